@@ -1,0 +1,141 @@
+/**
+ * The storage contract that the DAV layer compiles against. A backend knows nothing about HTTP or XML:
+ * it speaks in normalised paths, entries, byte streams and opaque property values, and it fails with
+ * the domain errors of `./errors.ts`.
+ *
+ * Paths: always absolute, `/`-separated, decoded, without a trailing slash (`/` is the root), already
+ * proven by the caller to contain no `.`/`..` segments, NUL or empty segments.
+ *
+ * Writes: every mutating call is one atomic step. A caller's `guard` runs inside that step, against the
+ * state the step is about to change, and may throw to abort it (this is where If-Match, If: and lock
+ * tokens are evaluated, so that no other write can slip in between the check and the act).
+ */
+import type { Readable } from 'node:stream';
+
+export type EntryKind = 'file' | 'collection';
+
+export interface Entry {
+  path: string;
+  kind: EntryKind;
+  /** Bytes of content; 0 for collections. */
+  size: number;
+  /** Strong entity tag, already quoted (`"..."`), or undefined where the backend has none. */
+  etag: string;
+  modified: Date;
+  created?: Date;
+}
+
+/** A read-only view a guard may consult: the state the write is about to change. */
+export interface GuardView {
+  stat(path: string): Promise<Entry | null>;
+}
+
+/** Runs inside the atomic step of a write; throws to abort it. */
+export type Guard = (view: GuardView) => Promise<void> | void;
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface WriteOptions {
+  guard?: Guard;
+  /**
+   * Partial write: the body replaces bytes from `offset` on, keeping what is before it and, where the
+   * body ends before the old end, what is after it. `offset` may not exceed the current size.
+   */
+  offset?: number;
+  /** Declared length of the body, when the client sent one (lets a backend refuse early). */
+  length?: number;
+}
+
+export interface WriteResult {
+  entry: Entry;
+  created: boolean;
+}
+
+export interface CopyOptions {
+  guard?: Guard;
+  /** `0` copies a collection without its members; files ignore it. */
+  depth: 0 | 'infinity';
+  /** Replace an existing destination (it is removed first, as RFC 4918 §9.8.4 says). */
+  overwrite: boolean;
+}
+
+export interface MoveOptions {
+  guard?: Guard;
+  overwrite: boolean;
+}
+
+/** A dead property: its Clark name and its value, a self-contained XML element string. */
+export type PropertyMap = Map<string, string>;
+
+export type PropPatch = { op: 'set'; name: string; value: string } | { op: 'remove'; name: string };
+
+export interface Quota {
+  usedBytes: number;
+  availableBytes: number;
+}
+
+/** Changes in a collection since a sync token (RFC 6578). */
+export interface ChangeSet {
+  token: string;
+  changed: Entry[];
+  removed: string[];
+}
+
+export interface Backend {
+  /** A short name for logs and docs (`fs`, `git`). */
+  readonly name: string;
+  /** Where the server may keep state that is never content (locks, caches); created if missing. */
+  readonly stateDir: string;
+
+  stat(path: string): Promise<Entry | null>;
+  /** The members of a collection, one level. Hidden bookkeeping files are never listed. */
+  list(path: string): AsyncIterable<Entry>;
+  /** Streams a file, or one byte range of it. */
+  read(path: string, range?: ByteRange): Promise<Readable>;
+
+  /** Creates or replaces a file with the body. Nothing is changed if the body fails or is cut off. */
+  write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
+  /** Removes a file or a whole collection. */
+  remove(path: string, options?: { guard?: Guard }): Promise<void>;
+  /** Creates an empty collection; its parent must exist. */
+  mkcol(path: string, options?: { guard?: Guard }): Promise<Entry>;
+  copy(from: string, to: string, options: CopyOptions): Promise<WriteResult>;
+  move(from: string, to: string, options: MoveOptions): Promise<WriteResult>;
+
+  /** Dead properties of a resource (empty map if none). */
+  props(path: string): Promise<PropertyMap>;
+  /** Applies all patches or none. */
+  patchProps(path: string, patches: PropPatch[], options?: { guard?: Guard }): Promise<void>;
+
+  /** Space used and available under a path, where the backend knows it. */
+  quota?(path: string): Promise<Quota | null>;
+  /** Changes since a token (undefined = from nothing); throws InvalidSyncToken for unknown tokens. */
+  changes?(path: string, since: string | undefined): Promise<ChangeSet>;
+  /** A read-only snapshot of the content at a revision (git). */
+  at?(revision: string): Promise<Backend | null>;
+  /** Releases files, timers and caches. */
+  close?(): Promise<void>;
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** True when `path` is `root` itself or lies below it. */
+export function isWithin(path: string, root: string): boolean {
+  return path === root || root === '/' || path.startsWith(root + '/');
+}

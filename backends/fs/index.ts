@@ -1,0 +1,362 @@
+/**
+ * The folder backend: a plain directory served as it is.
+ *
+ * - Writes stream into a temp file under the state dir, then rename over the target: a reader sees the
+ *   old or the new bytes, never a mix, and a cut-off body changes nothing.
+ * - One mutex per backend serialises the short "check guard, then rename" steps; the slow parts (body
+ *   upload, tree copies) run outside it.
+ * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
+ * - Every path is checked with realpath to stay under the root, so symlinks cannot lead out of it.
+ */
+import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type BigIntStats } from 'node:fs';
+import { join, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import {
+  baseName,
+  joinPath,
+  parentOf,
+  type Backend,
+  type ByteRange,
+  type CopyOptions,
+  type Entry,
+  type Guard,
+  type GuardView,
+  type MoveOptions,
+  type PropertyMap,
+  type PropPatch,
+  type Quota,
+  type WriteOptions,
+  type WriteResult,
+} from '../backend.js';
+import { BackendError } from '../errors.js';
+import { Mutex } from '../mutex.js';
+import { PropsStore, SELF, SIDECAR } from './props-store.js';
+
+export interface FsBackendOptions {
+  root: string;
+  /** Defaults to `<root>/.gitdav`, which is then hidden from clients. */
+  stateDir?: string;
+}
+
+const STATE_NAME = '.gitdav';
+
+export class FsBackend implements Backend {
+  readonly name = 'fs';
+  readonly stateDir: string;
+  private readonly mutex = new Mutex();
+  private readonly tmpDir: string;
+  private readonly propsStore: PropsStore;
+  private readonly view: GuardView = { stat: (p) => this.stat(p) };
+
+  private constructor(
+    private readonly root: string,
+    stateDir: string,
+  ) {
+    this.stateDir = stateDir;
+    this.tmpDir = join(stateDir, 'tmp');
+    this.propsStore = new PropsStore(() => this.tmpName());
+  }
+
+  static async open(options: FsBackendOptions): Promise<FsBackend> {
+    await fsp.mkdir(options.root, { recursive: true });
+    const root = await fsp.realpath(options.root);
+    const backend = new FsBackend(root, options.stateDir ?? join(root, STATE_NAME));
+    // Leftovers of writes cut off by a crash are never content: clear them.
+    await fsp.rm(backend.tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(backend.tmpDir, { recursive: true });
+    return backend;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  async stat(path: string): Promise<Entry | null> {
+    if (this.isHidden(path)) return null;
+    const abs = this.abs(path);
+    let st: BigIntStats;
+    try {
+      st = await fsp.stat(abs, { bigint: true });
+      await this.assertContained(abs);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    return toEntry(path, st);
+  }
+
+  async *list(path: string): AsyncIterable<Entry> {
+    const abs = this.abs(path);
+    const dirents = await fsp.readdir(abs, { withFileTypes: true }).catch((err: unknown) => {
+      if (isMissing(err)) throw new BackendError('NotFound', path);
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new BackendError('NotACollection', path);
+      throw err;
+    });
+    const names = dirents.filter((d) => !this.isHidden(joinPath(path, d.name))).map((d) => d);
+    // Stat in batches: enough parallelism to hide latency, bounded so huge folders do not flood libuv.
+    for (let i = 0; i < names.length; i += 64) {
+      const batch = await Promise.all(
+        names.slice(i, i + 64).map(async (d) => {
+          const child = joinPath(path, d.name);
+          try {
+            const st = await fsp.stat(join(abs, d.name), { bigint: true });
+            if (d.isSymbolicLink()) await this.assertContained(join(abs, d.name));
+            return toEntry(child, st);
+          } catch {
+            return null; // vanished meanwhile, a dangling link, or a link out of the root
+          }
+        }),
+      );
+      for (const e of batch) if (e) yield e;
+    }
+  }
+
+  async read(path: string, range?: ByteRange): Promise<Readable> {
+    const entry = await this.stat(path);
+    if (!entry) throw new BackendError('NotFound', path);
+    if (entry.kind !== 'file') throw new BackendError('IsACollection', path);
+    return createReadStream(this.abs(path), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async props(path: string): Promise<PropertyMap> {
+    const entry = await this.stat(path);
+    if (!entry) throw new BackendError('NotFound', path);
+    const [dir, key] = this.propsKey(path, entry.kind);
+    return this.propsStore.get(dir, key);
+  }
+
+  async quota(): Promise<Quota> {
+    const s = await fsp.statfs(this.root);
+    return { availableBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize };
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------
+
+  async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    this.assertWritable(path);
+    await this.requireParent(path);
+    const tmp = this.tmpName();
+    try {
+      let basis: Entry | null = null;
+      if (options.offset !== undefined) {
+        basis = await this.stat(path);
+        const size = basis?.kind === 'file' ? basis.size : 0;
+        if (options.offset > size) throw new BackendError('InvalidRange', path, `offset ${options.offset} is past the end (${size})`);
+        if (basis?.kind === 'file') await fsp.copyFile(this.abs(path), tmp, fsc.COPYFILE_FICLONE);
+        else await fsp.writeFile(tmp, '');
+      }
+      await streamInto(body, tmp, options.offset);
+      return await this.mutex.run(async () => {
+        await this.requireParent(path);
+        const before = await this.stat(path);
+        if (before?.kind === 'collection') throw new BackendError('IsACollection', path);
+        if (options.offset !== undefined && before?.etag !== basis?.etag) {
+          throw new BackendError('Conflict', path, 'the file changed while the partial write was uploading');
+        }
+        await options.guard?.(this.view);
+        await fsp.rename(tmp, this.abs(path));
+        return { entry: (await this.stat(path))!, created: !before };
+      });
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw mapFsError(err, path);
+    }
+  }
+
+  async remove(path: string, options: { guard?: Guard } = {}): Promise<void> {
+    this.assertWritable(path);
+    if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
+    const trash = this.tmpName();
+    await this.mutex.run(async () => {
+      const entry = await this.stat(path);
+      if (!entry) throw new BackendError('NotFound', path);
+      await options.guard?.(this.view);
+      // Rename first (atomic), delete the tree afterwards outside the lock.
+      await fsp.rename(this.abs(path), trash);
+      if (entry.kind === 'file') await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
+    });
+    await fsp.rm(trash, { recursive: true, force: true });
+  }
+
+  async mkcol(path: string, options: { guard?: Guard } = {}): Promise<Entry> {
+    this.assertWritable(path);
+    return this.mutex.run(async () => {
+      await this.requireParent(path);
+      if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
+      await options.guard?.(this.view);
+      await fsp.mkdir(this.abs(path)).catch((err: unknown) => {
+        throw mapFsError(err, path);
+      });
+      return (await this.stat(path))!;
+    });
+  }
+
+  async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
+    this.assertWritable(to);
+    const source = await this.stat(from);
+    if (!source) throw new BackendError('NotFound', from);
+    await this.requireParent(to);
+    const tmp = this.tmpName();
+    try {
+      // Build the copy aside, then swap it in atomically.
+      if (source.kind === 'file') {
+        await fsp.copyFile(this.abs(from), tmp, fsc.COPYFILE_FICLONE);
+      } else if (options.depth === 0) {
+        await fsp.mkdir(tmp);
+        const own = await this.propsStore.get(this.abs(from), SELF);
+        if (own.size) await this.propsStore.put(tmp, SELF, own);
+      } else {
+        await fsp.cp(this.abs(from), tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+      }
+      return await this.mutex.run(() =>
+        this.swapIn(to, tmp, options, async () => {
+          if (source.kind === 'file') {
+            await this.propsStore.transfer(this.abs(parentOf(from)), baseName(from), this.abs(parentOf(to)), baseName(to), true);
+          }
+        }),
+      );
+    } catch (err) {
+      await fsp.rm(tmp, { recursive: true, force: true });
+      throw mapFsError(err, to);
+    }
+  }
+
+  async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
+    this.assertWritable(from);
+    this.assertWritable(to);
+    return this.mutex.run(async () => {
+      const source = await this.stat(from);
+      if (!source) throw new BackendError('NotFound', from);
+      await this.requireParent(to);
+      return this.swapIn(to, this.abs(from), options, async () => {
+        if (source.kind === 'file') {
+          await this.propsStore.transfer(this.abs(parentOf(from)), baseName(from), this.abs(parentOf(to)), baseName(to), false);
+        }
+      });
+    }).catch((err: unknown) => {
+      throw mapFsError(err, to);
+    });
+  }
+
+  async patchProps(path: string, patches: PropPatch[], options: { guard?: Guard } = {}): Promise<void> {
+    this.assertWritable(path);
+    await this.mutex.run(async () => {
+      const entry = await this.stat(path);
+      if (!entry) throw new BackendError('NotFound', path);
+      await options.guard?.(this.view);
+      const [dir, key] = this.propsKey(path, entry.kind);
+      const props = await this.propsStore.get(dir, key);
+      for (const p of patches) {
+        if (p.op === 'set') props.set(p.name, p.value);
+        else props.delete(p.name);
+      }
+      await this.propsStore.put(dir, key, props);
+    });
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  /** Inside the mutex: replace `to` by the prepared `prepared` path, honouring overwrite and the guard. */
+  private async swapIn(
+    to: string,
+    prepared: string,
+    options: { guard?: Guard; overwrite: boolean },
+    afterRename: () => Promise<void>,
+  ): Promise<WriteResult> {
+    await this.requireParent(to);
+    const before = await this.stat(to);
+    if (before && !options.overwrite) throw new BackendError('AlreadyExists', to);
+    await options.guard?.(this.view);
+    const trash = before ? this.tmpName() : null;
+    if (trash) {
+      await fsp.rename(this.abs(to), trash);
+      if (before!.kind === 'file') await this.propsStore.put(this.abs(parentOf(to)), baseName(to), new Map());
+    }
+    await fsp.rename(prepared, this.abs(to));
+    await afterRename();
+    if (trash) void fsp.rm(trash, { recursive: true, force: true });
+    return { entry: (await this.stat(to))!, created: !before };
+  }
+
+  private abs(path: string): string {
+    return path === '/' ? this.root : join(this.root, ...path.slice(1).split('/'));
+  }
+
+  private tmpName(): string {
+    return join(this.tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Where a resource's dead properties live: [folder holding the sidecar, key]. */
+  private propsKey(path: string, kind: Entry['kind']): [string, string] {
+    return kind === 'collection' ? [this.abs(path), SELF] : [this.abs(parentOf(path)), baseName(path)];
+  }
+
+  private isHidden(path: string): boolean {
+    const segs = path.split('/');
+    if (segs.includes(SIDECAR)) return true;
+    return segs[1] === STATE_NAME && this.stateDir === join(this.root, STATE_NAME);
+  }
+
+  private assertWritable(path: string): void {
+    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR} and ${STATE_NAME} are reserved names`);
+  }
+
+  private async requireParent(path: string): Promise<void> {
+    const parent = await this.stat(parentOf(path));
+    if (!parent) throw new BackendError('ParentMissing', path);
+    if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
+  }
+
+  /** Throws Forbidden if the real location of `abs` (or of its nearest existing ancestor) leaves the root. */
+  private async assertContained(abs: string): Promise<void> {
+    let probe = abs;
+    for (;;) {
+      try {
+        const real = await fsp.realpath(probe);
+        if (real !== this.root && !real.startsWith(this.root + sep)) {
+          throw new BackendError('Forbidden', abs, 'a symbolic link leads out of the root');
+        }
+        return;
+      } catch (err) {
+        if (!isMissing(err) || probe === this.root) throw err;
+        probe = join(probe, '..');
+      }
+    }
+  }
+}
+
+async function streamInto(body: Readable, file: string, offset?: number): Promise<void> {
+  const handle = await fsp.open(file, offset === undefined ? 'wx' : 'r+');
+  try {
+    await pipeline(body, createWriteStream('', { fd: handle.fd, start: offset ?? 0, autoClose: false }));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function toEntry(path: string, st: BigIntStats): Entry {
+  const isDir = st.isDirectory();
+  const size = isDir ? 0 : Number(st.size);
+  return {
+    path,
+    kind: isDir ? 'collection' : 'file',
+    size,
+    etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
+    modified: new Date(Number(st.mtimeMs)),
+    created: new Date(Number(st.birthtimeMs || st.ctimeMs)),
+  };
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function mapFsError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new BackendError('InsufficientStorage', path, 'no space left on the device', { cause: err });
+  if (code === 'ENAMETOOLONG') return new BackendError('Forbidden', path, 'name too long', { cause: err });
+  if (code === 'EEXIST') return new BackendError('AlreadyExists', path, undefined, { cause: err });
+  return err;
+}

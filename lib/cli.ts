@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/** `gitdav serve [options]`: the command-line entry point. */
+import { resolve } from 'node:path';
+import { ConfigError, isLoopback, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { startServer } from './server.js';
+
+const USAGE = `usage: gitdav serve [--root DIR] [--backend fs] [--host ADDR] [--port N]
+                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
+
+Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/.
+Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
+GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CONFIG.
+Listening on a non-loopback address needs --insecure until authentication exists.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 2;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`gitdav: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(rest, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gitdav: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (!isLoopback(config.host) && !config.insecure) {
+    process.stderr.write(
+      `gitdav: refusing to listen on ${config.host} without authentication; ` +
+        'pass --insecure to serve everyone on the network with no password\n',
+    );
+    return 2;
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, logger);
+  logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}) at ${running.url}/\n`);
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    running.close(config.shutdownGraceMs).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return -1; // keep running
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`gitdav: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,113 @@
+/**
+ * Server configuration from, in rising precedence: defaults, a JSON config file (`--config FILE` or
+ * GITDAV_CONFIG), environment variables (GITDAV_*), and command-line flags.
+ */
+import { readFileSync } from 'node:fs';
+import type { LogLevel } from './log.js';
+import type { DavLimits } from './dav/context.js';
+
+export interface ServerConfig {
+  root: string;
+  backend: 'fs';
+  host: string;
+  port: number;
+  /** Allow listening on a non-loopback address without authentication. */
+  insecure: boolean;
+  logLevel: LogLevel;
+  limits: Partial<DavLimits>;
+  /** Grace period for in-flight requests on SIGTERM, ms. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULTS: ServerConfig = {
+  root: './data',
+  backend: 'fs',
+  host: '127.0.0.1',
+  port: 8080,
+  insecure: false,
+  logLevel: 'info',
+  limits: {},
+  shutdownGraceMs: 30_000,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const FLAGS: Record<string, keyof ServerConfig> = {
+  '--root': 'root',
+  '--backend': 'backend',
+  '--host': 'host',
+  '--port': 'port',
+  '--log-level': 'logLevel',
+};
+
+const ENV: Record<string, keyof ServerConfig> = {
+  GITDAV_ROOT: 'root',
+  GITDAV_BACKEND: 'backend',
+  GITDAV_HOST: 'host',
+  GITDAV_PORT: 'port',
+  GITDAV_LOG_LEVEL: 'logLevel',
+  GITDAV_INSECURE: 'insecure',
+};
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const flags: Record<string, unknown> = {};
+  let configFile = env.GITDAV_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (name === '--insecure') {
+      flags.insecure = true;
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    if (name === '--config') configFile = value;
+    else if (FLAGS[name]) flags[FLAGS[name]!] = value;
+    else throw new ConfigError(`unknown option ${name}`);
+  }
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const fromEnv: Record<string, unknown> = {};
+  for (const [k, key] of Object.entries(ENV)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
+  return validate({ ...DEFAULTS, ...fromFile, ...fromEnv, ...flags });
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+function validate(raw: Record<string, unknown>): ServerConfig {
+  const port = Number(raw.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port "${String(raw.port)}"`);
+  if (raw.backend !== 'fs') throw new ConfigError(`unknown backend "${String(raw.backend)}" (available: fs)`);
+  const levels = ['debug', 'info', 'warn', 'error', 'silent'];
+  if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
+  const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
+  return {
+    root: String(raw.root),
+    backend: 'fs',
+    host: String(raw.host),
+    port,
+    insecure,
+    logLevel: raw.logLevel as LogLevel,
+    limits: (raw.limits as Partial<DavLimits>) ?? {},
+    shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

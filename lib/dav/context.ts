@@ -1,0 +1,204 @@
+/**
+ * The DAV protocol layer's two objects: `Dav` (one per mount: backend, locks, registries, limits) and
+ * `DavRequest` (one per request: the normalised path and helpers to read headers and bodies).
+ */
+import type { Context } from 'koa';
+import type { IncomingMessage } from 'node:http';
+import type { Backend } from '../../backends/backend.js';
+import type { LockManager } from './locks/lock-manager.js';
+import type { PropertyRegistry } from './properties/registry.js';
+import type { ReportRegistry } from './reports.js';
+import type { DigestCache } from './digest.js';
+import { DavError, badRequest } from './errors/dav-error.js';
+import { parseIfHeader, IfHeaderSyntaxError, type IfList } from './if-header.js';
+import { parsePath, encodePath, BadPathError, type ParsedPath } from './paths.js';
+import { parseXml, XmlParseError, type XmlElement } from './xml/parse.js';
+
+export interface DavLimits {
+  /** Largest XML request body, bytes. */
+  maxXmlBytes: number;
+  /** Deepest XML nesting. */
+  maxXmlDepth: number;
+  /** Largest PUT body, bytes (0 = no limit). */
+  maxPutBytes: number;
+  /** Largest tree a Depth: infinity PROPFIND walks before it is refused. */
+  maxInfinityResources: number;
+  /** Most ranges one GET may ask for; more are answered with the whole file. */
+  maxRanges: number;
+}
+
+export interface DavOptions {
+  limits: DavLimits;
+  lockTimeout: { fallback: number; max: number };
+}
+
+export const DEFAULT_DAV_OPTIONS: DavOptions = {
+  limits: {
+    maxXmlBytes: 1024 * 1024,
+    maxXmlDepth: 64,
+    maxPutBytes: 0,
+    maxInfinityResources: 10_000,
+    maxRanges: 64,
+  },
+  lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
+};
+
+export type MethodHandler = (req: DavRequest) => Promise<void>;
+
+export interface Dav {
+  backend: Backend;
+  locks: LockManager;
+  props: PropertyRegistry;
+  reports: ReportRegistry;
+  methods: Map<string, MethodHandler>;
+  digests: DigestCache;
+  options: DavOptions;
+  /** URL prefix of this mount, without a trailing slash ('' for the root). */
+  prefix: string;
+  /** Compliance classes for the `DAV:` header (RFC 4918 §10.1), extended by CalDAV. */
+  compliance: string[];
+}
+
+/** Marks a request whose client waits for `100 Continue` before sending its body. */
+export const EXPECTS_CONTINUE = Symbol('gitdav.expectsContinue');
+
+export class DavRequest {
+  readonly path: string;
+  readonly trailingSlash: boolean;
+  private ifListsCache?: IfList[];
+  private bodyTaken = false;
+
+  constructor(
+    readonly ctx: Context,
+    readonly dav: Dav,
+    parsed: ParsedPath,
+  ) {
+    this.path = parsed.path;
+    this.trailingSlash = parsed.trailingSlash;
+  }
+
+  get backend(): Backend {
+    return this.dav.backend;
+  }
+
+  get method(): string {
+    return this.ctx.method;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.ctx.get(name);
+    return v === '' ? undefined : v;
+  }
+
+  /** The href of a path in this mount. */
+  href(path: string, collection: boolean): string {
+    return this.dav.prefix + encodePath(path, collection);
+  }
+
+  /** `Depth` header: 0, 1 or infinity; anything else is a 400. */
+  depth(fallback: '0' | '1' | 'infinity'): '0' | '1' | 'infinity' {
+    const raw = (this.header('Depth') ?? fallback).trim().toLowerCase();
+    if (raw === '0' || raw === '1' || raw === 'infinity') return raw;
+    throw badRequest(`invalid Depth header "${raw}"`);
+  }
+
+  /** The parsed `If:` header (empty when absent); a malformed one is a 400. */
+  ifLists(): IfList[] {
+    if (this.ifListsCache) return this.ifListsCache;
+    const raw = this.header('If');
+    try {
+      this.ifListsCache = raw ? parseIfHeader(raw) : [];
+    } catch (err) {
+      if (err instanceof IfHeaderSyntaxError) throw badRequest(err.message);
+      throw err;
+    }
+    return this.ifListsCache;
+  }
+
+  /** Maps an href from a header or body (absolute URL or path) to a path in this mount, or null. */
+  pathOfHref(href: string): string | null {
+    let url: URL;
+    try {
+      url = new URL(href, `${this.ctx.protocol}://${this.ctx.host}/`);
+    } catch {
+      return null;
+    }
+    if (url.host !== this.ctx.host) return null;
+    const p = url.pathname;
+    if (this.dav.prefix && p !== this.dav.prefix && !p.startsWith(this.dav.prefix + '/')) return null;
+    try {
+      return parsePath(p.slice(this.dav.prefix.length) || '/').path;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The `Destination` header of COPY/MOVE as a path in this mount. */
+  destination(): ParsedPath {
+    const raw = this.header('Destination');
+    if (!raw) throw badRequest('COPY and MOVE need a Destination header');
+    let url: URL;
+    try {
+      url = new URL(raw, `${this.ctx.protocol}://${this.ctx.host}/`);
+    } catch {
+      throw badRequest('the Destination header is not a URL');
+    }
+    if (url.host !== this.ctx.host) throw new DavError(502, 'the Destination is on another server');
+    const p = url.pathname;
+    if (this.dav.prefix && p !== this.dav.prefix && !p.startsWith(this.dav.prefix + '/')) {
+      throw new DavError(502, 'the Destination is outside this collection tree');
+    }
+    try {
+      return parsePath(p.slice(this.dav.prefix.length) || '/');
+    } catch (err) {
+      if (err instanceof BadPathError) throw new DavError(err.status, `Destination: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The raw request stream, after telling a waiting client to send it. Once only. */
+  bodyStream(): IncomingMessage {
+    if (this.bodyTaken) throw new Error('request body read twice');
+    this.bodyTaken = true;
+    const req = this.ctx.req as IncomingMessage & { [EXPECTS_CONTINUE]?: boolean };
+    if (req[EXPECTS_CONTINUE]) {
+      req[EXPECTS_CONTINUE] = false;
+      this.ctx.res.writeContinue();
+    }
+    return req;
+  }
+
+  /** True when the request declares or carries a body. */
+  hasBody(): boolean {
+    const len = this.header('Content-Length');
+    if (len !== undefined) return Number(len) > 0;
+    return this.header('Transfer-Encoding') !== undefined;
+  }
+
+  /** Reads a small body whole, refusing more than `limit` bytes with 413. */
+  async readBody(limit: number): Promise<Buffer> {
+    const declared = Number(this.header('Content-Length') ?? NaN);
+    if (declared > limit) throw new DavError(413, `request body larger than ${limit} bytes`);
+    if (!this.hasBody()) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.bodyStream()) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new DavError(413, `request body larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Reads and parses an XML body; null when there is none. Bad XML, DTDs and entities are a 400. */
+  async readXml(): Promise<XmlElement | null> {
+    const body = await this.readBody(this.dav.options.limits.maxXmlBytes);
+    if (body.length === 0) return null;
+    try {
+      return parseXml(body.toString('utf8'), { maxDepth: this.dav.options.limits.maxXmlDepth });
+    } catch (err) {
+      if (err instanceof XmlParseError) throw badRequest(`malformed XML body: ${err.message}`);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/** The DAV middleware: normalises the path, finds the method's handler, runs it. */
+import type { Middleware } from 'koa';
+import type { Dav } from './context.js';
+import { DavRequest } from './context.js';
+import { DavError } from './errors/dav-error.js';
+import { BadPathError, parsePath } from './paths.js';
+import { allowedMethods } from './respond.js';
+
+export function davMiddleware(dav: Dav): Middleware {
+  return async (ctx) => {
+    const handler = dav.methods.get(ctx.method);
+    if (!handler) {
+      throw new DavError(501, `${ctx.method} is not implemented`, { headers: { Allow: allowedMethods(dav, { kind: 'file' } as never) } });
+    }
+    // A fragment never travels in a request line; a client that sends one means something else.
+    if (ctx.url.includes('#')) throw new DavError(400, 'a request URI must not contain a fragment (#)');
+    const raw = ctx.method === 'OPTIONS' && ctx.path === '*' ? '/' : ctx.path;
+    const local = dav.prefix ? raw.slice(dav.prefix.length) || '/' : raw;
+    let parsed;
+    try {
+      parsed = parsePath(local);
+    } catch (err) {
+      if (err instanceof BadPathError) throw new DavError(err.status, err.message);
+      throw err;
+    }
+    await handler(new DavRequest(ctx, dav, parsed));
+  };
+}

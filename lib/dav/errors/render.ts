@@ -1,0 +1,38 @@
+/** Renders any thrown value as an HTTP error response: the only place errors become bodies. */
+import type { Context } from 'koa';
+import { isBackendError } from '../../../backends/errors.js';
+import { DavError } from './dav-error.js';
+import { fromBackend } from './from-backend.js';
+import { el, serialize } from '../xml/write.js';
+import { dav, NS, clark } from '../xml/names.js';
+
+export function toDavError(err: unknown): DavError {
+  if (err instanceof DavError) return err;
+  if (isBackendError(err)) return fromBackend(err);
+  const status = (err as { status?: number; expose?: boolean })?.status;
+  // Koa/http-errors style errors (e.g. a client aborting) keep their status.
+  if (typeof status === 'number' && status >= 400 && status < 600) {
+    return new DavError(status, (err as Error).message, { cause: err });
+  }
+  return new DavError(500, 'Internal Server Error', { cause: err });
+}
+
+export function renderError(ctx: Context, error: DavError): void {
+  ctx.status = error.status;
+  for (const [k, v] of Object.entries(error.headers)) ctx.set(k, v);
+  if (ctx.method === 'HEAD' || error.status === 304) {
+    ctx.body = null;
+    return;
+  }
+  // 5xx messages stay in the log: they may reveal internals.
+  const message = error.status >= 500 ? httpReason(error.status) : error.message;
+  ctx.type = 'application/xml; charset=utf-8';
+  ctx.body = serialize(
+    el(dav('error'), error.condition, el(clark(NS.GITDAV, 'message'), message)),
+    { [NS.DAV]: 'D', [NS.GITDAV]: 'g' },
+  );
+}
+
+function httpReason(status: number): string {
+  return status === 507 ? 'Insufficient Storage' : status === 502 ? 'Bad Gateway' : 'Internal Server Error';
+}

@@ -1,0 +1,63 @@
+/** The DAV protocol layer, assembled: one `Dav` per mount with its method, property and report tables. */
+import type { Backend } from '../../backends/backend.js';
+import { DEFAULT_DAV_OPTIONS, type Dav, type DavOptions, type MethodHandler } from './context.js';
+import { DigestCache } from './digest.js';
+import { LockManager } from './locks/lock-manager.js';
+import { PropertyRegistry } from './properties/registry.js';
+import { CORE_PROPERTIES } from './properties/live.js';
+import { ReportRegistry } from './reports.js';
+import { copy } from './methods/copy.js';
+import { del } from './methods/delete.js';
+import { get } from './methods/get.js';
+import { head } from './methods/head.js';
+import { lock } from './methods/lock.js';
+import { mkcol } from './methods/mkcol.js';
+import { move } from './methods/move.js';
+import { options } from './methods/options.js';
+import { propfind } from './methods/propfind.js';
+import { proppatch } from './methods/proppatch.js';
+import { put } from './methods/put.js';
+import { report } from './methods/report.js';
+import { unlock } from './methods/unlock.js';
+
+export const CORE_METHODS: ReadonlyArray<[string, MethodHandler]> = [
+  ['OPTIONS', options],
+  ['GET', get],
+  ['HEAD', head],
+  ['PUT', put],
+  ['DELETE', del],
+  ['MKCOL', mkcol],
+  ['COPY', copy],
+  ['MOVE', move],
+  ['PROPFIND', propfind],
+  ['PROPPATCH', proppatch],
+  ['LOCK', lock],
+  ['UNLOCK', unlock],
+  ['REPORT', report],
+];
+
+export interface CreateDavOptions {
+  backend: Backend;
+  prefix?: string;
+  options?: Partial<DavOptions>;
+}
+
+export async function createDav({ backend, prefix = '', options = {} }: CreateDavOptions): Promise<Dav> {
+  return {
+    backend,
+    prefix: prefix.replace(/\/+$/, ''),
+    locks: await LockManager.open(backend.stateDir),
+    props: new PropertyRegistry().register(...CORE_PROPERTIES),
+    reports: new ReportRegistry(),
+    methods: new Map(CORE_METHODS),
+    digests: new DigestCache(),
+    options: {
+      limits: { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits },
+      lockTimeout: { ...DEFAULT_DAV_OPTIONS.lockTimeout, ...options.lockTimeout },
+    },
+    compliance: ['1', '2', '3'],
+  };
+}
+
+export { davMiddleware } from './dispatch.js';
+export type { Dav, DavOptions } from './context.js';

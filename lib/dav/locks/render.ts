@@ -1,0 +1,19 @@
+/** `DAV:activelock` elements for lockdiscovery and LOCK responses. */
+import type { DavRequest } from '../context.js';
+import type { Lock } from './lock-manager.js';
+import { el, RawXml, type OutElement } from '../xml/write.js';
+import { dav } from '../xml/names.js';
+
+export function activeLock(req: DavRequest, lock: Lock, rootIsCollection: boolean): OutElement {
+  const remaining = lock.expires === null ? null : Math.max(0, Math.round((lock.expires - Date.now()) / 1000));
+  return el(
+    dav('activelock'),
+    el(dav('locktype'), el(dav('write'))),
+    el(dav('lockscope'), el(dav(lock.scope))),
+    el(dav('depth'), lock.depth === 0 ? '0' : 'infinity'),
+    lock.owner ? new RawXml(lock.owner) : undefined,
+    el(dav('timeout'), remaining === null ? 'Infinite' : `Second-${remaining}`),
+    el(dav('locktoken'), el(dav('href'), lock.token)),
+    el(dav('lockroot'), el(dav('href'), req.href(lock.root, rootIsCollection))),
+  );
+}

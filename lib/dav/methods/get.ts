@@ -1,0 +1,118 @@
+/**
+ * GET and HEAD (RFC 9110 §9.3.1-2, §13-14): strong ETags, conditionals, single and multiple byte
+ * ranges (multipart/byteranges), `Repr-Digest` on request (RFC 9530), and an HTML listing for folders.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Entry } from '../../../backends/backend.js';
+import type { DavRequest, MethodHandler } from '../context.js';
+import { evaluateHttpConditions, evaluateIf, httpConditionHeaders, liveView } from '../conditions.js';
+import { DavError, preconditionFailed } from '../errors/dav-error.js';
+import { digestOfStream, preferredDigest } from '../digest.js';
+import { contentTypeOf } from '../mime.js';
+import { parseRange } from '../range.js';
+import { requireEntry, sendEmpty } from '../respond.js';
+import { renderListing } from '../listing.js';
+
+export const get: MethodHandler = (req) => serve(req, false);
+
+export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
+  const entry = await requireEntry(req);
+  if (!(await evaluateIf(req, liveView(req)))) throw preconditionFailed('the If header does not match the resource state');
+  const validators = { ETag: entry.etag, 'Last-Modified': entry.modified.toUTCString() };
+  const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);
+  if (verdict === 'failed') throw preconditionFailed();
+  if (verdict === 'not-modified') return sendEmpty(req.ctx, 304, validators);
+
+  if (entry.kind === 'collection') return serveListing(req, entry, headOnly);
+
+  const ctx = req.ctx;
+  const headers: Record<string, string | number> = {
+    ...validators,
+    'Accept-Ranges': 'bytes',
+    'Content-Type': contentTypeOf(entry.path),
+  };
+  const wanted = preferredDigest(req.header('Want-Repr-Digest'));
+  if (wanted) headers['Repr-Digest'] = `${wanted}=:${await digestOf(req, entry, wanted)}:`;
+
+  const range = ifRangeHolds(req, entry) ? parseRange(req.header('Range'), entry.size, req.dav.options.limits.maxRanges) : { kind: 'none' as const };
+  if (range.kind === 'unsatisfiable') {
+    throw new DavError(416, 'Range Not Satisfiable', { headers: { 'Content-Range': `bytes */${entry.size}` } });
+  }
+  if (range.kind === 'none') {
+    if (headOnly) return sendEmpty(ctx, 200, { ...headers, 'Content-Length': entry.size });
+    setHeaders(req, 200, headers);
+    ctx.body = await req.backend.read(entry.path);
+    ctx.length = entry.size;
+    return;
+  }
+  if (range.ranges.length === 1) {
+    const r = range.ranges[0]!;
+    const partial = { ...headers, 'Content-Range': `bytes ${r.start}-${r.end}/${entry.size}`, 'Content-Length': r.end - r.start + 1 };
+    if (headOnly) return sendEmpty(ctx, 206, partial);
+    setHeaders(req, 206, partial);
+    ctx.body = await req.backend.read(entry.path, r);
+    ctx.length = r.end - r.start + 1;
+    return;
+  }
+  // Several ranges: one multipart/byteranges body, each part streamed from the backend in turn.
+  const boundary = randomBytes(12).toString('hex');
+  const type = headers['Content-Type'] as string;
+  const parts = range.ranges.map((r) => ({
+    r,
+    head: `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${entry.size}\r\n\r\n`,
+  }));
+  const closing = `\r\n--${boundary}--\r\n`;
+  const length = parts.reduce((n, p) => n + Buffer.byteLength(p.head) + p.r.end - p.r.start + 1, 0) + closing.length;
+  const multi = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length };
+  if (headOnly) return sendEmpty(ctx, 206, multi);
+  setHeaders(req, 206, multi);
+  const out = new PassThrough();
+  ctx.body = out;
+  ctx.length = length;
+  void (async () => {
+    try {
+      for (const p of parts) {
+        out.write(p.head);
+        for await (const chunk of await req.backend.read(entry.path, p.r)) {
+          if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+        }
+      }
+      out.end(closing);
+    } catch (err) {
+      out.destroy(err as Error);
+    }
+  })();
+}
+
+function setHeaders(req: DavRequest, status: number, headers: Record<string, string | number>): void {
+  req.ctx.status = status;
+  for (const [k, v] of Object.entries(headers)) req.ctx.set(k, String(v));
+}
+
+/** `If-Range` (RFC 9110 §13.1.5): ranges only if the validator still matches. */
+function ifRangeHolds(req: DavRequest, entry: Entry): boolean {
+  const v = req.header('If-Range');
+  if (!v) return true;
+  if (v.startsWith('"') || v.startsWith('W/')) return v === entry.etag;
+  const t = Date.parse(v);
+  return !Number.isNaN(t) && Math.floor(t / 1000) === Math.floor(entry.modified.getTime() / 1000);
+}
+
+async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512'): Promise<string> {
+  const cached = req.dav.digests.get(entry.etag, alg);
+  if (cached) return cached;
+  const digest = await digestOfStream(await req.backend.read(entry.path), alg);
+  req.dav.digests.set(entry.etag, alg, digest);
+  return digest;
+}
+
+async function serveListing(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+  const html = await renderListing(req, entry);
+  if (headOnly) {
+    return sendEmpty(req.ctx, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), ETag: entry.etag });
+  }
+  req.ctx.set('ETag', entry.etag);
+  req.ctx.type = 'text/html; charset=utf-8';
+  req.ctx.body = html;
+}

@@ -1,0 +1,52 @@
+/** PROPFIND (RFC 4918 §9.1): the response streams; Depth infinity is bounded by a limit. */
+import type { Entry } from '../../../backends/backend.js';
+import type { DavRequest, MethodHandler } from '../context.js';
+import { DavError } from '../errors/dav-error.js';
+import { Resource } from '../properties/registry.js';
+import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } from '../propfind-core.js';
+import { sendMultistatus } from '../multistatus.js';
+import { requireEntry } from '../respond.js';
+import { el } from '../xml/write.js';
+import { dav } from '../xml/names.js';
+import type { OutElement } from '../xml/write.js';
+
+export const propfind: MethodHandler = async (req) => {
+  const depth = req.depth('infinity');
+  const request = parsePropfind(await req.readXml());
+  const root = await requireEntry(req);
+  if (depth === 'infinity' && root.kind === 'collection') await assertFiniteEnough(req, root);
+  const options: ResponseOptions = { minimal: wantsMinimal(req) };
+  sendMultistatus(req.ctx, responses(req, root, depth, request, options));
+};
+
+async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<OutElement> {
+  yield await propResponse(new Resource(req, root), request, options);
+  if (depth === '0' || root.kind !== 'collection') return;
+  const pending: Entry[] = [root];
+  while (pending.length) {
+    for await (const entry of req.backend.list(pending.shift()!.path)) {
+      yield await propResponse(new Resource(req, entry), request, options);
+      if (depth === 'infinity' && entry.kind === 'collection') pending.push(entry);
+    }
+  }
+}
+
+async function assertFiniteEnough(req: DavRequest, root: Entry): Promise<void> {
+  const max = req.dav.options.limits.maxInfinityResources;
+  let count = 1;
+  const pending = [root.path];
+  while (pending.length) {
+    for await (const entry of req.backend.list(pending.pop()!)) {
+      if (++count > max) {
+        throw new DavError(403, `Depth: infinity is limited to ${max} resources here; use Depth: 1`, {
+          condition: el(dav('propfind-finite-depth')),
+        });
+      }
+      if (entry.kind === 'collection') pending.push(entry.path);
+    }
+  }
+}
+
+function wantsMinimal(req: DavRequest): boolean {
+  return /^t/i.test(req.header('Brief') ?? '') || /return\s*=\s*minimal/i.test(req.header('Prefer') ?? '');
+}

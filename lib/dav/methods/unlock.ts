@@ -1,0 +1,23 @@
+import type { MethodHandler } from '../context.js';
+import { DavError, badRequest } from '../errors/dav-error.js';
+import { sendEmpty } from '../respond.js';
+import { el } from '../xml/write.js';
+import { dav } from '../xml/names.js';
+
+/** UNLOCK (RFC 4918 §9.11): the token must name a lock whose scope includes the request URI. */
+export const unlock: MethodHandler = async (req) => {
+  const raw = req.header('Lock-Token')?.trim();
+  const m = raw && /^<([^>]+)>$/.exec(raw);
+  if (!m) throw badRequest('UNLOCK needs a Lock-Token header: <opaquelocktoken:…>');
+  const lock = req.dav.locks.get(m[1]!);
+  if (!lock || !req.dav.locks.covering(req.path).some((l) => l.token === lock.token)) {
+    throw new DavError(409, 'no lock with this token covers the request URI', {
+      condition: el(dav('lock-token-matches-request-uri')),
+    });
+  }
+  if (lock.principal !== undefined && lock.principal !== req.ctx.state.user) {
+    throw new DavError(403, 'this lock belongs to another user', { condition: el(dav('lock-token-matches-request-uri')) });
+  }
+  await req.dav.locks.remove(lock.token);
+  sendEmpty(req.ctx, 204);
+};

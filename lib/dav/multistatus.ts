@@ -1,0 +1,44 @@
+/** 207 Multi-Status bodies (RFC 4918 §13), streamed one `DAV:response` at a time. */
+import { Readable } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { Context } from 'koa';
+import { el, serializeFragment, type OutElement, type OutNode } from './xml/write.js';
+import { dav, NS } from './xml/names.js';
+
+export function statusLine(code: number): string {
+  const reason = code === 207 ? 'Multi-Status' : code === 424 ? 'Failed Dependency' : code === 507 ? 'Insufficient Storage' : STATUS_CODES[code] ?? '';
+  return `HTTP/1.1 ${code} ${reason}`;
+}
+
+export function propstat(code: number, props: OutNode[], description?: OutElement): OutElement {
+  return el(dav('propstat'), el(dav('prop'), ...props), el(dav('status'), statusLine(code)), description);
+}
+
+/** A response naming one href and a status (no properties). */
+export function hrefStatus(href: string, code: number, error?: OutElement): OutElement {
+  return el(dav('response'), el(dav('href'), href), el(dav('status'), statusLine(code)), error && el(dav('error'), error));
+}
+
+type Items = AsyncIterable<OutElement> | Iterable<OutElement>;
+
+/** Sends a 207 whose responses are produced lazily; `tail` may add e.g. a sync-token after them. */
+export function sendMultistatus(ctx: Context, responses: Items, tail?: () => OutNode[]): void {
+  ctx.status = 207;
+  ctx.type = 'application/xml; charset=utf-8';
+  ctx.body = Readable.from(generate(responses, tail), { objectMode: false });
+}
+
+async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerator<string> {
+  yield `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="${NS.DAV}">`;
+  let batch = '';
+  for await (const r of responses) {
+    batch += serializeFragment(r);
+    // Fewer, larger chunks: one write per response costs more than the serialisation.
+    if (batch.length > 16384) {
+      yield batch;
+      batch = '';
+    }
+  }
+  for (const node of tail?.() ?? []) batch += serializeFragment(node);
+  yield batch + '</D:multistatus>\n';
+}

@@ -1,0 +1,51 @@
+/**
+ * Request paths: decoded once, normalised, and refused when they could name anything outside the
+ * served tree (`..`, NUL, encoded separators). Pure.
+ */
+export class BadPathError extends Error {
+  override name = 'BadPathError';
+  constructor(
+    message: string,
+    readonly status: 400 | 403 = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface ParsedPath {
+  /** Normalised: `/` or `/a/b`, decoded, no trailing slash. */
+  path: string;
+  /** The request named a collection (`/a/`). */
+  trailingSlash: boolean;
+}
+
+/** Splits a raw (still percent-encoded) URL path into a normalised path. */
+export function parsePath(raw: string): ParsedPath {
+  if (!raw.startsWith('/')) throw new BadPathError('the path must be absolute');
+  const segments: string[] = [];
+  for (const seg of raw.split('/')) {
+    if (seg === '') continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(seg);
+    } catch {
+      throw new BadPathError(`malformed percent-encoding in "${seg}"`);
+    }
+    if (decoded.includes('\0')) throw new BadPathError('NUL in path');
+    if (decoded.includes('/') || decoded.includes('\\') && seg !== decoded) {
+      throw new BadPathError('encoded path separator in path', 403);
+    }
+    if (decoded === '.' || decoded === '..') throw new BadPathError('dot segments are not allowed', 403);
+    segments.push(decoded);
+  }
+  return { path: '/' + segments.join('/'), trailingSlash: raw.length > 1 && raw.endsWith('/') };
+}
+
+/** Percent-encodes a path for an href; collections get a trailing slash. */
+export function encodePath(path: string, collection = false): string {
+  const encoded = path
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@').replace(/%2C/gi, ',').replace(/%3D/gi, '=').replace(/%2B/gi, '+').replace(/%24/g, '$').replace(/%26/g, '&').replace(/%3B/gi, ';'))
+    .join('/');
+  return collection && !encoded.endsWith('/') ? encoded + '/' : encoded;
+}

@@ -1,0 +1,125 @@
+/** The live properties of RFC 4918 §15, RFC 3253 (supported-report-set) and RFC 4331 (quota). */
+import type { LiveProperty, Resource } from './registry.js';
+import { activeLock } from '../locks/render.js';
+import { contentTypeOf } from '../mime.js';
+import { el } from '../xml/write.js';
+import { dav } from '../xml/names.js';
+import { baseName } from '../../../backends/backend.js';
+
+const isFile = (r: Resource) => !r.isCollection;
+const isCollection = (r: Resource) => r.isCollection;
+
+export const resourcetype: LiveProperty = {
+  name: dav('resourcetype'),
+  inAllprop: true,
+  protected: true,
+  get: (r) => (r.isCollection ? [el(dav('collection'))] : []),
+};
+
+export const getcontentlength: LiveProperty = {
+  name: dav('getcontentlength'),
+  inAllprop: true,
+  protected: true,
+  appliesTo: isFile,
+  get: (r) => [String(r.entry.size)],
+};
+
+export const getcontenttype: LiveProperty = {
+  name: dav('getcontenttype'),
+  inAllprop: true,
+  protected: true,
+  appliesTo: isFile,
+  get: (r) => [contentTypeOf(r.path)],
+};
+
+export const getetag: LiveProperty = {
+  name: dav('getetag'),
+  inAllprop: true,
+  protected: true,
+  get: (r) => (r.entry.etag ? [r.entry.etag] : null),
+};
+
+export const getlastmodified: LiveProperty = {
+  name: dav('getlastmodified'),
+  inAllprop: true,
+  protected: true,
+  get: (r) => [r.entry.modified.toUTCString()],
+};
+
+export const creationdate: LiveProperty = {
+  name: dav('creationdate'),
+  inAllprop: true,
+  protected: true,
+  get: (r) => (r.entry.created ? [r.entry.created.toISOString().replace(/\.\d{3}Z$/, 'Z')] : null),
+};
+
+/** Not protected: a value set by PROPPATCH is stored as a dead property and wins over this default. */
+export const displayname: LiveProperty = {
+  name: dav('displayname'),
+  inAllprop: true,
+  protected: false,
+  get: (r) => (r.path === '/' ? null : [baseName(r.path)]),
+};
+
+export const lockdiscovery: LiveProperty = {
+  name: dav('lockdiscovery'),
+  inAllprop: true,
+  protected: true,
+  get: (r) =>
+    r.req.dav.locks.covering(r.path).map((l) => activeLock(r.req, l, l.root === r.path ? r.isCollection : true)),
+};
+
+export const supportedlock: LiveProperty = {
+  name: dav('supportedlock'),
+  inAllprop: true,
+  protected: true,
+  get: () =>
+    (['exclusive', 'shared'] as const).map((scope) =>
+      el(dav('lockentry'), el(dav('lockscope'), el(dav(scope))), el(dav('locktype'), el(dav('write')))),
+    ),
+};
+
+export const supportedReportSet: LiveProperty = {
+  name: dav('supported-report-set'),
+  inAllprop: false,
+  protected: true,
+  get: (r) =>
+    r.req.dav.reports.supportedOn(r).map((rep) => el(dav('supported-report'), el(dav('report'), el(rep.name)))),
+};
+
+export const quotaAvailableBytes: LiveProperty = {
+  name: dav('quota-available-bytes'),
+  inAllprop: false,
+  protected: true,
+  appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
+  get: async (r) => {
+    const q = await r.req.backend.quota!(r.path);
+    return q ? [String(q.availableBytes)] : null;
+  },
+};
+
+export const quotaUsedBytes: LiveProperty = {
+  name: dav('quota-used-bytes'),
+  inAllprop: false,
+  protected: true,
+  appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
+  get: async (r) => {
+    const q = await r.req.backend.quota!(r.path);
+    return q ? [String(q.usedBytes)] : null;
+  },
+};
+
+export const CORE_PROPERTIES: LiveProperty[] = [
+  resourcetype,
+  getcontentlength,
+  getcontenttype,
+  getetag,
+  getlastmodified,
+  creationdate,
+  displayname,
+  lockdiscovery,
+  supportedlock,
+  supportedReportSet,
+  quotaAvailableBytes,
+  quotaUsedBytes,
+];

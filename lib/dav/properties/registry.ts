@@ -1,0 +1,65 @@
+/**
+ * Live properties, keyed by Clark name. A definition computes its value only when asked; a name with
+ * no definition is a dead property, stored by the backend.
+ */
+import type { Entry, PropertyMap } from '../../../backends/backend.js';
+import type { DavRequest } from '../context.js';
+import type { OutNode } from '../xml/write.js';
+
+/** What a property getter sees: one resource, with its dead properties loaded on demand. */
+export class Resource {
+  private dead?: Promise<PropertyMap>;
+
+  constructor(
+    readonly req: DavRequest,
+    readonly entry: Entry,
+  ) {}
+
+  get path(): string {
+    return this.entry.path;
+  }
+
+  get isCollection(): boolean {
+    return this.entry.kind === 'collection';
+  }
+
+  get href(): string {
+    return this.req.href(this.entry.path, this.isCollection);
+  }
+
+  deadProps(): Promise<PropertyMap> {
+    this.dead ??= this.req.backend.props(this.entry.path);
+    return this.dead;
+  }
+}
+
+export interface LiveProperty {
+  /** Clark name. */
+  name: string;
+  /** Returned by `allprop` (RFC 4918 lists which). */
+  inAllprop: boolean;
+  /** Refuses PROPPATCH with 403 cannot-modify-protected-property. */
+  protected: boolean;
+  /** Whether the property exists on this resource (default: always). */
+  appliesTo?(res: Resource): boolean;
+  /** The value's children; null when the resource has no value (→ 404 propstat). */
+  get(res: Resource): Promise<OutNode[] | null> | OutNode[] | null;
+}
+
+export class PropertyRegistry {
+  private readonly byName = new Map<string, LiveProperty>();
+
+  register(...props: LiveProperty[]): this {
+    for (const p of props) this.byName.set(p.name, p);
+    return this;
+  }
+
+  get(name: string): LiveProperty | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Live properties that exist on the resource. */
+  applicable(res: Resource): LiveProperty[] {
+    return [...this.byName.values()].filter((p) => !p.appliesTo || p.appliesTo(res));
+  }
+}
