@@ -79,7 +79,8 @@ export class FsBackend implements Backend {
       st = await fsp.stat(abs, { bigint: true });
       await this.assertContained(abs);
     } catch (err) {
-      if (isMissing(err)) return null;
+      // A path that leads out of the root through a link is, for clients, simply not there.
+      if (isMissing(err) || err instanceof BackendError) return null;
       throw err;
     }
     return toEntry(path, st);
@@ -326,13 +327,8 @@ export class FsBackend implements Backend {
 }
 
 async function streamInto(body: Readable, file: string, offset?: number): Promise<void> {
-  const handle = await fsp.open(file, offset === undefined ? 'wx' : 'r+');
-  try {
-    await pipeline(body, createWriteStream('', { fd: handle.fd, start: offset ?? 0, autoClose: false }));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  // `flush` fsyncs before close: the rename that follows must never publish unwritten data.
+  await pipeline(body, createWriteStream(file, { flags: offset === undefined ? 'wx' : 'r+', start: offset ?? 0, flush: true }));
 }
 
 function toEntry(path: string, st: BigIntStats): Entry {

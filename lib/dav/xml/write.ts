@@ -35,52 +35,74 @@ export function escapeAttr(s: string): string {
   return escapeText(s).replace(/"/g, '&quot;').replace(/\r/g, '&#13;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }
 
-type Scope = Map<string, string>; // ns → prefix
+/** Namespaces in force while writing: ns → prefix, plus the default namespace. */
+interface Scope {
+  prefixes: Map<string, string>;
+  defaultNs: string;
+}
 
 /** Serialises with a root declaring the well-known prefixes. */
 export function serialize(root: OutElement, declare: Record<string, string> = PREFIXES): string {
-  const scope: Scope = new Map(Object.entries(declare));
   const rootDecls = Object.entries(declare)
     .map(([ns, p]) => ` xmlns:${p}="${escapeAttr(ns)}"`)
     .join('');
-  return '<?xml version="1.0" encoding="utf-8"?>\n' + write(root, scope, rootDecls);
+  return '<?xml version="1.0" encoding="utf-8"?>\n' + write(root, { prefixes: new Map(Object.entries(declare)), defaultNs: '' }, rootDecls, false);
 }
 
 /** Serialises a fragment in a scope where the well-known prefixes are already declared. */
 export function serializeFragment(node: OutNode, declare: Record<string, string> = PREFIXES): string {
-  return write(node, new Map(Object.entries(declare)), '');
+  return write(node, { prefixes: new Map(Object.entries(declare)), defaultNs: '' }, '', false);
 }
 
-function write(node: OutNode, scope: Scope, extraDecls: string): string {
+function write(node: OutNode, scope: Scope, extraDecls: string, ownNsAsDefault: boolean): string {
   if (typeof node === 'string') return escapeText(node);
   if (node instanceof RawXml) return node.xml;
   let decls = extraDecls;
-  let local = scope;
-  const qname = (clarkName: string, isAttr: boolean): string => {
-    const { ns, local: name } = splitClark(clarkName);
-    if (!ns) return name;
-    if (ns === NS.XML) return `xml:${name}`;
-    let prefix = local.get(ns);
-    if (prefix === undefined) {
-      if (local === scope) local = new Map(scope);
-      prefix = `x${local.size}`;
-      while ([...local.values()].includes(prefix)) prefix += '_';
-      local.set(ns, prefix);
-      decls += ` xmlns:${prefix}="${escapeAttr(ns)}"`;
-    }
-    return isAttr || prefix ? `${prefix}:${name}` : name;
-  };
-  const tag = qname(node.name, false);
+  const prefixes = new Map(scope.prefixes);
+  let defaultNs = scope.defaultNs;
+  const { ns, local: name } = splitClark(node.name);
+  let tag: string;
+  if (ns === defaultNs) {
+    tag = name;
+  } else if (ns === '' || ownNsAsDefault) {
+    // No namespace (or a self-contained fragment's own): make it the default namespace here.
+    decls += ` xmlns="${escapeAttr(ns)}"`;
+    defaultNs = ns;
+    tag = name;
+  } else {
+    tag = `${prefixFor(ns)}:${name}`;
+  }
   let attrs = '';
-  for (const [k, v] of Object.entries(node.attrs ?? {})) attrs += ` ${qname(k, true)}="${escapeAttr(v)}"`;
+  for (const [k, v] of Object.entries(node.attrs ?? {})) {
+    const a = splitClark(k);
+    const qn = !a.ns ? a.local : a.ns === NS.XML ? `xml:${a.local}` : `${prefixFor(a.ns)}:${a.local}`;
+    attrs += ` ${qn}="${escapeAttr(v)}"`;
+  }
   const kids = node.children ?? [];
   if (kids.length === 0) return `<${tag}${decls}${attrs}/>`;
-  return `<${tag}${decls}${attrs}>${kids.map((k) => write(k, local, '')).join('')}</${tag}>`;
+  const inner: Scope = { prefixes, defaultNs };
+  return `<${tag}${decls}${attrs}>${kids.map((k) => write(k, inner, '', false)).join('')}</${tag}>`;
+
+  function prefixFor(uri: string): string {
+    let prefix = prefixes.get(uri);
+    if (prefix === undefined) {
+      const taken = new Set(prefixes.values());
+      let i = prefixes.size;
+      while (taken.has(`x${i}`)) i++;
+      prefix = `x${i}`;
+      prefixes.set(uri, prefix);
+      decls += ` xmlns:${prefix}="${escapeAttr(uri)}"`;
+    }
+    return prefix;
+  }
 }
 
-/** A parsed element as a self-contained XML string (every namespace it uses declared on it). */
+/**
+ * A parsed element as a self-contained XML string: its own namespace is the default one and every
+ * other namespace it uses is declared on it, so it can be stored and embedded anywhere.
+ */
 export function elementToXml(e: XmlElement, withLang = true): string {
-  return write(toOut(e, withLang ? e.lang : undefined), new Map(), '');
+  return write(toOut(e, withLang ? e.lang : undefined), { prefixes: new Map(), defaultNs: '' }, '', true);
 }
 
 function toOut(e: XmlElement, lang?: string): OutElement {

@@ -1,0 +1,77 @@
+/** Starts the real server on a loopback port over a fresh temp folder; raw HTTP for edge cases. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest, Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsBackend } from '../../backends/fs/index.js';
+import { createApp, listen, type RunningServer } from '../../lib/server.js';
+import type { DavOptions } from '../../lib/dav/context.js';
+
+export interface TestServer {
+  url: string;
+  root: string;
+  running: RunningServer;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: { root?: string; dav?: Partial<DavOptions> } = {}): Promise<TestServer> {
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), 'gitdav-test-')));
+  const backend = await FsBackend.open({ root });
+  const app = await createApp({ backend, dav: options.dav });
+  const running = await listen(app, '127.0.0.1', 0);
+  return {
+    url: running.url,
+    root,
+    running,
+    async close() {
+      await running.close(1000);
+      if (!options.root) await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+}
+
+export interface RawRequest {
+  method?: string;
+  headers?: Record<string, string | number>;
+  body?: string | Buffer;
+}
+
+const agent = new Agent({ keepAlive: false });
+
+/** One HTTP request with exactly the method, path and headers given (no client magic). */
+export function raw(base: string, path: string, req: RawRequest = {}): Promise<RawResponse> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(
+      { host: url.hostname, port: url.port, path, method: req.method ?? 'GET', headers: req.headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
+    r.on('error', reject);
+    r.end(req.body);
+  });
+}
+
+export const XML = { 'Content-Type': 'application/xml; charset=utf-8' };
+
+export function propfindBody(...props: string[]): string {
+  return `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>${props.map((p) => `<D:${p}/>`).join('')}</D:prop></D:propfind>`;
+}
+
+export function lockBody(scope: 'exclusive' | 'shared' = 'exclusive', owner = 'tester'): string {
+  return `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:${scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>${owner}</D:href></D:owner></D:lockinfo>`;
+}
