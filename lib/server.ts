@@ -105,9 +105,12 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
     close(graceMs = 30_000) {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await done;
+        clearInterval(sweep);
         clearTimeout(timer);
         await app.dav.backend.close?.();
       })();

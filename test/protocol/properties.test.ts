@@ -63,12 +63,14 @@ describe('RFC 4918 §9.1 PROPFIND and §9.2 PROPPATCH', () => {
     const all = multistatus((await raw(s.url, '/col/', { method: 'PROPFIND', headers: { Depth: '0' } })).text);
     const names = all.get('/col/')!.get(200)!.map((p) => p.local);
     assert.ok(names.includes('resourcetype') && names.includes('lockdiscovery'));
-    assert.ok(!names.includes('quota-available-bytes'), 'quota is not in allprop (RFC 4331)');
+    assert.ok(!names.includes('supported-report-set'), 'RFC 3253 properties are not in allprop');
+    assert.ok(names.includes('quota-available-bytes'), 'quota is (clients ask for it with allprop)');
     const pn = multistatus((await raw(s.url, '/col/', { method: 'PROPFIND', headers: { Depth: '0' }, body: '<propfind xmlns="DAV:"><propname/></propfind>' })).text);
     assert.ok(pn.get('/col/')!.get(200)!.every((p) => p.children.length === 0));
-    const inc = multistatus((await raw(s.url, '/col/', { method: 'PROPFIND', headers: { Depth: '0' }, body: '<propfind xmlns="DAV:"><allprop/><include><quota-available-bytes/></include></propfind>' })).text);
-    const q = inc.get('/col/')!.get(200)!.find((p) => p.local === 'quota-available-bytes')!;
-    assert.ok(Number(textOf(q)) > 0);
+    const inc = multistatus((await raw(s.url, '/col/', { method: 'PROPFIND', headers: { Depth: '0' }, body: '<propfind xmlns="DAV:"><allprop/><include><supported-report-set/></include></propfind>' })).text);
+    assert.ok(inc.get('/col/')!.get(200)!.some((p) => p.local === 'supported-report-set'));
+    const quota = all.get('/col/')!.get(200)!.find((p) => p.local === 'quota-available-bytes')!;
+    assert.ok(Number(textOf(quota)) > 0);
   });
 
   it('Depth infinity above the limit → 403 propfind-finite-depth; below it → the whole tree', async () => {

@@ -6,8 +6,9 @@ import { dav } from '../xml/names.js';
 
 /** UNLOCK (RFC 4918 §9.11): the token must name a lock whose scope includes the request URI. */
 export const unlock: MethodHandler = async (req) => {
+  // RFC 4918 says `<token>`; some clients (npm webdav) send the bare token: accept both.
   const raw = req.header('Lock-Token')?.trim();
-  const m = raw && /^<([^>]+)>$/.exec(raw);
+  const m = raw && (/^<([^<>\s]+)>$/.exec(raw) ?? /^([a-z][a-z0-9+.-]*:[^<>\s]+)$/i.exec(raw));
   if (!m) throw badRequest('UNLOCK needs a Lock-Token header: <opaquelocktoken:…>');
   const lock = req.dav.locks.get(m[1]!);
   if (!lock || !req.dav.locks.covering(req.path).some((l) => l.token === lock.token)) {

@@ -87,9 +87,10 @@ export const supportedReportSet: LiveProperty = {
     r.req.dav.reports.supportedOn(r).map((rep) => el(dav('supported-report'), el(dav('report'), el(rep.name)))),
 };
 
+// RFC 4331 does not require quota in allprop, but clients (npm webdav's getQuota) ask with allprop.
 export const quotaAvailableBytes: LiveProperty = {
   name: dav('quota-available-bytes'),
-  inAllprop: false,
+  inAllprop: true,
   protected: true,
   appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
   get: async (r) => {
@@ -100,7 +101,7 @@ export const quotaAvailableBytes: LiveProperty = {
 
 export const quotaUsedBytes: LiveProperty = {
   name: dav('quota-used-bytes'),
-  inAllprop: false,
+  inAllprop: true,
   protected: true,
   appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
   get: async (r) => {
