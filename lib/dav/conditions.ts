@@ -14,6 +14,7 @@ import { submittedTokens, type IfList } from './if-header.js';
 import { DavError, preconditionFailed } from './errors/dav-error.js';
 import { el } from './xml/write.js';
 import { dav } from './xml/names.js';
+import { parseHttpDate } from './http-date.js';
 
 /** A resource a request changes, and how: `tree` = it and everything below; `membership` = its parent's member list. */
 export interface Target {
@@ -54,11 +55,6 @@ function matchesEtagList(list: string, entry: Entry | null, strong: boolean): bo
   const tags = list.match(/(?:W\/)?"[^"]*"/g) ?? [];
   const mine = entry.etag;
   return tags.some((t) => (strong ? !t.startsWith('W/') && t === mine : t.replace(/^W\//, '') === mine.replace(/^W\//, '')));
-}
-
-function parseHttpDate(s: string): number | null {
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? null : Math.floor(t / 1000);
 }
 
 function seconds(d: Date): number {

@@ -45,6 +45,7 @@ export function parseIfHeader(header: string): IfList[] {
   while (i < header.length) {
     const c = header[i];
     if (c === '<') {
+      if (lists.length > 0 && tag === undefined) fail('no-tag and tagged lists cannot be mixed');
       i++;
       tag = readUntil('>').trim();
       if (!tag) fail('empty resource tag');

@@ -19,6 +19,7 @@ export function parseRange(header: string | undefined, size: number, maxRanges =
     if (r[1] === '') {
       const suffix = Number(r[2]);
       if (suffix === 0) continue;
+      if (size === 0) return { kind: 'none' }; // satisfiable, but no byte range can describe 0 bytes
       ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
     } else {
       const start = Number(r[1]);

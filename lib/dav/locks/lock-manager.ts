@@ -90,7 +90,12 @@ export class LockManager {
     if (conflict) throw new LockConflictError(conflict);
     const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout) };
     this.locks.set(lock.token, lock);
-    await this.save();
+    try {
+      await this.save();
+    } catch (err) {
+      this.locks.delete(lock.token); // the client never learns this token: don't keep a lock nobody can hold
+      throw err;
+    }
     return lock;
   }
 
@@ -131,7 +136,8 @@ export class LockManager {
     const file = this.file;
     const snapshot = JSON.stringify([...this.locks.values()], null, 1);
     // Chain saves so that an older snapshot can never land after a newer one.
-    this.saving = this.saving.then(async () => {
+    // A failed save must not poison the chain: each save is attempted whatever became of the last one.
+    this.saving = this.saving.catch(() => {}).then(async () => {
       const tmp = `${file}.${process.pid}.tmp`;
       await fsp.writeFile(tmp, snapshot);
       await fsp.rename(tmp, file);

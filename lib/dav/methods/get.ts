@@ -11,6 +11,7 @@ import { DavError, preconditionFailed } from '../errors/dav-error.js';
 import { digestOfStream, preferredDigest } from '../digest.js';
 import { contentTypeOf } from '../mime.js';
 import { parseRange } from '../range.js';
+import { parseHttpDate } from '../http-date.js';
 import { requireEntry, sendEmpty } from '../respond.js';
 import { renderListing } from '../listing.js';
 
@@ -95,8 +96,7 @@ function ifRangeHolds(req: DavRequest, entry: Entry): boolean {
   const v = req.header('If-Range');
   if (!v) return true;
   if (v.startsWith('"') || v.startsWith('W/')) return v === entry.etag;
-  const t = Date.parse(v);
-  return !Number.isNaN(t) && Math.floor(t / 1000) === Math.floor(entry.modified.getTime() / 1000);
+  return parseHttpDate(v) === Math.floor(entry.modified.getTime() / 1000);
 }
 
 async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512'): Promise<string> {

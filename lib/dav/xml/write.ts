@@ -28,7 +28,8 @@ export function elA(name: string, attrs: Record<string, string>, ...children: Ou
 }
 
 export function escapeText(s: string): string {
-  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+  // CR as a reference: a literal one would be turned into LF by the parser (XML 1.0 §2.11).
+  return s.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
 }
 
 export function escapeAttr(s: string): string {

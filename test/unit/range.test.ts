@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { parseRange, parseContentRange } from '../../lib/dav/range.js';
+
+const ranges = (...rs: [number, number][]) => ({ kind: 'ranges' as const, ranges: rs.map(([start, end]) => ({ start, end })) });
+const NONE = { kind: 'none' as const };
+const UNSAT = { kind: 'unsatisfiable' as const };
+
+describe('RFC 9110 §14.2 Range: parseRange', () => {
+  describe('no usable header', () => {
+    it('returns none for a missing or empty header', () => {
+      assert.deepEqual(parseRange(undefined, 100), NONE);
+      assert.deepEqual(parseRange('', 100), NONE);
+    });
+
+    it('ignores range units other than bytes (§14.1: unknown units are ignored)', () => {
+      assert.deepEqual(parseRange('items=0-5', 100), NONE);
+      assert.deepEqual(parseRange('bytesx=0-5', 100), NONE);
+    });
+
+    it('accepts the unit case-insensitively (§14.1: range units are case-insensitive)', () => {
+      assert.deepEqual(parseRange('BYTES=0-4', 100), ranges([0, 4]));
+    });
+  });
+
+  describe('§14.1.2 int-range', () => {
+    it('first-pos and last-pos are inclusive offsets', () => {
+      // RFC 9110 §14.1.2 example: the first 500 bytes of a 10000-byte representation
+      assert.deepEqual(parseRange('bytes=0-499', 10000), ranges([0, 499]));
+      // the second 500 bytes
+      assert.deepEqual(parseRange('bytes=500-999', 10000), ranges([500, 999]));
+    });
+
+    it('a single byte', () => {
+      assert.deepEqual(parseRange('bytes=0-0', 10000), ranges([0, 0]));
+      assert.deepEqual(parseRange('bytes=9999-9999', 10000), ranges([9999, 9999]));
+    });
+
+    it('open-ended: a missing last-pos means the remainder', () => {
+      // RFC 9110 §14.1.2 example: bytes=9500- → the final 500 bytes of 10000
+      assert.deepEqual(parseRange('bytes=9500-', 10000), ranges([9500, 9999]));
+      assert.deepEqual(parseRange('bytes=0-', 1), ranges([0, 0]));
+    });
+
+    it('clips a last-pos at or beyond the end to size-1', () => {
+      assert.deepEqual(parseRange('bytes=0-10000', 10000), ranges([0, 9999]));
+      assert.deepEqual(parseRange('bytes=100-99999999999', 200), ranges([100, 199]));
+    });
+
+    it('an int-range whose last-pos is less than first-pos is invalid: the header is ignored', () => {
+      assert.deepEqual(parseRange('bytes=5-3', 100), NONE);
+      assert.deepEqual(parseRange('bytes=0-1,5-3', 100), NONE);
+    });
+
+    it('an int-range starting at or beyond the size is unsatisfiable', () => {
+      assert.deepEqual(parseRange('bytes=100-', 100), UNSAT);
+      assert.deepEqual(parseRange('bytes=100-200', 100), UNSAT);
+      assert.deepEqual(parseRange('bytes=1000-2000', 100), UNSAT);
+    });
+  });
+
+  describe('§14.1.2 suffix-range', () => {
+    it('the last N bytes', () => {
+      // RFC 9110 §14.1.2 example: bytes=-500 → the final 500 bytes of 10000
+      assert.deepEqual(parseRange('bytes=-500', 10000), ranges([9500, 9999]));
+      assert.deepEqual(parseRange('bytes=-1', 10), ranges([9, 9]));
+    });
+
+    it('a suffix longer than the representation selects the whole representation', () => {
+      assert.deepEqual(parseRange('bytes=-500', 100), ranges([0, 99]));
+      assert.deepEqual(parseRange('bytes=-100', 100), ranges([0, 99]));
+    });
+
+    it('a zero suffix-length is unsatisfiable', () => {
+      assert.deepEqual(parseRange('bytes=-0', 100), UNSAT);
+    });
+  });
+
+  describe('§14.1.1 multiple ranges and satisfiability', () => {
+    it('keeps several ranges in request order', () => {
+      // RFC 9110 §14.1.2 example: first and last bytes only
+      assert.deepEqual(parseRange('bytes=0-0,-1', 10000), ranges([0, 0], [9999, 9999]));
+      assert.deepEqual(parseRange('bytes=500-600,601-999', 10000), ranges([500, 600], [601, 999]));
+      assert.deepEqual(parseRange('bytes=500-700,601-999', 10000), ranges([500, 700], [601, 999]));
+    });
+
+    it('tolerates optional whitespace around "=", "," and "-"', () => {
+      assert.deepEqual(parseRange('  bytes = 0-1 , 3 - 4,  -2 ', 10), ranges([0, 1], [3, 4], [8, 9]));
+    });
+
+    it('ignores empty list elements (RFC 9110 §5.6.1)', () => {
+      assert.deepEqual(parseRange('bytes=0-1,,4-5,', 10), ranges([0, 1], [4, 5]));
+    });
+
+    it('drops unsatisfiable members when at least one is satisfiable', () => {
+      assert.deepEqual(parseRange('bytes=100-200,0-1', 50), ranges([0, 1]));
+      assert.deepEqual(parseRange('bytes=-0,2-', 5), ranges([2, 4]));
+    });
+
+    it('is unsatisfiable when no member is satisfiable', () => {
+      assert.deepEqual(parseRange('bytes=100-200,300-', 50), UNSAT);
+    });
+
+    it('ignores a header with more ranges than allowed', () => {
+      const many = 'bytes=' + Array.from({ length: 5 }, (_, i) => `${i * 2}-${i * 2}`).join(',');
+      assert.equal(parseRange(many, 100, 5).kind, 'ranges');
+      assert.deepEqual(parseRange(many, 100, 4), NONE);
+      const tooMany = 'bytes=' + Array.from({ length: 65 }, (_, i) => `${i}-${i}`).join(',');
+      assert.deepEqual(parseRange(tooMany, 1000), NONE, 'the default limit is 64');
+      assert.equal(parseRange(tooMany.replace(/,64-64$/, ''), 1000).kind, 'ranges');
+    });
+  });
+
+  describe('§14.2 syntactically invalid headers are ignored', () => {
+    for (const bad of ['bytes=', 'bytes=-', 'bytes=,', 'bytes=a-b', 'bytes=1-2-3', 'bytes=--5', 'bytes=-5-', 'bytes=0x10-20', 'bytes=1.5-2', 'bytes 0-5', 'bytes=0-5;x', 'bytes=+1-2', 'bytes=0-1,x']) {
+      it(`${JSON.stringify(bad)} → none`, () => assert.deepEqual(parseRange(bad, 100), NONE));
+    }
+  });
+
+  describe('§14.1.1 zero-length representation', () => {
+    it('no int-range is satisfiable', () => {
+      assert.deepEqual(parseRange('bytes=0-', 0), UNSAT);
+      assert.deepEqual(parseRange('bytes=0-0', 0), UNSAT);
+    });
+
+    it('a non-zero suffix cannot be served as a 206 (no bytes to send): the header is ignored', () => {
+      // RFC 9110 §14.1.1: a suffix-range with a non-zero length is satisfiable even then, but no
+      // Content-Range "first-last" can describe zero bytes; a server MAY ignore Range (§14.2).
+      const r = parseRange('bytes=-5', 0);
+      assert.deepEqual(r, NONE);
+    });
+
+    it('never returns a range with end < start', () => {
+      for (const h of ['bytes=-5', 'bytes=-1,0-', 'bytes=0-,-1', 'bytes=-0', 'bytes=0-0']) {
+        const r = parseRange(h, 0);
+        if (r.kind === 'ranges') for (const x of r.ranges) assert.ok(x.end >= x.start, `${h}: ${JSON.stringify(x)}`);
+      }
+    });
+  });
+
+  describe('every returned range lies inside the representation', () => {
+    it('for a grid of headers and sizes', () => {
+      const headers = ['bytes=0-', 'bytes=-1', 'bytes=-7', 'bytes=3-', 'bytes=2-5', 'bytes=0-100', 'bytes=5-5', 'bytes=1-1,-2'];
+      for (const size of [1, 2, 5, 6, 7, 100]) {
+        for (const h of headers) {
+          const r = parseRange(h, size);
+          if (r.kind !== 'ranges') continue;
+          for (const x of r.ranges) {
+            assert.ok(x.start >= 0 && x.start <= x.end && x.end <= size - 1, `${h} on ${size}: ${JSON.stringify(x)}`);
+          }
+        }
+      }
+    });
+  });
+});
+
+describe('RFC 9110 §14.4 Content-Range: parseContentRange', () => {
+  it('parses a complete byte range', () => {
+    // RFC 9110 §14.4 example
+    assert.deepEqual(parseContentRange('bytes 42-1233/1234'), { start: 42, end: 1233, total: 1234 });
+  });
+
+  it('parses an unknown complete length "*"', () => {
+    assert.deepEqual(parseContentRange('bytes 42-1233/*'), { start: 42, end: 1233, total: undefined });
+  });
+
+  it('is case-insensitive in the unit and tolerates surrounding whitespace', () => {
+    assert.deepEqual(parseContentRange('  Bytes 0-0/1 '), { start: 0, end: 0, total: 1 });
+  });
+
+  it('rejects last-pos before first-pos', () => {
+    assert.equal(parseContentRange('bytes 5-4/10'), null);
+  });
+
+  it('rejects a range that ends at or beyond the complete length', () => {
+    assert.equal(parseContentRange('bytes 0-10/10'), null);
+    assert.equal(parseContentRange('bytes 0-9/10')?.end, 9);
+  });
+
+  it('rejects the unsatisfied-range form and other syntax', () => {
+    for (const bad of ['bytes */1234', 'bytes=0-1/2', 'bytes 0-/10', 'bytes -5/10', 'items 0-1/2', 'bytes 0-1', 'bytes 0-1/', 'bytes 1-2/3 x', '']) {
+      assert.equal(parseContentRange(bad), null, bad);
+    }
+  });
+
+  it('rejects positions beyond Number.MAX_SAFE_INTEGER', () => {
+    assert.equal(parseContentRange('bytes 0-99999999999999999999/*'), null);
+  });
+});
