@@ -41,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(config.logLevel);
+  // Requests are isolated by Koa; a stray rejection elsewhere is logged, not allowed to end the server.
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   const running = await startServer(config, logger);
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
   process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}) at ${running.url}/\n`);
