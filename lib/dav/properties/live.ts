@@ -4,7 +4,7 @@ import { activeLock } from '../locks/render.js';
 import { contentTypeOf } from '../mime.js';
 import { el } from '../xml/write.js';
 import { dav } from '../xml/names.js';
-import { baseName } from '../../../backends/backend.js';
+import { baseName, type Quota } from '../../../backends/backend.js';
 
 const isFile = (r: Resource) => !r.isCollection;
 const isCollection = (r: Resource) => r.isCollection;
@@ -88,27 +88,21 @@ export const supportedReportSet: LiveProperty = {
 };
 
 // RFC 4331 does not require quota in allprop, but clients (npm webdav's getQuota) ask with allprop.
-export const quotaAvailableBytes: LiveProperty = {
-  name: dav('quota-available-bytes'),
-  inAllprop: true,
-  protected: true,
-  appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
-  get: async (r) => {
-    const q = await r.req.backend.quota!(r.path);
-    return q ? [String(q.availableBytes)] : null;
-  },
-};
+function quotaProperty(local: string, pick: (q: Quota) => number): LiveProperty {
+  return {
+    name: dav(local),
+    inAllprop: true,
+    protected: true,
+    appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
+    get: async (r) => {
+      const q = await r.req.backend.quota!(r.path);
+      return q ? [String(pick(q))] : null;
+    },
+  };
+}
 
-export const quotaUsedBytes: LiveProperty = {
-  name: dav('quota-used-bytes'),
-  inAllprop: true,
-  protected: true,
-  appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
-  get: async (r) => {
-    const q = await r.req.backend.quota!(r.path);
-    return q ? [String(q.usedBytes)] : null;
-  },
-};
+export const quotaAvailableBytes = quotaProperty('quota-available-bytes', (q) => q.availableBytes);
+export const quotaUsedBytes = quotaProperty('quota-used-bytes', (q) => q.usedBytes);
 
 export const CORE_PROPERTIES: LiveProperty[] = [
   resourcetype,
