@@ -8,7 +8,7 @@
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
  * - Every path is checked with realpath to stay under the root, so symlinks cannot lead out of it.
  */
-import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type BigIntStats } from 'node:fs';
+import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -88,27 +88,34 @@ export class FsBackend implements Backend {
 
   async *list(path: string): AsyncIterable<Entry> {
     const abs = this.abs(path);
-    const dirents = await fsp.readdir(abs, { withFileTypes: true }).catch((err: unknown) => {
+    // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
+    const dir = await fsp.opendir(abs, { bufferSize: 256 }).catch((err: unknown) => {
       if (isMissing(err)) throw new BackendError('NotFound', path);
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new BackendError('NotACollection', path);
       throw err;
     });
-    const names = dirents.filter((d) => !this.isHidden(joinPath(path, d.name))).map((d) => d);
-    // Stat in batches: enough parallelism to hide latency, bounded so huge folders do not flood libuv.
-    for (let i = 0; i < names.length; i += 64) {
-      const batch = await Promise.all(
-        names.slice(i, i + 64).map(async (d) => {
-          const child = joinPath(path, d.name);
-          try {
-            const st = await fsp.stat(join(abs, d.name), { bigint: true });
-            if (d.isSymbolicLink()) await this.assertContained(join(abs, d.name));
-            return toEntry(child, st);
-          } catch {
-            return null; // vanished meanwhile, a dangling link, or a link out of the root
-          }
-        }),
-      );
-      for (const e of batch) if (e) yield e;
+    let batch: Dirent[] = [];
+    const flush = async function* (this: FsBackend): AsyncGenerator<Entry> {
+      // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
+      const entries = await Promise.all(batch.map((d) => this.entryOf(abs, joinPath(path, d.name), d)));
+      batch = [];
+      for (const e of entries) if (e) yield e;
+    };
+    for await (const d of dir) {
+      if (this.isHidden(joinPath(path, d.name))) continue;
+      batch.push(d);
+      if (batch.length >= 64) yield* flush.call(this);
+    }
+    yield* flush.call(this);
+  }
+
+  /** A listed member's entry, or null if it vanished, dangles, or leads out of the root. */
+  private async entryOf(dirAbs: string, path: string, d: Dirent): Promise<Entry | null> {
+    try {
+      const st = await fsp.stat(join(dirAbs, d.name), { bigint: true });
+      if (d.isSymbolicLink()) await this.assertContained(join(dirAbs, d.name));
+      return toEntry(path, st);
+    } catch {
+      return null;
     }
   }
 
