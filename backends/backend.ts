@@ -40,8 +40,19 @@ export interface ByteRange {
   end: number;
 }
 
-export interface WriteOptions {
+/** Who asks for a change (becomes a git commit's author and trailers). */
+export interface Actor {
+  user?: string;
+  userAgent?: string;
+}
+
+/** What every mutating call accepts. */
+export interface MutationOptions {
   guard?: Guard;
+  actor?: Actor;
+}
+
+export interface WriteOptions extends MutationOptions {
   /**
    * Partial write: the body replaces bytes from `offset` on, keeping what is before it and, where the
    * body ends before the old end, what is after it. `offset` may not exceed the current size.
@@ -56,16 +67,14 @@ export interface WriteResult {
   created: boolean;
 }
 
-export interface CopyOptions {
-  guard?: Guard;
+export interface CopyOptions extends MutationOptions {
   /** `0` copies a collection without its members; files ignore it. */
   depth: 0 | 'infinity';
   /** Replace an existing destination (it is removed first, as RFC 4918 §9.8.4 says). */
   overwrite: boolean;
 }
 
-export interface MoveOptions {
-  guard?: Guard;
+export interface MoveOptions extends MutationOptions {
   overwrite: boolean;
 }
 
@@ -101,16 +110,16 @@ export interface Backend {
   /** Creates or replaces a file with the body. Nothing is changed if the body fails or is cut off. */
   write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
   /** Removes a file or a whole collection. */
-  remove(path: string, options?: { guard?: Guard }): Promise<void>;
+  remove(path: string, options?: MutationOptions): Promise<void>;
   /** Creates an empty collection; its parent must exist. */
-  mkcol(path: string, options?: { guard?: Guard }): Promise<Entry>;
+  mkcol(path: string, options?: MutationOptions): Promise<Entry>;
   copy(from: string, to: string, options: CopyOptions): Promise<WriteResult>;
   move(from: string, to: string, options: MoveOptions): Promise<WriteResult>;
 
   /** Dead properties of a resource (empty map if none). */
   props(path: string): Promise<PropertyMap>;
   /** Applies all patches or none. */
-  patchProps(path: string, patches: PropPatch[], options?: { guard?: Guard }): Promise<void>;
+  patchProps(path: string, patches: PropPatch[], options?: MutationOptions): Promise<void>;
 
   /** Space used and available under a path, where the backend knows it. */
   quota?(path: string): Promise<Quota | null>;

@@ -5,10 +5,11 @@ import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
-const USAGE = `usage: gitdav serve [--root DIR] [--backend fs] [--host ADDR] [--port N]
+const USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
 
-Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/.
+Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
+DIR is empty; every change a commit), or with --backend fs a plain folder.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CONFIG.
 Listening on a non-loopback address needs --insecure until authentication exists.`;

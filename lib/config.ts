@@ -8,7 +8,7 @@ import type { DavLimits } from './dav/context.js';
 
 export interface ServerConfig {
   root: string;
-  backend: 'fs';
+  backend: 'git' | 'fs';
   host: string;
   port: number;
   /** Allow listening on a non-loopback address without authentication. */
@@ -21,7 +21,7 @@ export interface ServerConfig {
 
 export const DEFAULTS: ServerConfig = {
   root: './data',
-  backend: 'fs',
+  backend: 'git',
   host: '127.0.0.1',
   port: 8080,
   insecure: false,
@@ -92,13 +92,13 @@ function readConfigFile(path: string): Record<string, unknown> {
 function validate(raw: Record<string, unknown>): ServerConfig {
   const port = Number(raw.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port "${String(raw.port)}"`);
-  if (raw.backend !== 'fs') throw new ConfigError(`unknown backend "${String(raw.backend)}" (available: fs)`);
+  if (raw.backend !== 'fs' && raw.backend !== 'git') throw new ConfigError(`unknown backend "${String(raw.backend)}" (available: git, fs)`);
   const levels = ['debug', 'info', 'warn', 'error', 'silent'];
   if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
   return {
     root: String(raw.root),
-    backend: 'fs',
+    backend: raw.backend,
     host: String(raw.host),
     port,
     insecure,

@@ -2,4 +2,5 @@
 export { createApp, listen, startServer, type App, type RunningServer } from './server.js';
 export { createDav, type Dav, type DavOptions } from './dav/index.js';
 export { FsBackend } from '../backends/fs/index.js';
+export { GitBackend } from '../backends/git/index.js';
 export type * from '../backends/backend.js';

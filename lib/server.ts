@@ -29,7 +29,12 @@ export async function createApp({ backend, logger = createLogger('silent'), dav:
   const dav = await createDav({ backend, options: davOptions });
   const koa = new Koa();
   koa.silent = true;
-  koa.on('error', (err: unknown) => logger.error('response stream failed', { err }));
+  koa.on('error', (err: unknown) => {
+    // A client that hangs up mid-response is routine, not a server error.
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const routine = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
+    (routine ? logger.debug : logger.error)('response stream failed', { err: routine ? code : err });
+  });
 
   // Errors → status + DAV:error body; the only place this happens.
   koa.use(async (ctx, next) => {
@@ -121,7 +126,11 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
 
 /** Opens the configured backend and serves it. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const backend = await FsBackend.open({ root: config.root });
+  // Loaded on demand: isomorphic-git costs ~15 MB that a folder server does not need.
+  const backend =
+    config.backend === 'git'
+      ? await (await import('../backends/git/index.js')).GitBackend.open({ root: config.root })
+      : await FsBackend.open({ root: config.root });
   const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] } });
   return listen(app, config.host, config.port);
 }

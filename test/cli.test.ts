@@ -6,11 +6,15 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { raw } from './helpers/server.js';
+import { tool } from './helpers/tools.js';
 
 const CLI = resolve('dist/lib/cli.js');
+const children = new Set<ChildProcess>();
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -29,19 +33,25 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { child
 describe('gitdav serve (CLI)', () => {
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-cli-'))));
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    // A failed assertion must not leave a server running (mocha would never exit).
+    for (const c of children) c.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
 
-  it('serves ./data from the working directory by default and stops cleanly on SIGTERM', async () => {
+  it('serves a new git repository in ./data by default and stops cleanly on SIGTERM', async () => {
     const p = run(['serve', '--port', '0', '--log-level', 'silent'], {}, dir);
     const url = await p.url;
+    assert.match(p.output(), /\(git\)/);
     assert.equal((await raw(url, '/hello.txt', { method: 'PUT', body: 'hi' })).status, 201);
-    assert.equal(await readFile(join(dir, 'data', 'hello.txt'), 'utf8'), 'hi');
+    const shown = await tool('git', ['--git-dir', join(dir, 'data'), 'show', 'main:hello.txt']);
+    assert.equal(shown.stdout, 'hi', shown.stderr);
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);
   });
 
   it('finishes an in-flight upload before exiting on SIGTERM', async () => {
-    const p = run(['serve', '--root', dir, '--port', '0', '--log-level', 'silent']);
+    const p = run(['serve', '--root', dir, '--backend', 'fs', '--port', '0', '--log-level', 'silent']);
     const url = new URL(await p.url);
     const status = new Promise<number>((resolveStatus, reject) => {
       const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: '/slow.bin', headers: { 'Content-Length': 6 } }, (res) => {
@@ -68,7 +78,7 @@ describe('gitdav serve (CLI)', () => {
 
   it('takes options from a config file and the environment, flags winning', async () => {
     const other = join(dir, 'from-file');
-    await writeFile(join(dir, 'gitdav.json'), JSON.stringify({ root: other, port: 1, logLevel: 'silent' }));
+    await writeFile(join(dir, 'gitdav.json'), JSON.stringify({ root: other, port: 1, logLevel: 'silent', backend: 'fs' }));
     const p = run(['serve', '--config', join(dir, 'gitdav.json'), '--port', '0'], { GITDAV_ROOT: join(dir, 'from-env') });
     const url = await p.url;
     await raw(url, '/x', { method: 'PUT', body: 'x' });

@@ -24,6 +24,7 @@ import {
   type Guard,
   type GuardView,
   type MoveOptions,
+  type MutationOptions,
   type PropertyMap,
   type PropPatch,
   type Quota,
@@ -33,6 +34,7 @@ import {
 import { BackendError } from '../errors.js';
 import { Mutex } from '../mutex.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
+import { applyPatches } from '../sidecar.js';
 
 export interface FsBackendOptions {
   root: string;
@@ -171,7 +173,7 @@ export class FsBackend implements Backend {
     }
   }
 
-  async remove(path: string, options: { guard?: Guard } = {}): Promise<void> {
+  async remove(path: string, options: MutationOptions = {}): Promise<void> {
     this.assertWritable(path);
     if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
     const trash = this.tmpName();
@@ -186,7 +188,7 @@ export class FsBackend implements Backend {
     await fsp.rm(trash, { recursive: true, force: true });
   }
 
-  async mkcol(path: string, options: { guard?: Guard } = {}): Promise<Entry> {
+  async mkcol(path: string, options: MutationOptions = {}): Promise<Entry> {
     this.assertWritable(path);
     return this.mutex.run(async () => {
       await this.requireParent(path);
@@ -246,19 +248,14 @@ export class FsBackend implements Backend {
     });
   }
 
-  async patchProps(path: string, patches: PropPatch[], options: { guard?: Guard } = {}): Promise<void> {
+  async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
     this.assertWritable(path);
     await this.mutex.run(async () => {
       const entry = await this.stat(path);
       if (!entry) throw new BackendError('NotFound', path);
       await options.guard?.(this.view);
       const [dir, key] = this.propsKey(path, entry.kind);
-      const props = await this.propsStore.get(dir, key);
-      for (const p of patches) {
-        if (p.op === 'set') props.set(p.name, p.value);
-        else props.delete(p.name);
-      }
-      await this.propsStore.put(dir, key, props);
+      await this.propsStore.put(dir, key, applyPatches(await this.propsStore.get(dir, key), patches));
     });
   }
 

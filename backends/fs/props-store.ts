@@ -7,19 +7,16 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { parseSidecar, propsOf, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 
-export const SIDECAR = '.davprops';
-export const SELF = '.';
-
-type Sidecar = Record<string, Record<string, string>>;
+export { SELF, SIDECAR } from '../sidecar.js';
 
 export class PropsStore {
   constructor(private readonly tmpFile: () => string) {}
 
   async read(dirAbs: string): Promise<Sidecar> {
     try {
-      const parsed: unknown = JSON.parse(await fsp.readFile(join(dirAbs, SIDECAR), 'utf8'));
-      return parsed && typeof parsed === 'object' ? (parsed as Sidecar) : {};
+      return parseSidecar(await fsp.readFile(join(dirAbs, SIDECAR), 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
@@ -27,20 +24,14 @@ export class PropsStore {
   }
 
   async get(dirAbs: string, key: string): Promise<Map<string, string>> {
-    const sidecar = await this.read(dirAbs);
-    return new Map(Object.entries(sidecar[key] ?? {}));
+    return propsOf(await this.read(dirAbs), key);
   }
 
   /** Replaces the properties stored under `key` (an empty map removes the key). */
   async put(dirAbs: string, key: string, props: Map<string, string>): Promise<void> {
     const sidecar = await this.read(dirAbs);
-    if (props.size === 0) {
-      if (!(key in sidecar)) return;
-      delete sidecar[key];
-    } else {
-      sidecar[key] = Object.fromEntries([...props].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    await this.save(dirAbs, sidecar);
+    if (props.size === 0 && !(key in sidecar)) return;
+    await this.save(dirAbs, withProps(sidecar, key, props));
   }
 
   /** Moves the entry `fromKey` of one sidecar to `toKey` of another (or the same). */
@@ -57,7 +48,7 @@ export class PropsStore {
       return;
     }
     const tmp = this.tmpFile();
-    await fsp.writeFile(tmp, JSON.stringify(sidecar, null, 1) + '\n');
+    await fsp.writeFile(tmp, serializeSidecar(sidecar));
     await fsp.rename(tmp, target);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
-import type { Backend } from '../../backends/backend.js';
+import type { Actor, Backend } from '../../backends/backend.js';
 import type { LockManager } from './locks/lock-manager.js';
 import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
@@ -88,6 +88,11 @@ export class DavRequest {
   header(name: string): string | undefined {
     const v = this.ctx.get(name);
     return v === '' ? undefined : v;
+  }
+
+  /** Who makes this request's changes (a git commit's author and trailers). */
+  actor(): Actor {
+    return { user: this.ctx.state.user as string | undefined, userAgent: this.header('User-Agent') };
   }
 
   /** The href of a path in this mount. */

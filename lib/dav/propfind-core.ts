@@ -51,10 +51,15 @@ export async function propResponse(res: Resource, request: PropRequest, options:
     for (const name of names) found.push(el(name));
   } else {
     let names: string[];
+    let optional = new Set<string>(); // allprop lists what exists; only asked-for names can be 404
     if (request.kind === 'allprop') {
       const set = new Set(registry.applicable(res).filter((p) => p.inAllprop).map((p) => p.name));
       for (const name of (await res.deadProps()).keys()) set.add(name);
-      for (const name of request.include) set.add(name);
+      optional = new Set(set);
+      for (const name of request.include) {
+        set.add(name);
+        optional.delete(name);
+      }
       names = [...set];
     } else {
       names = request.names;
@@ -62,7 +67,7 @@ export async function propResponse(res: Resource, request: PropRequest, options:
     for (const name of names) {
       const value = await valueOf(res, name);
       if (value) found.push(value);
-      else missing.push(el(name));
+      else if (!optional.has(name)) missing.push(el(name));
     }
   }
   return el(

@@ -33,8 +33,8 @@ export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<
 
   const result =
     kind === 'copy'
-      ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity' })
-      : await req.backend.move(req.path, dest, { guard, overwrite });
+      ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity', actor: req.actor() })
+      : await req.backend.move(req.path, dest, { guard, overwrite, actor: req.actor() });
   // Locks stay with their URLs: the moved source's are gone, a replaced destination's too (§9.9.4).
   if (kind === 'move') await req.dav.locks.removeWithin(req.path);
   if (destEntry) await req.dav.locks.removeWithin(dest);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
 
 const LITMUS = '/usr/bin/litmus';
 const SUITES: Array<[string, number]> = [
@@ -32,27 +32,29 @@ function record(suite: string, passed: number, failed: number): void {
   writeFileSync(file, JSON.stringify(counts, null, 1));
 }
 
-describe('litmus (WebDAV compliance), folder backend', function () {
-  this.timeout(180_000);
-  let s: TestServer;
-  before(async function () {
-    if (!existsSync(LITMUS)) {
-      if (process.env.CI) throw new Error('litmus is not installed: .ci/run must apt-get install it');
-      this.skip(); // locally: `apt-get install litmus` to run these
-    }
-    s = await startTestServer();
-  });
-  after(async () => s?.close());
-
-  for (const [suite, total] of SUITES) {
-    it(`${suite}: all ${total} tests pass, none skipped, no warnings`, async () => {
-      const out = await runLitmus(s.url, suite);
-      const m = /summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/.exec(out);
-      assert.ok(m, `no litmus summary in:\n${out}`);
-      record(suite, Number(m[3]), Number(m[4]) + Math.max(0, total - Number(m[2])));
-      assert.equal(Number(m[4]), 0, out);
-      assert.equal(Number(m[2]), total, `litmus ran ${m[2]} of ${total} tests:\n${out}`);
-      assert.doesNotMatch(out, /skipped|WARNING/, out);
+for (const backend of ['fs', 'git'] as BackendName[]) {
+  describe(`litmus (WebDAV compliance), ${backend} backend`, function () {
+    this.timeout(180_000);
+    let s: TestServer;
+    before(async function () {
+      if (!existsSync(LITMUS)) {
+        if (process.env.CI) throw new Error('litmus is not installed: .ci/run must apt-get install it');
+        this.skip(); // locally: `apt-get install litmus` to run these
+      }
+      s = await startTestServer({ backend });
     });
-  }
-});
+    after(async () => s?.close());
+
+    for (const [suite, total] of SUITES) {
+      it(`${suite}: all ${total} tests pass, none skipped, no warnings`, async () => {
+        const out = await runLitmus(s.url, suite);
+        const m = /summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/.exec(out);
+        assert.ok(m, `no litmus summary in:\n${out}`);
+        record(`${backend} ${suite}`, Number(m[3]), Number(m[4]) + Math.max(0, total - Number(m[2])));
+        assert.equal(Number(m[4]), 0, out);
+        assert.equal(Number(m[2]), total, `litmus ran ${m[2]} of ${total} tests:\n${out}`);
+        assert.doesNotMatch(out, /skipped|WARNING/, out);
+      });
+    }
+  });
+}

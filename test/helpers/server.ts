@@ -4,6 +4,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBackend } from '../../backends/fs/index.js';
+import { GitBackend } from '../../backends/git/index.js';
 import { createApp, listen, type RunningServer } from '../../lib/server.js';
 import type { DavOptions } from '../../lib/dav/context.js';
 
@@ -14,9 +15,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { root?: string; dav?: Partial<DavOptions> } = {}): Promise<TestServer> {
+export type BackendName = 'fs' | 'git';
+
+export async function startTestServer(options: { root?: string; backend?: BackendName; dav?: Partial<DavOptions> } = {}): Promise<TestServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'gitdav-test-')));
-  const backend = await FsBackend.open({ root });
+  const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
   const app = await createApp({ backend, dav: options.dav });
   const running = await listen(app, '127.0.0.1', 0);
   return {
@@ -25,7 +28,7 @@ export async function startTestServer(options: { root?: string; dav?: Partial<Da
     running,
     async close() {
       await running.close(1000);
-      if (!options.root) await rm(root, { recursive: true, force: true });
+      if (!options.root) await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }

@@ -9,7 +9,7 @@ export const del: MethodHandler = async (req) => {
   await requireEntry(req);
   const guard = writeGuard(req, [{ path: req.path, tree: true, membership: true }]);
   await guard(liveView(req));
-  await req.backend.remove(req.path, { guard });
+  await req.backend.remove(req.path, { guard, actor: req.actor() });
   await req.dav.locks.removeWithin(req.path);
   sendEmpty(req.ctx, 204);
 };

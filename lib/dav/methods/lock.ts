@@ -65,6 +65,8 @@ export const lock: MethodHandler = async (req) => {
     let taken: Lock | undefined;
     try {
       await req.backend.write(req.path, Readable.from([]), {
+        actor: req.actor(),
+        length: 0,
         guard: async (view) => {
           await guard(view);
           taken = await create();

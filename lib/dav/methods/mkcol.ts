@@ -10,6 +10,6 @@ export const mkcol: MethodHandler = async (req) => {
   if (req.hasBody()) throw new DavError(415, 'MKCOL with a request body is not supported');
   const guard = writeGuard(req, [{ path: req.path, membership: true }]);
   await guard(liveView(req));
-  await req.backend.mkcol(req.path, { guard });
+  await req.backend.mkcol(req.path, { guard, actor: req.actor() });
   sendEmpty(req.ctx, 201);
 };

@@ -45,6 +45,6 @@ export const proppatch: MethodHandler = async (req) => {
 
   const guard = writeGuard(req, [{ path: req.path }]);
   await guard(liveView(req));
-  await req.backend.patchProps(req.path, patches, { guard });
+  await req.backend.patchProps(req.path, patches, { guard, actor: req.actor() });
   sendMultistatus(req.ctx, [el(dav('response'), el(dav('href'), href), propstat(200, names.map((n) => el(n))))]);
 };

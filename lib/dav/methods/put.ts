@@ -58,7 +58,7 @@ export const put: MethodHandler = async (req) => {
   });
   const body = pipeline(req.bodyStream(), hashing, () => {});
 
-  const result = await backend.write(req.path, body, { guard, offset: range?.start, length: expected });
+  const result = await backend.write(req.path, body, { guard, offset: range?.start, length: expected, actor: req.actor() });
   if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,

@@ -1,0 +1,385 @@
+/**
+ * The git backend: a (bare) git repository served as a folder tree. Every change is a commit on one
+ * branch, made by the group committer; reads come from the branch tip's tree. Dead properties live in
+ * a `.davprops` sidecar per folder, committed with the content; Windows' volatile Win32* properties
+ * and locks live in the state dir beside the repository (`<gitdir>/gitdav`), never in history.
+ */
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import git from 'isomorphic-git';
+import {
+  baseName,
+  joinPath,
+  parentOf,
+  type Backend,
+  type ByteRange,
+  type CopyOptions,
+  type Entry,
+  type MoveOptions,
+  type MutationOptions,
+  type PropertyMap,
+  type PropPatch,
+  type WriteOptions,
+  type WriteResult,
+} from '../backend.js';
+import { BackendError } from '../errors.js';
+import { applyPatches, parseSidecar, propsOf, SELF, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
+import { Committer, type Operation } from './committer.js';
+import { EMPTY_TREE, ObjectStore } from './objects.js';
+import { Refs } from './refs.js';
+import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
+import { VolatileProps, isVolatile } from './volatile-props.js';
+
+export interface GitBackendOptions {
+  /** A bare repository, a work tree with `.git`, or an empty/missing folder (a bare repo is made). */
+  root: string;
+  /** The branch served; default: HEAD's branch, `main` for a new repository. */
+  branch?: string;
+  /** Author when a request has no user. */
+  author?: { name: string; email: string };
+  /** Committer of every commit. */
+  committer?: { name: string; email: string };
+}
+
+export const HISTORY = '.history';
+const PLACEHOLDER_TEXT = serializeSidecar({});
+
+export class GitBackend implements Backend {
+  readonly name = 'git';
+  readonly stateDir: string;
+  readonly store: ObjectStore;
+  readonly refs: Refs;
+  readonly ref: string;
+  private readonly committer: Committer;
+  private readonly volatile: VolatileProps;
+  private readonly placeholder: { name: string; oid: string };
+
+  private constructor(
+    readonly gitdir: string,
+    ref: string,
+    placeholderOid: string,
+    options: GitBackendOptions,
+  ) {
+    this.ref = ref;
+    this.stateDir = join(gitdir, 'gitdav');
+    this.store = new ObjectStore(gitdir);
+    this.refs = new Refs(gitdir);
+    this.volatile = new VolatileProps(join(this.stateDir, 'volatile-props.json'));
+    this.placeholder = { name: SIDECAR, oid: placeholderOid };
+    this.committer = new Committer({
+      store: this.store,
+      refs: this.refs,
+      ref,
+      placeholder: this.placeholder,
+      identity: options.committer ?? { name: 'gitdav', email: 'gitdav@localhost' },
+      defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
+      statIn: (editor, path, time) => this.entryIn(editor, path, time),
+    });
+  }
+
+  static async open(options: GitBackendOptions): Promise<GitBackend> {
+    const gitdir = await findOrInitRepository(options.root);
+    const refs = new Refs(gitdir);
+    await refs.clearStaleLocks();
+    const branch = options.branch ?? ((await refs.headTarget())?.replace(/^refs\/heads\//, '') || 'main');
+    const store = new ObjectStore(gitdir);
+    const placeholderOid = await store.writeBuffer('blob', Buffer.from(PLACEHOLDER_TEXT));
+    const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options);
+    await fsp.mkdir(join(backend.stateDir, 'tmp'), { recursive: true });
+    await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
+    await removeOldTempFiles(join(backend.stateDir, 'tmp'), /./);
+    await backend.volatile.load();
+    return backend;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  /** The branch tip: its commit (null for an empty repository), tree and time. */
+  async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
+    const commit = await this.refs.read(this.ref);
+    if (!commit) return { commit: null, tree: EMPTY_TREE, time: new Date(0) };
+    const c = await this.store.readCommit(commit);
+    return { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) };
+  }
+
+  private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
+    const t = await this.tip();
+    return { editor: new TreeEditor(this.store, t.tree, this.placeholder), time: t.time };
+  }
+
+  async stat(path: string): Promise<Entry | null> {
+    if (isHidden(path)) return null;
+    const { editor, time } = await this.editor();
+    return this.entryIn(editor, path, time);
+  }
+
+  /** An entry as it is in an editor's state. */
+  async entryIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null> {
+    if (isHidden(path)) return null;
+    const slot = await editor.get(path);
+    if (!slot || !isListable(slot)) return null;
+    return this.toEntry(path, slot, editor, time);
+  }
+
+  private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
+    if (slot.kind === 'dir') {
+      const oid = slot.oid ?? (await editor.flush(slot));
+      return { path, kind: 'collection', size: 0, etag: `"${oid}"`, modified: time };
+    }
+    return { path, kind: 'file', size: await this.store.blobSize(slot.oid), etag: `"${slot.oid}"`, modified: time };
+  }
+
+  async *list(path: string): AsyncIterable<Entry> {
+    const { editor, time } = await this.editor();
+    const slot = await editor.get(path);
+    if (!slot) throw new BackendError('NotFound', path);
+    if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
+    for (const [name, child] of await editor.entries(slot)) {
+      const childPath = joinPath(path, name);
+      if (isHidden(childPath) || !isListable(child)) continue;
+      yield await this.toEntry(childPath, child, editor, time);
+    }
+  }
+
+  async read(path: string, range?: ByteRange): Promise<Readable> {
+    const { editor } = await this.editor();
+    const slot = isHidden(path) ? null : await editor.get(path);
+    if (!slot) throw new BackendError('NotFound', path);
+    if (slot.kind !== 'file') throw new BackendError('IsACollection', path);
+    return this.store.readBlob(slot.oid, range);
+  }
+
+  async props(path: string): Promise<PropertyMap> {
+    const { editor } = await this.editor();
+    const slot = isHidden(path) ? null : await editor.get(path);
+    if (!slot) throw new BackendError('NotFound', path);
+    const [dir, key] = propsKey(path, slot);
+    const stored = propsOf(await this.readSidecar(editor, dir), key);
+    for (const [k, v] of this.volatile.get(path)) stored.set(k, v);
+    return stored;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------
+
+  async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    assertWritable(path);
+    const parent = await this.stat(parentOf(path));
+    if (!parent) throw new BackendError('ParentMissing', path);
+    if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
+    let oid: string;
+    let basis: string | null | undefined;
+    if (options.offset !== undefined) {
+      ({ oid, basis } = await this.writePatchedBlob(path, body, options.offset));
+    } else {
+      oid = await this.writeBlob(body, options.length);
+    }
+    return this.committer.submit({
+      summary: `PUT ${path}`,
+      actor: options.actor,
+      guard: options.guard,
+      apply: async (editor) => {
+        const parentSlot = await editor.get(parentOf(path));
+        if (!parentSlot) throw new BackendError('ParentMissing', path);
+        if (parentSlot.kind !== 'dir') throw new BackendError('NotACollection', parentOf(path));
+        const existing = await editor.get(path);
+        if (existing?.kind === 'dir') throw new BackendError('IsACollection', path);
+        if (basis !== undefined && (existing?.oid ?? null) !== basis) {
+          throw new BackendError('Conflict', path, 'the file changed while the partial write was uploading');
+        }
+        await editor.set(path, { kind: 'file', mode: existing?.mode ?? '100644', oid });
+        return { entry: (await this.entryIn(editor, path, new Date()))!, created: !existing };
+      },
+    });
+  }
+
+  /** Streams a body into a blob; a body of unknown length is spooled first (a blob's header needs it). */
+  private async writeBlob(body: Readable, length?: number): Promise<string> {
+    if (length !== undefined) return this.store.writeStream('blob', length, body);
+    const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
+    try {
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      const { size } = await fsp.stat(spool);
+      return await this.store.writeStream('blob', size, fs.createReadStream(spool));
+    } finally {
+      await fsp.rm(spool, { force: true });
+    }
+  }
+
+  /** A new blob: the current one's bytes with the body written over them from `offset`. */
+  private async writePatchedBlob(path: string, body: Readable, offset: number): Promise<{ oid: string; basis: string | null }> {
+    const { editor } = await this.editor();
+    const slot = await editor.get(path);
+    const basis = slot?.kind === 'file' ? slot.oid : null;
+    const oldSize = basis ? await this.store.blobSize(basis) : 0;
+    if (offset > oldSize) throw new BackendError('InvalidRange', path, `offset ${offset} is past the end (${oldSize})`);
+    const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
+    try {
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      const chunk = (await fsp.stat(spool)).size;
+      const size = Math.max(oldSize, offset + chunk);
+      const store = this.store;
+      async function* joined(): AsyncGenerator<Buffer> {
+        if (basis && offset > 0) yield* (await store.readBlob(basis, { start: 0, end: offset - 1 })) as AsyncIterable<Buffer>;
+        yield* fs.createReadStream(spool) as AsyncIterable<Buffer>;
+        if (basis && offset + chunk < oldSize) yield* (await store.readBlob(basis, { start: offset + chunk, end: oldSize - 1 })) as AsyncIterable<Buffer>;
+      }
+      return { oid: await this.store.writeStream('blob', size, joined()), basis };
+    } finally {
+      await fsp.rm(spool, { force: true });
+    }
+  }
+
+  async remove(path: string, options: MutationOptions = {}): Promise<void> {
+    assertWritable(path);
+    if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
+    await this.submit(`DELETE ${path}`, options, async (editor) => {
+      const slot = await editor.get(path);
+      if (!slot || !isListable(slot)) throw new BackendError('NotFound', path);
+      await editor.set(path, null);
+      if (slot.kind === 'file') await this.setProps(editor, parentOf(path), baseName(path), new Map());
+    });
+    await this.volatile.removeWithin(path);
+  }
+
+  async mkcol(path: string, options: MutationOptions = {}): Promise<Entry> {
+    assertWritable(path);
+    return this.submit(`MKCOL ${path}`, options, async (editor) => {
+      const parent = await editor.get(parentOf(path));
+      if (!parent) throw new BackendError('ParentMissing', path);
+      if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(path));
+      if (await editor.get(path)) throw new BackendError('AlreadyExists', path);
+      await editor.set(path, { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: this.placeholder.oid }]]) });
+      return (await this.entryIn(editor, path, new Date()))!;
+    });
+  }
+
+  async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
+    assertWritable(to);
+    return this.submit(`COPY ${from} → ${to}`, options, (editor) => this.place(editor, from, to, options.depth, options.overwrite, false));
+  }
+
+  async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
+    assertWritable(from);
+    assertWritable(to);
+    const result = await this.submit(`MOVE ${from} → ${to}`, options, (editor) => this.place(editor, from, to, 'infinity', options.overwrite, true));
+    await this.volatile.move(from, to);
+    return result;
+  }
+
+  /** COPY and MOVE inside one editor: subtrees are reused by id, never copied file by file. */
+  private async place(editor: TreeEditor, from: string, to: string, depth: 0 | 'infinity', overwrite: boolean, move: boolean): Promise<WriteResult> {
+    const source = await editor.get(from);
+    if (!source || isHidden(from)) throw new BackendError('NotFound', from);
+    const parent = await editor.get(parentOf(to));
+    if (!parent) throw new BackendError('ParentMissing', to);
+    if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(to));
+    const dest = await editor.get(to);
+    if (dest && !overwrite) throw new BackendError('AlreadyExists', to);
+    let slot: Slot = source;
+    if (source.kind === 'dir' && depth === 0) {
+      const own = propsOf(await this.readSidecar(editor, from), SELF);
+      const sidecarOid = await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own))));
+      slot = { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: sidecarOid }]]) };
+    }
+    const fileProps = source.kind === 'file' ? propsOf(await this.readSidecar(editor, parentOf(from)), baseName(from)) : null;
+    if (move) {
+      await editor.set(from, null);
+      if (fileProps) await this.setProps(editor, parentOf(from), baseName(from), new Map());
+    }
+    await editor.set(to, slot);
+    if (fileProps || dest?.kind === 'file') await this.setProps(editor, parentOf(to), baseName(to), fileProps ?? new Map());
+    return { entry: (await this.entryIn(editor, to, new Date()))!, created: !dest };
+  }
+
+  async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
+    assertWritable(path);
+    const durable = patches.filter((p) => !isVolatile(p.name));
+    const volatile = patches.filter((p) => isVolatile(p.name));
+    // Volatile ones (Windows' Win32* times) need the resource to exist, and never make a commit.
+    if (volatile.length && !(await this.stat(path))) throw new BackendError('NotFound', path);
+    if (durable.length || volatile.length === 0) {
+      await this.submit(`PROPPATCH ${path}`, options, async (editor) => {
+        const slot = await editor.get(path);
+        if (!slot) throw new BackendError('NotFound', path);
+        const [dir, key] = propsKey(path, slot);
+        await this.setProps(editor, dir, key, applyPatches(propsOf(await this.readSidecar(editor, dir), key), durable));
+      });
+    } else if (options.guard) {
+      await options.guard({ stat: (p) => this.stat(p) });
+    }
+    if (volatile.length) await this.volatile.patch(path, volatile);
+  }
+
+  async close(): Promise<void> {
+    await this.committer.idle();
+  }
+
+  private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
+    return this.committer.submit({ summary, actor: options.actor, guard: options.guard, apply });
+  }
+
+  // ---- sidecars -----------------------------------------------------------------------------------
+
+  private async readSidecar(editor: TreeEditor, dir: string): Promise<Sidecar> {
+    const slot = await editor.get(joinPath(dir, SIDECAR));
+    if (!slot || slot.kind !== 'file') return {};
+    const chunks: Buffer[] = [];
+    for await (const c of await this.store.readBlob(slot.oid)) chunks.push(c as Buffer);
+    try {
+      return parseSidecar(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return {}; // a sidecar broken by hand loses its properties, not the folder
+    }
+  }
+
+  private async setProps(editor: TreeEditor, dir: string, key: string, props: PropertyMap): Promise<void> {
+    const sidecar = await this.readSidecar(editor, dir);
+    if (props.size === 0 && !(key in sidecar)) return;
+    const oid = await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps(sidecar, key, props))));
+    await editor.set(joinPath(dir, SIDECAR), { kind: 'file', mode: '100644', oid });
+  }
+}
+
+function propsKey(path: string, slot: Slot): [string, string] {
+  return slot.kind === 'dir' ? [path, SELF] : [parentOf(path), baseName(path)];
+}
+
+/** Bookkeeping names clients never see: the sidecars, and (for now) the history space. */
+function isHidden(path: string): boolean {
+  const segs = path.split('/');
+  return segs.includes(SIDECAR) || segs[1] === HISTORY;
+}
+
+function assertWritable(path: string): void {
+  const segs = path.split('/');
+  if (segs[1] === HISTORY) throw new BackendError('ReadOnly', path, 'history is read-only; COPY from it to restore');
+  if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
+}
+
+/** The git dir for `root`: a bare repository, `root/.git`, or a new bare repository in an empty folder. */
+async function findOrInitRepository(root: string): Promise<string> {
+  const isGitDir = async (dir: string) =>
+    (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true &&
+    (await fsp.stat(join(dir, 'HEAD')).catch(() => null))?.isFile() === true;
+  if (await isGitDir(root)) return root;
+  if (await isGitDir(join(root, '.git'))) return join(root, '.git');
+  await fsp.mkdir(root, { recursive: true });
+  const names = await fsp.readdir(root);
+  if (names.length > 0) {
+    throw new Error(`${root} is not empty and not a git repository; use --backend fs to serve it as a folder, or point --root at a repository`);
+  }
+  await git.init({ fs, gitdir: root, bare: true, defaultBranch: 'main' });
+  return root;
+}
+
+async function removeOldTempFiles(dir: string, pattern: RegExp, olderThanMs = 3600_000): Promise<void> {
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!pattern.test(name)) continue;
+    const st = await fsp.stat(join(dir, name)).catch(() => null);
+    if (st?.isFile() && Date.now() - st.mtimeMs > olderThanMs) await fsp.rm(join(dir, name), { force: true });
+  }
+}

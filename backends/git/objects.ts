@@ -1,0 +1,339 @@
+/**
+ * The git object store: our own crash-safe streaming writer and loose-object reader (isomorphic-git
+ * buffers whole objects and writes in place, see shared/DESIGN.md §3), and isomorphic-git, with one
+ * long-lived cache, for packed objects, trees and commits.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
+import git from 'isomorphic-git';
+import type { ByteRange } from '../backend.js';
+import { BackendError } from '../errors.js';
+
+export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+
+export interface TreeEntry {
+  mode: string; // '100644' | '100755' | '120000' | '40000' | '160000'
+  name: string;
+  oid: string;
+}
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string; timestamp: number };
+  message: string;
+}
+
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/** Bounded map that forgets the least recently used entries. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly capacity: number) {}
+  get(k: string): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+export class ObjectStore {
+  /** isomorphic-git's cache: without it every packed read re-parses the pack index (~90 ms). */
+  readonly cache = {};
+  private readonly trees = new Lru<TreeEntry[]>(20_000);
+  private readonly commits = new Lru<CommitInfo>(50_000);
+  private readonly sizes = new Lru<number>(200_000);
+
+  constructor(readonly gitdir: string) {}
+
+  private objectPath(oid: string): string {
+    return join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+  }
+
+  private tmpPath(): string {
+    return join(this.gitdir, 'objects', `tmp_gitdav_${process.pid}_${randomBytes(6).toString('hex')}`);
+  }
+
+  async has(oid: string): Promise<boolean> {
+    if (await exists(this.objectPath(oid))) return true;
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'deflated', cache: this.cache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- writing ------------------------------------------------------------------------------------
+
+  /** Writes a small object held in memory. */
+  writeBuffer(type: ObjectType, content: Buffer): Promise<string> {
+    return this.writeStream(type, content.length, Readable.from([content]));
+  }
+
+  /**
+   * Streams `size` bytes into a loose object: SHA-1 and deflate on the way into a temp file, fsync,
+   * then rename into place (or drop it, if the object already exists). A crash leaves at most a temp
+   * file, never a truncated object.
+   */
+  async writeStream(type: ObjectType, size: number, source: AsyncIterable<Buffer | string>): Promise<string> {
+    const tmp = this.tmpPath();
+    const hash = createHash('sha1');
+    const header = Buffer.from(`${type} ${size}\0`);
+    hash.update(header);
+    // Level 0 for big bodies: deflating them costs far more than the disk it saves (DESIGN.md §7).
+    const deflate = createDeflate({ level: size > 4 * 1024 * 1024 ? 0 : 1 });
+    async function* framed(): AsyncGenerator<Buffer> {
+      yield header;
+      let seen = 0;
+      for await (const raw of source) {
+        const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+        seen += chunk.length;
+        if (seen > size) throw new Error(`object body longer than ${size} bytes`);
+        hash.update(chunk);
+        yield chunk;
+      }
+      if (seen !== size) throw new Error(`object body has ${seen} bytes, ${size} expected`);
+    }
+    try {
+      await pipeline(framed, deflate, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444, flush: true }));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw mapWriteError(err);
+    }
+    const oid = hash.digest('hex');
+    const target = this.objectPath(oid);
+    if (await exists(target)) {
+      await fsp.rm(tmp, { force: true });
+    } else {
+      await fsp.mkdir(join(this.gitdir, 'objects', oid.slice(0, 2)), { recursive: true });
+      await fsp.rename(tmp, target);
+    }
+    if (type === 'blob') this.sizes.set(oid, size);
+    return oid;
+  }
+
+  async writeTree(entries: TreeEntry[]): Promise<string> {
+    const sorted = [...entries].sort(compareTreeEntries);
+    const parts: Buffer[] = [];
+    for (const e of sorted) {
+      parts.push(Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(e.oid, 'hex'));
+    }
+    const oid = await this.writeBuffer('tree', Buffer.concat(parts));
+    this.trees.set(oid, sorted);
+    return oid;
+  }
+
+  async writeCommit(c: { tree: string; parents: string[]; author: string; committer: string; message: string }): Promise<string> {
+    const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${c.author}`, `committer ${c.committer}`];
+    return this.writeBuffer('commit', Buffer.from(lines.join('\n') + '\n\n' + c.message));
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  async readTree(oid: string): Promise<TreeEntry[]> {
+    if (oid === EMPTY_TREE) return [];
+    const cached = this.trees.get(oid);
+    if (cached) return cached;
+    let entries: TreeEntry[];
+    try {
+      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+      entries = tree.map((e) => ({ mode: e.mode, name: e.path, oid: e.oid }));
+    } catch (err) {
+      throw corrupt(oid, err);
+    }
+    this.trees.set(oid, entries);
+    return entries;
+  }
+
+  async readCommit(oid: string): Promise<CommitInfo> {
+    const cached = this.commits.get(oid);
+    if (cached) return cached;
+    let info: CommitInfo;
+    try {
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+      info = {
+        oid,
+        tree: commit.tree,
+        parents: commit.parent,
+        author: { name: commit.author.name, email: commit.author.email, timestamp: commit.author.timestamp },
+        message: commit.message,
+      };
+    } catch (err) {
+      throw corrupt(oid, err);
+    }
+    this.commits.set(oid, info);
+    return info;
+  }
+
+  /** Size of a blob, from the loose object's header (a few bytes inflated) or the pack. Cached. */
+  async blobSize(oid: string): Promise<number> {
+    const cached = this.sizes.get(oid);
+    if (cached !== undefined) return cached;
+    let size: number;
+    const head = await readPrefix(this.objectPath(oid), 512);
+    if (head) {
+      size = parseHeader(oid, inflatePrefix(oid, head)).size;
+    } else {
+      size = (await this.readPacked(oid)).length;
+    }
+    this.sizes.set(oid, size);
+    return size;
+  }
+
+  /** Streams a blob's content (or a byte range of it). Loose objects stream; packed ones come whole. */
+  async readBlob(oid: string, range?: ByteRange): Promise<Readable> {
+    const path = this.objectPath(oid);
+    let file: fs.ReadStream | null = null;
+    try {
+      await fsp.access(path);
+      file = fs.createReadStream(path);
+    } catch {
+      file = null;
+    }
+    if (file) {
+      const inflate = createInflate();
+      const body = new BlobBody(oid, range);
+      file.on('error', (e) => body.destroy(e));
+      inflate.on('error', (e) => body.destroy(corrupt(oid, e)));
+      // Stop inflating once the range is served.
+      body.on('close', () => {
+        file!.destroy();
+        inflate.destroy();
+      });
+      return file.pipe(inflate).pipe(body);
+    }
+    const content = await this.readPacked(oid);
+    return Readable.from([range ? content.subarray(range.start, range.end + 1) : content]);
+  }
+
+  private async readPacked(oid: string): Promise<Buffer> {
+    try {
+      const { object, type } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
+      if (type !== 'blob') throw new Error(`${oid} is a ${type}, not a blob`);
+      return Buffer.from(object as Uint8Array);
+    } catch (err) {
+      throw corrupt(oid, err);
+    }
+  }
+}
+
+/** Strips the `blob <size>\0` header from an inflated loose object, then serves the content or a range. */
+class BlobBody extends Transform {
+  private header: Buffer | null = Buffer.alloc(0);
+  private offset = 0;
+  private size = -1;
+
+  constructor(
+    private readonly oid: string,
+    private readonly range?: ByteRange,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    if (this.header) {
+      const joined = Buffer.concat([this.header, chunk]);
+      const nul = joined.indexOf(0);
+      if (nul < 0) {
+        if (joined.length > 64) return cb(corrupt(this.oid, new Error('no object header')));
+        this.header = joined;
+        return cb();
+      }
+      const h = parseHeader(this.oid, joined.subarray(0, nul + 1));
+      if (h.type !== 'blob') return cb(new BackendError('Corrupt', this.oid, `${this.oid} is a ${h.type}, not a blob`));
+      this.size = h.size;
+      this.header = null;
+      chunk = joined.subarray(nul + 1);
+    }
+    const start = this.offset;
+    this.offset += chunk.length;
+    if (!this.range) return cb(null, chunk);
+    const from = Math.max(this.range.start - start, 0);
+    const to = Math.min(this.range.end + 1 - start, chunk.length);
+    if (to > from) this.push(chunk.subarray(from, to));
+    if (this.offset > this.range.end) {
+      this.push(null);
+      return;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.header) return cb(corrupt(this.oid, new Error('truncated object')));
+    if (!this.range && this.offset !== this.size) return cb(corrupt(this.oid, new Error(`content is ${this.offset} bytes, header says ${this.size}`)));
+    cb();
+  }
+}
+
+function parseHeader(oid: string, buf: Buffer): { type: string; size: number } {
+  const nul = buf.indexOf(0);
+  const m = nul > 0 ? /^(blob|tree|commit|tag) (\d+)$/.exec(buf.subarray(0, nul).toString('latin1')) : null;
+  if (!m) throw corrupt(oid, new Error('bad object header'));
+  return { type: m[1]!, size: Number(m[2]) };
+}
+
+function inflatePrefix(oid: string, deflated: Buffer): Buffer {
+  try {
+    return inflateSync(deflated, { finishFlush: zc.Z_SYNC_FLUSH });
+  } catch (err) {
+    throw corrupt(oid, err);
+  }
+}
+
+async function readPrefix(path: string, n: number): Promise<Buffer | null> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Git's tree order: byte order of names, with a tree's name compared as if it ended in '/'. */
+export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
+  const ka = Buffer.from(a.mode === '40000' ? a.name + '/' : a.name);
+  const kb = Buffer.from(b.mode === '40000' ? b.name + '/' : b.name);
+  return Buffer.compare(ka, kb);
+}
+
+function corrupt(oid: string, err: unknown): BackendError {
+  if (err instanceof BackendError) return err;
+  return new BackendError('Corrupt', oid, `git object ${oid} cannot be read: ${(err as Error)?.message ?? err}`, { cause: err });
+}
+
+function mapWriteError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new BackendError('InsufficientStorage', '/', 'no space left on the device', { cause: err });
+  return err;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

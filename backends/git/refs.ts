@@ -1,0 +1,150 @@
+/**
+ * Refs, read and updated the way native git does: `<ref>.lock` created exclusively, the current value
+ * compared with the expected one, the new value written and fsync'ed, then renamed over the ref. Two
+ * gitdav processes, or gitdav and `git update-ref`/`git push`, can share a repository without losing
+ * updates (isomorphic-git's writeRef has only an in-process lock and no old-value check).
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export class RefLockedError extends Error {
+  override name = 'RefLockedError';
+}
+
+/** True for names git itself would accept (git check-ref-format, the parts that matter here). */
+export function isValidRefName(name: string): boolean {
+  if (!name || name.length > 255) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  if (name.includes('..') || name.includes('@{') || name.includes('//')) return false;
+  if (name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name === '@') return false;
+  return name.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
+}
+
+export class Refs {
+  constructor(private readonly gitdir: string) {}
+
+  /** Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist. */
+  async read(ref: string, depth = 0): Promise<string | null> {
+    if (depth > 5) return null;
+    let text: string | null = null;
+    try {
+      text = (await fsp.readFile(join(this.gitdir, ref), 'utf8')).trim();
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    if (text !== null) {
+      if (text.startsWith('ref: ')) return this.read(text.slice(5).trim(), depth + 1);
+      return /^[0-9a-f]{40}$/.test(text) ? text : null;
+    }
+    return (await this.packed()).get(ref) ?? null;
+  }
+
+  /** Where HEAD points (`refs/heads/main`), or null for a detached HEAD. */
+  async headTarget(): Promise<string | null> {
+    const text = (await fsp.readFile(join(this.gitdir, 'HEAD'), 'utf8')).trim();
+    return text.startsWith('ref: ') ? text.slice(5).trim() : null;
+  }
+
+  /** All refs under a prefix (`refs/heads/`), loose ones winning over packed ones. */
+  async list(prefix: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [name, oid] of await this.packed()) if (name.startsWith(prefix)) out.set(name, oid);
+    const walk = async (dir: string): Promise<void> => {
+      let names: string[];
+      try {
+        names = await fsp.readdir(join(this.gitdir, dir));
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        if (n.endsWith('.lock')) continue;
+        const rel = `${dir}/${n}`;
+        const st = await fsp.stat(join(this.gitdir, rel)).catch(() => null);
+        if (!st) continue;
+        if (st.isDirectory()) await walk(rel);
+        else {
+          const oid = await this.read(rel);
+          if (oid) out.set(rel, oid);
+        }
+      }
+    };
+    await walk(prefix.replace(/\/$/, ''));
+    return out;
+  }
+
+  /**
+   * Moves `ref` from `expected` (null: must not exist) to `next`. Returns false when the ref holds
+   * something else; throws RefLockedError if another writer keeps it locked past `waitMs`.
+   */
+  async compareAndSwap(ref: string, expected: string | null, next: string, waitMs = 5000): Promise<boolean> {
+    const path = join(this.gitdir, ref);
+    const lock = `${path}.lock`;
+    await fsp.mkdir(dirname(path), { recursive: true });
+    const deadline = Date.now() + waitMs;
+    let fh: fsp.FileHandle | undefined;
+    for (let delay = 1; !fh; delay = Math.min(delay * 2, 50)) {
+      try {
+        fh = await fsp.open(lock, 'wx', 0o644);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (Date.now() > deadline) throw new RefLockedError(`${ref} stayed locked for ${waitMs} ms (${lock})`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    let renamed = false;
+    try {
+      if ((await this.read(ref)) !== expected) return false;
+      await fh.writeFile(`${next}\n`);
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await fsp.rename(lock, path);
+      renamed = true;
+      return true;
+    } finally {
+      await fh?.close();
+      if (!renamed) await fsp.rm(lock, { force: true });
+    }
+  }
+
+  /** Removes lock files older than `olderThanMs` left by a crashed writer (called at start). */
+  async clearStaleLocks(olderThanMs = 60_000): Promise<string[]> {
+    const cleared: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fsp.readdir(join(this.gitdir, dir), { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const rel = `${dir}/${e.name}`;
+        if (e.isDirectory()) await walk(rel);
+        else if (e.name.endsWith('.lock')) {
+          const st = await fsp.stat(join(this.gitdir, rel)).catch(() => null);
+          if (st && Date.now() - st.mtimeMs > olderThanMs) {
+            await fsp.rm(join(this.gitdir, rel), { force: true });
+            cleared.push(rel);
+          }
+        }
+      }
+    };
+    await walk('refs');
+    return cleared;
+  }
+
+  private async packed(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let text: string;
+    try {
+      text = await fsp.readFile(join(this.gitdir, 'packed-refs'), 'utf8');
+    } catch {
+      return out;
+    }
+    for (const line of text.split('\n')) {
+      const m = /^([0-9a-f]{40}) (\S+)$/.exec(line);
+      if (m) out.set(m[2]!, m[1]!);
+    }
+    return out;
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}

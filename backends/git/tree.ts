@@ -1,0 +1,114 @@
+/**
+ * Copy-on-write editing of a git tree. A slot is a file (mode + blob id) or a folder (a tree id while
+ * unchanged, an in-memory map once edited). Edits copy only the folders on the edited path, so a
+ * state is a root slot that can be kept as a snapshot and restored; copying a folder is O(1) (the
+ * same tree id, or the same in-memory node); `flush` writes the changed trees and returns the root id.
+ */
+import { joinPath } from '../backend.js';
+import { BackendError } from '../errors.js';
+import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+
+export interface FileSlot {
+  kind: 'file';
+  mode: string;
+  oid: string;
+}
+
+export interface DirSlot {
+  kind: 'dir';
+  /** The tree id while the folder is unchanged. */
+  oid?: string;
+  /** The edited members, once changed. */
+  entries?: ReadonlyMap<string, Slot>;
+}
+
+export type Slot = FileSlot | DirSlot;
+
+const TREE_MODE = '40000';
+const SUBMODULE_MODE = '160000';
+
+export function dirSlot(oid: string): DirSlot {
+  return { kind: 'dir', oid };
+}
+
+export class TreeEditor {
+  root: DirSlot;
+
+  /** `placeholder` is the blob id written into a folder that would otherwise be empty. */
+  constructor(
+    private readonly store: ObjectStore,
+    rootOid: string,
+    private readonly placeholder: { name: string; oid: string },
+  ) {
+    this.root = dirSlot(rootOid);
+  }
+
+  async entries(slot: DirSlot): Promise<ReadonlyMap<string, Slot>> {
+    if (slot.entries) return slot.entries;
+    const out = new Map<string, Slot>();
+    for (const e of await this.store.readTree(slot.oid ?? EMPTY_TREE)) {
+      out.set(e.name, e.mode === TREE_MODE ? dirSlot(e.oid) : { kind: 'file', mode: e.mode, oid: e.oid });
+    }
+    return out;
+  }
+
+  /** The slot at a path, or null. A path through a file is null too. */
+  async get(path: string): Promise<Slot | null> {
+    let slot: Slot = this.root;
+    for (const seg of segments(path)) {
+      if (slot.kind !== 'dir') return null;
+      const next: Slot | undefined = (await this.entries(slot)).get(seg);
+      if (!next) return null;
+      slot = next;
+    }
+    return slot;
+  }
+
+  /** Puts (or with null, removes) the slot at a path; the parent folder must exist. */
+  async set(path: string, value: Slot | null): Promise<void> {
+    const segs = segments(path);
+    if (segs.length === 0) {
+      if (!value || value.kind !== 'dir') throw new BackendError('Forbidden', path, 'the root can only be replaced by a folder');
+      this.root = value;
+      return;
+    }
+    this.root = await this.setIn(this.root, segs, value, path, '/');
+  }
+
+  private async setIn(dir: DirSlot, segs: string[], value: Slot | null, path: string, at: string): Promise<DirSlot> {
+    const entries = new Map(await this.entries(dir));
+    const [head, ...rest] = segs as [string, ...string[]];
+    if (rest.length === 0) {
+      if (value) entries.set(head, value);
+      else entries.delete(head);
+    } else {
+      const child = entries.get(head);
+      const childPath = joinPath(at, head);
+      if (!child) throw new BackendError('ParentMissing', path);
+      if (child.kind !== 'dir') throw new BackendError('NotACollection', childPath);
+      entries.set(head, await this.setIn(child, rest, value, path, childPath));
+    }
+    return { kind: 'dir', entries };
+  }
+
+  /** Writes every edited folder (bottom-up) and returns the root tree id. */
+  async flush(slot: DirSlot = this.root): Promise<string> {
+    if (!slot.entries) return slot.oid ?? EMPTY_TREE;
+    const out: TreeEntry[] = [];
+    for (const [name, child] of slot.entries) {
+      if (child.kind === 'dir') out.push({ mode: TREE_MODE, name, oid: await this.flush(child) });
+      else out.push({ mode: child.mode, name, oid: child.oid });
+    }
+    // Git has no empty folders: one that a client made (or emptied) keeps a placeholder member.
+    if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
+    return this.store.writeTree(out);
+  }
+}
+
+export function segments(path: string): string[] {
+  return path === '/' ? [] : path.slice(1).split('/');
+}
+
+export function isListable(slot: Slot): boolean {
+  return slot.kind === 'dir' || slot.mode !== SUBMODULE_MODE;
+}

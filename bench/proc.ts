@@ -1,0 +1,269 @@
+/**
+ * Child processes of the benchmark: every server we start is registered here, so that a normal end,
+ * an exception, SIGINT/SIGTERM and even a plain `process.exit` stop it (and the workers it forked),
+ * each by its own pid. Also reads memory figures from /proc.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { createServer } from 'node:net';
+
+export interface Tracked {
+  name: string;
+  child: ChildProcess;
+  /** stdout + stderr, the last 8 KiB, for error messages. */
+  output(): string;
+  /** Resolves once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+const tracked = new Set<Tracked>();
+const tempDirs = new Set<string>();
+
+/** A new dir /tmp/gitdav-bench-LABEL-XXXXXX, removed by `removeTempDirs` (also on SIGINT). */
+export function makeTempDir(label: string): string {
+  const dir = mkdtempSync(`/tmp/gitdav-bench-${label}-`);
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs) removeTempDir(dir);
+}
+
+export function startTracked(name: string, command: string, args: string[], options: SpawnOptions = {}): Tracked {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let out = '';
+  const keep = (chunk: Buffer) => {
+    out = (out + chunk.toString('utf8')).slice(-8192);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', (err) => {
+      keep(Buffer.from(`spawn failed: ${err.message}\n`));
+      resolve(null);
+    });
+  });
+  const t: Tracked = { name, child, output: () => out, exited };
+  tracked.add(t);
+  void exited.then(() => tracked.delete(t));
+  return t;
+}
+
+/** pid → [ppid, comm] for every process we can see. */
+function processTable(): Map<number, { ppid: number; comm: string }> {
+  const table = new Map<number, { ppid: number; comm: string }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may contain spaces and parentheses, so split at the last ')'.
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      table.set(Number(name), { ppid, comm });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return table;
+}
+
+/** The pid and all its descendants, each with its command name. */
+export function processTree(pid: number): { pid: number; comm: string }[] {
+  const table = processTable();
+  const result: { pid: number; comm: string }[] = [];
+  const want = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [p, { ppid }] of table) {
+      if (!want.has(p) && want.has(ppid)) {
+        want.add(p);
+        grew = true;
+      }
+    }
+  }
+  for (const p of want) {
+    const info = table.get(p);
+    if (info) result.push({ pid: p, comm: info.comm });
+  }
+  return result;
+}
+
+function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILL each of these pids that still runs the same command (so a reused pid is left alone). */
+function killRemaining(procs: { pid: number; comm: string }[]): void {
+  for (const p of procs) {
+    if (commOf(p.pid) === p.comm) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL the process and whatever it forked. */
+export async function stopTracked(t: Tracked, graceMs = 5000): Promise<void> {
+  const pid = t.child.pid;
+  if (pid === undefined || t.child.exitCode !== null || t.child.signalCode !== null) {
+    tracked.delete(t);
+    return;
+  }
+  const tree = processTree(pid);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  await Promise.race([t.exited, timedOut]);
+  clearTimeout(timer);
+  // Workers may outlive a master that was killed hard; give them a moment, then make sure.
+  await sleep(200);
+  killRemaining(tree);
+  tracked.delete(t);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...tracked].map((t) => stopTracked(t)));
+}
+
+/** Last resort on exit: synchronous, no waiting. */
+function killAllNow(): void {
+  for (const t of tracked) {
+    const pid = t.child.pid;
+    if (pid === undefined) continue;
+    const tree = processTree(pid);
+    killRemaining(tree);
+  }
+  tracked.clear();
+  removeTempDirs();
+}
+
+let handlersInstalled = false;
+/** Stop every tracked process on SIGINT/SIGTERM (then remove the temp dirs, exit 130/143) and on any exit. */
+export function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', killAllNow);
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping servers…\n`);
+      const hard = setTimeout(() => process.exit(code), 8000);
+      void stopAll().finally(() => {
+        clearTimeout(hard);
+        try {
+          removeTempDirs();
+        } finally {
+          process.exit(code);
+        }
+      });
+    });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until something accepts on 127.0.0.1:port, or the process exits, or the time is up. */
+export async function waitForPort(port: number, t: Tracked, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void t.exited.then(() => {
+    dead = true;
+  });
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${t.name} exited before listening: ${t.output().trim() || '(no output)'}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${t.name} did not listen on port ${port} within ${timeoutMs} ms: ${t.output().trim()}`);
+}
+
+function statusField(pid: number, field: string): number | undefined {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sum of VmRSS over a process and its descendants, bytes. */
+export function treeRss(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + (statusField(p.pid, 'VmRSS') ?? 0), 0);
+}
+
+/** VmHWM (peak RSS) of one process, bytes. */
+export function peakRss(pid: number): number | undefined {
+  return statusField(pid, 'VmHWM');
+}
+
+/** Resets VmHWM to the current RSS (Linux ≥ 4.0, `echo 5 > clear_refs`); false where not allowed. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples the RSS of a process tree every `intervalMs` until stopped; `stop()` returns the highest
+ * sum seen. Sampling a whole tree walks /proc, so it costs a little CPU — the same for every server.
+ */
+export function sampleRss(pid: number, intervalMs = 50): { stop(): number } {
+  let max = treeRss(pid);
+  const timer = setInterval(() => {
+    max = Math.max(max, treeRss(pid));
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      max = Math.max(max, treeRss(pid));
+      return max;
+    },
+  };
+}
