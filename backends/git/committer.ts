@@ -38,6 +38,8 @@ export interface CommitterDeps {
   defaultAuthor: { name: string; email: string };
   /** Stat inside the state being built, for guards. */
   statIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
+  /** Most operations in one commit (1 = a commit per request, the baseline group commit beats). */
+  maxBatch?: number;
   /** Called after each commit lands, with the commit and the paths it touched. */
   onCommit?(commit: string, parent: string | null, editorBefore: string, editorAfter: string): Promise<void>;
 }
@@ -62,7 +64,7 @@ export class Committer {
     if (this.running) return;
     this.running = (async () => {
       try {
-        while (this.queue.length) await this.commitBatch(this.queue.splice(0, MAX_BATCH));
+        while (this.queue.length) await this.commitBatch(this.queue.splice(0, this.deps.maxBatch ?? MAX_BATCH));
       } finally {
         // Same tick as the empty-queue check: a later submit finds `running` null and kicks again.
         this.running = null;

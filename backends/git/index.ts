@@ -43,6 +43,8 @@ export interface GitBackendOptions {
   author?: { name: string; email: string };
   /** Committer of every commit. */
   committer?: { name: string; email: string };
+  /** Most requests folded into one commit (default 1000; 1 = a commit per request). */
+  maxBatch?: number;
 }
 
 export const HISTORY = '.history';
@@ -78,6 +80,7 @@ export class GitBackend implements Backend {
       identity: options.committer ?? { name: 'gitdav', email: 'gitdav@localhost' },
       defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
       statIn: (editor, path, time) => this.entryIn(editor, path, time),
+      maxBatch: options.maxBatch,
     });
   }
 
