@@ -23,6 +23,20 @@ export interface Entry {
   etag: string;
   modified: Date;
   created?: Date;
+  /** This exact resource never changes (a history snapshot): clients may cache it for good. */
+  immutable?: boolean;
+  /** A collection on which Depth: infinity is refused (history views). */
+  finiteDepth?: boolean;
+}
+
+/** Where a resource's current version lives in history (RFC 3253 properties). */
+export interface VersionInfo {
+  /** A short commit id: DAV:version-name. */
+  name: string;
+  /** Who made it: DAV:creator-displayname. */
+  creator: string;
+  /** Path of the version resource: DAV:checked-in. */
+  path: string;
 }
 
 /** A read-only view a guard may consult: the state the write is about to change. */
@@ -125,6 +139,8 @@ export interface Backend {
   quota?(path: string): Promise<Quota | null>;
   /** Changes since a token (undefined = from nothing); throws InvalidSyncToken for unknown tokens. */
   changes?(path: string, since: string | undefined): Promise<ChangeSet>;
+  /** The current version of a file in history (git). */
+  versionOf?(path: string): Promise<VersionInfo | null>;
   /** A read-only snapshot of the content at a revision (git). */
   at?(revision: string): Promise<Backend | null>;
   /** Releases files, timers and caches. */

@@ -10,6 +10,7 @@ export type BackendErrorCode =
   | 'IsACollection' // a file operation on a collection
   | 'ReadOnly' // the backend (or this part of it) does not accept writes
   | 'Forbidden' // a reserved name, or a path that would leave the root
+  | 'InvalidName' // a name the store cannot hold or look up (e.g. a bad ref name)
   | 'InsufficientStorage' // the disk is full or a quota is exhausted
   | 'InvalidRange' // a partial write starts past the end
   | 'Conflict' // the resource changed under a long write that could not be replayed

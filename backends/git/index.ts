@@ -23,6 +23,7 @@ import {
   type MutationOptions,
   type PropertyMap,
   type PropPatch,
+  type VersionInfo,
   type WriteOptions,
   type WriteResult,
 } from '../backend.js';
@@ -33,6 +34,8 @@ import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps, isVolatile } from './volatile-props.js';
+import { PathIndex } from './path-index.js';
+import { History, HISTORY, isHistoryPath } from './history.js';
 
 export interface GitBackendOptions {
   /** A bare repository, a work tree with `.git`, or an empty/missing folder (a bare repo is made). */
@@ -47,7 +50,7 @@ export interface GitBackendOptions {
   maxBatch?: number;
 }
 
-export const HISTORY = '.history';
+export { HISTORY } from './history.js';
 const PLACEHOLDER_TEXT = serializeSidecar({});
 
 export class GitBackend implements Backend {
@@ -59,6 +62,8 @@ export class GitBackend implements Backend {
   private readonly committer: Committer;
   private readonly volatile: VolatileProps;
   private readonly placeholder: { name: string; oid: string };
+  readonly index: PathIndex;
+  private readonly history: History;
 
   private constructor(
     readonly gitdir: string,
@@ -72,6 +77,20 @@ export class GitBackend implements Backend {
     this.refs = new Refs(gitdir);
     this.volatile = new VolatileProps(join(this.stateDir, 'volatile-props.json'));
     this.placeholder = { name: SIDECAR, oid: placeholderOid };
+    this.index = new PathIndex(this.store, join(this.stateDir, 'path-index.json'));
+    this.history = new History({
+      store: this.store,
+      refs: this.refs,
+      index: this.index,
+      placeholder: this.placeholder,
+      current: async () => (await this.tip()).time,
+      liveKind: async (p) => (await this.stat(p))?.kind ?? null,
+    });
+    this.history.setLiveNames(async (p) => {
+      const names: string[] = [];
+      for await (const e of this.list(p)) names.push(baseName(e.path));
+      return names;
+    });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,
@@ -96,6 +115,9 @@ export class GitBackend implements Backend {
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
     await removeOldTempFiles(join(backend.stateDir, 'tmp'), /./);
     await backend.volatile.load();
+    await backend.index.load();
+    await backend.tip(); // builds or catches up the path index before the first request
+    await backend.index.save();
     return backend;
   }
 
@@ -104,6 +126,7 @@ export class GitBackend implements Backend {
   /** The branch tip: its commit (null for an empty repository), tree and time. */
   async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
     const commit = await this.refs.read(this.ref);
+    await this.index.ensure(commit);
     if (!commit) return { commit: null, tree: EMPTY_TREE, time: new Date(0) };
     const c = await this.store.readCommit(commit);
     return { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) };
@@ -115,6 +138,7 @@ export class GitBackend implements Backend {
   }
 
   async stat(path: string): Promise<Entry | null> {
+    if (isHistoryPath(path)) return this.history.stat(path);
     if (isHidden(path)) return null;
     const { editor, time } = await this.editor();
     return this.entryIn(editor, path, time);
@@ -129,14 +153,23 @@ export class GitBackend implements Backend {
   }
 
   private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
+    // Times come from the path index: when this path last changed, and when it first appeared.
+    const last = this.index.lastChange(path);
+    const first = this.index.firstChange(path);
+    const modified = last && last.time * 1000 <= time.getTime() ? new Date(last.time * 1000) : time;
+    const created = first ? new Date(first.time * 1000) : undefined;
     if (slot.kind === 'dir') {
       const oid = slot.oid ?? (await editor.flush(slot));
-      return { path, kind: 'collection', size: 0, etag: `"${oid}"`, modified: time };
+      return { path, kind: 'collection', size: 0, etag: `"${oid}"`, modified, created };
     }
-    return { path, kind: 'file', size: await this.store.blobSize(slot.oid), etag: `"${slot.oid}"`, modified: time };
+    return { path, kind: 'file', size: await this.store.blobSize(slot.oid), etag: `"${slot.oid}"`, modified, created };
   }
 
   async *list(path: string): AsyncIterable<Entry> {
+    if (isHistoryPath(path)) {
+      yield* this.history.list(path);
+      return;
+    }
     const { editor, time } = await this.editor();
     const slot = await editor.get(path);
     if (!slot) throw new BackendError('NotFound', path);
@@ -146,9 +179,19 @@ export class GitBackend implements Backend {
       if (isHidden(childPath) || !isListable(child)) continue;
       yield await this.toEntry(childPath, child, editor, time);
     }
+    if (path === '/') {
+      const history = await this.history.stat(`/${HISTORY}`);
+      if (history) yield history;
+    }
   }
 
   async read(path: string, range?: ByteRange): Promise<Readable> {
+    if (isHistoryPath(path)) {
+      const found = await this.history.slotOf(path);
+      if (!found) throw new BackendError('NotFound', path);
+      if (found.slot.kind !== 'file') throw new BackendError('IsACollection', path);
+      return this.store.readBlob(found.slot.oid, range);
+    }
     const { editor } = await this.editor();
     const slot = isHidden(path) ? null : await editor.get(path);
     if (!slot) throw new BackendError('NotFound', path);
@@ -157,6 +200,13 @@ export class GitBackend implements Backend {
   }
 
   async props(path: string): Promise<PropertyMap> {
+    if (isHistoryPath(path)) {
+      // A snapshot shows the properties as they were; virtual folders have none.
+      const found = await this.history.slotOf(path);
+      if (!found?.editor || !found.inner) return new Map();
+      const [dir, key] = propsKey(found.inner, found.slot);
+      return propsOf(await this.readSidecar(found.editor, dir), key);
+    }
     const { editor } = await this.editor();
     const slot = isHidden(path) ? null : await editor.get(path);
     if (!slot) throw new BackendError('NotFound', path);
@@ -262,7 +312,36 @@ export class GitBackend implements Backend {
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
     assertWritable(to);
+    if (isHistoryPath(from)) return this.restore(from, to, options);
     return this.submit(`COPY ${from} → ${to}`, options, (editor) => this.place(editor, from, to, options.depth, options.overwrite, false));
+  }
+
+  /** COPY out of history: the old file or folder (by id, with its old properties) becomes live again. */
+  private async restore(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
+    const found = await this.history.slotOf(from);
+    if (!found) throw new BackendError('NotFound', from);
+    let fileProps: PropertyMap | null = null;
+    if (found.slot.kind === 'file' && found.editor && found.inner) {
+      fileProps = propsOf(await this.readSidecar(found.editor, parentOf(found.inner)), baseName(found.inner));
+    }
+    const source: Slot = found.slot.kind === 'dir' && options.depth === 0 ? await this.shallowDir(found.editor!, found.inner!) : found.slot;
+    return this.submit(`Restore ${to} from ${found.commit.oid.slice(0, 7)}`, options, async (editor) => {
+      const parent = await editor.get(parentOf(to));
+      if (!parent) throw new BackendError('ParentMissing', to);
+      if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(to));
+      const dest = await editor.get(to);
+      if (dest && !options.overwrite) throw new BackendError('AlreadyExists', to);
+      await editor.set(to, source.kind === 'file' ? { ...source, mode: dest?.kind === 'file' ? dest.mode : source.mode } : source);
+      if (fileProps || dest?.kind === 'file') await this.setProps(editor, parentOf(to), baseName(to), fileProps ?? new Map());
+      return { entry: (await this.entryIn(editor, to, new Date()))!, created: !dest };
+    });
+  }
+
+  /** A folder with only its own properties (COPY with Depth: 0). */
+  private async shallowDir(editor: TreeEditor, path: string): Promise<Slot> {
+    const own = propsOf(await this.readSidecar(editor, path), SELF);
+    const sidecarOid = await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own))));
+    return { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: sidecarOid }]]) };
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
@@ -282,12 +361,7 @@ export class GitBackend implements Backend {
     if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(to));
     const dest = await editor.get(to);
     if (dest && !overwrite) throw new BackendError('AlreadyExists', to);
-    let slot: Slot = source;
-    if (source.kind === 'dir' && depth === 0) {
-      const own = propsOf(await this.readSidecar(editor, from), SELF);
-      const sidecarOid = await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own))));
-      slot = { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: sidecarOid }]]) };
-    }
+    const slot: Slot = source.kind === 'dir' && depth === 0 ? await this.shallowDir(editor, from) : source;
     const fileProps = source.kind === 'file' ? propsOf(await this.readSidecar(editor, parentOf(from)), baseName(from)) : null;
     if (move) {
       await editor.set(from, null);
@@ -317,8 +391,16 @@ export class GitBackend implements Backend {
     if (volatile.length) await this.volatile.patch(path, volatile);
   }
 
+  async versionOf(path: string): Promise<VersionInfo | null> {
+    if (isHistoryPath(path)) return null;
+    const last = this.index.lastChange(path);
+    if (!last) return null;
+    return { name: last.oid.slice(0, 7), creator: last.author, path: `/${HISTORY}/versions${path}/${History.versionName(path, last)}` };
+  }
+
   async close(): Promise<void> {
     await this.committer.idle();
+    await this.index.save();
   }
 
   private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
@@ -351,7 +433,7 @@ function propsKey(path: string, slot: Slot): [string, string] {
   return slot.kind === 'dir' ? [path, SELF] : [parentOf(path), baseName(path)];
 }
 
-/** Bookkeeping names clients never see: the sidecars, and (for now) the history space. */
+/** Bookkeeping names clients never see: the sidecars (and, in the live tree, anything at /.history). */
 function isHidden(path: string): boolean {
   const segs = path.split('/');
   return segs.includes(SIDECAR) || segs[1] === HISTORY;

@@ -152,7 +152,8 @@ export class ObjectStore {
     let entries: TreeEntry[];
     try {
       const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      entries = tree.map((e) => ({ mode: e.mode, name: e.path, oid: e.oid }));
+      // isomorphic-git reports a subtree's mode as '040000'; git writes (and fsck --strict demands) '40000'.
+      entries = tree.map((e) => ({ mode: e.mode === '040000' ? '40000' : e.mode, name: e.path, oid: e.oid }));
     } catch (err) {
       throw corrupt(oid, err);
     }
@@ -198,13 +199,14 @@ export class ObjectStore {
   /** Streams a blob's content (or a byte range of it). Loose objects stream; packed ones come whole. */
   async readBlob(oid: string, range?: ByteRange): Promise<Readable> {
     const path = this.objectPath(oid);
-    let file: fs.ReadStream | null = null;
-    try {
-      await fsp.access(path);
-      file = fs.createReadStream(path);
-    } catch {
-      file = null;
+    // Check the header first: a loose object that is not a blob, or not zlib at all, must fail here,
+    // before the response's status is sent, not halfway through the body.
+    const head = await readPrefix(path, 512);
+    if (head) {
+      const h = parseHeader(oid, inflatePrefix(oid, head));
+      if (h.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${h.type}, not a blob`);
     }
+    const file = head ? fs.createReadStream(path) : null;
     if (file) {
       const inflate = createInflate();
       const body = new BlobBody(oid, range);

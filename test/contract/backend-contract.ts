@@ -20,9 +20,10 @@ async function text(b: Backend, path: string, range?: { start: number; end: numb
   return Buffer.concat(chunks).toString();
 }
 
+/** Listed paths, without the git backend's read-only history space (not content). */
 async function names(b: Backend, path: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of b.list(path)) out.push(e.path);
+  for await (const e of b.list(path)) if (e.path !== '/.history') out.push(e.path);
   return out.sort();
 }
 

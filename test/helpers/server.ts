@@ -51,9 +51,13 @@ const agent = new Agent({ keepAlive: false });
 /** One HTTP request with exactly the method, path and headers given (no client magic). */
 export function raw(base: string, path: string, req: RawRequest = {}): Promise<RawResponse> {
   const url = new URL(base);
+  // Node frames bodies of DELETE/OPTIONS/GET neither by length nor chunked: always say the length.
+  const headers: Record<string, string | number> = { ...req.headers };
+  const framed = Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h));
+  if (req.body !== undefined && !framed) headers['Content-Length'] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
     const r = httpRequest(
-      { host: url.hostname, port: url.port, path, method: req.method ?? 'GET', headers: req.headers, agent },
+      { host: url.hostname, port: url.port, path, method: req.method ?? 'GET', headers, agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

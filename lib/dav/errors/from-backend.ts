@@ -12,6 +12,7 @@ const STATUS: Record<BackendError['code'], number> = {
   IsACollection: 405,
   ReadOnly: 403,
   Forbidden: 403,
+  InvalidName: 400,
   InsufficientStorage: 507,
   InvalidRange: 416,
   InvalidSyncToken: 403,
@@ -22,6 +23,11 @@ const STATUS: Record<BackendError['code'], number> = {
 export function fromBackend(err: BackendError): DavError {
   const message =
     err.code === 'ParentMissing' ? `the parent collection of ${err.path} does not exist` : err.message;
-  const condition = err.code === 'InvalidSyncToken' ? el(dav('valid-sync-token')) : undefined;
+  const condition =
+    err.code === 'InvalidSyncToken'
+      ? el(dav('valid-sync-token'))
+      : err.code === 'ReadOnly'
+        ? el(dav('cannot-modify-version')) // RFC 3253 §3.13: history holds versions
+        : undefined;
   return new DavError(STATUS[err.code], message, { cause: err, condition });
 }

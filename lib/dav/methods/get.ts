@@ -20,7 +20,9 @@ export const get: MethodHandler = (req) => serve(req, false);
 export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   const entry = await requireEntry(req);
   if (!(await evaluateIf(req, liveView(req)))) throw preconditionFailed('the If header does not match the resource state');
-  const validators = { ETag: entry.etag, 'Last-Modified': entry.modified.toUTCString() };
+  const validators: Record<string, string> = { ETag: entry.etag, 'Last-Modified': entry.modified.toUTCString() };
+  // A history snapshot never changes: let clients and proxies keep it.
+  if (entry.immutable) validators['Cache-Control'] = 'public, max-age=31536000, immutable';
   const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);
   if (verdict === 'failed') throw preconditionFailed();
   if (verdict === 'not-modified') return sendEmpty(req.ctx, 304, validators);
@@ -113,6 +115,7 @@ async function serveListing(req: DavRequest, entry: Entry, headOnly: boolean): P
     return sendEmpty(req.ctx, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), ETag: entry.etag });
   }
   req.ctx.set('ETag', entry.etag);
+  if (entry.immutable) req.ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
   req.ctx.type = 'text/html; charset=utf-8';
   req.ctx.body = html;
 }

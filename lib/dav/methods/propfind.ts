@@ -32,6 +32,9 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
 }
 
 async function assertFiniteEnough(req: DavRequest, root: Entry): Promise<void> {
+  if (root.finiteDepth) {
+    throw new DavError(403, 'Depth: infinity is not served here; use Depth: 1', { condition: el(dav('propfind-finite-depth')) });
+  }
   const max = req.dav.options.limits.maxInfinityResources;
   let count = 1;
   const pending = [root.path];

@@ -2,9 +2,9 @@
 import type { LiveProperty, Resource } from './registry.js';
 import { activeLock } from '../locks/render.js';
 import { contentTypeOf } from '../mime.js';
-import { el } from '../xml/write.js';
+import { el, type OutNode } from '../xml/write.js';
 import { dav } from '../xml/names.js';
-import { baseName, type Quota } from '../../../backends/backend.js';
+import { baseName, type Quota, type VersionInfo } from '../../../backends/backend.js';
 
 const isFile = (r: Resource) => !r.isCollection;
 const isCollection = (r: Resource) => r.isCollection;
@@ -104,6 +104,24 @@ function quotaProperty(local: string, pick: (q: Quota) => number): LiveProperty 
 export const quotaAvailableBytes = quotaProperty('quota-available-bytes', (q) => q.availableBytes);
 export const quotaUsedBytes = quotaProperty('quota-used-bytes', (q) => q.usedBytes);
 
+/** RFC 3253 version properties, where the backend keeps history (git): not in allprop. */
+function versionProperty(local: string, value: (v: VersionInfo, r: Resource) => OutNode[]): LiveProperty {
+  return {
+    name: dav(local),
+    inAllprop: false,
+    protected: true,
+    appliesTo: (r) => !r.isCollection && !!r.req.backend.versionOf,
+    get: async (r) => {
+      const v = await r.req.backend.versionOf!(r.path);
+      return v ? value(v, r) : null;
+    },
+  };
+}
+
+export const checkedIn = versionProperty('checked-in', (v, r) => [el(dav('href'), r.req.href(v.path, false))]);
+export const versionName = versionProperty('version-name', (v) => [v.name]);
+export const creatorDisplayname = versionProperty('creator-displayname', (v) => [v.creator]);
+
 export const CORE_PROPERTIES: LiveProperty[] = [
   resourcetype,
   getcontentlength,
@@ -117,4 +135,7 @@ export const CORE_PROPERTIES: LiveProperty[] = [
   supportedReportSet,
   quotaAvailableBytes,
   quotaUsedBytes,
+  checkedIn,
+  versionName,
+  creatorDisplayname,
 ];
