@@ -171,14 +171,12 @@ export class History {
   private async versions(path: string, rest: string[], folder: (c: () => Promise<Array<{ name: string; kind: 'file' | 'collection' }>>, immutable?: boolean) => Located): Promise<Located | null> {
     const index = this.d.index;
     // versions/<live path>/<version>: find the longest prefix of `rest` that had file versions.
-    const fileVersions = async (p: string) => {
-      const out: Array<{ commit: CommitMeta; oid: string }> = [];
-      for (const c of index.changesOf(p)) {
-        const slot = await new TreeEditor(this.d.store, c.tree, this.d.placeholder).get(p);
-        if (slot?.kind === 'file') out.push({ commit: c, oid: slot.oid });
-      }
-      return out;
-    };
+    // The index remembers each change's blob: listing versions reads no tree at all.
+    const fileVersions = async (p: string) =>
+      index
+        .changesOf(p)
+        .filter((c) => c.oid !== null && !c.isTree)
+        .map((c) => ({ commit: c.commit, oid: c.oid! }));
     const live = '/' + rest.join('/');
     if (rest.length >= 1) {
       const parent = '/' + rest.slice(0, -1).join('/');

@@ -17,11 +17,22 @@ export interface CommitMeta {
   tree: string;
 }
 
+/** One change of a path: [commit index, object id after it (null: removed), 1 if a folder]. */
+type Change = [number, string | null, 0 | 1];
+
+/** A change with its commit, as callers see it. */
+export interface PathChange {
+  commit: CommitMeta;
+  /** The blob or tree id after the change; null when the commit removed the path. */
+  oid: string | null;
+  isTree: boolean;
+}
+
 interface Saved {
-  version: 1;
+  version: 2;
   tip: string | null;
   commits: CommitMeta[];
-  paths: Record<string, number[]>;
+  paths: Record<string, Change[]>;
 }
 
 /** How many commits one catch-up may walk before it gives up and rebuilds from scratch. */
@@ -32,7 +43,7 @@ export class PathIndex {
   /** Oldest first. */
   private commits: CommitMeta[] = [];
   private byOid = new Map<string, number>();
-  private paths = new Map<string, number[]>();
+  private paths = new Map<string, Change[]>();
   private updating: Promise<void> | null = null;
   private dirty = false;
 
@@ -44,7 +55,7 @@ export class PathIndex {
   async load(): Promise<void> {
     try {
       const saved = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Saved;
-      if (saved.version !== 1) return;
+      if (saved.version !== 2) return;
       this.tip = saved.tip;
       this.commits = saved.commits;
       this.byOid = new Map(this.commits.map((c, i) => [c.oid, i]));
@@ -57,7 +68,7 @@ export class PathIndex {
   async save(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    const saved: Saved = { version: 1, tip: this.tip, commits: this.commits, paths: Object.fromEntries(this.paths) };
+    const saved: Saved = { version: 2, tip: this.tip, commits: this.commits, paths: Object.fromEntries(this.paths) };
     const tmp = `${this.file}.${process.pid}.tmp`;
     await fsp.writeFile(tmp, JSON.stringify(saved));
     await fsp.rename(tmp, this.file);
@@ -103,17 +114,18 @@ export class PathIndex {
     const index = this.commits.length;
     this.commits.push({ oid, time: c.author.timestamp, author: c.author.name, tree: c.tree });
     this.byOid.set(oid, index);
-    const mark = (path: string) => {
+    const mark = (path: string, oid: string | null, tree: boolean) => {
+      const change: Change = [index, oid, tree ? 1 : 0];
       const list = this.paths.get(path);
-      if (list) list.push(index);
-      else this.paths.set(path, [index]);
+      if (list) list.push(change);
+      else this.paths.set(path, [change]);
     };
-    mark('/');
+    mark('/', c.tree, true);
     await this.diff(parentTree, c.tree, '/', mark);
   }
 
   /** Marks every path whose entry differs between two trees, recursing only into changed subtrees. */
-  private async diff(a: string, b: string, dir: string, mark: (p: string) => void): Promise<void> {
+  private async diff(a: string, b: string, dir: string, mark: (p: string, oid: string | null, tree: boolean) => void): Promise<void> {
     if (a === b) return;
     const left = new Map((await this.store.readTree(a)).map((e) => [e.name, e]));
     const right = new Map((await this.store.readTree(b)).map((e) => [e.name, e]));
@@ -122,25 +134,25 @@ export class PathIndex {
       const r = right.get(name);
       if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
       const path = joinPath(dir, name);
-      mark(path);
+      mark(path, r ? r.oid : null, isTree(r));
       if (isTree(l) || isTree(r)) await this.diff(isTree(l) ? l!.oid : EMPTY_TREE, isTree(r) ? r!.oid : EMPTY_TREE, path, mark);
     }
   }
 
-  /** Commits that changed `path`, oldest first. */
-  changesOf(path: string): CommitMeta[] {
-    return (this.paths.get(path) ?? []).map((i) => this.commits[i]!);
+  /** The changes of `path`, oldest first, with the object each left behind. */
+  changesOf(path: string): PathChange[] {
+    return (this.paths.get(path) ?? []).map(([i, oid, tree]) => ({ commit: this.commits[i]!, oid, isTree: tree === 1 }));
   }
 
   /** The last commit that changed `path`, if any. */
   lastChange(path: string): CommitMeta | undefined {
     const list = this.paths.get(path);
-    return list?.length ? this.commits[list[list.length - 1]!] : undefined;
+    return list?.length ? this.commits[list[list.length - 1]![0]] : undefined;
   }
 
   firstChange(path: string): CommitMeta | undefined {
     const list = this.paths.get(path);
-    return list?.length ? this.commits[list[0]!] : undefined;
+    return list?.length ? this.commits[list[0]![0]] : undefined;
   }
 
   /** All indexed commits, oldest first. */
