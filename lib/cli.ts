@@ -5,7 +5,8 @@ import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 
-const USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
+const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
+       gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
@@ -20,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return command ? 0 : 2;
   }
+  if (command === 'fsck') return runFsck(rest);
   if (command !== 'serve') {
     process.stderr.write(`gitdav: unknown command "${command}"\n${USAGE}\n`);
     return 2;
@@ -60,6 +62,29 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return -1; // keep running
+}
+
+async function runFsck(args: string[]): Promise<number> {
+  let root = process.env.GITDAV_ROOT ?? './data';
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--root' && args[i + 1]) root = args[++i]!;
+    else if (args[i]!.startsWith('--root=')) root = args[i]!.slice(7);
+    else {
+      process.stderr.write(`gitdav: unknown option ${args[i]}\n${USAGE}\n`);
+      return 2;
+    }
+  }
+  const { fsck } = await import('../backends/git/fsck.js');
+  const { existsSync } = await import('node:fs');
+  const gitdir = existsSync(resolve(root, '.git')) ? resolve(root, '.git') : resolve(root);
+  if (!existsSync(resolve(gitdir, 'objects'))) {
+    process.stderr.write(`gitdav: ${gitdir} is not a git repository\n`);
+    return 2;
+  }
+  const report = await fsck(gitdir);
+  for (const p of report.problems) process.stdout.write(`broken ${p.oid} (${p.where}): ${p.message}\n`);
+  process.stdout.write(`${report.objects} objects checked, ${report.problems.length} broken\n`);
+  return report.problems.length ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -36,6 +36,7 @@ import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps, isVolatile } from './volatile-props.js';
 import { PathIndex } from './path-index.js';
 import { History, HISTORY, isHistoryPath } from './history.js';
+import { Maintenance } from './maintenance.js';
 
 export interface GitBackendOptions {
   /** A bare repository, a work tree with `.git`, or an empty/missing folder (a bare repo is made). */
@@ -64,6 +65,7 @@ export class GitBackend implements Backend {
   private readonly placeholder: { name: string; oid: string };
   readonly index: PathIndex;
   private readonly history: History;
+  private readonly maintenance: Maintenance;
 
   private constructor(
     readonly gitdir: string,
@@ -78,6 +80,7 @@ export class GitBackend implements Backend {
     this.volatile = new VolatileProps(join(this.stateDir, 'volatile-props.json'));
     this.placeholder = { name: SIDECAR, oid: placeholderOid };
     this.index = new PathIndex(this.store, join(this.stateDir, 'path-index.json'));
+    this.maintenance = new Maintenance(gitdir);
     this.history = new History({
       store: this.store,
       refs: this.refs,
@@ -100,6 +103,7 @@ export class GitBackend implements Backend {
       defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
       statIn: (editor, path, time) => this.entryIn(editor, path, time),
       maxBatch: options.maxBatch,
+      onCommit: async () => this.maintenance.afterCommit(),
     });
   }
 
