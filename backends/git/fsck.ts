@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { createInflate } from 'node:zlib';
-import git from 'isomorphic-git';
-import { ObjectStore } from './objects.js';
+import { ObjectStore, tagTarget } from './objects.js';
 import { Refs } from './refs.js';
 
 export interface FsckProblem {
@@ -47,9 +46,10 @@ export async function fsck(gitdir: string): Promise<FsckReport> {
     if (!(await check(oid, where))) continue;
     let info;
     try {
-      const { type, object } = await git.readObject({ fs, gitdir, oid, format: 'parsed', cache: store.cache });
+      const { type, content } = await store.readRaw(oid);
       if (type === 'tag') {
-        commits.push([(object as { object: string }).object, where]);
+        const target = tagTarget(content);
+        if (target) commits.push([target, where]);
         continue;
       }
       if (type !== 'commit') continue;
@@ -88,9 +88,10 @@ async function verify(store: ObjectStore, oid: string): Promise<string | null> {
     await fsp.access(loose);
   } catch {
     try {
-      // Packed: isomorphic-git checks the pack entry as it reads it.
-      await git.readObject({ fs, gitdir: store.gitdir, oid, format: 'content', cache: store.cache });
-      return null;
+      // Packed: read it whole and check that it hashes to its id.
+      const { type, content } = await store.readRaw(oid);
+      const actual = createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+      return actual === oid ? null : `corrupt packed object: its content hashes to ${actual}`;
     } catch (err) {
       return `missing or unreadable: ${(err as Error).message}`;
     }

@@ -8,11 +8,9 @@
  * Ref names keep git's `/` as `~` (which git forbids in ref names, so the mapping is reversible);
  * no name contains `:` (Windows). Snapshots and versions are immutable; listings are bounded.
  */
-import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import { baseName, joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { ObjectStore } from './objects.js';
+import { tagTarget, type ObjectStore } from './objects.js';
 import type { PathIndex, CommitMeta } from './path-index.js';
 import { isValidRefName, type Refs } from './refs.js';
 import { TreeEditor, isListable, type Slot } from './tree.js';
@@ -216,13 +214,8 @@ export class History {
       if (/^[0-9a-fA-F]*$/.test(prefix)) return null;
       throw new BackendError('InvalidName', path, `"${prefix}" is not a commit id (4 to 40 hex digits)`);
     }
-    let oid: string;
-    try {
-      oid = prefix.length === 40 ? prefix : await git.expandOid({ fs, gitdir: this.d.store.gitdir, oid: prefix, cache: this.d.store.cache });
-    } catch {
-      return null; // unknown or ambiguous
-    }
-    return this.peel(oid);
+    const oid = await this.d.store.expand(prefix);
+    return oid ? this.peel(oid) : null; // unknown or ambiguous: not found
   }
 
   /** A commit (peeling annotated tags), as index metadata; null if `oid` is no commit. */
@@ -230,13 +223,14 @@ export class History {
     let target = oid;
     for (let i = 0; i < 5; i++) {
       try {
-        const { type, object } = await git.readObject({ fs, gitdir: this.d.store.gitdir, oid: target, format: 'parsed', cache: this.d.store.cache });
+        const { type, content } = await this.d.store.readRaw(target);
         if (type === 'commit') {
           const c = await this.d.store.readCommit(target);
           return { oid: target, time: c.author.timestamp, author: c.author.name, tree: c.tree };
         }
-        if (type !== 'tag') return null;
-        target = (object as { object: string }).object;
+        const next = type === 'tag' ? tagTarget(content) : null;
+        if (!next) return null;
+        target = next;
       } catch {
         return null;
       }

@@ -111,7 +111,7 @@ export class GitBackend implements Backend {
     const gitdir = await findOrInitRepository(options.root);
     const refs = new Refs(gitdir);
     await refs.clearStaleLocks();
-    const branch = options.branch ?? ((await refs.headTarget())?.replace(/^refs\/heads\//, '') || 'main');
+    const branch = options.branch ?? (await defaultBranch(refs));
     const store = new ObjectStore(gitdir);
     const placeholderOid = await store.writeBuffer('blob', Buffer.from(PLACEHOLDER_TEXT));
     const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options);
@@ -181,7 +181,11 @@ export class GitBackend implements Backend {
     for (const [name, child] of await editor.entries(slot)) {
       const childPath = joinPath(path, name);
       if (isHidden(childPath) || !isListable(child)) continue;
-      yield await this.toEntry(childPath, child, editor, time);
+      yield await this.toEntry(childPath, child, editor, time).catch((err: unknown) => {
+        // A broken object fails its own GET (500, naming it); the folder still lists whole.
+        if (err instanceof BackendError && err.code === 'Corrupt') return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
+        throw err;
+      });
     }
     if (path === '/') {
       const history = await this.history.stat(`/${HISTORY}`);
@@ -405,6 +409,7 @@ export class GitBackend implements Backend {
   async close(): Promise<void> {
     await this.committer.idle();
     await this.index.save();
+    await this.store.packs.close();
   }
 
   private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
@@ -447,6 +452,16 @@ function assertWritable(path: string): void {
   const segs = path.split('/');
   if (segs[1] === HISTORY) throw new BackendError('ReadOnly', path, 'history is read-only; COPY from it to restore');
   if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
+}
+
+/** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
+async function defaultBranch(refs: Refs): Promise<string> {
+  const head = (await refs.headTarget())?.replace(/^refs\/heads\//, '');
+  if (head && (await refs.read(`refs/heads/${head}`))) return head;
+  const branches = [...(await refs.list('refs/heads/')).keys()].map((r) => r.slice('refs/heads/'.length));
+  if (branches.includes('main')) return 'main';
+  if (branches.length === 1) return branches[0]!;
+  return head || 'main';
 }
 
 /** The git dir for `root`: a bare repository, `root/.git`, or a new bare repository in an empty folder. */

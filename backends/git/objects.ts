@@ -1,7 +1,8 @@
 /**
- * The git object store: our own crash-safe streaming writer and loose-object reader (isomorphic-git
- * buffers whole objects and writes in place, see shared/DESIGN.md §3), and isomorphic-git, with one
- * long-lived cache, for packed objects, trees and commits.
+ * The git object store, all our own code: a crash-safe streaming writer (isomorphic-git buffers whole
+ * objects and writes in place, DESIGN.md §3), a streaming loose-object reader, and the pack reader of
+ * pack.ts (isomorphic-git reads whole .pack files into memory: docs/git-backend.md). Trees and commits
+ * are parsed here and cached by id, which never goes stale.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
-import git from 'isomorphic-git';
+import { PackReader } from './pack.js';
 import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
 
@@ -52,13 +53,14 @@ class Lru<V> {
 }
 
 export class ObjectStore {
-  /** isomorphic-git's cache: without it every packed read re-parses the pack index (~90 ms). */
-  readonly cache = {};
+  readonly packs: PackReader;
   private readonly trees = new Lru<TreeEntry[]>(20_000);
   private readonly commits = new Lru<CommitInfo>(50_000);
   private readonly sizes = new Lru<number>(200_000);
 
-  constructor(readonly gitdir: string) {}
+  constructor(readonly gitdir: string) {
+    this.packs = new PackReader(join(gitdir, 'objects', 'pack'));
+  }
 
   private objectPath(oid: string): string {
     return join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
@@ -69,13 +71,52 @@ export class ObjectStore {
   }
 
   async has(oid: string): Promise<boolean> {
-    if (await exists(this.objectPath(oid))) return true;
+    return (await exists(this.objectPath(oid))) || (await this.packs.locate(oid)) !== null;
+  }
+
+  /** A whole object in memory, loose or packed; throws Corrupt when missing or unreadable. */
+  async readRaw(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
+    let deflated: Buffer | null = null;
     try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'deflated', cache: this.cache });
-      return true;
-    } catch {
-      return false;
+      deflated = await fsp.readFile(this.objectPath(oid));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw corrupt(oid, err);
     }
+    try {
+      if (deflated) {
+        const raw = inflateSync(deflated);
+        const nul = raw.indexOf(0);
+        const h = parseHeader(oid, raw.subarray(0, nul + 1));
+        const content = raw.subarray(nul + 1);
+        if (content.length !== h.size) throw new Error(`content is ${content.length} bytes, header says ${h.size}`);
+        return { type: h.type as ObjectType, content };
+      }
+      const packed = await this.packs.read(oid);
+      if (!packed) throw new Error('no such object');
+      return packed;
+    } catch (err) {
+      throw corrupt(oid, err);
+    }
+  }
+
+  /** The object's type, or null if it does not exist. */
+  async typeOf(oid: string): Promise<ObjectType | null> {
+    const head = await readPrefix(this.objectPath(oid), 512);
+    if (head) return parseHeader(oid, inflatePrefix(oid, head)).type as ObjectType;
+    return (await this.packs.info(oid).catch(() => null))?.type ?? null;
+  }
+
+  /** The full id for a unique hex prefix (4+ digits), or null when none or several match. */
+  async expand(prefix: string): Promise<string | null> {
+    if (prefix.length === 40) return (await this.has(prefix)) ? prefix : null;
+    const found = new Set<string>();
+    const dir = join(this.gitdir, 'objects', prefix.slice(0, 2));
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+      const oid = prefix.slice(0, 2) + name;
+      if (/^[0-9a-f]{40}$/.test(oid) && oid.startsWith(prefix)) found.add(oid);
+    }
+    for (const oid of await this.packs.matching(prefix)) found.add(oid);
+    return found.size === 1 ? [...found][0]! : null;
   }
 
   // ---- writing ------------------------------------------------------------------------------------
@@ -149,14 +190,9 @@ export class ObjectStore {
     if (oid === EMPTY_TREE) return [];
     const cached = this.trees.get(oid);
     if (cached) return cached;
-    let entries: TreeEntry[];
-    try {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      // isomorphic-git reports a subtree's mode as '040000'; git writes (and fsck --strict demands) '40000'.
-      entries = tree.map((e) => ({ mode: e.mode === '040000' ? '40000' : e.mode, name: e.path, oid: e.oid }));
-    } catch (err) {
-      throw corrupt(oid, err);
-    }
+    const { type, content } = await this.readRaw(oid);
+    if (type !== 'tree') throw corrupt(oid, new Error(`a ${type}, not a tree`));
+    const entries = parseTree(oid, content);
     this.trees.set(oid, entries);
     return entries;
   }
@@ -164,19 +200,9 @@ export class ObjectStore {
   async readCommit(oid: string): Promise<CommitInfo> {
     const cached = this.commits.get(oid);
     if (cached) return cached;
-    let info: CommitInfo;
-    try {
-      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      info = {
-        oid,
-        tree: commit.tree,
-        parents: commit.parent,
-        author: { name: commit.author.name, email: commit.author.email, timestamp: commit.author.timestamp },
-        message: commit.message,
-      };
-    } catch (err) {
-      throw corrupt(oid, err);
-    }
+    const { type, content } = await this.readRaw(oid);
+    if (type !== 'commit') throw corrupt(oid, new Error(`a ${type}, not a commit`));
+    const info = parseCommit(oid, content);
     this.commits.set(oid, info);
     return info;
   }
@@ -190,7 +216,11 @@ export class ObjectStore {
     if (head) {
       size = parseHeader(oid, inflatePrefix(oid, head)).size;
     } else {
-      size = (await this.readPacked(oid)).length;
+      const info = await this.packs.info(oid).catch((err: unknown) => {
+        throw corrupt(oid, err);
+      });
+      if (!info) throw corrupt(oid, new Error('no such object'));
+      size = info.size;
     }
     this.sizes.set(oid, size);
     return size;
@@ -219,19 +249,59 @@ export class ObjectStore {
       });
       return file.pipe(inflate).pipe(body);
     }
-    const content = await this.readPacked(oid);
-    return Readable.from([range ? content.subarray(range.start, range.end + 1) : content]);
-  }
-
-  private async readPacked(oid: string): Promise<Buffer> {
-    try {
-      const { object, type } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
-      if (type !== 'blob') throw new Error(`${oid} is a ${type}, not a blob`);
-      return Buffer.from(object as Uint8Array);
-    } catch (err) {
+    const packed = await this.packs.stream(oid).catch((err: unknown) => {
       throw corrupt(oid, err);
+    });
+    if (!packed) throw corrupt(oid, new Error('no such object'));
+    if (packed.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${packed.type}, not a blob`);
+    const body = new BlobBody(oid, range, packed.size);
+    packed.body.on('error', (e) => body.destroy(corrupt(oid, e)));
+    body.on('close', () => packed.body.destroy());
+    return packed.body.pipe(body);
+  }
+}
+
+/** Tree content: `<mode> <name>\0<20-byte id>` repeated. */
+function parseTree(oid: string, buf: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    const space = buf.indexOf(0x20, i);
+    const nul = buf.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 21 > buf.length) throw corrupt(oid, new Error('malformed tree'));
+    const mode = buf.toString('latin1', i, space);
+    // Some writers zero-pad a subtree's mode; git itself (and fsck --strict) uses '40000'.
+    out.push({ mode: mode === '040000' ? '40000' : mode, name: buf.toString('utf8', space + 1, nul), oid: buf.toString('hex', nul + 1, nul + 21) });
+    i = nul + 21;
+  }
+  return out;
+}
+
+/** Commit content: header lines (continuations start with a space), a blank line, the message. */
+function parseCommit(oid: string, buf: Buffer): CommitInfo {
+  const text = buf.toString('utf8');
+  const split = text.indexOf('\n\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const info: CommitInfo = { oid, tree: '', parents: [], author: { name: '', email: '', timestamp: 0 }, message: split < 0 ? '' : text.slice(split + 2) };
+  for (const line of head.split('\n')) {
+    if (line.startsWith(' ')) continue;
+    const sp = line.indexOf(' ');
+    const key = line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    if (key === 'tree') info.tree = value;
+    else if (key === 'parent') info.parents.push(value);
+    else if (key === 'author') {
+      const m = /^(.*) <([^>]*)> (-?\d+) [+-]\d{4}$/.exec(value);
+      if (m) info.author = { name: m[1]!, email: m[2]!, timestamp: Number(m[3]) };
     }
   }
+  if (!/^[0-9a-f]{40}$/.test(info.tree)) throw corrupt(oid, new Error('commit without a tree'));
+  return info;
+}
+
+/** The object a tag points at. */
+export function tagTarget(content: Buffer): string | null {
+  return /^object ([0-9a-f]{40})$/m.exec(content.toString('utf8'))?.[1] ?? null;
 }
 
 /** Strips the `blob <size>\0` header from an inflated loose object, then serves the content or a range. */
@@ -240,11 +310,17 @@ class BlobBody extends Transform {
   private offset = 0;
   private size = -1;
 
+  /** With `knownSize` the input is bare content (from a pack), without a loose object's header. */
   constructor(
     private readonly oid: string,
     private readonly range?: ByteRange,
+    knownSize?: number,
   ) {
     super();
+    if (knownSize !== undefined) {
+      this.header = null;
+      this.size = knownSize;
+    }
   }
 
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {

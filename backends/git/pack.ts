@@ -1,0 +1,335 @@
+/**
+ * A reader for git packfiles (objects/pack/*.idx + *.pack, index version 2) that never loads a pack
+ * into memory. Measured: isomorphic-git read a 6-byte file from a 300 MB pack in 2.5 s at 661 MB RSS
+ * (it reads the whole .pack); here the index is kept in memory (28 bytes per object), objects are read
+ * with positional reads, whole (undeltified) objects stream through inflate, and deltas, which git
+ * makes only for objects below core.bigFileThreshold, are resolved in memory with a bounded cache.
+ */
+import { promises as fsp, createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createInflate } from 'node:zlib';
+import type { ObjectType } from './objects.js';
+
+const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+interface PackIndex {
+  name: string;
+  packPath: string;
+  fanout: Uint32Array;
+  shas: Buffer;
+  offsets: Buffer;
+  large: Buffer;
+  fh?: fsp.FileHandle;
+}
+
+interface Header {
+  type: number;
+  size: number;
+  dataStart: number;
+  baseOffset?: number;
+  baseOid?: string;
+}
+
+export interface PackedObject {
+  type: ObjectType;
+  content: Buffer;
+}
+
+export class PackReader {
+  private packs: PackIndex[] = [];
+  private known = new Set<string>();
+  private readonly cache = new Map<string, PackedObject>();
+  private cacheBytes = 0;
+
+  constructor(
+    private readonly packDir: string,
+    private readonly cacheLimit = 32 * 1024 * 1024,
+  ) {}
+
+  /** Picks up packs that appeared since (after `git gc` or a push); forgets vanished ones. */
+  async refresh(): Promise<void> {
+    const names = (await fsp.readdir(this.packDir).catch(() => [] as string[])).filter((n) => n.endsWith('.idx'));
+    const present = new Set(names);
+    for (const p of this.packs.filter((p) => !present.has(p.name))) await p.fh?.close().catch(() => undefined);
+    this.packs = this.packs.filter((p) => present.has(p.name));
+    this.known = new Set(this.packs.map((p) => p.name));
+    for (const name of names) {
+      if (this.known.has(name)) continue;
+      const idx = await loadIndex(join(this.packDir, name)).catch(() => null);
+      if (!idx) continue;
+      this.packs.push(idx);
+      this.known.add(name);
+    }
+  }
+
+  /** Where an object is, or null. Re-scans the pack folder once on a miss. */
+  async locate(oid: string): Promise<{ pack: PackIndex; offset: number } | null> {
+    const found = this.find(oid);
+    if (found) return found;
+    await this.refresh();
+    return this.find(oid);
+  }
+
+  private find(oid: string): { pack: PackIndex; offset: number } | null {
+    const want = Buffer.from(oid, 'hex');
+    for (const pack of this.packs) {
+      const i = search(pack, want);
+      if (i >= 0) return { pack, offset: offsetOf(pack, i) };
+    }
+    return null;
+  }
+
+  /** Ids in the packs that start with a hex prefix (for unique-prefix lookups). */
+  async matching(prefix: string): Promise<string[]> {
+    await this.refresh();
+    const out = new Set<string>();
+    for (const pack of this.packs) {
+      const first = parseInt(prefix.slice(0, 2).padEnd(2, '0'), 16);
+      const lo = first === 0 ? 0 : pack.fanout[first - 1]!;
+      const hi = pack.fanout[first]!;
+      for (let i = lo; i < hi; i++) {
+        const sha = pack.shas.subarray(i * 20, i * 20 + 20).toString('hex');
+        if (sha.startsWith(prefix)) out.add(sha);
+      }
+    }
+    return [...out];
+  }
+
+  /** Type and size without reading the content (a delta's first bytes give its result size). */
+  async info(oid: string): Promise<{ type: ObjectType; size: number } | null> {
+    const at = await this.locate(oid);
+    if (!at) return null;
+    const h = await readHeader(at.pack, at.offset);
+    if (TYPES[h.type]) return { type: TYPES[h.type]!, size: h.size };
+    const head = await inflateAt(at.pack, h.dataStart, Math.min(h.size, 32));
+    let pos = 0;
+    const varint = () => {
+      let v = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = head[pos++]!;
+        v += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b & 0x80);
+      return v;
+    };
+    varint(); // source size
+    const size = varint();
+    return { type: await this.baseType(at.pack, h), size };
+  }
+
+  /** The type at the bottom of a delta chain, from headers alone. */
+  private async baseType(pack: PackIndex, h: Header): Promise<ObjectType> {
+    for (let depth = 0; depth < 10_000; depth++) {
+      if (TYPES[h.type]) return TYPES[h.type]!;
+      if (h.type === OFS_DELTA) h = await readHeader(pack, h.baseOffset!);
+      else {
+        const at = await this.locate(h.baseOid!);
+        if (!at) throw new Error(`delta base ${h.baseOid} is missing`);
+        pack = at.pack;
+        h = await readHeader(pack, at.offset);
+      }
+    }
+    throw new Error('delta chain too deep');
+  }
+
+  /** The whole object in memory (trees, commits, small blobs, deltas). */
+  async read(oid: string): Promise<PackedObject | null> {
+    const at = await this.locate(oid);
+    return at ? this.readAt(at.pack, at.offset) : null;
+  }
+
+  /** A blob's content as a stream: whole objects inflate straight from the pack file. */
+  async stream(oid: string): Promise<{ type: ObjectType; size: number; body: Readable } | null> {
+    const at = await this.locate(oid);
+    if (!at) return null;
+    const h = await readHeader(at.pack, at.offset);
+    if (TYPES[h.type]) {
+      const body = createReadStream(at.pack.packPath, { start: h.dataStart, highWaterMark: 256 * 1024 }).pipe(createInflate());
+      return { type: TYPES[h.type]!, size: h.size, body };
+    }
+    const obj = await this.readAt(at.pack, at.offset);
+    return { type: obj.type, size: obj.content.length, body: Readable.from([obj.content]) };
+  }
+
+  private async readAt(pack: PackIndex, offset: number): Promise<PackedObject> {
+    const key = `${pack.name}:${offset}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const h = await readHeader(pack, offset);
+    let obj: PackedObject;
+    if (TYPES[h.type]) {
+      obj = { type: TYPES[h.type]!, content: await inflateAt(pack, h.dataStart, h.size) };
+    } else {
+      const delta = await inflateAt(pack, h.dataStart, h.size);
+      let base: PackedObject | null;
+      if (h.type === OFS_DELTA) base = await this.readAt(pack, h.baseOffset!);
+      else base = await this.read(h.baseOid!);
+      if (!base) throw new Error(`delta base ${h.baseOid} is missing`);
+      obj = { type: base.type, content: applyDelta(base.content, delta) };
+    }
+    this.remember(key, obj);
+    return obj;
+  }
+
+  private remember(key: string, obj: PackedObject): void {
+    if (obj.content.length > this.cacheLimit / 4) return;
+    this.cache.set(key, obj);
+    this.cacheBytes += obj.content.length;
+    for (const [k, v] of this.cache) {
+      if (this.cacheBytes <= this.cacheLimit) break;
+      this.cache.delete(k);
+      this.cacheBytes -= v.content.length;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.packs) await p.fh?.close().catch(() => undefined);
+  }
+}
+
+async function loadIndex(idxPath: string): Promise<PackIndex> {
+  const buf = await fsp.readFile(idxPath);
+  if (buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) throw new Error(`${idxPath}: not a version 2 pack index`);
+  const fanout = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) fanout[i] = buf.readUInt32BE(8 + i * 4);
+  const n = fanout[255]!;
+  const shaStart = 8 + 256 * 4;
+  const crcStart = shaStart + n * 20;
+  const offStart = crcStart + n * 4;
+  const largeStart = offStart + n * 4;
+  return {
+    name: idxPath.slice(idxPath.lastIndexOf('/') + 1),
+    packPath: idxPath.replace(/\.idx$/, '.pack'),
+    fanout,
+    shas: buf.subarray(shaStart, crcStart),
+    offsets: buf.subarray(offStart, largeStart),
+    large: buf.subarray(largeStart, buf.length - 40),
+  };
+}
+
+function search(pack: PackIndex, want: Buffer): number {
+  let lo = want[0] === 0 ? 0 : pack.fanout[want[0]! - 1]!;
+  let hi = pack.fanout[want[0]!]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = Buffer.compare(pack.shas.subarray(mid * 20, mid * 20 + 20), want);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function offsetOf(pack: PackIndex, i: number): number {
+  const small = pack.offsets.readUInt32BE(i * 4);
+  if (!(small & 0x80000000)) return small;
+  return Number(pack.large.readBigUInt64BE((small & 0x7fffffff) * 8));
+}
+
+async function handle(pack: PackIndex): Promise<fsp.FileHandle> {
+  pack.fh ??= await fsp.open(pack.packPath, 'r');
+  return pack.fh;
+}
+
+async function readHeader(pack: PackIndex, offset: number): Promise<Header> {
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await (await handle(pack)).read(buf, 0, 64, offset);
+  let pos = 0;
+  let b = buf[pos++]!;
+  const type = (b >> 4) & 7;
+  let size = b & 15;
+  let shift = 4;
+  while (b & 0x80) {
+    b = buf[pos++]!;
+    size += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  const h: Header = { type, size, dataStart: 0 };
+  if (type === OFS_DELTA) {
+    b = buf[pos++]!;
+    let dist = b & 0x7f;
+    while (b & 0x80) {
+      b = buf[pos++]!;
+      dist = (dist + 1) * 128 + (b & 0x7f);
+    }
+    h.baseOffset = offset - dist;
+  } else if (type === REF_DELTA) {
+    h.baseOid = buf.subarray(pos, pos + 20).toString('hex');
+    pos += 20;
+  } else if (!TYPES[type]) {
+    throw new Error(`bad object type ${type} at ${pack.name}:${offset}`);
+  }
+  if (pos > bytesRead) throw new Error(`truncated object header at ${pack.name}:${offset}`);
+  h.dataStart = offset + pos;
+  return h;
+}
+
+/** Inflates `size` bytes starting at a pack offset (stops there, whatever follows). */
+function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (size === 0) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const file = createReadStream(pack.packPath, { start, highWaterMark: Math.min(Math.max(size + 64, 4096), 1 << 20) });
+    const inflate = createInflate();
+    const finish = (err?: Error) => {
+      file.destroy();
+      inflate.destroy();
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks).subarray(0, size));
+    };
+    inflate.on('data', (c: Buffer) => {
+      chunks.push(c);
+      have += c.length;
+      if (have >= size) finish();
+    });
+    inflate.on('end', () => (have >= size ? finish() : finish(new Error(`short object at ${pack.name}:${start}`))));
+    inflate.on('error', (e) => finish(e));
+    file.on('error', (e) => finish(e));
+    file.pipe(inflate);
+  });
+}
+
+/** Git's delta format: source size, target size, then copy-from-source and insert instructions. */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let pos = 0;
+  const varint = () => {
+    let v = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = delta[pos++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v;
+  };
+  const srcSize = varint();
+  if (srcSize !== base.length) throw new Error(`delta expects a ${srcSize}-byte base, got ${base.length}`);
+  const out = Buffer.alloc(varint());
+  let o = 0;
+  while (pos < delta.length) {
+    const op = delta[pos++]!;
+    if (op & 0x80) {
+      let off = 0;
+      let len = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) off |= delta[pos++]! << (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) len |= delta[pos++]! << (8 * i);
+      off >>>= 0;
+      if (len === 0) len = 0x10000;
+      o += base.copy(out, o, off, off + len);
+    } else if (op > 0) {
+      o += delta.copy(out, o, pos, pos + op);
+      pos += op;
+    } else {
+      throw new Error('delta opcode 0 is reserved');
+    }
+  }
+  if (o !== out.length) throw new Error(`delta produced ${o} bytes, expected ${out.length}`);
+  return out;
+}
