@@ -125,7 +125,8 @@ export class FsBackend implements Backend {
     const entry = await this.stat(path);
     if (!entry) throw new BackendError('NotFound', path);
     if (entry.kind !== 'file') throw new BackendError('IsACollection', path);
-    return createReadStream(this.abs(path), range ? { start: range.start, end: range.end } : {});
+    // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
+    return createReadStream(this.abs(path), { highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async props(path: string): Promise<PropertyMap> {

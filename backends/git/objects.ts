@@ -236,7 +236,7 @@ export class ObjectStore {
       const h = parseHeader(oid, inflatePrefix(oid, head));
       if (h.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${h.type}, not a blob`);
     }
-    const file = head ? fs.createReadStream(path) : null;
+    const file = head ? fs.createReadStream(path, { highWaterMark: 256 * 1024 }) : null;
     if (file) {
       const inflate = createInflate();
       const body = new BlobBody(oid, range);

@@ -59,7 +59,9 @@ function write(node: OutNode, scope: Scope, extraDecls: string, ownNsAsDefault: 
   if (typeof node === 'string') return escapeText(node);
   if (node instanceof RawXml) return node.xml;
   let decls = extraDecls;
-  const prefixes = new Map(scope.prefixes);
+  // Copy-on-write: most elements declare nothing and share their parent's map.
+  let prefixes = scope.prefixes;
+  let ownPrefixes = false;
   let defaultNs = scope.defaultNs;
   const { ns, local: name } = splitClark(node.name);
   let tag: string;
@@ -87,6 +89,10 @@ function write(node: OutNode, scope: Scope, extraDecls: string, ownNsAsDefault: 
   function prefixFor(uri: string): string {
     let prefix = prefixes.get(uri);
     if (prefix === undefined) {
+      if (!ownPrefixes) {
+        prefixes = new Map(prefixes);
+        ownPrefixes = true;
+      }
       const taken = new Set(prefixes.values());
       let i = prefixes.size;
       while (taken.has(`x${i}`)) i++;
