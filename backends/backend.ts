@@ -102,11 +102,16 @@ export interface Quota {
   availableBytes: number;
 }
 
-/** Changes in a collection since a sync token (RFC 6578). */
+/** Changes among a collection's members since a sync token (RFC 6578, sync-level 1). */
 export interface ChangeSet {
+  /** A token (a URI) for the state these changes lead to; if truncated, the partial state. */
   token: string;
+  /** Members added or changed (content or dead properties). */
   changed: Entry[];
+  /** Paths of members removed. */
   removed: string[];
+  /** More changes remain beyond `limit`: call again with `token`. */
+  truncated: boolean;
 }
 
 export interface Backend {
@@ -137,8 +142,13 @@ export interface Backend {
 
   /** Space used and available under a path, where the backend knows it. */
   quota?(path: string): Promise<Quota | null>;
-  /** Changes since a token (undefined = from nothing); throws InvalidSyncToken for unknown tokens. */
-  changes?(path: string, since: string | undefined): Promise<ChangeSet>;
+  /**
+   * Changes among a collection's members since a token (undefined: every member, as added); at most
+   * `limit` of them. Throws InvalidSyncToken for a token it does not know.
+   */
+  changes?(path: string, since: string | undefined, limit?: number): Promise<ChangeSet>;
+  /** The current sync token of a collection (DAV:sync-token). */
+  syncToken?(path: string): Promise<string>;
   /** The current version of a file in history (git). */
   versionOf?(path: string): Promise<VersionInfo | null>;
   /** A read-only snapshot of the content at a revision (git). */

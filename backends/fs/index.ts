@@ -19,6 +19,7 @@ import {
   parentOf,
   type Backend,
   type ByteRange,
+  type ChangeSet,
   type CopyOptions,
   type Entry,
   type Guard,
@@ -35,6 +36,8 @@ import { BackendError } from '../errors.js';
 import { Mutex } from '../mutex.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
 import { applyPatches } from '../sidecar.js';
+import { diffMembers } from '../sync-diff.js';
+import { SyncSnapshots } from './sync-snapshots.js';
 
 export interface FsBackendOptions {
   root: string;
@@ -50,6 +53,7 @@ export class FsBackend implements Backend {
   private readonly mutex = new Mutex();
   private readonly tmpDir: string;
   private readonly propsStore: PropsStore;
+  private readonly snapshots: SyncSnapshots;
   private readonly view: GuardView = { stat: (p) => this.stat(p) };
 
   private constructor(
@@ -59,6 +63,7 @@ export class FsBackend implements Backend {
     this.stateDir = stateDir;
     this.tmpDir = join(stateDir, 'tmp');
     this.propsStore = new PropsStore(() => this.tmpName());
+    this.snapshots = new SyncSnapshots(join(stateDir, 'sync'));
   }
 
   static async open(options: FsBackendOptions): Promise<FsBackend> {
@@ -139,6 +144,40 @@ export class FsBackend implements Backend {
   async quota(): Promise<Quota> {
     const s = await fsp.statfs(this.root);
     return { availableBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize };
+  }
+
+  // ---- sync (RFC 6578) ----------------------------------------------------------------------------
+
+  async syncToken(path: string): Promise<string> {
+    return this.snapshots.save((await this.memberPrints(path)).prints);
+  }
+
+  async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
+    const previous = since === undefined ? new Map<string, string>() : await this.snapshots.load(since);
+    if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown or expired sync token ${since}`);
+    const { prints, entries } = await this.memberPrints(path);
+    const diff = diffMembers(previous, prints, limit);
+    return {
+      token: await this.snapshots.save(diff.reached),
+      changed: diff.changed.map((n) => entries.get(n)!),
+      removed: diff.removed.map((n) => joinPath(path, n)),
+      truncated: diff.truncated,
+    };
+  }
+
+  /** Members of a folder with fingerprints: ETag, plus a file's dead properties. */
+  private async memberPrints(path: string): Promise<{ prints: Map<string, string>; entries: Map<string, Entry> }> {
+    const dir = await this.stat(path);
+    if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
+    const sidecar = await this.propsStore.read(this.abs(path));
+    const prints = new Map<string, string>();
+    const entries = new Map<string, Entry>();
+    for await (const e of this.list(path)) {
+      const name = baseName(e.path);
+      entries.set(name, e);
+      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(sidecar[name] ?? {})}`);
+    }
+    return { prints, entries };
   }
 
   // ---- writes -------------------------------------------------------------------------------------

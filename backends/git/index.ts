@@ -22,6 +22,7 @@ import {
   type MoveOptions,
   type MutationOptions,
   type PropertyMap,
+  type ChangeSet,
   type PropPatch,
   type VersionInfo,
   type WriteOptions,
@@ -37,6 +38,11 @@ import { VolatileProps, isVolatile } from './volatile-props.js';
 import { PathIndex } from './path-index.js';
 import { History, HISTORY, isHistoryPath } from './history.js';
 import { Maintenance } from './maintenance.js';
+import { diffMembers } from '../sync-diff.js';
+import type { TreeEntry } from './objects.js';
+
+/** Sync tokens name the collection's tree: every old tree stays in history, so tokens never expire. */
+const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
 export interface GitBackendOptions {
   /** A bare repository, a work tree with `.git`, or an empty/missing folder (a bare repo is made). */
@@ -397,6 +403,63 @@ export class GitBackend implements Backend {
       await options.guard({ stat: (p) => this.stat(p) });
     }
     if (volatile.length) await this.volatile.patch(path, volatile);
+  }
+
+  async syncToken(path: string): Promise<string> {
+    const entry = await this.stat(path);
+    if (!entry || entry.kind !== 'collection') throw new BackendError('NotFound', path);
+    return SYNC_PREFIX + entry.etag.slice(1, -1);
+  }
+
+  async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
+    if (isHistoryPath(path)) throw new BackendError('NotFound', path);
+    const { editor, time } = await this.editor();
+    const slot = await editor.get(path);
+    if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
+    const currentTree = slot.oid ?? (await editor.flush(slot));
+    let previousTree: string | null = null;
+    if (since !== undefined) {
+      const oid = since.startsWith(SYNC_PREFIX) ? since.slice(SYNC_PREFIX.length) : '';
+      if (!/^[0-9a-f]{40}$/.test(oid) || (await this.store.typeOf(oid)) !== 'tree') throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}`);
+      previousTree = oid;
+    }
+    const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
+    const now = await this.memberState(currentTree);
+    const diff = diffMembers(before.prints, now.prints, limit);
+    let token = SYNC_PREFIX + currentTree;
+    if (diff.truncated) {
+      // A tree for exactly the state the reported changes reach: the token stays exact.
+      const entries: TreeEntry[] = [];
+      const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
+      for (const [name, print] of diff.reached) {
+        const side = now.prints.get(name) === print ? now : before;
+        entries.push(side.entries.get(name)!);
+        if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
+      }
+      entries.push({ mode: '100644', name: SIDECAR, oid: await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
+      token = SYNC_PREFIX + (await this.store.writeTree(entries));
+    }
+    const changed: Entry[] = [];
+    for (const name of diff.changed) {
+      const e = await this.entryIn(editor, joinPath(path, name), time);
+      if (e) changed.push(e);
+    }
+    return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
+  private async memberState(tree: string): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
+    const entries = new Map<string, TreeEntry>();
+    let sidecar: Sidecar = {};
+    for (const e of await this.store.readTree(tree)) {
+      if (e.name === SIDECAR) {
+        const editor = new TreeEditor(this.store, tree, this.placeholder);
+        sidecar = await this.readSidecar(editor, '/');
+      } else if (e.mode !== '160000') entries.set(e.name, e);
+    }
+    const prints = new Map<string, string>();
+    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? e.oid : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
+    return { entries, sidecar, prints };
   }
 
   async versionOf(path: string): Promise<VersionInfo | null> {

@@ -19,6 +19,7 @@ import { proppatch } from './methods/proppatch.js';
 import { put } from './methods/put.js';
 import { report } from './methods/report.js';
 import { unlock } from './methods/unlock.js';
+import { syncCollection, syncTokenProperty } from './reports/sync-collection.js';
 
 export const CORE_METHODS: ReadonlyArray<[string, MethodHandler]> = [
   ['OPTIONS', options],
@@ -47,8 +48,8 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     backend,
     prefix: prefix.replace(/\/+$/, ''),
     locks: await LockManager.open(backend.stateDir),
-    props: new PropertyRegistry().register(...CORE_PROPERTIES),
-    reports: new ReportRegistry(),
+    props: new PropertyRegistry().register(...CORE_PROPERTIES, syncTokenProperty),
+    reports: new ReportRegistry().register(syncCollection),
     methods: new Map(CORE_METHODS),
     digests: new DigestCache(),
     options: {

@@ -1,0 +1,57 @@
+/**
+ * Sync tokens for the folder backend. A folder keeps no history, so each token names a saved snapshot
+ * of the members' fingerprints (ETag + dead properties) in `<state dir>/sync/<sha-1>.json`. A diff
+ * against a snapshot is exact; the oldest snapshots are pruned past a bound, and a pruned token is
+ * answered with `valid-sync-token`, on which clients resync from scratch: never a wrong answer.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+
+const PREFIX = 'urn:x-gitdav:sync:fs-';
+
+export class SyncSnapshots {
+  private saves = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly keep = 5000,
+  ) {}
+
+  /** Stores a state (if new) and returns its token. */
+  async save(prints: ReadonlyMap<string, string>): Promise<string> {
+    const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const id = createHash('sha1').update(text).digest('hex');
+    const file = join(this.dir, `${id}.json`);
+    await fsp.mkdir(this.dir, { recursive: true });
+    try {
+      const now = new Date();
+      await fsp.utimes(file, now, now); // still in use: keep it among the newest
+    } catch {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await fsp.writeFile(tmp, text);
+      await fsp.rename(tmp, file);
+      if (++this.saves % 100 === 0) await this.prune();
+    }
+    return PREFIX + id;
+  }
+
+  /** The state a token names, or null when the token is not ours or was pruned. */
+  async load(token: string): Promise<Map<string, string> | null> {
+    const id = token.startsWith(PREFIX) ? token.slice(PREFIX.length) : '';
+    if (!/^[0-9a-f]{40}$/.test(id)) return null;
+    try {
+      return new Map(JSON.parse(await fsp.readFile(join(this.dir, `${id}.json`), 'utf8')) as Array<[string, string]>);
+    } catch {
+      return null;
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const names = (await fsp.readdir(this.dir)).filter((n) => n.endsWith('.json'));
+    if (names.length <= this.keep) return;
+    const dated = await Promise.all(names.map(async (n) => ({ n, t: (await fsp.stat(join(this.dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+    dated.sort((a, b) => a.t - b.t);
+    for (const { n } of dated.slice(0, names.length - this.keep)) await fsp.rm(join(this.dir, n), { force: true });
+  }
+}

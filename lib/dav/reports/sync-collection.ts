@@ -1,0 +1,58 @@
+/**
+ * REPORT sync-collection (RFC 6578), on any collection whose backend can tell changes: an empty token
+ * lists every member; a token lists what changed since (removed members as 404 responses); with
+ * DAV:limit, a truncated answer carries a 507 for the collection and a token for exactly the state
+ * reported, so the next call goes on from there. `Depth: 1` is tolerated (Thunderbird sends it).
+ */
+import type { ReportHandler } from '../reports.js';
+import { Resource } from '../properties/registry.js';
+import { badRequest, forbidden } from '../errors/dav-error.js';
+import { propNames, propResponse } from '../propfind-core.js';
+import { hrefStatus, sendMultistatus } from '../multistatus.js';
+import { child, textOf } from '../xml/parse.js';
+import { el, type OutElement } from '../xml/write.js';
+import { dav, NS } from '../xml/names.js';
+
+export const syncCollection: ReportHandler = {
+  name: dav('sync-collection'),
+  supportedOn: (res) => res.isCollection && !!res.req.backend.changes,
+
+  async run(req, body, target) {
+    const depth = req.header('Depth');
+    if (depth !== undefined && depth !== '0' && depth !== '1') throw badRequest('sync-collection takes Depth 0 (or 1)');
+    const tokenEl = child(body, NS.DAV, 'sync-token');
+    if (!tokenEl) throw badRequest('sync-collection needs a DAV:sync-token element (empty for a first sync)');
+    const since = textOf(tokenEl).trim() || undefined;
+    const levelEl = child(body, NS.DAV, 'sync-level');
+    const level = levelEl ? textOf(levelEl).trim() : '1';
+    if (level !== '1') throw forbidden(`sync-level ${level} is not supported here; use 1`);
+    const propEl = child(body, NS.DAV, 'prop');
+    const names = propEl ? propNames(propEl) : [dav('getetag')];
+    const limitEl = child(body, NS.DAV, 'limit');
+    const nresults = limitEl && child(limitEl, NS.DAV, 'nresults');
+    let limit: number | undefined;
+    if (nresults) {
+      limit = Number(textOf(nresults).trim());
+      if (!Number.isInteger(limit) || limit < 1) throw badRequest('DAV:nresults must be a positive integer');
+    }
+
+    const changes = await req.backend.changes!(target.path, since, limit);
+    const minimal = { minimal: false };
+    const responses: OutElement[] = [];
+    for (const entry of changes.changed) responses.push(await propResponse(new Resource(req, entry), { kind: 'prop', names }, minimal));
+    for (const path of changes.removed) responses.push(hrefStatus(req.href(path, false), 404));
+    if (changes.truncated) {
+      responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
+    }
+    sendMultistatus(req.ctx, responses, () => [el(dav('sync-token'), changes.token)]);
+  },
+};
+
+/** DAV:sync-token on collections whose backend can sync. */
+export const syncTokenProperty = {
+  name: dav('sync-token'),
+  inAllprop: false,
+  protected: true,
+  appliesTo: (r: Resource) => r.isCollection && !!r.req.backend.syncToken,
+  get: async (r: Resource) => [await r.req.backend.syncToken!(r.path)],
+};
