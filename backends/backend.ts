@@ -130,8 +130,8 @@ export interface Backend {
   write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
   /** Removes a file or a whole collection. */
   remove(path: string, options?: MutationOptions): Promise<void>;
-  /** Creates an empty collection; its parent must exist. */
-  mkcol(path: string, options?: MutationOptions): Promise<Entry>;
+  /** Creates an empty collection, with initial dead properties, in one step; its parent must exist. */
+  mkcol(path: string, options?: MutationOptions & { props?: PropPatch[] }): Promise<Entry>;
   copy(from: string, to: string, options: CopyOptions): Promise<WriteResult>;
   move(from: string, to: string, options: MoveOptions): Promise<WriteResult>;
 

@@ -15,6 +15,7 @@ export type BackendErrorCode =
   | 'InvalidRange' // a partial write starts past the end
   | 'Conflict' // the resource changed under a long write that could not be replayed
   | 'InvalidSyncToken'
+  | 'Busy' // the store is locked by another writer for now: try again shortly
   | 'Corrupt'; // stored data cannot be read
 
 export class BackendError extends Error {

@@ -228,15 +228,22 @@ export class FsBackend implements Backend {
     await fsp.rm(trash, { recursive: true, force: true });
   }
 
-  async mkcol(path: string, options: MutationOptions = {}): Promise<Entry> {
+  async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
     this.assertWritable(path);
     return this.mutex.run(async () => {
       await this.requireParent(path);
       if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
       await options.guard?.(this.view);
-      await fsp.mkdir(this.abs(path)).catch((err: unknown) => {
+      // Built aside with its properties, then renamed into place: it appears whole or not at all.
+      const tmp = this.tmpName();
+      try {
+        await fsp.mkdir(tmp);
+        if (options.props?.length) await this.propsStore.put(tmp, SELF, applyPatches(new Map(), options.props));
+        await fsp.rename(tmp, this.abs(path));
+      } catch (err) {
+        await fsp.rm(tmp, { recursive: true, force: true });
         throw mapFsError(err, path);
-      });
+      }
       return (await this.stat(path))!;
     });
   }

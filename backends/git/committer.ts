@@ -8,7 +8,8 @@
  */
 import type { Actor, Entry, Guard, GuardView } from '../backend.js';
 import type { ObjectStore } from './objects.js';
-import type { Refs } from './refs.js';
+import { RefLockedError, type Refs } from './refs.js';
+import { BackendError } from '../errors.js';
 import { EMPTY_TREE } from './objects.js';
 import { TreeEditor } from './tree.js';
 
@@ -121,7 +122,8 @@ export class Committer {
       }
       throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      const reason = err instanceof RefLockedError ? new BackendError('Busy', this.deps.ref, err.message, { cause: err }) : err;
+      for (const p of batch) p.reject(reason);
     }
   }
 

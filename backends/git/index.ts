@@ -312,14 +312,16 @@ export class GitBackend implements Backend {
     await this.volatile.removeWithin(path);
   }
 
-  async mkcol(path: string, options: MutationOptions = {}): Promise<Entry> {
+  async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
     assertWritable(path);
+    const own = applyPatches(new Map(), options.props ?? []);
+    const sidecarOid = own.size ? await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own)))) : this.placeholder.oid;
     return this.submit(`MKCOL ${path}`, options, async (editor) => {
       const parent = await editor.get(parentOf(path));
       if (!parent) throw new BackendError('ParentMissing', path);
       if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(path));
       if (await editor.get(path)) throw new BackendError('AlreadyExists', path);
-      await editor.set(path, { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: this.placeholder.oid }]]) });
+      await editor.set(path, { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: sidecarOid }]]) });
       return (await this.entryIn(editor, path, new Date()))!;
     });
   }

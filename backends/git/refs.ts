@@ -4,8 +4,16 @@
  * gitdav processes, or gitdav and `git update-ref`/`git push`, can share a repository without losing
  * updates (isomorphic-git's writeRef has only an in-process lock and no old-value check).
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+
+/**
+ * A ref lock is held for milliseconds (read, write, fsync, rename). One older than this was left by a
+ * writer that died holding it (kill -9, power loss): without breaking it, the branch could not move
+ * again until someone deleted it by hand.
+ */
+export const STALE_LOCK_MS = 3000;
 
 export class RefLockedError extends Error {
   override name = 'RefLockedError';
@@ -74,9 +82,10 @@ export class Refs {
 
   /**
    * Moves `ref` from `expected` (null: must not exist) to `next`. Returns false when the ref holds
-   * something else; throws RefLockedError if another writer keeps it locked past `waitMs`.
+   * something else; throws RefLockedError if another writer keeps it locked past `waitMs`. A lock
+   * older than `staleMs` (its writer died) is broken.
    */
-  async compareAndSwap(ref: string, expected: string | null, next: string, waitMs = 5000): Promise<boolean> {
+  async compareAndSwap(ref: string, expected: string | null, next: string, waitMs = 5000, staleMs = STALE_LOCK_MS): Promise<boolean> {
     const path = join(this.gitdir, ref);
     const lock = `${path}.lock`;
     await fsp.mkdir(dirname(path), { recursive: true });
@@ -87,28 +96,56 @@ export class Refs {
         fh = await fsp.open(lock, 'wx', 0o644);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (await this.breakIfStale(lock, staleMs)) continue;
         if (Date.now() > deadline) throw new RefLockedError(`${ref} stayed locked for ${waitMs} ms (${lock})`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    let renamed = false;
+    const ino = (await fh.stat()).ino;
+    // Still our lock? (Only if we held it past `staleMs` could someone have broken it.)
+    const stillOurs = async () => (await fsp.stat(lock).catch(() => null))?.ino === ino;
+    let done = false;
     try {
       if ((await this.read(ref)) !== expected) return false;
       await fh.writeFile(`${next}\n`);
       await fh.sync();
       await fh.close();
       fh = undefined;
+      if (!(await stillOurs())) {
+        done = true; // the lock there now is someone else's: leave it alone
+        throw new RefLockedError(`${ref}: our lock was broken as stale before the update`);
+      }
       await fsp.rename(lock, path);
-      renamed = true;
+      done = true;
       return true;
     } finally {
       await fh?.close();
-      if (!renamed) await fsp.rm(lock, { force: true });
+      if (!done && (await stillOurs())) await fsp.rm(lock, { force: true });
     }
   }
 
+  /**
+   * Removes `lock` if it is older than `staleMs`. It is first renamed aside (atomic), so of several
+   * processes breaking the same lock only one succeeds; if what was taken turns out to be a fresh lock
+   * (made between our stat and rename), it is put back.
+   */
+  private async breakIfStale(lock: string, staleMs: number): Promise<boolean> {
+    const st = await fsp.stat(lock).catch(() => null);
+    if (!st || Date.now() - st.mtimeMs < staleMs) return false;
+    const aside = join(this.gitdir, `gitdav-stale-${process.pid}-${randomBytes(6).toString('hex')}.lock`);
+    try {
+      await fsp.rename(lock, aside);
+    } catch {
+      return false; // gone already: someone else broke it (or its writer finished)
+    }
+    const taken = await fsp.stat(aside);
+    if (taken.ino !== st.ino) await fsp.link(aside, lock).catch(() => undefined);
+    await fsp.rm(aside, { force: true });
+    return true;
+  }
+
   /** Removes lock files older than `olderThanMs` left by a crashed writer (called at start). */
-  async clearStaleLocks(olderThanMs = 60_000): Promise<string[]> {
+  async clearStaleLocks(olderThanMs = STALE_LOCK_MS): Promise<string[]> {
     const cleared: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       const entries = await fsp.readdir(join(this.gitdir, dir), { withFileTypes: true }).catch(() => []);
@@ -116,11 +153,7 @@ export class Refs {
         const rel = `${dir}/${e.name}`;
         if (e.isDirectory()) await walk(rel);
         else if (e.name.endsWith('.lock')) {
-          const st = await fsp.stat(join(this.gitdir, rel)).catch(() => null);
-          if (st && Date.now() - st.mtimeMs > olderThanMs) {
-            await fsp.rm(join(this.gitdir, rel), { force: true });
-            cleared.push(rel);
-          }
+          if (await this.breakIfStale(join(this.gitdir, rel), olderThanMs)) cleared.push(rel);
         }
       }
     };

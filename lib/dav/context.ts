@@ -57,6 +57,8 @@ export interface Dav {
   prefix: string;
   /** Compliance classes for the `DAV:` header (RFC 4918 §10.1), extended by CalDAV. */
   compliance: string[];
+  /** Resource types a collection may be given besides DAV:collection (extended MKCOL). */
+  resourceTypes: Set<string>;
 }
 
 /** Marks a request whose client waits for `100 Continue` before sending its body. */

@@ -56,7 +56,8 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
       limits: { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits },
       lockTimeout: { ...DEFAULT_DAV_OPTIONS.lockTimeout, ...options.lockTimeout },
     },
-    compliance: ['1', '2', '3'],
+    compliance: ['1', '2', '3', 'extended-mkcol'],
+    resourceTypes: new Set(),
   };
 }
 

@@ -9,6 +9,7 @@ import { badRequest } from './errors/dav-error.js';
 import { el, RawXml, type OutElement, type OutNode } from './xml/write.js';
 import { dav, NS } from './xml/names.js';
 import { propstat } from './multistatus.js';
+import { isInternal } from './resource-types.js';
 
 export type PropRequest =
   | { kind: 'allprop'; include: string[] }
@@ -47,14 +48,14 @@ export async function propResponse(res: Resource, request: PropRequest, options:
 
   if (request.kind === 'propname') {
     const names = new Set(registry.applicable(res).map((p) => p.name));
-    for (const name of (await res.deadProps()).keys()) names.add(name);
+    for (const name of (await res.deadProps()).keys()) if (!isInternal(name)) names.add(name);
     for (const name of names) found.push(el(name));
   } else {
     let names: string[];
     let optional = new Set<string>(); // allprop lists what exists; only asked-for names can be 404
     if (request.kind === 'allprop') {
       const set = new Set(registry.applicable(res).filter((p) => p.inAllprop).map((p) => p.name));
-      for (const name of (await res.deadProps()).keys()) set.add(name);
+      for (const name of (await res.deadProps()).keys()) if (!isInternal(name)) set.add(name);
       optional = new Set(set);
       for (const name of request.include) {
         set.add(name);
@@ -86,6 +87,6 @@ async function valueOf(res: Resource, name: string): Promise<OutNode | null> {
     const children = await live.get(res);
     return children === null ? null : { name, children };
   }
-  const stored = (await res.deadProps()).get(name);
+  const stored = isInternal(name) ? undefined : (await res.deadProps()).get(name);
   return stored === undefined ? null : new RawXml(stored);
 }

@@ -17,6 +17,7 @@ const STATUS: Record<BackendError['code'], number> = {
   InvalidRange: 416,
   InvalidSyncToken: 403,
   Conflict: 409,
+  Busy: 503,
   Corrupt: 500,
 };
 
@@ -29,5 +30,6 @@ export function fromBackend(err: BackendError): DavError {
       : err.code === 'ReadOnly'
         ? el(dav('cannot-modify-version')) // RFC 3253 §3.13: history holds versions
         : undefined;
-  return new DavError(STATUS[err.code], message, { cause: err, condition });
+  const headers = err.code === 'Busy' ? { 'Retry-After': '2' } : undefined;
+  return new DavError(STATUS[err.code], message, { cause: err, condition, headers });
 }

@@ -25,7 +25,7 @@ export function renderError(ctx: Context, error: DavError): void {
     return;
   }
   // 5xx messages stay in the log: they may reveal internals.
-  const message = error.status >= 500 ? httpReason(error.status) : error.message;
+  const message = error.status >= 500 && error.status !== 503 && error.status !== 507 ? httpReason(error.status) : error.message;
   ctx.type = 'application/xml; charset=utf-8';
   ctx.body = serialize(
     el(dav('error'), error.condition, el(clark(NS.GITDAV, 'message'), message)),

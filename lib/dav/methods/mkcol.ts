@@ -1,15 +1,22 @@
 import type { MethodHandler } from '../context.js';
-import { liveView, writeGuard } from '../conditions.js';
 import { DavError } from '../errors/dav-error.js';
-import { allowedMethods, sendEmpty } from '../respond.js';
+import { createCollection } from '../create-collection.js';
+import { NS, dav } from '../xml/names.js';
+import { is } from '../xml/parse.js';
 
-/** MKCOL (RFC 4918 §9.3): an empty collection; a request body is a 415 (no extended MKCOL here). */
+/**
+ * MKCOL (RFC 4918 §9.3), and extended MKCOL (RFC 5689): an XML `DAV:mkcol` body sets the new
+ * collection's properties, its resource type included (e.g. a CalDAV calendar). Other bodies: 415.
+ */
 export const mkcol: MethodHandler = async (req) => {
-  const existing = await req.backend.stat(req.path);
-  if (existing) throw new DavError(405, `${req.path} already exists`, { headers: { Allow: allowedMethods(req.dav, existing) } });
-  if (req.hasBody()) throw new DavError(415, 'MKCOL with a request body is not supported');
-  const guard = writeGuard(req, [{ path: req.path, membership: true }]);
-  await guard(liveView(req));
-  await req.backend.mkcol(req.path, { guard, actor: req.actor() });
-  sendEmpty(req.ctx, 201);
+  const type = req.header('Content-Type') ?? '';
+  if (req.hasBody() && !/^(application|text)\/xml\b/i.test(type)) throw new DavError(415, 'MKCOL takes no body, or an extended-MKCOL XML body');
+  const body = await req.readXml();
+  if (body && !is(body, NS.DAV, 'mkcol')) throw new DavError(415, 'an extended MKCOL body must be a DAV:mkcol element');
+  await createCollection(req, {
+    body,
+    bodyRoot: { ns: NS.DAV, local: 'mkcol' },
+    responseName: dav('mkcol-response'),
+    types: [],
+  });
 };

@@ -8,6 +8,7 @@ import { liveView, writeGuard } from '../conditions.js';
 import { badRequest } from '../errors/dav-error.js';
 import { propstat, sendMultistatus } from '../multistatus.js';
 import { requireEntry } from '../respond.js';
+import { isInternal } from '../resource-types.js';
 import { clarkOf, elements, is } from '../xml/parse.js';
 import { el, elementToXml, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
@@ -29,7 +30,7 @@ export const proppatch: MethodHandler = async (req) => {
   }
   if (patches.length === 0) throw badRequest('the propertyupdate names no property');
 
-  const refused = new Set(patches.filter((p) => req.dav.props.get(p.name)?.protected).map((p) => p.name));
+  const refused = new Set(patches.filter((p) => req.dav.props.get(p.name)?.protected || isInternal(p.name)).map((p) => p.name));
   const names = [...new Set(patches.map((p) => p.name))];
   const href = req.href(req.path, entry.kind === 'collection');
   if (refused.size > 0) {

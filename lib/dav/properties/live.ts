@@ -1,6 +1,7 @@
 /** The live properties of RFC 4918 §15, RFC 3253 (supported-report-set) and RFC 4331 (quota). */
 import type { LiveProperty, Resource } from './registry.js';
 import { activeLock } from '../locks/render.js';
+import { extraTypes } from '../resource-types.js';
 import { contentTypeOf } from '../mime.js';
 import { el, type OutNode } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -13,7 +14,7 @@ export const resourcetype: LiveProperty = {
   name: dav('resourcetype'),
   inAllprop: true,
   protected: true,
-  get: (r) => (r.isCollection ? [el(dav('collection'))] : []),
+  get: async (r) => (r.isCollection ? [el(dav('collection')), ...(await extraTypes(r))] : []),
 };
 
 export const getcontentlength: LiveProperty = {

@@ -1,0 +1,448 @@
+/**
+ * Safety of the git backend against the real server, run as separate processes on 127.0.0.1
+ * (DESIGN.md §3): crash consistency under kill -9, two processes and native git sharing one branch,
+ * commit messages and authors, group commit, idempotent retries, and a corrupt loose object.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { tool, type ToolResult } from './helpers/tools.js';
+
+const CLI = resolve('dist/lib/cli.js');
+const children = new Set<ChildProcess>();
+const agent = new Agent({ keepAlive: false });
+
+// ---- helpers ----------------------------------------------------------------------------------------
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+  output(): string;
+}
+
+/** Spawns `gitdav serve` on a bare repository at `root`; resolves once it prints its URL. */
+async function startServer(root: string): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--backend', 'git', '--port', '0', '--log-level', 'silent'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => (children.delete(child), r())));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 10 s: ${out}`)), 10_000);
+    const onData = () => {
+      const m = /gitdav: serving .* \(git\) at (http:\/\/127\.0\.0\.1:\d+)\/\n/.exec(out);
+      if (m) (clearTimeout(timer), resolveUrl(m[1]!));
+    };
+    child.stdout!.on('data', onData);
+    void exited.then(() => (clearTimeout(timer), reject(new Error(`server exited before listening: ${out}`))));
+  });
+  return { child, url, exited, output: () => out };
+}
+
+async function killHard(server: Server): Promise<void> {
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One request on a fresh connection (no keep-alive), failing after `timeoutMs`. */
+function http(base: string, path: string, method = 'GET', body?: string | Buffer, headers: Record<string, string | number> = {}, timeoutMs = 15_000): Promise<Res> {
+  const url = new URL(base);
+  return new Promise((resolveRes, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolveRes({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+      res.on('close', () => res.complete || reject(new Error(`${method} ${path}: response cut off`)));
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const put = (base: string, path: string, body: string | Buffer, headers: Record<string, string | number> = {}) => http(base, path, 'PUT', body, headers);
+
+/** `git --git-dir <dir> ...`, with optional stdin and extra environment. */
+function git(dir: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
+  return tool('git', ['--git-dir', dir, ...args], { input: opts.input, env: { ...process.env, ...opts.env }, timeout: 20_000 });
+}
+
+async function gitOk(dir: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await git(dir, args, opts);
+  assert.equal(r.code, 0, `git ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The blob id git gives `content`: equal ids mean byte-identical content. */
+function blobId(content: string | Buffer): string {
+  const buf = Buffer.from(content);
+  return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
+}
+
+/** path ('/a.txt') → blob id, for every file in the branch tip. */
+async function headFiles(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const line of (await gitOk(dir, ['ls-tree', '-r', 'main'])).split('\n')) {
+    const m = /^\d+ blob ([0-9a-f]{40})\t(.*)$/.exec(line);
+    if (m) out.set('/' + m[2]!, m[1]!);
+  }
+  return out;
+}
+
+async function assertFsckClean(dir: string): Promise<void> {
+  const r = await git(dir, ['fsck', '--strict', '--no-progress']);
+  const all = r.stdout + r.stderr;
+  assert.equal(r.code, 0, `git fsck --strict exited ${r.code}:\n${all}`);
+  assert.doesNotMatch(all, /error|missing|broken/i, `git fsck --strict:\n${all}`);
+}
+
+const commitCount = async (dir: string) => Number((await gitOk(dir, ['rev-list', '--count', 'main'])).trim());
+
+/** Distinct content per path; with `big`, every 8th body is 256 KiB so some uploads are long enough to be cut. */
+function contentFor(path: string, i: number, big = false): string {
+  return `${path} ${i} ${Math.random()}\n` + (big && i % 8 === 7 ? 'y'.repeat(256 * 1024) : 'x'.repeat((i * 37) % 3000));
+}
+
+interface Sent {
+  path: string;
+  content: string;
+  status: number | 'error';
+}
+
+/**
+ * `workers` clients PUTting the paths given, each one request at a time, until the list is used up or
+ * `stop()` says so; returns what each request got.
+ */
+async function putMany(
+  base: string,
+  paths: string[],
+  workers: number,
+  opts: { stop?: () => boolean; onAnswer?: (s: Sent) => void; big?: boolean; before?: () => unknown } = {},
+): Promise<Sent[]> {
+  const { stop = () => false, onAnswer, big = false, before } = opts;
+  const sent: Sent[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < paths.length && !stop()) {
+        await before?.();
+        const i = next++;
+        const path = paths[i]!;
+        const content = contentFor(path, i, big);
+        const s: Sent = { path, content, status: 'error' };
+        sent.push(s);
+        try {
+          s.status = (await put(base, path, content)).status;
+        } catch {
+          return; // the server went away: this client stops
+        }
+        onAnswer?.(s);
+      }
+    }),
+  );
+  return sent;
+}
+
+/** Every PUT answered 201/204 is in HEAD with exactly its content; any other one present is whole too. */
+function assertDurable(files: Map<string, string>, sent: Sent[]): number {
+  let acked = 0;
+  for (const s of sent) {
+    const ok = s.status === 201 || s.status === 204;
+    if (ok) acked++;
+    const found = files.get(s.path);
+    if (ok) assert.ok(found, `${s.path} was answered ${s.status} but is not in HEAD`);
+    if (found) assert.equal(found, blobId(s.content), `${s.path} in HEAD has the wrong content`);
+  }
+  return acked;
+}
+
+// ---- tests ------------------------------------------------------------------------------------------
+
+describe('git backend safety (real server processes)', function () {
+  this.timeout(30_000);
+  let tmp: string;
+  let repo: string;
+
+  beforeEach(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'gitdav-safety-'));
+    repo = join(tmp, 'repo.git');
+  });
+
+  afterEach(async () => {
+    // Even after a failed assertion: a live child would keep mocha from exiting.
+    await Promise.all([...children].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGKILL'))))));
+    children.clear();
+    await rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  });
+
+  it('survives kill -9 under 16 concurrent writers: fsck clean, every acknowledged PUT committed', async () => {
+    const server = await startServer(repo);
+    const killAt = 100 + Math.floor(Math.random() * 100);
+    let answered = 0;
+    let killed = false;
+    const paths = Array.from({ length: 2000 }, (_, i) => `/c${i % 16}-${i}.txt`);
+    const sent = await putMany(server.url, paths, 16, {
+      big: true,
+      stop: () => killed,
+      onAnswer: () => {
+        if (++answered >= killAt && !killed) {
+          killed = true;
+          server.child.kill('SIGKILL');
+        }
+      },
+    });
+    await server.exited;
+    assert.ok(killed, `the server died before the test killed it:\n${server.output()}`);
+    assert.deepEqual(sent.filter((s) => s.status !== 'error' && s.status !== 201), [], 'every answered PUT got 201');
+    const acked = sent.filter((s) => s.status === 201);
+    assert.ok(acked.length >= killAt, `only ${acked.length} PUTs answered before the kill`);
+    assert.ok(sent.length > acked.length, 'some PUTs were in flight when the server was killed');
+
+    await assertFsckClean(repo);
+    const restarted = await startServer(repo);
+    await assertFsckClean(repo);
+    assertDurable(await headFiles(repo), sent);
+    // Spot-check a few through git itself and through the restarted server.
+    for (const s of acked.slice(0, 5)) {
+      assert.equal(await gitOk(repo, ['show', `main:${s.path.slice(1)}`]), s.content);
+      const got = await http(restarted.url, s.path);
+      assert.equal(got.status, 200);
+      assert.equal(got.text, s.content);
+    }
+    const after = await put(restarted.url, '/after-crash.txt', 'still writable');
+    assert.equal(after.status, 201, after.text);
+    assert.equal(await gitOk(repo, ['show', 'main:after-crash.txt']), 'still writable');
+    await assertFsckClean(repo);
+  });
+
+  it('breaks a ref lock left by a writer killed while holding it', async () => {
+    const first = await startServer(repo);
+    assert.equal((await put(first.url, '/before.txt', 'before')).status, 201);
+    await killHard(first);
+    // What kill -9 between creating refs/heads/main.lock and renaming it leaves behind.
+    const lock = join(repo, 'refs', 'heads', 'main.lock');
+    await writeFile(lock, (await gitOk(repo, ['rev-parse', 'main'])).trim() + '\n');
+    const server = await startServer(repo);
+    const started = Date.now();
+    const res = await put(server.url, '/after.txt', 'after');
+    assert.equal(res.status, 201, res.text);
+    assert.ok(Date.now() - started < 10_000, `the write waited ${Date.now() - started} ms`);
+    assert.equal(await gitOk(repo, ['show', 'main:after.txt']), 'after');
+    assert.equal(await gitOk(repo, ['show', 'main:before.txt']), 'before');
+    await assertFsckClean(repo);
+  });
+
+  it('two server processes on one repository lose none of 200 PUTs', async () => {
+    const [a, b] = [await startServer(repo), await startServer(repo)];
+    const [sentA, sentB] = await Promise.all([
+      putMany(a.url, Array.from({ length: 100 }, (_, i) => `/a-${i}.txt`), 16),
+      putMany(b.url, Array.from({ length: 100 }, (_, i) => `/b-${i}.txt`), 16),
+    ]);
+    const sent = [...sentA, ...sentB];
+    assert.equal(sent.length, 200);
+    assert.deepEqual(sent.filter((s) => s.status !== 201), [], 'every PUT is answered 201');
+    const files = await headFiles(repo);
+    assert.equal(assertDurable(files, sent), 200);
+    assert.equal(files.size, 200);
+    await assertFsckClean(repo);
+  });
+
+  it('interleaves with native git commits on the same branch without losing either', async () => {
+    const server = await startServer(repo);
+    assert.equal((await put(server.url, '/seed.txt', 'seed')).status, 201); // the branch exists from here on
+    const native = { name: 'Native Tester', email: 'native@example.test' };
+    const nativeEnv = { GIT_AUTHOR_NAME: native.name, GIT_AUTHOR_EMAIL: native.email, GIT_COMMITTER_NAME: native.name, GIT_COMMITTER_EMAIL: native.email };
+    let nativeDone = false;
+    let refMoved = 0;
+    // Fairness, not serialisation: a native commit takes ~6 git processes, and 8 writers at full speed
+    // move the branch far more often than that, so after a lost race the writers hold off until the
+    // native commit lands (the first attempt of each native commit always races with them).
+    let gate: { wait: Promise<void>; open(): void } | null = null;
+    let inFlight = 0;
+    const holdWriters = () => {
+      if (gate) return;
+      let open!: () => void;
+      gate = { wait: new Promise<void>((r) => (open = r)), open: () => open() };
+    };
+    const releaseWriters = () => (gate?.open(), (gate = null));
+    // One native commit, as a script would make it: plumbing on a private index, then a CAS on the
+    // branch. Exit 3 means only that update-ref refused (the ref moved or was locked meanwhile).
+    const commitScript = [
+      'old=$(git rev-parse refs/heads/main) || exit 1',
+      'git read-tree "$old" || exit 1',
+      'git update-index --add --cacheinfo "100644,$BLOB,native/$N.txt" || exit 1',
+      'tree=$(git write-tree) || exit 1',
+      'new=$(git commit-tree "$tree" -p "$old" -m "native $N") || exit 1',
+      'git update-ref refs/heads/main "$new" "$old" 2>/dev/null || exit 3',
+    ].join('\n');
+    const nativeLoop = (async () => {
+      try {
+        for (let n = 0; n < 30; n++) {
+          const blob = (await gitOk(repo, ['hash-object', '-w', '--stdin'], { input: `native ${n}\n` })).trim();
+          for (let attempt = 0; ; attempt++) {
+            assert.ok(attempt < 50, `native commit ${n}: the ref kept moving`);
+            const env = { ...process.env, ...nativeEnv, GIT_DIR: repo, GIT_INDEX_FILE: join(tmp, `native-index-${n}-${attempt}`), BLOB: blob, N: String(n) };
+            const r = await tool('sh', ['-c', commitScript], { env, timeout: 20_000 });
+            if (r.code === 0) break;
+            assert.equal(r.code, 3, `native commit ${n}: ${r.stderr}`);
+            refMoved++; // gitdav moved (or held) the branch meanwhile: rebuild on the new tip
+            holdWriters();
+            for (let i = 0; i < 200 && inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
+          }
+          releaseWriters();
+        }
+      } finally {
+        nativeDone = true;
+        releaseWriters();
+      }
+    })();
+    // gitdav keeps writing until the native loop is through (and at least 100 PUTs), so they overlap.
+    let answered = 0;
+    const paths = Array.from({ length: 1000 }, (_, i) => `/dav-${i}.txt`);
+    const writers = putMany(server.url, paths, 8, {
+      stop: () => nativeDone && answered >= 100,
+      before: async () => (await gate?.wait, inFlight++),
+      onAnswer: () => (answered++, inFlight--),
+    });
+    const [sent] = await Promise.all([writers, nativeLoop]);
+    assert.deepEqual(sent.filter((s) => s.status !== 201), [], 'every gitdav PUT is answered 201');
+
+    const files = await headFiles(repo);
+    assertDurable(files, sent);
+    for (let n = 0; n < 30; n++) assert.equal(files.get(`/native/${n}.txt`), blobId(`native ${n}\n`), `native/${n}.txt`);
+    assert.equal(files.get('/seed.txt'), blobId('seed'));
+    await assertFsckClean(repo);
+
+    const authors = (await gitOk(repo, ['log', '--first-parent', '--format=%an', 'main'])).trim().split('\n');
+    assert.equal(authors.filter((a) => a === native.name).length, 30, 'all 30 native commits are in the history');
+    assert.ok(authors.filter((a) => a === 'gitdav').length >= 2, 'gitdav commits are in the history');
+    assert.deepEqual(authors.filter((a) => a !== native.name && a !== 'gitdav'), []);
+    const first = authors.indexOf(native.name);
+    const last = authors.lastIndexOf(native.name);
+    const between = authors.slice(first, last).filter((a) => a === 'gitdav').length;
+    assert.ok(between >= 10, `native and gitdav commits interleave: ${between} gitdav commits among the native ones`);
+    assert.ok(refMoved > 0, 'some native update-ref lost a race with gitdav and was retried');
+  });
+
+  it('writes one-line subjects, gitdav as committer, and the User-Agent as a trailer', async () => {
+    const server = await startServer(repo);
+    const ua = { 'User-Agent': 'safety-test/1.0 (+trailer check)' };
+    assert.equal((await put(server.url, '/a.txt', 'a', ua)).status, 201);
+    assert.equal((await http(server.url, '/d', 'MKCOL', undefined, ua)).status, 201);
+    assert.equal((await put(server.url, '/x.txt', 'x', ua)).status, 201);
+    const moved = await http(server.url, '/x.txt', 'MOVE', undefined, { ...ua, Destination: `${server.url}/d/y.txt` });
+    assert.equal(moved.status, 201, moved.text);
+    assert.equal((await http(server.url, '/a.txt', 'DELETE', undefined, ua)).status, 204);
+
+    const log = await gitOk(repo, ['log', '--format=%s%x1f%an%x1f%cn%x1f%ce%x1f%(trailers:key=User-Agent,valueonly,separator=%x2c)%x1e', 'main']);
+    const commits = log.split('\x1e').map((c) => c.trim()).filter(Boolean).map((c) => c.split('\x1f'));
+    assert.deepEqual(commits.map((c) => c[0]), ['DELETE /a.txt', 'MOVE /x.txt → /d/y.txt', 'PUT /x.txt', 'MKCOL /d', 'PUT /a.txt']);
+    for (const [subject, author, committer, committerEmail, agentTrailer] of commits) {
+      assert.equal(author, 'gitdav', subject);
+      assert.equal(committer, 'gitdav', subject);
+      assert.equal(committerEmail, 'gitdav@localhost', subject);
+      assert.equal(agentTrailer, ua['User-Agent'], subject);
+    }
+    assert.equal(await gitOk(repo, ['show', 'main:d/y.txt']), 'x');
+    assert.notEqual((await git(repo, ['cat-file', '-e', 'main:a.txt'])).code, 0, 'a.txt is deleted');
+    // Folders still are folders for a server that did not write them (nothing in its tree cache).
+    await killHard(server);
+    const restarted = await startServer(repo);
+    assert.equal((await put(restarted.url, '/d/z.txt', 'z', ua)).status, 201);
+    assert.equal((await http(restarted.url, '/d/', 'PROPFIND', undefined, { Depth: 1 })).status, 207);
+    assert.equal(await gitOk(repo, ['show', 'main:d/z.txt']), 'z');
+    await assertFsckClean(repo);
+  });
+
+  it('groups 50 concurrent PUTs into far fewer commits', async () => {
+    const server = await startServer(repo);
+    const paths = Array.from({ length: 50 }, (_, i) => `/g-${i}.txt`);
+    const sent = await putMany(server.url, paths, 50);
+    assert.deepEqual(sent.map((s) => s.status), Array(50).fill(201));
+    const files = await headFiles(repo);
+    assert.equal(assertDurable(files, sent), 50);
+    const commits = await commitCount(repo);
+    assert.ok(commits < 50, `${commits} commits for 50 PUTs`);
+    // Each PUT is named exactly once: in a one-change subject or a `N changes` body line.
+    const messages = (await gitOk(repo, ['log', '--format=%B%x1e', 'main'])).split('\x1e').map((m) => m.trim()).filter(Boolean);
+    assert.equal(messages.length, commits);
+    assert.ok(messages.some((m) => /^\d+ changes\n/.test(m)), 'at least one grouped commit');
+    const named = messages.flatMap((m) => m.split('\n').map((l) => /^(?:- )?PUT (\/g-\d+\.txt)$/.exec(l)?.[1]).filter(Boolean));
+    assert.deepEqual([...named].sort(), [...paths].sort());
+    await assertFsckClean(repo);
+  });
+
+  it('makes no commit for a PUT that changes nothing (a retry)', async () => {
+    const server = await startServer(repo);
+    const first = await put(server.url, '/same.txt', 'same bytes');
+    assert.equal(first.status, 201);
+    const tip = (await gitOk(repo, ['rev-parse', 'main'])).trim();
+    const count = await commitCount(repo);
+    const again = await put(server.url, '/same.txt', 'same bytes');
+    assert.equal(again.status, 204);
+    assert.equal(again.headers.etag, first.headers.etag);
+    assert.equal(await commitCount(repo), count);
+    assert.equal((await gitOk(repo, ['rev-parse', 'main'])).trim(), tip);
+    // A different body does commit.
+    assert.equal((await put(server.url, '/same.txt', 'other bytes')).status, 204);
+    assert.equal(await commitCount(repo), count + 1);
+  });
+
+  it('answers 500 with an XML body for a corrupt loose object and keeps serving the rest', async () => {
+    const server = await startServer(repo);
+    assert.equal((await put(server.url, '/good.txt', 'good content')).status, 201);
+    assert.equal((await put(server.url, '/bad.txt', 'bad content')).status, 201);
+    const oid = (await gitOk(repo, ['rev-parse', 'main:bad.txt'])).trim();
+    const object = join(repo, 'objects', oid.slice(0, 2), oid.slice(2));
+    await chmod(object, 0o644); // loose objects are read-only (0444)
+    await writeFile(object, Buffer.from('this is not a zlib stream, just garbage bytes'));
+
+    const check = async (url: string, when: string) => {
+      const bad = await http(url, '/bad.txt');
+      assert.equal(bad.status, 500, `${when}: GET of the corrupt file`);
+      assert.match(String(bad.headers['content-type']), /xml/, when);
+      assert.match(bad.text, /^<\?xml[^]*<D:error[^]*<\/D:error>\s*$/, `${when}: ${bad.text}`);
+      const good = await http(url, '/good.txt');
+      assert.equal(good.status, 200, when);
+      assert.equal(good.text, 'good content', when);
+    };
+    // The server that wrote the blob (its size is cached), then a fresh one (nothing cached).
+    await check(server.url, 'same server');
+    const listing = await http(server.url, '/', 'PROPFIND', undefined, { Depth: 1 });
+    assert.equal(listing.status, 207);
+    assert.match(listing.text, /good\.txt[^]*<\/D:multistatus>\s*$/);
+    assert.equal(server.child.exitCode, null, 'the server is still up');
+    await check((await startServer(repo)).url, 'restarted server');
+  });
+
+  it('lists a folder holding a corrupt blob whose size is not cached (complete 207)', async () => {
+    const first = await startServer(repo);
+    assert.equal((await put(first.url, '/good.txt', 'good content')).status, 201);
+    assert.equal((await put(first.url, '/bad.txt', 'bad content')).status, 201);
+    await killHard(first);
+    const oid = (await gitOk(repo, ['rev-parse', 'main:bad.txt'])).trim();
+    const object = join(repo, 'objects', oid.slice(0, 2), oid.slice(2));
+    await chmod(object, 0o644);
+    await writeFile(object, Buffer.from('garbage'));
+    const server = await startServer(repo);
+    const listing = await http(server.url, '/', 'PROPFIND', undefined, { Depth: 1 }).catch((err: Error) => ({ status: 0, text: `(${err.message})` }));
+    assert.equal(listing.status, 207, listing.text);
+    assert.match(listing.text, /good\.txt[^]*<\/D:multistatus>\s*$/, 'the multistatus is complete, not cut off at bad.txt');
+    assert.equal((await http(server.url, '/', 'PROPFIND', undefined, { Depth: 0 })).status, 207, 'the server is still up');
+  });
+});
