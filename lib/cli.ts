@@ -7,12 +7,13 @@ import { startServer } from './server.js';
 
 const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
        gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
-                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
+                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure] [--no-caldav]
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder.
+CalDAV (principals, calendar homes, a default calendar) is on unless --no-caldav.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
-GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CONFIG.
+GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_CONFIG.
 Listening on a non-loopback address needs --insecure until authentication exists.`;
 
 async function main(argv: string[]): Promise<number> {

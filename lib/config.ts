@@ -13,6 +13,8 @@ export interface ServerConfig {
   port: number;
   /** Allow listening on a non-loopback address without authentication. */
   insecure: boolean;
+  /** Serve CalDAV (principals, calendar homes) on this mount. */
+  caldav: boolean;
   logLevel: LogLevel;
   limits: Partial<DavLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
@@ -25,6 +27,7 @@ export const DEFAULTS: ServerConfig = {
   host: '127.0.0.1',
   port: 8080,
   insecure: false,
+  caldav: true,
   logLevel: 'info',
   limits: {},
   shutdownGraceMs: 30_000,
@@ -49,6 +52,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_PORT: 'port',
   GITDAV_LOG_LEVEL: 'logLevel',
   GITDAV_INSECURE: 'insecure',
+  GITDAV_CALDAV: 'caldav',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -59,6 +63,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (name === '--insecure') {
       flags.insecure = true;
+      continue;
+    }
+    if (name === '--no-caldav') {
+      flags.caldav = false;
       continue;
     }
     const value = inline ?? argv[++i];
@@ -96,12 +104,14 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const levels = ['debug', 'info', 'warn', 'error', 'silent'];
   if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
+  const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
   return {
     root: String(raw.root),
     backend: raw.backend,
     host: String(raw.host),
     port,
     insecure,
+    caldav,
     logLevel: raw.logLevel as LogLevel,
     limits: (raw.limits as Partial<DavLimits>) ?? {},
     shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),

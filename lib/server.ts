@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Backend } from '../backends/backend.js';
 import { FsBackend } from '../backends/fs/index.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
+import { installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { renderError, toDavError } from './dav/errors/render.js';
 import { createLogger, type Logger } from './log.js';
@@ -17,6 +18,8 @@ export interface CreateAppOptions {
   backend: Backend;
   logger?: Logger;
   dav?: Partial<DavOptions>;
+  /** CalDAV on this mount (default on); false serves plain WebDAV only. */
+  caldav?: Partial<CalDavOptions> | false;
 }
 
 export interface App {
@@ -25,8 +28,9 @@ export interface App {
   logger: Logger;
 }
 
-export async function createApp({ backend, logger = createLogger('silent'), dav: davOptions }: CreateAppOptions): Promise<App> {
+export async function createApp({ backend, logger = createLogger('silent'), dav: davOptions, caldav }: CreateAppOptions): Promise<App> {
   const dav = await createDav({ backend, options: davOptions });
+  if (caldav !== false) await installCalDav(dav, caldav);
   const koa = new Koa();
   koa.silent = true;
   koa.on('error', (err: unknown) => {
@@ -68,6 +72,7 @@ export async function createApp({ backend, logger = createLogger('silent'), dav:
     await next();
   });
 
+  if (caldav !== false) koa.use(wellKnown());
   koa.use(davMiddleware(dav));
   return { koa, dav, logger };
 }
@@ -131,6 +136,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     config.backend === 'git'
       ? await (await import('../backends/git/index.js')).GitBackend.open({ root: config.root })
       : await FsBackend.open({ root: config.root });
-  const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] } });
+  const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] }, caldav: config.caldav ? {} : false });
   return listen(app, config.host, config.port);
 }

@@ -59,6 +59,8 @@ export interface Dav {
   compliance: string[];
   /** Resource types a collection may be given besides DAV:collection (extended MKCOL). */
   resourceTypes: Set<string>;
+  /** Protected properties a client may still set when it creates a collection. */
+  creationOnly: Set<string>;
 }
 
 /** Marks a request whose client waits for `100 Continue` before sending its body. */

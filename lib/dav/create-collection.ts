@@ -50,6 +50,7 @@ export async function createCollection(req: DavRequest, o: CreateCollectionOptio
     else for (const t of extra) if (!types.includes(t)) types.push(t);
   }
   for (const name of props.keys()) {
+    if (req.dav.creationOnly.has(name)) continue; // protected, but settable when the collection is made
     if (req.dav.props.get(name)?.protected || isInternal(name)) refused.set(name, 'cannot-modify-protected-property');
   }
   for (const [name, why] of (await o.check?.(props, types)) ?? []) refused.set(name, why);

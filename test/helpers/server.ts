@@ -7,6 +7,7 @@ import { FsBackend } from '../../backends/fs/index.js';
 import { GitBackend } from '../../backends/git/index.js';
 import { createApp, listen, type RunningServer } from '../../lib/server.js';
 import type { DavOptions } from '../../lib/dav/context.js';
+import type { CalDavOptions } from '../../lib/caldav/index.js';
 
 export interface TestServer {
   url: string;
@@ -17,10 +18,11 @@ export interface TestServer {
 
 export type BackendName = 'fs' | 'git';
 
-export async function startTestServer(options: { root?: string; backend?: BackendName; dav?: Partial<DavOptions> } = {}): Promise<TestServer> {
+/** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
+export async function startTestServer(options: { root?: string; backend?: BackendName; dav?: Partial<DavOptions>; caldav?: Partial<CalDavOptions> | true } = {}): Promise<TestServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'gitdav-test-')));
   const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
-  const app = await createApp({ backend, dav: options.dav });
+  const app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false });
   const running = await listen(app, '127.0.0.1', 0);
   return {
     url: running.url,

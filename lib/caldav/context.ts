@@ -1,0 +1,34 @@
+/** What the CalDAV layer knows about its user and limits (one configured user until auth lands). */
+import { clark, NS } from '../dav/xml/names.js';
+
+export interface CalDavOptions {
+  /** The principal's name: /principals/<user>/, /calendars/<user>/. */
+  user: string;
+  /** For calendar-user-address-set (mailto:). */
+  email: string;
+  /** Largest calendar object accepted, bytes. */
+  maxResourceSize: number;
+  /** Most instances a recurrence may expand to while filtering (unbounded rules stop there). */
+  maxInstances: number;
+}
+
+export const DEFAULT_CALDAV_OPTIONS: CalDavOptions = {
+  user: 'user',
+  email: 'user@localhost',
+  maxResourceSize: 10 * 1024 * 1024,
+  maxInstances: 5000,
+};
+
+export const cal = (local: string) => clark(NS.CALDAV, local);
+export const cs = (local: string) => clark(NS.CALSERVER, local);
+
+export const CALENDAR = cal('calendar');
+export const PRINCIPAL = clark(NS.DAV, 'principal');
+
+export const paths = (o: CalDavOptions) => ({
+  principals: '/principals',
+  principal: `/principals/${o.user}`,
+  homes: '/calendars',
+  home: `/calendars/${o.user}`,
+  defaultCalendar: `/calendars/${o.user}/calendar`,
+});

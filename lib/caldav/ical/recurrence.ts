@@ -1,0 +1,383 @@
+/**
+ * The recurrence set of a calendar object (RFC 5545 §3.8.5, RFC 4791 §9.9 "time range tests MUST
+ * consider every recurrence instance"): RRULE, RDATE and EXDATE of the master, with overridden
+ * instances (RECURRENCE-ID) replacing the generated ones and RANGE=THISANDFUTURE overrides applying
+ * to the instances after them.
+ *
+ * ical.js's RecurIterator does the rule arithmetic in the wall-clock time of DTSTART's zone, so an
+ * instance keeps its local time across DST changes. Everything around it is done here because
+ * ical.js's own Event/RecurExpansion matches overrides by local-time strings (a RECURRENCE-ID in UTC
+ * misses a DTSTART with TZID), returns RDATE periods as Period objects, and has no bound on work.
+ *
+ * Work is bounded twice: at most `maxInstances` occurrences are generated per object, and at most
+ * five times that many (at least 20,000) candidate steps inside ical.js (a rule like FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30
+ * never yields and would otherwise spin forever). Unbounded rules without COUNT skip ahead to the
+ * window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the same as since yesterday.
+ */
+import ICAL from 'ical.js';
+import type { CalendarObject } from './object.js';
+import { addDuration, epochMs, isFloating, timeAt, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
+
+export const DEFAULT_MAX_INSTANCES = 10_000;
+
+export interface ExpansionOptions {
+  /** Cap on generated occurrences per object (a safeguard for unbounded rules). */
+  maxInstances?: number;
+  /** Zone for floating times and dates (the calendar's CALDAV:calendar-timezone); UTC when absent. */
+  floatingTimezone?: IcalTimezone | null;
+  /** Epoch ms: instances starting before this may be left out (lets unbounded rules skip ahead). */
+  from?: number;
+  /** Epoch ms: generation stops after the first occurrence starting later than this. */
+  until?: number;
+}
+
+/** How an instance came to be. */
+export type InstanceKind =
+  | 'single' //     a non-recurring component
+  | 'generated' //  from RRULE/RDATE, described by the master
+  | 'override' //   a component with RECURRENCE-ID
+  | 'range'; //     generated, described by a RANGE=THISANDFUTURE override before it
+
+export interface Instance {
+  readonly kind: InstanceKind;
+  /** The component whose properties describe the instance (master, override or range override). */
+  readonly component: IcalComponent;
+  /** The instance's RECURRENCE-ID (its original start); null for a single component. */
+  readonly recurrenceId: IcalTime | null;
+  readonly start: IcalTime | null; //    DTSTART
+  readonly end: IcalTime | null; //      DTEND (VEVENT, VFREEBUSY)
+  readonly due: IcalTime | null; //      DUE (VTODO)
+  readonly duration: IcalDuration | null; // DURATION
+}
+
+export interface Expansion {
+  /** Instances in order of start (instances without DTSTART last). */
+  readonly instances: Instance[];
+  /** True when a cap stopped generation before `until` (or before the rule's end). */
+  readonly truncated: boolean;
+}
+
+export function expandInstances(object: CalendarObject, options: ExpansionOptions = {}): Expansion {
+  const maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
+  const floating = options.floatingTimezone ?? null;
+  const { master, overrides } = object;
+  const instances: Instance[] = [];
+  let truncated = false;
+
+  const overrideKeys = new Set<string>();
+  for (const o of overrides) {
+    const rid = o.getFirstPropertyValue('recurrence-id') as IcalTime;
+    overrideKeys.add(occurrenceKey(rid));
+    instances.push(describe('override', o, rid, (o.getFirstPropertyValue('dtstart') as IcalTime | null) ?? rid));
+  }
+
+  if (master) {
+    const dtstart = master.getFirstPropertyValue('dtstart') as IcalTime | null;
+    if (!dtstart || !isRecurring(master)) {
+      if (!dtstart || !overrideKeys.has(occurrenceKey(dtstart))) instances.push(describe('single', master, null, dtstart));
+    } else {
+      const ranges = rangeOverrides(overrides);
+      const periods = rdatePeriods(master);
+      const generated = occurrences(master, dtstart, {
+        maxInstances,
+        floating,
+        from: options.from === undefined ? undefined : options.from - maxRangeShift(ranges),
+        until: options.until === undefined ? undefined : options.until + maxRangeShift(ranges),
+      });
+      for (const occ of generated.values) {
+        const key = occurrenceKey(occ);
+        if (overrideKeys.has(key)) continue;
+        const range = rangeBefore(ranges, epochMs(occ));
+        const inst = range ? fromRange(range, occ) : describe('generated', master, occ, occ);
+        const periodEnd = periods.get(key);
+        instances.push(periodEnd && !range ? { ...inst, end: periodEnd, duration: null } : inst);
+      }
+      truncated = generated.truncated;
+    }
+  }
+
+  instances.sort((a, b) => (a.start ? epochMs(a.start, floating) : Infinity) - (b.start ? epochMs(b.start, floating) : Infinity));
+  return { instances, truncated };
+}
+
+export function isRecurring(component: IcalComponent): boolean {
+  return component.hasProperty('rrule') || component.hasProperty('rdate');
+}
+
+/** Identity of an occurrence for matching RECURRENCE-IDs and EXDATEs: the instant, or the date. */
+export function occurrenceKey(t: IcalTime): string {
+  return t.isDate ? `d${t.year}-${t.month}-${t.day}` : `t${t.toUnixTime()}`;
+}
+
+/**
+ * An instance described by `component`, moved to `start`: DTEND and DUE keep their distance from
+ * DTSTART (exact for date-times, whole days for dates).
+ */
+function describe(kind: InstanceKind, component: IcalComponent, recurrenceId: IcalTime | null, start: IcalTime | null): Instance {
+  const dtstart = component.getFirstPropertyValue('dtstart') as IcalTime | null;
+  const end = component.getFirstPropertyValue('dtend') as IcalTime | null;
+  const due = component.getFirstPropertyValue('due') as IcalTime | null;
+  const duration = component.getFirstPropertyValue('duration') as IcalDuration | null;
+  const moved = start && dtstart && (kind === 'generated' || kind === 'range');
+  return {
+    kind,
+    component,
+    recurrenceId,
+    start,
+    end: end && moved ? shift(end, dtstart, start) : end,
+    due: due && moved ? shift(due, dtstart, start) : due,
+    duration,
+  };
+}
+
+/** `value` moved by the distance from `from` to `to`. */
+function shift(value: IcalTime, from: IcalTime, to: IcalTime): IcalTime {
+  if (value.isDate && from.isDate && to.isDate) {
+    const r = value.clone();
+    r.adjust(daysBetween(from, to), 0, 0, 0);
+    return r;
+  }
+  const ms = epochMs(value) + (epochMs(to) - epochMs(from));
+  const r = timeAt(ms, isFloating(value) ? ICAL.Timezone.localTimezone : value.zone);
+  if (value.isDate) r.isDate = true;
+  return r;
+}
+
+function daysBetween(a: IcalTime, b: IcalTime): number {
+  return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RANGE=THISANDFUTURE
+
+interface RangeOverride {
+  readonly component: IcalComponent;
+  readonly key: number; // epoch ms of its RECURRENCE-ID
+  readonly recurrenceId: IcalTime;
+  readonly start: IcalTime;
+}
+
+function rangeOverrides(overrides: readonly IcalComponent[]): RangeOverride[] {
+  const out: RangeOverride[] = [];
+  for (const o of overrides) {
+    const prop = o.getFirstProperty('recurrence-id')!;
+    if (String(prop.getFirstParameter('range') ?? '').toUpperCase() !== 'THISANDFUTURE') continue;
+    const rid = prop.getFirstValue() as IcalTime;
+    out.push({ component: o, key: epochMs(rid), recurrenceId: rid, start: (o.getFirstPropertyValue('dtstart') as IcalTime | null) ?? rid });
+  }
+  return out.sort((a, b) => a.key - b.key);
+}
+
+/** The THISANDFUTURE override in force at an occurrence: the last one before it. */
+function rangeBefore(ranges: RangeOverride[], at: number): RangeOverride | undefined {
+  let found: RangeOverride | undefined;
+  for (const r of ranges) if (r.key < at) found = r;
+  return found;
+}
+
+function maxRangeShift(ranges: RangeOverride[]): number {
+  return ranges.reduce((m, r) => Math.max(m, Math.abs(epochMs(r.start) - r.key)), 0);
+}
+
+/**
+ * An instance after a THISANDFUTURE override: moved by the override's own shift in wall-clock time
+ * (so "from now on at 11:00 instead of 10:00" stays 11:00 across a DST change), with its properties.
+ */
+function fromRange(range: RangeOverride, occ: IcalTime): Instance {
+  const ridLocal = range.recurrenceId.isDate || isFloating(range.start) ? range.recurrenceId : range.recurrenceId.convertToZone(range.start.zone);
+  const delta = range.start.subtractDate(ridLocal);
+  const base = occ.isDate || isFloating(range.start) ? occ.clone() : occ.convertToZone(range.start.zone);
+  const start = base.clone();
+  start.addDuration(delta);
+  const inst = describe('range', range.component, occ, start);
+  return inst;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Occurrences of the master: RRULE ∪ RDATE ∖ EXDATE, in order
+
+interface OccurrenceOptions {
+  maxInstances: number;
+  floating: IcalTimezone | null;
+  from: number | undefined;
+  until: number | undefined;
+}
+
+class StepBudgetExceeded extends Error {}
+
+function occurrences(master: IcalComponent, dtstart: IcalTime, options: OccurrenceOptions): { values: IcalTime[]; truncated: boolean } {
+  const { floating } = options;
+  const sources: Array<() => IcalTime | null> = [];
+  let steps = 0;
+  const stepBudget = Math.max(options.maxInstances * 5, 20_000);
+
+  for (const prop of master.getAllProperties('rrule')) {
+    const rule = normalizeRule(prop.getFirstValue() as ICAL.Recur, dtstart);
+    const iterator = rule.iterator(fastForward(rule, dtstart, options.from, floating));
+    // ical.js loops until a candidate passes the BYxxx filters; count every candidate it tries.
+    const check = iterator.check_contracting_rules.bind(iterator);
+    iterator.check_contracting_rules = () => {
+      if (++steps > stepBudget) throw new StepBudgetExceeded();
+      return check();
+    };
+    sources.push(() => {
+      for (;;) {
+        const next = iterator.next();
+        if (!next) return null;
+        if (acceptedByRule(rule, dtstart, next)) return next.clone();
+      }
+    });
+  }
+
+  // RDATE and DTSTART (RFC 5545: DTSTART is the first instance of an RDATE-only set)
+  const dates = [...master.getAllProperties('rdate').flatMap((p) => p.getValues().map((v: unknown) => (v instanceof ICAL.Period ? v.start : (v as IcalTime))))];
+  if (!master.hasProperty('rrule')) dates.push(dtstart);
+  dates.sort((a, b) => epochMs(a, floating) - epochMs(b, floating));
+  let di = 0;
+  sources.push(() => (di < dates.length ? dates[di++]! : null));
+
+  const excluded = new Set<string>();
+  const excludedDays = new Set<string>();
+  for (const prop of master.getAllProperties('exdate')) {
+    for (const v of prop.getValues() as IcalTime[]) {
+      if (v.isDate) excludedDays.add(`${v.year}-${v.month}-${v.day}`);
+      else excluded.add(occurrenceKey(v));
+    }
+  }
+
+  // a k-way merge of the sources, each already in order
+  const heads: Array<IcalTime | null> = [];
+  const headAt: number[] = [];
+  const advance = (i: number) => {
+    heads[i] = sources[i]!();
+    headAt[i] = heads[i] ? epochMs(heads[i]!, floating) : Infinity;
+  };
+  const values: IcalTime[] = [];
+  let truncated = false;
+  let last: number | null = null;
+  try {
+    for (let i = 0; i < sources.length; i++) advance(i);
+    for (;;) {
+      let best = 0;
+      for (let i = 1; i < heads.length; i++) if (headAt[i]! < headAt[best]!) best = i;
+      const occ = heads[best];
+      if (!occ) break;
+      const at = headAt[best]!;
+      if (options.until !== undefined && at > options.until) break;
+      if (values.length >= options.maxInstances) {
+        truncated = true;
+        break;
+      }
+      advance(best);
+      if (at === last) continue; // an RDATE that the RRULE also yields
+      last = at;
+      if (excluded.has(occurrenceKey(occ)) || excludedDays.has(`${occ.year}-${occ.month}-${occ.day}`)) continue;
+      values.push(occ);
+    }
+  } catch (err) {
+    if (!(err instanceof StepBudgetExceeded) && !/max tries|death by recursion/i.test((err as Error).message)) throw err;
+    truncated = true;
+  }
+  return { values, truncated };
+}
+
+/**
+ * A DATE UNTIL with a DATE-TIME DTSTART (common, though RFC 5545 forbids it) means "through that
+ * day"; ical.js would compare it as midnight and drop the last day's instance.
+ */
+function normalizeRule(rule: ICAL.Recur, dtstart: IcalTime): ICAL.Recur {
+  if (!rule.until || !rule.until.isDate || dtstart.isDate) return rule;
+  const copy = rule.clone();
+  const until = dtstart.clone();
+  until.year = rule.until.year;
+  until.month = rule.until.month;
+  until.day = rule.until.day;
+  until.hour = 23;
+  until.minute = 59;
+  until.second = 59;
+  copy.until = until;
+  return copy;
+}
+
+/**
+ * ical.js lets some invalid days through: FREQ=YEARLY on Feb 29 yields Mar 1 in common years,
+ * BYMONTH=2;BYMONTHDAY=30 yields Mar 1 or 2. A real occurrence always sits in BYMONTH and on one of
+ * the month days (BYMONTHDAY, or DTSTART's day for MONTHLY/YEARLY rules without BYDAY/BYYEARDAY/BYWEEKNO).
+ */
+function acceptedByRule(rule: ICAL.Recur, dtstart: IcalTime, occ: IcalTime): boolean {
+  const parts = rule.parts;
+  if (parts.BYMONTH?.length && !parts.BYMONTH.includes(occ.month)) return false;
+  let days = parts.BYMONTHDAY;
+  if (!days?.length && (rule.freq === 'MONTHLY' || rule.freq === 'YEARLY') && !parts.BYDAY?.length && !parts.BYYEARDAY?.length && !parts.BYWEEKNO?.length) {
+    days = [dtstart.day];
+  }
+  if (!days?.length) return true;
+  const length = ICAL.Time.daysInMonth(occ.month, occ.year);
+  return days.some((d) => (d > 0 ? d === occ.day : length + d + 1 === occ.day));
+}
+
+const PERIOD_SECONDS: Partial<Record<string, number>> = { SECONDLY: 1, MINUTELY: 60, HOURLY: 3600, DAILY: 86_400, WEEKLY: 604_800 };
+
+/**
+ * A later DTSTART with the same recurrence set from there on: DTSTART moved by whole periods of the
+ * rule (INTERVAL × FREQ) keeps every default the rule takes from DTSTART (time of day, weekday, day
+ * of month) and the alignment of its periods. Not with COUNT (counting starts at DTSTART) or
+ * BYSETPOS, nor for monthly/yearly rules starting after the 28th (the day would not exist).
+ * Lands at or before `from` (the wall-clock move is checked against the instant: DST).
+ */
+function fastForward(rule: ICAL.Recur, dtstart: IcalTime, from: number | undefined, floating: IcalTimezone | null): IcalTime {
+  if (from === undefined || rule.count || rule.parts.BYSETPOS?.length) return dtstart;
+  const interval = Math.max(1, rule.interval || 1);
+  const gap = from - epochMs(dtstart, floating);
+  const seconds = PERIOD_SECONDS[rule.freq];
+  let move: (periods: number) => IcalTime;
+  let periodMs: number;
+  if (seconds !== undefined) {
+    periodMs = seconds * interval * 1000;
+    move = (periods) => {
+      const units = periods * interval;
+      const t = dtstart.clone();
+      if (rule.freq === 'SECONDLY') t.adjust(0, 0, 0, units);
+      else if (rule.freq === 'MINUTELY') t.adjust(0, 0, units, 0);
+      else if (rule.freq === 'HOURLY') t.adjust(0, units, 0, 0);
+      else t.adjust(units * (rule.freq === 'WEEKLY' ? 7 : 1), 0, 0, 0);
+      return t;
+    };
+  } else if ((rule.freq === 'MONTHLY' || rule.freq === 'YEARLY') && dtstart.day <= 28) {
+    const months = interval * (rule.freq === 'YEARLY' ? 12 : 1);
+    periodMs = months * 28 * 86_400_000; // a lower bound: the first guess lands before `from`
+    move = (periods) => {
+      const total = dtstart.year * 12 + (dtstart.month - 1) + periods * months;
+      const t = dtstart.clone();
+      t.year = Math.floor(total / 12);
+      t.month = (total % 12) + 1;
+      return t;
+    };
+    // from the lower bound, walk up while the next period still starts before `from`
+    let periods = Math.floor(gap / (months * 31 * 86_400_000));
+    if (periods <= 1) return dtstart;
+    while (epochMs(move(periods + 1), floating) <= from) periods++;
+    return move(periods);
+  } else {
+    return dtstart;
+  }
+  let periods = Math.floor(gap / periodMs);
+  if (periods <= 1) return dtstart;
+  let t = move(periods);
+  for (let over = epochMs(t, floating) - from; over > 0 && periods > 0; over = epochMs(t, floating) - from) {
+    periods -= Math.max(1, Math.ceil(over / periodMs));
+    t = move(Math.max(0, periods));
+  }
+  return t;
+}
+
+/** RDATE;VALUE=PERIOD gives its instance its own end. */
+function rdatePeriods(master: IcalComponent): Map<string, IcalTime> {
+  const ends = new Map<string, IcalTime>();
+  for (const prop of master.getAllProperties('rdate')) {
+    for (const v of prop.getValues()) {
+      if (v instanceof ICAL.Period) ends.set(occurrenceKey(v.start), v.end ?? addDuration(v.start, v.duration));
+    }
+  }
+  return ends;
+}

@@ -1,0 +1,25 @@
+/**
+ * The CalDAV layer (RFC 4791), installed on top of a DAV mount: calendar collections are stored
+ * collections of a stored type, so everything generic (PROPFIND, sync-collection, locks, history)
+ * works on them unchanged; this layer adds discovery, MKCALENDAR, validation and calendar REPORTs.
+ */
+import type { Dav } from '../dav/context.js';
+import { CALENDAR, PRINCIPAL, DEFAULT_CALDAV_OPTIONS, cal, type CalDavOptions } from './context.js';
+import { caldavProperties } from './properties.js';
+import { mkcalendar } from './methods/mkcalendar.js';
+import { ensureUserCollections } from './setup.js';
+
+export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
+  const o = { ...DEFAULT_CALDAV_OPTIONS, ...options };
+  dav.compliance.push('calendar-access');
+  dav.resourceTypes.add(CALENDAR);
+  dav.resourceTypes.add(PRINCIPAL);
+  dav.creationOnly.add(cal('supported-calendar-component-set'));
+  dav.props.register(...caldavProperties(o));
+  dav.methods.set('MKCALENDAR', mkcalendar);
+  await ensureUserCollections(dav.backend, o);
+  return o;
+}
+
+export { wellKnown } from './well-known.js';
+export type { CalDavOptions } from './context.js';

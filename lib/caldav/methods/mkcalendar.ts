@@ -1,0 +1,26 @@
+import type { MethodHandler } from '../../dav/context.js';
+import { createCollection } from '../../dav/create-collection.js';
+import { DavError } from '../../dav/errors/dav-error.js';
+import { Resource } from '../../dav/properties/registry.js';
+import { hasType } from '../../dav/resource-types.js';
+import { el } from '../../dav/xml/write.js';
+import { NS } from '../../dav/xml/names.js';
+import { parentOf } from '../../../backends/backend.js';
+import { CALENDAR, cal } from '../context.js';
+
+/**
+ * MKCALENDAR (RFC 4791 §5.3.1): a calendar collection with its initial properties, in one step. Not
+ * inside another calendar (calendar-collection-location-ok).
+ */
+export const mkcalendar: MethodHandler = async (req) => {
+  const parent = await req.backend.stat(parentOf(req.path));
+  if (parent && (await hasType(new Resource(req, parent), CALENDAR))) {
+    throw new DavError(403, 'a calendar cannot be created inside another calendar', { condition: el(cal('calendar-collection-location-ok')) });
+  }
+  await createCollection(req, {
+    body: await req.readXml(),
+    bodyRoot: { ns: NS.CALDAV, local: 'mkcalendar' },
+    responseName: cal('mkcalendar-response'),
+    types: [CALENDAR],
+  });
+};
