@@ -8,6 +8,9 @@ import { CALENDAR, PRINCIPAL, DEFAULT_CALDAV_OPTIONS, cal, type CalDavOptions } 
 import { caldavProperties } from './properties.js';
 import { mkcalendar } from './methods/mkcalendar.js';
 import { ensureUserCollections } from './setup.js';
+import { ObjectCache } from './object-cache.js';
+import { calendarDataProperty } from './calendar-data.js';
+import { calendarMultiget } from './reports/multiget.js';
 
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
   const o = { ...DEFAULT_CALDAV_OPTIONS, ...options };
@@ -15,7 +18,9 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);
   dav.creationOnly.add(cal('supported-calendar-component-set'));
-  dav.props.register(...caldavProperties(o));
+  const objects = new ObjectCache<unknown>();
+  dav.props.register(...caldavProperties(o), calendarDataProperty(objects));
+  dav.reports.register(calendarMultiget);
   dav.methods.set('MKCALENDAR', mkcalendar);
   await ensureUserCollections(dav.backend, o);
   return o;

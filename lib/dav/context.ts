@@ -4,7 +4,7 @@
  */
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
-import type { Actor, Backend } from '../../backends/backend.js';
+import type { Actor, Backend, Entry } from '../../backends/backend.js';
 import type { LockManager } from './locks/lock-manager.js';
 import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
@@ -45,6 +45,13 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
 
 export type MethodHandler = (req: DavRequest) => Promise<void>;
 
+/**
+ * Runs before a PUT stores anything (after the early precondition check). May throw to refuse it, or
+ * return the complete body to store instead of streaming the request (a layer that must see the whole
+ * body, like CalDAV's validation, reads it itself).
+ */
+export type PutHook = (req: DavRequest, target: { parent: Entry; existing: Entry | null }) => Promise<Buffer | undefined>;
+
 export interface Dav {
   backend: Backend;
   locks: LockManager;
@@ -61,6 +68,8 @@ export interface Dav {
   resourceTypes: Set<string>;
   /** Protected properties a client may still set when it creates a collection. */
   creationOnly: Set<string>;
+  /** Checks (and possibly buffered bodies) for PUT, in order; see PutHook. */
+  putHooks: PutHook[];
 }
 
 /** Marks a request whose client waits for `100 Continue` before sending its body. */
@@ -71,6 +80,7 @@ export class DavRequest {
   readonly trailingSlash: boolean;
   private ifListsCache?: IfList[];
   private bodyTaken = false;
+  private readonly memos = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly ctx: Context,
@@ -92,6 +102,16 @@ export class DavRequest {
   header(name: string): string | undefined {
     const v = this.ctx.get(name);
     return v === '' ? undefined : v;
+  }
+
+  /** Computes a value once per request (e.g. whether a parent is a calendar, for every member). */
+  memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let p = this.memos.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = compute();
+      this.memos.set(key, p);
+    }
+    return p;
   }
 
   /** Who makes this request's changes (a git commit's author and trailers). */

@@ -59,6 +59,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     compliance: ['1', '2', '3', 'extended-mkcol'],
     resourceTypes: new Set(),
     creationOnly: new Set(),
+    putHooks: [],
   };
 }
 

@@ -14,7 +14,7 @@ import { isInternal } from './resource-types.js';
 export type PropRequest =
   | { kind: 'allprop'; include: string[] }
   | { kind: 'propname' }
-  | { kind: 'prop'; names: string[] };
+  | { kind: 'prop'; names: string[]; requested?: Map<string, XmlElement> };
 
 /** Parses a `DAV:propfind` body; no body means allprop (RFC 4918 §9.1). */
 export function parsePropfind(body: XmlElement | null): PropRequest {
@@ -27,13 +27,19 @@ export function parsePropfind(body: XmlElement | null): PropRequest {
     const include = child(body, NS.DAV, 'include');
     return { kind: 'allprop', include: include ? elements(include).map(clarkOf) : [] };
   }
-  if (prop) return { kind: 'prop', names: propNames(prop) };
+  if (prop) return propRequest(prop);
   if (kids.length === 0) return { kind: 'allprop', include: [] };
   throw badRequest('DAV:propfind needs one of prop, propname or allprop');
 }
 
 export function propNames(prop: XmlElement): string[] {
   return [...new Set(elements(prop).map(clarkOf))];
+}
+
+/** A `DAV:prop` element as a request, keeping each element for parameterised properties. */
+export function propRequest(prop: XmlElement): PropRequest {
+  const requested = new Map(elements(prop).map((e) => [clarkOf(e), e]));
+  return { kind: 'prop', names: [...requested.keys()], requested };
 }
 
 export interface ResponseOptions {
@@ -65,8 +71,9 @@ export async function propResponse(res: Resource, request: PropRequest, options:
     } else {
       names = request.names;
     }
+    const requested = request.kind === 'prop' ? request.requested : undefined;
     for (const name of names) {
-      const value = await valueOf(res, name);
+      const value = await valueOf(res, name, requested?.get(name));
       if (value) found.push(value);
       else if (!optional.has(name)) missing.push(el(name));
     }
@@ -80,11 +87,11 @@ export async function propResponse(res: Resource, request: PropRequest, options:
 }
 
 /** One property's element, or null when the resource has none. */
-async function valueOf(res: Resource, name: string): Promise<OutNode | null> {
+async function valueOf(res: Resource, name: string, requested?: XmlElement): Promise<OutNode | null> {
   const live = res.req.dav.props.get(name);
   if (live && (live.protected || !(await res.deadProps()).has(name))) {
     if (live.appliesTo && !live.appliesTo(res)) return null;
-    const children = await live.get(res);
+    const children = await live.get(res, requested);
     return children === null ? null : { name, children };
   }
   const stored = isInternal(name) ? undefined : (await res.deadProps()).get(name);

@@ -6,7 +6,7 @@ import type { XmlElement } from './xml/parse.js';
 export interface ReportHandler {
   name: string;
   /** Whether the report may be run on this resource (drives supported-report-set). */
-  supportedOn(res: Resource): boolean;
+  supportedOn(res: Resource): boolean | Promise<boolean>;
   run(req: DavRequest, body: XmlElement, target: Resource): Promise<void>;
 }
 
@@ -22,7 +22,9 @@ export class ReportRegistry {
     return this.byName.get(name);
   }
 
-  supportedOn(res: Resource): ReportHandler[] {
-    return [...this.byName.values()].filter((r) => r.supportedOn(res));
+  async supportedOn(res: Resource): Promise<ReportHandler[]> {
+    const out: ReportHandler[] = [];
+    for (const r of this.byName.values()) if (await r.supportedOn(res)) out.push(r);
+    return out;
   }
 }

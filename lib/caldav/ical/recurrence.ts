@@ -6,12 +6,13 @@
  *
  * ical.js's RecurIterator does the rule arithmetic in the wall-clock time of DTSTART's zone, so an
  * instance keeps its local time across DST changes. Everything around it is done here because
- * ical.js's own Event/RecurExpansion matches overrides by local-time strings (a RECURRENCE-ID in UTC
- * misses a DTSTART with TZID), returns RDATE periods as Period objects, and has no bound on work.
+ * ical.js's own Event/RecurExpansion matches overrides by the text of the local or UTC time (not by
+ * instant: a RECURRENCE-ID written in a third zone misses), hands out RDATE periods as Period
+ * objects where times are expected, and has no bound on work.
  *
  * Work is bounded twice: at most `maxInstances` occurrences are generated per object, and at most
- * five times that many (at least 20,000) candidate steps inside ical.js (a rule like FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30
- * never yields and would otherwise spin forever). Unbounded rules without COUNT skip ahead to the
+ * five times that many (at least 20,000) candidate steps inside ical.js (a rule like
+ * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 never yields and would otherwise spin forever). Unbounded rules without COUNT skip ahead to the
  * window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the same as since yesterday.
  */
 import ICAL from 'ical.js';
@@ -380,4 +381,15 @@ function rdatePeriods(master: IcalComponent): Map<string, IcalTime> {
     }
   }
   return ends;
+}
+
+/** A component on its own, as one instance (no recurrence applied). */
+export function componentInstance(component: IcalComponent): Instance {
+  const rid = component.getFirstPropertyValue('recurrence-id') as IcalTime | null;
+  return describe(rid ? 'override' : 'single', component, rid, component.getFirstPropertyValue('dtstart') as IcalTime | null);
+}
+
+/** The instance the master would generate at `recurrenceId` were it not overridden. */
+export function occurrenceInstance(master: IcalComponent, recurrenceId: IcalTime): Instance {
+  return describe('generated', master, recurrenceId, recurrenceId);
 }

@@ -158,6 +158,25 @@ function referencedTzids(jcal: JCalComponent, out = new Set<string>()): Set<stri
   return out;
 }
 
+/**
+ * The zone of a CALDAV:timezone or calendar-timezone value (a VCALENDAR with one VTIMEZONE), for
+ * floating times; null when the text holds none.
+ */
+export function parseTimezone(text: string): IcalTimezone | null {
+  let root: IcalComponent;
+  try {
+    const jcal = ICAL.parse(text.replace(/^\uFEFF/, ''));
+    if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') return null;
+    normalizeTzids(jcal as JCalComponent);
+    root = new ICAL.Component(jcal);
+  } catch {
+    return null;
+  }
+  const vtz = root.name === 'vtimezone' ? root : root.getFirstSubcomponent('vtimezone');
+  const tzid = vtz?.getFirstPropertyValue('tzid');
+  return vtz && typeof tzid === 'string' && tzid ? cachedZone(vtz, tzid) : null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Zones from Node's IANA database
 

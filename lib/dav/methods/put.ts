@@ -3,7 +3,7 @@
  * (RFC 9530 digests are verified, and the sha-256 is remembered for `Repr-Digest`). With
  * `Content-Range: bytes a-b/total` it is a partial update that resumes an interrupted upload.
  */
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parentOf } from '../../../backends/backend.js';
 import type { MethodHandler } from '../context.js';
 import { liveView, writeGuard } from '../conditions.js';
@@ -42,6 +42,9 @@ export const put: MethodHandler = async (req) => {
   if (!parent || parent.kind !== 'collection') throw conflict(`the parent collection ${parentOf(req.path)} does not exist`);
   const guard = writeGuard(req, [{ path: req.path, membership: !existing }]);
   await guard(liveView(req));
+  let buffered: Buffer | undefined;
+  for (const hook of req.dav.putHooks) buffered ??= await hook(req, { parent, existing });
+  if (buffered && range) throw badRequest('Content-Range is not supported here');
 
   const claimed = new Map(parseDigestHeader(req.header('Content-Digest') ?? ''));
   if (!range) for (const [a, v] of parseDigestHeader(req.header('Repr-Digest') ?? '')) claimed.set(a, v);
@@ -49,16 +52,17 @@ export const put: MethodHandler = async (req) => {
   const hashing = new HashingStream([...algorithms], {
     maxBytes: limit || undefined,
     onEnd: (h) => {
-      if (expected !== undefined && h.bytes !== expected) return badRequest(`the body has ${h.bytes} bytes, ${expected} were declared`);
+      if (!buffered && expected !== undefined && h.bytes !== expected) return badRequest(`the body has ${h.bytes} bytes, ${expected} were declared`);
       for (const [alg, value] of claimed) {
         if (h.digests.get(alg) !== value) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
       }
       return undefined;
     },
   });
-  const body = pipeline(req.bodyStream(), hashing, () => {});
+  const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
 
-  const result = await backend.write(req.path, body, { guard, offset: range?.start, length: expected, actor: req.actor() });
+  const length = buffered ? buffered.length : expected;
+  const result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor() });
   if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,

@@ -12,7 +12,7 @@ export const report: MethodHandler = async (req) => {
   if (!body) throw badRequest('REPORT needs a body');
   const target = new Resource(req, await requireEntry(req));
   const handler = req.dav.reports.get(clarkOf(body));
-  if (!handler || !handler.supportedOn(target)) {
+  if (!handler || !(await handler.supportedOn(target))) {
     throw new DavError(403, `the report ${clarkOf(body)} is not supported here`, { condition: el(dav('supported-report')) });
   }
   await handler.run(req, body, target);

@@ -84,8 +84,8 @@ export const supportedReportSet: LiveProperty = {
   name: dav('supported-report-set'),
   inAllprop: false,
   protected: true,
-  get: (r) =>
-    r.req.dav.reports.supportedOn(r).map((rep) => el(dav('supported-report'), el(dav('report'), el(rep.name)))),
+  get: async (r) =>
+    (await r.req.dav.reports.supportedOn(r)).map((rep) => el(dav('supported-report'), el(dav('report'), el(rep.name)))),
 };
 
 // RFC 4331 does not require quota in allprop, but clients (npm webdav's getQuota) ask with allprop.

@@ -5,6 +5,7 @@
 import type { Entry, PropertyMap } from '../../../backends/backend.js';
 import type { DavRequest } from '../context.js';
 import type { OutNode } from '../xml/write.js';
+import type { XmlElement } from '../xml/parse.js';
 
 /** What a property getter sees: one resource, with its dead properties loaded on demand. */
 export class Resource {
@@ -42,8 +43,11 @@ export interface LiveProperty {
   protected: boolean;
   /** Whether the property exists on this resource (default: always). */
   appliesTo?(res: Resource): boolean;
-  /** The value's children; null when the resource has no value (→ 404 propstat). */
-  get(res: Resource): Promise<OutNode[] | null> | OutNode[] | null;
+  /**
+   * The value's children; null when the resource has no value (→ 404 propstat). `requested` is the
+   * element the client asked with, for properties that take parameters (CALDAV:calendar-data).
+   */
+  get(res: Resource, requested?: XmlElement): Promise<OutNode[] | null> | OutNode[] | null;
 }
 
 export class PropertyRegistry {

@@ -7,7 +7,7 @@
 import type { ReportHandler } from '../reports.js';
 import { Resource } from '../properties/registry.js';
 import { badRequest, forbidden } from '../errors/dav-error.js';
-import { propNames, propResponse } from '../propfind-core.js';
+import { propRequest, propResponse, type PropRequest } from '../propfind-core.js';
 import { hrefStatus, sendMultistatus } from '../multistatus.js';
 import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
@@ -27,7 +27,7 @@ export const syncCollection: ReportHandler = {
     const level = levelEl ? textOf(levelEl).trim() : '1';
     if (level !== '1') throw forbidden(`sync-level ${level} is not supported here; use 1`);
     const propEl = child(body, NS.DAV, 'prop');
-    const names = propEl ? propNames(propEl) : [dav('getetag')];
+    const request: PropRequest = propEl ? propRequest(propEl) : { kind: 'prop', names: [dav('getetag')] };
     const limitEl = child(body, NS.DAV, 'limit');
     const nresults = limitEl && child(limitEl, NS.DAV, 'nresults');
     let limit: number | undefined;
@@ -39,7 +39,7 @@ export const syncCollection: ReportHandler = {
     const changes = await req.backend.changes!(target.path, since, limit);
     const minimal = { minimal: false };
     const responses: OutElement[] = [];
-    for (const entry of changes.changed) responses.push(await propResponse(new Resource(req, entry), { kind: 'prop', names }, minimal));
+    for (const entry of changes.changed) responses.push(await propResponse(new Resource(req, entry), request, minimal));
     for (const path of changes.removed) responses.push(hrefStatus(req.href(path, false), 404));
     if (changes.truncated) {
       responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));

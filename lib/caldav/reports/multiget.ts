@@ -1,0 +1,39 @@
+/**
+ * REPORT calendar-multiget (RFC 4791 §7.9): the requested properties (calendar-data usually) of each
+ * href; an href that names nothing gets a 404 response in the 207. Absolute and percent-encoded hrefs
+ * are accepted.
+ */
+import type { ReportHandler } from '../../dav/reports.js';
+import { Resource } from '../../dav/properties/registry.js';
+import { badRequest } from '../../dav/errors/dav-error.js';
+import { propRequest, propResponse } from '../../dav/propfind-core.js';
+import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
+import { hasType } from '../../dav/resource-types.js';
+import { child, elements, is, textOf } from '../../dav/xml/parse.js';
+import type { OutElement } from '../../dav/xml/write.js';
+import { isWithin } from '../../../backends/backend.js';
+import { NS } from '../../dav/xml/names.js';
+import { CALENDAR, cal } from '../context.js';
+
+const MAX_HREFS = 10_000;
+
+export const calendarMultiget: ReportHandler = {
+  name: cal('calendar-multiget'),
+  supportedOn: async (res) => (res.isCollection ? hasType(res, CALENDAR) : true),
+
+  async run(req, body, target) {
+    const propEl = child(body, NS.DAV, 'prop');
+    const request = propEl ? propRequest(propEl) : { kind: 'allprop' as const, include: [] };
+    const hrefs = elements(body).filter((e) => is(e, NS.DAV, 'href')).map((e) => textOf(e).trim());
+    if (hrefs.length === 0) throw badRequest('calendar-multiget needs at least one DAV:href');
+    if (hrefs.length > MAX_HREFS) throw badRequest(`calendar-multiget takes at most ${MAX_HREFS} hrefs`);
+    const responses: OutElement[] = [];
+    for (const href of hrefs) {
+      const path = req.pathOfHref(href);
+      const entry = path !== null && isWithin(path, target.path) ? await req.backend.stat(path) : null;
+      if (!entry || entry.kind !== 'file') responses.push(hrefStatus(href, 404));
+      else responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
+    }
+    sendMultistatus(req.ctx, responses);
+  },
+};
