@@ -1,6 +1,7 @@
 /**
- * The files every server serves, written straight into each data dir (all three serve a plain folder):
- * a 1 MiB and a 100 MiB file, a folder of 1,000 small files, and an empty folder for the PUTs.
+ * The files every server serves: a 1 MiB and a 100 MiB file, a folder of 1,000 small files, and empty
+ * folders for the PUTs. Folder servers get them written straight into their data dir; git-backed
+ * servers get the same bytes through WebDAV (bench/git.ts), since their files live in commits.
  */
 import { copyFileSync, mkdirSync, openSync, closeSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,16 @@ export const MiB = 1 << 20;
 export const SMALL_GET = { path: '/get-1m.bin', size: 1 * MiB };
 export const LARGE_GET = { path: '/get-100m.bin', size: 100 * MiB };
 export const FOLDER = { path: '/many/', members: 1000, size: 200 };
-export const PUT_DIR = '/puts';
+/** Concurrent clients of the small-PUT runs; each run PUTs new files into its own empty folder. */
+export const PUT_CLIENTS = [1, 16] as const;
+export const PUT_DIRS = PUT_CLIENTS.map((c) => putDir(c));
+export function putDir(clients: number): string {
+  return `/puts/c${clients}`;
+}
+export const MANY_BODY = 'x'.repeat(FOLDER.size - 1) + '\n';
+export function manyItem(i: number): string {
+  return `item-${String(i).padStart(4, '0')}.txt`;
+}
 export const BIG = { path: '/big-1g.bin', size: 1024 * MiB };
 
 function writeFilled(file: string, size: number): void {
@@ -39,9 +49,8 @@ export function writeFixtures(dirs: string[]): void {
     }
     const many = join(dir, FOLDER.path);
     mkdirSync(many, { recursive: true });
-    const body = 'x'.repeat(FOLDER.size - 1) + '\n';
-    for (let i = 0; i < FOLDER.members; i++) writeFileSync(join(many, `item-${String(i).padStart(4, '0')}.txt`), body);
-    mkdirSync(join(dir, PUT_DIR), { recursive: true });
+    for (let i = 0; i < FOLDER.members; i++) writeFileSync(join(many, manyItem(i)), MANY_BODY);
+    for (const d of PUT_DIRS) mkdirSync(join(dir, d), { recursive: true });
   }
 }
 

@@ -3,7 +3,7 @@
  * same number of keep-alive clients; sequential downloads and uploads with Node's http client
  * (keep-alive, no `Expect: 100-continue`). Every loop is bounded by a count or a deadline.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -200,27 +200,70 @@ export function downloads(url: string, times: number, expectedBytes: number): Pr
   return hasCurl ? curlDownloads(url, times, expectedBytes) : sequentialDownloads(url, times, expectedBytes);
 }
 
-/** `count` sequential PUTs of small new files on one keep-alive connection; files per second. */
-export async function sequentialPuts(baseUrl: string, count: number, size: number): Promise<RateResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const body = Buffer.alloc(size, 'x');
-  const headers = { 'Content-Length': size, 'Content-Type': 'text/plain' };
+export interface PutManySpec {
+  /** Folder URL without a trailing slash; file `i` goes to `${baseUrl}/${name(i)}`. */
+  baseUrl: string;
+  count: number;
+  body: Buffer;
+  /** Concurrent clients, each on its own keep-alive connection, each sending its next PUT when the last is answered. */
+  clients: number;
+  name?: (i: number) => string;
+  /** Stop handing out new PUTs after this long (a bound on a very slow server); default 120 s. */
+  maxSeconds?: number;
+}
+
+export interface PutManyResult extends RateResult {
+  /** PUTs answered (all of `count` unless the time cap stopped the run). */
+  done: number;
+}
+
+/** `count` PUTs of new files, shared among `clients` keep-alive clients; files per second. */
+export async function putMany(spec: PutManySpec): Promise<PutManyResult> {
+  const name = spec.name ?? ((i: number) => `file-${String(i).padStart(4, '0')}.txt`);
+  const headers = { 'Content-Length': spec.body.length, 'Content-Type': 'text/plain' };
+  const deadline = Date.now() + (spec.maxSeconds ?? 120) * 1000;
+  let next = 0;
+  let done = 0;
   let errors = 0;
   const start = process.hrtime.bigint();
-  try {
-    for (let i = 0; i < count; i++) {
+  await Promise.all(
+    Array.from({ length: spec.clients }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       try {
-        const r = await exchange(agent, `${baseUrl}/file-${String(i).padStart(4, '0')}.txt`, 'PUT', headers, body);
-        if (r.status !== 201 && r.status !== 204) errors++;
-      } catch {
-        errors++;
+        while (next < spec.count && Date.now() < deadline) {
+          const i = next++;
+          try {
+            const r = await exchange(agent, `${spec.baseUrl}/${name(i)}`, 'PUT', headers, spec.body);
+            if (r.status !== 201 && r.status !== 204) errors++;
+          } catch {
+            errors++;
+          }
+          done++;
+        }
+      } finally {
+        agent.destroy();
       }
-    }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { rate: done / seconds, requests: done, done, errors, tool: `Node, ${spec.clients} keep-alive connection(s)` };
+}
+
+/** `count` sequential PUTs of small new files on one keep-alive connection; files per second. */
+export function sequentialPuts(baseUrl: string, count: number, size: number): Promise<PutManyResult> {
+  return putMany({ baseUrl, count, body: Buffer.alloc(size, 'x'), clients: 1 });
+}
+
+/** One PUT of a file from disk, streamed, with Content-Length; for uploading fixtures. */
+export async function putFile(url: string, file: string): Promise<number> {
+  const agent = new Agent({ keepAlive: false, maxSockets: 1 });
+  try {
+    const size = statSync(file).size;
+    const r = await exchange(agent, url, 'PUT', { 'Content-Length': size, 'Content-Type': 'application/octet-stream' }, createReadStream(file));
+    return r.status;
   } finally {
     agent.destroy();
   }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { rate: count / seconds, requests: count, errors, tool: 'Node, 1 keep-alive connection' };
 }
 
 /** Yields `total` bytes in `chunk`-sized pieces, a counter stamped in each so no two are alike. */

@@ -1,28 +1,45 @@
 /**
- * The three servers under test, each on its own 127.0.0.1 port with its own data dir under /tmp:
- * gitdav (folder backend, started as `node dist/lib/cli.js serve`), nginx (nginx-extras: dav +
- * dav_ext) and Apache (mod_dav + mod_dav_fs, mpm_event). Peers get self-contained config files, so
- * nothing in /etc is read or changed.
+ * The servers under test, each on its own 127.0.0.1 port with its own data dir under /tmp:
+ * gitdav with the folder backend and with the git backend (both `node dist/lib/cli.js serve`), the
+ * commit-per-request baseline (the git backend with `maxBatch: 1`, bench/git-baseline.ts), nginx
+ * (nginx-extras: dav + dav_ext) and Apache (mod_dav + mod_dav_fs, mpm_event). Peers get
+ * self-contained config files, so nothing in /etc is read or changed.
  */
-import { existsSync, mkdirSync, writeFileSync, chownSync, readdirSync, lstatSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, chownSync, readdirSync, lstatSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchOnce } from './load.js';
 import { freePort, makeTempDir, startTracked, stopTracked, waitForPort, type Tracked } from './proc.js';
 
-export type PeerName = 'gitdav' | 'nginx' | 'apache';
+/** `gitdav` is the folder backend (the name the first tables used); `git` the git backend; `baseline` git with a commit per request. */
+export type PeerName = 'gitdav' | 'git' | 'baseline' | 'nginx' | 'apache';
 
 export interface Peer {
   name: PeerName;
   /** http://127.0.0.1:PORT, no trailing slash. */
   url: string;
-  /** The folder the server serves; fixtures are written straight into it. */
+  /** The folder the server serves (fixtures are written straight into it), or the bare git repository. */
   dataDir: string;
+  /** 'git': files exist only in commits, so fixtures go in through WebDAV. */
+  storage: 'folder' | 'git';
+  /** One Node process (so VmHWM is its whole peak), not a master with workers. */
+  node: boolean;
   /** The pid of the main process (the master for nginx and Apache). */
   pid: number;
   /** Hand files written into dataDir to the user the server runs as. */
   fixOwnership(): void;
+  /** Size of a stored file as the storage itself says (on disk, or the blob in the branch tip); undefined if absent. */
+  storedSize(path: string): number | undefined;
+  /** Drops a big file the bench wrote (git: a DELETE, a commit; the blob stays in history). */
+  removeFile(path: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Options {
+  storage?: 'folder' | 'git';
+  node?: boolean;
+  owner?: { uid: number; gid: number };
 }
 
 const NGINX = '/usr/sbin/nginx';
@@ -48,37 +65,77 @@ function chownTree(path: string, owner: { uid: number; gid: number }): void {
   if (lstatSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), owner);
 }
 
-async function finish(name: PeerName, t: Tracked, port: number, dataDir: string, owner?: { uid: number; gid: number }): Promise<Peer> {
+async function finish(name: PeerName, t: Tracked, port: number, dataDir: string, { storage = 'folder', node = false, owner }: Options = {}): Promise<Peer> {
   try {
     await waitForPort(port, t);
   } catch (err) {
     await stopTracked(t);
     throw err;
   }
+  const url = `http://127.0.0.1:${port}`;
   return {
     name,
-    url: `http://127.0.0.1:${port}`,
+    url,
     dataDir,
+    storage,
+    node,
     pid: t.child.pid!,
     fixOwnership: () => {
       if (owner) chownTree(dataDir, owner);
+    },
+    storedSize: (path) => (storage === 'git' ? gitBlobSize(dataDir, path) : existsSync(dataDir + path) ? statSync(dataDir + path).size : undefined),
+    removeFile: async (path) => {
+      if (storage === 'git') {
+        const r = await fetchOnce(url + path, 'DELETE');
+        if (r.status !== 204 && r.status !== 200) throw new Error(`DELETE ${path} answered ${r.status}`);
+      } else {
+        rmSync(dataDir + path, { force: true });
+      }
     },
     stop: () => stopTracked(t),
   };
 }
 
-export async function startGitdav(): Promise<Peer> {
-  const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
-  if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
-  const base = makeTempDir('gitdav');
-  const dataDir = join(base, 'data');
-  mkdirSync(dataDir);
+/** `git cat-file -s main:path`: the size of the blob the branch tip holds at `path`. */
+function gitBlobSize(gitDir: string, path: string): number | undefined {
+  const r = spawnSync('git', ['--git-dir', gitDir, 'cat-file', '-s', `main:${path.replace(/^\//, '')}`], { encoding: 'utf8', timeout: 30_000 });
+  return r.status === 0 ? Number(r.stdout.trim()) : undefined;
+}
+
+/** Our own environment minus GITDAV_* (GITDAV_HOST, a config file…): everything goes on the command line. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GITDAV_')));
+}
+
+function startCli(name: PeerName, backend: 'fs' | 'git') {
+  return async (): Promise<Peer> => {
+    const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
+    if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
+    const base = makeTempDir(name);
+    // fs: an existing empty folder; git: a path that does not exist yet, which the server makes a bare repository.
+    const dataDir = join(base, backend === 'git' ? 'repo' : 'data');
+    if (backend === 'fs') mkdirSync(dataDir);
+    const port = await freePort();
+    const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+    const t = startTracked(name, process.execPath, args, { env: cleanEnv() });
+    return finish(name, t, port, dataDir, { storage: backend === 'git' ? 'git' : 'folder', node: true });
+  };
+}
+
+/** gitdav, folder backend. */
+export const startGitdav = startCli('gitdav', 'fs');
+/** gitdav, git backend with group commit (the default). */
+export const startGitdavGit = startCli('git', 'git');
+
+/** The git backend with one commit per request: bench/git-baseline.js in its own process (its own RSS). */
+export async function startBaseline(): Promise<Peer> {
+  const script = fileURLToPath(new URL('./git-baseline.js', import.meta.url));
+  if (!existsSync(script)) throw new Error(`${script} is missing (build first)`);
+  const base = makeTempDir('baseline');
+  const dataDir = join(base, 'repo');
   const port = await freePort();
-  // Everything on the command line, and no GITDAV_* from our environment (GITDAV_HOST, a config file…).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GITDAV_')));
-  const args = [cli, 'serve', '--backend', 'fs', '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
-  const t = startTracked('gitdav', process.execPath, args, { env });
-  return finish('gitdav', t, port, dataDir);
+  const t = startTracked('baseline', process.execPath, [script, '--root', dataDir, '--port', String(port)], { env: cleanEnv() });
+  return finish('baseline', t, port, dataDir, { storage: 'git', node: true });
 }
 
 export async function startNginx(): Promise<Peer> {
@@ -128,7 +185,7 @@ http {
   );
   if (owner) chownTree(base, owner);
   const t = startTracked('nginx', NGINX, ['-p', base, '-e', `${base}/logs/error.log`, '-c', conf]);
-  return finish('nginx', t, port, dataDir, owner);
+  return finish('nginx', t, port, dataDir, { owner });
 }
 
 export async function startApache(): Promise<Peer> {
@@ -187,11 +244,13 @@ DocumentRoot ${dataDir}
   );
   if (owner) chownTree(base, owner);
   const t = startTracked('apache', APACHE, ['-d', base, '-f', conf, '-DFOREGROUND']);
-  return finish('apache', t, port, dataDir, owner);
+  return finish('apache', t, port, dataDir, { owner });
 }
 
 export const STARTERS: Record<PeerName, () => Promise<Peer>> = {
   gitdav: startGitdav,
+  git: startGitdavGit,
+  baseline: startBaseline,
   nginx: startNginx,
   apache: startApache,
 };

@@ -1,45 +1,40 @@
 /**
- * `npm run bench`: gitdav (folder backend) against nginx and Apache, side by side in one run, every
- * server on its own 127.0.0.1 port and temp data dir; prints one table. Servers that are missing or
- * fail to start show as n/a. Every server is stopped at the end, on errors and on SIGINT.
+ * `npm run bench`: gitdav's git backend (group commit), gitdav's folder backend, a commit-per-request
+ * git baseline, nginx and Apache, side by side in one run, every server on its own 127.0.0.1 port and
+ * temp data dir; prints two tables (folder backend vs nginx/Apache; git backend vs the rest) and the
+ * PASS/FAIL checks. Servers that are missing or fail to start show as n/a. Every server is stopped at
+ * the end, on errors and on SIGINT.
  *
- * BENCH_SECONDS (default 10) sets the length of the load runs; BENCH_PEERS=gitdav,nginx picks servers;
- * BENCH_NO_WRK=1 / BENCH_NO_CURL=1 use the Node client loops instead of wrk / curl.
+ * BENCH_SECONDS (default 10) sets the length of the load runs; BENCH_PEERS=git,gitdav,nginx picks
+ * servers (git, baseline, gitdav, nginx, apache); BENCH_NO_WRK=1 / BENCH_NO_CURL=1 use the Node
+ * client loops instead of wrk / curl.
  */
-import { rmSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { BIG, FOLDER, LARGE_GET, PROPFIND_BODY, PROPFIND_PROPS, PUT_DIR, SMALL_GET, countResponses, writeFixtures } from './fixtures.js';
-import { downloads, fetchOnce, hasCurl, hasWrk, runLoad, sequentialPuts, streamedPut, type RateResult } from './load.js';
+import { BIG, FOLDER, LARGE_GET, PROPFIND_BODY, PROPFIND_PROPS, PUT_CLIENTS, SMALL_GET, countResponses, putDir, writeFixtures } from './fixtures.js';
+import { commitCount, countObjects, describeFsck, fsck, groupCommitVerdict, makePutDirs, measureHistoryListing, uploadFixtures, waitForGit, watchGit, type FsckResult } from './git.js';
+import { downloads, fetchOnce, hasCurl, hasWrk, putMany, runLoad, streamedPut, type RateResult } from './load.js';
 import { STARTERS, type Peer, type PeerName } from './peers.js';
-import { installSignalHandlers, peakRss, removeTempDirs, resetPeakRss, sampleRss, stopAll } from './proc.js';
+import { installSignalHandlers, makeTempDir, peakRss, removeTempDirs, resetPeakRss, sampleRss, stopAll } from './proc.js';
+import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
 
-const ORDER: PeerName[] = ['gitdav', 'nginx', 'apache'];
+const ORDER: PeerName[] = ['git', 'baseline', 'gitdav', 'nginx', 'apache'];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const DOWNLOADS = 5;
 const PUTS = 1000;
 const PUT_SIZE = 1024;
+/** A bound on one small-PUT run, whatever the server's speed. */
+const PUT_MAX_SECONDS = 100;
 const RSS_LIMIT = 150e6;
 const MB = 1e6;
-
-interface Cell {
-  value?: number;
-  note?: string;
-}
-interface Row {
-  label: string;
-  /** Digits after the point. */
-  digits: number;
-  cells: Partial<Record<PeerName, Cell>>;
-}
 
 const rows: Row[] = [];
 const notes: string[] = [];
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-function row(label: string, digits = 0): Row {
-  const r: Row = { label, digits, cells: {} };
+function row(label: string, tables: TableId[], digits = 0): Row {
+  const r: Row = { label, digits, tables, cells: {} };
   rows.push(r);
   return r;
 }
@@ -61,32 +56,6 @@ function rateCell(label: string, p: Peer, r: RateResult): Cell {
   if (r.errors > 0) notes.push(`${label}, ${p.name}: ${r.errors} of ${r.requests} requests failed or were not 2xx`);
   if (r.requests > 0 && r.errors >= r.requests) return { note: 'failed' };
   return { value: r.rate };
-}
-
-function fmt(c: Cell | undefined, digits: number): string {
-  if (!c || c.value === undefined) return c?.note ?? 'n/a';
-  return c.value.toFixed(digits) + (c.note ? ` (${c.note})` : '');
-}
-
-function ratio(a: Cell | undefined, b: Cell | undefined): string {
-  if (a?.value === undefined || b?.value === undefined || b.value === 0) return 'n/a';
-  return `${(a.value / b.value).toFixed(2)}×`;
-}
-
-function table(): string {
-  const header = ['metric', 'gitdav', 'nginx', 'apache', 'gitdav/nginx', 'gitdav/apache'];
-  const body = rows.map((r) => [
-    r.label,
-    fmt(r.cells.gitdav, r.digits),
-    fmt(r.cells.nginx, r.digits),
-    fmt(r.cells.apache, r.digits),
-    ratio(r.cells.gitdav, r.cells.nginx),
-    ratio(r.cells.gitdav, r.cells.apache),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  const rule = '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|';
-  return [line(header), rule, ...body.map(line)].join('\n');
 }
 
 function version(cmd: string, args: string[], pattern: RegExp): string {
@@ -115,6 +84,27 @@ async function startPeers(): Promise<{ peers: Peer[]; missing: Partial<Record<Pe
   return { peers, missing };
 }
 
+/**
+ * The same files on every server: written into the folder servers' data dirs (or a scratch dir when
+ * none runs), uploaded through WebDAV into git-backed ones; the baseline only gets the PUT folders.
+ */
+async function fixtures(peers: Peer[]): Promise<void> {
+  const folders = peers.filter((p) => p.storage === 'folder').map((p) => p.dataDir);
+  const dirs = folders.length ? folders : [makeTempDir('fixtures')];
+  writeFixtures(dirs);
+  for (const p of peers) p.fixOwnership();
+  for (const p of peers.filter((q) => q.storage === 'git')) {
+    const began = Date.now();
+    try {
+      if (p.name === 'baseline') await makePutDirs(p);
+      else await uploadFixtures(p, dirs[0]!);
+      log(`fixtures into ${p.name} through WebDAV: ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      notes.push(`fixtures, ${p.name}: ${(err as Error).message}`);
+    }
+  }
+}
+
 /** Checks that each server serves the fixtures as expected before anything is timed. */
 async function check(peers: Peer[]): Promise<{ propfindOk: Set<PeerName> }> {
   const propfindOk = new Set<PeerName>();
@@ -135,28 +125,34 @@ async function check(peers: Peer[]): Promise<{ propfindOk: Set<PeerName> }> {
 
 /** Rows in the order they are printed; filled in whatever order the stages run. */
 const loadTool = hasWrk ? `wrk -t2 -c16 -d${SECONDS}s` : `Node loop, 16 keep-alive clients, ${SECONDS}s`;
+const BOTH: TableId[] = ['peers', 'git'];
 const R = {
-  get1: row(`GET 1 MiB, req/s (${loadTool})`),
-  get100: row(`GET 100 MiB, MB/s (${DOWNLOADS} sequential, ${hasCurl ? 'curl' : 'Node client'})`),
-  propfind: row(`PROPFIND Depth 1, ${FOLDER.members} members, req/s (${hasWrk ? 'wrk -t2 -c16, Lua script' : 'Node loop, 16 keep-alive clients'})`),
-  puts: row(`${PUTS} sequential ${PUT_SIZE} B PUTs (keep-alive), PUT/s`),
-  bigPut: row('PUT 1 GiB (streamed from a generator), MB/s'),
-  bigGet: row(`GET 1 GiB, MB/s (${hasCurl ? 'curl' : 'Node client'})`),
-  bigRss: row('peak RSS during the 1 GiB PUT + GET, MB', 1),
-  runRss: row('peak RSS over the whole run, MB', 1),
+  get1: row(`GET 1 MiB, req/s (${loadTool})`, BOTH),
+  get100: row(`GET 100 MiB, MB/s (${DOWNLOADS} sequential, ${hasCurl ? 'curl' : 'Node client'})`, BOTH),
+  propfind: row(`PROPFIND Depth 1, ${FOLDER.members} members, req/s (${hasWrk ? 'wrk -t2 -c16, Lua script' : 'Node loop, 16 keep-alive clients'})`, BOTH),
+  puts: Object.fromEntries(
+    PUT_CLIENTS.map((c) => [c, row(`${PUTS} PUTs of ${PUT_SIZE} B new files, ${c === 1 ? '1 client' : `${c} concurrent clients`} (keep-alive), PUT/s`, BOTH)]),
+  ) as Record<(typeof PUT_CLIENTS)[number], Row>,
+  bigPut: row('PUT 1 GiB (streamed from a generator), MB/s', BOTH),
+  bigGet: row(`GET 1 GiB, MB/s (${hasCurl ? 'curl' : 'Node client'})`, BOTH),
+  bigRss: row('peak RSS during the 1 GiB PUT + GET, MB', BOTH, 1),
+  runRss: row('peak RSS over the whole run, MB', BOTH, 1),
+  commits: row(`commits on main made by the ${PUTS * PUT_CLIENTS.length} small PUTs`, ['git']),
+  commitsTotal: row('commits on main at the end of the run (all writes)', ['git']),
+  history: row('history listing on a 10,000-commit history', ['git']),
 };
 
 /** 1 GiB PUT then GET, each server's memory watched; runs first, on freshly started servers. */
-async function bigTransfers(peers: Peer[]): Promise<boolean> {
-  let gitdavHwmReset = false;
+async function bigTransfers(peers: Peer[]): Promise<Set<PeerName>> {
+  const hwmReset = new Set<PeerName>();
   for (const p of peers) {
-    const reset = p.name === 'gitdav' && resetPeakRss(p.pid);
-    if (p.name === 'gitdav') gitdavHwmReset = reset;
+    const reset = p.node && resetPeakRss(p.pid);
+    if (reset) hwmReset.add(p.name);
     const sampler = sampleRss(p.pid, 50);
     try {
       const up = await streamedPut(p.url + BIG.path, BIG.size);
-      const stored = statSync(p.dataDir + BIG.path).size;
-      if (up.errors || stored !== BIG.size) throw new Error(`PUT answered ${up.status}, ${stored} bytes stored`);
+      const stored = p.storedSize(BIG.path);
+      if (up.errors || stored !== BIG.size) throw new Error(`PUT answered ${up.status}, ${stored ?? 'no'} bytes stored`);
       R.bigPut.cells[p.name] = { value: up.bytesPerSecond / MB };
       const down = await downloads(p.url + BIG.path, 1, BIG.size);
       if (down.errors) throw new Error(`GET gave ${down.bytes} bytes`);
@@ -170,43 +166,79 @@ async function bigTransfers(peers: Peer[]): Promise<boolean> {
     const hwm = reset ? peakRss(p.pid) : undefined;
     R.bigRss.cells[p.name] = { value: Math.max(sampled, hwm ?? 0) / MB };
     log(`1 GiB ${p.name}: PUT ${fmt(R.bigPut.cells[p.name], 0)} MB/s, GET ${fmt(R.bigGet.cells[p.name], 0)} MB/s, RSS ${fmt(R.bigRss.cells[p.name], 1)} MB`);
-    rmSync(p.dataDir + BIG.path, { force: true });
+    await p.removeFile(BIG.path).catch((err: unknown) => notes.push(`removing the 1 GiB file, ${p.name}: ${(err as Error).message}`));
   }
-  return gitdavHwmReset;
+  return hwmReset;
+}
+
+/** The small-PUT runs: new files into an empty folder per run, `clients` keep-alive connections. */
+async function smallPuts(peers: Peer[]): Promise<void> {
+  const body = Buffer.alloc(PUT_SIZE, 'x');
+  for (const clients of PUT_CLIENTS) {
+    const r = R.puts[clients];
+    await measure(r, peers, async (p) => {
+      const res = await putMany({ baseUrl: p.url + putDir(clients), count: PUTS, body, clients, maxSeconds: PUT_MAX_SECONDS });
+      if (p.storage === 'git') await settleGit(p, `after its ${clients}-client PUTs`);
+      const cell = rateCell(r.label, p, res);
+      if (res.done < PUTS) {
+        notes.push(`${r.label}, ${p.name}: stopped by the ${PUT_MAX_SECONDS} s cap after ${res.done} PUTs`);
+        cell.note = `${res.done} PUTs`;
+      }
+      return cell;
+    });
+  }
+}
+
+/** Lets a server's background `git gc --auto` finish (untimed), so it does not load the next measurement. */
+async function settleGit(p: Peer, when: string): Promise<void> {
+  const w = await waitForGit(p.dataDir);
+  if (w.seconds >= 0.5 || w.killed) notes.push(`${p.name}: waited ${w.seconds.toFixed(1)} s ${when} for its background git gc${w.killed ? `, then killed ${w.killed} git process(es)` : ''}`);
+}
+
+function rssCheck(name: string, rss: number | undefined, ok: boolean, how: string): { pass: boolean; text: string } {
+  const pass = rss !== undefined && rss * MB < RSS_LIMIT && ok;
+  return {
+    pass,
+    text: `${name} peak RSS during the 1 GiB PUT + GET: ${rss === undefined ? 'n/a' : rss.toFixed(1) + ' MB'} (${how}), limit 150 MB: ${pass ? 'PASS' : 'FAIL'}`,
+  };
 }
 
 async function main(): Promise<void> {
   installSignalHandlers();
   const began = Date.now();
   const { peers, missing } = await startPeers();
-  if (!peers.some((p) => p.name === 'gitdav')) throw new Error(`gitdav did not start: ${missing.gitdav ?? 'unknown reason'}`);
+  if (!peers.some((p) => p.name === 'gitdav' || p.name === 'git')) throw new Error(`gitdav did not start: ${missing.git ?? missing.gitdav ?? 'unknown reason'}`);
+  const byName = (n: PeerName) => peers.find((p) => p.name === n);
+  const servers = peers.filter((p) => p.name !== 'baseline'); // the baseline is only in the small-PUT rows
   const whole = new Map(peers.map((p) => [p.name, sampleRss(p.pid, 250)]));
+  const spawned = new Map(peers.filter((p) => p.storage === 'git').map((p) => [p.name, watchGit(p.dataDir)]));
+  const load: number[] = [];
+  const loadTimer = setInterval(() => load.push(loadavg()[0]!), 5000);
   try {
+    // The 1 GiB stage first: the streaming memory of a fresh process, before other loads have grown its heap.
+    const hwmReset = await bigTransfers(servers);
+
     log('writing fixtures…');
-    writeFixtures(peers.map((p) => p.dataDir));
-    for (const p of peers) p.fixOwnership();
-    const { propfindOk } = await check(peers);
+    await fixtures(peers);
+    const { propfindOk } = await check(servers);
 
-    // 5 first: the streaming memory of a fresh process, before other loads have grown its heap.
-    const hwmReset = await bigTransfers(peers);
-
-    // 1. GET 1 MiB.
-    await measure(R.get1, peers, async (p) => {
+    // GET 1 MiB.
+    await measure(R.get1, servers, async (p) => {
       const spec = { url: p.url + SMALL_GET.path, threads: 2, connections: 16, seconds: SECONDS };
       await runLoad({ ...spec, seconds: WARMUP_SECONDS });
       return rateCell(R.get1.label, p, await runLoad(spec));
     });
 
-    // 2. GET 100 MiB.
-    await measure(R.get100, peers, async (p) => {
+    // GET 100 MiB.
+    await measure(R.get100, servers, async (p) => {
       await downloads(p.url + LARGE_GET.path, 1, LARGE_GET.size);
       const r = await downloads(p.url + LARGE_GET.path, DOWNLOADS, LARGE_GET.size);
       if (r.errors) notes.push(`${R.get100.label}, ${p.name}: ${r.errors} downloads were short or not 200`);
       return r.errors === DOWNLOADS ? { note: 'failed' } : { value: r.bytesPerSecond / MB };
     });
 
-    // 3. PROPFIND Depth 1 on 1,000 members.
-    await measure(R.propfind, peers, async (p) => {
+    // PROPFIND Depth 1 on 1,000 members.
+    await measure(R.propfind, servers, async (p) => {
       if (!propfindOk.has(p.name)) return { note: 'n/a' };
       const spec = {
         url: p.url + FOLDER.path,
@@ -221,42 +253,77 @@ async function main(): Promise<void> {
       return rateCell(R.propfind.label, p, await runLoad(spec));
     });
 
-    // 4. 1,000 sequential small PUTs.
-    await measure(R.puts, peers, async (p) => rateCell(R.puts.label, p, await sequentialPuts(p.url + PUT_DIR, PUTS, PUT_SIZE)));
+    // Small PUTs at 1 and 16 clients; commits counted around them on the git-backed servers.
+    const gitPeers = peers.filter((p) => p.storage === 'git');
+    const before = new Map(gitPeers.map((p) => [p.name, commitCount(p.dataDir)]));
+    await smallPuts(peers);
+    for (const p of gitPeers) {
+      const b = before.get(p.name);
+      const a = commitCount(p.dataDir);
+      R.commits.cells[p.name] = a === undefined || b === undefined ? { note: 'git failed' } : { value: a - b };
+      R.commitsTotal.cells[p.name] = a === undefined ? { note: 'git failed' } : { value: a };
+    }
+
+    // History listing: not built yet; the row says so.
+    R.history.cells.git = await measureHistoryListing(byName('git'));
+    log(`${R.history.label}: ${fmt(R.history.cells.git, 0)}`);
 
     for (const p of peers) {
       const sampled = whole.get(p.name)!.stop();
-      const hwm = p.name === 'gitdav' ? peakRss(p.pid) : undefined;
+      const hwm = p.node ? peakRss(p.pid) : undefined;
       R.runRss.cells[p.name] = { value: Math.max(sampled, hwm ?? 0) / MB };
     }
 
-    const gitdavRss = R.bigRss.cells.gitdav?.value;
-    const pass = gitdavRss !== undefined && gitdavRss * MB < RSS_LIMIT && R.bigPut.cells.gitdav?.value !== undefined && R.bigGet.cells.gitdav?.value !== undefined;
+    // fsck on stopped servers: nothing can be in flight.
+    const fscks: { name: PeerName; result: FsckResult; objects: ReturnType<typeof countObjects> }[] = [];
+    for (const p of gitPeers) {
+      await settleGit(p, 'before fsck');
+      const seen = spawned.get(p.name)!.stop();
+      notes.push(`${p.name}: native git processes seen on its repository during the run: ${seen.length ? seen.map((c) => `\`${c}\``).join(', ') : 'none'}`);
+      await p.stop();
+      log(`git fsck --strict on ${p.name}'s repository…`);
+      fscks.push({ name: p.name, result: fsck(p.dataDir), objects: countObjects(p.dataDir) });
+    }
+
+    const running = new Set(peers.map((p) => p.name));
+    const checks: { pass: boolean; text: string }[] = [];
+    const how = (n: PeerName) => (hwmReset.has(n) ? 'VmHWM reset just before the PUT, and VmRSS sampled every 50 ms' : 'VmRSS sampled every 50 ms');
+    for (const n of ['gitdav', 'git'] as const) {
+      if (!running.has(n)) continue;
+      const ok = R.bigPut.cells[n]?.value !== undefined && R.bigGet.cells[n]?.value !== undefined;
+      checks.push(rssCheck(n === 'git' ? 'gitdav git' : 'gitdav fs', R.bigRss.cells[n]?.value, ok, how(n)));
+    }
+    if (running.has('git') && running.has('baseline')) {
+      const top = PUT_CLIENTS[PUT_CLIENTS.length - 1]!;
+      checks.push(groupCommitVerdict(R.puts[top].cells.git?.value, R.puts[top].cells.baseline?.value));
+    } else {
+      checks.push({ pass: true, text: 'group commit ÷ commit per PUT: not checked (needs both git and baseline in BENCH_PEERS)' });
+    }
+    for (const f of fscks) checks.push({ pass: f.result.clean, text: describeFsck(f.name === 'git' ? 'group-commit repository (gitdav git)' : 'commit-per-PUT repository', f.result, f.objects) });
+
+    const nginx = missing.nginx ? `n/a (${missing.nginx})` : version('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/) + ' (dav + dav_ext)';
+    const apache = missing.apache ? `n/a (${missing.apache})` : version('/usr/sbin/apache2', ['-v'], /Apache\/(\S+)/) + ' (mod_dav_fs, mpm_event)';
     const out: string[] = [];
-    out.push(`gitdav benchmark, ${new Date().toISOString()}; node ${process.version}, ${cpus().length} CPUs, everything on 127.0.0.1`);
+    out.push(`gitdav benchmark, ${new Date().toISOString()}; node ${process.version}, ${cpus().length} CPUs, git ${version('git', ['--version'], /version (\S+)/)}, everything on 127.0.0.1`);
+    out.push(`gitdav fs: folder backend; gitdav git: git backend, group commit; git, commit/PUT: git backend with maxBatch 1; nginx ${nginx}; apache ${apache}`);
+    out.push(`MB = 10^6 bytes. Ratios are A ÷ B: above 1× is better for rates, worse for RSS. PROPFIND asks for ${PROPFIND_PROPS.join(', ')}. – = not measured for that server.`);
+    out.push(`load average (1 min) during the run: ${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : 'n/a'}`);
+    if (tableRan('peers', running)) out.push('', '### gitdav (folder backend) vs nginx vs Apache', '', renderTable('peers', rows, running));
+    if (tableRan('git', running)) out.push('', '### git backend vs commit-per-PUT baseline vs folder backend vs nginx', '', renderTable('git', rows, running));
+    out.push('', ...checks.map((c) => c.text));
     out.push(
-      `gitdav: folder backend; nginx ${missing.nginx ? `n/a (${missing.nginx})` : version('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/) + ' (dav + dav_ext)'}; ` +
-        `apache ${missing.apache ? `n/a (${missing.apache})` : version('/usr/sbin/apache2', ['-v'], /Apache\/(\S+)/) + ' (mod_dav_fs, mpm_event)'}`,
-    );
-    out.push(`MB = 10^6 bytes. Ratios are gitdav ÷ peer: above 1× is better for rates, worse for RSS. PROPFIND asks for ${PROPFIND_PROPS.join(', ')}.`);
-    out.push('');
-    out.push(table());
-    out.push('');
-    out.push(
-      `gitdav peak RSS during the 1 GiB PUT + GET: ${gitdavRss === undefined ? 'n/a' : gitdavRss.toFixed(1) + ' MB'} ` +
-        `(${hwmReset ? 'VmHWM reset just before the PUT, and VmRSS sampled every 50 ms' : 'VmRSS sampled every 50 ms'}), ` +
-        `limit 150 MB: ${pass ? 'PASS' : 'FAIL'}`,
-    );
-    out.push(
+      '',
       'RSS of nginx and Apache is the sum of VmRSS over the master and its workers (shared pages counted in each). ' +
-        'Whole-run RSS is sampled every 250 ms (gitdav: and VmHWM); the 1 GiB stage runs first, on fresh processes.',
+        'Whole-run RSS is sampled every 250 ms (gitdav and the baseline: and VmHWM); the 1 GiB stage runs first, on fresh processes.',
     );
     if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
     out.push('', `total time ${((Date.now() - began) / 1000).toFixed(0)} s`);
     process.stdout.write(out.join('\n') + '\n');
-    if (!pass) process.exitCode = 1;
+    if (checks.some((c) => !c.pass)) process.exitCode = 1;
   } finally {
+    clearInterval(loadTimer);
     for (const s of whole.values()) s.stop();
+    for (const w of spawned.values()) w.stop();
     await stopAll();
     removeTempDirs();
   }

@@ -25,7 +25,8 @@ export class Maintenance {
     this.commits = 0;
     this.lastRun = Date.now();
     this.running = true;
-    const child = spawn('git', ['--git-dir', this.gitdir, 'gc', '--auto', '--quiet'], { stdio: 'ignore' });
+    // autoDetach=false: gc stays our child, so it can be waited for, never outlives a test or shutdown.
+    const child = spawn('git', ['--git-dir', this.gitdir, '-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'], { stdio: 'ignore' });
     child.on('error', () => (this.gitMissing = true)); // no git installed: never try again
     child.on('close', () => (this.running = false));
     child.unref();

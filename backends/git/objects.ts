@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
-import { PackReader } from './pack.js';
+import { PackReader, ZLIB_CHUNK } from './pack.js';
 import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
 
@@ -137,7 +137,7 @@ export class ObjectStore {
     const header = Buffer.from(`${type} ${size}\0`);
     hash.update(header);
     // Level 0 for big bodies: deflating them costs far more than the disk it saves (DESIGN.md §7).
-    const deflate = createDeflate({ level: size > 4 * 1024 * 1024 ? 0 : 1 });
+    const deflate = createDeflate({ level: size > 4 * 1024 * 1024 ? 0 : 1, chunkSize: ZLIB_CHUNK });
     async function* framed(): AsyncGenerator<Buffer> {
       yield header;
       let seen = 0;
@@ -238,7 +238,7 @@ export class ObjectStore {
     }
     const file = head ? fs.createReadStream(path, { highWaterMark: 256 * 1024 }) : null;
     if (file) {
-      const inflate = createInflate();
+      const inflate = createInflate({ chunkSize: ZLIB_CHUNK });
       const body = new BlobBody(oid, range);
       file.on('error', (e) => body.destroy(e));
       inflate.on('error', (e) => body.destroy(corrupt(oid, e)));

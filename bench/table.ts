@@ -1,0 +1,88 @@
+/**
+ * Results as rows of cells (one per server), printed as Markdown tables: each table picks its rows,
+ * its server columns and the ratios it shows, so one set of measurements prints side by side twice.
+ */
+import type { PeerName } from './peers.js';
+
+export interface Cell {
+  value?: number;
+  note?: string;
+}
+
+export type TableId = 'peers' | 'git';
+
+export interface Row {
+  label: string;
+  /** Digits after the point. */
+  digits: number;
+  /** The tables that print this row. */
+  tables: TableId[];
+  cells: Partial<Record<PeerName, Cell>>;
+}
+
+export interface TableSpec {
+  columns: { peer: PeerName; header: string }[];
+  ratios: { a: PeerName; b: PeerName; header: string }[];
+}
+
+export const COLUMN_HEADERS: Record<PeerName, string> = {
+  git: 'gitdav git',
+  baseline: 'git, commit/PUT',
+  gitdav: 'gitdav fs',
+  nginx: 'nginx',
+  apache: 'apache',
+};
+
+export const TABLES: Record<TableId, TableSpec> = {
+  peers: {
+    columns: (['gitdav', 'nginx', 'apache'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    ratios: [
+      { a: 'gitdav', b: 'nginx', header: 'fs/nginx' },
+      { a: 'gitdav', b: 'apache', header: 'fs/apache' },
+    ],
+  },
+  git: {
+    columns: (['git', 'baseline', 'gitdav', 'nginx'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    ratios: [
+      { a: 'git', b: 'baseline', header: 'git/commit-per-PUT' },
+      { a: 'git', b: 'gitdav', header: 'git/fs' },
+      { a: 'git', b: 'nginx', header: 'git/nginx' },
+    ],
+  },
+};
+
+export function fmt(c: Cell | undefined, digits: number, notMeasured = 'n/a'): string {
+  if (!c) return notMeasured;
+  if (c.value === undefined) return c.note ?? 'n/a';
+  return c.value.toFixed(digits) + (c.note ? ` (${c.note})` : '');
+}
+
+export function ratio(a: Cell | undefined, b: Cell | undefined): string {
+  if (a?.value === undefined || b?.value === undefined || b.value === 0) return 'n/a';
+  return `${(a.value / b.value).toFixed(2)}×`;
+}
+
+/** Whether any server of this table ran (BENCH_PEERS may leave a table empty). */
+export function tableRan(id: TableId, running: Set<PeerName>): boolean {
+  return TABLES[id].columns.some((c) => running.has(c.peer));
+}
+
+/**
+ * One Markdown table. A server that ran but was not asked for a row shows `–`; one that did not
+ * run at all shows `n/a`.
+ */
+export function renderTable(id: TableId, rows: Row[], running: Set<PeerName>): string {
+  const spec = TABLES[id];
+  const header = ['metric', ...spec.columns.map((c) => c.header), ...spec.ratios.map((r) => r.header)];
+  const body = rows
+    .filter((r) => r.tables.includes(id))
+    .map((r) => [
+      r.label,
+      ...spec.columns.map((c) => fmt(r.cells[c.peer], r.digits, running.has(c.peer) ? '–' : 'n/a')),
+      ...spec.ratios.map((q) => (r.cells[q.a] && r.cells[q.b] ? ratio(r.cells[q.a], r.cells[q.b]) : '–')),
+    ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
