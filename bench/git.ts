@@ -2,7 +2,7 @@
  * The git-specific part of the benchmark: fixtures for git-backed servers (uploaded through WebDAV,
  * since their files live in commits, not on disk), commit counts, `git fsck --strict` and
  * `count-objects`, finding and waiting for the server's background `git gc`, the group-commit
- * verdict, and the placeholder for the history-listing measurement.
+ * verdict, and the history-listing measurement (bench/history.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { FOLDER, LARGE_GET, MANY_BODY, PUT_DIRS, SMALL_GET, manyItem } from './f
 import { fetchOnce, putFile, putMany } from './load.js';
 import type { Peer } from './peers.js';
 import { sleep } from './proc.js';
+import { measureHistory } from './history.js';
 
 /** Group commit must beat a commit per request by this much at 16 clients. */
 export const GROUP_COMMIT_TARGET = 3;
@@ -177,6 +178,7 @@ export function groupCommitVerdict(group: number | undefined, baseline: number |
  * Placeholder: listing a folder's history on a 10,000-commit history (the `.history` views of
  * DESIGN.md §4). To be written once those views exist; until then the row says why it is empty.
  */
+/** Listing a file's versions on a 10,000-commit history (bench/history.ts; its own repository). */
 export async function measureHistoryListing(_p: Peer | undefined): Promise<{ value?: number; note: string }> {
-  return { note: 'n/a (history views not built yet)' };
+  return measureHistory();
 }

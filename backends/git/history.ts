@@ -22,8 +22,15 @@ const LIST_LIMIT = 1000;
 const RECENT_COMMITS = 100;
 
 /** What a history path names. */
+/** A member of a virtual folder; `entry` when the folder already knows it (saves a lookup per child). */
+export interface Child {
+  name: string;
+  kind: 'file' | 'collection';
+  entry?: () => Promise<Entry>;
+}
+
 export type Located =
-  | { kind: 'folder'; path: string; time: Date; children: () => Promise<Array<{ name: string; kind: 'file' | 'collection' }>>; immutable: boolean }
+  | { kind: 'folder'; path: string; time: Date; children: () => Promise<Child[]>; immutable: boolean }
   | { kind: 'snapshot'; path: string; commit: CommitMeta; editor: TreeEditor; inner: string; immutable: boolean }
   | { kind: 'version'; path: string; commit: CommitMeta; oid: string; livePath: string };
 
@@ -49,7 +56,7 @@ export class History {
   async locate(path: string): Promise<Located | null> {
     const segs = path.slice(ROOT.length).split('/').filter(Boolean);
     const time = await this.d.current();
-    const folder = (children: () => Promise<Array<{ name: string; kind: 'file' | 'collection' }>>, immutable = false): Located => ({ kind: 'folder', path, time, children, immutable });
+    const folder = (children: () => Promise<Child[]>, immutable = false): Located => ({ kind: 'folder', path, time, children, immutable });
     const [area, ...rest] = segs;
     if (!area) return folder(async () => ['branches', 'tags', 'commits', 'by-date', 'versions'].map((name) => ({ name, kind: 'collection' as const })));
 
@@ -97,7 +104,8 @@ export class History {
     if (loc.kind === 'folder') {
       for (const child of await loc.children()) {
         const childPath = joinPath(path, child.name);
-        if (child.kind === 'collection') yield virtualFolder(childPath, loc.time, loc.immutable);
+        if (child.entry) yield await child.entry();
+        else if (child.kind === 'collection') yield virtualFolder(childPath, loc.time, loc.immutable);
         else {
           const e = await this.stat(childPath);
           if (e) yield e;
@@ -147,7 +155,7 @@ export class History {
     };
   }
 
-  private byDate(path: string, rest: string[], folder: (c: () => Promise<Array<{ name: string; kind: 'file' | 'collection' }>>, immutable?: boolean) => Located): Located | null {
+  private byDate(path: string, rest: string[], folder: (c: () => Promise<Child[]>, immutable?: boolean) => Located): Located | null {
     const commits = this.d.index.all();
     const keyOf = (c: CommitMeta) => stamp(c.time); // YYYYMMDDTHHMMSSZ
     const [y, m, d, leaf, ...inner] = rest;
@@ -166,7 +174,7 @@ export class History {
     return commit ? this.snapshot(path, commit, inner, true) : null;
   }
 
-  private async versions(path: string, rest: string[], folder: (c: () => Promise<Array<{ name: string; kind: 'file' | 'collection' }>>, immutable?: boolean) => Located): Promise<Located | null> {
+  private async versions(path: string, rest: string[], folder: (c: () => Promise<Child[]>, immutable?: boolean) => Located): Promise<Located | null> {
     const index = this.d.index;
     // versions/<live path>/<version>: find the longest prefix of `rest` that had file versions.
     // The index remembers each change's blob: listing versions reads no tree at all.
@@ -197,7 +205,15 @@ export class History {
     }
     const versions = await fileVersions(live);
     if (versions.length === 0) return null;
-    return folder(async () => versions.slice(-LIST_LIMIT).reverse().map((v) => ({ name: History.versionName(live, v.commit), kind: 'file' as const })));
+    return folder(async () =>
+      versions
+        .slice(-LIST_LIMIT)
+        .reverse()
+        .map((v) => {
+          const name = History.versionName(live, v.commit);
+          return { name, kind: 'file' as const, entry: () => this.fileEntry(joinPath(path, name), v.oid, v.commit) };
+        }),
+    );
   }
 
   private liveNames: (path: string) => Promise<string[]> = async () => [];

@@ -215,7 +215,8 @@ export class GitBackend implements Backend {
 
   async props(path: string): Promise<PropertyMap> {
     if (isHistoryPath(path)) {
-      // A snapshot shows the properties as they were; virtual folders have none.
+      // A snapshot shows the properties as they were; virtual folders and file versions have none.
+      if (path.startsWith(`/${HISTORY}/versions/`) || path.split('/').length <= 4) return new Map();
       const found = await this.history.slotOf(path);
       if (!found?.editor || !found.inner) return new Map();
       const [dir, key] = propsKey(found.inner, found.slot);
