@@ -1,23 +1,36 @@
 /**
- * CALDAV:calendar-data as a property (RFC 4791 §9.6): the object's text, as stored, or shaped by the
- * request's comp/prop selection, `expand` or `limit-recurrence-set`. Also available to PROPFIND.
+ * CALDAV:calendar-data as a property (RFC 4791 §9.6): the object's text as stored, or shaped by the
+ * request's comp/prop selection, `expand` or `limit-recurrence-set`. Also answered to PROPFIND.
  */
 import type { LiveProperty } from '../dav/properties/registry.js';
-import { cal } from './context.js';
-import type { ObjectCache } from './object-cache.js';
+import type { XmlElement } from '../dav/xml/parse.js';
+import { parseCalendarDataRequest, shapeCalendarData } from './ical/index.js';
+import { toCalDavError } from './errors.js';
+import { objects, parsedObject } from './objects.js';
+import { cal, type CalDavOptions } from './context.js';
 
-export type Shaper = (text: string, requested: import('../dav/xml/parse.js').XmlElement) => string;
-
-export function calendarDataProperty(cache: ObjectCache<unknown>, shape?: Shaper): LiveProperty {
+export function calendarDataProperty(o: CalDavOptions): LiveProperty {
   return {
     name: cal('calendar-data'),
     inAllprop: false,
     protected: true,
     appliesTo: (r) => !r.isCollection,
     get: async (r, requested) => {
-      const text = await cache.text(r.req, r.entry);
-      if (!text.trimStart().startsWith('BEGIN:VCALENDAR')) return null;
-      return [requested && shape && requested.children.length ? shape(text, requested) : text];
+      if (!wantsShaping(requested)) {
+        const text = await objects.text(r.req, r.entry);
+        return text.trimStart().startsWith('BEGIN:VCALENDAR') ? [text] : null;
+      }
+      const object = await parsedObject(r.req, r.entry);
+      if (!object) return null;
+      try {
+        return [shapeCalendarData(object, parseCalendarDataRequest(requested!), { maxInstances: o.maxInstances })];
+      } catch (err) {
+        throw toCalDavError(err);
+      }
     },
   };
+}
+
+function wantsShaping(requested: XmlElement | undefined): boolean {
+  return !!requested && (requested.children.some((c) => typeof c !== 'string') || requested.attrs.size > 0);
 }

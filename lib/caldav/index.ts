@@ -8,9 +8,12 @@ import { CALENDAR, PRINCIPAL, DEFAULT_CALDAV_OPTIONS, cal, type CalDavOptions } 
 import { caldavProperties } from './properties.js';
 import { mkcalendar } from './methods/mkcalendar.js';
 import { ensureUserCollections } from './setup.js';
-import { ObjectCache } from './object-cache.js';
 import { calendarDataProperty } from './calendar-data.js';
 import { calendarMultiget } from './reports/multiget.js';
+import { calendarQuery } from './reports/query.js';
+import { freeBusyQuery } from './reports/freebusy.js';
+import { calendarPutHook } from './put-hook.js';
+import { calendarContentType } from './content-type.js';
 
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
   const o = { ...DEFAULT_CALDAV_OPTIONS, ...options };
@@ -18,9 +21,9 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);
   dav.creationOnly.add(cal('supported-calendar-component-set'));
-  const objects = new ObjectCache<unknown>();
-  dav.props.register(...caldavProperties(o), calendarDataProperty(objects));
-  dav.reports.register(calendarMultiget);
+  dav.props.register(...caldavProperties(o), calendarDataProperty(o), calendarContentType(dav.props.get('{DAV:}getcontenttype')!));
+  dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o));
+  dav.putHooks.push(calendarPutHook(o));
   dav.methods.set('MKCALENDAR', mkcalendar);
   await ensureUserCollections(dav.backend, o);
   return o;

@@ -231,8 +231,12 @@ function zonedToUtc(source: IcalComponent, target: IcalComponent, floating: Ical
     if (!prop.getParameter('tzid')) return;
     const values = prop.getValues();
     if (!values.every((v) => v instanceof ICAL.Time)) return;
-    to[i]!.removeParameter('tzid');
-    to[i]!.setValues(values.map((v: IcalTime) => toUtc(v, floating)));
+    const target = to[i]!;
+    target.removeParameter('tzid');
+    const utc = values.map((v: IcalTime) => toUtc(v, floating));
+    // ical.js refuses setValues on single-valued properties (DTSTART), even with one value
+    if (target.isMultiValue) target.setValues(utc);
+    else target.setValue(utc[0]);
   });
   const subFrom = source.getAllSubcomponents();
   const subTo = target.getAllSubcomponents();

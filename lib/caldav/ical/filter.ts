@@ -16,7 +16,7 @@ import { NS } from '../../dav/xml/names.js';
 import { collationContains, DEFAULT_COLLATION, isCollation, type Collation } from './collation.js';
 import { CalendarQueryError } from './errors.js';
 import type { CalendarObject } from './object.js';
-import { componentInstance, expandInstances, type ExpansionOptions, type Instance } from './recurrence.js';
+import { componentInstance, instances, type ExpansionOptions, type Instance } from './recurrence.js';
 import {
   alarmOverlaps,
   alarmReach,
@@ -219,9 +219,10 @@ function compFilterMatches(parent: IcalComponent, f: CompFilter, parentInst: Ins
 
   // The object's own components: judge them instance by instance when any test depends on time.
   if (parent === ctx.object.vcalendar && f.name === ctx.object.componentType && RECURRING.has(f.name) && needsInstances(f)) {
-    const { instances } = expandInstances(ctx.object, expansionWindow(f, ctx));
-    return instances.some((inst) =>
-      (!f.timeRange || instanceOverlaps(f.name, inst, f.timeRange, ctx.floating)) && subfiltersMatch(inst.component, f, inst, ctx));
+    for (const inst of instances(ctx.object, expansionWindow(f, ctx))) {
+      if ((!f.timeRange || instanceOverlaps(f.name, inst, f.timeRange, ctx.floating)) && subfiltersMatch(inst.component, f, inst, ctx)) return true;
+    }
+    return false;
   }
 
   return comps.some((c) => {

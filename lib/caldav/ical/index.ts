@@ -7,6 +7,7 @@ export { parseCalendarObject, CALENDAR_COMPONENTS, type CalendarObject, type Cal
 export { validateCalendarObject, type ValidationLimits, type ValidCalendarObject } from './validate.js';
 export {
   expandInstances,
+  instances,
   DEFAULT_MAX_INSTANCES,
   type Instance,
   type InstanceKind,

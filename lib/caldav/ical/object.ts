@@ -8,7 +8,7 @@
  */
 import ICAL from 'ical.js';
 import { CalendarPreconditionError } from './errors.js';
-import { attachTimezones, normalizeTzids, type IcalComponent, type IcalTimezone } from './tz.js';
+import { attachTimezones, normalizeJcal, type IcalComponent, type IcalTimezone } from './tz.js';
 
 export { CalendarPreconditionError, type CalendarPrecondition } from './errors.js';
 
@@ -113,7 +113,7 @@ function parseVcalendar(text: string): IcalComponent {
     const what = roots.length === 1 && typeof roots[0]?.[0] === 'string' ? roots[0][0].toUpperCase() : `${roots.length} components`;
     throw new CalendarPreconditionError('valid-calendar-data', `expected one VCALENDAR, found ${what}`);
   }
-  normalizeTzids(roots[0] as never);
+  normalizeJcal(roots[0] as never);
   return new ICAL.Component(roots[0]);
 }
 

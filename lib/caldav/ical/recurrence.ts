@@ -17,7 +17,7 @@
  */
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
-import { addDuration, epochMs, isFloating, timeAt, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
+import { addDays, addDuration, epochMs, isFloating, timeAt, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
 
 export const DEFAULT_MAX_INSTANCES = 10_000;
 
@@ -59,46 +59,55 @@ export interface Expansion {
 }
 
 export function expandInstances(object: CalendarObject, options: ExpansionOptions = {}): Expansion {
-  const maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
   const floating = options.floatingTimezone ?? null;
-  const { master, overrides } = object;
-  const instances: Instance[] = [];
-  let truncated = false;
+  const stream = instances(object, options);
+  const all: Instance[] = [];
+  let step = stream.next();
+  for (; !step.done; step = stream.next()) all.push(step.value);
+  all.sort((a, b) => (a.start ? epochMs(a.start, floating) : Infinity) - (b.start ? epochMs(b.start, floating) : Infinity));
+  return { instances: all, truncated: step.value };
+}
 
+/**
+ * The same instances lazily, for tests that can stop at the first hit: overrides first, then the
+ * generated ones in order. The return value says whether a cap cut the set short.
+ */
+export function* instances(object: CalendarObject, options: ExpansionOptions = {}): Generator<Instance, boolean> {
+  const { master, overrides } = object;
   const overrideKeys = new Set<string>();
   for (const o of overrides) {
     const rid = o.getFirstPropertyValue('recurrence-id') as IcalTime;
     overrideKeys.add(occurrenceKey(rid));
-    instances.push(describe('override', o, rid, (o.getFirstPropertyValue('dtstart') as IcalTime | null) ?? rid));
+    yield describe('override', o, rid, (o.getFirstPropertyValue('dtstart') as IcalTime | null) ?? rid);
+  }
+  if (!master) return false;
+
+  const dtstart = master.getFirstPropertyValue('dtstart') as IcalTime | null;
+  if (!dtstart || !isRecurring(master)) {
+    if (!dtstart || !overrideKeys.has(occurrenceKey(dtstart))) yield describe('single', master, null, dtstart);
+    return false;
   }
 
-  if (master) {
-    const dtstart = master.getFirstPropertyValue('dtstart') as IcalTime | null;
-    if (!dtstart || !isRecurring(master)) {
-      if (!dtstart || !overrideKeys.has(occurrenceKey(dtstart))) instances.push(describe('single', master, null, dtstart));
-    } else {
-      const ranges = rangeOverrides(overrides);
-      const periods = rdatePeriods(master);
-      const generated = occurrences(master, dtstart, {
-        maxInstances,
-        floating,
-        from: options.from === undefined ? undefined : options.from - maxRangeShift(ranges),
-        until: options.until === undefined ? undefined : options.until + maxRangeShift(ranges),
-      });
-      for (const occ of generated.values) {
-        const key = occurrenceKey(occ);
-        if (overrideKeys.has(key)) continue;
-        const range = rangeBefore(ranges, epochMs(occ));
-        const inst = range ? fromRange(range, occ) : describe('generated', master, occ, occ);
-        const periodEnd = periods.get(key);
-        instances.push(periodEnd && !range ? { ...inst, end: periodEnd, duration: null } : inst);
-      }
-      truncated = generated.truncated;
-    }
+  const ranges = rangeOverrides(overrides);
+  const periods = rdatePeriods(master);
+  const shift = maxRangeShift(ranges);
+  const generated = occurrences(master, dtstart, {
+    maxInstances: options.maxInstances ?? DEFAULT_MAX_INSTANCES,
+    floating: options.floatingTimezone ?? null,
+    from: options.from === undefined ? undefined : options.from - shift,
+    until: options.until === undefined ? undefined : options.until + shift,
+  });
+  let step = generated.next();
+  for (; !step.done; step = generated.next()) {
+    const occ = step.value;
+    const key = occurrenceKey(occ);
+    if (overrideKeys.has(key)) continue;
+    const range = rangeBefore(ranges, epochMs(occ));
+    const inst = range ? fromRange(range, occ) : describe('generated', master, occ, occ);
+    const periodEnd = periods.get(key);
+    yield periodEnd && !range ? { ...inst, end: periodEnd, duration: null } : inst;
   }
-
-  instances.sort((a, b) => (a.start ? epochMs(a.start, floating) : Infinity) - (b.start ? epochMs(b.start, floating) : Infinity));
-  return { instances, truncated };
+  return step.value;
 }
 
 export function isRecurring(component: IcalComponent): boolean {
@@ -133,11 +142,7 @@ function describe(kind: InstanceKind, component: IcalComponent, recurrenceId: Ic
 
 /** `value` moved by the distance from `from` to `to`. */
 function shift(value: IcalTime, from: IcalTime, to: IcalTime): IcalTime {
-  if (value.isDate && from.isDate && to.isDate) {
-    const r = value.clone();
-    r.adjust(daysBetween(from, to), 0, 0, 0);
-    return r;
-  }
+  if (value.isDate && from.isDate && to.isDate) return addDays(value, daysBetween(from, to));
   const ms = epochMs(value) + (epochMs(to) - epochMs(from));
   const r = timeAt(ms, isFloating(value) ? ICAL.Timezone.localTimezone : value.zone);
   if (value.isDate) r.isDate = true;
@@ -206,7 +211,8 @@ interface OccurrenceOptions {
 
 class StepBudgetExceeded extends Error {}
 
-function occurrences(master: IcalComponent, dtstart: IcalTime, options: OccurrenceOptions): { values: IcalTime[]; truncated: boolean } {
+/** The occurrences in order; returns whether a cap stopped them. */
+function* occurrences(master: IcalComponent, dtstart: IcalTime, options: OccurrenceOptions): Generator<IcalTime, boolean> {
   const { floating } = options;
   const sources: Array<() => IcalTime | null> = [];
   let steps = 0;
@@ -253,8 +259,7 @@ function occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurren
     heads[i] = sources[i]!();
     headAt[i] = heads[i] ? epochMs(heads[i]!, floating) : Infinity;
   };
-  const values: IcalTime[] = [];
-  let truncated = false;
+  let count = 0;
   let last: number | null = null;
   try {
     for (let i = 0; i < sources.length; i++) advance(i);
@@ -262,24 +267,21 @@ function occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurren
       let best = 0;
       for (let i = 1; i < heads.length; i++) if (headAt[i]! < headAt[best]!) best = i;
       const occ = heads[best];
-      if (!occ) break;
+      if (!occ) return false;
       const at = headAt[best]!;
-      if (options.until !== undefined && at > options.until) break;
-      if (values.length >= options.maxInstances) {
-        truncated = true;
-        break;
-      }
+      if (options.until !== undefined && at > options.until) return false;
+      if (count >= options.maxInstances) return true;
       advance(best);
       if (at === last) continue; // an RDATE that the RRULE also yields
       last = at;
       if (excluded.has(occurrenceKey(occ)) || excludedDays.has(`${occ.year}-${occ.month}-${occ.day}`)) continue;
-      values.push(occ);
+      count++;
+      yield occ;
     }
   } catch (err) {
     if (!(err instanceof StepBudgetExceeded) && !/max tries|death by recursion/i.test((err as Error).message)) throw err;
-    truncated = true;
+    return true;
   }
-  return { values, truncated };
 }
 
 /**
@@ -341,7 +343,7 @@ function fastForward(rule: ICAL.Recur, dtstart: IcalTime, from: number | undefin
       if (rule.freq === 'SECONDLY') t.adjust(0, 0, 0, units);
       else if (rule.freq === 'MINUTELY') t.adjust(0, 0, units, 0);
       else if (rule.freq === 'HOURLY') t.adjust(0, units, 0, 0);
-      else t.adjust(units * (rule.freq === 'WEEKLY' ? 7 : 1), 0, 0, 0);
+      else return addDays(t, units * (rule.freq === 'WEEKLY' ? 7 : 1));
       return t;
     };
   } else if ((rule.freq === 'MONTHLY' || rule.freq === 'YEARLY') && dtstart.day <= 28) {

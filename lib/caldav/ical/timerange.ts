@@ -11,7 +11,7 @@
  */
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
-import { expandInstances, type Expansion, type ExpansionOptions, type Instance } from './recurrence.js';
+import { expandInstances, instances, type Expansion, type ExpansionOptions, type Instance } from './recurrence.js';
 import { addDuration, durationMs, epochMs, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
 
 export interface TimeRange {
@@ -298,7 +298,11 @@ export function instancesInRange(object: CalendarObject, range: TimeRange, optio
   };
 }
 
-/** Does any instance of the object overlap the range? */
+/** Does any instance of the object overlap the range? (Stops at the first that does.) */
 export function objectOverlaps(object: CalendarObject, range: TimeRange, options: TimeRangeOptions = {}): boolean {
-  return instancesInRange(object, range, options).instances.length > 0;
+  const floating = options.floatingTimezone ?? null;
+  for (const inst of instances(object, windowFor(object, range, options))) {
+    if (instanceOverlaps(object.componentType, inst, range, floating)) return true;
+  }
+  return false;
 }

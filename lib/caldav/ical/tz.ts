@@ -67,13 +67,26 @@ export function addDuration(t: IcalTime, d: IcalDuration): IcalTime {
   const sign = d.isNegative ? -1 : 1;
   const days = sign * (d.weeks * 7 + d.days);
   const seconds = sign * (d.hours * 3600 + d.minutes * 60 + d.seconds);
-  let r = t.clone();
-  if (days) r.adjust(days, 0, 0, 0);
+  let r = days ? addDays(t, days) : t.clone();
   if (seconds) {
     if (r.isDate) r.isDate = false;
     if (isFloating(r) || r.zone === ICAL.Timezone.utcTimezone) r.adjust(0, 0, 0, seconds);
     else r = timeAt(r.toUnixTime() * MS + seconds * MS, r.zone);
   }
+  return r;
+}
+
+/**
+ * `t` moved by whole days of the wall clock. (ical.js's adjust walks month by month: moving a date
+ * by a thousand years through it takes milliseconds.)
+ */
+export function addDays(t: IcalTime, days: number): IcalTime {
+  const r = t.clone();
+  const d = new Date(0);
+  d.setUTCFullYear(t.year, t.month - 1, t.day + days); // unlike Date.UTC, no 19xx for years < 100
+  r.year = d.getUTCFullYear();
+  r.month = d.getUTCMonth() + 1;
+  r.day = d.getUTCDate();
   return r;
 }
 
@@ -101,17 +114,25 @@ type JCalProperty = [string, Record<string, unknown>, string, ...unknown[]];
 type JCalComponent = [string, JCalProperty[], JCalComponent[]];
 
 /**
- * Trims TZIDs in place (Microsoft writes `TZID:W. Europe Standard Time ` with a trailing space, and
- * references it without one, or the other way round), before any value is decorated.
+ * Repairs, in place and before any value is decorated, two quirks of real clients:
+ * - TZIDs with a trailing space (Microsoft writes `TZID:W. Europe Standard Time ` and references
+ *   it without the space, or the other way round): trimmed everywhere;
+ * - a DATE written without VALUE=DATE (`DTSTART:20240101`), which ical.js would read as a broken
+ *   date-time: typed as the date it is.
  */
-export function normalizeTzids(jcal: JCalComponent): void {
+export function normalizeJcal(jcal: JCalComponent): void {
   const [name, props, comps] = jcal;
   for (const prop of props) {
     const params = prop[1];
     if (typeof params.tzid === 'string') params.tzid = params.tzid.trim();
     if (name === 'vtimezone' && prop[0] === 'tzid' && typeof prop[3] === 'string') prop[3] = prop[3].trim();
+    if (prop[2] === 'date-time' && prop.slice(3).every((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T::$/.test(v))) {
+      prop[2] = 'date';
+      for (let i = 3; i < prop.length; i++) prop[i] = (prop[i] as string).slice(0, 10);
+      delete params.tzid;
+    }
   }
-  for (const c of comps) normalizeTzids(c);
+  for (const c of comps) normalizeJcal(c);
 }
 
 const ZONE_CACHE_LIMIT = 512;
@@ -167,7 +188,7 @@ export function parseTimezone(text: string): IcalTimezone | null {
   try {
     const jcal = ICAL.parse(text.replace(/^\uFEFF/, ''));
     if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') return null;
-    normalizeTzids(jcal as JCalComponent);
+    normalizeJcal(jcal as JCalComponent);
     root = new ICAL.Component(jcal);
   } catch {
     return null;

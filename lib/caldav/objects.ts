@@ -1,0 +1,36 @@
+/**
+ * Reading a calendar's objects: each parsed once per ETag (the cache never goes stale), and whether a
+ * collection is a calendar (memoised per request, since every member of a listing asks).
+ */
+import type { Entry } from '../../backends/backend.js';
+import type { DavRequest } from '../dav/context.js';
+import { Resource } from '../dav/properties/registry.js';
+import { hasType } from '../dav/resource-types.js';
+import { ObjectCache } from './object-cache.js';
+import { parseCalendarObject, type CalendarObject } from './ical/index.js';
+import { CALENDAR } from './context.js';
+
+/** null: the stored bytes are not a calendar object (put there over plain WebDAV): skipped by queries. */
+export const objects = new ObjectCache<CalendarObject | null>();
+
+export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
+  return objects.parsed(req, entry, (text) => {
+    try {
+      return parseCalendarObject(text);
+    } catch {
+      return null;
+    }
+  });
+}
+
+export function isCalendarPath(req: DavRequest, path: string): Promise<boolean> {
+  return req.memo(`calendar?${path}`, async () => {
+    const entry = await req.backend.stat(path);
+    return !!entry && entry.kind === 'collection' && hasType(new Resource(req, entry), CALENDAR);
+  });
+}
+
+/** The calendar's object members (files), one level. */
+export async function* calendarObjects(req: DavRequest, path: string): AsyncGenerator<Entry> {
+  for await (const e of req.backend.list(path)) if (e.kind === 'file') yield e;
+}

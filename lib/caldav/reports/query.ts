@@ -1,0 +1,54 @@
+/**
+ * REPORT calendar-query (RFC 4791 §7.8): the members of a calendar (Depth 1), or one object (Depth
+ * 0 on it), that match a CALDAV:filter — comp/prop/param filters, text-match with collations, and
+ * time-ranges with recurrences expanded (capped for unbounded rules) — with the requested properties.
+ */
+import type { ReportHandler } from '../../dav/reports.js';
+import { Resource } from '../../dav/properties/registry.js';
+import { parsePropfind, propResponse } from '../../dav/propfind-core.js';
+import { sendMultistatus } from '../../dav/multistatus.js';
+import { hasType } from '../../dav/resource-types.js';
+import { child, elements, is, textOf } from '../../dav/xml/parse.js';
+import type { OutElement } from '../../dav/xml/write.js';
+import { NS } from '../../dav/xml/names.js';
+import { matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
+import { toCalDavError } from '../errors.js';
+import { calendarObjects, parsedObject } from '../objects.js';
+import { CALENDAR, cal, type CalDavOptions } from '../context.js';
+
+export function calendarQuery(o: CalDavOptions): ReportHandler {
+  return {
+    name: cal('calendar-query'),
+    supportedOn: async (res) => (res.isCollection ? hasType(res, CALENDAR) : true),
+
+    async run(req, body, target) {
+      let filter;
+      let floating = null;
+      try {
+        filter = parseQueryFilter(body);
+        const tz = child(body, NS.CALDAV, 'timezone');
+        if (tz) floating = parseTimezone(textOf(tz));
+      } catch (err) {
+        throw toCalDavError(err);
+      }
+      // The same prop/allprop/propname choice as PROPFIND, minus the filter and timezone elements.
+      const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CALDAV, 'filter') && !is(e, NS.CALDAV, 'timezone')) };
+      const request = parsePropfind(propPart);
+      const depth = req.depth('0');
+      const candidates = target.isCollection ? (depth === '0' ? [] : calendarObjects(req, target.path)) : [target.entry];
+      const responses: OutElement[] = [];
+      for await (const entry of candidates) {
+        const object = await parsedObject(req, entry);
+        if (!object) continue;
+        let hit: boolean;
+        try {
+          hit = matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating });
+        } catch (err) {
+          throw toCalDavError(err);
+        }
+        if (hit) responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
+      }
+      sendMultistatus(req.ctx, responses);
+    },
+  };
+}
