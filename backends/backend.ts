@@ -64,6 +64,8 @@ export interface Actor {
 export interface MutationOptions {
   guard?: Guard;
   actor?: Actor;
+  /** A one-line description of the change, where a layer above knows better (`Add event "Dentist"`). */
+  summary?: string;
 }
 
 export interface WriteOptions extends MutationOptions {

@@ -7,13 +7,16 @@ import { startServer } from './server.js';
 
 const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
        gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
-                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure] [--no-caldav]
+                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
+                    [--no-caldav] [--user NAME] [--email ADDRESS]
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder.
-CalDAV (principals, calendar homes, a default calendar) is on unless --no-caldav.
+CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
+user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
-GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_CONFIG.
+GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
+GITDAV_CONFIG.
 Listening on a non-loopback address needs --insecure until authentication exists.`;
 
 async function main(argv: string[]): Promise<number> {

@@ -15,6 +15,10 @@ export interface ServerConfig {
   insecure: boolean;
   /** Serve CalDAV (principals, calendar homes) on this mount. */
   caldav: boolean;
+  /** The CalDAV user (until multi-user auth): /principals/<user>/, /calendars/<user>/. */
+  user: string;
+  /** Their address (calendar-user-address-set). */
+  email: string;
   logLevel: LogLevel;
   limits: Partial<DavLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
@@ -28,6 +32,8 @@ export const DEFAULTS: ServerConfig = {
   port: 8080,
   insecure: false,
   caldav: true,
+  user: 'user',
+  email: 'user@localhost',
   logLevel: 'info',
   limits: {},
   shutdownGraceMs: 30_000,
@@ -43,6 +49,8 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--host': 'host',
   '--port': 'port',
   '--log-level': 'logLevel',
+  '--user': 'user',
+  '--email': 'email',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -53,6 +61,8 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_LOG_LEVEL: 'logLevel',
   GITDAV_INSECURE: 'insecure',
   GITDAV_CALDAV: 'caldav',
+  GITDAV_USER: 'user',
+  GITDAV_EMAIL: 'email',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -105,6 +115,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
   const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
+  const user = String(raw.user);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(user) || user.startsWith('.')) throw new ConfigError(`user "${user}" must be letters, digits, . _ - (it names folders)`);
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -112,6 +124,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     port,
     insecure,
     caldav,
+    user,
+    email: String(raw.email),
     logLevel: raw.logLevel as LogLevel,
     limits: (raw.limits as Partial<DavLimits>) ?? {},
     shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),

@@ -136,6 +136,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     config.backend === 'git'
       ? await (await import('../backends/git/index.js')).GitBackend.open({ root: config.root })
       : await FsBackend.open({ root: config.root });
-  const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] }, caldav: config.caldav ? {} : false });
+  const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] }, caldav: config.caldav ? { user: config.user, email: config.email } : false });
   return listen(app, config.host, config.port);
 }

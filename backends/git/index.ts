@@ -246,7 +246,7 @@ export class GitBackend implements Backend {
       oid = await this.writeBlob(body, options.length);
     }
     return this.committer.submit({
-      summary: `PUT ${path}`,
+      summary: options.summary ?? `PUT ${path}`,
       actor: options.actor,
       guard: options.guard,
       apply: async (editor) => {
@@ -479,7 +479,7 @@ export class GitBackend implements Backend {
   }
 
   private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
-    return this.committer.submit({ summary, actor: options.actor, guard: options.guard, apply });
+    return this.committer.submit({ summary: options.summary ?? summary, actor: options.actor, guard: options.guard, apply });
   }
 
   // ---- sidecars -----------------------------------------------------------------------------------

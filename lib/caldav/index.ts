@@ -7,11 +7,13 @@ import type { Dav } from '../dav/context.js';
 import { CALENDAR, PRINCIPAL, DEFAULT_CALDAV_OPTIONS, cal, type CalDavOptions } from './context.js';
 import { caldavProperties } from './properties.js';
 import { mkcalendar } from './methods/mkcalendar.js';
+import { calendarGet } from './methods/get.js';
 import { ensureUserCollections } from './setup.js';
 import { calendarDataProperty } from './calendar-data.js';
 import { calendarMultiget } from './reports/multiget.js';
 import { calendarQuery } from './reports/query.js';
 import { freeBusyQuery } from './reports/freebusy.js';
+import { expandProperty, principalPropertySearch } from './reports/principals.js';
 import { calendarPutHook } from './put-hook.js';
 import { calendarContentType } from './content-type.js';
 
@@ -22,9 +24,11 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.resourceTypes.add(PRINCIPAL);
   dav.creationOnly.add(cal('supported-calendar-component-set'));
   dav.props.register(...caldavProperties(o), calendarDataProperty(o), calendarContentType(dav.props.get('{DAV:}getcontenttype')!));
-  dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o));
+  dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.methods.set('MKCALENDAR', mkcalendar);
+  dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false));
+  dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true));
   await ensureUserCollections(dav.backend, o);
   return o;
 }

@@ -15,7 +15,7 @@ import { toCalDavError } from './errors.js';
 import { cal, type CalDavOptions } from './context.js';
 
 export function calendarPutHook(o: CalDavOptions): PutHook {
-  return async (req, { parent }) => {
+  return async (req, { parent, existing }) => {
     if (!(await isCalendarPath(req, parent.path))) return undefined;
     const type = req.header('Content-Type');
     if (type && !/^text\/calendar\b/i.test(type)) {
@@ -42,7 +42,11 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
         throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${other.path}`), req.href(other.path, false));
       }
     }
-    return body;
+    const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
+    const main = valid.object.master ?? valid.object.overrides[0];
+    const summary = main?.getFirstPropertyValue('summary');
+    const title = summary ? ` "${String(summary).replace(/["\r\n]+/g, ' ').slice(0, 80)}"` : '';
+    return { body, summary: `${existing ? 'Update' : 'Add'} ${what}${title}` };
   };
 }
 

@@ -228,9 +228,17 @@ function zonedToUtc(source: IcalComponent, target: IcalComponent, floating: Ical
   const from = source.getAllProperties();
   const to = target.getAllProperties();
   from.forEach((prop, i) => {
-    if (!prop.getParameter('tzid')) return;
-    const values = prop.getValues();
-    if (!values.every((v) => v instanceof ICAL.Time)) return;
+    const tzid = prop.getFirstParameter('tzid');
+    if (!tzid) return;
+    let values = prop.getValues();
+    if (!values.every((v) => v instanceof ICAL.Time)) {
+      // an X- property ical.js reads as text: a TZID says it is a date-time all the same
+      const zone = source.getTimeZoneByID(tzid) ?? (ICAL.TimezoneService.has(tzid) ? ICAL.TimezoneService.get(tzid) : null);
+      const parsed = zone ? values.map((v) => localDateTime(v, zone)) : [];
+      if (!parsed.length || parsed.some((t) => t === null)) return;
+      values = parsed;
+      to[i]!.resetType('date-time');
+    }
     const target = to[i]!;
     target.removeParameter('tzid');
     const utc = values.map((v: IcalTime) => toUtc(v, floating));
@@ -241,6 +249,14 @@ function zonedToUtc(source: IcalComponent, target: IcalComponent, floating: Ical
   const subFrom = source.getAllSubcomponents();
   const subTo = target.getAllSubcomponents();
   subFrom.forEach((s, i) => zonedToUtc(s, subTo[i]!, floating));
+}
+
+/** `20240701T080000` in `zone`, or null. */
+function localDateTime(value: unknown, zone: ICAL.Timezone): IcalTime | null {
+  const m = typeof value === 'string' ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(value) : null;
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  return ICAL.Time.fromData({ year, month, day, hour, minute, second, isDate: false }, zone);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,11 +280,10 @@ function limitedCalendar(object: CalendarObject, range: TimeRange, options: Shap
       || (future && epochMs(rid, floating) < range.end);
     if (!touches) drop.add(i);
   });
-  const subs = root.getAllSubcomponents();
-  subs.forEach((c, i) => {
-    if (drop.has(i)) root.removeSubcomponent(c);
-  });
-  return root;
+  // Rebuilt rather than removed one by one: getAllSubcomponents() hands out ical.js's own cache
+  // array, which each removeSubcomponent() splices under the caller's feet.
+  const [name, props, comps] = root.jCal as JCal;
+  return new ICAL.Component([name, props, comps.filter((_, i) => !drop.has(i))]);
 }
 
 function limitFreebusy(root: IcalComponent, range: TimeRange, floating: IcalTimezone | null): void {

@@ -42,8 +42,9 @@ export const put: MethodHandler = async (req) => {
   if (!parent || parent.kind !== 'collection') throw conflict(`the parent collection ${parentOf(req.path)} does not exist`);
   const guard = writeGuard(req, [{ path: req.path, membership: !existing }]);
   await guard(liveView(req));
-  let buffered: Buffer | undefined;
-  for (const hook of req.dav.putHooks) buffered ??= await hook(req, { parent, existing });
+  let taken: { body: Buffer; summary?: string } | undefined;
+  for (const hook of req.dav.putHooks) taken ??= await hook(req, { parent, existing });
+  const buffered = taken?.body;
   if (buffered && range) throw badRequest('Content-Range is not supported here');
 
   const claimed = new Map(parseDigestHeader(req.header('Content-Digest') ?? ''));
@@ -62,7 +63,7 @@ export const put: MethodHandler = async (req) => {
   const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
 
   const length = buffered ? buffered.length : expected;
-  const result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor() });
+  const result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary });
   if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,

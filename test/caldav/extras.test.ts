@@ -1,0 +1,88 @@
+/** CalDAV beyond the core REPORTs: webcal GET, git commit messages, discovery REPORTs, DST queries. */
+import assert from 'node:assert/strict';
+import { DAVClient } from 'tsdav';
+import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { tool } from '../helpers/tools.js';
+
+const BERLIN = ['BEGIN:VTIMEZONE', 'TZID:Europe/Berlin', 'BEGIN:DAYLIGHT', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0200', 'TZNAME:CEST', 'DTSTART:19700329T020000', 'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU', 'END:DAYLIGHT', 'BEGIN:STANDARD', 'TZOFFSETFROM:+0200', 'TZOFFSETTO:+0100', 'TZNAME:CET', 'DTSTART:19701025T030000', 'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU', 'END:STANDARD', 'END:VTIMEZONE'];
+
+/** Weekly on Mondays 09:00 Berlin time across the end of DST (25 Oct 2026), one moved and one cancelled. */
+const SERIES = [
+  'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//gitdav tests//EN', ...BERLIN,
+  'BEGIN:VEVENT', 'UID:standup', 'DTSTAMP:20260901T000000Z', 'DTSTART;TZID=Europe/Berlin:20261012T090000', 'DURATION:PT30M',
+  'RRULE:FREQ=WEEKLY;COUNT=6', 'EXDATE;TZID=Europe/Berlin:20261026T090000', 'SUMMARY:Standup', 'END:VEVENT',
+  'BEGIN:VEVENT', 'UID:standup', 'DTSTAMP:20260901T000000Z', 'RECURRENCE-ID;TZID=Europe/Berlin:20261102T090000', 'DTSTART;TZID=Europe/Berlin:20261103T140000', 'DURATION:PT30M', 'SUMMARY:Standup (moved)', 'END:VEVENT',
+  'END:VCALENDAR', '',
+].join('\r\n');
+
+describe('CalDAV extras (git backend)', function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ backend: 'git', caldav: { user: 'alice', email: 'alice@example.org' } });
+    const r = await raw(s.url, '/calendars/alice/calendar/standup.ics', { method: 'PUT', body: SERIES, headers: { 'Content-Type': 'text/calendar' } });
+    assert.equal(r.status, 201, r.text);
+  });
+  after(() => s.close());
+
+  it('every calendar change is a commit named after the event', async () => {
+    const log = (await tool('git', ['--git-dir', s.root, 'log', '--format=%s'])).stdout.split('\n');
+    assert.equal(log[0], 'Add event "Standup"');
+    await raw(s.url, '/calendars/alice/calendar/standup.ics', { method: 'PUT', body: SERIES.replace('SUMMARY:Standup\r\n', 'SUMMARY:Daily standup\r\n'), headers: { 'Content-Type': 'text/calendar' } });
+    assert.equal((await tool('git', ['--git-dir', s.root, 'log', '-1', '--format=%s'])).stdout.trim(), 'Update event "Daily standup"');
+  });
+
+  it('GET on a calendar is the whole calendar as one .ics (webcal), with conditional GET', async () => {
+    const r = await raw(s.url, '/calendars/alice/calendar/');
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'] as string, /^text\/calendar/);
+    assert.match(r.text, /^BEGIN:VCALENDAR\r\n/);
+    assert.equal((r.text.match(/BEGIN:VTIMEZONE/g) ?? []).length, 1);
+    assert.equal((r.text.match(/BEGIN:VEVENT/g) ?? []).length, 2);
+    assert.match(r.text, /X-WR-CALNAME:Calendar/);
+    assert.equal((await raw(s.url, '/calendars/alice/calendar/', { headers: { 'If-None-Match': r.headers.etag as string } })).status, 304);
+  });
+
+  it('tsdav finds the expanded instances in a time range across the DST change (EXDATE and override honoured)', async () => {
+    const client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'alice', password: 'x' }, authMethod: 'Basic', defaultAccountType: 'caldav' });
+    await client.login();
+    assert.equal(client.account?.principalUrl, `${s.url}/principals/alice/`);
+    const [calendar] = await client.fetchCalendars();
+    const inRange = async (start: string, end: string) => (await client.fetchCalendarObjects({ calendar: calendar!, timeRange: { start, end } })).length;
+    // Instances: 12 Oct, 19 Oct (CEST), 26 Oct excluded, 2 Nov moved to 3 Nov 14:00, 9, 16 Nov (CET).
+    assert.equal(await inRange('2026-10-26T00:00:00Z', '2026-10-27T00:00:00Z'), 0, 'the EXDATE');
+    assert.equal(await inRange('2026-11-02T07:00:00Z', '2026-11-02T09:00:00Z'), 0, 'the moved instance is not at its old time');
+    assert.equal(await inRange('2026-11-03T13:00:00Z', '2026-11-03T13:30:00Z'), 1, 'but at its new one (14:00 CET = 13:00Z)');
+    assert.equal(await inRange('2026-11-09T08:00:00Z', '2026-11-09T08:15:00Z'), 1, '09:00 CET = 08:00Z after DST');
+    assert.equal(await inRange('2026-10-19T07:00:00Z', '2026-10-19T07:15:00Z'), 1, '09:00 CEST = 07:00Z before DST');
+    assert.equal(await inRange('2026-11-23T00:00:00Z', '2026-12-31T00:00:00Z'), 0, 'COUNT=6 has ended');
+  });
+
+  it('principal-property-search finds the user; expand-property answers; neither is ever a 500', async () => {
+    const search = await raw(s.url, '/principals/', {
+      method: 'REPORT',
+      body: '<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop><D:match>ali</D:match></D:property-search><D:prop><D:displayname/></D:prop></D:principal-property-search>',
+    });
+    assert.equal(search.status, 207);
+    assert.match(search.text, /<D:href>\/principals\/alice\/<\/D:href>/);
+    const none = await raw(s.url, '/principals/', { method: 'REPORT', body: '<D:principal-property-search xmlns:D="DAV:"><D:property-search><D:prop><D:displayname/></D:prop><D:match>zzz</D:match></D:property-search></D:principal-property-search>' });
+    assert.equal(none.status, 207);
+    assert.doesNotMatch(none.text, /<D:response>/);
+    const expand = await raw(s.url, '/principals/alice/', { method: 'REPORT', body: '<D:expand-property xmlns:D="DAV:"><D:property name="calendar-home-set" namespace="urn:ietf:params:xml:ns:caldav"/></D:expand-property>' });
+    assert.equal(expand.status, 207);
+    assert.match(expand.text, /\/calendars\/alice\//);
+  });
+
+  it('OPTIONS on principal, home and calendar advertise calendar-access (and no auto-schedule)', async () => {
+    for (const p of ['/principals/alice/', '/calendars/alice/', '/calendars/alice/calendar/']) {
+      const r = await raw(s.url, p, { method: 'OPTIONS' });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.dav as string, /calendar-access/);
+      assert.doesNotMatch(r.headers.dav as string, /auto-schedule/);
+      assert.match(r.headers.allow as string, /REPORT/);
+    }
+    const wk = await raw(s.url, '/.well-known/caldav', { method: 'PROPFIND' });
+    assert.equal(wk.status, 301);
+    assert.equal(wk.headers.location, '/');
+  });
+});
