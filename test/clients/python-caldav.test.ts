@@ -1,0 +1,127 @@
+/**
+ * python3-caldav (Debian, 0.11) as a library: discovery from the root URL, MKCALENDAR, PUTs, listing,
+ * calendar-query with time ranges (RRULE expansion included), fetch by URL and UID, update, delete.
+ * The session itself is test/clients/caldav_flow.py; it prints one JSON object with a result per
+ * step, and each `it` below asserts on one step, so a failure names what the client saw.
+ */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { requireTool, tool } from '../helpers/tools.js';
+
+const PYTHON = '/usr/bin/python3';
+const CALDAV_MODULE = '/usr/lib/python3/dist-packages/caldav/__init__.py';
+// The script is not compiled: from dist/test/clients/ back to the source tree.
+const SCRIPT = fileURLToPath(new URL('../../../test/clients/caldav_flow.py', import.meta.url));
+
+interface Step {
+  ok: boolean;
+  error?: string;
+  trace?: string;
+  [detail: string]: unknown;
+}
+interface FlowOutput {
+  ok: boolean;
+  steps: Record<string, Step>;
+}
+
+for (const backend of ['fs', 'git'] as BackendName[]) {
+  describe(`real client: python3-caldav (${backend})`, function () {
+    this.timeout(90_000);
+    let s: TestServer;
+    let out: FlowOutput;
+    let run: { code: number; stdout: string; stderr: string };
+
+    before(async function () {
+      requireTool(this, PYTHON, 'python3');
+      requireTool(this, CALDAV_MODULE, 'python3-caldav');
+      s = await startTestServer({ backend, caldav: true });
+      run = await tool(PYTHON, [SCRIPT, s.url + '/'], { timeout: 75_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+      try {
+        out = JSON.parse(run.stdout) as FlowOutput;
+      } catch {
+        throw new Error(`caldav_flow.py printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+      }
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    /** The step's details, failing with the client's own error when the step failed. */
+    function stepOf(name: string): Step {
+      const step = out.steps[name];
+      assert.ok(step, `step ${name} did not run`);
+      assert.ok(step.ok, `${name}: ${step.error}\n${step.trace ?? ''}\n${JSON.stringify(step, null, 1)}`);
+      return step;
+    }
+
+    it('discovers the principal /principals/user/ and the home /calendars/user/ from the root URL', () => {
+      const d = stepOf('discovery');
+      assert.equal(d.principal, `${s.url}/principals/user/`);
+      assert.equal(d.home, `${s.url}/calendars/user/`);
+    });
+
+    it('lists the default calendar (and not the home) with calendars()', () => {
+      const d = stepOf('calendars');
+      assert.deepEqual(d.calendars, ['/calendars/user/calendar/']);
+    });
+
+    it('make_calendar() creates a named calendar that calendars() then lists', () => {
+      const d = stepOf('make_calendar');
+      assert.equal(d.url, '/calendars/user/pyflow/');
+      assert.equal(d.displayname, 'Python Flow');
+      assert.deepEqual(d.listed, ['/calendars/user/calendar/', '/calendars/user/pyflow/']);
+    });
+
+    it('save_event() stores five events (one weekly, one with a TZID, one all-day) that GET returns', () => {
+      const d = stepOf('save_event');
+      assert.deepEqual(Object.keys(d.urls as object).sort(), ['pyflow-alpha', 'pyflow-beta', 'pyflow-delta', 'pyflow-gamma', 'pyflow-weekly']);
+    });
+
+    it('lists them with sync-collection (objects_by_sync_token)', () => {
+      const d = stepOf('list_by_sync_token');
+      assert.match(String(d.sync_token), /^[a-z][a-z0-9+.-]*:/i, 'the sync token is a URI');
+    });
+
+    it('lists them with events() (calendar-query, comp-filter VEVENT)', () => {
+      stepOf('events');
+    });
+
+    it('date_search() (calendar-query time-range + expand) hits exactly the events, and instances, in range', () => {
+      // Ranges and expectations are in caldav_flow.py (RANGES): a weekly event whose DTSTART is out of
+      // range but one instance is in; the exclusive end; a TZID event; an all-day event.
+      stepOf('date_search');
+    });
+
+    it('the server expands recurring events itself (python-caldav needed no client-side expansion)', () => {
+      const d = stepOf('date_search');
+      assert.equal(d.client_side_expansions, 0, 'the server answered <C:expand> with RRULEs still in place');
+    });
+
+    it('event_by_uid() finds an event (calendar-query prop-filter UID text-match)', () => {
+      stepOf('event_by_uid');
+    });
+
+    it('event_by_url() loads an event; an update is saved in place', () => {
+      const d = stepOf('event_by_url_and_update');
+      assert.equal(d.summary, 'Alpha edited');
+    });
+
+    it('delete() removes the event: no longer loadable nor listed', () => {
+      stepOf('delete_event');
+    });
+
+    it('date_search() no longer finds the deleted event', () => {
+      stepOf('date_search_after_delete');
+    });
+
+    it('deleting the calendar removes it from calendars(); the default calendar stays', () => {
+      const d = stepOf('delete_calendar');
+      assert.deepEqual(d.listed, ['/calendars/user/calendar/']);
+    });
+
+    it('the script exits 0 exactly when every step passed', () => {
+      assert.equal(run.code, out.ok ? 0 : 1, run.stderr);
+    });
+  });
+}
