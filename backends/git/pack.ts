@@ -107,22 +107,8 @@ export class PackReader {
     if (!at) return null;
     const h = await readHeader(at.pack, at.offset);
     if (TYPES[h.type]) return { type: TYPES[h.type]!, size: h.size };
-    const head = await inflateAt(at.pack, h.dataStart, Math.min(h.size, 32));
-    let pos = 0;
-    const varint = () => {
-      let v = 0;
-      let shift = 0;
-      let b: number;
-      do {
-        b = head[pos++]!;
-        v += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      return v;
-    };
-    varint(); // source size
-    const size = varint();
-    return { type: await this.baseType(at.pack, h), size };
+    const { target } = deltaSizes(await inflateAt(at.pack, h.dataStart, Math.min(h.size, 32)));
+    return { type: await this.baseType(at.pack, h), size: target };
   }
 
   /** The type at the bottom of a delta chain, from headers alone. */
@@ -298,8 +284,8 @@ function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer
   });
 }
 
-/** Git's delta format: source size, target size, then copy-from-source and insert instructions. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+/** A delta's header: the sizes of its base and of its result (little-endian base-128), and where it ends. */
+function deltaSizes(delta: Buffer): { source: number; target: number; end: number } {
   let pos = 0;
   const varint = () => {
     let v = 0;
@@ -312,9 +298,17 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
     } while (b & 0x80);
     return v;
   };
-  const srcSize = varint();
-  if (srcSize !== base.length) throw new Error(`delta expects a ${srcSize}-byte base, got ${base.length}`);
-  const out = Buffer.alloc(varint());
+  const source = varint();
+  const target = varint();
+  return { source, target, end: pos };
+}
+
+/** Git's delta format: source size, target size, then copy-from-source and insert instructions. */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  const { source, target, end } = deltaSizes(delta);
+  if (source !== base.length) throw new Error(`delta expects a ${source}-byte base, got ${base.length}`);
+  const out = Buffer.alloc(target);
+  let pos = end;
   let o = 0;
   while (pos < delta.length) {
     const op = delta[pos++]!;
