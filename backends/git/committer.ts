@@ -106,13 +106,19 @@ export class Committer {
           return;
         }
         const applied = done.filter((d) => d.o.ok);
-        const commit = await store.writeCommit({
-          tree,
-          parents: head ? [head] : [],
-          author: signature(this.authorOf(applied.map((d) => d.p.op.actor)), now),
-          committer: signature(this.deps.identity, now),
-          message: message(applied.map((d) => d.p.op)),
-        });
+        const commit = await store.writeCommit(
+          {
+            tree,
+            parents: head ? [head] : [],
+            author: signature(this.authorOf(applied.map((d) => d.p.op.actor)), now),
+            committer: signature(this.deps.identity, now),
+            message: message(applied.map((d) => d.p.op)),
+          },
+          { sync: false },
+        );
+        // Trees and commit were written without fsync; make them durable together, before the ref
+        // points at them (crash order: objects → ref → response).
+        await store.sync([...editor.written, commit]);
         if (await refs.compareAndSwap(ref, head, commit)) {
           await this.deps.onCommit?.(commit, head, baseTree, tree);
           for (const { p, o } of done) o.ok ? p.resolve(o.value) : p.reject(o.err);

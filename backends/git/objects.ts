@@ -33,6 +33,11 @@ export interface CommitInfo {
 
 export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
+export interface WriteObjectOptions {
+  /** false: skip the fsync; the caller syncs with `sync()` before anything refers to the object. */
+  sync?: boolean;
+}
+
 /** Bounded map that forgets the least recently used entries. */
 class Lru<V> {
   private readonly map = new Map<string, V>();
@@ -122,8 +127,8 @@ export class ObjectStore {
   // ---- writing ------------------------------------------------------------------------------------
 
   /** Writes a small object held in memory. */
-  writeBuffer(type: ObjectType, content: Buffer): Promise<string> {
-    return this.writeStream(type, content.length, Readable.from([content]));
+  writeBuffer(type: ObjectType, content: Buffer, options?: WriteObjectOptions): Promise<string> {
+    return this.writeStream(type, content.length, Readable.from([content]), options);
   }
 
   /**
@@ -131,7 +136,7 @@ export class ObjectStore {
    * then rename into place (or drop it, if the object already exists). A crash leaves at most a temp
    * file, never a truncated object.
    */
-  async writeStream(type: ObjectType, size: number, source: AsyncIterable<Buffer | string>): Promise<string> {
+  async writeStream(type: ObjectType, size: number, source: AsyncIterable<Buffer | string>, options: WriteObjectOptions = {}): Promise<string> {
     const tmp = this.tmpPath();
     const hash = createHash('sha1');
     const header = Buffer.from(`${type} ${size}\0`);
@@ -151,7 +156,7 @@ export class ObjectStore {
       if (seen !== size) throw new Error(`object body has ${seen} bytes, ${size} expected`);
     }
     try {
-      await pipeline(framed, deflate, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444, flush: true }));
+      await pipeline(framed, deflate, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444, flush: options.sync !== false }));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw mapWriteError(err);
@@ -168,20 +173,35 @@ export class ObjectStore {
     return oid;
   }
 
-  async writeTree(entries: TreeEntry[]): Promise<string> {
+  async writeTree(entries: TreeEntry[], options?: WriteObjectOptions): Promise<string> {
     const sorted = [...entries].sort(compareTreeEntries);
     const parts: Buffer[] = [];
     for (const e of sorted) {
       parts.push(Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(e.oid, 'hex'));
     }
-    const oid = await this.writeBuffer('tree', Buffer.concat(parts));
+    const oid = await this.writeBuffer('tree', Buffer.concat(parts), options);
     this.trees.set(oid, sorted);
     return oid;
   }
 
-  async writeCommit(c: { tree: string; parents: string[]; author: string; committer: string; message: string }): Promise<string> {
+  async writeCommit(c: { tree: string; parents: string[]; author: string; committer: string; message: string }, options?: WriteObjectOptions): Promise<string> {
     const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${c.author}`, `committer ${c.committer}`];
-    return this.writeBuffer('commit', Buffer.from(lines.join('\n') + '\n\n' + c.message));
+    return this.writeBuffer('commit', Buffer.from(lines.join('\n') + '\n\n' + c.message), options);
+  }
+
+  /** Makes objects written with `sync: false` durable, all at once (before a ref points at them). */
+  async sync(oids: Iterable<string>): Promise<void> {
+    await Promise.all(
+      [...new Set(oids)].map(async (oid) => {
+        const fh = await fsp.open(this.objectPath(oid), 'r').catch(() => null); // packed meanwhile: durable
+        if (!fh) return;
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }),
+    );
   }
 
   // ---- reading ------------------------------------------------------------------------------------

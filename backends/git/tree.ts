@@ -33,6 +33,8 @@ export function dirSlot(oid: string): DirSlot {
 
 export class TreeEditor {
   root: DirSlot;
+  /** Trees written by flush() without fsync; the committer syncs them before moving the branch. */
+  readonly written: string[] = [];
 
   /** `placeholder` is the blob id written into a folder that would otherwise be empty. */
   constructor(
@@ -101,7 +103,9 @@ export class TreeEditor {
     }
     // Git has no empty folders: one that a client made (or emptied) keeps a placeholder member.
     if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
-    return this.store.writeTree(out);
+    const oid = await this.store.writeTree(out, { sync: false });
+    this.written.push(oid);
+    return oid;
   }
 }
 
