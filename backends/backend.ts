@@ -125,8 +125,8 @@ export interface Backend {
   stat(path: string): Promise<Entry | null>;
   /** The members of a collection, one level. Hidden bookkeeping files are never listed. */
   list(path: string): AsyncIterable<Entry>;
-  /** Streams a file, or one byte range of it. */
-  read(path: string, range?: ByteRange): Promise<Readable>;
+  /** Streams a file, or one byte range of it; `known` is its entry, if the caller just got it. */
+  read(path: string, range?: ByteRange, known?: Entry): Promise<Readable>;
 
   /** Creates or replaces a file with the body. Nothing is changed if the body fails or is cut off. */
   write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
@@ -137,8 +137,8 @@ export interface Backend {
   copy(from: string, to: string, options: CopyOptions): Promise<WriteResult>;
   move(from: string, to: string, options: MoveOptions): Promise<WriteResult>;
 
-  /** Dead properties of a resource (empty map if none). */
-  props(path: string): Promise<PropertyMap>;
+  /** Dead properties of a resource (empty map if none); `known` is its entry, if the caller has it. */
+  props(path: string, known?: Entry): Promise<PropertyMap>;
   /** Applies all patches or none. */
   patchProps(path: string, patches: PropPatch[], options?: MutationOptions): Promise<void>;
 

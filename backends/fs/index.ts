@@ -126,16 +126,17 @@ export class FsBackend implements Backend {
     }
   }
 
-  async read(path: string, range?: ByteRange): Promise<Readable> {
-    const entry = await this.stat(path);
+  async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
+    const entry = known?.path === path ? known : await this.stat(path);
     if (!entry) throw new BackendError('NotFound', path);
     if (entry.kind !== 'file') throw new BackendError('IsACollection', path);
     // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
     return createReadStream(this.abs(path), { highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
-  async props(path: string): Promise<PropertyMap> {
-    const entry = await this.stat(path);
+  async props(path: string, known?: Entry): Promise<PropertyMap> {
+    // An entry this backend handed out was already checked: no second stat + realpath per member.
+    const entry = known?.path === path ? known : await this.stat(path);
     if (!entry) throw new BackendError('NotFound', path);
     const [dir, key] = this.propsKey(path, entry.kind);
     return this.propsStore.get(dir, key);

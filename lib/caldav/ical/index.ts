@@ -8,6 +8,7 @@ export { validateCalendarObject, type ValidationLimits, type ValidCalendarObject
 export {
   expandInstances,
   instances,
+  componentInstance,
   DEFAULT_MAX_INSTANCES,
   type Instance,
   type InstanceKind,
@@ -49,5 +50,5 @@ export {
   type PropSelection,
   type ShapeOptions,
 } from './expand.js';
-export { busyPeriods, freeBusyReport, type BusyPeriod, type BusyType, type FreeBusyOptions } from './freebusy.js';
+export { busyPeriods, freeBusyReport, formatPeriod, type BusyPeriod, type BusyType, type FreeBusyOptions } from './freebusy.js';
 export { parseTimezone, systemTimezone, parseUtcDateTime, formatUtcDateTime } from './tz.js';

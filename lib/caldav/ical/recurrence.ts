@@ -12,8 +12,9 @@
  *
  * Work is bounded twice: at most `maxInstances` occurrences are generated per object, and at most
  * five times that many (at least 20,000) candidate steps inside ical.js (a rule like
- * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 never yields and would otherwise spin forever). Unbounded rules without COUNT skip ahead to the
- * window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the same as since yesterday.
+ * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 never yields and would otherwise spin forever). Rules without
+ * COUNT skip ahead to the window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the
+ * same as since yesterday.
  */
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
@@ -69,8 +70,8 @@ export function expandInstances(object: CalendarObject, options: ExpansionOption
 }
 
 /**
- * The same instances lazily, for tests that can stop at the first hit: overrides first, then the
- * generated ones in order. The return value says whether a cap cut the set short.
+ * The same instances lazily, for callers that stop at the first match: overrides first, then the
+ * generated ones in order. The generator's return value says whether a cap cut the set short.
  */
 export function* instances(object: CalendarObject, options: ExpansionOptions = {}): Generator<Instance, boolean> {
   const { master, overrides } = object;
@@ -195,8 +196,7 @@ function fromRange(range: RangeOverride, occ: IcalTime): Instance {
   const base = occ.isDate || isFloating(range.start) ? occ.clone() : occ.convertToZone(range.start.zone);
   const start = base.clone();
   start.addDuration(delta);
-  const inst = describe('range', range.component, occ, start);
-  return inst;
+  return describe('range', range.component, occ, start);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,18 +326,16 @@ const PERIOD_SECONDS: Partial<Record<string, number>> = { SECONDLY: 1, MINUTELY:
  * rule (INTERVAL × FREQ) keeps every default the rule takes from DTSTART (time of day, weekday, day
  * of month) and the alignment of its periods. Not with COUNT (counting starts at DTSTART) or
  * BYSETPOS, nor for monthly/yearly rules starting after the 28th (the day would not exist).
- * Lands at or before `from` (the wall-clock move is checked against the instant: DST).
+ * Lands at or before `from`: the wall-clock move is checked against the instant (DST).
  */
 function fastForward(rule: ICAL.Recur, dtstart: IcalTime, from: number | undefined, floating: IcalTimezone | null): IcalTime {
   if (from === undefined || rule.count || rule.parts.BYSETPOS?.length) return dtstart;
   const interval = Math.max(1, rule.interval || 1);
   const gap = from - epochMs(dtstart, floating);
   const seconds = PERIOD_SECONDS[rule.freq];
-  let move: (periods: number) => IcalTime;
-  let periodMs: number;
   if (seconds !== undefined) {
-    periodMs = seconds * interval * 1000;
-    move = (periods) => {
+    const periodMs = seconds * interval * 1000;
+    const move = (periods: number) => {
       const units = periods * interval;
       const t = dtstart.clone();
       if (rule.freq === 'SECONDLY') t.adjust(0, 0, 0, units);
@@ -346,32 +344,29 @@ function fastForward(rule: ICAL.Recur, dtstart: IcalTime, from: number | undefin
       else return addDays(t, units * (rule.freq === 'WEEKLY' ? 7 : 1));
       return t;
     };
-  } else if ((rule.freq === 'MONTHLY' || rule.freq === 'YEARLY') && dtstart.day <= 28) {
-    const months = interval * (rule.freq === 'YEARLY' ? 12 : 1);
-    periodMs = months * 28 * 86_400_000; // a lower bound: the first guess lands before `from`
-    move = (periods) => {
-      const total = dtstart.year * 12 + (dtstart.month - 1) + periods * months;
-      const t = dtstart.clone();
-      t.year = Math.floor(total / 12);
-      t.month = (total % 12) + 1;
-      return t;
-    };
-    // from the lower bound, walk up while the next period still starts before `from`
-    let periods = Math.floor(gap / (months * 31 * 86_400_000));
+    let periods = Math.floor(gap / periodMs);
     if (periods <= 1) return dtstart;
-    while (epochMs(move(periods + 1), floating) <= from) periods++;
-    return move(periods);
-  } else {
-    return dtstart;
+    let t = move(periods);
+    for (let over = epochMs(t, floating) - from; over > 0 && periods > 0; over = epochMs(t, floating) - from) {
+      periods = Math.max(0, periods - Math.max(1, Math.ceil(over / periodMs)));
+      t = move(periods);
+    }
+    return t;
   }
-  let periods = Math.floor(gap / periodMs);
+  if ((rule.freq !== 'MONTHLY' && rule.freq !== 'YEARLY') || dtstart.day > 28) return dtstart;
+  const months = interval * (rule.freq === 'YEARLY' ? 12 : 1);
+  const move = (periods: number) => {
+    const total = dtstart.year * 12 + (dtstart.month - 1) + periods * months;
+    const t = dtstart.clone();
+    t.year = Math.floor(total / 12);
+    t.month = (total % 12) + 1;
+    return t;
+  };
+  // start from a guess that is surely early (31-day months), then walk up to the last period start before `from`
+  let periods = Math.floor(gap / (months * 31 * 86_400_000));
   if (periods <= 1) return dtstart;
-  let t = move(periods);
-  for (let over = epochMs(t, floating) - from; over > 0 && periods > 0; over = epochMs(t, floating) - from) {
-    periods -= Math.max(1, Math.ceil(over / periodMs));
-    t = move(Math.max(0, periods));
-  }
-  return t;
+  while (epochMs(move(periods + 1), floating) <= from) periods++;
+  return move(periods);
 }
 
 /** RDATE;VALUE=PERIOD gives its instance its own end. */

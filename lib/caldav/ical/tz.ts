@@ -77,8 +77,8 @@ export function addDuration(t: IcalTime, d: IcalDuration): IcalTime {
 }
 
 /**
- * `t` moved by whole days of the wall clock. (ical.js's adjust walks month by month: moving a date
- * by a thousand years through it takes milliseconds.)
+ * `t` moved by whole days of the wall clock. (ical.js's adjust() walks month by month; through it,
+ * expanding a yearly rule over centuries was quadratic.)
  */
 export function addDays(t: IcalTime, days: number): IcalTime {
   const r = t.clone();
@@ -144,7 +144,8 @@ function cachedZone(vtimezone: IcalComponent, tzid: string): IcalTimezone {
   if (zone) {
     zoneCache.delete(key); // refresh its place: the map's order is the eviction order
   } else {
-    zone = new ICAL.Timezone({ component: vtimezone, tzid });
+    // a detached copy: the cached zone must not keep the first object's whole VCALENDAR alive
+    zone = new ICAL.Timezone({ component: new ICAL.Component(structuredClone(vtimezone.jCal)), tzid });
     if (zoneCache.size >= ZONE_CACHE_LIMIT) zoneCache.delete(zoneCache.keys().next().value!);
   }
   zoneCache.set(key, zone);

@@ -45,7 +45,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   if (range.kind === 'none') {
     if (headOnly) return sendEmpty(ctx, 200, { ...headers, 'Content-Length': entry.size });
     setHeaders(req, 200, headers);
-    ctx.body = await req.backend.read(entry.path);
+    ctx.body = await req.backend.read(entry.path, undefined, entry);
     ctx.length = entry.size;
     return;
   }
@@ -54,7 +54,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
     const partial = { ...headers, 'Content-Range': `bytes ${r.start}-${r.end}/${entry.size}`, 'Content-Length': r.end - r.start + 1 };
     if (headOnly) return sendEmpty(ctx, 206, partial);
     setHeaders(req, 206, partial);
-    ctx.body = await req.backend.read(entry.path, r);
+    ctx.body = await req.backend.read(entry.path, r, entry);
     ctx.length = r.end - r.start + 1;
     return;
   }

@@ -29,7 +29,7 @@ export class Resource {
   }
 
   deadProps(): Promise<PropertyMap> {
-    this.dead ??= this.req.backend.props(this.entry.path);
+    this.dead ??= this.req.backend.props(this.entry.path, this.entry);
     return this.dead;
   }
 }
