@@ -20,6 +20,11 @@ export const DEFAULT_CALDAV_OPTIONS: CalDavOptions = {
 };
 
 export const cal = (local: string) => clark(NS.CALDAV, local);
+
+/** The range of dates accepted in calendar objects (CALDAV:min-date-time / max-date-time). */
+export const MIN_DATE_TIME = new Date('1900-01-01T00:00:00Z');
+export const MAX_DATE_TIME = new Date('2100-12-31T23:59:59Z');
+export const icalUtc = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 export const cs = (local: string) => clark(NS.CALSERVER, local);
 
 export const CALENDAR = cal('calendar');

@@ -7,7 +7,7 @@ import { hasType } from '../dav/resource-types.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
 import { el, elA, elementToXml, RawXml, type OutNode } from '../dav/xml/write.js';
 import { dav } from '../dav/xml/names.js';
-import { CALENDAR, PRINCIPAL, cal, cs, paths, type CalDavOptions } from './context.js';
+import { CALENDAR, MAX_DATE_TIME, MIN_DATE_TIME, PRINCIPAL, cal, cs, icalUtc, paths, type CalDavOptions } from './context.js';
 
 const everywhere = () => true;
 
@@ -57,8 +57,8 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
     },
     { name: cal('max-resource-size'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => [String(o.maxResourceSize)]) },
     { name: cal('max-instances'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => [String(o.maxInstances)]) },
-    { name: cal('min-date-time'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => ['19000101T000000Z']) },
-    { name: cal('max-date-time'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => ['21001231T235959Z']) },
+    { name: cal('min-date-time'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => [icalUtc(MIN_DATE_TIME)]) },
+    { name: cal('max-date-time'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onCalendar(() => [icalUtc(MAX_DATE_TIME)]) },
     {
       name: cal('supported-collation-set'),
       inAllprop: false,

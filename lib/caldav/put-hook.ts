@@ -12,7 +12,7 @@ import { parentOf } from '../../backends/backend.js';
 import { validateCalendarObject, CalendarPreconditionError } from './ical/index.js';
 import { calendarObjects, isCalendarPath, parsedObject } from './objects.js';
 import { toCalDavError } from './errors.js';
-import { cal, type CalDavOptions } from './context.js';
+import { cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
 
 export function calendarPutHook(o: CalDavOptions): PutHook {
   return async (req, { parent, existing }) => {
@@ -30,7 +30,13 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
     const text = body.toString('utf8');
     let valid;
     try {
-      valid = validateCalendarObject(text, { supportedComponents: await supportedComponents(req, parent), maxResourceSize: o.maxResourceSize, maxInstances: o.maxInstances });
+      valid = validateCalendarObject(text, {
+        supportedComponents: await supportedComponents(req, parent),
+        maxResourceSize: o.maxResourceSize,
+        maxInstances: o.maxInstances,
+        minDateTime: MIN_DATE_TIME,
+        maxDateTime: MAX_DATE_TIME,
+      });
     } catch (err) {
       throw toCalDavError(err);
     }

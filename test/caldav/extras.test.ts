@@ -74,6 +74,24 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
     assert.match(expand.text, /\/calendars\/alice\//);
   });
 
+  it('MKCALENDAR refuses an invalid calendar-timezone (valid-calendar-data) and makes nothing', async () => {
+    const body = '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>TZ</D:displayname><C:calendar-timezone>not a VTIMEZONE</C:calendar-timezone></D:prop></D:set></C:mkcalendar>';
+    const r = await raw(s.url, '/calendars/alice/tz/', { method: 'MKCALENDAR', body });
+    assert.equal(r.status, 403);
+    assert.match(r.text, /valid-calendar-data/);
+    assert.match(r.text, /HTTP\/1.1 424/, 'the other properties fail by dependency');
+    assert.equal((await raw(s.url, '/calendars/alice/tz/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404);
+    const ok = body.replace('not a VTIMEZONE', ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', ...BERLIN, 'END:VCALENDAR'].join('\r\n'));
+    assert.equal((await raw(s.url, '/calendars/alice/tz/', { method: 'MKCALENDAR', body: ok })).status, 201);
+  });
+
+  it('events outside min-date-time/max-date-time are refused with their precondition', async () => {
+    const old = SERIES.replace(/UID:standup/g, 'UID:ancient').replace(/2026(\d{4}T)/g, '1850$1').replace('RRULE:FREQ=WEEKLY;COUNT=6\r\n', '');
+    const r = await raw(s.url, '/calendars/alice/calendar/ancient.ics', { method: 'PUT', body: old, headers: { 'Content-Type': 'text/calendar' } });
+    assert.equal(r.status, 403);
+    assert.match(r.text, /min-date-time/);
+  });
+
   it('OPTIONS on principal, home and calendar advertise calendar-access (and no auto-schedule)', async () => {
     for (const p of ['/principals/alice/', '/calendars/alice/', '/calendars/alice/calendar/']) {
       const r = await raw(s.url, p, { method: 'OPTIONS' });

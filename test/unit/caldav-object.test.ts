@@ -102,6 +102,13 @@ describe('CalDAV objects: parseCalendarObject', () => {
       assert.equal(parseCalendarObject(text).uid, 'lf');
     });
 
+    it('reads a DATE written without VALUE=DATE', () => {
+      const o = parseCalendarObject(ics('BEGIN:VEVENT', 'UID:d', 'DTSTART:20240701', 'DTEND:20240702', 'END:VEVENT'));
+      const start = o.master!.getFirstPropertyValue('dtstart') as ICAL.Time;
+      assert.equal(start.isDate, true);
+      assert.equal(start.toICALString(), '20240701');
+    });
+
     it('matches a TZID with a trailing space to its VTIMEZONE (Microsoft)', () => {
       const o = parseCalendarObject(ics(
         'BEGIN:VTIMEZONE', 'TZID:W. Europe Standard Time ', 'BEGIN:STANDARD', 'DTSTART:16011028T030000', 'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10',

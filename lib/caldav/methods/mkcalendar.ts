@@ -7,6 +7,8 @@ import { el } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
 import { parentOf } from '../../../backends/backend.js';
 import { CALENDAR, cal } from '../context.js';
+import { parseTimezone } from '../ical/index.js';
+import { textOf } from '../../dav/xml/parse.js';
 
 /**
  * MKCALENDAR (RFC 4791 §5.3.1): a calendar collection with its initial properties, in one step. Not
@@ -22,5 +24,10 @@ export const mkcalendar: MethodHandler = async (req) => {
     bodyRoot: { ns: NS.CALDAV, local: 'mkcalendar' },
     responseName: cal('mkcalendar-response'),
     types: [CALENDAR],
+    // calendar-timezone must be a VCALENDAR with one VTIMEZONE (RFC 4791 §5.2.2).
+    check: (props) => {
+      const tz = props.get(cal('calendar-timezone'));
+      return new Map(tz && !parseTimezone(textOf(tz)) ? [[cal('calendar-timezone'), cal('valid-calendar-data')]] : []);
+    },
   });
 };

@@ -11,7 +11,7 @@ import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
 import type { OutElement } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
-import { matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
+import { CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { toCalDavError } from '../errors.js';
 import { calendarObjects, parsedObject } from '../objects.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
@@ -44,7 +44,9 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
         try {
           hit = matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating });
         } catch (err) {
-          throw toCalDavError(err);
+          // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
+          if (err instanceof CalendarQueryError) throw toCalDavError(err);
+          continue;
         }
         if (hit) responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
       }
