@@ -23,7 +23,8 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);
   dav.creationOnly.add(cal('supported-calendar-component-set'));
-  dav.props.register(...caldavProperties(o), calendarDataProperty(o), calendarContentType(dav.props.get('{DAV:}getcontenttype')!));
+  dav.props.register(...caldavProperties(o), calendarDataProperty(o));
+  dav.contentType = calendarContentType(dav.contentType);
   dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.methods.set('MKCALENDAR', mkcalendar);

@@ -70,6 +70,8 @@ export interface Dav {
   creationOnly: Set<string>;
   /** Checks (and possibly buffered bodies) for PUT, in order; see PutHook. */
   putHooks: PutHook[];
+  /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */
+  contentType: (req: DavRequest, entry: Entry) => Promise<string>;
 }
 
 /** Marks a request whose client waits for `100 Continue` before sending its body. */

@@ -6,6 +6,7 @@ import { LockManager } from './locks/lock-manager.js';
 import { PropertyRegistry } from './properties/registry.js';
 import { CORE_PROPERTIES } from './properties/live.js';
 import { ReportRegistry } from './reports.js';
+import { contentTypeOf } from './mime.js';
 import { copy } from './methods/copy.js';
 import { del } from './methods/delete.js';
 import { get } from './methods/get.js';
@@ -60,6 +61,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     resourceTypes: new Set(),
     creationOnly: new Set(),
     putHooks: [],
+    contentType: async (_req, entry) => contentTypeOf(entry.path),
   };
 }
 

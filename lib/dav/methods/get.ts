@@ -9,7 +9,6 @@ import type { DavRequest, MethodHandler } from '../context.js';
 import { evaluateHttpConditions, evaluateIf, httpConditionHeaders, liveView } from '../conditions.js';
 import { DavError, preconditionFailed } from '../errors/dav-error.js';
 import { digestOfStream, preferredDigest } from '../digest.js';
-import { contentTypeOf } from '../mime.js';
 import { parseRange } from '../range.js';
 import { parseHttpDate } from '../http-date.js';
 import { requireEntry, sendEmpty } from '../respond.js';
@@ -33,7 +32,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   const headers: Record<string, string | number> = {
     ...validators,
     'Accept-Ranges': 'bytes',
-    'Content-Type': contentTypeOf(entry.path),
+    'Content-Type': await req.dav.contentType(req, entry),
   };
   const wanted = preferredDigest(req.header('Want-Repr-Digest'));
   if (wanted) headers['Repr-Digest'] = `${wanted}=:${await digestOf(req, entry, wanted)}:`;

@@ -2,7 +2,6 @@
 import type { LiveProperty, Resource } from './registry.js';
 import { activeLock } from '../locks/render.js';
 import { extraTypes } from '../resource-types.js';
-import { contentTypeOf } from '../mime.js';
 import { el, type OutNode } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 import { baseName, type Quota, type VersionInfo } from '../../../backends/backend.js';
@@ -30,7 +29,7 @@ export const getcontenttype: LiveProperty = {
   inAllprop: true,
   protected: true,
   appliesTo: isFile,
-  get: (r) => [contentTypeOf(r.path)],
+  get: async (r) => [await r.req.dav.contentType(r.req, r.entry)],
 };
 
 export const getetag: LiveProperty = {
