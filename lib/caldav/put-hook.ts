@@ -10,7 +10,8 @@ import { el } from '../dav/xml/write.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
 import { parentOf } from '../../backends/backend.js';
 import { validateCalendarObject, CalendarPreconditionError } from './ical/index.js';
-import { calendarObjects, isCalendarPath, parsedObject } from './objects.js';
+import { isCalendarPath } from './objects.js';
+import { reserveUid } from './uid-index.js';
 import { toCalDavError } from './errors.js';
 import { cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
 
@@ -41,18 +42,15 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
       throw toCalDavError(err);
     }
     // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.
-    for await (const other of calendarObjects(req, parentOf(req.path))) {
-      if (other.path === req.path) continue;
-      const parsed = await parsedObject(req, other);
-      if (parsed?.uid === valid.uid) {
-        throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${other.path}`), req.href(other.path, false));
-      }
+    const reservation = await reserveUid(req, parentOf(req.path), valid.uid, req.path);
+    if (reservation.clash) {
+      throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${reservation.clash}`), req.href(reservation.clash, false));
     }
     const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
     const main = valid.object.master ?? valid.object.overrides[0];
     const summary = main?.getFirstPropertyValue('summary');
     const title = summary ? ` "${String(summary).replace(/["\r\n]+/g, ' ').slice(0, 80)}"` : '';
-    return { body, summary: `${existing ? 'Update' : 'Add'} ${what}${title}` };
+    return { body, summary: `${existing ? 'Update' : 'Add'} ${what}${title}`, done: reservation.done };
   };
 }
 

@@ -48,9 +48,13 @@ export type MethodHandler = (req: DavRequest) => Promise<void>;
 /**
  * Runs before a PUT stores anything (after the early precondition check). May throw to refuse it, or
  * return the complete body to store instead of streaming the request (a layer that must see the whole
- * body, like CalDAV's validation, reads it itself), and a summary of the change for history.
+ * body, like CalDAV's validation, reads it itself), a summary of the change for history, and a callback
+ * that PUT calls once it has ended, stored or not.
  */
-export type PutHook = (req: DavRequest, target: { parent: Entry; existing: Entry | null }) => Promise<{ body: Buffer; summary?: string } | undefined>;
+export type PutHook = (
+  req: DavRequest,
+  target: { parent: Entry; existing: Entry | null },
+) => Promise<{ body: Buffer; summary?: string; done?: (stored: boolean) => Promise<void> } | undefined>;
 
 export interface Dav {
   backend: Backend;

@@ -92,6 +92,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
     assert.match(r.text, /min-date-time/);
   });
 
+  it('no-uid-conflict stays exact as the calendar changes: sequential PUTs, DELETE, simultaneous PUTs', async () => {
+    const ev = (uid: string) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const put = (name: string, uid: string) => raw(s.url, `/calendars/alice/calendar/${name}`, { method: 'PUT', body: ev(uid), headers: { 'Content-Type': 'text/calendar' } });
+    for (let i = 0; i < 5; i++) assert.equal((await put(`seq-${i}.ics`, `seq-${i}`)).status, 201);
+    assert.equal((await put('other-name.ics', 'seq-3')).status, 409, 'the index followed the sequential PUTs');
+    assert.equal((await put('seq-3.ics', 'seq-3')).status, 204, 'the same object may keep its UID');
+    assert.equal((await raw(s.url, '/calendars/alice/calendar/seq-3.ics', { method: 'DELETE' })).status, 204);
+    assert.equal((await put('renamed.ics', 'seq-3')).status, 201, 'a deleted object’s UID is free again');
+    const [a, b] = await Promise.all([put('twin-a.ics', 'twin'), put('twin-b.ics', 'twin')]);
+    assert.deepEqual([a.status, b.status].sort(), [201, 409], 'one of two simultaneous PUTs of one new UID wins');
+  });
+
   it('OPTIONS on principal, home and calendar advertise calendar-access (and no auto-schedule)', async () => {
     for (const p of ['/principals/alice/', '/calendars/alice/', '/calendars/alice/calendar/']) {
       const r = await raw(s.url, p, { method: 'OPTIONS' });

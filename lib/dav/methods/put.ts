@@ -5,7 +5,7 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import { parentOf } from '../../../backends/backend.js';
-import type { MethodHandler } from '../context.js';
+import type { MethodHandler, PutHook } from '../context.js';
 import { liveView, writeGuard } from '../conditions.js';
 import { DavError, badRequest, conflict } from '../errors/dav-error.js';
 import { HashingStream, parseDigestHeader, type DigestAlgorithm } from '../digest.js';
@@ -42,7 +42,7 @@ export const put: MethodHandler = async (req) => {
   if (!parent || parent.kind !== 'collection') throw conflict(`the parent collection ${parentOf(req.path)} does not exist`);
   const guard = writeGuard(req, [{ path: req.path, membership: !existing }]);
   await guard(liveView(req));
-  let taken: { body: Buffer; summary?: string } | undefined;
+  let taken: Awaited<ReturnType<PutHook>>;
   for (const hook of req.dav.putHooks) taken ??= await hook(req, { parent, existing });
   const buffered = taken?.body;
   if (buffered && range) throw badRequest('Content-Range is not supported here');
@@ -63,7 +63,14 @@ export const put: MethodHandler = async (req) => {
   const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
 
   const length = buffered ? buffered.length : expected;
-  const result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary });
+  let result;
+  try {
+    result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary });
+  } catch (err) {
+    await taken?.done?.(false);
+    throw err;
+  }
+  await taken?.done?.(true);
   if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,
