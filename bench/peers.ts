@@ -103,7 +103,7 @@ function gitBlobSize(gitDir: string, path: string): number | undefined {
 }
 
 /** Our own environment minus GITDAV_* (GITDAV_HOST, a config file…): everything goes on the command line. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GITDAV_')));
 }
 

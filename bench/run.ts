@@ -8,6 +8,10 @@
  * BENCH_SECONDS (default 10) sets the length of the load runs; BENCH_PEERS=git,gitdav,nginx picks
  * servers (git, baseline, gitdav, nginx, apache); BENCH_NO_WRK=1 / BENCH_NO_CURL=1 use the Node
  * client loops instead of wrk / curl.
+ *
+ * Then the CalDAV section (bench/caldav.ts): gitdav git, gitdav fs, Xandikos and Radicale on one
+ * generated calendar, its own table. BENCH_SECTIONS=webdav or =caldav runs only one of the two
+ * (default: both); the CalDAV knobs are described in bench/caldav.ts.
  */
 import { cpus, loadavg } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +21,7 @@ import { downloads, fetchOnce, hasCurl, hasWrk, putMany, runLoad, streamedPut, t
 import { STARTERS, type Peer, type PeerName } from './peers.js';
 import { installSignalHandlers, makeTempDir, peakRss, removeTempDirs, resetPeakRss, sampleRss, stopAll } from './proc.js';
 import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
+import { runCalDav } from './caldav.js';
 
 const ORDER: PeerName[] = ['git', 'baseline', 'gitdav', 'nginx', 'apache'];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -203,9 +208,8 @@ function rssCheck(name: string, rss: number | undefined, ok: boolean, how: strin
   };
 }
 
-async function main(): Promise<void> {
-  installSignalHandlers();
-  const began = Date.now();
+/** The WebDAV section: its header, two tables, checks and notes, as lines; `pass` is false if a check failed. */
+async function webdavSection(): Promise<{ lines: string[]; pass: boolean }> {
   const { peers, missing } = await startPeers();
   if (!peers.some((p) => p.name === 'gitdav' || p.name === 'git')) throw new Error(`gitdav did not start: ${missing.git ?? missing.gitdav ?? 'unknown reason'}`);
   const byName = (n: PeerName) => peers.find((p) => p.name === n);
@@ -317,9 +321,7 @@ async function main(): Promise<void> {
         'Whole-run RSS is sampled every 250 ms (gitdav and the baseline: and VmHWM); the 1 GiB stage runs first, on fresh processes.',
     );
     if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
-    out.push('', `total time ${((Date.now() - began) / 1000).toFixed(0)} s`);
-    process.stdout.write(out.join('\n') + '\n');
-    if (checks.some((c) => !c.pass)) process.exitCode = 1;
+    return { lines: out, pass: !checks.some((c) => !c.pass) };
   } finally {
     clearInterval(loadTimer);
     for (const s of whole.values()) s.stop();
@@ -327,6 +329,28 @@ async function main(): Promise<void> {
     await stopAll();
     removeTempDirs();
   }
+}
+
+async function main(): Promise<void> {
+  installSignalHandlers();
+  const began = Date.now();
+  const sections = new Set((process.env.BENCH_SECTIONS ?? 'webdav,caldav').split(',').map((x) => x.trim()));
+  const out: string[] = [];
+  if (sections.has('webdav')) {
+    const w = await webdavSection();
+    out.push(...w.lines);
+    if (!w.pass) process.exitCode = 1;
+    // Printed now, so a long CalDAV section does not hold these results back.
+    process.stdout.write(out.join('\n') + '\n');
+    out.length = 0;
+  }
+  if (sections.has('caldav')) {
+    log('CalDAV section…');
+    const c = await runCalDav((m) => log(`caldav: ${m}`));
+    out.push('', '### CalDAV: gitdav (git and folder backends) vs Xandikos vs Radicale', '', ...c.lines);
+  }
+  out.push('', `total time ${((Date.now() - began) / 1000).toFixed(0)} s`);
+  process.stdout.write(out.join('\n') + '\n');
 }
 
 main().catch(async (err: unknown) => {

@@ -81,6 +81,11 @@ export function renderTable(id: TableId, rows: Row[], running: Set<PeerName>): s
       ...spec.columns.map((c) => fmt(r.cells[c.peer], r.digits, running.has(c.peer) ? '–' : 'n/a')),
       ...spec.ratios.map((q) => (r.cells[q.a] && r.cells[q.b] ? ratio(r.cells[q.a], r.cells[q.b]) : '–')),
     ]);
+  return markdownTable(header, body);
+}
+
+/** A Markdown table, padded: the first column left-aligned, the others right-aligned. */
+export function markdownTable(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
   const rule = '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|';

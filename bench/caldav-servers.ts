@@ -1,0 +1,180 @@
+/**
+ * The CalDAV servers of the bench, each on its own 127.0.0.1 port with its own temp dir, started,
+ * restarted (same port, same data) and stopped through bench/proc.ts: gitdav with the git and with the
+ * folder backend (`node dist/lib/cli.js serve`, no GITDAV_* variable), Xandikos (a git repository per
+ * collection, aiohttp) and Radicale (multifilesystem storage, auth none, a config file in the temp
+ * dir so /etc/radicale is not read). Each says where a calendar named NAME lives (the bench makes them
+ * with MKCALENDAR) and, where its storage allows, how to drop objects straight into it (used only when
+ * a PUT upload hits its time cap).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanEnv } from './peers.js';
+import { freePort, makeTempDir, removeTempDir, startTracked, stopTracked, waitForPort, type Tracked } from './proc.js';
+
+export type CalName = 'git' | 'gitdav' | 'xandikos' | 'radicale';
+export const CAL_ORDER: CalName[] = ['git', 'gitdav', 'xandikos', 'radicale'];
+export const CAL_HEADERS: Record<CalName, string> = { git: 'gitdav git', gitdav: 'gitdav fs', xandikos: 'Xandikos', radicale: 'Radicale' };
+
+export interface CalServer {
+  name: CalName;
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** The current process (changes on restart). */
+  pid(): number;
+  version: string;
+  /** Path of the calendar collection NAME, with a trailing slash. */
+  calendar(name: string): string;
+  /** Writes objects straight into the storage of an existing calendar; absent where that is not possible. */
+  bulkFill?(calendar: string, items: { name: string; ics: string }[]): void;
+  /** gitdav git: its bare repository (for waiting on its background `git gc`). */
+  gitDir?: string;
+  /** Bytes under the server's temp dir (data, caches, config), as `du -sb` counts them. */
+  diskBytes(): number | undefined;
+  /** Stops the process and starts it again on the same port and data. */
+  restart(): Promise<void>;
+  /** Stops the server (and whatever it forked) and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+const XANDIKOS = '/usr/bin/xandikos';
+const RADICALE = '/usr/bin/radicale';
+/** Debian's Python modules want Debian's Python (another python3 may come first on PATH). */
+const PYTHON = '/usr/bin/python3';
+
+function pyVersion(module: string): string {
+  const r = spawnSync(PYTHON, ['-c', `import ${module}; print(getattr(${module}, '__version__', None) or getattr(${module}, 'VERSION', '?'))`], { encoding: 'utf8', timeout: 20_000 });
+  const v = r.status === 0 ? r.stdout.trim() : '?';
+  return v.replace(/^\((\d+), (\d+), (\d+)\)$/, '$1.$2.$3');
+}
+
+/** One process, restartable with the same command line; its temp dir goes when it stops. */
+async function managed(
+  name: CalName,
+  base: string,
+  port: number,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv | undefined,
+  rest: Omit<CalServer, 'name' | 'url' | 'pid' | 'restart' | 'stop' | 'diskBytes'>,
+): Promise<CalServer> {
+  let t: Tracked;
+  const start = async () => {
+    t = startTracked(name, command, args, env ? { env } : {});
+    try {
+      await waitForPort(port, t, 30_000);
+    } catch (err) {
+      await stopTracked(t);
+      throw err;
+    }
+  };
+  try {
+    await start();
+  } catch (err) {
+    removeTempDir(base);
+    throw err;
+  }
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    pid: () => t.child.pid!,
+    diskBytes: () => {
+      const r = spawnSync('du', ['-sb', base], { encoding: 'utf8', timeout: 120_000 });
+      return r.status === 0 ? Number(r.stdout.split('\t')[0]) : undefined;
+    },
+    restart: async () => {
+      await stopTracked(t);
+      await start();
+    },
+    stop: async () => {
+      await stopTracked(t);
+      removeTempDir(base);
+    },
+    ...rest,
+  };
+}
+
+function writeAll(dir: string, items: { name: string; ics: string }[]): void {
+  if (!existsSync(dir)) throw new Error(`${dir} does not exist`);
+  for (const it of items) writeFileSync(join(dir, it.name), it.ics);
+}
+
+async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
+  const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
+  if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
+  const backend = name === 'git' ? 'git' : 'fs';
+  const base = makeTempDir(`caldav-${name}`);
+  // fs: an existing empty folder; git: a path that does not exist yet, which the server makes a bare repository.
+  const dataDir = join(base, backend === 'git' ? 'repo' : 'data');
+  if (backend === 'fs') mkdirSync(dataDir);
+  const port = await freePort();
+  const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+  return managed(name, base, port, process.execPath, args, cleanEnv(), {
+    version: 'this tree',
+    gitDir: backend === 'git' ? dataDir : undefined,
+    calendar: (c) => `/calendars/user/${c}/`,
+    // The folder backend serves what is on disk; the git backend's files live in commits only.
+    bulkFill: backend === 'fs' ? (c, items) => writeAll(join(dataDir, 'calendars', 'user', c), items) : undefined,
+  });
+}
+
+async function xandikos(): Promise<CalServer> {
+  if (!existsSync(XANDIKOS)) throw new Error('xandikos is not installed (apt-get install xandikos)');
+  const base = makeTempDir('caldav-xandikos');
+  const port = await freePort();
+  const data = join(base, 'data');
+  const args = [XANDIKOS, '-d', data, '-l', '127.0.0.1', '-p', String(port), '--defaults', '--current-user-principal', '/user/'];
+  return managed('xandikos', base, port, PYTHON, args, undefined, {
+    version: pyVersion('xandikos'),
+    calendar: (c) => `/user/calendars/${c}/`,
+    // Each collection is a git repository with a work tree: add the files and commit them.
+    bulkFill: (c, items) => {
+      const dir = join(data, 'user', 'calendars', c);
+      writeAll(dir, items);
+      const env = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' };
+      for (const cmd of [['add', '-A'], ['commit', '-q', '-m', 'bench: bulk fill']]) {
+        const r = spawnSync('git', ['-C', dir, ...cmd], { encoding: 'utf8', env, timeout: 300_000 });
+        if (r.status !== 0) throw new Error(`git ${cmd[0]} in ${dir}: ${r.stderr}`);
+      }
+    },
+  });
+}
+
+async function radicale(): Promise<CalServer> {
+  if (!existsSync(RADICALE)) throw new Error('radicale is not installed (apt-get install radicale)');
+  const base = makeTempDir('caldav-radicale');
+  const port = await freePort();
+  const collections = join(base, 'collections');
+  mkdirSync(collections);
+  const conf = join(base, 'config');
+  writeFileSync(
+    conf,
+    `[server]
+hosts = 127.0.0.1:${port}
+[auth]
+type = none
+[rights]
+type = owner_only
+[storage]
+type = multifilesystem
+filesystem_folder = ${collections}
+[logging]
+level = warning
+`,
+  );
+  return managed('radicale', base, port, PYTHON, [RADICALE, '--config', conf], undefined, {
+    version: pyVersion('radicale'),
+    calendar: (c) => `/user/${c}/`,
+    // multifilesystem: one file per object in the collection's folder; its cache is rebuilt from them.
+    bulkFill: (c, items) => writeAll(join(collections, 'collection-root', 'user', c), items),
+  });
+}
+
+export const CAL_STARTERS: Record<CalName, () => Promise<CalServer>> = {
+  git: () => gitdav('git'),
+  gitdav: () => gitdav('gitdav'),
+  xandikos,
+  radicale,
+};
