@@ -25,6 +25,9 @@ export interface DirSlot {
 export type Slot = FileSlot | DirSlot;
 
 const TREE_MODE = '40000';
+
+/** Slot maps of unchanged trees, by tree id (immutable, so never stale; bounded). */
+const slotMaps = new Map<string, ReadonlyMap<string, Slot>>();
 const SUBMODULE_MODE = '160000';
 
 export function dirSlot(oid: string): DirSlot {
@@ -47,10 +50,16 @@ export class TreeEditor {
 
   async entries(slot: DirSlot): Promise<ReadonlyMap<string, Slot>> {
     if (slot.entries) return slot.entries;
+    const oid = slot.oid ?? EMPTY_TREE;
+    // A tree id names fixed content: its slot map is built once and shared (edits copy it first).
+    const cached = slotMaps.get(oid);
+    if (cached) return cached;
     const out = new Map<string, Slot>();
-    for (const e of await this.store.readTree(slot.oid ?? EMPTY_TREE)) {
+    for (const e of await this.store.readTree(oid)) {
       out.set(e.name, e.mode === TREE_MODE ? dirSlot(e.oid) : { kind: 'file', mode: e.mode, oid: e.oid });
     }
+    slotMaps.set(oid, out);
+    if (slotMaps.size > 5000) slotMaps.delete(slotMaps.keys().next().value!);
     return out;
   }
 
