@@ -426,6 +426,10 @@ export class GitBackend implements Backend {
       if (!/^[0-9a-f]{40}$/.test(oid) || (await this.store.typeOf(oid)) !== 'tree') throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}`);
       previousTree = oid;
     }
+    if (previousTree) {
+      const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit);
+      if (fast) return fast;
+    }
     const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
     const now = await this.memberState(currentTree);
     const diff = diffMembers(before.prints, now.prints, limit);
@@ -448,6 +452,59 @@ export class GitBackend implements Backend {
       if (e) changed.push(e);
     }
     return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /**
+   * Changes since a token in O(change): the path index says at which commit the collection had the
+   * token's tree, and which of its members changed after it. Null when it cannot tell (a token for a
+   * truncated state, history the index does not cover) or the answer would need truncating: then the
+   * full comparison of the two trees answers.
+   */
+  private async changesFromIndex(
+    path: string,
+    editor: TreeEditor,
+    slot: DirSlot,
+    previousTree: string,
+    currentTree: string,
+    time: Date,
+    limit: number,
+  ): Promise<ChangeSet | null> {
+    const at = this.index.commitWhere(path, previousTree);
+    if (at < 0) return null;
+    const names = new Set<string>();
+    let sidecarTouched = false;
+    for (const p of this.index.changedAfter(at)) {
+      if (parentOf(p) !== path || p === path) continue;
+      const name = baseName(p);
+      if (name === SIDECAR) sidecarTouched = true;
+      else names.add(name);
+    }
+    const now = await editor.entries(slot);
+    const old = await new TreeEditor(this.store, previousTree, this.placeholder).entries({ kind: 'dir', oid: previousTree });
+    let oldSide: Sidecar = {};
+    let newSide: Sidecar = {};
+    if (sidecarTouched) {
+      const oldOid = this.index.oidAt(joinPath(path, SIDECAR), at);
+      if (oldOid) oldSide = parseSidecar((await this.store.readRaw(oldOid)).content.toString('utf8'));
+      newSide = await this.readSidecar(editor, path);
+      for (const key of new Set([...Object.keys(oldSide), ...Object.keys(newSide)])) {
+        if (key !== SELF && JSON.stringify(oldSide[key] ?? {}) !== JSON.stringify(newSide[key] ?? {})) names.add(key);
+      }
+    }
+    const changed: Entry[] = [];
+    const removed: string[] = [];
+    for (const name of [...names].sort()) {
+      const cur = now.get(name);
+      const was = old.get(name);
+      const propsMoved = sidecarTouched && JSON.stringify(oldSide[name] ?? {}) !== JSON.stringify(newSide[name] ?? {});
+      if (!cur) {
+        if (was) removed.push(joinPath(path, name));
+      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid !== (was as DirSlot).oid) || propsMoved) {
+        if (isListable(cur)) changed.push(await this.toEntry(joinPath(path, name), cur, editor, time));
+      }
+    }
+    if (changed.length + removed.length > limit) return null;
+    return { token: SYNC_PREFIX + currentTree, changed, removed, truncated: false };
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */

@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { joinPath } from '../backend.js';
-import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
 
 export interface CommitMeta {
   oid: string;
@@ -44,6 +44,8 @@ export class PathIndex {
   private commits: CommitMeta[] = [];
   private byOid = new Map<string, number>();
   private paths = new Map<string, Change[]>();
+  /** The inverse: for each commit (by index), the paths it changed. Derived, never saved. */
+  private byCommit: string[][] = [];
   private updating: Promise<void> | null = null;
   private dirty = false;
 
@@ -60,6 +62,8 @@ export class PathIndex {
       this.commits = saved.commits;
       this.byOid = new Map(this.commits.map((c, i) => [c.oid, i]));
       this.paths = new Map(Object.entries(saved.paths));
+      this.byCommit = this.commits.map(() => []);
+      for (const [path, changes] of this.paths) for (const [i] of changes) this.byCommit[i]?.push(path);
     } catch {
       // missing or unreadable: rebuilt on first use
     }
@@ -106,6 +110,7 @@ export class PathIndex {
     this.commits = [];
     this.byOid = new Map();
     this.paths = new Map();
+    this.byCommit = [];
   }
 
   private async append(oid: string): Promise<void> {
@@ -114,7 +119,9 @@ export class PathIndex {
     const index = this.commits.length;
     this.commits.push({ oid, time: c.author.timestamp, author: c.author.name, tree: c.tree });
     this.byOid.set(oid, index);
+    this.byCommit[index] = [];
     const mark = (path: string, oid: string | null, tree: boolean) => {
+      this.byCommit[index]!.push(path);
       const change: Change = [index, oid, tree ? 1 : 0];
       const list = this.paths.get(path);
       if (list) list.push(change);
@@ -127,13 +134,17 @@ export class PathIndex {
   /** Marks every path whose entry differs between two trees, recursing only into changed subtrees. */
   private async diff(a: string, b: string, dir: string, mark: (p: string, oid: string | null, tree: boolean) => void): Promise<void> {
     if (a === b) return;
-    const left = new Map((await this.store.readTree(a)).map((e) => [e.name, e]));
-    const right = new Map((await this.store.readTree(b)).map((e) => [e.name, e]));
-    for (const name of new Set([...left.keys(), ...right.keys()])) {
-      const l = left.get(name);
-      const r = right.get(name);
+    // Both lists are in git's tree order: one merge walk, no maps (a flat folder may hold 10k files).
+    const left = await this.store.readTree(a);
+    const right = await this.store.readTree(b);
+    let i = 0;
+    let j = 0;
+    while (i < left.length || j < right.length) {
+      const order = i >= left.length ? 1 : j >= right.length ? -1 : compareTreeEntries(left[i]!, right[j]!);
+      const l = order <= 0 ? left[i++] : undefined;
+      const r = order >= 0 ? right[j++] : undefined;
       if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
-      const path = joinPath(dir, name);
+      const path = joinPath(dir, (l ?? r)!.name);
       mark(path, r ? r.oid : null, isTree(r));
       if (isTree(l) || isTree(r)) await this.diff(isTree(l) ? l!.oid : EMPTY_TREE, isTree(r) ? r!.oid : EMPTY_TREE, path, mark);
     }
@@ -153,6 +164,29 @@ export class PathIndex {
   firstChange(path: string): CommitMeta | undefined {
     const list = this.paths.get(path);
     return list?.length ? this.commits[list[0]![0]] : undefined;
+  }
+
+  /** The index of the last commit after which `path` held `oid`, or -1 if the index never saw it. */
+  commitWhere(path: string, oid: string): number {
+    const list = this.paths.get(path) ?? [];
+    for (let k = list.length - 1; k >= 0; k--) if (list[k]![1] === oid) return list[k]![0];
+    return -1;
+  }
+
+  /** What `path` held just after commit `at` (null: absent). */
+  oidAt(path: string, at: number): string | null {
+    const list = this.paths.get(path) ?? [];
+    let found: string | null = null;
+    for (const [i, oid] of list) {
+      if (i > at) break;
+      found = oid;
+    }
+    return found;
+  }
+
+  /** Every path changed by the commits after commit `at` (with repeats). */
+  *changedAfter(at: number): Generator<string> {
+    for (let i = at + 1; i < this.byCommit.length; i++) yield* this.byCommit[i] ?? [];
   }
 
   /** All indexed commits, oldest first. */

@@ -106,14 +106,26 @@ export class TreeEditor {
   async flush(slot: DirSlot = this.root): Promise<string> {
     if (!slot.entries) return slot.oid ?? EMPTY_TREE;
     const out: TreeEntry[] = [];
+    const clean = new Map<string, Slot>(); // this tree's slot map, for the cache: readers need no rebuild
     for (const [name, child] of slot.entries) {
-      if (child.kind === 'dir') out.push({ mode: TREE_MODE, name, oid: await this.flush(child) });
-      else out.push({ mode: child.mode, name, oid: child.oid });
+      if (child.kind === 'dir') {
+        const oid = await this.flush(child);
+        out.push({ mode: TREE_MODE, name, oid });
+        clean.set(name, dirSlot(oid));
+      } else {
+        out.push({ mode: child.mode, name, oid: child.oid });
+        clean.set(name, child);
+      }
     }
     // Git has no empty folders: one that a client made (or emptied) keeps a placeholder member.
-    if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
+    if (out.length === 0 && slot !== this.root) {
+      out.push({ mode: '100644', ...this.placeholder });
+      clean.set(this.placeholder.name, { kind: 'file', mode: '100644', oid: this.placeholder.oid });
+    }
     const oid = await this.store.writeTree(out, { sync: false });
     this.written.push(oid);
+    slotMaps.set(oid, clean);
+    if (slotMaps.size > 5000) slotMaps.delete(slotMaps.keys().next().value!);
     return oid;
   }
 }
