@@ -149,6 +149,11 @@ export interface Backend {
    * `limit` of them. Throws InvalidSyncToken for a token it does not know.
    */
   changes?(path: string, since: string | undefined, limit?: number): Promise<ChangeSet>;
+  /**
+   * `changes()` costs O(change) and stores nothing (git: a token is a tree id), so callers may ask it
+   * on every request; otherwise it may list the collection and save a snapshot per call.
+   */
+  readonly cheapChanges?: boolean;
   /** The current sync token of a collection (DAV:sync-token). */
   syncToken?(path: string): Promise<string>;
   /** The current version of a file in history (git). */

@@ -8,7 +8,7 @@
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
  * - Every path is checked with realpath to stay under the root, so symlinks cannot lead out of it.
  */
-import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { constants as fsc, createReadStream, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -379,8 +379,11 @@ export class FsBackend implements Backend {
 }
 
 async function streamInto(body: Readable, file: string, offset?: number): Promise<void> {
+  // Opened before streaming: a stream that opens lazily can create the file after a body that failed
+  // at once has made the caller delete it, leaving a temp file behind.
+  const fh = await fsp.open(file, offset === undefined ? 'wx' : 'r+');
   // `flush` fsyncs before close: the rename that follows must never publish unwritten data.
-  await pipeline(body, createWriteStream(file, { flags: offset === undefined ? 'wx' : 'r+', start: offset ?? 0, flush: true }));
+  await pipeline(body, fh.createWriteStream({ start: offset ?? 0, flush: true }));
 }
 
 function toEntry(path: string, st: BigIntStats): Entry {

@@ -89,13 +89,13 @@ export class Committer {
         const now = new Date();
         const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
         for (const p of batch) {
-          const before = editor.root;
+          editor.begin();
           try {
             const view: GuardView = { stat: (path) => this.deps.statIn(editor, path, now) };
             await p.op.guard?.(view);
             outcomes.push({ ok: true, value: await p.op.apply(editor) });
           } catch (err) {
-            editor.root = before; // an operation applies whole or not at all
+            editor.rollback(); // an operation applies whole or not at all
             outcomes.push({ ok: false, err });
           }
         }

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
@@ -83,7 +83,7 @@ export class ObjectStore {
   async readRaw(oid: string): Promise<{ type: ObjectType; content: Buffer }> {
     let deflated: Buffer | null = null;
     try {
-      deflated = await fsp.readFile(this.objectPath(oid));
+      if (!this.packs.knows(oid)) deflated = await fsp.readFile(this.objectPath(oid));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw corrupt(oid, err);
     }
@@ -104,9 +104,17 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * The first bytes of the loose object, or null when there is none. An object in a known pack is
+   * read from there (git's own order): a failed open per packed object costs more than the read.
+   */
+  private loosePrefix(oid: string): Promise<Buffer | null> {
+    return this.packs.knows(oid) ? Promise.resolve(null) : readPrefix(this.objectPath(oid), 512);
+  }
+
   /** The object's type, or null if it does not exist. */
   async typeOf(oid: string): Promise<ObjectType | null> {
-    const head = await readPrefix(this.objectPath(oid), 512);
+    const head = await this.loosePrefix(oid);
     if (head) return parseHeader(oid, inflatePrefix(oid, head)).type as ObjectType;
     return (await this.packs.info(oid).catch(() => null))?.type ?? null;
   }
@@ -127,6 +135,26 @@ export class ObjectStore {
   // ---- writing ------------------------------------------------------------------------------------
 
   /** Writes a small object held in memory. */
+  /**
+   * Renames a finished temp file to its object path. `git prune-packed` (run by the background
+   * `git gc --auto`) removes fanout folders it empties, even between our mkdir and our rename: on
+   * ENOENT make the folder again and retry, as git's own object writer does.
+   */
+  private async moveIntoPlace(tmp: string, target: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await fsp.mkdir(dirname(target), { recursive: true });
+      try {
+        await fsp.rename(tmp, target);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5 || !(await exists(tmp))) {
+          await fsp.rm(tmp, { force: true });
+          throw err;
+        }
+      }
+    }
+  }
+
   writeBuffer(type: ObjectType, content: Buffer, options?: WriteObjectOptions): Promise<string> {
     return this.writeStream(type, content.length, Readable.from([content]), options);
   }
@@ -166,8 +194,7 @@ export class ObjectStore {
     if (await exists(target)) {
       await fsp.rm(tmp, { force: true });
     } else {
-      await fsp.mkdir(join(this.gitdir, 'objects', oid.slice(0, 2)), { recursive: true });
-      await fsp.rename(tmp, target);
+      await this.moveIntoPlace(tmp, target);
     }
     if (type === 'blob') this.sizes.set(oid, size);
     return oid;
@@ -232,7 +259,7 @@ export class ObjectStore {
     const cached = this.sizes.get(oid);
     if (cached !== undefined) return cached;
     let size: number;
-    const head = await readPrefix(this.objectPath(oid), 512);
+    const head = await this.loosePrefix(oid);
     if (head) {
       size = parseHeader(oid, inflatePrefix(oid, head)).size;
     } else {
@@ -251,7 +278,7 @@ export class ObjectStore {
     const path = this.objectPath(oid);
     // Check the header first: a loose object that is not a blob, or not zlib at all, must fail here,
     // before the response's status is sent, not halfway through the body.
-    const head = await readPrefix(path, 512);
+    const head = await this.loosePrefix(oid);
     if (head) {
       const h = parseHeader(oid, inflatePrefix(oid, head));
       if (h.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${h.type}, not a blob`);

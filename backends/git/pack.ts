@@ -8,7 +8,7 @@
 import { promises as fsp, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createInflate } from 'node:zlib';
+import { createInflate, inflateSync } from 'node:zlib';
 import type { ObjectType } from './objects.js';
 
 /** zlib works in 16 KiB chunks by default; 256 KiB quadruples inflate and deflate speed here. */
@@ -25,7 +25,8 @@ interface PackIndex {
   shas: Buffer;
   offsets: Buffer;
   large: Buffer;
-  fh?: fsp.FileHandle;
+  /** The open pack file, shared (a promise, so concurrent first reads open it once). */
+  fh?: Promise<fsp.FileHandle>;
 }
 
 interface Header {
@@ -56,7 +57,7 @@ export class PackReader {
   async refresh(): Promise<void> {
     const names = (await fsp.readdir(this.packDir).catch(() => [] as string[])).filter((n) => n.endsWith('.idx'));
     const present = new Set(names);
-    for (const p of this.packs.filter((p) => !present.has(p.name))) await p.fh?.close().catch(() => undefined);
+    for (const p of this.packs.filter((p) => !present.has(p.name))) await p.fh?.then((h) => h.close()).catch(() => undefined);
     this.packs = this.packs.filter((p) => present.has(p.name));
     this.known = new Set(this.packs.map((p) => p.name));
     for (const name of names) {
@@ -74,6 +75,11 @@ export class PackReader {
     if (found) return found;
     await this.refresh();
     return this.find(oid);
+  }
+
+  /** In a pack already known (no folder scan): then the loose copy, if any, need not be tried. */
+  knows(oid: string): boolean {
+    return this.find(oid) !== null;
   }
 
   private find(oid: string): { pack: PackIndex; offset: number } | null {
@@ -101,8 +107,26 @@ export class PackReader {
     return [...out];
   }
 
+  /**
+   * `git gc` deletes the packs it replaced: one we had listed but never opened is then gone. Scan
+   * the folder again and retry once (a pack already open stays readable after the delete).
+   */
+  private async retryVanished<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.refresh();
+      return op();
+    }
+  }
+
   /** Type and size without reading the content (a delta's first bytes give its result size). */
   async info(oid: string): Promise<{ type: ObjectType; size: number } | null> {
+    return this.retryVanished(() => this.infoOnce(oid));
+  }
+
+  private async infoOnce(oid: string): Promise<{ type: ObjectType; size: number } | null> {
     const at = await this.locate(oid);
     if (!at) return null;
     const h = await readHeader(at.pack, at.offset);
@@ -128,15 +152,26 @@ export class PackReader {
 
   /** The whole object in memory (trees, commits, small blobs, deltas). */
   async read(oid: string): Promise<PackedObject | null> {
+    return this.retryVanished(() => this.readOnce(oid));
+  }
+
+  private async readOnce(oid: string): Promise<PackedObject | null> {
     const at = await this.locate(oid);
     return at ? this.readAt(at.pack, at.offset) : null;
   }
 
   /** A blob's content as a stream: whole objects inflate straight from the pack file. */
   async stream(oid: string): Promise<{ type: ObjectType; size: number; body: Readable } | null> {
+    return this.retryVanished(() => this.streamOnce(oid));
+  }
+
+  private async streamOnce(oid: string): Promise<{ type: ObjectType; size: number; body: Readable } | null> {
     const at = await this.locate(oid);
     if (!at) return null;
     const h = await readHeader(at.pack, at.offset);
+    if (TYPES[h.type] && h.size <= SMALL_OBJECT) {
+      return { type: TYPES[h.type]!, size: h.size, body: Readable.from([await inflateAt(at.pack, h.dataStart, h.size)]) };
+    }
     if (TYPES[h.type]) {
       const body = createReadStream(at.pack.packPath, { start: h.dataStart, highWaterMark: 256 * 1024 }).pipe(createInflate({ chunkSize: ZLIB_CHUNK }));
       return { type: TYPES[h.type]!, size: h.size, body };
@@ -177,7 +212,7 @@ export class PackReader {
   }
 
   async close(): Promise<void> {
-    for (const p of this.packs) await p.fh?.close().catch(() => undefined);
+    for (const p of this.packs) await p.fh?.then((h) => h.close()).catch(() => undefined);
   }
 }
 
@@ -221,7 +256,10 @@ function offsetOf(pack: PackIndex, i: number): number {
 }
 
 async function handle(pack: PackIndex): Promise<fsp.FileHandle> {
-  pack.fh ??= await fsp.open(pack.packPath, 'r');
+  if (!pack.fh) {
+    pack.fh = fsp.open(pack.packPath, 'r');
+    pack.fh.catch(() => (pack.fh = undefined)); // a failed open (pack deleted by gc) is retried
+  }
   return pack.fh;
 }
 
@@ -259,7 +297,27 @@ async function readHeader(pack: PackIndex, offset: number): Promise<Header> {
 }
 
 /** Inflates `size` bytes starting at a pack offset (stops there, whatever follows). */
-function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
+/** Objects up to this size are read with one positioned read on the pack's open handle. */
+const SMALL_OBJECT = 64 * 1024;
+
+async function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
+  if (size > 0 && size <= SMALL_OBJECT) {
+    // Deflate can grow incompressible data a little: size + 1 KiB always holds the whole stream
+    // (zlib's worst case is 5 bytes per 16 KiB block plus 11); trailing bytes of the next object are
+    // ignored by inflate. One read on the shared handle, instead of an open, a read and a close.
+    const buf = Buffer.alloc(size + 1024);
+    const { bytesRead } = await (await handle(pack)).read(buf, 0, buf.length, start);
+    try {
+      const out = inflateSync(buf.subarray(0, bytesRead));
+      if (out.length >= size) return out.subarray(0, size);
+    } catch {
+      // fall through to the streaming reader, which reports the error properly
+    }
+  }
+  return inflateStreamAt(pack, start, size);
+}
+
+function inflateStreamAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (size === 0) return resolve(Buffer.alloc(0));
     const chunks: Buffer[] = [];

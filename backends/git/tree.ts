@@ -38,6 +38,10 @@ export class TreeEditor {
   root: DirSlot;
   /** Trees written by flush() without fsync; the committer syncs them before moving the branch. */
   readonly written: string[] = [];
+  /** Folder slots this editor made by copying, reachable from one place only: safe to edit in place. */
+  private owned = new WeakSet<DirSlot>();
+  private undo: Array<[Map<string, Slot>, string, Slot | undefined]> | null = null;
+  private rootBefore: DirSlot | null = null;
 
   /** `placeholder` is the blob id written into a folder that would otherwise be empty. */
   constructor(
@@ -75,8 +79,26 @@ export class TreeEditor {
     return slot;
   }
 
+  /** Starts an operation that rollback() can undo whole (edits made in place are journalled). */
+  begin(): void {
+    this.undo = [];
+    this.rootBefore = this.root;
+  }
+
+  /** Puts the state back to what it was at begin(). */
+  rollback(): void {
+    for (const [map, name, old] of (this.undo ?? []).reverse()) {
+      if (old === undefined) map.delete(name);
+      else map.set(name, old);
+    }
+    this.undo = null;
+    this.root = this.rootBefore ?? this.root;
+  }
+
   /** Puts (or with null, removes) the slot at a path; the parent folder must exist. */
   async set(path: string, value: Slot | null): Promise<void> {
+    // A folder slot placed here may also sit elsewhere (COPY): from now on, copy before editing.
+    if (value?.kind === 'dir') this.owned = new WeakSet();
     const segs = segments(path);
     if (segs.length === 0) {
       if (!value || value.kind !== 'dir') throw new BackendError('Forbidden', path, 'the root can only be replaced by a folder');
@@ -87,8 +109,12 @@ export class TreeEditor {
   }
 
   private async setIn(dir: DirSlot, segs: string[], value: Slot | null, path: string, at: string): Promise<DirSlot> {
-    const entries = new Map(await this.entries(dir));
+    // A folder this editor already copied is edited in place: N edits in one 10,000-entry folder
+    // (a batch of PUTs into one calendar) copy its map once, not N times.
+    const own = this.owned.has(dir);
+    const entries = own ? (dir.entries as Map<string, Slot>) : new Map(await this.entries(dir));
     const [head, ...rest] = segs as [string, ...string[]];
+    if (own) this.undo?.push([entries, head, entries.get(head)]);
     if (rest.length === 0) {
       if (value) entries.set(head, value);
       else entries.delete(head);
@@ -99,7 +125,10 @@ export class TreeEditor {
       if (child.kind !== 'dir') throw new BackendError('NotACollection', childPath);
       entries.set(head, await this.setIn(child, rest, value, path, childPath));
     }
-    return { kind: 'dir', entries };
+    if (own) return dir;
+    const copy: DirSlot = { kind: 'dir', entries };
+    this.owned.add(copy);
+    return copy;
   }
 
   /** Writes every edited folder (bottom-up) and returns the root tree id. */

@@ -37,7 +37,7 @@ export class ObjectCache<P> {
       return hit;
     }
     const chunks: Buffer[] = [];
-    for await (const c of await req.backend.read(entry.path)) chunks.push(c as Buffer);
+    for await (const c of await req.backend.read(entry.path, undefined, entry)) chunks.push(c as Buffer);
     const slot: Cached<P> = { text: Buffer.concat(chunks).toString('utf8') };
     this.map.set(key, slot);
     this.bytes += slot.text.length;

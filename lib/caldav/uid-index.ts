@@ -1,26 +1,41 @@
 /**
  * Which UIDs a calendar holds (for no-uid-conflict), without listing the calendar on every PUT.
  *
- * An index per calendar is trusted while the calendar's ETag is the one it was built or advanced at.
- * A PUT reserves its UID (so two simultaneous PUTs of one new UID cannot both pass) and, when it ends
- * with no other PUT to that calendar in flight, advances the index to the calendar's new ETag: PUTs
- * one after another cost O(1). When PUTs overlapped, or anything else changed the calendar (a DELETE,
- * another process, native git), the ETag no longer matches and the next PUT rebuilds the index
- * (objects are parsed once per ETag anyway): never a wrong answer, at worst a slower one.
+ * Where the backend's `changes()` is cheap and stateless (git: a token is a tree id, the delta comes
+ * from the path index), the index remembers the token it was built at and catches up by the delta:
+ * O(change) per PUT however many clients write at once, and changes by anyone else (another process,
+ * native git) are seen too. Elsewhere (the folder backend, whose tokens are stored snapshots) the
+ * index is trusted while the calendar's ETag is the one it was built or advanced at: sequential PUTs
+ * advance it, overlapping PUTs or foreign changes make the next PUT rebuild it (objects are parsed
+ * once per ETag anyway). Never a wrong answer, at worst a slower one.
+ *
+ * A PUT reserves its UID, so two simultaneous PUTs of one new UID cannot both pass.
  */
+import type { Backend, Entry } from '../../backends/backend.js';
+import { BackendError } from '../../backends/errors.js';
 import type { DavRequest } from '../dav/context.js';
 import { calendarObjects, parsedObject } from './objects.js';
 
 interface CalendarUids {
-  etag: string;
+  /** The calendar's ETag (or, in delta mode, its sync token) the index is exact for. */
+  at: string;
   /** UID → member path, as stored. */
   byUid: Map<string, string>;
-  /** UIDs of PUTs in flight → their path. */
-  pending: Map<string, string>;
-  inflight: number;
+  /** Member path → UID (for deltas, which name paths). */
+  byPath: Map<string, string>;
+  /** Delta mode: the catch-up in progress, which concurrent PUTs share. */
+  refreshing?: Promise<void>;
 }
 
 const indexes = new Map<string, CalendarUids>();
+
+/** PUTs in flight per calendar, kept apart from the index so that a rebuild cannot forget them. */
+interface InFlight {
+  /** UID → the path being written with it. */
+  pending: Map<string, string>;
+  count: number;
+}
+const inFlight = new Map<string, InFlight>();
 
 export interface UidReservation {
   /** A member that already has the UID (other than the target), if any: the PUT must fail. */
@@ -29,44 +44,95 @@ export interface UidReservation {
   done(stored: boolean): Promise<void>;
 }
 
+const deltaMode = (backend: Backend) => backend.cheapChanges === true && !!backend.changes;
+
 export async function reserveUid(req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
   const k = `${req.backend.stateDir}\0${calendar}`;
-  const index = await current(req, calendar, k);
-  const owner = index.byUid.get(uid) ?? index.pending.get(uid);
+  const delta = deltaMode(req.backend);
+  const index = delta ? await caughtUp(req, calendar, k) : await byEtag(req, calendar, k);
+  let flight = inFlight.get(k);
+  const owner = index.byUid.get(uid) ?? flight?.pending.get(uid);
   if (owner && owner !== path) return { clash: owner, done: async () => undefined };
-  const checkedAt = index.etag;
-  index.pending.set(uid, path);
-  index.inflight++;
+  if (!flight) inFlight.set(k, (flight = { pending: new Map(), count: 0 }));
+  const checkedAt = index.at;
+  flight.pending.set(uid, path);
+  flight.count++;
+  const overlapped = flight.count > 1;
   return {
     async done(stored) {
-      index.inflight--;
-      index.pending.delete(uid);
-      if (!stored || indexes.get(k) !== index) return;
+      flight.pending.delete(uid);
+      const others = --flight.count > 0;
+      if (!others) inFlight.delete(k);
+      // Delta mode reads every stored change back from the backend on the next PUT.
+      if (delta || !stored || indexes.get(k) !== index) return;
       const now = await req.backend.stat(calendar);
-      if (index.inflight > 0 || index.etag !== checkedAt || !now) {
-        indexes.delete(k); // others overlapped: rebuild on the next PUT
+      if (overlapped || others || inFlight.has(k) || index.at !== checkedAt || !now) {
+        indexes.delete(k); // other PUTs overlapped this one: rebuild on the next PUT
         return;
       }
-      for (const [u, p] of index.byUid) if (p === path) index.byUid.delete(u);
-      index.byUid.set(uid, path);
-      index.etag = now.etag;
+      setMember(index, path, uid);
+      index.at = now.etag;
     },
   };
 }
 
-async function current(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
-  const entry = await req.backend.stat(calendar);
-  const cached = indexes.get(k);
-  if (cached && entry && cached.etag === entry.etag) return cached;
-  const byUid = new Map<string, string>();
-  for await (const member of calendarObjects(req, calendar)) {
-    const uid = (await parsedObject(req, member))?.uid;
-    if (uid) byUid.set(uid, member.path);
-  }
-  // A rebuilt index starts clean: PUTs in flight against the old one see it replaced in done() and
-  // leave it alone (a reservation left behind by a failed request can never block a UID for good).
-  const index: CalendarUids = { etag: entry?.etag ?? '', byUid, pending: new Map(), inflight: 0 };
+function setMember(index: CalendarUids, path: string, uid: string | undefined): void {
+  const old = index.byPath.get(path);
+  if (old !== undefined && index.byUid.get(old) === path) index.byUid.delete(old);
+  index.byPath.delete(path);
+  if (uid === undefined) return;
+  index.byUid.set(uid, path);
+  index.byPath.set(path, uid);
+}
+
+function remember(k: string, index: CalendarUids): CalendarUids {
+  // PUTs in flight against an older index see it replaced in done() and leave this one alone.
   indexes.set(k, index);
   if (indexes.size > 1000) indexes.delete(indexes.keys().next().value!);
   return index;
+}
+
+async function addMembers(req: DavRequest, index: CalendarUids, members: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
+  for await (const member of members) {
+    if (member.kind !== 'file') continue;
+    setMember(index, member.path, (await parsedObject(req, member))?.uid ?? undefined);
+  }
+}
+
+async function byEtag(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
+  const entry = await req.backend.stat(calendar);
+  const cached = indexes.get(k);
+  if (cached && entry && cached.at === entry.etag) return cached;
+  const index: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map() };
+  await addMembers(req, index, calendarObjects(req, calendar));
+  return remember(k, index);
+}
+
+async function caughtUp(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
+  let index = indexes.get(k);
+  if (!index) index = remember(k, { at: '', byUid: new Map(), byPath: new Map() });
+  // One catch-up at a time per calendar; a PUT that arrives during one waits for it, then catches
+  // up on whatever landed meanwhile.
+  while (index.refreshing) await index.refreshing;
+  const run = refresh(req, calendar, index).finally(() => {
+    index.refreshing = undefined;
+  });
+  index.refreshing = run;
+  await run;
+  return index;
+}
+
+async function refresh(req: DavRequest, calendar: string, index: CalendarUids): Promise<void> {
+  let set;
+  try {
+    set = await req.backend.changes!(calendar, index.at || undefined);
+  } catch (err) {
+    if (!(err instanceof BackendError && err.code === 'InvalidSyncToken')) throw err;
+    index.byUid.clear(); // the old state is gone (history rewritten): start from the whole calendar
+    index.byPath.clear();
+    set = await req.backend.changes!(calendar, undefined);
+  }
+  for (const path of set.removed) setMember(index, path, undefined);
+  await addMembers(req, index, set.changed);
+  index.at = set.token;
 }

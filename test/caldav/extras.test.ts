@@ -102,6 +102,32 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
     assert.equal((await put('renamed.ics', 'seq-3')).status, 201, 'a deleted object’s UID is free again');
     const [a, b] = await Promise.all([put('twin-a.ics', 'twin'), put('twin-b.ics', 'twin')]);
     assert.deepEqual([a.status, b.status].sort(), [201, 409], 'one of two simultaneous PUTs of one new UID wins');
+    // Overlapping PUTs (a syncing client's burst) leave the index exact for the next ones.
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => put(`burst-${i}.ics`, `burst-${i}`)));
+    assert.deepEqual([...new Set(burst.map((r) => r.status))], [201]);
+    const again = await Promise.all(Array.from({ length: 20 }, (_, i) => put(`copy-${i}.ics`, `burst-${i}`)));
+    assert.deepEqual([...new Set(again.map((r) => r.status))], [409]);
+  });
+
+  if (backend === 'git') it('no-uid-conflict sees objects that native git committed meanwhile', async () => {
+    const ev = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', 'UID:from-git', 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const put = (name: string) => raw(s.url, `/calendars/alice/calendar/${name}`, { method: 'PUT', body: ev, headers: { 'Content-Type': 'text/calendar' } });
+    assert.equal((await put('warm-up.ics')).status, 201); // the index is built and current
+    assert.equal((await raw(s.url, '/calendars/alice/calendar/warm-up.ics', { method: 'DELETE' })).status, 204);
+    const env = { ...process.env, GIT_INDEX_FILE: `${s.root}/test-index`, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+    const git = async (args: string[], input?: string) => {
+      const r = await tool('git', ['--git-dir', s.root, ...args], { env, input });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const blob = await git(['hash-object', '-w', '--stdin'], ev);
+    await git(['read-tree', 'HEAD']);
+    await git(['update-index', '--add', '--cacheinfo', `100644,${blob},calendars/alice/calendar/pushed.ics`]);
+    const commit = await git(['commit-tree', await git(['write-tree']), '-p', 'HEAD', '-m', 'pushed'], '');
+    await git(['update-ref', 'HEAD', commit]);
+    const r = await put('local.ics');
+    assert.equal(r.status, 409, r.text);
+    assert.match(r.text, /pushed\.ics/);
   });
 
   it('OPTIONS on principal, home and calendar advertise calendar-access (and no auto-schedule)', async () => {

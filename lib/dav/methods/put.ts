@@ -44,27 +44,29 @@ export const put: MethodHandler = async (req) => {
   await guard(liveView(req));
   let taken: Awaited<ReturnType<PutHook>>;
   for (const hook of req.dav.putHooks) taken ??= await hook(req, { parent, existing });
-  const buffered = taken?.body;
-  if (buffered && range) throw badRequest('Content-Range is not supported here');
-
-  const claimed = new Map(parseDigestHeader(req.header('Content-Digest') ?? ''));
-  if (!range) for (const [a, v] of parseDigestHeader(req.header('Repr-Digest') ?? '')) claimed.set(a, v);
-  const algorithms = new Set<DigestAlgorithm>(['sha-256', ...claimed.keys()]);
-  const hashing = new HashingStream([...algorithms], {
-    maxBytes: limit || undefined,
-    onEnd: (h) => {
-      if (!buffered && expected !== undefined && h.bytes !== expected) return badRequest(`the body has ${h.bytes} bytes, ${expected} were declared`);
-      for (const [alg, value] of claimed) {
-        if (h.digests.get(alg) !== value) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
-      }
-      return undefined;
-    },
-  });
-  const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
-
-  const length = buffered ? buffered.length : expected;
+  // A hook's reservation (a calendar's UID) is released however the request ends.
   let result;
+  let hashing: HashingStream;
   try {
+    const buffered = taken?.body;
+    if (buffered && range) throw badRequest('Content-Range is not supported here');
+
+    const claimed = new Map(parseDigestHeader(req.header('Content-Digest') ?? ''));
+    if (!range) for (const [a, v] of parseDigestHeader(req.header('Repr-Digest') ?? '')) claimed.set(a, v);
+    const algorithms = new Set<DigestAlgorithm>(['sha-256', ...claimed.keys()]);
+    hashing = new HashingStream([...algorithms], {
+      maxBytes: limit || undefined,
+      onEnd: (h) => {
+        if (!buffered && expected !== undefined && h.bytes !== expected) return badRequest(`the body has ${h.bytes} bytes, ${expected} were declared`);
+        for (const [alg, value] of claimed) {
+          if (h.digests.get(alg) !== value) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
+        }
+        return undefined;
+      },
+    });
+    const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
+
+    const length = buffered ? buffered.length : expected;
     result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary });
   } catch (err) {
     await taken?.done?.(false);

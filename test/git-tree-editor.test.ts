@@ -1,0 +1,102 @@
+/**
+ * The tree editor's in-place edits (a batch of PUTs into one big folder copies its map once), the
+ * undo journal that keeps "an operation applies whole or not at all" true with them, and the object
+ * writer's answer to `git prune-packed` removing a fanout folder under it.
+ */
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ObjectStore } from '../backends/git/objects.js';
+import { TreeEditor, type Slot } from '../backends/git/tree.js';
+import { tool } from './helpers/tools.js';
+
+const PLACEHOLDER = { name: '.keep', oid: 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391' };
+
+describe('git tree editor', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: ObjectStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-tree-'));
+    await tool('git', ['init', '-q', '--bare', dir]);
+    store = new ObjectStore(dir);
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  const file = async (text: string): Promise<Slot> => ({ kind: 'file', mode: '100644', oid: await store.writeBuffer('blob', Buffer.from(text)) });
+  const names = async (e: TreeEditor, path: string) => {
+    const slot = await e.get(path);
+    assert.ok(slot && slot.kind === 'dir');
+    return [...(await e.entries(slot)).keys()].sort();
+  };
+
+  it('edits a copied folder in place and still writes the same trees as git', async () => {
+    const e = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
+    await e.set('/cal', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+    for (let i = 0; i < 50; i++) await e.set(`/cal/ev-${i}.ics`, await file(`event ${i}`));
+    await e.set('/cal/ev-7.ics', null);
+    const root = await e.flush();
+    const r = await tool('git', ['--git-dir', dir, 'ls-tree', '-r', '--name-only', root]);
+    assert.equal(r.code, 0, r.stderr);
+    const listed = r.stdout.trim().split('\n');
+    assert.equal(listed.length, 49);
+    assert.ok(!listed.includes('cal/ev-7.ics'));
+    const fsck = await tool('git', ['--git-dir', dir, 'fsck', '--strict', root]);
+    assert.equal(fsck.code, 0, fsck.stderr);
+  });
+
+  it('rolls back an operation whose edits were made in place', async () => {
+    const e = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
+    await e.set('/cal', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+    await e.set('/cal/a.ics', await file('a'));
+    const before = await e.flush();
+    e.begin();
+    await e.set('/cal/b.ics', await file('b')); // in place: /cal is already this editor's copy
+    await e.set('/cal/a.ics', null);
+    await e.set('/other', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+    await e.set('/other/c.txt', await file('c'));
+    e.rollback();
+    assert.deepEqual(await names(e, '/cal'), ['a.ics']);
+    assert.equal(await e.get('/other'), null);
+    assert.equal(await e.flush(), before);
+    // and edits after a rollback still land
+    e.begin();
+    await e.set('/cal/d.ics', await file('d'));
+    assert.deepEqual(await names(e, '/cal'), ['a.ics', 'd.ics']);
+  });
+
+  it('never edits a folder slot that also sits at another path (COPY inside one batch)', async () => {
+    const e = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
+    await e.set('/a', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+    await e.set('/a/x.txt', await file('x'));
+    await e.set('/b', await e.get('/a')); // same slot object at two paths
+    await e.set('/b/y.txt', await file('y'));
+    await e.set('/a/z.txt', await file('z'));
+    assert.deepEqual(await names(e, '/a'), ['x.txt', 'z.txt']);
+    assert.deepEqual(await names(e, '/b'), ['x.txt', 'y.txt']);
+  });
+
+  it('writes an object when git prune-packed removed its fanout folder just before the rename', async () => {
+    const rename = fsp.rename;
+    let raced = 0;
+    // Remove the (new, empty) fanout folder between our mkdir and our rename, as prune-packed does.
+    (fsp as { rename: typeof rename }).rename = async (from, to) => {
+      if (raced++ === 0) await rm(join(String(to), '..'), { recursive: true, force: true });
+      return rename(from, to);
+    };
+    let oid: string;
+    try {
+      oid = await store.writeBuffer('blob', Buffer.from('raced\n'));
+    } finally {
+      (fsp as { rename: typeof rename }).rename = rename;
+    }
+    assert.equal(raced, 2);
+    const r = await tool('git', ['--git-dir', dir, 'cat-file', '-p', oid]);
+    assert.equal(r.stdout, 'raced\n');
+    const leftovers = (await readdir(join(dir, 'objects'))).filter((n) => n.startsWith('tmp'));
+    assert.deepEqual(leftovers, []);
+  });
+});
