@@ -20,10 +20,12 @@ export function toDavError(err: unknown): DavError {
 export function renderError(ctx: Context, error: DavError): void {
   ctx.status = error.status;
   for (const [k, v] of Object.entries(error.headers)) ctx.set(k, v);
-  if (ctx.method === 'HEAD' || error.status === 304) {
+  if (error.status === 304) {
     ctx.body = null;
     return;
   }
+  // HEAD gets the headers GET would (Koa sends no body for it). Never `body = null` there: Koa turns
+  // that into a 204, which would answer HEAD of a missing or forbidden resource with success.
   // 5xx messages stay in the log: they may reveal internals.
   const message = error.status >= 500 && error.status !== 503 && error.status !== 507 ? httpReason(error.status) : error.message;
   ctx.type = 'application/xml; charset=utf-8';
