@@ -4,10 +4,15 @@
  * Where the backend's `changes()` is cheap and stateless (git: a token is a tree id, the delta comes
  * from the path index), the index remembers the token it was built at and catches up by the delta:
  * O(change) per PUT however many clients write at once, and changes by anyone else (another process,
- * native git) are seen too. Elsewhere (the folder backend, whose tokens are stored snapshots) the
- * index is trusted while the calendar's ETag is the one it was built or advanced at: sequential PUTs
- * advance it, overlapping PUTs or foreign changes make the next PUT rebuild it (objects are parsed
- * once per ETag anyway). Never a wrong answer, at worst a slower one.
+ * native git) are seen too: never a wrong answer.
+ *
+ * Elsewhere (the folder backend, whose tokens are stored snapshots) the index is trusted while the
+ * calendar's ETag is the one it was built or last advanced at. Every PUT of this server that stored
+ * applies its own UID and advances the ETag, overlapping ones too (a build in progress replays them),
+ * so bursts stay O(1) per PUT; a DELETE, a MOVE or a change by another program shows as an unknown
+ * ETag and the next PUT rebuilds (objects are parsed once per ETag anyway). The one gap: a file
+ * another program drops into the folder *while* this server's PUTs land there can be missed until
+ * the next rebuild (a duplicate UID can then be stored; nothing is lost). docs/caldav.md says so.
  *
  * A PUT reserves its UID, so two simultaneous PUTs of one new UID cannot both pass.
  */
@@ -54,24 +59,22 @@ export async function reserveUid(req: DavRequest, calendar: string, uid: string,
   const owner = index.byUid.get(uid) ?? flight?.pending.get(uid);
   if (owner && owner !== path) return { clash: owner, done: async () => undefined };
   if (!flight) inFlight.set(k, (flight = { pending: new Map(), count: 0 }));
-  const checkedAt = index.at;
   flight.pending.set(uid, path);
   flight.count++;
-  const overlapped = flight.count > 1;
   return {
     async done(stored) {
       flight.pending.delete(uid);
-      const others = --flight.count > 0;
-      if (!others) inFlight.delete(k);
+      if (--flight.count === 0) inFlight.delete(k);
       // Delta mode reads every stored change back from the backend on the next PUT.
-      if (delta || !stored || indexes.get(k) !== index) return;
+      if (delta || !stored) return;
+      // Our own write is known exactly: into the current index, and into the log that an index
+      // being built right now replays (its listing may have missed this file).
+      for (const log of building.get(k) ?? []) log.push([path, uid]);
+      const current = indexes.get(k);
+      if (!current) return;
+      setMember(current, path, uid);
       const now = await req.backend.stat(calendar);
-      if (overlapped || others || inFlight.has(k) || index.at !== checkedAt || !now) {
-        indexes.delete(k); // other PUTs overlapped this one: rebuild on the next PUT
-        return;
-      }
-      setMember(index, path, uid);
-      index.at = now.etag;
+      if (now) current.at = now.etag;
     },
   };
 }
@@ -99,12 +102,25 @@ async function addMembers(req: DavRequest, index: CalendarUids, members: Iterabl
   }
 }
 
+/** Our stored PUTs per calendar while an index of it is being built: replayed into it at the end. */
+const building = new Map<string, Set<Array<[string, string]>>>();
+
 async function byEtag(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
   const entry = await req.backend.stat(calendar);
   const cached = indexes.get(k);
   if (cached && entry && cached.at === entry.etag) return cached;
   const index: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map() };
-  await addMembers(req, index, calendarObjects(req, calendar));
+  const log: Array<[string, string]> = [];
+  let logs = building.get(k);
+  if (!logs) building.set(k, (logs = new Set()));
+  logs.add(log);
+  try {
+    await addMembers(req, index, calendarObjects(req, calendar));
+  } finally {
+    logs.delete(log);
+    if (logs.size === 0) building.delete(k);
+  }
+  for (const [path, uid] of log) setMember(index, path, uid);
   return remember(k, index);
 }
 
