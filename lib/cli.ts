@@ -3,21 +3,31 @@
 import { resolve } from 'node:path';
 import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { startServer } from './server.js';
+import { isMultiUser, startServer } from './server.js';
+import { runUser, USER_USAGE } from './cli-user.js';
 
 const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
        gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
                     [--no-caldav] [--user NAME] [--email ADDRESS]
+                    [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
+                    [--proxy-user-header NAME --trusted-proxies ADDR,...]
+${USER_USAGE.replace('usage: ', '       ')}
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder.
 CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
 user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
+Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
+has their own repository, DIR/users/NAME, with their own principal and calendars.
+With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
+With --proxy-user-header a reverse proxy that did the login names the user (believed only from
+--trusted-proxies); each user gets a repository as above.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
-GITDAV_CONFIG.
-Listening on a non-loopback address needs --insecure until authentication exists.`;
+GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
+GITDAV_TRUSTED_PROXIES, GITDAV_CONFIG.
+Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'fsck') return runFsck(rest);
+  if (command === 'user') return runUser(rest);
   if (command !== 'serve') {
     process.stderr.write(`gitdav: unknown command "${command}"\n${USAGE}\n`);
     return 2;
@@ -40,10 +51,13 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (!isLoopback(config.host) && !config.insecure) {
+  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
+  const tls = !!config.tlsCert;
+  if (!isLoopback(config.host) && !config.insecure && !(multiUser && tls)) {
+    const missing = [multiUser ? '' : 'users (gitdav user add)', tls ? '' : 'TLS (--tls-cert, --tls-key)'].filter(Boolean).join(' and ');
     process.stderr.write(
-      `gitdav: refusing to listen on ${config.host} without authentication; ` +
-        'pass --insecure to serve everyone on the network with no password\n',
+      `gitdav: refusing to listen on ${config.host} without ${missing}; ` +
+        'pass --insecure to serve the network like this anyway\n',
     );
     return 2;
   }
@@ -52,7 +66,15 @@ async function main(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   const running = await startServer(config, logger);
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
-  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}) at ${running.url}/\n`);
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}${multiUser ? ', a repository per user, login required' : ''}) at ${running.url}/\n`);
+  process.on('SIGHUP', () => {
+    try {
+      running.reloadTls();
+      logger.info('reloaded', { tls });
+    } catch (err) {
+      logger.error('TLS reload failed; the old certificate stays', { err });
+    }
+  });
   const stop = (signal: string) => {
     logger.info('shutting down', { signal });
     running.close(config.shutdownGraceMs).then(

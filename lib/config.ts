@@ -23,6 +23,18 @@ export interface ServerConfig {
   limits: Partial<DavLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
   shutdownGraceMs: number;
+  /** HTTPS: PEM certificate (chain) and key files, read again on SIGHUP. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Multi-user servers: the Basic realm, and the domain of each user's calendar address. */
+  realm: string;
+  emailDomain: string;
+  /** Multi-user servers: where a user's data lives, if not ROOT/users/<name> (config file only). */
+  mounts?: Record<string, string>;
+  /** SSO in front: the header a reverse proxy names the logged-in user in (e.g. Remote-User)... */
+  proxyUserHeader?: string;
+  /** ...believed only from these proxy addresses. */
+  trustedProxies: string[];
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -37,6 +49,9 @@ export const DEFAULTS: ServerConfig = {
   logLevel: 'info',
   limits: {},
   shutdownGraceMs: 30_000,
+  realm: 'gitdav',
+  emailDomain: 'localhost',
+  trustedProxies: [],
 };
 
 export class ConfigError extends Error {
@@ -51,6 +66,12 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--log-level': 'logLevel',
   '--user': 'user',
   '--email': 'email',
+  '--tls-cert': 'tlsCert',
+  '--tls-key': 'tlsKey',
+  '--realm': 'realm',
+  '--email-domain': 'emailDomain',
+  '--proxy-user-header': 'proxyUserHeader',
+  '--trusted-proxies': 'trustedProxies',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -63,6 +84,12 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_CALDAV: 'caldav',
   GITDAV_USER: 'user',
   GITDAV_EMAIL: 'email',
+  GITDAV_TLS_CERT: 'tlsCert',
+  GITDAV_TLS_KEY: 'tlsKey',
+  GITDAV_REALM: 'realm',
+  GITDAV_EMAIL_DOMAIN: 'emailDomain',
+  GITDAV_PROXY_USER_HEADER: 'proxyUserHeader',
+  GITDAV_TRUSTED_PROXIES: 'trustedProxies',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -117,6 +144,19 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
   const user = String(raw.user);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(user) || user.startsWith('.')) throw new ConfigError(`user "${user}" must be letters, digits, . _ - (it names folders)`);
+  const tlsCert = raw.tlsCert === undefined ? '' : String(raw.tlsCert);
+  const tlsKey = raw.tlsKey === undefined ? '' : String(raw.tlsKey);
+  if (!tlsCert !== !tlsKey) throw new ConfigError('--tls-cert and --tls-key go together');
+  const realm = String(raw.realm);
+  if (!/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes('\\')) throw new ConfigError('the realm must be printable ASCII without quotes or backslashes');
+  const mounts = raw.mounts as Record<string, string> | undefined;
+  if (mounts !== undefined && (typeof mounts !== 'object' || Object.values(mounts).some((v) => typeof v !== 'string'))) {
+    throw new ConfigError('mounts must map user names to folders');
+  }
+  const proxyUserHeader = raw.proxyUserHeader === undefined || raw.proxyUserHeader === '' ? undefined : String(raw.proxyUserHeader);
+  if (proxyUserHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(proxyUserHeader)) throw new ConfigError(`"${proxyUserHeader}" is not a header name`);
+  const trustedProxies = (Array.isArray(raw.trustedProxies) ? raw.trustedProxies.map(String) : String(raw.trustedProxies ?? '').split(',')).map((a) => a.trim()).filter(Boolean);
+  if (proxyUserHeader && trustedProxies.length === 0) throw new ConfigError('--proxy-user-header needs --trusted-proxies (the proxy addresses to believe it from)');
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -129,6 +169,13 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     logLevel: raw.logLevel as LogLevel,
     limits: (raw.limits as Partial<DavLimits>) ?? {},
     shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),
+    tlsCert: tlsCert || undefined,
+    tlsKey: tlsKey || undefined,
+    realm,
+    emailDomain: String(raw.emailDomain),
+    mounts,
+    proxyUserHeader,
+    trustedProxies,
   };
 }
 

@@ -1,36 +1,63 @@
 /**
- * The HTTP layer, kept thin: error rendering → request log → DAV dispatch, composed on Koa; and the
- * Node HTTP server around it (100-continue, timeouts, graceful shutdown).
+ * The HTTP layer, kept thin: error rendering → request log → (authentication) → DAV dispatch,
+ * composed on Koa; and the Node HTTP(S) server around it (100-continue, timeouts, TLS with reload,
+ * graceful shutdown).
  */
-import Koa from 'koa';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import Koa, { type Context, type Middleware } from 'koa';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import type { Backend } from '../backends/backend.js';
-import { FsBackend } from '../backends/fs/index.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
+import { DavError } from './dav/errors/dav-error.js';
 import { renderError, toDavError } from './dav/errors/render.js';
 import { createLogger, type Logger } from './log.js';
 import type { ServerConfig } from './config.js';
+import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
+import { usersFileOf } from './auth/users-file.js';
+import { openBackend, Tenants } from './tenants.js';
 
 export interface CreateAppOptions {
-  backend: Backend;
+  /** One mount for everyone (no authentication): the single-user server. */
+  backend?: Backend;
+  /** Or one mount per user, chosen by `auth`. */
+  tenants?: Tenants;
+  auth?: Authenticator;
   logger?: Logger;
   dav?: Partial<DavOptions>;
-  /** CalDAV on this mount (default on); false serves plain WebDAV only. */
+  /** CalDAV on this mount (default on); false serves plain WebDAV only. Single mount only. */
   caldav?: Partial<CalDavOptions> | false;
+  /** Served over TLS: answers carry HSTS. */
+  tls?: boolean;
 }
 
 export interface App {
   koa: Koa;
-  dav: Dav;
   logger: Logger;
+  /** The single mount, if there is one. */
+  dav?: Dav;
+  /** Releases every open backend. */
+  close(): Promise<void>;
 }
 
-export async function createApp({ backend, logger = createLogger('silent'), dav: davOptions, caldav }: CreateAppOptions): Promise<App> {
-  const dav = await createDav({ backend, options: davOptions });
-  if (caldav !== false) await installCalDav(dav, caldav);
+export async function createApp(options: CreateAppOptions): Promise<App> {
+  const { logger = createLogger('silent'), caldav } = options;
+  let route: (ctx: Context) => Promise<Dav>;
+  let single: Dav | undefined;
+  if (options.tenants) {
+    if (!options.auth) throw new Error('a server with a mount per user needs an authenticator');
+    const tenants = options.tenants;
+    route = (ctx) => tenants.dav(ctx.state.user as string);
+  } else {
+    if (!options.backend) throw new Error('createApp needs a backend or tenants');
+    const dav = (single = await createDav({ backend: options.backend, options: options.dav }));
+    if (caldav !== false) await installCalDav(dav, caldav);
+    route = async () => dav;
+  }
   const koa = new Koa();
   koa.silent = true;
   koa.on('error', (err: unknown) => {
@@ -59,6 +86,7 @@ export async function createApp({ backend, logger = createLogger('silent'), dav:
   koa.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
     ctx.set('Server', 'gitdav');
+    if (options.tls) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     ctx.res.once('close', () => {
       logger.info('request', {
         method: ctx.method,
@@ -66,29 +94,79 @@ export async function createApp({ backend, logger = createLogger('silent'), dav:
         status: ctx.res.statusCode,
         ms: Number((process.hrtime.bigint() - start) / 1000n) / 1000,
         aborted: !ctx.res.writableFinished || undefined,
+        user: ctx.state.user as string | undefined,
         ua: ctx.get('User-Agent') || undefined,
       });
     });
     await next();
   });
 
-  if (caldav !== false) koa.use(wellKnown());
-  koa.use(davMiddleware(dav));
-  return { koa, dav, logger };
+  if (options.auth) koa.use(authenticate(options.auth, logger));
+  if (options.tenants || caldav !== false) koa.use(wellKnown());
+  const dispatchers = new WeakMap<Dav, Middleware>();
+  koa.use(async (ctx, next) => {
+    const dav = await route(ctx);
+    let m = dispatchers.get(dav);
+    if (!m) dispatchers.set(dav, (m = davMiddleware(dav)));
+    return m(ctx, next);
+  });
+  return {
+    koa,
+    logger,
+    dav: single,
+    async close() {
+      await single?.backend.close?.();
+      await options.tenants?.close();
+    },
+  };
+}
+
+/** Every request authenticated before anything else runs: 401 with a challenge, 429 while backing off. */
+function authenticate(auth: Authenticator, logger: Logger): Middleware {
+  const challenge = auth.realm ? { 'WWW-Authenticate': `Basic realm="${auth.realm}", charset="UTF-8"` } : undefined;
+  return async (ctx, next) => {
+    const result = await auth.authenticate(ctx);
+    if ('user' in result) {
+      ctx.state.user = result.user;
+      return next();
+    }
+    // The body is never read: a client that sent one cannot reuse the connection.
+    if (ctx.req.headers['content-length'] || ctx.req.headers['transfer-encoding']) ctx.set('Connection', 'close');
+    if (result.fail === 'throttled') {
+      logger.warn('login throttled', { address: ctx.req.socket.remoteAddress });
+      throw new DavError(429, 'too many failed logins: try again later', { headers: { 'Retry-After': String(result.retryAfterSeconds) } });
+    }
+    if (result.fail === 'bad') logger.warn('login failed', { address: ctx.req.socket.remoteAddress });
+    // Logins happen at the proxy: a request that reached us without its user header was not let in.
+    if (!challenge) throw new DavError(403, 'no user named by the trusted proxy');
+    throw new DavError(401, 'authentication required', { headers: challenge });
+  };
 }
 
 export interface RunningServer {
-  server: Server;
+  server: Server | TlsServer;
   app: App;
   url: string;
+  /** Reads the TLS certificate and key again (new connections use them); nothing without TLS. */
+  reloadTls(): void;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), releases the backend. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Listens with the settings a DAV server needs: 100-continue handled by us, no whole-request timeout. */
-export async function listen(app: App, host: string, port: number): Promise<RunningServer> {
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * Listens with the settings a DAV server needs: 100-continue handled by us, no whole-request timeout.
+ * With `tls`, HTTPS: the certificate and key are read again on `reloadTls()` (SIGHUP), for new
+ * connections, without dropping the open ones.
+ */
+export async function listen(app: App, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
   const handler = app.koa.callback();
-  const server = createServer(handler);
+  const readTls = () => ({ cert: readFileSync(tls!.cert), key: readFileSync(tls!.key) });
+  const server: Server | TlsServer = tls ? createTlsServer(readTls(), handler as RequestListener) : createServer(handler);
   // Answer `Expect: 100-continue` only when a handler reads the body, so a doomed upload is refused first.
   server.on('checkContinue', (req: IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }, res) => {
     req[EXPECTS_CONTINUE] = true;
@@ -111,7 +189,10 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
   return {
     server,
     app,
-    url: `http://${hostPart}:${addr.port}`,
+    url: `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`,
+    reloadTls() {
+      if (tls) (server as TlsServer).setSecureContext(readTls());
+    },
     close(graceMs = 30_000) {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -122,20 +203,32 @@ export async function listen(app: App, host: string, port: number): Promise<Runn
         await done;
         clearInterval(sweep);
         clearTimeout(timer);
-        await app.dav.backend.close?.();
+        await app.close();
       })();
       return closing;
     },
   };
 }
 
-/** Opens the configured backend and serves it. */
+/** True when the root holds a users file: the server then has a mount per user and requires login. */
+export function isMultiUser(root: string): boolean {
+  return existsSync(usersFileOf(root));
+}
+
+/** Opens the configured backend (or, with a users file, the per-user mounts) and serves it. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  // Loaded on demand: isomorphic-git costs ~15 MB that a folder server does not need.
-  const backend =
-    config.backend === 'git'
-      ? await (await import('../backends/git/index.js')).GitBackend.open({ root: config.root })
-      : await FsBackend.open({ root: config.root });
-  const app = await createApp({ backend, logger, dav: { limits: config.limits as DavOptions['limits'] }, caldav: config.caldav ? { user: config.user, email: config.email } : false });
-  return listen(app, config.host, config.port);
+  const dav = { limits: config.limits as DavOptions['limits'] };
+  const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  let app: App;
+  if (isMultiUser(config.root) || config.proxyUserHeader) {
+    const tenants = new Tenants({ root: config.root, backend: config.backend, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
+    const auth = config.proxyUserHeader
+      ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
+      : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm);
+    app = await createApp({ tenants, auth, logger, tls: !!tls });
+  } else {
+    const backend = await openBackend(config.backend, config.root);
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });
+  }
+  return listen(app, config.host, config.port, tls);
 }

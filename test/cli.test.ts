@@ -21,7 +21,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { child
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = new Promise<string>((resolveUrl, reject) => {
     const onData = () => {
-      const m = /at (http:\/\/\S+?)\/\n/.exec(out);
+      const m = /at (https?:\/\/\S+?)\/\n/.exec(out);
       if (m) resolveUrl(m[1]!);
     };
     child.stdout!.on('data', onData);
@@ -70,10 +70,51 @@ describe('gitdav serve (CLI)', () => {
     assert.equal(await readFile(join(dir, 'slow.bin'), 'utf8'), 'abcdef');
   });
 
-  it('refuses a non-loopback address without --insecure', async () => {
+  it('refuses a non-loopback address without users and TLS, unless --insecure', async () => {
     const p = run(['serve', '--root', dir, '--host', '0.0.0.0', '--port', '0']);
     assert.equal(await p.exit, 2);
-    assert.match(p.output(), /refusing to listen on 0\.0\.0\.0 without authentication/);
+    assert.match(p.output(), /refusing to listen on 0\.0\.0\.0 without users \(gitdav user add\) and TLS/);
+    const user = await tool(process.execPath, [CLI, 'user', 'add', 'alice', '--root', dir, '--password-stdin'], { input: 'alice-secret\n' });
+    assert.equal(user.code, 0, user.stderr);
+    const q = run(['serve', '--root', dir, '--host', '0.0.0.0', '--port', '0']);
+    assert.equal(await q.exit, 2);
+    assert.match(q.output(), /refusing to listen on 0\.0\.0\.0 without TLS \(--tls-cert, --tls-key\)/);
+  });
+
+  it('gitdav user add/list/passwd/remove keep ROOT/.htpasswd; serve then requires logins, a repository per user', async () => {
+    const user = (args: string[], input?: string) => tool(process.execPath, [CLI, 'user', ...args, '--root', dir], { input });
+    const add = await user(['add', 'alice', '--password-stdin'], 'alice-secret\n');
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(await readFile(join(dir, '.htpasswd'), 'utf8'), /^alice:\$2y\$10\$[./A-Za-z0-9]{53}\n$/);
+    assert.equal((await tool('git', ['--git-dir', join(dir, 'users', 'alice'), 'rev-parse', '--is-bare-repository'])).stdout.trim(), 'true');
+    assert.equal((await user(['add', 'alice', '--password-stdin'], 'another-pw\n')).code, 1, 'an existing user is not overwritten');
+    assert.equal((await user(['add', 'bob', '--password-stdin'], 'short\n')).code, 2, 'too short');
+    assert.equal((await user(['add', '../evil', '--password-stdin'], 'long enough\n')).code, 2, 'not a user name');
+    assert.equal((await user(['add', 'carol'], '')).code, 2, 'no terminal and no --password-stdin');
+    assert.equal((await user(['add', 'bob', '--password-stdin'], 'bob-secret!')).code, 0);
+    assert.equal((await user(['list'])).stdout, 'alice\nbob\n');
+
+    const p = run(['serve', '--root', dir, '--port', '0', '--log-level', 'silent']);
+    const url = await p.url;
+    assert.match(p.output(), /a repository per user, login required/);
+    const alice = { Authorization: 'Basic ' + Buffer.from('alice:alice-secret').toString('base64') };
+    assert.equal((await raw(url, '/hello.txt', { method: 'PUT', body: 'hi' })).status, 401);
+    assert.equal((await raw(url, '/hello.txt', { method: 'PUT', body: 'hi', headers: alice })).status, 201);
+    assert.equal((await tool('git', ['--git-dir', join(dir, 'users', 'alice'), 'log', '-1', '--format=%an|%s', '--', 'hello.txt'])).stdout.trim(), 'alice|PUT /hello.txt');
+
+    assert.equal((await user(['passwd', 'alice', '--password-stdin'], 'new-password\n')).code, 0);
+    await new Promise((r) => setTimeout(r, 1100)); // the server looks at the file at most once a second
+    assert.equal((await raw(url, '/hello.txt', { headers: alice })).status, 401, 'the old password is refused at once');
+    const renewed = { Authorization: 'Basic ' + Buffer.from('alice:new-password').toString('base64') };
+    assert.equal((await raw(url, '/hello.txt', { headers: renewed })).text, 'hi');
+    const removed = await user(['remove', 'alice']);
+    assert.equal(removed.code, 0);
+    assert.match(removed.stdout, /their data stays in/);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await raw(url, '/hello.txt', { headers: renewed })).status, 401);
+    assert.equal((await user(['list'])).stdout, 'bob\n');
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
   });
 
   it('takes options from a config file and the environment, flags winning', async () => {

@@ -46,6 +46,8 @@ export interface FsBackendOptions {
 }
 
 const STATE_NAME = '.gitdav';
+/** lib/auth/users-file.ts keeps the server's users here, in the root. */
+const USERS_FILE = '.htpasswd';
 
 export class FsBackend implements Backend {
   readonly name = 'fs';
@@ -347,11 +349,14 @@ export class FsBackend implements Backend {
   private isHidden(path: string): boolean {
     const segs = path.split('/');
     if (segs.includes(SIDECAR)) return true;
+    // The server root's users file: never served, and never written by a client (it would turn on
+    // logins with passwords of the client's choosing).
+    if (path === `/${USERS_FILE}`) return true;
     return segs[1] === STATE_NAME && this.stateDir === join(this.root, STATE_NAME);
   }
 
   private assertWritable(path: string): void {
-    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR} and ${STATE_NAME} are reserved names`);
+    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${STATE_NAME} and ${USERS_FILE} are reserved names`);
   }
 
   private async requireParent(path: string): Promise<void> {

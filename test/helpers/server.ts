@@ -8,6 +8,29 @@ import { GitBackend } from '../../backends/git/index.js';
 import { createApp, listen, type RunningServer } from '../../lib/server.js';
 import type { DavOptions } from '../../lib/dav/context.js';
 import type { CalDavOptions } from '../../lib/caldav/index.js';
+import bcrypt from 'bcryptjs';
+import { request as httpsRequest } from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { HtpasswdAuthenticator, ProxyHeaderAuthenticator } from '../../lib/auth/authenticator.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/auth/backoff.js';
+import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
+import { Tenants } from '../../lib/tenants.js';
+
+let tlsDir: string | undefined;
+/** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
+export async function tlsFiles(): Promise<{ cert: string; key: string }> {
+  tlsDir ??= await mkdtemp(join(tmpdir(), 'gitdav-tls-'));
+  const cert = join(tlsDir, 'cert.pem');
+  const key = join(tlsDir, 'key.pem');
+  if (!existsSync(cert)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  }
+  return { cert, key };
+}
+
+/** `Authorization: Basic …` for a user and password. */
+export const basic = (user: string, password: string) => ({ Authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64') });
 
 export interface TestServer {
   url: string;
@@ -18,12 +41,42 @@ export interface TestServer {
 
 export type BackendName = 'fs' | 'git';
 
+export interface TestServerOptions {
+  root?: string;
+  backend?: BackendName;
+  dav?: Partial<DavOptions>;
+  caldav?: Partial<CalDavOptions> | true;
+  /** Multi-user: these users (name → password) in ROOT/.htpasswd, a mount each, login required (CalDAV on). */
+  users?: Record<string, string>;
+  /** HTTPS with a certificate made for the test (see `tlsFiles`). */
+  tls?: boolean;
+  /** Login back-off (default: effectively off, since every test comes from 127.0.0.1). */
+  backoff?: BackoffOptions;
+  /** Multi-user with the user named by a reverse proxy's header, believed from `trusted` only. */
+  proxy?: { header: string; trusted: string[] };
+}
+
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
-export async function startTestServer(options: { root?: string; backend?: BackendName; dav?: Partial<DavOptions>; caldav?: Partial<CalDavOptions> | true } = {}): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'gitdav-test-')));
-  const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
-  const app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false });
-  const running = await listen(app, '127.0.0.1', 0);
+  const tls = options.tls ? await tlsFiles() : undefined;
+  let app;
+  if (options.proxy) {
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls });
+  } else if (options.users) {
+    const users = new Map<string, string>();
+    // Cost 4 in tests: the format and checks are bcrypt's, the time is not.
+    for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, 4)).replace(/^\$2b\$/, '$2y$'));
+    await writeUsers(root, users);
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
+    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), tls: !!tls });
+  } else {
+    const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
+    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });
+  }
+  const running = await listen(app, '127.0.0.1', 0, tls);
   return {
     url: running.url,
     root,
@@ -58,8 +111,9 @@ export function raw(base: string, path: string, req: RawRequest = {}): Promise<R
   const framed = Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h));
   if (req.body !== undefined && !framed) headers['Content-Length'] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
-    const r = httpRequest(
-      { host: url.hostname, port: url.port, path, method: req.method ?? 'GET', headers, agent },
+    const https = url.protocol === 'https:';
+    const r = (https ? httpsRequest : httpRequest)(
+      { host: url.hostname, port: url.port, path, method: req.method ?? 'GET', headers, agent: https ? undefined : agent, rejectUnauthorized: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -1,0 +1,119 @@
+/**
+ * `gitdav user add|passwd|remove|list NAME [--root DIR] [--password-stdin] [--backend git|fs]`:
+ * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
+ * root requires a login and gives each user their own repository, ROOT/users/NAME (made by `add`).
+ */
+import { resolve } from 'node:path';
+import { hashPassword, isValidUserName } from './auth/htpasswd.js';
+import { readUsers, usersFileOf, writeUsers } from './auth/users-file.js';
+import { openBackend, type BackendKind } from './tenants.js';
+
+export const USER_USAGE = `usage: gitdav user add NAME [--root DIR] [--password-stdin] [--backend git|fs]
+       gitdav user passwd NAME [--root DIR] [--password-stdin]
+       gitdav user remove NAME [--root DIR]
+       gitdav user list [--root DIR]`;
+
+const MIN_PASSWORD = 8;
+
+export async function runUser(args: string[], io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process): Promise<number> {
+  const fail = (message: string, code = 2) => {
+    io.stderr.write(`gitdav user: ${message}\n`);
+    return code;
+  };
+  const [action, ...rest] = args;
+  let root = process.env.GITDAV_ROOT ?? './data';
+  let backend: BackendKind = (process.env.GITDAV_BACKEND as BackendKind | undefined) ?? 'git';
+  let fromStdin = false;
+  const names: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--password-stdin') fromStdin = true;
+    else if (a === '--root' || a === '--backend') {
+      const v = rest[++i];
+      if (v === undefined) return fail(`${a} needs a value`);
+      if (a === '--root') root = v;
+      else backend = v as BackendKind;
+    } else if (a.startsWith('--root=')) root = a.slice(7);
+    else if (a.startsWith('--backend=')) backend = a.slice(10) as BackendKind;
+    else if (a.startsWith('-')) return fail(`unknown option ${a}\n${USER_USAGE}`);
+    else names.push(a);
+  }
+  if (backend !== 'git' && backend !== 'fs') return fail(`unknown backend "${backend}" (available: git, fs)`);
+  root = resolve(root);
+  const users = await readUsers(root);
+
+  if (action === 'list') {
+    if (names.length) return fail(USER_USAGE);
+    for (const name of users.keys()) io.stdout.write(`${name}\n`);
+    return 0;
+  }
+  if (!['add', 'passwd', 'remove'].includes(action ?? '') || names.length !== 1) return fail(USER_USAGE);
+  const name = names[0]!;
+  if (!isValidUserName(name)) return fail(`"${name}" is not a valid user name: 1–64 letters, digits, . _ - (it names a folder)`);
+  if (action === 'remove') {
+    if (!users.delete(name)) return fail(`no user "${name}" in ${usersFileOf(root)}`, 1);
+    await writeUsers(root, users);
+    io.stdout.write(`removed ${name}; their data stays in ${resolve(root, 'users', name)}\n`);
+    return 0;
+  }
+  if (action === 'add' && users.has(name)) return fail(`user "${name}" exists (gitdav user passwd ${name} changes the password)`, 1);
+  if (action === 'passwd' && !users.has(name)) return fail(`no user "${name}" in ${usersFileOf(root)}`, 1);
+  let password: string;
+  try {
+    password = fromStdin ? await readStdinPassword(io.stdin) : await promptPassword(io);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if ([...password].length < MIN_PASSWORD) return fail(`the password needs at least ${MIN_PASSWORD} characters`);
+  users.set(name, await hashPassword(password));
+  if (action === 'add') {
+    // The user's repository now, so the first login does not pay for it (and errors show here).
+    const b = await openBackend(backend, resolve(root, 'users', name));
+    await b.close?.();
+  }
+  await writeUsers(root, users);
+  io.stdout.write(action === 'add' ? `added ${name} (data in ${resolve(root, 'users', name)})\n` : `changed the password of ${name}\n`);
+  return 0;
+}
+
+/** The whole of stdin, less one trailing newline (what `echo pw | …` and `printf pw | …` send). */
+async function readStdinPassword(stdin: NodeJS.ReadStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Asks twice on the terminal without echo. */
+async function promptPassword(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<string> {
+  if (!io.stdin.isTTY) throw new Error('no terminal to ask for a password on: use --password-stdin');
+  const first = await askHidden(io, 'Password: ');
+  const second = await askHidden(io, 'Again: ');
+  if (first !== second) throw new Error('the passwords differ');
+  return first;
+}
+
+function askHidden(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }, prompt: string): Promise<string> {
+  return new Promise((resolvePw, reject) => {
+    io.stdout.write(prompt);
+    io.stdin.setRawMode(true);
+    io.stdin.resume();
+    let text = '';
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
+        else text += ch;
+      }
+    };
+    const finish = (err?: Error) => {
+      io.stdin.off('data', onData);
+      io.stdin.setRawMode(false);
+      io.stdin.pause();
+      io.stdout.write('\n');
+      if (err) reject(err);
+      else resolvePw(text);
+    };
+    io.stdin.on('data', onData);
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * One mount per user: each user's data is a repository (or folder) of its own under
+ * `ROOT/users/<name>`, opened on first use with its own DAV layer (locks, caches) and CalDAV for
+ * that user. A request only ever reaches the mount of the user it authenticated as, so no URL,
+ * history folder, sync token, lock token or href can name another user's data: isolation by
+ * construction, not by checks.
+ */
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { FsBackend } from '../backends/fs/index.js';
+import { createDav, type Dav, type DavOptions } from './dav/index.js';
+import { installCalDav, type CalDavOptions } from './caldav/index.js';
+import { isValidUserName } from './auth/htpasswd.js';
+
+export type BackendKind = 'git' | 'fs';
+
+/** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
+export async function openBackend(kind: BackendKind, root: string): Promise<Backend> {
+  // Loaded on demand: the git backend's modules are not needed by a folder server.
+  if (kind === 'git') return (await import('../backends/git/index.js')).GitBackend.open({ root });
+  return FsBackend.open({ root });
+}
+
+export interface TenantOptions {
+  root: string;
+  backend: BackendKind;
+  dav?: Partial<DavOptions>;
+  /** CalDAV per user (the user's name and address filled in), or false. */
+  caldav: Partial<CalDavOptions> | false;
+  /** calendar-user-address-set: mailto:<user>@<emailDomain>. */
+  emailDomain: string;
+  /** Where a user's data lives, if not ROOT/users/<name> (the config's mount table). */
+  mounts?: Record<string, string>;
+}
+
+export class Tenants {
+  private readonly open = new Map<string, Promise<Dav>>();
+
+  constructor(private readonly options: TenantOptions) {}
+
+  /** The user's mount, opened (and on first use created, with a default calendar) once. */
+  dav(user: string): Promise<Dav> {
+    if (!isValidUserName(user)) throw new Error(`invalid user name ${JSON.stringify(user)}`);
+    let d = this.open.get(user);
+    if (!d) {
+      d = this.create(user);
+      d.catch(() => this.open.delete(user)); // a failed open is retried by the next request
+      this.open.set(user, d);
+    }
+    return d;
+  }
+
+  rootOf(user: string): string {
+    return this.options.mounts?.[user] ?? join(this.options.root, 'users', user);
+  }
+
+  private async create(user: string): Promise<Dav> {
+    const backend = await openBackend(this.options.backend, this.rootOf(user));
+    const dav = await createDav({ backend, options: this.options.dav });
+    if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
+    return dav;
+  }
+
+  async close(): Promise<void> {
+    const all = await Promise.allSettled([...this.open.values()]);
+    this.open.clear();
+    for (const r of all) if (r.status === 'fulfilled') await r.value.backend.close?.();
+  }
+}
