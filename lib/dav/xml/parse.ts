@@ -34,14 +34,17 @@ export function parseXml(text: string, limits: ParseLimits = { maxDepth: 64 }): 
   parser.on('error', (err) => {
     failure ??= new XmlParseError(err.message);
   });
+  // Limits stop the parse at once (a throw leaves saxes' write()): parsing the rest of a 10,000-deep
+  // document only to refuse it costs O(depth²) in saxes' namespace bookkeeping.
   parser.on('doctype', () => {
     failure ??= new XmlParseError('DOCTYPE declarations are not accepted');
+    throw failure;
   });
   parser.on('opentag', (tag) => {
     if (failure) return;
     if (stack.length >= limits.maxDepth) {
       failure = new XmlParseError(`XML nesting deeper than ${limits.maxDepth}`);
-      return;
+      throw failure;
     }
     const parent = stack[stack.length - 1];
     const attrs = new Map<string, string>();
