@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { LogLevel } from './log.js';
 import type { DavLimits } from './dav/context.js';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
 
 export interface ServerConfig {
   root: string;
@@ -20,7 +22,8 @@ export interface ServerConfig {
   /** Their address (calendar-user-address-set). */
   email: string;
   logLevel: LogLevel;
-  limits: Partial<DavLimits>;
+  /** DAV limits (XML, PUT, Depth, ranges) and connection limits (headers, timeouts, per address). */
+  limits: Partial<DavLimits & ConnectionLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
   shutdownGraceMs: number;
   /** HTTPS: PEM certificate (chain) and key files, read again on SIGHUP. */
@@ -167,7 +170,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     user,
     email: String(raw.email),
     logLevel: raw.logLevel as LogLevel,
-    limits: (raw.limits as Partial<DavLimits>) ?? {},
+    limits: validLimits(raw.limits),
     shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),
     tlsCert: tlsCert || undefined,
     tlsKey: tlsKey || undefined,
@@ -181,4 +184,18 @@ function validate(raw: Record<string, unknown>): ServerConfig {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `limits` from the config file: known keys only, each a non-negative integer. */
+function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits> {
+  if (raw === undefined) return {};
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('limits must be an object');
+  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS)]);
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!known.has(k)) throw new ConfigError(`unknown limit "${k}" (known: ${[...known].join(', ')})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`limit ${k} must be a non-negative integer`);
+    out[k] = v;
+  }
+  return out as Partial<DavLimits & ConnectionLimits>;
 }

@@ -20,6 +20,7 @@ import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { usersFileOf } from './auth/users-file.js';
 import { openBackend, Tenants } from './tenants.js';
+import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -163,19 +164,20 @@ export interface TlsFiles {
  * With `tls`, HTTPS: the certificate and key are read again on `reloadTls()` (SIGHUP), for new
  * connections, without dropping the open ones.
  */
-export async function listen(app: App, host: string, port: number, tls?: TlsFiles): Promise<RunningServer> {
+export async function listen(app: App, host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<RunningServer> {
   const handler = app.koa.callback();
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...connectionLimits };
   const readTls = () => ({ cert: readFileSync(tls!.cert), key: readFileSync(tls!.key) });
-  const server: Server | TlsServer = tls ? createTlsServer(readTls(), handler as RequestListener) : createServer(handler);
+  // Node checks header and request timers every connectionsCheckingInterval (30 s by default): often
+  // enough here that a slow-loris head is cut close to headersTimeoutMs.
+  const options = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(250, Math.min(5_000, limits.headersTimeoutMs / 4)) };
+  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, handler as RequestListener) : createServer(options, handler);
   // Answer `Expect: 100-continue` only when a handler reads the body, so a doomed upload is refused first.
   server.on('checkContinue', (req: IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }, res) => {
     req[EXPECTS_CONTINUE] = true;
     void handler(req, res);
   });
-  server.requestTimeout = 0; // large uploads take as long as they take; idle sockets are cut instead
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
-  server.setTimeout(120_000);
+  applyConnectionLimits(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -230,5 +232,5 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const backend = await openBackend(config.backend, config.root);
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });
   }
-  return listen(app, config.host, config.port, tls);
+  return listen(app, config.host, config.port, tls, config.limits);
 }

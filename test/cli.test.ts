@@ -129,10 +129,17 @@ describe('gitdav serve (CLI)', () => {
   });
 
   it('rejects bad options with a message and exit code 2', async () => {
-    for (const args of [['serve', '--port', 'http'], ['serve', '--backend', 'tape'], ['serve', '--frobnicate', '1'], ['dance']]) {
+    for (const args of [['serve', '--port', 'http'], ['serve', '--backend', 'tape'], ['serve', '--frobnicate', '1'], ['dance'], ['serve', '--tls-cert', 'c.pem'], ['serve', '--proxy-user-header', 'Remote-User']]) {
       const p = run(args);
       assert.equal(await p.exit, 2, args.join(' '));
       assert.match(p.output(), /gitdav: /);
+    }
+    for (const limits of [{ maxHeaderBytes: -1 }, { maxConections: 5 }, { idleTimeoutMs: '1s' }]) {
+      const file = join(dir, 'limits.json');
+      await writeFile(file, JSON.stringify({ limits }));
+      const p = run(['serve', '--config', file, '--port', '0']);
+      assert.equal(await p.exit, 2, JSON.stringify(limits));
+      assert.match(p.output(), /limit/);
     }
   });
 

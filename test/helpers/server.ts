@@ -16,6 +16,7 @@ import { HtpasswdAuthenticator, ProxyHeaderAuthenticator } from '../../lib/auth/
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/auth/backoff.js';
 import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
+import type { ConnectionLimits } from '../../lib/connection-limits.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
@@ -54,6 +55,7 @@ export interface TestServerOptions {
   backoff?: BackoffOptions;
   /** Multi-user with the user named by a reverse proxy's header, believed from `trusted` only. */
   proxy?: { header: string; trusted: string[] };
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -76,7 +78,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });
   }
-  const running = await listen(app, '127.0.0.1', 0, tls);
+  const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);
   return {
     url: running.url,
     root,

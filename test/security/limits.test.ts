@@ -1,0 +1,75 @@
+/**
+ * Connection limits against slow and greedy clients: a slow-loris head is cut at the header timeout,
+ * a stalled body at the idle timeout, one address cannot hold more than its share of connections,
+ * an oversized head gets 431 — while a client from another address keeps being served promptly.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+
+/** A TCP connection from a chosen loopback address (Linux answers on all of 127/8). */
+function open(url: string, from: string): Promise<Socket> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: u.hostname, port: Number(u.port), localAddress: from }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+const closed = (s: Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
+
+describe('connection limits (slow-loris and friends)', function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ backend: 'fs', connectionLimits: { headersTimeoutMs: 1000, idleTimeoutMs: 1500, maxConnectionsPerAddress: 8 } });
+    await raw(s.url, '/file.txt', { method: 'PUT', body: 'served' });
+  });
+  after(() => s.close());
+
+  it('slow-loris heads from one address: 8 connections held at most, all cut by the header timeout; others served meanwhile', async () => {
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 20; i++) {
+      const sock = await open(s.url, '127.0.0.2').catch(() => null);
+      if (!sock) continue;
+      sock.on('error', () => undefined);
+      sock.write('GET /file.txt HTTP/1.1\r\nHost: x\r\n');
+      sockets.push(sock);
+    }
+    const dribble = setInterval(() => {
+      for (const sock of sockets) if (!sock.destroyed) sock.write('X-Slow: 1\r\n');
+    }, 200);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const alive = sockets.filter((x) => !x.destroyed).length;
+      assert.ok(alive <= 8, `${alive} slow connections still open from one address`);
+      for (let i = 0; i < 10; i++) {
+        const t = performance.now();
+        const r = await raw(s.url, '/file.txt');
+        assert.equal(r.text, 'served');
+        assert.ok(performance.now() - t < 500, 'another client is served at once');
+      }
+      await Promise.race([Promise.all(sockets.map(closed)), new Promise((_, no) => setTimeout(() => no(new Error('slow heads were not cut')), 4000))]);
+    } finally {
+      clearInterval(dribble);
+      for (const sock of sockets) sock.destroy();
+    }
+  });
+
+  it('a body that stalls is cut at the idle timeout, and nothing is stored', async () => {
+    const sock = await open(s.url, '127.0.0.3');
+    sock.on('error', () => undefined);
+    sock.write('PUT /stalled.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little');
+    const t = performance.now();
+    await closed(sock);
+    const waited = performance.now() - t;
+    assert.ok(waited > 1000 && waited < 5000, `cut after ${waited.toFixed(0)} ms`);
+    assert.equal((await raw(s.url, '/stalled.txt')).status, 404);
+  });
+
+  it('an oversized request head gets 431', async () => {
+    const r = await raw(s.url, '/file.txt', { headers: { 'X-Big': 'x'.repeat(20_000) } });
+    assert.equal(r.status, 431);
+    assert.equal((await raw(s.url, '/file.txt')).text, 'served');
+  });
+});
