@@ -11,7 +11,7 @@ const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the gi
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
                     [--no-caldav] [--user NAME] [--email ADDRESS]
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
-                    [--proxy-user-header NAME --trusted-proxies ADDR,...]
+                    [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
 ${USER_USAGE.replace('usage: ', '       ')}
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
@@ -22,11 +22,12 @@ Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP B
 has their own repository, DIR/users/NAME, with their own principal and calendars.
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
---trusted-proxies); each user gets a repository as above.
+--trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
+without a login read (only read) NAME's tree.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
-GITDAV_TRUSTED_PROXIES, GITDAV_CONFIG.
+GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 async function main(argv: string[]): Promise<number> {

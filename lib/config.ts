@@ -7,6 +7,7 @@ import type { LogLevel } from './log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
+import { isValidUserName } from './auth/htpasswd.js';
 
 export interface ServerConfig {
   root: string;
@@ -38,6 +39,8 @@ export interface ServerConfig {
   proxyUserHeader?: string;
   /** ...believed only from these proxy addresses. */
   trustedProxies: string[];
+  /** Multi-user servers: requests without a login may read (only read) this user's tree. */
+  anonymousRead?: string;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -75,6 +78,7 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--email-domain': 'emailDomain',
   '--proxy-user-header': 'proxyUserHeader',
   '--trusted-proxies': 'trustedProxies',
+  '--anonymous-read': 'anonymousRead',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -93,6 +97,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_EMAIL_DOMAIN: 'emailDomain',
   GITDAV_PROXY_USER_HEADER: 'proxyUserHeader',
   GITDAV_TRUSTED_PROXIES: 'trustedProxies',
+  GITDAV_ANONYMOUS_READ: 'anonymousRead',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -160,6 +165,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (proxyUserHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(proxyUserHeader)) throw new ConfigError(`"${proxyUserHeader}" is not a header name`);
   const trustedProxies = (Array.isArray(raw.trustedProxies) ? raw.trustedProxies.map(String) : String(raw.trustedProxies ?? '').split(',')).map((a) => a.trim()).filter(Boolean);
   if (proxyUserHeader && trustedProxies.length === 0) throw new ConfigError('--proxy-user-header needs --trusted-proxies (the proxy addresses to believe it from)');
+  const anonymousRead = raw.anonymousRead === undefined || raw.anonymousRead === '' ? undefined : String(raw.anonymousRead);
+  if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -179,6 +186,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     mounts,
     proxyUserHeader,
     trustedProxies,
+    anonymousRead,
   };
 }
 

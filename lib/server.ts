@@ -28,6 +28,8 @@ export interface CreateAppOptions {
   /** Or one mount per user, chosen by `auth`. */
   tenants?: Tenants;
   auth?: Authenticator;
+  /** Requests without credentials may read (only read) this user's tree. */
+  anonymousUser?: string;
   logger?: Logger;
   dav?: Partial<DavOptions>;
   /** CalDAV on this mount (default on); false serves plain WebDAV only. Single mount only. */
@@ -102,7 +104,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     await next();
   });
 
-  if (options.auth) koa.use(authenticate(options.auth, logger));
+  if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
   if (options.tenants || caldav !== false) koa.use(wellKnown());
   const dispatchers = new WeakMap<Dav, Middleware>();
   koa.use(async (ctx, next) => {
@@ -122,13 +124,22 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   };
 }
 
+/** Methods that change nothing: all an anonymous request may use. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
+
 /** Every request authenticated before anything else runs: 401 with a challenge, 429 while backing off. */
-function authenticate(auth: Authenticator, logger: Logger): Middleware {
+function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: string): Middleware {
   const challenge = auth.realm ? { 'WWW-Authenticate': `Basic realm="${auth.realm}", charset="UTF-8"` } : undefined;
   return async (ctx, next) => {
     const result = await auth.authenticate(ctx);
     if ('user' in result) {
       ctx.state.user = result.user;
+      return next();
+    }
+    // Anonymous access, when configured: one user's tree, read-only; anything else asks for a login.
+    if (anonymousUser && result.fail === 'missing' && SAFE_METHODS.has(ctx.method)) {
+      ctx.state.user = anonymousUser;
+      ctx.state.anonymous = true;
       return next();
     }
     // The body is never read: a client that sent one cannot reuse the connection.
@@ -227,7 +238,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
       : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm);
-    app = await createApp({ tenants, auth, logger, tls: !!tls });
+    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
   } else {
     const backend = await openBackend(config.backend, config.root);
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });

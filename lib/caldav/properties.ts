@@ -14,6 +14,8 @@ const everywhere = () => true;
 export function caldavProperties(o: CalDavOptions): LiveProperty[] {
   const p = paths(o);
   const principalHref = (r: Resource) => [el(dav('href'), r.req.href(p.principal, true))];
+  // RFC 5397 §3: a request without a login (anonymous read-only access) has no principal.
+  const anonymous = (r: Resource) => r.req.ctx.state.anonymous === true;
   // appliesTo must be synchronous: it admits collections; get() checks the stored type.
   const isCalendar = (r: Resource) => r.isCollection;
   const onCalendar = (value: (r: Resource) => OutNode[] | Promise<OutNode[]>) => async (r: Resource) => ((await hasType(r, CALENDAR)) ? value(r) : null);
@@ -22,15 +24,15 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
 
   return [
     // RFC 5397: on every resource, so a client can start discovery anywhere.
-    { name: dav('current-user-principal'), inAllprop: false, protected: true, appliesTo: everywhere, get: principalHref },
+    { name: dav('current-user-principal'), inAllprop: false, protected: true, appliesTo: everywhere, get: (r) => (anonymous(r) ? [el(dav('unauthenticated'))] : principalHref(r)) },
     { name: dav('principal-collection-set'), inAllprop: false, protected: true, get: (r) => [el(dav('href'), r.req.href(p.principals, true))] },
     { name: dav('owner'), inAllprop: false, protected: true, get: principalHref },
     {
       name: dav('current-user-privilege-set'),
       inAllprop: false,
       protected: true,
-      // Clients go read-only without `write`; one user owns everything until multi-user auth lands.
-      get: () => privileges.map((name) => el(dav('privilege'), el(dav(name)))),
+      // Clients go read-only without `write`: a user owns everything in their mount; anonymous reads.
+      get: (r) => (anonymous(r) ? ['read', 'read-current-user-privilege-set'] : privileges).map((name) => el(dav('privilege'), el(dav(name)))),
     },
     { name: dav('principal-URL'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal(principalHref) },
     { name: cal('calendar-home-set'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal((r) => [el(dav('href'), r.req.href(p.home, true))]) },

@@ -56,6 +56,8 @@ export interface TestServerOptions {
   /** Multi-user with the user named by a reverse proxy's header, believed from `trusted` only. */
   proxy?: { header: string; trusted: string[] };
   connectionLimits?: Partial<ConnectionLimits>;
+  /** With `users`: requests without a login may read this user's tree. */
+  anonymousRead?: string;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -73,7 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await writeUsers(root, users);
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
-    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), tls: !!tls });
+    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls });
   } else {
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });

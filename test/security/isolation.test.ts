@@ -81,6 +81,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolat
     await aliceStill();
   });
 
+  it('COPY and MOVE with a Destination in Alice’s tree land in Bob’s own tree, or nowhere', async () => {
+    for (const method of ['COPY', 'MOVE']) {
+      for (const dest of ['/calendars/alice/calendar/private.ics', `${s.url}/calendars/alice/calendar/private.ics`, `${s.url}/secret.txt`]) {
+        assert.equal((await raw(s.url, '/bob-note.txt', { method: 'PUT', body: 'bob note', headers: BOB })).status < 300, true);
+        const r = await raw(s.url, '/bob-note.txt', { method, headers: { ...BOB, Destination: dest, Overwrite: 'T' } });
+        assert.ok([201, 204, 409].includes(r.status), `${method} → ${dest}: ${r.status}`);
+      }
+    }
+    assert.equal((await raw(s.url, '/secret.txt', { headers: BOB })).text, 'bob note', 'the COPY/MOVE went into Bob’s tree');
+    await aliceStill();
+  });
+
   it('Alice’s lock tokens mean nothing to Bob, and Bob cannot unlock Alice’s locks', async () => {
     const lock = await raw(s.url, '/secret.txt', { method: 'LOCK', body: lockBody(), headers: { ...ALICE, ...XML, Timeout: 'Second-60' } });
     assert.equal(lock.status, 200);
@@ -152,6 +164,35 @@ describe('logins done by a reverse proxy (Remote-User)', function () {
     } finally {
       await trusted.close();
       await untrusted.close();
+    }
+  });
+});
+
+describe('anonymous read-only access (--anonymous-read)', function () {
+  this.timeout(30_000);
+  it('reads the one configured tree without a login, never writes, and reports no principal', async () => {
+    const s = await startTestServer({ backend: 'git', users: { alice: 'alice-secret', bob: 'bob-secret!' }, anonymousRead: 'alice' });
+    try {
+      assert.equal((await raw(s.url, '/public.txt', { method: 'PUT', body: 'for everyone', headers: ALICE })).status, 201);
+      assert.equal((await raw(s.url, '/private-bob.txt', { method: 'PUT', body: 'bob only', headers: BOB })).status, 201);
+      assert.equal((await raw(s.url, '/public.txt')).text, 'for everyone');
+      assert.equal((await raw(s.url, '/private-bob.txt')).status, 404, 'only the configured user’s tree');
+      const props = await raw(s.url, '/', { method: 'PROPFIND', body: propfindBody('current-user-principal', 'current-user-privilege-set'), headers: { ...XML, Depth: '0' } });
+      assert.equal(props.status, 207);
+      assert.match(props.text, /<D:unauthenticated\/>/);
+      assert.doesNotMatch(props.text, /<D:write\/>/);
+      for (const method of ['PUT', 'DELETE', 'MKCOL', 'PROPPATCH', 'LOCK', 'COPY', 'MOVE', 'MKCALENDAR']) {
+        const r = await raw(s.url, '/public.txt', { method, body: method === 'PUT' ? 'defaced' : undefined, headers: { Destination: `${s.url}/moved.txt` } });
+        assert.equal(r.status, 401, method);
+        assert.match(r.headers['www-authenticate'] as string, /^Basic /);
+      }
+      assert.equal((await raw(s.url, '/public.txt')).text, 'for everyone');
+      assert.equal((await raw(s.url, '/moved.txt', { headers: ALICE })).status, 404);
+      assert.equal((await raw(s.url, '/public.txt', { headers: basic('alice', 'wrong') })).status, 401, 'wrong credentials are not anonymous');
+      const logged = await raw(s.url, '/', { method: 'PROPFIND', body: propfindBody('current-user-principal'), headers: { ...ALICE, ...XML, Depth: '0' } });
+      assert.match(logged.text, /\/principals\/alice\//);
+    } finally {
+      await s.close();
     }
   });
 });
