@@ -25,6 +25,8 @@ export interface DavLimits {
   maxInfinityResources: number;
   /** Most ranges one GET may ask for; more are answered with the whole file. */
   maxRanges: number;
+  /** Most matches one calendar-query answers; the rest is cut with a 507 response (RFC 4791 §7.8). */
+  maxReportResults: number;
 }
 
 export interface DavOptions {
@@ -39,6 +41,7 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxPutBytes: 0,
     maxInfinityResources: 10_000,
     maxRanges: 64,
+    maxReportResults: 10_000,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
 };

@@ -143,3 +143,24 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
     assert.equal(wk.headers.location, '/');
   });
 });
+
+describe('calendar-query result cap', function () {
+  this.timeout(30_000);
+  it('answers at most maxReportResults matches, then a 507 number-of-matches-within-limits', async () => {
+    const s = await startTestServer({ backend: 'fs', caldav: true, dav: { limits: { maxReportResults: 2 } as never } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', `UID:cap-${i}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+        assert.equal((await raw(s.url, `/calendars/user/calendar/cap-${i}.ics`, { method: 'PUT', body: ics, headers: { 'Content-Type': 'text/calendar' } })).status, 201);
+      }
+      const body = '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter></C:filter></C:calendar-query>';
+      const r = await raw(s.url, '/calendars/user/calendar/', { method: 'REPORT', body, headers: { 'Content-Type': 'application/xml', Depth: '1' } });
+      assert.equal(r.status, 207);
+      assert.equal((r.text.match(/cap-\d\.ics/g) ?? []).length, 2);
+      assert.match(r.text, /507 Insufficient Storage/);
+      assert.match(r.text, /number-of-matches-within-limits/);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -6,7 +6,9 @@
 import type { ReportHandler } from '../../dav/reports.js';
 import { Resource } from '../../dav/properties/registry.js';
 import { parsePropfind, propResponse } from '../../dav/propfind-core.js';
-import { sendMultistatus } from '../../dav/multistatus.js';
+import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
+import { el } from '../../dav/xml/write.js';
+import { dav } from '../../dav/xml/names.js';
 import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
 import type { OutElement } from '../../dav/xml/write.js';
@@ -50,7 +52,13 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
           if (err instanceof CalendarQueryError) throw toCalDavError(err);
           continue;
         }
-        if (hit) responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
+        if (!hit) continue;
+        if (responses.length >= req.dav.options.limits.maxReportResults) {
+          // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
+          responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
+          break;
+        }
+        responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
       }
       sendMultistatus(req.ctx, responses);
     },
