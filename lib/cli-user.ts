@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { hashPassword, isValidUserName } from './auth/htpasswd.js';
-import { readUsers, usersFileOf, writeUsers } from './auth/users-file.js';
+import { readUsers, USERS_FILE, usersFileOf, writeUsers } from './auth/users-file.js';
+import { readdir } from 'node:fs/promises';
 import { openBackend, type BackendKind } from './tenants.js';
 
 export const USER_USAGE = `usage: gitdav user add NAME [--root DIR] [--password-stdin] [--backend git|fs]
@@ -71,8 +72,12 @@ export async function runUser(args: string[], io: { stdin: NodeJS.ReadStream; st
     const b = await openBackend(backend, resolve(root, 'users', name));
     await b.close?.();
   }
+  const first = action === 'add' && users.size === 1;
   await writeUsers(root, users);
   io.stdout.write(action === 'add' ? `added ${name} (data in ${resolve(root, 'users', name)})\n` : `changed the password of ${name}\n`);
+  if (first && (await hasSingleUserData(root))) {
+    io.stdout.write(`note: with users, ${root} itself is no longer served (each user gets their own tree); its data stays where it is\n`);
+  }
   return 0;
 }
 
@@ -116,4 +121,10 @@ function askHidden(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream },
     };
     io.stdin.on('data', onData);
   });
+}
+
+/** Whether the root already held a single-user server's data (a repository, or files). */
+async function hasSingleUserData(root: string): Promise<boolean> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  return names.some((n) => n !== 'users' && n !== USERS_FILE && !n.startsWith(`${USERS_FILE}.`));
 }
