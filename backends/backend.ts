@@ -160,6 +160,8 @@ export interface Backend {
   versionOf?(path: string): Promise<VersionInfo | null>;
   /** A read-only snapshot of the content at a revision (git). */
   at?(revision: string): Promise<Backend | null>;
+  /** Read-only for this user although it exists (another user's share): writes there get 403. */
+  isReadOnly?(path: string): boolean;
   /** Releases files, timers and caches. */
   close?(): Promise<void>;
 }

@@ -2,11 +2,13 @@
  * `gitdav user add|passwd|remove|list NAME [--root DIR] [--password-stdin] [--backend git|fs]`:
  * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
  * root requires a login and gives each user their own repository, ROOT/users/NAME (made by `add`).
+ * `gitdav share add|remove|list`: read-only shares between those users (ROOT/shares.json).
  */
 import { resolve } from 'node:path';
 import { hashPassword, isValidUserName } from './auth/htpasswd.js';
 import { readUsers, USERS_FILE, usersFileOf, writeUsers } from './auth/users-file.js';
 import { readdir } from 'node:fs/promises';
+import { mountPointOf, normaliseSharePath, readShares, writeShares, type Share } from './auth/shares-file.js';
 import { openBackend, type BackendKind } from './tenants.js';
 
 export const USER_USAGE = `usage: gitdav user add NAME [--root DIR] [--password-stdin] [--backend git|fs]
@@ -127,4 +129,52 @@ function askHidden(io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream },
 async function hasSingleUserData(root: string): Promise<boolean> {
   const names = await readdir(root).catch(() => [] as string[]);
   return names.some((n) => n !== 'users' && n !== USERS_FILE && !n.startsWith(`${USERS_FILE}.`));
+}
+
+export const SHARE_USAGE = `usage: gitdav share add OWNER PATH GRANTEE [--root DIR]     (read-only)
+       gitdav share remove OWNER PATH GRANTEE [--root DIR]
+       gitdav share list [--root DIR]`;
+
+/** `gitdav share add|remove|list`: ROOT/shares.json, read by a running server within a second. */
+export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process): Promise<number> {
+  const fail = (message: string, code = 2) => {
+    io.stderr.write(`gitdav share: ${message}\n`);
+    return code;
+  };
+  const [action, ...rest] = args;
+  let root = process.env.GITDAV_ROOT ?? './data';
+  const words: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--root') root = rest[++i] ?? '';
+    else if (a.startsWith('--root=')) root = a.slice(7);
+    else if (a.startsWith('-')) return fail(`unknown option ${a}\n${SHARE_USAGE}`);
+    else words.push(a);
+  }
+  root = resolve(root);
+  const shares = await readShares(root);
+  if (action === 'list' && words.length === 0) {
+    for (const s of shares) io.stdout.write(`${s.owner} ${s.path} → ${s.grantee} (${s.access}) at ${mountPointOf(s)}\n`);
+    return 0;
+  }
+  if ((action !== 'add' && action !== 'remove') || words.length !== 3) return fail(SHARE_USAGE);
+  const [owner, rawPath, grantee] = words as [string, string, string];
+  const path = normaliseSharePath(rawPath);
+  if (!path) return fail(`"${rawPath}" cannot be shared (a folder or calendar path, no ., .., ~ or .history)`);
+  const users = await readUsers(root);
+  for (const u of [owner, grantee]) if (!users.has(u)) return fail(`no user "${u}" in ${usersFileOf(root)}`, 1);
+  if (owner === grantee) return fail('a user cannot share with themselves');
+  const same = (s: Share) => s.owner === owner && s.path === path && s.grantee === grantee;
+  if (action === 'remove') {
+    if (!shares.some(same)) return fail(`no such share`, 1);
+    await writeShares(root, shares.filter((s) => !same(s)));
+    io.stdout.write(`removed: ${owner} ${path} is no longer shared with ${grantee}\n`);
+    return 0;
+  }
+  if (shares.some(same)) return fail('already shared', 1);
+  const share: Share = { owner, path, grantee, access: 'read' };
+  if (shares.some((s) => s.grantee === grantee && mountPointOf(s) === mountPointOf(share))) return fail(`${grantee} already has a share at ${mountPointOf(share)}`, 1);
+  await writeShares(root, [...shares, share]);
+  io.stdout.write(`shared ${owner} ${path} with ${grantee}, read-only, at ${mountPointOf(share)}\n`);
+  return 0;
 }

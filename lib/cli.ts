@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { isMultiUser, startServer } from './server.js';
-import { runUser, USER_USAGE } from './cli-user.js';
+import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
 
 const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
        gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
@@ -13,13 +13,16 @@ const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the gi
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
 ${USER_USAGE.replace('usage: ', '       ')}
+${SHARE_USAGE.replace('usage: ', '       ')}
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder.
 CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
 user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
 Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
-has their own repository, DIR/users/NAME, with their own principal and calendars.
+has their own repository, DIR/users/NAME, with their own principal and calendars; gitdav share
+mounts one user's folder or calendar read-only into another's tree (/shared/OWNER/…, or
+/calendars/GRANTEE/OWNER~NAME/ for a calendar).
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
 --trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
@@ -38,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'fsck') return runFsck(rest);
   if (command === 'user') return runUser(rest);
+  if (command === 'share') return runShare(rest);
   if (command !== 'serve') {
     process.stderr.write(`gitdav: unknown command "${command}"\n${USAGE}\n`);
     return 2;

@@ -11,6 +11,8 @@ import { FsBackend } from '../backends/fs/index.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
+import { mountPointOf, SharesWatch, type Share } from './auth/shares-file.js';
+import { SharedView, type Mount } from '../backends/shared-view.js';
 
 export type BackendKind = 'git' | 'fs';
 
@@ -33,37 +35,70 @@ export interface TenantOptions {
   mounts?: Record<string, string>;
 }
 
-export class Tenants {
-  private readonly open = new Map<string, Promise<Dav>>();
+interface Tenant {
+  dav: Dav;
+  /** The user's own repository (or folder); `view` adds the shares mounted into it. */
+  own: Backend;
+  view: SharedView;
+  /** The version of the shares file the view's mounts were made from. */
+  sharesVersion: number;
+}
 
-  constructor(private readonly options: TenantOptions) {}
+export class Tenants {
+  private readonly open = new Map<string, Promise<Tenant>>();
+  private readonly shares: SharesWatch;
+
+  constructor(private readonly options: TenantOptions) {
+    this.shares = new SharesWatch(options.root);
+  }
 
   /** The user's mount, opened (and on first use created, with a default calendar) once. */
-  dav(user: string): Promise<Dav> {
-    if (!isValidUserName(user)) throw new Error(`invalid user name ${JSON.stringify(user)}`);
-    let d = this.open.get(user);
-    if (!d) {
-      d = this.create(user);
-      d.catch(() => this.open.delete(user)); // a failed open is retried by the next request
-      this.open.set(user, d);
+  async dav(user: string): Promise<Dav> {
+    const t = await this.tenant(user);
+    const { shares, version } = this.shares.current();
+    if (t.sharesVersion !== version) {
+      await this.mountShares(user, t.view, shares);
+      t.sharesVersion = version;
     }
-    return d;
+    return t.dav;
+  }
+
+  private tenant(user: string): Promise<Tenant> {
+    if (!isValidUserName(user)) throw new Error(`invalid user name ${JSON.stringify(user)}`);
+    let t = this.open.get(user);
+    if (!t) {
+      t = this.create(user);
+      t.catch(() => this.open.delete(user)); // a failed open is retried by the next request
+      this.open.set(user, t);
+    }
+    return t;
+  }
+
+  /** Shares reach their grantee as read-only mounts of the owner's own backend (never of a view). */
+  private async mountShares(user: string, view: SharedView, shares: readonly Share[]): Promise<void> {
+    const mounts: Mount[] = [];
+    for (const share of shares.filter((s) => s.grantee === user)) {
+      const { own } = await this.tenant(share.owner);
+      mounts.push({ at: mountPointOf(share), target: own, path: share.path });
+    }
+    view.mounts = mounts;
   }
 
   rootOf(user: string): string {
     return this.options.mounts?.[user] ?? join(this.options.root, 'users', user);
   }
 
-  private async create(user: string): Promise<Dav> {
-    const backend = await openBackend(this.options.backend, this.rootOf(user));
-    const dav = await createDav({ backend, options: this.options.dav });
+  private async create(user: string): Promise<Tenant> {
+    const own = await openBackend(this.options.backend, this.rootOf(user));
+    const view = new SharedView(own);
+    const dav = await createDav({ backend: view, options: this.options.dav });
     if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
-    return dav;
+    return { dav, own, view, sharesVersion: -1 };
   }
 
   async close(): Promise<void> {
     const all = await Promise.allSettled([...this.open.values()]);
     this.open.clear();
-    for (const r of all) if (r.status === 'fulfilled') await r.value.backend.close?.();
+    for (const r of all) if (r.status === 'fulfilled') await r.value.own.close?.();
   }
 }

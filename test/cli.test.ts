@@ -117,6 +117,24 @@ describe('gitdav serve (CLI)', () => {
     assert.equal(await p.exit, 0);
   });
 
+  it('gitdav share add/list/remove keep ROOT/shares.json', async () => {
+    const cli = (args: string[], input?: string) => tool(process.execPath, [CLI, ...args, '--root', dir], { input });
+    for (const u of ['alice', 'bob']) assert.equal((await cli(['user', 'add', u, '--password-stdin'], 'long-enough-pw')).code, 0);
+    const add = await cli(['share', 'add', 'alice', '/calendars/alice/calendar', 'bob']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /at \/calendars\/bob\/alice~calendar/);
+    assert.equal((await cli(['share', 'add', 'alice', 'docs/', 'bob'])).code, 0);
+    assert.equal((await cli(['share', 'add', 'alice', '/docs', 'bob'])).code, 1, 'already shared');
+    assert.equal((await cli(['share', 'add', 'alice', '/../etc', 'bob'])).code, 2);
+    assert.equal((await cli(['share', 'add', 'alice', '/.history/x', 'bob'])).code, 2);
+    assert.equal((await cli(['share', 'add', 'alice', '/docs', 'mallory'])).code, 1);
+    assert.equal((await cli(['share', 'add', 'alice', '/docs', 'alice'])).code, 2);
+    assert.equal((await cli(['share', 'list'])).stdout, 'alice /calendars/alice/calendar → bob (read) at /calendars/bob/alice~calendar\nalice /docs → bob (read) at /shared/alice/docs\n');
+    assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 0);
+    assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 1);
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'shares.json'), 'utf8')), [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'read' }]);
+  });
+
   it('takes options from a config file and the environment, flags winning', async () => {
     const other = join(dir, 'from-file');
     await writeFile(join(dir, 'gitdav.json'), JSON.stringify({ root: other, port: 1, logLevel: 'silent', backend: 'fs' }));

@@ -32,7 +32,7 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
       inAllprop: false,
       protected: true,
       // Clients go read-only without `write`: a user owns everything in their mount; anonymous reads.
-      get: (r) => (anonymous(r) ? ['read', 'read-current-user-privilege-set'] : privileges).map((name) => el(dav('privilege'), el(dav(name)))),
+      get: (r) => (anonymous(r) || r.req.backend.isReadOnly?.(r.path) ? ['read', 'read-current-user-privilege-set'] : privileges).map((name) => el(dav('privilege'), el(dav(name)))),
     },
     { name: dav('principal-URL'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal(principalHref) },
     { name: cal('calendar-home-set'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal((r) => [el(dav('href'), r.req.href(p.home, true))]) },

@@ -5,6 +5,11 @@ import { DavRequest } from './context.js';
 import { DavError } from './errors/dav-error.js';
 import { BadPathError, parsePath } from './paths.js';
 import { allowedMethods } from './respond.js';
+import { el } from './xml/write.js';
+import { dav as dav_ } from './xml/names.js';
+
+/** Methods that change nothing (REPORT and PROPFIND only read). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
@@ -22,6 +27,10 @@ export function davMiddleware(dav: Dav): Middleware {
     } catch (err) {
       if (err instanceof BadPathError) throw new DavError(err.status, err.message);
       throw err;
+    }
+    // Shares mounted read-only: refused before any method reads a body or takes a lock.
+    if (!SAFE.has(ctx.method) && dav.backend.isReadOnly?.(parsed.path)) {
+      throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
     await handler(new DavRequest(ctx, dav, parsed));
   };

@@ -17,6 +17,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/auth/backoff.js'
 import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
+import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
@@ -58,6 +59,8 @@ export interface TestServerOptions {
   connectionLimits?: Partial<ConnectionLimits>;
   /** With `users`: requests without a login may read this user's tree. */
   anonymousRead?: string;
+  /** With `users`: ROOT/shares.json. */
+  shares?: Share[];
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -73,6 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Cost 4 in tests: the format and checks are bcrypt's, the time is not.
     for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, 4)).replace(/^\$2b\$/, '$2y$'));
     await writeUsers(root, users);
+    if (options.shares) await writeShares(root, options.shares);
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
     app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls });

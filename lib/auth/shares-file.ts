@@ -1,0 +1,92 @@
+/**
+ * Shares an admin made (`gitdav share`), kept beside the repositories in ROOT/shares.json:
+ * `[{ "owner": "alice", "path": "/calendars/alice/calendar", "grantee": "bob", "access": "read" }]`.
+ * Where the grantee sees each one is a pure function of the share, so clients keep their URLs.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isValidUserName } from './htpasswd.js';
+
+export interface Share {
+  owner: string;
+  /** A collection in the owner's tree, normalised: `/docs`, `/calendars/alice/work`. */
+  path: string;
+  grantee: string;
+  access: 'read';
+}
+
+export const SHARES_FILE = 'shares.json';
+
+/** Where the grantee finds a share: calendars in their calendar home, everything else under /shared. */
+export function mountPointOf(share: Share): string {
+  const cal = new RegExp(`^/calendars/${share.owner.replace(/\./g, '\\.')}/([^/]+)$`).exec(share.path);
+  if (cal) return `/calendars/${share.grantee}/${share.owner}~${cal[1]}`;
+  return `/shared/${share.owner}/${share.path.slice(1).replace(/\//g, '~')}`;
+}
+
+export function normaliseSharePath(path: string): string | null {
+  const p = ('/' + path).replace(/\/+/g, '/').replace(/\/$/, '');
+  if (!p || p === '' || p.split('/').some((s) => s === '..' || s === '.' || s.startsWith('.git') || s === '.history' || s.includes('~'))) return null;
+  return p;
+}
+
+export function parseShares(text: string): Share[] {
+  const raw: unknown = JSON.parse(text);
+  if (!Array.isArray(raw)) throw new Error('shares.json must be a list');
+  return raw.map((s: Record<string, unknown>, i) => {
+    const path = typeof s.path === 'string' ? normaliseSharePath(s.path) : null;
+    if (!isValidUserName(String(s.owner)) || !isValidUserName(String(s.grantee)) || !path || s.access !== 'read' || s.owner === s.grantee) {
+      throw new Error(`shares.json entry ${i} is not {owner, path, grantee, access: "read"}`);
+    }
+    return { owner: String(s.owner), path, grantee: String(s.grantee), access: 'read' as const };
+  });
+}
+
+export async function readShares(root: string): Promise<Share[]> {
+  try {
+    return parseShares(await fsp.readFile(join(root, SHARES_FILE), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+export async function writeShares(root: string, shares: Share[]): Promise<void> {
+  const file = join(root, SHARES_FILE);
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await fsp.writeFile(tmp, JSON.stringify(shares, null, 1) + '\n', { mode: 0o600, flush: true });
+  await fsp.rename(tmp, file);
+}
+
+/** The shares file as the server reads it: again when it changed (checked at most once a second). */
+export class SharesWatch {
+  private stamp = '';
+  private checkedAt = 0;
+  private shares: Share[] = [];
+  private version = 0;
+
+  constructor(private readonly root: string) {}
+
+  /** The current shares, and a number that changes whenever they do. */
+  current(now = Date.now()): { shares: readonly Share[]; version: number } {
+    if (now - this.checkedAt < 1000) return { shares: this.shares, version: this.version };
+    this.checkedAt = now;
+    let stamp = 'missing';
+    try {
+      const st = statSync(join(this.root, SHARES_FILE));
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // no file: no shares
+    }
+    if (stamp === this.stamp) return { shares: this.shares, version: this.version };
+    this.stamp = stamp;
+    this.version++;
+    try {
+      this.shares = stamp === 'missing' ? [] : parseShares(readFileSync(join(this.root, SHARES_FILE), 'utf8'));
+    } catch {
+      this.shares = []; // a broken file shares nothing (the CLI never writes one)
+    }
+    return { shares: this.shares, version: this.version };
+  }
+}
