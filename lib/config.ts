@@ -18,7 +18,7 @@ export interface ServerConfig {
   insecure: boolean;
   /** Serve CalDAV (principals, calendar homes) on this mount. */
   caldav: boolean;
-  /** The CalDAV user (until multi-user auth): /principals/<user>/, /calendars/<user>/. */
+  /** The single-user server's CalDAV user: /principals/<user>/, /calendars/<user>/ (with users, each their own). */
   user: string;
   /** Their address (calendar-user-address-set). */
   email: string;

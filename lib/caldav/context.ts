@@ -1,4 +1,4 @@
-/** What the CalDAV layer knows about its user and limits (one configured user until auth lands). */
+/** What the CalDAV layer knows about its user (one per mount: the configured one, or each logged-in user) and limits. */
 import { clark, NS } from '../dav/xml/names.js';
 
 export interface CalDavOptions {
