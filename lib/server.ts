@@ -54,7 +54,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   if (options.tenants) {
     if (!options.auth) throw new Error('a server with a mount per user needs an authenticator');
     const tenants = options.tenants;
-    route = (ctx) => tenants.dav(ctx.state.user as string);
+    route = (ctx) => tenants.dav(ctx.state.user as string, { anonymous: ctx.state.anonymous === true });
   } else {
     if (!options.backend) throw new Error('createApp needs a backend or tenants');
     const dav = (single = await createDav({ backend: options.backend, options: options.dav }));

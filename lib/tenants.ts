@@ -42,6 +42,8 @@ interface Tenant {
   view: SharedView;
   /** The version of the shares file the view's mounts were made from. */
   sharesVersion: number;
+  /** The same tree for anonymous readers, without shares (made on first use). */
+  anonymous?: Promise<Dav>;
 }
 
 export class Tenants {
@@ -52,9 +54,22 @@ export class Tenants {
     this.shares = new SharesWatch(options.root);
   }
 
-  /** The user's mount, opened (and on first use created, with a default calendar) once. */
-  async dav(user: string): Promise<Dav> {
+  /**
+   * The user's mount, opened (and on first use created, with a default calendar) once. Anonymous
+   * readers get the same tree without the shares mounted into it: what others shared with the user
+   * was shared with the user, not with the public.
+   */
+  async dav(user: string, options: { anonymous?: boolean } = {}): Promise<Dav> {
     const t = await this.tenant(user);
+    if (options.anonymous) {
+      t.anonymous ??= (async () => {
+        const dav = await createDav({ backend: new SharedView(t.own), options: this.options.dav });
+        dav.locks = t.dav.locks; // one lock table per tree
+        if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
+        return dav;
+      })();
+      return t.anonymous;
+    }
     const { shares, version } = this.shares.current();
     if (t.sharesVersion !== version) {
       await this.mountShares(user, t.view, shares);

@@ -113,6 +113,27 @@ describe('git history as folders', () => {
     assert.match(inf.text, /propfind-finite-depth/);
   });
 
+  it('history never nests in itself: a recursive walk ends, and Depth infinity on / answers', async () => {
+    // A client that recurses with Depth 1 (rclone, a search in Explorer) must reach the bottom.
+    const seen = new Set<string>();
+    const queue = ['/.history/versions/', '/.history/branches/main/'];
+    while (queue.length) {
+      const dir = queue.shift()!;
+      for (const href of (await hrefs(s, dir)).slice(1)) {
+        assert.ok(!/\.history\/.*\.history/.test(href), `history inside history: ${href}`);
+        assert.ok(seen.size < 500, 'the walk does not end');
+        if (href.endsWith('/') && !seen.has(href)) {
+          seen.add(href);
+          queue.push(href);
+        }
+      }
+    }
+    const all = await raw(s.url, '/', { method: 'PROPFIND', headers: { Depth: 'infinity' } });
+    assert.equal(all.status, 207, 'the history folder is listed, not walked into');
+    assert.match(all.text, /<D:href>\/\.history\/<\/D:href>/);
+    assert.doesNotMatch(all.text, /<D:href>\/\.history\/branches\//);
+  });
+
   it('bad input: unknown commit 404, bad ref names 400, non-hex commit 400; the repo stays valid', async () => {
     assert.equal((await raw(s.url, '/.history/commits/ffffffff/')).status, 404);
     assert.equal((await raw(s.url, '/.history/commits/zzzz/')).status, 400);

@@ -194,12 +194,15 @@ export class History {
         return found ? { kind: 'version', path, commit: found.commit, oid: found.oid, livePath: parent } : null;
       }
     }
+    // The live tree's own `.history` is not a live folder: mirroring it here would nest history in
+    // history without end (a recursive client — rclone, a search in Explorer — would never stop).
+    if (isHistoryPath(live)) return null;
     const kind = await this.d.liveKind(live);
     if (kind === 'collection') {
       // A live folder: navigate (its members, each a folder of versions or further folders).
       return folder(async () => {
         const out: Array<{ name: string; kind: 'collection' }> = [];
-        for (const name of await this.liveNames(live)) out.push({ name, kind: 'collection' });
+        for (const name of await this.liveNames(live)) if (!isHistoryPath(joinPath(live, name))) out.push({ name, kind: 'collection' });
         return out;
       });
     }

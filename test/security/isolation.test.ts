@@ -171,10 +171,17 @@ describe('logins done by a reverse proxy (Remote-User)', function () {
 describe('anonymous read-only access (--anonymous-read)', function () {
   this.timeout(30_000);
   it('reads the one configured tree without a login, never writes, and reports no principal', async () => {
-    const s = await startTestServer({ backend: 'git', users: { alice: 'alice-secret', bob: 'bob-secret!' }, anonymousRead: 'alice' });
+    const shares = [{ owner: 'bob', path: '/team', grantee: 'alice', access: 'read' as const }];
+    const s = await startTestServer({ backend: 'git', users: { alice: 'alice-secret', bob: 'bob-secret!' }, anonymousRead: 'alice', shares });
     try {
       assert.equal((await raw(s.url, '/public.txt', { method: 'PUT', body: 'for everyone', headers: ALICE })).status, 201);
       assert.equal((await raw(s.url, '/private-bob.txt', { method: 'PUT', body: 'bob only', headers: BOB })).status, 201);
+      assert.equal((await raw(s.url, '/team', { method: 'MKCOL', headers: BOB })).status, 201);
+      assert.equal((await raw(s.url, '/team/notes.txt', { method: 'PUT', body: 'shared with alice only', headers: BOB })).status, 201);
+      assert.equal((await raw(s.url, '/shared/bob/team/notes.txt', { headers: ALICE })).status, 200, 'Alice reads what Bob shared with her');
+      assert.equal((await raw(s.url, '/shared/bob/team/notes.txt')).status, 404, 'anonymous readers do not');
+      const listing = await raw(s.url, '/', { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...XML, Depth: 'infinity' } });
+      assert.doesNotMatch(listing.text, /shared|notes\.txt/);
       assert.equal((await raw(s.url, '/public.txt')).text, 'for everyone');
       assert.equal((await raw(s.url, '/private-bob.txt')).status, 404, 'only the configured user’s tree');
       const props = await raw(s.url, '/', { method: 'PROPFIND', body: propfindBody('current-user-principal', 'current-user-privilege-set'), headers: { ...XML, Depth: '0' } });

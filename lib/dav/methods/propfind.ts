@@ -26,7 +26,9 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
   while (pending.length) {
     for await (const entry of req.backend.list(pending.shift()!.path)) {
       yield await propResponse(new Resource(req, entry), request, options);
-      if (depth === 'infinity' && entry.kind === 'collection') pending.push(entry);
+      // A finite-depth collection (history) is listed as a member but never walked into: its
+      // snapshots hold `.history` again, so the walk would never end.
+      if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
     }
   }
 }
@@ -45,7 +47,7 @@ async function assertFiniteEnough(req: DavRequest, root: Entry): Promise<void> {
           condition: el(dav('propfind-finite-depth')),
         });
       }
-      if (entry.kind === 'collection') pending.push(entry.path);
+      if (entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry.path);
     }
   }
 }
