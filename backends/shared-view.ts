@@ -98,15 +98,12 @@ export class SharedView implements Backend {
       for await (const e of r.mount.target.list(r.inner)) yield this.outward(r.mount, e);
       return;
     }
-    const seen = new Set<string>();
+    // A mount point shadows anything of the user's own at that name (requests there reach the share).
+    const mounted = new Set(this.mountsBelow(path));
     if (await this.own.stat(path)) {
-      for await (const e of this.own.list(path)) {
-        seen.add(baseName(e.path));
-        yield e;
-      }
+      for await (const e of this.own.list(path)) if (!mounted.has(baseName(e.path))) yield e;
     }
-    for (const name of this.mountsBelow(path)) {
-      if (seen.has(name)) continue; // the user's own folder of that name wins; the share hides
+    for (const name of mounted) {
       const e = await this.stat(joinPath(path, name));
       if (e) yield e;
     }
