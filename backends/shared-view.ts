@@ -98,12 +98,21 @@ export class SharedView implements Backend {
       for await (const e of r.mount.target.list(r.inner)) yield this.outward(r.mount, e);
       return;
     }
-    // A mount point shadows anything of the user's own at that name (requests there reach the share).
-    const mounted = new Set(this.mountsBelow(path));
+    // A mount point shadows the user's own entry of that name (requests there reach the share); a
+    // folder on the way to one is the user's own if it exists, else a virtual one.
+    const below = this.mountsBelow(path);
+    const shadowed = new Set(below.filter((name) => this.mounts.some((m) => m.at === joinPath(path, name))));
+    const own = new Set<string>();
     if (await this.own.stat(path)) {
-      for await (const e of this.own.list(path)) if (!mounted.has(baseName(e.path))) yield e;
+      for await (const e of this.own.list(path)) {
+        const name = baseName(e.path);
+        if (shadowed.has(name)) continue;
+        own.add(name);
+        yield e;
+      }
     }
-    for (const name of mounted) {
+    for (const name of below) {
+      if (own.has(name)) continue;
       const e = await this.stat(joinPath(path, name));
       if (e) yield e;
     }
