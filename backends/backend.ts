@@ -162,6 +162,11 @@ export interface Backend {
   at?(revision: string): Promise<Backend | null>;
   /** Read-only for this user although it exists (another user's share): writes there get 403. */
   isReadOnly?(path: string): boolean;
+  /**
+   * Where a resource is really stored (a view of several trees: the owning tree's state dir and the
+   * path there), for identities that must not depend on who asks. Default: here, at `path`.
+   */
+  locate?(path: string): { stateDir: string; path: string };
   /** Releases files, timers and caches. */
   close?(): Promise<void>;
 }

@@ -1,10 +1,14 @@
 /**
- * A user's own backend with other users' shared collections mounted into it, read-only: the way a
- * share reaches its grantee without any check spread over the DAV methods. Paths under a mount point
- * are translated to the owner's backend and every entry coming back is translated to the grantee's
- * path; folders that lead to a mount point (`/shared`, `/shared/alice`) appear when they do not exist.
- * Every write into a mount is refused (Forbidden → 403), so the owner's locks and history are never
- * touched by the grantee.
+ * A user's own backend with other users' shared collections mounted into it: the way a share reaches
+ * its grantee without any check spread over the DAV methods. Paths under a mount point are translated
+ * to the owner's backend and every entry coming back is translated to the grantee's path; folders
+ * that lead to a mount point (`/shared`, `/shared/alice`) appear when they do not exist.
+ *
+ * A read-only mount refuses every write (Forbidden → 403). A read-write mount passes writes inside the
+ * shared collection to the owner's backend (so they are commits in the owner's repository, authored by
+ * the grantee), with the caller's guard run against the owner's state, translated; the shared
+ * collection itself cannot be removed, moved or replaced by the grantee. COPY and MOVE between
+ * different backends go resource by resource (./cross-copy.ts).
  */
 import type { Readable } from 'node:stream';
 import {
@@ -26,13 +30,35 @@ import {
   type WriteResult,
 } from './backend.js';
 import { BackendError } from './errors.js';
+import { copyAcross, moveAcross } from './cross-copy.js';
 
-export interface Mount {
+/** A collection of one tree seen at another place. */
+export interface MountPoint {
   /** Where the grantee sees it, e.g. `/shared/alice/docs` or `/calendars/bob/alice~calendar`. */
   at: string;
-  /** The owner's backend and the shared collection's path in it. */
-  target: Backend;
+  /** The shared collection's path in the owner's tree. */
   path: string;
+}
+
+export interface Mount extends MountPoint {
+  /** The owner's own backend. */
+  target: Backend;
+  access: 'read' | 'write';
+}
+
+/** The mount a path lies in, if any, with the path in the owner's tree. */
+export function routeTo<M extends MountPoint>(mounts: readonly M[], path: string): { mount: M; inner: string } | null {
+  for (const mount of mounts) {
+    if (isWithin(path, mount.at)) return { mount, inner: mount.path + path.slice(mount.at.length) };
+  }
+  return null;
+}
+
+/** Where a resource is stored: the backend that owns it and its path there. */
+interface Place {
+  backend: Backend;
+  path: string;
+  mount: Mount | null;
 }
 
 export class SharedView implements Backend {
@@ -50,17 +76,65 @@ export class SharedView implements Backend {
     this.cheapChanges = own.cheapChanges;
   }
 
-  /** The mount a path lies in, if any, with the path in the owner's backend. */
   private route(path: string): { mount: Mount; inner: string } | null {
-    for (const mount of this.mounts) {
-      if (isWithin(path, mount.at)) return { mount, inner: mount.path + path.slice(mount.at.length) };
-    }
-    return null;
+    return routeTo(this.mounts, path);
   }
 
-  /** Inside a share: the grantee may only read it. */
+  /** Inside a read-only share: the grantee may only read it. */
   isReadOnly(path: string): boolean {
-    return this.route(path) !== null;
+    return this.route(path)?.mount.access === 'read';
+  }
+
+  /**
+   * Where a resource is stored, for identities that must be the same whoever asks (one calendar's
+   * UIDs, whether Alice or a grantee writes into it).
+   */
+  locate(path: string): { stateDir: string; path: string } {
+    const r = this.route(path);
+    return r ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
+  }
+
+  /**
+   * The backend a write of `path` goes to, refused where the grantee may not write: a read-only
+   * share, a folder that only leads to shares, or (`whole`) the shared collection itself.
+   */
+  private async writable(path: string, whole = false): Promise<Place> {
+    const r = this.route(path);
+    if (!r) {
+      if (await this.onlyVirtual(path)) this.readOnly(path);
+      return { backend: this.own, path, mount: null };
+    }
+    if (r.mount.access !== 'write') this.readOnly(path);
+    if (whole && path === r.mount.at) throw new BackendError('Forbidden', path, 'the shared collection itself is its owner’s to remove or replace');
+    return { backend: r.mount.target, path: r.inner, mount: r.mount };
+  }
+
+  /** Where a read of `path` goes. */
+  private readable(path: string): Place {
+    const r = this.route(path);
+    return r ? { backend: r.mount.target, path: r.inner, mount: r.mount } : { backend: this.own, path, mount: null };
+  }
+
+  /**
+   * A caller's options for a step on `place`'s backend: the guard sees the state that step is about to
+   * change in the caller's paths (paths elsewhere are looked up as they are now).
+   */
+  private inward<O extends MutationOptions>(place: Place, options: O | undefined): O | undefined {
+    const guard = options?.guard;
+    if (!guard || !place.mount) return options;
+    const mount = place.mount;
+    return {
+      ...options,
+      guard: (view) =>
+        guard({
+          stat: async (p) => {
+            const r = this.route(p);
+            if (!r || r.mount.target !== mount.target) return this.stat(p);
+            const e = await view.stat(r.inner);
+            return e ? this.outward(r.mount, e) : null;
+          },
+        }),
+    };
   }
 
   private outward(mount: Mount, entry: Entry): Entry {
@@ -132,39 +206,59 @@ export class SharedView implements Backend {
   }
 
   async write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult> {
-    if (this.route(path) || (await this.onlyVirtual(path))) this.readOnly(path);
-    return this.own.write(path, body, options);
+    const place = await this.writable(path, true);
+    return this.outwardResult(place, await place.backend.write(place.path, body, this.inward(place, options)));
   }
 
   async remove(path: string, options?: MutationOptions): Promise<void> {
     // The user's own folder may go (the shares below it stay where they are); a virtual one may not.
-    if (this.route(path) || (await this.onlyVirtual(path))) this.readOnly(path);
-    return this.own.remove(path, options);
+    const place = await this.writable(path, true);
+    return place.backend.remove(place.path, this.inward(place, options));
   }
 
-  mkcol(path: string, options?: MutationOptions & { props?: PropPatch[] }): Promise<Entry> {
-    if (this.route(path)) this.readOnly(path);
-    return this.own.mkcol(path, options);
+  async mkcol(path: string, options?: MutationOptions & { props?: PropPatch[] }): Promise<Entry> {
+    const r = this.route(path);
+    if (!r) return this.own.mkcol(path, options); // MKCOL of a virtual folder: it exists (405)
+    const place = await this.writable(path, true);
+    return this.outward(r.mount, await place.backend.mkcol(place.path, this.inward(place, options)));
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
-    // Copying out of a share would need a read across backends: refused for now, like writes into one.
-    for (const p of [from, to]) if (this.route(p) || (await this.onlyVirtual(p))) this.readOnly(p);
-    return this.own.copy(from, to, options);
+    const source = this.readable(from);
+    const target = await this.writable(to, true);
+    if (source.backend === target.backend) {
+      return this.outwardResult(target, await target.backend.copy(source.path, target.path, this.inward(target, options)!));
+    }
+    return this.outwardResult(target, await copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!));
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
-    for (const p of [from, to]) if (this.route(p) || (await this.onlyVirtual(p))) this.readOnly(p);
-    return this.own.move(from, to, options);
+    const source = await this.writable(from, true);
+    const target = await this.writable(to, true);
+    if (source.backend === target.backend) {
+      return this.outwardResult(target, await target.backend.move(source.path, target.path, this.inward(target, options)!));
+    }
+    // The source's removal is checked against the source's state, the copy against the target's.
+    const across = { ...options, depth: 'infinity' as const };
+    const guarded = (place: Place) => this.inward(place, across)!;
+    const result = await moveAcross(source.backend, source.path, target.backend, target.path, guarded(target), guarded(source));
+    return this.outwardResult(target, result);
   }
 
   async patchProps(path: string, patches: PropPatch[], options?: MutationOptions): Promise<void> {
-    if (this.route(path) || (await this.onlyVirtual(path))) this.readOnly(path);
-    return this.own.patchProps(path, patches, options);
+    const place = await this.writable(path);
+    return place.backend.patchProps(place.path, patches, this.inward(place, options));
   }
 
   async quota(path: string): Promise<Quota | null> {
-    return this.route(path) ? null : ((await this.own.quota?.(path)) ?? null);
+    const r = this.route(path);
+    if (r && r.mount.access === 'read') return null;
+    const place = this.readable(path);
+    return (await place.backend.quota?.(place.path)) ?? null;
+  }
+
+  private outwardResult(place: Place, result: WriteResult): WriteResult {
+    return place.mount ? { ...result, entry: this.outward(place.mount, result.entry) } : result;
   }
 
   async changes(path: string, since: string | undefined, limit?: number): Promise<ChangeSet> {

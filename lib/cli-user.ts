@@ -1,7 +1,7 @@
 /**
  * `gitdav user add|passwd|remove|list NAME [--root DIR] [--password-stdin] [--backend git|fs]`:
  * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
- * root requires a login and gives each user their own repository, ROOT/users/NAME (made by `add`).
+ * `gitdav share add|remove|list`: read-only or read-write shares between those users (ROOT/shares.json).
  * `gitdav share add|remove|list`: read-only shares between those users (ROOT/shares.json).
  */
 import { resolve } from 'node:path';
@@ -131,7 +131,7 @@ async function hasSingleUserData(root: string): Promise<boolean> {
   return names.some((n) => n !== 'users' && n !== USERS_FILE && !n.startsWith(`${USERS_FILE}.`));
 }
 
-export const SHARE_USAGE = `usage: gitdav share add OWNER PATH GRANTEE [--root DIR]     (read-only)
+export const SHARE_USAGE = `usage: gitdav share add OWNER PATH GRANTEE [--write] [--root DIR]   (read-only unless --write)
        gitdav share remove OWNER PATH GRANTEE [--root DIR]
        gitdav share list [--root DIR]`;
 
@@ -144,9 +144,11 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   const [action, ...rest] = args;
   let root = process.env.GITDAV_ROOT ?? './data';
   const words: string[] = [];
+  let access: Share['access'] = 'read';
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    if (a === '--root') root = rest[++i] ?? '';
+    if (a === '--write' && action === 'add') access = 'write';
+    else if (a === '--root') root = rest[++i] ?? '';
     else if (a.startsWith('--root=')) root = a.slice(7);
     else if (a.startsWith('-')) return fail(`unknown option ${a}\n${SHARE_USAGE}`);
     else words.push(a);
@@ -171,10 +173,13 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
     io.stdout.write(`removed: ${owner} ${path} is no longer shared with ${grantee}\n`);
     return 0;
   }
-  if (shares.some(same)) return fail('already shared', 1);
-  const share: Share = { owner, path, grantee, access: 'read' };
-  if (shares.some((s) => s.grantee === grantee && mountPointOf(s) === mountPointOf(share))) return fail(`${grantee} already has a share at ${mountPointOf(share)}`, 1);
-  await writeShares(root, [...shares, share]);
-  io.stdout.write(`shared ${owner} ${path} with ${grantee}, read-only, at ${mountPointOf(share)}\n`);
+  const share: Share = { owner, path, grantee, access };
+  const how = access === 'write' ? 'read-write' : 'read-only';
+  const old = shares.find(same);
+  if (old?.access === access) return fail(`already shared, ${how}`, 1);
+  // Adding an existing share again with the other access changes its access in place.
+  if (!old && shares.some((s) => s.grantee === grantee && mountPointOf(s) === mountPointOf(share))) return fail(`${grantee} already has a share at ${mountPointOf(share)}`, 1);
+  await writeShares(root, old ? shares.map((s) => (same(s) ? share : s)) : [...shares, share]);
+  io.stdout.write(`${old ? 'now ' : ''}shared ${owner} ${path} with ${grantee}, ${how}, at ${mountPointOf(share)}\n`);
   return 0;
 }

@@ -21,8 +21,8 @@ CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a defau
 user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
 Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
 has their own repository, DIR/users/NAME, with their own principal and calendars; gitdav share
-mounts one user's folder or calendar read-only into another's tree (/shared/OWNER/…, or
-/calendars/GRANTEE/OWNER~NAME/ for a calendar).
+mounts one user's folder or calendar into another's tree, read-only or (--write) read-write
+(/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar).
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
 --trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests

@@ -13,6 +13,8 @@ import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { mountPointOf, SharesWatch, type Share } from './auth/shares-file.js';
 import { SharedView, type Mount } from '../backends/shared-view.js';
+import type { LockManager } from './dav/locks/lock-manager.js';
+import { RoutedLocks, type LockMount } from './dav/locks/routed-locks.js';
 
 export type BackendKind = 'git' | 'fs';
 
@@ -40,6 +42,10 @@ interface Tenant {
   /** The user's own repository (or folder); `view` adds the shares mounted into it. */
   own: Backend;
   view: SharedView;
+  /** The locks on the user's own tree (a grantee's locks on a shared collection are kept here too). */
+  locks: LockManager;
+  /** The owners' lock managers behind the view's mounts (the view's lock table routes to them). */
+  lockMounts: LockMount[];
   /** The version of the shares file the view's mounts were made from. */
   sharesVersion: number;
   /** The same tree for anonymous readers, without shares (made on first use). */
@@ -64,16 +70,23 @@ export class Tenants {
     if (options.anonymous) {
       t.anonymous ??= (async () => {
         const dav = await createDav({ backend: new SharedView(t.own), options: this.options.dav });
-        dav.locks = t.dav.locks; // one lock table per tree
+        dav.locks = t.locks; // one lock table per tree
         if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
         return dav;
       })();
       return t.anonymous;
     }
     const { shares, version } = this.shares.current();
+    // Every open user's mounts follow a change at once, not at their next request: a share taken
+    // away must drop its grantee's locks for the owner now.
     if (t.sharesVersion !== version) {
-      await this.mountShares(user, t.view, shares);
-      t.sharesVersion = version;
+      for (const [name, open] of [...this.open]) {
+        const other = await open.catch(() => null);
+        if (other && other.sharesVersion !== version) {
+          await this.mountShares(name, other, shares);
+          other.sharesVersion = version;
+        }
+      }
     }
     return t.dav;
   }
@@ -89,14 +102,28 @@ export class Tenants {
     return t;
   }
 
-  /** Shares reach their grantee as read-only mounts of the owner's own backend (never of a view). */
-  private async mountShares(user: string, view: SharedView, shares: readonly Share[]): Promise<void> {
+  /**
+   * Shares reach their grantee as mounts of the owner's own backend (never of a view, so shares do not
+   * chain), and locks there are the owner's. A share taken away (or made read-only) takes the
+   * grantee's locks in it along: nobody else could remove them.
+   */
+  private async mountShares(user: string, t: Tenant, shares: readonly Share[]): Promise<void> {
     const mounts: Mount[] = [];
+    const lockMounts: LockMount[] = [];
     for (const share of shares.filter((s) => s.grantee === user)) {
-      const { own } = await this.tenant(share.owner);
-      mounts.push({ at: mountPointOf(share), target: own, path: share.path });
+      const owner = await this.tenant(share.owner);
+      const at = mountPointOf(share);
+      mounts.push({ at, target: owner.own, path: share.path, access: share.access });
+      lockMounts.push({ at, path: share.path, locks: owner.locks });
     }
-    view.mounts = mounts;
+    for (const old of t.view.mounts) {
+      if (old.access === 'write' && !mounts.some((m) => m.access === 'write' && m.target === old.target && m.path === old.path)) {
+        const lm = t.lockMounts.find((m) => m.at === old.at);
+        await lm?.locks.removeHeldBy(user, old.path);
+      }
+    }
+    t.view.mounts = mounts;
+    t.lockMounts = lockMounts;
   }
 
   rootOf(user: string): string {
@@ -107,8 +134,11 @@ export class Tenants {
     const own = await openBackend(this.options.backend, this.rootOf(user));
     const view = new SharedView(own);
     const dav = await createDav({ backend: view, options: this.options.dav });
+    const locks = dav.locks as LockManager;
+    const tenant: Tenant = { dav, own, view, locks, lockMounts: [], sharesVersion: -1 };
+    dav.locks = new RoutedLocks(locks, () => tenant.lockMounts);
     if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
-    return { dav, own, view, sharesVersion: -1 };
+    return tenant;
   }
 
   async close(): Promise<void> {

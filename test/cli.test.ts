@@ -117,7 +117,7 @@ describe('gitdav serve (CLI)', () => {
     assert.equal(await p.exit, 0);
   });
 
-  it('gitdav share add/list/remove keep ROOT/shares.json', async () => {
+  it('gitdav share add [--write]/list/remove keep ROOT/shares.json', async () => {
     const cli = (args: string[], input?: string) => tool(process.execPath, [CLI, ...args, '--root', dir], { input });
     for (const u of ['alice', 'bob']) assert.equal((await cli(['user', 'add', u, '--password-stdin'], 'long-enough-pw')).code, 0);
     const add = await cli(['share', 'add', 'alice', '/calendars/alice/calendar', 'bob']);
@@ -130,6 +130,12 @@ describe('gitdav serve (CLI)', () => {
     assert.equal((await cli(['share', 'add', 'alice', '/docs', 'mallory'])).code, 1);
     assert.equal((await cli(['share', 'add', 'alice', '/docs', 'alice'])).code, 2);
     assert.equal((await cli(['share', 'list'])).stdout, 'alice /calendars/alice/calendar → bob (read) at /calendars/bob/alice~calendar\nalice /docs → bob (read) at /shared/alice/docs\n');
+    const rw = await cli(['share', 'add', 'alice', '/docs', 'bob', '--write']);
+    assert.equal(rw.code, 0, rw.stderr);
+    assert.match(rw.stdout, /now shared alice \/docs with bob, read-write/, 'adding again with --write changes the access in place');
+    assert.equal((await cli(['share', 'add', 'alice', '/docs', 'bob', '--write'])).code, 1, 'already shared read-write');
+    assert.match((await cli(['share', 'list'])).stdout, /alice \/docs → bob \(write\) at \/shared\/alice\/docs\n$/);
+    assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob', '--write'])).code, 2, '--write belongs to add');
     assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 0);
     assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 1);
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'shares.json'), 'utf8')), [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'read' }]);

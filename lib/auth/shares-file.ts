@@ -1,6 +1,7 @@
 /**
  * Shares an admin made (`gitdav share`), kept beside the repositories in ROOT/shares.json:
- * `[{ "owner": "alice", "path": "/calendars/alice/calendar", "grantee": "bob", "access": "read" }]`.
+ * `[{ "owner": "alice", "path": "/calendars/alice/calendar", "grantee": "bob", "access": "read" }]`
+ * (`access` is `read` or `write`).
  * Where the grantee sees each one is a pure function of the share, so clients keep their URLs.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,8 +14,11 @@ export interface Share {
   /** A collection in the owner's tree, normalised: `/docs`, `/calendars/alice/work`. */
   path: string;
   grantee: string;
-  access: 'read';
+  /** `read`: the grantee may only read; `write`: also change what is inside the shared collection. */
+  access: ShareAccess;
 }
+
+export type ShareAccess = 'read' | 'write';
 
 export const SHARES_FILE = 'shares.json';
 
@@ -36,10 +40,11 @@ export function parseShares(text: string): Share[] {
   if (!Array.isArray(raw)) throw new Error('shares.json must be a list');
   return raw.map((s: Record<string, unknown>, i) => {
     const path = typeof s.path === 'string' ? normaliseSharePath(s.path) : null;
-    if (!isValidUserName(String(s.owner)) || !isValidUserName(String(s.grantee)) || !path || s.access !== 'read' || s.owner === s.grantee) {
-      throw new Error(`shares.json entry ${i} is not {owner, path, grantee, access: "read"}`);
+    const access = s.access;
+    if (!isValidUserName(String(s.owner)) || !isValidUserName(String(s.grantee)) || !path || (access !== 'read' && access !== 'write') || s.owner === s.grantee) {
+      throw new Error(`shares.json entry ${i} is not {owner, path, grantee, access: "read" | "write"}`);
     }
-    return { owner: String(s.owner), path, grantee: String(s.grantee), access: 'read' as const };
+    return { owner: String(s.owner), path, grantee: String(s.grantee), access };
   });
 }
 

@@ -55,16 +55,23 @@ export async function reserveUid(req: DavRequest, calendar: string, uid: string,
   const k = `${req.backend.stateDir}\0${calendar}`;
   const delta = deltaMode(req.backend);
   const index = delta ? await caughtUp(req, calendar, k) : await byEtag(req, calendar, k);
-  let flight = inFlight.get(k);
-  const owner = index.byUid.get(uid) ?? flight?.pending.get(uid);
-  if (owner && owner !== path) return { clash: owner, done: async () => undefined };
-  if (!flight) inFlight.set(k, (flight = { pending: new Map(), count: 0 }));
-  flight.pending.set(uid, path);
+  const held = index.byUid.get(uid);
+  if (held && held !== path) return { clash: held, done: async () => undefined };
+  // PUTs in flight are kept by where the calendar is stored, in its owner's paths, so that its owner
+  // and a user it is shared with (who see it at different paths) reserve UIDs in one place.
+  const home = req.backend.locate?.(calendar) ?? { stateDir: req.backend.stateDir, path: calendar };
+  const fk = `${home.stateDir}\0${home.path}`;
+  const storedAt = home.path + path.slice(calendar.length);
+  let flight = inFlight.get(fk);
+  const pending = flight?.pending.get(uid);
+  if (pending && pending !== storedAt) return { clash: calendar + pending.slice(home.path.length), done: async () => undefined };
+  if (!flight) inFlight.set(fk, (flight = { pending: new Map(), count: 0 }));
+  flight.pending.set(uid, storedAt);
   flight.count++;
   return {
     async done(stored) {
       flight.pending.delete(uid);
-      if (--flight.count === 0) inFlight.delete(k);
+      if (--flight.count === 0) inFlight.delete(fk);
       // Delta mode reads every stored change back from the backend on the next PUT.
       if (delta || !stored) return;
       // Our own write is known exactly: into the current index, and into the log that an index

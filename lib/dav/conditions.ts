@@ -9,7 +9,7 @@
  */
 import type { Entry, Guard, GuardView } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
-import type { Lock } from './locks/lock-manager.js';
+import { mayUseLock, type Lock } from './locks/lock-manager.js';
 import { submittedTokens, type IfList } from './if-header.js';
 import { DavError, preconditionFailed } from './errors/dav-error.js';
 import { el } from './xml/write.js';
@@ -74,7 +74,7 @@ export async function evaluateIf(req: DavRequest, view: GuardView): Promise<bool
 async function listHolds(req: DavRequest, list: IfList, view: GuardView): Promise<boolean> {
   const path = list.tag === undefined ? req.path : req.pathOfHref(list.tag);
   const entry = path === null ? null : await view.stat(path);
-  const tokens = path === null ? [] : req.dav.locks.covering(path).map((l) => l.token);
+  const tokens = path === null ? [] : usableLocks(req, req.dav.locks.covering(path)).map((l) => l.token);
   for (const c of list.conditions) {
     const holds = c.kind === 'etag' ? entry !== null && entry.etag === c.value : tokens.includes(c.value);
     if (holds === c.not) return false;
@@ -84,8 +84,18 @@ async function listHolds(req: DavRequest, list: IfList, view: GuardView): Promis
 
 // ---- locks -----------------------------------------------------------------------------------------
 
+/**
+ * The locks whose tokens this request's user may use: a token names a lock, but only its holder may
+ * act with it (RFC 4918 §6.4), so a token learnt from another user's lockdiscovery is worth nothing.
+ */
+export function usableLocks(req: DavRequest, locks: Lock[]): Lock[] {
+  const user = req.ctx.state.user as string | undefined;
+  return locks.filter((l) => mayUseLock(l, user));
+}
+
 /** Locks on the targets whose tokens the request did not submit (empty = may proceed). */
 export function unheldLocks(req: DavRequest, targets: Target[]): Lock[] {
+  const user = req.ctx.state.user as string | undefined;
   const submitted = submittedTokens(req.ifLists());
   const missing = new Map<string, Lock>();
   for (const t of targets) {
@@ -94,7 +104,7 @@ export function unheldLocks(req: DavRequest, targets: Target[]): Lock[] {
     const byRoot = new Map<string, Lock[]>();
     for (const l of locks) byRoot.set(l.root + '\0' + l.scope, [...(byRoot.get(l.root + '\0' + l.scope) ?? []), l]);
     for (const group of byRoot.values()) {
-      if (!group.some((l) => submitted.has(l.token))) for (const l of group) missing.set(l.token, l);
+      if (!group.some((l) => submitted.has(l.token) && mayUseLock(l, user))) for (const l of group) missing.set(l.token, l);
     }
   }
   return [...missing.values()];

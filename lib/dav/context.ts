@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Actor, Backend, Entry } from '../../backends/backend.js';
-import type { LockManager } from './locks/lock-manager.js';
+import type { LockTable } from './locks/lock-manager.js';
 import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
 import type { DigestCache } from './digest.js';
@@ -61,7 +61,7 @@ export type PutHook = (
 
 export interface Dav {
   backend: Backend;
-  locks: LockManager;
+  locks: LockTable;
   props: PropertyRegistry;
   reports: ReportRegistry;
   methods: Map<string, MethodHandler>;

@@ -28,8 +28,9 @@ export function davMiddleware(dav: Dav): Middleware {
       if (err instanceof BadPathError) throw new DavError(err.status, err.message);
       throw err;
     }
-    // Shares mounted read-only: refused before any method reads a body or takes a lock.
-    if (!SAFE.has(ctx.method) && dav.backend.isReadOnly?.(parsed.path)) {
+    // Shares mounted read-only: refused before any method reads a body or takes a lock (COPY only
+    // reads its request URI; the backend refuses a read-only destination).
+    if (!SAFE.has(ctx.method) && ctx.method !== 'COPY' && dav.backend.isReadOnly?.(parsed.path)) {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
     await handler(new DavRequest(ctx, dav, parsed));

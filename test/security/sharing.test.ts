@@ -1,6 +1,6 @@
 /**
  * Read-only shares (`gitdav share`): Alice's folder and calendar appear in Bob's tree, Bob can read,
- * list, query and sync them — and write nothing there; Carol, not granted, sees none of it; removing
+ * list, query, sync and copy out of them — and write nothing there; Carol, not granted, sees none of it; removing
  * the share takes it away from a running server. Both backends.
  */
 import assert from 'node:assert/strict';
@@ -71,6 +71,14 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-only shares
     }
     await aliceStill();
     assert.equal((await raw(s.url, '/mine.txt', { headers: BOB })).text, 'bob’s');
+  });
+
+  it('Bob may copy out of a read-only share into his own tree (reading is all it takes)', async () => {
+    const r = await raw(s.url, '/shared/alice/docs/', { method: 'COPY', headers: { ...BOB, Destination: '/docs-copy/' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await raw(s.url, '/docs-copy/plan.txt', { headers: BOB })).text, 'the plan');
+    assert.equal((await raw(s.url, '/shared/alice/docs/plan.txt', { method: 'MOVE', headers: { ...BOB, Destination: '/moved.txt' } })).status, 403, 'moving out would change Alice’s');
+    await aliceStill();
   });
 
   it('the shared calendar is in Bob’s calendar home: read-only privileges, query and sync work', async () => {

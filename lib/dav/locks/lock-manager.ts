@@ -33,7 +33,40 @@ export class LockConflictError extends Error {
   }
 }
 
-export class LockManager {
+/**
+ * What the DAV layer asks of its locks: a LockManager, or a RoutedLocks that sends shared paths to
+ * the owner's manager.
+ */
+export interface LockTable {
+  get(token: string): Lock | undefined;
+  covering(path: string): Lock[];
+  within(path: string): Lock[];
+  protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[];
+  create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock>;
+  refresh(token: string, timeout: number | null): Promise<Lock | undefined>;
+  remove(token: string): Promise<boolean>;
+  removeWithin(path: string): Promise<void>;
+}
+
+/** Whether a principal may use a lock's token: its holder (or anyone, for a lock taken without a login). */
+export function mayUseLock(lock: Lock, principal: string | undefined): boolean {
+  return lock.principal === undefined || lock.principal === principal;
+}
+
+/**
+ * Locks that protect a change of `path`: those covering it, and (for adding or removing it as a
+ * member) depth-0 locks on its parent, whose membership it changes (§7.4). With `tree`, also every
+ * lock below it.
+ */
+export function protectingLocks(table: LockTable, path: string, options: { tree: boolean; membership: boolean }): Lock[] {
+  const found = new Map<string, Lock>();
+  for (const l of table.covering(path)) found.set(l.token, l);
+  if (options.membership && path !== '/') for (const l of table.covering(parentOf(path))) found.set(l.token, l);
+  if (options.tree) for (const l of table.within(path)) found.set(l.token, l);
+  return [...found.values()];
+}
+
+export class LockManager implements LockTable {
   private readonly locks = new Map<string, Lock>();
   private saving: Promise<void> = Promise.resolve();
 
@@ -71,17 +104,8 @@ export class LockManager {
     return [...this.locks.values()].filter((l) => isWithin(l.root, path));
   }
 
-  /**
-   * Locks that protect a change of `path`: those covering it, and (for adding or removing it as a
-   * member) depth-0 locks on its parent, whose membership it changes (§7.4). With `tree`, also every
-   * lock below it.
-   */
   protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[] {
-    const found = new Map<string, Lock>();
-    for (const l of this.covering(path)) found.set(l.token, l);
-    if (options.membership && path !== '/') for (const l of this.covering(parentOf(path))) found.set(l.token, l);
-    if (options.tree) for (const l of this.within(path)) found.set(l.token, l);
-    return [...found.values()];
+    return protectingLocks(this, path, options);
   }
 
   /** Creates a lock, or throws LockConflictError. Call inside the write step that also checks tokens. */
@@ -112,6 +136,13 @@ export class LockManager {
     const had = this.locks.delete(token);
     if (had) await this.save();
     return had;
+  }
+
+  /** Drops the locks a principal holds at or below `path` (their share of it was taken away). */
+  async removeHeldBy(principal: string, path: string): Promise<void> {
+    const doomed = this.within(path).filter((l) => l.principal === principal);
+    for (const l of doomed) this.locks.delete(l.token);
+    if (doomed.length) await this.save();
   }
 
   /** Drops every lock rooted at or below `path` (after DELETE, or MOVE of the source). */

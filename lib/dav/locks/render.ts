@@ -1,6 +1,6 @@
 /** `DAV:activelock` elements for lockdiscovery and LOCK responses. */
 import type { DavRequest } from '../context.js';
-import type { Lock } from './lock-manager.js';
+import { mayUseLock, type Lock } from './lock-manager.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 
@@ -13,7 +13,8 @@ export function activeLock(req: DavRequest, lock: Lock, rootIsCollection: boolea
     el(dav('depth'), lock.depth === 0 ? '0' : 'infinity'),
     lock.owner ? new RawXml(lock.owner) : undefined,
     el(dav('timeout'), remaining === null ? 'Infinite' : `Second-${remaining}`),
-    el(dav('locktoken'), el(dav('href'), lock.token)),
+    // Another user's token is theirs alone (a shared collection shows whose lock it is, not its key).
+    mayUseLock(lock, req.ctx.state.user as string | undefined) ? el(dav('locktoken'), el(dav('href'), lock.token)) : undefined,
     el(dav('lockroot'), el(dav('href'), req.href(lock.root, rootIsCollection))),
   );
 }

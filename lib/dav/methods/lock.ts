@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { DavRequest, MethodHandler } from '../context.js';
-import { evaluateIf, liveView, writeGuard } from '../conditions.js';
+import { evaluateIf, liveView, usableLocks, writeGuard } from '../conditions.js';
 import { DavError, badRequest, preconditionFailed } from '../errors/dav-error.js';
 import { submittedTokens } from '../if-header.js';
 import { LockConflictError, parseTimeout, type Lock, type LockScope } from '../locks/lock-manager.js';
@@ -84,7 +84,7 @@ export const lock: MethodHandler = async (req) => {
 
 async function refresh(req: DavRequest, timeout: number): Promise<void> {
   const submitted = submittedTokens(req.ifLists());
-  const mine = req.dav.locks.covering(req.path).filter((l) => submitted.has(l.token));
+  const mine = usableLocks(req, req.dav.locks.covering(req.path)).filter((l) => submitted.has(l.token));
   if (mine.length === 0) {
     throw new DavError(412, 'a lock refresh needs the token of a lock on this resource in an If header', {
       condition: el(dav('lock-token-matches-request-uri')),

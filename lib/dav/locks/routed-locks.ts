@@ -1,0 +1,98 @@
+/**
+ * The lock table of a user's view with other users' collections mounted into it (shares): a path
+ * inside a mount is locked in the *owner's* lock manager, in the owner's paths, so that the owner
+ * and every grantee see and respect the same locks on the same resources. Locks come back with
+ * their roots translated into the asking user's paths; a depth-infinity lock the owner holds on an
+ * ancestor of the shared collection shows as rooted at the mount point, the top the grantee can see.
+ */
+import { isWithin } from '../../../backends/backend.js';
+import { routeTo, type MountPoint } from '../../../backends/shared-view.js';
+import { LockConflictError, protectingLocks, type Lock, type LockManager, type LockTable } from './lock-manager.js';
+
+/** A mounted collection and the lock manager of its owner's tree. */
+export interface LockMount extends MountPoint {
+  locks: LockManager;
+}
+
+export class RoutedLocks implements LockTable {
+  constructor(
+    /** The user's own locks, in the user's own paths. */
+    readonly own: LockManager,
+    /** Read on every call: shares come and go while the server runs. */
+    private readonly mounts: () => readonly LockMount[],
+  ) {}
+
+  get(token: string): Lock | undefined {
+    const mine = this.own.get(token);
+    if (mine) return mine;
+    for (const m of this.mounts()) {
+      const l = m.locks.get(token);
+      if (l && reaches(l, m)) return outward(m, l);
+    }
+    return undefined;
+  }
+
+  covering(path: string): Lock[] {
+    const r = routeTo(this.mounts(), path);
+    if (!r) return this.own.covering(path);
+    return r.mount.locks.covering(r.inner).map((l) => outward(r.mount, l));
+  }
+
+  within(path: string): Lock[] {
+    const r = routeTo(this.mounts(), path);
+    if (!r) return this.own.within(path);
+    return r.mount.locks.within(r.inner).map((l) => outward(r.mount, l));
+  }
+
+  protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[] {
+    return protectingLocks(this, path, options);
+  }
+
+  async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
+    const r = routeTo(this.mounts(), spec.root);
+    if (!r) return this.own.create(spec);
+    try {
+      return outward(r.mount, await r.mount.locks.create({ ...spec, root: r.inner }));
+    } catch (err) {
+      if (err instanceof LockConflictError) throw new LockConflictError(outward(r.mount, err.conflicting));
+      throw err;
+    }
+  }
+
+  async refresh(token: string, timeout: number | null): Promise<Lock | undefined> {
+    const m = this.holder(token);
+    if (!m) return this.own.refresh(token, timeout);
+    const l = await m.locks.refresh(token, timeout);
+    return l && outward(m, l);
+  }
+
+  async remove(token: string): Promise<boolean> {
+    const m = this.holder(token);
+    return m ? m.locks.remove(token) : this.own.remove(token);
+  }
+
+  async removeWithin(path: string): Promise<void> {
+    const r = routeTo(this.mounts(), path);
+    if (!r) return this.own.removeWithin(path);
+    return r.mount.locks.removeWithin(r.inner);
+  }
+
+  /** The mount whose owner's manager holds a lock the user can reach, if it is not the user's own. */
+  private holder(token: string): LockMount | undefined {
+    if (this.own.get(token)) return undefined;
+    return this.mounts().find((m) => {
+      const l = m.locks.get(token);
+      return l !== undefined && isWithin(l.root, m.path);
+    });
+  }
+}
+
+/** A lock of the owner's that touches the shared collection: inside it, or above it with depth infinity. */
+function reaches(lock: Lock, mount: MountPoint): boolean {
+  return isWithin(lock.root, mount.path) || (lock.depth === 'infinity' && isWithin(mount.path, lock.root));
+}
+
+function outward(mount: MountPoint, lock: Lock): Lock {
+  const root = isWithin(lock.root, mount.path) ? mount.at + lock.root.slice(mount.path.length) : mount.at;
+  return { ...lock, root };
+}
