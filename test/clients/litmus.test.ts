@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { basic, raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
 
 const LITMUS = '/usr/bin/litmus';
 const SUITES: Array<[string, number]> = [
@@ -37,12 +37,18 @@ interface Variant {
   backend: BackendName;
   /** Multi-user over HTTPS, litmus logging in as alice. */
   secure?: boolean;
+  /**
+   * Multi-user over HTTP, litmus logging in as bob and working inside alice's folder shared with him
+   * read-write: every write, lock and property goes through the share to alice's tree.
+   */
+  viaShare?: boolean;
 }
 
 const VARIANTS: Variant[] = [
   { label: 'fs backend', backend: 'fs' },
   { label: 'git backend', backend: 'git' },
   { label: 'git backend, HTTPS and login', backend: 'git', secure: true },
+  { label: 'fs backend, as a read-write share’s grantee', backend: 'fs', viaShare: true },
 ];
 
 for (const v of VARIANTS) {
@@ -54,15 +60,28 @@ for (const v of VARIANTS) {
         if (process.env.CI) throw new Error('litmus is not installed: .ci/run must apt-get install it');
         this.skip(); // locally: `apt-get install litmus` to run these
       }
-      s = await startTestServer(v.secure ? { backend: v.backend, users: { alice: 'alice-secret' }, tls: true } : { backend: v.backend });
+      if (v.viaShare) {
+        const shares = [{ owner: 'alice', path: '/docs', grantee: 'bob', access: 'write' as const }];
+        s = await startTestServer({ backend: v.backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
+        const made = await raw(s.url, '/docs', { method: 'MKCOL', headers: basic('alice', 'alice-secret') });
+        assert.equal(made.status, 201);
+      } else {
+        s = await startTestServer(v.secure ? { backend: v.backend, users: { alice: 'alice-secret' }, tls: true } : { backend: v.backend });
+      }
     });
-    after(async () => s?.close());
+    after(async () => {
+      // What litmus did as bob landed in alice's tree (it leaves its litmus/ folder behind, emptied).
+      if (v.viaShare && s) assert.equal((await raw(s.url, '/docs/litmus/', { method: 'PROPFIND', headers: { ...basic('alice', 'alice-secret'), Depth: '0' } })).status, 207);
+      await s?.close();
+    });
 
     for (const [suite, all] of SUITES) {
       // Over TLS litmus skips http's expect100 (it speaks raw sockets there): one test fewer, by design.
       const total = v.secure && suite === 'http' ? all - 1 : all;
       it(`${suite}: all ${total} tests pass, none skipped${v.secure && suite === 'http' ? ' but expect100 (litmus: "skipping for SSL server")' : ''}, no warnings`, async () => {
-        const out = await runLitmus(s.url, suite, v.secure ? ['alice', 'alice-secret'] : []);
+        const out = v.viaShare
+          ? await runLitmus(`${s.url}/shared/alice/docs`, suite, ['bob', 'bob-secret!'])
+          : await runLitmus(s.url, suite, v.secure ? ['alice', 'alice-secret'] : []);
         const m = /summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/.exec(out);
         assert.ok(m, `no litmus summary in:\n${out}`);
         record(`${v.label} ${suite}`, Number(m[3]), Number(m[4]) + Math.max(0, total - Number(m[2])));
