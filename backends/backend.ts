@@ -167,6 +167,8 @@ export interface Backend {
    * path there), for identities that must not depend on who asks. Default: here, at `path`.
    */
   locate?(path: string): { stateDir: string; path: string };
+  /** The user another user's resource (a share) belongs to; undefined where it is this user's own. */
+  ownerOf?(path: string): string | undefined;
   /** Releases files, timers and caches. */
   close?(): Promise<void>;
 }

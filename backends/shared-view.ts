@@ -44,6 +44,8 @@ export interface Mount extends MountPoint {
   /** The owner's own backend. */
   target: Backend;
   access: 'read' | 'write';
+  /** Who the shared collection belongs to, as a name for the layers above (DAV:owner). */
+  owner?: string;
 }
 
 /** The mount a path lies in, if any, with the path in the owner's tree. */
@@ -83,6 +85,11 @@ export class SharedView implements Backend {
   /** Inside a read-only share: the grantee may only read it. */
   isReadOnly(path: string): boolean {
     return this.route(path)?.mount.access === 'read';
+  }
+
+  /** The name of the user a shared resource belongs to; undefined for the user's own. */
+  ownerOf(path: string): string | undefined {
+    return this.route(path)?.mount.owner;
   }
 
   /**

@@ -113,7 +113,7 @@ export class Tenants {
     for (const share of shares.filter((s) => s.grantee === user)) {
       const owner = await this.tenant(share.owner);
       const at = mountPointOf(share);
-      mounts.push({ at, target: owner.own, path: share.path, access: share.access });
+      mounts.push({ at, target: owner.own, path: share.path, access: share.access, owner: share.owner });
       lockMounts.push({ at, path: share.path, locks: owner.locks });
     }
     for (const old of t.view.mounts) {

@@ -26,7 +26,16 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
     // RFC 5397: on every resource, so a client can start discovery anywhere.
     { name: dav('current-user-principal'), inAllprop: false, protected: true, appliesTo: everywhere, get: (r) => (anonymous(r) ? [el(dav('unauthenticated'))] : principalHref(r)) },
     { name: dav('principal-collection-set'), inAllprop: false, protected: true, get: (r) => [el(dav('href'), r.req.href(p.principals, true))] },
-    { name: dav('owner'), inAllprop: false, protected: true, get: principalHref },
+    // RFC 3744 §5.1: whose resource it is; another user's for what they share with this one.
+    {
+      name: dav('owner'),
+      inAllprop: false,
+      protected: true,
+      get: (r) => {
+        const other = r.req.backend.ownerOf?.(r.path);
+        return other ? [el(dav('href'), r.req.href(`${p.principals}/${other}`, true))] : principalHref(r);
+      },
+    },
     {
       name: dav('current-user-privilege-set'),
       inAllprop: false,

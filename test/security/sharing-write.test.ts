@@ -156,9 +156,12 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-write share
   });
 
   it('Bob’s calendar client writes into the shared calendar: validated, UID-unique across both users, a commit in Alice’s repository', async () => {
-    const home = await raw(s.url, '/calendars/bob/', { method: 'PROPFIND', body: propfindBody('current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
+    const home = await raw(s.url, '/calendars/bob/', { method: 'PROPFIND', body: propfindBody('current-user-privilege-set', 'owner'), headers: { ...BOB, ...XML, Depth: '1' } });
     const block = home.text.split('<D:response>').find((b) => b.includes('alice~calendar'))!;
     assert.match(block, /<D:write\/>/, 'clients see they may write');
+    assert.match(block, /<D:owner><D:href>\/principals\/alice\/<\/D:href><\/D:owner>/, 'and whose calendar it is');
+    const own = home.text.split('<D:response>').find((b) => b.includes('<D:href>/calendars/bob/calendar/</D:href>'))!;
+    assert.match(own, /<D:owner><D:href>\/principals\/bob\/<\/D:href><\/D:owner>/);
     const client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'bob', password: 'bob-secret!' }, authMethod: 'Basic', defaultAccountType: 'caldav' });
     await client.login();
     const shared = (await client.fetchCalendars()).find((c) => c.url.endsWith('/alice~calendar/'))!;
