@@ -1,10 +1,10 @@
 /**
- * Connection-level limits of the HTTP(S) server: header size and time, idle time, and how many
- * connections one client address may hold. A slow-loris client (headers or a body dribbled in)
- * ties up at most its own address's share and is cut by the header and idle timers; everybody
- * else keeps being served.
+ * Connection-level limits of the HTTP(S) server: header size and time, idle time, a minimum rate
+ * for request bodies, and how many connections one client address may hold. A slow-loris client
+ * (headers or a body dribbled in) ties up at most its own address's share and is cut by the header
+ * timer, the body rate or the idle timer; everybody else keeps being served.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionLimits {
@@ -16,6 +16,14 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long, ms. */
   keepAliveTimeoutMs: number;
+  /**
+   * A request body must arrive within this long, ms, plus one second for every `minBodyRate` bytes
+   * received (Apache's mod_reqtimeout `body=20,MinRate=500`); time the server itself makes the client
+   * wait (reading slowly, or not yet) does not count. 0 turns the check off.
+   */
+  bodyTimeoutMs: number;
+  /** Bytes a second that extend `bodyTimeoutMs`. */
+  minBodyRate: number;
   /** Open connections one client address may hold; more are closed at once. */
   maxConnectionsPerAddress: number;
   /** Open connections in all. */
@@ -27,6 +35,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 120_000,
   keepAliveTimeoutMs: 5_000,
+  bodyTimeoutMs: 20_000,
+  minBodyRate: 500,
   maxConnectionsPerAddress: 64,
   maxConnections: 2048,
 };
@@ -38,6 +48,7 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits):
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
   server.maxConnections = limits.maxConnections;
+  if (limits.bodyTimeoutMs > 0) watchBodies(server, limits);
   const perAddress = new Map<string, number>();
   // TLS servers report the raw TCP connection as 'connection' too: counted once, before the handshake.
   server.on('connection', (socket: Socket) => {
@@ -53,5 +64,70 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits):
       if (left <= 0) perAddress.delete(address);
       else perAddress.set(address, left);
     });
+  });
+}
+
+/** A request whose body is still arriving. */
+interface Upload {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** socket.bytesRead when the request's head had arrived. */
+  startBytes: number;
+  /** Milliseconds the client has had to send its body, counting only time we were reading. */
+  waited: number;
+}
+
+const TICK_MS = 1000;
+
+/**
+ * Cuts request bodies that arrive slower than the limits allow. One timer per server, not per request:
+ * every tick, each unfinished body whose reader is waiting for data (it has started reading, nothing
+ * is buffered) is charged the tick; a body the server is not reading yet, or is holding back (data
+ * buffered behind a slow disk or a commit), is not the client's fault and is not charged.
+ */
+function watchBodies(server: Server, limits: ConnectionLimits): void {
+  const uploads = new Set<Upload>();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    for (const u of uploads) {
+      const { req, res } = u;
+      if (req.complete || req.destroyed || res.writableFinished) {
+        uploads.delete(u);
+        continue;
+      }
+      // Not read yet (null), or data already waiting for a reader that is busy: the server's delay.
+      if (req.readableFlowing === null || req.readableLength > 0) continue;
+      u.waited += TICK_MS;
+      const received = Math.max(0, req.socket.bytesRead - u.startBytes);
+      const earned = limits.minBodyRate > 0 ? (received / limits.minBodyRate) * 1000 : 0;
+      if (u.waited > limits.bodyTimeoutMs + earned) {
+        uploads.delete(u);
+        // 408 where nothing was answered yet; the connection goes either way (the body is unread).
+        if (!res.headersSent) {
+          res.writeHead(408, { Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('request body too slow\n');
+        }
+        req.socket.destroySoon();
+        setTimeout(() => req.socket.destroy(), 1000).unref();
+      }
+    }
+    if (uploads.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  const watch = (req: IncomingMessage, res: ServerResponse) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!(length > 0) && req.headers['transfer-encoding'] === undefined) return;
+    uploads.add({ req, res, startBytes: req.socket.bytesRead, waited: 0 });
+    timer ??= setInterval(tick, TICK_MS).unref();
+  };
+  server.on('request', watch);
+  // `Expect: 100-continue` requests come this way instead; their clock starts when the handler
+  // reads the body (after it answered 100 Continue), as the client rightly waits before that.
+  server.on('checkContinue', watch);
+  server.on('close', () => {
+    if (timer) clearInterval(timer);
+    uploads.clear();
   });
 }

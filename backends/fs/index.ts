@@ -388,7 +388,13 @@ async function streamInto(body: Readable, file: string, offset?: number): Promis
   // at once has made the caller delete it, leaving a temp file behind.
   const fh = await fsp.open(file, offset === undefined ? 'wx' : 'r+');
   // `flush` fsyncs before close: the rename that follows must never publish unwritten data.
-  await pipeline(body, fh.createWriteStream({ start: offset ?? 0, flush: true }));
+  try {
+    await pipeline(body, fh.createWriteStream({ start: offset ?? 0, flush: true }));
+  } catch (err) {
+    // A body cut off mid-way can leave the handle open (the stream never closes it): close it here.
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 function toEntry(path: string, st: BigIntStats): Entry {

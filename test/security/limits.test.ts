@@ -73,3 +73,62 @@ describe('connection limits (slow-loris and friends)', function () {
     assert.equal((await raw(s.url, '/file.txt')).text, 'served');
   });
 });
+
+describe('minimum request body rate (a body dribbled in below the idle timeout)', function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  before(async () => {
+    // The idle timer alone would never cut these: every byte resets it.
+    s = await startTestServer({ backend: 'fs', connectionLimits: { idleTimeoutMs: 60_000, bodyTimeoutMs: 2000, minBodyRate: 200 } });
+  });
+  after(() => s.close());
+
+  const dribble = async (path: string, total: number, chunk: number, everyMs: number, expect = false) => {
+    const sock = await open(s.url, '127.0.0.4');
+    sock.on('error', () => undefined);
+    let answer = '';
+    // The final answer (an interim 100 Continue is not one).
+    const answered = new Promise<void>((r) =>
+      sock.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+        if (/HTTP\/1\.1 [2-5]\d\d /.test(answer)) r();
+      }),
+    );
+    sock.write(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n${expect ? 'Expect: 100-continue\r\n' : ''}\r\n`);
+    let sent = 0;
+    const t = performance.now();
+    const timer = setInterval(() => {
+      if (sock.destroyed || sent >= total) return clearInterval(timer);
+      const n = Math.min(chunk, total - sent);
+      sock.write('x'.repeat(n));
+      sent += n;
+    }, everyMs);
+    await Promise.race([closed(sock), answered, new Promise((r) => setTimeout(r, 8000))]);
+    clearInterval(timer);
+    const ms = performance.now() - t;
+    sock.destroy();
+    return { answer, ms, sent };
+  };
+
+  it('a body at 3 bytes a second is cut after bodyTimeoutMs with 408, and nothing is stored', async () => {
+    const { answer, ms, sent } = await dribble('/slow.txt', 1000, 1, 300);
+    assert.match(answer, /^HTTP\/1\.1 408 /, answer);
+    assert.ok(ms > 1500 && ms < 6000, `cut after ${ms.toFixed(0)} ms`);
+    assert.ok(sent < 1000);
+    assert.equal((await raw(s.url, '/slow.txt')).status, 404);
+  });
+
+  it('the same with Expect: 100-continue (the clock starts with the 100 Continue)', async () => {
+    const { answer, ms, sent } = await dribble('/slow2.txt', 1000, 1, 300, true);
+    assert.match(answer, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 408 /, answer);
+    assert.ok(ms > 1500 && ms < 6000, `cut after ${ms.toFixed(0)} ms`);
+    assert.ok(sent < 1000);
+    assert.equal((await raw(s.url, '/slow2.txt')).status, 404, 'nothing stored');
+  });
+
+  it('a body slow but above the rate (1,000 bytes a second for 4 s) is stored', async () => {
+    const { answer } = await dribble('/steady.txt', 4000, 250, 250);
+    assert.match(answer, /^HTTP\/1\.1 201 /, answer);
+    assert.equal((await raw(s.url, '/steady.txt')).text, 'x'.repeat(4000));
+  });
+});
