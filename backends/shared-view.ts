@@ -128,15 +128,15 @@ export class SharedView implements Backend {
    */
   private inward<O extends MutationOptions>(place: Place, options: O | undefined): O | undefined {
     const guard = options?.guard;
-    if (!guard || !place.mount) return options;
-    const mount = place.mount;
+    if (!guard || this.mounts.length === 0) return options;
     return {
       ...options,
       guard: (view) =>
         guard({
           stat: async (p) => {
             const r = this.route(p);
-            if (!r || r.mount.target !== mount.target) return this.stat(p);
+            if ((r ? r.mount.target : this.own) !== place.backend) return this.stat(p);
+            if (!r) return view.stat(p);
             const e = await view.stat(r.inner);
             return e ? this.outward(r.mount, e) : null;
           },
