@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { basic, raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
 import { requireTool, tool } from '../helpers/tools.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -125,3 +125,61 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
     });
   });
 }
+
+// Bob, with python3-caldav, in a calendar Alice shared with him read-write (test/clients/caldav_share_flow.py).
+const SHARE_SCRIPT = fileURLToPath(new URL('../../../test/clients/caldav_share_flow.py', import.meta.url));
+const TEAM_MEETING = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', 'UID:team-meeting', 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'DURATION:PT1H', 'SUMMARY:Team meeting', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+
+for (const backend of ['fs', 'git'] as BackendName[]) {
+  describe(`real client: python3-caldav in a read-write shared calendar (${backend})`, function () {
+    this.timeout(90_000);
+    let s: TestServer;
+    let out: FlowOutput;
+    const ALICE = basic('alice', 'alice-secret');
+
+    before(async function () {
+      requireTool(this, PYTHON, 'python3');
+      requireTool(this, CALDAV_MODULE, 'python3-caldav');
+      const shares = [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'write' as const }];
+      s = await startTestServer({ backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
+      assert.equal((await raw(s.url, '/calendars/alice/calendar/meeting.ics', { method: 'PUT', body: TEAM_MEETING, headers: { ...ALICE, 'Content-Type': 'text/calendar' } })).status, 201);
+      const run = await tool(PYTHON, [SHARE_SCRIPT, s.url + '/', 'bob', 'bob-secret!'], { timeout: 75_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+      try {
+        out = JSON.parse(run.stdout) as FlowOutput;
+      } catch {
+        throw new Error(`caldav_share_flow.py printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+      }
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    const stepOf = (name: string): Step => {
+      const step = out.steps[name];
+      assert.ok(step, `step ${name} did not run`);
+      assert.ok(step.ok, `${name}: ${step.error}\n${step.trace ?? ''}`);
+      return step;
+    };
+
+    it('Bob discovers his principal and finds Alice’s calendar among his own', () => {
+      const d = stepOf('discovery');
+      assert.equal(d.principal, `${s.url}/principals/bob/`);
+      assert.deepEqual(d.calendars, [`${s.url}/calendars/bob/alice~calendar/`, `${s.url}/calendars/bob/calendar/`]);
+    });
+
+    it('saves an event into it, finds both users’ events by date, and edits his', async () => {
+      assert.match(String(stepOf('save').url), /\/calendars\/bob\/alice~calendar\//);
+      assert.deepEqual(stepOf('date_search').summaries, ['Lunch (added by Bob)', 'Team meeting']);
+      assert.equal(stepOf('edit').summary, 'Long lunch (edited by Bob)');
+      const mine = await raw(s.url, '/calendars/alice/calendar/', { method: 'PROPFIND', headers: { ...ALICE, Depth: '1' } });
+      const href = /<D:href>(\/calendars\/alice\/calendar\/[^<]+\.ics)<\/D:href>/g;
+      const bodies = await Promise.all([...mine.text.matchAll(href)].map(async (m) => (await raw(s.url, m[1]!, { headers: ALICE })).text));
+      assert.ok(bodies.some((b) => b.includes('Long lunch (edited by Bob)')), 'Alice has Bob’s edited event in her calendar');
+    });
+
+    it('is refused an event with the UID of Alice’s', () => {
+      assert.equal(stepOf('uid_clash').refused, true);
+    });
+  });
+}
+
