@@ -8,7 +8,7 @@
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
  * - Every path is checked with realpath to stay under the root, so symlinks cannot lead out of it.
  */
-import { constants as fsc, createReadStream, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { constants as fsc, createReadStream, promises as fsp, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -117,11 +117,21 @@ export class FsBackend implements Backend {
     yield* flush.call(this);
   }
 
-  /** A listed member's entry, or null if it vanished, dangles, or leads out of the root. */
+  /**
+   * A listed member's entry, or null if it vanished, dangles, or leads out of the root. A plain
+   * member is stat'ed synchronously: a stat of a name just read from its directory is a cached
+   * metadata lookup (microseconds), while a thread-pool round trip per member made a 1,000-member
+   * PROPFIND spend more time scheduling stats than doing them. Batches of 64 keep the event loop free.
+   */
   private async entryOf(dirAbs: string, path: string, d: Dirent): Promise<Entry | null> {
+    const abs = join(dirAbs, d.name);
     try {
-      const st = await fsp.stat(join(dirAbs, d.name), { bigint: true });
-      if (d.isSymbolicLink()) await this.assertContained(join(dirAbs, d.name));
+      if (!d.isSymbolicLink()) {
+        const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+        return st ? toEntry(path, st) : null;
+      }
+      const st = await fsp.stat(abs, { bigint: true });
+      await this.assertContained(abs);
       return toEntry(path, st);
     } catch {
       return null;
