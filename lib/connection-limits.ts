@@ -91,7 +91,9 @@ function watchBodies(server: Server, limits: ConnectionLimits): void {
   const tick = () => {
     for (const u of uploads) {
       const { req, res } = u;
-      if (req.complete || req.destroyed || res.writableFinished) {
+      // Watched until the body is in: a server that answered early still reads (and discards) the
+      // rest, and a client must not dribble that either.
+      if (req.complete || req.destroyed) {
         uploads.delete(u);
         continue;
       }
@@ -102,13 +104,17 @@ function watchBodies(server: Server, limits: ConnectionLimits): void {
       const earned = limits.minBodyRate > 0 ? (received / limits.minBodyRate) * 1000 : 0;
       if (u.waited > limits.bodyTimeoutMs + earned) {
         uploads.delete(u);
-        // 408 where nothing was answered yet; the connection goes either way (the body is unread).
+        // The body's reader must fail (a PUT's pipeline then removes its temp file and closes its
+        // file): destroying the request does that and closes the connection. A 408 goes first where
+        // nothing was answered yet.
+        const cut = () => req.destroy(new Error('request body too slow'));
         if (!res.headersSent) {
           res.writeHead(408, { Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end('request body too slow\n');
+          res.end('request body too slow\n', cut);
+          setTimeout(cut, 1000).unref(); // a client that does not read its answer either
+        } else {
+          cut();
         }
-        req.socket.destroySoon();
-        setTimeout(() => req.socket.destroy(), 1000).unref();
       }
     }
     if (uploads.size === 0 && timer) {

@@ -38,7 +38,8 @@ export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<
   // Locks stay with their URLs: the moved source's are gone, a replaced destination's too (§9.9.4).
   if (kind === 'move') await req.dav.locks.removeWithin(req.path);
   if (destEntry) await req.dav.locks.removeWithin(dest);
-  const location = req.ctx.origin + req.href(dest, result.entry.kind === 'collection');
+  // Not ctx.origin: in Koa 3 that is the request's Origin header (null for most clients).
+  const location = `${req.ctx.protocol}://${req.ctx.host}${req.href(dest, result.entry.kind === 'collection')}`;
   sendEmpty(req.ctx, result.created ? 201 : 204, result.created ? { Location: location } : {});
 }
 

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** A TCP connection from a chosen loopback address (Linux answers on all of 127/8). */
@@ -110,12 +112,38 @@ describe('minimum request body rate (a body dribbled in below the idle timeout)'
     return { answer, ms, sent };
   };
 
-  it('a body at 3 bytes a second is cut after bodyTimeoutMs with 408, and nothing is stored', async () => {
+  /** Files of the server (this process) open under its root: temp files of uploads, mostly. */
+  const openUnderRoot = async () => {
+    const fds = await readdir('/proc/self/fd');
+    const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    return targets.filter((t) => t.startsWith(s.root));
+  };
+
+  it('a body at 3 bytes a second is cut after bodyTimeoutMs with 408; nothing is stored, no file left open', async () => {
     const { answer, ms, sent } = await dribble('/slow.txt', 1000, 1, 300);
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
     assert.ok(ms > 1500 && ms < 6000, `cut after ${ms.toFixed(0)} ms`);
     assert.ok(sent < 1000);
     assert.equal((await raw(s.url, '/slow.txt')).status, 404);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await openUnderRoot(), [], 'the upload’s temp file is closed');
+    assert.deepEqual(await readdir(join(s.root, '.gitdav', 'tmp')), [], 'and removed');
+  });
+
+  it('a body the server answered early (404) cannot be dribbled in either', async () => {
+    const sock = await open(s.url, '127.0.0.5');
+    sock.on('error', () => undefined);
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    sock.write('PROPPATCH /nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nContent-Length: 1000000\r\n\r\n<');
+    const timer = setInterval(() => sock.destroyed || sock.write('x'), 300);
+    const t = performance.now();
+    await Promise.race([closed(sock), new Promise((r) => setTimeout(r, 8000))]);
+    clearInterval(timer);
+    const ms = performance.now() - t;
+    const open_ = !sock.destroyed;
+    sock.destroy();
+    assert.ok(!open_ && ms < 7000, `the connection stayed open ${ms.toFixed(0)} ms; answer: ${answer.slice(0, 80)}`);
   });
 
   it('the same with Expect: 100-continue (the clock starts with the 100 Continue)', async () => {
