@@ -2,7 +2,6 @@
  * `gitdav user add|passwd|remove|list NAME [--root DIR] [--password-stdin] [--backend git|fs]`:
  * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
  * `gitdav share add|remove|list`: read-only or read-write shares between those users (ROOT/shares.json).
- * `gitdav share add|remove|list`: read-only shares between those users (ROOT/shares.json).
  */
 import { resolve } from 'node:path';
 import { hashPassword, isValidUserName } from './auth/htpasswd.js';
@@ -56,7 +55,11 @@ export async function runUser(args: string[], io: { stdin: NodeJS.ReadStream; st
   if (action === 'remove') {
     if (!users.delete(name)) return fail(`no user "${name}" in ${usersFileOf(root)}`, 1);
     await writeUsers(root, users);
-    io.stdout.write(`removed ${name}; their data stays in ${resolve(root, 'users', name)}\n`);
+    // Their shares go too, both ways: a later user of the same name must not inherit them.
+    const shares = await readShares(root);
+    const kept = shares.filter((s) => s.owner !== name && s.grantee !== name);
+    if (kept.length !== shares.length) await writeShares(root, kept);
+    io.stdout.write(`removed ${name}${kept.length !== shares.length ? ` and their ${shares.length - kept.length} share(s)` : ''}; their data stays in ${resolve(root, 'users', name)}\n`);
     return 0;
   }
   if (action === 'add' && users.has(name)) return fail(`user "${name}" exists (gitdav user passwd ${name} changes the password)`, 1);

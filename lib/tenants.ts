@@ -13,6 +13,7 @@ import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { mountPointOf, SharesWatch, type Share } from './auth/shares-file.js';
 import { SharedView, type Mount } from '../backends/shared-view.js';
+import { isWithin } from '../backends/backend.js';
 import type { LockManager } from './dav/locks/lock-manager.js';
 import { RoutedLocks, type LockMount } from './dav/locks/routed-locks.js';
 
@@ -77,8 +78,7 @@ export class Tenants {
       return t.anonymous;
     }
     const { shares, version } = this.shares.current();
-    // Every open user's mounts follow a change at once, not at their next request: a share taken
-    // away must drop its grantee's locks for the owner now.
+    // Every open user's mounts follow a change at once, not only at their next request.
     if (t.sharesVersion !== version) {
       for (const [name, open] of [...this.open]) {
         const other = await open.catch(() => null);
@@ -104,8 +104,7 @@ export class Tenants {
 
   /**
    * Shares reach their grantee as mounts of the owner's own backend (never of a view, so shares do not
-   * chain), and locks there are the owner's. A share taken away (or made read-only) takes the
-   * grantee's locks in it along: nobody else could remove them.
+   * chain), and locks there are the owner's (see `create` for how they end with the share).
    */
   private async mountShares(user: string, t: Tenant, shares: readonly Share[]): Promise<void> {
     const mounts: Mount[] = [];
@@ -115,12 +114,6 @@ export class Tenants {
       const at = mountPointOf(share);
       mounts.push({ at, target: owner.own, path: share.path, access: share.access, owner: share.owner });
       lockMounts.push({ at, path: share.path, locks: owner.locks });
-    }
-    for (const old of t.view.mounts) {
-      if (old.access === 'write' && !mounts.some((m) => m.access === 'write' && m.target === old.target && m.path === old.path)) {
-        const lm = t.lockMounts.find((m) => m.at === old.at);
-        await lm?.locks.removeHeldBy(user, old.path);
-      }
     }
     t.view.mounts = mounts;
     t.lockMounts = lockMounts;
@@ -135,6 +128,12 @@ export class Tenants {
     const view = new SharedView(own);
     const dav = await createDav({ backend: view, options: this.options.dav });
     const locks = dav.locks as LockManager;
+    // Another user's lock in this tree stands only while a share gives them write access there: a
+    // share taken away or made read-only takes its grantee's locks along (nobody else could lift them).
+    locks.admits = (l) =>
+      l.principal === undefined ||
+      l.principal === user ||
+      this.shares.current().shares.some((s) => s.owner === user && s.grantee === l.principal && s.access === 'write' && isWithin(l.root, s.path));
     const tenant: Tenant = { dav, own, view, locks, lockMounts: [], sharesVersion: -1 };
     dav.locks = new RoutedLocks(locks, () => tenant.lockMounts);
     if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });

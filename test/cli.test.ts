@@ -139,6 +139,9 @@ describe('gitdav serve (CLI)', () => {
     assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 0);
     assert.equal((await cli(['share', 'remove', 'alice', '/docs', 'bob'])).code, 1);
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'shares.json'), 'utf8')), [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'read' }]);
+    const gone = await cli(['user', 'remove', 'bob']);
+    assert.match(gone.stdout, /removed bob and their 1 share\(s\)/, 'a removed user’s shares go with them');
+    assert.deepEqual(JSON.parse(await readFile(join(dir, 'shares.json'), 'utf8')), []);
   });
 
   it('takes options from a config file and the environment, flags winning', async () => {

@@ -6,6 +6,9 @@
  * the share away takes Bob's locks in it along. Both backends.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DAVClient } from 'tsdav';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
@@ -135,10 +138,16 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-write share
     assert.match(seen.text, /<D:activelock>/, 'Alice sees the lock on her file');
     assert.match(seen.text, /<D:lockroot><D:href>\/docs\/plan\.txt<\/D:href>/, 'in her own paths');
     assert.ok(!seen.text.includes(bobToken), 'but not its token');
-    assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'UNLOCK', headers: { ...ALICE, 'Lock-Token': `<${bobToken}>` } })).status, 403);
+    assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'UNLOCK', headers: { ...CAROL, 'Lock-Token': `<${bobToken}>` } })).status, 409, 'Carol has no such lock');
     assert.equal((await put('/shared/alice/docs/plan.txt', 'the plan, by bob', BOB, { If: `(<${bobToken}>)` })).status, 204);
     assert.equal((await raw(s.url, '/shared/alice/docs/plan.txt', { method: 'UNLOCK', headers: { ...BOB, 'Lock-Token': `<${bobToken}>` } })).status, 204);
     assert.equal((await put('/docs/plan.txt', 'the plan', ALICE)).status, 204, 'unlocked for Alice');
+
+    // The owner may lift a grantee's lock on her own data (a client that crashed holding one).
+    const again = await raw(s.url, '/shared/alice/docs/plan.txt', { method: 'LOCK', body: lockBody(), headers: { ...BOB, ...XML, Timeout: 'Second-600' } });
+    assert.equal(again.status, 200);
+    assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'UNLOCK', headers: { ...ALICE, 'Lock-Token': `<${tokenOf(again)}>` } })).status, 204);
+    assert.equal((await put('/shared/alice/docs/plan.txt', 'x', BOB, { If: `(<${tokenOf(again)}>)` })).status, 412, 'the lifted token is gone');
 
     // Alice locks the whole folder: Bob is stopped everywhere inside it and sees the lock at his mount point.
     const aliceLock = await raw(s.url, '/docs/', { method: 'LOCK', body: lockBody(), headers: { ...ALICE, ...XML, Depth: 'infinity', Timeout: 'Second-600' } });
@@ -198,3 +207,32 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-write share
     await new Promise((r) => setTimeout(r, 1100));
   });
 });
+
+describe('read-write shares: a grantee’s lock ends with the share, across a restart too', function () {
+  this.timeout(30_000);
+  for (const backend of ['fs', 'git'] as BackendName[]) {
+    it(`${backend} backend`, async () => {
+      const root = await mkdtemp(join(tmpdir(), 'gitdav-share-lock-'));
+      const users = { alice: 'alice-secret', bob: 'bob-secret!' };
+      try {
+        let s = await startTestServer({ backend, root, users, shares: SHARES });
+        assert.equal((await raw(s.url, '/docs', { method: 'MKCOL', headers: ALICE })).status, 201);
+        const locked = await raw(s.url, '/shared/alice/docs/', { method: 'LOCK', body: lockBody(), headers: { ...BOB, ...XML, Depth: 'infinity', Timeout: 'Second-604800' } });
+        assert.equal(locked.status, 200);
+        assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'PUT', body: 'x', headers: ALICE })).status, 423);
+        await s.close();
+        // The share goes while the server is down; Bob never comes back.
+        s = await startTestServer({ backend, root, users, shares: [] });
+        try {
+          assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'PUT', body: 'x', headers: ALICE })).status, 201, 'Bob’s lock went with his access');
+          assert.equal((await raw(s.url, '/docs/', { method: 'DELETE', headers: ALICE })).status, 204);
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
+});
+

@@ -53,11 +53,15 @@ describe('RoutedLocks (shared collections lock in their owner’s table)', () =>
     assert.equal(await bob.remove(elsewhere.token), false);
   });
 
-  it('removeHeldBy drops only that principal’s locks below the path', async () => {
+  it('a lock the table no longer admits (its holder lost write access) is gone at once', async () => {
     const b = await bob.create(spec('/shared/alice/docs/a.txt', 'bob'));
     const a = await alice.create(spec('/docs/b.txt', 'alice'));
-    await alice.removeHeldBy('bob', '/docs');
+    let bobMayWrite = true;
+    alice.admits = (l) => l.principal !== 'bob' || bobMayWrite;
+    assert.ok(alice.get(b.token));
+    bobMayWrite = false;
     assert.equal(alice.get(b.token), undefined);
+    assert.deepEqual(bob.covering('/shared/alice/docs/a.txt'), []);
     assert.ok(alice.get(a.token));
   });
 });

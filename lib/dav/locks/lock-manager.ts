@@ -69,6 +69,12 @@ export function protectingLocks(table: LockTable, path: string, options: { tree:
 export class LockManager implements LockTable {
   private readonly locks = new Map<string, Lock>();
   private saving: Promise<void> = Promise.resolve();
+  /**
+   * Whether a lock still stands, besides its timeout: set where other users lock in this tree (a
+   * share's grantee), so that a lock whose holder lost write access is gone at once — after a
+   * restart too, and whether or not its holder ever comes back.
+   */
+  admits?: (lock: Lock) => boolean;
 
   private constructor(private readonly file: string | null) {}
 
@@ -138,13 +144,6 @@ export class LockManager implements LockTable {
     return had;
   }
 
-  /** Drops the locks a principal holds at or below `path` (their share of it was taken away). */
-  async removeHeldBy(principal: string, path: string): Promise<void> {
-    const doomed = this.within(path).filter((l) => l.principal === principal);
-    for (const l of doomed) this.locks.delete(l.token);
-    if (doomed.length) await this.save();
-  }
-
   /** Drops every lock rooted at or below `path` (after DELETE, or MOVE of the source). */
   async removeWithin(path: string): Promise<void> {
     const doomed = this.within(path);
@@ -159,7 +158,9 @@ export class LockManager implements LockTable {
 
   private purge(): void {
     const now = Date.now();
-    for (const [token, l] of this.locks) if (l.expires !== null && l.expires <= now) this.locks.delete(token);
+    for (const [token, l] of this.locks) {
+      if ((l.expires !== null && l.expires <= now) || (this.admits && !this.admits(l))) this.locks.delete(token);
+    }
   }
 
   private save(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { MethodHandler } from '../context.js';
 import { DavError, badRequest } from '../errors/dav-error.js';
+import { mayUseLock } from '../locks/lock-manager.js';
 import { sendEmpty } from '../respond.js';
 import { el } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -16,7 +17,10 @@ export const unlock: MethodHandler = async (req) => {
       condition: el(dav('lock-token-matches-request-uri')),
     });
   }
-  if (lock.principal !== undefined && lock.principal !== req.ctx.state.user) {
+  const user = req.ctx.state.user as string | undefined;
+  // The owner of a tree may lift a lock another user (a share's grantee) holds in it; nobody else may.
+  const ownTree = user !== undefined && req.backend.ownerOf !== undefined && req.backend.ownerOf(req.path) === undefined;
+  if (!mayUseLock(lock, user) && !ownTree) {
     throw new DavError(403, 'this lock belongs to another user', { condition: el(dav('lock-token-matches-request-uri')) });
   }
   await req.dav.locks.remove(lock.token);
