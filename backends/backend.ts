@@ -160,13 +160,16 @@ export interface Backend {
   versionOf?(path: string): Promise<VersionInfo | null>;
   /** A read-only snapshot of the content at a revision (git). */
   at?(revision: string): Promise<Backend | null>;
-  /** Read-only for this user although it exists (another user's share): writes there get 403. */
-  isReadOnly?(path: string): boolean;
   /**
    * Where a resource is really stored (a view of several trees: the owning tree's state dir and the
    * path there), for identities that must not depend on who asks. Default: here, at `path`.
    */
   locate?(path: string): { stateDir: string; path: string };
+  /**
+   * For another user's resource shared with this one: what was granted (`read`: writes there get
+   * 403); null for this user's own.
+   */
+  shareAccess?(path: string): 'read' | 'write' | null;
   /** The user another user's resource (a share) belongs to; undefined where it is this user's own. */
   ownerOf?(path: string): string | undefined;
   /** Releases files, timers and caches. */

@@ -20,6 +20,7 @@ import {
   type ChangeSet,
   type CopyOptions,
   type Entry,
+  type GuardView,
   type MoveOptions,
   type MutationOptions,
   type PropertyMap,
@@ -31,6 +32,8 @@ import {
 } from './backend.js';
 import { BackendError } from './errors.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
+import { ShareProps } from './share-props.js';
+import { join } from 'node:path';
 
 /** A collection of one tree seen at another place. */
 export interface MountPoint {
@@ -64,6 +67,8 @@ interface Place {
 }
 
 export class SharedView implements Backend {
+  /** The grantee's own properties of the shared collections (colour, name), over the owner's. */
+  private readonly shareProps: ShareProps;
   readonly name: string;
   readonly stateDir: string;
   readonly cheapChanges?: boolean;
@@ -75,6 +80,7 @@ export class SharedView implements Backend {
   ) {
     this.name = own.name;
     this.stateDir = own.stateDir;
+    this.shareProps = new ShareProps(join(own.stateDir, 'share-props.json'));
     this.cheapChanges = own.cheapChanges;
   }
 
@@ -82,9 +88,9 @@ export class SharedView implements Backend {
     return routeTo(this.mounts, path);
   }
 
-  /** Inside a read-only share: the grantee may only read it. */
-  isReadOnly(path: string): boolean {
-    return this.route(path)?.mount.access === 'read';
+  /** What the user may do with a shared resource; null for their own. */
+  shareAccess(path: string): 'read' | 'write' | null {
+    return this.route(path)?.mount.access ?? null;
   }
 
   /** The name of the user a shared resource belongs to; undefined for the user's own. */
@@ -128,11 +134,17 @@ export class SharedView implements Backend {
    */
   private inward<O extends MutationOptions>(place: Place, options: O | undefined): O | undefined {
     const guard = options?.guard;
-    if (!guard || this.mounts.length === 0) return options;
+    const mount = place.mount;
+    if (!guard && !mount) return options;
     return {
-      ...options,
-      guard: (view) =>
-        guard({
+      ...(options as O),
+      guard: async (view: GuardView) => {
+        // A share taken away (or made read-only) while a request was under way: its write stops here,
+        // in the step that would have made it.
+        if (mount && !this.mounts.some((m) => m.access === 'write' && m.target === mount.target && m.path === mount.path && m.at === mount.at)) {
+          throw new BackendError('Forbidden', mount.at, 'this collection is no longer shared with you for writing');
+        }
+        await guard?.({
           stat: async (p) => {
             const r = this.route(p);
             if ((r ? r.mount.target : this.own) !== place.backend) return this.stat(p);
@@ -140,8 +152,25 @@ export class SharedView implements Backend {
             const e = await view.stat(r.inner);
             return e ? this.outward(r.mount, e) : null;
           },
-        }),
-    };
+        });
+      },
+    } as O;
+  }
+
+  /**
+   * Runs a call on a mount's backend; its errors name the grantee's paths, never the owner's (which
+   * say more of the owner's tree than was shared).
+   */
+  private async via<T>(mount: Mount | null, call: Promise<T>): Promise<T> {
+    if (!mount) return call;
+    try {
+      return await call;
+    } catch (err) {
+      if (!(err instanceof BackendError)) throw err;
+      const inward = new RegExp(`${escapeRegExp(mount.path)}(?=/|$|[^\\w.~-])`, 'g');
+      const translate = (text: string) => text.replace(inward, mount.at);
+      throw new BackendError(err.code, translate(err.path), translate(err.message), { cause: err });
+    }
   }
 
   private outward(mount: Mount, entry: Entry): Entry {
@@ -202,59 +231,73 @@ export class SharedView implements Backend {
   read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
     const r = this.route(path);
     if (!r) return this.own.read(path, range, known);
-    return r.mount.target.read(r.inner, range, known ? { ...known, path: r.inner } : undefined);
+    return this.via(r.mount, r.mount.target.read(r.inner, range, known ? { ...known, path: r.inner } : undefined));
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
     const r = this.route(path);
-    if (r) return r.mount.target.props(r.inner, known ? { ...known, path: r.inner } : undefined);
+    if (r) {
+      const owners = await this.via(r.mount, r.mount.target.props(r.inner, known ? { ...known, path: r.inner } : undefined));
+      return path === r.mount.at ? this.shareProps.overlay(r.mount.at, owners) : owners;
+    }
     if (!(await this.own.stat(path)) && this.mountsBelow(path).length) return new Map();
     return this.own.props(path, known);
   }
 
   async write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult> {
     const place = await this.writable(path, true);
-    return this.outwardResult(place, await place.backend.write(place.path, body, this.inward(place, options)));
+    return this.outwardResult(place, await this.via(place.mount, place.backend.write(place.path, body, this.inward(place, options))));
   }
 
   async remove(path: string, options?: MutationOptions): Promise<void> {
     // The user's own folder may go (the shares below it stay where they are); a virtual one may not.
     const place = await this.writable(path, true);
-    return place.backend.remove(place.path, this.inward(place, options));
+    return this.via(place.mount, place.backend.remove(place.path, this.inward(place, options)));
   }
 
   async mkcol(path: string, options?: MutationOptions & { props?: PropPatch[] }): Promise<Entry> {
     const r = this.route(path);
     if (!r) return this.own.mkcol(path, options); // MKCOL of a virtual folder: it exists (405)
     const place = await this.writable(path, true);
-    return this.outward(r.mount, await place.backend.mkcol(place.path, this.inward(place, options)));
+    return this.outward(r.mount, await this.via(place.mount, place.backend.mkcol(place.path, this.inward(place, options))));
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
     const source = this.readable(from);
     const target = await this.writable(to, true);
+    const mount = target.mount ?? source.mount;
     if (source.backend === target.backend) {
-      return this.outwardResult(target, await target.backend.copy(source.path, target.path, this.inward(target, options)!));
+      sameTreeChecks(source, target, 'copy');
+      return this.outwardResult(target, await this.via(mount, target.backend.copy(source.path, target.path, this.inward(target, options)!)));
     }
-    return this.outwardResult(target, await copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!));
+    return this.outwardResult(target, await this.via(mount, copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!)));
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
     const source = await this.writable(from, true);
     const target = await this.writable(to, true);
+    const mount = target.mount ?? source.mount;
     if (source.backend === target.backend) {
-      return this.outwardResult(target, await target.backend.move(source.path, target.path, this.inward(target, options)!));
+      sameTreeChecks(source, target, 'move');
+      return this.outwardResult(target, await this.via(mount, target.backend.move(source.path, target.path, this.inward(target, options)!)));
     }
     // The source's removal is checked against the source's state, the copy against the target's.
     const across = { ...options, depth: 'infinity' as const };
     const guarded = (place: Place) => this.inward(place, across)!;
-    const result = await moveAcross(source.backend, source.path, target.backend, target.path, guarded(target), guarded(source));
+    const result = await this.via(mount, moveAcross(source.backend, source.path, target.backend, target.path, guarded(target), guarded(source)));
     return this.outwardResult(target, result);
   }
 
   async patchProps(path: string, patches: PropPatch[], options?: MutationOptions): Promise<void> {
+    // The shared collection's own properties (name, colour, order) stay its owner's: the grantee's
+    // are a layer of their own (read-only shares too: they only change how the grantee sees it).
+    const r = this.route(path);
+    if (r && path === r.mount.at) {
+      await options?.guard?.({ stat: (p) => this.stat(p) });
+      return this.shareProps.patch(r.mount.at, patches);
+    }
     const place = await this.writable(path);
-    return place.backend.patchProps(place.path, patches, this.inward(place, options));
+    return this.via(place.mount, place.backend.patchProps(place.path, patches, this.inward(place, options)));
   }
 
   async quota(path: string): Promise<Quota | null> {
@@ -302,3 +345,15 @@ export class SharedView implements Backend {
   }
 }
 
+/**
+ * What the DAV layer checks in the grantee's paths, again in the owner's: two shares of one owner
+ * can nest in storage (`/a` and `/a/b`) while their mount points do not.
+ */
+function sameTreeChecks(source: Place, target: Place, kind: 'copy' | 'move'): void {
+  if (isWithin(target.path, source.path)) throw new BackendError('Forbidden', target.path, `cannot ${kind} a resource into itself`);
+  if (kind === 'move' && isWithin(source.path, target.path)) throw new BackendError('Forbidden', target.path, 'cannot move a resource over its own ancestor');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

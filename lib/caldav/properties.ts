@@ -21,6 +21,16 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
   const onCalendar = (value: (r: Resource) => OutNode[] | Promise<OutNode[]>) => async (r: Resource) => ((await hasType(r, CALENDAR)) ? value(r) : null);
   const onPrincipal = (value: (r: Resource) => OutNode[]) => async (r: Resource) => ((await hasType(r, PRINCIPAL)) ? value(r) : null);
   const privileges = ['read', 'write', 'write-properties', 'write-content', 'unlock', 'bind', 'unbind', 'read-current-user-privilege-set'];
+  // RFC 3744 §3: in another user's collection shared for writing, everything but lifting their
+  // locks (on the collection itself, properties set are the grantee's own layer: see SharedView).
+  const inShare = privileges.filter((p) => p !== 'unlock');
+  const readOnly = ['read', 'read-current-user-privilege-set'];
+  const privilegesOf = (r: Resource): string[] => {
+    if (anonymous(r)) return readOnly;
+    const shared = r.req.backend.shareAccess?.(r.path);
+    if (!shared) return privileges;
+    return shared === 'read' ? readOnly : inShare;
+  };
 
   return [
     // RFC 5397: on every resource, so a client can start discovery anywhere.
@@ -40,8 +50,9 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
       name: dav('current-user-privilege-set'),
       inAllprop: false,
       protected: true,
-      // Clients go read-only without `write`: a user owns everything in their mount; anonymous reads.
-      get: (r) => (anonymous(r) || r.req.backend.isReadOnly?.(r.path) ? ['read', 'read-current-user-privilege-set'] : privileges).map((name) => el(dav('privilege'), el(dav(name)))),
+      // Clients go read-only without `write`/`write-content`: a user owns everything in their own
+      // tree; what others share says what they granted; anonymous requests read.
+      get: (r) => privilegesOf(r).map((name) => el(dav('privilege'), el(dav(name)))),
     },
     { name: dav('principal-URL'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal(principalHref) },
     { name: cal('calendar-home-set'), inAllprop: false, protected: true, appliesTo: isCalendar, get: onPrincipal((r) => [el(dav('href'), r.req.href(p.home, true))]) },

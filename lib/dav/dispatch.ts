@@ -28,9 +28,10 @@ export function davMiddleware(dav: Dav): Middleware {
       if (err instanceof BadPathError) throw new DavError(err.status, err.message);
       throw err;
     }
-    // Shares mounted read-only: refused before any method reads a body or takes a lock (COPY only
-    // reads its request URI; the backend refuses a read-only destination).
-    if (!SAFE.has(ctx.method) && ctx.method !== 'COPY' && dav.backend.isReadOnly?.(parsed.path)) {
+    // Shares mounted read-only: refused before any method reads a body or takes a lock. COPY only
+    // reads its request URI (the backend refuses a read-only destination); PROPPATCH of the shared
+    // collection itself sets the grantee's own properties (the backend refuses every other one).
+    if (!SAFE.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && dav.backend.shareAccess?.(parsed.path) === 'read') {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
     await handler(new DavRequest(ctx, dav, parsed));

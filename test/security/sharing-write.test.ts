@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { DAVClient } from 'tsdav';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
@@ -195,6 +196,74 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-write share
     }
   });
 
+  it('Bob’s PROPPATCH of the shared calendar sets his own name and colour; Alice’s stay hers', async () => {
+    const patch = '<D:propertyupdate xmlns:D="DAV:" xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop><D:displayname>Alice (team)</D:displayname><A:calendar-color>#FF0000</A:calendar-color></D:prop></D:set></D:propertyupdate>';
+    assert.equal((await raw(s.url, '/calendars/bob/alice~calendar/', { method: 'PROPPATCH', body: patch, headers: { ...BOB, ...XML } })).status, 207);
+    const ask = propfindBody('displayname');
+    const bobs = await raw(s.url, '/calendars/bob/alice~calendar/', { method: 'PROPFIND', body: ask, headers: { ...BOB, ...XML, Depth: '0' } });
+    assert.match(bobs.text, /displayname[^>]*>Alice \(team\)</);
+    const alices = await raw(s.url, '/calendars/alice/calendar/', { method: 'PROPFIND', body: ask, headers: { ...ALICE, ...XML, Depth: '0' } });
+    assert.doesNotMatch(alices.text, /Alice \(team\)/, 'Alice’s calendar keeps its own name');
+    const color = '<D:propfind xmlns:D="DAV:"><D:prop><A:calendar-color xmlns:A="http://apple.com/ns/ical/"/></D:prop></D:propfind>';
+    assert.doesNotMatch((await raw(s.url, '/calendars/alice/calendar/', { method: 'PROPFIND', body: color, headers: { ...ALICE, ...XML, Depth: '0' } })).text, /#FF0000/);
+    assert.match((await raw(s.url, '/calendars/bob/alice~calendar/', { method: 'PROPFIND', body: color, headers: { ...BOB, ...XML, Depth: '0' } })).text, /#FF0000/);
+  });
+
+  it('errors name Bob’s paths, never Alice’s', async () => {
+    const r = await raw(s.url, '/shared/alice/docs/nodir/x.txt', { method: 'PUT', body: 'x', headers: BOB });
+    assert.equal(r.status, 409);
+    assert.match(r.text, /\/shared\/alice\/docs\/nodir/);
+    assert.doesNotMatch(r.text, /[ >"]\/docs\/nodir/);
+  });
+
+  it('an overwriting COPY from Bob’s tree over a folder in the share, with If on the destination’s ETag', async () => {
+    assert.equal((await raw(s.url, '/src', { method: 'MKCOL', headers: BOB })).status, 201);
+    assert.equal((await put('/src/new.txt', 'new')).status, 201);
+    assert.equal((await raw(s.url, '/shared/alice/docs/target', { method: 'MKCOL', headers: BOB })).status, 201);
+    assert.equal((await put('/shared/alice/docs/target/precious.txt', 'precious')).status, 201);
+    const etag = (await raw(s.url, '/shared/alice/docs/target/', { method: 'PROPFIND', body: propfindBody('getetag'), headers: { ...BOB, ...XML, Depth: '0' } })).text.match(/<D:getetag>([^<]+)</)![1]!;
+    const target = `${s.url}/shared/alice/docs/target/`;
+    const stale = await raw(s.url, '/src/', { method: 'COPY', headers: { ...BOB, Destination: '/shared/alice/docs/target/', If: `<${target}> (["stale"])` } });
+    assert.equal(stale.status, 412);
+    assert.equal((await get('/docs/target/precious.txt')).text, 'precious', 'a failed overwrite loses nothing');
+    const ok = await raw(s.url, '/src/', { method: 'COPY', headers: { ...BOB, Destination: '/shared/alice/docs/target/', If: `<${target}> ([${etag.replace(/&quot;/g, '"')}])` } });
+    assert.equal(ok.status, 204, ok.text);
+    assert.equal((await get('/docs/target/new.txt')).text, 'new');
+    assert.equal((await get('/docs/target/precious.txt')).status, 404);
+    const root = await raw(s.url, '/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...ALICE, ...XML, Depth: '1' } });
+    assert.doesNotMatch(root.text, /gitdav-copy/, 'no temporary copy left in Alice’s tree');
+  });
+
+  it('a depth-infinity LOCK on Bob’s own folder that holds a share is refused (it could not protect Alice’s)', async () => {
+    const r = await raw(s.url, '/', { method: 'LOCK', body: lockBody(), headers: { ...BOB, ...XML, Depth: 'infinity' } });
+    assert.equal(r.status, 409, r.text);
+    assert.match(r.text, /\/shared\/alice\/docs/);
+    assert.equal((await raw(s.url, '/shared/', { method: 'LOCK', body: lockBody(), headers: { ...BOB, ...XML, Depth: '0' } })).status, 200, 'Depth 0 is fine');
+  });
+
+  it('an upload under way when write access is taken away is refused, and nothing lands', async () => {
+    const url = new URL(s.url);
+    const sock = connect({ host: url.hostname, port: Number(url.port) });
+    await new Promise((r) => sock.once('connect', r));
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString()));
+    sock.write(`PUT /shared/alice/docs/late.txt HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB.Authorization}\r\nContent-Length: 10\r\n\r\nhalf`);
+    await new Promise((r) => setTimeout(r, 200));
+    await writeShares(s.root, SHARES.map((x) => ({ ...x, access: 'read' as const })));
+    await new Promise((r) => setTimeout(r, 1100));
+    await get('/docs/plan.txt'); // any request: the server looks at the shares again
+    sock.write('-done!'); // 4 + 6 = the 10 bytes announced
+    await new Promise<void>((r) => {
+      const check = () => (/\r\n\r\n/.test(answer) ? r() : setTimeout(check, 20));
+      check();
+    });
+    sock.destroy();
+    assert.match(answer, /^HTTP\/1\.1 403 /, answer);
+    assert.equal((await get('/docs/late.txt')).status, 404);
+    await writeShares(s.root, SHARES);
+    await new Promise((r) => setTimeout(r, 1100));
+  });
+
   it('a share made read-only again refuses writes and takes Bob’s locks in it along', async () => {
     const locked = await raw(s.url, '/shared/alice/docs/plan.txt', { method: 'LOCK', body: lockBody(), headers: { ...BOB, ...XML, Timeout: 'Second-600' } });
     assert.equal(locked.status, 200);
@@ -231,6 +300,32 @@ describe('read-write shares: a grantee’s lock ends with the share, across a re
         }
       } finally {
         await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('read-write shares nested in the owner’s tree (/a and /a/b shared apart)', function () {
+  this.timeout(30_000);
+  for (const backend of ['fs', 'git'] as BackendName[]) {
+    it(`${backend} backend: no move into itself or over its own ancestor through the other mount`, async () => {
+      const shares: Share[] = [
+        { owner: 'alice', path: '/a', grantee: 'bob', access: 'write' },
+        { owner: 'alice', path: '/a/b', grantee: 'bob', access: 'write' },
+      ];
+      const s = await startTestServer({ backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
+      try {
+        for (const p of ['/a', '/a/b']) assert.equal((await raw(s.url, p, { method: 'MKCOL', headers: ALICE })).status, 201);
+        for (const p of ['/a/b/f.txt', '/a/b/g.txt']) assert.equal((await raw(s.url, p, { method: 'PUT', body: p, headers: ALICE })).status, 201);
+        const over = await raw(s.url, '/shared/alice/a~b/f.txt', { method: 'MOVE', headers: { ...BOB, Destination: '/shared/alice/a/b' } });
+        assert.equal(over.status, 403, over.text);
+        const into = await raw(s.url, '/shared/alice/a/b/', { method: 'MOVE', headers: { ...BOB, Destination: '/shared/alice/a~b/y/' } });
+        assert.equal(into.status, 403, into.text);
+        const copyInto = await raw(s.url, '/shared/alice/a/', { method: 'COPY', headers: { ...BOB, Destination: '/shared/alice/a~b/copy/' } });
+        assert.equal(copyInto.status, 403, copyInto.text);
+        for (const p of ['/a/b/f.txt', '/a/b/g.txt']) assert.equal((await raw(s.url, p, { headers: ALICE })).text, p);
+      } finally {
+        await s.close();
       }
     });
   }

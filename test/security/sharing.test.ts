@@ -71,6 +71,11 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-only shares
     }
     await aliceStill();
     assert.equal((await raw(s.url, '/mine.txt', { headers: BOB })).text, 'bob’s');
+    // Only how Bob sees the shared calendar (its name, its colour) is his to set.
+    const rename = '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Alice’s</D:displayname></D:prop></D:set></D:propertyupdate>';
+    assert.equal((await raw(s.url, '/calendars/bob/alice~calendar/', { method: 'PROPPATCH', body: rename, headers: { ...BOB, ...XML } })).status, 207);
+    const alices = await raw(s.url, '/calendars/alice/calendar/', { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...ALICE, ...XML, Depth: '0' } });
+    assert.doesNotMatch(alices.text, /Alice’s/);
   });
 
   it('Bob may copy out of a read-only share into his own tree (reading is all it takes)', async () => {

@@ -8,6 +8,7 @@
 import { isWithin } from '../../../backends/backend.js';
 import { routeTo, type MountPoint } from '../../../backends/shared-view.js';
 import { LockConflictError, protectingLocks, type Lock, type LockManager, type LockTable } from './lock-manager.js';
+import { DavError } from '../errors/dav-error.js';
 
 /** A mounted collection and the lock manager of its owner's tree. */
 export interface LockMount extends MountPoint {
@@ -50,7 +51,13 @@ export class RoutedLocks implements LockTable {
 
   async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
     const r = routeTo(this.mounts(), spec.root);
-    if (!r) return this.own.create(spec);
+    if (!r) {
+      // A lock in the user's own table cannot protect another user's collection mounted below it
+      // (the owner's writes never consult this table), so it may not claim to.
+      const inside = spec.depth === 'infinity' ? this.mounts().find((m) => isWithin(m.at, spec.root)) : undefined;
+      if (inside) throw new DavError(409, `a depth-infinity lock here would cover ${inside.at}, another user's shared collection: lock inside it, or with Depth: 0`);
+      return this.own.create(spec);
+    }
     try {
       return outward(r.mount, await r.mount.locks.create({ ...spec, root: r.inner }));
     } catch (err) {
