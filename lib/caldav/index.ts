@@ -15,6 +15,7 @@ import { calendarQuery } from './reports/query.js';
 import { freeBusyQuery } from './reports/freebusy.js';
 import { expandProperty, principalPropertySearch } from './reports/principals.js';
 import { calendarPutHook } from './put-hook.js';
+import { calendarTransferHook } from './transfer-hook.js';
 import { calendarContentType } from './content-type.js';
 
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
@@ -27,6 +28,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.contentType = calendarContentType(dav.contentType);
   dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
+  dav.transferHooks.push(calendarTransferHook(o));
   dav.methods.set('MKCALENDAR', mkcalendar);
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false));
   dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true));

@@ -1,14 +1,15 @@
 /**
  * PUT into a calendar (RFC 4791 §5.3.2): the body is read whole (bounded by max-resource-size),
  * validated, and checked for a UID that another object of the same calendar already has; then the
- * client's bytes are stored unchanged. Anything else is a plain WebDAV PUT.
+ * client's bytes are stored unchanged. Anything else is a plain WebDAV PUT. `admitObject` is the
+ * check itself, which COPY and MOVE into a calendar make too (./transfer-hook.ts).
  */
-import type { PutHook } from '../dav/context.js';
+import type { DavRequest, PutHook } from '../dav/context.js';
 import { DavError } from '../dav/errors/dav-error.js';
 import { Resource } from '../dav/properties/registry.js';
 import { el } from '../dav/xml/write.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
-import { parentOf } from '../../backends/backend.js';
+import type { Entry } from '../../backends/backend.js';
 import { validateCalendarObject, CalendarPreconditionError } from './ical/index.js';
 import { isCalendarPath } from './objects.js';
 import { reserveUid } from './uid-index.js';
@@ -28,34 +29,51 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
       if (err instanceof DavError && err.status === 413) throw toCalDavError(new CalendarPreconditionError('max-resource-size', err.message));
       throw err;
     });
-    const text = body.toString('utf8');
-    let valid;
-    try {
-      valid = validateCalendarObject(text, {
-        supportedComponents: await supportedComponents(req, parent),
-        maxResourceSize: o.maxResourceSize,
-        maxInstances: o.maxInstances,
-        minDateTime: MIN_DATE_TIME,
-        maxDateTime: MAX_DATE_TIME,
-      });
-    } catch (err) {
-      throw toCalDavError(err);
-    }
-    // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.
-    const reservation = await reserveUid(req, parentOf(req.path), valid.uid, req.path);
-    if (reservation.clash) {
-      throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${reservation.clash}`), req.href(reservation.clash, false));
-    }
-    const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
-    const main = valid.object.master ?? valid.object.overrides[0];
-    const summary = main?.getFirstPropertyValue('summary');
-    const title = summary ? ` "${String(summary).replace(/["\r\n]+/g, ' ').slice(0, 80)}"` : '';
-    return { body, summary: `${existing ? 'Update' : 'Add'} ${what}${title}`, done: reservation.done };
+    const admitted = await admitObject(req, o, parent, req.path, body);
+    return { body, summary: `${existing ? 'Update' : 'Add'} ${admitted.title}`, done: admitted.done };
   };
 }
 
+/**
+ * What a calendar object must be to be stored at `path` in `calendar` (RFC 4791 §5.3.2, for PUT,
+ * COPY and MOVE alike): valid iCalendar of the calendar's components within its limits, and a UID no
+ * other object of the calendar has (`movingFrom`: the object being moved there, which may keep it).
+ * Reserves the UID until `done`; `title` describes the object for history (`event "Dentist"`).
+ */
+export async function admitObject(
+  req: DavRequest,
+  o: CalDavOptions,
+  calendar: Entry,
+  path: string,
+  body: Buffer,
+  movingFrom?: string,
+): Promise<{ title: string; done: (stored: boolean) => Promise<void> }> {
+  let valid;
+  try {
+    valid = validateCalendarObject(body.toString('utf8'), {
+      supportedComponents: await supportedComponents(req, calendar),
+      maxResourceSize: o.maxResourceSize,
+      maxInstances: o.maxInstances,
+      minDateTime: MIN_DATE_TIME,
+      maxDateTime: MAX_DATE_TIME,
+    });
+  } catch (err) {
+    throw toCalDavError(err);
+  }
+  // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.
+  const reservation = await reserveUid(req, calendar.path, valid.uid, path);
+  if (reservation.clash && reservation.clash !== movingFrom) {
+    throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${reservation.clash}`), req.href(reservation.clash, false));
+  }
+  const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
+  const main = valid.object.master ?? valid.object.overrides[0];
+  const summary = main?.getFirstPropertyValue('summary');
+  const title = summary ? ` "${String(summary).replace(/["\r\n]+/g, ' ').slice(0, 80)}"` : '';
+  return { title: what + title, done: reservation.done };
+}
+
 /** The calendar's component set (stored at creation), or the default one. */
-async function supportedComponents(req: Parameters<PutHook>[0], parent: Parameters<PutHook>[1]['parent']): Promise<string[]> {
+async function supportedComponents(req: DavRequest, parent: Entry): Promise<string[]> {
   const stored = (await new Resource(req, parent).deadProps()).get(cal('supported-calendar-component-set'));
   if (!stored) return ['VEVENT', 'VTODO', 'VJOURNAL'];
   return elements(parseXml(stored)).map((c) => (c.attrs.get('name') ?? '').toUpperCase()).filter(Boolean);

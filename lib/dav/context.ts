@@ -59,6 +59,16 @@ export type PutHook = (
   target: { parent: Entry; existing: Entry | null },
 ) => Promise<{ body: Buffer; summary?: string; done?: (stored: boolean) => Promise<void> } | undefined>;
 
+/**
+ * Runs before a COPY or MOVE changes anything (after its checks, before the backend's step), for
+ * each file or collection it puts at `dest`; may throw to refuse it, or return a summary of the change
+ * for history and a callback that the method calls once it has ended, done or not.
+ */
+export type TransferHook = (
+  req: DavRequest,
+  t: { kind: 'copy' | 'move'; source: Entry; dest: string; destParent: Entry },
+) => Promise<{ summary?: string; done?: (stored: boolean) => Promise<void> } | undefined>;
+
 export interface Dav {
   backend: Backend;
   locks: LockTable;
@@ -77,6 +87,8 @@ export interface Dav {
   creationOnly: Set<string>;
   /** Checks (and possibly buffered bodies) for PUT, in order; see PutHook. */
   putHooks: PutHook[];
+  /** Checks for COPY and MOVE destinations, in order; see TransferHook. */
+  transferHooks: TransferHook[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */
   contentType: (req: DavRequest, entry: Entry) => Promise<string>;
 }

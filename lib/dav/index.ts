@@ -61,6 +61,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     resourceTypes: new Set(),
     creationOnly: new Set(),
     putHooks: [],
+    transferHooks: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
   };
 }

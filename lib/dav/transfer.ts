@@ -31,10 +31,23 @@ export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<
   const guard = writeGuard(req, targets);
   await guard(liveView(req));
 
-  const result =
-    kind === 'copy'
-      ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity', actor: req.actor() })
-      : await req.backend.move(req.path, dest, { guard, overwrite, actor: req.actor() });
+  // Layers above (CalDAV) check what lands where: each hook may refuse, name the change, and hold a
+  // reservation until the step has ended.
+  const admitted: Array<{ summary?: string; done?: (stored: boolean) => Promise<void> }> = [];
+  let result;
+  try {
+    for (const hook of req.dav.transferHooks) {
+      const a = await hook(req, { kind, source, dest, destParent });
+      if (a) admitted.push(a);
+    }
+    const summary = admitted.find((a) => a.summary)?.summary;
+    result =
+      kind === 'copy'
+        ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity', actor: req.actor(), summary })
+        : await req.backend.move(req.path, dest, { guard, overwrite, actor: req.actor(), summary });
+  } finally {
+    for (const a of admitted) await a.done?.(result !== undefined);
+  }
   // Locks stay with their URLs: the moved source's are gone, a replaced destination's too (§9.9.4).
   if (kind === 'move') await req.dav.locks.removeWithin(req.path);
   if (destEntry) await req.dav.locks.removeWithin(dest);

@@ -164,3 +164,55 @@ describe('calendar-query result cap', function () {
     }
   });
 });
+
+const event = (uid: string, summary: string) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'DURATION:PT1H', `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+
+for (const backend of ['fs', 'git'] as BackendName[]) describe(`RFC 4791 §5.3.2 COPY and MOVE into calendars (${backend} backend)`, function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  const cal = '/calendars/user/calendar';
+  before(async () => {
+    s = await startTestServer({ backend, caldav: true });
+    assert.equal((await raw(s.url, `${cal}/a.ics`, { method: 'PUT', body: event('uid-a', 'A'), headers: { 'Content-Type': 'text/calendar' } })).status, 201);
+    assert.equal((await raw(s.url, '/calendars/user/other', { method: 'MKCALENDAR' })).status, 201);
+    assert.equal((await raw(s.url, '/notes.txt', { method: 'PUT', body: 'not a calendar' })).status, 201);
+    assert.equal((await raw(s.url, '/b.ics', { method: 'PUT', body: event('uid-a', 'B, same UID') })).status, 201);
+  });
+  after(() => s.close());
+
+  const move = (kind: 'COPY' | 'MOVE', from: string, to: string) => raw(s.url, from, { method: kind, headers: { Destination: to } });
+
+  it('a file that is no calendar object is refused (valid-calendar-data), nothing lands', async () => {
+    const r = await move('COPY', '/notes.txt', `${cal}/notes.ics`);
+    assert.equal(r.status, 403);
+    assert.match(r.text, /valid-calendar-data/);
+    assert.equal((await raw(s.url, `${cal}/notes.ics`)).status, 404);
+  });
+
+  it('a UID the calendar has is refused (no-uid-conflict, naming the object), a COPY within it too', async () => {
+    const r = await move('COPY', '/b.ics', `${cal}/b.ics`);
+    assert.equal(r.status, 409);
+    assert.match(r.text, /no-uid-conflict/);
+    assert.match(r.text, /\/calendars\/user\/calendar\/a\.ics/);
+    assert.equal((await move('COPY', `${cal}/a.ics`, `${cal}/a-copy.ics`)).status, 409);
+  });
+
+  it('a MOVE within the calendar (a rename) keeps its UID; one to another calendar is checked there', async () => {
+    assert.equal((await move('MOVE', `${cal}/a.ics`, `${cal}/renamed.ics`)).status, 201);
+    assert.equal((await move('COPY', `${cal}/renamed.ics`, '/calendars/user/other/a.ics')).status, 201);
+    assert.equal((await move('COPY', '/b.ics', '/calendars/user/other/b.ics')).status, 409, 'the copy made uid-a taken there too');
+    if (backend === 'git') {
+      const log = (await tool('git', ['--git-dir', s.root, 'log', '-2', '--format=%s'])).stdout.trim().split('\n');
+      assert.deepEqual(log, ['Copy event "A"', 'Move event "A"']);
+    }
+  });
+
+  it('a calendar cannot be copied or moved into a calendar (calendar-collection-location-ok)', async () => {
+    const r = await move('COPY', '/calendars/user/other/', `${cal}/other/`);
+    assert.equal(r.status, 403);
+    assert.match(r.text, /calendar-collection-location-ok/);
+    assert.equal((await raw(s.url, '/plain', { method: 'MKCOL' })).status, 201);
+    assert.equal((await move('COPY', '/plain/', `${cal}/plain/`)).status, 201, 'a plain folder may (RFC 4791 §4.2)');
+    assert.equal((await move('MOVE', '/calendars/user/other/', `${cal}/plain/other/`)).status, 403, 'at any depth');
+  });
+});

@@ -188,6 +188,10 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-write share
     assert.equal(back.status, 409);
     assert.match(back.text, /\/calendars\/alice\/calendar\/lunch\.ics/);
     assert.equal((await put('/calendars/bob/alice~calendar/bad.ics', 'BEGIN:VCARD\r\nEND:VCARD\r\n', BOB, ICS)).status, 403, 'validated as any calendar write');
+    assert.equal((await raw(s.url, '/plan-copy.txt', { method: 'COPY', headers: { ...BOB, Destination: '/calendars/bob/alice~calendar/plan.ics' } })).status, 403, 'COPY into it too');
+    assert.equal((await put('/dup.ics', event('team-meeting', 'Dup'), BOB)).status, 201);
+    assert.equal((await raw(s.url, '/dup.ics', { method: 'MOVE', headers: { ...BOB, Destination: '/calendars/bob/alice~calendar/dup.ics' } })).status, 409, 'and MOVE, UIDs included');
+    assert.equal((await get('/dup.ics', BOB)).status, 200, 'the refused move left Bob’s file where it was');
     const objects = await client.fetchCalendarObjects({ calendar: shared });
     assert.deepEqual(objects.map((o) => o.url.split('/').pop()).sort(), ['lunch.ics', 'meeting.ics']);
     if (backend === 'git') {
