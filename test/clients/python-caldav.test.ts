@@ -25,35 +25,42 @@ interface FlowOutput {
   steps: Record<string, Step>;
 }
 
+/** Runs one of the Python sessions: its JSON and exit, or an error with everything it printed. */
+async function runFlow(script: string, args: string[]): Promise<{ out: FlowOutput; code: number; stderr: string }> {
+  const run = await tool(PYTHON, [script, ...args], { timeout: 75_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  try {
+    return { out: JSON.parse(run.stdout) as FlowOutput, code: run.code, stderr: run.stderr };
+  } catch {
+    throw new Error(`${script} printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+/** A step's details, failing with the client's own error when the step failed. */
+function stepIn(out: FlowOutput, name: string): Step {
+  const step = out.steps[name];
+  assert.ok(step, `step ${name} did not run`);
+  assert.ok(step.ok, `${name}: ${step.error}\n${step.trace ?? ''}\n${JSON.stringify(step, null, 1)}`);
+  return step;
+}
+
 for (const backend of ['fs', 'git'] as BackendName[]) {
   describe(`real client: python3-caldav (${backend})`, function () {
     this.timeout(90_000);
     let s: TestServer;
     let out: FlowOutput;
-    let run: { code: number; stdout: string; stderr: string };
+    let exit: { code: number; stderr: string };
 
     before(async function () {
       requireTool(this, PYTHON, 'python3');
       requireTool(this, CALDAV_MODULE, 'python3-caldav');
       s = await startTestServer({ backend, caldav: true });
-      run = await tool(PYTHON, [SCRIPT, s.url + '/'], { timeout: 75_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-      try {
-        out = JSON.parse(run.stdout) as FlowOutput;
-      } catch {
-        throw new Error(`caldav_flow.py printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-      }
+      ({ out, ...exit } = await runFlow(SCRIPT, [s.url + '/']));
     });
     after(async () => {
       await s?.close();
     });
 
-    /** The step's details, failing with the client's own error when the step failed. */
-    function stepOf(name: string): Step {
-      const step = out.steps[name];
-      assert.ok(step, `step ${name} did not run`);
-      assert.ok(step.ok, `${name}: ${step.error}\n${step.trace ?? ''}\n${JSON.stringify(step, null, 1)}`);
-      return step;
-    }
+    const stepOf = (name: string) => stepIn(out, name);
 
     it('discovers the principal /principals/user/ and the home /calendars/user/ from the root URL', () => {
       const d = stepOf('discovery');
@@ -121,7 +128,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
     });
 
     it('the script exits 0 exactly when every step passed', () => {
-      assert.equal(run.code, out.ok ? 0 : 1, run.stderr);
+      assert.equal(exit.code, out.ok ? 0 : 1, exit.stderr);
     });
   });
 }
@@ -143,23 +150,13 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
       const shares = [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'write' as const }];
       s = await startTestServer({ backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
       assert.equal((await raw(s.url, '/calendars/alice/calendar/meeting.ics', { method: 'PUT', body: TEAM_MEETING, headers: { ...ALICE, 'Content-Type': 'text/calendar' } })).status, 201);
-      const run = await tool(PYTHON, [SHARE_SCRIPT, s.url + '/', 'bob', 'bob-secret!'], { timeout: 75_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-      try {
-        out = JSON.parse(run.stdout) as FlowOutput;
-      } catch {
-        throw new Error(`caldav_share_flow.py printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-      }
+      ({ out } = await runFlow(SHARE_SCRIPT, [s.url + '/', 'bob', 'bob-secret!']));
     });
     after(async () => {
       await s?.close();
     });
 
-    const stepOf = (name: string): Step => {
-      const step = out.steps[name];
-      assert.ok(step, `step ${name} did not run`);
-      assert.ok(step.ok, `${name}: ${step.error}\n${step.trace ?? ''}`);
-      return step;
-    };
+    const stepOf = (name: string) => stepIn(out, name);
 
     it('Bob discovers his principal and finds Alice’s calendar among his own', () => {
       const d = stepOf('discovery');
