@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { LogLevel } from './log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './auth/backoff.js';
 import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
 import { isValidUserName } from './auth/htpasswd.js';
 
@@ -24,7 +25,7 @@ export interface ServerConfig {
   email: string;
   logLevel: LogLevel;
   /** DAV limits (XML, PUT, Depth, ranges) and connection limits (headers, timeouts, per address). */
-  limits: Partial<DavLimits & ConnectionLimits>;
+  limits: Partial<DavLimits & ConnectionLimits & LoginLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
   shutdownGraceMs: number;
   /** HTTPS: PEM certificate (chain) and key files, read again on SIGHUP. */
@@ -195,15 +196,15 @@ export function isLoopback(host: string): boolean {
 }
 
 /** `limits` from the config file: known keys only, each a non-negative integer. */
-function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits> {
+function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & LoginLimits> {
   if (raw === undefined) return {};
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('limits must be an object');
-  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS)]);
+  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS)]);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!known.has(k)) throw new ConfigError(`unknown limit "${k}" (known: ${[...known].join(', ')})`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`limit ${k} must be a non-negative integer`);
     out[k] = v;
   }
-  return out as Partial<DavLimits & ConnectionLimits>;
+  return out as Partial<DavLimits & ConnectionLimits & LoginLimits>;
 }

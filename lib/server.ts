@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { usersFileOf } from './auth/users-file.js';
+import { backoffOptions } from './auth/backoff.js';
 import { openBackend, Tenants } from './tenants.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 
@@ -237,7 +238,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const tenants = new Tenants({ root: config.root, backend: config.backend, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
-      : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm);
+      : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm, backoffOptions(config.limits));
     app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
   } else {
     const backend = await openBackend(config.backend, config.root);

@@ -13,6 +13,20 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { free: 5, baseMs: 1000, maxMs: 15 * 60_000, maxKeys: 100_000 };
 
+/** The back-off's two knobs in the config file's `limits` (the trade between guessers and the guessed). */
+export interface LoginLimits {
+  /** Failed logins per user and per address before waiting starts. */
+  loginFreeFailures: number;
+  /** The longest wait the doubling reaches, ms. */
+  loginMaxBackoffMs: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { loginFreeFailures: DEFAULT_BACKOFF.free, loginMaxBackoffMs: DEFAULT_BACKOFF.maxMs };
+
+export function backoffOptions(limits: Partial<LoginLimits>): BackoffOptions {
+  return { ...DEFAULT_BACKOFF, free: limits.loginFreeFailures ?? DEFAULT_BACKOFF.free, maxMs: limits.loginMaxBackoffMs ?? DEFAULT_BACKOFF.maxMs };
+}
+
 export class Backoff {
   private readonly failures = new Map<string, { count: number; until: number }>();
 

@@ -1,6 +1,6 @@
 /** The pure parts of authentication: htpasswd schemes (with published test vectors) and back-off. */
 import assert from 'node:assert/strict';
-import { Backoff } from '../../lib/auth/backoff.js';
+import { Backoff, backoffOptions, DEFAULT_BACKOFF } from '../../lib/auth/backoff.js';
 import { hashPassword, isValidUserName, parseHtpasswd, schemeOf, serializeHtpasswd, verifyPassword } from '../../lib/auth/htpasswd.js';
 import { shaCrypt } from '../../lib/auth/sha-crypt.js';
 
@@ -59,6 +59,19 @@ describe('login back-off', () => {
     b.succeed('k');
     b.fail('k');
     assert.equal(b.wait('k'), 0, 'a success started the count again');
+  });
+
+  it('takes its two knobs from the config file’s limits (loginFreeFailures, loginMaxBackoffMs)', () => {
+    assert.deepEqual(backoffOptions({}), DEFAULT_BACKOFF);
+    const o = backoffOptions({ loginFreeFailures: 20, loginMaxBackoffMs: 60_000 });
+    assert.equal(o.free, 20);
+    assert.equal(o.maxMs, 60_000);
+    let now = 0;
+    const b = new Backoff(o, () => now);
+    for (let i = 0; i < 20; i++) b.fail('k');
+    assert.equal(b.wait('k'), 0, 'twenty free');
+    for (let i = 0; i < 30; i++) b.fail('k');
+    assert.equal(b.wait('k'), 60_000, 'capped at a minute');
   });
 
   it('keeps at most maxKeys keys (a flood of names cannot grow memory)', () => {
