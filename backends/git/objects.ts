@@ -263,11 +263,12 @@ export class ObjectStore {
     if (head) {
       size = parseHeader(oid, inflatePrefix(oid, head)).size;
     } else {
-      const info = await this.packs.info(oid).catch((err: unknown) => {
+      // The tree says it is a blob; reading it checks that (readBlob), a listing needs only the size.
+      const packed = await this.packs.size(oid).catch((err: unknown) => {
         throw corrupt(oid, err);
       });
-      if (!info) throw corrupt(oid, new Error('no such object'));
-      size = info.size;
+      if (packed === null) throw corrupt(oid, new Error('no such object'));
+      size = packed;
     }
     this.sizes.set(oid, size);
     return size;

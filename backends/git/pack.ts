@@ -135,6 +135,20 @@ export class PackReader {
     return { type: await this.baseType(at.pack, h), size: target };
   }
 
+  /**
+   * The size alone, for callers that know the type (a tree entry names a blob): a delta's size is in
+   * its first bytes, so the chain down to its base (up to 50 headers after `git gc`) is not walked.
+   */
+  async size(oid: string): Promise<number | null> {
+    return this.retryVanished(async () => {
+      const at = await this.locate(oid);
+      if (!at) return null;
+      const h = await readHeader(at.pack, at.offset);
+      if (TYPES[h.type]) return h.size;
+      return deltaSizes(await inflateAt(at.pack, h.dataStart, Math.min(h.size, 32))).target;
+    });
+  }
+
   /** The type at the bottom of a delta chain, from headers alone. */
   private async baseType(pack: PackIndex, h: Header): Promise<ObjectType> {
     for (let depth = 0; depth < 10_000; depth++) {
