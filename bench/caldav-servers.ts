@@ -4,8 +4,8 @@
  * folder backend (`node dist/lib/cli.js serve`, no GITDAV_* variable), Xandikos (a git repository per
  * collection, aiohttp) and Radicale (multifilesystem storage, auth none, a config file in the temp
  * dir so /etc/radicale is not read). Each says where a calendar named NAME lives (the bench makes them
- * with MKCALENDAR) and, where its storage allows, how to drop objects straight into it (used only when
- * a PUT upload hits its time cap).
+ * with MKCALENDAR) and how to drop objects straight into its storage (files, or a native git commit;
+ * used only when a PUT upload hits its time cap).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -101,6 +101,23 @@ function writeAll(dir: string, items: { name: string; ics: string }[]): void {
   for (const it of items) writeFileSync(join(dir, it.name), it.ics);
 }
 
+/** One commit adding `items` under `dir` on the branch HEAD names, by `git fast-import`. */
+function gitFill(gitDir: string, dir: string, items: { name: string; ics: string }[]): void {
+  const head = spawnSync('git', ['--git-dir', gitDir, 'symbolic-ref', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'refs/heads/main';
+  const message = Buffer.from('bench: bulk fill\n');
+  const parts: Buffer[] = [
+    Buffer.from(`commit ${head}\ncommitter bench <bench@localhost> ${Math.floor(Date.now() / 1000)} +0000\ndata ${message.length}\n`),
+    message,
+    Buffer.from(`from ${head}^0\n`),
+  ];
+  for (const it of items) {
+    const body = Buffer.from(it.ics);
+    parts.push(Buffer.from(`M 100644 inline ${dir}/${it.name}\ndata ${body.length}\n`), body, Buffer.from('\n'));
+  }
+  const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: Buffer.concat(parts), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+}
+
 async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
   const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
   if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
@@ -115,8 +132,9 @@ async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
     version: 'this tree',
     gitDir: backend === 'git' ? dataDir : undefined,
     calendar: (c) => `/calendars/user/${c}/`,
-    // The folder backend serves what is on disk; the git backend's files live in commits only.
-    bulkFill: backend === 'fs' ? (c, items) => writeAll(join(dataDir, 'calendars', 'user', c), items) : undefined,
+    // The folder backend serves what is on disk; the git backend's files live in commits: one native
+    // commit on top of the branch (the server reads the ref per request, as with any other git client).
+    bulkFill: backend === 'fs' ? (c, items) => writeAll(join(dataDir, 'calendars', 'user', c), items) : (c, items) => gitFill(dataDir, `calendars/user/${c}`, items),
   });
 }
 

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
+import { Lru } from './lru.js';
 import { PackReader, ZLIB_CHUNK } from './pack.js';
 import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
@@ -39,27 +40,10 @@ export interface WriteObjectOptions {
 }
 
 /** Bounded map that forgets the least recently used entries. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
-  get(k: string): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
-  }
-  set(k: string, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
-  }
-}
-
 export class ObjectStore {
   readonly packs: PackReader;
-  private readonly trees = new Lru<TreeEntry[]>(20_000);
+  /** Weighed by entries (~100 bytes each): 300,000 is ~30 MB, thirty versions of a 10,000-member folder. */
+  private readonly trees = new Lru<TreeEntry[]>(300_000, (t) => t.length + 1);
   private readonly commits = new Lru<CommitInfo>(50_000);
   private readonly sizes = new Lru<number>(200_000);
 
@@ -263,11 +247,12 @@ export class ObjectStore {
     if (head) {
       size = parseHeader(oid, inflatePrefix(oid, head)).size;
     } else {
-      const info = await this.packs.info(oid).catch((err: unknown) => {
+      // The tree says it is a blob; reading it checks that (readBlob), a listing needs only the size.
+      const packed = await this.packs.size(oid).catch((err: unknown) => {
         throw corrupt(oid, err);
       });
-      if (!info) throw corrupt(oid, new Error('no such object'));
-      size = info.size;
+      if (packed === null) throw corrupt(oid, new Error('no such object'));
+      size = packed;
     }
     this.sizes.set(oid, size);
     return size;

@@ -7,6 +7,7 @@
 import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+import { Lru } from './lru.js';
 
 export interface FileSlot {
   kind: 'file';
@@ -26,8 +27,8 @@ export type Slot = FileSlot | DirSlot;
 
 const TREE_MODE = '40000';
 
-/** Slot maps of unchanged trees, by tree id (immutable, so never stale; bounded). */
-const slotMaps = new Map<string, ReadonlyMap<string, Slot>>();
+/** Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by their members. */
+const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1);
 const SUBMODULE_MODE = '160000';
 
 export function dirSlot(oid: string): DirSlot {
@@ -63,7 +64,6 @@ export class TreeEditor {
       out.set(e.name, e.mode === TREE_MODE ? dirSlot(e.oid) : { kind: 'file', mode: e.mode, oid: e.oid });
     }
     slotMaps.set(oid, out);
-    if (slotMaps.size > 5000) slotMaps.delete(slotMaps.keys().next().value!);
     return out;
   }
 
@@ -154,7 +154,6 @@ export class TreeEditor {
     const oid = await this.store.writeTree(out, { sync: false });
     this.written.push(oid);
     slotMaps.set(oid, clean);
-    if (slotMaps.size > 5000) slotMaps.delete(slotMaps.keys().next().value!);
     return oid;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Reading a calendar's objects: each parsed once per ETag (the cache never goes stale), and whether a
+ * Reading a calendar's objects: each parsed once per ETag (the cache never goes stale), skipped
+ * unparsed when the persisted index shows it cannot match (object-index.ts), and whether a
  * collection is a calendar (memoised per request, since every member of a listing asks).
  */
 import type { Entry } from '../../backends/backend.js';
@@ -8,6 +9,8 @@ import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
 import { ObjectCache } from './object-cache.js';
 import { parseCalendarObject, type CalendarObject } from './ical/index.js';
+import { objectBounds, type ObjectBounds } from './ical/bounds.js';
+import { objectIndexOf } from './object-index.js';
 import { CALENDAR } from './context.js';
 
 /** null: the stored bytes are not a calendar object (put there over plain WebDAV): skipped by queries. */
@@ -21,6 +24,20 @@ export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObj
       return null;
     }
   });
+}
+
+/**
+ * The object, unless the persisted index already knows that its bounds fail `test` (then null, and
+ * nothing is read). Objects parsed here get their bounds recorded for the next query.
+ */
+export async function candidateObject(req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<CalendarObject | null> {
+  const index = objectIndexOf(req.backend);
+  await index.ready();
+  const known = entry.etag ? index.get(entry.etag) : undefined;
+  if (known && test && !test(known)) return null;
+  const object = await parsedObject(req, entry);
+  if (object && !known && entry.etag) index.set(entry.etag, objectBounds(object));
+  return object;
 }
 
 export function isCalendarPath(req: DavRequest, path: string): Promise<boolean> {

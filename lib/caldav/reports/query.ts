@@ -15,7 +15,8 @@ import type { OutElement } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
 import { CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { toCalDavError } from '../errors.js';
-import { calendarObjects, parsedObject } from '../objects.js';
+import { calendarObjects, candidateObject } from '../objects.js';
+import { boundsPrefilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
 import { mapOrdered } from '../../../backends/concurrency.js';
 
@@ -40,8 +41,10 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const depth = req.depth('0');
       const candidates = target.isCollection ? (depth === '0' ? [] : calendarObjects(req, target.path)) : [target.entry];
       const responses: OutElement[] = [];
-      // Objects are read and parsed a few at a time: on a cold cache the reads overlap.
-      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await parsedObject(req, entry) }));
+      // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
+      // few at a time (on a cold cache the reads overlap) and evaluated in full.
+      const prefilter = boundsPrefilter(filter);
+      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(req, entry, prefilter) }));
       for await (const { entry, object } of parsed) {
         if (!object) continue;
         let hit: boolean;

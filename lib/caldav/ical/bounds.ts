@@ -1,0 +1,235 @@
+/**
+ * The time bounds of a calendar object: an interval that holds every §9.9 time-range test the object
+ * could ever pass, so a query may skip an object whose bounds miss its range without parsing it.
+ *
+ * Conservative by construction: each instance contributes the closed interval spanned by the times
+ * its §9.9 row compares (timerange.ts), so "some instance overlaps [S, E)" implies S <= hi and
+ * E >= lo. Where the exact answer is unknown the bounds widen:
+ * - floating times and DATEs are compared in the request's zone (CALDAV:timezone), unknown here:
+ *   they are computed as UTC and widened by FLOATING_MARGIN, more than any UTC offset;
+ * - rules with COUNT are expanded (up to BOUNDS_MAX_INSTANCES); rules with UNTIL or without an end
+ *   are bounded from DTSTART, RDATE, UNTIL and the overrides, widened by how far one instance can
+ *   reach from its occurrence (its length, THISANDFUTURE shifts, DST), open at the end if endless;
+ * - anything ical.js cannot evaluate makes the bounds open on both sides.
+ * Alarms get their own bounds (the trigger times of every instance's VALARMs): a VALARM time-range
+ * can match an alarm that fires long before its event.
+ */
+import ICAL from 'ical.js';
+import type { CalendarComponentType, CalendarObject } from './object.js';
+import { componentInstance, instances, type Instance } from './recurrence.js';
+import { alarmReach, alarmTriggers, eventEnd, freeBusyPeriods, type TimeRange } from './timerange.js';
+import { addDuration, durationMs, epochMs, isFloating, type IcalComponent, type IcalTime } from './tz.js';
+
+/** A closed interval in epoch ms; ±Infinity where open; `lo > hi` when nothing can match. */
+export interface Span {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export interface ObjectBounds {
+  readonly uid: string | null;
+  readonly type: CalendarComponentType;
+  /** Every instance's own time-range interval (VEVENT, VTODO, VJOURNAL, VFREEBUSY rows of §9.9). */
+  readonly span: Span;
+  /** Every trigger (and repetition) of every instance's VALARMs. */
+  readonly alarms: Span;
+}
+
+export const OPEN: Span = { lo: -Infinity, hi: Infinity };
+export const EMPTY: Span = { lo: Infinity, hi: -Infinity };
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** UTC offsets stay within ±24 h (RFC 5545 utc-offset), a DATE's day within 23–25 h: 3 days is ample. */
+export const FLOATING_MARGIN = 3 * DAY;
+/** Instances expanded to find the bounds; beyond this the end is open (cheap, and rare). */
+export const BOUNDS_MAX_INSTANCES = 1000;
+
+/** Could an object with this span pass a time-range test on [range.start, range.end)? */
+export function mayOverlap(span: Span, range: TimeRange): boolean {
+  return span.lo <= span.hi && range.start <= span.hi && range.end >= span.lo;
+}
+
+export function objectBounds(object: CalendarObject): ObjectBounds {
+  const base = { uid: object.uid, type: object.componentType };
+  try {
+    const { span, alarms } = object.componentType === 'VFREEBUSY' ? freeBusyBounds(object) : recurringBounds(object);
+    if (!hasFloating(object)) return { ...base, span, alarms };
+    return { ...base, span: widen(span, FLOATING_MARGIN), alarms: widen(alarms, FLOATING_MARGIN) };
+  } catch {
+    return { ...base, span: OPEN, alarms: OPEN };
+  }
+}
+
+class Acc {
+  lo = Infinity;
+  hi = -Infinity;
+  add(lo: number, hi: number): void {
+    if (Number.isNaN(lo) || Number.isNaN(hi)) {
+      this.lo = -Infinity;
+      this.hi = Infinity;
+      return;
+    }
+    this.lo = Math.min(this.lo, lo, hi);
+    this.hi = Math.max(this.hi, lo, hi);
+  }
+  get span(): Span {
+    return { lo: this.lo, hi: this.hi };
+  }
+}
+
+function recurringBounds(object: CalendarObject): { span: Span; alarms: Span } {
+  const rules = object.master?.getAllProperties('rrule').map((p) => p.getFirstValue() as ICAL.Recur) ?? [];
+  // UNTIL and endless rules are bounded from their properties: expanding them costs up to ~40 ms each.
+  if (rules.some((r) => !r.count) && object.master!.hasProperty('dtstart')) return staticBounds(object, rules);
+  const span = new Acc();
+  const alarms = new Acc();
+  const stream = instances(object, { maxInstances: BOUNDS_MAX_INSTANCES });
+  let step = stream.next();
+  for (; !step.done; step = stream.next()) {
+    const inst = step.value;
+    const s = instanceSpan(object.componentType, inst);
+    if (s) span.add(s.lo, s.hi);
+    for (const alarm of inst.component.getAllSubcomponents('valarm')) {
+      for (const t of alarmTriggers(alarm, inst)) alarms.add(t, t);
+    }
+  }
+  return step.value ? staticBounds(object, rules) : { span: span.span, alarms: alarms.span };
+}
+
+/**
+ * Bounds without expansion: every occurrence starts at or after DTSTART or at an RDATE, and (with
+ * UNTIL on every rule) at or before the last UNTIL or RDATE; overrides sit at their own times. Each
+ * instance reaches `unseenSlack` beyond its occurrence; alarms `alarmReach` beyond that.
+ */
+function staticBounds(object: CalendarObject, rules: ICAL.Recur[]): { span: Span; alarms: Span } {
+  const times = new Acc();
+  for (const c of components(object)) {
+    for (const name of ['dtstart', 'dtend', 'due', 'recurrence-id']) {
+      const v = c.getFirstPropertyValue(name);
+      if (v instanceof ICAL.Time) times.add(epochMs(v), epochMs(v));
+    }
+    for (const prop of c.getAllProperties('rdate')) {
+      for (const v of prop.getValues()) {
+        if (v instanceof ICAL.Period) times.add(epochMs(v.start), epochMs(v.getEnd()));
+        else if (v instanceof ICAL.Time) times.add(epochMs(v), epochMs(v));
+      }
+    }
+  }
+  const untils = rules.map((r) => r.until);
+  const endless = rules.some((r) => r.count) || untils.some((u) => !u);
+  // A DATE UNTIL means "through that day" in DTSTART's zone.
+  for (const u of untils) if (u) times.add(epochMs(u), epochMs(u) + 2 * DAY);
+  const slack = unseenSlack(object);
+  const span = { lo: times.lo - slack, hi: endless ? Infinity : times.hi + slack };
+  const alarms = new Acc();
+  const reach = alarmReach(object);
+  for (const c of components(object)) {
+    for (const alarm of c.getAllSubcomponents('valarm')) {
+      const trigger = alarm.getFirstPropertyValue('trigger');
+      if (trigger instanceof ICAL.Time) for (const t of alarmTriggers(alarm, componentInstance(c))) alarms.add(t, t);
+      else alarms.add(span.lo - reach.before, span.hi + reach.after);
+    }
+  }
+  return { span, alarms: alarms.span };
+}
+
+/** The interval of times the §9.9 row of this instance's type compares (null: it can never match). */
+export function instanceSpan(type: CalendarComponentType, inst: Instance): Span | null {
+  const at = (t: IcalTime | null) => (t ? epochMs(t) : null);
+  switch (type) {
+    case 'VEVENT': {
+      if (!inst.start) return null;
+      const s = epochMs(inst.start);
+      return hull([s, eventEnd(inst)!]);
+    }
+    case 'VTODO': {
+      const start = at(inst.start);
+      const due = at(inst.due);
+      if (start !== null || due !== null) {
+        const withDuration = start !== null && due === null && inst.duration ? epochMs(addDuration(inst.start!, inst.duration)) : null;
+        return hull([start, due, withDuration]);
+      }
+      const completed = at(inst.component.getFirstPropertyValue('completed') as IcalTime | null);
+      const created = at(inst.component.getFirstPropertyValue('created') as IcalTime | null);
+      if (completed !== null) return hull([completed, created]);
+      if (created !== null) return { lo: created, hi: Infinity }; // "end > CREATED": any later range
+      return OPEN; // no dates at all: every range matches
+    }
+    case 'VJOURNAL': {
+      if (!inst.start) return null;
+      const s = epochMs(inst.start);
+      return { lo: s, hi: s + (inst.start.isDate ? DAY : 0) };
+    }
+    default:
+      return OPEN;
+  }
+}
+
+function hull(times: Array<number | null>): Span {
+  const xs = times.filter((t): t is number => t !== null);
+  if (xs.some(Number.isNaN)) return OPEN;
+  return { lo: Math.min(...xs), hi: Math.max(...xs) };
+}
+
+/** VFREEBUSY is not expanded: each component by its DTSTART/DTEND, else its FREEBUSY periods. */
+function freeBusyBounds(object: CalendarObject): { span: Span; alarms: Span } {
+  const span = new Acc();
+  const alarms = new Acc();
+  for (const c of components(object)) {
+    const dtstart = c.getFirstPropertyValue('dtstart');
+    const dtend = c.getFirstPropertyValue('dtend');
+    if (dtstart instanceof ICAL.Time && dtend instanceof ICAL.Time) span.add(epochMs(dtstart), epochMs(dtend));
+    else for (const p of freeBusyPeriods(c)) span.add(p.start, p.end);
+    const inst = componentInstance(c);
+    for (const alarm of c.getAllSubcomponents('valarm')) for (const t of alarmTriggers(alarm, inst)) alarms.add(t, t);
+  }
+  return { span: span.span, alarms: alarms.span };
+}
+
+/**
+ * How far an instance not yet generated may reach before its own occurrence: the largest shift of a
+ * THISANDFUTURE override, the longest distance of DTEND/DUE/DURATION/RDATE period from DTSTART (either
+ * sign), plus two days for DST and nominal days.
+ */
+function unseenSlack(object: CalendarObject): number {
+  let slack = 0;
+  for (const c of components(object)) {
+    const start = c.getFirstPropertyValue('dtstart');
+    const s = start instanceof ICAL.Time ? epochMs(start) : null;
+    const rid = c.getFirstPropertyValue('recurrence-id');
+    if (s !== null && rid instanceof ICAL.Time) slack = Math.max(slack, Math.abs(s - epochMs(rid)));
+    for (const name of ['dtend', 'due']) {
+      const v = c.getFirstPropertyValue(name);
+      if (s !== null && v instanceof ICAL.Time) slack = Math.max(slack, Math.abs(epochMs(v) - s));
+    }
+    const d = c.getFirstPropertyValue('duration');
+    if (d instanceof ICAL.Duration) slack = Math.max(slack, Math.abs(durationMs(d)));
+    for (const prop of c.getAllProperties('rdate')) {
+      for (const v of prop.getValues()) if (v instanceof ICAL.Period) slack = Math.max(slack, Math.abs(epochMs(v.getEnd()) - epochMs(v.start)));
+    }
+  }
+  return slack + 2 * DAY;
+}
+
+function components(object: CalendarObject): IcalComponent[] {
+  return object.master ? [object.master, ...object.overrides] : [...object.overrides];
+}
+
+function widen(span: Span, by: number): Span {
+  return span.lo > span.hi ? span : { lo: span.lo - by, hi: span.hi + by };
+}
+
+/** Does any time value of the object's components (alarms included) depend on the floating zone? */
+function hasFloating(object: CalendarObject): boolean {
+  const visit = (c: IcalComponent): boolean => {
+    for (const prop of c.getAllProperties()) {
+      for (const v of prop.getValues()) {
+        if (v instanceof ICAL.Time && isFloating(v)) return true;
+        if (v instanceof ICAL.Period && (isFloating(v.start) || (v.end && isFloating(v.end)))) return true;
+      }
+    }
+    return c.getAllSubcomponents().some(visit);
+  };
+  return components(object).some(visit);
+}

@@ -1,0 +1,31 @@
+/**
+ * What a calendar-query filter certainly requires of an object's bounds (bounds.ts), so a query can
+ * skip objects without parsing them. Only necessary conditions are checked; an object that passes is
+ * still evaluated in full by `matches`, so a prefilter can make a query cheaper, never different.
+ *
+ * Under the VCALENDAR comp-filter, every comp-filter must match (§9.7.1). One that names a calendar
+ * component (VEVENT, VTODO, VJOURNAL, VFREEBUSY) and is not is-not-defined requires that component,
+ * i.e. the object's type (a resource holds one type); with a time-range, some instance overlapping it;
+ * with a VALARM comp-filter inside holding a time-range, some alarm trigger in that range.
+ */
+import type { CalendarFilter } from './filter.js';
+import { CALENDAR_COMPONENTS } from './object.js';
+import { mayOverlap, type ObjectBounds } from './bounds.js';
+
+/** A test that is false only for objects that cannot match; null when there is nothing to test. */
+export function boundsPrefilter(filter: CalendarFilter): ((b: ObjectBounds) => boolean) | null {
+  if (filter.isNotDefined) return null; // never matches; evaluation says so without help
+  const tests: Array<(b: ObjectBounds) => boolean> = [];
+  for (const cf of filter.compFilters) {
+    if (cf.isNotDefined || !(CALENDAR_COMPONENTS as readonly string[]).includes(cf.name)) continue;
+    tests.push((b) => b.type === cf.name);
+    const range = cf.timeRange;
+    if (range) tests.push((b) => mayOverlap(b.span, range));
+    for (const alarm of cf.compFilters) {
+      const r = alarm.timeRange;
+      if (alarm.name === 'VALARM' && r && !alarm.isNotDefined) tests.push((b) => mayOverlap(b.alarms, r));
+    }
+  }
+  if (!tests.length) return null;
+  return (b) => tests.every((t) => t(b));
+}

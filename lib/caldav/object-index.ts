@@ -1,0 +1,158 @@
+/**
+ * A persisted summary per calendar object — UID, component type, time bounds (ical/bounds.ts) — keyed
+ * by ETag, so a calendar-query after a restart parses only the objects whose bounds can match.
+ *
+ * ETags name one content (git: the blob id; folders: inode + size + mtime), so an entry never goes
+ * stale: a changed object has a new ETag, misses here and is parsed. One JSON file per backend state
+ * dir (never content, never history), loaded at first use, written whole to a temp file and renamed
+ * (a reader sees the old file or the new one), a few seconds after new entries; a crash loses only
+ * those, which the next query rebuilds. A file that is partial, corrupt (checksum), or from another
+ * version of the bounds code is ignored as if absent: slower, never wrong. At most `limit` entries,
+ * the least recently used dropped first.
+ */
+import { promises as fsp } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Backend } from '../../backends/backend.js';
+import { CALENDAR_COMPONENTS, type CalendarComponentType } from './ical/index.js';
+import { EMPTY, type ObjectBounds, type Span } from './ical/bounds.js';
+
+/** Bump when bounds.ts computes differently: older files are then ignored. */
+const FORMAT = 'gitdav-caldav-index/1';
+export const INDEX_FILE = 'caldav-index.json';
+
+/** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi]; null for ±Infinity (JSON has none). */
+type Row = [string, string | null, string, number | null, number | null, number | null, number | null];
+
+export class ObjectIndex {
+  private readonly map = new Map<string, ObjectBounds>();
+  private loading?: Promise<void>;
+  private dirty = false;
+  private timer?: NodeJS.Timeout;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly limit = 100_000,
+    private readonly saveDelayMs = 2000,
+  ) {}
+
+  /** Loads the file once (concurrent callers share it). */
+  ready(): Promise<void> {
+    this.loading ??= this.load();
+    return this.loading;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** The summary of the content with this ETag, if known (call `ready()` first). */
+  get(etag: string): ObjectBounds | undefined {
+    const hit = this.map.get(etag);
+    if (hit) {
+      this.map.delete(etag); // most recently used last: the eviction order
+      this.map.set(etag, hit);
+    }
+    return hit;
+  }
+
+  set(etag: string, bounds: ObjectBounds): void {
+    this.map.delete(etag);
+    this.map.set(etag, bounds);
+    while (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!);
+    this.dirty = true;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.save().catch(() => undefined); // a failed save only costs parsing later
+    }, this.saveDelayMs).unref();
+  }
+
+  /** Writes the file now if anything changed (temp + rename). */
+  save(): Promise<void> {
+    if (!this.dirty) return this.saving;
+    this.dirty = false;
+    const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms)]);
+    const entries = JSON.stringify(rows);
+    const text = `{"format":${JSON.stringify(FORMAT)},"sha1":"${sha1(entries)}","entries":${entries}}\n`;
+    this.saving = this.saving.catch(() => undefined).then(async () => {
+      await fsp.mkdir(join(this.file, '..'), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await fsp.writeFile(tmp, text);
+        await fsp.rename(tmp, this.file);
+      } catch (err) {
+        this.dirty = true;
+        await fsp.rm(tmp, { force: true });
+        throw err;
+      }
+    });
+    return this.saving;
+  }
+
+  /** Stops the pending save timer (tests; a process that ends). */
+  close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.save();
+  }
+
+  private async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, 'utf8');
+    } catch {
+      return; // none yet (or unreadable): built as queries parse objects
+    }
+    const rows = parseIndex(text);
+    if (!rows) return;
+    for (const row of rows) {
+      const b = fromRow(row);
+      // Entries set while the file loaded are newer than the file's.
+      if (b && !this.map.has(row[0])) this.map.set(row[0], b);
+    }
+  }
+}
+
+/** The rows of an index file, or null if it is not one whole, unchanged file of this format. */
+export function parseIndex(text: string): Row[] | null {
+  const m = /^\{"format":("[^"\\]*"),"sha1":"([0-9a-f]{40})","entries":(.*)\}\n?$/s.exec(text);
+  if (!m || JSON.parse(m[1]!) !== FORMAT || sha1(m[3]!) !== m[2]) return null;
+  try {
+    const rows: unknown = JSON.parse(m[3]!);
+    return Array.isArray(rows) ? (rows as Row[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function fromRow(row: unknown): ObjectBounds | null {
+  if (!Array.isArray(row) || row.length !== 7) return null;
+  const [etag, uid, type, lo, hi, alo, ahi] = row as unknown[];
+  const bound = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
+  if (typeof etag !== 'string' || (uid !== null && typeof uid !== 'string')) return null;
+  if (!(CALENDAR_COMPONENTS as readonly unknown[]).includes(type)) return null;
+  if (![lo, hi, alo, ahi].every(bound)) return null;
+  const span = (a: unknown, b: unknown): Span => {
+    const s = { lo: a === null ? -Infinity : (a as number), hi: b === null ? Infinity : (b as number) };
+    return s.lo > s.hi ? EMPTY : s;
+  };
+  return { uid: uid as string | null, type: type as CalendarComponentType, span: span(lo, hi), alarms: span(alo, ahi) };
+}
+
+/** ±Infinity as null; an empty span (lo > hi) as [1, 0], which reads back as empty. */
+function encode(s: Span): [number | null, number | null] {
+  if (s.lo > s.hi) return [1, 0];
+  return [Number.isFinite(s.lo) ? s.lo : null, Number.isFinite(s.hi) ? s.hi : null];
+}
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+const indexes = new Map<string, ObjectIndex>();
+
+/** The index of a backend's objects (one per state dir, shared by every request). */
+export function objectIndexOf(backend: Backend): ObjectIndex {
+  let index = indexes.get(backend.stateDir);
+  if (!index) indexes.set(backend.stateDir, (index = new ObjectIndex(join(backend.stateDir, INDEX_FILE))));
+  return index;
+}

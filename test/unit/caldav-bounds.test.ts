@@ -1,0 +1,207 @@
+/**
+ * Object bounds (lib/caldav/ical/bounds.ts) and the calendar-query prefilter built on them
+ * (prefilter.ts): the bounds of each kind of object, and the one property that matters — whenever
+ * `matches` says yes, the prefilter says yes too (fixtures × fixture queries × many ranges × zones).
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseCalendarObject } from '../../lib/caldav/ical/object.js';
+import { objectBounds, mayOverlap, FLOATING_MARGIN, type Span } from '../../lib/caldav/ical/bounds.js';
+import { boundsPrefilter } from '../../lib/caldav/ical/prefilter.js';
+import { matches, parseFilter, type CalendarFilter } from '../../lib/caldav/ical/filter.js';
+import { parseTimezone } from '../../lib/caldav/ical/tz.js';
+import { parseXml } from '../../lib/dav/xml/parse.js';
+import { ics, loadCalendarFixtures, VTIMEZONE_BERLIN, VTIMEZONE_NEW_YORK } from '../helpers/fixtures.js';
+
+const T = (s: string) => Date.parse(s.replace(/^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?Z?$/, (_, y, mo, d, h = '00', mi = '00', se = '00') => `${y}-${mo}-${d}T${h}:${mi}:${se}Z`));
+const H = 3_600_000;
+const DAY = 24 * H;
+
+function bounds(...lines: string[]) {
+  return objectBounds(parseCalendarObject(ics(...lines)));
+}
+const event = (...props: string[]) => ['BEGIN:VEVENT', 'UID:b', 'DTSTAMP:20240101T000000Z', ...props, 'END:VEVENT'];
+const todo = (...props: string[]) => ['BEGIN:VTODO', 'UID:b', 'DTSTAMP:20240101T000000Z', ...props, 'END:VTODO'];
+const span = (lo: number, hi: number): Span => ({ lo, hi });
+
+const C = 'xmlns:C="urn:ietf:params:xml:ns:caldav"';
+const filterXml = (inner: string) => parseFilter(parseXml(`<C:filter ${C}><C:comp-filter name="VCALENDAR">${inner}</C:comp-filter></C:filter>`));
+const rangeXml = (start: number, end: number) => `<C:time-range start="${utc(start)}" end="${utc(end)}"/>`;
+const utc = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
+  describe('bounds of one object', () => {
+    it('a zoned event: DTSTART..DTEND in UTC, no margin', () => {
+      const b = bounds(VTIMEZONE_BERLIN, ...event('DTSTART;TZID=Europe/Berlin:20240301T100000', 'DTEND;TZID=Europe/Berlin:20240301T113000'));
+      assert.deepEqual(b.span, span(T('20240301T090000Z'), T('20240301T103000Z')));
+      assert.equal(b.uid, 'b');
+      assert.equal(b.type, 'VEVENT');
+    });
+
+    it('DURATION and no end at all (an instant)', () => {
+      assert.deepEqual(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT2H')).span, span(T('20240301T100000Z'), T('20240301T120000Z')));
+      assert.deepEqual(bounds(...event('DTSTART:20240301T100000Z')).span, span(T('20240301T100000Z'), T('20240301T100000Z')));
+    });
+
+    it('all-day and floating events widen by the floating margin (the request picks their zone)', () => {
+      const allDay = bounds(...event('DTSTART;VALUE=DATE:20240301', 'DTEND;VALUE=DATE:20240303'));
+      assert.deepEqual(allDay.span, span(T('20240301') - FLOATING_MARGIN, T('20240303') + FLOATING_MARGIN));
+      const floating = bounds(...event('DTSTART:20240301T100000', 'DTEND:20240301T110000'));
+      assert.deepEqual(floating.span, span(T('20240301T100000Z') - FLOATING_MARGIN, T('20240301T110000Z') + FLOATING_MARGIN));
+    });
+
+    it('RRULE with COUNT: first start to last end, in the zone across DST', () => {
+      const b = bounds(VTIMEZONE_NEW_YORK, ...event('DTSTART;TZID=America/New_York:20240301T090000', 'DTEND;TZID=America/New_York:20240301T100000', 'RRULE:FREQ=WEEKLY;COUNT=3'));
+      // 1 Mar is EST (14:00Z), 15 Mar EDT (13:00Z)
+      assert.deepEqual(b.span, span(T('20240301T140000Z'), T('20240315T140000Z')));
+    });
+
+    it('RRULE with COUNT is expanded: EXDATE removing the last instance moves the end', () => {
+      const rule = ['DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=5'];
+      assert.deepEqual(bounds(...event(...rule)).span, span(T('20240301T100000Z'), T('20240305T110000Z')));
+      assert.deepEqual(bounds(...event(...rule, 'EXDATE:20240305T100000Z')).span, span(T('20240301T100000Z'), T('20240304T110000Z')));
+    });
+
+    it('RRULE with UNTIL is bounded without expansion: DTSTART to UNTIL (a DATE: through that day), plus slack', () => {
+      for (const until of ['20240305T100000Z', '20240305']) {
+        const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:FREQ=DAILY;UNTIL=${until}`));
+        assert.ok(b.span.lo <= T('20240301T100000Z') && b.span.lo >= T('20240301T100000Z') - 3 * DAY, `lo ${new Date(b.span.lo).toISOString()}`);
+        assert.ok(b.span.hi >= T('20240305T235959Z') && b.span.hi <= T('20240305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
+      }
+    });
+
+    it('an endless RRULE: open at the end, DTSTART (less slack) at the start; alarms follow it', () => {
+      const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=WEEKLY', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:x', 'TRIGGER:-PT15M', 'END:VALARM'));
+      assert.equal(b.span.hi, Infinity);
+      assert.ok(b.span.lo <= T('20240301T100000Z') && b.span.lo > T('20240201T000000Z'), `lo ${new Date(b.span.lo).toISOString()}`);
+      assert.ok(b.alarms.lo <= T('20240301T094500Z') && b.alarms.hi === Infinity);
+      const cut = bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=DAILY;COUNT=5000'));
+      assert.equal(cut.span.hi, Infinity, 'COUNT beyond the expansion cap');
+    });
+
+    it('an RDATE before DTSTART, and an RDATE period longer than the event', () => {
+      const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RDATE:20240201T100000Z', 'RDATE;VALUE=PERIOD:20240401T100000Z/20240403T000000Z'));
+      assert.deepEqual(b.span, span(T('20240201T100000Z'), T('20240403T000000Z')));
+    });
+
+    it('an override moving an instance outside the master\'s span counts where it went', () => {
+      const b = bounds(
+        ...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=3'),
+        ...event('RECURRENCE-ID:20240303T100000Z', 'DTSTART:20240610T100000Z', 'DTEND:20240610T110000Z'),
+      );
+      assert.deepEqual(b.span, span(T('20240301T100000Z'), T('20240610T110000Z')));
+      const earlier = bounds(
+        ...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=3'),
+        ...event('RECURRENCE-ID:20240301T100000Z', 'DTSTART:20231225T100000Z', 'DTEND:20231225T110000Z'),
+      );
+      assert.deepEqual(earlier.span, span(T('20231225T100000Z'), T('20240303T110000Z')));
+    });
+
+    it('an object of overrides only (an invitation to some instances)', () => {
+      const b = bounds(...event('RECURRENCE-ID:20240303T100000Z', 'DTSTART:20240303T120000Z', 'DTEND:20240303T130000Z'));
+      assert.deepEqual(b.span, span(T('20240303T120000Z'), T('20240303T130000Z')));
+    });
+
+    it('VTODO: DTSTART+DUE, DUE only, CREATED only (open end), no dates (open)', () => {
+      assert.deepEqual(bounds(...todo('DTSTART:20240301T100000Z', 'DUE:20240305T100000Z')).span, span(T('20240301T100000Z'), T('20240305T100000Z')));
+      assert.deepEqual(bounds(...todo('DUE:20240305T100000Z')).span, span(T('20240305T100000Z'), T('20240305T100000Z')));
+      assert.deepEqual(bounds(...todo('CREATED:20240101T000000Z')).span, span(T('20240101T000000Z'), Infinity));
+      assert.deepEqual(bounds(...todo('CREATED:20240101T000000Z', 'COMPLETED:20240110T000000Z')).span, span(T('20240101T000000Z'), T('20240110T000000Z')));
+      assert.deepEqual(bounds(...todo('SUMMARY:someday')).span, span(-Infinity, Infinity));
+    });
+
+    it('VJOURNAL: a DATE covers its day; without DTSTART it can never match a time-range', () => {
+      const day = bounds('BEGIN:VJOURNAL', 'UID:j', 'DTSTAMP:20240101T000000Z', 'DTSTART;VALUE=DATE:20240301', 'END:VJOURNAL');
+      assert.deepEqual(day.span, span(T('20240301') - FLOATING_MARGIN, T('20240302') + FLOATING_MARGIN));
+      const none = bounds('BEGIN:VJOURNAL', 'UID:j', 'DTSTAMP:20240101T000000Z', 'SUMMARY:note', 'END:VJOURNAL');
+      assert.equal(mayOverlap(none.span, { start: -Infinity, end: Infinity }), false);
+    });
+
+    it('VALARM: relative triggers (with REPEAT) and absolute ones, per instance', () => {
+      const b = bounds(
+        ...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=2',
+          'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:x', 'TRIGGER:-P1D', 'REPEAT:2', 'DURATION:PT1H', 'END:VALARM',
+          'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:y', 'TRIGGER;VALUE=DATE-TIME:20240101T000000Z', 'END:VALARM'),
+      );
+      assert.deepEqual(b.span, span(T('20240301T100000Z'), T('20240302T110000Z')));
+      assert.deepEqual(b.alarms, span(T('20240101T000000Z'), T('20240301T120000Z')));
+      assert.equal(mayOverlap(bounds(...event('DTSTART:20240301T100000Z')).alarms, { start: -Infinity, end: Infinity }), false, 'no alarms');
+    });
+
+    it('VFREEBUSY: DTSTART..DTEND, else its FREEBUSY periods', () => {
+      const fb = (...p: string[]) => bounds('BEGIN:VFREEBUSY', 'UID:f', 'DTSTAMP:20240101T000000Z', ...p, 'END:VFREEBUSY');
+      assert.deepEqual(fb('DTSTART:20240301T000000Z', 'DTEND:20240308T000000Z').span, span(T('20240301T000000Z'), T('20240308T000000Z')));
+      assert.deepEqual(fb('FREEBUSY:20240302T100000Z/PT1H,20240305T100000Z/20240305T120000Z').span, span(T('20240302T100000Z'), T('20240305T120000Z')));
+    });
+  });
+
+  describe('the prefilter', () => {
+    const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z'));
+
+    it('asks for the type, the time-range and nested VALARM time-ranges; nothing else', () => {
+      const inMarch = rangeXml(T('20240301'), T('20240401'));
+      const inApril = rangeXml(T('20240401'), T('20240501'));
+      assert.equal(boundsPrefilter(filterXml(`<C:comp-filter name="VEVENT">${inMarch}</C:comp-filter>`))!(b), true);
+      assert.equal(boundsPrefilter(filterXml(`<C:comp-filter name="VEVENT">${inApril}</C:comp-filter>`))!(b), false);
+      assert.equal(boundsPrefilter(filterXml(`<C:comp-filter name="VTODO"/>`))!(b), false);
+      assert.equal(boundsPrefilter(filterXml(`<C:comp-filter name="VEVENT"><C:comp-filter name="VALARM">${inMarch}</C:comp-filter></C:comp-filter>`))!(b), false, 'no alarm');
+      assert.equal(boundsPrefilter(filterXml(`<C:comp-filter name="VTODO"><C:is-not-defined/></C:comp-filter>`)), null);
+      assert.equal(boundsPrefilter(filterXml(`<C:prop-filter name="PRODID"/>`)), null);
+    });
+
+    it('never rejects an object that matches (fixtures × fixture queries × ranges × zones)', function () {
+      this.timeout(60_000);
+      const fixtures = loadCalendarFixtures();
+      const objects = fixtures.objects.map((f) => ({ name: f.name, object: parseCalendarObject(f.text) }));
+      const zones = [null, ...['Pacific/Kiritimati', 'Etc/GMT+12', 'Europe/Berlin', 'America/New_York'].map((z) => parseTimezone(tzText(z)))];
+      const filters: CalendarFilter[] = fixtures.queries.map((q) => {
+        if (q.filter) return parseFilter(parseXml(q.filter));
+        const { component, start, end } = q.timeRange!;
+        const attrs = [start && `start="${start}"`, end && `end="${end}"`].filter(Boolean).join(' ');
+        return filterXml(`<C:comp-filter name="${component}"><C:time-range ${attrs}/></C:comp-filter>`);
+      });
+      let checked = 0;
+      const check = (filter: CalendarFilter) => {
+        const pre = boundsPrefilter(filter);
+        if (!pre) return;
+        for (const { name, object } of objects) {
+          const b = objectBounds(object);
+          for (const floatingTimezone of zones) {
+            if (matches(object, filter, { floatingTimezone })) {
+              checked++;
+              assert.ok(pre(b), `${name} matches but the prefilter rejects it`);
+            }
+          }
+        }
+      };
+      for (const f of filters) check(f);
+      // Random ranges (some instants, some years) on each component type, with and without VALARM.
+      const start = T('20230101');
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 4 * 365 * 24 }),
+          fc.integer({ min: 1, max: 24 * 400 }),
+          fc.constantFrom('VEVENT', 'VTODO', 'VJOURNAL'),
+          fc.boolean(),
+          (hour, hours, type, alarm) => {
+            const r = rangeXml(start + hour * H, start + (hour + hours) * H);
+            check(filterXml(alarm ? `<C:comp-filter name="${type}"><C:comp-filter name="VALARM">${r}</C:comp-filter></C:comp-filter>` : `<C:comp-filter name="${type}">${r}</C:comp-filter>`));
+          },
+        ),
+        { numRuns: 300, seed: 4791 },
+      );
+      assert.ok(checked > 50, `only ${checked} matches were checked`);
+    });
+  });
+});
+
+/** A one-offset-or-DST VTIMEZONE for CALDAV:timezone, as clients send it. */
+function tzText(zone: string): string {
+  const vtz: Record<string, string> = {
+    'Pacific/Kiritimati': 'BEGIN:VTIMEZONE\r\nTZID:Pacific/Kiritimati\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+1400\r\nTZOFFSETTO:+1400\r\nEND:STANDARD\r\nEND:VTIMEZONE',
+    'Etc/GMT+12': 'BEGIN:VTIMEZONE\r\nTZID:Etc/GMT+12\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:-1200\r\nTZOFFSETTO:-1200\r\nEND:STANDARD\r\nEND:VTIMEZONE',
+    'Europe/Berlin': VTIMEZONE_BERLIN.replace(/\n/g, '\r\n'),
+    'America/New_York': VTIMEZONE_NEW_YORK.replace(/\n/g, '\r\n'),
+  };
+  return `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n${vtz[zone]}\r\nEND:VCALENDAR\r\n`;
+}

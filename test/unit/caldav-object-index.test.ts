@@ -1,0 +1,76 @@
+/** The persisted object index's file (lib/caldav/object-index.ts): round trip, bounds, and distrust. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ObjectIndex, parseIndex } from '../../lib/caldav/object-index.js';
+import { EMPTY, OPEN, type ObjectBounds } from '../../lib/caldav/ical/bounds.js';
+
+const b = (lo: number, hi: number, extra: Partial<ObjectBounds> = {}): ObjectBounds => ({ uid: 'u', type: 'VEVENT', span: { lo, hi }, alarms: EMPTY, ...extra });
+
+describe('CalDAV object index file', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-index-'));
+    file = join(dir, 'state', 'caldav-index.json');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  async function reopen(limit?: number): Promise<ObjectIndex> {
+    const index = new ObjectIndex(file, limit);
+    await index.ready();
+    return index;
+  }
+
+  it('round-trips summaries, open and empty spans included, through temp + rename', async () => {
+    const index = await reopen();
+    index.set('"a"', b(1, 2));
+    index.set('"b"', { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
+    index.set('"c"', b(10, 20, { alarms: EMPTY }));
+    await index.close();
+    assert.deepEqual(await readdir(join(dir, 'state')), ['caldav-index.json'], 'no temp file left');
+    const again = await reopen();
+    assert.deepEqual(again.get('"a"'), b(1, 2));
+    assert.deepEqual(again.get('"b"'), { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
+    assert.deepEqual(again.get('"c"')!.alarms.lo > again.get('"c"')!.alarms.hi, true, 'still empty');
+    assert.equal(again.get('"nope"'), undefined);
+  });
+
+  it('keeps at most `limit` entries, dropping the least recently used', async () => {
+    const index = await reopen(2);
+    index.set('"a"', b(1, 2));
+    index.set('"b"', b(3, 4));
+    index.get('"a"');
+    index.set('"c"', b(5, 6));
+    assert.equal(index.size, 2);
+    assert.equal(index.get('"b"'), undefined);
+    assert.ok(index.get('"a"') && index.get('"c"'));
+    await index.close();
+  });
+
+  it('ignores a truncated, altered, foreign or malformed file (as if there were none)', async () => {
+    const index = await reopen();
+    index.set('"a"', b(1, 2));
+    await index.close();
+    const good = await readFile(file, 'utf8');
+    assert.ok(parseIndex(good));
+    const altered = good.replace(',1,2,', ',1,3,');
+    assert.notEqual(altered, good);
+    for (const bad of [good.slice(0, good.length - 5), altered, good.replace('gitdav-caldav-index/1', 'gitdav-caldav-index/0'), '', 'null', '{"format":"\\', '\u0000']) {
+      await writeFile(file, bad);
+      assert.equal(parseIndex(bad), null, JSON.stringify(bad.slice(0, 60)));
+      assert.equal((await reopen()).size, 0);
+    }
+  });
+
+  it('drops rows of the wrong shape from an otherwise valid file', async () => {
+    const { createHash } = await import('node:crypto');
+    const rows = JSON.stringify([['"a"', 'u', 'VEVENT', 1, 2, 1, 0], ['"b"', 'u', 'VCARD', 1, 2, 1, 0], ['"c"', 7, 'VEVENT', 1, 2, 1, 0], ['"d"', 'u', 'VEVENT', 'x', 2, 1, 0]]);
+    await writeFile(file.replace('state/', ''), `{"format":"gitdav-caldav-index/1","sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
+    const index = new ObjectIndex(file.replace('state/', ''));
+    await index.ready();
+    assert.equal(index.size, 1);
+    assert.ok(index.get('"a"'));
+  });
+});
