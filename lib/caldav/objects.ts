@@ -40,6 +40,18 @@ export async function candidateObject(req: DavRequest, entry: Entry, test: ((b: 
   return object;
 }
 
+/**
+ * An object's UID: from the persisted index where its ETag is known (nothing read: a restarted
+ * server checks UIDs without parsing the calendar), else parsed, and recorded for next time.
+ */
+export async function uidOf(req: DavRequest, entry: Entry): Promise<string | undefined> {
+  const index = objectIndexOf(req.backend);
+  await index.ready();
+  const known = entry.etag ? index.get(entry.etag) : undefined;
+  if (known) return known.uid ?? undefined;
+  return (await candidateObject(req, entry, null))?.uid ?? undefined;
+}
+
 export function isCalendarPath(req: DavRequest, path: string): Promise<boolean> {
   return req.memo(`calendar?${path}`, async () => {
     const entry = await req.backend.stat(path);

@@ -19,7 +19,7 @@
 import type { Backend, Entry } from '../../backends/backend.js';
 import { BackendError } from '../../backends/errors.js';
 import type { DavRequest } from '../dav/context.js';
-import { calendarObjects, parsedObject } from './objects.js';
+import { calendarObjects, uidOf } from './objects.js';
 
 interface CalendarUids {
   /** The calendar's ETag (or, in delta mode, its sync token) the index is exact for. */
@@ -105,7 +105,7 @@ function remember(k: string, index: CalendarUids): CalendarUids {
 async function addMembers(req: DavRequest, index: CalendarUids, members: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
   for await (const member of members) {
     if (member.kind !== 'file') continue;
-    setMember(index, member.path, (await parsedObject(req, member))?.uid ?? undefined);
+    setMember(index, member.path, await uidOf(req, member));
   }
 }
 
