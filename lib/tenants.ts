@@ -129,7 +129,7 @@ export class Tenants {
     const dav = await createDav({ backend: view, options: this.options.dav });
     const locks = dav.locks as LockManager;
     // Another user's lock in this tree stands only while a share gives them write access there: a
-    // share taken away or made read-only takes its grantee's locks along (nobody else could lift them).
+    // share taken away or made read-only takes its grantee's locks along, after a restart too.
     locks.admits = (l) =>
       l.principal === undefined ||
       l.principal === user ||
