@@ -39,7 +39,7 @@ export interface WriteObjectOptions {
   sync?: boolean;
 }
 
-/** Bounded map that forgets the least recently used entries. */
+/** The repository's objects: written loose and crash-safe, read loose or packed, behind bounded caches. */
 export class ObjectStore {
   readonly packs: PackReader;
   /** Weighed by entries (~100 bytes each): 300,000 is ~30 MB, thirty versions of a 10,000-member folder. */
