@@ -12,7 +12,7 @@
  *    changes one), else the source stays and the answer says it was copied, not moved.
  */
 import { randomBytes } from 'node:crypto';
-import { joinPath, type Backend, type CopyOptions, type Entry, type Guard, type MutationOptions, type PropPatch, type WriteResult } from './backend.js';
+import { baseName, joinPath, type Backend, type CopyOptions, type Entry, type Guard, type MutationOptions, type PropPatch, type WriteResult } from './backend.js';
 import { BackendError } from './errors.js';
 
 export async function copyAcross(source: Backend, from: string, target: Backend, to: string, options: CopyOptions): Promise<WriteResult> {
@@ -72,7 +72,7 @@ async function copyEntry(
     await target.mkcol(to, { ...step, props });
     if (depth === 'infinity') {
       for await (const member of source.list(entry.path)) {
-        await copyEntry(source, member, target, joinPath(to, member.path.slice(member.path.lastIndexOf('/') + 1)), depth, step, copied);
+        await copyEntry(source, member, target, joinPath(to, baseName(member.path)), depth, step, copied);
       }
     }
     return;

@@ -31,13 +31,9 @@ export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObj
  * nothing is read). Objects parsed here get their bounds recorded for the next query.
  */
 export async function candidateObject(req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<CalendarObject | null> {
-  const index = objectIndexOf(req.backend);
-  await index.ready();
-  const known = entry.etag ? index.get(entry.etag) : undefined;
+  const known = await indexed(req, entry);
   if (known && test && !test(known)) return null;
-  const object = await parsedObject(req, entry);
-  if (object && !known && entry.etag) index.set(entry.etag, objectBounds(object));
-  return object;
+  return known ? parsedObject(req, entry) : parsedAndIndexed(req, entry);
 }
 
 /**
@@ -45,11 +41,22 @@ export async function candidateObject(req: DavRequest, entry: Entry, test: ((b: 
  * server checks UIDs without parsing the calendar), else parsed, and recorded for next time.
  */
 export async function uidOf(req: DavRequest, entry: Entry): Promise<string | undefined> {
+  const known = await indexed(req, entry);
+  return (known ? known.uid : (await parsedAndIndexed(req, entry))?.uid) ?? undefined;
+}
+
+/** The persisted summary of the object's content, if any. */
+async function indexed(req: DavRequest, entry: Entry): Promise<ObjectBounds | undefined> {
   const index = objectIndexOf(req.backend);
   await index.ready();
-  const known = entry.etag ? index.get(entry.etag) : undefined;
-  if (known) return known.uid ?? undefined;
-  return (await candidateObject(req, entry, null))?.uid ?? undefined;
+  return entry.etag ? index.get(entry.etag) : undefined;
+}
+
+/** The object parsed, its summary recorded for the next query or restart. */
+async function parsedAndIndexed(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
+  const object = await parsedObject(req, entry);
+  if (object && entry.etag) objectIndexOf(req.backend).set(entry.etag, objectBounds(object));
+  return object;
 }
 
 export function isCalendarPath(req: DavRequest, path: string): Promise<boolean> {
