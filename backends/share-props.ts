@@ -2,20 +2,22 @@
  * A grantee's own properties of a collection shared with them (its name, colour and order in their
  * calendar client), laid over the owner's: what CalendarServer calls per-user properties. Setting
  * one changes only the grantee's view, never the owner's collection or history. Kept in one JSON
- * file in the grantee's state dir (temp file + rename): `{ "<mount point>": { "<clark>": "<xml>" |
+ * file in the grantee's state dir (./snapshot-file.ts): `{ "<mount point>": { "<clark>": "<xml>" |
  * null } }`, null hiding an owner's property.
  */
 import { promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { SnapshotFile } from './snapshot-file.js';
 import type { PropertyMap, PropPatch } from './backend.js';
 
 type Overrides = Record<string, Record<string, string | null>>;
 
 export class ShareProps {
   private loaded: Promise<Overrides> | null = null;
-  private saving: Promise<void> = Promise.resolve();
+  private readonly snapshots: SnapshotFile;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string) {
+    this.snapshots = new SnapshotFile(file);
+  }
 
   /** The owner's properties with the grantee's laid over them. */
   async overlay(at: string, owners: PropertyMap): Promise<PropertyMap> {
@@ -35,14 +37,7 @@ export class ShareProps {
     const mine = { ...all[at] };
     for (const p of patches) mine[p.name] = p.op === 'set' ? p.value : null;
     all[at] = mine;
-    const snapshot = JSON.stringify(all, null, 1) + '\n';
-    // Chained: an older snapshot never lands after a newer one.
-    this.saving = this.saving.catch(() => undefined).then(async () => {
-      const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-      await fsp.writeFile(tmp, snapshot);
-      await fsp.rename(tmp, this.file);
-    });
-    await this.saving;
+    await this.snapshots.save(JSON.stringify(all, null, 1) + '\n');
   }
 
   private load(): Promise<Overrides> {

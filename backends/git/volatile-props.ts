@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { isWithin, type PropertyMap, type PropPatch } from '../backend.js';
 import { applyPatches } from '../sidecar.js';
+import { SnapshotFile } from '../snapshot-file.js';
 
 const VOLATILE = /^\{urn:schemas-microsoft-com:\}Win32/;
 
@@ -15,9 +16,11 @@ export function isVolatile(clarkName: string): boolean {
 
 export class VolatileProps {
   private data = new Map<string, PropertyMap>();
-  private saving: Promise<void> = Promise.resolve();
+  private readonly snapshots: SnapshotFile;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string) {
+    this.snapshots = new SnapshotFile(file);
+  }
 
   async load(): Promise<void> {
     try {
@@ -54,12 +57,6 @@ export class VolatileProps {
   }
 
   private save(): Promise<void> {
-    const snapshot = JSON.stringify(Object.fromEntries([...this.data].map(([p, m]) => [p, Object.fromEntries(m)])));
-    this.saving = this.saving.catch(() => undefined).then(async () => {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, snapshot);
-      await fsp.rename(tmp, this.file);
-    });
-    return this.saving;
+    return this.snapshots.save(JSON.stringify(Object.fromEntries([...this.data].map(([p, m]) => [p, Object.fromEntries(m)]))));
   }
 }

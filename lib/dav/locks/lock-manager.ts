@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isWithin, parentOf } from '../../../backends/backend.js';
+import { SnapshotFile } from '../../../backends/snapshot-file.js';
 
 export type LockScope = 'exclusive' | 'shared';
 export type LockDepth = 0 | 'infinity';
@@ -68,7 +69,6 @@ export function protectingLocks(table: LockTable, path: string, options: { tree:
 
 export class LockManager implements LockTable {
   private readonly locks = new Map<string, Lock>();
-  private saving: Promise<void> = Promise.resolve();
   /**
    * Whether a lock still stands, besides its timeout: set where other users lock in this tree (a
    * share's grantee), so that a lock whose holder lost write access is gone at once — after a
@@ -76,7 +76,11 @@ export class LockManager implements LockTable {
    */
   admits?: (lock: Lock) => boolean;
 
-  private constructor(private readonly file: string | null) {}
+  private readonly snapshots: SnapshotFile | null;
+
+  private constructor(private readonly file: string | null) {
+    this.snapshots = file ? new SnapshotFile(file) : null;
+  }
 
   /** Loads the persisted locks (dropping expired ones); `stateDir` null keeps them in memory only. */
   static async open(stateDir: string | null): Promise<LockManager> {
@@ -164,17 +168,7 @@ export class LockManager implements LockTable {
   }
 
   private save(): Promise<void> {
-    if (!this.file) return Promise.resolve();
-    const file = this.file;
-    const snapshot = JSON.stringify([...this.locks.values()], null, 1);
-    // Chain saves so that an older snapshot can never land after a newer one.
-    // A failed save must not poison the chain: each save is attempted whatever became of the last one.
-    this.saving = this.saving.catch(() => {}).then(async () => {
-      const tmp = `${file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, snapshot);
-      await fsp.rename(tmp, file);
-    });
-    return this.saving;
+    return this.snapshots?.save(JSON.stringify([...this.locks.values()], null, 1)) ?? Promise.resolve();
   }
 }
 
