@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Actor, Backend, Entry } from '../../backends/backend.js';
-import type { LockTable } from './locks/lock-manager.js';
+import { DEFAULT_LOCK_LIMITS, type LockTable } from './locks/lock-manager.js';
 import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
 import type { DigestCache } from './digest.js';
@@ -27,6 +27,12 @@ export interface DavLimits {
   maxRanges: number;
   /** Most matches one calendar-query answers; the rest is cut with a 507 response (RFC 4791 §7.8). */
   maxReportResults: number;
+  /** Largest DAV:owner a LOCK may leave in the lock table, bytes (larger: 400). */
+  maxLockOwnerBytes: number;
+  /** Most locks one user holds in one lock table (more: 507). */
+  maxLocksPerUser: number;
+  /** Largest lock table (one per user's tree), bytes of its locks as JSON (more: 507). */
+  maxLockTableBytes: number;
 }
 
 export interface DavOptions {
@@ -42,6 +48,7 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxInfinityResources: 10_000,
     maxRanges: 64,
     maxReportResults: 10_000,
+    ...DEFAULT_LOCK_LIMITS,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
 };

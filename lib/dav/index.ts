@@ -45,16 +45,17 @@ export interface CreateDavOptions {
 }
 
 export async function createDav({ backend, prefix = '', options = {} }: CreateDavOptions): Promise<Dav> {
+  const limits = { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits };
   return {
     backend,
     prefix: prefix.replace(/\/+$/, ''),
-    locks: await LockManager.open(backend.stateDir),
+    locks: await LockManager.open(backend.stateDir, limits),
     props: new PropertyRegistry().register(...CORE_PROPERTIES, syncTokenProperty),
     reports: new ReportRegistry().register(syncCollection),
     methods: new Map(CORE_METHODS),
     digests: new DigestCache(),
     options: {
-      limits: { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits },
+      limits,
       lockTimeout: { ...DEFAULT_DAV_OPTIONS.lockTimeout, ...options.lockTimeout },
     },
     compliance: ['1', '2', '3', 'extended-mkcol'],

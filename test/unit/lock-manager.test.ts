@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockManager, LockConflictError, parseTimeout, type Lock, type LockDepth, type LockScope } from '../../lib/dav/locks/lock-manager.js';
+import { LockManager, LockConflictError, LockLimitError, parseTimeout, type Lock, type LockDepth, type LockScope } from '../../lib/dav/locks/lock-manager.js';
 
 const spec = (root: string, scope: LockScope = 'exclusive', depth: LockDepth = 'infinity', timeout: number | null = 600) => ({
   root,
@@ -341,13 +341,44 @@ describe('RFC 4918 §6 LockManager persistence', () => {
     assert.equal(m2.get(c.token)?.timeout, 900);
   });
 
-  it('writes locks.json in the state dir and leaves no temp file', async () => {
+  it('keeps one file per lock under locks/ in the state dir and leaves no temp file', async () => {
     const m = await LockManager.open(dir);
-    await m.create(spec('/a'));
-    assert.deepEqual(await fsp.readdir(dir), ['locks.json']);
-    const saved = JSON.parse(await fsp.readFile(join(dir, 'locks.json'), 'utf8')) as Lock[];
-    assert.equal(saved.length, 1);
-    assert.equal(saved[0]!.root, '/a');
+    const l = await m.create(spec('/a'));
+    assert.deepEqual(await fsp.readdir(dir), ['locks']);
+    const files = await fsp.readdir(join(dir, 'locks'));
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^[0-9a-f]{32}\.json$/);
+    const saved = JSON.parse(await fsp.readFile(join(dir, 'locks', files[0]!), 'utf8')) as Lock;
+    assert.deepEqual(saved, l);
+    await m.remove(l.token);
+    assert.deepEqual(await fsp.readdir(join(dir, 'locks')), []);
+  });
+
+  it('one lock change writes one lock, not the table (200 locks with 4 KiB owners, then one more)', async () => {
+    const m = await LockManager.open(dir);
+    const owner = `<D:owner xmlns:D="DAV:">${'o'.repeat(4000)}</D:owner>`;
+    for (let i = 0; i < 200; i++) await m.create({ ...spec(`/f${i}`, 'exclusive', 0), owner });
+    const before = await snapshotDir(join(dir, 'locks'));
+    const written = m.stats.bytesWritten;
+    const l = await m.create({ ...spec('/one', 'exclusive', 0), owner });
+    assert.ok(m.stats.bytesWritten - written < 5000, `one create wrote ${m.stats.bytesWritten - written} bytes`);
+    const after = await snapshotDir(join(dir, 'locks'));
+    assert.equal(after.size, before.size + 1);
+    for (const [name, stamp] of before) assert.equal(after.get(name), stamp, `${name} untouched`);
+    const w2 = m.stats.bytesWritten;
+    await m.refresh(l.token, 900);
+    await m.remove(l.token);
+    assert.ok(m.stats.bytesWritten - w2 < 5000, 'a refresh rewrites that lock only; a remove writes nothing');
+    assert.deepEqual(await snapshotDir(join(dir, 'locks')), before);
+  });
+
+  it('takes over a locks.json written by an earlier version, one file per lock', async () => {
+    const saved: Lock[] = [{ token: 'opaquelocktoken:a', root: '/a', depth: 0, scope: 'exclusive', timeout: null, expires: null }];
+    await fsp.writeFile(join(dir, 'locks.json'), JSON.stringify(saved));
+    const m = await LockManager.open(dir);
+    assert.deepEqual(m.get('opaquelocktoken:a'), saved[0]);
+    assert.deepEqual(await fsp.readdir(dir), ['locks']);
+    assert.deepEqual((await LockManager.open(dir)).get('opaquelocktoken:a'), saved[0]);
   });
 
   it('drops locks that expired while the server was down', async () => {
@@ -370,18 +401,38 @@ describe('RFC 4918 §6 LockManager persistence', () => {
     for (const l of created) assert.ok(m2.get(l.token));
   });
 
-  it('refuses to start on a corrupt locks file rather than silently forgetting locks', async () => {
+  it('refuses to start on a corrupt lock file rather than silently forgetting locks, naming the file', async () => {
+    const m = await LockManager.open(dir);
+    await m.create(spec('/a'));
+    const [name] = await fsp.readdir(join(dir, 'locks'));
+    await fsp.writeFile(join(dir, 'locks', name!), '{not json');
+    await assert.rejects(LockManager.open(dir), new RegExp(name!));
+  });
+
+  it('refuses to start on a corrupt legacy locks.json', async () => {
     await fsp.writeFile(join(dir, 'locks.json'), '{not json');
     await assert.rejects(LockManager.open(dir));
   });
 
+  it('removes temp files a crash left behind, once they are old', async () => {
+    await LockManager.open(dir);
+    const stale = join(dir, 'locks', 'deadbeef.json.123.abc.tmp');
+    await fsp.writeFile(stale, '{"half');
+    const old = new Date(Date.now() - 3600_000);
+    await fsp.utimes(stale, old, old);
+    const m = await LockManager.open(dir);
+    assert.deepEqual(m.within('/'), []);
+    assert.deepEqual(await fsp.readdir(join(dir, 'locks')), []);
+  });
+
   it('a failed save does not break every later save', async () => {
     const m = await LockManager.open(dir);
-    // Make the temp file path unwritable: a directory stands where the temp file would go.
-    const blocker = join(dir, `locks.json.${process.pid}.tmp`);
-    await fsp.mkdir(blocker);
-    await assert.rejects(m.create(spec('/first', 'exclusive', 0)), /EISDIR/);
-    await fsp.rmdir(blocker);
+    // A file stands where the locks folder was: every write fails until it is back.
+    await fsp.rm(join(dir, 'locks'), { recursive: true });
+    await fsp.writeFile(join(dir, 'locks'), '');
+    await assert.rejects(m.create(spec('/first', 'exclusive', 0)), /ENOTDIR/);
+    await fsp.rm(join(dir, 'locks'));
+    await fsp.mkdir(join(dir, 'locks'));
     const second = await m.create(spec('/second', 'exclusive', 0));
     const reopened = await LockManager.open(dir);
     assert.ok(reopened.get(second.token), 'the lock created after the failure was persisted');
@@ -389,13 +440,78 @@ describe('RFC 4918 §6 LockManager persistence', () => {
 
   it('a create whose save failed leaves no lock behind (its token was never handed out)', async () => {
     const m = await LockManager.open(dir);
-    const blocker = join(dir, `locks.json.${process.pid}.tmp`);
-    await fsp.mkdir(blocker);
+    await fsp.rm(join(dir, 'locks'), { recursive: true });
+    await fsp.writeFile(join(dir, 'locks'), '');
     await assert.rejects(m.create(spec('/first', 'exclusive', 'infinity')));
     assert.deepEqual(m.covering('/first'), []);
-    await fsp.rmdir(blocker);
+    await fsp.rm(join(dir, 'locks'));
+    await fsp.mkdir(join(dir, 'locks'));
     const again = await m.create(spec('/first', 'exclusive', 'infinity'));
     assert.deepEqual(m.covering('/first/x').map((l) => l.token), [again.token]);
     assert.deepEqual(roots((await LockManager.open(dir)).within('/')), ['/first']);
   });
 });
+
+describe('LockManager limits: owner size, locks per user, table size', () => {
+  const limits = { maxLockOwnerBytes: 100, maxLocksPerUser: 3, maxLockTableBytes: 3000 };
+  let m: LockManager;
+  beforeEach(async () => {
+    m = await LockManager.open(null, limits);
+  });
+
+  it('refuses an owner larger than maxLockOwnerBytes, and keeps nothing', async () => {
+    await m.create({ ...spec('/ok'), owner: 'x'.repeat(100) });
+    await assert.rejects(m.create({ ...spec('/big'), owner: 'x'.repeat(101) }), (err: unknown) => {
+      assert.ok(err instanceof LockLimitError);
+      assert.equal(err.limit, 'owner');
+      assert.match(err.message, /101 bytes.*100/);
+      return true;
+    });
+    assert.deepEqual(roots(m.within('/')), ['/ok']);
+  });
+
+  it('counts locks per principal: the fourth of bob is refused, alice still locks', async () => {
+    for (const p of ['/a', '/b', '/c']) await m.create({ ...spec(p), principal: 'bob' });
+    await assert.rejects(m.create({ ...spec('/d'), principal: 'bob' }), (err: unknown) => err instanceof LockLimitError && err.limit === 'user');
+    await m.create({ ...spec('/d'), principal: 'alice' });
+    // an unlock (or expiry) frees a place
+    await m.remove(m.covering('/a')[0]!.token);
+    await m.create({ ...spec('/e'), principal: 'bob' });
+  });
+
+  it('refuses a lock that would take the table past maxLockTableBytes; removals free room', async () => {
+    const owner = 'x'.repeat(100);
+    let n = 0;
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10', 'u11', 'u12', 'u13', 'u14', 'u15'];
+    let refused: unknown;
+    for (const u of users) {
+      try {
+        await m.create({ ...spec(`/${u}`), owner, principal: u });
+        n++;
+      } catch (err) {
+        refused = err;
+        break;
+      }
+    }
+    assert.ok(refused instanceof LockLimitError && refused.limit === 'table', String(refused));
+    assert.ok(n >= 8 && n < 15, `${n} locks fit`);
+    await m.remove(m.covering('/u1')[0]!.token);
+    await m.create({ ...spec('/again'), owner, principal: 'u15' });
+  });
+
+  it('0 turns a limit off', async () => {
+    const open = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockTableBytes: 0 });
+    for (let i = 0; i < 5; i++) await open.create({ ...spec(`/${i}`), owner: 'x'.repeat(10_000), principal: 'bob' });
+    assert.equal(open.within('/').length, 5);
+  });
+});
+
+/** name → inode and mtime of each file in a folder. */
+async function snapshotDir(d: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of await fsp.readdir(d)) {
+    const st = await fsp.stat(join(d, name));
+    out.set(name, `${st.ino}:${st.mtimeMs}:${st.size}`);
+  }
+  return out;
+}

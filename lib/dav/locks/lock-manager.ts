@@ -1,12 +1,12 @@
 /**
- * Active locks (RFC 4918 §6-7). Kept in memory, persisted to a JSON file in the backend's state dir
- * after every change (temp file + rename), so locks survive a restart. Never in the content or history.
+ * Active locks (RFC 4918 §6-7). Kept in memory, persisted in the backend's state dir one file per
+ * lock (lock-store.ts), so locks survive a restart and a change costs one lock, not the table. Never
+ * in the content or history. Bounded: a grantee with write access locks in the owner's table, so the
+ * owner field, the locks per user and the table's size are capped (LockLimits).
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isWithin, parentOf } from '../../../backends/backend.js';
-import { SnapshotFile } from '../../../backends/snapshot-file.js';
+import { LockStore } from './lock-store.js';
 
 export type LockScope = 'exclusive' | 'shared';
 export type LockDepth = 0 | 'infinity';
@@ -25,6 +25,29 @@ export interface Lock {
   timeout: number | null;
   /** Epoch ms, or null for never. */
   expires: number | null;
+}
+
+/** Caps on one lock table (0 turns one off). Defaults and config keys: DavLimits. */
+export interface LockLimits {
+  /** Largest DAV:owner kept with a lock, bytes of its XML. */
+  maxLockOwnerBytes: number;
+  /** Most locks one principal (or all requests without a login together) holds in one table. */
+  maxLocksPerUser: number;
+  /** Largest table, bytes of its locks as JSON. */
+  maxLockTableBytes: number;
+}
+
+export const DEFAULT_LOCK_LIMITS: LockLimits = { maxLockOwnerBytes: 4096, maxLocksPerUser: 1000, maxLockTableBytes: 16 * 1024 * 1024 };
+
+/** A lock refused by a LockLimits cap: `owner` is the request's fault, `user` and `table` are full. */
+export class LockLimitError extends Error {
+  override name = 'LockLimitError';
+  constructor(
+    readonly limit: 'owner' | 'user' | 'table',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class LockConflictError extends Error {
@@ -76,25 +99,27 @@ export class LockManager implements LockTable {
    */
   admits?: (lock: Lock) => boolean;
 
-  private readonly snapshots: SnapshotFile | null;
+  /** Bytes of each lock as stored (JSON), and their sum: what maxLockTableBytes bounds. */
+  private readonly sizes = new Map<string, number>();
+  private tableBytes = 0;
 
-  private constructor(private readonly file: string | null) {
-    this.snapshots = file ? new SnapshotFile(file) : null;
-  }
+  private constructor(
+    private readonly store: LockStore | null,
+    private readonly limits: LockLimits,
+  ) {}
 
   /** Loads the persisted locks (dropping expired ones); `stateDir` null keeps them in memory only. */
-  static async open(stateDir: string | null): Promise<LockManager> {
-    const manager = new LockManager(stateDir ? join(stateDir, 'locks.json') : null);
-    if (manager.file) {
-      try {
-        const saved = JSON.parse(await fsp.readFile(manager.file, 'utf8')) as Lock[];
-        for (const l of saved) manager.locks.set(l.token, l);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
+  static async open(stateDir: string | null, limits: Partial<LockLimits> = {}): Promise<LockManager> {
+    const opened = stateDir ? await LockStore.open(stateDir) : null;
+    const manager = new LockManager(opened?.store ?? null, { ...DEFAULT_LOCK_LIMITS, ...limits });
+    for (const l of opened?.locks ?? []) manager.add(l);
     manager.purge();
     return manager;
+  }
+
+  /** Files and bytes written so far (none in memory): one change writes one lock, never the table. */
+  get stats(): { filesWritten: number; bytesWritten: number } {
+    return this.store?.stats ?? { filesWritten: 0, bytesWritten: 0 };
   }
 
   get(token: string): Lock | undefined {
@@ -123,11 +148,12 @@ export class LockManager implements LockTable {
     const conflict = this.conflictFor(spec.root, spec.depth, spec.scope);
     if (conflict) throw new LockConflictError(conflict);
     const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout) };
-    this.locks.set(lock.token, lock);
+    this.admit(lock);
+    this.add(lock);
     try {
-      await this.save();
+      await this.store?.put(lock);
     } catch (err) {
-      this.locks.delete(lock.token); // the client never learns this token: don't keep a lock nobody can hold
+      this.drop(lock.token); // the client never learns this token: don't keep a lock nobody can hold
       throw err;
     }
     return lock;
@@ -138,21 +164,54 @@ export class LockManager implements LockTable {
     if (!lock) return undefined;
     lock.timeout = timeout;
     lock.expires = expiry(timeout);
-    await this.save();
+    await this.store?.put(lock);
     return lock;
   }
 
   async remove(token: string): Promise<boolean> {
-    const had = this.locks.delete(token);
-    if (had) await this.save();
+    const had = this.drop(token);
+    if (had) await this.store?.delete(token);
     return had;
   }
 
   /** Drops every lock rooted at or below `path` (after DELETE, or MOVE of the source). */
   async removeWithin(path: string): Promise<void> {
     const doomed = this.within(path);
-    for (const l of doomed) this.locks.delete(l.token);
-    if (doomed.length) await this.save();
+    for (const l of doomed) this.drop(l.token);
+    await Promise.all(doomed.map((l) => this.store?.delete(l.token)));
+  }
+
+  /** Throws LockLimitError if the table may not take `lock`. */
+  private admit(lock: Lock): void {
+    const { maxLockOwnerBytes, maxLocksPerUser, maxLockTableBytes } = this.limits;
+    const ownerBytes = lock.owner === undefined ? 0 : Buffer.byteLength(lock.owner);
+    if (maxLockOwnerBytes && ownerBytes > maxLockOwnerBytes) {
+      throw new LockLimitError('owner', `the lock's DAV:owner is ${ownerBytes} bytes; at most ${maxLockOwnerBytes} are kept`);
+    }
+    if (maxLocksPerUser) {
+      let held = 0;
+      for (const l of this.locks.values()) if (l.principal === lock.principal) held++;
+      if (held >= maxLocksPerUser) {
+        throw new LockLimitError('user', `${lock.principal ?? 'anonymous requests'} already hold${lock.principal ? 's' : ''} ${held} locks here, the most allowed: unlock some first`);
+      }
+    }
+    if (maxLockTableBytes && this.tableBytes + sizeOf(lock) > maxLockTableBytes) {
+      throw new LockLimitError('table', `this lock table is full (${maxLockTableBytes} bytes): unlock some first`);
+    }
+  }
+
+  private add(lock: Lock): void {
+    this.drop(lock.token);
+    const size = sizeOf(lock);
+    this.locks.set(lock.token, lock);
+    this.sizes.set(lock.token, size);
+    this.tableBytes += size;
+  }
+
+  private drop(token: string): boolean {
+    this.tableBytes -= this.sizes.get(token) ?? 0;
+    this.sizes.delete(token);
+    return this.locks.delete(token);
   }
 
   private conflictFor(root: string, depth: LockDepth, scope: LockScope): Lock | undefined {
@@ -160,16 +219,21 @@ export class LockManager implements LockTable {
     return candidates.find((l) => l.scope === 'exclusive' || scope === 'exclusive');
   }
 
+  /** Forgets expired locks and those `admits` refuses; their files go too (the next start would drop them anyway). */
   private purge(): void {
     const now = Date.now();
     for (const [token, l] of this.locks) {
-      if ((l.expires !== null && l.expires <= now) || (this.admits && !this.admits(l))) this.locks.delete(token);
+      if ((l.expires !== null && l.expires <= now) || (this.admits && !this.admits(l))) {
+        this.drop(token);
+        this.store?.delete(token).catch(() => undefined);
+      }
     }
   }
+}
 
-  private save(): Promise<void> {
-    return this.snapshots?.save(JSON.stringify([...this.locks.values()], null, 1)) ?? Promise.resolve();
-  }
+/** A lock's size as stored. */
+function sizeOf(lock: Lock): number {
+  return Buffer.byteLength(JSON.stringify(lock));
 }
 
 function expiry(timeout: number | null): number | null {

@@ -7,7 +7,7 @@ import type { DavRequest, MethodHandler } from '../context.js';
 import { evaluateIf, liveView, usableLocks, writeGuard } from '../conditions.js';
 import { DavError, badRequest, preconditionFailed } from '../errors/dav-error.js';
 import { submittedTokens } from '../if-header.js';
-import { LockConflictError, parseTimeout, type Lock, type LockScope } from '../locks/lock-manager.js';
+import { LockConflictError, LockLimitError, parseTimeout, type Lock, type LockScope } from '../locks/lock-manager.js';
 import { activeLock } from '../locks/render.js';
 import { findEntry } from '../respond.js';
 import { child, elements, is } from '../xml/parse.js';
@@ -48,6 +48,9 @@ export const lock: MethodHandler = async (req) => {
           condition: el(dav('no-conflicting-lock'), el(dav('href'), req.href(err.conflicting.root, false))),
         });
       }
+      // A too-large owner is the request's fault (400); a full table or quota is not, and passes
+      // as locks expire or are unlocked: 507, as for storage (RFC 4918 §11.5).
+      if (err instanceof LockLimitError) throw new DavError(err.limit === 'owner' ? 400 : 507, err.message);
       throw err;
     }
   };
