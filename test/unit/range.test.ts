@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseRange, parseContentRange } from '../../lib/dav/range.js';
+import fc from 'fast-check';
+import { coalesce, multipartByteranges, parseRange, parseContentRange } from '../../lib/dav/range.js';
 
 const ranges = (...rs: [number, number][]) => ({ kind: 'ranges' as const, ranges: rs.map(([start, end]) => ({ start, end })) });
 const NONE = { kind: 'none' as const };
@@ -79,8 +80,7 @@ describe('RFC 9110 §14.2 Range: parseRange', () => {
     it('keeps several ranges in request order', () => {
       // RFC 9110 §14.1.2 example: first and last bytes only
       assert.deepEqual(parseRange('bytes=0-0,-1', 10000), ranges([0, 0], [9999, 9999]));
-      assert.deepEqual(parseRange('bytes=500-600,601-999', 10000), ranges([500, 600], [601, 999]));
-      assert.deepEqual(parseRange('bytes=500-700,601-999', 10000), ranges([500, 700], [601, 999]));
+      assert.deepEqual(parseRange('bytes=900-999,0-9,500-510', 10000), ranges([900, 999], [0, 9], [500, 510]));
     });
 
     it('tolerates optional whitespace around "=", "," and "-"', () => {
@@ -107,6 +107,78 @@ describe('RFC 9110 §14.2 Range: parseRange', () => {
       const tooMany = 'bytes=' + Array.from({ length: 65 }, (_, i) => `${i}-${i}`).join(',');
       assert.deepEqual(parseRange(tooMany, 1000), NONE, 'the default limit is 64');
       assert.equal(parseRange(tooMany.replace(/,64-64$/, ''), 1000).kind, 'ranges');
+    });
+  });
+
+  describe('§14.2 / §15.3.7 overlapping and adjacent ranges are coalesced (no amplification)', () => {
+    it('64 × bytes=0- (the whole file 64 times over) → the whole file once, as a 200', () => {
+      const header = 'bytes=' + Array.from({ length: 64 }, () => '0-').join(',');
+      assert.deepEqual(parseRange(header, 10 * 1024 * 1024), NONE);
+    });
+
+    it('a single bytes=0- stays a 206 of the whole file (clients resume that way)', () => {
+      assert.deepEqual(parseRange('bytes=0-', 100), ranges([0, 99]));
+    });
+
+    it('overlapping and adjacent ranges merge; a merged range takes its earliest member\'s place', () => {
+      // RFC 9110 §14.1.2 examples of the second 500 bytes, both "overlapping" forms
+      assert.deepEqual(parseRange('bytes=500-600,601-999', 10000), ranges([500, 999]));
+      assert.deepEqual(parseRange('bytes=500-700,601-999', 10000), ranges([500, 999]));
+      assert.deepEqual(parseRange('bytes=90-95,0-9,5-20,93-99', 1000), ranges([90, 99], [0, 20]));
+      assert.deepEqual(parseRange('bytes=0-9,0-9,0-9,50-59', 1000), ranges([0, 9], [50, 59]));
+    });
+
+    it('several ranges that together cover the whole representation → none (the whole file, 200)', () => {
+      assert.deepEqual(parseRange('bytes=0-49,50-', 100), NONE);
+      assert.deepEqual(parseRange('bytes=-60,0-50', 100), NONE);
+    });
+
+    it('coalesce is idempotent and leaves disjoint ranges alone', () => {
+      const disjoint = [{ start: 10, end: 19 }, { start: 0, end: 5 }, { start: 30, end: 30 }];
+      assert.deepEqual(coalesce(disjoint), disjoint);
+      assert.deepEqual(coalesce(coalesce([{ start: 0, end: 5 }, { start: 3, end: 9 }])), [{ start: 0, end: 9 }]);
+    });
+  });
+
+  describe('property: what a multi-range GET sends is bounded by the size plus part headers', () => {
+    const spec = fc.oneof(
+      fc.tuple(fc.nat(20_000), fc.option(fc.nat(20_000), { nil: undefined })).map(([a, b]) => `${a}-${b === undefined ? '' : a + b}`),
+      fc.nat(20_000).map((n) => `-${n}`),
+    );
+    const MAX = 64;
+
+    it('ranges are inside, disjoint, not adjacent, and their bytes never exceed the size', () => {
+      fc.assert(
+        fc.property(fc.nat(20_000), fc.array(spec, { minLength: 1, maxLength: 100 }), (size, specs) => {
+          const r = parseRange(`bytes=${specs.join(',')}`, size, MAX);
+          if (r.kind !== 'ranges') return;
+          assert.ok(r.ranges.length <= MAX);
+          const sorted = [...r.ranges].sort((a, b) => a.start - b.start);
+          let total = 0;
+          sorted.forEach((x, i) => {
+            assert.ok(x.start >= 0 && x.start <= x.end && x.end < size);
+            if (i > 0) assert.ok(x.start > sorted[i - 1]!.end + 1, 'disjoint and not adjacent');
+            total += x.end - x.start + 1;
+          });
+          assert.ok(total <= size);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('the multipart body is at most the size plus a bounded head per part', () => {
+      const type = 'application/octet-stream';
+      const boundary = 'b'.repeat(24);
+      fc.assert(
+        fc.property(fc.nat(20_000), fc.array(spec, { minLength: 2, maxLength: 100 }), (size, specs) => {
+          const r = parseRange(`bytes=${specs.join(',')}`, size, MAX);
+          if (r.kind !== 'ranges' || r.ranges.length < 2) return;
+          const body = multipartByteranges(r.ranges, size, type, boundary);
+          const perPart = `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${size}-${size}/${size}\r\n\r\n`.length;
+          assert.ok(body.length <= size + r.ranges.length * perPart + body.closing.length, `${body.length} bytes for a ${size}-byte file`);
+        }),
+        { numRuns: 500 },
+      );
     });
   });
 

@@ -1,6 +1,7 @@
 /**
  * GET and HEAD (RFC 9110 §9.3.1-2, §13-14): strong ETags, conditionals, single and multiple byte
- * ranges (multipart/byteranges), `Repr-Digest` on request (RFC 9530), and an HTML listing for folders.
+ * ranges (multipart/byteranges; overlapping ones coalesced, see range.ts), `Repr-Digest` on request
+ * (RFC 9530), and an HTML listing for folders.
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -9,7 +10,7 @@ import type { DavRequest, MethodHandler } from '../context.js';
 import { evaluateHttpConditions, evaluateIf, httpConditionHeaders, liveView } from '../conditions.js';
 import { DavError, preconditionFailed } from '../errors/dav-error.js';
 import { digestOfStream, preferredDigest } from '../digest.js';
-import { parseRange } from '../range.js';
+import { multipartByteranges, parseRange } from '../range.js';
 import { parseHttpDate } from '../http-date.js';
 import { requireEntry, sendEmpty } from '../respond.js';
 import { renderListing } from '../listing.js';
@@ -59,13 +60,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   }
   // Several ranges: one multipart/byteranges body, each part streamed from the backend in turn.
   const boundary = randomBytes(12).toString('hex');
-  const type = headers['Content-Type'] as string;
-  const parts = range.ranges.map((r) => ({
-    r,
-    head: `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${entry.size}\r\n\r\n`,
-  }));
-  const closing = `\r\n--${boundary}--\r\n`;
-  const length = parts.reduce((n, p) => n + Buffer.byteLength(p.head) + p.r.end - p.r.start + 1, 0) + closing.length;
+  const { parts, closing, length } = multipartByteranges(range.ranges, entry.size, headers['Content-Type'] as string, boundary);
   const multi = { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length };
   if (headOnly) return sendEmpty(ctx, 206, multi);
   setHeaders(req, 206, multi);
@@ -76,7 +71,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
     try {
       for (const p of parts) {
         out.write(p.head);
-        for await (const chunk of await req.backend.read(entry.path, p.r)) {
+        for await (const chunk of await req.backend.read(entry.path, p.range)) {
           if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
         }
       }
