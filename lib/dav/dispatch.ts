@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Dav } from './context.js';
 import { DavRequest } from './context.js';
 import { DavError } from './errors/dav-error.js';
+import { refuseTransferCodings } from './framing.js';
 import { BadPathError, parsePath } from './paths.js';
 import { allowedMethods } from './respond.js';
 import { el } from './xml/write.js';
@@ -13,6 +14,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
+    refuseTransferCodings(ctx.req.headers);
     const handler = dav.methods.get(ctx.method);
     if (!handler) {
       throw new DavError(501, `${ctx.method} is not implemented`, { headers: { Allow: allowedMethods(dav, { kind: 'file' } as never) } });
