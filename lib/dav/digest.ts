@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { parseDictionary } from 'structured-headers';
 
 export type DigestAlgorithm = 'sha-256' | 'sha-512';
 const NODE_NAME: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
@@ -31,14 +32,34 @@ export class DigestCache {
   }
 }
 
-/** `sha-256=:…:, sha-512=:…:` (an RFC 8941 dictionary of byte sequences) → the ones we know. */
-export function parseDigestHeader(header: string): Map<DigestAlgorithm, string> {
-  const out = new Map<DigestAlgorithm, string>();
-  for (const member of header.split(',')) {
-    const m = /^\s*([a-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$/i.exec(member);
-    if (!m) continue;
-    const alg = m[1]!.toLowerCase();
-    if (alg === 'sha-256' || alg === 'sha-512') out.set(alg, m[2]!);
+/** A `Repr-Digest` or `Content-Digest` field that is not an RFC 8941 dictionary of digests. */
+export class DigestHeaderError extends Error {
+  override name = 'DigestHeaderError';
+}
+
+const DIGEST_BYTES: Record<DigestAlgorithm, number> = { 'sha-256': 32, 'sha-512': 64 };
+
+/**
+ * `sha-256=:…:, sha-512=:…:` (RFC 9530 §2: an RFC 8941 dictionary of byte sequences) → the digests
+ * of the algorithms we know. Parsed strictly (structured-headers, RFC 8941 §4.2): a field that does
+ * not parse, or a known algorithm whose value is not a byte sequence of its digest's length, throws
+ * DigestHeaderError (a client that sent an integrity check it cannot have meant gets a 400, not
+ * silence); unknown algorithms are ignored whatever their value (RFC 9530 §5).
+ */
+export function parseDigestHeader(header: string, name = 'Digest'): Map<DigestAlgorithm, Buffer> {
+  const out = new Map<DigestAlgorithm, Buffer>();
+  let dict;
+  try {
+    dict = parseDictionary(header);
+  } catch (err) {
+    throw new DigestHeaderError(`malformed ${name} header (RFC 9530: a dictionary like sha-256=:base64:): ${(err as Error).message}`);
+  }
+  for (const [key, [value]] of dict) {
+    if (key !== 'sha-256' && key !== 'sha-512') continue;
+    if (!(value instanceof ArrayBuffer) || value.byteLength !== DIGEST_BYTES[key]) {
+      throw new DigestHeaderError(`malformed ${name} header: ${key} must be a byte sequence of ${DIGEST_BYTES[key]} bytes, as :base64:`);
+    }
+    out.set(key, Buffer.from(value));
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { parentOf } from '../../../backends/backend.js';
 import type { MethodHandler, PutHook } from '../context.js';
 import { liveView, writeGuard } from '../conditions.js';
 import { DavError, badRequest, conflict } from '../errors/dav-error.js';
-import { HashingStream, parseDigestHeader, type DigestAlgorithm } from '../digest.js';
+import { DigestHeaderError, HashingStream, parseDigestHeader, type DigestAlgorithm } from '../digest.js';
 import { parseContentRange } from '../range.js';
 import { allowedMethods, sendEmpty } from '../respond.js';
 
@@ -34,6 +34,12 @@ export const put: MethodHandler = async (req) => {
       headers: { 'Content-Range': `bytes */${existing?.size ?? 0}` },
     });
   }
+  // Digests the client claims (RFC 9530), checked against the body as it streams; a malformed field
+  // is refused here, before the body is read. Repr-Digest covers the whole representation, so a
+  // partial update cannot check it (its syntax still must hold).
+  const claimed = new Map(claimedDigest(req.header('Content-Digest'), 'Content-Digest'));
+  const repr = claimedDigest(req.header('Repr-Digest'), 'Repr-Digest');
+  if (!range) for (const [a, v] of repr) claimed.set(a, v);
   const limit = req.dav.options.limits.maxPutBytes;
   if (limit && (declared ?? 0) > limit) throw new DavError(413, `PUT bodies are limited to ${limit} bytes`);
 
@@ -51,15 +57,13 @@ export const put: MethodHandler = async (req) => {
     const buffered = taken?.body;
     if (buffered && range) throw badRequest('Content-Range is not supported here');
 
-    const claimed = new Map(parseDigestHeader(req.header('Content-Digest') ?? ''));
-    if (!range) for (const [a, v] of parseDigestHeader(req.header('Repr-Digest') ?? '')) claimed.set(a, v);
     const algorithms = new Set<DigestAlgorithm>(['sha-256', ...claimed.keys()]);
     hashing = new HashingStream([...algorithms], {
       maxBytes: limit || undefined,
       onEnd: (h) => {
         if (!buffered && expected !== undefined && h.bytes !== expected) return badRequest(`the body has ${h.bytes} bytes, ${expected} were declared`);
         for (const [alg, value] of claimed) {
-          if (h.digests.get(alg) !== value) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
+          if (!Buffer.from(h.digests.get(alg)!, 'base64').equals(value)) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
         }
         return undefined;
       },
@@ -79,3 +83,12 @@ export const put: MethodHandler = async (req) => {
     'Last-Modified': result.entry.modified.toUTCString(),
   });
 };
+
+function claimedDigest(header: string | undefined, name: string): Map<DigestAlgorithm, Buffer> {
+  try {
+    return header === undefined ? new Map() : parseDigestHeader(header, name);
+  } catch (err) {
+    if (err instanceof DigestHeaderError) throw badRequest(err.message);
+    throw err;
+  }
+}
