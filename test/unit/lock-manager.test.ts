@@ -414,8 +414,13 @@ describe('RFC 4918 §6 LockManager persistence', () => {
     await assert.rejects(LockManager.open(dir));
   });
 
-  it('removes temp files a crash left behind, once they are old', async () => {
+  it('writes nothing at start (the folder comes with the first lock)', async () => {
     await LockManager.open(dir);
+    assert.deepEqual(await fsp.readdir(dir), []);
+  });
+
+  it('removes temp files a crash left behind, once they are old', async () => {
+    await fsp.mkdir(join(dir, 'locks'));
     const stale = join(dir, 'locks', 'deadbeef.json.123.abc.tmp');
     await fsp.writeFile(stale, '{"half');
     const old = new Date(Date.now() - 3600_000);
@@ -428,7 +433,6 @@ describe('RFC 4918 §6 LockManager persistence', () => {
   it('a failed save does not break every later save', async () => {
     const m = await LockManager.open(dir);
     // A file stands where the locks folder was: every write fails until it is back.
-    await fsp.rm(join(dir, 'locks'), { recursive: true });
     await fsp.writeFile(join(dir, 'locks'), '');
     await assert.rejects(m.create(spec('/first', 'exclusive', 0)), /ENOTDIR/);
     await fsp.rm(join(dir, 'locks'));
@@ -440,7 +444,6 @@ describe('RFC 4918 §6 LockManager persistence', () => {
 
   it('a create whose save failed leaves no lock behind (its token was never handed out)', async () => {
     const m = await LockManager.open(dir);
-    await fsp.rm(join(dir, 'locks'), { recursive: true });
     await fsp.writeFile(join(dir, 'locks'), '');
     await assert.rejects(m.create(spec('/first', 'exclusive', 'infinity')));
     assert.deepEqual(m.covering('/first'), []);

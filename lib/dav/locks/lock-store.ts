@@ -28,10 +28,18 @@ export class LockStore {
   /** Opens (creating) the folder and returns its locks; a legacy locks.json is taken over first. */
   static async open(stateDir: string): Promise<{ store: LockStore; locks: Lock[] }> {
     const store = new LockStore(join(stateDir, DIR));
-    await fsp.mkdir(store.dir, { recursive: true });
     await store.adoptLegacy(join(stateDir, LEGACY_FILE));
     const locks: Lock[] = [];
-    for (const name of await fsp.readdir(store.dir)) {
+    // Nothing is written at start (a full disk must not keep the server from starting): the folder
+    // is made by the first lock.
+    let names: string[];
+    try {
+      names = await fsp.readdir(store.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      names = [];
+    }
+    for (const name of names) {
       const file = join(store.dir, name);
       if (name.endsWith('.tmp')) {
         await removeIfStale(file);
@@ -56,7 +64,11 @@ export class LockStore {
     return this.chain(lock.token, async () => {
       const file = this.fileOf(lock.token);
       const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      const handle = await fsp.open(tmp, 'wx');
+      const handle = await fsp.open(tmp, 'wx').catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await fsp.mkdir(this.dir, { recursive: true });
+        return fsp.open(tmp, 'wx');
+      });
       try {
         await handle.writeFile(text);
         await handle.datasync();
