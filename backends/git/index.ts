@@ -40,9 +40,14 @@ import { PathIndex } from './path-index.js';
 import { History, HISTORY, isHistoryPath } from './history.js';
 import { Maintenance } from './maintenance.js';
 import { diffMembers } from '../sync-diff.js';
+import { SyncTokenKey } from '../sync-token-key.js';
 import type { TreeEntry } from './objects.js';
 
-/** Sync tokens name the collection's tree: every old tree stays in history, so tokens never expire. */
+/**
+ * Sync tokens name the collection's tree, signed for the collection (../sync-token-key.ts): every old
+ * tree stays in history, so tokens never expire. Unsigned tokens of older versions are refused (one
+ * full resync).
+ */
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
 export interface GitBackendOptions {
@@ -74,6 +79,7 @@ export class GitBackend implements Backend {
   readonly index: PathIndex;
   private readonly history: History;
   private readonly maintenance: Maintenance;
+  private readonly tokenKey: SyncTokenKey;
 
   private constructor(
     readonly gitdir: string,
@@ -89,6 +95,7 @@ export class GitBackend implements Backend {
     this.placeholder = { name: SIDECAR, oid: placeholderOid };
     this.index = new PathIndex(this.store, join(this.stateDir, 'path-index.json'));
     this.maintenance = new Maintenance(gitdir);
+    this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.history = new History({
       store: this.store,
       refs: this.refs,
@@ -417,7 +424,17 @@ export class GitBackend implements Backend {
   async syncToken(path: string): Promise<string> {
     const entry = await this.stat(path);
     if (!entry || entry.kind !== 'collection') throw new BackendError('NotFound', path);
-    return SYNC_PREFIX + entry.etag.slice(1, -1);
+    return this.token(path, entry.etag.slice(1, -1));
+  }
+
+  private async token(path: string, tree: string): Promise<string> {
+    return SYNC_PREFIX + (await this.tokenKey.sign(path, tree));
+  }
+
+  /** The tree a token names, if it was issued for this collection of this repository. */
+  private async tokenTree(path: string, token: string): Promise<string | null> {
+    const tree = token.startsWith(SYNC_PREFIX) ? await this.tokenKey.verify(path, token.slice(SYNC_PREFIX.length)) : null;
+    return tree && /^[0-9a-f]{40}$/.test(tree) && (await this.store.typeOf(tree)) === 'tree' ? tree : null;
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
@@ -428,9 +445,8 @@ export class GitBackend implements Backend {
     const currentTree = slot.oid ?? (await editor.flush(slot));
     let previousTree: string | null = null;
     if (since !== undefined) {
-      const oid = since.startsWith(SYNC_PREFIX) ? since.slice(SYNC_PREFIX.length) : '';
-      if (!/^[0-9a-f]{40}$/.test(oid) || (await this.store.typeOf(oid)) !== 'tree') throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}`);
-      previousTree = oid;
+      previousTree = await this.tokenTree(path, since);
+      if (!previousTree) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
     }
     if (previousTree) {
       const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit);
@@ -439,7 +455,7 @@ export class GitBackend implements Backend {
     const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
     const now = await this.memberState(currentTree);
     const diff = diffMembers(before.prints, now.prints, limit);
-    let token = SYNC_PREFIX + currentTree;
+    let token = await this.token(path, currentTree);
     if (diff.truncated) {
       // A tree for exactly the state the reported changes reach: the token stays exact.
       const entries: TreeEntry[] = [];
@@ -450,7 +466,7 @@ export class GitBackend implements Backend {
         if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
       }
       entries.push({ mode: '100644', name: SIDECAR, oid: await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
-      token = SYNC_PREFIX + (await this.store.writeTree(entries));
+      token = await this.token(path, await this.store.writeTree(entries));
     }
     const changed: Entry[] = [];
     for (const name of diff.changed) {
@@ -510,7 +526,7 @@ export class GitBackend implements Backend {
       }
     }
     if (changed.length + removed.length > limit) return null;
-    return { token: SYNC_PREFIX + currentTree, changed, removed, truncated: false };
+    return { token: await this.token(path, currentTree), changed, removed, truncated: false };
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
