@@ -42,6 +42,7 @@ import { Maintenance } from './maintenance.js';
 import { diffMembers } from '../sync-diff.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import type { TreeEntry } from './objects.js';
+import { gitRefusesName } from './reserved-names.js';
 
 /**
  * Sync tokens name the collection's tree, signed for the collection (../sync-token-key.ts): every old
@@ -247,7 +248,7 @@ export class GitBackend implements Backend {
   // ---- writes -------------------------------------------------------------------------------------
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
-    assertWritable(path);
+    assertWritable(path, true);
     const parent = await this.stat(parentOf(path));
     if (!parent) throw new BackendError('ParentMissing', path);
     if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
@@ -327,7 +328,7 @@ export class GitBackend implements Backend {
   }
 
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
-    assertWritable(path);
+    assertWritable(path, true);
     const own = applyPatches(new Map(), options.props ?? []);
     const sidecarOid = own.size ? await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own)))) : this.placeholder.oid;
     return this.submit(`MKCOL ${path}`, options, async (editor) => {
@@ -341,7 +342,7 @@ export class GitBackend implements Backend {
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
-    assertWritable(to);
+    assertWritable(to, true);
     if (isHistoryPath(from)) return this.restore(from, to, options);
     return this.submit(`COPY ${from} → ${to}`, options, (editor) => this.place(editor, from, to, options.depth, options.overwrite, false));
   }
@@ -376,7 +377,7 @@ export class GitBackend implements Backend {
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
     assertWritable(from);
-    assertWritable(to);
+    assertWritable(to, true);
     const result = await this.submit(`MOVE ${from} → ${to}`, options, (editor) => this.place(editor, from, to, 'infinity', options.overwrite, true));
     await this.volatile.move(from, to);
     return result;
@@ -403,7 +404,7 @@ export class GitBackend implements Backend {
   }
 
   async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
-    assertWritable(path);
+    assertWritable(path, true);
     const durable = patches.filter((p) => !isVolatile(p.name));
     const volatile = patches.filter((p) => isVolatile(p.name));
     // Volatile ones (Windows' Win32* times) need the resource to exist, and never make a commit.
@@ -593,10 +594,20 @@ function isHidden(path: string): boolean {
   return segs.includes(SIDECAR) || segs[1] === HISTORY;
 }
 
-function assertWritable(path: string): void {
+/**
+ * Refuses writes to history and to the sidecars; `creates`: also names git would refuse in a tree
+ * (./reserved-names.ts). DELETE and a MOVE's source skip that check, so such a name written by native
+ * git can still be removed or renamed.
+ */
+function assertWritable(path: string, creates = false): void {
   const segs = path.split('/');
   if (segs[1] === HISTORY) throw new BackendError('ReadOnly', path, 'history is read-only; COPY from it to restore');
   if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
+  if (!creates) return;
+  for (const seg of path === '/' ? [] : segs.slice(1)) {
+    const why = gitRefusesName(seg);
+    if (why) throw new BackendError('Forbidden', path, `${why}; git refuses such a path in a repository, so this server does too`);
+  }
 }
 
 /** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
