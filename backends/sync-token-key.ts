@@ -29,6 +29,13 @@ export class SyncTokenKey {
     return new SyncTokenKey(join(stateDir, 'sync-token.key'));
   }
 
+  /** Reads or makes the key now (at start), so a disk that fills up later does not keep it from being made. */
+  async prepare(): Promise<void> {
+    await this.load().catch((err: unknown) => {
+      if (!(err instanceof BackendError && err.code === 'InsufficientStorage')) throw err;
+    });
+  }
+
   /** `state.mac`: `state` (letters, digits, `-`) bound to `collection`. */
   async sign(collection: string, state: string): Promise<string> {
     return `${state}.${await this.mac(collection, state)}`;

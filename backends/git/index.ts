@@ -32,7 +32,7 @@ import { mapOrdered } from '../concurrency.js';
 import { BackendError } from '../errors.js';
 import { applyPatches, parseSidecar, propsOf, SELF, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 import { Committer, type Operation } from './committer.js';
-import { EMPTY_TREE, ObjectStore } from './objects.js';
+import { EMPTY_TREE, mapWriteError, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps, isVolatile } from './volatile-props.js';
@@ -134,6 +134,7 @@ export class GitBackend implements Backend {
     await fsp.mkdir(join(backend.stateDir, 'tmp'), { recursive: true });
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
     await removeOldTempFiles(join(backend.stateDir, 'tmp'), /./);
+    await backend.tokenKey.prepare();
     await backend.volatile.load();
     await backend.index.load();
     await backend.tip(); // builds or catches up the path index before the first request
@@ -283,7 +284,7 @@ export class GitBackend implements Backend {
     if (length !== undefined) return this.store.writeStream('blob', length, body);
     const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
     try {
-      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const { size } = await fsp.stat(spool);
       return await this.store.writeStream('blob', size, fs.createReadStream(spool));
     } finally {
@@ -300,7 +301,7 @@ export class GitBackend implements Backend {
     if (offset > oldSize) throw new BackendError('InvalidRange', path, `offset ${offset} is past the end (${oldSize})`);
     const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
     try {
-      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const chunk = (await fsp.stat(spool)).size;
       const size = Math.max(oldSize, offset + chunk);
       const store = this.store;
