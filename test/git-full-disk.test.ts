@@ -50,7 +50,7 @@ describe('git backend on a full disk', function () {
     }
     repo = join(mount, 'repo');
     await mkdir(repo);
-    s = await startTestServer({ root: repo, backend: 'git' });
+    s = await startTestServer({ root: repo, backend: 'git', caldav: true });
     assert.equal((await raw(s.url, '/docs', { method: 'MKCOL' })).status, 201);
     assert.equal((await raw(s.url, '/docs/keep.txt', { method: 'PUT', body: 'keep me' })).status, 201);
     assert.equal((await raw(s.url, '/docs/old.txt', { method: 'PUT', body: 'old' })).status, 201);
@@ -70,7 +70,7 @@ describe('git backend on a full disk', function () {
   });
 
   it('starts, serves GET and PROPFIND, refuses writes with 507 and loses nothing', async () => {
-    s = await startTestServer({ root: repo, backend: 'git' });
+    s = await startTestServer({ root: repo, backend: 'git', caldav: true });
     assert.equal((await raw(s.url, '/docs/keep.txt')).text, 'keep me');
     const list = await raw(s.url, '/docs/', { method: 'PROPFIND', body: propfindBody('getetag'), headers: { ...XML, Depth: '1' } });
     assert.equal(list.status, 207);
