@@ -38,6 +38,7 @@ import { PropsStore, SELF, SIDECAR } from './props-store.js';
 import { applyPatches } from '../sidecar.js';
 import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
+import { SyncTokenKey } from '../sync-token-key.js';
 
 export interface FsBackendOptions {
   root: string;
@@ -65,7 +66,7 @@ export class FsBackend implements Backend {
     this.stateDir = stateDir;
     this.tmpDir = join(stateDir, 'tmp');
     this.propsStore = new PropsStore(() => this.tmpName());
-    this.snapshots = new SyncSnapshots(join(stateDir, 'sync'));
+    this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
   }
 
   static async open(options: FsBackendOptions): Promise<FsBackend> {
@@ -162,16 +163,16 @@ export class FsBackend implements Backend {
   // ---- sync (RFC 6578) ----------------------------------------------------------------------------
 
   async syncToken(path: string): Promise<string> {
-    return this.snapshots.save((await this.memberPrints(path)).prints);
+    return this.snapshots.save(path, (await this.memberPrints(path)).prints);
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
-    const previous = since === undefined ? new Map<string, string>() : await this.snapshots.load(since);
+    const previous = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
     if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown or expired sync token ${since}`);
     const { prints, entries } = await this.memberPrints(path);
     const diff = diffMembers(previous, prints, limit);
     return {
-      token: await this.snapshots.save(diff.reached),
+      token: await this.snapshots.save(path, diff.reached),
       changed: diff.changed.map((n) => entries.get(n)!),
       removed: diff.removed.map((n) => joinPath(path, n)),
       truncated: diff.truncated,

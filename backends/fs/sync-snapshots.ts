@@ -3,10 +3,13 @@
  * of the members' fingerprints (ETag + dead properties) in `<state dir>/sync/<sha-1>.json`. A diff
  * against a snapshot is exact; the oldest snapshots are pruned past a bound, and a pruned token is
  * answered with `valid-sync-token`, on which clients resync from scratch: never a wrong answer.
+ * Snapshots are shared by content, so a token is signed for the collection it was issued for
+ * (../sync-token-key.ts): another collection's token, or another user's, is refused.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import type { SyncTokenKey } from '../sync-token-key.js';
 
 const PREFIX = 'urn:x-gitdav:sync:fs-';
 
@@ -15,11 +18,12 @@ export class SyncSnapshots {
 
   constructor(
     private readonly dir: string,
+    private readonly key: SyncTokenKey,
     private readonly keep = 5000,
   ) {}
 
-  /** Stores a state (if new) and returns its token. */
-  async save(prints: ReadonlyMap<string, string>): Promise<string> {
+  /** Stores a state (if new) and returns its token for `collection`. */
+  async save(collection: string, prints: ReadonlyMap<string, string>): Promise<string> {
     const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const id = createHash('sha1').update(text).digest('hex');
     const file = join(this.dir, `${id}.json`);
@@ -33,13 +37,13 @@ export class SyncSnapshots {
       await fsp.rename(tmp, file);
       if (++this.saves % 100 === 0) await this.prune();
     }
-    return PREFIX + id;
+    return PREFIX + (await this.key.sign(collection, id));
   }
 
-  /** The state a token names, or null when the token is not ours or was pruned. */
-  async load(token: string): Promise<Map<string, string> | null> {
-    const id = token.startsWith(PREFIX) ? token.slice(PREFIX.length) : '';
-    if (!/^[0-9a-f]{40}$/.test(id)) return null;
+  /** The state a token names, or null when it is not ours, was issued for another collection, or was pruned. */
+  async load(collection: string, token: string): Promise<Map<string, string> | null> {
+    const id = token.startsWith(PREFIX) ? await this.key.verify(collection, token.slice(PREFIX.length)) : null;
+    if (!id || !/^[0-9a-f]{40}$/.test(id)) return null;
     try {
       return new Map(JSON.parse(await fsp.readFile(join(this.dir, `${id}.json`), 'utf8')) as Array<[string, string]>);
     } catch {

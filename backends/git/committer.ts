@@ -128,7 +128,12 @@ export class Committer {
       }
       throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
     } catch (err) {
-      const reason = err instanceof RefLockedError ? new BackendError('Busy', this.deps.ref, err.message, { cause: err }) : err;
+      const reason =
+        err instanceof RefLockedError
+          ? new BackendError('Busy', this.deps.ref, err.message, { cause: err })
+          : isNoSpace(err)
+            ? new BackendError('InsufficientStorage', '/', NO_SPACE, { cause: err })
+            : err;
       for (const p of batch) p.reject(reason);
     }
   }
@@ -154,4 +159,15 @@ function message(ops: Array<Operation<unknown>>): string {
   const agents = [...new Set(ops.map((o) => o.actor?.userAgent).filter(Boolean))] as string[];
   const trailers = [...users.map((u) => `Remote-User: ${clean(u)}`), ...agents.slice(0, 5).map((a) => `User-Agent: ${clean(a)}`)];
   return [subject, body, trailers.join('\n')].filter(Boolean).join('\n\n') + '\n';
+}
+
+/** Why a commit failed on a full disk, and what helps: on git even a DELETE needs a little space and frees none. */
+const NO_SPACE =
+  'no space left on the device. In a git repository deleting frees no space (history keeps every version): ' +
+  'the server\'s operator frees it (files outside the repository, git gc; see docs/git-backend.md)';
+
+function isNoSpace(err: unknown): boolean {
+  if (err instanceof BackendError) return err.code === 'InsufficientStorage';
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

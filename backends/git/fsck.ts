@@ -1,8 +1,9 @@
 /**
  * `gitdav fsck`: reads every object reachable from the branches and tags, checks that it inflates
- * and hashes to its id, and names each broken one with a place it is used (commit:path). Native
- * `git fsck --strict` checks more (object syntax, connectivity of unreachable objects); this one needs
- * no git installed and says which file a broken object belongs to.
+ * and hashes to its id, and names each broken one with a place it is used (commit:path). Trees also
+ * get `git fsck --strict`'s entry checks (./fsck-tree.ts: `hasDotgit`, bad modes, duplicates, ...),
+ * reported with fsck's message ids. Native `git fsck --strict` checks more (object syntax, connectivity
+ * of unreachable objects); this one needs no git installed and says which file a problem belongs to.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { createInflate } from 'node:zlib';
 import { ObjectStore, tagTarget } from './objects.js';
 import { Refs } from './refs.js';
+import { treeProblems } from './fsck-tree.js';
 
 export interface FsckProblem {
   oid: string;
@@ -68,6 +70,7 @@ export async function fsck(gitdir: string): Promise<FsckReport> {
     if (!(await check(tree, where || '/'))) return;
     let entries;
     try {
+      for (const p of treeProblems((await store.readRaw(tree)).content)) problems.push({ oid: tree, where: where || '/', message: `${p.id}: ${p.message}` });
       entries = await store.readTree(tree);
     } catch (err) {
       problems.push({ oid: tree, where, message: (err as Error).message });

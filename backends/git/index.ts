@@ -32,7 +32,7 @@ import { mapOrdered } from '../concurrency.js';
 import { BackendError } from '../errors.js';
 import { applyPatches, parseSidecar, propsOf, SELF, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 import { Committer, type Operation } from './committer.js';
-import { EMPTY_TREE, ObjectStore } from './objects.js';
+import { EMPTY_TREE, mapWriteError, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps, isVolatile } from './volatile-props.js';
@@ -40,9 +40,15 @@ import { PathIndex } from './path-index.js';
 import { History, HISTORY, isHistoryPath } from './history.js';
 import { Maintenance } from './maintenance.js';
 import { diffMembers } from '../sync-diff.js';
+import { SyncTokenKey } from '../sync-token-key.js';
 import type { TreeEntry } from './objects.js';
+import { gitRefusesName } from './reserved-names.js';
 
-/** Sync tokens name the collection's tree: every old tree stays in history, so tokens never expire. */
+/**
+ * Sync tokens name the collection's tree, signed for the collection (../sync-token-key.ts): every old
+ * tree stays in history, so tokens never expire. Unsigned tokens of older versions are refused (one
+ * full resync).
+ */
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
 export interface GitBackendOptions {
@@ -74,6 +80,7 @@ export class GitBackend implements Backend {
   readonly index: PathIndex;
   private readonly history: History;
   private readonly maintenance: Maintenance;
+  private readonly tokenKey: SyncTokenKey;
 
   private constructor(
     readonly gitdir: string,
@@ -89,6 +96,7 @@ export class GitBackend implements Backend {
     this.placeholder = { name: SIDECAR, oid: placeholderOid };
     this.index = new PathIndex(this.store, join(this.stateDir, 'path-index.json'));
     this.maintenance = new Maintenance(gitdir);
+    this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.history = new History({
       store: this.store,
       refs: this.refs,
@@ -126,6 +134,7 @@ export class GitBackend implements Backend {
     await fsp.mkdir(join(backend.stateDir, 'tmp'), { recursive: true });
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
     await removeOldTempFiles(join(backend.stateDir, 'tmp'), /./);
+    await backend.tokenKey.prepare();
     await backend.volatile.load();
     await backend.index.load();
     await backend.tip(); // builds or catches up the path index before the first request
@@ -240,7 +249,7 @@ export class GitBackend implements Backend {
   // ---- writes -------------------------------------------------------------------------------------
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
-    assertWritable(path);
+    assertWritable(path, true);
     const parent = await this.stat(parentOf(path));
     if (!parent) throw new BackendError('ParentMissing', path);
     if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
@@ -275,7 +284,7 @@ export class GitBackend implements Backend {
     if (length !== undefined) return this.store.writeStream('blob', length, body);
     const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
     try {
-      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const { size } = await fsp.stat(spool);
       return await this.store.writeStream('blob', size, fs.createReadStream(spool));
     } finally {
@@ -292,7 +301,7 @@ export class GitBackend implements Backend {
     if (offset > oldSize) throw new BackendError('InvalidRange', path, `offset ${offset} is past the end (${oldSize})`);
     const spool = join(this.stateDir, 'tmp', randomBytes(8).toString('hex'));
     try {
-      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' }));
+      await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const chunk = (await fsp.stat(spool)).size;
       const size = Math.max(oldSize, offset + chunk);
       const store = this.store;
@@ -320,7 +329,7 @@ export class GitBackend implements Backend {
   }
 
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
-    assertWritable(path);
+    assertWritable(path, true);
     const own = applyPatches(new Map(), options.props ?? []);
     const sidecarOid = own.size ? await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own)))) : this.placeholder.oid;
     return this.submit(`MKCOL ${path}`, options, async (editor) => {
@@ -334,7 +343,7 @@ export class GitBackend implements Backend {
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
-    assertWritable(to);
+    assertWritable(to, true);
     if (isHistoryPath(from)) return this.restore(from, to, options);
     return this.submit(`COPY ${from} → ${to}`, options, (editor) => this.place(editor, from, to, options.depth, options.overwrite, false));
   }
@@ -369,7 +378,7 @@ export class GitBackend implements Backend {
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
     assertWritable(from);
-    assertWritable(to);
+    assertWritable(to, true);
     const result = await this.submit(`MOVE ${from} → ${to}`, options, (editor) => this.place(editor, from, to, 'infinity', options.overwrite, true));
     await this.volatile.move(from, to);
     return result;
@@ -396,7 +405,7 @@ export class GitBackend implements Backend {
   }
 
   async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
-    assertWritable(path);
+    assertWritable(path, true);
     const durable = patches.filter((p) => !isVolatile(p.name));
     const volatile = patches.filter((p) => isVolatile(p.name));
     // Volatile ones (Windows' Win32* times) need the resource to exist, and never make a commit.
@@ -417,7 +426,17 @@ export class GitBackend implements Backend {
   async syncToken(path: string): Promise<string> {
     const entry = await this.stat(path);
     if (!entry || entry.kind !== 'collection') throw new BackendError('NotFound', path);
-    return SYNC_PREFIX + entry.etag.slice(1, -1);
+    return this.token(path, entry.etag.slice(1, -1));
+  }
+
+  private async token(path: string, tree: string): Promise<string> {
+    return SYNC_PREFIX + (await this.tokenKey.sign(path, tree));
+  }
+
+  /** The tree a token names, if it was issued for this collection of this repository. */
+  private async tokenTree(path: string, token: string): Promise<string | null> {
+    const tree = token.startsWith(SYNC_PREFIX) ? await this.tokenKey.verify(path, token.slice(SYNC_PREFIX.length)) : null;
+    return tree && /^[0-9a-f]{40}$/.test(tree) && (await this.store.typeOf(tree)) === 'tree' ? tree : null;
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
@@ -428,9 +447,8 @@ export class GitBackend implements Backend {
     const currentTree = slot.oid ?? (await editor.flush(slot));
     let previousTree: string | null = null;
     if (since !== undefined) {
-      const oid = since.startsWith(SYNC_PREFIX) ? since.slice(SYNC_PREFIX.length) : '';
-      if (!/^[0-9a-f]{40}$/.test(oid) || (await this.store.typeOf(oid)) !== 'tree') throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}`);
-      previousTree = oid;
+      previousTree = await this.tokenTree(path, since);
+      if (!previousTree) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
     }
     if (previousTree) {
       const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit);
@@ -439,7 +457,7 @@ export class GitBackend implements Backend {
     const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
     const now = await this.memberState(currentTree);
     const diff = diffMembers(before.prints, now.prints, limit);
-    let token = SYNC_PREFIX + currentTree;
+    let token = await this.token(path, currentTree);
     if (diff.truncated) {
       // A tree for exactly the state the reported changes reach: the token stays exact.
       const entries: TreeEntry[] = [];
@@ -450,7 +468,7 @@ export class GitBackend implements Backend {
         if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
       }
       entries.push({ mode: '100644', name: SIDECAR, oid: await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
-      token = SYNC_PREFIX + (await this.store.writeTree(entries));
+      token = await this.token(path, await this.store.writeTree(entries));
     }
     const changed: Entry[] = [];
     for (const name of diff.changed) {
@@ -510,7 +528,7 @@ export class GitBackend implements Backend {
       }
     }
     if (changed.length + removed.length > limit) return null;
-    return { token: SYNC_PREFIX + currentTree, changed, removed, truncated: false };
+    return { token: await this.token(path, currentTree), changed, removed, truncated: false };
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
@@ -577,10 +595,20 @@ function isHidden(path: string): boolean {
   return segs.includes(SIDECAR) || segs[1] === HISTORY;
 }
 
-function assertWritable(path: string): void {
+/**
+ * Refuses writes to history and to the sidecars; `creates`: also names git would refuse in a tree
+ * (./reserved-names.ts). DELETE and a MOVE's source skip that check, so such a name written by native
+ * git can still be removed or renamed.
+ */
+function assertWritable(path: string, creates = false): void {
   const segs = path.split('/');
   if (segs[1] === HISTORY) throw new BackendError('ReadOnly', path, 'history is read-only; COPY from it to restore');
   if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
+  if (!creates) return;
+  for (const seg of path === '/' ? [] : segs.slice(1)) {
+    const why = gitRefusesName(seg);
+    if (why) throw new BackendError('Forbidden', path, `${why}; git refuses such a path in a repository, so this server does too`);
+  }
 }
 
 /** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */

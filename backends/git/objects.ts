@@ -118,7 +118,6 @@ export class ObjectStore {
 
   // ---- writing ------------------------------------------------------------------------------------
 
-  /** Writes a small object held in memory. */
   /**
    * Renames a finished temp file to its object path. `git prune-packed` (run by the background
    * `git gc --auto`) removes fanout folders it empties, even between our mkdir and our rename: on
@@ -139,7 +138,16 @@ export class ObjectStore {
     }
   }
 
-  writeBuffer(type: ObjectType, content: Buffer, options?: WriteObjectOptions): Promise<string> {
+  /**
+   * Writes a small object held in memory, unless it is already stored: then no temp file is made, so
+   * on a full disk an object that exists (the placeholder sidecar at start) can still be named.
+   */
+  async writeBuffer(type: ObjectType, content: Buffer, options?: WriteObjectOptions): Promise<string> {
+    const oid = createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+    if (await this.has(oid)) {
+      if (type === 'blob') this.sizes.set(oid, content.length);
+      return oid;
+    }
     return this.writeStream(type, content.length, Readable.from([content]), options);
   }
 
@@ -433,7 +441,7 @@ function corrupt(oid: string, err: unknown): BackendError {
   return new BackendError('Corrupt', oid, `git object ${oid} cannot be read: ${(err as Error)?.message ?? err}`, { cause: err });
 }
 
-function mapWriteError(err: unknown): unknown {
+export function mapWriteError(err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new BackendError('InsufficientStorage', '/', 'no space left on the device', { cause: err });
   return err;

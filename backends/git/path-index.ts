@@ -69,13 +69,21 @@ export class PathIndex {
     }
   }
 
+  /** Writes the index if it changed. It is a cache: a failure (a full disk) is retried at the next save. */
   async save(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
     const saved: Saved = { version: 2, tip: this.tip, commits: this.commits, paths: Object.fromEntries(this.paths) };
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify(saved));
-    await fsp.rename(tmp, this.file);
+    try {
+      await fsp.writeFile(tmp, JSON.stringify(saved));
+      await fsp.rename(tmp, this.file);
+    } catch (err) {
+      this.dirty = true;
+      await fsp.rm(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+    }
   }
 
   /** Brings the index up to `tip` (the branch's current commit). Cheap when nothing moved. */

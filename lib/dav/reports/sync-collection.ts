@@ -12,6 +12,7 @@ import { hrefStatus, sendMultistatus } from '../multistatus.js';
 import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
+import { isBackendError } from '../../../backends/errors.js';
 
 export const syncCollection: ReportHandler = {
   name: dav('sync-collection'),
@@ -54,5 +55,14 @@ export const syncTokenProperty = {
   inAllprop: false,
   protected: true,
   appliesTo: (r: Resource) => r.isCollection && !!r.req.backend.syncToken,
-  get: async (r: Resource) => [await r.req.backend.syncToken!(r.path)],
+  // On a full disk a token may not be makeable (the folder backend saves a snapshot, a new tree's
+  // key may be missing): the property is then absent from this answer, not the whole answer cut off.
+  get: async (r: Resource) => {
+    try {
+      return [await r.req.backend.syncToken!(r.path)];
+    } catch (err) {
+      if (isBackendError(err) && err.code === 'InsufficientStorage') return null;
+      throw err;
+    }
+  },
 };
