@@ -26,8 +26,8 @@ export function renderError(ctx: Context, error: DavError): void {
   }
   // HEAD gets the headers GET would (Koa sends no body for it). Never `body = null` there: Koa turns
   // that into a 204, which would answer HEAD of a missing or forbidden resource with success.
-  // 5xx messages stay in the log: they may reveal internals.
-  const message = error.status >= 500 && error.status !== 503 && error.status !== 507 ? httpReason(error.status) : error.message;
+  // 5xx messages stay in the log: they may reveal internals (503, 507 and 508 say what the client can act on).
+  const message = error.status >= 500 && error.status !== 503 && error.status !== 507 && error.status !== 508 ? httpReason(error.status) : error.message;
   ctx.type = 'application/xml; charset=utf-8';
   ctx.body = serialize(
     el(dav('error'), error.condition, el(clark(NS.GITDAV, 'message'), message)),
