@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
+import { tool } from '../helpers/tools.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
@@ -157,5 +158,52 @@ describe('symlinks: "refuse"', function () {
     assert.match(list.text, /\/sub\//);
     assert.equal((await raw(s.url, '/sub/inner.txt')).text, 'inner');
     assert.ok(existsSync(join(s.root, 'sublink')), 'the link itself stays');
+  });
+});
+
+/**
+ * The git backend stores a link as a blob (mode 120000) and never resolves it: a path through it is a
+ * path through a file. Checked with a link committed into Alice's repository by git itself.
+ */
+describe('symbolic links (git backend)', function () {
+  this.timeout(60_000);
+  let s: TestServer;
+  let work: string;
+  before(async () => {
+    s = await startTestServer({ backend: 'git', users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares: [{ owner: 'alice', path: '/docs', grantee: 'bob', access: 'write' }] });
+    for (const dir of ['/docs', '/private']) assert.equal((await raw(s.url, dir, { method: 'MKCOL', headers: ALICE })).status, 201);
+    assert.equal((await raw(s.url, '/private/secret.txt', { method: 'PUT', body: SECRET, headers: ALICE })).status, 201);
+    assert.equal((await raw(s.url, '/docs/plan.txt', { method: 'PUT', body: 'the plan', headers: ALICE })).status, 201);
+    work = await mkdtemp(join(tmpdir(), 'gitdav-work-'));
+    const git = (...args: string[]) => tool('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+    assert.equal((await tool('git', ['clone', '-q', join(s.root, 'users', 'alice'), work])).code, 0);
+    await symlink('../private', join(work, 'docs', 'lnk'));
+    await symlink('../private/secret.txt', join(work, 'docs', 'file-lnk.txt'));
+    await git('add', '-A');
+    await git('commit', '-qm', 'links');
+    const pushed = await git('push', '-q', 'origin', 'HEAD');
+    assert.equal(pushed.code, 0, pushed.stderr);
+  });
+  after(async () => {
+    await s.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('Bob reaches nothing of /private through a committed link, by any method', async () => {
+    const target = '/shared/alice/docs/lnk/secret.txt';
+    refused(await raw(s.url, target, { headers: BOB }), 'GET');
+    const link = await raw(s.url, '/shared/alice/docs/file-lnk.txt', { headers: BOB });
+    assert.equal(link.status, 200, 'the pushed commit is what the server serves');
+    assert.equal(link.text, '../private/secret.txt', 'a link is served as what it is (its target’s name), never its target');
+    refused(await raw(s.url, '/shared/alice/docs/lnk/', { method: 'PROPFIND', body: propfindBody('getetag'), headers: { ...BOB, ...XML, Depth: '1' } }), 'PROPFIND');
+    const list = await raw(s.url, '/shared/alice/docs/', { method: 'PROPFIND', body: propfindBody('getetag'), headers: { ...BOB, ...XML, Depth: 'infinity' } });
+    assert.doesNotMatch(list.text, /secret\.txt/);
+    for (const [method, headers] of [['PUT', {}], ['DELETE', {}], ['PROPPATCH', XML], ['LOCK', XML], ['MKCOL', {}], ['MOVE', { Destination: '/stolen.txt' }], ['COPY', { Destination: '/stolen.txt' }]] as const) {
+      const body = method === 'PUT' ? 'overwritten' : method === 'PROPPATCH' ? PATCH : method === 'LOCK' ? lockBody() : undefined;
+      const r = await raw(s.url, target, { method, body, headers: { ...BOB, ...headers } });
+      assert.ok([403, 404, 405, 409].includes(r.status), `${method} → ${r.status} ${r.text}`);
+    }
+    assert.equal((await raw(s.url, '/private/secret.txt', { headers: ALICE })).text, SECRET);
+    assert.equal((await raw(s.url, '/stolen.txt', { headers: BOB })).status, 404);
   });
 });
