@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
+import { ConfigError, loadConfig } from '../../lib/config.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
@@ -205,5 +206,14 @@ describe('symbolic links (git backend)', function () {
     }
     assert.equal((await raw(s.url, '/private/secret.txt', { headers: ALICE })).text, SECRET);
     assert.equal((await raw(s.url, '/stolen.txt', { headers: BOB })).status, 404);
+  });
+});
+
+describe('the symlinks configuration key', () => {
+  it('defaults to follow-inside; takes refuse from a flag, the environment or the config file; refuses anything else', () => {
+    assert.equal(loadConfig([], {}).symlinks, 'follow-inside');
+    assert.equal(loadConfig(['--symlinks', 'refuse'], {}).symlinks, 'refuse');
+    assert.equal(loadConfig([], { GITDAV_SYMLINKS: 'refuse' }).symlinks, 'refuse');
+    assert.throws(() => loadConfig(['--symlinks', 'follow'], {}), (e: unknown) => e instanceof ConfigError && /follow-inside, refuse/.test(e.message));
   });
 });
