@@ -11,6 +11,8 @@ export type BackendErrorCode =
   | 'ReadOnly' // the backend (or this part of it) does not accept writes
   | 'Forbidden' // a reserved name, or a path that would leave the root
   | 'InvalidName' // a name the store cannot hold or look up (e.g. a bad ref name)
+  | 'PathTooLong' // a path longer than the store can hold or look up
+  | 'LoopDetected' // the path runs into a loop of symbolic links (folder backend)
   | 'InsufficientStorage' // the disk is full or a quota is exhausted
   | 'InvalidRange' // a partial write starts past the end
   | 'Conflict' // the resource changed under a long write that could not be replayed

@@ -5,6 +5,7 @@ import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { isMultiUser, startServer } from './server.js';
 import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
+import { FolderInUseError } from '../backends/fs/folder-lock.js';
 
 const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the git repository DIR (default ./data)
        gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
@@ -12,11 +13,14 @@ const USAGE = `usage: gitdav fsck [--root DIR]      check every object of the gi
                     [--no-caldav] [--user NAME] [--email ADDRESS]
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
+                    [--symlinks follow-inside|refuse]
 ${USER_USAGE.replace('usage: ', '       ')}
 ${SHARE_USAGE.replace('usage: ', '       ')}
 
 Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
-DIR is empty; every change a commit), or with --backend fs a plain folder.
+DIR is empty; every change a commit), or with --backend fs a plain folder (one server per folder;
+--symlinks: follow-inside, the default, follows a symbolic link only to a place inside the folder
+holding it, and only for reading; refuse follows none).
 CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
 user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
 Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
@@ -30,7 +34,7 @@ without a login read (only read) NAME's tree.
 Every option can also come from a JSON config file or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
-GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_CONFIG.
+GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -69,7 +73,14 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   // Requests are isolated by Koa; a stray rejection elsewhere is logged, not allowed to end the server.
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
-  const running = await startServer(config, logger);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    if (!(err instanceof FolderInUseError)) throw err;
+    process.stderr.write(`gitdav: ${err.message}\n`);
+    return 1;
+  }
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
   process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}${multiUser ? ', a repository per user, login required' : ''}) at ${running.url}/\n`);
   process.on('SIGHUP', () => {

@@ -9,6 +9,7 @@ import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-l
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './auth/backoff.js';
 import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
 import { isValidUserName } from './auth/htpasswd.js';
+import { DEFAULT_SYMLINK_POLICY, SYMLINK_POLICIES, type SymlinkPolicy } from '../backends/fs/containment.js';
 
 export interface ServerConfig {
   root: string;
@@ -42,6 +43,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Multi-user servers: requests without a login may read (only read) this user's tree. */
   anonymousRead?: string;
+  /** Folder backend: which symbolic links are followed (backends/fs/containment.ts). */
+  symlinks: SymlinkPolicy;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -59,6 +62,7 @@ export const DEFAULTS: ServerConfig = {
   realm: 'gitdav',
   emailDomain: 'localhost',
   trustedProxies: [],
+  symlinks: DEFAULT_SYMLINK_POLICY,
 };
 
 export class ConfigError extends Error {
@@ -80,6 +84,7 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--proxy-user-header': 'proxyUserHeader',
   '--trusted-proxies': 'trustedProxies',
   '--anonymous-read': 'anonymousRead',
+  '--symlinks': 'symlinks',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -99,6 +104,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_PROXY_USER_HEADER: 'proxyUserHeader',
   GITDAV_TRUSTED_PROXIES: 'trustedProxies',
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
+  GITDAV_SYMLINKS: 'symlinks',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -168,6 +174,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (proxyUserHeader && trustedProxies.length === 0) throw new ConfigError('--proxy-user-header needs --trusted-proxies (the proxy addresses to believe it from)');
   const anonymousRead = raw.anonymousRead === undefined || raw.anonymousRead === '' ? undefined : String(raw.anonymousRead);
   if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);
+  const symlinks = String(raw.symlinks) as SymlinkPolicy;
+  if (!SYMLINK_POLICIES.includes(symlinks)) throw new ConfigError(`symlinks must be one of ${SYMLINK_POLICIES.join(', ')}`);
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -188,6 +196,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     proxyUserHeader,
     trustedProxies,
     anonymousRead,
+    symlinks,
   };
 }
 

@@ -21,6 +21,9 @@ import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } f
 import { usersFileOf } from './auth/users-file.js';
 import { backoffOptions } from './auth/backoff.js';
 import { openBackend, Tenants } from './tenants.js';
+import { holdFolder } from '../backends/fs/folder-lock.js';
+import { join, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 
 export interface CreateAppOptions {
@@ -234,15 +237,27 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const dav = { limits: config.limits as DavOptions['limits'] };
   const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   let app: App;
+  let releaseRoot: (() => Promise<void>) | undefined;
   if (isMultiUser(config.root) || config.proxyUserHeader) {
-    const tenants = new Tenants({ root: config.root, backend: config.backend, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
+    // Users' folders are opened on first use: a second folder server on this root is refused now.
+    if (config.backend === 'fs') {
+      const root = await realpath(config.root).catch(() => resolve(config.root)); // as FsBackend names it
+      releaseRoot = (await holdFolder(join(root, '.gitdav'), root)).release;
+    }
+    const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
       : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm, backoffOptions(config.limits));
     app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
   } else {
-    const backend = await openBackend(config.backend, config.root);
+    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });
   }
-  return listen(app, config.host, config.port, tls, config.limits);
+  const running = await listen(app, config.host, config.port, tls, config.limits).catch(async (err: unknown) => {
+    await releaseRoot?.();
+    throw err;
+  });
+  if (!releaseRoot) return running;
+  const release = releaseRoot;
+  return { ...running, close: (graceMs?: number) => running.close(graceMs).finally(release) };
 }

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { FsBackend } from '../backends/fs/index.js';
+import type { SymlinkPolicy } from '../backends/fs/containment.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
@@ -20,15 +21,17 @@ import { RoutedLocks, type LockMount } from './dav/locks/routed-locks.js';
 export type BackendKind = 'git' | 'fs';
 
 /** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
-export async function openBackend(kind: BackendKind, root: string): Promise<Backend> {
+export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy } = {}): Promise<Backend> {
   // Loaded on demand: the git backend's modules are not needed by a folder server.
   if (kind === 'git') return (await import('../backends/git/index.js')).GitBackend.open({ root });
-  return FsBackend.open({ root });
+  return FsBackend.open({ root, symlinks: options.symlinks });
 }
 
 export interface TenantOptions {
   root: string;
   backend: BackendKind;
+  /** Folder backend: which symbolic links are followed (default follow-inside). */
+  symlinks?: SymlinkPolicy;
   dav?: Partial<DavOptions>;
   /** CalDAV per user (the user's name and address filled in), or false. */
   caldav: Partial<CalDavOptions> | false;
@@ -124,7 +127,7 @@ export class Tenants {
   }
 
   private async create(user: string): Promise<Tenant> {
-    const own = await openBackend(this.options.backend, this.rootOf(user));
+    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks });
     const view = new SharedView(own);
     const dav = await createDav({ backend: view, options: this.options.dav });
     const locks = dav.locks as LockManager;

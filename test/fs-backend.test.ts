@@ -26,6 +26,7 @@ describe('fs backend specifics', () => {
     b = await FsBackend.open({ root });
   });
   afterEach(async () => {
+    await b.close();
     await rm(root, { recursive: true, force: true });
     await rm(outside, { recursive: true, force: true });
   });
@@ -35,9 +36,10 @@ describe('fs backend specifics', () => {
     await symlink(join(outside, 'secret'), join(root, 'secret-link'));
     await mkdir(join(root, 'in'));
     await symlink(join(root, 'in'), join(root, 'inside-link'));
-    assert.equal(await b.stat('/escape'), null);
-    assert.equal(await b.stat('/escape/secret'), null);
-    assert.equal(await b.stat('/secret-link'), null);
+    const forbidden = (e: unknown) => e instanceof BackendError && e.code === 'Forbidden';
+    await assert.rejects(b.stat('/escape'), forbidden);
+    await assert.rejects(b.stat('/escape/secret'), forbidden);
+    await assert.rejects(b.stat('/secret-link'), forbidden);
     const listed: string[] = [];
     for await (const e of b.list('/')) listed.push(e.path);
     assert.deepEqual(listed.sort(), ['/in', '/inside-link'], 'links inside the root are fine, links out are hidden');
@@ -61,9 +63,11 @@ describe('fs backend specifics', () => {
 
   it('leaves no temp files after failed writes, and clears leftovers at open', async () => {
     await writeFile(join(root, '.gitdav', 'tmp', 'leftover'), 'x');
+    await b.close(); // the first backend of a process on a folder clears them; others share its temp area
     const again = await FsBackend.open({ root });
     assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), []);
     await assert.rejects(again.write('/f', new Readable({ read() { this.destroy(new Error('cut')); } })));
+    await again.close();
     assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), []);
   });
 });

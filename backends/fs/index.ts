@@ -6,12 +6,13 @@
  * - One mutex per backend serialises the short "check guard, then rename" steps; the slow parts (body
  *   upload, tree copies) run outside it.
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
- * - Every path is checked with realpath to stay under the root, so symlinks cannot lead out of it.
+ * - Every path is checked against the symbolic-link policy (./containment.ts): no link leads out of
+ *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
+ * - One process per folder (./folder-lock.ts): the mutex is per process.
  */
 import { constants as fsc, createReadStream, promises as fsp, statSync, type BigIntStats, type Dirent } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import {
   baseName,
@@ -33,17 +34,22 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { Mutex } from '../mutex.js';
+import type { Mutex } from '../mutex.js';
+import { Containment, DEFAULT_SYMLINK_POLICY, isMissing, type SymlinkPolicy } from './containment.js';
+import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
 import { applyPatches } from '../sidecar.js';
 import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
+import { mapFsError, streamInto, toEntry } from './fs-io.js';
 
 export interface FsBackendOptions {
   root: string;
   /** Defaults to `<root>/.gitdav`, which is then hidden from clients. */
   stateDir?: string;
+  /** Which symbolic links are followed (./containment.ts); default `follow-inside`. */
+  symlinks?: SymlinkPolicy;
 }
 
 const STATE_NAME = '.gitdav';
@@ -53,8 +59,9 @@ const USERS_FILE = '.htpasswd';
 export class FsBackend implements Backend {
   readonly name = 'fs';
   readonly stateDir: string;
-  private readonly mutex = new Mutex();
+  private readonly mutex: Mutex;
   private readonly tmpDir: string;
+  private readonly paths: Containment;
   private readonly propsStore: PropsStore;
   private readonly snapshots: SyncSnapshots;
   private readonly view: GuardView = { stat: (p) => this.stat(p) };
@@ -62,8 +69,12 @@ export class FsBackend implements Backend {
   private constructor(
     private readonly root: string,
     stateDir: string,
+    symlinks: SymlinkPolicy,
+    private readonly hold: FolderHold,
   ) {
     this.stateDir = stateDir;
+    this.mutex = hold.mutex;
+    this.paths = new Containment(root, symlinks);
     this.tmpDir = join(stateDir, 'tmp');
     this.propsStore = new PropsStore(() => this.tmpName());
     this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
@@ -72,31 +83,46 @@ export class FsBackend implements Backend {
   static async open(options: FsBackendOptions): Promise<FsBackend> {
     await fsp.mkdir(options.root, { recursive: true });
     const root = await fsp.realpath(options.root);
-    const backend = new FsBackend(root, options.stateDir ?? join(root, STATE_NAME));
-    // Leftovers of writes cut off by a crash are never content: clear them.
-    await fsp.rm(backend.tmpDir, { recursive: true, force: true });
-    await fsp.mkdir(backend.tmpDir, { recursive: true });
+    const stateDir = options.stateDir ?? join(root, STATE_NAME);
+    const hold = await holdFolder(stateDir, root);
+    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold);
+    try {
+      // Leftovers of writes cut off by a crash are never content: clear them (the first holder only:
+      // another backend of this process may be writing there). The folder itself stays, so a full disk
+      // (where a new folder cannot be made) does not stop a start.
+      await fsp.mkdir(backend.tmpDir, { recursive: true });
+      if (hold.first) for (const name of await fsp.readdir(backend.tmpDir)) await fsp.rm(join(backend.tmpDir, name), { recursive: true, force: true });
+    } catch (err) {
+      await hold.release();
+      throw err;
+    }
     return backend;
+  }
+
+  /** Lets the folder go (another process may then serve it). */
+  async close(): Promise<void> {
+    await this.hold.release();
   }
 
   // ---- reads --------------------------------------------------------------------------------------
 
   async stat(path: string): Promise<Entry | null> {
     if (this.isHidden(path)) return null;
-    const abs = this.abs(path);
+    // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
+    // owner sees why a linked folder does not show; listings leave such links out.
+    await this.paths.check(path, 'read');
     let st: BigIntStats;
     try {
-      st = await fsp.stat(abs, { bigint: true });
-      await this.assertContained(abs);
+      st = await fsp.stat(this.abs(path), { bigint: true });
     } catch (err) {
-      // A path that leads out of the root through a link is, for clients, simply not there.
-      if (isMissing(err) || err instanceof BackendError) return null;
-      throw err;
+      if (isMissing(err)) return null;
+      throw mapFsError(err, path);
     }
     return toEntry(path, st);
   }
 
   async *list(path: string): AsyncIterable<Entry> {
+    await this.paths.check(path, 'read');
     const abs = this.abs(path);
     // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
     const dir = await fsp.opendir(abs, { bufferSize: 256 }).catch((err: unknown) => {
@@ -131,8 +157,8 @@ export class FsBackend implements Backend {
         const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
         return st ? toEntry(path, st) : null;
       }
+      await this.paths.check(path, 'read');
       const st = await fsp.stat(abs, { bigint: true });
-      await this.assertContained(abs);
       return toEntry(path, st);
     } catch {
       return null;
@@ -197,7 +223,7 @@ export class FsBackend implements Backend {
   // ---- writes -------------------------------------------------------------------------------------
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
-    this.assertWritable(path);
+    await this.writable(path);
     await this.requireParent(path);
     const tmp = this.tmpName();
     try {
@@ -228,22 +254,30 @@ export class FsBackend implements Backend {
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
-    this.assertWritable(path);
+    await this.writable(path);
     if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
     const trash = this.tmpName();
-    await this.mutex.run(async () => {
-      const entry = await this.stat(path);
-      if (!entry) throw new BackendError('NotFound', path);
-      await options.guard?.(this.view);
-      // Rename first (atomic), delete the tree afterwards outside the lock.
-      await fsp.rename(this.abs(path), trash);
-      if (entry.kind === 'file') await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
-    });
-    await fsp.rm(trash, { recursive: true, force: true });
+    await this.mutex
+      .run(async () => {
+        const entry = await this.stat(path);
+        if (!entry) throw new BackendError('NotFound', path);
+        await options.guard?.(this.view);
+        // Rename first (atomic), delete the tree afterwards outside the lock. A file goes at once: on a
+        // full disk its space is what lets the sidecar be rewritten.
+        await fsp.rename(this.abs(path), trash);
+        if (entry.kind === 'file') {
+          await fsp.rm(trash, { force: true });
+          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
+        }
+      })
+      .catch((err: unknown) => {
+        throw mapFsError(err, path);
+      })
+      .finally(() => fsp.rm(trash, { recursive: true, force: true }));
   }
 
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
-    this.assertWritable(path);
+    await this.writable(path);
     return this.mutex.run(async () => {
       await this.requireParent(path);
       if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
@@ -263,21 +297,23 @@ export class FsBackend implements Backend {
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
-    this.assertWritable(to);
+    await this.writable(to);
     const source = await this.stat(from);
     if (!source) throw new BackendError('NotFound', from);
     await this.requireParent(to);
     const tmp = this.tmpName();
     try {
-      // Build the copy aside, then swap it in atomically.
+      // Build the copy aside, then swap it in atomically. A source reached through a link is copied
+      // from its target (fs.cp would copy the link itself, and a relative one would lead elsewhere).
+      const fromAbs = await fsp.realpath(this.abs(from));
       if (source.kind === 'file') {
-        await fsp.copyFile(this.abs(from), tmp, fsc.COPYFILE_FICLONE);
+        await fsp.copyFile(fromAbs, tmp, fsc.COPYFILE_FICLONE);
       } else if (options.depth === 0) {
         await fsp.mkdir(tmp);
-        const own = await this.propsStore.get(this.abs(from), SELF);
+        const own = await this.propsStore.get(fromAbs, SELF);
         if (own.size) await this.propsStore.put(tmp, SELF, own);
       } else {
-        await fsp.cp(this.abs(from), tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+        await fsp.cp(fromAbs, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
       }
       return await this.mutex.run(() =>
         this.swapIn(to, tmp, options, async () => {
@@ -293,8 +329,8 @@ export class FsBackend implements Backend {
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
-    this.assertWritable(from);
-    this.assertWritable(to);
+    await this.writable(from);
+    await this.writable(to);
     return this.mutex.run(async () => {
       const source = await this.stat(from);
       if (!source) throw new BackendError('NotFound', from);
@@ -310,14 +346,18 @@ export class FsBackend implements Backend {
   }
 
   async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
-    this.assertWritable(path);
-    await this.mutex.run(async () => {
-      const entry = await this.stat(path);
-      if (!entry) throw new BackendError('NotFound', path);
-      await options.guard?.(this.view);
-      const [dir, key] = this.propsKey(path, entry.kind);
-      await this.propsStore.put(dir, key, applyPatches(await this.propsStore.get(dir, key), patches));
-    });
+    await this.writable(path);
+    await this.mutex
+      .run(async () => {
+        const entry = await this.stat(path);
+        if (!entry) throw new BackendError('NotFound', path);
+        await options.guard?.(this.view);
+        const [dir, key] = this.propsKey(path, entry.kind);
+        await this.propsStore.put(dir, key, applyPatches(await this.propsStore.get(dir, key), patches));
+      })
+      .catch((err: unknown) => {
+        throw mapFsError(err, path);
+      });
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
@@ -345,7 +385,7 @@ export class FsBackend implements Backend {
   }
 
   private abs(path: string): string {
-    return path === '/' ? this.root : join(this.root, ...path.slice(1).split('/'));
+    return this.paths.abs(path);
   }
 
   private tmpName(): string {
@@ -366,8 +406,10 @@ export class FsBackend implements Backend {
     return segs[1] === STATE_NAME && this.stateDir === join(this.root, STATE_NAME);
   }
 
-  private assertWritable(path: string): void {
+  /** Refuses reserved names and paths through symbolic links (the policy's `write`). */
+  private async writable(path: string): Promise<void> {
     if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${STATE_NAME} and ${USERS_FILE} are reserved names`);
+    await this.paths.check(path, 'write');
   }
 
   private async requireParent(path: string): Promise<void> {
@@ -376,60 +418,4 @@ export class FsBackend implements Backend {
     if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
   }
 
-  /** Throws Forbidden if the real location of `abs` (or of its nearest existing ancestor) leaves the root. */
-  private async assertContained(abs: string): Promise<void> {
-    let probe = abs;
-    for (;;) {
-      try {
-        const real = await fsp.realpath(probe);
-        if (real !== this.root && !real.startsWith(this.root + sep)) {
-          throw new BackendError('Forbidden', abs, 'a symbolic link leads out of the root');
-        }
-        return;
-      } catch (err) {
-        if (!isMissing(err) || probe === this.root) throw err;
-        probe = join(probe, '..');
-      }
-    }
-  }
-}
-
-async function streamInto(body: Readable, file: string, offset?: number): Promise<void> {
-  // Opened before streaming: a stream that opens lazily can create the file after a body that failed
-  // at once has made the caller delete it, leaving a temp file behind.
-  const fh = await fsp.open(file, offset === undefined ? 'wx' : 'r+');
-  // `flush` fsyncs before close: the rename that follows must never publish unwritten data.
-  try {
-    await pipeline(body, fh.createWriteStream({ start: offset ?? 0, flush: true }));
-  } catch (err) {
-    // A body cut off mid-way can leave the handle open (the stream never closes it): close it here.
-    await fh.close().catch(() => undefined);
-    throw err;
-  }
-}
-
-function toEntry(path: string, st: BigIntStats): Entry {
-  const isDir = st.isDirectory();
-  const size = isDir ? 0 : Number(st.size);
-  return {
-    path,
-    kind: isDir ? 'collection' : 'file',
-    size,
-    etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
-    modified: new Date(Number(st.mtimeMs)),
-    created: new Date(Number(st.birthtimeMs || st.ctimeMs)),
-  };
-}
-
-function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-function mapFsError(err: unknown, path: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new BackendError('InsufficientStorage', path, 'no space left on the device', { cause: err });
-  if (code === 'ENAMETOOLONG') return new BackendError('Forbidden', path, 'name too long', { cause: err });
-  if (code === 'EEXIST') return new BackendError('AlreadyExists', path, undefined, { cause: err });
-  return err;
 }

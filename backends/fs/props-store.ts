@@ -65,7 +65,13 @@ export class PropsStore {
       return;
     }
     const tmp = this.tmpFile();
-    await fsp.writeFile(tmp, serializeSidecar(sidecar));
-    await fsp.rename(tmp, target);
+    try {
+      await fsp.writeFile(tmp, serializeSidecar(sidecar));
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      // A full disk cuts the write short: the old sidecar stays, and no partial temp file with it.
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
   }
 }

@@ -18,6 +18,7 @@ import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
+import type { SymlinkPolicy } from '../../backends/fs/containment.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
@@ -61,6 +62,8 @@ export interface TestServerOptions {
   anonymousRead?: string;
   /** With `users`: ROOT/shares.json. */
   shares?: Share[];
+  /** Folder backend: the symbolic-link policy (default follow-inside). */
+  symlinks?: SymlinkPolicy;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -69,7 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const tls = options.tls ? await tlsFiles() : undefined;
   let app;
   if (options.proxy) {
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls });
   } else if (options.users) {
     const users = new Map<string, string>();
@@ -77,11 +80,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, 4)).replace(/^\$2b\$/, '$2y$'));
     await writeUsers(root, users);
     if (options.shares) await writeShares(root, options.shares);
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
     app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls });
   } else {
-    const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
+    const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);

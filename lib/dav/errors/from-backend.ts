@@ -13,6 +13,8 @@ const STATUS: Record<BackendError['code'], number> = {
   ReadOnly: 403,
   Forbidden: 403,
   InvalidName: 400,
+  PathTooLong: 414,
+  LoopDetected: 508,
   InsufficientStorage: 507,
   InvalidRange: 416,
   InvalidSyncToken: 403,

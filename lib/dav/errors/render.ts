@@ -26,9 +26,9 @@ export function renderError(ctx: Context, error: DavError): void {
   }
   // HEAD gets the headers GET would (Koa sends no body for it). Never `body = null` there: Koa turns
   // that into a 204, which would answer HEAD of a missing or forbidden resource with success.
-  // 5xx messages stay in the log: they may reveal internals (501, 503 and 507 tell the client what
-  // it asked for that is not done, or what to wait for).
-  const message = error.status >= 500 && ![501, 503, 507].includes(error.status) ? httpReason(error.status) : error.message;
+  // 5xx messages stay in the log: they may reveal internals (501, 503, 507 and 508 tell the client
+  // what it asked for that is not done, what to wait for, or what it can act on).
+  const message = error.status >= 500 && ![501, 503, 507, 508].includes(error.status) ? httpReason(error.status) : error.message;
   ctx.type = 'application/xml; charset=utf-8';
   ctx.body = serialize(
     el(dav('error'), error.condition, el(clark(NS.GITDAV, 'message'), message)),

@@ -1,0 +1,115 @@
+/**
+ * Where a client's path may lead on disk (folder backend): the symbolic-link policy, and the limits
+ * of names and paths the filesystem itself would refuse with an error that is not the client's to read.
+ *
+ * Policy (`symlinks` in the config file), as Apache's `FollowSymLinks`/`SymLinksIfOwnerMatch` and
+ * nginx's `disable_symlinks` are a policy:
+ * - `follow-inside` (default): a link is followed only if its real target lies inside the folder that
+ *   holds the link. Every folder then contains everything reachable below it, so no path leaves a
+ *   shared folder (or the root) through a link, whoever shares what; a link to its own folder or an
+ *   ancestor (a loop) is not followed either. Paths through a link are read-only: a write through one
+ *   (or of the link itself) is refused, so each file has exactly one writable name and a lock, an
+ *   If-Match or a calendar's UID index taken on that name cannot be bypassed through an alias.
+ * - `refuse`: no link is followed; links are invisible (nginx's `disable_symlinks on`).
+ * Links that leave their folder (`docs/lnk -> ../private`, `photos -> /mnt/photos`) are never followed:
+ * the one rule that holds at every share without asking which folders are shared.
+ */
+import { promises as fsp } from 'node:fs';
+import { join, sep } from 'node:path';
+import { BackendError } from '../errors.js';
+
+export type SymlinkPolicy = 'follow-inside' | 'refuse';
+export const SYMLINK_POLICIES: readonly SymlinkPolicy[] = ['follow-inside', 'refuse'];
+export const DEFAULT_SYMLINK_POLICY: SymlinkPolicy = 'follow-inside';
+
+/** Linux's NAME_MAX (bytes of one name) and PATH_MAX (bytes of a path, with its NUL). */
+export const NAME_MAX = 255;
+export const PATH_MAX = 4096;
+
+export type Access = 'read' | 'write';
+
+export class Containment {
+  constructor(
+    /** The root, already a real path (no links in it). */
+    private readonly root: string,
+    readonly policy: SymlinkPolicy,
+  ) {}
+
+  /** The file system path of a client path, refused (400/414) if the file system could not hold it. */
+  abs(path: string): string {
+    if (path === '/') return this.root;
+    const segs = path.slice(1).split('/');
+    for (const seg of segs) {
+      if (Buffer.byteLength(seg) > NAME_MAX) throw new BackendError('InvalidName', path, `a name is longer than ${NAME_MAX} bytes, which the file system cannot store`);
+    }
+    const abs = join(this.root, ...segs);
+    if (Buffer.byteLength(abs) >= PATH_MAX) throw new BackendError('PathTooLong', path, `the path is longer than the file system allows (${PATH_MAX} bytes with the served folder's own)`);
+    return abs;
+  }
+
+  /**
+   * Throws unless every link on the way to `path` may be followed for `access` (Forbidden), or when
+   * the links loop (LoopDetected). A path that does not exist (wholly or from some point) passes: what
+   * is not there cannot lead anywhere.
+   */
+  async check(path: string, access: Access): Promise<void> {
+    const abs = this.abs(path);
+    // The common case costs one realpath: no link anywhere on the way.
+    try {
+      if ((await fsp.realpath(abs)) === abs) return;
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ELOOP') throw loop(path);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
+    await this.walk(path, access);
+  }
+
+  /** Name by name from the root, with lstat: which names are links, and where each leads. */
+  private async walk(path: string, access: Access): Promise<void> {
+    let dir = this.root;
+    for (const seg of path.slice(1).split('/')) {
+      if (!seg) continue;
+      const here = join(dir, seg);
+      const st = await fsp.lstat(here).catch((err: unknown) => {
+        if (isMissing(err)) return null;
+        throw err;
+      });
+      if (!st) return; // nothing there, and nothing below it
+      if (!st.isSymbolicLink()) {
+        dir = here;
+        continue;
+      }
+      let real: string | null;
+      try {
+        real = await fsp.realpath(here);
+      } catch (err) {
+        if (codeOf(err) === 'ELOOP') throw loop(path);
+        if (!isMissing(err)) throw err;
+        real = null; // a dangling link
+      }
+      if (access === 'write') {
+        throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link: it can be read through (if it stays in its folder) but not written through or replaced; write to its target's own path`);
+      }
+      if (real === null) return; // leads nowhere: the path is simply not there
+      if (this.policy === 'refuse') throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link, and this server follows none (symlinks: "refuse")`);
+      if (!real.startsWith(dir + sep)) {
+        throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link that leads out of the folder holding it; such links are not followed (symlinks: "follow-inside")`);
+      }
+      dir = real;
+    }
+  }
+}
+
+function loop(path: string): BackendError {
+  return new BackendError('LoopDetected', path, 'the path runs into a loop of symbolic links');
+}
+
+function codeOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code;
+}
+
+export function isMissing(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
