@@ -3,6 +3,7 @@
  * GITDAV_CONFIG), environment variables (GITDAV_*), and command-line flags.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { LogLevel } from './log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
@@ -39,7 +40,7 @@ export interface ServerConfig {
   mounts?: Record<string, string>;
   /** SSO in front: the header a reverse proxy names the logged-in user in (e.g. Remote-User)... */
   proxyUserHeader?: string;
-  /** ...believed only from these proxy addresses. */
+  /** ...believed only from these proxy addresses, which also name the client in X-Forwarded-For (login back-off). */
   trustedProxies: string[];
   /** Multi-user servers: requests without a login may read (only read) this user's tree. */
   anonymousRead?: string;
@@ -171,6 +172,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const proxyUserHeader = raw.proxyUserHeader === undefined || raw.proxyUserHeader === '' ? undefined : String(raw.proxyUserHeader);
   if (proxyUserHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(proxyUserHeader)) throw new ConfigError(`"${proxyUserHeader}" is not a header name`);
   const trustedProxies = (Array.isArray(raw.trustedProxies) ? raw.trustedProxies.map(String) : String(raw.trustedProxies ?? '').split(',')).map((a) => a.trim()).filter(Boolean);
+  const notAddress = trustedProxies.find((a) => isIP(a) === 0);
+  if (notAddress !== undefined) throw new ConfigError(`--trusted-proxies: "${notAddress}" is not an IP address`);
   if (proxyUserHeader && trustedProxies.length === 0) throw new ConfigError('--proxy-user-header needs --trusted-proxies (the proxy addresses to believe it from)');
   const anonymousRead = raw.anonymousRead === undefined || raw.anonymousRead === '' ? undefined : String(raw.anonymousRead);
   if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);

@@ -2,7 +2,11 @@
  * Connection-level limits of the HTTP(S) server: header size and time, idle time, a minimum rate
  * for request bodies, and how many connections one client address may hold. A slow-loris client
  * (headers or a body dribbled in) ties up at most its own address's share and is cut by the header
- * timer, the body rate or the idle timer; everybody else keeps being served.
+ * timer, the body rate or the idle timer; everybody else keeps being served. When all
+ * `maxConnections` are open, a new connection takes the place of the one idle longest (one that
+ * never finished a request head, or a keep-alive one between requests), so clients spread over
+ * many addresses cannot shut out a client that sends its request at once; only when every
+ * connection has a request under way is a new one refused.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -26,7 +30,7 @@ export interface ConnectionLimits {
   minBodyRate: number;
   /** Open connections one client address may hold; more are closed at once. */
   maxConnectionsPerAddress: number;
-  /** Open connections in all. */
+  /** Open connections in all; past it the one idle longest is closed for a new one. */
   maxConnections: number;
 }
 
@@ -47,14 +51,15 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits):
   server.headersTimeout = limits.headersTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
-  server.maxConnections = limits.maxConnections;
+  // Not server.maxConnections: Node would drop every new connection at the limit, idle ones kept.
   if (limits.bodyTimeoutMs > 0) watchBodies(server, limits);
   const perAddress = new Map<string, number>();
+  const all = new ConnectionTable(limits.maxConnections);
   // TLS servers report the raw TCP connection as 'connection' too: counted once, before the handshake.
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
     const open = (perAddress.get(address) ?? 0) + 1;
-    if (open > limits.maxConnectionsPerAddress) {
+    if (open > limits.maxConnectionsPerAddress || !all.admit(socket)) {
       socket.destroy();
       return;
     }
@@ -65,7 +70,59 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits):
       else perAddress.set(address, left);
     });
   });
+  const busy = (req: IncomingMessage, res: ServerResponse) => all.busy(req, res);
+  server.on('request', busy);
+  server.on('checkContinue', busy);
 }
+
+/**
+ * Every open connection, and which of them are idle (no request under way), least recently active
+ * first. Connections are known by their peer's address and port: a TLS request's socket is not the
+ * TCP socket that was counted, but has the same peer.
+ */
+class ConnectionTable {
+  private readonly open = new Map<string, { socket: Socket; requests: number }>();
+  private readonly idle = new Map<string, Socket>();
+
+  constructor(private readonly max: number) {}
+
+  /** Counts a new connection, closing the one idle longest if all are taken; false if none is idle. */
+  admit(socket: Socket): boolean {
+    if (this.open.size >= this.max) {
+      const oldest = this.idle.entries().next();
+      if (oldest.done) return false;
+      const [key, victim] = oldest.value;
+      this.forget(key, victim);
+      victim.destroy();
+    }
+    const key = peerOf(socket);
+    this.open.set(key, { socket, requests: 0 });
+    this.idle.set(key, socket);
+    socket.once('close', () => this.forget(key, socket));
+    return true;
+  }
+
+  /** A request under way on the connection: not idle until its response is done. */
+  busy(req: IncomingMessage, res: ServerResponse): void {
+    const key = peerOf(req.socket);
+    const entry = this.open.get(key);
+    if (!entry) return;
+    entry.requests++;
+    this.idle.delete(key);
+    res.once('close', () => {
+      if (this.open.get(key) !== entry || --entry.requests > 0) return;
+      this.idle.set(key, entry.socket); // at the end: idle since now
+    });
+  }
+
+  private forget(key: string, socket: Socket): void {
+    if (this.open.get(key)?.socket !== socket) return;
+    this.open.delete(key);
+    this.idle.delete(key);
+  }
+}
+
+const peerOf = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
 
 /** A request whose body is still arriving. */
 interface Upload {

@@ -19,7 +19,8 @@ import { createLogger, type Logger } from './log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { usersFileOf } from './auth/users-file.js';
-import { backoffOptions } from './auth/backoff.js';
+import { loginPolicy } from './auth/login-guard.js';
+import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
 import { openBackend, Tenants } from './tenants.js';
 import { holdFolder } from '../backends/fs/folder-lock.js';
 import { join, resolve } from 'node:path';
@@ -124,6 +125,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     async close() {
       await single?.backend.close?.();
       await options.tenants?.close();
+      await options.auth?.close?.();
     },
   };
 }
@@ -131,7 +133,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
 /** Methods that change nothing: all an anonymous request may use. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
-/** Every request authenticated before anything else runs: 401 with a challenge, 429 while backing off. */
+/**
+ * Every request authenticated before anything else runs: 401 with a challenge, 429 while backing
+ * off, 503 while every password-checking thread and queue place is taken.
+ */
 function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: string): Middleware {
   const challenge = auth.realm ? { 'WWW-Authenticate': `Basic realm="${auth.realm}", charset="UTF-8"` } : undefined;
   return async (ctx, next) => {
@@ -148,11 +153,19 @@ function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: strin
     }
     // The body is never read: a client that sent one cannot reuse the connection.
     if (ctx.req.headers['content-length'] || ctx.req.headers['transfer-encoding']) ctx.set('Connection', 'close');
+    // The name tried is logged (cut short: it is the client's text), so a guesser can be seen.
+    const who = { user: result.tried?.slice(0, 64), address: result.address ?? ctx.req.socket.remoteAddress };
     if (result.fail === 'throttled') {
-      logger.warn('login throttled', { address: ctx.req.socket.remoteAddress });
+      logger.warn('login throttled', who);
       throw new DavError(429, 'too many failed logins: try again later', { headers: { 'Retry-After': String(result.retryAfterSeconds) } });
     }
-    if (result.fail === 'bad') logger.warn('login failed', { address: ctx.req.socket.remoteAddress });
+    if (result.fail === 'busy') {
+      logger.warn('login refused: password checks all busy', who);
+      // Rendered here, not thrown: a 5xx thrown is logged as a server error, and this is load shedding.
+      renderError(ctx, new DavError(503, 'too many logins being checked: try again shortly', { headers: { 'Retry-After': String(result.retryAfterSeconds) } }));
+      return;
+    }
+    if (result.fail === 'bad') logger.warn('login failed', who);
     // Logins happen at the proxy: a request that reached us without its user header was not let in.
     if (!challenge) throw new DavError(403, 'no user named by the trusted proxy');
     throw new DavError(401, 'authentication required', { headers: challenge });
@@ -247,7 +260,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
-      : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm, backoffOptions(config.limits));
+      : new HtpasswdAuthenticator(usersFileOf(config.root), {
+          realm: config.realm,
+          policy: loginPolicy(config.limits),
+          trustedProxies: config.trustedProxies,
+          checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
+        });
     app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });

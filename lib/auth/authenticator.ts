@@ -2,40 +2,71 @@
  * Who a request comes from. One interface, two ways: HTTP Basic against an htpasswd file (the
  * default once the file exists), or a header set by a trusted reverse proxy that did the login
  * (SSO in front), accepted only from the proxy addresses configured. Failed logins back off per
- * user and per address; a verified password is remembered briefly (bcrypt costs ~100 ms a check,
- * and clients send credentials on every request).
+ * (user, client address), with ceilings per address and per user (see login-guard.ts); passwords
+ * are checked in worker threads; a verified password is remembered briefly (bcrypt costs ~100 ms a
+ * check, and clients send credentials on every request).
  */
 import { createHash } from 'node:crypto';
 import { statSync, readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { isValidUserName, parseHtpasswd, verifyPassword } from './htpasswd.js';
+import { clientAddress, normaliseAddress } from './client-address.js';
+import { isValidUserName, parseHtpasswd } from './htpasswd.js';
+import { DEFAULT_LOGIN_POLICY, LoginGuard, type LoginPolicy, type Outcome } from './login-guard.js';
+import { DEFAULT_CHECKER, PasswordChecker, type CheckerOptions } from './password-checker.js';
 
-export type AuthResult = { user: string } | { fail: 'missing' | 'bad' } | { fail: 'throttled'; retryAfterSeconds: number };
+export { normaliseAddress };
+
+export type AuthFailure =
+  | { fail: 'missing' | 'bad' }
+  | { fail: 'throttled'; retryAfterSeconds: number }
+  /** No thread free to check the password and the queue full: 503. */
+  | { fail: 'busy'; retryAfterSeconds: number };
+
+/** A failure with what the log should say: the user name tried and the client's address. */
+export type AuthResult = { user: string } | (AuthFailure & { tried?: string; address?: string });
 
 export interface Authenticator {
   /** The realm of the `WWW-Authenticate` challenge (Basic), or null when the login happens elsewhere. */
   readonly realm: string | null;
   authenticate(ctx: Context): Promise<AuthResult>;
+  /** Releases threads and timers. */
+  close?(): Promise<void>;
 }
 
 /** How long a verified password is remembered. A changed password file empties the memory. */
 const REMEMBER_MS = 5 * 60_000;
 
+export interface HtpasswdOptions {
+  realm?: string;
+  policy?: LoginPolicy;
+  /** Proxies whose `X-Forwarded-For` names the client (exact addresses). */
+  trustedProxies?: Iterable<string>;
+  checker?: CheckerOptions;
+  now?: () => number;
+}
+
 export class HtpasswdAuthenticator implements Authenticator {
+  readonly realm: string;
   private users = new Map<string, string>();
   private stamp = '';
   private checkedAt = 0;
   private readonly verified = new Map<string, number>();
-  private readonly backoff: Backoff;
+  /** Checks in flight by (pair, credentials): the same credentials sent again wait for that one. */
+  private readonly inFlight = new Map<string, Promise<AuthResult>>();
+  private readonly guard: LoginGuard;
+  private readonly checker: PasswordChecker;
+  private readonly trusted: ReadonlySet<string>;
+  private readonly now: () => number;
 
   constructor(
     private readonly file: string,
-    readonly realm = 'gitdav',
-    backoff: BackoffOptions = DEFAULT_BACKOFF,
-    private readonly now: () => number = Date.now,
+    options: HtpasswdOptions = {},
   ) {
-    this.backoff = new Backoff(backoff, now);
+    this.realm = options.realm ?? 'gitdav';
+    this.now = options.now ?? Date.now;
+    this.guard = new LoginGuard(options.policy ?? DEFAULT_LOGIN_POLICY, this.now);
+    this.checker = new PasswordChecker(options.checker ?? DEFAULT_CHECKER);
+    this.trusted = new Set([...(options.trustedProxies ?? [])].map(normaliseAddress));
     this.reload(true);
   }
 
@@ -54,25 +85,43 @@ export class HtpasswdAuthenticator implements Authenticator {
     if (colon <= 0) return { fail: 'bad' };
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
-    const address = ctx.req.socket.remoteAddress ?? 'unknown';
-    const wait = Math.max(this.backoff.wait(`u:${user}`), this.backoff.wait(`a:${address}`));
-    if (wait > 0) return { fail: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
+    const address = clientAddress(ctx.req, this.trusted);
+    const valid = isValidUserName(user);
     this.reload();
-    const hash = this.users.get(user);
-    const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('base64');
-    let ok = (this.verified.get(key) ?? 0) > this.now();
-    if (!ok && hash !== undefined && isValidUserName(user)) ok = await verifyPassword(password, hash);
-    if (!ok && hash === undefined) await verifyPassword(password, DUMMY_HASH); // same time for unknown users
-    if (!ok) {
-      this.backoff.fail(`u:${user}`);
-      this.backoff.fail(`a:${address}`);
-      return { fail: 'bad' };
+    const hash = valid ? this.users.get(user) : undefined;
+    const key = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}\0${address}`).digest('base64');
+    // The same credentials already being checked (a client's parallel requests): one guess, one check.
+    const same = this.inFlight.get(key);
+    if (same) return same;
+    const attempt = this.guard.begin(valid ? user : null, address);
+    if ('waitMs' in attempt) return { fail: 'throttled', retryAfterSeconds: Math.ceil(attempt.waitMs / 1000), tried: user, address };
+    const memory = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('base64');
+    if ((this.verified.get(memory) ?? 0) > this.now()) {
+      this.guard.finish(attempt.ticket, 'ok');
+      return { user };
     }
-    this.backoff.succeed(`u:${user}`);
-    this.backoff.succeed(`a:${address}`);
-    this.verified.set(key, this.now() + REMEMBER_MS);
-    if (this.verified.size > 10_000) this.verified.delete(this.verified.keys().next().value!);
-    return { user };
+    const check = (async (): Promise<AuthResult> => {
+      let outcome: Outcome = 'unchecked';
+      try {
+        // An unknown user costs a real check too, so timing does not tell who exists.
+        const ok = await this.checker.verify(password, hash ?? DUMMY_HASH);
+        if (ok === 'busy') return { fail: 'busy', retryAfterSeconds: 1, tried: user, address };
+        outcome = ok && hash !== undefined ? 'ok' : 'failed';
+      } finally {
+        this.guard.finish(attempt.ticket, outcome);
+        this.inFlight.delete(key);
+      }
+      if (outcome === 'failed') return { fail: 'bad', tried: user, address };
+      this.verified.set(memory, this.now() + REMEMBER_MS);
+      if (this.verified.size > 10_000) this.verified.delete(this.verified.keys().next().value!);
+      return { user };
+    })();
+    this.inFlight.set(key, check);
+    return check;
+  }
+
+  async close(): Promise<void> {
+    await this.checker.close();
   }
 
   private reload(force = false): void {
@@ -115,8 +164,4 @@ export class ProxyHeaderAuthenticator implements Authenticator {
     if (!user) return { fail: 'missing' };
     return isValidUserName(user) ? { user } : { fail: 'bad' };
   }
-}
-
-export function normaliseAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }

@@ -14,6 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator } from '../../lib/auth/authenticator.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/auth/backoff.js';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../../lib/auth/login-guard.js';
+import type { CheckerOptions } from '../../lib/auth/password-checker.js';
 import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
@@ -53,8 +55,16 @@ export interface TestServerOptions {
   users?: Record<string, string>;
   /** HTTPS with a certificate made for the test (see `tlsFiles`). */
   tls?: boolean;
-  /** Login back-off (default: effectively off, since every test comes from 127.0.0.1). */
+  /** Login back-off per (user, address) (default: effectively off, since every test comes from 127.0.0.1). */
   backoff?: BackoffOptions;
+  /** The whole login policy, ceilings too (default: all effectively off). Overrides `backoff`. */
+  loginPolicy?: LoginPolicy;
+  /** With `users`: proxies whose X-Forwarded-For names the client. */
+  trustedProxies?: string[];
+  /** With `users`: the password-checking threads and queue. */
+  checker?: CheckerOptions;
+  /** With `users`: bcrypt cost of their hashes (default 4: the format and checks are bcrypt's, the time is not). */
+  hashCost?: number;
   /** Multi-user with the user named by a reverse proxy's header, believed from `trusted` only. */
   proxy?: { header: string; trusted: string[] };
   connectionLimits?: Partial<ConnectionLimits>;
@@ -77,12 +87,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   } else if (options.users) {
     const users = new Map<string, string>();
     // Cost 4 in tests: the format and checks are bcrypt's, the time is not.
-    for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, 4)).replace(/^\$2b\$/, '$2y$'));
+    for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, options.hashCost ?? 4)).replace(/^\$2b\$/, '$2y$'));
     await writeUsers(root, users);
     if (options.shares) await writeShares(root, options.shares);
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
-    const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
-    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls });
+    const off = { ...DEFAULT_BACKOFF, free: 1_000_000 };
+    const policy = options.loginPolicy ?? { ...DEFAULT_LOGIN_POLICY, pair: options.backoff ?? off, address: off, user: off };
+    const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker });
+    app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls });
   } else {
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });

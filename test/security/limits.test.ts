@@ -1,7 +1,8 @@
 /**
  * Connection limits against slow and greedy clients: a slow-loris head is cut at the header timeout,
  * a stalled body at the idle timeout, one address cannot hold more than its share of connections,
- * an oversized head gets 431 — while a client from another address keeps being served promptly.
+ * an oversized head gets 431, a server full of idle connections sheds the oldest for a new client —
+ * while a client from another address keeps being served promptly.
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -158,5 +159,83 @@ describe('minimum request body rate (a body dribbled in below the idle timeout)'
     const { answer } = await dribble('/steady.txt', 4000, 250, 250);
     assert.match(answer, /^HTTP\/1\.1 201 /, answer);
     assert.equal((await raw(s.url, '/steady.txt')).text, 'x'.repeat(4000));
+  });
+});
+
+describe('a full server (maxConnections) sheds its oldest idle connections for a new client', function () {
+  this.timeout(60_000);
+  let s: TestServer;
+  const LIMIT = 50;
+  before(async () => {
+    // Long timers: here only the connection limit may cut anything.
+    s = await startTestServer({ backend: 'fs', connectionLimits: { maxConnections: LIMIT, headersTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 } });
+    await raw(s.url, '/file.txt', { method: 'PUT', body: 'served' });
+  });
+  after(() => s.close());
+
+  const connections = () => new Promise<number>((r, no) => s.running.server.getConnections((err, n) => (err ? no(err) : r(n))));
+  const settle = async (n: number) => {
+    for (let i = 0; i < 200 && (await connections()) !== n; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(await connections(), n);
+  };
+  const keepAliveResponse = (sock: Socket) => new Promise<void>((r) => sock.on('data', (d: Buffer) => /served$/.test(d.toString()) && r()));
+
+  it('filled with idle connections from 10 addresses (silent, half a head, idle keep-alive): a normal client’s requests all succeed', async () => {
+    const idle: Socket[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const sock = await open(s.url, `127.0.0.${10 + (i % 10)}`);
+      sock.on('error', () => undefined);
+      if (i % 3 === 1) sock.write('GET /file.txt HTTP/1.1\r\nHost: x\r\n'); // a head never finished
+      if (i % 3 === 2) {
+        const answered = keepAliveResponse(sock);
+        sock.write('GET /file.txt HTTP/1.1\r\nHost: x\r\n\r\n'); // one request, then idle keep-alive
+        await answered;
+      }
+      idle.push(sock);
+    }
+    try {
+      await settle(LIMIT);
+      for (let i = 0; i < 20; i++) {
+        const r = await raw(s.url, '/file.txt');
+        assert.equal(r.text, 'served', `request ${i}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const shed = idle.map((x) => x.destroyed);
+      const first = shed.indexOf(false);
+      assert.ok(first >= 1, 'some idle connection was shed');
+      assert.ok(shed.slice(first).every((x) => !x), `the oldest went first: ${shed.map(Number).join('')}`);
+    } finally {
+      for (const sock of idle) sock.destroy();
+    }
+  });
+
+  it('connections with a request under way are never shed: with all of them busy a new one is refused, and they all complete', async () => {
+    await settle(0);
+    const uploads: { sock: Socket; answer: Promise<string> }[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const sock = await open(s.url, `127.0.0.${30 + (i % 10)}`);
+      sock.on('error', () => undefined);
+      let text = '';
+      const answer = new Promise<string>((r) => {
+        sock.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (/^HTTP\/1\.1 \d{3} /.test(text)) r(text);
+        });
+        sock.on('close', () => r(text));
+      });
+      sock.write(`PUT /upload${i}.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf `);
+      uploads.push({ sock, answer });
+    }
+    try {
+      await settle(LIMIT);
+      await new Promise((r) => setTimeout(r, 100)); // every head parsed: each a request under way
+      await assert.rejects(raw(s.url, '/file.txt'), 'a new connection is refused when none is idle');
+      for (const u of uploads) u.sock.write('done!');
+      const answers = await Promise.all(uploads.map((u) => u.answer));
+      assert.ok(answers.every((a) => a.startsWith('HTTP/1.1 201 ')), answers.filter((a) => !a.startsWith('HTTP/1.1 201 ')).join('|'));
+      assert.equal((await raw(s.url, '/upload7.txt')).text, 'half done!');
+    } finally {
+      for (const u of uploads) u.sock.destroy();
+    }
   });
 });

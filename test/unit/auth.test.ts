@@ -1,6 +1,9 @@
 /** The pure parts of authentication: htpasswd schemes (with published test vectors) and back-off. */
 import assert from 'node:assert/strict';
-import { Backoff, backoffOptions, DEFAULT_BACKOFF } from '../../lib/auth/backoff.js';
+import type { IncomingMessage } from 'node:http';
+import { Backoff, DEFAULT_BACKOFF, DEFAULT_LOGIN_LIMITS } from '../../lib/auth/backoff.js';
+import { clientAddress } from '../../lib/auth/client-address.js';
+import { DEFAULT_LOGIN_POLICY, LoginGuard, loginPolicy } from '../../lib/auth/login-guard.js';
 import { hashPassword, isValidUserName, parseHtpasswd, schemeOf, serializeHtpasswd, verifyPassword } from '../../lib/auth/htpasswd.js';
 import { shaCrypt } from '../../lib/auth/sha-crypt.js';
 
@@ -42,42 +45,131 @@ describe('htpasswd', () => {
 });
 
 describe('login back-off', () => {
-  it('lets a few failures pass, then doubles the wait; a success clears it', () => {
+  it('reserves attempts: at most `free` in flight or failed, then one at a time after a doubling wait', () => {
     let now = 0;
     const b = new Backoff({ free: 2, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => now);
-    b.fail('k');
-    b.fail('k');
-    assert.equal(b.wait('k'), 0);
-    b.fail('k');
-    assert.equal(b.wait('k'), 1000);
-    b.fail('k');
-    assert.equal(b.wait('k'), 2000);
+    assert.equal(b.begin('k'), 0);
+    assert.equal(b.begin('k'), 0);
+    assert.equal(b.begin('k'), 1000, 'two in flight: the third waits before either is checked');
+    b.finish('k', true);
+    b.finish('k', true);
+    assert.equal(b.wait('k'), 1000, 'two failures: waiting starts');
+    assert.equal(b.begin('k'), 1000);
+    now += 1000;
+    assert.equal(b.begin('k'), 0, 'the wait is over: one attempt');
+    assert.equal(b.begin('k'), 1000, 'and only one');
+    b.finish('k', true);
+    assert.equal(b.wait('k'), 2000, 'doubled');
     for (let i = 0; i < 10; i++) b.fail('k');
     assert.equal(b.wait('k'), 5000, 'capped');
     now += 5000;
-    assert.equal(b.wait('k'), 0);
+    assert.equal(b.begin('k'), 0);
+    b.finish('k', false);
     b.succeed('k');
-    b.fail('k');
-    assert.equal(b.wait('k'), 0, 'a success started the count again');
+    assert.equal(b.failures('k'), 0, 'a success started the count again');
+    assert.equal(b.begin('k'), 0);
   });
 
-  it('takes its two knobs from the config file’s limits (loginFreeFailures, loginMaxBackoffMs)', () => {
-    assert.deepEqual(backoffOptions({}), DEFAULT_BACKOFF);
-    const o = backoffOptions({ loginFreeFailures: 20, loginMaxBackoffMs: 60_000 });
-    assert.equal(o.free, 20);
-    assert.equal(o.maxMs, 60_000);
+  it('60 attempts begun at once: 5 go ahead, the rest wait', () => {
+    const b = new Backoff(DEFAULT_BACKOFF, () => 0);
+    const granted = Array.from({ length: 60 }, () => b.begin('k')).filter((w) => w === 0).length;
+    assert.equal(granted, DEFAULT_BACKOFF.free);
+  });
+
+  it('an attempt never checked (no thread free) is released, not counted', () => {
+    const b = new Backoff({ free: 1, baseMs: 1000, maxMs: 5000, maxKeys: 10 }, () => 0);
+    assert.equal(b.begin('k'), 0);
+    b.finish('k', false);
+    assert.equal(b.begin('k'), 0);
+  });
+
+  it('forgets failures after a quiet day, and keeps at most maxKeys keys', () => {
     let now = 0;
-    const b = new Backoff(o, () => now);
-    for (let i = 0; i < 20; i++) b.fail('k');
-    assert.equal(b.wait('k'), 0, 'twenty free');
-    for (let i = 0; i < 30; i++) b.fail('k');
-    assert.equal(b.wait('k'), 60_000, 'capped at a minute');
+    const b = new Backoff({ free: 1, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => now);
+    b.fail('k');
+    now += 24 * 3600_000 + 1;
+    assert.equal(b.wait('k'), 0);
+    assert.equal(b.failures('k'), 0);
+    const c = new Backoff({ free: 1, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => 0);
+    for (const k of ['a', 'b', 'c', 'd']) c.fail(k);
+    assert.equal(c.wait('a'), 0);
+    assert.equal(c.wait('d'), 1000);
+  });
+});
+
+describe('login guard: (user, address) pairs and the per-address and per-user ceilings', () => {
+  const small = { free: 3, baseMs: 1000, maxMs: 60_000, maxKeys: 1000 };
+  const policy = { pair: small, address: { ...small, free: 10 }, user: { ...small, free: 10 }, maxKnownPairs: 100 };
+  const attempt = (g: LoginGuard, user: string, address: string, outcome: 'ok' | 'failed') => {
+    const a = g.begin(user, address);
+    if ('waitMs' in a) return 'wait';
+    g.finish(a.ticket, outcome);
+    return outcome;
+  };
+
+  it('failures of one user never hold another user, from the same address', () => {
+    const g = new LoginGuard(policy, () => 0);
+    for (let i = 0; i < 5; i++) attempt(g, 'nobody', '127.0.0.1', 'failed');
+    assert.equal(attempt(g, 'nobody', '127.0.0.1', 'ok'), 'wait', 'the guesser’s own pair waits, the right password too');
+    assert.equal(attempt(g, 'alice', '127.0.0.1', 'ok'), 'ok');
+    assert.equal(attempt(g, 'nobody', '10.0.0.9', 'ok'), 'ok', 'the same user from another address');
   });
 
-  it('keeps at most maxKeys keys (a flood of names cannot grow memory)', () => {
-    const b = new Backoff({ free: 0, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => 0);
-    for (const k of ['a', 'b', 'c', 'd']) b.fail(k);
-    assert.equal(b.wait('a'), 0);
-    assert.equal(b.wait('d'), 1000);
+  it('an address over its ceiling holds only pairs that never logged in from it', () => {
+    const g = new LoginGuard(policy, () => 0);
+    assert.equal(attempt(g, 'alice', '127.0.0.1', 'ok'), 'ok');
+    for (let i = 0; i < 12; i++) attempt(g, `user${i}`, '127.0.0.1', 'failed'); // spraying
+    assert.equal(attempt(g, 'user99', '127.0.0.1', 'failed'), 'wait', 'a new name from the spraying address waits');
+    assert.equal(attempt(g, 'carol', '127.0.0.1', 'ok'), 'wait', 'so does a real user’s first login there (the trade)');
+    assert.equal(attempt(g, 'alice', '127.0.0.1', 'ok'), 'ok', 'a user who logged in from there before is let through');
+    assert.equal(attempt(g, 'carol', '10.0.0.2', 'ok'), 'ok', 'other addresses are not affected');
+  });
+
+  it('a user over their ceiling (guessed at from many addresses) is still let in from an address they used', () => {
+    const g = new LoginGuard(policy, () => 0);
+    assert.equal(attempt(g, 'alice', '192.0.2.1', 'ok'), 'ok');
+    for (let i = 0; i < 12; i++) attempt(g, 'alice', `198.51.100.${i}`, 'failed');
+    assert.equal(attempt(g, 'alice', '198.51.100.200', 'ok'), 'wait');
+    assert.equal(attempt(g, 'alice', '192.0.2.1', 'ok'), 'ok');
+    assert.equal(attempt(g, 'bob', '198.51.100.200', 'ok'), 'ok');
+  });
+
+  it('takes its knobs from the config file’s limits', () => {
+    const p = loginPolicy({ loginFreeFailures: 20, loginMaxBackoffMs: 60_000, loginFreeFailuresPerAddress: 500, loginFreeFailuresPerUser: 300 });
+    assert.equal(p.pair.free, 20);
+    assert.equal(p.address.free, 500);
+    assert.equal(p.user.free, 300);
+    assert.equal(p.pair.maxMs, 60_000);
+    assert.equal(p.address.maxMs, 60_000);
+    assert.deepEqual(loginPolicy({}), DEFAULT_LOGIN_POLICY);
+    assert.deepEqual(Object.keys(DEFAULT_LOGIN_LIMITS).sort(), ['loginFreeFailures', 'loginFreeFailuresPerAddress', 'loginFreeFailuresPerUser', 'loginHashQueue', 'loginHashThreads', 'loginMaxBackoffMs']);
+  });
+});
+
+describe('client address (X-Forwarded-For from trusted proxies only)', () => {
+  const req = (peer: string, xff?: string | string[]) => ({ socket: { remoteAddress: peer }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
+  const proxy = new Set(['127.0.0.1', '10.0.0.2']);
+
+  it('ignores the header from anyone else', () => {
+    assert.equal(clientAddress(req('203.0.113.5', '198.51.100.1'), proxy), '203.0.113.5');
+    assert.equal(clientAddress(req('::ffff:203.0.113.5', '198.51.100.1'), proxy), '203.0.113.5');
+    assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1'), new Set()), '127.0.0.1');
+  });
+
+  it('takes the right-most address that is not a trusted proxy', () => {
+    assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1'), proxy), '198.51.100.1');
+    assert.equal(clientAddress(req('::ffff:127.0.0.1', '198.51.100.1'), proxy), '198.51.100.1');
+    assert.equal(clientAddress(req('127.0.0.1', 'forged, 1.2.3.4, 198.51.100.1'), proxy), '198.51.100.1', 'what the client wrote itself is left of it');
+    assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, 10.0.0.2'), proxy), '198.51.100.1', 'a chain of trusted proxies');
+    assert.equal(clientAddress(req('127.0.0.1', ['198.51.100.1', '10.0.0.2']), proxy), '198.51.100.1');
+    assert.equal(clientAddress(req('127.0.0.1', '2001:db8::7'), proxy), '2001:db8::7');
+    assert.equal(clientAddress(req('127.0.0.1', '10.0.0.2'), proxy), '10.0.0.2', 'only proxies: the farthest one');
+    assert.equal(clientAddress(req('127.0.0.1'), proxy), '127.0.0.1');
+  });
+
+  it('stops at a malformed entry (the last trusted hop stands for the client)', () => {
+    assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, not-an-ip'), proxy), '127.0.0.1');
+    assert.equal(clientAddress(req('127.0.0.1', 'x, 10.0.0.2'), proxy), '10.0.0.2');
+    assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1:4711'), proxy), '127.0.0.1');
   });
 });

@@ -1,0 +1,64 @@
+/**
+ * Password checks off the event loop: a small pool of worker threads (piscina) with a bounded
+ * queue. A check that finds every thread busy and the queue full is not queued: it answers `busy`
+ * at once (the login then gets 503 with Retry-After), so a burst of guesses costs a bounded amount
+ * of waiting and no request of anyone else waits behind bcrypt on the event loop.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { HashTask } from './hash-worker.js';
+
+export interface CheckerOptions {
+  /** Worker threads (at least 1). */
+  threads: number;
+  /** Checks that may wait for a thread. */
+  queue: number;
+}
+
+export const DEFAULT_CHECKER: CheckerOptions = { threads: 2, queue: 64 };
+
+/** The worker beside this file: dist/lib/auth/hash-worker.js once built. */
+const WORKER = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
+
+export class PasswordChecker {
+  private pool: Piscina<HashTask, boolean> | undefined;
+  private running = 0;
+  private closed = false;
+
+  constructor(private readonly options: CheckerOptions = DEFAULT_CHECKER) {}
+
+  /** Checks in flight (running or queued). */
+  get pending(): number {
+    return this.running;
+  }
+
+  /** Whether the password matches the hash, or `busy` when no thread and no queue place is free. */
+  async verify(password: string, hash: string): Promise<boolean | 'busy'> {
+    if (this.closed) throw new Error('password checker closed');
+    const threads = Math.max(1, this.options.threads);
+    if (this.running >= threads + this.options.queue) return 'busy';
+    // Started on first use: a server nobody logs in to runs no threads. Idle threads do not keep
+    // the process alive (piscina unrefs them) and exit after a minute.
+    this.pool ??= new Piscina<HashTask, boolean>({
+      filename: WORKER,
+      minThreads: 0,
+      maxThreads: threads,
+      maxQueue: threads + this.options.queue, // a backstop: the count above is the bound
+      idleTimeout: 60_000,
+    });
+    this.running++;
+    try {
+      return await this.pool.run({ password, hash });
+    } finally {
+      this.running--;
+    }
+  }
+
+  /** Ends the threads (checks still running are abandoned). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+}
