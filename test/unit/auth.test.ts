@@ -1,6 +1,10 @@
 /** The pure parts of authentication: htpasswd schemes (with published test vectors) and back-off. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../lib/config.js';
 import { Backoff, DEFAULT_BACKOFF, DEFAULT_LOGIN_LIMITS } from '../../lib/auth/backoff.js';
 import { clientAddress } from '../../lib/auth/client-address.js';
 import { DEFAULT_LOGIN_POLICY, LoginGuard, loginPolicy } from '../../lib/auth/login-guard.js';
@@ -171,5 +175,21 @@ describe('client address (X-Forwarded-For from trusted proxies only)', () => {
     assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, not-an-ip'), proxy), '127.0.0.1');
     assert.equal(clientAddress(req('127.0.0.1', 'x, 10.0.0.2'), proxy), '10.0.0.2');
     assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1:4711'), proxy), '127.0.0.1');
+  });
+});
+
+describe('login settings in the configuration', () => {
+  it('accepts the login limits and takes trusted proxies as IP addresses only', () => {
+    const c = loadConfig(['--trusted-proxies', '127.0.0.1, ::1'], {});
+    assert.deepEqual(c.trustedProxies, ['127.0.0.1', '::1']);
+    assert.throws(() => loadConfig(['--trusted-proxies', 'proxy.example.org'], {}), ConfigError);
+    const dir = mkdtempSync(join(tmpdir(), 'gitdav-config-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ limits: { loginFreeFailuresPerAddress: 500, loginFreeFailuresPerUser: 50, loginHashThreads: 4, loginHashQueue: 16 } }));
+      assert.equal(loadConfig(['--config', file], {}).limits.loginHashThreads, 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
