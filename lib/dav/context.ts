@@ -27,6 +27,10 @@ export interface DavLimits {
   maxRanges: number;
   /** Most matches one calendar-query answers; the rest is cut with a 507 response (RFC 4791 §7.8). */
   maxReportResults: number;
+  /** Steps of iCalendar work (parse, expand, zones, filters, free-busy) one request may take (caldav/ical/budget.ts). */
+  maxCalendarSteps: number;
+  /** Most elements in one calendar-query's CALDAV:filter. */
+  maxFilterElements: number;
 }
 
 export interface DavOptions {
@@ -42,6 +46,8 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxInfinityResources: 10_000,
     maxRanges: 64,
     maxReportResults: 10_000,
+    maxCalendarSteps: 20_000_000,
+    maxFilterElements: 500,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
 };

@@ -11,6 +11,7 @@ import { freeBusyReport, parseTimeRange, type CalendarObject } from '../ical/ind
 import { toCalDavError } from '../errors.js';
 import { calendarObjects, parsedObject } from '../objects.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
+import { budgetSpent, counted, logSkipped, StepBudgetExceeded } from '../steps.js';
 
 export function freeBusyQuery(o: CalDavOptions): ReportHandler {
   return {
@@ -27,13 +28,24 @@ export function freeBusyQuery(o: CalDavOptions): ReportHandler {
         throw toCalDavError(err);
       }
       const found: CalendarObject[] = [];
-      for await (const entry of calendarObjects(req, target.path)) {
-        const object = await parsedObject(req, entry);
-        if (object) found.push(object);
+      const paths = new Map<CalendarObject, string>();
+      let text: string;
+      try {
+        for await (const entry of calendarObjects(req, target.path)) {
+          const object = await parsedObject(req, entry);
+          if (object) found.push(object);
+          if (object) paths.set(object, entry.path);
+        }
+        // An object that cannot be evaluated is left out (and logged); a partial answer for the
+        // budget would claim busy time free, so a spent budget fails the whole report (507).
+        const onError = (object: CalendarObject, err: unknown) => logSkipped(req, paths.get(object) ?? '?', err);
+        text = counted(req, () => freeBusyReport(found, new Date(range.start!), new Date(range.end!), { maxInstances: o.maxInstances, onError }));
+      } catch (err) {
+        throw err instanceof StepBudgetExceeded ? budgetSpent(err) : err;
       }
       req.ctx.status = 200;
       req.ctx.type = 'text/calendar; charset=utf-8';
-      req.ctx.body = freeBusyReport(found, new Date(range.start!), new Date(range.end!), { maxInstances: o.maxInstances });
+      req.ctx.body = text;
     },
   };
 }
