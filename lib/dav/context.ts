@@ -46,7 +46,7 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxInfinityResources: 10_000,
     maxRanges: 64,
     maxReportResults: 10_000,
-    maxCalendarSteps: 20_000_000,
+    maxCalendarSteps: 10_000_000,
     maxFilterElements: 500,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },

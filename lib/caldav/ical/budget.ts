@@ -15,7 +15,7 @@
  */
 
 /** Default of `limits.maxCalendarSteps`: far above any real calendar's needs (see docs/security.md). */
-export const DEFAULT_MAX_CALENDAR_STEPS = 20_000_000;
+export const DEFAULT_MAX_CALENDAR_STEPS = 10_000_000;
 
 export class StepBudgetExceeded extends Error {
   override name = 'StepBudgetExceeded';

@@ -74,6 +74,11 @@ function objectBusy(object: CalendarObject, range: TimeRange, options: FreeBusyO
   }
 }
 
+/** Periods merged per type where they overlap or touch, in order (for busy periods gathered in parts). */
+export function mergeBusyPeriods(periods: BusyPeriod[]): BusyPeriod[] {
+  return merge(periods);
+}
+
 function merge(periods: BusyPeriod[]): BusyPeriod[] {
   const out: BusyPeriod[] = [];
   const sorted = [...periods].sort((a, b) => a.type.localeCompare(b.type) || a.start - b.start);
@@ -87,7 +92,11 @@ function merge(periods: BusyPeriod[]): BusyPeriod[] {
 
 /** The free-busy-query answer: a VCALENDAR with one VFREEBUSY for [start, end). */
 export function freeBusyReport(objects: Iterable<CalendarObject>, start: Date, end: Date, options: FreeBusyOptions = {}): string {
-  const periods = busyPeriods(objects, start, end, options);
+  return freeBusyCalendar(busyPeriods(objects, start, end, options), start, end, options);
+}
+
+/** The VCALENDAR with one VFREEBUSY for [start, end) holding `periods` (merged, in order). */
+export function freeBusyCalendar(periods: readonly BusyPeriod[], start: Date, end: Date, options: FreeBusyOptions = {}): string {
   const utc = (ms: number) => ICAL.Time.fromJSDate(new Date(ms), true);
   const vcalendar = new ICAL.Component('vcalendar');
   vcalendar.addPropertyWithValue('version', '2.0');

@@ -143,9 +143,15 @@ export function normalizeJcal(jcal: JCalComponent): void {
  * more (the list grows by a full copy per expansion). Here the list is rebuilt instead, expansion
  * stops at ZONE_HORIZON_YEAR (later instants keep the last offset; stored objects end in 2100), and
  * each change costs a step of the request's budget. structure.ts has already refused observances
- * whose changes up to that year would exceed MAX_ZONE_CHANGES.
+ * whose changes up to that year would exceed MAX_ZONE_CHANGES. Each conversion costs a step too.
  */
 class BoundedTimezone extends ICAL.Timezone {
+  /** One conversion costs a step: ical.js's utcOffset copies and adjusts changes (~20 µs a call). */
+  override utcOffset(tt: IcalTime): number {
+    spend();
+    return super.utcOffset(tt);
+  }
+
   override _ensureCoverage(year: number): void {
     const y = Math.min(year, ZONE_HORIZON_YEAR);
     // ical.js declares it private; it is the year the changes reach
