@@ -3,6 +3,7 @@
  * it: ical.js keeps the last of two FREQs, accepts a rule without FREQ and combinations the RFC
  * forbids, and then fails (or loops) when the rule is expanded — in the middle of a REPORT. Hand-written
  * because it must see the text itself (duplicates are gone once parsed) and say which rule is broken.
+ * A few combinations the RFC allows but ical.js cannot expand are refused too, saying so.
  */
 
 /** A recurrence rule as its parts (upper-case names; values as written). */
@@ -73,11 +74,16 @@ export function checkRecurrenceRule(text: string): RuleParts | string {
       if (n < 1 || n > 53) return `BYDAY=${byday}: ${item} is out of range`;
       if (freq !== 'MONTHLY' && freq !== 'YEARLY') return `BYDAY with a number (${item}) needs FREQ=MONTHLY or YEARLY`;
       if (freq === 'YEARLY' && parts.has('BYWEEKNO')) return `BYDAY with a number (${item}) cannot be used with BYWEEKNO`;
+      if (freq === 'MONTHLY' && n > 5) return `BYDAY=${item}: a month has at most 5 of a weekday (not supported)`;
     }
   }
   if (parts.has('BYYEARDAY') && (freq === 'DAILY' || freq === 'WEEKLY' || freq === 'MONTHLY')) return `BYYEARDAY cannot be used with FREQ=${freq}`;
   if (parts.has('BYMONTHDAY') && freq === 'WEEKLY') return 'BYMONTHDAY cannot be used with FREQ=WEEKLY';
   if (parts.has('BYWEEKNO') && freq !== 'YEARLY') return `BYWEEKNO needs FREQ=YEARLY, not ${freq}`;
+  // Allowed by the RFC's grammar but refused by ical.js when it expands the rule: refused here, so
+  // such an object is never stored to fail every later REPORT.
+  if (parts.has('BYYEARDAY') && ['BYMONTH', 'BYWEEKNO', 'BYMONTHDAY'].some((p) => parts.has(p))) return 'BYYEARDAY with BYMONTH, BYWEEKNO or BYMONTHDAY is not supported';
+  if (parts.has('BYWEEKNO') && parts.has('BYMONTHDAY')) return 'BYWEEKNO with BYMONTHDAY is not supported';
   if (parts.has('BYSETPOS') && !BY_PARTS.some((p) => p !== 'BYSETPOS' && parts.has(p))) return 'BYSETPOS needs another BYxxx rule part';
   return { freq, parts };
 }

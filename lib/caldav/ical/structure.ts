@@ -130,7 +130,8 @@ function observanceChanges(o: Observance): number {
   const from = o.dtstartYear ?? 0;
   for (const rule of o.rules) {
     const until = rule.parts.get('UNTIL');
-    const to = Math.min(until ? Number(until.slice(0, 4)) : ZONE_HORIZON_YEAR, ZONE_HORIZON_YEAR) + 1;
+    // ical.js expands five years beyond the year asked for (Timezone.EXTRA_COVERAGE)
+    const to = Math.min(until ? Number(until.slice(0, 4)) : Infinity, ZONE_HORIZON_YEAR + 5) + 1;
     let n = perYear(rule) * Math.max(1, to - from);
     const count = rule.parts.get('COUNT');
     if (count) n = Math.min(n, Number(count));
@@ -159,6 +160,5 @@ function perYear(rule: RuleParts): number {
   } else {
     per = n('BYMONTH') || 1;
   }
-  if (n('BYSETPOS')) per = Math.min(per, n('BYSETPOS') * (rule.freq === 'MONTHLY' ? 12 : 1));
-  return per;
+  return per; // BYSETPOS is not counted: ical.js applies it per month even in a YEARLY rule
 }

@@ -17,6 +17,7 @@
 import ICAL from 'ical.js';
 import { spend, StepBudgetExceeded } from './budget.js';
 import { checkStructure, ZONE_HORIZON_YEAR } from './structure.js';
+import { CalendarPreconditionError } from './errors.js';
 
 export type IcalTime = ICAL.Time;
 export type IcalTimezone = ICAL.Timezone;
@@ -158,7 +159,13 @@ class BoundedTimezone extends ICAL.Timezone {
     const reached = (this as unknown as { expandedUntilYear: number }).expandedUntilYear;
     if (this.changes.length && reached >= y) return;
     this.changes = [];
-    super._ensureCoverage(y);
+    try {
+      super._ensureCoverage(y);
+    } catch (err) {
+      if (err instanceof StepBudgetExceeded) throw err;
+      this.changes = [];
+      throw new CalendarPreconditionError('valid-calendar-data', `VTIMEZONE ${this.tzid} cannot be expanded: ${(err as Error).message}`, { cause: err });
+    }
     spend(this.changes.length);
   }
 }
