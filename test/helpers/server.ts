@@ -18,6 +18,7 @@ import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
+import type { Logger } from '../../lib/log.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
@@ -61,6 +62,8 @@ export interface TestServerOptions {
   anonymousRead?: string;
   /** With `users`: ROOT/shares.json. */
   shares?: Share[];
+  /** Where the server logs (silent by default). */
+  logger?: Logger;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -70,7 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let app;
   if (options.proxy) {
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
-    app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls });
+    app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls, logger: options.logger });
   } else if (options.users) {
     const users = new Map<string, string>();
     // Cost 4 in tests: the format and checks are bcrypt's, the time is not.
@@ -79,10 +82,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     if (options.shares) await writeShares(root, options.shares);
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     const backoff = options.backoff ?? { ...DEFAULT_BACKOFF, free: 1_000_000 };
-    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls });
+    app = await createApp({ tenants, auth: new HtpasswdAuthenticator(usersFileOf(root), 'gitdav', backoff), anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root });
-    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });
+    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls, logger: options.logger });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);
   return {
