@@ -57,6 +57,10 @@ describe('iCalendar structure checks before parsing', () => {
     refused(nest(100_000), /nest deeper/);
   });
 
+  it('a VTIMEZONE ended before its observance is left to the parser (no TypeError here)', () => {
+    assert.doesNotThrow(() => checkStructure(vcalendar('BEGIN:VTIMEZONE', 'TZID:X', 'BEGIN:STANDARD', 'END:VTIMEZONE', 'RRULE:FREQ=YEARLY', 'END:STANDARD')));
+  });
+
   it('refuses a bad RRULE anywhere, folded or not, naming the component', () => {
     refused(vcalendar('BEGIN:VTODO', 'UID:t', 'RRULE:FREQ=MONTHLY;', ' BYYEARDAY=1', 'END:VTODO'), /RRULE of VTODO: BYYEARDAY/);
     refused(vcalendar('BEGIN:VEVENT', 'UID:t', 'EXRULE:COUNT=1', 'END:VEVENT'), /EXRULE of VEVENT: FREQ is required/);

@@ -58,8 +58,8 @@ export function checkStructure(text: string): void {
         if (comp === 'VTIMEZONE' && zone) {
           if (zone.changes > MAX_ZONE_CHANGES) throw invalid(`VTIMEZONE ${zone.tzid} would expand to more than ${MAX_ZONE_CHANGES} changes`);
           zone = null;
-        } else if (observance && (comp === 'STANDARD' || comp === 'DAYLIGHT')) {
-          zone!.changes += observanceChanges(observance);
+        } else if (observance && zone && (comp === 'STANDARD' || comp === 'DAYLIGHT')) {
+          zone.changes += observanceChanges(observance);
           observance = null;
         }
         return;
@@ -78,7 +78,7 @@ export function checkStructure(text: string): void {
         const rule = checkRecurrenceRule(value.trim());
         const where = stack.at(-1) ?? 'VCALENDAR';
         if (typeof rule === 'string') throw invalid(`${name} of ${where}: ${rule}`);
-        if (observance) observance.rules.push(checkObservanceRule(rule, observance.kind, zone!.tzid));
+        if (observance) observance.rules.push(checkObservanceRule(rule, observance.kind, zone?.tzid ?? 'without TZID'));
         return;
       }
       default:
