@@ -238,3 +238,36 @@ describe('the step budget (limits.maxCalendarSteps) ends iCalendar work with a c
     await serving(s, cal);
   });
 });
+
+for (const backend of ['fs', 'git'] as BackendName[]) {
+  describe(`iCalendar bombs through a read-write calendar share (${backend} backend)`, function () {
+    this.timeout(120_000);
+    let dir: string;
+    let s: ChildServer;
+    const BOB = basic('bob', 'bob-secret!');
+    const shared = '/calendars/bob/alice~calendar/';
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'gitdav-bombs-'));
+      s = await startChildServer({ root: dir, backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares: [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'write' }] });
+      assert.equal((await rawWithin(HANG, s.url, `${shared}ok.ics`, { method: 'PUT', body: event('ok'), headers: { ...CAL_TYPE, ...BOB } })).status, 201);
+    });
+    after(async () => {
+      await s?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('the grantee\'s PUT of the per-second zone and bad rules are 403; his queries answer; Alice is served', async () => {
+      for (const body of [BOMB, event('bad', undefined, undefined, ['RRULE:FREQ=MONTHLY;BYYEARDAY=1'])]) {
+        const r = await rawWithin(HANG, s.url, `${shared}bomb.ics`, { method: 'PUT', body, headers: { ...CAL_TYPE, ...BOB } });
+        assert.equal(r.status, 403, r.text);
+        assert.match(r.text, /valid-calendar-data/);
+      }
+      const q = await rawWithin(HANG, s.url, shared, { method: 'REPORT', headers: { Depth: '1', ...BOB }, body: TZ_QUERY });
+      assert.equal(q.status, 403, q.text);
+      const fb = await rawWithin(HANG, s.url, shared, { method: 'REPORT', headers: { Depth: '1', ...BOB }, body: FREE_BUSY });
+      assert.equal(fb.status, 200, fb.text);
+      assert.match(fb.text, /FREEBUSY:20240101T090000Z\/20240101T100000Z/);
+      await serving(s, '/calendars/alice/calendar/', basic('alice', 'alice-secret'));
+    });
+  });
+}
