@@ -93,6 +93,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
 
   koa.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
+    ctx.state.logger = logger; // for layers that skip bad data and say so (CalDAV)
     ctx.set('Server', 'gitdav');
     if (options.tls) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     ctx.res.once('close', () => {

@@ -8,6 +8,7 @@ import { parseCalendarDataRequest, shapeCalendarData } from './ical/index.js';
 import { toCalDavError } from './errors.js';
 import { objects, parsedObject } from './objects.js';
 import { cal, type CalDavOptions } from './context.js';
+import { budgetSpent, counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
 export function calendarDataProperty(o: CalDavOptions): LiveProperty {
   return {
@@ -22,10 +23,19 @@ export function calendarDataProperty(o: CalDavOptions): LiveProperty {
       }
       const object = await parsedObject(r.req, r.entry);
       if (!object) return null;
+      let shape;
       try {
-        return [shapeCalendarData(object, parseCalendarDataRequest(requested!), { maxInstances: o.maxInstances })];
+        shape = parseCalendarDataRequest(requested!);
       } catch (err) {
         throw toCalDavError(err);
+      }
+      try {
+        return [counted(r.req, () => shapeCalendarData(object, shape, { maxInstances: o.maxInstances }))];
+      } catch (err) {
+        if (err instanceof StepBudgetExceeded) throw budgetSpent(err);
+        // A stored object ical.js cannot expand: this property is missing (404), the rest answered.
+        logSkipped(r.req, r.entry.path, err);
+        return null;
       }
     },
   };

@@ -12,15 +12,22 @@ import { parseCalendarObject, type CalendarObject } from './ical/index.js';
 import { objectBounds, type ObjectBounds } from './ical/bounds.js';
 import { objectIndexOf } from './object-index.js';
 import { CALENDAR } from './context.js';
+import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
 /** null: the stored bytes are not a calendar object (put there over plain WebDAV): skipped by queries. */
 export const objects = new ObjectCache<CalendarObject | null>();
 
+/**
+ * The object parsed under the request's step budget. A stored object that does not parse (stored
+ * before a check existed, or written to the folder directly) is null, and logged once per ETag.
+ */
 export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
   return objects.parsed(req, entry, (text) => {
     try {
-      return parseCalendarObject(text);
-    } catch {
+      return counted(req, () => parseCalendarObject(text));
+    } catch (err) {
+      if (err instanceof StepBudgetExceeded) throw err; // the request's limit, not the object's fault
+      if (text.trimStart().startsWith('BEGIN:VCALENDAR')) logSkipped(req, entry.path, err);
       return null;
     }
   });
@@ -55,7 +62,7 @@ async function indexed(req: DavRequest, entry: Entry): Promise<ObjectBounds | un
 /** The object parsed, its summary recorded for the next query or restart. */
 async function parsedAndIndexed(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
   const object = await parsedObject(req, entry);
-  if (object && entry.etag) objectIndexOf(req.backend).set(entry.etag, objectBounds(object));
+  if (object && entry.etag) objectIndexOf(req.backend).set(entry.etag, counted(req, () => objectBounds(object)));
   return object;
 }
 

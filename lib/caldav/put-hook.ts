@@ -14,6 +14,7 @@ import { validateCalendarObject, CalendarPreconditionError } from './ical/index.
 import { isCalendarPath } from './objects.js';
 import { reserveUid } from './uid-index.js';
 import { toCalDavError } from './errors.js';
+import { counted, StepBudgetExceeded } from './steps.js';
 import { cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
 
 export function calendarPutHook(o: CalDavOptions): PutHook {
@@ -49,15 +50,19 @@ export async function admitObject(
   movingFrom?: string,
 ): Promise<{ title: string; done: (stored: boolean) => Promise<void> }> {
   let valid;
+  const supported = await supportedComponents(req, calendar);
   try {
-    valid = validateCalendarObject(body.toString('utf8'), {
-      supportedComponents: await supportedComponents(req, calendar),
+    valid = counted(req, () => validateCalendarObject(body.toString('utf8'), {
+      supportedComponents: supported,
       maxResourceSize: o.maxResourceSize,
       maxInstances: o.maxInstances,
       minDateTime: MIN_DATE_TIME,
       maxDateTime: MAX_DATE_TIME,
-    });
+    }));
   } catch (err) {
+    // An object that takes more than the whole budget to check is refused as data the server
+    // cannot accept (403 valid-calendar-data), not as a server failure: the same upload always fails.
+    if (err instanceof StepBudgetExceeded) throw toCalDavError(new CalendarPreconditionError('valid-calendar-data', `too complex to check: ${err.message}`));
     throw toCalDavError(err);
   }
   // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.

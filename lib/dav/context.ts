@@ -33,6 +33,10 @@ export interface DavLimits {
   maxLocksPerUser: number;
   /** Largest lock table (one per user's tree), bytes of its locks as JSON (more: 507). */
   maxLockTableBytes: number;
+  /** Steps of iCalendar work (parse, expand, zones, filters, free-busy) one request may take (caldav/ical/budget.ts). */
+  maxCalendarSteps: number;
+  /** Most elements in one calendar-query's CALDAV:filter. */
+  maxFilterElements: number;
 }
 
 export interface DavOptions {
@@ -49,6 +53,8 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxRanges: 64,
     maxReportResults: 10_000,
     ...DEFAULT_LOCK_LIMITS,
+    maxCalendarSteps: 10_000_000,
+    maxFilterElements: 500,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
 };

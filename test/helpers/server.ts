@@ -21,6 +21,7 @@ import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import type { SymlinkPolicy } from '../../backends/fs/containment.js';
+import type { Logger } from '../../lib/log.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */
@@ -74,6 +75,8 @@ export interface TestServerOptions {
   shares?: Share[];
   /** Folder backend: the symbolic-link policy (default follow-inside). */
   symlinks?: SymlinkPolicy;
+  /** Where the server logs (silent by default). */
+  logger?: Logger;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -83,7 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let app;
   if (options.proxy) {
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
-    app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls });
+    app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls, logger: options.logger });
   } else if (options.users) {
     const users = new Map<string, string>();
     // Cost 4 in tests: the format and checks are bcrypt's, the time is not.
@@ -94,10 +97,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const off = { ...DEFAULT_BACKOFF, free: 1_000_000 };
     const policy = options.loginPolicy ?? { ...DEFAULT_LOGIN_POLICY, pair: options.backoff ?? off, address: off, user: off };
     const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker });
-    app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls });
+    app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
-    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls });
+    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls, logger: options.logger });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);
   return {

@@ -16,6 +16,7 @@
  */
 import ICAL from 'ical.js';
 import type { CalendarComponentType, CalendarObject } from './object.js';
+import { spend, StepBudgetExceeded } from './budget.js';
 import { componentInstance, instances, type Instance } from './recurrence.js';
 import { alarmReach, alarmTriggers, eventEnd, freeBusyPeriods, type TimeRange } from './timerange.js';
 import { addDuration, durationMs, epochMs, isFloating, type IcalComponent, type IcalTime } from './tz.js';
@@ -56,7 +57,8 @@ export function objectBounds(object: CalendarObject): ObjectBounds {
     const { span, alarms } = object.componentType === 'VFREEBUSY' ? freeBusyBounds(object) : recurringBounds(object);
     if (!hasFloating(object)) return { ...base, span, alarms };
     return { ...base, span: widen(span, FLOATING_MARGIN), alarms: widen(alarms, FLOATING_MARGIN) };
-  } catch {
+  } catch (err) {
+    if (err instanceof StepBudgetExceeded) throw err;
     return { ...base, span: OPEN, alarms: OPEN };
   }
 }
@@ -224,6 +226,7 @@ function widen(span: Span, by: number): Span {
 function hasFloating(object: CalendarObject): boolean {
   const visit = (c: IcalComponent): boolean => {
     for (const prop of c.getAllProperties()) {
+      spend();
       for (const v of prop.getValues()) {
         if (v instanceof ICAL.Time && isFloating(v)) return true;
         if (v instanceof ICAL.Period && (isFloating(v.start) || (v.end && isFloating(v.end)))) return true;

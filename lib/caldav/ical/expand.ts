@@ -19,6 +19,7 @@ import { parseTimeRange } from './filter.js';
 import type { CalendarObject } from './object.js';
 import { componentInstance, isRecurring, occurrenceInstance, type Instance } from './recurrence.js';
 import { instanceOverlaps, instancesInRange, timeRange, type TimeRange, type TimeRangeOptions } from './timerange.js';
+import { spend } from './budget.js';
 import { epochMs, toUtc, type IcalComponent, type IcalTime, type IcalTimezone } from './tz.js';
 
 export interface PropSelection {
@@ -200,6 +201,7 @@ function expandedCalendar(object: CalendarObject, range: TimeRange, options: Sha
 
 /** One instance as a stand-alone component: times in UTC, recurrence properties gone. */
 function instanceComponent(inst: Instance, floating: IcalTimezone | null): IcalComponent {
+  spend();
   const c = copy(inst.component);
   zonedToUtc(inst.component, c, floating);
   for (const name of ['rrule', 'rdate', 'exdate', 'exrule']) c.removeAllProperties(name);

@@ -28,6 +28,8 @@ import {
   type TimeRange,
 } from './timerange.js';
 import { parseUtcDateTime, type IcalComponent, type IcalTimezone } from './tz.js';
+import { MAX_COMPONENT_DEPTH } from './structure.js';
+import { spend } from './budget.js';
 
 export { CalendarQueryError } from './errors.js';
 
@@ -78,15 +80,43 @@ const unsupported = (message: string) => new CalendarQueryError(403, 'supported-
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-/** Parses a CALDAV:filter element. */
-export function parseFilter(el: XmlElement): CalendarFilter {
+/** Default of `limits.maxFilterElements`: real clients send fewer than 20. */
+export const DEFAULT_MAX_FILTER_ELEMENTS = 500;
+/** Deepest filter accepted: comp-filters as deep as components nest, then prop, param and match. */
+export const MAX_FILTER_DEPTH = MAX_COMPONENT_DEPTH + 4;
+
+export interface FilterLimits {
+  /** Most elements (of any namespace) inside CALDAV:filter. */
+  maxElements?: number;
+}
+
+/**
+ * Parses a CALDAV:filter element. A filter larger or deeper than any real one is refused up front
+ * (403 CALDAV:supported-filter: RFC 4791 has no condition for size, and this one says "this server
+ * does not evaluate that filter"), since its evaluation costs its size for every object.
+ */
+export function parseFilter(el: XmlElement, limits: FilterLimits = {}): CalendarFilter {
   if (!is(el, NS.CALDAV, 'filter')) throw invalid(`expected CALDAV:filter, got ${el.local}`);
+  checkFilterSize(el, limits.maxElements ?? DEFAULT_MAX_FILTER_ELEMENTS);
   const comps = ownElements(el, ['comp-filter']);
   if (comps.length !== 1) throw invalid('CALDAV:filter must hold exactly one comp-filter');
   const root = parseCompFilter(comps[0]!);
   if (root.name !== 'VCALENDAR') throw invalid(`the top-level comp-filter must be VCALENDAR, not ${root.name}`);
   if (root.timeRange) throw unsupported('a time-range on VCALENDAR is not supported');
   return root;
+}
+
+function checkFilterSize(filter: XmlElement, maxElements: number): void {
+  let count = 0;
+  const pending: Array<[XmlElement, number]> = [[filter, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [el, depth] = next;
+    if (depth > MAX_FILTER_DEPTH) throw unsupported(`a filter nested deeper than ${MAX_FILTER_DEPTH} levels is not supported`);
+    for (const c of elements(el)) {
+      if (++count > maxElements) throw unsupported(`a filter of more than ${maxElements} elements is not supported (limits.maxFilterElements)`);
+      pending.push([c, depth + 1]);
+    }
+  }
 }
 
 /** CalDAV children of `el`; unknown CalDAV elements are refused, other namespaces skipped. */
@@ -178,10 +208,10 @@ export function parseTimeRange(el: XmlElement, options: { requireBoth?: boolean 
 }
 
 /** The CALDAV:filter child of a calendar-query body, parsed (convenience for the REPORT). */
-export function parseQueryFilter(query: XmlElement): CalendarFilter {
+export function parseQueryFilter(query: XmlElement, limits: FilterLimits = {}): CalendarFilter {
   const filter = child(query, NS.CALDAV, 'filter');
   if (!filter) throw invalid('calendar-query needs a CALDAV:filter');
-  return parseFilter(filter);
+  return parseFilter(filter, limits);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +243,7 @@ function subfiltersMatch(component: IcalComponent, f: CompFilter, inst: Instance
 }
 
 function compFilterMatches(parent: IcalComponent, f: CompFilter, parentInst: Instance | null, ctx: Context): boolean {
+  spend();
   const comps = parent.getAllSubcomponents(f.name.toLowerCase());
   if (f.isNotDefined) return comps.length === 0;
   if (!comps.length) return false;
@@ -226,6 +257,7 @@ function compFilterMatches(parent: IcalComponent, f: CompFilter, parentInst: Ins
   }
 
   return comps.some((c) => {
+    spend();
     if (f.timeRange && !timeRangeMatches(c, f, parent, parentInst, ctx)) return false;
     return subfiltersMatch(c, f, f.name === 'VALARM' ? null : componentInstance(c), ctx);
   });
@@ -263,6 +295,7 @@ function propFilterMatches(component: IcalComponent, pf: PropFilter, inst: Insta
   if (pf.isNotDefined) return props.length === 0;
   if (!props.length) return false;
   return props.some((prop) => {
+    spend();
     if (pf.timeRange) {
       const values = inst && INSTANCE_PROPERTIES.has(pf.name) ? [instanceValue(inst, pf.name)] : prop.getValues();
       if (!values.some((v) => valueOverlaps(v, pf.timeRange!, ctx.floating))) return false;

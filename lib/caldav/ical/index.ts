@@ -50,5 +50,5 @@ export {
   type PropSelection,
   type ShapeOptions,
 } from './expand.js';
-export { busyPeriods, freeBusyReport, formatPeriod, type BusyPeriod, type BusyType, type FreeBusyOptions } from './freebusy.js';
+export { busyPeriods, freeBusyReport, freeBusyCalendar, mergeBusyPeriods, formatPeriod, type BusyPeriod, type BusyType, type FreeBusyOptions } from './freebusy.js';
 export { parseTimezone, systemTimezone, parseUtcDateTime, formatUtcDateTime } from './tz.js';

@@ -9,6 +9,8 @@
 import ICAL from 'ical.js';
 import { CalendarPreconditionError } from './errors.js';
 import { attachTimezones, normalizeJcal, type IcalComponent, type IcalTimezone } from './tz.js';
+import { checkStructure } from './structure.js';
+import { spend, StepBudgetExceeded } from './budget.js';
 
 export { CalendarPreconditionError, type CalendarPrecondition } from './errors.js';
 
@@ -101,6 +103,7 @@ export function parseCalendarObject(text: string): CalendarObject {
 function parseVcalendar(text: string): IcalComponent {
   const body = text.replace(/^\uFEFF/, '');
   if (!/^\s*BEGIN:/i.test(body)) throw new CalendarPreconditionError('valid-calendar-data', 'not iCalendar data');
+  checkStructure(body); // depth, recurrence rules and time zones, before ical.js sees them
   let jcal: unknown;
   try {
     jcal = ICAL.parse(body);
@@ -123,9 +126,11 @@ function parseVcalendar(text: string): IcalComponent {
  */
 function hydrate(component: IcalComponent): void {
   for (const prop of component.getAllProperties()) {
+    spend();
     try {
       prop.getValues();
     } catch (err) {
+      if (err instanceof StepBudgetExceeded) throw err;
       throw new CalendarPreconditionError('valid-calendar-data',
         `bad ${prop.name.toUpperCase()} in ${component.name.toUpperCase()}: ${(err as Error).message}`, { cause: err });
     }

@@ -18,6 +18,7 @@
  */
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
+import { spend } from './budget.js';
 import { addDays, addDuration, epochMs, isFloating, timeAt, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
 
 export const DEFAULT_MAX_INSTANCES = 10_000;
@@ -77,6 +78,7 @@ export function* instances(object: CalendarObject, options: ExpansionOptions = {
   const { master, overrides } = object;
   const overrideKeys = new Set<string>();
   for (const o of overrides) {
+    spend();
     const rid = o.getFirstPropertyValue('recurrence-id') as IcalTime;
     overrideKeys.add(occurrenceKey(rid));
     yield describe('override', o, rid, (o.getFirstPropertyValue('dtstart') as IcalTime | null) ?? rid);
@@ -209,7 +211,8 @@ interface OccurrenceOptions {
   until: number | undefined;
 }
 
-class StepBudgetExceeded extends Error {}
+/** The per-object cap on candidates (not the request's budget, which ends the request). */
+class CandidateCapReached extends Error {}
 
 /** The occurrences in order; returns whether a cap stopped them. */
 function* occurrences(master: IcalComponent, dtstart: IcalTime, options: OccurrenceOptions): Generator<IcalTime, boolean> {
@@ -224,11 +227,13 @@ function* occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurre
     // ical.js loops until a candidate passes the BYxxx filters; count every candidate it tries.
     const check = iterator.check_contracting_rules.bind(iterator);
     iterator.check_contracting_rules = () => {
-      if (++steps > stepBudget) throw new StepBudgetExceeded();
+      spend();
+      if (++steps > stepBudget) throw new CandidateCapReached();
       return check();
     };
     sources.push(() => {
       for (;;) {
+        spend();
         const next = iterator.next();
         if (!next) return null;
         if (acceptedByRule(rule, dtstart, next)) return next.clone();
@@ -264,6 +269,7 @@ function* occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurre
   try {
     for (let i = 0; i < sources.length; i++) advance(i);
     for (;;) {
+      spend();
       let best = 0;
       for (let i = 1; i < heads.length; i++) if (headAt[i]! < headAt[best]!) best = i;
       const occ = heads[best];
@@ -279,7 +285,7 @@ function* occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurre
       yield occ;
     }
   } catch (err) {
-    if (!(err instanceof StepBudgetExceeded) && !/max tries|death by recursion/i.test((err as Error).message)) throw err;
+    if (!(err instanceof CandidateCapReached) && !/max tries|death by recursion/i.test((err as Error).message)) throw err;
     return true;
   }
 }

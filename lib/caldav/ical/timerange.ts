@@ -12,6 +12,7 @@
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
 import { expandInstances, instances, type Expansion, type ExpansionOptions, type Instance } from './recurrence.js';
+import { spend } from './budget.js';
 import { addDuration, durationMs, epochMs, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
 
 export interface TimeRange {
@@ -155,6 +156,7 @@ export function freeBusyPeriods(component: IcalComponent, floating?: IcalTimezon
   for (const prop of component.getAllProperties('freebusy')) {
     const type = String(prop.getFirstParameter('fbtype') ?? 'BUSY').toUpperCase();
     for (const v of prop.getValues()) {
+      spend();
       if (!(v instanceof ICAL.Period)) continue;
       out.push({ type, start: epochMs(v.start, floating), end: epochMs(v.getEnd(), floating) });
     }
@@ -191,6 +193,7 @@ export function alarmTriggers(alarm: IcalComponent, inst: Instance, floating?: I
   const repeat = Number(alarm.getFirstPropertyValue('repeat') ?? 0);
   const every = alarm.getFirstPropertyValue('duration') as IcalDuration | null;
   if (repeat > 0 && every instanceof ICAL.Duration && every.toSeconds() > 0) {
+    spend(Math.min(repeat, 1000));
     for (let i = 1; i <= Math.min(repeat, 1000); i++) times.push(first + i * durationMs(every));
   }
   return times;

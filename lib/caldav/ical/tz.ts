@@ -15,6 +15,9 @@
  * compares them in the calendar's time zone when one is given, else as UTC.
  */
 import ICAL from 'ical.js';
+import { spend, StepBudgetExceeded } from './budget.js';
+import { checkStructure, ZONE_HORIZON_YEAR } from './structure.js';
+import { CalendarPreconditionError } from './errors.js';
 
 export type IcalTime = ICAL.Time;
 export type IcalTimezone = ICAL.Timezone;
@@ -135,6 +138,38 @@ export function normalizeJcal(jcal: JCalComponent): void {
   for (const c of comps) normalizeJcal(c);
 }
 
+/**
+ * A zone whose expansion is bounded. ical.js expands a zone's observances from their DTSTART up to
+ * five years past any year it is asked about, and on each later year it appends every change once
+ * more (the list grows by a full copy per expansion). Here the list is rebuilt instead, expansion
+ * stops at ZONE_HORIZON_YEAR (later instants keep the last offset; stored objects end in 2100), and
+ * each change costs a step of the request's budget. structure.ts has already refused observances
+ * whose changes up to that year would exceed MAX_ZONE_CHANGES. Each conversion costs a step too.
+ */
+class BoundedTimezone extends ICAL.Timezone {
+  /** One conversion costs a step: ical.js's utcOffset copies and adjusts changes (~20 µs a call). */
+  override utcOffset(tt: IcalTime): number {
+    spend();
+    return super.utcOffset(tt);
+  }
+
+  override _ensureCoverage(year: number): void {
+    const y = Math.min(year, ZONE_HORIZON_YEAR);
+    // ical.js declares it private; it is the year the changes reach
+    const reached = (this as unknown as { expandedUntilYear: number }).expandedUntilYear;
+    if (this.changes.length && reached >= y) return;
+    this.changes = [];
+    try {
+      super._ensureCoverage(y);
+    } catch (err) {
+      if (err instanceof StepBudgetExceeded) throw err;
+      this.changes = [];
+      throw new CalendarPreconditionError('valid-calendar-data', `VTIMEZONE ${this.tzid} cannot be expanded: ${(err as Error).message}`, { cause: err });
+    }
+    spend(this.changes.length);
+  }
+}
+
 const ZONE_CACHE_LIMIT = 512;
 const zoneCache = new Map<string, IcalTimezone>();
 
@@ -145,7 +180,7 @@ function cachedZone(vtimezone: IcalComponent, tzid: string): IcalTimezone {
     zoneCache.delete(key); // refresh its place: the map's order is the eviction order
   } else {
     // a detached copy: the cached zone must not keep the first object's whole VCALENDAR alive
-    zone = new ICAL.Timezone({ component: new ICAL.Component(structuredClone(vtimezone.jCal)), tzid });
+    zone = new BoundedTimezone({ component: new ICAL.Component(structuredClone(vtimezone.jCal)), tzid });
     if (zoneCache.size >= ZONE_CACHE_LIMIT) zoneCache.delete(zoneCache.keys().next().value!);
   }
   zoneCache.set(key, zone);
@@ -187,11 +222,13 @@ function referencedTzids(jcal: JCalComponent, out = new Set<string>()): Set<stri
 export function parseTimezone(text: string): IcalTimezone | null {
   let root: IcalComponent;
   try {
+    checkStructure(text);
     const jcal = ICAL.parse(text.replace(/^\uFEFF/, ''));
     if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') return null;
     normalizeJcal(jcal as JCalComponent);
     root = new ICAL.Component(jcal);
-  } catch {
+  } catch (err) {
+    if (err instanceof StepBudgetExceeded) throw err;
     return null;
   }
   const vtz = root.name === 'vtimezone' ? root : root.getFirstSubcomponent('vtimezone');

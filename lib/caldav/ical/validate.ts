@@ -7,7 +7,8 @@
 import ICAL from 'ical.js';
 import { CalendarPreconditionError } from './errors.js';
 import { parseCalendarObject, type CalendarComponentType, type CalendarObject } from './object.js';
-import { expandInstances, isRecurring } from './recurrence.js';
+import { expandInstances, instances, isRecurring } from './recurrence.js';
+import { StepBudgetExceeded } from './budget.js';
 import { epochMs, formatUtcDateTime, type IcalComponent } from './tz.js';
 
 export interface ValidationLimits {
@@ -45,6 +46,7 @@ export function validateCalendarObject(text: string, limits: ValidationLimits): 
   }
   if (object.uid === null) throw fail('valid-calendar-object-resource', `${object.componentType} without UID`);
   for (const c of components(object)) checkComponent(c);
+  checkExpandable(object);
   checkDateLimits(object, limits);
   return { uid: object.uid, componentType: object.componentType, object };
 }
@@ -65,6 +67,22 @@ function checkComponent(c: IcalComponent): void {
   for (const name of ['dtstart', 'dtend', 'due', 'recurrence-id']) {
     const v = c.getFirstPropertyValue(name);
     if (v !== null && !(v instanceof ICAL.Time)) throw fail('valid-calendar-data', `${name.toUpperCase()} is not a date or date-time`);
+  }
+}
+
+/**
+ * The recurrence set's first instances and each time zone's changes can be computed: a rule or zone
+ * that ical.js cannot evaluate would otherwise be stored and fail every later REPORT.
+ */
+function checkExpandable(object: CalendarObject): void {
+  try {
+    const stream = instances(object, { maxInstances: 10 });
+    for (let step = stream.next(); !step.done; step = stream.next()) {
+      if (step.value.start) epochMs(step.value.start);
+    }
+  } catch (err) {
+    if (err instanceof StepBudgetExceeded || err instanceof CalendarPreconditionError) throw err;
+    throw fail('valid-calendar-data', `the recurrence cannot be evaluated: ${(err as Error).message}`);
   }
 }
 

@@ -13,7 +13,9 @@ import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
 import type { OutElement } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
-import { CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
+import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
+import { checkStructure } from '../ical/structure.js';
+import { counted, logSkipped, StepBudgetExceeded } from '../steps.js';
 import { toCalDavError } from '../errors.js';
 import { calendarObjects, candidateObject } from '../objects.js';
 import { boundsPrefilter } from '../ical/prefilter.js';
@@ -29,9 +31,11 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       let filter;
       let floating = null;
       try {
-        filter = parseQueryFilter(body);
+        filter = parseQueryFilter(body, { maxElements: req.dav.options.limits.maxFilterElements });
         const tz = child(body, NS.CALDAV, 'timezone');
-        if (tz) floating = parseTimezone(textOf(tz));
+        // RFC 4791 §7.8: CALDAV:timezone must be valid iCalendar with one valid VTIMEZONE (a zone
+        // that recurs every second is not one: 403 valid-calendar-data, before ical.js expands it).
+        if (tz) floating = counted(req, () => requestTimezone(textOf(tz)));
       } catch (err) {
         throw toCalDavError(err);
       }
@@ -45,25 +49,42 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
       const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(req, entry, prefilter) }));
-      for await (const { entry, object } of parsed) {
-        if (!object) continue;
-        let hit: boolean;
-        try {
-          hit = matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating });
-        } catch (err) {
-          // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
-          if (err instanceof CalendarQueryError) throw toCalDavError(err);
-          continue;
+      // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
+      const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
+      try {
+        for await (const { entry, object } of parsed) {
+          if (!object) continue;
+          let hit: boolean;
+          try {
+            hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
+          } catch (err) {
+            // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
+            if (err instanceof CalendarQueryError) throw toCalDavError(err);
+            if (err instanceof StepBudgetExceeded) throw err;
+            logSkipped(req, entry.path, err);
+            continue;
+          }
+          if (!hit) continue;
+          if (responses.length >= req.dav.options.limits.maxReportResults) {
+            truncated();
+            break;
+          }
+          responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
         }
-        if (!hit) continue;
-        if (responses.length >= req.dav.options.limits.maxReportResults) {
-          // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
-          responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-          break;
-        }
-        responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
+      } catch (err) {
+        // The step budget is spent: the matches found so far are true; the rest is unknown.
+        if (!(err instanceof StepBudgetExceeded)) throw err;
+        truncated();
       }
       sendMultistatus(req.ctx, responses);
     },
   };
+}
+
+/** The zone of a CALDAV:timezone element; a zone that cannot be expanded safely is refused. */
+function requestTimezone(text: string): ReturnType<typeof parseTimezone> {
+  checkStructure(text);
+  const zone = parseTimezone(text);
+  if (!zone && /BEGIN:VTIMEZONE/i.test(text)) throw new CalendarPreconditionError('valid-calendar-data', 'CALDAV:timezone holds no valid VTIMEZONE');
+  return zone;
 }
