@@ -22,6 +22,7 @@ import { usersFileOf } from './auth/users-file.js';
 import { backoffOptions } from './auth/backoff.js';
 import { openBackend, Tenants } from './tenants.js';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { answerPlainHttp } from './plain-http-on-tls.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -171,25 +172,48 @@ export interface TlsFiles {
   key: string;
 }
 
+/** A server bound to its port that answers 503 until an app is attached. */
+export interface BoundServer {
+  server: Server | TlsServer;
+  url: string;
+  /** Hands requests to the app from now on. */
+  serve(app: App): RunningServer;
+  /** Gives the port back (a start that failed after binding). */
+  close(): Promise<void>;
+}
+
 /**
  * Listens with the settings a DAV server needs: 100-continue handled by us, no whole-request timeout.
  * With `tls`, HTTPS: the certificate and key are read again on `reloadTls()` (SIGHUP), for new
  * connections, without dropping the open ones.
  */
 export async function listen(app: App, host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<RunningServer> {
-  const handler = app.koa.callback();
+  return (await bind(host, port, tls, connectionLimits)).serve(app);
+}
+
+/**
+ * Takes the port first, before anything is opened or created on disk, so a port in use fails a
+ * start without side effects; requests that arrive before `serve(app)` get 503 and Retry-After.
+ */
+export async function bind(host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<BoundServer> {
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end('starting\n');
+  };
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...connectionLimits };
   const readTls = () => ({ cert: readFileSync(tls!.cert), key: readFileSync(tls!.key) });
   // Node checks header and request timers every connectionsCheckingInterval (30 s by default): often
   // enough here that a slow-loris head is cut close to headersTimeoutMs.
   const options = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(250, Math.min(5_000, limits.headersTimeoutMs / 4)) };
-  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, handler as RequestListener) : createServer(options, handler);
+  const dispatch: RequestListener = (req, res) => handler(req, res);
+  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, dispatch) : createServer(options, dispatch);
   // Answer `Expect: 100-continue` only when a handler reads the body, so a doomed upload is refused first.
   server.on('checkContinue', (req: IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }, res) => {
     req[EXPECTS_CONTINUE] = true;
     void handler(req, res);
   });
   applyConnectionLimits(server, limits);
+  if (tls) answerPlainHttp(server as TlsServer, limits.headersTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -199,27 +223,37 @@ export async function listen(app: App, host: string, port: number, tls?: TlsFile
   });
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  let closing: Promise<void> | undefined;
+  const url = `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`;
+  const stop = (graceMs: number) => {
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    return done.finally(() => {
+      clearInterval(sweep);
+      clearTimeout(timer);
+    });
+  };
   return {
     server,
-    app,
-    url: `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`,
-    reloadTls() {
-      if (tls) (server as TlsServer).setSecureContext(readTls());
-    },
-    close(graceMs = 30_000) {
-      closing ??= (async () => {
-        const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        await done;
-        clearInterval(sweep);
-        clearTimeout(timer);
-        await app.close();
-      })();
-      return closing;
+    url,
+    close: () => stop(0),
+    serve(app) {
+      handler = app.koa.callback() as RequestListener;
+      let closing: Promise<void> | undefined;
+      return {
+        server,
+        app,
+        url,
+        reloadTls() {
+          if (tls) (server as TlsServer).setSecureContext(readTls());
+        },
+        close(graceMs = 30_000) {
+          closing ??= stop(graceMs).then(() => app.close());
+          return closing;
+        },
+      };
     },
   };
 }
@@ -229,20 +263,33 @@ export function isMultiUser(root: string): boolean {
   return existsSync(usersFileOf(root));
 }
 
-/** Opens the configured backend (or, with a users file, the per-user mounts) and serves it. */
+/**
+ * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)
+ * and serves it: a start that fails on the port leaves nothing behind on disk.
+ */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const dav = { limits: config.limits as DavOptions['limits'] };
   const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  const bound = await bind(config.host, config.port, tls, config.limits);
+  try {
+    return bound.serve(await openApp(config, logger, !!tls));
+  } catch (err) {
+    await bound.close();
+    throw err;
+  }
+}
+
+async function openApp(config: ServerConfig, logger: Logger, tls: boolean): Promise<App> {
+  const dav = { limits: config.limits as DavOptions['limits'] };
   let app: App;
   if (isMultiUser(config.root) || config.proxyUserHeader) {
     const tenants = new Tenants({ root: config.root, backend: config.backend, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
       : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm, backoffOptions(config.limits));
-    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
+    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls });
   } else {
     const backend = await openBackend(config.backend, config.root);
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls });
   }
-  return listen(app, config.host, config.port, tls, config.limits);
+  return app;
 }
