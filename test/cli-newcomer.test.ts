@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { request as httpsRequest } from 'node:https';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { basic, raw, tlsFiles } from './helpers/server.js';
@@ -216,4 +217,51 @@ describe('gitdav command line (a newcomer)', function () {
     p.child.kill('SIGTERM');
     assert.equal(await p.exit, 0);
   });
+
+  it('on the HTTPS port, connections that say nothing count against their address and are cut by the header timer', async () => {
+    const { cert, key } = await tlsFiles();
+    const config = join(dir, 'gitdav.json');
+    await writeFile(config, JSON.stringify({ limits: { maxConnectionsPerAddress: 3, headersTimeoutMs: 1500 } }));
+    const p = serve(['--root', join(dir, 'r'), '--backend', 'fs', '--tls-cert', cert, '--tls-key', key, '--config', config]);
+    const url = new URL(await p.url);
+    const closed: boolean[] = [];
+    const sockets = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        new Promise<Socket>((resolveSocket, reject) => {
+          const s = connect({ host: '127.0.0.1', port: Number(url.port) }, () => resolveSocket(s));
+          s.on('error', () => {});
+          s.on('close', () => (closed[i] = true));
+          setTimeout(() => reject(new Error('no connection')), 15_000).unref();
+        }),
+      ),
+    );
+    // Two over the limit are closed at once; the other three when the header timer ends them.
+    await until(() => closed.filter(Boolean).length >= 2);
+    const other = await httpsFrom('127.0.0.2', url);
+    assert.equal(other, 404, 'another address is served meanwhile');
+    await until(() => closed.filter(Boolean).length === 5);
+    for (const s of sockets) s.destroy();
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+  });
 });
+
+/** Waits (15 s at most: a hang detector, not a timing assertion) until `done()` holds. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 50) {
+    if (waited > 15_000) throw new Error('not within 15 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The status of an HTTPS GET of a missing file, sent from another loopback address. */
+function httpsFrom(localAddress: string, url: URL): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    httpsRequest({ host: url.hostname, port: url.port, path: '/missing', localAddress, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      resolveStatus(res.statusCode!);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
