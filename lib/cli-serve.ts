@@ -9,7 +9,8 @@ export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] 
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
                     [--no-caldav] [--user NAME] [--email ADDRESS]
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
-                    [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]`;
+                    [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
+                    [--read-only]`;
 
 export const SERVE_HELP = `Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder.
@@ -22,12 +23,13 @@ mounts one user's folder or calendar into another's tree, read-only or (--write)
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
 --trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
-without a login read (only read) NAME's tree.
+without a login read (only read) NAME's tree. --read-only serves DIR without changing it (a backup,
+a mirror): every request that would write gets 403.
 Every option can also come from a JSON config file (its keys are the options in camelCase, e.g.
 "logLevel", plus "limits") or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
-GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_CONFIG.
+GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_READ_ONLY, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 /** Runs the server; resolves -1 while it runs (signals end it), or an exit code when it could not start. */
@@ -71,7 +73,8 @@ export async function runServe(args: string[]): Promise<number> {
   // Requests are isolated by Koa; a stray rejection elsewhere is logged, not allowed to end the server.
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
-  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${config.backend}${multiUser ? ', a repository per user, login required' : ''}) at ${running.url}/\n`);
+  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : ''].filter(Boolean).join(', ');
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${running.url}/\n`);
   process.on('SIGHUP', () => {
     try {
       running.reloadTls();

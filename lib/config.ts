@@ -42,6 +42,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Multi-user servers: requests without a login may read (only read) this user's tree. */
   anonymousRead?: string;
+  /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
+  readOnly: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -59,6 +61,7 @@ export const DEFAULTS: ServerConfig = {
   realm: 'gitdav',
   emailDomain: 'localhost',
   trustedProxies: [],
+  readOnly: false,
 };
 
 export class ConfigError extends Error {
@@ -89,6 +92,7 @@ const CONFIG_KEYS: Record<keyof ServerConfig, true> = {
   proxyUserHeader: true,
   trustedProxies: true,
   anonymousRead: true,
+  readOnly: true,
 };
 
 const FLAGS: Record<string, keyof ServerConfig> = {
@@ -125,6 +129,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_PROXY_USER_HEADER: 'proxyUserHeader',
   GITDAV_TRUSTED_PROXIES: 'trustedProxies',
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
+  GITDAV_READ_ONLY: 'readOnly',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -141,8 +146,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
       flags.caldav = false;
       continue;
     }
+    if (name === '--read-only') {
+      flags.readOnly = true;
+      continue;
+    }
     if (!name.startsWith('-')) throw new ConfigError(`unexpected argument "${arg}" (the folder to serve is --root DIR)`);
-    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav'])}`);
+    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav', '--read-only'])}`);
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new ConfigError(`${name} needs a value`);
     if (name === '--config') configFile = value;
@@ -213,6 +222,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const levels = ['debug', 'info', 'warn', 'error', 'silent'];
   if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
+  const readOnly = raw.readOnly === true || raw.readOnly === 'true' || raw.readOnly === '1';
   const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
   const user = String(raw.user);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(user) || user.startsWith('.')) throw new ConfigError(`user "${user}" must be letters, digits, . _ - (it names folders)`);
@@ -251,6 +261,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     proxyUserHeader,
     trustedProxies,
     anonymousRead,
+    readOnly,
   };
 }
 

@@ -38,6 +38,8 @@ export interface CreateAppOptions {
   caldav?: Partial<CalDavOptions> | false;
   /** Served over TLS: answers carry HSTS. */
   tls?: boolean;
+  /** Nothing may be changed: every method but the safe ones gets 403 (checked before logins). */
+  readOnly?: boolean;
 }
 
 export interface App {
@@ -106,6 +108,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     await next();
   });
 
+  if (options.readOnly) koa.use(refuseWrites);
   if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
   if (options.tenants || caldav !== false) koa.use(wellKnown());
   const dispatchers = new WeakMap<Dav, Middleware>();
@@ -128,6 +131,30 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
 
 /** Methods that change nothing: all an anonymous request may use. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
+
+/**
+ * A read-only server (--read-only): writes get 403 with a body that says why, whoever asks; OPTIONS
+ * offers only the safe methods and drops DAV class 2 (locking), so clients such as Finder mount it
+ * read-only instead of failing on the first save.
+ */
+const refuseWrites: Middleware = async (ctx, next) => {
+  if (!SAFE_METHODS.has(ctx.method)) throw new DavError(403, 'this server is read-only (gitdav serve --read-only): nothing can be changed');
+  if (ctx.method === 'OPTIONS') {
+    // OPTIONS writes its head itself (sendEmpty): its headers are trimmed as the head goes out.
+    const res = ctx.res;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
+      const trim = (name: string, keep: (item: string) => boolean) => {
+        const value = this.getHeader(name);
+        if (typeof value === 'string') this.setHeader(name, value.split(',').map((v) => v.trim()).filter(keep).join(', '));
+      };
+      trim('Allow', (m) => SAFE_METHODS.has(m));
+      trim('DAV', (c) => c !== '2');
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
+  }
+  await next();
+};
 
 /** Every request authenticated before anything else runs: 401 with a challenge, 429 while backing off. */
 function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: string): Middleware {
@@ -286,10 +313,10 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean): Prom
     const auth = config.proxyUserHeader
       ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
       : new HtpasswdAuthenticator(usersFileOf(config.root), config.realm, backoffOptions(config.limits));
-    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls });
+    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly });
   } else {
     const backend = await openBackend(config.backend, config.root);
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly });
   }
   return app;
 }

@@ -246,6 +246,73 @@ describe('gitdav command line (a newcomer)', function () {
   });
 });
 
+describe('gitdav serve --read-only (a backup, a mirror)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-readonly-'))));
+  afterEach(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const backend of ['git', 'fs']) {
+    it(`serves reads and refuses every write with 403, changing nothing (${backend})`, async () => {
+      const root = join(dir, 'root');
+      const writable = serve(['--root', root, '--backend', backend]);
+      const before = await writable.url;
+      assert.equal((await raw(before, '/docs', { method: 'MKCOL' })).status, 201);
+      assert.equal((await raw(before, '/docs/note.txt', { method: 'PUT', body: 'kept' })).status, 201);
+      writable.child.kill('SIGTERM');
+      assert.equal(await writable.exit, 0);
+      const commits = async () => (backend === 'git' ? (await tool('git', ['--git-dir', root, 'rev-list', '--count', 'main'])).stdout.trim() : '');
+      const committed = await commits();
+
+      const p = serve(['--root', root, '--backend', backend, '--read-only']);
+      const url = await p.url;
+      assert.match(p.output(), /read-only\)/);
+      assert.equal((await raw(url, '/docs/note.txt')).text, 'kept');
+      assert.equal((await raw(url, '/docs/', { method: 'PROPFIND', headers: { Depth: '1' } })).status, 207);
+      const options = await raw(url, '/docs/note.txt', { method: 'OPTIONS' });
+      assert.equal(options.status, 200);
+      assert.doesNotMatch(String(options.headers.allow), /PUT|DELETE|LOCK|PROPPATCH|MOVE/);
+      assert.match(String(options.headers.allow), /GET/);
+      assert.doesNotMatch(String(options.headers.dav), /(^|, )2(,|$)/, 'no locking class: clients mount it read-only');
+      const writes: [string, string, Record<string, string>?, string?][] = [
+        ['PUT', '/docs/note.txt', {}, 'changed'],
+        ['PUT', '/new.txt', {}, 'new'],
+        ['DELETE', '/docs/note.txt'],
+        ['MKCOL', '/more'],
+        ['MOVE', '/docs/note.txt', { Destination: `${url}/moved.txt` }],
+        ['COPY', '/docs/note.txt', { Destination: `${url}/copied.txt` }],
+        ['PROPPATCH', '/docs/note.txt', { 'Content-Type': 'application/xml' }, '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set></D:propertyupdate>'],
+        ['LOCK', '/docs/note.txt', { 'Content-Type': 'application/xml' }, '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>'],
+        ['MKCALENDAR', '/calendars/user/other/'],
+        ['POST', '/docs/'],
+      ];
+      for (const [method, path, headers, body] of writes) {
+        const r = await raw(url, path, { method, headers, body });
+        assert.equal(r.status, 403, `${method} ${path}`);
+        assert.match(r.text, /read-only/, `${method} ${path} says why`);
+      }
+      assert.equal((await raw(url, '/docs/note.txt')).text, 'kept');
+      assert.equal((await raw(url, '/new.txt')).status, 404);
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exit, 0);
+      assert.equal(await commits(), committed, 'no commit was made');
+    });
+  }
+
+  it('the config file key readOnly does the same', async () => {
+    const file = join(dir, 'gitdav.json');
+    await writeFile(file, JSON.stringify({ readOnly: true, backend: 'fs', root: join(dir, 'r') }));
+    const p = serve(['--config', file]);
+    const url = await p.url;
+    assert.equal((await raw(url, '/x', { method: 'PUT', body: 'x' })).status, 403);
+    p.child.kill('SIGTERM');
+    await p.exit;
+  });
+});
+
 /** Waits (15 s at most: a hang detector, not a timing assertion) until `done()` holds. */
 async function until(done: () => boolean): Promise<void> {
   for (let waited = 0; !done(); waited += 50) {
