@@ -15,13 +15,23 @@ export const USER_USAGE = `usage: gitdav user add NAME [--root DIR] [--password-
        gitdav user remove NAME [--root DIR]
        gitdav user list [--root DIR]`;
 
-const MIN_PASSWORD = 8;
+/** The shortest password `gitdav user` accepts, in characters (the README says so too). */
+export const MIN_PASSWORD = 8;
+
+const USER_HELP = `The users of a server root live in DIR/.htpasswd (bcrypt; default DIR ./data). Once it exists,
+"gitdav serve" asks every request for a login and gives each user their own repository,
+DIR/users/NAME. A password has at least ${MIN_PASSWORD} characters; it is asked for twice on the terminal,
+or read whole from standard input with --password-stdin.`;
 
 export async function runUser(args: string[], io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process): Promise<number> {
   const fail = (message: string, code = 2) => {
     io.stderr.write(`gitdav user: ${message}\n`);
     return code;
   };
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(`${USER_USAGE}\n\n${USER_HELP}\n`);
+    return 0;
+  }
   const [action, ...rest] = args;
   let root = process.env.GITDAV_ROOT ?? './data';
   let backend: BackendKind = (process.env.GITDAV_BACKEND as BackendKind | undefined) ?? 'git';
@@ -49,7 +59,8 @@ export async function runUser(args: string[], io: { stdin: NodeJS.ReadStream; st
     for (const name of users.keys()) io.stdout.write(`${name}\n`);
     return 0;
   }
-  if (!['add', 'passwd', 'remove'].includes(action ?? '') || names.length !== 1) return fail(USER_USAGE);
+  if (!['add', 'passwd', 'remove'].includes(action ?? '')) return fail(`${action ? `unknown action "${action}"` : 'add, passwd, remove or list?'}\n${USER_USAGE}`);
+  if (names.length !== 1) return fail(`${action} takes one user name\n${USER_USAGE}`);
   const name = names[0]!;
   if (!isValidUserName(name)) return fail(`"${name}" is not a valid user name: 1–64 letters, digits, . _ - (it names a folder)`);
   if (action === 'remove') {
@@ -144,6 +155,10 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
     io.stderr.write(`gitdav share: ${message}\n`);
     return code;
   };
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(`${SHARE_USAGE}\n`);
+    return 0;
+  }
   const [action, ...rest] = args;
   let root = process.env.GITDAV_ROOT ?? './data';
   const words: string[] = [];
@@ -151,8 +166,11 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--write' && action === 'add') access = 'write';
-    else if (a === '--root') root = rest[++i] ?? '';
-    else if (a.startsWith('--root=')) root = a.slice(7);
+    else if (a === '--root') {
+      const v = rest[++i];
+      if (v === undefined) return fail('--root needs a value');
+      root = v;
+    } else if (a.startsWith('--root=')) root = a.slice(7);
     else if (a.startsWith('-')) return fail(`unknown option ${a}\n${SHARE_USAGE}`);
     else words.push(a);
   }
@@ -162,7 +180,8 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
     for (const s of shares) io.stdout.write(`${s.owner} ${s.path} → ${s.grantee} (${s.access}) at ${mountPointOf(s)}\n`);
     return 0;
   }
-  if ((action !== 'add' && action !== 'remove') || words.length !== 3) return fail(SHARE_USAGE);
+  if (action !== 'add' && action !== 'remove' && action !== 'list') return fail(`${action ? `unknown action "${action}"` : 'add, remove or list?'}\n${SHARE_USAGE}`);
+  if (action === 'list' || words.length !== 3) return fail(`${action} takes ${action === 'list' ? 'no names' : 'OWNER PATH GRANTEE'}\n${SHARE_USAGE}`);
   const [owner, rawPath, grantee] = words as [string, string, string];
   const path = normaliseSharePath(rawPath);
   if (!path) return fail(`"${rawPath}" cannot be shared (a folder or calendar path, no ., .., ~ or .history)`);

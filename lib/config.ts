@@ -46,6 +46,8 @@ export interface ServerConfig {
   anonymousRead?: string;
   /** Folder backend: which symbolic links are followed (backends/fs/containment.ts). */
   symlinks: SymlinkPolicy;
+  /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
+  readOnly: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -64,11 +66,40 @@ export const DEFAULTS: ServerConfig = {
   emailDomain: 'localhost',
   trustedProxies: [],
   symlinks: DEFAULT_SYMLINK_POLICY,
+  readOnly: false,
 };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+/**
+ * Every key a config file may hold: the one list both the file check and the type agree on (a new
+ * ServerConfig field does not compile until it is named here).
+ */
+const CONFIG_KEYS: Record<keyof ServerConfig, true> = {
+  root: true,
+  backend: true,
+  host: true,
+  port: true,
+  insecure: true,
+  caldav: true,
+  user: true,
+  email: true,
+  logLevel: true,
+  limits: true,
+  shutdownGraceMs: true,
+  tlsCert: true,
+  tlsKey: true,
+  realm: true,
+  emailDomain: true,
+  mounts: true,
+  proxyUserHeader: true,
+  trustedProxies: true,
+  anonymousRead: true,
+  symlinks: true,
+  readOnly: true,
+};
 
 const FLAGS: Record<string, keyof ServerConfig> = {
   '--root': 'root',
@@ -106,6 +137,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_TRUSTED_PROXIES: 'trustedProxies',
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
   GITDAV_SYMLINKS: 'symlinks',
+  GITDAV_READ_ONLY: 'readOnly',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -122,11 +154,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
       flags.caldav = false;
       continue;
     }
+    if (name === '--read-only') {
+      flags.readOnly = true;
+      continue;
+    }
+    if (!name.startsWith('-')) throw new ConfigError(`unexpected argument "${arg}" (the folder to serve is --root DIR)`);
+    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav', '--read-only'])}`);
     const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new ConfigError(`${name} needs a value`);
     if (name === '--config') configFile = value;
-    else if (FLAGS[name]) flags[FLAGS[name]!] = value;
-    else throw new ConfigError(`unknown option ${name}`);
+    else flags[FLAGS[name]!] = value;
   }
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fromEnv: Record<string, unknown> = {};
@@ -136,6 +173,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
 
 function readConfigFile(path: string): Record<string, unknown> {
   let text: string;
+  let fromFile: Record<string, unknown>;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
@@ -144,10 +182,45 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(text);
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as Record<string, unknown>;
+    fromFile = parsed as Record<string, unknown>;
   } catch (err) {
     throw new ConfigError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
   }
+  // A misspelt key would silently leave its default in force: refused, as an unknown limit is.
+  for (const key of Object.keys(fromFile)) {
+    if (!Object.hasOwn(CONFIG_KEYS, key)) throw new ConfigError(`config file ${path}: unknown key "${key}"${hint(key, Object.keys(CONFIG_KEYS))}`);
+  }
+  return fromFile;
+}
+
+/** ` (did you mean "x"?)` when one known name is a near miss (case, or a typo or two), else ''. */
+export function hint(word: string, known: string[]): string {
+  const near = nearest(word, known);
+  return near ? ` (did you mean ${near.startsWith('-') ? near : `"${near}"`}?)` : '';
+}
+
+function nearest(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.min(2, Math.floor(word.length / 3));
+  for (const k of known) {
+    if (k.toLowerCase() === word.toLowerCase()) return k;
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d <= bestDistance) [best, bestDistance] = [k, d - 1];
+  }
+  return best;
+}
+
+/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment); names are short. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 function validate(raw: Record<string, unknown>): ServerConfig {
@@ -157,6 +230,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const levels = ['debug', 'info', 'warn', 'error', 'silent'];
   if (!levels.includes(String(raw.logLevel))) throw new ConfigError(`log level must be one of ${levels.join(', ')}`);
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
+  const readOnly = raw.readOnly === true || raw.readOnly === 'true' || raw.readOnly === '1';
   const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
   const user = String(raw.user);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(user) || user.startsWith('.')) throw new ConfigError(`user "${user}" must be letters, digits, . _ - (it names folders)`);
@@ -200,6 +274,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     trustedProxies,
     anonymousRead,
     symlinks,
+    readOnly,
   };
 }
 
@@ -214,7 +289,7 @@ function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & Login
   const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS)]);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (!known.has(k)) throw new ConfigError(`unknown limit "${k}" (known: ${[...known].join(', ')})`);
+    if (!known.has(k)) throw new ConfigError(`unknown limit "${k}"${hint(k, [...known]) || ` (known: ${[...known].join(', ')})`}`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`limit ${k} must be a non-negative integer`);
     out[k] = v;
   }

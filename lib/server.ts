@@ -26,6 +26,7 @@ import { holdFolder } from '../backends/fs/folder-lock.js';
 import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { answerPlainHttp } from './plain-http-on-tls.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -41,6 +42,8 @@ export interface CreateAppOptions {
   caldav?: Partial<CalDavOptions> | false;
   /** Served over TLS: answers carry HSTS. */
   tls?: boolean;
+  /** Nothing may be changed: every method but the safe ones gets 403 (checked before logins). */
+  readOnly?: boolean;
 }
 
 export interface App {
@@ -110,6 +113,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     await next();
   });
 
+  if (options.readOnly) koa.use(refuseWrites);
   if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
   if (options.tenants || caldav !== false) koa.use(wellKnown());
   const dispatchers = new WeakMap<Dav, Middleware>();
@@ -133,6 +137,30 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
 
 /** Methods that change nothing: all an anonymous request may use. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
+
+/**
+ * A read-only server (--read-only): writes get 403 with a body that says why, whoever asks; OPTIONS
+ * offers only the safe methods and drops DAV class 2 (locking), so clients such as Finder mount it
+ * read-only instead of failing on the first save.
+ */
+const refuseWrites: Middleware = async (ctx, next) => {
+  if (!SAFE_METHODS.has(ctx.method)) throw new DavError(403, 'this server is read-only (gitdav serve --read-only): nothing can be changed');
+  if (ctx.method === 'OPTIONS') {
+    // OPTIONS writes its head itself (sendEmpty): its headers are trimmed as the head goes out.
+    const res = ctx.res;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
+      const trim = (name: string, keep: (item: string) => boolean) => {
+        const value = this.getHeader(name);
+        if (typeof value === 'string') this.setHeader(name, value.split(',').map((v) => v.trim()).filter(keep).join(', '));
+      };
+      trim('Allow', (m) => SAFE_METHODS.has(m));
+      trim('DAV', (c) => c !== '2');
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
+  }
+  await next();
+};
 
 /**
  * Every request authenticated before anything else runs: 401 with a challenge, 429 while backing
@@ -188,25 +216,48 @@ export interface TlsFiles {
   key: string;
 }
 
+/** A server bound to its port that answers 503 until an app is attached. */
+export interface BoundServer {
+  server: Server | TlsServer;
+  url: string;
+  /** Hands requests to the app from now on. */
+  serve(app: App): RunningServer;
+  /** Gives the port back (a start that failed after binding). */
+  close(): Promise<void>;
+}
+
 /**
  * Listens with the settings a DAV server needs: 100-continue handled by us, no whole-request timeout.
  * With `tls`, HTTPS: the certificate and key are read again on `reloadTls()` (SIGHUP), for new
  * connections, without dropping the open ones.
  */
 export async function listen(app: App, host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<RunningServer> {
-  const handler = app.koa.callback();
+  return (await bind(host, port, tls, connectionLimits)).serve(app);
+}
+
+/**
+ * Takes the port first, before anything is opened or created on disk, so a port in use fails a
+ * start without side effects; requests that arrive before `serve(app)` get 503 and Retry-After.
+ */
+export async function bind(host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<BoundServer> {
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+    res.end('starting\n');
+  };
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...connectionLimits };
   const readTls = () => ({ cert: readFileSync(tls!.cert), key: readFileSync(tls!.key) });
   // Node checks header and request timers every connectionsCheckingInterval (30 s by default): often
   // enough here that a slow-loris head is cut close to headersTimeoutMs.
   const options = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(250, Math.min(5_000, limits.headersTimeoutMs / 4)) };
-  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, handler as RequestListener) : createServer(options, handler);
+  const dispatch: RequestListener = (req, res) => handler(req, res);
+  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, dispatch) : createServer(options, dispatch);
   // Answer `Expect: 100-continue` only when a handler reads the body, so a doomed upload is refused first.
   server.on('checkContinue', (req: IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }, res) => {
     req[EXPECTS_CONTINUE] = true;
     void handler(req, res);
   });
   applyConnectionLimits(server, limits);
+  if (tls) answerPlainHttp(server as TlsServer, limits.headersTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -216,27 +267,37 @@ export async function listen(app: App, host: string, port: number, tls?: TlsFile
   });
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  let closing: Promise<void> | undefined;
+  const url = `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`;
+  const stop = (graceMs: number) => {
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    return done.finally(() => {
+      clearInterval(sweep);
+      clearTimeout(timer);
+    });
+  };
   return {
     server,
-    app,
-    url: `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`,
-    reloadTls() {
-      if (tls) (server as TlsServer).setSecureContext(readTls());
-    },
-    close(graceMs = 30_000) {
-      closing ??= (async () => {
-        const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        await done;
-        clearInterval(sweep);
-        clearTimeout(timer);
-        await app.close();
-      })();
-      return closing;
+    url,
+    close: () => stop(0),
+    serve(app) {
+      handler = app.koa.callback() as RequestListener;
+      let closing: Promise<void> | undefined;
+      return {
+        server,
+        app,
+        url,
+        reloadTls() {
+          if (tls) (server as TlsServer).setSecureContext(readTls());
+        },
+        close(graceMs = 30_000) {
+          closing ??= stop(graceMs).then(() => app.close());
+          return closing;
+        },
+      };
     },
   };
 }
@@ -246,10 +307,29 @@ export function isMultiUser(root: string): boolean {
   return existsSync(usersFileOf(root));
 }
 
-/** Opens the configured backend (or, with a users file, the per-user mounts) and serves it. */
+/**
+ * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)
+ * and serves it: a start that fails on the port leaves nothing behind on disk.
+ */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const dav = { limits: config.limits as DavOptions['limits'] };
   const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  const bound = await bind(config.host, config.port, tls, config.limits);
+  let opened: { app: App; release?: () => Promise<void> };
+  try {
+    opened = await openApp(config, logger, !!tls);
+  } catch (err) {
+    await bound.close();
+    throw err;
+  }
+  const running = bound.serve(opened.app);
+  const release = opened.release;
+  if (!release) return running;
+  return { ...running, close: (graceMs?: number) => running.close(graceMs).finally(release) };
+}
+
+/** The app for the configuration, and (multi-user folder servers) what releases the root's hold. */
+async function openApp(config: ServerConfig, logger: Logger, tls: boolean): Promise<{ app: App; release?: () => Promise<void> }> {
+  const dav = { limits: config.limits as DavOptions['limits'] };
   let app: App;
   let releaseRoot: (() => Promise<void>) | undefined;
   if (isMultiUser(config.root) || config.proxyUserHeader) {
@@ -258,25 +338,28 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       const root = await realpath(config.root).catch(() => resolve(config.root)); // as FsBackend names it
       releaseRoot = (await holdFolder(join(root, '.gitdav'), root)).release;
     }
-    const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
-    const auth = config.proxyUserHeader
-      ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
-      : new HtpasswdAuthenticator(usersFileOf(config.root), {
-          realm: config.realm,
-          policy: loginPolicy(config.limits),
-          trustedProxies: config.trustedProxies,
-          checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
-        });
-    app = await createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls: !!tls });
+    try {
+      app = await createMultiUserApp(config, logger, tls, dav);
+    } catch (err) {
+      await releaseRoot?.();
+      throw err;
+    }
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls: !!tls });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly });
   }
-  const running = await listen(app, config.host, config.port, tls, config.limits).catch(async (err: unknown) => {
-    await releaseRoot?.();
-    throw err;
-  });
-  if (!releaseRoot) return running;
-  const release = releaseRoot;
-  return { ...running, close: (graceMs?: number) => running.close(graceMs).finally(release) };
+  return { app, release: releaseRoot };
+}
+
+function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>): Promise<App> {
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
+  const auth = config.proxyUserHeader
+    ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
+    : new HtpasswdAuthenticator(usersFileOf(config.root), {
+        realm: config.realm,
+        policy: loginPolicy(config.limits),
+        trustedProxies: config.trustedProxies,
+        checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
+      });
+  return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly });
 }

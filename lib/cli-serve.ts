@@ -1,0 +1,141 @@
+/** `gitdav serve [options]`: configuration, the checks before listening, and startup errors in one line. */
+import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { ConfigError, isLoopback, loadConfig, type ServerConfig } from './config.js';
+import { createLogger } from './log.js';
+import { isMultiUser, startServer } from './server.js';
+
+export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
+                    [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
+                    [--no-caldav] [--user NAME] [--email ADDRESS]
+                    [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
+                    [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
+                    [--symlinks follow-inside|refuse] [--read-only]`;
+
+export const SERVE_HELP = `Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
+DIR is empty; every change a commit), or with --backend fs a plain folder (one server per folder;
+--symlinks: follow-inside, the default, follows a symbolic link only to a place inside the folder
+holding it, and only for reading; refuse follows none).
+CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
+user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
+Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
+has their own repository, DIR/users/NAME, with their own principal and calendars; gitdav share
+mounts one user's folder or calendar into another's tree, read-only or (--write) read-write
+(/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar).
+With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
+With --proxy-user-header a reverse proxy that did the login names the user (believed only from
+--trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
+without a login read (only read) NAME's tree. --read-only serves DIR without changing it (a backup,
+a mirror): every request that would write gets 403.
+Every option can also come from a JSON config file (its keys are the options in camelCase, e.g.
+"logLevel", plus "limits") or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
+GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
+GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
+GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_READ_ONLY, GITDAV_CONFIG.
+Listening on a non-loopback address needs TLS and users, or --insecure.`;
+
+/** Runs the server; resolves -1 while it runs (signals end it), or an exit code when it could not start. */
+export async function runServe(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${SERVE_USAGE}\n\n${SERVE_HELP}\n`);
+    return 0;
+  }
+  let config: ServerConfig;
+  try {
+    config = loadConfig(args, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gitdav: ${err.message}\nrun "gitdav serve --help" for the options\n`);
+    return 2;
+  }
+  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
+  const tls = !!config.tlsCert;
+  if (!isLoopback(config.host) && !config.insecure && !(multiUser && tls)) {
+    const missing = [multiUser ? '' : 'users (gitdav user add)', tls ? '' : 'TLS (--tls-cert, --tls-key)'].filter(Boolean).join(' and ');
+    process.stderr.write(
+      `gitdav: refusing to listen on ${config.host} without ${missing}; ` +
+        'pass --insecure to serve the network like this anyway\n',
+    );
+    return 2;
+  }
+  const rootProblem = await checkRoot(config.root);
+  if (rootProblem) {
+    process.stderr.write(`gitdav: ${rootProblem}\n`);
+    return 1;
+  }
+  const logger = createLogger(config.logLevel);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    process.stderr.write(`gitdav: ${describeStartError(err, config)}\n`);
+    if (config.logLevel === 'debug') process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+  // Requests are isolated by Koa; a stray rejection elsewhere is logged, not allowed to end the server.
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
+  logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
+  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : ''].filter(Boolean).join(', ');
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${running.url}/\n`);
+  process.on('SIGHUP', () => {
+    try {
+      running.reloadTls();
+      logger.info('reloaded', { tls });
+    } catch (err) {
+      logger.error('TLS reload failed; the old certificate stays', { err });
+    }
+  });
+  const stop = (signal: string) => {
+    logger.info('shutting down', { signal });
+    running.close(config.shutdownGraceMs).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return -1; // keep running
+}
+
+/** What is wrong with the root before anything is bound or created: a file in its place. */
+async function checkRoot(root: string): Promise<string | undefined> {
+  const found = await stat(root).catch(() => undefined);
+  if (found && !found.isDirectory()) return `${resolve(root)} is a file, not a folder: --root names the folder to serve`;
+  return undefined;
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a file is in the way of a folder',
+  EISDIR: 'a folder, not a file',
+  EEXIST: 'already exists',
+};
+
+/** A startup failure as one line: what could not be done, to what, and the system's code. */
+export function describeStartError(err: unknown, config: ServerConfig): string {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const code = e?.code;
+  if (e?.syscall === 'listen' || e?.syscall === 'bind') {
+    const where = `port ${config.port} on ${config.host}`;
+    if (code === 'EADDRINUSE') return `${where} is in use (EADDRINUSE): stop the other server or choose another --port`;
+    if (code === 'EACCES') return `no permission to listen on ${where} (EACCES): ports below 1024 need privileges; choose another --port`;
+    if (code === 'EADDRNOTAVAIL') return `cannot listen on ${config.host}: not an address of this machine (EADDRNOTAVAIL)`;
+    return `cannot listen on ${where}: ${e.message}`;
+  }
+  if (e?.syscall === 'getaddrinfo') return `cannot listen on ${config.host}: no such host (${code})`;
+  if (code && e.path) {
+    const tlsFile = e.path === config.tlsCert ? 'the TLS certificate ' : e.path === config.tlsKey ? 'the TLS key ' : '';
+    const verb = e.syscall === 'mkdir' ? 'cannot create' : e.syscall === 'open' && !tlsFile ? 'cannot open' : tlsFile ? 'cannot read' : `cannot ${e.syscall ?? 'use'}`;
+    return `${verb} ${tlsFile}${e.path}: ${REASONS[code] ?? e.message} (${code})`;
+  }
+  // OpenSSL's refusal of a certificate or key that does not parse or match.
+  if (typeof code === 'string' && code.startsWith('ERR_OSSL')) return `the TLS certificate or key cannot be used: ${e.message} (${code})`;
+  return e instanceof Error ? e.message : String(err);
+}
