@@ -4,7 +4,8 @@
  * "5,000 trees" meant gigabytes (1.8 GB RSS after a 10,000-PUT upload). The newest item always stays.
  */
 export class Lru<V> {
-  private readonly map = new Map<string, V>();
+  /** Each value with the weight it was counted at, so a value whose weight grows can be set again. */
+  private readonly map = new Map<string, { v: V; w: number }>();
   private total = 0;
 
   constructor(
@@ -13,30 +14,37 @@ export class Lru<V> {
   ) {}
 
   get(k: string): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
+    const e = this.map.get(k);
+    if (e !== undefined) {
       this.map.delete(k);
-      this.map.set(k, v);
+      this.map.set(k, e);
     }
-    return v;
+    return e?.v;
   }
 
+  /** Adds or replaces `k` (weighing `v` now) and evicts the least recently used past the capacity. */
   set(k: string, v: V): void {
     const old = this.map.get(k);
     if (old !== undefined) {
-      this.total -= this.weight(old);
+      this.total -= old.w;
       this.map.delete(k);
     }
-    this.map.set(k, v);
-    this.total += this.weight(v);
+    const w = this.weight(v);
+    this.map.set(k, { v, w });
+    this.total += w;
     while (this.total > this.capacity && this.map.size > 1) {
-      const [oldest, value] = this.map.entries().next().value!;
+      const [oldest, e] = this.map.entries().next().value!;
       this.map.delete(oldest);
-      this.total -= this.weight(value);
+      this.total -= e.w;
     }
   }
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** The weight held now (for tests and statistics). */
+  get weightHeld(): number {
+    return this.total;
   }
 }

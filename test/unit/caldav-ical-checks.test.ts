@@ -7,7 +7,7 @@ import { checkRecurrenceRule } from '../../lib/caldav/ical/rrule-check.js';
 import { checkStructure, MAX_COMPONENT_DEPTH, MAX_ZONE_CHANGES } from '../../lib/caldav/ical/structure.js';
 import { spend, StepBudget, StepBudgetExceeded, withBudget } from '../../lib/caldav/ical/budget.js';
 import { CalendarPreconditionError, parseCalendarObject } from '../../lib/caldav/ical/index.js';
-import { epochMs } from '../../lib/caldav/ical/tz.js';
+import { epochMs, zoneCacheBytes } from '../../lib/caldav/ical/tz.js';
 import { loadCalendarFixtures } from '../helpers/fixtures.js';
 import ICAL from 'ical.js';
 
@@ -111,6 +111,26 @@ describe('bounded time-zone expansion (tz.ts)', () => {
     assert.equal(sizes.at(-1), sizes.at(-2), `nothing more past the horizon: ${sizes.join(', ')}`);
     // a change count that only grows by the years added (ical.js alone appends a full copy each time)
     for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i]! - sizes[i - 1]! <= 2 * 160, `changes: ${sizes.join(', ')}`);
+  });
+
+  it('the zone cache is bounded by bytes, also as zones grow after they are cached', function () {
+    this.timeout(120_000);
+    // 40 distinct zones, each expanding to over 7,000 changes (monthly since 1800, two observances)
+    for (let i = 0; i < 40; i++) {
+      const text = vcalendar('BEGIN:VTIMEZONE', `TZID:Big/${i}`, 'BEGIN:STANDARD', 'DTSTART:18000101T020000', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0000',
+        'RRULE:FREQ=MONTHLY;BYMONTHDAY=1', 'END:STANDARD', 'BEGIN:DAYLIGHT', 'DTSTART:18000115T020000', 'TZOFFSETFROM:+0000', 'TZOFFSETTO:+0100',
+        'RRULE:FREQ=MONTHLY;BYMONTHDAY=15', 'END:DAYLIGHT', 'END:VTIMEZONE', 'BEGIN:VEVENT', 'UID:z', 'DTSTAMP:20240101T000000Z',
+        `DTSTART;TZID=Big/${i}:20240101T090000`, 'END:VEVENT');
+      const z = parseCalendarObject(text).timezones.get(`Big/${i}`)!;
+      const t = at(2100);
+      t.zone = z;
+      epochMs(t);
+      assert.ok(z.changes.length > 7_000, `zone ${i} expanded to ${z.changes.length} changes`);
+      const { held, limit } = zoneCacheBytes();
+      assert.ok(held <= limit, `zone cache holds ~${held} bytes, over its ${limit}`);
+    }
+    // 40 zones of over 7,000 changes at 160 bytes each would be over 44 MB: some were evicted
+    assert.ok(zoneCacheBytes().held > zoneCacheBytes().limit / 2, 'the estimate counts the expanded changes');
   });
 
   it('property: random observance rules are refused, or expand within MAX_ZONE_CHANGES and a small budget', function () {

@@ -18,6 +18,7 @@ import ICAL from 'ical.js';
 import { spend, StepBudgetExceeded } from './budget.js';
 import { checkStructure, ZONE_HORIZON_YEAR } from './structure.js';
 import { CalendarPreconditionError } from './errors.js';
+import { Lru } from '../../../backends/git/lru.js';
 
 export type IcalTime = ICAL.Time;
 export type IcalTimezone = ICAL.Timezone;
@@ -147,6 +148,9 @@ export function normalizeJcal(jcal: JCalComponent): void {
  * whose changes up to that year would exceed MAX_ZONE_CHANGES. Each conversion costs a step too.
  */
 class BoundedTimezone extends ICAL.Timezone {
+  /** Its key in the zone cache, where it is shared by content. */
+  cacheKey?: string;
+
   /** One conversion costs a step: ical.js's utcOffset copies and adjusts changes (~20 µs a call). */
   override utcOffset(tt: IcalTime): number {
     spend();
@@ -167,23 +171,34 @@ class BoundedTimezone extends ICAL.Timezone {
       throw new CalendarPreconditionError('valid-calendar-data', `VTIMEZONE ${this.tzid} cannot be expanded: ${(err as Error).message}`, { cause: err });
     }
     spend(this.changes.length);
+    if (this.cacheKey) zoneCache.set(this.cacheKey, this); // weighed again, now expanded
   }
 }
 
-const ZONE_CACHE_LIMIT = 512;
-const zoneCache = new Map<string, IcalTimezone>();
+/**
+ * Zones shared by content, bounded by an estimate of their bytes (an expanded zone holds up to
+ * MAX_ZONE_CHANGES changes, ~1.5 MB: a count bound let hostile zones hold ~600 MB). A zone is
+ * weighed again once it has expanded, so its weight is never the small one it was inserted with.
+ */
+const ZONE_CACHE_BYTES = 32 * 1024 * 1024;
+/** One expanded change: an object of nine small fields, with its array slot. */
+const CHANGE_BYTES = 160;
+const zoneCache = new Lru<BoundedTimezone>(ZONE_CACHE_BYTES, (z) => 2 * (z.cacheKey?.length ?? 0) + z.changes.length * CHANGE_BYTES + 4096);
+
+/** Bytes the zone cache holds by its estimate, and its bound (tests). */
+export function zoneCacheBytes(): { held: number; limit: number } {
+  return { held: zoneCache.weightHeld, limit: ZONE_CACHE_BYTES };
+}
 
 function cachedZone(vtimezone: IcalComponent, tzid: string): IcalTimezone {
   const key = `${tzid}\n${JSON.stringify(vtimezone.jCal)}`;
   let zone = zoneCache.get(key);
-  if (zone) {
-    zoneCache.delete(key); // refresh its place: the map's order is the eviction order
-  } else {
+  if (!zone) {
     // a detached copy: the cached zone must not keep the first object's whole VCALENDAR alive
     zone = new BoundedTimezone({ component: new ICAL.Component(structuredClone(vtimezone.jCal)), tzid });
-    if (zoneCache.size >= ZONE_CACHE_LIMIT) zoneCache.delete(zoneCache.keys().next().value!);
+    zone.cacheKey = key;
+    zoneCache.set(key, zone);
   }
-  zoneCache.set(key, zone);
   return zone;
 }
 
