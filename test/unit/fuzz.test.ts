@@ -1,7 +1,8 @@
 /**
  * Property-based fuzzing of the pure parsers with fast-check, a bounded number of cases each (CI runs
  * them): whatever the input, a parser returns or throws its own error type — no other exception
- * escapes, and nothing hangs (each case is timed). Inputs mix random text with the grammar's own
+ * escapes, and nothing hangs (a case still running after HANG_MS is a hang: a generous limit, never a
+ * speed check — speed is measured in bench/, and a loaded CI machine made a 250 ms bound flaky). Inputs mix random text with the grammar's own
  * pieces, so the cases reach deep into each parser rather than failing on the first byte.
  */
 import assert from 'node:assert/strict';
@@ -16,13 +17,13 @@ import { parseHtpasswd } from '../../lib/auth/htpasswd.js';
 import { shaCrypt } from '../../lib/auth/sha-crypt.js';
 
 const RUNS = Number(process.env.GITDAV_FUZZ_RUNS ?? 400);
-const MAX_MS = 250;
+const HANG_MS = 10_000;
 
 /** Text built from a grammar's tokens and random noise. */
 const tokens = (parts: string[], maxLength = 40) =>
   fc.array(fc.oneof(fc.constantFrom(...parts), fc.string({ maxLength: 6 }), fc.fullUnicodeString({ maxLength: 3 })), { maxLength }).map((xs) => xs.join(''));
 
-/** Runs `fn`; allowed error classes pass, anything else (or a slow case) fails the property. */
+/** Runs `fn`; allowed error classes pass, anything else (or a hang) fails the property. */
 function survives(fn: () => unknown, ...allowed: Array<new (...a: never[]) => Error>): void {
   const start = performance.now();
   try {
@@ -31,7 +32,7 @@ function survives(fn: () => unknown, ...allowed: Array<new (...a: never[]) => Er
     if (!allowed.some((A) => err instanceof A)) throw err;
   }
   const ms = performance.now() - start;
-  assert.ok(ms < MAX_MS, `took ${ms.toFixed(0)} ms`);
+  assert.ok(ms < HANG_MS, `hung: ${ms.toFixed(0)} ms`);
 }
 
 describe('fuzz: pure parsers (fast-check)', function () {
