@@ -7,6 +7,7 @@
 import { promises as fsp, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInflate, inflateSync } from 'node:zlib';
+import { Lru } from './lru.js';
 import { ZLIB_CHUNK } from './object-format.js';
 import { parseEntryHeader, type Header } from './pack-format.js';
 
@@ -20,8 +21,8 @@ export interface PackIndex {
   large: Buffer;
   /** The open pack file, shared (a promise, so concurrent first reads open it once). */
   fh?: Promise<fsp.FileHandle>;
-  /** Recently read windows of the pack by number (most recent last): see `headAt`. */
-  windows?: Map<number, Promise<Buffer>>;
+  /** Recently read windows of the pack, by number: see `headAt`. */
+  windows?: Lru<Promise<Buffer>>;
 }
 
 export async function loadIndex(idxPath: string): Promise<PackIndex> {
@@ -89,19 +90,18 @@ async function headAt(pack: PackIndex, offset: number): Promise<Buffer> {
     const { bytesRead } = await (await handle(pack)).read(buf, 0, HEAD_READ, offset);
     return buf.subarray(0, bytesRead);
   }
-  const windows = (pack.windows ??= new Map());
-  let win = windows.get(n);
-  if (win) windows.delete(n);
-  else {
+  const windows = (pack.windows ??= new Lru<Promise<Buffer>>(WINDOWS_PER_PACK));
+  const key = String(n);
+  let win = windows.get(key);
+  if (!win) {
     win = handle(pack).then(async (fh) => {
       const buf = Buffer.allocUnsafe(WINDOW);
       const { bytesRead } = await fh.read(buf, 0, WINDOW, n * WINDOW);
       return buf.subarray(0, bytesRead);
     });
-    win.catch(() => windows.delete(n));
+    win.catch(() => windows.delete(key));
+    windows.set(key, win);
   }
-  windows.set(n, win);
-  if (windows.size > WINDOWS_PER_PACK) windows.delete(windows.keys().next().value!);
   const buf = await win;
   return buf.subarray(start, Math.min(buf.length, start + HEAD_READ));
 }

@@ -9,6 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Lru } from './lru.js';
 import type { ObjectType } from './object-format.js';
 import { dataOf, loadIndex, offsetOf, readHeader, search, SMALL_OBJECT, streamData, type PackIndex } from './pack-file.js';
 import { applyDelta, deltaSizes, OFS_DELTA, TYPES, type Header, type PackedObject } from './pack-format.js';
@@ -19,13 +20,15 @@ export type { PackedObject } from './pack-format.js';
 export class PackReader {
   private packs: PackIndex[] = [];
   private known = new Set<string>();
-  private readonly cache = new Map<string, PackedObject>();
-  private cacheBytes = 0;
+  /** Whole objects by `pack:offset`, weighed by bytes: deltas resolved once, bases shared by chains. */
+  private readonly cache: Lru<PackedObject>;
 
   constructor(
     private readonly packDir: string,
     private readonly cacheLimit = 32 * 1024 * 1024,
-  ) {}
+  ) {
+    this.cache = new Lru<PackedObject>(cacheLimit, (o) => o.content.length);
+  }
 
   /** Picks up packs that appeared since (after `git gc` or a push); forgets vanished ones. */
   async refresh(): Promise<void> {
@@ -187,15 +190,10 @@ export class PackReader {
     return obj;
   }
 
+  /** Caches an object unless it is big (over a quarter of the cache): it would push out many small ones. */
   private remember(key: string, obj: PackedObject): void {
     if (obj.content.length > this.cacheLimit / 4) return;
     this.cache.set(key, obj);
-    this.cacheBytes += obj.content.length;
-    for (const [k, v] of this.cache) {
-      if (this.cacheBytes <= this.cacheLimit) break;
-      this.cache.delete(k);
-      this.cacheBytes -= v.content.length;
-    }
   }
 
   async close(): Promise<void> {
