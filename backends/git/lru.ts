@@ -39,6 +39,14 @@ export class Lru<V> {
     }
   }
 
+  /** Forgets `k` (a value that turned out bad, such as a failed read's promise). */
+  delete(k: string): void {
+    const e = this.map.get(k);
+    if (e === undefined) return;
+    this.map.delete(k);
+    this.total -= e.w;
+  }
+
   get size(): number {
     return this.map.size;
   }

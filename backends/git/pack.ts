@@ -1,61 +1,34 @@
 /**
- * A reader for git packfiles (objects/pack/*.idx + *.pack, index version 2) that never loads a pack
- * into memory. Measured: isomorphic-git read a 6-byte file from a 300 MB pack in 2.5 s at 661 MB RSS
- * (it reads the whole .pack); here the index is kept in memory (28 bytes per object), objects are read
- * with positional reads, whole (undeltified) objects stream through inflate, and deltas, which git
- * makes only for objects below core.bigFileThreshold, are resolved in memory with a bounded cache.
+ * PackReader: reads objects from all packfiles of a repository (objects/pack/*.idx + *.pack) without
+ * loading a pack into memory. Measured: isomorphic-git read a 6-byte file from a 300 MB pack in 2.5 s
+ * at 661 MB RSS (it reads the whole .pack); here each pack's index is kept in memory and objects are
+ * read with positional reads (pack-file.ts), whole (undeltified) objects stream through inflate, and
+ * deltas, which git makes only for objects below core.bigFileThreshold, are resolved in memory
+ * (pack-format.ts) with a bounded cache. It finds new packs and forgets vanished ones (`git gc`).
  */
-import { promises as fsp, createReadStream } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createInflate, inflateSync } from 'node:zlib';
-import type { ObjectType } from './objects.js';
+import { Lru } from './lru.js';
+import type { ObjectType } from './object-format.js';
+import { dataOf, loadIndex, offsetOf, readHeader, search, SMALL_OBJECT, streamData, type PackIndex } from './pack-file.js';
+import { applyDelta, deltaSizes, OFS_DELTA, TYPES, type Header, type PackedObject } from './pack-format.js';
 
-/** zlib works in 16 KiB chunks by default; 256 KiB quadruples inflate and deflate speed here. */
-export const ZLIB_CHUNK = 256 * 1024;
+export type { PackedObject } from './pack-format.js';
 
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-
-interface PackIndex {
-  name: string;
-  packPath: string;
-  fanout: Uint32Array;
-  shas: Buffer;
-  offsets: Buffer;
-  large: Buffer;
-  /** The open pack file, shared (a promise, so concurrent first reads open it once). */
-  fh?: Promise<fsp.FileHandle>;
-  /** Recently read windows of the pack by number (most recent last): see `headAt`. */
-  windows?: Map<number, Promise<Buffer>>;
-}
-
-interface Header {
-  type: number;
-  size: number;
-  dataStart: number;
-  /** The bytes read after the header: for a small object, its whole deflated data. */
-  rest: Buffer;
-  baseOffset?: number;
-  baseOid?: string;
-}
-
-export interface PackedObject {
-  type: ObjectType;
-  content: Buffer;
-}
-
+/** All packs of one repository, looked up in order, with a byte-bounded cache of whole objects. */
 export class PackReader {
   private packs: PackIndex[] = [];
   private known = new Set<string>();
-  private readonly cache = new Map<string, PackedObject>();
-  private cacheBytes = 0;
+  /** Whole objects by `pack:offset`, weighed by bytes: deltas resolved once, bases shared by chains. */
+  private readonly cache: Lru<PackedObject>;
 
   constructor(
     private readonly packDir: string,
     private readonly cacheLimit = 32 * 1024 * 1024,
-  ) {}
+  ) {
+    this.cache = new Lru<PackedObject>(cacheLimit, (o) => o.content.length);
+  }
 
   /** Picks up packs that appeared since (after `git gc` or a push); forgets vanished ones. */
   async refresh(): Promise<void> {
@@ -191,8 +164,7 @@ export class PackReader {
       return { type: TYPES[h.type]!, size: h.size, body: Readable.from([await dataOf(at.pack, h)]) };
     }
     if (TYPES[h.type]) {
-      const body = createReadStream(at.pack.packPath, { start: h.dataStart, highWaterMark: 256 * 1024 }).pipe(createInflate({ chunkSize: ZLIB_CHUNK }));
-      return { type: TYPES[h.type]!, size: h.size, body };
+      return { type: TYPES[h.type]!, size: h.size, body: streamData(at.pack, h) };
     }
     const obj = await this.readAt(at.pack, at.offset);
     return { type: obj.type, size: obj.content.length, body: Readable.from([obj.content]) };
@@ -218,240 +190,13 @@ export class PackReader {
     return obj;
   }
 
+  /** Caches an object unless it is big (over a quarter of the cache): it would push out many small ones. */
   private remember(key: string, obj: PackedObject): void {
     if (obj.content.length > this.cacheLimit / 4) return;
     this.cache.set(key, obj);
-    this.cacheBytes += obj.content.length;
-    for (const [k, v] of this.cache) {
-      if (this.cacheBytes <= this.cacheLimit) break;
-      this.cache.delete(k);
-      this.cacheBytes -= v.content.length;
-    }
   }
 
   async close(): Promise<void> {
     for (const p of this.packs) await p.fh?.then((h) => h.close()).catch(() => undefined);
   }
-}
-
-async function loadIndex(idxPath: string): Promise<PackIndex> {
-  const buf = await fsp.readFile(idxPath);
-  if (buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) throw new Error(`${idxPath}: not a version 2 pack index`);
-  const fanout = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) fanout[i] = buf.readUInt32BE(8 + i * 4);
-  const n = fanout[255]!;
-  const shaStart = 8 + 256 * 4;
-  const crcStart = shaStart + n * 20;
-  const offStart = crcStart + n * 4;
-  const largeStart = offStart + n * 4;
-  return {
-    name: idxPath.slice(idxPath.lastIndexOf('/') + 1),
-    packPath: idxPath.replace(/\.idx$/, '.pack'),
-    fanout,
-    shas: buf.subarray(shaStart, crcStart),
-    offsets: buf.subarray(offStart, largeStart),
-    large: buf.subarray(largeStart, buf.length - 40),
-  };
-}
-
-function search(pack: PackIndex, want: Buffer): number {
-  let lo = want[0] === 0 ? 0 : pack.fanout[want[0]! - 1]!;
-  let hi = pack.fanout[want[0]!]! - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = Buffer.compare(pack.shas.subarray(mid * 20, mid * 20 + 20), want);
-    if (c === 0) return mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-function offsetOf(pack: PackIndex, i: number): number {
-  const small = pack.offsets.readUInt32BE(i * 4);
-  if (!(small & 0x80000000)) return small;
-  return Number(pack.large.readBigUInt64BE((small & 0x7fffffff) * 8));
-}
-
-async function handle(pack: PackIndex): Promise<fsp.FileHandle> {
-  if (!pack.fh) {
-    pack.fh = fsp.open(pack.packPath, 'r');
-    pack.fh.catch(() => (pack.fh = undefined)); // a failed open (pack deleted by gc) is retried
-  }
-  return pack.fh;
-}
-
-/** Bytes read at an object's offset: its header and, for most calendar-sized objects, all its data. */
-const HEAD_READ = 4096;
-
-/**
- * Headers are read through a few 256 KiB windows per pack (packs never change): listing a calendar of
- * 10,000 small objects in one pack is then ~10 reads, not 10,000 (each costs ~40 µs of event loop).
- */
-const WINDOW = 256 * 1024;
-const WINDOWS_PER_PACK = 16;
-
-async function headAt(pack: PackIndex, offset: number): Promise<Buffer> {
-  const n = Math.floor(offset / WINDOW);
-  const start = offset - n * WINDOW;
-  if (start + HEAD_READ > WINDOW) {
-    const buf = Buffer.allocUnsafe(HEAD_READ);
-    const { bytesRead } = await (await handle(pack)).read(buf, 0, HEAD_READ, offset);
-    return buf.subarray(0, bytesRead);
-  }
-  const windows = (pack.windows ??= new Map());
-  let win = windows.get(n);
-  if (win) windows.delete(n);
-  else {
-    win = handle(pack).then(async (fh) => {
-      const buf = Buffer.allocUnsafe(WINDOW);
-      const { bytesRead } = await fh.read(buf, 0, WINDOW, n * WINDOW);
-      return buf.subarray(0, bytesRead);
-    });
-    win.catch(() => windows.delete(n));
-  }
-  windows.set(n, win);
-  if (windows.size > WINDOWS_PER_PACK) windows.delete(windows.keys().next().value!);
-  const buf = await win;
-  return buf.subarray(start, Math.min(buf.length, start + HEAD_READ));
-}
-
-async function readHeader(pack: PackIndex, offset: number): Promise<Header> {
-  const buf = await headAt(pack, offset);
-  const bytesRead = buf.length;
-  let pos = 0;
-  let b = buf[pos++]!;
-  const type = (b >> 4) & 7;
-  let size = b & 15;
-  let shift = 4;
-  while (b & 0x80) {
-    b = buf[pos++]!;
-    size += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-  }
-  const h: Header = { type, size, dataStart: 0, rest: buf };
-  if (type === OFS_DELTA) {
-    b = buf[pos++]!;
-    let dist = b & 0x7f;
-    while (b & 0x80) {
-      b = buf[pos++]!;
-      dist = (dist + 1) * 128 + (b & 0x7f);
-    }
-    h.baseOffset = offset - dist;
-  } else if (type === REF_DELTA) {
-    h.baseOid = buf.subarray(pos, pos + 20).toString('hex');
-    pos += 20;
-  } else if (!TYPES[type]) {
-    throw new Error(`bad object type ${type} at ${pack.name}:${offset}`);
-  }
-  if (pos > bytesRead) throw new Error(`truncated object header at ${pack.name}:${offset}`);
-  h.dataStart = offset + pos;
-  h.rest = buf.subarray(pos, bytesRead);
-  return h;
-}
-
-/** The object's data: inflated from the bytes its header read brought along when they hold it all. */
-function dataOf(pack: PackIndex, h: Header, size = h.size): Promise<Buffer> {
-  if (size > 0 && h.rest.length > 0) {
-    try {
-      const out = inflateSync(h.rest);
-      if (out.length >= size) return Promise.resolve(out.subarray(0, size));
-    } catch {
-      // cut off inside the stream (a bigger object): read it from the pack
-    }
-  }
-  return inflateAt(pack, h.dataStart, size);
-}
-
-/** Inflates `size` bytes starting at a pack offset (stops there, whatever follows). */
-/** Objects up to this size are read with one positioned read on the pack's open handle. */
-const SMALL_OBJECT = 64 * 1024;
-
-async function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
-  if (size > 0 && size <= SMALL_OBJECT) {
-    // Deflate can grow incompressible data a little: size + 1 KiB always holds the whole stream
-    // (zlib's worst case is 5 bytes per 16 KiB block plus 11); trailing bytes of the next object are
-    // ignored by inflate. One read on the shared handle, instead of an open, a read and a close.
-    const buf = Buffer.alloc(size + 1024);
-    const { bytesRead } = await (await handle(pack)).read(buf, 0, buf.length, start);
-    try {
-      const out = inflateSync(buf.subarray(0, bytesRead));
-      if (out.length >= size) return out.subarray(0, size);
-    } catch {
-      // fall through to the streaming reader, which reports the error properly
-    }
-  }
-  return inflateStreamAt(pack, start, size);
-}
-
-function inflateStreamAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (size === 0) return resolve(Buffer.alloc(0));
-    const chunks: Buffer[] = [];
-    let have = 0;
-    const file = createReadStream(pack.packPath, { start, highWaterMark: Math.min(Math.max(size + 64, 4096), 1 << 20) });
-    const inflate = createInflate({ chunkSize: Math.max(1024, Math.min(size + 64, ZLIB_CHUNK)) }); // small objects, small buffers
-    const finish = (err?: Error) => {
-      file.destroy();
-      inflate.destroy();
-      if (err) reject(err);
-      else resolve(Buffer.concat(chunks).subarray(0, size));
-    };
-    inflate.on('data', (c: Buffer) => {
-      chunks.push(c);
-      have += c.length;
-      if (have >= size) finish();
-    });
-    inflate.on('end', () => (have >= size ? finish() : finish(new Error(`short object at ${pack.name}:${start}`))));
-    inflate.on('error', (e) => finish(e));
-    file.on('error', (e) => finish(e));
-    file.pipe(inflate);
-  });
-}
-
-/** A delta's header: the sizes of its base and of its result (little-endian base-128), and where it ends. */
-function deltaSizes(delta: Buffer): { source: number; target: number; end: number } {
-  let pos = 0;
-  const varint = () => {
-    let v = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = delta[pos++]!;
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  };
-  const source = varint();
-  const target = varint();
-  return { source, target, end: pos };
-}
-
-/** Git's delta format: source size, target size, then copy-from-source and insert instructions. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  const { source, target, end } = deltaSizes(delta);
-  if (source !== base.length) throw new Error(`delta expects a ${source}-byte base, got ${base.length}`);
-  const out = Buffer.alloc(target);
-  let pos = end;
-  let o = 0;
-  while (pos < delta.length) {
-    const op = delta[pos++]!;
-    if (op & 0x80) {
-      let off = 0;
-      let len = 0;
-      for (let i = 0; i < 4; i++) if (op & (1 << i)) off |= delta[pos++]! << (8 * i);
-      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) len |= delta[pos++]! << (8 * i);
-      off >>>= 0;
-      if (len === 0) len = 0x10000;
-      o += base.copy(out, o, off, off + len);
-    } else if (op > 0) {
-      o += delta.copy(out, o, pos, pos + op);
-      pos += op;
-    } else {
-      throw new Error('delta opcode 0 is reserved');
-    }
-  }
-  if (o !== out.length) throw new Error(`delta produced ${o} bytes, expected ${out.length}`);
-  return out;
 }

@@ -1,0 +1,126 @@
+/**
+ * Git's object formats, without I/O: the types, the `<type> <size>\0` header, an object's id, tree and
+ * commit content parsed and serialised, a tag's target, and git's tree order. The storage modules
+ * (loose.ts, pack.ts) and the facade (objects.ts) build on these; nothing here imports them.
+ */
+import { createHash } from 'node:crypto';
+import { BackendError } from '../errors.js';
+
+export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+
+export interface TreeEntry {
+  mode: string; // '100644' | '100755' | '120000' | '40000' | '160000'
+  name: string;
+  oid: string;
+}
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string; timestamp: number };
+  message: string;
+}
+
+/** What a new commit says: the signatures are already formatted (`Name <email> seconds +zone`). */
+export interface CommitFields {
+  tree: string;
+  parents: string[];
+  author: string;
+  committer: string;
+  message: string;
+}
+
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/** zlib works in 16 KiB chunks by default; 256 KiB quadruples inflate and deflate speed here. */
+export const ZLIB_CHUNK = 256 * 1024;
+
+/** The header git hashes and stores before an object's content. */
+export function objectHeader(type: ObjectType, size: number): Buffer {
+  return Buffer.from(`${type} ${size}\0`);
+}
+
+/** An object's id: the SHA-1 of its header and content. */
+export function objectId(type: ObjectType, content: Buffer): string {
+  return createHash('sha1').update(objectHeader(type, content.length)).update(content).digest('hex');
+}
+
+/** Parses `<type> <size>\0` at the start of `buf` (an inflated loose object, or its first bytes). */
+export function parseHeader(oid: string, buf: Buffer): { type: ObjectType; size: number } {
+  const nul = buf.indexOf(0);
+  const m = nul > 0 ? /^(blob|tree|commit|tag) (\d+)$/.exec(buf.subarray(0, nul).toString('latin1')) : null;
+  if (!m) throw corrupt(oid, new Error('bad object header'));
+  return { type: m[1] as ObjectType, size: Number(m[2]) };
+}
+
+/** Tree content: `<mode> <name>\0<20-byte id>` repeated. */
+export function parseTree(oid: string, buf: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    const space = buf.indexOf(0x20, i);
+    const nul = buf.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 21 > buf.length) throw corrupt(oid, new Error('malformed tree'));
+    const mode = buf.toString('latin1', i, space);
+    // Some writers zero-pad a subtree's mode; git itself (and fsck --strict) uses '40000'.
+    out.push({ mode: mode === '040000' ? '40000' : mode, name: buf.toString('utf8', space + 1, nul), oid: buf.toString('hex', nul + 1, nul + 21) });
+    i = nul + 21;
+  }
+  return out;
+}
+
+/** Tree content for entries already in git's tree order (`compareTreeEntries`). */
+export function serialiseTree(sorted: readonly TreeEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of sorted) {
+    parts.push(Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(e.oid, 'hex'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Commit content: header lines (continuations start with a space), a blank line, the message. */
+export function parseCommit(oid: string, buf: Buffer): CommitInfo {
+  const text = buf.toString('utf8');
+  const split = text.indexOf('\n\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const info: CommitInfo = { oid, tree: '', parents: [], author: { name: '', email: '', timestamp: 0 }, message: split < 0 ? '' : text.slice(split + 2) };
+  for (const line of head.split('\n')) {
+    if (line.startsWith(' ')) continue;
+    const sp = line.indexOf(' ');
+    const key = line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    if (key === 'tree') info.tree = value;
+    else if (key === 'parent') info.parents.push(value);
+    else if (key === 'author') {
+      const m = /^(.*) <([^>]*)> (-?\d+) [+-]\d{4}$/.exec(value);
+      if (m) info.author = { name: m[1]!, email: m[2]!, timestamp: Number(m[3]) };
+    }
+  }
+  if (!/^[0-9a-f]{40}$/.test(info.tree)) throw corrupt(oid, new Error('commit without a tree'));
+  return info;
+}
+
+/** Commit content: tree, parents, author and committer lines, a blank line, the message. */
+export function serialiseCommit(c: CommitFields): Buffer {
+  const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${c.author}`, `committer ${c.committer}`];
+  return Buffer.from(lines.join('\n') + '\n\n' + c.message);
+}
+
+/** The object a tag points at. */
+export function tagTarget(content: Buffer): string | null {
+  return /^object ([0-9a-f]{40})$/m.exec(content.toString('utf8'))?.[1] ?? null;
+}
+
+/** Git's tree order: byte order of names, with a tree's name compared as if it ended in '/'. */
+export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
+  const ka = Buffer.from(a.mode === '40000' ? a.name + '/' : a.name);
+  const kb = Buffer.from(b.mode === '40000' ? b.name + '/' : b.name);
+  return Buffer.compare(ka, kb);
+}
+
+/** The error for an object that is missing or unreadable (a BackendError passes through unchanged). */
+export function corrupt(oid: string, err: unknown): BackendError {
+  if (err instanceof BackendError) return err;
+  return new BackendError('Corrupt', oid, `git object ${oid} cannot be read: ${(err as Error)?.message ?? err}`, { cause: err });
+}
