@@ -2,8 +2,9 @@
  * Crash-safe writes of small state files (lock files, the sync-token key, property snapshots): one
  * place for the sequence every such writer needs, so none of them forgets a step.
  *
- *   write: temp file in the same directory (`wx`, fresh name) → write → fsync → rename (or link, to
- *          create only if absent) → fsync the directory, so the new name itself survives power loss;
+ *   write: temp file in the same directory (`wx`, fresh name; a missing directory is made, and its
+ *          parent fsynced) → write → fsync → rename (or link, to create only if absent) → fsync the
+ *          directory, so the new name itself survives power loss;
  *   remove: unlink → fsync the directory.
  *
  * A reader or a crash sees the old content or the new, never a part; a failed write removes its temp
@@ -41,7 +42,7 @@ export async function writeFileDurably(file: string, data: string | Uint8Array, 
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
   const handle = await fsp.open(tmp, 'wx', mode).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT' || !makeDir) throw err;
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDirDurably(dir);
     return fsp.open(tmp, 'wx', mode);
   });
   try {
@@ -71,6 +72,16 @@ export async function removeFileDurably(file: string): Promise<boolean> {
   }
   await syncDirectory(dirname(file));
   return true;
+}
+
+/** mkdir -p, then fsyncs the parent of each directory made, so that the new directories' names survive too. */
+async function makeDirDurably(dir: string): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true });
+  if (first === undefined) return; // made meanwhile by someone else
+  for (let d = dir; ; d = dirname(d)) {
+    await syncDirectory(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
 }
 
 /** Errors of filesystems (or platforms) that cannot open or fsync a directory: nothing more to do there. */
