@@ -8,12 +8,14 @@
  * its collection as long as its state can be read.
  *
  * The key is 32 random bytes in `<state dir>/sync-token.key` (mode 0600), made on first use: written
- * to a temp file, fsynced, then linked into place, so two processes on one repository agree on one key
- * (the second link fails and that process reads the first one's) and a crash never leaves a short key.
+ * to a temp file, fsynced, then linked into place (durable-file.ts, create-only), so two processes on
+ * one repository agree on one key (the second link fails and that process reads the first one's) and
+ * a crash never leaves a short key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeFileDurably } from './durable-file.js';
 import { BackendError } from './errors.js';
 
 const KEY_BYTES = 32;
@@ -67,28 +69,13 @@ export class SyncTokenKey {
 async function readOrCreate(file: string): Promise<Buffer> {
   const existing = await readKey(file);
   if (existing) return existing;
-  await fsp.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    const handle = await fsp.open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(randomBytes(KEY_BYTES).toString('hex') + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fsp.link(tmp, file); // fails if another process made the key first: then use theirs
-      await syncDir(dirname(file));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    // Create-only (link): fails if another process made the key first; then use theirs.
+    await writeFileDurably(file, randomBytes(KEY_BYTES).toString('hex') + '\n', { mode: 0o600, replace: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new BackendError('InsufficientStorage', '/', 'no space left to create the sync-token key', { cause: err });
-    throw err;
-  } finally {
-    await fsp.rm(tmp, { force: true });
+    if (code !== 'EEXIST') throw err;
   }
   const key = await readKey(file);
   if (!key) throw new Error(`${file} could not be created`);
@@ -106,16 +93,4 @@ async function readKey(file: string): Promise<Buffer | null> {
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} is not a sync-token key (64 hex digits); remove it to make a new one (clients then resync once)`);
   return Buffer.from(hex, 'hex');
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r').catch(() => null);
-  if (!handle) return;
-  try {
-    await handle.sync();
-  } catch {
-    // some filesystems refuse fsync on a directory; the link itself is already made
-  } finally {
-    await handle.close();
-  }
 }

@@ -131,6 +131,7 @@ export class Tenants {
     const view = new SharedView(own);
     const dav = await createDav({ backend: view, options: this.options.dav });
     const locks = dav.locks as LockManager;
+    locks.owner = user; // grantees' locks fill a room of their own, never the owner's (maxLockTableBytes)
     // Another user's lock in this tree stands only while a share gives them write access there: a
     // share taken away or made read-only takes its grantee's locks along, after a restart too.
     locks.admits = (l) =>

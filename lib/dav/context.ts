@@ -31,7 +31,9 @@ export interface DavLimits {
   maxLockOwnerBytes: number;
   /** Most locks one user holds in one lock table (more: 507). */
   maxLocksPerUser: number;
-  /** Largest lock table (one per user's tree), bytes of its locks as JSON (more: 507). */
+  /** Most bytes of locks (as JSON) one user holds in one lock table (more: 507). */
+  maxLockBytesPerUser: number;
+  /** Most bytes of locks (as JSON) all users but the table's owner hold in her table together (more: 507); her own are not counted. */
   maxLockTableBytes: number;
   /** Steps of iCalendar work (parse, expand, zones, filters, free-busy) one request may take (caldav/ical/budget.ts). */
   maxCalendarSteps: number;

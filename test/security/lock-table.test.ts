@@ -120,3 +120,53 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`lock table bound
     assert.equal((await lock('/shared/alice/docs/f7.txt', BOB)).status, 507, 'Bob still holds his five');
   });
 });
+
+/**
+ * Review finding 4: with the table's size counted over everyone's locks, grantees together could
+ * fill it and Alice got 507 on LOCK of her own files. Now each user's locks are capped in bytes, the
+ * table cap bounds only the others' locks, and Alice is refused by her own caps only.
+ */
+for (const backend of ['fs', 'git'] as BackendName[]) describe(`grantees cannot fill the owner's lock table (${backend} backend)`, function () {
+  this.timeout(60_000);
+  const CAROL = basic('carol', 'carol-secret');
+  const users = { ...USERS, carol: 'carol-secret' };
+  const shares: Share[] = [...SHARES, { owner: 'alice', path: '/docs', grantee: 'carol', access: 'write' }];
+  // A lock with a 1,800-byte owner is ~2.1 KB as stored: 4 fit in a user's 10,000 bytes, a 5th does
+  // not; two grantees' 4 each (~17 KB) fit under 18,000 bytes, but not one more of Alice's on top.
+  const limits = { maxLocksPerUser: 1000, maxLockBytesPerUser: 10_000, maxLockTableBytes: 18_000 };
+  const OWNER = 'o'.repeat(1800);
+  let s: TestServer;
+  const lock = (path: string, who: Record<string, string>) =>
+    raw(s.url, path, { method: 'LOCK', body: lockBody('exclusive', OWNER), headers: { ...who, ...XML, Depth: '0' } });
+
+  before(async () => {
+    s = await startTestServer({ backend, users, shares, dav: { limits: limits as never } });
+    assert.equal((await raw(s.url, '/docs', { method: 'MKCOL', headers: ALICE })).status, 201);
+    for (let i = 0; i < 16; i++) assert.equal((await raw(s.url, `/docs/f${i}.txt`, { method: 'PUT', body: 'x', headers: ALICE })).status, 201);
+  });
+  after(async () => {
+    const root = s.root;
+    await s.close();
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  it('two grantees fill their own caps (507 past them); Alice still locks her own files up to her own cap', async () => {
+    let file = 0;
+    for (const [name, who] of [['bob', BOB], ['carol', CAROL]] as const) {
+      for (let i = 0; i < 4; i++) {
+        const r = await lock(`/shared/alice/docs/f${file++}.txt`, who);
+        assert.equal(r.status, 200, `${name}'s lock ${i + 1}: ${r.text.slice(0, 300)}`);
+      }
+      const over = await lock(`/shared/alice/docs/f${file}.txt`, who);
+      assert.equal(over.status, 507, `${name} past the cap: ${over.text.slice(0, 300)}`);
+      assert.match(over.text, new RegExp(`${name} already holds 4 locks of \\d+ bytes`));
+    }
+    for (let i = 0; i < 4; i++) {
+      const mine = await lock(`/docs/f${file++}.txt`, ALICE);
+      assert.equal(mine.status, 200, `Alice's own lock ${i + 1}: ${mine.text.slice(0, 300)}`);
+    }
+    const hers = await lock(`/docs/f${file}.txt`, ALICE);
+    assert.equal(hers.status, 507, 'Alice is bounded by her own per-user cap');
+    assert.match(hers.text, /alice already holds 4 locks/);
+  });
+});

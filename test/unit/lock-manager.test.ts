@@ -455,6 +455,63 @@ describe('RFC 4918 §6 LockManager persistence', () => {
   });
 });
 
+describe('LockManager removal order: the file first, then the lock', () => {
+  let dir: string;
+  let restore: (() => void) | undefined;
+  const failUnlink = () => {
+    const original = fsp.unlink;
+    (fsp as { unlink: unknown }).unlink = async () => {
+      throw Object.assign(new Error('injected EIO'), { code: 'EIO' });
+    };
+    restore = () => {
+      (fsp as { unlink: unknown }).unlink = original;
+      restore = undefined;
+    };
+  };
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(join(tmpdir(), 'gitdav-locks-'));
+  });
+  afterEach(async () => {
+    restore?.();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('a remove whose file cannot be deleted fails, and the lock stays (here and after a restart)', async () => {
+    const m = await LockManager.open(dir);
+    const l = await m.create(spec('/a'));
+    failUnlink();
+    await assert.rejects(m.remove(l.token), /injected EIO/);
+    restore!();
+    assert.equal(m.get(l.token)?.token, l.token, 'still held here');
+    assert.equal((await LockManager.open(dir)).get(l.token)?.token, l.token, 'and after a restart');
+    assert.equal(await m.remove(l.token), true);
+    assert.equal(m.get(l.token), undefined);
+    assert.equal((await LockManager.open(dir)).get(l.token), undefined);
+  });
+
+  it('removeWithin whose files cannot be deleted fails and keeps the locks', async () => {
+    const m = await LockManager.open(dir);
+    await m.create(spec('/d/a', 'exclusive', 0));
+    await m.create(spec('/d/b', 'exclusive', 0));
+    failUnlink();
+    await assert.rejects(m.removeWithin('/d'), /injected EIO/);
+    restore!();
+    assert.deepEqual(roots(m.within('/d')), ['/d/a', '/d/b']);
+    await m.removeWithin('/d');
+    assert.deepEqual(roots(m.within('/d')), []);
+    assert.deepEqual(roots((await LockManager.open(dir)).within('/')), []);
+  });
+
+  it('a refresh racing a remove does not write the lock back', async () => {
+    const m = await LockManager.open(dir);
+    const l = await m.create(spec('/a'));
+    const removing = m.remove(l.token);
+    assert.equal(await m.refresh(l.token, 60), undefined);
+    assert.equal(await removing, true);
+    assert.equal((await LockManager.open(dir)).get(l.token), undefined);
+  });
+});
+
 describe('LockManager limits: owner size, locks per user, table size', () => {
   const limits = { maxLockOwnerBytes: 100, maxLocksPerUser: 3, maxLockTableBytes: 3000 };
   let m: LockManager;
@@ -502,8 +559,65 @@ describe('LockManager limits: owner size, locks per user, table size', () => {
     await m.create({ ...spec('/again'), owner, principal: 'u15' });
   });
 
+  it('caps the bytes each principal holds (maxLockBytesPerUser), whatever the count; removals free room', async () => {
+    const bytes = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockBytesPerUser: 2200, maxLockTableBytes: 0 });
+    const owner = 'x'.repeat(800);
+    await bytes.create({ ...spec('/a'), owner, principal: 'bob' });
+    await bytes.create({ ...spec('/b'), owner, principal: 'bob' });
+    await assert.rejects(bytes.create({ ...spec('/c'), owner, principal: 'bob' }), (err: unknown) => {
+      assert.ok(err instanceof LockLimitError && err.limit === 'user', String(err));
+      assert.match(err.message, /bob already holds 2 locks of \d+ bytes/);
+      return true;
+    });
+    await bytes.create({ ...spec('/c'), owner, principal: 'carol' });
+    await bytes.create({ ...spec('/d'), principal: 'bob' }); // a small one still fits
+    await bytes.remove(bytes.covering('/a')[0]!.token);
+    await bytes.create({ ...spec('/e'), owner, principal: 'bob' });
+  });
+
+  it("the table owner's locks do not count against maxLockTableBytes: grantees fill it, she still locks", async () => {
+    const t = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 3, maxLockBytesPerUser: 0, maxLockTableBytes: 2500 });
+    t.owner = 'alice';
+    const owner = 'x'.repeat(500);
+    // alice's own locks first: they take none of the others' room
+    for (const p of ['/a1', '/a2', '/a3']) await t.create({ ...spec(p), owner, principal: 'alice' });
+    let n = 0;
+    for (const u of ['bob', 'carol']) {
+      for (let i = 0; i < 3; i++) {
+        try {
+          await t.create({ ...spec(`/${u}${i}`), owner, principal: u });
+          n++;
+        } catch (err) {
+          assert.ok(err instanceof LockLimitError && err.limit === 'table', String(err));
+          assert.match(err.message, /other users' locks/);
+        }
+      }
+    }
+    assert.ok(n >= 3 && n < 6, `${n} grantee locks fit`);
+    await assert.rejects(t.create({ ...spec('/anon'), owner }), (err: unknown) => err instanceof LockLimitError && err.limit === 'table', 'requests without a login share the others\' room');
+    // alice is refused only by her own per-user cap
+    await assert.rejects(t.create({ ...spec('/a4'), principal: 'alice' }), (err: unknown) => err instanceof LockLimitError && err.limit === 'user');
+    await t.remove(t.covering('/a1')[0]!.token);
+    await t.create({ ...spec('/a4'), owner, principal: 'alice' });
+  });
+
+  it('an owner named after the locks were loaded recounts the room the others hold', async () => {
+    const dir = await fsp.mkdtemp(join(tmpdir(), 'gitdav-locks-'));
+    try {
+      const lim = { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockBytesPerUser: 0, maxLockTableBytes: 1500 };
+      const first = await LockManager.open(dir, lim);
+      first.owner = 'alice';
+      for (let i = 0; i < 3; i++) await first.create({ ...spec(`/a${i}`), owner: 'x'.repeat(400), principal: 'alice' });
+      const reopened = await LockManager.open(dir, lim);
+      reopened.owner = 'alice';
+      await reopened.create({ ...spec('/b'), owner: 'x'.repeat(400), principal: 'bob' });
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('0 turns a limit off', async () => {
-    const open = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockTableBytes: 0 });
+    const open = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockBytesPerUser: 0, maxLockTableBytes: 0 });
     for (let i = 0; i < 5; i++) await open.create({ ...spec(`/${i}`), owner: 'x'.repeat(10_000), principal: 'bob' });
     assert.equal(open.within('/').length, 5);
   });

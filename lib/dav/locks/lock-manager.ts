@@ -2,7 +2,8 @@
  * Active locks (RFC 4918 §6-7). Kept in memory, persisted in the backend's state dir one file per
  * lock (lock-store.ts), so locks survive a restart and a change costs one lock, not the table. Never
  * in the content or history. Bounded: a grantee with write access locks in the owner's table, so the
- * owner field, the locks per user and the table's size are capped (LockLimits).
+ * owner field and each user's locks (count and bytes) are capped, and so are all other users' locks
+ * together (LockLimits) — never the table owner's own, so grantees cannot lock her out of her tree.
  */
 import { randomUUID } from 'node:crypto';
 import { isWithin, parentOf } from '../../../backends/backend.js';
@@ -33,11 +34,22 @@ export interface LockLimits {
   maxLockOwnerBytes: number;
   /** Most locks one principal (or all requests without a login together) holds in one table. */
   maxLocksPerUser: number;
-  /** Largest table, bytes of its locks as JSON. */
+  /** Most bytes (of locks as JSON) one principal (or all requests without a login together) holds in one table. */
+  maxLockBytesPerUser: number;
+  /**
+   * Most bytes of locks held in one table by all but the table's owner together (grantees, requests
+   * without a login): the owner's own locks are bounded by the per-user caps only, so others' locks
+   * never keep her from locking her own files.
+   */
   maxLockTableBytes: number;
 }
 
-export const DEFAULT_LOCK_LIMITS: LockLimits = { maxLockOwnerBytes: 4096, maxLocksPerUser: 1000, maxLockTableBytes: 16 * 1024 * 1024 };
+export const DEFAULT_LOCK_LIMITS: LockLimits = {
+  maxLockOwnerBytes: 4096,
+  maxLocksPerUser: 1000,
+  maxLockBytesPerUser: 1024 * 1024,
+  maxLockTableBytes: 16 * 1024 * 1024,
+};
 
 /** A lock refused by a LockLimits cap: `owner` is the request's fault, `user` and `table` are full. */
 export class LockLimitError extends Error {
@@ -98,10 +110,16 @@ export class LockManager implements LockTable {
    * restart too, and whether or not its holder ever comes back.
    */
   admits?: (lock: Lock) => boolean;
+  private tableOwner?: string;
 
-  /** Bytes of each lock as stored (JSON), and their sum: what maxLockTableBytes bounds. */
+  /** Bytes of each lock as stored (JSON): what the byte caps bound. */
   private readonly sizes = new Map<string, number>();
-  private tableBytes = 0;
+  /** Per principal (undefined: requests without a login), their locks here and those locks' bytes. */
+  private readonly held = new Map<string | undefined, { count: number; bytes: number }>();
+  /** Bytes of the locks of everyone but `owner`: what maxLockTableBytes bounds. */
+  private othersBytes = 0;
+  /** Locks whose file is being removed: no longer refreshed (a refresh would write the file back). */
+  private readonly removing = new Set<string>();
 
   private constructor(
     private readonly store: LockStore | null,
@@ -115,6 +133,17 @@ export class LockManager implements LockTable {
     for (const l of opened?.locks ?? []) manager.add(l);
     manager.purge();
     return manager;
+  }
+
+  /** The user whose tree this is, where users log in: their locks do not count against maxLockTableBytes. */
+  get owner(): string | undefined {
+    return this.tableOwner;
+  }
+
+  set owner(user: string | undefined) {
+    this.tableOwner = user;
+    this.othersBytes = 0;
+    for (const [token, l] of this.locks) if (!this.isOwners(l)) this.othersBytes += this.sizes.get(token) ?? 0;
   }
 
   /** Files and bytes written so far (none in memory): one change writes one lock, never the table. */
@@ -153,7 +182,10 @@ export class LockManager implements LockTable {
     try {
       await this.store?.put(lock);
     } catch (err) {
-      this.drop(lock.token); // the client never learns this token: don't keep a lock nobody can hold
+      // The client never learns this token: don't keep a lock nobody can hold (nor its file, if the
+      // write failed only at the directory's fsync).
+      this.drop(lock.token);
+      this.store?.delete(lock.token).catch(() => undefined);
       throw err;
     }
     return lock;
@@ -161,43 +193,64 @@ export class LockManager implements LockTable {
 
   async refresh(token: string, timeout: number | null): Promise<Lock | undefined> {
     const lock = this.get(token);
-    if (!lock) return undefined;
+    if (!lock || this.removing.has(token)) return undefined;
     lock.timeout = timeout;
     lock.expires = expiry(timeout);
     await this.store?.put(lock);
     return lock;
   }
 
+  /**
+   * Removes a lock: its file first, then the lock itself, so that a removal that fails (the error is
+   * thrown) leaves the lock standing, here as after a restart, rather than gone now and back later.
+   */
   async remove(token: string): Promise<boolean> {
-    const had = this.drop(token);
-    if (had) await this.store?.delete(token);
-    return had;
+    if (!this.get(token) || this.removing.has(token)) return false;
+    await this.removeStored([token]);
+    return true;
   }
 
-  /** Drops every lock rooted at or below `path` (after DELETE, or MOVE of the source). */
+  /** Removes every lock rooted at or below `path` (after DELETE, or MOVE of the source); files first, as remove. */
   async removeWithin(path: string): Promise<void> {
-    const doomed = this.within(path);
-    for (const l of doomed) this.drop(l.token);
-    await Promise.all(doomed.map((l) => this.store?.delete(l.token)));
+    await this.removeStored(this.within(path).map((l) => l.token).filter((t) => !this.removing.has(t)));
+  }
+
+  /** Deletes the locks' files, then drops each lock whose file is gone; throws the first failure. */
+  private async removeStored(tokens: string[]): Promise<void> {
+    for (const t of tokens) this.removing.add(t);
+    const results = await Promise.allSettled(tokens.map((t) => this.store?.delete(t)));
+    tokens.forEach((t, i) => {
+      this.removing.delete(t);
+      if (results[i]!.status === 'fulfilled') this.drop(t);
+    });
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Throws LockLimitError if the table may not take `lock`. */
   private admit(lock: Lock): void {
-    const { maxLockOwnerBytes, maxLocksPerUser, maxLockTableBytes } = this.limits;
+    const { maxLockOwnerBytes, maxLocksPerUser, maxLockBytesPerUser, maxLockTableBytes } = this.limits;
     const ownerBytes = lock.owner === undefined ? 0 : Buffer.byteLength(lock.owner);
     if (maxLockOwnerBytes && ownerBytes > maxLockOwnerBytes) {
       throw new LockLimitError('owner', `the lock's DAV:owner is ${ownerBytes} bytes; at most ${maxLockOwnerBytes} are kept`);
     }
-    if (maxLocksPerUser) {
-      let held = 0;
-      for (const l of this.locks.values()) if (l.principal === lock.principal) held++;
-      if (held >= maxLocksPerUser) {
-        throw new LockLimitError('user', `${lock.principal ?? 'anonymous requests'} already hold${lock.principal ? 's' : ''} ${held} locks here, the most allowed: unlock some first`);
-      }
+    const who = lock.principal ?? 'anonymous requests';
+    const s = lock.principal ? 's' : '';
+    const held = this.held.get(lock.principal) ?? { count: 0, bytes: 0 };
+    if (maxLocksPerUser && held.count >= maxLocksPerUser) {
+      throw new LockLimitError('user', `${who} already hold${s} ${held.count} locks here, the most allowed: unlock some first`);
     }
-    if (maxLockTableBytes && this.tableBytes + sizeOf(lock) > maxLockTableBytes) {
-      throw new LockLimitError('table', `this lock table is full (${maxLockTableBytes} bytes): unlock some first`);
+    const size = sizeOf(lock);
+    if (maxLockBytesPerUser && held.bytes + size > maxLockBytesPerUser) {
+      throw new LockLimitError('user', `${who} already hold${s} ${held.count} locks of ${held.bytes} bytes here; this one (${size} bytes) would pass the ${maxLockBytesPerUser} allowed: unlock some first`);
     }
+    if (maxLockTableBytes && !this.isOwners(lock) && this.othersBytes + size > maxLockTableBytes) {
+      throw new LockLimitError('table', `this lock table is full (${maxLockTableBytes} bytes of other users' locks): unlock some first`);
+    }
+  }
+
+  private isOwners(lock: Lock): boolean {
+    return this.tableOwner !== undefined && lock.principal === this.tableOwner;
   }
 
   private add(lock: Lock): void {
@@ -205,13 +258,24 @@ export class LockManager implements LockTable {
     const size = sizeOf(lock);
     this.locks.set(lock.token, lock);
     this.sizes.set(lock.token, size);
-    this.tableBytes += size;
+    this.count(lock, 1, size);
   }
 
   private drop(token: string): boolean {
-    this.tableBytes -= this.sizes.get(token) ?? 0;
+    const lock = this.locks.get(token);
+    if (!lock) return false;
+    this.count(lock, -1, -(this.sizes.get(token) ?? 0));
     this.sizes.delete(token);
     return this.locks.delete(token);
+  }
+
+  private count(lock: Lock, locks: number, bytes: number): void {
+    const held = this.held.get(lock.principal) ?? { count: 0, bytes: 0 };
+    held.count += locks;
+    held.bytes += bytes;
+    if (held.count > 0) this.held.set(lock.principal, held);
+    else this.held.delete(lock.principal);
+    if (!this.isOwners(lock)) this.othersBytes += bytes;
   }
 
   private conflictFor(root: string, depth: LockDepth, scope: LockScope): Lock | undefined {

@@ -1,14 +1,16 @@
 /**
  * Where a lock table lives on disk: one small JSON file per lock in `STATE/locks/`, named by a hash
- * of its token. A change writes (temp file, fsync, rename) or removes that one lock's file, so its
- * cost does not grow with the table (a whole-table snapshot per change made 200 large locks cost
- * 2.4 s each). Each file is complete or absent after a crash, and a file per lock is a layout that
- * several processes could later share (each lock its own file, created under a fresh name) without
- * a table-wide rewrite to coordinate.
+ * of its token. A change writes (temp file, fsync, rename, directory fsync) or removes (unlink,
+ * directory fsync) that one lock's file (backends/durable-file.ts), so its cost does not grow with
+ * the table (a whole-table snapshot per change made 200 large locks cost 2.4 s each). Each file is
+ * complete or absent after a crash, and a file per lock is a layout that several processes could
+ * later share (each lock its own file, created under a fresh name) without a table-wide rewrite to
+ * coordinate.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { isTempName, removeFileDurably, writeFileDurably } from '../../../backends/durable-file.js';
 import type { Lock } from './lock-manager.js';
 
 const DIR = 'locks';
@@ -41,7 +43,7 @@ export class LockStore {
     }
     for (const name of names) {
       const file = join(store.dir, name);
-      if (name.endsWith('.tmp')) {
+      if (isTempName(name)) {
         await removeIfStale(file);
         continue;
       }
@@ -58,35 +60,21 @@ export class LockStore {
     return { store, locks };
   }
 
-  /** Writes one lock's file whole (create or refresh). */
+  /** Writes one lock's file whole (create or refresh), durably: when this resolves the lock survives a crash. */
   put(lock: Lock): Promise<void> {
     const text = JSON.stringify(lock);
     return this.chain(lock.token, async () => {
-      const file = this.fileOf(lock.token);
-      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      const handle = await fsp.open(tmp, 'wx').catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        await fsp.mkdir(this.dir, { recursive: true });
-        return fsp.open(tmp, 'wx');
-      });
-      try {
-        await handle.writeFile(text);
-        await handle.datasync();
-      } catch (err) {
-        await handle.close();
-        await fsp.rm(tmp, { force: true });
-        throw err;
-      }
-      await handle.close();
-      await fsp.rename(tmp, file);
+      await writeFileDurably(this.fileOf(lock.token), text);
       this.stats.filesWritten++;
       this.stats.bytesWritten += Buffer.byteLength(text);
     });
   }
 
-  /** Removes one lock's file; a file already gone is fine. */
+  /** Removes one lock's file durably; a file already gone is fine, any other failure is thrown (the file stays). */
   delete(token: string): Promise<void> {
-    return this.chain(token, () => fsp.rm(this.fileOf(token), { force: true }));
+    return this.chain(token, async () => {
+      await removeFileDurably(this.fileOf(token));
+    });
   }
 
   private fileOf(token: string): string {
@@ -119,7 +107,7 @@ export class LockStore {
     }
     if (!Array.isArray(saved)) throw new Error(`the lock table ${file} is not a list of locks: repair or remove it`);
     for (const l of saved as Lock[]) await this.put(l);
-    await fsp.rm(file);
+    await removeFileDurably(file); // only once every lock is in its own file (each put is durable)
   }
 }
 

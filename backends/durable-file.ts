@@ -1,0 +1,106 @@
+/**
+ * Crash-safe writes of small state files (lock files, the sync-token key, property snapshots): one
+ * place for the sequence every such writer needs, so none of them forgets a step.
+ *
+ *   write: temp file in the same directory (`wx`, fresh name; a missing directory is made, and its
+ *          parent fsynced) → write → fsync → rename (or link, to create only if absent) → fsync the
+ *          directory, so the new name itself survives power loss;
+ *   remove: unlink → fsync the directory.
+ *
+ * A reader or a crash sees the old content or the new, never a part; a failed write removes its temp
+ * file and leaves the old content. Written by hand: the npm packages that do this (write-file-atomic,
+ * steno) do not fsync the directory, or lack the create-only-if-absent (link) mode.
+ * Temp names end in `.tmp` (`<file>.<pid>.<random>.tmp`), so a reader of the directory can skip them
+ * and a start can remove a crash's leftovers.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface DurableWriteOptions {
+  /** Mode of a new file (before umask); default 0o666. */
+  mode?: number;
+  /** false: create only if `file` does not exist yet (link, not rename); an existing file → EEXIST. Default true. */
+  replace?: boolean;
+  /** Make the directory (and its parents) if missing. Default true. */
+  makeDir?: boolean;
+}
+
+/** The suffix of every temp file this module makes. */
+export const TEMP_SUFFIX = '.tmp';
+
+/** Whether a directory entry is one of this module's temp files (a write in progress, or a crash's leftover). */
+export function isTempName(name: string): boolean {
+  return name.endsWith(TEMP_SUFFIX);
+}
+
+/** Writes `file` whole, atomically and durably (see the module comment). */
+export async function writeFileDurably(file: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
+  const { mode = 0o666, replace = true, makeDir = true } = options;
+  const dir = dirname(file);
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  const handle = await fsp.open(tmp, 'wx', mode).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT' || !makeDir) throw err;
+    await makeDirDurably(dir);
+    return fsp.open(tmp, 'wx', mode);
+  });
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (replace) await fsp.rename(tmp, file);
+    else await fsp.link(tmp, file); // EEXIST if another writer made it first
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  if (!replace) await fsp.rm(tmp, { force: true });
+  await syncDirectory(dir);
+}
+
+/** Removes `file` durably; false if it was already gone. An error (other than ENOENT) is thrown and the file stays. */
+export async function removeFileDurably(file: string): Promise<boolean> {
+  try {
+    await fsp.unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  await syncDirectory(dirname(file));
+  return true;
+}
+
+/** mkdir -p, then fsyncs the parent of each directory made, so that the new directories' names survive too. */
+async function makeDirDurably(dir: string): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true });
+  if (first === undefined) return; // made meanwhile by someone else
+  for (let d = dir; ; d = dirname(d)) {
+    await syncDirectory(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+}
+
+/** Errors of filesystems (or platforms) that cannot open or fsync a directory: nothing more to do there. */
+const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES', 'EBADF']);
+
+/** fsyncs a directory, so that names created, renamed or removed in it survive a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(dir, 'r');
+  } catch (err) {
+    if (DIR_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) return;
+    throw err;
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    if (!DIR_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  } finally {
+    await handle.close();
+  }
+}
