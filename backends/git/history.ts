@@ -1,5 +1,5 @@
 /**
- * History as read-only folders (DESIGN.md §4), under `/.history`:
+ * History as read-only folders (docs/git-backend.md, "History as folders"), under `/.history`:
  *
  *   branches/<name>/…   tags/<name>/…   commits/<sha or unique prefix>/…
  *   by-date/YYYY/MM/DD/HHMMSSZ-<short sha>/…
@@ -21,7 +21,6 @@ const ROOT = `/${HISTORY}`;
 const LIST_LIMIT = 1000;
 const RECENT_COMMITS = 100;
 
-/** What a history path names. */
 /** A member of a virtual folder; `entry` when the folder already knows it (saves a lookup per child). */
 export interface Child {
   name: string;
@@ -29,6 +28,7 @@ export interface Child {
   entry?: () => Promise<Entry>;
 }
 
+/** What a history path names. */
 export type Located =
   | { kind: 'folder'; path: string; time: Date; children: () => Promise<Child[]>; immutable: boolean }
   | { kind: 'snapshot'; path: string; commit: CommitMeta; editor: TreeEditor; inner: string; immutable: boolean }
