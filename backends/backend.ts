@@ -19,7 +19,10 @@ export interface Entry {
   kind: EntryKind;
   /** Bytes of content; 0 for collections. */
   size: number;
-  /** Strong entity tag, already quoted (`"..."`), or undefined where the backend has none. */
+  /**
+   * Strong entity tag, already quoted (`"..."`). Every entry has one, collections and virtual folders
+   * too (DAV:getetag, If-Match, and the caches keyed by content all rely on it).
+   */
   etag: string;
   modified: Date;
   created?: Date;

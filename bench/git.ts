@@ -174,10 +174,6 @@ export function groupCommitVerdict(group: number | undefined, baseline: number |
   };
 }
 
-/**
- * Placeholder: listing a folder's history on a 10,000-commit history (the `.history` views of
- * DESIGN.md §4). To be written once those views exist; until then the row says why it is empty.
- */
 /** Listing a file's versions on a 10,000-commit history (bench/history.ts; its own repository). */
 export async function measureHistoryListing(_p: Peer | undefined): Promise<{ value?: number; note: string }> {
   return measureHistory();

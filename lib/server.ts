@@ -14,7 +14,7 @@ import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index
 import { installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { DavError } from './dav/errors/dav-error.js';
-import { renderError, toDavError } from './dav/errors/render.js';
+import { errorMappersOf, renderError, toDavError } from './dav/errors/render.js';
 import { createLogger, type Logger } from './log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
@@ -83,7 +83,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     try {
       await next();
     } catch (err) {
-      const error = toDavError(err);
+      const error = toDavError(err, errorMappersOf(ctx));
       if (error.status >= 500) logger.error('request failed', { method: ctx.method, url: ctx.url, err });
       if (ctx.headerSent || !ctx.writable) {
         ctx.req.socket.destroy();

@@ -1,4 +1,4 @@
-/** History as folders (DESIGN.md §4) and restore by COPY, against the git backend over HTTP. */
+/** History as folders (docs/git-backend.md, "History as folders") and restore by COPY, against the git backend over HTTP. */
 import assert from 'node:assert/strict';
 import { raw, startTestServer, type TestServer } from './helpers/server.js';
 import { tool } from './helpers/tools.js';

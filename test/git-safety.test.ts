@@ -1,6 +1,6 @@
 /**
  * Safety of the git backend against the real server, run as separate processes on 127.0.0.1
- * (DESIGN.md §3): crash consistency under kill -9, two processes and native git sharing one branch,
+ * (docs/git-backend.md, "Writing"): crash consistency under kill -9, two processes and native git sharing one branch,
  * commit messages and authors, group commit, idempotent retries, and a corrupt loose object.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Group commit (DESIGN.md §3): one committer per branch. Requests write their blobs first, in
+ * Group commit (docs/git-backend.md, "Writing"): one committer per branch. Requests write their blobs first, in
  * parallel, then queue an operation with its guard. The committer takes everything queued, applies it
  * in order to the branch tip's tree (each guard evaluated against the state it is applied to; a
  * failing one rejects only its own request), writes the changed trees and one commit, and moves the

@@ -1,5 +1,5 @@
 /**
- * History as read-only folders (DESIGN.md §4), under `/.history`:
+ * History as read-only folders (docs/git-backend.md, "History as folders"), under `/.history`:
  *
  *   branches/<name>/…   tags/<name>/…   commits/<sha or unique prefix>/…
  *   by-date/YYYY/MM/DD/HHMMSSZ-<short sha>/…

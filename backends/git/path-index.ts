@@ -1,6 +1,6 @@
 /**
- * Which commits changed which paths, on the served branch's first-parent history (DESIGN.md §3:
- * never `log -- path` per request; 21 s on a 10k-commit history). Built once by diffing each commit's
+ * Which commits changed which paths, on the served branch's first-parent history
+ * (docs/git-backend.md, "The path index": never `log -- path` per request, 21 s on a 10k-commit history). Built once by diffing each commit's
  * tree against its parent's (only subtrees whose ids differ are read), saved in the state dir, and
  * caught up incrementally whenever the branch tip moves (by us, another process, or native git).
  * Folders count as changed when anything below them changed; `/` changes with every commit.

@@ -5,10 +5,9 @@
 import type { LiveProperty } from '../dav/properties/registry.js';
 import type { XmlElement } from '../dav/xml/parse.js';
 import { parseCalendarDataRequest, shapeCalendarData } from './ical/index.js';
-import { toCalDavError } from './errors.js';
 import { objects, parsedObject } from './objects.js';
 import { cal, type CalDavOptions } from './context.js';
-import { budgetSpent, counted, logSkipped, StepBudgetExceeded } from './steps.js';
+import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
 export function calendarDataProperty(o: CalDavOptions): LiveProperty {
   return {
@@ -23,16 +22,11 @@ export function calendarDataProperty(o: CalDavOptions): LiveProperty {
       }
       const object = await parsedObject(r.req, r.entry);
       if (!object) return null;
-      let shape;
-      try {
-        shape = parseCalendarDataRequest(requested!);
-      } catch (err) {
-        throw toCalDavError(err);
-      }
+      const shape = parseCalendarDataRequest(requested!);
       try {
         return [counted(r.req, () => shapeCalendarData(object, shape, { maxInstances: o.maxInstances }))];
       } catch (err) {
-        if (err instanceof StepBudgetExceeded) throw budgetSpent(err);
+        if (err instanceof StepBudgetExceeded) throw err; // the request's limit, not the object's fault
         // A stored object ical.js cannot expand: this property is missing (404), the rest answered.
         logSkipped(r.req, r.entry.path, err);
         return null;

@@ -17,6 +17,7 @@ import { expandProperty, principalPropertySearch } from './reports/principals.js
 import { calendarPutHook } from './put-hook.js';
 import { calendarTransferHook } from './transfer-hook.js';
 import { calendarContentType } from './content-type.js';
+import { calDavErrors } from './errors.js';
 
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
   const o = { ...DEFAULT_CALDAV_OPTIONS, ...options };
@@ -29,6 +30,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.transferHooks.push(calendarTransferHook(o));
+  dav.errorMappers.push(calDavErrors);
   dav.methods.set('MKCALENDAR', mkcalendar);
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false));
   dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true));

@@ -56,13 +56,13 @@ export async function uidOf(req: DavRequest, entry: Entry): Promise<string | und
 async function indexed(req: DavRequest, entry: Entry): Promise<ObjectBounds | undefined> {
   const index = objectIndexOf(req.backend);
   await index.ready();
-  return entry.etag ? index.get(entry.etag) : undefined;
+  return index.get(entry.etag);
 }
 
 /** The object parsed, its summary recorded for the next query or restart. */
 async function parsedAndIndexed(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
   const object = await parsedObject(req, entry);
-  if (object && entry.etag) objectIndexOf(req.backend).set(entry.etag, counted(req, () => objectBounds(object)));
+  if (object) objectIndexOf(req.backend).set(entry.etag, counted(req, () => objectBounds(object)));
   return object;
 }
 

@@ -13,7 +13,7 @@ import type { Entry } from '../../backends/backend.js';
 import { validateCalendarObject, CalendarPreconditionError } from './ical/index.js';
 import { isCalendarPath } from './objects.js';
 import { reserveUid } from './uid-index.js';
-import { toCalDavError } from './errors.js';
+import { uidConflict } from './errors.js';
 import { counted, StepBudgetExceeded } from './steps.js';
 import { cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
 
@@ -25,9 +25,9 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
       throw new DavError(403, `a calendar takes text/calendar, not ${type}`, { condition: el(cal('supported-calendar-data')) });
     }
     const declared = Number(req.header('Content-Length') ?? 0);
-    if (declared > o.maxResourceSize) throw toCalDavError(new CalendarPreconditionError('max-resource-size', `${declared} octets exceed ${o.maxResourceSize}`));
+    if (declared > o.maxResourceSize) throw new CalendarPreconditionError('max-resource-size', `${declared} octets exceed ${o.maxResourceSize}`);
     const body = await req.readBody(o.maxResourceSize).catch((err: unknown) => {
-      if (err instanceof DavError && err.status === 413) throw toCalDavError(new CalendarPreconditionError('max-resource-size', err.message));
+      if (err instanceof DavError && err.status === 413) throw new CalendarPreconditionError('max-resource-size', err.message);
       throw err;
     });
     const admitted = await admitObject(req, o, parent, req.path, body);
@@ -62,13 +62,13 @@ export async function admitObject(
   } catch (err) {
     // An object that takes more than the whole budget to check is refused as data the server
     // cannot accept (403 valid-calendar-data), not as a server failure: the same upload always fails.
-    if (err instanceof StepBudgetExceeded) throw toCalDavError(new CalendarPreconditionError('valid-calendar-data', `too complex to check: ${err.message}`));
-    throw toCalDavError(err);
+    if (err instanceof StepBudgetExceeded) throw new CalendarPreconditionError('valid-calendar-data', `too complex to check: ${err.message}`, { cause: err });
+    throw err;
   }
   // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.
   const reservation = await reserveUid(req, calendar.path, valid.uid, path);
   if (reservation.clash && reservation.clash !== movingFrom) {
-    throw toCalDavError(new CalendarPreconditionError('no-uid-conflict', `UID ${valid.uid} is already used by ${reservation.clash}`), req.href(reservation.clash, false));
+    throw uidConflict(valid.uid, req.href(reservation.clash, false), reservation.clash);
   }
   const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
   const main = valid.object.master ?? valid.object.overrides[0];

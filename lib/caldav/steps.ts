@@ -1,14 +1,11 @@
 /**
  * The request's side of the step budget (ical/budget.ts): one budget per request, sized by
- * `limits.maxCalendarSteps`; what a REPORT answers when it is spent; and the log line for a stored
+ * `limits.maxCalendarSteps` (what a spent budget answers: errors.ts); and the log line for a stored
  * object that is skipped because it cannot be evaluated.
  */
 import type { DavRequest } from '../dav/context.js';
-import { DavError } from '../dav/errors/dav-error.js';
-import { el } from '../dav/xml/write.js';
-import { dav } from '../dav/xml/names.js';
 import type { Logger } from '../log.js';
-import { StepBudget, StepBudgetExceeded, withBudget } from './ical/budget.js';
+import { StepBudget, withBudget } from './ical/budget.js';
 
 export { StepBudgetExceeded } from './ical/budget.js';
 
@@ -23,14 +20,6 @@ export function requestBudget(req: DavRequest): StepBudget {
 /** Runs a synchronous iCalendar computation under the request's budget. */
 export function counted<T>(req: DavRequest, compute: () => T): T {
   return withBudget(requestBudget(req), compute);
-}
-
-/**
- * A REPORT whose budget is spent: 507 with DAV:number-of-matches-within-limits (RFC 4918/5323's
- * "the server limited the work"), since the request was well formed and a narrower one can succeed.
- */
-export function budgetSpent(err: StepBudgetExceeded): DavError {
-  return new DavError(507, `${err.message}; narrow the time range or the filter`, { condition: el(dav('number-of-matches-within-limits')), cause: err });
 }
 
 /** Logs a stored object that a REPORT leaves out because it cannot be evaluated. */

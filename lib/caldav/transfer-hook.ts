@@ -11,7 +11,6 @@ import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
 import { el } from '../dav/xml/write.js';
 import { CalendarPreconditionError } from './ical/index.js';
-import { toCalDavError } from './errors.js';
 import { isCalendarPath } from './objects.js';
 import { admitObject } from './put-hook.js';
 import { CALENDAR, cal, type CalDavOptions } from './context.js';
@@ -25,7 +24,7 @@ export function calendarTransferHook(o: CalDavOptions): TransferHook {
       return undefined;
     }
     if (!(await isCalendarPath(req, destParent.path))) return undefined;
-    if (source.size > o.maxResourceSize) throw toCalDavError(new CalendarPreconditionError('max-resource-size', `${source.size} octets exceed ${o.maxResourceSize}`));
+    if (source.size > o.maxResourceSize) throw new CalendarPreconditionError('max-resource-size', `${source.size} octets exceed ${o.maxResourceSize}`);
     const chunks: Buffer[] = [];
     for await (const chunk of await req.backend.read(source.path, undefined, source)) chunks.push(chunk as Buffer);
     const movingFrom = kind === 'move' && parentOf(source.path) === destParent.path ? source.path : undefined;

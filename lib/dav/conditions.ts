@@ -51,7 +51,6 @@ export function evaluateHttpConditions(
 function matchesEtagList(list: string, entry: Entry | null, strong: boolean): boolean {
   if (!entry) return false;
   if (list.trim() === '*') return true;
-  if (!entry.etag) return false;
   const tags = list.match(/(?:W\/)?"[^"]*"/g) ?? [];
   const mine = entry.etag;
   return tags.some((t) => (strong ? !t.startsWith('W/') && t === mine : t.replace(/^W\//, '') === mine.replace(/^W\//, '')));

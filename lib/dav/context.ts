@@ -10,6 +10,7 @@ import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
 import type { DigestCache } from './digest.js';
 import { DavError, badRequest } from './errors/dav-error.js';
+import type { ErrorMapper } from './errors/render.js';
 import { parseIfHeader, IfHeaderSyntaxError, type IfList } from './if-header.js';
 import { parsePath, encodePath, BadPathError, type ParsedPath } from './paths.js';
 import { parseXml, XmlParseError, type XmlElement } from './xml/parse.js';
@@ -104,6 +105,8 @@ export interface Dav {
   putHooks: PutHook[];
   /** Checks for COPY and MOVE destinations, in order; see TransferHook. */
   transferHooks: TransferHook[];
+  /** How protocol extensions' own errors become DAV errors (CalDAV's preconditions); see errors/render.ts. */
+  errorMappers: ErrorMapper[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */
   contentType: (req: DavRequest, entry: Entry) => Promise<string>;
 }

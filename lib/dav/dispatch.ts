@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Dav } from './context.js';
 import { DavRequest } from './context.js';
 import { DavError } from './errors/dav-error.js';
+import { setErrorMappers } from './errors/render.js';
 import { refuseTransferCodings } from './framing.js';
 import { BadPathError, parsePath } from './paths.js';
 import { allowedMethods } from './respond.js';
@@ -14,6 +15,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
+    setErrorMappers(ctx, dav.errorMappers);
     refuseTransferCodings(ctx.req.headers);
     const handler = dav.methods.get(ctx.method);
     if (!handler) {

@@ -63,6 +63,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     creationOnly: new Set(),
     putHooks: [],
     transferHooks: [],
+    errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
   };
 }

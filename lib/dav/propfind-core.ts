@@ -32,10 +32,6 @@ export function parsePropfind(body: XmlElement | null): PropRequest {
   throw badRequest('DAV:propfind needs one of prop, propname or allprop');
 }
 
-export function propNames(prop: XmlElement): string[] {
-  return [...new Set(elements(prop).map(clarkOf))];
-}
-
 /** A `DAV:prop` element as a request, keeping each element for parameterised properties. */
 export function propRequest(prop: XmlElement): PropRequest {
   const requested = new Map(elements(prop).map((e) => [clarkOf(e), e]));

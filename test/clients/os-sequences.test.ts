@@ -1,6 +1,6 @@
 /**
  * The request sequences of clients that cannot run here (Windows Mini-Redirector, macOS Finder,
- * GVFS), replayed as they send them (shared/CLIENTS.md), with the answers they depend on.
+ * GVFS), replayed as they send them, with the answers they depend on.
  */
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';

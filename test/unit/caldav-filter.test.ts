@@ -196,7 +196,7 @@ describe('CalDAV filters (RFC 4791 §9.7)', () => {
     });
   });
 
-  describe('caps (CLIENTS.md gotcha 7)', () => {
+  describe('caps (docs/caldav.md, "Recurrence")', () => {
     it('an unbounded FREQ=SECONDLY series is answered quickly at either end of a long range', () => {
       const object = parseCalendarObject(ics('BEGIN:VEVENT', 'UID:s', 'DTSTART:20000101T000000Z', 'RRULE:FREQ=SECONDLY', 'SUMMARY:tick', 'END:VEVENT'));
       const t0 = Date.now();

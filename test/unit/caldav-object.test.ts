@@ -96,7 +96,7 @@ describe('CalDAV objects: parseCalendarObject', () => {
     });
   });
 
-  describe('tolerance (CLIENTS.md gotcha 9)', () => {
+  describe('tolerance (docs/caldav.md, "Client quirks")', () => {
     it('reads LF line endings, a byte order mark and blank lines', () => {
       const text = `\uFEFFBEGIN:VCALENDAR\nVERSION:2.0\n\nBEGIN:VEVENT\nUID:lf\n\nDTSTART:20240101T100000Z\nEND:VEVENT\nEND:VCALENDAR\n`;
       assert.equal(parseCalendarObject(text).uid, 'lf');

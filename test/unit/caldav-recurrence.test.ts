@@ -158,7 +158,7 @@ describe('CalDAV recurrence: expandInstances (RFC 4791 §9.9 "every recurrence i
     });
   });
 
-  describe('caps on unbounded rules (CLIENTS.md gotcha 7)', () => {
+  describe('caps on unbounded rules (docs/caldav.md, "Recurrence")', () => {
     const secondly = ['BEGIN:VEVENT', 'UID:s', 'DTSTART:20010101T000000Z', 'RRULE:FREQ=SECONDLY', 'END:VEVENT'];
 
     it('FREQ=SECONDLY since 2001: a window in 2024 is found quickly', () => {

@@ -2,7 +2,8 @@
  * One step budget per request for every iCalendar computation: parsing, validation, recurrence and
  * time-zone expansion, bounds, filters, free-busy. Each loop that can grow with hostile input spends
  * steps here; when a request has spent its budget, the next step throws StepBudgetExceeded, and the
- * caller turns that into a clear answer (403 for a PUT, 507 for a REPORT) instead of a hang.
+ * caller turns that into a clear answer (403 for a PUT; elsewhere CalDAV's error mapper,
+ * lib/caldav/errors.ts, answers 507) instead of a hang.
  *
  * The budget is ambient rather than passed: these computations are synchronous (ical.js calls back
  * into gitdav from deep inside), so the caller sets the request's budget around each synchronous
@@ -19,8 +20,6 @@ export const DEFAULT_MAX_CALENDAR_STEPS = 10_000_000;
 
 export class StepBudgetExceeded extends Error {
   override name = 'StepBudgetExceeded';
-  /** Where nothing more specific catches it, the error renderer answers 507 (Insufficient Storage). */
-  readonly status = 507;
 
   constructor(readonly limit: number) {
     super(`the calendar computation took more than ${limit} steps (limits.maxCalendarSteps)`);

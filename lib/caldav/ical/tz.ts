@@ -146,6 +146,9 @@ export function normalizeJcal(jcal: JCalComponent): void {
  * stops at ZONE_HORIZON_YEAR (later instants keep the last offset; stored objects end in 2100), and
  * each change costs a step of the request's budget. structure.ts has already refused observances
  * whose changes up to that year would exceed MAX_ZONE_CHANGES. Each conversion costs a step too.
+ * It relies on ical.js internals (utcOffset calls `this._ensureCoverage(year)`, the private
+ * `expandedUntilYear`, `changes` rebuilt when emptied): ical.js is pinned to the exact version they
+ * were checked against, and test/unit/ical-internals.test.ts fails if they change.
  */
 class BoundedTimezone extends ICAL.Timezone {
   /** Its key in the zone cache, where it is shared by content. */

@@ -1,5 +1,5 @@
 /**
- * Discovery REPORTs that some clients send whether or not they are advertised (CLIENTS.md gotcha 9):
+ * Discovery REPORTs that some clients send whether or not they are advertised (docs/caldav.md, "Client quirks"):
  * principal-property-search (RFC 3744 §9.4) searches the one principal; expand-property (RFC 3253
  * §3.8) answers the named properties of the target (nested hrefs are not expanded yet).
  */

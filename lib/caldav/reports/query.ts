@@ -16,7 +16,6 @@ import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
 import { counted, logSkipped, StepBudgetExceeded } from '../steps.js';
-import { toCalDavError } from '../errors.js';
 import { calendarObjects, candidateObject } from '../objects.js';
 import { boundsPrefilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
@@ -28,17 +27,11 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
     supportedOn: async (res) => (res.isCollection ? hasType(res, CALENDAR) : true),
 
     async run(req, body, target) {
-      let filter;
-      let floating = null;
-      try {
-        filter = parseQueryFilter(body, { maxElements: req.dav.options.limits.maxFilterElements });
-        const tz = child(body, NS.CALDAV, 'timezone');
-        // RFC 4791 §7.8: CALDAV:timezone must be valid iCalendar with one valid VTIMEZONE (a zone
-        // that recurs every second is not one: 403 valid-calendar-data, before ical.js expands it).
-        if (tz) floating = counted(req, () => requestTimezone(textOf(tz)));
-      } catch (err) {
-        throw toCalDavError(err);
-      }
+      const filter = parseQueryFilter(body, { maxElements: req.dav.options.limits.maxFilterElements });
+      const tz = child(body, NS.CALDAV, 'timezone');
+      // RFC 4791 §7.8: CALDAV:timezone must be valid iCalendar with one valid VTIMEZONE (a zone
+      // that recurs every second is not one: 403 valid-calendar-data, before ical.js expands it).
+      const floating = tz ? counted(req, () => requestTimezone(textOf(tz))) : null;
       // The same prop/allprop/propname choice as PROPFIND, minus the filter and timezone elements.
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CALDAV, 'filter') && !is(e, NS.CALDAV, 'timezone')) };
       const request = parsePropfind(propPart);
@@ -59,8 +52,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
             hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
           } catch (err) {
             // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
-            if (err instanceof CalendarQueryError) throw toCalDavError(err);
-            if (err instanceof StepBudgetExceeded) throw err;
+            if (err instanceof CalendarQueryError || err instanceof StepBudgetExceeded) throw err;
             logSkipped(req, entry.path, err);
             continue;
           }

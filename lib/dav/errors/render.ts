@@ -1,4 +1,8 @@
-/** Renders any thrown value as an HTTP error response: the only place errors become bodies. */
+/**
+ * Renders any thrown value as an HTTP error response: the only place errors become bodies. Protocol
+ * extensions (CalDAV) register mappers on their mount (`Dav.errorMappers`) for their own error types;
+ * `toDavError` consults them, so a layer throws its domain errors and never converts them itself.
+ */
 import type { Context } from 'koa';
 import { isBackendError } from '../../../backends/errors.js';
 import { DavError } from './dav-error.js';
@@ -6,9 +10,31 @@ import { fromBackend } from './from-backend.js';
 import { el, serialize } from '../xml/write.js';
 import { dav, NS, clark } from '../xml/names.js';
 
-export function toDavError(err: unknown): DavError {
+/** A protocol extension's mapping of its own errors; `undefined` for an error it does not know. */
+export type ErrorMapper = (err: unknown) => DavError | undefined;
+
+const MAPPERS = 'gitdav.errorMappers';
+
+/**
+ * Records the mappers of the mount serving this request (its dispatcher calls this first), so the
+ * error middleware, which sits outside every mount, renders that mount's errors with them.
+ */
+export function setErrorMappers(ctx: Context, mappers: readonly ErrorMapper[]): void {
+  ctx.state[MAPPERS] = mappers;
+}
+
+/** The mappers of the mount that served this request (none before one was chosen). */
+export function errorMappersOf(ctx: Context): readonly ErrorMapper[] {
+  return (ctx.state[MAPPERS] as readonly ErrorMapper[] | undefined) ?? [];
+}
+
+export function toDavError(err: unknown, mappers: readonly ErrorMapper[] = []): DavError {
   if (err instanceof DavError) return err;
   if (isBackendError(err)) return fromBackend(err);
+  for (const map of mappers) {
+    const mapped = map(err);
+    if (mapped) return mapped;
+  }
   const status = (err as { status?: number; expose?: boolean })?.status;
   // Koa/http-errors style errors (e.g. a client aborting) keep their status.
   if (typeof status === 'number' && status >= 400 && status < 600) {

@@ -36,7 +36,7 @@ export const getetag: LiveProperty = {
   name: dav('getetag'),
   inAllprop: true,
   protected: true,
-  get: (r) => (r.entry.etag ? [r.entry.etag] : null),
+  get: (r) => [r.entry.etag],
 };
 
 export const getlastmodified: LiveProperty = {
