@@ -28,7 +28,7 @@ export interface LoginLimits {
   loginMaxBackoffMs: number;
   /** Failed logins from one address, over all users, before that address waits, except for users who logged in from it before. */
   loginFreeFailuresPerAddress: number;
-  /** Failed logins of one user, over all addresses, before that user waits, except from addresses they logged in from before. */
+  /** Failed logins of one user, over all addresses, before that user's logins from addresses they never logged in from are paced (one check a second). */
   loginFreeFailuresPerUser: number;
   /** Threads that check passwords (bcrypt), off the event loop. */
   loginHashThreads: number;

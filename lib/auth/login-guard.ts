@@ -21,7 +21,9 @@
  *   more (`gitdav user add` insists on both) that is acceptable. Alice from a new address (a phone
  *   on carrier NAT, a hotel) queues behind the prefixes that were waiting before her and gets her
  *   check after that many seconds; to keep her waiting an hour an attacker must keep 3,600 distinct
- *   prefixes asking every second, and the ones served after her queue behind her.
+ *   prefixes asking (each at least every 10 s), and the ones served after her queue behind her.
+ *   That is within reach of an attacker with an IPv6 /48 (65,536 /64s): her known pairs are what
+ *   keeps her in then, which is why they are kept on disk.
  *   Why not refuse fresh pairs past the ceiling (as before): 20 IPv4 addresses could then keep
  *   Alice out of every new network for good. Why not let a fresh pair's right password through
  *   unpaced: it cannot be told right without checking it, and checking every guess is no ceiling.

@@ -4,18 +4,21 @@
  * goes to the prefix at its head. So a client that retries (Retry-After: 1) gets its turn after the
  * prefixes that were already waiting, however many requests a botnet sends: its place in the queue
  * does not depend on who else sends faster, and those who join later queue behind it. A prefix that
- * stops asking (no try for `staleMs`) leaves the queue. Bounded: `maxWaiting` prefixes per key
- * (a newcomer to a full queue is told to come back), `maxKeys` keys (least recently used dropped).
+ * stops asking (no try for `staleMs`) leaves the queue. Bounded: `maxWaiting` prefixes waiting
+ * over all keys (~100 bytes each; a newcomer when all are taken is told to come back: filling it
+ * means 10,000 requests a second from 100,000 prefixes, a flood for the network to stop), `maxKeys`
+ * keys (least recently used dropped).
  */
 export interface PacerOptions {
   intervalMs: number;
   /** A waiting prefix that has not asked again for this long leaves the queue. */
   staleMs: number;
+  /** Prefixes waiting, over all keys. */
   maxWaiting: number;
   maxKeys: number;
 }
 
-export const DEFAULT_PACER: PacerOptions = { intervalMs: 1000, staleMs: 10_000, maxWaiting: 1024, maxKeys: 10_000 };
+export const DEFAULT_PACER: PacerOptions = { intervalMs: 1000, staleMs: 10_000, maxWaiting: 100_000, maxKeys: 10_000 };
 
 interface Lane {
   /** No check before this time. */
@@ -26,6 +29,7 @@ interface Lane {
 
 export class Pacer {
   private readonly lanes = new Map<string, Lane>();
+  private total = 0;
 
   constructor(
     private readonly options: PacerOptions = DEFAULT_PACER,
@@ -39,16 +43,25 @@ export class Pacer {
     if (lane) this.lanes.delete(key);
     lane ??= { next: 0, waiting: new Map() };
     this.lanes.set(key, lane);
-    if (this.lanes.size > this.options.maxKeys) this.lanes.delete(this.lanes.keys().next().value!);
+    if (this.lanes.size > this.options.maxKeys) {
+      const [oldest, dropped] = this.lanes.entries().next().value!;
+      this.total -= dropped.waiting.size;
+      this.lanes.delete(oldest);
+    }
     for (const [prefix, asked] of lane.waiting) {
       if (now - asked <= this.options.staleMs) break;
       lane.waiting.delete(prefix);
+      this.total--;
     }
-    if (!lane.waiting.has(who) && lane.waiting.size >= this.options.maxWaiting) return this.options.intervalMs;
+    if (!lane.waiting.has(who)) {
+      if (this.total >= this.options.maxWaiting) return this.options.intervalMs;
+      this.total++;
+    }
     lane.waiting.set(who, now);
     const head = lane.waiting.keys().next().value;
     if (now >= lane.next && head === who) {
       lane.waiting.delete(who);
+      this.total--;
       lane.next = now + this.options.intervalMs;
       return 0;
     }
