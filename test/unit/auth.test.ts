@@ -101,6 +101,16 @@ describe('login back-off', () => {
     assert.equal(c.wait('a'), 0);
     assert.equal(c.wait('d'), 1000);
   });
+
+  it('a flood of new keys drops keys still free before a guesser that reached the wait', () => {
+    const c = new Backoff({ free: 2, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => 0);
+    c.fail('guesser');
+    c.fail('guesser');
+    for (const k of ['n1', 'n2', 'n3', 'n4']) c.fail(k);
+    assert.equal(c.wait('guesser'), 1000, 'still waiting');
+    assert.equal(c.failures('n1'), 0);
+    assert.equal(c.failures('n4'), 1);
+  });
 });
 
 describe('login guard: (user, address) pairs and the per-address and per-user ceilings', () => {
