@@ -20,6 +20,7 @@ import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { usersFileOf } from './auth/users-file.js';
 import { loginPolicy } from './auth/login-guard.js';
+import { KNOWN_LOGINS_FILE } from './auth/known-logins.js';
 import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
 import { openBackend, Tenants } from './tenants.js';
 import { holdFolder } from '../backends/fs/folder-lock.js';
@@ -359,6 +360,8 @@ function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, 
         realm: config.realm,
         policy: loginPolicy(config.limits),
         trustedProxies: config.trustedProxies,
+        knownLoginsFile: join(config.root, '.gitdav', KNOWN_LOGINS_FILE),
+        onError: (err) => logger.warn('known logins not written', { error: err.message }),
         checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
       });
   return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly });

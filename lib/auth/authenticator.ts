@@ -42,6 +42,10 @@ export interface HtpasswdOptions {
   /** Proxies whose `X-Forwarded-For` names the client (exact addresses). */
   trustedProxies?: Iterable<string>;
   checker?: CheckerOptions;
+  /** Where the (user, address) pairs that logged in are kept across restarts (none: memory only). */
+  knownLoginsFile?: string;
+  /** Told when the known pairs could not be written (they stay in memory). */
+  onError?: (err: Error) => void;
   now?: () => number;
 }
 
@@ -64,7 +68,7 @@ export class HtpasswdAuthenticator implements Authenticator {
   ) {
     this.realm = options.realm ?? 'gitdav';
     this.now = options.now ?? Date.now;
-    this.guard = new LoginGuard(options.policy ?? DEFAULT_LOGIN_POLICY, this.now);
+    this.guard = new LoginGuard(options.policy ?? DEFAULT_LOGIN_POLICY, { now: this.now, knownFile: options.knownLoginsFile, onError: options.onError });
     this.checker = new PasswordChecker(options.checker ?? DEFAULT_CHECKER);
     this.trusted = new Set([...(options.trustedProxies ?? [])].map(normaliseAddress));
     this.reload(true);
@@ -121,6 +125,7 @@ export class HtpasswdAuthenticator implements Authenticator {
   }
 
   async close(): Promise<void> {
+    await this.guard.close();
     await this.checker.close();
   }
 

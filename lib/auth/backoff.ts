@@ -3,8 +3,8 @@
  * reserved before its password is checked (`begin`) and settled after (`finish`), so attempts sent
  * all at once cannot all slip past the count: at most `free` attempts can be in flight or failed
  * before waiting starts; from then on one attempt at a time, each failure doubling the wait.
- * Bounded: the least recently used keys are dropped past `maxKeys`, so a flood of names cannot grow
- * memory; a key quiet for `forgetMs` starts again from nothing.
+ * Bounded: the least recently used keys are dropped past `maxKeys` (those still free first), so a
+ * flood of names cannot grow memory; a key quiet for `forgetMs` starts again from nothing.
  */
 export interface BackoffOptions {
   /** Attempts (failed, or in flight) allowed before waiting starts. */
@@ -28,7 +28,7 @@ export interface LoginLimits {
   loginMaxBackoffMs: number;
   /** Failed logins from one address, over all users, before that address waits, except for users who logged in from it before. */
   loginFreeFailuresPerAddress: number;
-  /** Failed logins of one user, over all addresses, before that user waits, except from addresses they logged in from before. */
+  /** Failed logins of one user, over all addresses, before that user's logins from addresses they never logged in from are paced (one check a second). */
   loginFreeFailuresPerUser: number;
   /** Threads that check passwords (bcrypt), off the event loop. */
   loginHashThreads: number;
@@ -129,7 +129,20 @@ export class Backoff {
     // Re-insert: Map order is then least recently used first, and the oldest go past maxKeys.
     this.entries.delete(key);
     this.entries.set(key, e);
-    if (this.entries.size > this.options.maxKeys) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size > this.options.maxKeys) this.evictOne(key);
     return e;
+  }
+
+  /**
+   * Drops the least recently used key, preferring (among the 64 oldest) one below its free count:
+   * a flood of new keys should not give a guesser that reached the wait a fresh start.
+   */
+  private evictOne(keep: string): void {
+    let seen = 0;
+    for (const [key, e] of this.entries) {
+      if (key !== keep && e.failures < this.options.free && e.inFlight === 0) return void this.entries.delete(key);
+      if (++seen >= 64) break;
+    }
+    this.entries.delete(this.entries.keys().next().value!);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 
 export function normaliseAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
@@ -26,4 +27,18 @@ export function clientAddress(req: IncomingMessage, trusted: ReadonlySet<string>
     if (!trusted.has(hop)) return hop;
   }
   return address;
+}
+
+/**
+ * What the login back-offs key an address by: an IPv4 address as it is (an IPv4-mapped IPv6
+ * address, in any spelling, as its IPv4 address), an IPv6 address by its /64 prefix, since a single
+ * host or home line is routinely given a whole /64 (RFC 6177) and could otherwise take a new
+ * address for every guess. ipaddr.js parses every spelling (`::`, an IPv4 tail, a zone id).
+ */
+export function addressKey(address: string): string {
+  if (isIP(address) === 0) return address;
+  let ip: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
+  if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address();
+  if (ip instanceof ipaddr.IPv4) return ip.toString();
+  return `${ip.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
 }

@@ -16,6 +16,7 @@ import { HtpasswdAuthenticator, ProxyHeaderAuthenticator } from '../../lib/auth/
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../../lib/auth/backoff.js';
 import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../../lib/auth/login-guard.js';
 import type { CheckerOptions } from '../../lib/auth/password-checker.js';
+import { KNOWN_LOGINS_FILE } from '../../lib/auth/known-logins.js';
 import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
 import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
@@ -96,7 +97,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
     const off = { ...DEFAULT_BACKOFF, free: 1_000_000 };
     const policy = options.loginPolicy ?? { ...DEFAULT_LOGIN_POLICY, pair: options.backoff ?? off, address: off, user: off };
-    const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker });
+    const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker, knownLoginsFile: join(root, '.gitdav', KNOWN_LOGINS_FILE) });
     app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
     const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });

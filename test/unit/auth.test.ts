@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import { Backoff, DEFAULT_BACKOFF, DEFAULT_LOGIN_LIMITS } from '../../lib/auth/backoff.js';
-import { clientAddress } from '../../lib/auth/client-address.js';
+import { addressKey, clientAddress } from '../../lib/auth/client-address.js';
+import { KnownLogins, DEFAULT_KNOWN_LOGINS } from '../../lib/auth/known-logins.js';
+import { DEFAULT_PACER, Pacer } from '../../lib/auth/pacer.js';
 import { DEFAULT_LOGIN_POLICY, LoginGuard, loginPolicy } from '../../lib/auth/login-guard.js';
 import { hashPassword, isValidUserName, parseHtpasswd, schemeOf, serializeHtpasswd, verifyPassword } from '../../lib/auth/htpasswd.js';
 import { shaCrypt } from '../../lib/auth/sha-crypt.js';
@@ -99,11 +101,21 @@ describe('login back-off', () => {
     assert.equal(c.wait('a'), 0);
     assert.equal(c.wait('d'), 1000);
   });
+
+  it('a flood of new keys drops keys still free before a guesser that reached the wait', () => {
+    const c = new Backoff({ free: 2, baseMs: 1000, maxMs: 5000, maxKeys: 3 }, () => 0);
+    c.fail('guesser');
+    c.fail('guesser');
+    for (const k of ['n1', 'n2', 'n3', 'n4']) c.fail(k);
+    assert.equal(c.wait('guesser'), 1000, 'still waiting');
+    assert.equal(c.failures('n1'), 0);
+    assert.equal(c.failures('n4'), 1);
+  });
 });
 
 describe('login guard: (user, address) pairs and the per-address and per-user ceilings', () => {
   const small = { free: 3, baseMs: 1000, maxMs: 60_000, maxKeys: 1000 };
-  const policy = { pair: small, address: { ...small, free: 10 }, user: { ...small, free: 10 }, maxKnownPairs: 100 };
+  const policy = { pair: small, address: { ...small, free: 10 }, user: { ...small, free: 10 }, userPace: DEFAULT_PACER, maxKnownPairs: 100 };
   const attempt = (g: LoginGuard, user: string, address: string, outcome: 'ok' | 'failed') => {
     const a = g.begin(user, address);
     if ('waitMs' in a) return 'wait';
@@ -112,7 +124,7 @@ describe('login guard: (user, address) pairs and the per-address and per-user ce
   };
 
   it('failures of one user never hold another user, from the same address', () => {
-    const g = new LoginGuard(policy, () => 0);
+    const g = new LoginGuard(policy, { now: () => 0 });
     for (let i = 0; i < 5; i++) attempt(g, 'nobody', '127.0.0.1', 'failed');
     assert.equal(attempt(g, 'nobody', '127.0.0.1', 'ok'), 'wait', 'the guesser’s own pair waits, the right password too');
     assert.equal(attempt(g, 'alice', '127.0.0.1', 'ok'), 'ok');
@@ -120,7 +132,7 @@ describe('login guard: (user, address) pairs and the per-address and per-user ce
   });
 
   it('an address over its ceiling holds only pairs that never logged in from it', () => {
-    const g = new LoginGuard(policy, () => 0);
+    const g = new LoginGuard(policy, { now: () => 0 });
     assert.equal(attempt(g, 'alice', '127.0.0.1', 'ok'), 'ok');
     for (let i = 0; i < 12; i++) attempt(g, `user${i}`, '127.0.0.1', 'failed'); // spraying
     assert.equal(attempt(g, 'user99', '127.0.0.1', 'failed'), 'wait', 'a new name from the spraying address waits');
@@ -129,13 +141,47 @@ describe('login guard: (user, address) pairs and the per-address and per-user ce
     assert.equal(attempt(g, 'carol', '10.0.0.2', 'ok'), 'ok', 'other addresses are not affected');
   });
 
-  it('a user over their ceiling (guessed at from many addresses) is still let in from an address they used', () => {
-    const g = new LoginGuard(policy, () => 0);
+  it('a user over their ceiling (guessed at from many addresses) is still let in from an address they used, at once', () => {
+    let t = 0;
+    const g = new LoginGuard(policy, { now: () => t });
     assert.equal(attempt(g, 'alice', '192.0.2.1', 'ok'), 'ok');
-    for (let i = 0; i < 12; i++) attempt(g, 'alice', `198.51.100.${i}`, 'failed');
-    assert.equal(attempt(g, 'alice', '198.51.100.200', 'ok'), 'wait');
-    assert.equal(attempt(g, 'alice', '192.0.2.1', 'ok'), 'ok');
-    assert.equal(attempt(g, 'bob', '198.51.100.200', 'ok'), 'ok');
+    for (let i = 0; i < 10; i++) attempt(g, 'alice', `198.51.100.${i}`, 'failed');
+    assert.equal(attempt(g, 'alice', '198.51.100.200', 'failed'), 'failed', 'past the ceiling a fresh pair is paced: one check now');
+    assert.equal(attempt(g, 'alice', '198.51.100.201', 'ok'), 'wait', 'and the next one a second later');
+    assert.equal(attempt(g, 'alice', '192.0.2.1', 'ok'), 'ok', 'a known pair is never paced');
+    assert.equal(attempt(g, 'bob', '198.51.100.201', 'ok'), 'ok', 'nor is another user');
+    t += 1000;
+    assert.equal(attempt(g, 'alice', '198.51.100.201', 'ok'), 'ok', 'the fresh pair’s turn came');
+  });
+
+  it('past the ceiling, fresh prefixes get the user’s one check a second in turn: a botnet asking faster does not keep Alice out', () => {
+    let t = 0;
+    const g = new LoginGuard(policy, { now: () => t });
+    for (let i = 0; i < 10; i++) attempt(g, 'alice', `198.51.100.${i}`, 'failed');
+    const bots = Array.from({ length: 5 }, (_, i) => `203.0.113.${i}`);
+    for (const b of bots) attempt(g, 'alice', b, 'failed'); // they all join the queue (the first is served)
+    let tries = 0;
+    let alice: string = 'wait';
+    let botChecks = 1;
+    for (; alice === 'wait' && tries < 50; t += 1000) {
+      for (let k = 0; k < 20; k++) for (const b of bots) if (attempt(g, 'alice', b, 'failed') === 'failed') botChecks++;
+      tries++;
+      alice = attempt(g, 'alice', '192.0.2.77', 'ok');
+    }
+    assert.equal(alice, 'ok');
+    // Her turn comes after the prefixes queued before her (the bots), one a second.
+    assert.ok(tries <= bots.length + 2, `Alice waited ${tries} turns behind ${bots.length} bots`);
+    assert.ok(botChecks <= tries + 1, `one check a second at most: ${botChecks} bot checks in ${tries} s`);
+  });
+
+  it('keys IPv6 clients by their /64, IPv4-mapped addresses as IPv4', () => {
+    const g = new LoginGuard(policy, { now: () => 0 });
+    for (let i = 1; i <= 3; i++) attempt(g, 'alice', `2001:db8:1:2::${i}`, 'failed');
+    assert.equal(attempt(g, 'alice', '2001:db8:1:2:ffff::9', 'ok'), 'wait', 'a new address in the same /64 is the same pair');
+    assert.equal(attempt(g, 'alice', '2001:db8:1:3::1', 'ok'), 'ok', 'another /64 is not');
+    for (let i = 1; i <= 3; i++) attempt(g, 'bob', '::ffff:198.51.100.7', 'failed');
+    assert.equal(attempt(g, 'bob', '198.51.100.7', 'ok'), 'wait');
+    assert.equal(g.pairFailures('bob', '::ffff:c633:6407'), 3);
   });
 
   it('takes its knobs from the config file’s limits', () => {
@@ -146,6 +192,7 @@ describe('login guard: (user, address) pairs and the per-address and per-user ce
     assert.equal(p.pair.maxMs, 60_000);
     assert.equal(p.address.maxMs, 60_000);
     assert.deepEqual(loginPolicy({}), DEFAULT_LOGIN_POLICY);
+    assert.equal(DEFAULT_LOGIN_POLICY.userPace.intervalMs, 1000);
     assert.deepEqual(Object.keys(DEFAULT_LOGIN_LIMITS).sort(), ['loginFreeFailures', 'loginFreeFailuresPerAddress', 'loginFreeFailuresPerUser', 'loginHashQueue', 'loginHashThreads', 'loginMaxBackoffMs']);
   });
 });
@@ -175,6 +222,67 @@ describe('client address (X-Forwarded-For from trusted proxies only)', () => {
     assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, not-an-ip'), proxy), '127.0.0.1');
     assert.equal(clientAddress(req('127.0.0.1', 'x, 10.0.0.2'), proxy), '10.0.0.2');
     assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1:4711'), proxy), '127.0.0.1');
+  });
+});
+
+describe('address keys, the pacer and the known pairs', () => {
+  it('an address key is the IPv4 address, or the IPv6 /64 in any spelling', () => {
+    assert.equal(addressKey('198.51.100.7'), '198.51.100.7');
+    assert.equal(addressKey('::ffff:198.51.100.7'), '198.51.100.7');
+    assert.equal(addressKey('::ffff:c633:6407'), '198.51.100.7');
+    assert.equal(addressKey('0:0:0:0:0:ffff:198.51.100.7'), '198.51.100.7');
+    assert.equal(addressKey('2001:db8:1:2::7'), '2001:db8:1:2::/64');
+    assert.equal(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+    assert.equal(addressKey('2001:DB8:1:2:0:0:0:1'), '2001:db8:1:2::/64');
+    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(addressKey('::1'), '0:0:0:0::/64');
+    assert.equal(addressKey('unknown'), 'unknown');
+  });
+
+  it('the pacer serves prefixes in the order they came, drops those that stopped asking, and is bounded', () => {
+    let t = 0;
+    const p = new Pacer({ intervalMs: 1000, staleMs: 5000, maxWaiting: 3, maxKeys: 2 }, () => t);
+    assert.equal(p.take('alice', 'a'), 0);
+    assert.equal(p.take('alice', 'b'), 1000);
+    assert.equal(p.take('alice', 'c'), 1000);
+    assert.equal(p.take('alice', 'd'), 1000);
+    assert.equal(p.take('alice', 'e'), 1000, 'a full queue turns a newcomer away');
+    assert.equal(p.waiting('alice'), 3);
+    t = 1000;
+    assert.equal(p.take('alice', 'c'), 1000, 'not c’s turn');
+    assert.equal(p.take('alice', 'b'), 0);
+    t = 7000; // b and d stopped asking; c asked at 1000 and is stale too
+    assert.equal(p.take('alice', 'e'), 0, 'the stale ones left the queue');
+    assert.equal(p.take('bob', 'x'), 0, 'keys are separate');
+    p.take('carol', 'x');
+    assert.equal(p.waiting('alice'), 0, 'least recently used key dropped');
+  });
+
+  it('known pairs survive a restart (file), merge what another process wrote, and are bounded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitdav-known-'));
+    try {
+      const file = join(dir, 'state', 'known.json');
+      let t = 0;
+      const opts = { ...DEFAULT_KNOWN_LOGINS, file, maxPerUser: 2, now: () => t };
+      const a = new KnownLogins(opts);
+      a.add('alice', '192.0.2.1');
+      a.add('bob', '2001:db8:1:2::/64');
+      await a.flush();
+      const b = new KnownLogins(opts);
+      assert.ok(b.has('alice', '192.0.2.1') && b.has('bob', '2001:db8:1:2::/64'), 'loaded at start');
+      assert.ok(!b.has('alice', '192.0.2.2'));
+      b.add('carol', '192.0.2.3');
+      await b.flush();
+      t += 1500; // a looks at the file again at most once a second
+      assert.ok(a.has('carol', '192.0.2.3'), 'another process’s pair is read');
+      for (const x of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) a.add('alice', x);
+      assert.ok(!a.has('alice', '10.0.0.1') && a.has('alice', '10.0.0.3'), 'per user, the least recent go');
+      t += 181 * 24 * 3600_000;
+      assert.ok(!a.has('carol', '192.0.2.3'), 'forgotten after 180 days unused');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
