@@ -11,7 +11,7 @@ import { busyPeriods, freeBusyCalendar, mergeBusyPeriods, parseTimeRange, type B
 import { toCalDavError } from '../errors.js';
 import { calendarObjects, parsedObject } from '../objects.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
-import { budgetSpent, counted, logSkipped, StepBudgetExceeded } from '../steps.js';
+import { budgetSpent, counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js';
 
 export function freeBusyQuery(o: CalDavOptions): ReportHandler {
   return {
@@ -27,7 +27,7 @@ export function freeBusyQuery(o: CalDavOptions): ReportHandler {
       } catch (err) {
         throw toCalDavError(err);
       }
-      // Object by object, yielding to other requests between them; one object that cannot be
+      // Object by object, yielding to other requests every few ms (timeSlicer); one object that cannot be
       // evaluated is left out (and logged). A partial answer for a spent budget would claim busy
       // time free, so a spent budget fails the whole report (507).
       const start = new Date(range.start);
@@ -35,13 +35,13 @@ export function freeBusyQuery(o: CalDavOptions): ReportHandler {
       const periods: BusyPeriod[] = [];
       let text: string;
       try {
-        let n = 0;
+        const pause = timeSlicer();
         for await (const entry of calendarObjects(req, target.path)) {
           const object = await parsedObject(req, entry);
           if (!object) continue;
           const onError = (_: CalendarObject, err: unknown) => logSkipped(req, entry.path, err);
           for (const p of counted(req, () => busyPeriods([object], start, end, { maxInstances: o.maxInstances, onError }))) periods.push(p);
-          if (++n % 32 === 0) await new Promise((r) => setImmediate(r));
+          await pause();
         }
         text = freeBusyCalendar(mergeBusyPeriods(periods), start, end);
       } catch (err) {
