@@ -11,8 +11,9 @@
  * objects where times are expected, and has no bound on work.
  *
  * Work is bounded twice: at most `maxInstances` occurrences are generated per object, and at most
- * five times that many (at least 20,000) candidate steps inside ical.js (a rule like
- * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 never yields and would otherwise spin forever). Rules without
+ * five times that many (at least 20,000) steps of each rule's iterator — candidates, years, months
+ * and days it walks (counted-iterator.ts; FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 never yields and
+ * ical.js would search it to the year 20000), all also spent from the request's budget. Rules without
  * COUNT skip ahead to the window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the
  * same as since yesterday.
  */
