@@ -30,7 +30,10 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { child
   return { child, url, exit, output: () => out };
 }
 
-describe('gitdav serve (CLI)', () => {
+describe('gitdav serve (CLI)', function () {
+  // Each test runs several real CLI processes (node start-up, bcrypt at cost 10): ~7 s on a quiet
+  // machine, over 20 s on a loaded one. A hang detector, not a speed check.
+  this.timeout(90_000);
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-cli-'))));
   afterEach(async () => {

@@ -56,7 +56,7 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     maxRanges: 64,
     maxReportResults: 10_000,
     ...DEFAULT_LOCK_LIMITS,
-    maxCalendarSteps: 10_000_000,
+    maxCalendarSteps: 1_000_000,
     maxFilterElements: 500,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },

@@ -24,6 +24,9 @@ const BOMB = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN', ...BOMB_ZONE,
 const event = (uid: string, start = '20240101T090000Z', end = '20240101T100000Z', extra: string[] = []) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN',
   'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20240101T000000Z', `DTSTART:${start}`, `DTEND:${end}`, ...extra, `SUMMARY:${uid}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 
+/** Rules that never produce an instance: ical.js searched them year by year up to 20000 (review finding 1). */
+const NEVER = ['FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYDAY=MO;BYSETPOS=1', 'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30'];
+
 const RANGE = '<C:time-range start="20231201T000000Z" end="20240201T000000Z"/>';
 const queryBody = (inner = '', prop = '<D:getetag/>') =>
   `<?xml version="1.0"?><C:calendar-query ${C}><D:prop>${prop}</D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">${RANGE}</C:comp-filter></C:comp-filter></C:filter>${inner}</C:calendar-query>`;
@@ -95,6 +98,17 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
       assert.match(r.text, /maxFilterElements/);
       await serving(s, cal);
     });
+    it('rules that never yield an instance (BYSETPOS, February 30th) are refused at PUT: 403 valid-calendar-data', async () => {
+      for (const rule of NEVER) {
+        const r = await rawWithin(HANG, s.url, `${cal}never.ics`, { method: 'PUT', body: event('never', undefined, undefined, [`RRULE:${rule}`]), headers: CAL_TYPE });
+        assert.equal(r.status, 403, `${rule}: ${r.status} ${r.text}`);
+        assert.match(r.text, /valid-calendar-data/, rule);
+        assert.match(r.text, /yields no instance/, rule);
+      }
+      assert.equal((await rawWithin(HANG, s.url, `${cal}never.ics`)).status, 404, 'nothing stored');
+      await serving(s, cal);
+    });
+
     it('#1 the per-second time zone is refused at PUT with 403 valid-calendar-data, and the server serves on', async () => {
       const r = await rawWithin(HANG, s.url, `${cal}bomb.ics`, { method: 'PUT', body: BOMB, headers: CAL_TYPE });
       assert.equal(r.status, 403, r.text);
@@ -161,6 +175,63 @@ describe('iCalendar bombs stored before the checks (folder backend, written to d
     const g = await rawWithin(HANG, s.url, cal);
     assert.equal(g.status, 200);
     assert.match(g.text, /UID:ok/);
+    await serving(s, cal);
+  });
+});
+
+describe('rules that never yield, stored before the checks (folder backend, written to disk)', function () {
+  // The step budget (default limits) bounds each REPORT; the server answers other requests meanwhile.
+  // Ordering, not time: a GET sent while the REPORT is being computed is answered before it.
+  this.timeout(240_000);
+  const LONG = 90_000; // generous: the REPORT may use its whole budget on a loaded 2-core VM
+  let dir: string;
+  let s: ChildServer;
+  const cal = '/calendars/alice/calendar/';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-bombs-'));
+    s = await startChildServer({ root: dir, backend: 'fs', caldav: { user: 'alice', email: 'alice@example.org' } });
+    assert.equal((await rawWithin(HANG, s.url, `${cal}ok.ics`, { method: 'PUT', body: event('ok'), headers: CAL_TYPE })).status, 201);
+    const folder = join(dir, 'calendars', 'alice', 'calendar');
+    for (let i = 0; i < 50; i++) {
+      await writeFile(join(folder, `never${i}.ics`), event(`never${i}`, '20231205T090000Z', '20231205T100000Z', [`RRULE:${NEVER[i % 2]}`]));
+    }
+  });
+  after(async () => {
+    await s?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Sends `body` as a REPORT, then (once it is under way) a GET; returns the REPORT's answer and which came first. */
+  async function reportWhileGetting(body: string): Promise<{ status: number; text: string; first: string }> {
+    const order: string[] = [];
+    const report = rawWithin(LONG, s.url, cal, { method: 'REPORT', headers: { Depth: '1' }, body }).then((r) => (order.push('report'), r));
+    await new Promise((r) => setTimeout(r, 100)); // let the server start on it (no assertion on time)
+    const get = await rawWithin(LONG, s.url, `${cal}ok.ics`);
+    order.push('get');
+    assert.equal(get.status, 200);
+    const r = await report;
+    return { status: r.status, text: r.text, first: order[0]! };
+  }
+
+  it('a calendar-query over 50 of them answers (507 or skipped), and a GET sent meanwhile is answered first', async () => {
+    // once to read them into the cache: an await on a cached object lets no other request run
+    assert.equal((await rawWithin(LONG, s.url, cal, { method: 'REPORT', headers: { Depth: '1' }, body: queryBody() })).status, 207);
+    const r = await reportWhileGetting(queryBody());
+    assert.equal(r.status, 207, r.text);
+    // the budget may end the query before ok.ics is reached: then the collection's 507 says the answer is cut
+    assert.ok(/ok\.ics/.test(r.text) || /507[^]*number-of-matches-within-limits/.test(r.text), r.text);
+    assert.doesNotMatch(r.text, /never\d+\.ics/, 'no instance: no match');
+    assert.equal(r.first, 'get', 'the GET waited for the whole calendar-query');
+    await serving(s, cal);
+  });
+
+  it('a free-busy over 50 of them answers (507 or the rest), and a GET sent meanwhile is answered first', async () => {
+    assert.ok([200, 507].includes((await rawWithin(LONG, s.url, cal, { method: 'REPORT', headers: { Depth: '1' }, body: FREE_BUSY })).status), 'warm the cache');
+    const r = await reportWhileGetting(FREE_BUSY);
+    assert.ok(r.status === 200 || r.status === 507, `${r.status} ${r.text}`);
+    if (r.status === 507) assert.match(r.text, /maxCalendarSteps/);
+    else assert.match(r.text, /FREEBUSY:20240101T090000Z\/20240101T100000Z/);
+    assert.equal(r.first, 'get', 'the GET waited for the whole free-busy');
     await serving(s, cal);
   });
 });

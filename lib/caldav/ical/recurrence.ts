@@ -11,14 +11,16 @@
  * objects where times are expected, and has no bound on work.
  *
  * Work is bounded twice: at most `maxInstances` occurrences are generated per object, and at most
- * five times that many (at least 20,000) candidate steps inside ical.js (a rule like
- * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 never yields and would otherwise spin forever). Rules without
+ * five times that many (at least 20,000) steps of each rule's iterator — candidates, years, months
+ * and days it walks (counted-iterator.ts; FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 never yields and
+ * ical.js would search it to the year 20000), all also spent from the request's budget. Rules without
  * COUNT skip ahead to the window asked for in whole periods, so FREQ=SECONDLY since 2001 costs the
  * same as since yesterday.
  */
 import ICAL from 'ical.js';
 import type { CalendarObject } from './object.js';
 import { spend } from './budget.js';
+import { countedIterator, IteratorCapReached } from './counted-iterator.js';
 import { addDays, addDuration, epochMs, isFloating, timeAt, type IcalComponent, type IcalDuration, type IcalTime, type IcalTimezone } from './tz.js';
 
 export const DEFAULT_MAX_INSTANCES = 10_000;
@@ -211,46 +213,24 @@ interface OccurrenceOptions {
   until: number | undefined;
 }
 
-/** The per-object cap on candidates (not the request's budget, which ends the request). */
-class CandidateCapReached extends Error {}
-
-/*
- * Two ical.js internals this module relies on. ical.js is pinned in package.json to the exact version
- * they were checked against, and test/unit/ical-internals.test.ts fails if either changes:
- * - RecurIterator.next() calls `this.check_contracting_rules()` (no arguments) for every candidate
- *   it tries, so replacing it on one iterator counts that iterator's candidates (the cap above);
- * - RecurIterator.next() gives up on a rule that yields one occurrence twice (FREQ=SECONDLY on a
- *   DATE DTSTART) with an Error whose only mark is its text, matched by ICAL_SAME_OCCURRENCE.
- * (ical.js's RecurExpansion also gives up, with "max tries": it is not used here.)
+/**
+ * ical.js's RecurIterator.next() gives up on a rule that yields one occurrence twice (FREQ=SECONDLY
+ * on a DATE DTSTART) with an Error whose only mark is its text ("Same occurrence found twice,
+ * protecting you from death by recursion"); test/unit/ical-internals.test.ts checks it still does.
  */
-/** The text of ical.js's "Same occurrence found twice, protecting you from death by recursion". */
 export const ICAL_SAME_OCCURRENCE = /death by recursion/i;
 
 /** The occurrences in order; returns whether a cap stopped them. */
 function* occurrences(master: IcalComponent, dtstart: IcalTime, options: OccurrenceOptions): Generator<IcalTime, boolean> {
   const { floating } = options;
   const sources: Array<() => IcalTime | null> = [];
-  let steps = 0;
-  const stepBudget = Math.max(options.maxInstances * 5, 20_000);
-
+  // Per rule, a cap on the iterator's steps (candidates, years and months it walks through), so a
+  // rule that never yields (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30) stops; the request's budget counts them too.
+  const iteratorCap = Math.max(options.maxInstances * 5, 20_000);
+  const rules: Array<{ rule: ICAL.Recur; start: IcalTime }> = [];
   for (const prop of master.getAllProperties('rrule')) {
     const rule = normalizeRule(prop.getFirstValue() as ICAL.Recur, dtstart);
-    const iterator = rule.iterator(fastForward(rule, dtstart, options.from, floating));
-    // ical.js loops until a candidate passes the BYxxx filters; count every candidate it tries.
-    const check = iterator.check_contracting_rules.bind(iterator);
-    iterator.check_contracting_rules = () => {
-      spend();
-      if (++steps > stepBudget) throw new CandidateCapReached();
-      return check();
-    };
-    sources.push(() => {
-      for (;;) {
-        spend();
-        const next = iterator.next();
-        if (!next) return null;
-        if (acceptedByRule(rule, dtstart, next)) return next.clone();
-      }
-    });
+    rules.push({ rule, start: fastForward(rule, dtstart, options.from, floating) });
   }
 
   // RDATE and DTSTART (RFC 5545: DTSTART is the first instance of an RDATE-only set)
@@ -279,6 +259,19 @@ function* occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurre
   let count = 0;
   let last: number | null = null;
   try {
+    // created here: a rule's iterator already walks (and may reach its cap) in its constructor
+    const ruleSources = rules.map(({ rule, start }) => {
+      const iterator = countedIterator(rule, start, iteratorCap);
+      return () => {
+        for (;;) {
+          spend();
+          const next = iterator.next();
+          if (!next) return null;
+          if (acceptedByRule(rule, dtstart, next)) return next.clone();
+        }
+      };
+    });
+    sources.unshift(...ruleSources);
     for (let i = 0; i < sources.length; i++) advance(i);
     for (;;) {
       spend();
@@ -297,8 +290,27 @@ function* occurrences(master: IcalComponent, dtstart: IcalTime, options: Occurre
       yield occ;
     }
   } catch (err) {
-    if (!(err instanceof CandidateCapReached) && !ICAL_SAME_OCCURRENCE.test((err as Error).message)) throw err;
+    if (!(err instanceof IteratorCapReached) && !ICAL_SAME_OCCURRENCE.test((err as Error).message)) throw err;
     return true;
+  }
+}
+
+/**
+ * Whether `rule` (from `dtstart`) yields a first instance within `cap` iterator steps: 'none' when
+ * ical.js finds the rule ends without one (an UNTIL before DTSTART), 'cap' when the steps ran out
+ * first — a rule like FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 that would be searched to the year 20000.
+ */
+export function firstInstanceWithin(rule: ICAL.Recur, dtstart: IcalTime, cap: number): 'instance' | 'none' | 'cap' {
+  const normalized = normalizeRule(rule, dtstart);
+  try {
+    const iterator = countedIterator(normalized, dtstart, cap);
+    for (let next = iterator.next(); next; next = iterator.next()) {
+      if (acceptedByRule(normalized, dtstart, next)) return 'instance';
+    }
+    return 'none';
+  } catch (err) {
+    if (err instanceof IteratorCapReached) return 'cap';
+    throw err;
   }
 }
 

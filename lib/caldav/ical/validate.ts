@@ -7,7 +7,7 @@
 import ICAL from 'ical.js';
 import { CalendarPreconditionError } from './errors.js';
 import { parseCalendarObject, type CalendarComponentType, type CalendarObject } from './object.js';
-import { expandInstances, instances, isRecurring } from './recurrence.js';
+import { expandInstances, firstInstanceWithin, instances, isRecurring } from './recurrence.js';
 import { StepBudgetExceeded } from './budget.js';
 import { epochMs, formatUtcDateTime, type IcalComponent } from './tz.js';
 
@@ -71,11 +71,24 @@ function checkComponent(c: IcalComponent): void {
 }
 
 /**
+ * Iterator steps a rule may take to reach its first instance at PUT. Real rules need few: a leap-day
+ * Monday (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO) recurs every 28 years, about 250 steps.
+ */
+const FIRST_INSTANCE_STEPS = 2_000;
+
+/**
  * The recurrence set's first instances and each time zone's changes can be computed: a rule or zone
  * that ical.js cannot evaluate would otherwise be stored and fail every later REPORT.
  */
 function checkExpandable(object: CalendarObject): void {
   try {
+    const { master } = object;
+    const dtstart = master?.getFirstPropertyValue('dtstart') as ICAL.Time | null | undefined;
+    for (const prop of dtstart ? master!.getAllProperties('rrule') : []) {
+      if (firstInstanceWithin(prop.getFirstValue() as ICAL.Recur, dtstart!, FIRST_INSTANCE_STEPS) === 'cap') {
+        throw fail('valid-calendar-data', `RRULE:${String(prop.getFirstValue())}: the rule yields no instance (none within ${FIRST_INSTANCE_STEPS} steps)`);
+      }
+    }
     const stream = instances(object, { maxInstances: 10 });
     for (let step = stream.next(); !step.done; step = stream.next()) {
       if (step.value.start) epochMs(step.value.start);

@@ -10,7 +10,7 @@ import { NS } from '../../dav/xml/names.js';
 import { busyPeriods, freeBusyCalendar, mergeBusyPeriods, parseTimeRange, type BusyPeriod, type CalendarObject } from '../ical/index.js';
 import { calendarObjects, parsedObject } from '../objects.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
-import { counted, logSkipped } from '../steps.js';
+import { counted, logSkipped, timeSlicer } from '../steps.js';
 
 export function freeBusyQuery(o: CalDavOptions): ReportHandler {
   return {
@@ -21,19 +21,19 @@ export function freeBusyQuery(o: CalDavOptions): ReportHandler {
       const rangeEl = child(body, NS.CALDAV, 'time-range');
       if (!rangeEl) throw badRequest('free-busy-query needs a CALDAV:time-range');
       const range = parseTimeRange(rangeEl, { requireBoth: true });
-      // Object by object, yielding to other requests between them; one object that cannot be
+      // Object by object, yielding to other requests every few ms (timeSlicer); one object that cannot be
       // evaluated is left out (and logged). A partial answer for a spent budget would claim busy
       // time free, so a spent budget fails the whole report (507, rendered by ../errors.ts).
       const start = new Date(range.start);
       const end = new Date(range.end);
       const periods: BusyPeriod[] = [];
-      let n = 0;
+      const pause = timeSlicer();
       for await (const entry of calendarObjects(req, target.path)) {
         const object = await parsedObject(req, entry);
         if (!object) continue;
         const onError = (_: CalendarObject, err: unknown) => logSkipped(req, entry.path, err);
         for (const p of counted(req, () => busyPeriods([object], start, end, { maxInstances: o.maxInstances, onError }))) periods.push(p);
-        if (++n % 32 === 0) await new Promise((r) => setImmediate(r));
+        await pause();
       }
       const text = freeBusyCalendar(mergeBusyPeriods(periods), start, end);
       req.ctx.status = 200;

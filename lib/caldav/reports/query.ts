@@ -15,7 +15,7 @@ import type { OutElement } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
-import { counted, logSkipped, StepBudgetExceeded } from '../steps.js';
+import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js';
 import { calendarObjects, candidateObject } from '../objects.js';
 import { boundsPrefilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
@@ -44,8 +44,11 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(req, entry, prefilter) }));
       // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
       const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
+      // Other requests run every few ms of this one's work (an await on a cached object lets none run).
+      const pause = timeSlicer();
       try {
         for await (const { entry, object } of parsed) {
+          await pause();
           if (!object) continue;
           let hit: boolean;
           try {
