@@ -10,7 +10,7 @@
  *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
  * - One process per folder (./folder-lock.ts): the mutex is per process.
  */
-import { constants as fsc, createReadStream, promises as fsp, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { constants as fsc, promises as fsp, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -35,10 +35,10 @@ import {
 } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { Mutex } from '../mutex.js';
-import { Containment, DEFAULT_SYMLINK_POLICY, isMissing, type SymlinkPolicy } from './containment.js';
+import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type Opened, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
-import { applyPatches } from '../sidecar.js';
+import { applyPatches, propsOf, type Sidecar } from '../sidecar.js';
 import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
@@ -65,6 +65,8 @@ export class FsBackend implements Backend {
   private readonly propsStore: PropsStore;
   private readonly snapshots: SyncSnapshots;
   private readonly view: GuardView = { stat: (p) => this.stat(p) };
+  /** Files handed out by list(), with their folder's sidecar as read through the verified listing. */
+  private readonly listedSidecar = new WeakMap<Entry, Sidecar>();
 
   private constructor(
     private readonly root: string,
@@ -109,76 +111,105 @@ export class FsBackend implements Backend {
   async stat(path: string): Promise<Entry | null> {
     if (this.isHidden(path)) return null;
     // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
-    // owner sees why a linked folder does not show; listings leave such links out.
-    await this.paths.check(path, 'read');
-    let st: BigIntStats;
-    try {
-      st = await fsp.stat(this.abs(path), { bigint: true });
-    } catch (err) {
-      if (isMissing(err)) return null;
+    // owner sees why a linked folder does not show; listings leave such links out. Stat'ed through a
+    // verified handle (Containment.open): a rename between check and stat cannot redirect it.
+    const opened = await this.paths.open(path, O_PATH).catch((err: unknown) => {
       throw mapFsError(err, path);
+    });
+    if (!opened) return null;
+    try {
+      return toEntry(path, await opened.fh.stat({ bigint: true }));
+    } finally {
+      await opened.fh.close();
     }
-    return toEntry(path, st);
   }
 
   async *list(path: string): AsyncIterable<Entry> {
-    await this.paths.check(path, 'read');
-    const abs = this.abs(path);
-    // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
-    const dir = await fsp.opendir(abs, { bufferSize: 256 }).catch((err: unknown) => {
-      if (isMissing(err)) throw new BackendError('NotFound', path);
-      throw err;
-    });
-    let batch: Dirent[] = [];
-    const flush = async function* (this: FsBackend): AsyncGenerator<Entry> {
-      // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
-      const entries = await Promise.all(batch.map((d) => this.entryOf(abs, joinPath(path, d.name), d)));
-      batch = [];
-      for (const e of entries) if (e) yield e;
-    };
-    for await (const d of dir) {
-      if (this.isHidden(joinPath(path, d.name))) continue;
-      batch.push(d);
-      if (batch.length >= 64) yield* flush.call(this);
+    // The folder is opened and verified once; names, stats and the sidecar are then read through its
+    // handle (/proc/self/fd/N/name), so renaming one of its ancestors meanwhile cannot redirect them.
+    const folder = await this.paths.open(path, O_PATH | fsc.O_DIRECTORY);
+    if (!folder) throw new BackendError('NotFound', path);
+    try {
+      // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
+      const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
+      const sidecar = await this.propsStore.read(folder.via, folder.real);
+      let batch: Dirent[] = [];
+      const flush = async function* (this: FsBackend): AsyncGenerator<Entry> {
+        // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
+        const entries = await Promise.all(batch.map((d) => this.entryOf(folder, joinPath(path, d.name), d)));
+        batch = [];
+        for (const e of entries) {
+          if (!e) continue;
+          if (e.kind === 'file') this.listedSidecar.set(e, sidecar);
+          yield e;
+        }
+      };
+      for await (const d of dir) {
+        if (this.isHidden(joinPath(path, d.name))) continue;
+        batch.push(d);
+        if (batch.length >= 64) yield* flush.call(this);
+      }
+      yield* flush.call(this);
+    } finally {
+      await folder.fh.close();
     }
-    yield* flush.call(this);
   }
 
   /**
-   * A listed member's entry, or null if it vanished, dangles, or leads out of the root. A plain
-   * member is stat'ed synchronously: a stat of a name just read from its directory is a cached
-   * metadata lookup (microseconds), while a thread-pool round trip per member made a 1,000-member
-   * PROPFIND spend more time scheduling stats than doing them. Batches of 64 keep the event loop free.
+   * A listed member's entry, or null if it vanished, dangles, or is a link the policy does not follow
+   * (out of the listed folder, or any under `refuse`). A plain member is stat'ed synchronously: a stat
+   * of a name just read from its directory is a cached metadata lookup (microseconds), while a
+   * thread-pool round trip per member made a 1,000-member PROPFIND spend more time scheduling stats
+   * than doing them. Batches of 64 keep the event loop free.
    */
-  private async entryOf(dirAbs: string, path: string, d: Dirent): Promise<Entry | null> {
-    const abs = join(dirAbs, d.name);
+  private async entryOf(folder: Opened, path: string, d: Dirent): Promise<Entry | null> {
+    const abs = join(folder.via, d.name);
     try {
       if (!d.isSymbolicLink()) {
         const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
-        return st ? toEntry(path, st) : null;
+        return st && !st.isSymbolicLink() ? toEntry(path, st) : null;
       }
-      await this.paths.check(path, 'read');
-      const st = await fsp.stat(abs, { bigint: true });
-      return toEntry(path, st);
+      const fh = await fsp.open(abs, O_PATH | fsc.O_NONBLOCK);
+      try {
+        return (await this.paths.insideOf(folder, fh)) ? toEntry(path, await fh.stat({ bigint: true })) : null;
+      } finally {
+        await fh.close();
+      }
     } catch {
       return null;
     }
   }
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
-    const entry = known?.path === path ? known : await this.stat(path);
-    if (!entry) throw new BackendError('NotFound', path);
-    if (entry.kind !== 'file') throw new BackendError('IsACollection', path);
+    if (this.isHidden(path)) throw new BackendError('NotFound', path);
+    // Opened and verified, then streamed from that handle: never opened by name a second time.
+    const opened = await this.paths.open(path, fsc.O_RDONLY);
+    if (!opened) throw new BackendError('NotFound', path);
+    try {
+      if ((await opened.fh.stat()).isDirectory()) throw new BackendError('IsACollection', path);
+    } catch (err) {
+      await opened.fh.close();
+      throw err;
+    }
+    void known;
     // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
-    return createReadStream(this.abs(path), { highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    return opened.fh.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
-    // An entry this backend handed out was already checked: no second stat + realpath per member.
+    // A file this backend listed: its folder's sidecar was read through the listing's verified handle.
+    const listed = known?.path === path ? this.listedSidecar.get(known) : undefined;
+    if (listed) return propsOf(listed, baseName(path));
     const entry = known?.path === path ? known : await this.stat(path);
     if (!entry) throw new BackendError('NotFound', path);
-    const [dir, key] = this.propsKey(path, entry.kind);
-    return this.propsStore.get(dir, key);
+    const [dirPath, key] = entry.kind === 'collection' ? [path, SELF] : [parentOf(path), baseName(path)];
+    const folder = await this.paths.open(dirPath, O_PATH | fsc.O_DIRECTORY);
+    if (!folder) throw new BackendError('NotFound', path);
+    try {
+      return propsOf(await this.propsStore.read(folder.via, folder.real), key);
+    } finally {
+      await folder.fh.close();
+    }
   }
 
   async quota(): Promise<Quota> {
@@ -209,13 +240,12 @@ export class FsBackend implements Backend {
   private async memberPrints(path: string): Promise<{ prints: Map<string, string>; entries: Map<string, Entry> }> {
     const dir = await this.stat(path);
     if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
-    const sidecar = await this.propsStore.read(this.abs(path));
     const prints = new Map<string, string>();
     const entries = new Map<string, Entry>();
     for await (const e of this.list(path)) {
       const name = baseName(e.path);
       entries.set(name, e);
-      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(sidecar[name] ?? {})}`);
+      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(this.listedSidecar.get(e)?.[name] ?? {})}`);
     }
     return { prints, entries };
   }
@@ -237,6 +267,8 @@ export class FsBackend implements Backend {
       }
       await streamInto(body, tmp, options.offset);
       return await this.mutex.run(async () => {
+        // Checked again where no client's MOVE can run: the check before the upload may be stale.
+        await this.writable(path);
         await this.requireParent(path);
         const before = await this.stat(path);
         if (before?.kind === 'collection') throw new BackendError('IsACollection', path);
@@ -259,6 +291,7 @@ export class FsBackend implements Backend {
     const trash = this.tmpName();
     await this.mutex
       .run(async () => {
+        await this.writable(path);
         const entry = await this.stat(path);
         if (!entry) throw new BackendError('NotFound', path);
         await options.guard?.(this.view);
@@ -279,6 +312,7 @@ export class FsBackend implements Backend {
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
     await this.writable(path);
     return this.mutex.run(async () => {
+      await this.writable(path);
       await this.requireParent(path);
       if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
       await options.guard?.(this.view);
@@ -305,15 +339,18 @@ export class FsBackend implements Backend {
     try {
       // Build the copy aside, then swap it in atomically. A source reached through a link is copied
       // from its target (fs.cp would copy the link itself, and a relative one would lead elsewhere).
-      const fromAbs = await fsp.realpath(this.abs(from));
+      // The source is read through a verified handle (Containment.open); a folder tree is copied by
+      // name, so inside the write mutex, where no client's MOVE can rename its ancestors meanwhile.
       if (source.kind === 'file') {
-        await fsp.copyFile(fromAbs, tmp, fsc.COPYFILE_FICLONE);
+        await this.fromVerified(from, fsc.O_RDONLY, (src) => fsp.copyFile(src.via, tmp, fsc.COPYFILE_FICLONE));
       } else if (options.depth === 0) {
         await fsp.mkdir(tmp);
-        const own = await this.propsStore.get(fromAbs, SELF);
+        const own = await this.fromVerified(from, O_PATH | fsc.O_DIRECTORY, async (src) => propsOf(await this.propsStore.read(src.via, src.real), SELF));
         if (own.size) await this.propsStore.put(tmp, SELF, own);
       } else {
-        await fsp.cp(fromAbs, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+        await this.mutex.run(() =>
+          this.fromVerified(from, O_PATH | fsc.O_DIRECTORY, (src) => fsp.cp(src.real, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true })),
+        );
       }
       return await this.mutex.run(() =>
         this.swapIn(to, tmp, options, async () => {
@@ -332,6 +369,7 @@ export class FsBackend implements Backend {
     await this.writable(from);
     await this.writable(to);
     return this.mutex.run(async () => {
+      await this.writable(from);
       const source = await this.stat(from);
       if (!source) throw new BackendError('NotFound', from);
       await this.requireParent(to);
@@ -349,6 +387,7 @@ export class FsBackend implements Backend {
     await this.writable(path);
     await this.mutex
       .run(async () => {
+        await this.writable(path);
         const entry = await this.stat(path);
         if (!entry) throw new BackendError('NotFound', path);
         await options.guard?.(this.view);
@@ -369,6 +408,8 @@ export class FsBackend implements Backend {
     options: { guard?: Guard; overwrite: boolean },
     afterRename: () => Promise<void>,
   ): Promise<WriteResult> {
+    // The policy checked again inside the mutex, right before the rename: see write().
+    await this.writable(to);
     await this.requireParent(to);
     const before = await this.stat(to);
     if (before && !options.overwrite) throw new BackendError('AlreadyExists', to);
@@ -386,6 +427,17 @@ export class FsBackend implements Backend {
 
   private abs(path: string): string {
     return this.paths.abs(path);
+  }
+
+  /** Runs `fn` on `path` opened and verified (Containment.open); NotFound if it is not there (any more). */
+  private async fromVerified<T>(path: string, flags: number, fn: (opened: Opened) => Promise<T>): Promise<T> {
+    const opened = await this.paths.open(path, flags);
+    if (!opened) throw new BackendError('NotFound', path);
+    try {
+      return await fn(opened);
+    } finally {
+      await opened.fh.close();
+    }
   }
 
   private tmpName(): string {
