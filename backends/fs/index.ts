@@ -43,6 +43,7 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 
 export interface FsBackendOptions {
   root: string;
@@ -50,6 +51,8 @@ export interface FsBackendOptions {
   stateDir?: string;
   /** Which symbolic links are followed (./containment.ts); default `follow-inside`. */
   symlinks?: SymlinkPolicy;
+  /** Where the backend reports what it could not finish (default: warnings to stderr). */
+  logger?: Logger;
 }
 
 const STATE_NAME = '.gitdav';
@@ -73,6 +76,7 @@ export class FsBackend implements Backend {
     stateDir: string,
     symlinks: SymlinkPolicy,
     private readonly hold: FolderHold,
+    private readonly logger: Logger,
   ) {
     this.stateDir = stateDir;
     this.mutex = hold.mutex;
@@ -87,7 +91,7 @@ export class FsBackend implements Backend {
     const root = await fsp.realpath(options.root);
     const stateDir = options.stateDir ?? join(root, STATE_NAME);
     const hold = await holdFolder(stateDir, root);
-    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold);
+    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold, options.logger ?? createLogger('warn'));
     try {
       // Leftovers of writes cut off by a crash are never content: clear them (the first holder only:
       // another backend of this process may be writing there). The folder itself stays, so a full disk
@@ -276,6 +280,8 @@ export class FsBackend implements Backend {
           throw new BackendError('Conflict', path, 'the file changed while the partial write was uploading');
         }
         await options.guard?.(this.view);
+        // A new file starts with no dead properties, even if a DELETE could not clear its name's.
+        if (!before) await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
         await fsp.rename(tmp, this.abs(path));
         return { entry: (await this.stat(path))!, created: !before };
       });
@@ -300,7 +306,12 @@ export class FsBackend implements Backend {
         await fsp.rename(this.abs(path), trash);
         if (entry.kind === 'file') {
           await fsp.rm(trash, { force: true });
-          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
+          // The bytes are gone, so the DELETE has happened: a failed sidecar rewrite (a full disk that
+          // the freed file did not relieve) must not answer 507 for it. Its leftover properties are
+          // cleared when a file of that name is created again (write()).
+          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map()).catch((err: unknown) => {
+            this.logger.warn('a deleted file\'s dead properties could not be removed from its folder\'s sidecar', { path, err });
+          });
         }
       })
       .catch((err: unknown) => {
