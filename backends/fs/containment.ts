@@ -58,7 +58,14 @@ export class Containment {
     /** The root, already a real path (no links in it). */
     private readonly root: string,
     readonly policy: SymlinkPolicy,
+    /** The server's state folder (real path) if it lies inside the root: never opened for a client. */
+    private readonly stateDir: string | null = null,
   ) {}
+
+  /** Whether a real path is the state folder or inside it (reached through a link, say). */
+  private isState(real: string): boolean {
+    return this.stateDir !== null && (real === this.stateDir || real.startsWith(this.stateDir + sep));
+  }
 
   /** The file system path of a client path, refused (400/414) if the file system could not hold it. */
   abs(path: string): string {
@@ -103,7 +110,7 @@ export class Containment {
     }
     try {
       const via = `/proc/self/fd/${fh.fd}`;
-      if (expected !== null && (await this.opened(fh, via)) === expected) return { fh, real: expected, via };
+      if (expected !== null && !this.isState(expected) && (await this.opened(fh, via)) === expected) return { fh, real: expected, via };
     } catch (err) {
       await fh.close();
       throw err;
@@ -126,7 +133,7 @@ export class Containment {
   async insideOf(folder: Opened, fh: FileHandle): Promise<boolean> {
     if (this.policy === 'refuse') return false;
     const real = await this.opened(fh, `/proc/self/fd/${fh.fd}`);
-    return real.startsWith(folder.real + sep);
+    return real.startsWith(folder.real + sep) && !this.isState(real);
   }
 
   /** The real path `path` leads to (as the policy allows), null if it is not there. */

@@ -11,7 +11,7 @@
  * - One process per folder (./folder-lock.ts): the mutex is per process.
  */
 import { constants as fsc, promises as fsp, statSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
@@ -68,6 +68,8 @@ export class FsBackend implements Backend {
   private readonly propsStore: PropsStore;
   private readonly snapshots: SyncSnapshots;
   private readonly view: GuardView = { stat: (p) => this.stat(p) };
+  /** The state folder's client path when it lies inside the root (`/.gitdav` by default): hidden. */
+  private readonly statePath: string | null;
   /** Files handed out by list(), with their folder's sidecar as read through the verified listing. */
   private readonly listedSidecar = new WeakMap<Entry, Sidecar>();
 
@@ -77,10 +79,13 @@ export class FsBackend implements Backend {
     symlinks: SymlinkPolicy,
     private readonly hold: FolderHold,
     private readonly logger: Logger,
+    stateReal: string,
   ) {
     this.stateDir = stateDir;
     this.mutex = hold.mutex;
-    this.paths = new Containment(root, symlinks);
+    const inside = stateReal.startsWith(root + sep);
+    this.statePath = inside ? '/' + relative(root, stateReal).split(sep).join('/') : null;
+    this.paths = new Containment(root, symlinks, inside ? stateReal : null);
     this.tmpDir = join(stateDir, 'tmp');
     this.propsStore = new PropsStore(() => this.tmpName());
     this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
@@ -91,7 +96,15 @@ export class FsBackend implements Backend {
     const root = await fsp.realpath(options.root);
     const stateDir = options.stateDir ?? join(root, STATE_NAME);
     const hold = await holdFolder(stateDir, root);
-    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold, options.logger ?? createLogger('warn'));
+    let stateReal: string;
+    try {
+      stateReal = await fsp.realpath(stateDir);
+      if (stateReal === root) throw new Error(`the state folder cannot be the served folder itself (${root})`);
+    } catch (err) {
+      await hold.release();
+      throw err;
+    }
+    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold, options.logger ?? createLogger('warn'), stateReal);
     try {
       // Leftovers of writes cut off by a crash are never content: clear them (the first holder only:
       // another backend of this process may be writing there). The folder itself stays, so a full disk
@@ -466,12 +479,14 @@ export class FsBackend implements Backend {
     // The server root's users file: never served, and never written by a client (it would turn on
     // logins with passwords of the client's choosing).
     if (path === `/${USERS_FILE}`) return true;
-    return segs[1] === STATE_NAME && this.stateDir === join(this.root, STATE_NAME);
+    // The state folder (sync-token.key, server.pid, locks) wherever it is inside the root, not only
+    // under its default name.
+    return this.statePath !== null && (path === this.statePath || path.startsWith(this.statePath + '/'));
   }
 
   /** Refuses reserved names and paths through symbolic links (the policy's `write`). */
   private async writable(path: string): Promise<void> {
-    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${STATE_NAME} and ${USERS_FILE} are reserved names`);
+    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${USERS_FILE} and the server's state folder (${this.statePath ?? STATE_NAME}) are reserved names`);
     await this.paths.check(path, 'write');
   }
 
