@@ -10,7 +10,7 @@
  *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
  * - One process per folder (./folder-lock.ts): the mutex is per process.
  */
-import { constants as fsc, promises as fsp, statSync, type Dirent } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -43,6 +43,7 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
+import { listVerified } from './listing.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 
 export interface FsBackendOptions {
@@ -142,62 +143,11 @@ export class FsBackend implements Backend {
   }
 
   async *list(path: string): AsyncIterable<Entry> {
-    // The folder is opened and verified once; names, stats and the sidecar are then read through its
-    // handle (/proc/self/fd/N/name), so renaming one of its ancestors meanwhile cannot redirect them.
-    const folder = await this.paths.open(path, O_PATH | fsc.O_DIRECTORY);
-    if (!folder) throw new BackendError('NotFound', path);
-    try {
-      // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
-      const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
-      const sidecar = await this.propsStore.read(folder.via, folder.real);
-      let batch: Dirent[] = [];
-      const flush = async function* (this: FsBackend): AsyncGenerator<Entry> {
-        // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
-        const entries = await Promise.all(batch.map((d) => this.entryOf(folder, joinPath(path, d.name), d)));
-        batch = [];
-        for (const e of entries) {
-          if (!e) continue;
-          if (e.kind === 'file') this.listedSidecar.set(e, sidecar);
-          yield e;
-        }
-      };
-      for await (const d of dir) {
-        if (this.isHidden(joinPath(path, d.name))) continue;
-        batch.push(d);
-        if (batch.length >= 64) yield* flush.call(this);
-      }
-      yield* flush.call(this);
-    } finally {
-      await folder.fh.close();
-    }
+    const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
+    yield* listVerified(this.paths, this.propsStore, path, (p) => this.isHidden(p), remember);
   }
 
-  /**
-   * A listed member's entry, or null if it vanished, dangles, or is a link the policy does not follow
-   * (out of the listed folder, or any under `refuse`). A plain member is stat'ed synchronously: a stat
-   * of a name just read from its directory is a cached metadata lookup (microseconds), while a
-   * thread-pool round trip per member made a 1,000-member PROPFIND spend more time scheduling stats
-   * than doing them. Batches of 64 keep the event loop free.
-   */
-  private async entryOf(folder: Opened, path: string, d: Dirent): Promise<Entry | null> {
-    const abs = join(folder.via, d.name);
-    try {
-      if (!d.isSymbolicLink()) {
-        const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
-        return st && !st.isSymbolicLink() ? toEntry(path, st) : null;
-      }
-      const fh = await fsp.open(abs, O_PATH | fsc.O_NONBLOCK);
-      try {
-        return (await this.paths.insideOf(folder, fh)) ? toEntry(path, await fh.stat({ bigint: true })) : null;
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return null;
-    }
-  }
-
-  async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
+  async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.isHidden(path)) throw new BackendError('NotFound', path);
     // Opened and verified, then streamed from that handle: never opened by name a second time.
     const opened = await this.paths.open(path, fsc.O_RDONLY);
@@ -208,7 +158,6 @@ export class FsBackend implements Backend {
       await opened.fh.close();
       throw err;
     }
-    void known;
     // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
     return opened.fh.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
