@@ -14,7 +14,8 @@
  * Links that leave their folder (`docs/lnk -> ../private`, `photos -> /mnt/photos`) are never followed:
  * the one rule that holds at every share without asking which folders are shared.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BackendError } from '../errors.js';
 
@@ -28,12 +29,43 @@ export const PATH_MAX = 4096;
 
 export type Access = 'read' | 'write';
 
+/**
+ * Linux's O_PATH: a handle on the name alone, to check and stat what a path leads to without read
+ * permission and without blocking on a FIFO. Elsewhere a plain read-only open.
+ */
+export const O_PATH = process.platform === 'linux' ? 0o10000000 : fsc.O_RDONLY;
+
+/** A path opened and verified: `via` reaches the very same file or folder (lookups below it too). */
+export interface Opened {
+  fh: FileHandle;
+  /** Where the opened file or folder is (no link in it). */
+  real: string;
+  /** `/proc/self/fd/N`: a name for the open handle, that no rename elsewhere can redirect. */
+  via: string;
+}
+
+/**
+ * Tests only: run before and after a path is checked. A test swaps folders here to hold open the
+ * window between a check and the use of the path, which a client can only hit by chance.
+ */
+export const raceHooks: {
+  beforeCheck?: (path: string, access: Access) => Promise<void> | void;
+  afterCheck?: (path: string, access: Access) => Promise<void> | void;
+} = {};
+
 export class Containment {
   constructor(
     /** The root, already a real path (no links in it). */
     private readonly root: string,
     readonly policy: SymlinkPolicy,
+    /** The server's state folder (real path) if it lies inside the root: never opened for a client. */
+    private readonly stateDir: string | null = null,
   ) {}
+
+  /** Whether a real path is the state folder or inside it (reached through a link, say). */
+  private isState(real: string): boolean {
+    return this.stateDir !== null && (real === this.stateDir || real.startsWith(this.stateDir + sep));
+  }
 
   /** The file system path of a client path, refused (400/414) if the file system could not hold it. */
   abs(path: string): string {
@@ -52,21 +84,74 @@ export class Containment {
    * the links loop (LoopDetected). A path that does not exist (wholly or from some point) passes: what
    * is not there cannot lead anywhere.
    */
-  async check(path: string, access: Access): Promise<void> {
+  async check(path: string, access: Access): Promise<string | null> {
+    await raceHooks.beforeCheck?.(path, access);
+    const real = await this.checkNow(path, access);
+    await raceHooks.afterCheck?.(path, access);
+    return real;
+  }
+
+  /**
+   * Opens `path` and verifies what was opened, null if it is not there. A check by name followed by
+   * an open by name can be raced (a folder renamed in between, so the open goes through a link the
+   * check never saw): so the path is checked, then opened, and the open handle's real location
+   * (/proc/self/fd/N) must be where the check said the path leads. If not, the path changed under the
+   * request: it is treated as not there. Read from the handle (or `via`), never by name again.
+   */
+  async open(path: string, flags: number): Promise<Opened | null> {
+    const expected = await this.check(path, 'read');
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(this.abs(path), flags | fsc.O_NONBLOCK);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      if (codeOf(err) === 'ELOOP') throw loop(path);
+      throw err;
+    }
+    try {
+      const via = `/proc/self/fd/${fh.fd}`;
+      if (expected !== null && !this.isState(expected) && (await this.opened(fh, via)) === expected) return { fh, real: expected, via };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    await fh.close();
+    return null;
+  }
+
+  /** Where an open handle is now: the kernel's own path of it, or (without /proc) its expected one if dev+ino match. */
+  private async opened(fh: FileHandle, via: string): Promise<string> {
+    try {
+      return await fsp.readlink(via);
+    } catch (err) {
+      if (codeOf(err) !== 'ENOENT') throw err;
+      throw new Error('the folder backend needs /proc (Linux) to verify what it opened');
+    }
+  }
+
+  /** Whether a member opened through a verified folder (`via/name`) stays inside that folder. */
+  async insideOf(folder: Opened, fh: FileHandle): Promise<boolean> {
+    if (this.policy === 'refuse') return false;
+    const real = await this.opened(fh, `/proc/self/fd/${fh.fd}`);
+    return real.startsWith(folder.real + sep) && !this.isState(real);
+  }
+
+  /** The real path `path` leads to (as the policy allows), null if it is not there. */
+  private async checkNow(path: string, access: Access): Promise<string | null> {
     const abs = this.abs(path);
     // The common case costs one realpath: no link anywhere on the way.
     try {
-      if ((await fsp.realpath(abs)) === abs) return;
+      if ((await fsp.realpath(abs)) === abs) return abs;
     } catch (err) {
       const code = codeOf(err);
       if (code === 'ELOOP') throw loop(path);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
     }
-    await this.walk(path, access);
+    return this.walk(path, access);
   }
 
   /** Name by name from the root, with lstat: which names are links, and where each leads. */
-  private async walk(path: string, access: Access): Promise<void> {
+  private async walk(path: string, access: Access): Promise<string | null> {
     let dir = this.root;
     for (const seg of path.slice(1).split('/')) {
       if (!seg) continue;
@@ -75,7 +160,7 @@ export class Containment {
         if (isMissing(err)) return null;
         throw err;
       });
-      if (!st) return; // nothing there, and nothing below it
+      if (!st) return null; // nothing there, and nothing below it
       if (!st.isSymbolicLink()) {
         dir = here;
         continue;
@@ -91,13 +176,14 @@ export class Containment {
       if (access === 'write') {
         throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link: it can be read through (if it stays in its folder) but not written through or replaced; write to its target's own path`);
       }
-      if (real === null) return; // leads nowhere: the path is simply not there
+      if (real === null) return null; // leads nowhere: the path is simply not there
       if (this.policy === 'refuse') throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link, and this server follows none (symlinks: "refuse")`);
       if (!real.startsWith(dir + sep)) {
         throw new BackendError('Forbidden', path, `"${seg}" is a symbolic link that leads out of the folder holding it; such links are not followed (symlinks: "follow-inside")`);
       }
       dir = real;
     }
+    return dir;
   }
 }
 

@@ -14,11 +14,20 @@
  * write mutex and the temp area, so they serialise like one backend (tests and `gitdav user add`
  * open a folder more than once).
  *
+ * Who holds it: the pid, with that process's start time (field 22 of /proc/PID/stat), the boot id
+ * and the pid namespace. A pid alone can be reused (after a reboot, by an unrelated process) and is
+ * not unique across containers (two containers on one volume are both pid 1). So a lock is stale
+ * only if it is from another boot, or its namespace is ours and no process with that pid has that
+ * start time. A lock from another pid namespace (another container) cannot be judged from here and is
+ * never taken over: that server must stop, or the file be removed by hand. Two hosts sharing one
+ * folder over a network file system are not supported (nothing here can see the other host).
+ *
  * Hand-written rather than proper-lockfile & co.: those judge staleness by an mtime that must be
  * refreshed on a timer; a pid says exactly whether the holder still runs.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Mutex } from '../mutex.js';
 
 export const LOCK_NAME = 'server.pid';
@@ -38,22 +47,58 @@ export interface FolderHold {
 interface Held {
   refs: number;
   mutex: Mutex;
+  /** The lock file's content as this process wrote it: only that is removed at release. */
+  written: string;
+  /** Set once the last holder releases: a new open waits for it, then takes the lock afresh. */
+  closing?: Promise<void>;
+}
+
+/** Who holds a lock: `pid start boot namespace` (a bare pid: written by an older gitdav). */
+export interface Holder {
+  pid: number;
+  start?: string;
+  boot?: string;
+  ns?: string;
 }
 
 const held = new Map<string, Promise<Held>>();
+
+/** This process, as its lock file names it. A fresh nonce per hold tells two of its holds apart. */
+export function self(): Holder {
+  return { pid: process.pid, start: startTime(process.pid) ?? '?', boot: bootId(), ns: pidNamespace() };
+}
+
+export function formatHolder(h: Holder, nonce = randomBytes(4).toString('hex')): string {
+  return `${h.pid} ${h.start ?? '?'} ${h.boot ?? '?'} ${h.ns ?? '?'} ${nonce}`;
+}
+
+export function parseHolder(text: string): Holder | null {
+  const [pid, start, boot, ns] = text.trim().split(/\s+/);
+  const n = Number.parseInt(pid ?? '', 10);
+  if (!Number.isSafeInteger(n) || n <= 0 || String(n) !== pid) return null;
+  return start && boot && ns ? { pid: n, start, boot, ns } : { pid: n };
+}
 
 /** Takes (or shares, within this process) the folder's lock; throws FolderInUseError if another process has it. */
 export async function holdFolder(stateDir: string, folder: string): Promise<FolderHold> {
   const file = join(stateDir, LOCK_NAME);
   let entry = held.get(file);
   let first = false;
-  if (!entry) {
+  if (entry) {
+    const h = await entry.catch(() => null);
+    if (h?.closing) await h.closing.catch(() => undefined);
+    if (!h || h.closing) return holdFolder(stateDir, folder);
+  } else {
     first = true;
-    entry = acquire(file, folder).then(() => ({ refs: 0, mutex: new Mutex() }));
+    const written = formatHolder(self());
+    entry = acquire(file, folder, written).then(() => ({ refs: 0, mutex: new Mutex(), written }));
     held.set(file, entry);
-    entry.catch(() => held.delete(file));
+    entry.catch(() => {
+      if (held.get(file) === entry) held.delete(file);
+    });
   }
-  const h = await entry;
+  const mine = entry;
+  const h = await mine;
   h.refs++;
   let released = false;
   return {
@@ -63,54 +108,84 @@ export async function holdFolder(stateDir: string, folder: string): Promise<Fold
       if (released) return;
       released = true;
       if (--h.refs > 0) return;
-      held.delete(file);
-      await fsp.rm(file, { force: true });
+      // The map entry goes only after the file: a re-open meanwhile waits (`closing`), rather than
+      // sharing a hold whose file is about to be removed.
+      h.closing = removeOwn(file, h.written).finally(() => {
+        if (held.get(file) === mine) held.delete(file);
+      });
+      await h.closing;
     },
   };
 }
 
-async function acquire(file: string, folder: string): Promise<void> {
+/** Removes the lock file only if it is still the one this process wrote. */
+async function removeOwn(file: string, written: string): Promise<void> {
+  if ((await readRaw(file)) === written) await fsp.rm(file, { force: true });
+}
+
+async function acquire(file: string, folder: string, written: string): Promise<void> {
   await fsp.mkdir(join(file, '..'), { recursive: true });
   // A few rounds: each either creates the file, finds a live holder, or clears a dead one's file.
-  for (let round = 0; round < 5; round++) {
-    if (await create(file)) return;
-    const pid = await readPid(file);
-    if (pid === null && round < 2) {
+  for (let round = 0; round < 8; round++) {
+    if (await create(file, written)) return;
+    const raw = await readRaw(file);
+    const holder = raw === null ? null : parseHolder(raw);
+    if (raw === null || (holder === null && round < 2)) {
       // Removed meanwhile, or just created and not yet written: look again shortly.
-      await new Promise((r) => setTimeout(r, 50));
+      await pause();
       continue;
     }
-    if (pid !== null && pid !== process.pid && isAlive(pid)) {
-      throw new FolderInUseError(`${folder} is already served by process ${pid} (its lock: ${file}); stop that server first, or remove the file if no gitdav runs there`);
-    }
-    await takeOver(file, pid);
+    const state = holder ? judge(holder) : 'stale';
+    if (state !== 'stale') throw inUse(folder, file, holder!, state);
+    if (await takeOver(file, raw, written)) return;
+    await pause();
   }
   throw new FolderInUseError(`${folder}: could not take its lock ${file}; another process keeps changing it`);
 }
 
 /**
- * Clears a dead holder's file. It is renamed aside first and read again: if a live process's file was
- * taken instead (two starters clearing one stale lock at once), it is put back.
+ * Replaces a dead holder's file by ours. Only the starter that creates `<file>.takeover` exclusively
+ * may do it, and only if the file still holds what was judged stale: two or three starters clearing
+ * one stale lock at once end with one holder, never two.
  */
-async function takeOver(file: string, stalePid: number | null): Promise<void> {
-  const aside = `${file}.stale-${process.pid}`;
+async function takeOver(file: string, staleRaw: string, written: string): Promise<boolean> {
+  const marker = `${file}.takeover`;
+  if (!(await create(marker, written))) {
+    // Another starter is taking over; its marker is cleared here only if that starter died meanwhile.
+    const raw = await readRaw(marker);
+    const h = raw === null ? null : parseHolder(raw);
+    if (raw !== null && (!h || judge(h) === 'stale') && (await readRaw(marker)) === raw) await fsp.rm(marker, { force: true });
+    return false;
+  }
   try {
-    await fsp.rename(file, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+    if ((await readRaw(file)) !== staleRaw) return false; // changed: judge it afresh
+    await fsp.rm(file, { force: true });
+    return await create(file, written);
+  } finally {
+    await fsp.rm(marker, { force: true });
   }
-  const pid = await readPid(aside);
-  if (pid !== null && pid !== stalePid && pid !== process.pid && isAlive(pid)) {
-    await fsp.link(aside, file).catch(() => undefined); // back to its holder (unless a third took the place)
-  }
-  await fsp.rm(aside, { force: true });
+}
+
+type HolderState = 'stale' | 'alive' | 'elsewhere';
+
+/** Whether a lock's holder may still run. */
+export function judge(h: Holder): HolderState {
+  if (h.start === undefined) return h.pid !== process.pid && isAlive(h.pid) ? 'alive' : 'stale'; // an older gitdav's bare pid
+  const me = self();
+  if (h.boot !== me.boot) return 'stale'; // from before a reboot
+  if (h.ns !== me.ns) return 'elsewhere'; // another container: its processes are not visible here
+  return startTime(h.pid) === h.start ? 'alive' : 'stale';
+}
+
+function inUse(folder: string, file: string, h: Holder, state: HolderState): FolderInUseError {
+  const who = state === 'elsewhere' ? `process ${h.pid} of another pid namespace (another container?)` : `process ${h.pid}`;
+  return new FolderInUseError(`${folder} is already served by ${who} (its lock: ${file}); stop that server first, or remove the file if no gitdav runs there`);
 }
 
 /** True if made, false if the file exists. */
-async function create(file: string): Promise<boolean> {
+async function create(file: string, content: string): Promise<boolean> {
   try {
-    await fsp.symlink(String(process.pid), file);
+    await fsp.symlink(content, file);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -118,7 +193,7 @@ async function create(file: string): Promise<boolean> {
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
   }
   try {
-    await fsp.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+    await fsp.writeFile(file, `${content}\n`, { flag: 'wx' });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -126,10 +201,38 @@ async function create(file: string): Promise<boolean> {
   }
 }
 
-async function readPid(file: string): Promise<number | null> {
+async function readRaw(file: string): Promise<string | null> {
   const text = await fsp.readlink(file).catch(() => fsp.readFile(file, 'utf8')).catch(() => null);
-  const pid = Number.parseInt(text ?? '', 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  return text === null ? null : text.trim();
+}
+
+const pause = () => new Promise((r) => setTimeout(r, 50));
+
+/** Field 22 of /proc/PID/stat (clock ticks after boot), or null if there is no such process. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+function pidNamespace(): string {
+  try {
+    return /\d+/.exec(readlinkSync('/proc/self/ns/pid'))?.[0] ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 function isAlive(pid: number): boolean {

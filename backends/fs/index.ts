@@ -10,8 +10,8 @@
  *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
  * - One process per folder (./folder-lock.ts): the mutex is per process.
  */
-import { constants as fsc, createReadStream, promises as fsp, statSync, type BigIntStats, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { constants as fsc, promises as fsp } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
@@ -35,14 +35,16 @@ import {
 } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { Mutex } from '../mutex.js';
-import { Containment, DEFAULT_SYMLINK_POLICY, isMissing, type SymlinkPolicy } from './containment.js';
+import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type Opened, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
-import { applyPatches } from '../sidecar.js';
+import { applyPatches, propsOf, type Sidecar } from '../sidecar.js';
 import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
+import { listVerified } from './listing.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 
 export interface FsBackendOptions {
   root: string;
@@ -50,6 +52,8 @@ export interface FsBackendOptions {
   stateDir?: string;
   /** Which symbolic links are followed (./containment.ts); default `follow-inside`. */
   symlinks?: SymlinkPolicy;
+  /** Where the backend reports what it could not finish (default: warnings to stderr). */
+  logger?: Logger;
 }
 
 const STATE_NAME = '.gitdav';
@@ -65,16 +69,24 @@ export class FsBackend implements Backend {
   private readonly propsStore: PropsStore;
   private readonly snapshots: SyncSnapshots;
   private readonly view: GuardView = { stat: (p) => this.stat(p) };
+  /** The state folder's client path when it lies inside the root (`/.gitdav` by default): hidden. */
+  private readonly statePath: string | null;
+  /** Files handed out by list(), with their folder's sidecar as read through the verified listing. */
+  private readonly listedSidecar = new WeakMap<Entry, Sidecar>();
 
   private constructor(
     private readonly root: string,
     stateDir: string,
     symlinks: SymlinkPolicy,
     private readonly hold: FolderHold,
+    private readonly logger: Logger,
+    stateReal: string,
   ) {
     this.stateDir = stateDir;
     this.mutex = hold.mutex;
-    this.paths = new Containment(root, symlinks);
+    const inside = stateReal.startsWith(root + sep);
+    this.statePath = inside ? '/' + relative(root, stateReal).split(sep).join('/') : null;
+    this.paths = new Containment(root, symlinks, inside ? stateReal : null);
     this.tmpDir = join(stateDir, 'tmp');
     this.propsStore = new PropsStore(() => this.tmpName());
     this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
@@ -85,7 +97,15 @@ export class FsBackend implements Backend {
     const root = await fsp.realpath(options.root);
     const stateDir = options.stateDir ?? join(root, STATE_NAME);
     const hold = await holdFolder(stateDir, root);
-    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold);
+    let stateReal: string;
+    try {
+      stateReal = await fsp.realpath(stateDir);
+      if (stateReal === root) throw new Error(`the state folder cannot be the served folder itself (${root})`);
+    } catch (err) {
+      await hold.release();
+      throw err;
+    }
+    const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold, options.logger ?? createLogger('warn'), stateReal);
     try {
       // Leftovers of writes cut off by a crash are never content: clear them (the first holder only:
       // another backend of this process may be writing there). The folder itself stays, so a full disk
@@ -109,76 +129,53 @@ export class FsBackend implements Backend {
   async stat(path: string): Promise<Entry | null> {
     if (this.isHidden(path)) return null;
     // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
-    // owner sees why a linked folder does not show; listings leave such links out.
-    await this.paths.check(path, 'read');
-    let st: BigIntStats;
-    try {
-      st = await fsp.stat(this.abs(path), { bigint: true });
-    } catch (err) {
-      if (isMissing(err)) return null;
+    // owner sees why a linked folder does not show; listings leave such links out. Stat'ed through a
+    // verified handle (Containment.open): a rename between check and stat cannot redirect it.
+    const opened = await this.paths.open(path, O_PATH).catch((err: unknown) => {
       throw mapFsError(err, path);
+    });
+    if (!opened) return null;
+    try {
+      return toEntry(path, await opened.fh.stat({ bigint: true }));
+    } finally {
+      await opened.fh.close();
     }
-    return toEntry(path, st);
   }
 
   async *list(path: string): AsyncIterable<Entry> {
-    await this.paths.check(path, 'read');
-    const abs = this.abs(path);
-    // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
-    const dir = await fsp.opendir(abs, { bufferSize: 256 }).catch((err: unknown) => {
-      if (isMissing(err)) throw new BackendError('NotFound', path);
-      throw err;
-    });
-    let batch: Dirent[] = [];
-    const flush = async function* (this: FsBackend): AsyncGenerator<Entry> {
-      // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
-      const entries = await Promise.all(batch.map((d) => this.entryOf(abs, joinPath(path, d.name), d)));
-      batch = [];
-      for (const e of entries) if (e) yield e;
-    };
-    for await (const d of dir) {
-      if (this.isHidden(joinPath(path, d.name))) continue;
-      batch.push(d);
-      if (batch.length >= 64) yield* flush.call(this);
-    }
-    yield* flush.call(this);
+    const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
+    yield* listVerified(this.paths, this.propsStore, path, (p) => this.isHidden(p), remember);
   }
 
-  /**
-   * A listed member's entry, or null if it vanished, dangles, or leads out of the root. A plain
-   * member is stat'ed synchronously: a stat of a name just read from its directory is a cached
-   * metadata lookup (microseconds), while a thread-pool round trip per member made a 1,000-member
-   * PROPFIND spend more time scheduling stats than doing them. Batches of 64 keep the event loop free.
-   */
-  private async entryOf(dirAbs: string, path: string, d: Dirent): Promise<Entry | null> {
-    const abs = join(dirAbs, d.name);
+  async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
+    if (this.isHidden(path)) throw new BackendError('NotFound', path);
+    // Opened and verified, then streamed from that handle: never opened by name a second time.
+    const opened = await this.paths.open(path, fsc.O_RDONLY);
+    if (!opened) throw new BackendError('NotFound', path);
     try {
-      if (!d.isSymbolicLink()) {
-        const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
-        return st ? toEntry(path, st) : null;
-      }
-      await this.paths.check(path, 'read');
-      const st = await fsp.stat(abs, { bigint: true });
-      return toEntry(path, st);
-    } catch {
-      return null;
+      if ((await opened.fh.stat()).isDirectory()) throw new BackendError('IsACollection', path);
+    } catch (err) {
+      await opened.fh.close();
+      throw err;
     }
-  }
-
-  async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
-    const entry = known?.path === path ? known : await this.stat(path);
-    if (!entry) throw new BackendError('NotFound', path);
-    if (entry.kind !== 'file') throw new BackendError('IsACollection', path);
     // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
-    return createReadStream(this.abs(path), { highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    return opened.fh.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
-    // An entry this backend handed out was already checked: no second stat + realpath per member.
+    // A file this backend listed: its folder's sidecar was read through the listing's verified handle.
+    const listed = known?.path === path ? this.listedSidecar.get(known) : undefined;
+    if (listed) return propsOf(listed, baseName(path));
     const entry = known?.path === path ? known : await this.stat(path);
     if (!entry) throw new BackendError('NotFound', path);
-    const [dir, key] = this.propsKey(path, entry.kind);
-    return this.propsStore.get(dir, key);
+    const [dirPath, key] = entry.kind === 'collection' ? [path, SELF] : [parentOf(path), baseName(path)];
+    const folder = await this.paths.open(dirPath, O_PATH | fsc.O_DIRECTORY);
+    if (!folder) throw new BackendError('NotFound', path);
+    try {
+      return propsOf(await this.propsStore.read(folder.via, folder.real), key);
+    } finally {
+      await folder.fh.close();
+    }
   }
 
   async quota(): Promise<Quota> {
@@ -209,13 +206,12 @@ export class FsBackend implements Backend {
   private async memberPrints(path: string): Promise<{ prints: Map<string, string>; entries: Map<string, Entry> }> {
     const dir = await this.stat(path);
     if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
-    const sidecar = await this.propsStore.read(this.abs(path));
     const prints = new Map<string, string>();
     const entries = new Map<string, Entry>();
     for await (const e of this.list(path)) {
       const name = baseName(e.path);
       entries.set(name, e);
-      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(sidecar[name] ?? {})}`);
+      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(this.listedSidecar.get(e)?.[name] ?? {})}`);
     }
     return { prints, entries };
   }
@@ -237,6 +233,8 @@ export class FsBackend implements Backend {
       }
       await streamInto(body, tmp, options.offset);
       return await this.mutex.run(async () => {
+        // Checked again where no client's MOVE can run: the check before the upload may be stale.
+        await this.writable(path);
         await this.requireParent(path);
         const before = await this.stat(path);
         if (before?.kind === 'collection') throw new BackendError('IsACollection', path);
@@ -244,6 +242,8 @@ export class FsBackend implements Backend {
           throw new BackendError('Conflict', path, 'the file changed while the partial write was uploading');
         }
         await options.guard?.(this.view);
+        // A new file starts with no dead properties, even if a DELETE could not clear its name's.
+        if (!before) await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
         await fsp.rename(tmp, this.abs(path));
         return { entry: (await this.stat(path))!, created: !before };
       });
@@ -259,6 +259,7 @@ export class FsBackend implements Backend {
     const trash = this.tmpName();
     await this.mutex
       .run(async () => {
+        await this.writable(path);
         const entry = await this.stat(path);
         if (!entry) throw new BackendError('NotFound', path);
         await options.guard?.(this.view);
@@ -267,7 +268,12 @@ export class FsBackend implements Backend {
         await fsp.rename(this.abs(path), trash);
         if (entry.kind === 'file') {
           await fsp.rm(trash, { force: true });
-          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map());
+          // The bytes are gone, so the DELETE has happened: a failed sidecar rewrite (a full disk that
+          // the freed file did not relieve) must not answer 507 for it. Its leftover properties are
+          // cleared when a file of that name is created again (write()).
+          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map()).catch((err: unknown) => {
+            this.logger.warn('a deleted file\'s dead properties could not be removed from its folder\'s sidecar', { path, err });
+          });
         }
       })
       .catch((err: unknown) => {
@@ -279,6 +285,7 @@ export class FsBackend implements Backend {
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
     await this.writable(path);
     return this.mutex.run(async () => {
+      await this.writable(path);
       await this.requireParent(path);
       if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
       await options.guard?.(this.view);
@@ -305,15 +312,18 @@ export class FsBackend implements Backend {
     try {
       // Build the copy aside, then swap it in atomically. A source reached through a link is copied
       // from its target (fs.cp would copy the link itself, and a relative one would lead elsewhere).
-      const fromAbs = await fsp.realpath(this.abs(from));
+      // The source is read through a verified handle (Containment.open); a folder tree is copied by
+      // name, so inside the write mutex, where no client's MOVE can rename its ancestors meanwhile.
       if (source.kind === 'file') {
-        await fsp.copyFile(fromAbs, tmp, fsc.COPYFILE_FICLONE);
+        await this.fromVerified(from, fsc.O_RDONLY, (src) => fsp.copyFile(src.via, tmp, fsc.COPYFILE_FICLONE));
       } else if (options.depth === 0) {
         await fsp.mkdir(tmp);
-        const own = await this.propsStore.get(fromAbs, SELF);
+        const own = await this.fromVerified(from, O_PATH | fsc.O_DIRECTORY, async (src) => propsOf(await this.propsStore.read(src.via, src.real), SELF));
         if (own.size) await this.propsStore.put(tmp, SELF, own);
       } else {
-        await fsp.cp(fromAbs, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+        await this.mutex.run(() =>
+          this.fromVerified(from, O_PATH | fsc.O_DIRECTORY, (src) => fsp.cp(src.real, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true })),
+        );
       }
       return await this.mutex.run(() =>
         this.swapIn(to, tmp, options, async () => {
@@ -332,6 +342,7 @@ export class FsBackend implements Backend {
     await this.writable(from);
     await this.writable(to);
     return this.mutex.run(async () => {
+      await this.writable(from);
       const source = await this.stat(from);
       if (!source) throw new BackendError('NotFound', from);
       await this.requireParent(to);
@@ -349,6 +360,7 @@ export class FsBackend implements Backend {
     await this.writable(path);
     await this.mutex
       .run(async () => {
+        await this.writable(path);
         const entry = await this.stat(path);
         if (!entry) throw new BackendError('NotFound', path);
         await options.guard?.(this.view);
@@ -369,6 +381,8 @@ export class FsBackend implements Backend {
     options: { guard?: Guard; overwrite: boolean },
     afterRename: () => Promise<void>,
   ): Promise<WriteResult> {
+    // The policy checked again inside the mutex, right before the rename: see write().
+    await this.writable(to);
     await this.requireParent(to);
     const before = await this.stat(to);
     if (before && !options.overwrite) throw new BackendError('AlreadyExists', to);
@@ -388,6 +402,17 @@ export class FsBackend implements Backend {
     return this.paths.abs(path);
   }
 
+  /** Runs `fn` on `path` opened and verified (Containment.open); NotFound if it is not there (any more). */
+  private async fromVerified<T>(path: string, flags: number, fn: (opened: Opened) => Promise<T>): Promise<T> {
+    const opened = await this.paths.open(path, flags);
+    if (!opened) throw new BackendError('NotFound', path);
+    try {
+      return await fn(opened);
+    } finally {
+      await opened.fh.close();
+    }
+  }
+
   private tmpName(): string {
     return join(this.tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
   }
@@ -403,12 +428,14 @@ export class FsBackend implements Backend {
     // The server root's users file: never served, and never written by a client (it would turn on
     // logins with passwords of the client's choosing).
     if (path === `/${USERS_FILE}`) return true;
-    return segs[1] === STATE_NAME && this.stateDir === join(this.root, STATE_NAME);
+    // The state folder (sync-token.key, server.pid, locks) wherever it is inside the root, not only
+    // under its default name.
+    return this.statePath !== null && (path === this.statePath || path.startsWith(this.statePath + '/'));
   }
 
   /** Refuses reserved names and paths through symbolic links (the policy's `write`). */
   private async writable(path: string): Promise<void> {
-    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${STATE_NAME} and ${USERS_FILE} are reserved names`);
+    if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${USERS_FILE} and the server's state folder (${this.statePath ?? STATE_NAME}) are reserved names`);
     await this.paths.check(path, 'write');
   }
 

@@ -17,15 +17,18 @@ export class PropsStore {
 
   constructor(private readonly tmpFile: () => string) {}
 
-  /** The folder's sidecar. Returned objects are shared: callers copy before changing them. */
-  async read(dirAbs: string): Promise<Sidecar> {
+  /**
+   * The folder's sidecar. Returned objects are shared: callers copy before changing them. `cacheAs`:
+   * the folder's real path when `dirAbs` is a verified handle's /proc name (fd numbers are reused).
+   */
+  async read(dirAbs: string, cacheAs = dirAbs): Promise<Sidecar> {
     const file = join(dirAbs, SIDECAR);
     // Most folders have no sidecar: a throwing async stat per member cost ~100 µs (the exception),
     // this local stat a few µs.
     const st = statSync(file, { bigint: true, throwIfNoEntry: false });
     if (!st) return {};
     const key = `${st.ino}:${st.size}:${st.mtimeNs}`;
-    const hit = this.cache.get(dirAbs);
+    const hit = this.cache.get(cacheAs);
     if (hit?.key === key) return hit.sidecar;
     let sidecar: Sidecar;
     try {
@@ -34,8 +37,8 @@ export class PropsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    this.cache.delete(dirAbs);
-    this.cache.set(dirAbs, { key, sidecar });
+    this.cache.delete(cacheAs);
+    this.cache.set(cacheAs, { key, sidecar });
     if (this.cache.size > 1024) this.cache.delete(this.cache.keys().next().value!);
     return sidecar;
   }

@@ -37,6 +37,9 @@ describe('a full disk (folder backend)', function () {
     assert.equal((await raw(s.url, '/old.txt', { method: 'PROPPATCH', body: patch('old note'), headers: XML })).status, 207);
     assert.equal((await raw(s.url, '/gone.txt', { method: 'PUT', body: 'to be deleted' })).status, 201);
     assert.equal((await raw(s.url, '/gone.txt', { method: 'PROPPATCH', body: patch('its note'), headers: XML })).status, 207);
+    // An empty file frees no block when deleted: its sidecar entry cannot be rewritten on a full disk.
+    assert.equal((await raw(s.url, '/empty.txt', { method: 'PUT', body: '' })).status, 201);
+    assert.equal((await raw(s.url, '/empty.txt', { method: 'PROPPATCH', body: patch('empty note'), headers: XML })).status, 207);
     // Fill what is left, as another program would: the file stays, as big as the disk allowed.
     await writeFile(join(root, 'filler'), Buffer.alloc(1024 * 1024, 7)).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ENOSPC'));
   });
@@ -96,5 +99,27 @@ describe('a full disk (folder backend)', function () {
     assert.equal((await raw(s.url, '/old.txt', { method: 'PROPPATCH', body: patch('new note'), headers: XML })).status, 207);
     assert.equal((await raw(s.url, '/old.txt')).text, 'new data');
     assert.match((await raw(s.url, '/old.txt', { method: 'PROPFIND', body: NOTE, headers: { ...XML, Depth: '0' } })).text, /new note/);
+  });
+
+  it('DELETE of a file whose bytes are gone is 204 even if its properties cannot be rewritten; a new file of that name has none of them', async () => {
+    // Full again (the test above freed it); the sidecar cannot be rewritten now.
+    await writeFile(join(root, 'filler2'), Buffer.alloc(1024 * 1024, 7)).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ENOSPC'));
+    assert.equal((await raw(s.url, '/old.txt', { method: 'PROPPATCH', body: patch('n'.repeat(8 * 1024)), headers: XML })).status, 507, 'the disk is full');
+    const del = await raw(s.url, '/empty.txt', { method: 'DELETE' });
+    assert.equal(del.status, 204, del.text);
+    assert.equal((await raw(s.url, '/empty.txt')).status, 404);
+    const noNote = async (what: string) => {
+      const r = await raw(s.url, '/empty.txt', { method: 'PROPFIND', body: NOTE, headers: { ...XML, Depth: '0' } });
+      assert.equal(r.status, 207, `${what}: ${r.text}`);
+      assert.doesNotMatch(r.text, /empty note/, `${what}: a new file inherits no properties`);
+    };
+    // Still full: a new file of that name is created without the old properties, or not at all (507).
+    const again = await raw(s.url, '/empty.txt', { method: 'PUT', body: '' });
+    assert.ok([201, 507].includes(again.status), `${again.status} ${again.text}`);
+    if (again.status === 201) await noNote('on the full disk');
+    else assert.equal((await raw(s.url, '/empty.txt')).status, 404);
+    await rm(join(root, 'filler2'));
+    assert.ok([201, 204].includes((await raw(s.url, '/empty.txt', { method: 'PUT', body: '' })).status));
+    await noNote('with space again');
   });
 });
