@@ -254,32 +254,23 @@ export class FsBackend implements Backend {
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
-    await this.writable(path);
     if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
     const trash = this.tmpName();
-    await this.mutex
-      .run(async () => {
-        await this.writable(path);
-        const entry = await this.stat(path);
-        if (!entry) throw new BackendError('NotFound', path);
-        await options.guard?.(this.view);
-        // Rename first (atomic), delete the tree afterwards outside the lock. A file goes at once: on a
-        // full disk its space is what lets the sidecar be rewritten.
-        await fsp.rename(this.abs(path), trash);
-        if (entry.kind === 'file') {
-          await fsp.rm(trash, { force: true });
-          // The bytes are gone, so the DELETE has happened: a failed sidecar rewrite (a full disk that
-          // the freed file did not relieve) must not answer 507 for it. Its leftover properties are
-          // cleared when a file of that name is created again (write()).
-          await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map()).catch((err: unknown) => {
-            this.logger.warn('a deleted file\'s dead properties could not be removed from its folder\'s sidecar', { path, err });
-          });
-        }
-      })
-      .catch((err: unknown) => {
-        throw mapFsError(err, path);
-      })
-      .finally(() => fsp.rm(trash, { recursive: true, force: true }));
+    await this.changeExisting(path, options, async (entry) => {
+      // Rename first (atomic), delete the tree afterwards outside the lock. A file goes at once: on a
+      // full disk its space is what lets the sidecar be rewritten.
+      await fsp.rename(this.abs(path), trash);
+      if (entry.kind === 'file') {
+        await fsp.rm(trash, { force: true });
+        // The bytes are gone, so the DELETE has happened: a failed sidecar rewrite (a full disk that
+        // the freed file did not relieve) must not answer 507 for it. Its leftover properties are
+        // cleared when a file of that name is created again (write()).
+        await this.propsStore.put(this.abs(parentOf(path)), baseName(path), new Map()).catch((err: unknown) => {
+          this.logger.warn('a deleted file\'s dead properties could not be removed from its folder\'s sidecar', { path, err });
+        });
+      }
+    })
+    .finally(() => fsp.rm(trash, { recursive: true, force: true }));
   }
 
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
@@ -357,6 +348,20 @@ export class FsBackend implements Backend {
   }
 
   async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
+    await this.changeExisting(path, options, async (entry) => {
+      const [dir, key] = this.propsKey(path, entry.kind);
+      await this.propsStore.put(dir, key, applyPatches(await this.propsStore.get(dir, key), patches));
+    });
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  /**
+   * A change of a resource that must exist: the link policy is checked before waiting for the mutex
+   * (a quick refusal) and again inside it (see write()), where the resource is looked up and the
+   * request's guard runs; file system errors come out as backend errors.
+   */
+  private async changeExisting(path: string, options: MutationOptions, change: (entry: Entry) => Promise<void>): Promise<void> {
     await this.writable(path);
     await this.mutex
       .run(async () => {
@@ -364,15 +369,12 @@ export class FsBackend implements Backend {
         const entry = await this.stat(path);
         if (!entry) throw new BackendError('NotFound', path);
         await options.guard?.(this.view);
-        const [dir, key] = this.propsKey(path, entry.kind);
-        await this.propsStore.put(dir, key, applyPatches(await this.propsStore.get(dir, key), patches));
+        await change(entry);
       })
       .catch((err: unknown) => {
         throw mapFsError(err, path);
       });
   }
-
-  // ---- helpers ------------------------------------------------------------------------------------
 
   /** Inside the mutex: replace `to` by the prepared `prepared` path, honouring overwrite and the guard. */
   private async swapIn(
