@@ -4,7 +4,6 @@
  * nothing created, fsck on a multi-user root, and plain HTTP sent to the HTTPS port.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -13,32 +12,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { basic, raw, tlsFiles } from './helpers/server.js';
 import { tool } from './helpers/tools.js';
+import { CLI, killCliProcesses, runCli } from './helpers/cli.js';
 
-const CLI = resolve('dist/lib/cli.js');
 const VERSION = (JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { version: string }).version;
-const children = new Set<ChildProcess>();
 
 /** The CLI run to its end (a command that should not keep running). */
 const cli = (args: string[], options: { input?: string; cwd?: string } = {}) => tool(process.execPath, [CLI, ...args], options);
 
 /** `gitdav serve …` left running: its URL once it listens, and its exit. */
-function serve(args: string[]): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = new Promise<string>((resolveUrl, reject) => {
-    child.stdout!.on('data', () => {
-      const m = /at (https?:\/\/\S+?)\/\n/.exec(out);
-      if (m) resolveUrl(m[1]!);
-    });
-    void exit.then((code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  return { child, url, exit, output: () => out };
-}
+const serve = (args: string[]) => runCli(['serve', '--port', '0', '--log-level', 'silent', ...args]);
 
 /** One line, no stack trace: what a user reads when a start fails. */
 function assertOneLine(text: string, pattern: RegExp): void {
@@ -52,7 +34,7 @@ describe('gitdav command line (a newcomer)', function () {
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-newcomer-'))));
   afterEach(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killCliProcesses();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -251,7 +233,7 @@ describe('gitdav serve --read-only (a backup, a mirror)', function () {
   let dir: string;
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-readonly-'))));
   afterEach(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killCliProcesses();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,34 +1,14 @@
 /** The command line: defaults, config sources, refusal to listen openly, graceful SIGTERM. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { raw } from './helpers/server.js';
+import { CLI, killCliProcesses, runCli } from './helpers/cli.js';
 import { tool } from './helpers/tools.js';
 
-const CLI = resolve('dist/lib/cli.js');
-const children = new Set<ChildProcess>();
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = new Promise<string>((resolveUrl, reject) => {
-    const onData = () => {
-      const m = /at (https?:\/\/\S+?)\/\n/.exec(out);
-      if (m) resolveUrl(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    void exit.then((code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  return { child, url, exit, output: () => out };
-}
+const run = runCli;
 
 describe('gitdav serve (CLI)', function () {
   // Each test runs several real CLI processes (node start-up, bcrypt at cost 10): ~7 s on a quiet
@@ -38,7 +18,7 @@ describe('gitdav serve (CLI)', function () {
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'gitdav-cli-'))));
   afterEach(async () => {
     // A failed assertion must not leave a server running (mocha would never exit).
-    for (const c of children) c.kill('SIGKILL');
+    killCliProcesses();
     await rm(dir, { recursive: true, force: true });
   });
 
