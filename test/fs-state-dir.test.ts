@@ -50,6 +50,11 @@ describe('a custom state folder inside the root (folder backend)', () => {
     const viaLink = [];
     for await (const e of b.list('/meta')) viaLink.push(e.path);
     assert.deepEqual(viaLink, [], 'the link is not listed either');
+    // Nor is a folder holding it deleted, moved or copied (its key would leave the hidden path).
+    await assert.rejects(b.remove('/meta'), forbidden);
+    await assert.rejects(b.move('/meta', '/meta2', { overwrite: true }), forbidden);
+    await assert.rejects(b.copy('/meta', '/meta2', { overwrite: true, depth: 'infinity' }), forbidden);
+    assert.equal(await b.stat('/meta2'), null);
     // The server's files are untouched.
     assert.ok((await readdir(join(root, 'meta', 'state'))).includes('sync-token.key'));
   });

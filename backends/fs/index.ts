@@ -225,11 +225,18 @@ export class FsBackend implements Backend {
     try {
       let basis: Entry | null = null;
       if (options.offset !== undefined) {
-        basis = await this.stat(path);
+        // The bytes kept come from a verified handle, and the basis is that handle's own stat: a
+        // rename between a check and an open by name could otherwise copy in another file's bytes.
+        basis = (await this.stat(path))?.kind === 'file'
+          ? await this.fromVerified(path, fsc.O_RDONLY, async (src) => {
+              const entry = toEntry(path, await src.fh.stat({ bigint: true }));
+              await fsp.copyFile(src.via, tmp, fsc.COPYFILE_FICLONE);
+              return entry;
+            })
+          : null;
         const size = basis?.kind === 'file' ? basis.size : 0;
         if (options.offset > size) throw new BackendError('InvalidRange', path, `offset ${options.offset} is past the end (${size})`);
-        if (basis?.kind === 'file') await fsp.copyFile(this.abs(path), tmp, fsc.COPYFILE_FICLONE);
-        else await fsp.writeFile(tmp, '');
+        if (!basis) await fsp.writeFile(tmp, '');
       }
       await streamInto(body, tmp, options.offset);
       return await this.mutex.run(async () => {
@@ -255,6 +262,7 @@ export class FsBackend implements Backend {
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
     if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
+    this.keepState(path);
     const trash = this.tmpName();
     await this.changeExisting(path, options, async (entry) => {
       // Rename first (atomic), delete the tree afterwards outside the lock. A file goes at once: on a
@@ -295,6 +303,7 @@ export class FsBackend implements Backend {
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
+    if (options.depth !== 0) this.keepState(from);
     await this.writable(to);
     const source = await this.stat(from);
     if (!source) throw new BackendError('NotFound', from);
@@ -330,6 +339,7 @@ export class FsBackend implements Backend {
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
+    this.keepState(from);
     await this.writable(from);
     await this.writable(to);
     return this.mutex.run(async () => {
@@ -439,6 +449,16 @@ export class FsBackend implements Backend {
   private async writable(path: string): Promise<void> {
     if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${USERS_FILE} and the server's state folder (${this.statePath ?? STATE_NAME}) are reserved names`);
     await this.paths.check(path, 'write');
+  }
+
+  /**
+   * Refuses to delete, move or copy a folder that holds the state folder (a custom stateDir inside
+   * the root): moved, its key and locks would leave the hidden path; copied, they would be visible.
+   */
+  private keepState(path: string): void {
+    if (this.statePath !== null && path !== '/' && this.statePath.startsWith(path + '/')) {
+      throw new BackendError('Forbidden', path, `this folder holds the server's state folder (${this.statePath}): it cannot be deleted, moved or copied`);
+    }
   }
 
   private async requireParent(path: string): Promise<void> {

@@ -24,9 +24,11 @@ export async function* listVerified(
   const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY);
   if (!folder) throw new BackendError('NotFound', path);
   try {
-    // opendir streams the names: a folder of 100k files neither waits for nor holds the whole list.
-    const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
+    // The sidecar first: if it cannot be read, no directory handle is open yet to leak (the loop
+    // below closes `dir` however it ends). opendir streams the names: a folder of 100k files
+    // neither waits for nor holds the whole list.
     const sidecar = await props.read(folder.via, folder.real);
+    const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
     let batch: Dirent[] = [];
     async function* flush(): AsyncGenerator<Entry> {
       // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
