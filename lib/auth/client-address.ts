@@ -30,15 +30,40 @@ export function clientAddress(req: IncomingMessage, trusted: ReadonlySet<string>
 }
 
 /**
- * What the login back-offs key an address by: an IPv4 address as it is (an IPv4-mapped IPv6
- * address, in any spelling, as its IPv4 address), an IPv6 address by its /64 prefix, since a single
- * host or home line is routinely given a whole /64 (RFC 6177) and could otherwise take a new
- * address for every guess. ipaddr.js parses every spelling (`::`, an IPv4 tail, a zone id).
+ * What the per-address ceiling, the per-user pacer and the known logins key an address by: an IPv4
+ * address as it is (an IPv4-mapped IPv6 address, in any spelling, as its IPv4 address), an IPv6
+ * address by its /64 prefix, since a single host or home line is routinely given a whole /64
+ * (RFC 6177) and could otherwise take a new address for every guess. ipaddr.js parses every
+ * spelling (`::`, an IPv4 tail); a zone id is dropped.
  */
 export function addressKey(address: string): string {
-  if (isIP(address) === 0) return address;
-  let ip: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
-  if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address();
+  const ip = parsed(address);
+  if (!ip) return address;
   if (ip instanceof ipaddr.IPv4) return ip.toString();
   return `${ip.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+}
+
+/**
+ * One host's key, for the back-off of a (user, address) pair: the whole address in one spelling
+ * (IPv4-mapped as IPv4). Not the /64: a neighbour on the same network (an office's or a hotel's)
+ * could otherwise hold a user's own login; the per-prefix ceilings catch a guesser who rotates.
+ */
+export function hostKey(address: string): string {
+  const ip = parsed(address);
+  return ip ? ip.toString() : address;
+}
+
+function parsed(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (isIP(address) === 0) return null;
+  // A zone id (`fe80::1%br-1a`: Node names the interface of a link-local peer) is not part of the
+  // prefix, and ipaddr.js refuses some that Node accepts.
+  const zone = address.indexOf('%');
+  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    ip = ipaddr.parse(zone < 0 ? address : address.slice(0, zone));
+  } catch {
+    return null;
+  }
+  if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address();
+  return ip;
 }

@@ -30,7 +30,7 @@
  *   Why not only count names that exist: the answer (pace or 401) would tell which users exist.
  */
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { addressKey } from './client-address.js';
+import { addressKey, hostKey } from './client-address.js';
 import { DEFAULT_KNOWN_LOGINS, KnownLogins } from './known-logins.js';
 import { DEFAULT_PACER, Pacer, type PacerOptions } from './pacer.js';
 
@@ -101,7 +101,7 @@ export class LoginGuard {
    */
   begin(user: string | null, address: string): { ticket: Ticket } | { waitMs: number } {
     const prefix = addressKey(address);
-    const pair = `${user ?? '\0invalid'}\n${prefix}`;
+    const pair = `${user ?? '\0invalid'}\n${hostKey(address)}`;
     let wait = this.pairs.begin(pair);
     if (wait > 0) return { waitMs: wait };
     const known = user !== null && this.known.has(user, prefix);
@@ -136,7 +136,7 @@ export class LoginGuard {
 
   /** Failures counted for a user from an address (for tests and logs). */
   pairFailures(user: string, address: string): number {
-    return this.pairs.failures(`${user}\n${addressKey(address)}`);
+    return this.pairs.failures(`${user}\n${hostKey(address)}`);
   }
 
   /** Writes the known pairs. */
