@@ -72,7 +72,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
       for (const p of parts) {
         out.write(p.head);
         for await (const chunk of await req.backend.read(entry.path, p.range)) {
-          if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+          if (!out.write(chunk)) await drained(out);
         }
       }
       out.end(closing);
@@ -80,6 +80,26 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
       out.destroy(err as Error);
     }
   })();
+}
+
+/**
+ * Waits for `out` to drain, or fails once it is closed (the client went away): waiting for 'drain'
+ * alone would hang there, holding the part's open file, after an aborted download.
+ */
+function drained(out: PassThrough): Promise<void> {
+  if (out.destroyed) return Promise.reject(new Error('the response was closed'));
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      out.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      out.off('drain', done);
+      reject(new Error('the response was closed'));
+    };
+    out.once('drain', done);
+    out.once('close', closed);
+  });
 }
 
 function setHeaders(req: DavRequest, status: number, headers: Record<string, string | number>): void {
