@@ -9,9 +9,8 @@
  * Bounded: `maxPairs` in all, `maxPerUser` per user (the least recent dropped), a pair unused for
  * `forgetDays` is forgotten. Only a correct password adds a pair, so guessers cannot fill it.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileDurably } from '../../backends/durable-file.js';
 
 export interface KnownLoginsOptions {
   /** Where the pairs are kept; null: in memory only. */
@@ -151,19 +150,7 @@ export class KnownLogins {
       const nl = key.indexOf('\n');
       data.pairs.push([key.slice(0, nl), key.slice(nl + 1), day]);
     }
-    await fsp.mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await fsp.writeFile(tmp, JSON.stringify(data), { mode: 0o600, flush: true });
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    // The rename made durable; some filesystems refuse fsync on a directory.
-    const dir = await fsp.open(dirname(file), 'r').catch(() => null);
-    await dir?.sync().catch(() => undefined);
-    await dir?.close();
+    await writeFileDurably(file, JSON.stringify(data), { mode: 0o600 });
     const st = statSync(file);
     this.stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
   }
