@@ -62,6 +62,16 @@ export async function writeFileDurably(file: string, data: string | Uint8Array, 
   await syncDirectory(dir);
 }
 
+/** The text of `file`, or null if there is none (any other error is thrown): how these files are read back. */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 /** Removes `file` durably; false if it was already gone. An error (other than ENOENT) is thrown and the file stays. */
 export async function removeFileDurably(file: string): Promise<boolean> {
   try {

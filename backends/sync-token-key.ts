@@ -13,9 +13,8 @@
  * a crash never leaves a short key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from './durable-file.js';
+import { readTextIfExists, writeFileDurably } from './durable-file.js';
 import { BackendError } from './errors.js';
 
 const KEY_BYTES = 32;
@@ -83,13 +82,8 @@ async function readOrCreate(file: string): Promise<Buffer> {
 }
 
 async function readKey(file: string): Promise<Buffer | null> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const text = await readTextIfExists(file);
+  if (text === null) return null;
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} is not a sync-token key (64 hex digits); remove it to make a new one (clients then resync once)`);
   return Buffer.from(hex, 'hex');

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { isTempName, removeFileDurably, writeFileDurably } from '../../../backends/durable-file.js';
+import { isTempName, readTextIfExists, removeFileDurably, writeFileDurably } from '../../../backends/durable-file.js';
 import type { Lock } from './lock-manager.js';
 
 const DIR = 'locks';
@@ -48,14 +48,8 @@ export class LockStore {
         continue;
       }
       if (!name.endsWith('.json')) continue;
-      let text: string;
-      try {
-        text = await fsp.readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-      locks.push(parseLock(text, file));
+      const text = await readTextIfExists(file);
+      if (text !== null) locks.push(parseLock(text, file));
     }
     return { store, locks };
   }
@@ -92,13 +86,8 @@ export class LockStore {
   }
 
   private async adoptLegacy(file: string): Promise<void> {
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
+    const text = await readTextIfExists(file);
+    if (text === null) return;
     let saved: unknown;
     try {
       saved = JSON.parse(text);
