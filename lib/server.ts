@@ -13,6 +13,7 @@ import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
+import { SAFE_METHODS } from './dav/dispatch.js';
 import { DavError } from './dav/errors/dav-error.js';
 import { errorMappersOf, renderError, toDavError } from './dav/errors/render.js';
 import { createLogger, type Logger } from './log.js';
@@ -135,9 +136,6 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     },
   };
 }
-
-/** Methods that change nothing: all an anonymous request may use. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
 /**
  * A read-only server (--read-only): writes get 403 with a body that says why, whoever asks; OPTIONS

@@ -10,8 +10,8 @@ import { allowedMethods } from './respond.js';
 import { el } from './xml/write.js';
 import { dav as dav_ } from './xml/names.js';
 
-/** Methods that change nothing (REPORT and PROPFIND only read). */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
+/** Methods that change nothing (REPORT and PROPFIND only read): also all an anonymous or read-only server serves. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
@@ -35,7 +35,7 @@ export function davMiddleware(dav: Dav): Middleware {
     // Shares mounted read-only: refused before any method reads a body or takes a lock. COPY only
     // reads its request URI (the backend refuses a read-only destination); PROPPATCH of the shared
     // collection itself sets the grantee's own properties (the backend refuses every other one).
-    if (!SAFE.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && dav.backend.shareAccess?.(parsed.path) === 'read') {
+    if (!SAFE_METHODS.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && dav.backend.shareAccess?.(parsed.path) === 'read') {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
     await handler(new DavRequest(ctx, dav, parsed));
