@@ -6,7 +6,7 @@
  * null } }`, null hiding an owner's property.
  */
 import { promises as fsp } from 'node:fs';
-import { SnapshotFile } from './snapshot-file.js';
+import { SnapshotFile } from './util/snapshot-file.js';
 import type { PropertyMap, PropPatch } from './backend.js';
 
 type Overrides = Record<string, Record<string, string | null>>;

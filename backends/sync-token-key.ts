@@ -14,7 +14,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { readTextIfExists, writeFileDurably } from './durable-file.js';
+import { readTextIfExists, writeFileDurably } from './util/durable-file.js';
 import { BackendError } from './errors.js';
 
 const KEY_BYTES = 32;

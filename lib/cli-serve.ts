@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { ConfigError, isLoopback, loadConfig, type ServerConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../backends/util/log.js';
 import { isMultiUser, startServer } from './server.js';
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]

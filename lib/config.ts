@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { LogLevel } from './log.js';
+import type { LogLevel } from '../backends/util/log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './auth/backoff.js';

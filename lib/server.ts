@@ -16,7 +16,7 @@ import { EXPECTS_CONTINUE } from './dav/context.js';
 import { SAFE_METHODS } from './dav/dispatch.js';
 import { DavError } from './dav/errors/dav-error.js';
 import { errorMappersOf, renderError, toDavError } from './dav/errors/render.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../backends/util/log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { usersFileOf } from './auth/users-file.js';

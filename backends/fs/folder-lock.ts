@@ -28,7 +28,7 @@
 import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Mutex } from '../mutex.js';
+import { Mutex } from '../util/mutex.js';
 
 export const LOCK_NAME = 'server.pid';
 

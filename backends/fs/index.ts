@@ -34,7 +34,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { Mutex } from '../mutex.js';
+import type { Mutex } from '../util/mutex.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type Opened, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF, SIDECAR } from './props-store.js';
@@ -44,7 +44,7 @@ import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
 import { listVerified } from './listing.js';
-import { createLogger, type Logger } from '../../lib/log.js';
+import { createLogger, type Logger } from '../util/log.js';
 
 export interface FsBackendOptions {
   root: string;

@@ -28,7 +28,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '../backend.js';
-import { mapOrdered } from '../concurrency.js';
+import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
 import { applyPatches, parseSidecar, propsOf, SELF, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 import { Committer, type Operation } from './committer.js';

@@ -10,7 +10,7 @@ import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { BlobBody } from './blob-body.js';
 import { LooseObjects, type WriteObjectOptions } from './loose.js';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 import {
   compareTreeEntries,
   corrupt,

@@ -7,7 +7,7 @@
 import { promises as fsp, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInflate, inflateSync } from 'node:zlib';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 import { ZLIB_CHUNK } from './object-format.js';
 import { parseEntryHeader, type Header } from './pack-format.js';
 

@@ -9,7 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 import type { ObjectType } from './object-format.js';
 import { dataOf, loadIndex, offsetOf, readHeader, search, SMALL_OBJECT, streamData, type PackIndex } from './pack-file.js';
 import { applyDelta, deltaSizes, OFS_DELTA, TYPES, type Header, type PackedObject } from './pack-format.js';

@@ -7,7 +7,7 @@
 import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
-import { Lru } from './lru.js';
+import { Lru } from '../util/lru.js';
 
 export interface FileSlot {
   kind: 'file';

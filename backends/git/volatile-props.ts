@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { isWithin, type PropertyMap, type PropPatch } from '../backend.js';
 import { applyPatches } from '../sidecar.js';
-import { SnapshotFile } from '../snapshot-file.js';
+import { SnapshotFile } from '../util/snapshot-file.js';
 
 const VOLATILE = /^\{urn:schemas-microsoft-com:\}Win32/;
 

@@ -10,7 +10,7 @@
  * `forgetDays` is forgotten. Only a correct password adds a pair, so guessers cannot fill it.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { writeFileDurably } from '../../backends/durable-file.js';
+import { writeFileDurably } from '../../backends/util/durable-file.js';
 
 export interface KnownLoginsOptions {
   /** Where the pairs are kept; null: in memory only. */

@@ -4,7 +4,7 @@
  * object that is skipped because it cannot be evaluated.
  */
 import type { DavRequest } from '../dav/context.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../backends/util/log.js';
 import { StepBudget, withBudget } from './ical/budget.js';
 
 export { StepBudgetExceeded } from './ical/budget.js';

@@ -27,7 +27,7 @@ const HELPER = pathToFileURL(resolve('dist/test/helpers/server.js')).href;
 export function startChildServer(options: TestServerOptions & { root: string }, logLevel = 'warn'): Promise<ChildServer> {
   const code = [
     `import { startTestServer } from ${JSON.stringify(HELPER)};`,
-    `import { createLogger } from ${JSON.stringify(pathToFileURL(resolve('dist/lib/log.js')).href)};`,
+    `import { createLogger } from ${JSON.stringify(pathToFileURL(resolve('dist/backends/util/log.js')).href)};`,
     `const s = await startTestServer({ ...${JSON.stringify(options)}, logger: createLogger(${JSON.stringify(logLevel)}) });`,
     `process.stdout.write('READY ' + s.url + '\\n');`,
   ].join('\n');

@@ -22,7 +22,7 @@ import { Tenants } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import type { SymlinkPolicy } from '../../backends/fs/containment.js';
-import type { Logger } from '../../lib/log.js';
+import type { Logger } from '../../backends/util/log.js';
 
 let tlsDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1/localhost, made once per test run with openssl. */

@@ -1,5 +1,5 @@
 /**
- * backends/durable-file.ts: a write leaves the old content or the new one, never a part, and never a
+ * backends/util/durable-file.ts: a write leaves the old content or the new one, never a part, and never a
  * temp file behind when it fails; a create-only write refuses an existing file; a removal is durable.
  * Failures are injected by replacing fs.promises functions (and FileHandle.prototype.sync) for one call.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTempName, removeFileDurably, syncDirectory, writeFileDurably } from '../../backends/durable-file.js';
+import { isTempName, removeFileDurably, syncDirectory, writeFileDurably } from '../../backends/util/durable-file.js';
 
 type Patchable = Record<string, unknown>;
 

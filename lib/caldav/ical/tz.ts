@@ -18,7 +18,7 @@ import ICAL from 'ical.js';
 import { spend, StepBudgetExceeded } from './budget.js';
 import { checkStructure, ZONE_HORIZON_YEAR } from './structure.js';
 import { CalendarPreconditionError } from './errors.js';
-import { Lru } from '../../../backends/git/lru.js';
+import { Lru } from '../../../backends/util/lru.js';
 
 export type IcalTime = ICAL.Time;
 export type IcalTimezone = ICAL.Timezone;

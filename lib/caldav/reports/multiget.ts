@@ -14,7 +14,7 @@ import type { OutElement } from '../../dav/xml/write.js';
 import { isWithin } from '../../../backends/backend.js';
 import { NS } from '../../dav/xml/names.js';
 import { CALENDAR, cal } from '../context.js';
-import { mapOrdered } from '../../../backends/concurrency.js';
+import { mapOrdered } from '../../../backends/util/concurrency.js';
 
 const MAX_HREFS = 10_000;
 

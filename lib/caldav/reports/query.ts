@@ -19,7 +19,7 @@ import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js
 import { calendarObjects, candidateObject } from '../objects.js';
 import { boundsPrefilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
-import { mapOrdered } from '../../../backends/concurrency.js';
+import { mapOrdered } from '../../../backends/util/concurrency.js';
 
 export function calendarQuery(o: CalDavOptions): ReportHandler {
   return {

@@ -1,7 +1,7 @@
 /**
  * Where a lock table lives on disk: one small JSON file per lock in `STATE/locks/`, named by a hash
  * of its token. A change writes (temp file, fsync, rename, directory fsync) or removes (unlink,
- * directory fsync) that one lock's file (backends/durable-file.ts), so its cost does not grow with
+ * directory fsync) that one lock's file (backends/util/durable-file.ts), so its cost does not grow with
  * the table (a whole-table snapshot per change made 200 large locks cost 2.4 s each). Each file is
  * complete or absent after a crash, and a file per lock is a layout that several processes could
  * later share (each lock its own file, created under a fresh name) without a table-wide rewrite to
@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { isTempName, readTextIfExists, removeFileDurably, writeFileDurably } from '../../../backends/durable-file.js';
+import { isTempName, readTextIfExists, removeFileDurably, writeFileDurably } from '../../../backends/util/durable-file.js';
 import type { Lock } from './lock-manager.js';
 
 const DIR = 'locks';
