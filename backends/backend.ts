@@ -119,6 +119,10 @@ export interface ChangeSet {
   truncated: boolean;
 }
 
+/**
+ * What every backend does. Powers only some have (sync, versions, quota, views of several trees) are
+ * the small interfaces of `./capabilities.ts`, each with a type guard.
+ */
 export interface Backend {
   /** A short name for logs and docs (`fs`, `git`). */
   readonly name: string;
@@ -145,36 +149,6 @@ export interface Backend {
   /** Applies all patches or none. */
   patchProps(path: string, patches: PropPatch[], options?: MutationOptions): Promise<void>;
 
-  /** Space used and available under a path, where the backend knows it. */
-  quota?(path: string): Promise<Quota | null>;
-  /**
-   * Changes among a collection's members since a token (undefined: every member, as added); at most
-   * `limit` of them. Throws InvalidSyncToken for a token it does not know.
-   */
-  changes?(path: string, since: string | undefined, limit?: number): Promise<ChangeSet>;
-  /**
-   * `changes()` costs O(change) and stores nothing (git: a token is a tree id), so callers may ask it
-   * on every request; otherwise it may list the collection and save a snapshot per call.
-   */
-  readonly cheapChanges?: boolean;
-  /** The current sync token of a collection (DAV:sync-token). */
-  syncToken?(path: string): Promise<string>;
-  /** The current version of a file in history (git). */
-  versionOf?(path: string): Promise<VersionInfo | null>;
-  /** A read-only snapshot of the content at a revision (git). */
-  at?(revision: string): Promise<Backend | null>;
-  /**
-   * Where a resource is really stored (a view of several trees: the owning tree's state dir and the
-   * path there), for identities that must not depend on who asks. Default: here, at `path`.
-   */
-  locate?(path: string): { stateDir: string; path: string };
-  /**
-   * For another user's resource shared with this one: what was granted (`read`: writes there get
-   * 403); null for this user's own.
-   */
-  shareAccess?(path: string): 'read' | 'write' | null;
-  /** The user another user's resource (a share) belongs to; undefined where it is this user's own. */
-  ownerOf?(path: string): string | undefined;
   /** Releases files, timers and caches. */
   close?(): Promise<void>;
 }

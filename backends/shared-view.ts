@@ -31,6 +31,7 @@ import {
   type WriteResult,
 } from './backend.js';
 import { BackendError } from './errors.js';
+import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from './capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { join } from 'node:path';
@@ -66,12 +67,17 @@ interface Place {
   mount: Mount | null;
 }
 
-export class SharedView implements Backend {
+/**
+ * Every power of the capabilities is forwarded, so the view has them all; where the tree a path lies
+ * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
+ * sync).
+ */
+export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, ShareAware {
   /** The grantee's own properties of the shared collections (colour, name), over the owner's. */
   private readonly shareProps: ShareProps;
   readonly name: string;
   readonly stateDir: string;
-  readonly cheapChanges?: boolean;
+  readonly cheapChanges: boolean;
 
   constructor(
     private readonly own: Backend,
@@ -81,7 +87,7 @@ export class SharedView implements Backend {
     this.name = own.name;
     this.stateDir = own.stateDir;
     this.shareProps = new ShareProps(join(own.stateDir, 'share-props.json'));
-    this.cheapChanges = own.cheapChanges;
+    this.cheapChanges = isSyncCapable(own) && own.cheapChanges;
   }
 
   private route(path: string): { mount: Mount; inner: string } | null {
@@ -102,7 +108,7 @@ export class SharedView implements Backend {
    * Where a resource is stored, for identities that must be the same whoever asks (one calendar's
    * UIDs, whether Alice or a grantee writes into it).
    */
-  locate(path: string): { stateDir: string; path: string } {
+  locate(path: string): Location {
     const r = this.route(path);
     return r ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
   }
@@ -304,7 +310,7 @@ export class SharedView implements Backend {
     const r = this.route(path);
     if (r && r.mount.access === 'read') return null;
     const place = this.readable(path);
-    return (await place.backend.quota?.(place.path)) ?? null;
+    return isQuotaAware(place.backend) ? place.backend.quota(place.path) : null;
   }
 
   private outwardResult(place: Place, result: WriteResult): WriteResult {
@@ -314,7 +320,7 @@ export class SharedView implements Backend {
   async changes(path: string, since: string | undefined, limit?: number): Promise<ChangeSet> {
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
-    if (!backend.changes) throw new BackendError('NotFound', path, 'this collection cannot sync');
+    if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
     const set = await backend.changes(r ? r.inner : path, since, limit);
     if (!r) return set;
     return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => r.mount.at + p.slice(r.mount.path.length)) };
@@ -323,17 +329,13 @@ export class SharedView implements Backend {
   async syncToken(path: string): Promise<string> {
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
-    if (!backend.syncToken) throw new BackendError('NotFound', path, 'this collection cannot sync');
+    if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
     return backend.syncToken(r ? r.inner : path);
   }
 
   async versionOf(path: string): Promise<VersionInfo | null> {
     // The owner's history is not the grantee's to browse: shared files show no version links.
-    return this.route(path) ? null : ((await this.own.versionOf?.(path)) ?? null);
-  }
-
-  at(revision: string): Promise<Backend | null> {
-    return this.own.at ? this.own.at(revision) : Promise.resolve(null);
+    return this.route(path) || !isVersioned(this.own) ? null : this.own.versionOf(path);
   }
 
   /** The grantee's own backend is closed by its owner, Tenants; the targets by theirs. */

@@ -34,6 +34,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
+import type { QuotaAware, SyncCapable } from '../capabilities.js';
 import type { Mutex } from '../util/mutex.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type Opened, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
@@ -60,8 +61,10 @@ const STATE_NAME = '.gitdav';
 /** lib/auth/users-file.ts keeps the server's users here, in the root. */
 const USERS_FILE = '.htpasswd';
 
-export class FsBackend implements Backend {
+export class FsBackend implements Backend, SyncCapable, QuotaAware {
   readonly name = 'fs';
+  /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
+  readonly cheapChanges = false;
   readonly stateDir: string;
   private readonly mutex: Mutex;
   private readonly tmpDir: string;

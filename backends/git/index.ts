@@ -30,6 +30,7 @@ import {
 } from '../backend.js';
 import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
+import type { SyncCapable, Versioned } from '../capabilities.js';
 import { applyPatches, parseSidecar, propsOf, SELF, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 import { Committer, type Operation } from './committer.js';
 import { EMPTY_TREE, mapWriteError, ObjectStore } from './objects.js';
@@ -67,7 +68,7 @@ export interface GitBackendOptions {
 export { HISTORY } from './history.js';
 const PLACEHOLDER_TEXT = serializeSidecar({});
 
-export class GitBackend implements Backend {
+export class GitBackend implements Backend, SyncCapable, Versioned {
   readonly name = 'git';
   readonly stateDir: string;
   readonly cheapChanges = true;

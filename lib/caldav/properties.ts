@@ -2,6 +2,7 @@
  * CalDAV and discovery properties (RFC 4791 §5-6, RFC 5397, RFC 3744 as far as clients need, and
  * CalendarServer's getctag), registered into the DAV layer's property table.
  */
+import { isShareAware, isSyncCapable } from '../../backends/capabilities.js';
 import type { LiveProperty, Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
@@ -27,7 +28,8 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
   const readOnly = ['read', 'read-current-user-privilege-set'];
   const privilegesOf = (r: Resource): string[] => {
     if (anonymous(r)) return readOnly;
-    const shared = r.req.backend.shareAccess?.(r.path);
+    const backend = r.req.backend;
+    const shared = isShareAware(backend) ? backend.shareAccess(r.path) : null;
     if (!shared) return privileges;
     return shared === 'read' ? readOnly : inShare;
   };
@@ -42,7 +44,8 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
       inAllprop: false,
       protected: true,
       get: (r) => {
-        const other = r.req.backend.ownerOf?.(r.path);
+        const backend = r.req.backend;
+        const other = isShareAware(backend) ? backend.ownerOf(r.path) : undefined;
         return other ? [el(dav('href'), r.req.href(`${p.principals}/${other}`, true))] : principalHref(r);
       },
     },
@@ -94,7 +97,10 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
       inAllprop: false,
       protected: true,
       appliesTo: isCalendar,
-      get: onCalendar(async (r) => [r.req.backend.syncToken ? await r.req.backend.syncToken(r.path) : r.entry.etag]),
+      get: onCalendar(async (r) => {
+        const backend = r.req.backend;
+        return [isSyncCapable(backend) ? await backend.syncToken(r.path) : r.entry.etag];
+      }),
     },
   ];
 }

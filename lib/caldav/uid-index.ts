@@ -18,6 +18,7 @@
  */
 import type { Backend, Entry } from '../../backends/backend.js';
 import { BackendError } from '../../backends/errors.js';
+import { isSyncCapable, locate, type SyncCapable } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
 import { calendarObjects, uidOf } from './objects.js';
 
@@ -49,7 +50,7 @@ export interface UidReservation {
   done(stored: boolean): Promise<void>;
 }
 
-const deltaMode = (backend: Backend) => backend.cheapChanges === true && !!backend.changes;
+const deltaMode = (backend: Backend): backend is Backend & SyncCapable => isSyncCapable(backend) && backend.cheapChanges;
 
 export async function reserveUid(req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
   const k = `${req.backend.stateDir}\0${calendar}`;
@@ -59,7 +60,7 @@ export async function reserveUid(req: DavRequest, calendar: string, uid: string,
   if (held && held !== path) return { clash: held, done: async () => undefined };
   // PUTs in flight are kept by where the calendar is stored, in its owner's paths, so that its owner
   // and a user it is shared with (who see it at different paths) reserve UIDs in one place.
-  const home = req.backend.locate?.(calendar) ?? { stateDir: req.backend.stateDir, path: calendar };
+  const home = locate(req.backend, calendar);
   const fk = `${home.stateDir}\0${home.path}`;
   const storedAt = home.path + path.slice(calendar.length);
   let flight = inFlight.get(fk);
@@ -146,14 +147,16 @@ async function caughtUp(req: DavRequest, calendar: string, k: string): Promise<C
 }
 
 async function refresh(req: DavRequest, calendar: string, index: CalendarUids): Promise<void> {
+  const backend = req.backend;
+  if (!deltaMode(backend)) throw new Error('the UID index catches up by deltas only where changes() is cheap');
   let set;
   try {
-    set = await req.backend.changes!(calendar, index.at || undefined);
+    set = await backend.changes(calendar, index.at || undefined);
   } catch (err) {
     if (!(err instanceof BackendError && err.code === 'InvalidSyncToken')) throw err;
     index.byUid.clear(); // the old state is gone (history rewritten): start from the whole calendar
     index.byPath.clear();
-    set = await req.backend.changes!(calendar, undefined);
+    set = await backend.changes(calendar, undefined);
   }
   for (const path of set.removed) setMember(index, path, undefined);
   await addMembers(req, index, set.changed);

@@ -1,5 +1,6 @@
 /** The DAV middleware: normalises the path, finds the method's handler, runs it. */
 import type { Middleware } from 'koa';
+import { isShareAware } from '../../backends/capabilities.js';
 import type { Dav } from './context.js';
 import { DavRequest } from './context.js';
 import { DavError } from './errors/dav-error.js';
@@ -35,7 +36,7 @@ export function davMiddleware(dav: Dav): Middleware {
     // Shares mounted read-only: refused before any method reads a body or takes a lock. COPY only
     // reads its request URI (the backend refuses a read-only destination); PROPPATCH of the shared
     // collection itself sets the grantee's own properties (the backend refuses every other one).
-    if (!SAFE_METHODS.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && dav.backend.shareAccess?.(parsed.path) === 'read') {
+    if (!SAFE_METHODS.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && isShareAware(dav.backend) && dav.backend.shareAccess(parsed.path) === 'read') {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
     await handler(new DavRequest(ctx, dav, parsed));

@@ -1,3 +1,4 @@
+import { isShareAware } from '../../../backends/capabilities.js';
 import type { MethodHandler } from '../context.js';
 import { DavError, badRequest } from '../errors/dav-error.js';
 import { mayUseLock } from '../locks/lock-manager.js';
@@ -19,7 +20,8 @@ export const unlock: MethodHandler = async (req) => {
   }
   const user = req.ctx.state.user as string | undefined;
   // The owner of a tree may lift a lock another user (a share's grantee) holds in it; nobody else may.
-  const ownTree = user !== undefined && req.backend.ownerOf !== undefined && req.backend.ownerOf(req.path) === undefined;
+  const backend = req.backend;
+  const ownTree = user !== undefined && isShareAware(backend) && backend.ownerOf(req.path) === undefined;
   if (!mayUseLock(lock, user) && !ownTree) {
     throw new DavError(403, 'this lock belongs to another user', { condition: el(dav('lock-token-matches-request-uri')) });
   }

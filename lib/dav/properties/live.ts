@@ -5,6 +5,7 @@ import { extraTypes } from '../resource-types.js';
 import { el, type OutNode } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 import { baseName, type Quota, type VersionInfo } from '../../../backends/backend.js';
+import { isQuotaAware, isVersioned } from '../../../backends/capabilities.js';
 
 const isFile = (r: Resource) => !r.isCollection;
 const isCollection = (r: Resource) => r.isCollection;
@@ -93,9 +94,10 @@ function quotaProperty(local: string, pick: (q: Quota) => number): LiveProperty 
     name: dav(local),
     inAllprop: true,
     protected: true,
-    appliesTo: (r) => isCollection(r) && !!r.req.backend.quota,
+    appliesTo: (r) => isCollection(r) && isQuotaAware(r.req.backend),
     get: async (r) => {
-      const q = await r.req.backend.quota!(r.path);
+      const backend = r.req.backend;
+      const q = isQuotaAware(backend) ? await backend.quota(r.path) : null;
       return q ? [String(pick(q))] : null;
     },
   };
@@ -110,9 +112,10 @@ function versionProperty(local: string, value: (v: VersionInfo, r: Resource) => 
     name: dav(local),
     inAllprop: false,
     protected: true,
-    appliesTo: (r) => !r.isCollection && !!r.req.backend.versionOf,
+    appliesTo: (r) => !r.isCollection && isVersioned(r.req.backend),
     get: async (r) => {
-      const v = await r.req.backend.versionOf!(r.path);
+      const backend = r.req.backend;
+      const v = isVersioned(backend) ? await backend.versionOf(r.path) : null;
       return v ? value(v, r) : null;
     },
   };

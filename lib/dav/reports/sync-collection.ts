@@ -13,10 +13,11 @@ import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
 import { isBackendError } from '../../../backends/errors.js';
+import { isSyncCapable } from '../../../backends/capabilities.js';
 
 export const syncCollection: ReportHandler = {
   name: dav('sync-collection'),
-  supportedOn: (res) => res.isCollection && !!res.req.backend.changes,
+  supportedOn: (res) => res.isCollection && isSyncCapable(res.req.backend),
 
   async run(req, body, target) {
     const depth = req.header('Depth');
@@ -37,7 +38,9 @@ export const syncCollection: ReportHandler = {
       if (!Number.isInteger(limit) || limit < 1) throw badRequest('DAV:nresults must be a positive integer');
     }
 
-    const changes = await req.backend.changes!(target.path, since, limit);
+    const backend = req.backend;
+    if (!isSyncCapable(backend)) throw forbidden('this collection cannot sync'); // supportedOn said so
+    const changes = await backend.changes(target.path, since, limit);
     const minimal = { minimal: false };
     const responses: OutElement[] = [];
     for (const entry of changes.changed) responses.push(await propResponse(new Resource(req, entry), request, minimal));
@@ -54,12 +57,14 @@ export const syncTokenProperty = {
   name: dav('sync-token'),
   inAllprop: false,
   protected: true,
-  appliesTo: (r: Resource) => r.isCollection && !!r.req.backend.syncToken,
+  appliesTo: (r: Resource) => r.isCollection && isSyncCapable(r.req.backend),
   // On a full disk a token may not be makeable (the folder backend saves a snapshot, a new tree's
   // key may be missing): the property is then absent from this answer, not the whole answer cut off.
   get: async (r: Resource) => {
+    const backend = r.req.backend;
+    if (!isSyncCapable(backend)) return null;
     try {
-      return [await r.req.backend.syncToken!(r.path)];
+      return [await backend.syncToken(r.path)];
     } catch (err) {
       if (isBackendError(err) && err.code === 'InsufficientStorage') return null;
       throw err;

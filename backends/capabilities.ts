@@ -1,0 +1,86 @@
+/**
+ * What some backends can do beyond the contract of `./backend.ts`, each a small interface with a type
+ * guard, the way sabre/dav asks a node `instanceof IMoveTarget` / `ISyncCollection`: a backend says in
+ * its `implements` clause which of these it has, and a caller asks the guard before it uses one. The
+ * contract itself (`Backend`) keeps only what every backend does.
+ *
+ * - `SyncCapable`: RFC 6578 sync (a change set since a token, the current token). fs and git.
+ * - `Versioned`: files have versions in history (RFC 3253 properties). git.
+ * - `QuotaAware`: knows the space used and free (RFC 4331). fs.
+ * - `ShareAware`: a view of several users' trees (backends/mount/): says per path which tree a
+ *   resource is really stored in, whose it is and what its user was granted. Only the view has it; a
+ *   plain backend is all the user's own.
+ *
+ * Guards test for the methods, not for a class, so a view (which forwards all of them) and a test's
+ * stand-in pass as well as the real backends.
+ */
+import type { Backend, ChangeSet, Quota, VersionInfo } from './backend.js';
+
+export interface SyncCapable {
+  /**
+   * Changes among a collection's members since a token (undefined: every member, as added); at most
+   * `limit` of them. Throws InvalidSyncToken for a token it does not know.
+   */
+  changes(path: string, since: string | undefined, limit?: number): Promise<ChangeSet>;
+  /** The current sync token of a collection (DAV:sync-token). */
+  syncToken(path: string): Promise<string>;
+  /**
+   * `changes()` costs O(change) and stores nothing (git: a token is a tree id), so callers may ask it
+   * on every request; otherwise it may list the collection and save a snapshot per call.
+   */
+  readonly cheapChanges: boolean;
+}
+
+export function isSyncCapable(backend: Backend): backend is Backend & SyncCapable {
+  const b = backend as Partial<SyncCapable>;
+  return typeof b.changes === 'function' && typeof b.syncToken === 'function';
+}
+
+export interface Versioned {
+  /** The current version of a file in history (null: none, e.g. a path outside the live tree). */
+  versionOf(path: string): Promise<VersionInfo | null>;
+}
+
+export function isVersioned(backend: Backend): backend is Backend & Versioned {
+  return typeof (backend as Partial<Versioned>).versionOf === 'function';
+}
+
+export interface QuotaAware {
+  /** Space used and available under a path; null where it is not known there. */
+  quota(path: string): Promise<Quota | null>;
+}
+
+export function isQuotaAware(backend: Backend): backend is Backend & QuotaAware {
+  return typeof (backend as Partial<QuotaAware>).quota === 'function';
+}
+
+/** Where a resource is really stored: the owning tree's state dir and its path there. */
+export interface Location {
+  stateDir: string;
+  path: string;
+}
+
+export interface ShareAware {
+  /**
+   * Where a resource is really stored, for identities that must not depend on who asks (one
+   * calendar's UIDs, whether its owner or a grantee writes into it).
+   */
+  locate(path: string): Location;
+  /**
+   * For another user's resource shared with this one: what was granted (`read`: writes there get
+   * 403); null for this user's own.
+   */
+  shareAccess(path: string): 'read' | 'write' | null;
+  /** The user another user's resource (a share) belongs to; undefined where it is this user's own. */
+  ownerOf(path: string): string | undefined;
+}
+
+export function isShareAware(backend: Backend): backend is Backend & ShareAware {
+  const b = backend as Partial<ShareAware>;
+  return typeof b.locate === 'function' && typeof b.shareAccess === 'function' && typeof b.ownerOf === 'function';
+}
+
+/** Where a resource is stored: the view's answer, or, for a plain backend, here at `path`. */
+export function locate(backend: Backend, path: string): Location {
+  return isShareAware(backend) ? backend.locate(path) : { stateDir: backend.stateDir, path };
+}
