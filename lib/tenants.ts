@@ -13,7 +13,7 @@ import { createDav, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { mountPointOf, SharesWatch, type Share } from './auth/shares-file.js';
-import { SharedView, type Mount } from '../backends/shared-view.js';
+import { SharedView, type Mount } from '../backends/mount/view.js';
 import { isWithin } from '../backends/backend.js';
 import type { LockManager } from './dav/locks/lock-manager.js';
 import { RoutedLocks, type LockMount } from './dav/locks/routed-locks.js';

@@ -6,7 +6,7 @@
  * ancestor of the shared collection shows as rooted at the mount point, the top the grantee can see.
  */
 import { isWithin } from '../../../backends/backend.js';
-import { routeTo, type MountPoint } from '../../../backends/shared-view.js';
+import { routeTo, type MountPoint } from '../../../backends/mount/view.js';
 import { LockConflictError, protectingLocks, type Lock, type LockManager, type LockTable } from './lock-manager.js';
 import { DavError } from '../errors/dav-error.js';
 

@@ -2,12 +2,12 @@
  * A grantee's own properties of a collection shared with them (its name, colour and order in their
  * calendar client), laid over the owner's: what CalendarServer calls per-user properties. Setting
  * one changes only the grantee's view, never the owner's collection or history. Kept in one JSON
- * file in the grantee's state dir (./snapshot-file.ts): `{ "<mount point>": { "<clark>": "<xml>" |
+ * file in the grantee's state dir (../util/snapshot-file.ts): `{ "<mount point>": { "<clark>": "<xml>" |
  * null } }`, null hiding an owner's property.
  */
 import { promises as fsp } from 'node:fs';
-import { SnapshotFile } from './util/snapshot-file.js';
-import type { PropertyMap, PropPatch } from './backend.js';
+import { SnapshotFile } from '../util/snapshot-file.js';
+import type { PropertyMap, PropPatch } from '../backend.js';
 
 type Overrides = Record<string, Record<string, string | null>>;
 

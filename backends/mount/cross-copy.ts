@@ -12,8 +12,8 @@
  *    changes one), else the source stays and the answer says it was copied, not moved.
  */
 import { randomBytes } from 'node:crypto';
-import { baseName, joinPath, type Backend, type CopyOptions, type Entry, type Guard, type MutationOptions, type PropPatch, type WriteResult } from './backend.js';
-import { BackendError } from './errors.js';
+import { baseName, joinPath, type Backend, type CopyOptions, type Entry, type Guard, type MutationOptions, type PropPatch, type WriteResult } from '../backend.js';
+import { BackendError } from '../errors.js';
 
 export async function copyAcross(source: Backend, from: string, target: Backend, to: string, options: CopyOptions): Promise<WriteResult> {
   return (await copyRecorded(source, from, target, to, options)).result;

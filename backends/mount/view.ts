@@ -29,9 +29,9 @@ import {
   type VersionInfo,
   type WriteOptions,
   type WriteResult,
-} from './backend.js';
-import { BackendError } from './errors.js';
-import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from './capabilities.js';
+} from '../backend.js';
+import { BackendError } from '../errors.js';
+import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * COPY/MOVE between two backends (backends/cross-copy.ts), on both kinds: nothing is lost when a step
+ * COPY/MOVE between two backends (backends/mount/cross-copy.ts), on both kinds: nothing is lost when a step
  * fails or when the source changes while it is moved; an overwritten destination is replaced in one
  * step, its old dead properties with it.
  */
@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { Backend } from '../backends/backend.js';
-import { BackendError } from '../backends/errors.js';
-import { FsBackend } from '../backends/fs/index.js';
-import { GitBackend } from '../backends/git/index.js';
-import { copyAcross, moveAcross } from '../backends/cross-copy.js';
+import type { Backend } from '../../backends/backend.js';
+import { BackendError } from '../../backends/errors.js';
+import { FsBackend } from '../../backends/fs/index.js';
+import { GitBackend } from '../../backends/git/index.js';
+import { copyAcross, moveAcross } from '../../backends/mount/cross-copy.js';
 
 const put = (b: Backend, path: string, text: string) => b.write(path, Readable.from([Buffer.from(text)]), { length: Buffer.byteLength(text) });
 const text = async (b: Backend, path: string) => {
