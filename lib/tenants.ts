@@ -12,11 +12,12 @@ import type { SymlinkPolicy } from '../backends/fs/containment.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
 import { installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
-import { mountPointOf, SharesWatch, type Share } from './auth/shares-file.js';
-import { SharedView, type Mount } from '../backends/mount/view.js';
-import { isWithin } from '../backends/backend.js';
+import { SharesWatch, type Share } from './auth/shares-file.js';
+import { MountView } from '../backends/mount/view.js';
+import { MountTable } from '../backends/mount/table.js';
 import type { LockManager } from './dav/locks/lock-manager.js';
-import { RoutedLocks, type LockMount } from './dav/locks/routed-locks.js';
+import { RoutedLocks } from './dav/locks/routed-locks.js';
+import { admitsLocks, shareMounts, type ShareMount } from './tenants/share-mounts.js';
 
 export type BackendKind = 'git' | 'fs';
 
@@ -43,13 +44,15 @@ export interface TenantOptions {
 
 interface Tenant {
   dav: Dav;
-  /** The user's own repository (or folder); `view` adds the shares mounted into it. */
+  /** The user's own repository (or folder); the view (`dav.backend`) adds the shares mounted into it. */
   own: Backend;
-  view: SharedView;
+  /**
+   * The view's mounts: the shares granted to this user, each with its owner's lock manager. Data and
+   * locks are routed by this one table (the view and `dav.locks`, a RoutedLocks, both read it).
+   */
+  mountTable: MountTable<ShareMount>;
   /** The locks on the user's own tree (a grantee's locks on a shared collection are kept here too). */
   locks: LockManager;
-  /** The owners' lock managers behind the view's mounts (the view's lock table routes to them). */
-  lockMounts: LockMount[];
   /** The version of the shares file the view's mounts were made from. */
   sharesVersion: number;
   /** The same tree for anonymous readers, without shares (made on first use). */
@@ -73,7 +76,7 @@ export class Tenants {
     const t = await this.tenant(user);
     if (options.anonymous) {
       t.anonymous ??= (async () => {
-        const dav = await createDav({ backend: new SharedView(t.own), options: this.options.dav });
+        const dav = await createDav({ backend: new MountView(t.own), options: this.options.dav });
         dav.locks = t.locks; // one lock table per tree
         if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
         return dav;
@@ -105,21 +108,9 @@ export class Tenants {
     return t;
   }
 
-  /**
-   * Shares reach their grantee as mounts of the owner's own backend (never of a view, so shares do not
-   * chain), and locks there are the owner's (see `create` for how they end with the share).
-   */
+  /** Shares reach their grantee as mounts (./tenants/share-mounts.ts); locks there are the owner's. */
   private async mountShares(user: string, t: Tenant, shares: readonly Share[]): Promise<void> {
-    const mounts: Mount[] = [];
-    const lockMounts: LockMount[] = [];
-    for (const share of shares.filter((s) => s.grantee === user)) {
-      const owner = await this.tenant(share.owner);
-      const at = mountPointOf(share);
-      mounts.push({ at, target: owner.own, path: share.path, access: share.access, owner: share.owner });
-      lockMounts.push({ at, path: share.path, locks: owner.locks });
-    }
-    t.view.mounts = mounts;
-    t.lockMounts = lockMounts;
+    t.mountTable.replace(await shareMounts(user, shares, (owner) => this.tenant(owner)));
   }
 
   rootOf(user: string): string {
@@ -128,18 +119,13 @@ export class Tenants {
 
   private async create(user: string): Promise<Tenant> {
     const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks });
-    const view = new SharedView(own);
-    const dav = await createDav({ backend: view, options: this.options.dav });
+    const mountTable = new MountTable<ShareMount>();
+    const dav = await createDav({ backend: new MountView(own, mountTable), options: this.options.dav });
     const locks = dav.locks as LockManager;
     locks.owner = user; // grantees' locks fill a room of their own, never the owner's (maxLockTableBytes)
-    // Another user's lock in this tree stands only while a share gives them write access there: a
-    // share taken away or made read-only takes its grantee's locks along, after a restart too.
-    locks.admits = (l) =>
-      l.principal === undefined ||
-      l.principal === user ||
-      this.shares.current().shares.some((s) => s.owner === user && s.grantee === l.principal && s.access === 'write' && isWithin(l.root, s.path));
-    const tenant: Tenant = { dav, own, view, locks, lockMounts: [], sharesVersion: -1 };
-    dav.locks = new RoutedLocks(locks, () => tenant.lockMounts);
+    locks.admits = admitsLocks(user, () => this.shares.current().shares);
+    const tenant: Tenant = { dav, own, mountTable, locks, sharesVersion: -1 };
+    dav.locks = new RoutedLocks(locks, mountTable);
     if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
     return tenant;
   }

@@ -1,6 +1,6 @@
 /**
- * A user's own backend with other users' shared collections mounted into it: the way a share reaches
- * its grantee without any check spread over the DAV methods. Paths under a mount point are translated
+ * A user's own backend with other trees mounted into it (./table.ts; today other users' shared
+ * collections): the way a share reaches its grantee without any check spread over the DAV methods. Paths under a mount point are translated
  * to the owner's backend and every entry coming back is translated to the grantee's path; folders
  * that lead to a mount point (`/shared`, `/shared/alice`) appear when they do not exist.
  *
@@ -34,31 +34,8 @@ import { BackendError } from '../errors.js';
 import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
+import { MountTable, outwardPath, type Mount, type Route } from './table.js';
 import { join } from 'node:path';
-
-/** A collection of one tree seen at another place. */
-export interface MountPoint {
-  /** Where the grantee sees it, e.g. `/shared/alice/docs` or `/calendars/bob/alice~calendar`. */
-  at: string;
-  /** The shared collection's path in the owner's tree. */
-  path: string;
-}
-
-export interface Mount extends MountPoint {
-  /** The owner's own backend. */
-  target: Backend;
-  access: 'read' | 'write';
-  /** Who the shared collection belongs to, as a name for the layers above (DAV:owner). */
-  owner?: string;
-}
-
-/** The mount a path lies in, if any, with the path in the owner's tree. */
-export function routeTo<M extends MountPoint>(mounts: readonly M[], path: string): { mount: M; inner: string } | null {
-  for (const mount of mounts) {
-    if (isWithin(path, mount.at)) return { mount, inner: mount.path + path.slice(mount.at.length) };
-  }
-  return null;
-}
 
 /** Where a resource is stored: the backend that owns it and its path there. */
 interface Place {
@@ -72,7 +49,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, ShareAware {
+export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, ShareAware {
   /** The grantee's own properties of the shared collections (colour, name), over the owner's. */
   private readonly shareProps: ShareProps;
   readonly name: string;
@@ -81,8 +58,8 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
 
   constructor(
     private readonly own: Backend,
-    /** Replaced when the shares change (Tenants); read on every call. */
-    public mounts: readonly Mount[] = [],
+    /** Its mounts are replaced when the shares change (Tenants); read on every call. */
+    readonly table: MountTable<Mount> = new MountTable(),
   ) {
     this.name = own.name;
     this.stateDir = own.stateDir;
@@ -90,8 +67,8 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
     this.cheapChanges = isSyncCapable(own) && own.cheapChanges;
   }
 
-  private route(path: string): { mount: Mount; inner: string } | null {
-    return routeTo(this.mounts, path);
+  private route(path: string): Route<Mount> | null {
+    return this.table.route(path);
   }
 
   /** What the user may do with a shared resource; null for their own. */
@@ -147,7 +124,7 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
       guard: async (view: GuardView) => {
         // A share taken away (or made read-only) while a request was under way: its write stops here,
         // in the step that would have made it.
-        if (mount && !this.mounts.some((m) => m.access === 'write' && m.target === mount.target && m.path === mount.path && m.at === mount.at)) {
+        if (mount && !this.table.all().some((m) => m.access === 'write' && m.target === mount.target && m.path === mount.path && m.at === mount.at)) {
           throw new BackendError('Forbidden', mount.at, 'this collection is no longer shared with you for writing');
         }
         await guard?.({
@@ -180,20 +157,11 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
   }
 
   private outward(mount: Mount, entry: Entry): Entry {
-    return { ...entry, path: mount.at + entry.path.slice(mount.path.length) };
+    return { ...entry, path: outwardPath(mount, entry.path) };
   }
 
   private readOnly(path: string): never {
     throw new BackendError('Forbidden', path, 'a shared collection is read-only for you');
-  }
-
-  /** Mount points directly below a folder (the folder may be virtual). */
-  private mountsBelow(path: string): string[] {
-    const names = new Set<string>();
-    for (const m of this.mounts) {
-      if (m.at !== path && isWithin(m.at, path)) names.add(m.at.slice(path === '/' ? 1 : path.length + 1).split('/')[0]!);
-    }
-    return [...names];
   }
 
   async stat(path: string): Promise<Entry | null> {
@@ -203,9 +171,9 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
       return e ? this.outward(r.mount, e) : null;
     }
     const own = await this.own.stat(path);
-    if (own || this.mountsBelow(path).length === 0) return own;
+    if (own || this.table.below(path).length === 0) return own;
     // A folder that only leads to shares: read-only and empty of its own.
-    return { path, kind: 'collection', size: 0, etag: `"shares-${this.mountsBelow(path).join(',')}"`, modified: new Date(0) };
+    return { path, kind: 'collection', size: 0, etag: `"shares-${this.table.below(path).join(',')}"`, modified: new Date(0) };
   }
 
   async *list(path: string): AsyncIterable<Entry> {
@@ -216,8 +184,8 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
     }
     // A mount point shadows the user's own entry of that name (requests there reach the share); a
     // folder on the way to one is the user's own if it exists, else a virtual one.
-    const below = this.mountsBelow(path);
-    const shadowed = new Set(below.filter((name) => this.mounts.some((m) => m.at === joinPath(path, name))));
+    const below = this.table.below(path);
+    const shadowed = new Set(below.filter((name) => this.table.mountedAt(joinPath(path, name))));
     const own = new Set<string>();
     if (await this.own.stat(path)) {
       for await (const e of this.own.list(path)) {
@@ -246,7 +214,7 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
       const owners = await this.via(r.mount, r.mount.target.props(r.inner, known ? { ...known, path: r.inner } : undefined));
       return path === r.mount.at ? this.shareProps.overlay(r.mount.at, owners) : owners;
     }
-    if (!(await this.own.stat(path)) && this.mountsBelow(path).length) return new Map();
+    if (!(await this.own.stat(path)) && this.table.below(path).length) return new Map();
     return this.own.props(path, known);
   }
 
@@ -323,7 +291,7 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
     if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
     const set = await backend.changes(r ? r.inner : path, since, limit);
     if (!r) return set;
-    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => r.mount.at + p.slice(r.mount.path.length)) };
+    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
   }
 
   async syncToken(path: string): Promise<string> {
@@ -343,7 +311,7 @@ export class SharedView implements Backend, SyncCapable, Versioned, QuotaAware, 
 
   /** A folder that exists only on the way to a mount point, not in the user's own tree. */
   private async onlyVirtual(path: string): Promise<boolean> {
-    return this.mountsBelow(path).length > 0 && !(await this.own.stat(path));
+    return this.table.below(path).length > 0 && !(await this.own.stat(path));
   }
 }
 

@@ -23,7 +23,7 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
   const onPrincipal = (value: (r: Resource) => OutNode[]) => async (r: Resource) => ((await hasType(r, PRINCIPAL)) ? value(r) : null);
   const privileges = ['read', 'write', 'write-properties', 'write-content', 'unlock', 'bind', 'unbind', 'read-current-user-privilege-set'];
   // RFC 3744 §3: in another user's collection shared for writing, everything but lifting their
-  // locks (on the collection itself, properties set are the grantee's own layer: see SharedView).
+  // locks (on the collection itself, properties set are the grantee's own layer: see backends/mount/view.ts).
   const inShare = privileges.filter((p) => p !== 'unlock');
   const readOnly = ['read', 'read-current-user-privilege-set'];
   const privilegesOf = (r: Resource): string[] => {

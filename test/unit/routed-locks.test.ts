@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { LockConflictError, LockManager } from '../../lib/dav/locks/lock-manager.js';
 import { RoutedLocks, type LockMount } from '../../lib/dav/locks/routed-locks.js';
+import { MountTable } from '../../backends/mount/table.js';
 
 const spec = (root: string, principal: string, depth: 0 | 'infinity' = 0) => ({ root, depth, scope: 'exclusive' as const, principal, timeout: 600 });
 
@@ -14,7 +15,7 @@ describe('RoutedLocks (shared collections lock in their owner’s table)', () =>
     alice = await LockManager.open(null);
     bobOwn = await LockManager.open(null);
     mounts = [{ at: '/shared/alice/docs', path: '/docs', locks: alice }];
-    bob = new RoutedLocks(bobOwn, () => mounts);
+    bob = new RoutedLocks(bobOwn, new MountTable(mounts));
   });
 
   it('a lock taken through the mount lives in the owner’s table, in the owner’s paths, and comes back in the grantee’s', async () => {

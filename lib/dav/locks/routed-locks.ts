@@ -6,27 +6,40 @@
  * ancestor of the shared collection shows as rooted at the mount point, the top the grantee can see.
  */
 import { isWithin } from '../../../backends/backend.js';
-import { routeTo, type MountPoint } from '../../../backends/mount/view.js';
 import { LockConflictError, protectingLocks, type Lock, type LockManager, type LockTable } from './lock-manager.js';
 import { DavError } from '../errors/dav-error.js';
 
-/** A mounted collection and the lock manager of its owner's tree. */
-export interface LockMount extends MountPoint {
+/** A collection of another tree mounted into the user's view, and the lock manager of that tree. */
+export interface LockMount {
+  /** Where the user sees it. */
+  at: string;
+  /** Its path in its owner's tree. */
+  path: string;
   locks: LockManager;
+}
+
+/**
+ * Where locks of a path are kept: the view's mount table (backends/mount/table.ts, whose mounts carry
+ * their owners' lock managers: lib/tenants.ts), so that locks are routed exactly as the data is.
+ */
+export interface LockRoutes {
+  /** The mount a path lies in and the path in its owner's tree; null for the user's own paths. */
+  route(path: string): { mount: LockMount; inner: string } | null;
+  /** Every mount; read on every call (shares come and go while the server runs). */
+  all(): readonly LockMount[];
 }
 
 export class RoutedLocks implements LockTable {
   constructor(
     /** The user's own locks, in the user's own paths. */
     readonly own: LockManager,
-    /** Read on every call: shares come and go while the server runs. */
-    private readonly mounts: () => readonly LockMount[],
+    private readonly routes: LockRoutes,
   ) {}
 
   get(token: string): Lock | undefined {
     const mine = this.own.get(token);
     if (mine) return mine;
-    for (const m of this.mounts()) {
+    for (const m of this.routes.all()) {
       const l = m.locks.get(token);
       if (l && reaches(l, m)) return outward(m, l);
     }
@@ -34,13 +47,13 @@ export class RoutedLocks implements LockTable {
   }
 
   covering(path: string): Lock[] {
-    const r = routeTo(this.mounts(), path);
+    const r = this.routes.route(path);
     if (!r) return this.own.covering(path);
     return r.mount.locks.covering(r.inner).map((l) => outward(r.mount, l));
   }
 
   within(path: string): Lock[] {
-    const r = routeTo(this.mounts(), path);
+    const r = this.routes.route(path);
     if (!r) return this.own.within(path);
     return r.mount.locks.within(r.inner).map((l) => outward(r.mount, l));
   }
@@ -50,11 +63,11 @@ export class RoutedLocks implements LockTable {
   }
 
   async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
-    const r = routeTo(this.mounts(), spec.root);
+    const r = this.routes.route(spec.root);
     if (!r) {
       // A lock in the user's own table cannot protect another user's collection mounted below it
       // (the owner's writes never consult this table), so it may not claim to.
-      const inside = spec.depth === 'infinity' ? this.mounts().find((m) => isWithin(m.at, spec.root)) : undefined;
+      const inside = spec.depth === 'infinity' ? this.routes.all().find((m) => isWithin(m.at, spec.root)) : undefined;
       if (inside) throw new DavError(409, `a depth-infinity lock here would cover ${inside.at}, another user's shared collection: lock inside it, or with Depth: 0`);
       return this.own.create(spec);
     }
@@ -79,7 +92,7 @@ export class RoutedLocks implements LockTable {
   }
 
   async removeWithin(path: string): Promise<void> {
-    const r = routeTo(this.mounts(), path);
+    const r = this.routes.route(path);
     if (!r) return this.own.removeWithin(path);
     return r.mount.locks.removeWithin(r.inner);
   }
@@ -87,7 +100,7 @@ export class RoutedLocks implements LockTable {
   /** The mount whose owner's manager holds a lock the user can reach, if it is not the user's own. */
   private holder(token: string): LockMount | undefined {
     if (this.own.get(token)) return undefined;
-    return this.mounts().find((m) => {
+    return this.routes.all().find((m) => {
       const l = m.locks.get(token);
       return l !== undefined && isWithin(l.root, m.path);
     });
@@ -95,11 +108,11 @@ export class RoutedLocks implements LockTable {
 }
 
 /** A lock of the owner's that touches the shared collection: inside it, or above it with depth infinity. */
-function reaches(lock: Lock, mount: MountPoint): boolean {
+function reaches(lock: Lock, mount: LockMount): boolean {
   return isWithin(lock.root, mount.path) || (lock.depth === 'infinity' && isWithin(mount.path, lock.root));
 }
 
-function outward(mount: MountPoint, lock: Lock): Lock {
+function outward(mount: LockMount, lock: Lock): Lock {
   const root = isWithin(lock.root, mount.path) ? mount.at + lock.root.slice(mount.path.length) : mount.at;
   return { ...lock, root };
 }
