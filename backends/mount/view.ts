@@ -1,8 +1,9 @@
 /**
  * A user's own backend with other trees mounted into it (./table.ts; today other users' shared
- * collections): the way a share reaches its grantee without any check spread over the DAV methods. Paths under a mount point are translated
- * to the owner's backend and every entry coming back is translated to the grantee's path; folders
- * that lead to a mount point (`/shared`, `/shared/alice`) appear when they do not exist.
+ * collections): the way a share reaches its grantee without any check spread over the DAV methods.
+ * Paths under a mount point are translated to the owner's backend and every entry coming back is
+ * translated to the grantee's path; folders that lead to a mount point (`/shared`, `/shared/alice`)
+ * appear when they do not exist.
  *
  * A read-only mount refuses every write (Forbidden → 403). A read-write mount passes writes inside the
  * shared collection to the owner's backend (so they are commits in the owner's repository, authored by
