@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
-import { installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
+import { CalDavStates, installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { SAFE_METHODS } from './dav/dispatch.js';
 import { DavError } from './dav/errors/dav-error.js';
@@ -61,6 +61,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const { logger = createLogger('silent'), caldav } = options;
   let route: (ctx: Context) => Promise<Dav>;
   let single: Dav | undefined;
+  let states: CalDavStates | undefined; // the single mount's CalDAV state (Tenants keep their own)
   if (options.tenants) {
     if (!options.auth) throw new Error('a server with a mount per user needs an authenticator');
     const tenants = options.tenants;
@@ -68,7 +69,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   } else {
     if (!options.backend) throw new Error('createApp needs a backend or tenants');
     const dav = (single = await createDav({ backend: options.backend, options: options.dav }));
-    if (caldav !== false) await installCalDav(dav, caldav);
+    if (caldav !== false) await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
     route = async () => dav;
   }
   const koa = new Koa();
@@ -130,6 +131,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     logger,
     dav: single,
     async close() {
+      await single?.close();
+      await states?.close(); // saves the object index
       await single?.backend.close?.();
       await options.tenants?.close();
       await options.auth?.close?.();

@@ -10,7 +10,7 @@ import type { Backend } from '../backends/backend.js';
 import { FsBackend } from '../backends/fs/index.js';
 import type { SymlinkPolicy } from '../backends/fs/containment.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
-import { installCalDav, type CalDavOptions } from './caldav/index.js';
+import { CalDavStates, installCalDav, type CalDavOptions } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { SharesWatch, type Share } from './auth/shares-file.js';
 import { MountView } from '../backends/mount/view.js';
@@ -62,6 +62,8 @@ interface Tenant {
 export class Tenants {
   private readonly open = new Map<string, Promise<Tenant>>();
   private readonly shares: SharesWatch;
+  /** CalDAV's state of every user's tree, shared by the mounts that reach it (own, anonymous, shares). */
+  private readonly caldavStates = new CalDavStates();
 
   constructor(private readonly options: TenantOptions) {
     this.shares = new SharesWatch(options.root);
@@ -78,7 +80,7 @@ export class Tenants {
       t.anonymous ??= (async () => {
         const dav = await createDav({ backend: new MountView(t.own), options: this.options.dav });
         dav.locks = t.locks; // one lock table per tree
-        if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
+        if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: this.caldavStates });
         return dav;
       })();
       return t.anonymous;
@@ -126,13 +128,20 @@ export class Tenants {
     locks.admits = admitsLocks(user, () => this.shares.current().shares);
     const tenant: Tenant = { dav, own, mountTable, locks, sharesVersion: -1 };
     dav.locks = new RoutedLocks(locks, mountTable);
-    if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}` });
+    if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: this.caldavStates });
     return tenant;
   }
 
+  /** Closes every user's mounts, then CalDAV's state (saving what it holds), then the backends. */
   async close(): Promise<void> {
     const all = await Promise.allSettled([...this.open.values()]);
     this.open.clear();
-    for (const r of all) if (r.status === 'fulfilled') await r.value.own.close?.();
+    const tenants = all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const t of tenants) {
+      await t.dav.close();
+      await (await t.anonymous?.catch(() => undefined))?.close();
+    }
+    await this.caldavStates.close();
+    for (const t of tenants) await t.own.close?.();
   }
 }

@@ -5,7 +5,7 @@
 import type { LiveProperty } from '../dav/properties/registry.js';
 import type { XmlElement } from '../dav/xml/parse.js';
 import { parseCalendarDataRequest, shapeCalendarData } from './ical/index.js';
-import { objects, parsedObject } from './objects.js';
+import { objectText, parsedObject } from './objects.js';
 import { cal, type CalDavOptions } from './context.js';
 import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
@@ -17,10 +17,10 @@ export function calendarDataProperty(o: CalDavOptions): LiveProperty {
     appliesTo: (r) => !r.isCollection,
     get: async (r, requested) => {
       if (!wantsShaping(requested)) {
-        const text = await objects.text(r.req, r.entry);
+        const text = await objectText(o.states, r.req, r.entry);
         return text.trimStart().startsWith('BEGIN:VCALENDAR') ? [text] : null;
       }
-      const object = await parsedObject(r.req, r.entry);
+      const object = await parsedObject(o.states, r.req, r.entry);
       if (!object) return null;
       const shape = parseCalendarDataRequest(requested!);
       try {

@@ -6,11 +6,12 @@
 import type { Dav } from '../dav/context.js';
 import { parentOf } from '../../backends/backend.js';
 import { isCalendarPath, parsedObject } from './objects.js';
+import type { CalDavStates } from './state/states.js';
 
-export function calendarContentType(plain: Dav['contentType']): Dav['contentType'] {
+export function calendarContentType(plain: Dav['contentType'], states: CalDavStates): Dav['contentType'] {
   return async (req, entry) => {
     if (entry.kind !== 'file' || !(await isCalendarPath(req, parentOf(entry.path)))) return plain(req, entry);
-    const object = await parsedObject(req, entry);
+    const object = await parsedObject(states, req, entry);
     return `text/calendar; charset=utf-8${object ? `; component=${object.componentType.toLowerCase()}` : ''}`;
   };
 }

@@ -1,5 +1,6 @@
-/** What the CalDAV layer knows about its user (one per mount: the configured one, or each logged-in user) and limits. */
+/** What the CalDAV layer knows about its user (one per mount: the configured one, or each logged-in user), its limits, and where its state lives. */
 import { clark, NS } from '../dav/xml/names.js';
+import type { CalDavStates } from './state/states.js';
 
 export interface CalDavOptions {
   /** The principal's name: /principals/<user>/, /calendars/<user>/. */
@@ -10,9 +11,14 @@ export interface CalDavOptions {
   maxResourceSize: number;
   /** Most instances a recurrence may expand to while filtering (unbounded rules stop there). */
   maxInstances: number;
+  /**
+   * Where CalDAV keeps the state of each tree it stores calendars in (state/states.ts): the server's
+   * registry, shared by every mount on those trees. installCalDav makes one when none is given.
+   */
+  states: CalDavStates;
 }
 
-export const DEFAULT_CALDAV_OPTIONS: CalDavOptions = {
+export const DEFAULT_CALDAV_OPTIONS: Omit<CalDavOptions, 'states'> = {
   user: 'user',
   email: 'user@localhost',
   maxResourceSize: 10 * 1024 * 1024,

@@ -18,25 +18,34 @@ import { calendarPutHook } from './put-hook.js';
 import { calendarTransferHook } from './transfer-hook.js';
 import { calendarContentType } from './content-type.js';
 import { calDavErrors } from './errors.js';
+import { CalDavStates } from './state/states.js';
 
+/**
+ * CalDAV on `dav`. Its state lives in `options.states`, the server's registry, which every mount on
+ * the same trees shares and the server closes; without one (a Dav made on its own, as in tests) the
+ * Dav gets a registry of its own, closed by `dav.close()`.
+ */
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
-  const o = { ...DEFAULT_CALDAV_OPTIONS, ...options };
+  const states = options.states ?? new CalDavStates();
+  if (!options.states) dav.closeHooks.push(() => states.close());
+  const o: CalDavOptions = { ...DEFAULT_CALDAV_OPTIONS, ...options, states };
   dav.compliance.push('calendar-access');
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);
   dav.creationOnly.add(cal('supported-calendar-component-set'));
   dav.props.register(...caldavProperties(o), calendarDataProperty(o));
-  dav.contentType = calendarContentType(dav.contentType);
+  dav.contentType = calendarContentType(dav.contentType, states);
   dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.transferHooks.push(calendarTransferHook(o));
   dav.errorMappers.push(calDavErrors);
   dav.methods.set('MKCALENDAR', mkcalendar);
-  dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false));
-  dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true));
+  dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false, states));
+  dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true, states));
   await ensureUserCollections(dav.backend, o);
   return o;
 }
 
 export { wellKnown } from './well-known.js';
 export type { CalDavOptions } from './context.js';
+export { CalDavStates } from './state/states.js';

@@ -1,28 +1,58 @@
 /**
  * Reading a calendar's objects: each parsed once per ETag (the cache never goes stale), skipped
- * unparsed when the persisted index shows it cannot match (object-index.ts), and whether a
- * collection is a calendar (memoised per request, since every member of a listing asks).
+ * unparsed when the persisted index shows it cannot match (state/object-index.ts), and whether a
+ * collection is a calendar (memoised per request, since every member of a listing asks). Parsed
+ * objects and the index are the state of the tree that stores the object (state/states.ts).
  */
 import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
 import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
-import { ObjectCache } from './object-cache.js';
 import { parseCalendarObject, type CalendarObject } from './ical/index.js';
 import { objectBounds, type ObjectBounds } from './ical/bounds.js';
-import { objectIndexOf } from './object-index.js';
+import type { CalDavStates } from './state/states.js';
+import type { CalDavState } from './state/state.js';
 import { CALENDAR } from './context.js';
 import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
-/** null: the stored bytes are not a calendar object (put there over plain WebDAV): skipped by queries. */
-export const objects = new ObjectCache<CalendarObject | null>();
+const stateOf = (states: CalDavStates, req: DavRequest, entry: Entry): CalDavState => states.stateOf(req.backend, entry.path).state;
+
+/** The object's text as stored (read whole: calendar objects are bounded by max-resource-size). */
+export function objectText(states: CalDavStates, req: DavRequest, entry: Entry): Promise<string> {
+  return stateOf(states, req, entry).objects.text(req.backend, entry);
+}
 
 /**
  * The object parsed under the request's step budget. A stored object that does not parse (stored
  * before a check existed, or written to the folder directly) is null, and logged once per ETag.
  */
-export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
-  return objects.parsed(req, entry, (text) => {
+export function parsedObject(states: CalDavStates, req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
+  return parsedIn(stateOf(states, req, entry), req, entry);
+}
+
+/**
+ * The object, unless the persisted index already knows that its bounds fail `test` (then null, and
+ * nothing is read). Objects parsed here get their bounds recorded for the next query.
+ */
+export async function candidateObject(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<CalendarObject | null> {
+  const state = stateOf(states, req, entry);
+  const known = await indexed(state, entry);
+  if (known && test && !test(known)) return null;
+  return known ? parsedIn(state, req, entry) : parsedAndIndexed(state, req, entry);
+}
+
+/**
+ * An object's UID: from the persisted index where its ETag is known (nothing read: a restarted
+ * server checks UIDs without parsing the calendar), else parsed, and recorded for next time.
+ */
+export async function uidOf(states: CalDavStates, req: DavRequest, entry: Entry): Promise<string | undefined> {
+  const state = stateOf(states, req, entry);
+  const known = await indexed(state, entry);
+  return (known ? known.uid : (await parsedAndIndexed(state, req, entry))?.uid) ?? undefined;
+}
+
+function parsedIn(state: CalDavState, req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
+  return state.objects.parsed(req.backend, entry, (text) => {
     try {
       return counted(req, () => parseCalendarObject(text));
     } catch (err) {
@@ -33,36 +63,16 @@ export function parsedObject(req: DavRequest, entry: Entry): Promise<CalendarObj
   });
 }
 
-/**
- * The object, unless the persisted index already knows that its bounds fail `test` (then null, and
- * nothing is read). Objects parsed here get their bounds recorded for the next query.
- */
-export async function candidateObject(req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<CalendarObject | null> {
-  const known = await indexed(req, entry);
-  if (known && test && !test(known)) return null;
-  return known ? parsedObject(req, entry) : parsedAndIndexed(req, entry);
-}
-
-/**
- * An object's UID: from the persisted index where its ETag is known (nothing read: a restarted
- * server checks UIDs without parsing the calendar), else parsed, and recorded for next time.
- */
-export async function uidOf(req: DavRequest, entry: Entry): Promise<string | undefined> {
-  const known = await indexed(req, entry);
-  return (known ? known.uid : (await parsedAndIndexed(req, entry))?.uid) ?? undefined;
-}
-
 /** The persisted summary of the object's content, if any. */
-async function indexed(req: DavRequest, entry: Entry): Promise<ObjectBounds | undefined> {
-  const index = objectIndexOf(req.backend);
-  await index.ready();
-  return index.get(entry.etag);
+async function indexed(state: CalDavState, entry: Entry): Promise<ObjectBounds | undefined> {
+  await state.index.ready();
+  return state.index.get(entry.etag);
 }
 
 /** The object parsed, its summary recorded for the next query or restart. */
-async function parsedAndIndexed(req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
-  const object = await parsedObject(req, entry);
-  if (object) objectIndexOf(req.backend).set(entry.etag, counted(req, () => objectBounds(object)));
+async function parsedAndIndexed(state: CalDavState, req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
+  const object = await parsedIn(state, req, entry);
+  if (object) state.index.set(entry.etag, counted(req, () => objectBounds(object)));
   return object;
 }
 

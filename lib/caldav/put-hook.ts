@@ -66,7 +66,7 @@ export async function admitObject(
     throw err;
   }
   // One UID per calendar (RFC 4791 §5.3.2.1 no-uid-conflict), naming the object that has it.
-  const reservation = await reserveUid(req, calendar.path, valid.uid, path);
+  const reservation = await reserveUid(o.states, req, calendar.path, valid.uid, path);
   if (reservation.clash && reservation.clash !== movingFrom) {
     throw uidConflict(valid.uid, req.href(reservation.clash, false), reservation.clash);
   }

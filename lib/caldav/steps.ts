@@ -9,6 +9,7 @@ import { StepBudget, withBudget } from './ical/budget.js';
 
 export { StepBudgetExceeded } from './ical/budget.js';
 
+// Per-request scratch, not a mount's state: keyed by the request itself and gone with it (weakly held).
 const budgets = new WeakMap<DavRequest, StepBudget>();
 
 export function requestBudget(req: DavRequest): StepBudget {

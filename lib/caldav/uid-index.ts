@@ -15,33 +15,18 @@
  * the next rebuild (a duplicate UID can then be stored; nothing is lost). docs/caldav.md says so.
  *
  * A PUT reserves its UID, so two simultaneous PUTs of one new UID cannot both pass.
+ *
+ * The index and the reservations are the state of the tree that stores the calendar (state/
+ * uid-table.ts), so its owner and a user it is shared with, who see it at different paths, check
+ * against one index; members are named by their path below the calendar, the same for both.
  */
 import type { Backend, Entry } from '../../backends/backend.js';
 import { BackendError } from '../../backends/errors.js';
-import { isSyncCapable, locate, type SyncCapable } from '../../backends/capabilities.js';
+import { isSyncCapable, type SyncCapable } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
+import type { CalDavStates } from './state/states.js';
+import type { CalendarUids, UidTable } from './state/uid-table.js';
 import { calendarObjects, uidOf } from './objects.js';
-
-interface CalendarUids {
-  /** The calendar's ETag (or, in delta mode, its sync token) the index is exact for. */
-  at: string;
-  /** UID → member path, as stored. */
-  byUid: Map<string, string>;
-  /** Member path → UID (for deltas, which name paths). */
-  byPath: Map<string, string>;
-  /** Delta mode: the catch-up in progress, which concurrent PUTs share. */
-  refreshing?: Promise<void>;
-}
-
-const indexes = new Map<string, CalendarUids>();
-
-/** PUTs in flight per calendar, kept apart from the index so that a rebuild cannot forget them. */
-interface InFlight {
-  /** UID → the path being written with it. */
-  pending: Map<string, string>;
-  count: number;
-}
-const inFlight = new Map<string, InFlight>();
 
 export interface UidReservation {
   /** A member that already has the UID (other than the target), if any: the PUT must fail. */
@@ -52,93 +37,91 @@ export interface UidReservation {
 
 const deltaMode = (backend: Backend): backend is Backend & SyncCapable => isSyncCapable(backend) && backend.cheapChanges;
 
-export async function reserveUid(req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
-  const k = `${req.backend.stateDir}\0${calendar}`;
+/** Where a calendar's UIDs are kept: its tree's table, under its path in that tree. */
+interface Place {
+  /** The calendar as this request sees it. */
+  calendar: string;
+  table: UidTable;
+  /** The calendar's path in the tree that stores it: its key in `table`. */
+  key: string;
+}
+
+export async function reserveUid(states: CalDavStates, req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
+  const home = states.stateOf(req.backend, calendar);
+  const place: Place = { calendar, table: home.state.uids, key: home.path };
+  const { table, key } = place;
+  const member = path.slice(calendar.length);
   const delta = deltaMode(req.backend);
-  const index = delta ? await caughtUp(req, calendar, k) : await byEtag(req, calendar, k);
+  const index = delta ? await caughtUp(states, req, place) : await byEtag(states, req, place);
   const held = index.byUid.get(uid);
-  if (held && held !== path) return { clash: held, done: async () => undefined };
-  // PUTs in flight are kept by where the calendar is stored, in its owner's paths, so that its owner
-  // and a user it is shared with (who see it at different paths) reserve UIDs in one place.
-  const home = locate(req.backend, calendar);
-  const fk = `${home.stateDir}\0${home.path}`;
-  const storedAt = home.path + path.slice(calendar.length);
-  let flight = inFlight.get(fk);
+  if (held !== undefined && held !== member) return { clash: calendar + held, done: async () => undefined };
+  let flight = table.inFlight.get(key);
   const pending = flight?.pending.get(uid);
-  if (pending && pending !== storedAt) return { clash: calendar + pending.slice(home.path.length), done: async () => undefined };
-  if (!flight) inFlight.set(fk, (flight = { pending: new Map(), count: 0 }));
-  flight.pending.set(uid, storedAt);
+  if (pending !== undefined && pending !== member) return { clash: calendar + pending, done: async () => undefined };
+  if (!flight) table.inFlight.set(key, (flight = { pending: new Map(), count: 0 }));
+  flight.pending.set(uid, member);
   flight.count++;
   return {
     async done(stored) {
       flight.pending.delete(uid);
-      if (--flight.count === 0) inFlight.delete(fk);
+      if (--flight.count === 0) table.inFlight.delete(key);
       // Delta mode reads every stored change back from the backend on the next PUT.
       if (delta || !stored) return;
       // Our own write is known exactly: into the current index, and into the log that an index
       // being built right now replays (its listing may have missed this file).
-      for (const log of building.get(k) ?? []) log.push([path, uid]);
-      const current = indexes.get(k);
+      for (const log of table.building.get(key) ?? []) log.push([member, uid]);
+      const current = table.get(key);
       if (!current) return;
-      setMember(current, path, uid);
+      setMember(current, member, uid);
       const now = await req.backend.stat(calendar);
       if (now) current.at = now.etag;
     },
   };
 }
 
-function setMember(index: CalendarUids, path: string, uid: string | undefined): void {
-  const old = index.byPath.get(path);
-  if (old !== undefined && index.byUid.get(old) === path) index.byUid.delete(old);
-  index.byPath.delete(path);
+function setMember(index: CalendarUids, member: string, uid: string | undefined): void {
+  const old = index.byPath.get(member);
+  if (old !== undefined && index.byUid.get(old) === member) index.byUid.delete(old);
+  index.byPath.delete(member);
   if (uid === undefined) return;
-  index.byUid.set(uid, path);
-  index.byPath.set(path, uid);
+  index.byUid.set(uid, member);
+  index.byPath.set(member, uid);
 }
 
-function remember(k: string, index: CalendarUids): CalendarUids {
-  // PUTs in flight against an older index see it replaced in done() and leave this one alone.
-  indexes.set(k, index);
-  if (indexes.size > 1000) indexes.delete(indexes.keys().next().value!);
-  return index;
-}
-
-async function addMembers(req: DavRequest, index: CalendarUids, members: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
+async function addMembers(states: CalDavStates, req: DavRequest, place: Place, index: CalendarUids, members: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
   for await (const member of members) {
     if (member.kind !== 'file') continue;
-    setMember(index, member.path, await uidOf(req, member));
+    setMember(index, member.path.slice(place.calendar.length), await uidOf(states, req, member));
   }
 }
 
-/** Our stored PUTs per calendar while an index of it is being built: replayed into it at the end. */
-const building = new Map<string, Set<Array<[string, string]>>>();
-
-async function byEtag(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
+async function byEtag(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
+  const { calendar, table, key } = place;
   const entry = await req.backend.stat(calendar);
-  const cached = indexes.get(k);
+  const cached = table.get(key);
   if (cached && entry && cached.at === entry.etag) return cached;
   const index: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map() };
   const log: Array<[string, string]> = [];
-  let logs = building.get(k);
-  if (!logs) building.set(k, (logs = new Set()));
+  let logs = table.building.get(key);
+  if (!logs) table.building.set(key, (logs = new Set()));
   logs.add(log);
   try {
-    await addMembers(req, index, calendarObjects(req, calendar));
+    await addMembers(states, req, place, index, calendarObjects(req, calendar));
   } finally {
     logs.delete(log);
-    if (logs.size === 0) building.delete(k);
+    if (logs.size === 0) table.building.delete(key);
   }
-  for (const [path, uid] of log) setMember(index, path, uid);
-  return remember(k, index);
+  for (const [member, uid] of log) setMember(index, member, uid);
+  return table.remember(key, index);
 }
 
-async function caughtUp(req: DavRequest, calendar: string, k: string): Promise<CalendarUids> {
-  let index = indexes.get(k);
-  if (!index) index = remember(k, { at: '', byUid: new Map(), byPath: new Map() });
+async function caughtUp(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
+  const { table, key } = place;
+  const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
   // One catch-up at a time per calendar; a PUT that arrives during one waits for it, then catches
   // up on whatever landed meanwhile.
   while (index.refreshing) await index.refreshing;
-  const run = refresh(req, calendar, index).finally(() => {
+  const run = refresh(states, req, place, index).finally(() => {
     index.refreshing = undefined;
   });
   index.refreshing = run;
@@ -146,7 +129,8 @@ async function caughtUp(req: DavRequest, calendar: string, k: string): Promise<C
   return index;
 }
 
-async function refresh(req: DavRequest, calendar: string, index: CalendarUids): Promise<void> {
+async function refresh(states: CalDavStates, req: DavRequest, place: Place, index: CalendarUids): Promise<void> {
+  const { calendar } = place;
   const backend = req.backend;
   if (!deltaMode(backend)) throw new Error('the UID index catches up by deltas only where changes() is cheap');
   let set;
@@ -158,7 +142,7 @@ async function refresh(req: DavRequest, calendar: string, index: CalendarUids): 
     index.byPath.clear();
     set = await backend.changes(calendar, undefined);
   }
-  for (const path of set.removed) setMember(index, path, undefined);
-  await addMembers(req, index, set.changed);
+  for (const path of set.removed) setMember(index, path.slice(calendar.length), undefined);
+  await addMembers(states, req, place, index, set.changed);
   index.at = set.token;
 }

@@ -109,6 +109,10 @@ export interface Dav {
   errorMappers: ErrorMapper[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */
   contentType: (req: DavRequest, entry: Entry) => Promise<string>;
+  /** What extensions release when the mount closes (CalDAV's state, when this mount owns it); see close. */
+  closeHooks: Array<() => Promise<void>>;
+  /** Runs the close hooks, in order, once (the backend stays open: it is its opener's to close). */
+  close(): Promise<void>;
 }
 
 /** Marks a request whose client waits for `100 Continue` before sending its body. */

@@ -46,7 +46,7 @@ export interface CreateDavOptions {
 
 export async function createDav({ backend, prefix = '', options = {} }: CreateDavOptions): Promise<Dav> {
   const limits = { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits };
-  return {
+  const dav: Dav = {
     backend,
     prefix: prefix.replace(/\/+$/, ''),
     locks: await LockManager.open(backend.stateDir, limits),
@@ -65,7 +65,12 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     transferHooks: [],
     errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
+    closeHooks: [],
+    async close() {
+      for (const hook of dav.closeHooks.splice(0)) await hook();
+    },
   };
+  return dav;
 }
 
 export { davMiddleware } from './dispatch.js';

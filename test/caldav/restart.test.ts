@@ -1,16 +1,18 @@
 /**
- * RFC 4791 §7.8 calendar-query across a restart, with the persisted object index (lib/caldav/
+ * RFC 4791 §7.8 calendar-query across a restart, with the persisted object index (lib/caldav/state/
  * object-index.ts): a new server process on the same data answers with the same hits, byte for byte;
  * objects changed while it was down (a native git commit; a file rewritten in place) are judged by
- * their new content, whatever the index said about the old one; a corrupt index file changes nothing.
+ * their new content, whatever the index said about the old one; a corrupt index file changes nothing;
+ * a SIGTERM saves the entries recorded since the last timed save.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { raw } from '../helpers/server.js';
+import { propfindBody, raw } from '../helpers/server.js';
+import { parseIndex } from '../../lib/caldav/state/object-index.js';
 import { ics } from '../helpers/fixtures.js';
 
 const CLI = resolve('dist/lib/cli.js');
@@ -32,10 +34,11 @@ function serve(backend: string, root: string): Promise<{ child: ChildProcess; ur
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
+/** SIGTERM, as a service manager stops it; resolves with the exit code. */
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGTERM');
-  await exited;
+  return exited;
 }
 
 const event = (uid: string, ...props: string[]) => ics('BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20240101T000000Z', ...props, 'END:VEVENT');
@@ -151,6 +154,43 @@ for (const backend of ['git', 'fs'] as const) {
         assert.deepEqual((await query(s.url, ...MARCH)).names, ['all-day.ics', 'endless.ics', 'march.ics', 'moved-in.ics', 'moved-override.ics', 'weekly.ics']);
         await stop(s.child);
       }
+    });
+  });
+}
+
+for (const backend of ['git', 'fs'] as const) {
+  describe(`SIGTERM saves the object index (${backend} backend)`, function () {
+    this.timeout(60_000);
+    let dir: string;
+    let child: ChildProcess | undefined;
+    afterEach(async () => {
+      if (child && child.exitCode === null) await stop(child);
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('entries recorded just before the shutdown are in the file after it', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'gitdav-sigterm-'));
+      const root = join(dir, 'data');
+      if (backend === 'fs') await mkdir(root);
+      const s = await serve(backend, root);
+      child = s.child;
+      for (const name of ['march.ics', 'may.ics', 'weekly.ics', 'task.ics']) {
+        const r = await raw(s.url, CAL + name, { method: 'PUT', body: OBJECTS[name]!, headers: { 'Content-Type': 'text/calendar' } });
+        assert.equal(r.status, 201, `${name}: ${r.text}`);
+      }
+      const listing = await raw(s.url, CAL, { method: 'PROPFIND', headers: { Depth: '1', 'Content-Type': 'application/xml' }, body: propfindBody('getetag') });
+      const etags = [...listing.text.matchAll(/<D:getetag>([^<]+)<\/D:getetag>/g)].map((m) => m[1]!.replace(/&quot;/g, '"'));
+      // The calendar's own ETag and its four members'.
+      assert.equal(etags.length, 5, listing.text);
+      // Every object is parsed and its summary recorded now, far less than the timed save's delay
+      // (2 s) before the SIGTERM: only the shutdown can have written these entries.
+      assert.deepEqual((await query(s.url, ...MARCH)).names, ['march.ics', 'weekly.ics']);
+      assert.equal(await stop(s.child), 0, 'a clean exit');
+      const stateDir = backend === 'git' ? join(root, 'gitdav') : join(root, '.gitdav');
+      const rows = parseIndex(await readFile(join(stateDir, 'caldav-index.json'), 'utf8'));
+      assert.ok(rows, 'a whole index file');
+      const saved = new Set(rows.map((row) => row[0]));
+      assert.equal(etags.filter((e) => saved.has(e)).length, 4, `saved ${[...saved].join(' ')}; listed ${etags.join(' ')}`);
     });
   });
 }

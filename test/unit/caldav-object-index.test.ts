@@ -1,9 +1,9 @@
-/** The persisted object index's file (lib/caldav/object-index.ts): round trip, bounds, and distrust. */
+/** The persisted object index's file (lib/caldav/state/object-index.ts): round trip, bounds, and distrust. */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ObjectIndex, parseIndex } from '../../lib/caldav/object-index.js';
+import { ObjectIndex, parseIndex } from '../../lib/caldav/state/object-index.js';
 import { EMPTY, OPEN, type ObjectBounds } from '../../lib/caldav/ical/bounds.js';
 
 const b = (lo: number, hi: number, extra: Partial<ObjectBounds> = {}): ObjectBounds => ({ uid: 'u', type: 'VEVENT', span: { lo, hi }, alarms: EMPTY, ...extra });

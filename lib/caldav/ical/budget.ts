@@ -46,6 +46,7 @@ export class StepBudget {
   }
 }
 
+// Scratch for one synchronous call (see the module comment), not state: null again when it returns.
 let current: StepBudget | null = null;
 
 /** Runs a synchronous computation under `budget` (nested calls keep the outer budget's count). */

@@ -36,7 +36,8 @@ const YEAR_STEPS = 8;
 const DAYS_PER_STEP = 1_000;
 
 // init() runs inside the constructor, before a subclass can set its own fields: the cap of the
-// iterator being built is handed over here (JavaScript runs one constructor at a time).
+// iterator being built is handed over here (JavaScript runs one constructor at a time): scratch for
+// one constructor call, not state.
 let capForNext = Infinity;
 
 class CountedRecurIterator extends ICAL.RecurIterator {

@@ -182,6 +182,8 @@ class BoundedTimezone extends ICAL.Timezone {
  * Zones shared by content, bounded by an estimate of their bytes (an expanded zone holds up to
  * MAX_ZONE_CHANGES changes, ~1.5 MB: a count bound let hostile zones hold ~600 MB). A zone is
  * weighed again once it has expanded, so its weight is never the small one it was inserted with.
+ * Process-wide by nature, not any tree's state: keyed by the zone's own text, which means the same
+ * zone whichever user or calendar carries it (and so are the IANA zones below, keyed by name).
  */
 const ZONE_CACHE_BYTES = 32 * 1024 * 1024;
 /** One expanded change: an object of nine small fields, with its array slot. */

@@ -8,10 +8,11 @@ import { evaluateHttpConditions, httpConditionHeaders } from '../../dav/conditio
 import { preconditionFailed } from '../../dav/errors/dav-error.js';
 import { Resource } from '../../dav/properties/registry.js';
 import { calendarObjects, isCalendarPath, parsedObject } from '../objects.js';
+import type { CalDavStates } from '../state/states.js';
 import { dav } from '../../dav/xml/names.js';
 import { parseXml, textOf } from '../../dav/xml/parse.js';
 
-export function calendarGet(plain: MethodHandler, headOnly: boolean): MethodHandler {
+export function calendarGet(plain: MethodHandler, headOnly: boolean, states: CalDavStates): MethodHandler {
   return async (req) => {
     const entry = await findEntry(req);
     if (!entry || entry.kind !== 'collection' || !(await isCalendarPath(req, req.path))) return plain(req);
@@ -22,7 +23,7 @@ export function calendarGet(plain: MethodHandler, headOnly: boolean): MethodHand
     const zones = new Map<string, string>();
     const components: string[] = [];
     for await (const member of calendarObjects(req, req.path)) {
-      const object = await parsedObject(req, member);
+      const object = await parsedObject(states, req, member);
       if (!object) continue;
       for (const sub of object.vcalendar.getAllSubcomponents()) {
         if (sub.name === 'vtimezone') zones.set(String(sub.getFirstPropertyValue('tzid')).trim(), sub.toString());

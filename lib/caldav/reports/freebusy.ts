@@ -29,7 +29,7 @@ export function freeBusyQuery(o: CalDavOptions): ReportHandler {
       const periods: BusyPeriod[] = [];
       const pause = timeSlicer();
       for await (const entry of calendarObjects(req, target.path)) {
-        const object = await parsedObject(req, entry);
+        const object = await parsedObject(o.states, req, entry);
         if (!object) continue;
         const onError = (_: CalendarObject, err: unknown) => logSkipped(req, entry.path, err);
         for (const p of counted(req, () => busyPeriods([object], start, end, { maxInstances: o.maxInstances, onError }))) periods.push(p);

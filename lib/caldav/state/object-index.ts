@@ -3,19 +3,19 @@
  * by ETag, so a calendar-query after a restart parses only the objects whose bounds can match.
  *
  * ETags name one content (git: the blob id; folders: inode + size + mtime), so an entry never goes
- * stale: a changed object has a new ETag, misses here and is parsed. One JSON file per backend state
- * dir (never content, never history), loaded at first use, written whole to a temp file and renamed
- * (a reader sees the old file or the new one), a few seconds after new entries; a crash loses only
- * those, which the next query rebuilds. A file that is partial, corrupt (checksum), or from another
+ * stale: a changed object has a new ETag, misses here and is parsed. One JSON file per tree's state
+ * dir (never content, never history), held by the tree's CalDavState (state.ts), loaded at first use,
+ * written whole and durably (backends/util/snapshot-file.ts: a reader sees the old file or the new
+ * one) a few seconds after new entries and when the state closes (server shutdown); a crash loses
+ * only the entries since the last save, which the next query rebuilds. A file that is partial, corrupt (checksum), or from another
  * version of the bounds code is ignored as if absent: slower, never wrong. At most `limit` entries,
  * the least recently used dropped first.
  */
-import { promises as fsp } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import type { Backend } from '../../backends/backend.js';
-import { CALENDAR_COMPONENTS, type CalendarComponentType } from './ical/index.js';
-import { EMPTY, type ObjectBounds, type Span } from './ical/bounds.js';
+import { createHash } from 'node:crypto';
+import { readTextIfExists } from '../../../backends/util/durable-file.js';
+import { SnapshotFile } from '../../../backends/util/snapshot-file.js';
+import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/index.js';
+import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 
 /** Bump when bounds.ts computes differently: older files are then ignored. */
 const FORMAT = 'gitdav-caldav-index/1';
@@ -30,12 +30,15 @@ export class ObjectIndex {
   private dirty = false;
   private timer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
+  private readonly snapshot: SnapshotFile;
 
   constructor(
     readonly file: string,
     private readonly limit = 100_000,
     private readonly saveDelayMs = 2000,
-  ) {}
+  ) {
+    this.snapshot = new SnapshotFile(file);
+  }
 
   /** Loads the file once (concurrent callers share it). */
   ready(): Promise<void> {
@@ -68,29 +71,21 @@ export class ObjectIndex {
     }, this.saveDelayMs).unref();
   }
 
-  /** Writes the file now if anything changed (temp + rename). */
+  /** Writes the file now if anything changed (durably: temp, fsync, rename). */
   save(): Promise<void> {
     if (!this.dirty) return this.saving;
     this.dirty = false;
     const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms)]);
     const entries = JSON.stringify(rows);
     const text = `{"format":${JSON.stringify(FORMAT)},"sha1":"${sha1(entries)}","entries":${entries}}\n`;
-    this.saving = this.saving.catch(() => undefined).then(async () => {
-      await fsp.mkdir(join(this.file, '..'), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await fsp.writeFile(tmp, text);
-        await fsp.rename(tmp, this.file);
-      } catch (err) {
-        this.dirty = true;
-        await fsp.rm(tmp, { force: true });
-        throw err;
-      }
+    this.saving = this.snapshot.save(text).catch((err: unknown) => {
+      this.dirty = true; // written again with the next save
+      throw err;
     });
     return this.saving;
   }
 
-  /** Stops the pending save timer (tests; a process that ends). */
+  /** Stops the pending save timer and saves what is not saved yet (the state closes: shutdown, tests). */
   close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -98,12 +93,9 @@ export class ObjectIndex {
   }
 
   private async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.file, 'utf8');
-    } catch {
-      return; // none yet (or unreadable): built as queries parse objects
-    }
+    // None yet (or unreadable): built as queries parse objects.
+    const text = await readTextIfExists(this.file).catch(() => null);
+    if (text === null) return;
     const rows = parseIndex(text);
     if (!rows) return;
     for (const row of rows) {
@@ -147,12 +139,3 @@ function encode(s: Span): [number | null, number | null] {
 }
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
-
-const indexes = new Map<string, ObjectIndex>();
-
-/** The index of a backend's objects (one per state dir, shared by every request). */
-export function objectIndexOf(backend: Backend): ObjectIndex {
-  let index = indexes.get(backend.stateDir);
-  if (!index) indexes.set(backend.stateDir, (index = new ObjectIndex(join(backend.stateDir, INDEX_FILE))));
-  return index;
-}
