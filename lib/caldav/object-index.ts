@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Backend } from '../../backends/backend.js';
-import { CALENDAR_COMPONENTS, type CalendarComponentType } from './ical/index.js';
+import { CALENDAR_COMPONENTS, type CalendarComponentType } from './ical/object.js';
 import { EMPTY, type ObjectBounds, type Span } from './ical/bounds.js';
 
 /** Bump when bounds.ts computes differently: older files are then ignored. */

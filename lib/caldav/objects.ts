@@ -8,7 +8,7 @@ import type { DavRequest } from '../dav/context.js';
 import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
 import { ObjectCache } from './object-cache.js';
-import { parseCalendarObject, type CalendarObject } from './ical/index.js';
+import { parseCalendarObject, type CalendarObject } from './ical/object.js';
 import { objectBounds, type ObjectBounds } from './ical/bounds.js';
 import { objectIndexOf } from './object-index.js';
 import { CALENDAR } from './context.js';
