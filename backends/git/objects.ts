@@ -26,6 +26,7 @@ import {
   type TreeEntry,
 } from './object-format.js';
 import { PackReader } from './pack.js';
+import { gitProbe } from './probe.js';
 
 export { compareTreeEntries, EMPTY_TREE, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
 export { mapWriteError, type WriteObjectOptions } from './loose.js';
@@ -136,6 +137,7 @@ export class ObjectStore {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
+    gitProbe?.commit(oid);
     const cached = this.commits.get(oid);
     if (cached) return cached;
     const { type, content } = await this.readRaw(oid);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gitProbe } from './probe.js';
 
 /**
  * A ref lock is held for milliseconds (read, write, fsync, rename). One older than this was left by a
@@ -34,6 +35,7 @@ export class Refs {
   /** Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist. */
   async read(ref: string, depth = 0): Promise<string | null> {
     if (depth > 5) return null;
+    if (depth === 0) gitProbe?.ref(ref);
     let text: string | null = null;
     try {
       text = (await fsp.readFile(join(this.gitdir, ref), 'utf8')).trim();

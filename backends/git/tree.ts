@@ -8,6 +8,7 @@ import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
 import { Lru } from '../util/lru.js';
+import { gitProbe } from './probe.js';
 
 export interface FileSlot {
   kind: 'file';
@@ -69,6 +70,7 @@ export class TreeEditor {
 
   /** The slot at a path, or null. A path through a file is null too. */
   async get(path: string): Promise<Slot | null> {
+    gitProbe?.walk(path);
     let slot: Slot = this.root;
     for (const seg of segments(path)) {
       if (slot.kind !== 'dir') return null;

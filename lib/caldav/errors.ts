@@ -6,7 +6,7 @@ import { DavError } from '../dav/errors/dav-error.js';
 import type { ErrorMapper } from '../dav/errors/render.js';
 import { el } from '../dav/xml/write.js';
 import { dav } from '../dav/xml/names.js';
-import { CalendarPreconditionError, CalendarQueryError } from './ical/index.js';
+import { CalendarPreconditionError, CalendarQueryError } from './ical/errors.js';
 import { StepBudgetExceeded } from './ical/budget.js';
 import { cal } from './context.js';
 

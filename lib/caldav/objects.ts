@@ -8,7 +8,7 @@ import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
 import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
-import { parseCalendarObject, type CalendarObject } from './ical/index.js';
+import { parseCalendarObject, type CalendarObject } from './ical/object.js';
 import { objectBounds, type ObjectBounds } from './ical/bounds.js';
 import type { CalDavStates } from './state/states.js';
 import type { CalDavState } from './state/state.js';

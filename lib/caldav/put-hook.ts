@@ -3,23 +3,27 @@
  * validated, and checked for a UID that another object of the same calendar already has; then the
  * client's bytes are stored unchanged. Anything else is a plain WebDAV PUT. `admitObject` is the
  * check itself, which COPY and MOVE into a calendar make too (./transfer-hook.ts).
+ *
+ * The hook works from the request's target as PUT looked it up (the parent and its properties, read
+ * once), and imports the validator and the UID index only: none of the query machinery.
  */
 import type { DavRequest, PutHook } from '../dav/context.js';
 import { DavError } from '../dav/errors/dav-error.js';
-import { Resource } from '../dav/properties/registry.js';
+import { propsHaveType } from '../dav/resource-types.js';
 import { el } from '../dav/xml/write.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
-import type { Entry } from '../../backends/backend.js';
-import { validateCalendarObject, CalendarPreconditionError } from './ical/index.js';
-import { isCalendarPath } from './objects.js';
+import type { Entry, PropertyMap } from '../../backends/backend.js';
+import { validateCalendarObject } from './ical/validate.js';
+import { CalendarPreconditionError } from './ical/errors.js';
 import { reserveUid } from './uid-index.js';
 import { uidConflict } from './errors.js';
 import { counted, StepBudgetExceeded } from './steps.js';
-import { cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
+import { CALENDAR, cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
 
 export function calendarPutHook(o: CalDavOptions): PutHook {
-  return async (req, { parent, existing }) => {
-    if (!(await isCalendarPath(req, parent.path))) return undefined;
+  return async (req, { entry: existing, parent, parentProps }) => {
+    const props = await parentProps();
+    if (parent.kind !== 'collection' || !propsHaveType(props, CALENDAR)) return undefined;
     const type = req.header('Content-Type');
     if (type && !/^text\/calendar\b/i.test(type)) {
       throw new DavError(403, `a calendar takes text/calendar, not ${type}`, { condition: el(cal('supported-calendar-data')) });
@@ -30,27 +34,28 @@ export function calendarPutHook(o: CalDavOptions): PutHook {
       if (err instanceof DavError && err.status === 413) throw new CalendarPreconditionError('max-resource-size', err.message);
       throw err;
     });
-    const admitted = await admitObject(req, o, parent, req.path, body);
+    const admitted = await admitObject(req, o, { calendar: parent, props }, req.path, body);
     return { body, summary: `${existing ? 'Update' : 'Add'} ${admitted.title}`, done: admitted.done };
   };
 }
 
 /**
  * What a calendar object must be to be stored at `path` in `calendar` (RFC 4791 §5.3.2, for PUT,
- * COPY and MOVE alike): valid iCalendar of the calendar's components within its limits, and a UID no
- * other object of the calendar has (`movingFrom`: the object being moved there, which may keep it).
- * Reserves the UID until `done`; `title` describes the object for history (`event "Dentist"`).
+ * COPY and MOVE alike): valid iCalendar of the calendar's components (from its dead properties,
+ * `props`, which the caller has read) within its limits, and a UID no other object of the calendar
+ * has (`movingFrom`: the object being moved there, which may keep it). Reserves the UID until `done`;
+ * `title` describes the object for history (`event "Dentist"`).
  */
 export async function admitObject(
   req: DavRequest,
   o: CalDavOptions,
-  calendar: Entry,
+  { calendar, props }: { calendar: Entry; props: PropertyMap },
   path: string,
   body: Buffer,
   movingFrom?: string,
 ): Promise<{ title: string; done: (stored: boolean) => Promise<void> }> {
   let valid;
-  const supported = await supportedComponents(req, calendar);
+  const supported = supportedComponents(props);
   try {
     valid = counted(req, () => validateCalendarObject(body.toString('utf8'), {
       supportedComponents: supported,
@@ -78,8 +83,8 @@ export async function admitObject(
 }
 
 /** The calendar's component set (stored at creation), or the default one. */
-async function supportedComponents(req: DavRequest, parent: Entry): Promise<string[]> {
-  const stored = (await new Resource(req, parent).deadProps()).get(cal('supported-calendar-component-set'));
+function supportedComponents(props: PropertyMap): string[] {
+  const stored = props.get(cal('supported-calendar-component-set'));
   if (!stored) return ['VEVENT', 'VTODO', 'VJOURNAL'];
   return elements(parseXml(stored)).map((c) => (c.attrs.get('name') ?? '').toUpperCase()).filter(Boolean);
 }

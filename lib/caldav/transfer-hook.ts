@@ -10,7 +10,7 @@ import { DavError } from '../dav/errors/dav-error.js';
 import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
 import { el } from '../dav/xml/write.js';
-import { CalendarPreconditionError } from './ical/index.js';
+import { CalendarPreconditionError } from './ical/errors.js';
 import { isCalendarPath } from './objects.js';
 import { admitObject } from './put-hook.js';
 import { CALENDAR, cal, type CalDavOptions } from './context.js';
@@ -28,7 +28,8 @@ export function calendarTransferHook(o: CalDavOptions): TransferHook {
     const chunks: Buffer[] = [];
     for await (const chunk of await req.backend.read(source.path, undefined, source)) chunks.push(chunk as Buffer);
     const movingFrom = kind === 'move' && parentOf(source.path) === destParent.path ? source.path : undefined;
-    const admitted = await admitObject(req, o, destParent, dest, Buffer.concat(chunks), movingFrom);
+    const props = await req.backend.props(destParent.path, destParent);
+    const admitted = await admitObject(req, o, { calendar: destParent, props }, dest, Buffer.concat(chunks), movingFrom);
     return { summary: `${kind === 'move' ? 'Move' : 'Copy'} ${admitted.title}`, done: admitted.done };
   };
 }

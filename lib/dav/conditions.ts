@@ -143,7 +143,16 @@ export function httpConditionHeaders(req: DavRequest) {
   };
 }
 
-/** A view straight on the backend, for checks outside a write step. */
+/**
+ * The view for checks outside a write step (a method's early check): the request path and its parent
+ * as `req.target()` found them, if the method asked for it (not looked up again), anything else
+ * straight from the backend.
+ */
 export function liveView(req: DavRequest): GuardView {
-  return { stat: (p) => req.backend.stat(p) };
+  return {
+    stat: async (p) => {
+      const known = await req.known(p);
+      return known !== undefined ? known : req.backend.stat(p);
+    },
+  };
 }

@@ -4,7 +4,7 @@
  */
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
-import type { Actor, Backend, Entry } from '../../backends/backend.js';
+import { parentOf, type Actor, type Backend, type Entry, type PropertyMap } from '../../backends/backend.js';
 import { DEFAULT_LOCK_LIMITS, type LockTable } from './locks/lock-manager.js';
 import type { PropertyRegistry } from './properties/registry.js';
 import type { ReportRegistry } from './reports.js';
@@ -65,14 +65,30 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
 export type MethodHandler = (req: DavRequest) => Promise<void>;
 
 /**
- * Runs before a PUT stores anything (after the early precondition check). May throw to refuse it, or
- * return the complete body to store instead of streaming the request (a layer that must see the whole
- * body, like CalDAV's validation, reads it itself), a summary of the change for history, and a callback
- * that PUT calls once it has ended, stored or not.
+ * The request path's resource and its parent as one request sees them: looked up once, at the first
+ * `req.target()`, and shared by the method, its early precondition check and its hooks (as sabre/dav
+ * hands the node to `beforeWriteContent`). A snapshot from before the request changed anything: the
+ * guard inside the backend's write step still checks the state it is about to change.
+ */
+export interface RequestTarget {
+  /** What is at the request path; null if nothing. */
+  readonly entry: Entry | null;
+  /** The parent of the request path (not necessarily a collection); null for the root or if missing. */
+  readonly parent: Entry | null;
+  /** The parent's dead properties, read at the first call and then kept; empty without a parent. */
+  parentProps(): Promise<PropertyMap>;
+}
+
+/**
+ * Runs before a PUT stores anything (after the early precondition check), with the request's target,
+ * whose parent PUT has found to be a collection. May throw to refuse it, or return the complete body
+ * to store instead of streaming the request (a layer that must see the whole body, like CalDAV's
+ * validation, reads it itself), a summary of the change for history, and a callback that PUT calls
+ * once it has ended, stored or not.
  */
 export type PutHook = (
   req: DavRequest,
-  target: { parent: Entry; existing: Entry | null },
+  target: RequestTarget & { readonly parent: Entry },
 ) => Promise<{ body: Buffer; summary?: string; done?: (stored: boolean) => Promise<void> } | undefined>;
 
 /**
@@ -124,6 +140,7 @@ export class DavRequest {
   private ifListsCache?: IfList[];
   private bodyTaken = false;
   private readonly memos = new Map<string, Promise<unknown>>();
+  private targetLoad?: Promise<RequestTarget>;
 
   constructor(
     readonly ctx: Context,
@@ -155,6 +172,39 @@ export class DavRequest {
       this.memos.set(key, p);
     }
     return p;
+  }
+
+  /** The request path's entry, its parent and the parent's properties, looked up once (see RequestTarget). */
+  target(): Promise<RequestTarget> {
+    this.targetLoad ??= this.loadTarget();
+    return this.targetLoad;
+  }
+
+  /**
+   * What `target()` found at `path` when `path` is the request path or its parent; undefined when it
+   * was not asked for (or for any other path): the caller then looks for itself.
+   */
+  async known(path: string): Promise<Entry | null | undefined> {
+    if (!this.targetLoad) return undefined;
+    const t = await this.targetLoad;
+    if (path === this.path) return t.entry;
+    if (this.path !== '/' && path === parentOf(this.path)) return t.parent;
+    return undefined;
+  }
+
+  private async loadTarget(): Promise<RequestTarget> {
+    const { backend, path } = this;
+    // Both at once (on git each is a read of the branch tip); the target's failure is the one reported.
+    const [entry, parent] = await Promise.allSettled([backend.stat(path), path === '/' ? null : backend.stat(parentOf(path))]);
+    if (entry.status === 'rejected') throw entry.reason;
+    if (parent.status === 'rejected') throw parent.reason;
+    const found = parent.value;
+    let props: Promise<PropertyMap> | undefined;
+    return {
+      entry: entry.value,
+      parent: found,
+      parentProps: () => (props ??= found ? backend.props(found.path, found) : Promise.resolve(new Map())),
+    };
   }
 
   /** Who makes this request's changes (a git commit's author and trailers). */

@@ -3,7 +3,7 @@
  * collections marked by an internal dead property, `{urn:x-gitdav:}resourcetype`, whose children are
  * the extra types. Internal properties (namespace urn:x-gitdav:) are never listed or patchable.
  */
-import type { PropPatch } from '../../backends/backend.js';
+import type { PropertyMap, PropPatch } from '../../backends/backend.js';
 import type { Resource } from './properties/registry.js';
 import { elements, parseXml, clarkOf, type XmlElement } from './xml/parse.js';
 import { elementToXml, RawXml, serializeFragment, el, type OutNode } from './xml/write.js';
@@ -41,6 +41,11 @@ export async function extraTypes(res: Resource): Promise<OutNode[]> {
 
 export async function hasType(res: Resource, type: string): Promise<boolean> {
   if (!res.isCollection) return false;
-  const stored = (await res.deadProps()).get(STORED_TYPE);
+  return propsHaveType(await res.deadProps(), type);
+}
+
+/** Whether a collection's dead properties, already read, mark it with a type. */
+export function propsHaveType(props: PropertyMap, type: string): boolean {
+  const stored = props.get(STORED_TYPE);
   return !!stored && storedTypes(stored).some((t) => clarkOf(t) === type);
 }

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readTextIfExists } from '../../../backends/util/durable-file.js';
 import { SnapshotFile } from '../../../backends/util/snapshot-file.js';
-import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/index.js';
+import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/object.js';
 import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 
 /** Bump when bounds.ts computes differently: older files are then ignored. */

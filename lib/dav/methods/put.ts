@@ -14,7 +14,9 @@ import { allowedMethods, sendEmpty } from '../respond.js';
 
 export const put: MethodHandler = async (req) => {
   const { backend } = req;
-  const existing = await backend.stat(req.path);
+  // The target and its parent, looked up once: the early check and the hooks reuse them.
+  const target = await req.target();
+  const existing = target.entry;
   if (req.path === '/' || req.trailingSlash || existing?.kind === 'collection') {
     throw new DavError(405, 'PUT cannot replace or create a collection', { headers: { Allow: allowedMethods(req.dav, existing) } });
   }
@@ -44,12 +46,12 @@ export const put: MethodHandler = async (req) => {
   if (limit && (declared ?? 0) > limit) throw new DavError(413, `PUT bodies are limited to ${limit} bytes`);
 
   // Fail fast, before the client sends (or we read) the body; the guard runs again inside the write.
-  const parent = await backend.stat(parentOf(req.path));
+  const parent = target.parent;
   if (!parent || parent.kind !== 'collection') throw conflict(`the parent collection ${parentOf(req.path)} does not exist`);
   const guard = writeGuard(req, [{ path: req.path, membership: !existing }]);
   await guard(liveView(req));
   let taken: Awaited<ReturnType<PutHook>>;
-  for (const hook of req.dav.putHooks) taken ??= await hook(req, { parent, existing });
+  for (const hook of req.dav.putHooks) taken ??= await hook(req, { ...target, parent });
   // A hook's reservation (a calendar's UID) is released however the request ends.
   let result;
   let hashing: HashingStream;
