@@ -3,10 +3,14 @@
  * `{ "<member name>": { "<clark name>": "<xml>" }, ".": { ...the folder's own... } }`.
  * A folder's own properties live inside it, so they travel with it on COPY/MOVE/DELETE for free; a
  * file's live in its parent's sidecar and are moved by the backend with the file.
- * All calls run inside the backend's write mutex; the sidecar is replaced by temp file + rename.
+ * All calls run inside the backend's write mutex. A sidecar is the only copy of its properties, so
+ * it is rewritten with fsync (util/durable-file.ts: temp file in the state dir's tmp folder, where
+ * clients never see it, fsync, rename, folder fsync): a PROPPATCH, and a COPY, MOVE or DELETE of a
+ * resource with dead properties, costs a file and a folder fsync per sidecar it changes.
  */
 import { promises as fsp, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeFileDurably, writeFileDurably } from '../util/durable-file.js';
 import { parseSidecar, propsOf, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 
 export { SELF, SIDECAR } from '../sidecar.js';
@@ -61,20 +65,13 @@ export class PropsStore {
     await this.put(toDir, toKey, props);
   }
 
+  /**
+   * fsync: the sidecar is the only copy of these properties. A failed write (a full disk) leaves the
+   * old sidecar and no temp file; the folder is never made (makeDir: false), it must exist.
+   */
   private async save(dirAbs: string, sidecar: Sidecar): Promise<void> {
     const target = join(dirAbs, SIDECAR);
-    if (Object.keys(sidecar).length === 0) {
-      await fsp.rm(target, { force: true });
-      return;
-    }
-    const tmp = this.tmpFile();
-    try {
-      await fsp.writeFile(tmp, serializeSidecar(sidecar));
-      await fsp.rename(tmp, target);
-    } catch (err) {
-      // A full disk cuts the write short: the old sidecar stays, and no partial temp file with it.
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    if (Object.keys(sidecar).length === 0) await removeFileDurably(target);
+    else await writeFileDurably(target, serializeSidecar(sidecar), { durability: 'fsync', makeDir: false, tempFile: this.tmpFile() });
   }
 }
