@@ -11,13 +11,21 @@
 import { promises as fsp, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeFileDurably, writeFileDurably } from '../util/durable-file.js';
+import { Lru } from '../util/lru.js';
 import { parseSidecar, propsOf, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 
 export { SELF, SIDECAR } from '../sidecar.js';
 
+/**
+ * Bound of the parsed-sidecar cache, weighed by file size: the parsed form holds the same strings
+ * (two bytes a character), plus a few hundred bytes of keys and objects per folder. About 10,000
+ * folders of a few properties each, or fewer big ones (was 1,024 folders of any size).
+ */
+const CACHE_BYTES = 8 * 1024 * 1024;
+
 export class PropsStore {
   /** Parsed sidecars, trusted while the file's inode, size and mtime are unchanged. */
-  private readonly cache = new Map<string, { key: string; sidecar: Sidecar }>();
+  private readonly cache = new Lru<{ key: string; sidecar: Sidecar; bytes: number }>(CACHE_BYTES, (e) => 2 * e.bytes + 256);
 
   constructor(private readonly tmpFile: () => string) {}
 
@@ -41,9 +49,7 @@ export class PropsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    this.cache.delete(cacheAs);
-    this.cache.set(cacheAs, { key, sidecar });
-    if (this.cache.size > 1024) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheAs, { key, sidecar, bytes: Number(st.size) });
     return sidecar;
   }
 
