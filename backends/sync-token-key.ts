@@ -69,8 +69,9 @@ async function readOrCreate(file: string): Promise<Buffer> {
   const existing = await readKey(file);
   if (existing) return existing;
   try {
-    // Create-only (link): fails if another process made the key first; then use theirs.
-    await writeFileDurably(file, randomBytes(KEY_BYTES).toString('hex') + '\n', { mode: 0o600, replace: false });
+    // Create-only (link): fails if another process made the key first; then use theirs. fsync: the
+    // only copy, and a key lost after tokens were handed out would void them all.
+    await writeFileDurably(file, randomBytes(KEY_BYTES).toString('hex') + '\n', { durability: 'fsync', mode: 0o600, replace: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new BackendError('InsufficientStorage', '/', 'no space left to create the sync-token key', { cause: err });

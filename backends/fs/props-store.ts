@@ -3,17 +3,29 @@
  * `{ "<member name>": { "<clark name>": "<xml>" }, ".": { ...the folder's own... } }`.
  * A folder's own properties live inside it, so they travel with it on COPY/MOVE/DELETE for free; a
  * file's live in its parent's sidecar and are moved by the backend with the file.
- * All calls run inside the backend's write mutex; the sidecar is replaced by temp file + rename.
+ * All calls run inside the backend's write mutex. A sidecar is the only copy of its properties, so
+ * it is rewritten with fsync (util/durable-file.ts: temp file in the state dir's tmp folder, where
+ * clients never see it, fsync, rename, folder fsync): a PROPPATCH, and a COPY, MOVE or DELETE of a
+ * resource with dead properties, costs a file and a folder fsync per sidecar it changes.
  */
 import { promises as fsp, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeFileDurably, writeFileDurably } from '../util/durable-file.js';
+import { Lru } from '../util/lru.js';
 import { parseSidecar, propsOf, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 
 export { SELF, SIDECAR } from '../sidecar.js';
 
+/**
+ * Bound of the parsed-sidecar cache, weighed by file size: the parsed form holds the same strings
+ * (two bytes a character), plus a few hundred bytes of keys and objects per folder. About 10,000
+ * folders of a few properties each, or fewer big ones (was 1,024 folders of any size).
+ */
+const CACHE_BYTES = 8 * 1024 * 1024;
+
 export class PropsStore {
   /** Parsed sidecars, trusted while the file's inode, size and mtime are unchanged. */
-  private readonly cache = new Map<string, { key: string; sidecar: Sidecar }>();
+  private readonly cache = new Lru<{ key: string; sidecar: Sidecar; bytes: number }>(CACHE_BYTES, (e) => 2 * e.bytes + 256);
 
   constructor(private readonly tmpFile: () => string) {}
 
@@ -37,9 +49,7 @@ export class PropsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    this.cache.delete(cacheAs);
-    this.cache.set(cacheAs, { key, sidecar });
-    if (this.cache.size > 1024) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheAs, { key, sidecar, bytes: Number(st.size) });
     return sidecar;
   }
 
@@ -61,20 +71,13 @@ export class PropsStore {
     await this.put(toDir, toKey, props);
   }
 
+  /**
+   * fsync: the sidecar is the only copy of these properties. A failed write (a full disk) leaves the
+   * old sidecar and no temp file; the folder is never made (makeDir: false), it must exist.
+   */
   private async save(dirAbs: string, sidecar: Sidecar): Promise<void> {
     const target = join(dirAbs, SIDECAR);
-    if (Object.keys(sidecar).length === 0) {
-      await fsp.rm(target, { force: true });
-      return;
-    }
-    const tmp = this.tmpFile();
-    try {
-      await fsp.writeFile(tmp, serializeSidecar(sidecar));
-      await fsp.rename(tmp, target);
-    } catch (err) {
-      // A full disk cuts the write short: the old sidecar stays, and no partial temp file with it.
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    if (Object.keys(sidecar).length === 0) await removeFileDurably(target);
+    else await writeFileDurably(target, serializeSidecar(sidecar), { durability: 'fsync', makeDir: false, tempFile: this.tmpFile() });
   }
 }

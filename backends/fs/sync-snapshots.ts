@@ -5,11 +5,14 @@
  * answered with `valid-sync-token`, on which clients resync from scratch: never a wrong answer.
  * Snapshots are shared by content, so a token is signed for the collection it was issued for
  * (../sync-token-key.ts): another collection's token, or another user's, is refused.
+ * Written 'atomic' (temp and rename, no fsync): a snapshot lost or emptied by a power cut does not
+ * parse, so its token is answered `valid-sync-token` and the client resyncs, as for a pruned one.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { SyncTokenKey } from '../sync-token-key.js';
+import { writeFileDurably } from '../util/durable-file.js';
 
 const PREFIX = 'urn:x-gitdav:sync:fs-';
 
@@ -27,14 +30,11 @@ export class SyncSnapshots {
     const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const id = createHash('sha1').update(text).digest('hex');
     const file = join(this.dir, `${id}.json`);
-    await fsp.mkdir(this.dir, { recursive: true });
     try {
       const now = new Date();
       await fsp.utimes(file, now, now); // still in use: keep it among the newest
     } catch {
-      const tmp = `${file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, text);
-      await fsp.rename(tmp, file);
+      await writeFileDurably(file, text, { durability: 'atomic' }); // makes the folder if missing
       if (++this.saves % 100 === 0) await this.prune();
     }
     return PREFIX + (await this.key.sign(collection, id));
@@ -44,9 +44,19 @@ export class SyncSnapshots {
   async load(collection: string, token: string): Promise<Map<string, string> | null> {
     const id = token.startsWith(PREFIX) ? await this.key.verify(collection, token.slice(PREFIX.length)) : null;
     if (!id || !/^[0-9a-f]{40}$/.test(id)) return null;
+    const file = join(this.dir, `${id}.json`);
+    let text: string;
     try {
-      return new Map(JSON.parse(await fsp.readFile(join(this.dir, `${id}.json`), 'utf8')) as Array<[string, string]>);
+      text = await fsp.readFile(file, 'utf8');
     } catch {
+      return null;
+    }
+    try {
+      return new Map(JSON.parse(text) as Array<[string, string]>);
+    } catch {
+      // Emptied by a power cut (written without fsync): removed, so that the next save of this
+      // state writes it again rather than keep a file that fails every token naming it.
+      await fsp.rm(file, { force: true });
       return null;
     }
   }

@@ -7,6 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { joinPath } from '../backend.js';
+import { writeFileDurably } from '../util/durable-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
 
 export interface CommitMeta {
@@ -69,18 +70,19 @@ export class PathIndex {
     }
   }
 
-  /** Writes the index if it changed. It is a cache: a failure (a full disk) is retried at the next save. */
+  /**
+   * Writes the index if it changed. It is a cache, so 'atomic' (no fsync): one lost or emptied by a
+   * power cut does not parse and is rebuilt from the history (load). A failure (a full disk) is
+   * retried at the next save.
+   */
   async save(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
     const saved: Saved = { version: 2, tip: this.tip, commits: this.commits, paths: Object.fromEntries(this.paths) };
-    const tmp = `${this.file}.${process.pid}.tmp`;
     try {
-      await fsp.writeFile(tmp, JSON.stringify(saved));
-      await fsp.rename(tmp, this.file);
+      await writeFileDurably(this.file, JSON.stringify(saved), { durability: 'atomic' });
     } catch (err) {
       this.dirty = true;
-      await fsp.rm(tmp, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
     }

@@ -3,6 +3,13 @@
  * compared with the expected one, the new value written and fsync'ed, then renamed over the ref. Two
  * gitdav processes, or gitdav and `git update-ref`/`git push`, can share a repository without losing
  * updates (isomorphic-git's writeRef has only an in-process lock and no old-value check).
+ *
+ * Not written through util/durable-file.ts, on purpose: there the temp file is a private fresh name
+ * written in one step, here it is git's lock, created before the old value is read, and checked to
+ * be still ours between the fsync and the rename; a fresh temp name would not lock out native git.
+ * Durability as git's own: the new value is fsynced before the rename (the committer has fsynced
+ * the objects before), the folder is not, so a power cut can at worst undo the last ref move, never
+ * leave a ref naming missing objects.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';

@@ -19,7 +19,8 @@ export class VolatileProps {
   private readonly snapshots: SnapshotFile;
 
   constructor(private readonly file: string) {
-    this.snapshots = new SnapshotFile(file);
+    // fsync: the only copy of these properties (they are never committed).
+    this.snapshots = new SnapshotFile(file, 'fsync');
   }
 
   async load(): Promise<void> {

@@ -16,7 +16,7 @@ export class ShareProps {
   private readonly snapshots: SnapshotFile;
 
   constructor(private readonly file: string) {
-    this.snapshots = new SnapshotFile(file);
+    this.snapshots = new SnapshotFile(file, 'fsync'); // the only copy of the grantee's own properties
   }
 
   /** The owner's properties with the grantee's laid over them. */

@@ -1,15 +1,21 @@
 /**
- * Crash-safe writes of small state files (lock files, the sync-token key, property snapshots): one
- * place for the sequence every such writer needs, so none of them forgets a step.
+ * Whole-file writes of state files (lock files, the sync-token key, property snapshots and sidecars,
+ * the users and shares files, rebuildable indexes): one place for the sequence every such writer
+ * needs, so none of them forgets a step. Every caller says which durability it needs:
  *
- *   write: temp file in the same directory (`wx`, fresh name; a missing directory is made, and its
- *          parent fsynced) → write → fsync → rename (or link, to create only if absent) → fsync the
- *          directory, so the new name itself survives power loss;
+ *   'fsync'  (the file is the only copy of what it holds: dead properties, locks, users, the key)
+ *            temp file in the same directory (`wx`, fresh name; a missing directory is made, and its
+ *            parent fsynced) → write → fsync → rename (or link, to create only if absent) → fsync
+ *            the directory, so the new name itself survives power loss;
+ *   'atomic' (a cache or index that can be rebuilt, or whose loss only costs a client a resync)
+ *            the same steps without any fsync: a reader, or a crash of the process, sees the old
+ *            content or the new. After power loss the file may also be missing, empty or zero-filled
+ *            (the rename reached the disk before the data), which its reader must take as "rebuild".
  *   remove: unlink → fsync the directory.
  *
- * A reader or a crash sees the old content or the new, never a part; a failed write removes its temp
- * file and leaves the old content. Written by hand: the npm packages that do this (write-file-atomic,
- * steno) do not fsync the directory, or lack the create-only-if-absent (link) mode.
+ * A reader sees the old content or the new, never a part; a failed write removes its temp file and
+ * leaves the old content. Written by hand: the npm packages that do this (write-file-atomic, steno)
+ * do not fsync the directory, or lack the create-only-if-absent (link) mode.
  * Temp names end in `.tmp` (`<file>.<pid>.<random>.tmp`), so a reader of the directory can skip them
  * and a start can remove a crash's leftovers.
  */
@@ -18,13 +24,25 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** How hard a write tries to survive power loss: see the module comment. */
+export type Durability = 'fsync' | 'atomic';
+
 export interface DurableWriteOptions {
+  /** Required, so every writer says whether its file is the only copy ('fsync') or rebuildable ('atomic'). */
+  durability: Durability;
   /** Mode of a new file (before umask); default 0o666. */
   mode?: number;
   /** false: create only if `file` does not exist yet (link, not rename); an existing file → EEXIST. Default true. */
   replace?: boolean;
   /** Make the directory (and its parents) if missing. Default true. */
   makeDir?: boolean;
+  /**
+   * The temp file to write and rename from, for a target whose directory clients list (the folder
+   * backend's sidecars: a temp file beside one would be served). It must be a fresh name on the
+   * target's file system, in an existing directory (`makeDir` then makes nothing). Default: beside
+   * `file`.
+   */
+  tempFile?: string;
 }
 
 /** The suffix of every temp file this module makes. */
@@ -35,20 +53,22 @@ export function isTempName(name: string): boolean {
   return name.endsWith(TEMP_SUFFIX);
 }
 
-/** Writes `file` whole, atomically and durably (see the module comment). */
-export async function writeFileDurably(file: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
-  const { mode = 0o666, replace = true, makeDir = true } = options;
+/** Writes `file` whole and atomically, with the durability asked for (see the module comment). */
+export async function writeFileDurably(file: string, data: string | Uint8Array, options: DurableWriteOptions): Promise<void> {
+  const { durability, mode = 0o666, replace = true, makeDir = true } = options;
+  const fsync = durability === 'fsync';
   const dir = dirname(file);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  const tmp = options.tempFile ?? `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
   const handle = await fsp.open(tmp, 'wx', mode).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT' || !makeDir) throw err;
-    await makeDirDurably(dir);
+    if (err.code !== 'ENOENT' || !makeDir || options.tempFile !== undefined) throw err;
+    if (fsync) await makeDirDurably(dir);
+    else await fsp.mkdir(dir, { recursive: true });
     return fsp.open(tmp, 'wx', mode);
   });
   try {
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (fsync) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -59,7 +79,7 @@ export async function writeFileDurably(file: string, data: string | Uint8Array, 
     throw err;
   }
   if (!replace) await fsp.rm(tmp, { force: true });
-  await syncDirectory(dir);
+  if (fsync) await syncDirectory(dir);
 }
 
 /** The text of `file`, or null if there is none (any other error is thrown): how these files are read back. */

@@ -47,6 +47,12 @@ export class Lru<V> {
     this.total -= e.w;
   }
 
+  /** Forgets everything (what it holds went stale at once, such as logins after a password change). */
+  clear(): void {
+    this.map.clear();
+    this.total = 0;
+  }
+
   get size(): number {
     return this.map.size;
   }

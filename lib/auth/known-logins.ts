@@ -150,7 +150,8 @@ export class KnownLogins {
       const nl = key.indexOf('\n');
       data.pairs.push([key.slice(0, nl), key.slice(nl + 1), day]);
     }
-    await writeFileDurably(file, JSON.stringify(data), { mode: 0o600 });
+    // fsync: the only copy; a lost pair would throttle its user again from an address they use.
+    await writeFileDurably(file, JSON.stringify(data), { durability: 'fsync', mode: 0o600 });
     const st = statSync(file);
     this.stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
   }

@@ -4,9 +4,9 @@
  * (`access` is `read` or `write`).
  * Where the grantee sees each one is a pure function of the share, so clients keep their URLs.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTextIfExists, writeFileDurably } from '../../backends/util/durable-file.js';
 import { isValidUserName } from './htpasswd.js';
 
 export interface Share {
@@ -49,19 +49,13 @@ export function parseShares(text: string): Share[] {
 }
 
 export async function readShares(root: string): Promise<Share[]> {
-  try {
-    return parseShares(await fsp.readFile(join(root, SHARES_FILE), 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const text = await readTextIfExists(join(root, SHARES_FILE));
+  return text === null ? [] : parseShares(text);
 }
 
+/** fsync: the file is the only copy of the shares (temp file, fsync, rename; no temp file left when it fails). */
 export async function writeShares(root: string, shares: Share[]): Promise<void> {
-  const file = join(root, SHARES_FILE);
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(shares, null, 1) + '\n', { mode: 0o600, flush: true });
-  await fsp.rename(tmp, file);
+  await writeFileDurably(join(root, SHARES_FILE), JSON.stringify(shares, null, 1) + '\n', { durability: 'fsync', mode: 0o600 });
 }
 
 /** The shares file as the server reads it: again when it changed (checked at most once a second). */

@@ -6,29 +6,27 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseDictionary } from 'structured-headers';
+import { Lru } from '../../backends/util/lru.js';
 
 export type DigestAlgorithm = 'sha-256' | 'sha-512';
 const NODE_NAME: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
 
+/**
+ * The least recently used digests past `capacity` entries are forgotten. Weighed by count: every
+ * entry is an ETag and a base64 digest (a few hundred bytes), so 10,000 entries are about 3 MB.
+ */
 export class DigestCache {
-  private readonly map = new Map<string, string>();
-  constructor(private readonly capacity = 10_000) {}
+  private readonly lru: Lru<string>;
+  constructor(capacity = 10_000) {
+    this.lru = new Lru<string>(capacity);
+  }
 
   get(etag: string, alg: DigestAlgorithm): string | undefined {
-    const key = `${alg} ${etag}`;
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v); // keep recently used entries at the end
-    }
-    return v;
+    return this.lru.get(`${alg} ${etag}`);
   }
 
   set(etag: string, alg: DigestAlgorithm, base64: string): void {
-    const key = `${alg} ${etag}`;
-    this.map.delete(key);
-    this.map.set(key, base64);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+    this.lru.set(`${alg} ${etag}`, base64);
   }
 }
 

@@ -58,7 +58,7 @@ export class LockStore {
   put(lock: Lock): Promise<void> {
     const text = JSON.stringify(lock);
     return this.chain(lock.token, async () => {
-      await writeFileDurably(this.fileOf(lock.token), text);
+      await writeFileDurably(this.fileOf(lock.token), text, { durability: 'fsync' }); // a client holds its token
       this.stats.filesWritten++;
       this.stats.bytesWritten += Buffer.byteLength(text);
     });
