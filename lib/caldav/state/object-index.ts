@@ -37,7 +37,7 @@ export class ObjectIndex {
     private readonly limit = 100_000,
     private readonly saveDelayMs = 2000,
   ) {
-    this.snapshot = new SnapshotFile(file);
+    this.snapshot = new SnapshotFile(file, 'atomic'); // rebuildable: a lost save costs a re-parse, never a wrong answer
   }
 
   /** Loads the file once (concurrent callers share it). */
