@@ -71,7 +71,7 @@ export class ObjectIndex {
     }, this.saveDelayMs).unref();
   }
 
-  /** Writes the file now if anything changed (durably: temp, fsync, rename). */
+  /** Writes the file now if anything changed (atomically: temp file, rename; no fsync, since a lost save only costs re-parsing). */
   save(): Promise<void> {
     if (!this.dirty) return this.saving;
     this.dirty = false;
