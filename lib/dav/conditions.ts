@@ -9,7 +9,8 @@
  */
 import type { Entry, Guard, GuardView } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
-import { mayUseLock, type Lock } from './locks/lock-manager.js';
+import { mayUseLock } from './locks/lock-manager.js';
+import type { Lock } from './locks/lock.js';
 import { submittedTokens, type IfList } from './if-header.js';
 import { DavError, preconditionFailed } from './errors/dav-error.js';
 import { el } from './xml/write.js';

@@ -6,8 +6,6 @@ import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import { parentOf, type Actor, type Backend, type Entry, type PropertyMap } from '../../backends/backend.js';
 import { DEFAULT_LOCK_LIMITS, type LockTable } from './locks/lock-manager.js';
-import type { PropertyRegistry } from './properties/registry.js';
-import type { ReportRegistry } from './reports.js';
 import type { DigestCache } from './digest.js';
 import { DavError, badRequest } from './errors/dav-error.js';
 import type { ErrorMapper } from './errors/render.js';
@@ -104,8 +102,9 @@ export type TransferHook = (
 export interface Dav {
   backend: Backend;
   locks: LockTable;
-  props: PropertyRegistry;
-  reports: ReportRegistry;
+  // `props` and `reports` are added to Dav by properties/registry.ts and reports.ts (module
+  // augmentation): their entries are handed this module's DavRequest, so naming them here would be
+  // an import cycle.
   methods: Map<string, MethodHandler>;
   digests: DigestCache;
   options: DavOptions;

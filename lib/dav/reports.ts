@@ -10,6 +10,13 @@ export interface ReportHandler {
   run(req: DavRequest, body: XmlElement, target: Resource): Promise<void>;
 }
 
+declare module './context.js' {
+  interface Dav {
+    /** The REPORTs this mount answers. */
+    reports: ReportRegistry;
+  }
+}
+
 export class ReportRegistry {
   private readonly byName = new Map<string, ReportHandler>();
 

@@ -8,7 +8,8 @@
 import { isWithin, type Backend } from '../../backends/backend.js';
 import type { Mount } from '../../backends/mount/table.js';
 import { mountPointOf, type Share } from '../auth/shares-file.js';
-import type { Lock, LockManager } from '../dav/locks/lock-manager.js';
+import type { Lock } from '../dav/locks/lock.js';
+import type { LockManager } from '../dav/locks/lock-manager.js';
 
 /** A share mounted into its grantee's view: the owner's tree and the owner's locks. */
 export interface ShareMount extends Mount {

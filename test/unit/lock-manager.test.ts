@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockManager, LockConflictError, LockLimitError, parseTimeout, type Lock, type LockDepth, type LockScope } from '../../lib/dav/locks/lock-manager.js';
+import { LockManager, LockConflictError, LockLimitError, parseTimeout } from '../../lib/dav/locks/lock-manager.js';
+import type { Lock, LockDepth, LockScope } from '../../lib/dav/locks/lock.js';
 
 const spec = (root: string, scope: LockScope = 'exclusive', depth: LockDepth = 'infinity', timeout: number | null = 600) => ({
   root,

@@ -7,26 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isWithin, parentOf } from '../../../backends/backend.js';
+import type { Lock, LockDepth, LockScope } from './lock.js';
 import { LockStore } from './lock-store.js';
-
-export type LockScope = 'exclusive' | 'shared';
-export type LockDepth = 0 | 'infinity';
-
-export interface Lock {
-  token: string;
-  /** The path the lock was taken on. */
-  root: string;
-  depth: LockDepth;
-  scope: LockScope;
-  /** The client's `DAV:owner` element as self-contained XML, if it sent one. */
-  owner?: string;
-  /** The authenticated principal that holds the lock, if any. */
-  principal?: string;
-  /** Seconds, or null for Infinite. */
-  timeout: number | null;
-  /** Epoch ms, or null for never. */
-  expires: number | null;
-}
 
 /** Caps on one lock table (0 turns one off). Defaults and config keys: DavLimits. */
 export interface LockLimits {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { isTempName, readTextIfExists, removeFileDurably, writeFileDurably } from '../../../backends/util/durable-file.js';
-import type { Lock } from './lock-manager.js';
+import type { Lock } from './lock.js';
 
 const DIR = 'locks';
 /** The table as earlier versions kept it: read once, split into files, then removed. */

@@ -1,6 +1,7 @@
 /** `DAV:activelock` elements for lockdiscovery and LOCK responses. */
 import type { DavRequest } from '../context.js';
-import { mayUseLock, type Lock } from './lock-manager.js';
+import { mayUseLock } from './lock-manager.js';
+import type { Lock } from './lock.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 

@@ -6,7 +6,8 @@
  * ancestor of the shared collection shows as rooted at the mount point, the top the grantee can see.
  */
 import { isWithin } from '../../../backends/backend.js';
-import { LockConflictError, protectingLocks, type Lock, type LockManager, type LockTable } from './lock-manager.js';
+import { LockConflictError, protectingLocks, type LockManager, type LockTable } from './lock-manager.js';
+import type { Lock } from './lock.js';
 import { DavError } from '../errors/dav-error.js';
 
 /** A collection of another tree mounted into the user's view, and the lock manager of that tree. */

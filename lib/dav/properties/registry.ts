@@ -50,6 +50,13 @@ export interface LiveProperty {
   get(res: Resource, requested?: XmlElement): Promise<OutNode[] | null> | OutNode[] | null;
 }
 
+declare module '../context.js' {
+  interface Dav {
+    /** The live properties of this mount; every other name is a dead property. */
+    props: PropertyRegistry;
+  }
+}
+
 export class PropertyRegistry {
   private readonly byName = new Map<string, LiveProperty>();
 
