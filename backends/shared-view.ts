@@ -8,7 +8,11 @@
  * shared collection to the owner's backend (so they are commits in the owner's repository, authored by
  * the grantee), with the caller's guard run against the owner's state, translated; the shared
  * collection itself cannot be removed, moved or replaced by the grantee. COPY and MOVE between
- * different backends go resource by resource (./cross-copy.ts).
+ * different backends go resource by resource (./cross-copy.ts), unless the target can take the copy
+ * from that source itself (CopyTarget: git restoring from its own history).
+ *
+ * A mount may also be a read-only part of the tree itself that another backend serves (`readOnlyPart`:
+ * git's history at `/.history`): nothing is granted or owned there, and writes are refused in its words.
  */
 import type { Readable } from 'node:stream';
 import {
@@ -21,6 +25,7 @@ import {
   type CopyOptions,
   type Entry,
   type GuardView,
+  isCopyTarget,
   type MoveOptions,
   type MutationOptions,
   type PropertyMap,
@@ -49,12 +54,19 @@ export interface Mount extends MountPoint {
   access: 'read' | 'write';
   /** Who the shared collection belongs to, as a name for the layers above (DAV:owner). */
   owner?: string;
+  /**
+   * Set when this is no share but a read-only part of the tree itself, served by another backend
+   * (git's history at `/.history`): why writes there are refused (ReadOnly, 403 with
+   * DAV:cannot-modify-version). Such a mount grants nothing (shareAccess is null, as for one's own
+   * resources) and keeps no grantee properties; `access` must be `read`.
+   */
+  readOnlyPart?: string;
 }
 
 /** The mount a path lies in, if any, with the path in the owner's tree. */
 export function routeTo<M extends MountPoint>(mounts: readonly M[], path: string): { mount: M; inner: string } | null {
   for (const mount of mounts) {
-    if (isWithin(path, mount.at)) return { mount, inner: mount.path + path.slice(mount.at.length) };
+    if (isWithin(path, mount.at)) return { mount, inner: rebase(path, mount.at, mount.path) };
   }
   return null;
 }
@@ -90,7 +102,8 @@ export class SharedView implements Backend {
 
   /** What the user may do with a shared resource; null for their own. */
   shareAccess(path: string): 'read' | 'write' | null {
-    return this.route(path)?.mount.access ?? null;
+    const mount = this.route(path)?.mount;
+    return mount && mount.readOnlyPart === undefined ? mount.access : null;
   }
 
   /** The name of the user a shared resource belongs to; undefined for the user's own. */
@@ -104,7 +117,7 @@ export class SharedView implements Backend {
    */
   locate(path: string): { stateDir: string; path: string } {
     const r = this.route(path);
-    return r ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
+    return r && r.mount.readOnlyPart === undefined ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
   }
 
   /**
@@ -117,6 +130,7 @@ export class SharedView implements Backend {
       if (await this.onlyVirtual(path)) this.readOnly(path);
       return { backend: this.own, path, mount: null };
     }
+    if (r.mount.readOnlyPart !== undefined) throw new BackendError('ReadOnly', path, r.mount.readOnlyPart);
     if (r.mount.access !== 'write') this.readOnly(path);
     if (whole && path === r.mount.at) throw new BackendError('Forbidden', path, 'the shared collection itself is its owner’s to remove or replace');
     return { backend: r.mount.target, path: r.inner, mount: r.mount };
@@ -167,6 +181,13 @@ export class SharedView implements Backend {
       return await call;
     } catch (err) {
       if (!(err instanceof BackendError)) throw err;
+      if (mount.path === '/') {
+        // Every path is within a mounted root: translate the error's own path (and the default
+        // message that names it), never guess at other text.
+        const path = rebase(err.path, '/', mount.at);
+        const message = err.message === `${err.code}: ${err.path}` ? `${err.code}: ${path}` : err.message;
+        throw new BackendError(err.code, path, message, { cause: err });
+      }
       const inward = new RegExp(`${escapeRegExp(mount.path)}(?=/|$|[^\\w.~-])`, 'g');
       const translate = (text: string) => text.replace(inward, mount.at);
       throw new BackendError(err.code, translate(err.path), translate(err.message), { cause: err });
@@ -174,7 +195,7 @@ export class SharedView implements Backend {
   }
 
   private outward(mount: Mount, entry: Entry): Entry {
-    return { ...entry, path: mount.at + entry.path.slice(mount.path.length) };
+    return { ...entry, path: rebase(entry.path, mount.path, mount.at) };
   }
 
   private readOnly(path: string): never {
@@ -211,6 +232,10 @@ export class SharedView implements Backend {
     // A mount point shadows the user's own entry of that name (requests there reach the share); a
     // folder on the way to one is the user's own if it exists, else a virtual one.
     const below = this.mountsBelow(path);
+    if (below.length === 0) {
+      yield* this.own.list(path);
+      return;
+    }
     const shadowed = new Set(below.filter((name) => this.mounts.some((m) => m.at === joinPath(path, name))));
     const own = new Set<string>();
     if (await this.own.stat(path)) {
@@ -238,9 +263,9 @@ export class SharedView implements Backend {
     const r = this.route(path);
     if (r) {
       const owners = await this.via(r.mount, r.mount.target.props(r.inner, known ? { ...known, path: r.inner } : undefined));
-      return path === r.mount.at ? this.shareProps.overlay(r.mount.at, owners) : owners;
+      return path === r.mount.at && r.mount.readOnlyPart === undefined ? this.shareProps.overlay(r.mount.at, owners) : owners;
     }
-    if (!(await this.own.stat(path)) && this.mountsBelow(path).length) return new Map();
+    if (this.mountsBelow(path).length && !(await this.own.stat(path))) return new Map();
     return this.own.props(path, known);
   }
 
@@ -270,7 +295,13 @@ export class SharedView implements Backend {
       sameTreeChecks(source, target, 'copy');
       return this.outwardResult(target, await this.via(mount, target.backend.copy(source.path, target.path, this.inward(target, options)!)));
     }
-    return this.outwardResult(target, await this.via(mount, copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!)));
+    // A read-only part of this tree names its paths in its own errors only where it answers alone.
+    const across = target.mount ?? (source.mount?.readOnlyPart === undefined ? source.mount : null);
+    if (isCopyTarget(target.backend)) {
+      const taken = await this.via(across, target.backend.copyFrom(source.backend, source.path, target.path, this.inward(target, options)!));
+      if (taken) return this.outwardResult(target, taken);
+    }
+    return this.outwardResult(target, await this.via(across, copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!)));
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
@@ -292,7 +323,7 @@ export class SharedView implements Backend {
     // The shared collection's own properties (name, colour, order) stay its owner's: the grantee's
     // are a layer of their own (read-only shares too: they only change how the grantee sees it).
     const r = this.route(path);
-    if (r && path === r.mount.at) {
+    if (r && path === r.mount.at && r.mount.readOnlyPart === undefined) {
       await options?.guard?.({ stat: (p) => this.stat(p) });
       return this.shareProps.patch(r.mount.at, patches);
     }
@@ -315,9 +346,9 @@ export class SharedView implements Backend {
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
     if (!backend.changes) throw new BackendError('NotFound', path, 'this collection cannot sync');
-    const set = await backend.changes(r ? r.inner : path, since, limit);
+    const set = await this.via(r?.mount ?? null, backend.changes(r ? r.inner : path, since, limit));
     if (!r) return set;
-    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => r.mount.at + p.slice(r.mount.path.length)) };
+    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => rebase(p, r.mount.path, r.mount.at)) };
   }
 
   async syncToken(path: string): Promise<string> {
@@ -352,6 +383,12 @@ export class SharedView implements Backend {
 function sameTreeChecks(source: Place, target: Place, kind: 'copy' | 'move'): void {
   if (isWithin(target.path, source.path)) throw new BackendError('Forbidden', target.path, `cannot ${kind} a resource into itself`);
   if (kind === 'move' && isWithin(source.path, target.path)) throw new BackendError('Forbidden', target.path, 'cannot move a resource over its own ancestor');
+}
+
+/** `path`, which lies within `from`, moved to the same place within `to` (either may be the root). */
+function rebase(path: string, from: string, to: string): string {
+  const rest = from === '/' ? (path === '/' ? '' : path) : path.slice(from.length);
+  return to === '/' ? rest || '/' : to + rest;
 }
 
 function escapeRegExp(text: string): string {
