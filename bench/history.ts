@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GitBackend } from '../backends/git/index.js';
+import { openGitRepository } from '../backends/git/repository.js';
 import { createApp, listen } from '../lib/server.js';
 
 const COMMITS = 10_000;
@@ -36,7 +36,7 @@ export async function measureHistory(): Promise<{ value?: number; note: string }
     if (imported.status !== 0) return { note: `n/a (fast-import failed: ${imported.stderr})` };
 
     const t0 = performance.now();
-    const backend = await GitBackend.open({ root: dir });
+    const backend = await openGitRepository({ root: dir });
     const openMs = performance.now() - t0;
     const running = await listen(await createApp({ backend, caldav: false }), '127.0.0.1', 0);
     try {

@@ -24,7 +24,7 @@ export type BackendKind = 'git' | 'fs';
 /** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
 export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy } = {}): Promise<Backend> {
   // Loaded on demand: the git backend's modules are not needed by a folder server.
-  if (kind === 'git') return (await import('../backends/git/index.js')).GitBackend.open({ root });
+  if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root });
   return FsBackend.open({ root, symlinks: options.symlinks });
 }
 

@@ -3,6 +3,13 @@ import assert from 'node:assert/strict';
 import { raw, startTestServer, type TestServer } from './helpers/server.js';
 import { tool } from './helpers/tools.js';
 import { parseXml, elements, textOf } from '../lib/dav/xml/parse.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
+import { BackendError } from '../backends/errors.js';
+import type { Backend } from '../backends/backend.js';
 
 /** The hrefs of a Depth-1 PROPFIND, the collection itself first. */
 async function hrefs(s: TestServer, path: string): Promise<string[]> {
@@ -143,5 +150,64 @@ describe('git history as folders', () => {
     assert.equal((await raw(s.url, '/.history/versions/never-existed.txt/')).status, 404);
     const fsck = await git(s, 'fsck', '--strict');
     assert.equal(fsck.code, 0, fsck.stderr);
+  });
+});
+
+describe('git history as a mount (openGitRepository)', () => {
+  let root: string;
+  let repo: GitRepository;
+  const body = (text: string) => Readable.from([Buffer.from(text)]);
+  const commits = async () => Number((await tool('git', ['--git-dir', root, 'rev-list', '--count', 'main'])).stdout.trim());
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gitdav-history-mount-'));
+    repo = await openGitRepository({ root });
+    await repo.mkcol('/d');
+    await repo.write('/d/a.txt', body('a'));
+    await repo.write('/d/b.txt', body('b'));
+    await repo.patchProps('/d/a.txt', [{ op: 'set', name: '{urn:t}p', value: '<p xmlns="urn:t">old</p>' }]);
+  });
+  after(async () => {
+    await repo.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('the live tree knows nothing of history: .history is only a reserved name there', async () => {
+    const live: string[] = [];
+    for await (const e of repo.live.list('/')) live.push(e.path);
+    assert.deepEqual(live, ['/d']);
+    const all: string[] = [];
+    for await (const e of repo.list('/')) all.push(e.path);
+    assert.deepEqual(all, ['/d', '/.history'], 'the view lists the mount after the live members');
+    assert.equal(await repo.live.stat('/.history'), null);
+    await assert.rejects(repo.live.write('/.history', body('x')), (err: unknown) => err instanceof BackendError && err.code === 'Forbidden');
+  });
+
+  it('history refuses every write with ReadOnly, directly and through the view', async () => {
+    const readOnly = (err: unknown) => err instanceof BackendError && err.code === 'ReadOnly' && err.message === 'history is read-only; COPY from it to restore';
+    const history: Backend = repo.history;
+    await assert.rejects(history.write('/branches/main/x', body('x')), readOnly);
+    await assert.rejects(repo.write('/.history/branches/main/x', body('x')), readOnly);
+    await assert.rejects(repo.patchProps('/.history', [{ op: 'remove', name: '{urn:t}p' }]), readOnly);
+    await assert.rejects(repo.move('/.history/branches/main/d', '/moved', { overwrite: false }), readOnly);
+    assert.equal(await repo.stat('/moved'), null, 'a refused move copies nothing');
+    assert.equal(repo.shareAccess('/.history/branches/main/d'), null, 'history is no share');
+  });
+
+  it('a folder restored from history is one commit, reusing its tree by id, with its old properties', async () => {
+    const head = (await tool('git', ['--git-dir', root, 'rev-parse', 'main'])).stdout.trim();
+    await repo.patchProps('/d/a.txt', [{ op: 'set', name: '{urn:t}p', value: '<p xmlns="urn:t">new</p>' }]);
+    const before = await commits();
+    const r = await repo.copy(`/.history/commits/${head}/d`, '/restored', { depth: 'infinity', overwrite: false });
+    assert.equal(r.created, true);
+    assert.equal(await commits(), before + 1, 'one commit, not one per resource');
+    assert.equal(r.entry.etag, (await repo.stat(`/.history/commits/${head}/d`))!.etag, 'the same tree');
+    assert.equal((await repo.props('/restored/a.txt')).get('{urn:t}p'), '<p xmlns="urn:t">old</p>');
+  });
+
+  it('live files name their version in history; history paths have none', async () => {
+    const v = await repo.versionOf('/d/b.txt');
+    assert.ok(v && v.path.startsWith('/.history/versions/d/b.txt/'), JSON.stringify(v));
+    assert.equal((await repo.stat(v.path))?.kind, 'file');
+    assert.equal(await repo.versionOf(v.path), null);
   });
 });

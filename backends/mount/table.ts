@@ -23,6 +23,13 @@ export interface Mount extends MountPoint {
   access: 'read' | 'write';
   /** Who the shared collection belongs to, as a name for the layers above (DAV:owner). */
   owner?: string;
+  /**
+   * Set when this is no share but a read-only part of the tree itself, served by another backend
+   * (git's history at `/.history`): why writes there are refused (ReadOnly, 403 with
+   * DAV:cannot-modify-version). Such a mount grants nothing (shareAccess is null, as for one's own
+   * resources) and keeps no grantee properties; `access` must be `read`.
+   */
+  readOnlyPart?: string;
 }
 
 /** The mount a path lies in, and the path in the mounted tree. */
@@ -47,7 +54,7 @@ export class MountTable<M extends MountPoint = Mount> {
   /** The mount a path lies in, if any, with the path in the mounted tree. */
   route(path: string): Route<M> | null {
     for (const mount of this.mounts) {
-      if (isWithin(path, mount.at)) return { mount, inner: mount.path + path.slice(mount.at.length) };
+      if (isWithin(path, mount.at)) return { mount, inner: rebase(path, mount.at, mount.path) };
     }
     return null;
   }
@@ -69,5 +76,11 @@ export class MountTable<M extends MountPoint = Mount> {
 
 /** A path of a mounted tree (at or below the mount's `path`) where the view shows it. */
 export function outwardPath(mount: MountPoint, inner: string): string {
-  return mount.at + inner.slice(mount.path.length);
+  return rebase(inner, mount.path, mount.at);
+}
+
+/** `path`, which lies within `from`, moved to the same place below `to` (either may be the root). */
+export function rebase(path: string, from: string, to: string): string {
+  const rest = from === '/' ? (path === '/' ? '' : path) : path.slice(from.length);
+  return to === '/' ? rest || '/' : to + rest;
 }

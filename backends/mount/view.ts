@@ -9,7 +9,11 @@
  * shared collection to the owner's backend (so they are commits in the owner's repository, authored by
  * the grantee), with the caller's guard run against the owner's state, translated; the shared
  * collection itself cannot be removed, moved or replaced by the grantee. COPY and MOVE between
- * different backends go resource by resource (./cross-copy.ts).
+ * different backends go resource by resource (./cross-copy.ts), unless the target can take the copy
+ * from that source itself (CopyTarget: git restoring from its own history).
+ *
+ * A mount may also be a read-only part of the tree itself that another backend serves (`readOnlyPart`:
+ * git's history at `/.history`): nothing is granted or owned there, and writes are refused in its words.
  */
 import type { Readable } from 'node:stream';
 import {
@@ -22,6 +26,7 @@ import {
   type CopyOptions,
   type Entry,
   type GuardView,
+  isCopyTarget,
   type MoveOptions,
   type MutationOptions,
   type PropertyMap,
@@ -35,7 +40,7 @@ import { BackendError } from '../errors.js';
 import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
-import { MountTable, outwardPath, type Mount, type Route } from './table.js';
+import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
 import { join } from 'node:path';
 
 /** Where a resource is stored: the backend that owns it and its path there. */
@@ -74,7 +79,8 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
 
   /** What the user may do with a shared resource; null for their own. */
   shareAccess(path: string): 'read' | 'write' | null {
-    return this.route(path)?.mount.access ?? null;
+    const mount = this.route(path)?.mount;
+    return mount && mount.readOnlyPart === undefined ? mount.access : null;
   }
 
   /** The name of the user a shared resource belongs to; undefined for the user's own. */
@@ -88,7 +94,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
    */
   locate(path: string): Location {
     const r = this.route(path);
-    return r ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
+    return r && r.mount.readOnlyPart === undefined ? { stateDir: r.mount.target.stateDir, path: r.inner } : { stateDir: this.own.stateDir, path };
   }
 
   /**
@@ -101,6 +107,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
       if (await this.onlyVirtual(path)) this.readOnly(path);
       return { backend: this.own, path, mount: null };
     }
+    if (r.mount.readOnlyPart !== undefined) throw new BackendError('ReadOnly', path, r.mount.readOnlyPart);
     if (r.mount.access !== 'write') this.readOnly(path);
     if (whole && path === r.mount.at) throw new BackendError('Forbidden', path, 'the shared collection itself is its owner’s to remove or replace');
     return { backend: r.mount.target, path: r.inner, mount: r.mount };
@@ -151,6 +158,13 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
       return await call;
     } catch (err) {
       if (!(err instanceof BackendError)) throw err;
+      if (mount.path === '/') {
+        // Every path is within a mounted root: translate the error's own path (and the default
+        // message that names it), never guess at other text.
+        const path = rebase(err.path, '/', mount.at);
+        const message = err.message === `${err.code}: ${err.path}` ? `${err.code}: ${path}` : err.message;
+        throw new BackendError(err.code, path, message, { cause: err });
+      }
       const inward = new RegExp(`${escapeRegExp(mount.path)}(?=/|$|[^\\w.~-])`, 'g');
       const translate = (text: string) => text.replace(inward, mount.at);
       throw new BackendError(err.code, translate(err.path), translate(err.message), { cause: err });
@@ -186,6 +200,10 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     // A mount point shadows the user's own entry of that name (requests there reach the share); a
     // folder on the way to one is the user's own if it exists, else a virtual one.
     const below = this.table.below(path);
+    if (below.length === 0) {
+      yield* this.own.list(path);
+      return;
+    }
     const shadowed = new Set(below.filter((name) => this.table.mountedAt(joinPath(path, name))));
     const own = new Set<string>();
     if (await this.own.stat(path)) {
@@ -213,9 +231,9 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     const r = this.route(path);
     if (r) {
       const owners = await this.via(r.mount, r.mount.target.props(r.inner, known ? { ...known, path: r.inner } : undefined));
-      return path === r.mount.at ? this.shareProps.overlay(r.mount.at, owners) : owners;
+      return path === r.mount.at && r.mount.readOnlyPart === undefined ? this.shareProps.overlay(r.mount.at, owners) : owners;
     }
-    if (!(await this.own.stat(path)) && this.table.below(path).length) return new Map();
+    if (this.table.below(path).length && !(await this.own.stat(path))) return new Map();
     return this.own.props(path, known);
   }
 
@@ -245,7 +263,13 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
       sameTreeChecks(source, target, 'copy');
       return this.outwardResult(target, await this.via(mount, target.backend.copy(source.path, target.path, this.inward(target, options)!)));
     }
-    return this.outwardResult(target, await this.via(mount, copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!)));
+    // A read-only part of this tree names its paths in its own errors only where it answers alone.
+    const across = target.mount ?? (source.mount?.readOnlyPart === undefined ? source.mount : null);
+    if (isCopyTarget(target.backend)) {
+      const taken = await this.via(across, target.backend.copyFrom(source.backend, source.path, target.path, this.inward(target, options)!));
+      if (taken) return this.outwardResult(target, taken);
+    }
+    return this.outwardResult(target, await this.via(across, copyAcross(source.backend, source.path, target.backend, target.path, this.inward(target, options)!)));
   }
 
   async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
@@ -267,7 +291,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     // The shared collection's own properties (name, colour, order) stay its owner's: the grantee's
     // are a layer of their own (read-only shares too: they only change how the grantee sees it).
     const r = this.route(path);
-    if (r && path === r.mount.at) {
+    if (r && path === r.mount.at && r.mount.readOnlyPart === undefined) {
       await options?.guard?.({ stat: (p) => this.stat(p) });
       return this.shareProps.patch(r.mount.at, patches);
     }
@@ -290,7 +314,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
     if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
-    const set = await backend.changes(r ? r.inner : path, since, limit);
+    const set = await this.via(r?.mount ?? null, backend.changes(r ? r.inner : path, since, limit));
     if (!r) return set;
     return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
   }

@@ -1,6 +1,7 @@
 /** CalDAV beyond the core REPORTs: webcal GET, git commit messages, discovery REPORTs, DST queries. */
 import assert from 'node:assert/strict';
 import { DAVClient } from 'tsdav';
+import { forEachBackend } from '../helpers/backends.js';
 import { raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
 
@@ -144,10 +145,10 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
   });
 });
 
-describe('calendar-query result cap', function () {
+forEachBackend((kind) => describe(`calendar-query result cap (${kind})`, function () {
   this.timeout(30_000);
   it('answers at most maxReportResults matches, then a 507 number-of-matches-within-limits', async () => {
-    const s = await startTestServer({ backend: 'fs', caldav: true, dav: { limits: { maxReportResults: 2 } as never } });
+    const s = await startTestServer({ backend: kind, caldav: true, dav: { limits: { maxReportResults: 2 } as never } });
     try {
       for (let i = 0; i < 3; i++) {
         const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', `UID:cap-${i}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
@@ -163,7 +164,7 @@ describe('calendar-query result cap', function () {
       await s.close();
     }
   });
-});
+}));
 
 const event = (uid: string, summary: string) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'DURATION:PT1H', `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 

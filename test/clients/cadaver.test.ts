@@ -3,16 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool, tool } from '../helpers/tools.js';
 
-describe('real client: cadaver', function () {
+forEachBackend((kind) => describe(`real client: cadaver (${kind})`, function () {
   this.timeout(60_000);
   let s: TestServer;
   let dir: string;
   before(async function () {
     requireTool(this, '/usr/bin/cadaver', 'cadaver');
-    s = await startTestServer();
+    s = await startTestServer({ backend: kind });
     dir = await mkdtemp(join(tmpdir(), 'gitdav-cadaver-'));
     await writeFile(join(dir, 'in.txt'), 'cadaver was here\n');
   });
@@ -40,6 +41,6 @@ describe('real client: cadaver', function () {
     assert.match(r.stdout, /Lock token <opaquelocktoken:/);
     assert.match(r.stdout, /Value of colour is: green/);
     assert.equal(await readFile(join(dir, 'out.txt'), 'utf8'), 'cadaver was here\n');
-    assert.equal(await readFile(join(s.root, 'c', 'y.txt'), 'utf8'), 'cadaver was here\n');
+    assert.equal(await storageOf(kind, s.root).text('/c/y.txt'), 'cadaver was here\n');
   });
-});
+}));

@@ -3,15 +3,15 @@
  * GVFS), replayed as they send them, with the answers they depend on.
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { raw, startTestServer, lockBody, type TestServer } from '../helpers/server.js';
 
 const token = (h: unknown) => /<([^>]+)>/.exec(String(h))![1]!;
 
-describe('client sequences: Windows, Finder, GVFS', () => {
+forEachBackend((kind) => describe(`client sequences: Windows, Finder, GVFS (${kind})`, () => {
   let s: TestServer;
-  beforeEach(async () => (s = await startTestServer()));
+  const stored = () => storageOf(kind, s.root);
+  beforeEach(async () => (s = await startTestServer({ backend: kind })));
   afterEach(() => s.close());
 
   it('Windows Explorer: LOCK unmapped → PUT with untagged If → PROPPATCH Win32 times → UNLOCK', async () => {
@@ -44,9 +44,9 @@ describe('client sequences: Windows, Finder, GVFS', () => {
     assert.equal((await raw(s.url, '/._Photo.jpg', { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.from([0, 5, 22, 7]) })).status, 201);
     const mv = await raw(s.url, '/.dat1234.tmp', { method: 'MOVE', headers: { Destination: `${s.url}/Photo.jpg`, Overwrite: 'T', If: `<${s.url}/Photo.jpg> (<${t}>)` } });
     assert.equal(mv.status, 204);
-    assert.equal(await readFile(join(s.root, 'Photo.jpg'), 'utf8'), 'new');
+    assert.equal(await stored().text('/Photo.jpg'), 'new');
     assert.equal((await raw(s.url, '/._Photo.jpg', { method: 'DELETE' })).status, 204);
-    assert.deepEqual((await readdir(s.root)).filter((n) => !n.startsWith('.gitdav')), ['Photo.jpg']);
+    assert.deepEqual(await stored().names(), ['Photo.jpg']);
   });
 
   it('GVFS: an empty PUT then the content; overwrite as DELETE + PUT', async () => {
@@ -54,6 +54,6 @@ describe('client sequences: Windows, Finder, GVFS', () => {
     assert.equal((await raw(s.url, '/g.txt', { method: 'PUT', body: 'content' })).status, 204);
     assert.equal((await raw(s.url, '/g.txt', { method: 'DELETE' })).status, 204);
     assert.equal((await raw(s.url, '/g.txt', { method: 'PUT', body: 'again' })).status, 201);
-    assert.equal(await readFile(join(s.root, 'g.txt'), 'utf8'), 'again');
+    assert.equal(await stored().text('/g.txt'), 'again');
   });
-});
+}));

@@ -4,7 +4,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBackend } from '../../backends/fs/index.js';
-import { GitBackend } from '../../backends/git/index.js';
+import { openGitRepository } from '../../backends/git/repository.js';
 import { createApp, listen, type RunningServer } from '../../lib/server.js';
 import type { DavOptions } from '../../lib/dav/context.js';
 import type { CalDavOptions } from '../../lib/caldav/index.js';
@@ -100,7 +100,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker, knownLoginsFile: join(root, '.gitdav', KNOWN_LOGINS_FILE) });
     app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
-    const backend = options.backend === 'git' ? await GitBackend.open({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
+    const backend = options.backend === 'git' ? await openGitRepository({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls, logger: options.logger });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);

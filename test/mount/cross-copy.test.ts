@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { Backend } from '../../backends/backend.js';
 import { BackendError } from '../../backends/errors.js';
 import { FsBackend } from '../../backends/fs/index.js';
-import { GitBackend } from '../../backends/git/index.js';
+import { openGitRepository } from '../../backends/git/repository.js';
 import { copyAcross, moveAcross } from '../../backends/mount/cross-copy.js';
 
 const put = (b: Backend, path: string, text: string) => b.write(path, Readable.from([Buffer.from(text)]), { length: Buffer.byteLength(text) });
@@ -34,7 +34,7 @@ for (const kind of ['fs', 'git'] as const) {
     const open = async () => {
       const root = await mkdtemp(join(tmpdir(), 'gitdav-cross-'));
       dirs.push(root);
-      return kind === 'fs' ? FsBackend.open({ root }) : GitBackend.open({ root });
+      return kind === 'fs' ? FsBackend.open({ root }) : openGitRepository({ root });
     };
     beforeEach(async () => {
       dirs = [];

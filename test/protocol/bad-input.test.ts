@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { raw, startTestServer, propfindBody, type TestServer } from '../helpers/server.js';
 
 /** Sends bytes on a fresh socket and returns what came back before close. */
@@ -21,11 +22,12 @@ function rawSocket(url: string, data: string): Promise<string> {
   });
 }
 
-describe('bad input never harms stored data or the process', () => {
+forEachBackend((kind) => describe(`bad input never harms stored data or the process (${kind})`, () => {
   let s: TestServer;
   let outside: string;
+  const stored = () => storageOf(kind, s.root);
   before(async () => {
-    s = await startTestServer({ dav: { limits: { maxXmlBytes: 10_000, maxXmlDepth: 32 } as never } });
+    s = await startTestServer({ backend: kind, dav: { limits: { maxXmlBytes: 10_000, maxXmlDepth: 32 } as never } });
     outside = await mkdtemp(join(tmpdir(), 'gitdav-outside-'));
     await writeFile(join(outside, 'victim'), 'safe');
     await raw(s.url, '/keep.txt', { method: 'PUT', body: 'precious' });
@@ -37,8 +39,8 @@ describe('bad input never harms stored data or the process', () => {
   });
 
   const snapshot = async () => ({
-    keep: await readFile(join(s.root, 'keep.txt'), 'utf8'),
-    top: (await readdir(s.root)).sort(),
+    keep: await stored().text('/keep.txt'),
+    top: await stored().names(),
     victim: await readFile(join(outside, 'victim'), 'utf8'),
   });
 
@@ -82,7 +84,9 @@ describe('bad input never harms stored data or the process', () => {
     });
   }
 
-  it('a symlink out of the root is refused and cannot be written through', async () => {
+  // Folder backend only: a git backend's tree holds a link as a blob and never follows it (its
+  // links are tested in test/security/symlinks.test.ts, 'symbolic links (git backend)').
+  if (kind === 'fs') it('a symlink out of the root is refused and cannot be written through', async () => {
     execFileSync('ln', ['-s', outside, join(s.root, 'escape')]);
     assert.equal((await raw(s.url, '/escape/victim')).status, 403);
     assert.equal((await raw(s.url, '/escape/victim', { method: 'PUT', body: 'pwned' })).status, 403);
@@ -91,8 +95,12 @@ describe('bad input never harms stored data or the process', () => {
     await rm(join(s.root, 'escape'));
   });
 
+  // Each backend reserves its own names: the folder keeps its state in ROOT/.gitdav, inside the tree;
+  // git keeps it outside the tree (GITDIR/gitdav), so `.gitdav` is an ordinary name there, and git
+  // reserves `.git` and its look-alikes instead (test/git-reserved-names.test.ts has them all).
+  const reserved = kind === 'fs' ? ['/.gitdav/locks.json', '/.gitdav', '/dir/.davprops', '/.davprops'] : ['/.git', '/dir/.GIT', '/dir/.davprops', '/.davprops'];
   it('writes to the reserved bookkeeping names are refused', async () => {
-    for (const p of ['/.gitdav/locks.json', '/.gitdav', '/dir/.davprops', '/.davprops']) {
+    for (const p of reserved) {
       const r = await raw(s.url, p, { method: 'PUT', body: '{}' });
       assert.ok([403, 409].includes(r.status), `${p} → ${r.status}`);
       assert.equal((await raw(s.url, p)).status, 404);
@@ -105,7 +113,7 @@ describe('bad input never harms stored data or the process', () => {
     assert.equal((await raw(s.url, '/keep.txt', { method: 'UNLOCK', headers: { 'Lock-Token': 'no-brackets' } })).status, 400);
     const reply = await rawSocket(s.url, 'PUT /keep.txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1.1 400/);
-    assert.equal(await readFile(join(s.root, 'keep.txt'), 'utf8'), 'precious');
+    assert.equal(await stored().text('/keep.txt'), 'precious');
   });
 
   it('unsupported methods → 501 with Allow; MKCOL with a body → 415; a request fragment → 400', async () => {
@@ -124,7 +132,7 @@ describe('bad input never harms stored data or the process', () => {
     const p = await raw(s.url, '/', { method: 'PROPFIND', headers: { Depth: '1' }, body: propfindBody('getetag') });
     assert.equal(p.status, 207);
   });
-});
+}));
 
 describe('a full disk', function () {
   let mountPoint: string | undefined;
@@ -148,7 +156,8 @@ describe('a full disk', function () {
   it('PUT answers 507, keeps the old file, and leaves nothing half-written', async () => {
     const root = join(mountPoint!, 'root');
     await mkdir(root);
-    const s = await startTestServer({ root });
+    // The folder backend's full disk (its temp uploads in .gitdav/tmp); git's: test/git-full-disk.test.ts.
+    const s = await startTestServer({ root, backend: 'fs' });
     try {
       assert.equal((await raw(s.url, '/small', { method: 'PUT', body: 'small' })).status, 201);
       const r = await raw(s.url, '/small', { method: 'PUT', body: Buffer.alloc(4 * 1024 * 1024, 1) });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 
-describe('RFC 4918 §9.8 COPY and §9.9 MOVE', () => {
+forEachBackend((kind) => describe(`RFC 4918 §9.8 COPY and §9.9 MOVE (${kind})`, () => {
   let s: TestServer;
+  const stored = (path: string) => storageOf(kind, s.root).text(path);
   beforeEach(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ backend: kind });
     await raw(s.url, '/a', { method: 'MKCOL' });
     await raw(s.url, '/a/f.txt', { method: 'PUT', body: 'F' });
     await raw(s.url, '/a/f.txt', {
@@ -22,7 +22,7 @@ describe('RFC 4918 §9.8 COPY and §9.9 MOVE', () => {
   it('COPY with an absolute Destination: 201, content and dead properties copied', async () => {
     const r = await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: `${s.url}/g.txt` } });
     assert.equal(r.status, 201);
-    assert.equal(await readFile(join(s.root, 'g.txt'), 'utf8'), 'F');
+    assert.equal(await stored('/g.txt'), 'F');
     assert.match(await tag('/g.txt'), />blue</);
     assert.match(await tag('/a/f.txt'), />blue</);
   });
@@ -30,9 +30,9 @@ describe('RFC 4918 §9.8 COPY and §9.9 MOVE', () => {
   it('Overwrite: F onto an existing resource → 412; T (default) → 204', async () => {
     await raw(s.url, '/g.txt', { method: 'PUT', body: 'G' });
     assert.equal((await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: '/g.txt', Overwrite: 'F' } })).status, 412);
-    assert.equal(await readFile(join(s.root, 'g.txt'), 'utf8'), 'G');
+    assert.equal(await stored('/g.txt'), 'G');
     assert.equal((await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: '/g.txt' } })).status, 204);
-    assert.equal(await readFile(join(s.root, 'g.txt'), 'utf8'), 'F');
+    assert.equal(await stored('/g.txt'), 'F');
   });
 
   it('COPY Depth 0 of a collection copies it without members', async () => {
@@ -57,8 +57,8 @@ describe('RFC 4918 §9.8 COPY and §9.9 MOVE', () => {
     assert.equal((await raw(s.url, '/a/', { method: 'MOVE', headers: { Destination: '/z/', Depth: '0' } })).status, 400);
     // A Destination is a URI: dot segments resolve (RFC 3986 §5.2.4) and can never climb above the root.
     assert.equal((await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: '/%2e%2e/%2e%2e/x' } })).status, 201);
-    assert.equal(await readFile(join(s.root, 'x'), 'utf8'), 'F');
-    assert.equal(await readFile(join(s.root, 'a', 'f.txt'), 'utf8'), 'F');
+    assert.equal(await stored('/x'), 'F');
+    assert.equal(await stored('/a/f.txt'), 'F');
   });
 
   it('a locked destination needs its token', async () => {
@@ -71,4 +71,4 @@ describe('RFC 4918 §9.8 COPY and §9.9 MOVE', () => {
     assert.equal((await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: '/locked.txt' } })).status, 423);
     assert.equal((await raw(s.url, '/a/f.txt', { method: 'COPY', headers: { Destination: '/locked.txt', If: `</locked.txt> (<${token}>)` } })).status, 204);
   });
-});
+}));

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { forEachBackend } from '../helpers/backends.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 
-describe('RFC 9110 GET/HEAD: validators, conditionals, ranges, digests', () => {
+forEachBackend((kind) => describe(`RFC 9110 GET/HEAD: validators, conditionals, ranges, digests (${kind})`, () => {
   let s: TestServer;
   let etag: string;
   const content = 'abcdefghijklmnopqrstuvwxyz';
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ backend: kind });
     const put = await raw(s.url, '/abc.txt', { method: 'PUT', body: content });
     etag = put.headers.etag as string;
   });
@@ -111,4 +112,4 @@ describe('RFC 9110 GET/HEAD: validators, conditionals, ranges, digests', () => {
     assert.match(r.text, /<D:error/);
     assert.equal((await raw(s.url, '/abc.txt/')).status, 404);
   });
-});
+}));

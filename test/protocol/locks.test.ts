@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { forEachBackend } from '../helpers/backends.js';
 import { raw, startTestServer, lockBody, type TestServer } from '../helpers/server.js';
 
-describe('RFC 4918 §6-7, §9.10-9.11 LOCK and UNLOCK', () => {
+forEachBackend((kind) => describe(`RFC 4918 §6-7, §9.10-9.11 LOCK and UNLOCK (${kind})`, () => {
   let s: TestServer;
-  beforeEach(async () => (s = await startTestServer()));
+  beforeEach(async () => (s = await startTestServer({ backend: kind })));
   afterEach(() => s.close());
 
   async function lock(path: string, opts: { scope?: 'exclusive' | 'shared'; depth?: string; timeout?: string } = {}) {
@@ -97,7 +98,7 @@ describe('RFC 4918 §6-7, §9.10-9.11 LOCK and UNLOCK', () => {
     const l = await lock('/p');
     const root = s.root;
     await s.running.close(100);
-    const again = await startTestServer({ root });
+    const again = await startTestServer({ root, backend: kind });
     try {
       assert.equal((await raw(again.url, '/p', { method: 'PUT', body: 'y' })).status, 423);
       assert.equal((await raw(again.url, '/p', { method: 'PUT', body: 'y', headers: { If: `(<${l.token}>)` } })).status, 204);
@@ -124,4 +125,4 @@ describe('RFC 4918 §6-7, §9.10-9.11 LOCK and UNLOCK', () => {
     assert.equal(ok.status, 204);
     assert.equal((await raw(s.url, '/t', { method: 'PUT', body: 'z', headers: { If: '(garbage' } })).status, 400);
   });
-});
+}));

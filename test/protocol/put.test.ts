@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 
-describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
+forEachBackend((kind) => describe(`PUT (RFC 9110 §9.3.4, RFC 4918 §9.7) (${kind})`, () => {
   let s: TestServer;
-  beforeEach(async () => (s = await startTestServer()));
+  const stored = () => storageOf(kind, s.root);
+  beforeEach(async () => (s = await startTestServer({ backend: kind })));
   afterEach(() => s.close());
 
   it('201 on create, 204 on replace, each with the new ETag that GET then returns', async () => {
@@ -26,7 +26,7 @@ describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
     assert.equal((await raw(s.url, '/f.txt', { method: 'PUT', body: 'two', headers: { 'If-Match': '"stale"' } })).status, 412);
     assert.equal((await raw(s.url, '/f.txt', { method: 'PUT', body: 'two', headers: { 'If-Match': a.headers.etag as string } })).status, 204);
     assert.equal((await raw(s.url, '/new.txt', { method: 'PUT', body: 'x', headers: { 'If-Match': '*' } })).status, 412);
-    assert.equal(await readFile(join(s.root, 'f.txt'), 'utf8'), 'two');
+    assert.equal(await stored().text('/f.txt'), 'two');
   });
 
   it('409 when the parent collection is missing; 405 on a collection', async () => {
@@ -38,7 +38,7 @@ describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
   it('accepts chunked bodies (no Content-Length), as Finder sends them', async () => {
     const r = await raw(s.url, '/chunked.bin', { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.alloc(100_000, 7) });
     assert.equal(r.status, 201);
-    assert.equal((await readFile(join(s.root, 'chunked.bin'))).length, 100_000);
+    assert.equal((await stored().bytes('/chunked.bin')).length, 100_000);
   });
 
   it('Expect: 100-continue: a failing precondition is answered before the body is sent', async () => {
@@ -64,7 +64,7 @@ describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
     const r = await raw(s.url, '/d.txt', { method: 'PUT', body: 'HELLO', headers: { 'Repr-Digest': `sha-256=:${bad}:` } });
     assert.equal(r.status, 400);
     assert.match(r.text, /digest/);
-    assert.equal(await readFile(join(s.root, 'd.txt'), 'utf8'), 'hello');
+    assert.equal(await stored().text('/d.txt'), 'hello');
     const r2 = await raw(s.url, '/d2.txt', { method: 'PUT', body: 'x', headers: { 'Content-Digest': `sha-512=:${bad}:` } });
     assert.equal(r2.status, 400);
     assert.equal((await raw(s.url, '/d2.txt')).status, 404);
@@ -82,8 +82,8 @@ describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
       sock.on('error', () => undefined);
     });
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(await readFile(join(s.root, 'cut.bin'), 'utf8'), 'original');
-    assert.deepEqual(await readdir(join(s.root, '.gitdav', 'tmp')), []);
+    assert.equal(await stored().text('/cut.bin'), 'original');
+    assert.deepEqual(await stored().leftoverTemps(), []);
   });
 
   it('Content-Range resumes an interrupted upload: HEAD tells where, each chunk lands atomically', async () => {
@@ -98,19 +98,19 @@ describe('PUT (RFC 9110 §9.3.4, RFC 4918 §9.7)', () => {
       headers: { 'Content-Range': `bytes ${have}-${whole.length - 1}/${whole.length}`, 'If-Match': first.headers.etag as string },
     });
     assert.equal(rest.status, 204);
-    assert.deepEqual(await readFile(join(s.root, 'up.bin')), whole);
+    assert.deepEqual(await stored().bytes('/up.bin'), whole);
     const gap = await raw(s.url, '/up.bin', { method: 'PUT', body: 'x', headers: { 'Content-Range': 'bytes 100-100/200' } });
     assert.equal(gap.status, 416);
     assert.equal((await raw(s.url, '/up.bin', { method: 'PUT', body: 'xy', headers: { 'Content-Range': 'bytes 0-0/2' } })).status, 400);
     assert.equal((await raw(s.url, '/up.bin', { method: 'PUT', body: 'x', headers: { 'Content-Range': 'garbage' } })).status, 400);
-    assert.deepEqual(await readFile(join(s.root, 'up.bin')), whole);
+    assert.deepEqual(await stored().bytes('/up.bin'), whole);
   });
 
   it('a body over the configured limit is refused with 413 and not stored', async () => {
     await s.close();
-    s = await startTestServer({ dav: { limits: { maxPutBytes: 1000 } as never } });
+    s = await startTestServer({ backend: kind, dav: { limits: { maxPutBytes: 1000 } as never } });
     assert.equal((await raw(s.url, '/big', { method: 'PUT', body: Buffer.alloc(2000) })).status, 413);
     assert.equal((await raw(s.url, '/big')).status, 404);
     assert.equal((await raw(s.url, '/small', { method: 'PUT', body: Buffer.alloc(1000) })).status, 201);
   });
-});
+}));

@@ -1,6 +1,7 @@
 /** RFC 6578 sync-collection on plain WebDAV folders, both backends. */
 import assert from 'node:assert/strict';
-import { raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { forEachBackend } from '../helpers/backends.js';
 import { parseXml, elements, textOf } from '../../lib/dav/xml/parse.js';
 
 interface SyncResult {
@@ -30,7 +31,7 @@ async function sync(s: TestServer, path: string, token: string, opts: { limit?: 
   return out;
 }
 
-for (const backend of ['fs', 'git'] as BackendName[]) {
+forEachBackend((backend) => {
   describe(`RFC 6578 sync-collection (${backend} backend)`, () => {
     let s: TestServer;
     beforeEach(async () => {
@@ -95,4 +96,4 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
       assert.deepEqual([...(await sync(s, '/f/', token)).changed.keys()], ['/f/z.txt']);
     });
   });
-}
+});

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { forEachBackend } from '../helpers/backends.js';
 
 const SIZE = 4 * 1024 * 1024;
 
@@ -30,7 +31,7 @@ function countBody(base: string, path: string, headers: Record<string, string>, 
   });
 }
 
-for (const backend of ['fs', 'git'] as BackendName[]) describe(`range amplification (${backend} backend)`, function () {
+forEachBackend((backend) => describe(`range amplification (${backend} backend)`, function () {
   this.timeout(60_000);
   let s: TestServer;
   const content = Buffer.alloc(SIZE);
@@ -71,4 +72,4 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`range amplificat
     assert.ok(parts[0]!.endsWith(`\r\n\r\n${content.subarray(1000, 1010).toString('latin1')}\r\n`));
     assert.equal(Number(r.headers['content-length']), r.body.length);
   });
-});
+}));

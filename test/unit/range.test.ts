@@ -1,104 +1,66 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { coalesce, multipartByteranges, parseRange, parseContentRange } from '../../lib/dav/range.js';
+import { coalesce, multipartByteranges, parseRange, parseContentRange, type RangeResult } from '../../lib/dav/range.js';
 
 const ranges = (...rs: [number, number][]) => ({ kind: 'ranges' as const, ranges: rs.map(([start, end]) => ({ start, end })) });
 const NONE = { kind: 'none' as const };
 const UNSAT = { kind: 'unsatisfiable' as const };
 
+const show = (r: RangeResult) => (r.kind === 'ranges' ? r.ranges.map((x) => `${x.start}-${x.end}`).join(',') : r.kind);
+
+/** A rule of RFC 9110 and the rows that probe it: [Range header, representation size, result, note]. */
+type ParseTable = [rule: string, rows: Array<[header: string | undefined, size: number, expected: RangeResult, note?: string]>];
+
+/** One `it` per row, under a describe named by the rule. */
+function parseTables(tables: ParseTable[]): void {
+  for (const [rule, rows] of tables) {
+    describe(rule, () => {
+      for (const [header, size, expected, note] of rows) {
+        it(`${JSON.stringify(header)} of ${size} bytes → ${show(expected)}${note ? ` (${note})` : ''}`, () => assert.deepEqual(parseRange(header, size), expected));
+      }
+    });
+  }
+}
+
 describe('RFC 9110 §14.2 Range: parseRange', () => {
-  describe('no usable header', () => {
-    it('returns none for a missing or empty header', () => {
-      assert.deepEqual(parseRange(undefined, 100), NONE);
-      assert.deepEqual(parseRange('', 100), NONE);
-    });
+  describe('no usable header', () => parseTables([
+    ['returns none for a missing or empty header', [[undefined, 100, NONE], ['', 100, NONE]]],
+    ['ignores range units other than bytes (§14.1: unknown units are ignored)', [['items=0-5', 100, NONE], ['bytesx=0-5', 100, NONE]]],
+    ['accepts the unit case-insensitively (§14.1: range units are case-insensitive)', [['BYTES=0-4', 100, ranges([0, 4])]]],
+  ]));
 
-    it('ignores range units other than bytes (§14.1: unknown units are ignored)', () => {
-      assert.deepEqual(parseRange('items=0-5', 100), NONE);
-      assert.deepEqual(parseRange('bytesx=0-5', 100), NONE);
-    });
+  describe('§14.1.2 int-range', () => parseTables([
+    ['first-pos and last-pos are inclusive offsets', [
+      ['bytes=0-499', 10000, ranges([0, 499]), 'RFC 9110 §14.1.2 example: the first 500 bytes'],
+      ['bytes=500-999', 10000, ranges([500, 999]), 'the second 500 bytes'],
+    ]],
+    ['a single byte', [['bytes=0-0', 10000, ranges([0, 0])], ['bytes=9999-9999', 10000, ranges([9999, 9999])]]],
+    ['open-ended: a missing last-pos means the remainder', [
+      ['bytes=9500-', 10000, ranges([9500, 9999]), 'RFC 9110 §14.1.2 example: the final 500 bytes'],
+      ['bytes=0-', 1, ranges([0, 0])],
+    ]],
+    ['clips a last-pos at or beyond the end to size-1', [['bytes=0-10000', 10000, ranges([0, 9999])], ['bytes=100-99999999999', 200, ranges([100, 199])]]],
+    ['an int-range whose last-pos is less than first-pos is invalid: the header is ignored', [['bytes=5-3', 100, NONE], ['bytes=0-1,5-3', 100, NONE]]],
+    ['an int-range starting at or beyond the size is unsatisfiable', [['bytes=100-', 100, UNSAT], ['bytes=100-200', 100, UNSAT], ['bytes=1000-2000', 100, UNSAT]]],
+  ]));
 
-    it('accepts the unit case-insensitively (§14.1: range units are case-insensitive)', () => {
-      assert.deepEqual(parseRange('BYTES=0-4', 100), ranges([0, 4]));
-    });
-  });
-
-  describe('§14.1.2 int-range', () => {
-    it('first-pos and last-pos are inclusive offsets', () => {
-      // RFC 9110 §14.1.2 example: the first 500 bytes of a 10000-byte representation
-      assert.deepEqual(parseRange('bytes=0-499', 10000), ranges([0, 499]));
-      // the second 500 bytes
-      assert.deepEqual(parseRange('bytes=500-999', 10000), ranges([500, 999]));
-    });
-
-    it('a single byte', () => {
-      assert.deepEqual(parseRange('bytes=0-0', 10000), ranges([0, 0]));
-      assert.deepEqual(parseRange('bytes=9999-9999', 10000), ranges([9999, 9999]));
-    });
-
-    it('open-ended: a missing last-pos means the remainder', () => {
-      // RFC 9110 §14.1.2 example: bytes=9500- → the final 500 bytes of 10000
-      assert.deepEqual(parseRange('bytes=9500-', 10000), ranges([9500, 9999]));
-      assert.deepEqual(parseRange('bytes=0-', 1), ranges([0, 0]));
-    });
-
-    it('clips a last-pos at or beyond the end to size-1', () => {
-      assert.deepEqual(parseRange('bytes=0-10000', 10000), ranges([0, 9999]));
-      assert.deepEqual(parseRange('bytes=100-99999999999', 200), ranges([100, 199]));
-    });
-
-    it('an int-range whose last-pos is less than first-pos is invalid: the header is ignored', () => {
-      assert.deepEqual(parseRange('bytes=5-3', 100), NONE);
-      assert.deepEqual(parseRange('bytes=0-1,5-3', 100), NONE);
-    });
-
-    it('an int-range starting at or beyond the size is unsatisfiable', () => {
-      assert.deepEqual(parseRange('bytes=100-', 100), UNSAT);
-      assert.deepEqual(parseRange('bytes=100-200', 100), UNSAT);
-      assert.deepEqual(parseRange('bytes=1000-2000', 100), UNSAT);
-    });
-  });
-
-  describe('§14.1.2 suffix-range', () => {
-    it('the last N bytes', () => {
-      // RFC 9110 §14.1.2 example: bytes=-500 → the final 500 bytes of 10000
-      assert.deepEqual(parseRange('bytes=-500', 10000), ranges([9500, 9999]));
-      assert.deepEqual(parseRange('bytes=-1', 10), ranges([9, 9]));
-    });
-
-    it('a suffix longer than the representation selects the whole representation', () => {
-      assert.deepEqual(parseRange('bytes=-500', 100), ranges([0, 99]));
-      assert.deepEqual(parseRange('bytes=-100', 100), ranges([0, 99]));
-    });
-
-    it('a zero suffix-length is unsatisfiable', () => {
-      assert.deepEqual(parseRange('bytes=-0', 100), UNSAT);
-    });
-  });
+  describe('§14.1.2 suffix-range', () => parseTables([
+    ['the last N bytes', [['bytes=-500', 10000, ranges([9500, 9999]), 'RFC 9110 §14.1.2 example'], ['bytes=-1', 10, ranges([9, 9])]]],
+    ['a suffix longer than the representation selects the whole representation', [['bytes=-500', 100, ranges([0, 99])], ['bytes=-100', 100, ranges([0, 99])]]],
+    ['a zero suffix-length is unsatisfiable', [['bytes=-0', 100, UNSAT]]],
+  ]));
 
   describe('§14.1.1 multiple ranges and satisfiability', () => {
-    it('keeps several ranges in request order', () => {
-      // RFC 9110 §14.1.2 example: first and last bytes only
-      assert.deepEqual(parseRange('bytes=0-0,-1', 10000), ranges([0, 0], [9999, 9999]));
-      assert.deepEqual(parseRange('bytes=900-999,0-9,500-510', 10000), ranges([900, 999], [0, 9], [500, 510]));
-    });
-
-    it('tolerates optional whitespace around "=", "," and "-"', () => {
-      assert.deepEqual(parseRange('  bytes = 0-1 , 3 - 4,  -2 ', 10), ranges([0, 1], [3, 4], [8, 9]));
-    });
-
-    it('ignores empty list elements (RFC 9110 §5.6.1)', () => {
-      assert.deepEqual(parseRange('bytes=0-1,,4-5,', 10), ranges([0, 1], [4, 5]));
-    });
-
-    it('drops unsatisfiable members when at least one is satisfiable', () => {
-      assert.deepEqual(parseRange('bytes=100-200,0-1', 50), ranges([0, 1]));
-      assert.deepEqual(parseRange('bytes=-0,2-', 5), ranges([2, 4]));
-    });
-
-    it('is unsatisfiable when no member is satisfiable', () => {
-      assert.deepEqual(parseRange('bytes=100-200,300-', 50), UNSAT);
-    });
+    parseTables([
+      ['keeps several ranges in request order', [
+        ['bytes=0-0,-1', 10000, ranges([0, 0], [9999, 9999]), 'RFC 9110 §14.1.2 example: first and last bytes only'],
+        ['bytes=900-999,0-9,500-510', 10000, ranges([900, 999], [0, 9], [500, 510])],
+      ]],
+      ['tolerates optional whitespace around "=", "," and "-"', [['  bytes = 0-1 , 3 - 4,  -2 ', 10, ranges([0, 1], [3, 4], [8, 9])]]],
+      ['ignores empty list elements (RFC 9110 §5.6.1)', [['bytes=0-1,,4-5,', 10, ranges([0, 1], [4, 5])]]],
+      ['drops unsatisfiable members when at least one is satisfiable', [['bytes=100-200,0-1', 50, ranges([0, 1])], ['bytes=-0,2-', 5, ranges([2, 4])]]],
+      ['is unsatisfiable when no member is satisfiable', [['bytes=100-200,300-', 50, UNSAT]]],
+    ]);
 
     it('ignores a header with more ranges than allowed', () => {
       const many = 'bytes=' + Array.from({ length: 5 }, (_, i) => `${i * 2}-${i * 2}`).join(',');
@@ -116,22 +78,16 @@ describe('RFC 9110 §14.2 Range: parseRange', () => {
       assert.deepEqual(parseRange(header, 10 * 1024 * 1024), NONE);
     });
 
-    it('a single bytes=0- stays a 206 of the whole file (clients resume that way)', () => {
-      assert.deepEqual(parseRange('bytes=0-', 100), ranges([0, 99]));
-    });
-
-    it('overlapping and adjacent ranges merge; a merged range takes its earliest member\'s place', () => {
-      // RFC 9110 §14.1.2 examples of the second 500 bytes, both "overlapping" forms
-      assert.deepEqual(parseRange('bytes=500-600,601-999', 10000), ranges([500, 999]));
-      assert.deepEqual(parseRange('bytes=500-700,601-999', 10000), ranges([500, 999]));
-      assert.deepEqual(parseRange('bytes=90-95,0-9,5-20,93-99', 1000), ranges([90, 99], [0, 20]));
-      assert.deepEqual(parseRange('bytes=0-9,0-9,0-9,50-59', 1000), ranges([0, 9], [50, 59]));
-    });
-
-    it('several ranges that together cover the whole representation → none (the whole file, 200)', () => {
-      assert.deepEqual(parseRange('bytes=0-49,50-', 100), NONE);
-      assert.deepEqual(parseRange('bytes=-60,0-50', 100), NONE);
-    });
+    parseTables([
+      ['a single bytes=0- stays a 206 of the whole file (clients resume that way)', [['bytes=0-', 100, ranges([0, 99])]]],
+      ['overlapping and adjacent ranges merge; a merged range takes its earliest member\'s place', [
+        ['bytes=500-600,601-999', 10000, ranges([500, 999]), 'RFC 9110 §14.1.2: the second 500 bytes, adjacent'],
+        ['bytes=500-700,601-999', 10000, ranges([500, 999]), 'the same, overlapping'],
+        ['bytes=90-95,0-9,5-20,93-99', 1000, ranges([90, 99], [0, 20])],
+        ['bytes=0-9,0-9,0-9,50-59', 1000, ranges([0, 9], [50, 59])],
+      ]],
+      ['several ranges that together cover the whole representation → none (the whole file, 200)', [['bytes=0-49,50-', 100, NONE], ['bytes=-60,0-50', 100, NONE]]],
+    ]);
 
     it('coalesce is idempotent and leaves disjoint ranges alone', () => {
       const disjoint = [{ start: 10, end: 19 }, { start: 0, end: 5 }, { start: 30, end: 30 }];
@@ -189,17 +145,12 @@ describe('RFC 9110 §14.2 Range: parseRange', () => {
   });
 
   describe('§14.1.1 zero-length representation', () => {
-    it('no int-range is satisfiable', () => {
-      assert.deepEqual(parseRange('bytes=0-', 0), UNSAT);
-      assert.deepEqual(parseRange('bytes=0-0', 0), UNSAT);
-    });
-
-    it('a non-zero suffix cannot be served as a 206 (no bytes to send): the header is ignored', () => {
+    parseTables([
+      ['no int-range is satisfiable', [['bytes=0-', 0, UNSAT], ['bytes=0-0', 0, UNSAT]]],
       // RFC 9110 §14.1.1: a suffix-range with a non-zero length is satisfiable even then, but no
       // Content-Range "first-last" can describe zero bytes; a server MAY ignore Range (§14.2).
-      const r = parseRange('bytes=-5', 0);
-      assert.deepEqual(r, NONE);
-    });
+      ['a non-zero suffix cannot be served as a 206 (no bytes to send): the header is ignored', [['bytes=-5', 0, NONE]]],
+    ]);
 
     it('never returns a range with end < start', () => {
       for (const h of ['bytes=-5', 'bytes=-1,0-', 'bytes=0-,-1', 'bytes=-0', 'bytes=0-0']) {

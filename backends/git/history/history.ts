@@ -1,5 +1,6 @@
 /**
- * History as read-only folders (docs/git-backend.md, "History as folders"), under `/.history`:
+ * History as read-only folders (docs/git-backend.md, "History as folders"): the paths and listings of
+ * the history backend (./backend.ts), whose root the repository mounts at `/.history`:
  *
  *   branches/<name>/…   tags/<name>/…   commits/<sha or unique prefix>/…
  *   by-date/YYYY/MM/DD/HHMMSSZ-<short sha>/…
@@ -8,16 +9,17 @@
  * Ref names keep git's `/` as `~` (which git forbids in ref names, so the mapping is reversible);
  * no name contains `:` (Windows). Snapshots and versions are immutable; listings are bounded.
  */
-import { baseName, joinPath, type Entry } from '../backend.js';
-import { BackendError } from '../errors.js';
-import { tagTarget, type ObjectStore } from './objects.js';
-import type { PathIndex, CommitMeta } from './path-index.js';
-import { isValidRefName, type Refs } from './refs.js';
-import { TreeEditor, isListable, type Slot } from './tree.js';
-import { SIDECAR } from '../sidecar.js';
+import { baseName, joinPath, type Entry } from '../../backend.js';
+import { BackendError } from '../../errors.js';
+import { tagTarget, type ObjectStore } from '../objects.js';
+import type { PathIndex, CommitMeta } from '../path-index.js';
+import { isValidRefName, type Refs } from '../refs.js';
+import { TreeEditor, isListable, type Slot } from '../tree.js';
+import { SIDECAR } from '../../sidecar.js';
 
+/** The name of history's mount point in the repository's root (a reserved name in the live tree). */
 export const HISTORY = '.history';
-const ROOT = `/${HISTORY}`;
+const LIVE_HISTORY = `/${HISTORY}`;
 const LIST_LIMIT = 1000;
 const RECENT_COMMITS = 100;
 
@@ -43,18 +45,21 @@ export interface HistoryDeps {
   current(): Promise<Date>;
   /** Whether a live path is a collection (for navigating versions/). */
   liveKind(path: string): Promise<'file' | 'collection' | null>;
+  /** The names of a live folder's members. */
+  liveNames(path: string): Promise<string[]>;
 }
 
-export function isHistoryPath(path: string): boolean {
-  return path === ROOT || path.startsWith(ROOT + '/');
+/** The live tree's own `.history` (where history is mounted): never a live folder. */
+function isMountPath(livePath: string): boolean {
+  return livePath === LIVE_HISTORY || livePath.startsWith(LIVE_HISTORY + '/');
 }
 
 export class History {
   constructor(private readonly d: HistoryDeps) {}
 
-  /** Resolves a path under /.history, or null when it names nothing. */
+  /** Resolves a path of history (`/` is its root), or null when it names nothing. */
   async locate(path: string): Promise<Located | null> {
-    const segs = path.slice(ROOT.length).split('/').filter(Boolean);
+    const segs = path.split('/').filter(Boolean);
     const time = await this.d.current();
     const folder = (children: () => Promise<Child[]>, immutable = false): Located => ({ kind: 'folder', path, time, children, immutable });
     const [area, ...rest] = segs;
@@ -196,13 +201,13 @@ export class History {
     }
     // The live tree's own `.history` is not a live folder: mirroring it here would nest history in
     // history without end (a recursive client — rclone, a search in Explorer — would never stop).
-    if (isHistoryPath(live)) return null;
+    if (isMountPath(live)) return null;
     const kind = await this.d.liveKind(live);
     if (kind === 'collection') {
       // A live folder: navigate (its members, each a folder of versions or further folders).
       return folder(async () => {
         const out: Array<{ name: string; kind: 'collection' }> = [];
-        for (const name of await this.liveNames(live)) if (!isHistoryPath(joinPath(live, name))) out.push({ name, kind: 'collection' });
+        for (const name of await this.d.liveNames(live)) if (!isMountPath(joinPath(live, name))) out.push({ name, kind: 'collection' });
         return out;
       });
     }
@@ -217,13 +222,6 @@ export class History {
           return { name, kind: 'file' as const, entry: () => this.fileEntry(joinPath(path, name), v.oid, v.commit) };
         }),
     );
-  }
-
-  private liveNames: (path: string) => Promise<string[]> = async () => [];
-
-  /** Set by the backend: the names of a live folder's members. */
-  setLiveNames(fn: (path: string) => Promise<string[]>): void {
-    this.liveNames = fn;
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+/**
+ * Finding (or making) the repository a git backend serves, and tidying what a crash left in it.
+ */
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import type { Refs } from './refs.js';
+
+/** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
+export async function defaultBranch(refs: Refs): Promise<string> {
+  const head = (await refs.headTarget())?.replace(/^refs\/heads\//, '');
+  if (head && (await refs.read(`refs/heads/${head}`))) return head;
+  const branches = [...(await refs.list('refs/heads/')).keys()].map((r) => r.slice('refs/heads/'.length));
+  if (branches.includes('main')) return 'main';
+  if (branches.length === 1) return branches[0]!;
+  return head || 'main';
+}
+
+/** The git dir for `root`: a bare repository, `root/.git`, or a new bare repository in an empty folder. */
+export async function findOrInitRepository(root: string): Promise<string> {
+  const isGitDir = async (dir: string) =>
+    (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true &&
+    (await fsp.stat(join(dir, 'HEAD')).catch(() => null))?.isFile() === true;
+  if (await isGitDir(root)) return root;
+  if (await isGitDir(join(root, '.git'))) return join(root, '.git');
+  await fsp.mkdir(root, { recursive: true });
+  const names = await fsp.readdir(root);
+  if (names.length > 0) {
+    throw new Error(`${root} is not empty and not a git repository; use --backend fs to serve it as a folder, or point --root at a repository`);
+  }
+  await git.init({ fs, gitdir: root, bare: true, defaultBranch: 'main' });
+  return root;
+}
+
+export async function removeOldTempFiles(dir: string, pattern: RegExp, olderThanMs = 3600_000): Promise<void> {
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!pattern.test(name)) continue;
+    const st = await fsp.stat(join(dir, name)).catch(() => null);
+    if (st?.isFile() && Date.now() - st.mtimeMs > olderThanMs) await fsp.rm(join(dir, name), { force: true });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * A git repository as served: the live tree (./index.ts) with its history (./history/) mounted
+ * read-only at `/.history`, through the same mount view that brings shares to their grantees. Every
+ * caller that serves a repository opens it here, so each gets the same composition.
+ *
+ * The view routes `/.history/…` to the history backend (writes there fail ReadOnly, 403 with
+ * DAV:cannot-modify-version), lists `.history` in the root, and hands a COPY out of history to the
+ * live tree's `copyFrom` (a restore by object id, in one commit). The live tree keeps `.history` as a
+ * reserved root name, so nothing it holds can hide or shadow the mount.
+ */
+import { baseName, isWithin, type VersionInfo } from '../backend.js';
+import { MountView } from '../mount/view.js';
+import { MountTable } from '../mount/table.js';
+import { GitBackend, type GitBackendOptions } from './index.js';
+import { HistoryBackend, HISTORY_READ_ONLY } from './history/backend.js';
+import { HISTORY } from './history/history.js';
+
+/** Where history is mounted. */
+export const HISTORY_AT = `/${HISTORY}`;
+
+export class GitRepository extends MountView {
+  constructor(
+    readonly live: GitBackend,
+    readonly history: HistoryBackend,
+  ) {
+    super(live, new MountTable([{ at: HISTORY_AT, path: '/', target: history, access: 'read', readOnlyPart: HISTORY_READ_ONLY }]));
+  }
+
+  /** A live file's current version (RFC 3253); none for what is in history already. */
+  override async versionOf(path: string): Promise<VersionInfo | null> {
+    if (isWithin(path, HISTORY_AT)) return null;
+    const v = this.history.versionOfLive(path);
+    return v && { ...v, path: HISTORY_AT + v.path };
+  }
+
+  /** This view owns both its backends. */
+  override async close(): Promise<void> {
+    await this.live.close();
+  }
+}
+
+/** Opens (or creates) a repository and serves it with its history. */
+export async function openGitRepository(options: GitBackendOptions): Promise<GitRepository> {
+  const live = await GitBackend.open({ ...options, reserved: [HISTORY, ...(options.reserved ?? [])] });
+  const history = new HistoryBackend({
+    stateDir: live.stateDir,
+    store: live.store,
+    refs: live.refs,
+    index: live.index,
+    placeholder: live.placeholder,
+    current: async () => (await live.tip()).time,
+    liveKind: async (p) => (await live.stat(p))?.kind ?? null,
+    liveNames: async (p) => {
+      const names: string[] = [];
+      for await (const e of live.list(p)) names.push(baseName(e.path));
+      return names;
+    },
+    // Signed for the path the client sees, as the live tree's tokens are.
+    token: (p, tree) => live.tokenFor(HISTORY_AT + (p === '/' ? '' : p), tree),
+  });
+  return new GitRepository(live, history);
+}

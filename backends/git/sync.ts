@@ -1,0 +1,151 @@
+/**
+ * Sync for the live tree (RFC 6578): a token names the collection's tree, signed for the collection
+ * (../sync-token-key.ts); every old tree stays in history, so tokens never expire. Unsigned tokens of
+ * older versions are refused (one full resync). Changes come from the path index in O(change) where
+ * it can tell, else from comparing the two trees.
+ */
+import { baseName, joinPath, parentOf, type ChangeSet, type Entry } from '../backend.js';
+import { BackendError } from '../errors.js';
+import { parseSidecar, SELF, serializeSidecar, SIDECAR, type Sidecar } from '../sidecar.js';
+import { diffMembers } from '../sync-diff.js';
+import type { SyncTokenKey } from '../sync-token-key.js';
+import type { ObjectStore, TreeEntry } from './objects.js';
+import type { PathIndex } from './path-index.js';
+import { readSidecar } from './sidecars.js';
+import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
+
+const SYNC_PREFIX = 'urn:x-gitdav:sync:';
+
+export interface SyncDeps {
+  store: ObjectStore;
+  index: PathIndex;
+  tokenKey: SyncTokenKey;
+  placeholder: { name: string; oid: string };
+  /** The branch tip's tree in an editor, and its time. */
+  editor(): Promise<{ editor: TreeEditor; time: Date }>;
+  /** An entry as it is in an editor's state; null for what clients never see. */
+  entryIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
+  /** A member's entry (times from the path index). */
+  toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
+}
+
+export class GitSync {
+  constructor(private readonly d: SyncDeps) {}
+
+  /** A token for a collection at `path` whose tree is `tree`. */
+  async token(path: string, tree: string): Promise<string> {
+    return SYNC_PREFIX + (await this.d.tokenKey.sign(path, tree));
+  }
+
+  /** The tree a token names, if it was issued for this collection of this repository. */
+  private async tokenTree(path: string, token: string): Promise<string | null> {
+    const tree = token.startsWith(SYNC_PREFIX) ? await this.d.tokenKey.verify(path, token.slice(SYNC_PREFIX.length)) : null;
+    return tree && /^[0-9a-f]{40}$/.test(tree) && (await this.d.store.typeOf(tree)) === 'tree' ? tree : null;
+  }
+
+  async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
+    const { editor, time } = await this.d.editor();
+    const slot = await editor.get(path);
+    if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
+    const currentTree = slot.oid ?? (await editor.flush(slot));
+    let previousTree: string | null = null;
+    if (since !== undefined) {
+      previousTree = await this.tokenTree(path, since);
+      if (!previousTree) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
+    }
+    if (previousTree) {
+      const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit);
+      if (fast) return fast;
+    }
+    const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
+    const now = await this.memberState(currentTree);
+    const diff = diffMembers(before.prints, now.prints, limit);
+    let token = await this.token(path, currentTree);
+    if (diff.truncated) {
+      // A tree for exactly the state the reported changes reach: the token stays exact.
+      const entries: TreeEntry[] = [];
+      const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
+      for (const [name, print] of diff.reached) {
+        const side = now.prints.get(name) === print ? now : before;
+        entries.push(side.entries.get(name)!);
+        if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
+      }
+      entries.push({ mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
+      token = await this.token(path, await this.d.store.writeTree(entries));
+    }
+    const changed: Entry[] = [];
+    for (const name of diff.changed) {
+      const e = await this.d.entryIn(editor, joinPath(path, name), time);
+      if (e) changed.push(e);
+    }
+    return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /**
+   * Changes since a token in O(change): the path index says at which commit the collection had the
+   * token's tree, and which of its members changed after it. Null when it cannot tell (a token for a
+   * truncated state, history the index does not cover) or the answer would need truncating: then the
+   * full comparison of the two trees answers.
+   */
+  private async changesFromIndex(
+    path: string,
+    editor: TreeEditor,
+    slot: DirSlot,
+    previousTree: string,
+    currentTree: string,
+    time: Date,
+    limit: number,
+  ): Promise<ChangeSet | null> {
+    const { store, index } = this.d;
+    const at = index.commitWhere(path, previousTree);
+    if (at < 0) return null;
+    const names = new Set<string>();
+    let sidecarTouched = false;
+    for (const p of index.changedAfter(at)) {
+      if (parentOf(p) !== path || p === path) continue;
+      const name = baseName(p);
+      if (name === SIDECAR) sidecarTouched = true;
+      else names.add(name);
+    }
+    const now = await editor.entries(slot);
+    const old = await new TreeEditor(store, previousTree, this.d.placeholder).entries({ kind: 'dir', oid: previousTree });
+    let oldSide: Sidecar = {};
+    let newSide: Sidecar = {};
+    if (sidecarTouched) {
+      const oldOid = index.oidAt(joinPath(path, SIDECAR), at);
+      if (oldOid) oldSide = parseSidecar((await store.readRaw(oldOid)).content.toString('utf8'));
+      newSide = await readSidecar(store, editor, path);
+      for (const key of new Set([...Object.keys(oldSide), ...Object.keys(newSide)])) {
+        if (key !== SELF && JSON.stringify(oldSide[key] ?? {}) !== JSON.stringify(newSide[key] ?? {})) names.add(key);
+      }
+    }
+    const changed: Entry[] = [];
+    const removed: string[] = [];
+    for (const name of [...names].sort()) {
+      const cur = now.get(name);
+      const was = old.get(name);
+      const propsMoved = sidecarTouched && JSON.stringify(oldSide[name] ?? {}) !== JSON.stringify(newSide[name] ?? {});
+      if (!cur) {
+        if (was) removed.push(joinPath(path, name));
+      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid !== (was as DirSlot).oid) || propsMoved) {
+        if (isListable(cur)) changed.push(await this.d.toEntry(joinPath(path, name), cur, editor, time));
+      }
+    }
+    if (changed.length + removed.length > limit) return null;
+    return { token: await this.token(path, currentTree), changed, removed, truncated: false };
+  }
+
+  /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
+  private async memberState(tree: string): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
+    const entries = new Map<string, TreeEntry>();
+    let sidecar: Sidecar = {};
+    for (const e of await this.d.store.readTree(tree)) {
+      if (e.name === SIDECAR) {
+        sidecar = await readSidecar(this.d.store, new TreeEditor(this.d.store, tree, this.d.placeholder), '/');
+      } else if (e.mode !== '160000') entries.set(e.name, e);
+    }
+    const prints = new Map<string, string>();
+    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? e.oid : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
+    return { entries, sidecar, prints };
+  }
+}
