@@ -153,20 +153,6 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
-/**
- * A backend that can take a COPY from another backend better than resource by resource (git: a restore
- * from its own history reuses objects by id, with their properties, in one commit), as sabre/dav's
- * ICopyTarget. A view asks it first for a COPY between two of its backends; null means not from that
- * source (the view then copies across, ./cross-copy.ts).
- */
-export interface CopyTarget {
-  copyFrom(source: Backend, from: string, to: string, options: CopyOptions): Promise<WriteResult | null>;
-}
-
-export function isCopyTarget(backend: Backend): backend is Backend & CopyTarget {
-  return typeof (backend as Partial<CopyTarget>).copyFrom === 'function';
-}
-
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);

@@ -5,8 +5,10 @@
  * contract itself (`Backend`) keeps only what every backend does.
  *
  * - `SyncCapable`: RFC 6578 sync (a change set since a token, the current token). fs and git.
- * - `Versioned`: files have versions in history (RFC 3253 properties). git.
+ * - `Versioned`: files have versions in history (RFC 3253 properties). A git repository as served
+ *   (backends/git/repository.ts: the live tree with its history mounted), and the mount view.
  * - `QuotaAware`: knows the space used and free (RFC 4331). fs.
+ * - `CopyTarget`: takes a COPY from another backend better than resource by resource. git's live tree.
  * - `ShareAware`: a view of several users' trees (backends/mount/): says per path which tree a
  *   resource is really stored in, whose it is and what its user was granted. Only the view has it; a
  *   plain backend is all the user's own.
@@ -14,7 +16,7 @@
  * Guards test for the methods, not for a class, so a view (which forwards all of them) and a test's
  * stand-in pass as well as the real backends.
  */
-import type { Backend, ChangeSet, Quota, VersionInfo } from './backend.js';
+import type { Backend, ChangeSet, CopyOptions, Quota, VersionInfo, WriteResult } from './backend.js';
 
 export interface SyncCapable {
   /**
@@ -83,4 +85,18 @@ export function isShareAware(backend: Backend): backend is Backend & ShareAware 
 /** Where a resource is stored: the view's answer, or, for a plain backend, here at `path`. */
 export function locate(backend: Backend, path: string): Location {
   return isShareAware(backend) ? backend.locate(path) : { stateDir: backend.stateDir, path };
+}
+
+/**
+ * A backend that can take a COPY from another backend better than resource by resource (git: a restore
+ * from its own history reuses objects by id, with their properties, in one commit), as sabre/dav's
+ * ICopyTarget. A view asks it first for a COPY between two of its backends; null means not from that
+ * source (the view then copies across, ./cross-copy.ts).
+ */
+export interface CopyTarget {
+  copyFrom(source: Backend, from: string, to: string, options: CopyOptions): Promise<WriteResult | null>;
+}
+
+export function isCopyTarget(backend: Backend): backend is Backend & CopyTarget {
+  return typeof (backend as Partial<CopyTarget>).copyFrom === 'function';
 }

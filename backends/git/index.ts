@@ -18,7 +18,6 @@ import {
   type ByteRange,
   type ChangeSet,
   type CopyOptions,
-  type CopyTarget,
   type Entry,
   type MoveOptions,
   type MutationOptions,
@@ -29,7 +28,7 @@ import {
 } from '../backend.js';
 import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
-import type { SyncCapable } from '../capabilities.js';
+import type { CopyTarget, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { Committer, type Operation } from './committer.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';

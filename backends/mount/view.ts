@@ -26,7 +26,6 @@ import {
   type CopyOptions,
   type Entry,
   type GuardView,
-  isCopyTarget,
   type MoveOptions,
   type MutationOptions,
   type PropertyMap,
@@ -37,7 +36,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
+import { isCopyTarget, isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
@@ -56,8 +55,13 @@ interface Place {
  * sync).
  */
 export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, ShareAware {
-  /** The grantee's own properties of the shared collections (colour, name), over the owner's. */
-  private readonly shareProps: ShareProps;
+  /**
+   * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
+   * on first use, so that only a view with shares in it opens the file: one tree has several views
+   * (the repository's own, the user's with shares, the anonymous one), and two caches of one file
+   * would race.
+   */
+  private sharePropsFile?: ShareProps;
   readonly name: string;
   readonly stateDir: string;
   readonly cheapChanges: boolean;
@@ -69,8 +73,11 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
   ) {
     this.name = own.name;
     this.stateDir = own.stateDir;
-    this.shareProps = new ShareProps(join(own.stateDir, 'share-props.json'));
     this.cheapChanges = isSyncCapable(own) && own.cheapChanges;
+  }
+
+  private get shareProps(): ShareProps {
+    return (this.sharePropsFile ??= new ShareProps(join(this.own.stateDir, 'share-props.json')));
   }
 
   private route(path: string): Route<Mount> | null {

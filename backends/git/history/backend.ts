@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { baseName, parentOf, type Backend, type ByteRange, type ChangeSet, type Entry, type PropertyMap, type VersionInfo, type WriteResult } from '../../backend.js';
 import { BackendError } from '../../errors.js';
+import type { SyncCapable } from '../../capabilities.js';
 import { propsOf } from '../../sidecar.js';
 import type { ObjectStore } from '../objects.js';
 import { propsKey, readSidecar, shallowDir } from '../sidecars.js';
@@ -26,7 +27,9 @@ export function readOnly(path: string): BackendError {
 }
 export const HISTORY_READ_ONLY = 'history is read-only; COPY from it to restore';
 
-export class HistoryBackend implements Backend, TreeSource {
+export class HistoryBackend implements Backend, SyncCapable, TreeSource {
+  /** Nothing in history changes under a token: changes() answers at once, storing nothing. */
+  readonly cheapChanges = true;
   readonly name = 'git-history';
   readonly stateDir: string;
   readonly store: ObjectStore;

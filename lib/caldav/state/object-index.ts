@@ -5,8 +5,8 @@
  * ETags name one content (git: the blob id; folders: inode + size + mtime), so an entry never goes
  * stale: a changed object has a new ETag, misses here and is parsed. One JSON file per tree's state
  * dir (never content, never history), held by the tree's CalDavState (state.ts), loaded at first use,
- * written whole and durably (backends/util/snapshot-file.ts: a reader sees the old file or the new
- * one) a few seconds after new entries and when the state closes (server shutdown); a crash loses
+ * written whole and atomically (backends/util/snapshot-file.ts, 'atomic': a reader sees the old file
+ * or the new one; no fsync, since a lost save only costs re-parsing) a few seconds after new entries and when the state closes (server shutdown); a crash loses
  * only the entries since the last save, which the next query rebuilds. A file that is partial, corrupt (checksum), or from another
  * version of the bounds code is ignored as if absent: slower, never wrong. At most `limit` entries,
  * the least recently used dropped first.
