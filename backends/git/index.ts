@@ -82,6 +82,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
   private readonly names: LiveNames;
+  /** The tip as the last look-up found it (the one a request's early check just made, usually). */
+  private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
 
   private constructor(
     readonly gitdir: string,
@@ -147,9 +149,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
     const commit = await this.refs.read(this.ref);
     await this.index.ensure(commit);
-    if (!commit) return { commit: null, tree: EMPTY_TREE, time: new Date(0) };
+    if (!commit) return (this.lastTree = { commit: null, tree: EMPTY_TREE, time: new Date(0) });
     const c = await this.store.readCommit(commit);
-    return { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) };
+    return (this.lastTree = { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) });
   }
 
   private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
@@ -226,9 +228,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     this.names.assertWritable(path, true);
-    const parent = await this.stat(parentOf(path));
-    if (!parent) throw new BackendError('ParentMissing', path);
-    if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
+    await this.parentBeforeBlob(path);
     let oid: string;
     let basis: string | null | undefined;
     if (options.offset !== undefined) {
@@ -253,6 +253,24 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
         return { entry: (await this.entryIn(editor, path, new Date()))!, created: !existing };
       },
     });
+  }
+
+  /**
+   * Refuses a write whose parent folder is missing before its body becomes a blob (no orphan blob).
+   * Not the check that counts (the write step checks the parent in the state it changes): a parent
+   * found in the tip last looked up (this request's early check, usually) is taken as it is; only a
+   * missing one is confirmed against the branch tip now.
+   */
+  private async parentBeforeBlob(path: string): Promise<void> {
+    const dir = parentOf(path);
+    const seen = this.lastTree;
+    if (seen && !this.names.isHidden(dir)) {
+      const slot = await new TreeEditor(this.store, seen.tree, this.placeholder).get(dir);
+      if (slot?.kind === 'dir') return;
+    }
+    const parent = await this.stat(dir);
+    if (!parent) throw new BackendError('ParentMissing', path);
+    if (parent.kind !== 'collection') throw new BackendError('NotACollection', dir);
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
