@@ -256,10 +256,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   }
 
   /**
-   * Refuses a write whose parent folder is missing before its body becomes a blob (no orphan blob).
-   * Not the check that counts (the write step checks the parent in the state it changes): a parent
-   * found in the tip last looked up (this request's early check, usually) is taken as it is; only a
-   * missing one is confirmed against the branch tip now.
+   * Spares an orphan blob when the parent is missing: a hint, not the check (the write step checks the
+   * state it changes). A parent in the tip last looked up (the request's early check) is taken as is.
    */
   private async parentBeforeBlob(path: string): Promise<void> {
     const dir = parentOf(path);
