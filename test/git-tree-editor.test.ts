@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectStore } from '../backends/git/objects.js';
 import { TreeEditor, type Slot } from '../backends/git/tree.js';
+import { setGitProbe } from '../backends/git/probe.js';
 import { tool } from './helpers/tools.js';
 
 const PLACEHOLDER = { name: '.keep', oid: 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391' };
@@ -77,6 +78,37 @@ describe('git tree editor', function () {
     await e.set('/a/z.txt', await file('z'));
     assert.deepEqual(await names(e, '/a'), ['x.txt', 'z.txt']);
     assert.deepEqual(await names(e, '/b'), ['x.txt', 'y.txt']);
+  });
+
+  it('looks a path up once per state: a stored tree by id (any editor), an edited state until its next edit', async () => {
+    const base = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
+    await base.set('/a', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+    await base.set('/a/x.txt', await file('x'));
+    const tree = await base.flush();
+    const walks: string[] = [];
+    setGitProbe({ ref: () => undefined, commit: () => undefined, walk: (p) => walks.push(p) });
+    try {
+      const x = await new TreeEditor(store, tree, PLACEHOLDER).get('/a/x.txt');
+      const e = new TreeEditor(store, tree, PLACEHOLDER);
+      assert.equal(await e.get('/a/x.txt'), x); // the same tree, another editor: no walk
+      assert.deepEqual(walks, ['/a/x.txt']);
+      e.begin();
+      const y = await file('y');
+      await e.set('/a/x.txt', y);
+      assert.equal(await e.get('/a/x.txt'), y); // what was just put there
+      assert.equal((await e.get('/a/y.txt')), null);
+      await e.set('/a/y.txt', y);
+      assert.equal(await e.get('/a/y.txt'), y); // a null found before the edit is forgotten
+      await e.set('/a', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });
+      assert.equal(await e.get('/a/x.txt'), null); // an edit above a path forgets it too
+      await e.set('/a', null);
+      assert.equal(await e.get('/a'), null);
+      e.rollback();
+      assert.equal(await e.get('/a/x.txt'), x); // back to the stored tree
+      assert.equal(await e.get('/a/y.txt'), null);
+    } finally {
+      setGitProbe(undefined);
+    }
   });
 
   it('writes an object when git prune-packed removed its fanout folder just before the rename', async () => {

@@ -81,6 +81,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
   private readonly names: LiveNames;
+  /** The tip as the last look-up found it (the one a request's early check just made, usually). */
+  private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
 
   private constructor(
     readonly gitdir: string,
@@ -146,9 +148,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
     const commit = await this.refs.read(this.ref);
     await this.index.ensure(commit);
-    if (!commit) return { commit: null, tree: EMPTY_TREE, time: new Date(0) };
+    if (!commit) return (this.lastTree = { commit: null, tree: EMPTY_TREE, time: new Date(0) });
     const c = await this.store.readCommit(commit);
-    return { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) };
+    return (this.lastTree = { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) });
   }
 
   private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
@@ -225,9 +227,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     this.names.assertWritable(path, true);
-    const parent = await this.stat(parentOf(path));
-    if (!parent) throw new BackendError('ParentMissing', path);
-    if (parent.kind !== 'collection') throw new BackendError('NotACollection', parentOf(path));
+    await this.parentBeforeBlob(path);
     let oid: string;
     let basis: string | null | undefined;
     if (options.offset !== undefined) {
@@ -252,6 +252,22 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
         return { entry: (await this.entryIn(editor, path, new Date()))!, created: !existing };
       },
     });
+  }
+
+  /**
+   * Spares an orphan blob when the parent is missing: a hint, not the check (the write step checks the
+   * state it changes). A parent in the tip last looked up (the request's early check) is taken as is.
+   */
+  private async parentBeforeBlob(path: string): Promise<void> {
+    const dir = parentOf(path);
+    const seen = this.lastTree;
+    if (seen && !this.names.isHidden(dir)) {
+      const slot = await new TreeEditor(this.store, seen.tree, this.placeholder).get(dir);
+      if (slot?.kind === 'dir') return;
+    }
+    const parent = await this.stat(dir);
+    if (!parent) throw new BackendError('ParentMissing', path);
+    if (parent.kind !== 'collection') throw new BackendError('NotACollection', dir);
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {

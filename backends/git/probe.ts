@@ -10,6 +10,8 @@ export interface GitProbe {
   commit(oid: string): void;
   /** A path looked up in a tree, segment by segment (TreeEditor.get). */
   walk(path: string): void;
+  /** A path TreeEditor.get answered from its memo of paths already looked up in the same state: no walk. */
+  memo?(path: string): void;
 }
 
 export let gitProbe: GitProbe | undefined;

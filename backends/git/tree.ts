@@ -30,6 +30,12 @@ const TREE_MODE = '40000';
 
 /** Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by their members. */
 const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1);
+/**
+ * Paths already looked up in an unchanged tree, by root tree id + path (immutable, so never stale):
+ * one request's early checks, its write step's guard and the apply's checks look at the same paths
+ * of the same tip, each through an editor of its own.
+ */
+const pathSlots = new Lru<Slot | null>(20_000);
 const SUBMODULE_MODE = '160000';
 
 export function dirSlot(oid: string): DirSlot {
@@ -44,6 +50,8 @@ export class TreeEditor {
   private owned = new WeakSet<DirSlot>();
   private undo: Array<[Map<string, Slot>, string, Slot | undefined]> | null = null;
   private rootBefore: DirSlot | null = null;
+  /** Paths looked up since the last edit, once the state differs from a stored tree (every edit clears it). */
+  private readonly seen = new Map<string, Slot | null>();
 
   /** `placeholder` is the blob id written into a folder that would otherwise be empty. */
   constructor(
@@ -68,9 +76,25 @@ export class TreeEditor {
     return out;
   }
 
-  /** The slot at a path, or null. A path through a file is null too. */
+  /**
+   * The slot at a path, or null. A path through a file is null too. Looked up once per state: in a
+   * stored tree (any editor's, by tree id), or in this editor's edited state until its next edit.
+   */
   async get(path: string): Promise<Slot | null> {
+    const stored = this.root.entries === undefined && this.root.oid !== undefined ? `${this.root.oid}\0${path}` : null;
+    const known = stored !== null ? pathSlots.get(stored) : this.seen.get(path);
+    if (known !== undefined) {
+      gitProbe?.memo?.(path);
+      return known;
+    }
     gitProbe?.walk(path);
+    const slot = await this.walk(path);
+    if (stored !== null) pathSlots.set(stored, slot);
+    else this.seen.set(path, slot);
+    return slot;
+  }
+
+  private async walk(path: string): Promise<Slot | null> {
     let slot: Slot = this.root;
     for (const seg of segments(path)) {
       if (slot.kind !== 'dir') return null;
@@ -95,6 +119,7 @@ export class TreeEditor {
     }
     this.undo = null;
     this.root = this.rootBefore ?? this.root;
+    this.seen.clear();
   }
 
   /** Puts (or with null, removes) the slot at a path; the parent folder must exist. */
@@ -102,12 +127,16 @@ export class TreeEditor {
     // A folder slot placed here may also sit elsewhere (COPY): from now on, copy before editing.
     if (value?.kind === 'dir') this.owned = new WeakSet();
     const segs = segments(path);
+    // Any edit may change what a path leads to (the edited one, those below it): look up afresh.
+    this.seen.clear();
     if (segs.length === 0) {
       if (!value || value.kind !== 'dir') throw new BackendError('Forbidden', path, 'the root can only be replaced by a folder');
       this.root = value;
       return;
     }
     this.root = await this.setIn(this.root, segs, value, path, '/');
+    // What was just put there is what a look-up would find (the entry a write answers with).
+    this.seen.set(path, value);
   }
 
   private async setIn(dir: DirSlot, segs: string[], value: Slot | null, path: string, at: string): Promise<DirSlot> {

@@ -81,6 +81,7 @@ export function probeGit(log: StepLog): () => void {
     ref: () => log.record('git:ref', ''),
     commit: () => log.record('git:commit', ''),
     walk: (path) => log.record('git:walk', path),
+    memo: (path) => log.record('git:memo', path),
   });
   return () => setGitProbe(undefined);
 }

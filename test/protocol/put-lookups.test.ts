@@ -150,19 +150,26 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
         assert.equal(log.count('write', c.path), 1);
 
         if (backend === 'git') {
-          // Every look-up reads the branch tip: a ref read. Before the write: target, parent, the
-          // parent's properties (CalDAV's hook) and the UID index's catch-up (calendars).
+          // Every look-up through the contract reads the branch tip: a ref read. Before the write:
+          // target, parent, the parent's properties (CalDAV's hook) and the UID index's catch-up
+          // (calendars). A path is walked once per tree (TreeEditor remembers it by tree id).
           const lookups = { webdav: 2, 'caldav-plain': 3, calendar: 4 }[c.kind];
           atMost(lookups, 'git:ref', () => true, BEFORE, 'ref reads before the write');
           atMost(1, 'git:walk', c.path, BEFORE, 'tree walks to the target before the write');
-          // A properties read walks to the folder and to its sidecar.
+          // A properties read walks to the folder (already walked by the stat) and to its sidecar.
           const sidecar = (p: string) => p === parent || p === `${parent}/.davprops`;
-          atMost({ webdav: 1, 'caldav-plain': 3, calendar: 4 }[c.kind], 'git:walk', sidecar, BEFORE, 'tree walks to the parent before the write');
-          // Inside write(): its own early parent check, then the atomic step (branch tip, the guard's
-          // look-up of the target, the apply's checks, the compare-and-swap of the branch).
-          atMost(3, 'git:ref', () => true, WRITE, 'ref reads in the write');
-          atMost(3, 'git:walk', c.path, WRITE, 'tree walks to the target in the write');
-          atMost(2, 'git:walk', parent, WRITE, 'tree walks to the parent in the write');
+          atMost({ webdav: 1, 'caldav-plain': 2, calendar: 2 }[c.kind], 'git:walk', sidecar, BEFORE, 'tree walks to the parent before the write');
+          // Inside write(): the parent check before the blob takes the tip the early check read; the
+          // atomic step reads the branch tip once, and the compare-and-swap reads it again under its
+          // lock. The guard and the apply look at the tip's tree: paths the early check walked in the
+          // same tree, and the written entry as it was just put, are not walked again.
+          atMost(2, 'git:ref', () => true, WRITE, 'ref reads in the write');
+          atMost(1, 'git:commit', () => true, WRITE, 'commit reads in the write');
+          atMost(0, 'git:walk', c.path, WRITE, 'tree walks to the target in the write');
+          atMost(0, 'git:walk', sidecar, WRITE, 'tree walks to the parent in the write');
+          // …but the guard and the apply still look (answered from what was walked in that state).
+          assert.ok(log.count('git:memo', c.path, WRITE) >= 2, `the write step looks at the target\n${summary}`);
+          assert.ok(log.count('git:memo', parent, WRITE) >= 1, `the write step looks at the parent\n${summary}`);
         }
       });
     }

@@ -1,0 +1,93 @@
+/**
+ * Group commit with look-ups remembered per state: operations folded into one commit each see the
+ * state the earlier ones left (their guards and their checks), a failed one leaves nothing behind,
+ * and nothing remembered from the stored tree or from a rolled-back edit leaks into a later operation.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Entry } from '../backends/backend.js';
+import { Committer, type Operation } from '../backends/git/committer.js';
+import { ObjectStore } from '../backends/git/objects.js';
+import { Refs } from '../backends/git/refs.js';
+import { type Slot, type TreeEditor } from '../backends/git/tree.js';
+import { tool } from './helpers/tools.js';
+
+const REF = 'refs/heads/main';
+const EMPTY = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+describe('git group commit', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: ObjectStore;
+  let committer: Committer;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-group-'));
+    await tool('git', ['init', '-q', '--bare', dir]);
+    store = new ObjectStore(dir);
+    const placeholder = { name: '.davprops', oid: await store.writeBuffer('blob', Buffer.from('{}')) };
+    committer = new Committer({
+      store,
+      refs: new Refs(dir),
+      ref: REF,
+      placeholder,
+      identity: { name: 't', email: 't@t' },
+      defaultAuthor: { name: 't', email: 't@t' },
+      statIn: async (editor: TreeEditor, path: string): Promise<Entry | null> => {
+        const slot = await editor.get(path);
+        if (!slot) return null;
+        return { path, kind: slot.kind === 'dir' ? 'collection' : 'file', size: 0, etag: `"${slot.kind === 'file' ? slot.oid : 'dir'}"`, modified: new Date(0) };
+      },
+    });
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  const file = async (text: string): Promise<Slot> => ({ kind: 'file', mode: '100644', oid: await store.writeBuffer('blob', Buffer.from(text)) });
+  const etag = (slot: Slot) => `"${slot.kind === 'file' ? slot.oid : 'dir'}"`;
+
+  it('each guard and check in a batch sees the earlier operations, and none of a failed one', async () => {
+    const [warm, one, two, three] = await Promise.all(['w', 'one', 'two', 'three'].map(file));
+    // The first submit starts a commit at once; everything submitted while it runs is one batch.
+    const first = committer.submit({ summary: 'warm', apply: async (e) => e.set('/warm.txt', warm!) });
+    const ops: Array<Operation<unknown>> = [
+      // Looks up /a.txt in the stored tree (remembered by tree id), then creates it.
+      { summary: 'create a', guard: async (v) => assert.equal(await v.stat('/a.txt'), null), apply: async (e) => e.set('/a.txt', one!) },
+      // Sees the first one's file, not the stored tree's answer for /a.txt.
+      { summary: 'replace a', guard: async (v) => assert.equal((await v.stat('/a.txt'))?.etag, etag(one!)), apply: async (e) => e.set('/a.txt', two!) },
+      // Fails after editing: rolled back whole.
+      {
+        summary: 'fails',
+        apply: async (e) => {
+          await e.set('/b', { kind: 'dir', oid: EMPTY });
+          await e.set('/b/c.txt', three!);
+          assert.equal((await e.get('/b/c.txt')) && 'found', 'found');
+          throw new Error('refused');
+        },
+      },
+      // Sees neither the failed one's folder nor anything remembered from it.
+      {
+        summary: 'after the failure',
+        guard: async (v) => {
+          assert.equal(await v.stat('/b/c.txt'), null);
+          assert.equal(await v.stat('/b'), null);
+          assert.equal((await v.stat('/a.txt'))?.etag, etag(two!));
+        },
+        apply: async (e) => {
+          assert.equal(await e.get('/b'), null);
+          await e.set('/a.txt', null);
+          assert.equal(await e.get('/a.txt'), null);
+          await e.set('/d.txt', three!);
+        },
+      },
+    ];
+    const results = await Promise.allSettled(ops.map((op) => committer.submit(op)));
+    await first;
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const log = await tool('git', ['--git-dir', dir, 'log', '--format=%s', REF]);
+    assert.deepEqual(log.stdout.trim().split('\n'), ['3 changes', 'warm']);
+    const files = await tool('git', ['--git-dir', dir, 'ls-tree', '-r', '--name-only', REF]);
+    assert.deepEqual(files.stdout.trim().split('\n').sort(), ['d.txt', 'warm.txt']);
+  });
+});
