@@ -30,12 +30,14 @@ const TREE_MODE = '40000';
 
 /** Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by their members. */
 const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1);
+const PATH_SLOTS_BYTES = 4 * 1024 * 1024;
 /**
  * Paths already looked up in an unchanged tree, by root tree id + path (immutable, so never stale):
  * one request's early checks, its write step's guard and the apply's checks look at the same paths
- * of the same tip, each through an editor of its own.
+ * of the same tip, each through an editor of its own. Weighed in bytes: a slot is a few small
+ * fields, the key (tree id + path) the rest, two bytes a character.
  */
-const pathSlots = new Lru<Slot | null>(20_000);
+const pathSlots = new Lru<Slot | null>(PATH_SLOTS_BYTES, (_slot, key) => 2 * key.length + 128);
 const SUBMODULE_MODE = '160000';
 
 export function dirSlot(oid: string): DirSlot {

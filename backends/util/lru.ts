@@ -10,7 +10,8 @@ export class Lru<V> {
 
   constructor(
     private readonly capacity: number,
-    private readonly weight: (v: V) => number = () => 1,
+    /** A value's weight (bytes, usually); the key is given for caches whose keys are the bulk. */
+    private readonly weight: (v: V, k: string) => number = () => 1,
   ) {}
 
   get(k: string): V | undefined {
@@ -29,7 +30,7 @@ export class Lru<V> {
       this.total -= old.w;
       this.map.delete(k);
     }
-    const w = this.weight(v);
+    const w = this.weight(v, k);
     this.map.set(k, { v, w });
     this.total += w;
     while (this.total > this.capacity && this.map.size > 1) {
