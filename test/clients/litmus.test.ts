@@ -49,6 +49,7 @@ const VARIANTS: Variant[] = [
   { label: 'git backend', backend: 'git' },
   { label: 'git backend, HTTPS and login', backend: 'git', secure: true },
   { label: 'fs backend, as a read-write share’s grantee', backend: 'fs', viaShare: true },
+  { label: 'git backend, as a read-write share’s grantee', backend: 'git', viaShare: true },
 ];
 
 for (const v of VARIANTS) {
