@@ -37,9 +37,13 @@ function parseLabels(body: string): Record<string, string> {
 }
 
 function parseValue(text: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
+  // Case aside, as Prometheus reads them (prom-client writes "Nan": its event-loop mean between two
+  // scrapes less than a sample apart).
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   const n = Number(text);
-  if (Number.isNaN(n) && text !== 'NaN') throw new Error(`not a number: ${text}`);
+  if (Number.isNaN(n)) throw new Error(`not a number: ${text}`);
   return n;
 }
