@@ -4,13 +4,15 @@ import { stat } from 'node:fs/promises';
 import { ConfigError, isLoopback, loadConfig, type ServerConfig } from './config.js';
 import { createLogger } from '../backends/util/log.js';
 import { isMultiUser, startServer } from './server.js';
+import { createServerMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type ServerMetrics } from './metrics/index.js';
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
                     [--no-caldav] [--user NAME] [--email ADDRESS]
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
-                    [--symlinks follow-inside|refuse] [--read-only]`;
+                    [--symlinks follow-inside|refuse] [--read-only]
+                    [--metrics-port N [--metrics-host ADDR]]`;
 
 export const SERVE_HELP = `Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder (one server per folder;
@@ -27,11 +29,15 @@ With --proxy-user-header a reverse proxy that did the login names the user (beli
 --trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
 without a login read (only read) NAME's tree. --read-only serves DIR without changing it (a backup,
 a mirror): every request that would write gets 403.
+With --metrics-port N, statistics in Prometheus' text format at http://127.0.0.1:N/metrics (a
+listener of its own, without login or TLS: --metrics-host other than loopback needs --insecure);
+gitdav status shows them on one screen.
 Every option can also come from a JSON config file (its keys are the options in camelCase, e.g.
 "logLevel", plus "limits") or GITDAV_ROOT, GITDAV_BACKEND, GITDAV_HOST,
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
-GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_READ_ONLY, GITDAV_CONFIG.
+GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_READ_ONLY, GITDAV_METRICS_PORT,
+GITDAV_METRICS_HOST, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 /** Runs the server; resolves -1 while it runs (signals end it), or an exit code when it could not start. */
@@ -58,16 +64,34 @@ export async function runServe(args: string[]): Promise<number> {
     );
     return 2;
   }
+  // The metrics listener has no login and no TLS at all: off the loopback only when asked for twice.
+  if (config.metricsPort !== undefined && !isLoopback(config.metricsHost) && !config.insecure) {
+    process.stderr.write(`gitdav: refusing to serve metrics on ${config.metricsHost}: the metrics listener has no login and no TLS; pass --insecure to serve them there anyway\n`);
+    return 2;
+  }
   const rootProblem = await checkRoot(config.root);
   if (rootProblem) {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
     return 1;
   }
   const logger = createLogger(config.logLevel);
+  // Metrics first: their port in use fails the start before anything is bound or opened.
+  let metrics: { server: ServerMetrics; listener: MetricsListener } | undefined;
+  if (config.metricsPort !== undefined) {
+    const server = createServerMetrics();
+    try {
+      metrics = { server, listener: await listenMetrics(config.metricsHost, config.metricsPort, server.source) };
+    } catch (err) {
+      server.close();
+      process.stderr.write(`gitdav: ${describeMetricsListenError(err, config.metricsHost, config.metricsPort)}\n`);
+      return 1;
+    }
+  }
   let running;
   try {
-    running = await startServer(config, logger);
+    running = await startServer(config, logger, metrics?.server);
   } catch (err) {
+    await metrics?.listener.close();
     process.stderr.write(`gitdav: ${describeStartError(err, config)}\n`);
     if (config.logLevel === 'debug') process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     return 1;
@@ -77,6 +101,7 @@ export async function runServe(args: string[]): Promise<number> {
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
   const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : ''].filter(Boolean).join(', ');
   process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${running.url}/\n`);
+  if (metrics) process.stdout.write(`gitdav: metrics at ${metrics.listener.url}\n`);
   process.on('SIGHUP', () => {
     try {
       running.reloadTls();
@@ -87,7 +112,7 @@ export async function runServe(args: string[]): Promise<number> {
   });
   const stop = (signal: string) => {
     logger.info('shutting down', { signal });
-    running.close(config.shutdownGraceMs).then(
+    running.close(config.shutdownGraceMs).finally(() => metrics?.listener.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error('shutdown failed', { err });

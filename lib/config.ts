@@ -48,6 +48,10 @@ export interface ServerConfig {
   symlinks: SymlinkPolicy;
   /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
   readOnly: boolean;
+  /** Statistics in Prometheus' text format at http://metricsHost:metricsPort/metrics; none when unset. */
+  metricsPort?: number;
+  /** Loopback by default: the metrics listener has no login and no TLS (another address needs insecure). */
+  metricsHost: string;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -67,6 +71,7 @@ export const DEFAULTS: ServerConfig = {
   trustedProxies: [],
   symlinks: DEFAULT_SYMLINK_POLICY,
   readOnly: false,
+  metricsHost: '127.0.0.1',
 };
 
 export class ConfigError extends Error {
@@ -99,6 +104,8 @@ const CONFIG_KEYS: Record<keyof ServerConfig, true> = {
   anonymousRead: true,
   symlinks: true,
   readOnly: true,
+  metricsPort: true,
+  metricsHost: true,
 };
 
 const FLAGS: Record<string, keyof ServerConfig> = {
@@ -117,6 +124,8 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--trusted-proxies': 'trustedProxies',
   '--anonymous-read': 'anonymousRead',
   '--symlinks': 'symlinks',
+  '--metrics-port': 'metricsPort',
+  '--metrics-host': 'metricsHost',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -138,6 +147,8 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
   GITDAV_SYMLINKS: 'symlinks',
   GITDAV_READ_ONLY: 'readOnly',
+  GITDAV_METRICS_PORT: 'metricsPort',
+  GITDAV_METRICS_HOST: 'metricsHost',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -253,6 +264,11 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);
   const symlinks = String(raw.symlinks) as SymlinkPolicy;
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ConfigError(`symlinks must be one of ${SYMLINK_POLICIES.join(', ')}`);
+  const metricsPort = raw.metricsPort === undefined || raw.metricsPort === '' ? undefined : Number(raw.metricsPort);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`invalid metrics port "${String(raw.metricsPort)}"`);
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`--metrics-port must differ from --port (${port}): the metrics have a listener of their own`);
+  const metricsHost = String(raw.metricsHost);
+  if (!metricsHost) throw new ConfigError('--metrics-host needs an address');
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -275,6 +291,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     anonymousRead,
     symlinks,
     readOnly,
+    metricsPort,
+    metricsHost,
   };
 }
 

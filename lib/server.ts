@@ -29,6 +29,8 @@ import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
 import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { answerPlainHttp } from './plain-http-on-tls.js';
+import type { ServerMetrics } from './metrics/index.js';
+import { LockManager } from './dav/locks/lock-manager.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -46,6 +48,8 @@ export interface CreateAppOptions {
   tls?: boolean;
   /** Nothing may be changed: every method but the safe ones gets 403 (checked before logins). */
   readOnly?: boolean;
+  /** Outermost middleware (statistics, lib/metrics): sees every request and its final status. */
+  observe?: Middleware;
 }
 
 export interface App {
@@ -53,6 +57,8 @@ export interface App {
   logger: Logger;
   /** The single mount, if there is one. */
   dav?: Dav;
+  /** Locks held now in every open tree (statistics). */
+  locksHeld(): number;
   /** Releases every open backend. */
   close(): Promise<void>;
 }
@@ -81,6 +87,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     (routine ? logger.debug : logger.error)('response stream failed', { err: routine ? code : err });
   });
 
+  if (options.observe) koa.use(options.observe);
   // Errors → status + DAV:error body; the only place this happens.
   koa.use(async (ctx, next) => {
     try {
@@ -130,6 +137,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     koa,
     logger,
     dav: single,
+    locksHeld: () => (single ? (single.locks instanceof LockManager ? single.locks.size : 0) : (options.tenants?.locksHeld() ?? 0)),
     async close() {
       await single?.close();
       await states?.close(); // saves the object index
@@ -182,6 +190,7 @@ function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: strin
       ctx.state.anonymous = true;
       return next();
     }
+    ctx.state.loginFailure = result.fail; // counted by reason in the statistics (lib/metrics)
     // The body is never read: a client that sent one cannot reuse the connection.
     if (ctx.req.headers['content-length'] || ctx.req.headers['transfer-encoding']) ctx.set('Connection', 'close');
     // The name tried is logged (cut short: it is the client's text), so a guesser can be seen.
@@ -313,16 +322,18 @@ export function isMultiUser(root: string): boolean {
  * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)
  * and serves it: a start that fails on the port leaves nothing behind on disk.
  */
-export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger, metrics?: ServerMetrics): Promise<RunningServer> {
   const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   const bound = await bind(config.host, config.port, tls, config.limits);
+  metrics?.watch(bound.server);
   let opened: { app: App; release?: () => Promise<void> };
   try {
-    opened = await openApp(config, logger, !!tls);
+    opened = await openApp(config, logger, !!tls, metrics?.middleware);
   } catch (err) {
     await bound.close();
     throw err;
   }
+  metrics?.attach(opened.app);
   const running = bound.serve(opened.app);
   const release = opened.release;
   if (!release) return running;
@@ -330,7 +341,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
 }
 
 /** The app for the configuration, and (multi-user folder servers) what releases the root's hold. */
-async function openApp(config: ServerConfig, logger: Logger, tls: boolean): Promise<{ app: App; release?: () => Promise<void> }> {
+async function openApp(config: ServerConfig, logger: Logger, tls: boolean, observe?: Middleware): Promise<{ app: App; release?: () => Promise<void> }> {
   const dav = { limits: config.limits as DavOptions['limits'] };
   let app: App;
   let releaseRoot: (() => Promise<void>) | undefined;
@@ -341,19 +352,19 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean): Prom
       releaseRoot = (await holdFolder(join(root, '.gitdav'), root)).release;
     }
     try {
-      app = await createMultiUserApp(config, logger, tls, dav);
+      app = await createMultiUserApp(config, logger, tls, dav, observe);
     } catch (err) {
       await releaseRoot?.();
       throw err;
     }
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe });
   }
   return { app, release: releaseRoot };
 }
 
-function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>): Promise<App> {
+function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
   const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
@@ -365,5 +376,5 @@ function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, 
         onError: (err) => logger.warn('known logins not written', { error: err.message }),
         checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
       });
-  return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly });
+  return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly, observe });
 }

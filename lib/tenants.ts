@@ -64,6 +64,8 @@ export class Tenants {
   private readonly shares: SharesWatch;
   /** CalDAV's state of every user's tree, shared by the mounts that reach it (own, anonymous, shares). */
   private readonly caldavStates = new CalDavStates();
+  /** Every open user's lock table, for statistics (locksHeld). */
+  private readonly lockTables = new Set<LockManager>();
 
   constructor(private readonly options: TenantOptions) {
     this.shares = new SharesWatch(options.root);
@@ -129,13 +131,22 @@ export class Tenants {
     const tenant: Tenant = { dav, own, mountTable, locks, sharesVersion: -1 };
     dav.locks = new RoutedLocks(locks, mountTable);
     if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: this.caldavStates });
+    this.lockTables.add(locks);
     return tenant;
+  }
+
+  /** Locks held now in every open user's tree (statistics; a grantee's locks are in the owner's). */
+  locksHeld(): number {
+    let n = 0;
+    for (const locks of this.lockTables) n += locks.size;
+    return n;
   }
 
   /** Closes every user's mounts, then CalDAV's state (saving what it holds), then the backends. */
   async close(): Promise<void> {
     const all = await Promise.allSettled([...this.open.values()]);
     this.open.clear();
+    this.lockTables.clear();
     const tenants = all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     for (const t of tenants) {
       await t.dav.close();

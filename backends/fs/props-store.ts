@@ -12,6 +12,7 @@ import { promises as fsp, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeFileDurably, writeFileDurably } from '../util/durable-file.js';
 import { Lru } from '../util/lru.js';
+import { cacheCounts } from '../util/stats.js';
 import { parseSidecar, propsOf, serializeSidecar, SIDECAR, withProps, type Sidecar } from '../sidecar.js';
 
 export { SELF, SIDECAR } from '../sidecar.js';
@@ -25,7 +26,7 @@ const CACHE_BYTES = 8 * 1024 * 1024;
 
 export class PropsStore {
   /** Parsed sidecars, trusted while the file's inode, size and mtime are unchanged. */
-  private readonly cache = new Lru<{ key: string; sidecar: Sidecar; bytes: number }>(CACHE_BYTES, (e) => 2 * e.bytes + 256);
+  private readonly cache = new Lru<{ key: string; sidecar: Sidecar; bytes: number }>(CACHE_BYTES, (e) => 2 * e.bytes + 256, cacheCounts('fs_props'));
 
   constructor(private readonly tmpFile: () => string) {}
 

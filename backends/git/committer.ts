@@ -12,6 +12,7 @@ import { RefLockedError, type Refs } from './refs.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE } from './objects.js';
 import { TreeEditor } from './tree.js';
+import { commitLanded } from '../util/stats.js';
 
 /** Applies one operation to the editor; returns what the request should be answered with. */
 export type Apply<R> = (editor: TreeEditor) => Promise<R>;
@@ -120,6 +121,7 @@ export class Committer {
         // points at them (crash order: objects → ref → response).
         await store.sync([...editor.written, commit]);
         if (await refs.compareAndSwap(ref, head, commit)) {
+          commitLanded.emit({ operations: applied.length });
           await this.deps.onCommit?.(commit, head, baseTree, tree);
           for (const { p, o } of done) o.ok ? p.resolve(o.value) : p.reject(o.err);
           return;

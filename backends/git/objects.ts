@@ -11,6 +11,7 @@ import { BackendError } from '../errors.js';
 import { BlobBody } from './blob-body.js';
 import { LooseObjects, type WriteObjectOptions } from './loose.js';
 import { Lru } from '../util/lru.js';
+import { cacheCounts } from '../util/stats.js';
 import {
   compareTreeEntries,
   corrupt,
@@ -36,9 +37,9 @@ export class ObjectStore {
   readonly packs: PackReader;
   private readonly loose: LooseObjects;
   /** Weighed by entries (~100 bytes each): 300,000 is ~30 MB, thirty versions of a 10,000-member folder. */
-  private readonly trees = new Lru<TreeEntry[]>(300_000, (t) => t.length + 1);
-  private readonly commits = new Lru<CommitInfo>(50_000);
-  private readonly sizes = new Lru<number>(200_000);
+  private readonly trees = new Lru<TreeEntry[]>(300_000, (t) => t.length + 1, cacheCounts('git_trees'));
+  private readonly commits = new Lru<CommitInfo>(50_000, undefined, cacheCounts('git_commits'));
+  private readonly sizes = new Lru<number>(200_000, undefined, cacheCounts('git_blob_sizes'));
 
   constructor(readonly gitdir: string) {
     this.packs = new PackReader(join(gitdir, 'objects', 'pack'));

@@ -8,6 +8,7 @@ import { promises as fsp, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInflate, inflateSync } from 'node:zlib';
 import { Lru } from '../util/lru.js';
+import { cacheCounts } from '../util/stats.js';
 import { ZLIB_CHUNK } from './object-format.js';
 import { parseEntryHeader, type Header } from './pack-format.js';
 
@@ -90,7 +91,7 @@ async function headAt(pack: PackIndex, offset: number): Promise<Buffer> {
     const { bytesRead } = await (await handle(pack)).read(buf, 0, HEAD_READ, offset);
     return buf.subarray(0, bytesRead);
   }
-  const windows = (pack.windows ??= new Lru<Promise<Buffer>>(WINDOWS_PER_PACK));
+  const windows = (pack.windows ??= new Lru<Promise<Buffer>>(WINDOWS_PER_PACK, undefined, cacheCounts('git_pack_windows')));
   const key = String(n);
   let win = windows.get(key);
   if (!win) {

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Lru } from '../util/lru.js';
+import { cacheCounts } from '../util/stats.js';
 import type { ObjectType } from './object-format.js';
 import { dataOf, loadIndex, offsetOf, readHeader, search, SMALL_OBJECT, streamData, type PackIndex } from './pack-file.js';
 import { applyDelta, deltaSizes, OFS_DELTA, TYPES, type Header, type PackedObject } from './pack-format.js';
@@ -27,7 +28,7 @@ export class PackReader {
     private readonly packDir: string,
     private readonly cacheLimit = 32 * 1024 * 1024,
   ) {
-    this.cache = new Lru<PackedObject>(cacheLimit, (o) => o.content.length);
+    this.cache = new Lru<PackedObject>(cacheLimit, (o) => o.content.length, cacheCounts('git_pack_objects'));
   }
 
   /** Picks up packs that appeared since (after `git gc` or a push); forgets vanished ones. */

@@ -8,6 +8,7 @@ import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
 import { Lru } from '../util/lru.js';
+import { cacheCounts } from '../util/stats.js';
 import { gitProbe } from './probe.js';
 
 export interface FileSlot {
@@ -29,7 +30,7 @@ export type Slot = FileSlot | DirSlot;
 const TREE_MODE = '40000';
 
 /** Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by their members. */
-const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1);
+const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1, cacheCounts('git_tree_slots'));
 const PATH_SLOTS_BYTES = 4 * 1024 * 1024;
 /**
  * Paths already looked up in an unchanged tree, by root tree id + path (immutable, so never stale):
@@ -37,7 +38,7 @@ const PATH_SLOTS_BYTES = 4 * 1024 * 1024;
  * of the same tip, each through an editor of its own. Weighed in bytes: a slot is a few small
  * fields, the key (tree id + path) the rest, two bytes a character.
  */
-const pathSlots = new Lru<Slot | null>(PATH_SLOTS_BYTES, (_slot, key) => 2 * key.length + 128);
+const pathSlots = new Lru<Slot | null>(PATH_SLOTS_BYTES, (_slot, key) => 2 * key.length + 128, cacheCounts('git_path_slots'));
 const SUBMODULE_MODE = '160000';
 
 export function dirSlot(oid: string): DirSlot {

@@ -3,6 +3,8 @@
  * tree version, and a calendar of 10,000 members makes a new 10,000-entry tree with every commit, so
  * "5,000 trees" meant gigabytes (1.8 GB RSS after a 10,000-PUT upload). The newest item always stays.
  */
+import type { CacheCounts } from './stats.js';
+
 export class Lru<V> {
   /** Each value with the weight it was counted at, so a value whose weight grows can be set again. */
   private readonly map = new Map<string, { v: V; w: number }>();
@@ -12,6 +14,8 @@ export class Lru<V> {
     private readonly capacity: number,
     /** A value's weight (bytes, usually); the key is given for caches whose keys are the bulk. */
     private readonly weight: (v: V, k: string) => number = () => 1,
+    /** Where lookups are counted as hits and misses (statistics: backends/util/stats.ts). */
+    private readonly counts?: CacheCounts,
   ) {}
 
   get(k: string): V | undefined {
@@ -20,7 +24,13 @@ export class Lru<V> {
       this.map.delete(k);
       this.map.set(k, e);
     }
+    if (this.counts) this.counts[e === undefined ? 'misses' : 'hits']++;
     return e?.v;
+  }
+
+  /** The value of `k` without using it: neither made recent nor counted as a hit or a miss. */
+  peek(k: string): V | undefined {
+    return this.map.get(k)?.v;
   }
 
   /** Adds or replaces `k` (weighing `v` now) and evicts the least recently used past the capacity. */

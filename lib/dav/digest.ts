@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseDictionary } from 'structured-headers';
 import { Lru } from '../../backends/util/lru.js';
+import { cacheCounts } from '../../backends/util/stats.js';
 
 export type DigestAlgorithm = 'sha-256' | 'sha-512';
 const NODE_NAME: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
@@ -18,7 +19,7 @@ const NODE_NAME: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-5
 export class DigestCache {
   private readonly lru: Lru<string>;
   constructor(capacity = 10_000) {
-    this.lru = new Lru<string>(capacity);
+    this.lru = new Lru<string>(capacity, undefined, cacheCounts('dav_digests'));
   }
 
   get(etag: string, alg: DigestAlgorithm): string | undefined {

@@ -12,6 +12,7 @@
  */
 import type { Backend, Entry } from '../../../backends/backend.js';
 import { Lru } from '../../../backends/util/lru.js';
+import { cacheCounts } from '../../../backends/util/stats.js';
 
 export interface CachedObject<P> {
   text: string;
@@ -24,7 +25,7 @@ export const DEFAULT_OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** The memory every tree's object cache draws from, bounded by `limitBytes` in all. */
 export function objectMemory<P>(limitBytes = DEFAULT_OBJECT_CACHE_BYTES): Lru<CachedObject<P>> {
-  return new Lru<CachedObject<P>>(limitBytes, (c) => c.text.length * (c.parsed === undefined ? 1 : 1 + PARSED_FACTOR));
+  return new Lru<CachedObject<P>>(limitBytes, (c) => c.text.length * (c.parsed === undefined ? 1 : 1 + PARSED_FACTOR), cacheCounts('caldav_objects'));
 }
 
 export class ObjectCache<P> {
@@ -49,7 +50,7 @@ export class ObjectCache<P> {
     if (slot.parsed === undefined) {
       slot.parsed = parse(slot.text);
       // Weighed again, parsed now (unless it was evicted or replaced meanwhile).
-      if (this.memory.get(key) === slot) this.memory.set(key, slot);
+      if (this.memory.peek(key) === slot) this.memory.set(key, slot);
     }
     return slot.parsed;
   }

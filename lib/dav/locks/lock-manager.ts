@@ -133,6 +133,12 @@ export class LockManager implements LockTable {
     return this.store?.stats ?? { filesWritten: 0, bytesWritten: 0 };
   }
 
+  /** How many locks the table holds now, expired ones purged first (statistics). */
+  get size(): number {
+    this.purge();
+    return this.locks.size;
+  }
+
   get(token: string): Lock | undefined {
     this.purge();
     return this.locks.get(token);
