@@ -13,7 +13,7 @@
  * is replaced only by the one waiter that creates `<file>.takeover` exclusively and still finds the
  * content it judged, so two waiters never both take it over.
  */
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Mutex } from './mutex.js';
 import { formatHolder, judge, parseHolder, self } from './process-identity.js';
@@ -62,13 +62,16 @@ export class LockFile implements CriticalSection {
   }
 
   private async acquire(makeDir: boolean): Promise<() => Promise<void>> {
-    const written = formatHolder(self());
+    const written = formatHolder(self(), undefined, true);
     for (let attempt = 0; ; attempt++) {
-      const made = await createExclusive(this.file, written).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT' || !makeDir) throw err;
-        await fsp.mkdir(dirname(this.file), { recursive: true });
-        return createExclusive(this.file, written);
-      });
+      let made: boolean;
+      try {
+        made = createExclusiveSync(this.file, written);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !makeDir) throw err;
+        mkdirSync(dirname(this.file), { recursive: true });
+        made = createExclusiveSync(this.file, written);
+      }
       if (made) break;
       const raw = await readLockText(this.file);
       if (raw === null) continue; // released meanwhile
@@ -88,7 +91,12 @@ export class LockFile implements CriticalSection {
     renew.unref();
     return async () => {
       clearInterval(renew);
-      if ((await readLockText(this.file)) === written) await fsp.rm(this.file, { force: true });
+      if (readLockTextSync(this.file) !== written) return; // taken over (a lease judged from elsewhere ran out)
+      try {
+        unlinkSync(this.file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     };
   }
 
@@ -102,8 +110,17 @@ export class LockFile implements CriticalSection {
 
 /** Creates `file` naming its holder, exclusively: true if made, false if it exists. */
 export async function createExclusive(file: string, content: string): Promise<boolean> {
+  return createExclusiveSync(file, content);
+}
+
+/**
+ * The same, synchronously: a lock file is taken and given back on every write, and one metadata
+ * call on the state dir costs a few µs where a trip through libuv's thread pool costs ~40 (measured:
+ * bench/cross-process.ts).
+ */
+function createExclusiveSync(file: string, content: string): boolean {
   try {
-    await fsp.symlink(content, file);
+    symlinkSync(content, file);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -111,7 +128,7 @@ export async function createExclusive(file: string, content: string): Promise<bo
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
   }
   try {
-    await fsp.writeFile(file, `${content}\n`, { flag: 'wx' });
+    writeFileSync(file, `${content}\n`, { flag: 'wx' });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -121,8 +138,21 @@ export async function createExclusive(file: string, content: string): Promise<bo
 
 /** The holder text of a lock file (a link's target, or a regular file's content), or null if there is none. */
 export async function readLockText(file: string): Promise<string | null> {
-  const text = await fsp.readlink(file).catch(() => fsp.readFile(file, 'utf8')).catch(() => null);
-  return text === null ? null : text.trim();
+  return readLockTextSync(file);
+}
+
+function readLockTextSync(file: string): string | null {
+  let text: string;
+  try {
+    text = readlinkSync(file);
+  } catch {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  return text.trim();
 }
 
 /**

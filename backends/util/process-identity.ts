@@ -28,9 +28,14 @@ export function self(): Holder {
   return me;
 }
 
-/** A holder as written into a lock file; a fresh nonce per hold tells two holds of one process apart. */
-export function formatHolder(h: Holder, nonce = randomBytes(4).toString('hex')): string {
-  return `${h.pid} ${h.start ?? '?'} ${h.boot ?? '?'} ${h.ns ?? '?'} ${nonce}`;
+/**
+ * A holder as written into a lock file; a fresh nonce per hold tells two holds of one process apart.
+ * `shortBoot` writes the boot id's first 8 hex digits only, so that the text (~45 bytes) fits in a
+ * symlink's inode (ext4 keeps up to 60 bytes there; a longer target costs a data block per lock).
+ */
+export function formatHolder(h: Holder, nonce = randomBytes(4).toString('hex'), shortBoot = false): string {
+  const boot = shortBoot && h.boot && h.boot !== '?' ? h.boot.replace(/-/g, '').slice(0, 8) : h.boot;
+  return `${h.pid} ${h.start ?? '?'} ${boot ?? '?'} ${h.ns ?? '?'} ${nonce}`;
 }
 
 export function parseHolder(text: string): Holder | null {
@@ -44,9 +49,14 @@ export function parseHolder(text: string): Holder | null {
 export function judge(h: Holder): HolderState {
   if (h.start === undefined) return h.pid !== process.pid && isAlive(h.pid) ? 'alive' : 'stale'; // an older gitdav's bare pid
   const own = self();
-  if (h.boot !== own.boot) return 'stale'; // from before a reboot
+  if (!sameBoot(h.boot!, own.boot!)) return 'stale'; // from before a reboot
   if (h.ns !== own.ns) return 'elsewhere'; // another container: its processes are not visible here
   return startTime(h.pid) === h.start ? 'alive' : 'stale';
+}
+
+/** Whether a holder's boot id (whole, or its first 8 hex digits: formatHolder's shortBoot) is ours. */
+function sameBoot(theirs: string, ours: string): boolean {
+  return theirs === ours || (theirs.length === 8 && ours.replace(/-/g, '').startsWith(theirs));
 }
 
 /** Field 22 of /proc/PID/stat (clock ticks after boot), or null if there is no such process. */
