@@ -41,7 +41,11 @@ export class LockJournal {
   /** Set while this turn's answer stands (see the module comment). */
   private checked = false;
 
-  constructor(readonly file: string) {}
+  /** `maxBytes`: when to start a new journal (tests make it small). */
+  constructor(
+    readonly file: string,
+    private readonly maxBytes = MAX_BYTES,
+  ) {}
 
   /** What other processes changed since the last call; `force` looks even if this turn already did (under the table lock). */
   news(force = false): JournalNews {
@@ -82,7 +86,7 @@ export class LockJournal {
       this.offset = fstatSync(this.fd).size;
     }
     this.offset += writeSync(this.fd, text);
-    if (this.offset > MAX_BYTES) this.startNew();
+    if (this.offset > this.maxBytes) this.startNew();
   }
 
   close(): void {
