@@ -1,6 +1,6 @@
 /**
  * COPY and MOVE within the folder backend: the result is built aside (a copy) or is the source
- * itself (a move), then swapped in under the mutex, where overwrite and the request's guard are
+ * itself (a move), then swapped in under the write lock, where overwrite and the request's guard are
  * decided against the state the rename changes. A file's dead properties go along in the sidecars.
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
@@ -24,7 +24,7 @@ export async function copyResource(ctx: WriteContext, from: string, to: string, 
     // Build the copy aside, then swap it in atomically. A source reached through a link is copied
     // from its target (fs.cp would copy the link itself, and a relative one would lead elsewhere).
     // The source is read through a verified handle (Containment.open); a folder tree is copied by
-    // name, so inside the write mutex, where no client's MOVE can rename its ancestors meanwhile.
+    // name, so inside the write lock, where no client's MOVE can rename its ancestors meanwhile.
     if (source.kind === 'file') {
       await folder.fromVerified(from, fsc.O_RDONLY, (src) => fsp.copyFile(src.via, tmp, fsc.COPYFILE_FICLONE));
     } else if (options.depth === 0) {
@@ -32,11 +32,11 @@ export async function copyResource(ctx: WriteContext, from: string, to: string, 
       const own = await folder.fromVerified(from, O_PATH | fsc.O_DIRECTORY, async (src) => propsOf(await propsStore.read(src.via, src.real), SELF));
       if (own.size) await propsStore.put(tmp, SELF, own);
     } else {
-      await ctx.mutex.run(() =>
+      await ctx.writeLock.run(() =>
         folder.fromVerified(from, O_PATH | fsc.O_DIRECTORY, (src) => fsp.cp(src.real, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true })),
       );
     }
-    return await ctx.mutex.run(() =>
+    return await ctx.writeLock.run(() =>
       swapIn(ctx, to, tmp, options, async () => {
         if (source.kind === 'file') {
           await propsStore.transfer(folder.abs(parentOf(from)), baseName(from), folder.abs(parentOf(to)), baseName(to), true);
@@ -54,7 +54,7 @@ export async function moveResource(ctx: WriteContext, from: string, to: string, 
   folder.keepState(from);
   await folder.writable(from);
   await folder.writable(to);
-  return ctx.mutex.run(async () => {
+  return ctx.writeLock.run(async () => {
     await folder.writable(from);
     const source = await ctx.stat(from);
     if (!source) throw new BackendError('NotFound', from);
@@ -69,7 +69,7 @@ export async function moveResource(ctx: WriteContext, from: string, to: string, 
   });
 }
 
-/** Inside the mutex: replace `to` by the prepared `prepared` path, honouring overwrite and the guard. */
+/** Inside the write lock: replace `to` by the prepared `prepared` path, honouring overwrite and the guard. */
 async function swapIn(
   ctx: WriteContext,
   to: string,
@@ -78,7 +78,7 @@ async function swapIn(
   afterRename: () => Promise<void>,
 ): Promise<WriteResult> {
   const { folder } = ctx;
-  // The policy checked again inside the mutex, right before the rename: see writes.ts.
+  // The policy checked again inside the write lock, right before the rename: see writes.ts.
   await folder.writable(to);
   await requireParent(ctx, to);
   const before = await ctx.stat(to);

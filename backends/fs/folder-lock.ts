@@ -25,10 +25,13 @@
  * Hand-written rather than proper-lockfile & co.: those judge staleness by an mtime that must be
  * refreshed on a timer; a pid says exactly whether the holder still runs.
  */
-import { promises as fsp, readFileSync, readlinkSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Mutex } from '../util/mutex.js';
+import { createExclusive as create, readLockText as readRaw, takeOverStale as takeOver } from '../util/lock-file.js';
+import { formatHolder, judge, parseHolder, self, type Holder, type HolderState } from '../util/process-identity.js';
+
+export { formatHolder, judge, parseHolder, self, type Holder };
 
 export const LOCK_NAME = 'server.pid';
 
@@ -53,31 +56,7 @@ interface Held {
   closing?: Promise<void>;
 }
 
-/** Who holds a lock: `pid start boot namespace` (a bare pid: written by an older gitdav). */
-export interface Holder {
-  pid: number;
-  start?: string;
-  boot?: string;
-  ns?: string;
-}
-
 const held = new Map<string, Promise<Held>>();
-
-/** This process, as its lock file names it. A fresh nonce per hold tells two of its holds apart. */
-export function self(): Holder {
-  return { pid: process.pid, start: startTime(process.pid) ?? '?', boot: bootId(), ns: pidNamespace() };
-}
-
-export function formatHolder(h: Holder, nonce = randomBytes(4).toString('hex')): string {
-  return `${h.pid} ${h.start ?? '?'} ${h.boot ?? '?'} ${h.ns ?? '?'} ${nonce}`;
-}
-
-export function parseHolder(text: string): Holder | null {
-  const [pid, start, boot, ns] = text.trim().split(/\s+/);
-  const n = Number.parseInt(pid ?? '', 10);
-  if (!Number.isSafeInteger(n) || n <= 0 || String(n) !== pid) return null;
-  return start && boot && ns ? { pid: n, start, boot, ns } : { pid: n };
-}
 
 /** Takes (or shares, within this process) the folder's lock; throws FolderInUseError if another process has it. */
 export async function holdFolder(stateDir: string, folder: string): Promise<FolderHold> {
@@ -143,104 +122,10 @@ async function acquire(file: string, folder: string, written: string): Promise<v
   throw new FolderInUseError(`${folder}: could not take its lock ${file}; another process keeps changing it`);
 }
 
-/**
- * Replaces a dead holder's file by ours. Only the starter that creates `<file>.takeover` exclusively
- * may do it, and only if the file still holds what was judged stale: two or three starters clearing
- * one stale lock at once end with one holder, never two.
- */
-async function takeOver(file: string, staleRaw: string, written: string): Promise<boolean> {
-  const marker = `${file}.takeover`;
-  if (!(await create(marker, written))) {
-    // Another starter is taking over; its marker is cleared here only if that starter died meanwhile.
-    const raw = await readRaw(marker);
-    const h = raw === null ? null : parseHolder(raw);
-    if (raw !== null && (!h || judge(h) === 'stale') && (await readRaw(marker)) === raw) await fsp.rm(marker, { force: true });
-    return false;
-  }
-  try {
-    if ((await readRaw(file)) !== staleRaw) return false; // changed: judge it afresh
-    await fsp.rm(file, { force: true });
-    return await create(file, written);
-  } finally {
-    await fsp.rm(marker, { force: true });
-  }
-}
-
-type HolderState = 'stale' | 'alive' | 'elsewhere';
-
-/** Whether a lock's holder may still run. */
-export function judge(h: Holder): HolderState {
-  if (h.start === undefined) return h.pid !== process.pid && isAlive(h.pid) ? 'alive' : 'stale'; // an older gitdav's bare pid
-  const me = self();
-  if (h.boot !== me.boot) return 'stale'; // from before a reboot
-  if (h.ns !== me.ns) return 'elsewhere'; // another container: its processes are not visible here
-  return startTime(h.pid) === h.start ? 'alive' : 'stale';
-}
 
 function inUse(folder: string, file: string, h: Holder, state: HolderState): FolderInUseError {
   const who = state === 'elsewhere' ? `process ${h.pid} of another pid namespace (another container?)` : `process ${h.pid}`;
   return new FolderInUseError(`${folder} is already served by ${who} (its lock: ${file}); stop that server first, or remove the file if no gitdav runs there`);
 }
 
-/** True if made, false if the file exists. */
-async function create(file: string, content: string): Promise<boolean> {
-  try {
-    await fsp.symlink(content, file);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
-  }
-  try {
-    await fsp.writeFile(file, `${content}\n`, { flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-}
-
-async function readRaw(file: string): Promise<string | null> {
-  const text = await fsp.readlink(file).catch(() => fsp.readFile(file, 'utf8')).catch(() => null);
-  return text === null ? null : text.trim();
-}
-
 const pause = () => new Promise((r) => setTimeout(r, 50));
-
-/** Field 22 of /proc/PID/stat (clock ticks after boot), or null if there is no such process. */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return '?';
-  }
-}
-
-function pidNamespace(): string {
-  try {
-    return /\d+/.exec(readlinkSync('/proc/self/ns/pid'))?.[0] ?? '?';
-  } catch {
-    return '?';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

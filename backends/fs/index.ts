@@ -3,12 +3,13 @@
  *
  * - Writes stream into a temp file under the state dir, then rename over the target: a reader sees the
  *   old or the new bytes, never a mix, and a cut-off body changes nothing.
- * - One mutex per backend serialises the short "check guard, then rename" steps; the slow parts (body
+ * - One write lock serialises the short "check guard, then rename" steps, of this process (the folder's
+ *   mutex) and of every other process on the folder (`<stateDir>/write.lock`); the slow parts (body
  *   upload, tree copies) run outside it.
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
  * - Every path is checked against the symbolic-link policy (./containment.ts): no link leads out of
  *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
- * - One process per folder (./folder-lock.ts): the mutex is per process.
+ * - One server per folder (./folder-lock.ts); the write lock would already hold between several.
  *
  * The class holds the contract and the reads; the write path is in ./writes.ts, COPY/MOVE in
  * ./copy-move.ts, the rules for a client's path (reserved names, link policy, temp names) in
@@ -37,7 +38,7 @@ import {
 } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { QuotaAware, SyncCapable } from '../capabilities.js';
-import type { Mutex } from '../util/mutex.js';
+import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF } from './props-store.js';
@@ -51,6 +52,9 @@ import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
 import { copyResource, moveResource } from './copy-move.js';
+
+/** Held (created exclusively) by whichever process is in its guard-and-rename step: ../util/lock-file.ts. */
+export const WRITE_LOCK = 'write.lock';
 
 export interface FsBackendOptions {
   root: string;
@@ -67,7 +71,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
   /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
   readonly cheapChanges = false;
   readonly stateDir: string;
-  private readonly mutex: Mutex;
+  private readonly writeLock: CriticalSection;
   private readonly paths: Containment;
   private readonly folder: ServedFolder;
   private readonly propsStore: PropsStore;
@@ -87,14 +91,18 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     stateReal: string,
   ) {
     this.stateDir = stateDir;
-    this.mutex = hold.mutex;
+    // The in-process mutex first, so only one section per process polls for the file.
+    const file = new LockFile(join(stateDir, WRITE_LOCK), {
+      onTakeOver: (holder) => logger.warn('took over the write lock of a process that died holding it', { holder }),
+    });
+    this.writeLock = { run: (fn) => hold.mutex.run(() => file.run(fn)) };
     const inside = stateReal.startsWith(root + sep);
     const statePath = inside ? '/' + relative(root, stateReal).split(sep).join('/') : null;
     this.paths = new Containment(root, symlinks, inside ? stateReal : null);
     this.folder = new ServedFolder(this.paths, join(stateDir, 'tmp'), statePath);
     this.propsStore = new PropsStore(() => this.folder.tmpName());
     this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
-    this.ctx = { folder: this.folder, mutex: this.mutex, propsStore: this.propsStore, view: this.view, stat: (p) => this.stat(p) };
+    this.ctx = { folder: this.folder, writeLock: this.writeLock, propsStore: this.propsStore, view: this.view, stat: (p) => this.stat(p) };
   }
 
   static async open(options: FsBackendOptions): Promise<FsBackend> {
@@ -251,7 +259,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
     await this.folder.writable(path);
-    return this.mutex.run(async () => {
+    return this.writeLock.run(async () => {
       await this.folder.writable(path);
       await requireParent(this.ctx, path);
       if (await this.stat(path)) throw new BackendError('AlreadyExists', path);
@@ -288,13 +296,13 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
   // ---- helpers ------------------------------------------------------------------------------------
 
   /**
-   * A change of a resource that must exist: the link policy is checked before waiting for the mutex
+   * A change of a resource that must exist: the link policy is checked before waiting for the write lock
    * (a quick refusal) and again inside it (see writes.ts), where the resource is looked up and the
    * request's guard runs; file system errors come out as backend errors.
    */
   private async changeExisting(path: string, options: MutationOptions, change: (entry: Entry) => Promise<void>): Promise<void> {
     await this.folder.writable(path);
-    await this.mutex
+    await this.writeLock
       .run(async () => {
         await this.folder.writable(path);
         const entry = await this.stat(path);

@@ -1,21 +1,22 @@
 /**
  * The folder backend's write path (PUT, whole or from an offset): the body streams into a temp file
- * outside the mutex, then, inside it, the checks are made again and the file is renamed over the
+ * outside the write lock, then, inside it, the checks are made again and the file is renamed over the
  * target, so a reader sees the old or the new bytes and a cut-off body changes nothing.
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { baseName, parentOf, type Entry, type GuardView, type WriteOptions, type WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { Mutex } from '../util/mutex.js';
+import type { CriticalSection } from '../util/lock-file.js';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
 import type { ServedFolder } from './served-folder.js';
 
-/** What FsBackend's writing operations share: its folder rules, its mutex and properties, its stat. */
+/** What FsBackend's writing operations share: its folder rules, its write lock and properties, its stat. */
 export interface WriteContext {
   readonly folder: ServedFolder;
-  readonly mutex: Mutex;
+  /** The process's mutex, then `<stateDir>/write.lock`: one guard-and-rename at a time, across processes. */
+  readonly writeLock: CriticalSection;
   readonly propsStore: PropsStore;
   /** What a request's guard sees (the backend's own stat). */
   readonly view: GuardView;
@@ -50,7 +51,7 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
       if (!basis) await fsp.writeFile(tmp, '');
     }
     await streamInto(body, tmp, options.offset);
-    return await ctx.mutex.run(async () => {
+    return await ctx.writeLock.run(async () => {
       // Checked again where no client's MOVE can run: the check before the upload may be stale.
       await folder.writable(path);
       await requireParent(ctx, path);

@@ -219,7 +219,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     if (!slot) throw new BackendError('NotFound', path);
     const [dir, key] = propsKey(path, slot);
     const stored = propsOf(await readSidecar(this.store, editor, dir), key);
-    for (const [k, v] of this.volatile.get(path)) stored.set(k, v);
+    for (const [k, v] of await this.volatile.get(path)) stored.set(k, v);
     return stored;
   }
 
@@ -389,6 +389,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     await this.committer.idle();
     await this.index.save();
     await this.store.packs.close();
+    this.volatile.close();
   }
 
   private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {

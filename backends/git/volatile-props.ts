@@ -2,11 +2,20 @@
  * Properties that clients rewrite after every upload and that mean nothing in history: Windows'
  * Win32CreationTime/LastAccessTime/LastModifiedTime/FileAttributes. Kept in one JSON file in the state
  * dir (path → properties), so a Windows upload is one commit, not two.
+ *
+ * Several processes on one repository share the file: a change is a read-modify-write under
+ * `volatile-props.json.lock` (created exclusively; a dead holder's is taken over:
+ * ../util/lock-file.ts), re-reading the file first if another process saved it, so no process loses
+ * another's update; a read re-reads it when it changed. Whether it changed costs one stat: the file
+ * is replaced whole on every save (temp file, rename: a new inode), and this process keeps the file it
+ * last read open, so that inode's number cannot be given to another file meanwhile; another inode
+ * under the name means another save. (An mtime could not tell two saves within its granularity apart.)
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { isWithin, type PropertyMap, type PropPatch } from '../backend.js';
 import { applyPatches } from '../sidecar.js';
-import { SnapshotFile } from '../util/snapshot-file.js';
+import { writeFileDurably } from '../util/durable-file.js';
+import { LockFile } from '../util/lock-file.js';
 
 const VOLATILE = /^\{urn:schemas-microsoft-com:\}Win32/;
 
@@ -16,48 +25,92 @@ export function isVolatile(clarkName: string): boolean {
 
 export class VolatileProps {
   private data = new Map<string, PropertyMap>();
-  private readonly snapshots: SnapshotFile;
+  /** The file as last read or written, kept open (see the module comment); null: none seen yet. */
+  private seen: { fd: number; dev: bigint; ino: bigint } | null = null;
+  private readonly lock: LockFile;
 
   constructor(private readonly file: string) {
-    // fsync: the only copy of these properties (they are never committed).
-    this.snapshots = new SnapshotFile(file, 'fsync');
+    this.lock = new LockFile(`${file}.lock`);
   }
 
   async load(): Promise<void> {
-    try {
-      const raw = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Record<string, Record<string, string>>;
-      this.data = new Map(Object.entries(raw).map(([p, props]) => [p, new Map(Object.entries(props))]));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.data = new Map(); // unreadable: start afresh
-    }
+    this.refresh();
   }
 
-  get(path: string): PropertyMap {
+  /** This path's properties, as last saved by any process. */
+  async get(path: string): Promise<PropertyMap> {
+    this.refresh();
     return new Map(this.data.get(path) ?? []);
   }
 
   async patch(path: string, patches: PropPatch[]): Promise<void> {
-    const next = applyPatches(this.get(path), patches);
-    if (next.size) this.data.set(path, next);
-    else this.data.delete(path);
-    await this.save();
+    await this.change(() => {
+      const next = applyPatches(new Map(this.data.get(path) ?? []), patches);
+      if (next.size) this.data.set(path, next);
+      else this.data.delete(path);
+      return true;
+    });
   }
 
   async removeWithin(path: string): Promise<void> {
-    let changed = false;
-    for (const p of [...this.data.keys()]) if (isWithin(p, path)) changed = this.data.delete(p) || changed;
-    if (changed) await this.save();
+    await this.change(() => {
+      let changed = false;
+      for (const p of [...this.data.keys()]) if (isWithin(p, path)) changed = this.data.delete(p) || changed;
+      return changed;
+    });
   }
 
   async move(from: string, to: string): Promise<void> {
-    const moved = [...this.data].filter(([p]) => isWithin(p, from));
-    if (!moved.length) return;
-    for (const [p] of moved) this.data.delete(p);
-    for (const [p, props] of moved) this.data.set(to + p.slice(from.length), props);
-    await this.save();
+    await this.change(() => {
+      const moved = [...this.data].filter(([p]) => isWithin(p, from));
+      if (!moved.length) return false;
+      for (const [p] of moved) this.data.delete(p);
+      for (const [p, props] of moved) this.data.set(to + p.slice(from.length), props);
+      return true;
+    });
   }
 
-  private save(): Promise<void> {
-    return this.snapshots.save(JSON.stringify(Object.fromEntries([...this.data].map(([p, m]) => [p, Object.fromEntries(m)]))));
+  close(): void {
+    if (this.seen) closeSync(this.seen.fd);
+    this.seen = null;
+  }
+
+  /** Read-modify-write under the lock file, from the latest save; `mutate` says whether it changed anything. */
+  private change(mutate: () => boolean): Promise<void> {
+    return this.lock.run(async () => {
+      this.refresh();
+      if (!mutate()) return;
+      // fsync: the only copy of these properties (they are never committed).
+      await writeFileDurably(this.file, JSON.stringify(Object.fromEntries([...this.data].map(([p, m]) => [p, Object.fromEntries(m)]))), { durability: 'fsync' });
+      this.refresh(); // pins what was just written (nobody else writes while the lock is held)
+    }, { makeDir: true });
+  }
+
+  /** Re-reads the file if another save replaced the one last seen. */
+  private refresh(): void {
+    let st;
+    try {
+      st = statSync(this.file, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return; // never saved yet (the file is never removed)
+    }
+    if (this.seen && this.seen.ino === st.ino && this.seen.dev === st.dev) return;
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const pinned = fstatSync(fd, { bigint: true });
+    this.close();
+    this.seen = { fd, dev: pinned.dev, ino: pinned.ino };
+    try {
+      const raw = JSON.parse(readFileSync(fd, 'utf8')) as Record<string, Record<string, string>>;
+      this.data = new Map(Object.entries(raw).map(([p, props]) => [p, new Map(Object.entries(props))]));
+    } catch {
+      this.data = new Map(); // unreadable: start afresh
+    }
   }
 }

@@ -46,10 +46,11 @@ export interface CreateDavOptions {
 
 export async function createDav({ backend, prefix = '', options = {} }: CreateDavOptions): Promise<Dav> {
   const limits = { ...DEFAULT_DAV_OPTIONS.limits, ...options.limits };
+  const locks = await LockManager.open(backend.stateDir, limits);
   const dav: Dav = {
     backend,
     prefix: prefix.replace(/\/+$/, ''),
-    locks: await LockManager.open(backend.stateDir, limits),
+    locks,
     props: new PropertyRegistry().register(...CORE_PROPERTIES, syncTokenProperty),
     reports: new ReportRegistry().register(syncCollection),
     methods: new Map(CORE_METHODS),
@@ -65,7 +66,8 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     transferHooks: [],
     errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
-    closeHooks: [],
+    // The manager made here, even where a caller put another table in its place (it follows the journal).
+    closeHooks: [async () => locks.close()],
     async close() {
       for (const hook of dav.closeHooks.splice(0)) await hook();
     },

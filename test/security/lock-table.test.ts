@@ -35,11 +35,11 @@ async function locksDirOf(root: string, optional = false): Promise<string | unde
   return found;
 }
 
-/** name → inode, mtime and size of each file in a folder, and their total size. */
+/** name → inode, mtime and size of each lock file in a folder, and their total size (not the journal, which grows with every change). */
 async function filesOf(dir: string): Promise<{ stamps: Map<string, string>; bytes: number }> {
   const stamps = new Map<string, string>();
   let bytes = 0;
-  for (const name of await fsp.readdir(dir)) {
+  for (const name of (await fsp.readdir(dir)).filter((n) => n.endsWith('.json'))) {
     const st = await fsp.stat(join(dir, name));
     stamps.set(name, `${st.ino}:${st.mtimeMs}:${st.size}`);
     bytes += st.size;

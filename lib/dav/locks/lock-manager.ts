@@ -1,7 +1,10 @@
 /**
  * Active locks (RFC 4918 §6-7). Kept in memory, persisted in the backend's state dir one file per
  * lock (lock-store.ts), so locks survive a restart and a change costs one lock, not the table. Never
- * in the content or history. Bounded: a grantee with write access locks in the owner's table, so the
+ * in the content or history. Several processes on one state dir share the table: each change is
+ * checked and written under the table lock after catching up with the others' changes, and every
+ * read catches up first (lock-journal.ts: one fstat when nothing changed), so a LOCK answered by one
+ * process is seen by the next request any process checks, and two conflicting LOCKs cannot both win. Bounded: a grantee with write access locks in the owner's table, so the
  * owner field and each user's locks (count and bytes) are capped, and so are all other users' locks
  * together (LockLimits) — never the table owner's own, so grantees cannot lock her out of her tree.
  */
@@ -100,8 +103,6 @@ export class LockManager implements LockTable {
   private readonly held = new Map<string | undefined, { count: number; bytes: number }>();
   /** Bytes of the locks of everyone but `owner`: what maxLockTableBytes bounds. */
   private othersBytes = 0;
-  /** Locks whose file is being removed: no longer refreshed (a refresh would write the file back). */
-  private readonly removing = new Set<string>();
 
   private constructor(
     private readonly store: LockStore | null,
@@ -115,6 +116,11 @@ export class LockManager implements LockTable {
     for (const l of opened?.locks ?? []) manager.add(l);
     manager.purge();
     return manager;
+  }
+
+  /** Stops following other processes' changes (at shutdown); a change made later is still announced. */
+  close(): void {
+    this.store?.close();
   }
 
   /** The user whose tree this is, where users log in: their locks do not count against maxLockTableBytes. */
@@ -140,18 +146,21 @@ export class LockManager implements LockTable {
   }
 
   get(token: string): Lock | undefined {
+    this.catchUp();
     this.purge();
     return this.locks.get(token);
   }
 
   /** Locks whose scope includes `path`: on it, or depth-infinity on an ancestor. */
   covering(path: string): Lock[] {
+    this.catchUp();
     this.purge();
     return [...this.locks.values()].filter((l) => l.root === path || (l.depth === 'infinity' && isWithin(path, l.root)));
   }
 
   /** Locks rooted at `path` or anywhere below it. */
   within(path: string): Lock[] {
+    this.catchUp();
     this.purge();
     return [...this.locks.values()].filter((l) => isWithin(l.root, path));
   }
@@ -162,30 +171,36 @@ export class LockManager implements LockTable {
 
   /** Creates a lock, or throws LockConflictError. Call inside the write step that also checks tokens. */
   async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
-    const conflict = this.conflictFor(spec.root, spec.depth, spec.scope);
-    if (conflict) throw new LockConflictError(conflict);
-    const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout) };
-    this.admit(lock);
-    this.add(lock);
-    try {
-      await this.store?.put(lock);
-    } catch (err) {
-      // The client never learns this token: don't keep a lock nobody can hold (nor its file, if the
-      // write failed only at the directory's fsync).
-      this.drop(lock.token);
-      this.store?.delete(lock.token).catch(() => undefined);
-      throw err;
-    }
-    return lock;
+    return this.exclusive(async () => {
+      const conflict = this.conflictFor(spec.root, spec.depth, spec.scope);
+      if (conflict) throw new LockConflictError(conflict);
+      const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout) };
+      this.admit(lock);
+      this.add(lock);
+      try {
+        await this.store?.put(lock);
+      } catch (err) {
+        // The client never learns this token: don't keep a lock nobody can hold (nor its file, if the
+        // write failed only at the directory's fsync).
+        this.drop(lock.token);
+        await this.store?.delete(lock.token).catch(() => undefined);
+        throw err;
+      }
+      return lock;
+    }, true);
   }
 
   async refresh(token: string, timeout: number | null): Promise<Lock | undefined> {
-    const lock = this.get(token);
-    if (!lock || this.removing.has(token)) return undefined;
-    lock.timeout = timeout;
-    lock.expires = expiry(timeout);
-    await this.store?.put(lock);
-    return lock;
+    if (!this.get(token)) return undefined;
+    return this.exclusive(async () => {
+      const lock = this.locks.get(token); // caught up: gone if another request (or process) removed it meanwhile
+      if (!lock) return undefined;
+      lock.timeout = timeout;
+      lock.expires = expiry(timeout);
+      this.add(lock); // its size may change
+      await this.store?.put(lock);
+      return lock;
+    });
   }
 
   /**
@@ -193,26 +208,60 @@ export class LockManager implements LockTable {
    * thrown) leaves the lock standing, here as after a restart, rather than gone now and back later.
    */
   async remove(token: string): Promise<boolean> {
-    if (!this.get(token) || this.removing.has(token)) return false;
-    await this.removeStored([token]);
-    return true;
+    if (!this.get(token)) return false;
+    return this.exclusive(async () => {
+      if (!this.locks.has(token)) return false;
+      await this.removeStored([token]);
+      return true;
+    });
   }
 
   /** Removes every lock rooted at or below `path` (after DELETE, or MOVE of the source); files first, as remove. */
   async removeWithin(path: string): Promise<void> {
-    await this.removeStored(this.within(path).map((l) => l.token).filter((t) => !this.removing.has(t)));
+    if (this.within(path).length === 0) return;
+    await this.exclusive(() => this.removeStored(this.within(path).map((l) => l.token)));
   }
 
   /** Deletes the locks' files, then drops each lock whose file is gone; throws the first failure. */
   private async removeStored(tokens: string[]): Promise<void> {
-    for (const t of tokens) this.removing.add(t);
-    const results = await Promise.allSettled(tokens.map((t) => this.store?.delete(t)));
+    if (!this.store) {
+      for (const t of tokens) this.drop(t);
+      return;
+    }
+    const results = await Promise.allSettled(tokens.map((t) => this.store!.delete(t)));
     tokens.forEach((t, i) => {
-      this.removing.delete(t);
       if (results[i]!.status === 'fulfilled') this.drop(t);
     });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * A change, checked and made as one step: in memory, at once; with a store, under the table lock
+   * after reading what other processes changed, so checks (conflicts, caps) see the whole table.
+   */
+  private exclusive<T>(change: () => Promise<T>, makeDir = false): Promise<T> {
+    if (!this.store) return change();
+    return this.store.exclusive(async () => {
+      this.catchUp(true);
+      this.purge();
+      return change();
+    }, makeDir);
+  }
+
+  /** Takes in what other processes changed since the last look. */
+  private catchUp(force = false): void {
+    const news = this.store?.news(force);
+    if (!news) return;
+    if ('all' in news) {
+      for (const token of [...this.locks.keys()]) this.drop(token);
+      for (const l of news.all) this.add(l);
+    } else {
+      for (const { token, lock } of news.changed) {
+        if (lock) this.add(lock);
+        else this.drop(token);
+      }
+    }
   }
 
   /** Throws LockLimitError if the table may not take `lock`. */
@@ -271,15 +320,39 @@ export class LockManager implements LockTable {
     return candidates.find((l) => l.scope === 'exclusive' || scope === 'exclusive');
   }
 
-  /** Forgets expired locks and those `admits` refuses; their files go too (the next start would drop them anyway). */
+  /**
+   * Forgets expired locks and those `admits` refuses; their files go too, later, under the table lock
+   * (the next start would drop them anyway).
+   */
   private purge(): void {
     const now = Date.now();
+    const gone: string[] = [];
     for (const [token, l] of this.locks) {
-      if ((l.expires !== null && l.expires <= now) || (this.admits && !this.admits(l))) {
+      if (this.isOver(l, now)) {
         this.drop(token);
-        this.store?.delete(token).catch(() => undefined);
+        gone.push(token);
       }
     }
+    if (gone.length && this.store) void this.reap(gone).catch(() => undefined);
+  }
+
+  /** Removes the files of locks purged here, unless another process changed them since (caught up: back in the table). */
+  private async reap(tokens: string[]): Promise<void> {
+    await this.store!.exclusive(async () => {
+      this.catchUp(true);
+      const now = Date.now();
+      const still = tokens.filter((t) => {
+        const l = this.locks.get(t);
+        return !l || this.isOver(l, now);
+      });
+      for (const t of still) this.drop(t);
+      await Promise.allSettled(still.map((t) => this.store!.delete(t)));
+    });
+  }
+
+  /** Whether a lock no longer stands: expired, or refused by `admits`. */
+  private isOver(l: Lock, now: number): boolean {
+    return (l.expires !== null && l.expires <= now) || (this.admits !== undefined && !this.admits(l));
   }
 }
 
