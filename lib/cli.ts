@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|user|share`: the command-line entry point. */
+/** `gitdav serve|fsck|user|share|dump`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
 import { FSCK_USAGE, runFsck } from './cli-fsck.js';
 import { runServe, SERVE_HELP, SERVE_USAGE } from './cli-serve.js';
+import { DUMP_USAGE, runDump } from './flight/dump-command.js';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
 
@@ -12,6 +13,7 @@ ${usageLines(SERVE_USAGE)}
 ${usageLines(FSCK_USAGE)}
 ${usageLines(USER_USAGE)}
 ${usageLines(SHARE_USAGE)}
+${usageLines(DUMP_USAGE)}
 
 ${SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'fsck') return runFsck(rest);
   if (command === 'user') return runUser(rest);
   if (command === 'share') return runShare(rest);
+  if (command === 'dump') return runDump(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
 }
