@@ -3,8 +3,10 @@ import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { ConfigError, isLoopback, loadConfig, type ServerConfig } from './config.js';
 import { createLogger } from '../backends/util/log.js';
+import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../backends/util/flight-recorder.js';
 import { isMultiUser, startServer } from './server.js';
 import { createServerMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type ServerMetrics } from './metrics/index.js';
+import { installFlight, type Flight } from './flight/process.js';
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
@@ -25,6 +27,8 @@ has their own repository, DIR/users/NAME, with their own principal and calendars
 mounts one user's folder or calendar into another's tree, read-only or (--write) read-write
 (/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar).
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
+Its last 5,000 log records, debug level included, are kept in memory and written to
+<state folder>/flight/ on a crash, on SIGUSR2 or by "gitdav dump --root DIR" (limits.flight*).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
 --trusted-proxies); each user gets a repository as above. --anonymous-read NAME lets requests
 without a login read (only read) NAME's tree. --read-only serves DIR without changing it (a backup,
@@ -74,7 +78,8 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
     return 1;
   }
-  const logger = createLogger(config.logLevel);
+  const recorder = (config.limits.flightRecords ?? DEFAULT_FLIGHT_LIMITS.flightRecords) > 0 ? new FlightRecorder(config.limits) : undefined;
+  const logger = createLogger(config.logLevel, undefined, recorder);
   // Metrics first: their port in use fails the start before anything is bound or opened.
   let metrics: { server: ServerMetrics; listener: MetricsListener } | undefined;
   if (config.metricsPort !== undefined) {
@@ -96,8 +101,12 @@ export async function runServe(args: string[]): Promise<number> {
     if (config.logLevel === 'debug') process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }
-  // Requests are isolated by Koa; a stray rejection elsewhere is logged, not allowed to end the server.
-  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
+  // Crashes and stray rejections are logged and dumped (lib/flight/process.ts); with no recorder, a
+  // stray rejection is still only logged: requests are isolated by Koa, it must not end the server.
+  let flight: Flight | undefined;
+  const stateDir = running.app.stateDir;
+  if (recorder && stateDir) flight = await installFlight(recorder, stateDir, logger);
+  else process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
   const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : ''].filter(Boolean).join(', ');
   process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${running.url}/\n`);
@@ -113,9 +122,15 @@ export async function runServe(args: string[]): Promise<number> {
   const stop = (signal: string) => {
     logger.info('shutting down', { signal });
     running.close(config.shutdownGraceMs).finally(() => metrics?.listener.close()).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { err });
+      async () => {
+        logger.info('stopped', { signal, ...running.app.traffic.summary() });
+        await flight?.close();
+        process.exit(0);
+      },
+      async (err: unknown) => {
+        logger.error('shutdown failed', { err, ...running.app.traffic.summary() });
+        await flight?.dump('shutdown-failed');
+        await flight?.close();
         process.exit(1);
       },
     );

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|user|share|status`: the command-line entry point. */
+/** `gitdav serve|fsck|user|share|status|dump`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
 import { FSCK_USAGE, runFsck } from './cli-fsck.js';
 import { runServe, SERVE_HELP, SERVE_USAGE } from './cli-serve.js';
 import { runStatus, STATUS_USAGE } from './cli-status.js';
+import { DUMP_USAGE, runDump } from './flight/dump-command.js';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
 
@@ -14,6 +15,7 @@ ${usageLines(FSCK_USAGE)}
 ${usageLines(USER_USAGE)}
 ${usageLines(SHARE_USAGE)}
 ${usageLines(STATUS_USAGE)}
+${usageLines(DUMP_USAGE)}
 
 ${SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
@@ -43,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'user') return runUser(rest);
   if (command === 'share') return runShare(rest);
   if (command === 'status') return runStatus(rest);
+  if (command === 'dump') return runDump(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
 }

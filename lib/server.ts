@@ -31,6 +31,7 @@ import { applyConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits
 import { answerPlainHttp } from './plain-http-on-tls.js';
 import type { ServerMetrics } from './metrics/index.js';
 import { LockManager } from './dav/locks/lock-manager.js';
+import { clientText, requestLog, Traffic } from './request-log.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -50,11 +51,19 @@ export interface CreateAppOptions {
   readOnly?: boolean;
   /** Outermost middleware (statistics, lib/metrics): sees every request and its final status. */
   observe?: Middleware;
+  /** Proxies whose `X-Forwarded-For` names the client in the log and whose `X-Request-Id` is kept. */
+  trustedProxies?: readonly string[];
+  /** The server's own state folder (a mount per user: ROOT/.gitdav); default: the single backend's. */
+  stateDir?: string;
 }
 
 export interface App {
   koa: Koa;
   logger: Logger;
+  /** Every request served, added up (the summary line at shutdown). */
+  traffic: Traffic;
+  /** The server's own state folder (the flight recorder's dumps go below it), if it has one. */
+  stateDir?: string;
   /** The single mount, if there is one. */
   dav?: Dav;
   /** Locks held now in every open tree (statistics). */
@@ -80,11 +89,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   }
   const koa = new Koa();
   koa.silent = true;
-  koa.on('error', (err: unknown) => {
+  koa.on('error', (err: unknown, ctx?: Context) => {
     // A client that hangs up mid-response is routine, not a server error.
     const code = (err as NodeJS.ErrnoException)?.code;
     const routine = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
-    (routine ? logger.debug : logger.error)('response stream failed', { err: routine ? code : err });
+    (routine ? logger.debug : logger.error)('response stream failed', { err: routine ? code : err, requestId: ctx?.state.requestId });
   });
 
   if (options.observe) koa.use(options.observe);
@@ -94,7 +103,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       await next();
     } catch (err) {
       const error = toDavError(err, errorMappersOf(ctx));
-      if (error.status >= 500) logger.error('request failed', { method: ctx.method, url: ctx.url, err });
+      if (error.status >= 500) logger.error('request failed', { method: ctx.method, url: clientText(ctx.url, 4096), err, requestId: ctx.state.requestId });
       if (ctx.headerSent || !ctx.writable) {
         ctx.req.socket.destroy();
         return;
@@ -104,24 +113,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     }
   });
 
-  koa.use(async (ctx, next) => {
-    const start = process.hrtime.bigint();
-    ctx.state.logger = logger; // for layers that skip bad data and say so (CalDAV)
-    ctx.set('Server', 'gitdav');
-    if (options.tls) ctx.set('Strict-Transport-Security', 'max-age=31536000');
-    ctx.res.once('close', () => {
-      logger.info('request', {
-        method: ctx.method,
-        url: ctx.url,
-        status: ctx.res.statusCode,
-        ms: Number((process.hrtime.bigint() - start) / 1000n) / 1000,
-        aborted: !ctx.res.writableFinished || undefined,
-        user: ctx.state.user as string | undefined,
-        ua: ctx.get('User-Agent') || undefined,
-      });
-    });
-    await next();
-  });
+  const traffic = new Traffic();
+  koa.use(requestLog(logger, { trustedProxies: new Set(options.trustedProxies), tls: options.tls, traffic }));
 
   if (options.readOnly) koa.use(refuseWrites);
   if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
@@ -136,6 +129,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   return {
     koa,
     logger,
+    traffic,
+    stateDir: options.stateDir ?? options.backend?.stateDir,
     dav: single,
     locksHeld: () => (single ? (single.locks instanceof LockManager ? single.locks.size : 0) : (options.tenants?.locksHeld() ?? 0)),
     async close() {
@@ -193,8 +188,8 @@ function authenticate(auth: Authenticator, logger: Logger, anonymousUser?: strin
     ctx.state.loginFailure = result.fail; // counted by reason in the statistics (lib/metrics)
     // The body is never read: a client that sent one cannot reuse the connection.
     if (ctx.req.headers['content-length'] || ctx.req.headers['transfer-encoding']) ctx.set('Connection', 'close');
-    // The name tried is logged (cut short: it is the client's text), so a guesser can be seen.
-    const who = { user: result.tried?.slice(0, 64), address: result.address ?? ctx.req.socket.remoteAddress };
+    // The name tried is logged (cut short and made safe to print: it is the client's text), so a guesser can be seen.
+    const who = { user: result.tried === undefined ? undefined : clientText(result.tried, 64), address: result.address ?? ctx.req.socket.remoteAddress, requestId: ctx.state.requestId as string };
     if (result.fail === 'throttled') {
       logger.warn('login throttled', who);
       throw new DavError(429, 'too many failed logins: try again later', { headers: { 'Retry-After': String(result.retryAfterSeconds) } });
@@ -359,7 +354,7 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
     }
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
@@ -376,5 +371,5 @@ function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, 
         onError: (err) => logger.warn('known logins not written', { error: err.message }),
         checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
       });
-  return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly, observe });
+  return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies, stateDir: join(config.root, '.gitdav') });
 }

@@ -58,6 +58,9 @@ describe('gitdav command line (a newcomer)', function () {
       { args: ['user', 'list', '--bogus'], code: 2, stderr: /unknown option --bogus\nusage: gitdav user/ },
       { args: ['share', 'list', '--bogus'], code: 2, stderr: /unknown option --bogus\nusage: gitdav share/ },
       { args: ['share', 'list', '--root'], code: 2, stderr: /--root needs a value/ },
+      { args: ['dump', '--help'], code: 0, stdout: /^usage: gitdav dump \[--root DIR\][\s\S]*SIGUSR2/ },
+      { args: ['dump', '--bogus'], code: 2, stderr: /unknown option --bogus\nusage: gitdav dump/ },
+      { args: ['dump', '--root'], code: 2, stderr: /--root needs a value/ },
       { args: ['--bogus'], code: 2, stderr: /unknown option "--bogus"/ },
       { args: [], code: 2, stderr: /^usage: gitdav/ },
     ];
