@@ -7,24 +7,31 @@ import { get as httpsGet } from 'node:https';
 import { ConfigError, hint, loadConfig } from './config.js';
 import { parseMetrics } from './metrics/text-format.js';
 import { renderStatus, type Scrape } from './metrics/summary.js';
+import { runDump } from './flight/dump-command.js';
 
 export const STATUS_USAGE = `usage: gitdav status [--metrics-url URL | --port N | --config FILE] [--once]
-                                    a running server's statistics (needs its --metrics-port)`;
+                                    a running server's statistics (needs its --metrics-port)
+       gitdav status --dump [--root DIR] [--timeout-ms N]
+                                    its flight recorders written out (as gitdav dump)`;
 
 const STATUS_HELP = `Reads http://127.0.0.1:N/metrics (--port N: the server's --metrics-port; or --metrics-url, or
 the metricsPort and metricsHost of --config FILE, GITDAV_CONFIG or GITDAV_METRICS_PORT) twice, a
 second apart, and prints uptime, requests/s, latency p50/p99, connections, uploads, commits/s,
-locks, login failures, memory, event-loop delay and cache hits. --once reads once (rates since start).`;
+locks, login failures, memory, event-loop delay and cache hits. --once reads once (rates since start).
+--dump does what "gitdav dump" does: every server process of --root DIR writes out its flight
+recorder, and the files' paths are printed.`;
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
-const OPTIONS = ['--metrics-url', '--port', '--config', '--once', '--help'];
+const OPTIONS = ['--metrics-url', '--port', '--config', '--once', '--dump', '--help'];
 
 export async function runStatus(args: string[], io: Out = process, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let url: string | undefined;
   let port: string | undefined;
   let config: string | undefined;
   let once = false;
+  const dump = args.indexOf('--dump');
+  if (dump >= 0 && !args.includes('--help') && !args.includes('-h')) return runDump(args.filter((_, i) => i !== dump));
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
