@@ -36,6 +36,8 @@ export class LockStore {
   /** Set when a dead process's table lock was taken over: reload everything, and tell the others to. */
   private orphaned = false;
   private announceAll = false;
+  /** A catch-up failed after the journal was read past it: read every lock file at the next one. */
+  private unread = false;
 
   private constructor(readonly dir: string) {
     this.journal = new LockJournal(join(dir, 'journal'));
@@ -76,15 +78,27 @@ export class LockStore {
    */
   news(force = false): LockNews | null {
     let news = this.journal.news(force);
-    if (this.orphaned) {
-      news = { kind: 'all' };
-      this.orphaned = false;
-      this.announceAll = true;
-    }
+    if (this.orphaned || this.unread) news = { kind: 'all' };
     if (news.kind === 'none') return null;
-    if (news.kind === 'all') return { all: this.readAll() };
+    try {
+      if (news.kind === 'all') {
+        const all = this.readAll();
+        if (this.orphaned) this.announceAll = true;
+        this.orphaned = this.unread = false;
+        return { all };
+      }
+      return { changed: this.readNamed(news.names) };
+    } catch (err) {
+      // The journal is read past these lines already: a failed read (EMFILE, EIO, a bad file) must
+      // not leave this process on a stale table for good, so the next call reads every file again.
+      this.unread = true;
+      throw err;
+    }
+  }
+
+  private readNamed(names: Iterable<string>): Array<{ token: string; lock: Lock | null }> {
     const changed: Array<{ token: string; lock: Lock | null }> = [];
-    for (const name of news.names) {
+    for (const name of names) {
       const file = join(this.dir, `${name}.json`);
       let text: string | null = null;
       try {
@@ -101,7 +115,7 @@ export class LockStore {
         if (token !== undefined) changed.push({ token, lock: null });
       }
     }
-    return { changed };
+    return changed;
   }
 
   /**
