@@ -13,7 +13,7 @@
  * is replaced only by the one waiter that creates `<file>.takeover` exclusively and still finds the
  * content it judged, so two waiters never both take it over.
  */
-import { mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Mutex } from './mutex.js';
 import { formatHolder, judge, parseHolder, self } from './process-identity.js';
@@ -74,7 +74,13 @@ export class LockFile implements CriticalSection {
       }
       if (made) break;
       const raw = await readLockText(this.file);
-      if (raw === null) continue; // released meanwhile
+      if (raw === null) {
+        // Released meanwhile, or something that is no lock file holds the name (a folder, a file we
+        // may not read): that would never be released, so say so instead of waiting on it forever.
+        if (existsSync(this.file)) throw new Error(`${this.file} exists but is not a lock file this process can read: remove it`);
+        await backOff(attempt); // a lock file created and removed between our tries: never a busy loop
+        continue;
+      }
       if ((await this.isStale(raw)) && (await takeOverStale(this.file, raw, written))) {
         this.stats.takeOvers++;
         this.options.onTakeOver?.(raw);
