@@ -21,15 +21,11 @@ export interface Flight {
 /** A crash's dump that hangs must not keep a broken process up. */
 const CRASH_DUMP_LIMIT_MS = 10_000;
 const REJECTION_DUMP_EVERY_MS = 60_000;
+const ignore = () => undefined;
 
 export async function installFlight(recorder: FlightRecorder, stateDir: string, logger: Logger, exit: (code: number) => void = (code) => process.exit(code)): Promise<Flight> {
   const dir = flightDirOf(stateDir);
   let unregister = async () => {};
-  try {
-    unregister = await register(dir);
-  } catch (err) {
-    logger.warn('flight recorder: this process could not register, so gitdav dump will not find it (SIGUSR2 still works)', { dir, err });
-  }
   let chain: Promise<unknown> = Promise.resolve();
   const dump = (reason: string): Promise<string | undefined> => {
     const written = chain.then(() => recorder.dump(dir, reason)).then(
@@ -69,18 +65,27 @@ export async function installFlight(recorder: FlightRecorder, stateDir: string, 
     lastRejectionDump = now;
     void dump('rejection');
   };
+  // Handlers before the registration, and the registration gone before they are: SIGUSR2's default
+  // action ends a process, so `gitdav dump` must never find one that has no handler.
   process.on('SIGUSR2', onSignal);
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onRejection);
+  try {
+    unregister = await register(dir);
+  } catch (err) {
+    logger.warn('flight recorder: this process could not register, so gitdav dump will not find it (SIGUSR2 still works)', { dir, err });
+  }
   return {
     dir,
     dump,
     async close() {
+      await unregister().catch(() => undefined);
+      await chain;
+      // A late SIGUSR2 (a dump asked for just before the registration went) is ignored, not fatal.
+      process.on('SIGUSR2', ignore);
       process.off('SIGUSR2', onSignal);
       process.off('uncaughtException', onCrash);
       process.off('unhandledRejection', onRejection);
-      await chain;
-      await unregister().catch(() => undefined);
     },
   };
 }

@@ -52,20 +52,37 @@ export async function registrations(dir: string): Promise<{ registration: Regist
     } catch {
       continue; // being written, or not ours to judge
     }
-    const state = await liveness(registration);
+    const owner = (await fsp.stat(join(dir, name)).catch(() => null))?.uid;
+    const state = await liveness(registration, owner);
     if (state === 'gone') await fsp.rm(join(dir, name), { force: true });
     out.push({ registration, state });
   }
   return out;
 }
 
-/** Whether the registered process still runs: the pid exists and (where /proc tells) has the same command line. */
-export async function liveness(registration: Registration): Promise<Liveness> {
+/**
+ * Whether the registered process still runs: the pid exists and (where /proc tells) has the same command
+ * line. `owner`: the uid that owns the registration file; a process of another uid is never ours to
+ * signal, even for root (who may signal anything): whoever can write the dump folder could otherwise
+ * name any process, sshd included, and have `sudo gitdav dump` end it.
+ */
+export async function liveness(registration: Registration, owner?: number): Promise<Liveness> {
   try {
     process.kill(registration.pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM' ? 'not-ours' : 'gone';
   }
+  if (owner !== undefined) {
+    const uid = await uidOf(registration.pid);
+    if (uid !== null && uid !== owner) return 'not-ours';
+  }
   if (registration.cmdline === null) return 'live';
   return (await cmdlineOf(registration.pid)) === registration.cmdline ? 'live' : 'gone';
+}
+
+/** The real uid of a process (`/proc/PID/status`), or null where /proc does not tell. */
+async function uidOf(pid: number): Promise<number | null> {
+  const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+  const m = status && /^Uid:\s+(\d+)/m.exec(status);
+  return m ? Number(m[1]) : null;
 }
