@@ -36,7 +36,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isCopyTarget, isQuotaAware, isSyncCapable, isVersioned, type Location, type QuotaAware, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
+import { isCopyTarget, isQuotaAware, isSyncCapable, isVersioned, type Location, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
@@ -54,7 +54,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, ShareAware {
+export class MountView implements Backend, SyncCapable, Versioned, ShareAware {
   /**
    * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
    * on first use, so that only a view with shares in it opens the file: one tree has several views
@@ -74,6 +74,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     this.name = own.name;
     this.stateDir = own.stateDir;
     this.cheapChanges = isSyncCapable(own) && own.cheapChanges;
+    if (isQuotaAware(own)) this.quota = (path) => this.quotaOf(path);
   }
 
   private get shareProps(): ShareProps {
@@ -306,7 +307,13 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     return this.via(place.mount, place.backend.patchProps(place.path, patches, this.inward(place, options)));
   }
 
-  async quota(path: string): Promise<Quota | null> {
+  /**
+   * QuotaAware only where the user's own tree is (the folder backend; a git repository has no quota):
+   * a capability the view always claimed would advertise quota properties it cannot answer.
+   */
+  readonly quota?: (path: string) => Promise<Quota | null>;
+
+  private async quotaOf(path: string): Promise<Quota | null> {
     const r = this.route(path);
     if (r && r.mount.access === 'read') return null;
     const place = this.readable(path);
@@ -330,7 +337,7 @@ export class MountView implements Backend, SyncCapable, Versioned, QuotaAware, S
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
     if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
-    return backend.syncToken(r ? r.inner : path);
+    return this.via(r?.mount ?? null, backend.syncToken(r ? r.inner : path));
   }
 
   async versionOf(path: string): Promise<VersionInfo | null> {

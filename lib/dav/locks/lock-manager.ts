@@ -59,6 +59,8 @@ export class LockConflictError extends Error {
  * the owner's manager.
  */
 export interface LockTable {
+  /** The user whose tree this table protects (a mount per user), if it is one user's. */
+  readonly owner?: string;
   get(token: string): Lock | undefined;
   covering(path: string): Lock[];
   within(path: string): Lock[];

@@ -37,6 +37,11 @@ export class RoutedLocks implements LockTable {
     private readonly routes: LockRoutes,
   ) {}
 
+  /** The user whose tree this is: the own table's owner. */
+  get owner(): string | undefined {
+    return this.own.owner;
+  }
+
   get(token: string): Lock | undefined {
     const mine = this.own.get(token);
     if (mine) return mine;

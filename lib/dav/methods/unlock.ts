@@ -19,9 +19,11 @@ export const unlock: MethodHandler = async (req) => {
     });
   }
   const user = req.ctx.state.user as string | undefined;
-  // The owner of a tree may lift a lock another user (a share's grantee) holds in it; nobody else may.
+  // The owner of a tree (a mount per user: its lock table's owner) may lift a lock another user, a
+  // share's grantee, holds in it; nobody else may. Not a capability test: a git repository is a view
+  // (history is mounted) with no owner at all.
   const backend = req.backend;
-  const ownTree = user !== undefined && isShareAware(backend) && backend.ownerOf(req.path) === undefined;
+  const ownTree = user !== undefined && req.dav.locks.owner === user && !(isShareAware(backend) && backend.ownerOf(req.path) !== undefined);
   if (!mayUseLock(lock, user) && !ownTree) {
     throw new DavError(403, 'this lock belongs to another user', { condition: el(dav('lock-token-matches-request-uri')) });
   }
