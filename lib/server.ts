@@ -7,7 +7,6 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
@@ -32,6 +31,7 @@ import { answerPlainHttp } from './plain-http-on-tls.js';
 import type { ServerMetrics } from './metrics/index.js';
 import { LockManager } from './dav/locks/lock-manager.js';
 import { clientText, requestLog, Traffic } from './request-log.js';
+import { listenOn } from './listen-on.js';
 
 export interface CreateAppOptions {
   /** One mount for everyone (no authentication): the single-user server. */
@@ -264,16 +264,8 @@ export async function bind(host: string, port: number, tls?: TlsFiles, connectio
   });
   applyConnectionLimits(server, limits);
   if (tls) answerPlainHttp(server as TlsServer, limits.headersTimeoutMs);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `${tls ? 'https' : 'http'}://${hostPart}:${addr.port}`;
+  const bound = await listenOn(server, port, host);
+  const url = `${tls ? 'https' : 'http'}://${bound.host}:${bound.port}`;
   const stop = (graceMs: number) => {
     const done = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.

@@ -5,7 +5,7 @@
  * (prom-client's AggregatorRegistry.clusterMetrics) through the same listener.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen-on.js';
 
 export interface MetricsSource {
   contentType: string;
@@ -40,18 +40,10 @@ export async function listenMetrics(host: string, port: number, source: MetricsS
   });
   // A scraper keeps its connection open; idle ones must not hold up a shutdown.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const bound = await listenOn(server, port, host);
   return {
     server,
-    url: `http://${hostPart}:${addr.port}/metrics`,
+    url: `http://${bound.host}:${bound.port}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
