@@ -1,8 +1,9 @@
 /**
  * Property-based fuzzing of the pure parsers with fast-check, a bounded number of cases each (CI runs
  * them): whatever the input, a parser returns or throws its own error type — no other exception
- * escapes, and nothing hangs (a case still running after HANG_MS is a hang: a generous limit, never a
- * speed check — speed is measured in bench/, and a loaded CI machine made a 250 ms bound flaky). Inputs mix random text with the grammar's own
+ * escapes. A hang is caught by mocha's generous test timeout alone (it also fails a synchronous test
+ * that ran past it): no case is timed, since speed is measured in bench/ and a loaded CI machine made
+ * a per-case bound flaky. Inputs mix random text with the grammar's own
  * pieces, so the cases reach deep into each parser rather than failing on the first byte.
  */
 import assert from 'node:assert/strict';
@@ -17,22 +18,18 @@ import { parseHtpasswd } from '../../lib/auth/htpasswd.js';
 import { shaCrypt } from '../../lib/auth/sha-crypt.js';
 
 const RUNS = Number(process.env.GITDAV_FUZZ_RUNS ?? 400);
-const HANG_MS = 10_000;
 
 /** Text built from a grammar's tokens and random noise. */
 const tokens = (parts: string[], maxLength = 40) =>
   fc.array(fc.oneof(fc.constantFrom(...parts), fc.string({ maxLength: 6 }), fc.fullUnicodeString({ maxLength: 3 })), { maxLength }).map((xs) => xs.join(''));
 
-/** Runs `fn`; allowed error classes pass, anything else (or a hang) fails the property. */
+/** Runs `fn`; allowed error classes pass, anything else fails the property. */
 function survives(fn: () => unknown, ...allowed: Array<new (...a: never[]) => Error>): void {
-  const start = performance.now();
   try {
     fn();
   } catch (err) {
     if (!allowed.some((A) => err instanceof A)) throw err;
   }
-  const ms = performance.now() - start;
-  assert.ok(ms < HANG_MS, `hung: ${ms.toFixed(0)} ms`);
 }
 
 describe('fuzz: pure parsers (fast-check)', function () {
