@@ -5,9 +5,10 @@
  * cache names from the code, login failure reasons), never a path or a user name.
  *
  * Counts that live in the storage layers (caches, commits) are read from backends/util/stats.ts,
- * which knows nothing of Prometheus. Several workers later: each worker hands its registry to
- * prom-client's AggregatorRegistry.setRegistries() and the supervisor serves clusterMetrics(); each
- * metric's `aggregator` says how the workers' values combine (counters and histograms add up).
+ * which knows nothing of Prometheus. With workers, each worker's registry answers the supervisor's
+ * scrape (cluster.ts) and each metric's `aggregator` says how the workers' values combine (counters
+ * and histograms add up; in-flight, uploads, connections too; locks held and event-loop delay: the
+ * largest).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { allCacheCounts, commitLanded } from '../../backends/util/stats.js';
