@@ -17,7 +17,9 @@ export const STATUS_USAGE = `usage: gitdav status [--metrics-url URL | --port N 
 const STATUS_HELP = `Reads http://127.0.0.1:N/metrics (--port N: the server's --metrics-port; or --metrics-url, or
 the metricsPort and metricsHost of --config FILE, GITDAV_CONFIG or GITDAV_METRICS_PORT) twice, a
 second apart, and prints uptime, requests/s, latency p50/p99, connections, uploads, commits/s,
-locks, login failures, memory, event-loop delay and cache hits. --once reads once (rates since start).
+locks, login failures, memory, event-loop delay and cache hits; with --workers, the workers too
+(how many, how they ended, reloads, and each one's connections, RSS and event-loop delay).
+--once reads once (rates since start).
 --dump does what "gitdav dump" does: every server process of --root DIR writes out its flight
 recorder, and the files' paths are printed.`;
 

@@ -11,6 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runStatus } from '../lib/cli-status.js';
 import { parseMetrics, type Sample } from '../lib/metrics/text-format.js';
 
 interface Cluster {
@@ -158,6 +160,19 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
     assert.equal(s.filter((x) => x.name === 'gitdav_eventloop_delay_seconds').length, 3);
     assert.equal(s.filter((x) => x.name === 'process_start_time_seconds').length, 1, 'the supervisor\'s start: the service\'s uptime');
     assert.equal(value(s, 'gitdav_worker_exits_total'), 0);
+  });
+
+  it('gitdav status shows the workers, each with its connections and RSS', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let text = '';
+    stdout.on('data', (d: Buffer) => (text += d.toString()));
+    assert.equal(await runStatus(['--metrics-url', metrics, '--once'], { stdout, stderr }), 0);
+    assert.match(text, /^workers +2 running; ended: none; reloads: none$/m);
+    assert.match(text, new RegExp(`^  worker ${first} +up \\S+, 0 connections, 0 in flight, RSS \\S+ MiB, loop p99 `, 'm'));
+    assert.match(text, new RegExp(`^  worker ${second} +up \\S+, 1 connection, `, 'm'));
+    assert.match(text, /^ {2}supervisor +RSS /m);
+    assert.match(text, /^requests +8 in all/m);
   });
 
   it('counts reloads by result', async () => {

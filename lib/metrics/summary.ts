@@ -76,6 +76,7 @@ function formatUptime(seconds: number): string {
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const plural = (n: number, what: string) => `${int(n)} ${what}${Math.round(n) === 1 ? '' : 's'}`;
 const rate = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
 /** The screen: one line per subject, labels in a column; `before` may be the same scrape (then no "now" rates). */
@@ -102,6 +103,7 @@ export function renderStatus(source: string, before: Scrape, now: Scrape): strin
   const recent = minus(latency, buckets(a, 'gitdav_http_request_duration_seconds'));
   if (span > 0 && (recent.at(-1)?.[1] ?? 0) > 0) add('', `p50 ${formatSeconds(quantile(0.5, recent))}, p99 ${formatSeconds(quantile(0.99, recent))} in the last ${span.toFixed(1)} s`);
   add('connections', `${int(total(b, 'gitdav_http_open_connections'))} open`);
+  if (has(b, 'gitdav_workers')) for (const [label, text] of workerLines(b, now.at / 1000)) add(label, text);
   const inNow = perSecond('gitdav_http_received_bytes_total');
   const outNow = perSecond('gitdav_http_sent_bytes_total');
   add('traffic', `${formatBytes(total(b, 'gitdav_http_received_bytes_total'))} in, ${formatBytes(total(b, 'gitdav_http_sent_bytes_total'))} out` + (inNow === undefined || outNow === undefined ? '' : `; now ${formatBytes(inNow)}/s in, ${formatBytes(outNow)}/s out`));
@@ -115,9 +117,10 @@ export function renderStatus(source: string, before: Scrape, now: Scrape): strin
   add('locks held', int(total(b, 'gitdav_locks_held')));
   const failures = b.filter((x) => x.name === 'gitdav_login_failures_total' && x.value > 0).map((x) => `${x.labels.reason} ${int(x.value)}`);
   add('login failures', failures.length ? failures.join('   ') : 'none');
-  add('memory', `RSS ${formatBytes(total(b, 'process_resident_memory_bytes'))}, heap ${formatBytes(total(b, 'nodejs_heap_size_used_bytes'))} used`);
+  const every = has(b, 'gitdav_workers') ? ' (supervisor and workers)' : '';
+  add('memory', `RSS ${formatBytes(total(b, 'process_resident_memory_bytes'))}, heap ${formatBytes(total(b, 'nodejs_heap_size_used_bytes'))} used${every}`);
   const delay = (q: string) => formatSeconds(b.find((x) => x.name === 'gitdav_eventloop_delay_seconds' && x.labels.quantile === q)?.value);
-  add('event loop', `delay p50 ${delay('0.5')}, p99 ${delay('0.99')}, max ${delay('1')} (last 10 s window)`);
+  add('event loop', `delay p50 ${delay('0.5')}, p99 ${delay('0.99')}, max ${delay('1')} (last 10 s window${every ? ', the worst worker' : ''})`);
   const caches = [...new Set(b.filter((x) => x.name === 'gitdav_cache_hits_total').map((x) => x.labels.cache!))]
     .map((cache) => {
       const hits = total(b, 'gitdav_cache_hits_total', (l) => l.cache === cache);
@@ -133,4 +136,38 @@ export function renderStatus(source: string, before: Scrape, now: Scrape): strin
   const width = Math.max(...lines.map(([l]) => l.length)) + 2;
   const title = `gitdav status: ${source} at ${new Date(now.at).toISOString().replace(/\.\d+Z$/, 'Z')}`;
   return [title, ...lines.map(([l, t]) => `${l.padEnd(width)}${t}`)].join('\n') + '\n';
+}
+
+/**
+ * With workers (a supervisor's scrape, lib/metrics/cluster.ts): how many, how they ended, reloads,
+ * then a row per worker (by its `worker` label) and one for the supervisor.
+ */
+function workerLines(b: Sample[], now: number): Array<[string, string]> {
+  const lines: Array<[string, string]> = [];
+  const byHow = (name: string, label: string) =>
+    b.filter((x) => x.name === name && x.value > 0).map((x) => `${x.labels[label]} ${int(x.value)}`).join(', ') || 'none';
+  const running = total(b, 'gitdav_workers');
+  const answered = total(b, 'gitdav_workers_scraped');
+  add('workers', `${int(running)} running${answered < running ? `, ${int(answered)} answered` : ''}; ended: ${byHow('gitdav_worker_exits_total', 'how')}; reloads: ${byHow('gitdav_reloads_total', 'result')}`);
+  const ids = [...new Set(b.filter((x) => x.name === 'gitdav_worker_scraped').map((x) => x.labels.worker!))].sort((x, y) => Number(x) - Number(y) || x.localeCompare(y));
+  for (const id of ids) {
+    const of = (name: string, more: Labels = {}) =>
+      b.find((x) => x.name === name && x.labels.worker === id && Object.entries(more).every(([k, v]) => x.labels[k] === v))?.value;
+    const started = of('gitdav_worker_start_time_seconds');
+    const up = started === undefined ? '' : `up ${formatUptime(now - started)}, `;
+    if (of('gitdav_worker_scraped') !== 1) {
+      add(`  worker ${id}`, `${up}not answering (its last counts are kept in the totals)`);
+      continue;
+    }
+    const rss = of('gitdav_worker_resident_memory_bytes');
+    const p99 = of('gitdav_worker_eventloop_delay_seconds', { quantile: '0.99' });
+    add(`  worker ${id}`, `${up}${plural(of('gitdav_worker_open_connections') ?? 0, 'connection')}, ${int(of('gitdav_worker_requests_in_flight') ?? 0)} in flight, RSS ${rss === undefined ? '–' : formatBytes(rss)}, loop p99 ${formatSeconds(p99)}`);
+  }
+  const own = b.find((x) => x.name === 'gitdav_supervisor_resident_memory_bytes')?.value;
+  if (own !== undefined) add('  supervisor', `RSS ${formatBytes(own)}`);
+  return lines;
+
+  function add(label: string, text: string) {
+    lines.push([label, text]);
+  }
 }
