@@ -200,8 +200,24 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
     assert.equal(value(after, 'gitdav_http_requests_total'), 10);
   });
 
+  let third: string;
+
+  it('a drained worker is counted as drained and its counts are kept', async () => {
+    held!.destroy(); // else its worker waits for it (as a real drain waits for its clients)
+    c.send(`drain ${second}`);
+    const exit = await c.next(/^exit (\d+) (\w+)$/);
+    assert.deepEqual([exit[1], exit[2]], [second, 'drained']);
+    const fourth = await nextWorker();
+    third = [...workers.keys()].find((id) => id !== first && id !== second && id !== fourth)!;
+    const s = await scrapeUntil(metrics, (x) => value(x, 'gitdav_workers_scraped') === 2);
+    assert.deepEqual(workerIds(s), [third, fourth].sort());
+    assert.equal(value(s, 'gitdav_worker_exits_total', { how: 'drained' }), 1);
+    assert.equal(value(s, 'gitdav_worker_exits_total', { how: 'crashed' }), 1);
+    assert.equal(value(s, 'gitdav_http_requests_total'), 10, 'the drained worker\'s 3 are kept');
+    second = fourth;
+  });
+
   it('a stuck worker does not hold the scrape up: answered without it, its last counts kept', async () => {
-    const third = [...workers.keys()].find((id) => id !== first && id !== second)!;
     assert.equal((await httpGet(`http://127.0.0.1:${workers.get(third)!.port}/stick`)).text, 'stuck');
     // Its loop blocks right after that answer; each scrape waits for it at most METRICS_ANSWER_MS.
     const s = await scrapeUntil(metrics, (x) => value(x, 'gitdav_workers_scraped') === 1, 20);

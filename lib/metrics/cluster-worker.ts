@@ -26,7 +26,9 @@ export function isMetricsRequest(m: unknown): m is MetricsRequest {
 }
 
 export function isMetricsAnswer(m: unknown): m is MetricsAnswer {
-  return typeof m === 'object' && m !== null && (m as MetricsAnswer).gitdavMetrics === 'answer' && typeof (m as MetricsAnswer).id === 'number';
+  if (typeof m !== 'object' || m === null) return false;
+  const a = m as MetricsAnswer;
+  return a.gitdavMetrics === 'answer' && typeof a.id === 'number' && (a.metrics === undefined || Array.isArray(a.metrics));
 }
 
 let shared: { registry: Registry; worker: number } | undefined;

@@ -29,9 +29,13 @@ export type WorkerEnd = 'crashed' | 'drained' | 'stopped';
 export interface SupervisorMetrics {
   /** For listenMetrics(): every worker's metrics aggregated, plus the supervisor's own. */
   readonly source: MetricsSource;
+  /** A worker forked (cluster.worker.id); a connected worker not announced is asked all the same. */
   workerStarted(id: number, pid: number): void;
+  /** A worker ended (at cluster's 'exit'; earlier is fine too): its last counts are kept, it is asked no more. */
   workerExited(id: number, how: WorkerEnd): void;
+  /** A reload (SIGHUP, gitdav reload) succeeded, or failed and the old workers kept serving. */
   reloaded(ok: boolean): void;
+  /** Stops listening on the cluster; scrapes under way answer with what came in. */
   close(): void;
 }
 
@@ -74,6 +78,9 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
   new Gauge({ name: 'gitdav_supervisor_resident_memory_bytes', help: 'The supervisor\'s own RSS (process_resident_memory_bytes is the supervisor\'s and every worker\'s together).', registers, collect() { this.set(process.memoryUsage.rss()); } });
 
   const workers = new Map<number, WorkerState>();
+  // Cluster ids are never reused: one told ended is never asked or counted again, even if it is
+  // still in cluster.workers for a moment (its counts are in `retired` already).
+  const ended = new Set<number>();
   let retired: MetricJSON[] = [];
   const pending = new Map<number, PendingScrape>();
   let scrapes = 0;
@@ -85,6 +92,8 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
   };
   /** A worker that ended: its last counters join the kept totals, and no scrape waits for it. */
   const retire = (id: number) => {
+    ended.add(id);
+    if (ended.size > 10_000) ended.delete(ended.values().next().value!);
     const s = workers.get(id);
     if (s?.last) retired = addUp(retired, cumulative(s.last.metrics));
     workers.delete(id);
@@ -107,7 +116,7 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
 
   const ask = (id: number): Promise<Map<number, MetricJSON[]>> =>
     new Promise((resolve) => {
-      const targets = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+      const targets = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected() && !ended.has(w.id));
       const p: PendingScrape = { waiting: new Set(), answers: new Map(), finish: () => {} };
       const timer = setTimeout(() => p.finish(), answerWithinMs);
       p.finish = () => {
@@ -149,6 +158,7 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
   return {
     source: { contentType: own.contentType, text },
     workerStarted(id, pid) {
+      if (ended.has(id)) return;
       const s = workers.get(id);
       if (s) s.pid = pid;
       else workers.set(id, { pid, started: Date.now() / 1000 });

@@ -7,7 +7,8 @@
  * text), as the real supervisor does, which the metrics must pass by.
  *
  * Primary's stdout, a line each: `metrics URL`, `worker ID PID PORT`, `exit ID HOW`.
- * stdin: `reload ok|failed`, `quit` (workers disconnected, counted as stopped, then exit).
+ * stdin: `reload ok|failed`, `drain ID` (that worker disconnected, counted as drained, and replaced),
+ * `quit` (workers disconnected, counted as stopped, then exit).
  * Env: METRICS_ANSWER_MS (how long a scrape waits for the workers).
  */
 import cluster from 'node:cluster';
@@ -22,6 +23,7 @@ if (cluster.isPrimary) {
   const listener = await listenMetrics('127.0.0.1', 0, sup.source);
   out(`metrics ${listener.url}`);
   let quitting = false;
+  const draining = new Set<number>();
   cluster.on('message', (worker, message: unknown) => {
     const m = message as { gitdav?: string; port?: number } | null;
     if (m && typeof m === 'object' && m.gitdav === 'ready') {
@@ -33,10 +35,10 @@ if (cluster.isPrimary) {
     }
   });
   cluster.on('exit', (worker) => {
-    const how = quitting || worker.exitedAfterDisconnect ? 'stopped' : 'crashed';
+    const how = draining.has(worker.id) ? 'drained' : quitting || worker.exitedAfterDisconnect ? 'stopped' : 'crashed';
     sup.workerExited(worker.id, how);
     out(`exit ${worker.id} ${how}`);
-    if (how === 'crashed') cluster.fork();
+    if (how === 'crashed' || how === 'drained') cluster.fork();
     else if (quitting && Object.keys(cluster.workers ?? {}).length === 0) {
       sup.close();
       void listener.close().then(() => process.exit(0));
@@ -53,6 +55,10 @@ if (cluster.isPrimary) {
       const [cmd, arg] = buf.slice(0, i).split(' ');
       buf = buf.slice(i + 1);
       if (cmd === 'reload') sup.reloaded(arg === 'ok');
+      if (cmd === 'drain') {
+        draining.add(Number(arg));
+        cluster.workers?.[Number(arg)]?.disconnect();
+      }
       if (cmd === 'quit') {
         quitting = true;
         for (const w of Object.values(cluster.workers ?? {})) w?.disconnect();
