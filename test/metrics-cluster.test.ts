@@ -160,6 +160,9 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
     assert.equal(s.filter((x) => x.name === 'gitdav_eventloop_delay_seconds').length, 3);
     assert.equal(s.filter((x) => x.name === 'process_start_time_seconds').length, 1, 'the supervisor\'s start: the service\'s uptime');
     assert.equal(value(s, 'gitdav_worker_exits_total'), 0);
+    // The other messages on the channel (a `gitdav` field, null, text) went through both ways.
+    const backs = [(await c.next(/^hello-back (\d+)$/))[1], (await c.next(/^hello-back (\d+)$/))[1]];
+    assert.deepEqual(backs.sort(), [first, second].sort());
   });
 
   it('gitdav status shows the workers, each with its connections and RSS', async () => {

@@ -6,7 +6,7 @@
  * while. Both sides also send messages of their own on the IPC channel (a `gitdav` field, null,
  * text), as the real supervisor does, which the metrics must pass by.
  *
- * Primary's stdout, a line each: `metrics URL`, `worker ID PID PORT`, `exit ID HOW`.
+ * Primary's stdout, a line each: `metrics URL`, `worker ID PID PORT`, `hello-back ID`, `exit ID HOW`.
  * stdin: `reload ok|failed`, `drain ID` (that worker disconnected, counted as drained, and replaced),
  * `quit` (workers disconnected, counted as stopped, then exit).
  * Env: METRICS_ANSWER_MS (how long a scrape waits for the workers).
@@ -33,6 +33,7 @@ if (cluster.isPrimary) {
       worker.send(null as unknown as string); // the type says no; Node sends it
       worker.send('text');
     }
+    if (m && typeof m === 'object' && m.gitdav === 'hello-back') out(`hello-back ${worker.id}`);
   });
   cluster.on('exit', (worker) => {
     const how = draining.has(worker.id) ? 'drained' : quitting || worker.exitedAfterDisconnect ? 'stopped' : 'crashed';
