@@ -8,6 +8,12 @@
 import type { Registry } from 'prom-client';
 import type { MetricJSON } from './cluster-totals.js';
 
+/** A worker's first word: it answers scrapes from now on (before, a request would be lost on it). */
+export interface MetricsReady {
+  gitdavMetrics: 'ready';
+  worker: number;
+}
+
 export interface MetricsRequest {
   gitdavMetrics: 'request';
   id: number;
@@ -19,6 +25,10 @@ export interface MetricsAnswer {
   worker: number;
   metrics?: MetricJSON[];
   error?: string;
+}
+
+export function isMetricsReady(m: unknown): m is MetricsReady {
+  return typeof m === 'object' && m !== null && (m as MetricsReady).gitdavMetrics === 'ready';
 }
 
 export function isMetricsRequest(m: unknown): m is MetricsRequest {
@@ -49,9 +59,10 @@ export function shareWorkerMetrics(server: { readonly metrics: { readonly regist
       (err: unknown) => reply({ gitdavMetrics: 'answer', id: message.id, worker, error: err instanceof Error ? err.message : String(err) }),
     );
   });
+  reply({ gitdavMetrics: 'ready', worker: workerId });
 }
 
-function reply(answer: MetricsAnswer): void {
+function reply(answer: MetricsAnswer | MetricsReady): void {
   // A worker the supervisor has disconnected (draining) or that outlived it has no one to answer.
   if (!process.send || !process.connected) return;
   process.send(answer, undefined, {}, () => {

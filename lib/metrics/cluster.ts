@@ -2,8 +2,8 @@
  * Statistics of a supervisor and its workers (`gitdav serve --workers N`): the supervisor serves,
  * through its metrics listener, every worker's metrics added up, per-worker figures, and its own.
  *
- * At each scrape the supervisor asks every connected worker for its registry as JSON (messages in
- * cluster-worker.ts) and waits a bounded time (2 s): a worker that does not answer (stuck, draining,
+ * At each scrape the supervisor asks every connected worker that said it shares its metrics for its
+ * registry as JSON (messages in cluster-worker.ts) and waits a bounded time (2 s): a worker that does not answer (stuck, draining,
  * just died) leaves the scrape answered without it, and `gitdav_workers_scraped` says how many did.
  * The answers are added up by prom-client's `AggregatorRegistry.aggregate`, following each metric's
  * `aggregator` (counters and histograms sum; see metrics.ts for the gauges). prom-client's
@@ -19,7 +19,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type PrometheusContentType } from 'prom-client';
 import { addUp, cumulative, workerFigures, type MetricJSON } from './cluster-totals.js';
-import { isMetricsAnswer, type MetricsRequest } from './cluster-worker.js';
+import { isMetricsAnswer, isMetricsReady, type MetricsRequest } from './cluster-worker.js';
 import type { MetricsSource } from './listener.js';
 
 export { shareWorkerMetrics } from './cluster-worker.js';
@@ -48,6 +48,8 @@ interface WorkerState {
   pid?: number;
   /** Unix seconds, as the supervisor saw the start. */
   started: number;
+  /** It said it answers scrapes (shareWorkerMetrics); a worker still starting is not asked. */
+  sharing?: boolean;
   /** Its newest answer, and the scrape that asked for it (answers may arrive late, out of order). */
   last?: { scrape: number; metrics: MetricJSON[] };
 }
@@ -100,6 +102,12 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
     stopWaiting(id);
   };
   const onMessage = (worker: Worker, message: unknown) => {
+    if (isMetricsReady(message) && !ended.has(worker.id)) {
+      const s = workers.get(worker.id);
+      if (s) s.sharing = true;
+      else workers.set(worker.id, { pid: worker.process.pid, started: Date.now() / 1000, sharing: true });
+      return;
+    }
     if (!isMetricsAnswer(message)) return;
     const s = workers.get(worker.id);
     if (!s) return; // ended meanwhile: its totals are kept from its last answer
@@ -128,6 +136,8 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
       const request: MetricsRequest = { gitdavMetrics: 'request', id };
       for (const w of targets) {
         if (!workers.has(w.id)) workers.set(w.id, { pid: w.process.pid, started: Date.now() / 1000 });
+        // Still loading its modules: a request now would be lost and hold the scrape up for nothing.
+        if (!workers.get(w.id)!.sharing) continue;
         p.waiting.add(w.id);
         try {
           w.send(request, undefined, (err) => {
@@ -185,7 +195,7 @@ function perWorker(workers: Map<number, WorkerState>, answers: Map<number, Metri
   const gauge = (name: string, help: string, labelNames: string[] = ['worker']) => new Gauge({ name, help, labelNames, registers });
   gauge('gitdav_workers', 'Workers running now (started and not ended).', []).set(workers.size);
   gauge('gitdav_workers_scraped', 'Workers that answered this scrape in time (the others count with their last counters; their gauges are missing).', []).set(answers.size);
-  const scraped = gauge('gitdav_worker_scraped', 'Whether this worker answered this scrape in time (1) or not (0).');
+  const scraped = gauge('gitdav_worker_scraped', 'Whether this worker answered this scrape in time (1) or not (0: still starting, stuck, or leaving).');
   const started = gauge('gitdav_worker_start_time_seconds', 'When this worker started (Unix time).');
   const connections = gauge('gitdav_worker_open_connections', 'Client connections open now in this worker.');
   const inFlight = gauge('gitdav_worker_requests_in_flight', 'Requests this worker is answering now.');

@@ -156,7 +156,7 @@ function workerLines(b: Sample[], now: number): Array<[string, string]> {
     const started = of('gitdav_worker_start_time_seconds');
     const up = started === undefined ? '' : `up ${formatUptime(now - started)}, `;
     if (of('gitdav_worker_scraped') !== 1) {
-      add(`  worker ${id}`, `${up}not answering (its last counts are kept in the totals)`);
+      add(`  worker ${id}`, `${up}not answering (starting, stuck or leaving; its last counts stay in the totals)`);
       continue;
     }
     const rss = of('gitdav_worker_resident_memory_bytes');

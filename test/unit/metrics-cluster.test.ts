@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { addUp, cumulative, workerFigures, type MetricJSON } from '../../lib/metrics/cluster-totals.js';
-import { isMetricsAnswer, isMetricsRequest } from '../../lib/metrics/cluster-worker.js';
+import { isMetricsAnswer, isMetricsReady, isMetricsRequest } from '../../lib/metrics/cluster-worker.js';
 import { renderStatus } from '../../lib/metrics/summary.js';
 import { parseMetrics } from '../../lib/metrics/text-format.js';
 
@@ -57,8 +57,10 @@ describe('metrics over workers: the pure parts', () => {
   it('tells its IPC messages from anything else on the channel', () => {
     assert.ok(isMetricsRequest({ gitdavMetrics: 'request', id: 1 }));
     assert.ok(isMetricsAnswer({ gitdavMetrics: 'answer', id: 1, worker: 2, metrics: [] }));
+    assert.ok(isMetricsReady({ gitdavMetrics: 'ready', worker: 2 }));
+    assert.ok(!isMetricsAnswer({ gitdavMetrics: 'answer', id: 1, worker: 2, metrics: 'x' }));
     for (const other of [null, undefined, 'text', 3, { gitdav: 'drain' }, { type: 'prom-client:getMetricsReq', requestId: 1 }, { gitdavMetrics: 'request' }, { gitdavMetrics: 'answer', id: '1' }]) {
-      assert.ok(!isMetricsRequest(other) && !isMetricsAnswer(other), JSON.stringify(other));
+      assert.ok(!isMetricsRequest(other) && !isMetricsAnswer(other) && !isMetricsReady(other), JSON.stringify(other));
     }
   });
 
@@ -90,7 +92,7 @@ describe('metrics over workers: the pure parts', () => {
     const out = renderStatus('http://h/metrics', { at, samples }, { at, samples });
     assert.match(out, /^workers +2 running, 1 answered; ended: crashed 1, drained 4; reloads: ok 2$/m);
     assert.match(out, /^ {2}worker 9 +up 00:01:00, 5 connections, 2 in flight, RSS 100\.0 MiB, loop p99 1\.2 ms$/m);
-    assert.match(out, /^ {2}worker 10 +up 00:00:10, not answering/m);
+    assert.match(out, /^ {2}worker 10 +up 00:00:10, not answering \(starting, stuck or leaving/m);
     assert.ok(out.indexOf('worker 9') < out.indexOf('worker 10'), 'by number');
     assert.match(out, /^ {2}supervisor +RSS 50\.0 MiB$/m);
     assert.match(out, /^memory +RSS 300\.0 MiB, .*\(supervisor and workers\)$/m);
