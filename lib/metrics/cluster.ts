@@ -121,6 +121,8 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
   const onExit = (worker: Worker) => stopWaiting(worker.id);
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);
+  // Made after workers were forked (meant to be before): their "ready" may be past, so ask them.
+  for (const w of Object.values(cluster.workers ?? {})) if (w) workers.set(w.id, { pid: w.process.pid, started: Date.now() / 1000, sharing: true });
 
   const ask = (id: number): Promise<Map<number, MetricJSON[]>> =>
     new Promise((resolve) => {
