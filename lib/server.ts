@@ -362,6 +362,7 @@ function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, 
         knownLoginsFile: join(config.root, '.gitdav', KNOWN_LOGINS_FILE),
         onError: (err) => logger.warn('known logins not written', { error: err.message }),
         checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
+        supervised: config.supervised, // the back-off is the supervisor's (lib/auth/shared-login-guard.ts)
       });
   return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies, stateDir: join(config.root, '.gitdav') });
 }
