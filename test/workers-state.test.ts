@@ -56,6 +56,24 @@ for (const backend of ['fs', 'git'] as const) {
       const members = [...listing.text.matchAll(/<D:href>[^<]*\/([ab]-\d+\.ics)<\/D:href>/g)].map((m) => m[1]);
       assert.equal(members.length, ROUNDS, `one object per UID: ${members.join(' ')}`);
     });
+
+    it('a sync token issued by one worker is valid at the other, also while both save the same snapshot at once', async () => {
+      const [a, b] = workers;
+      const SYNC = (token: string) => `<D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`;
+      const sync = async (w: ForkedWorker, token: string) => {
+        const r = await raw(w.url, '/s/', { method: 'REPORT', body: SYNC(token), headers: { 'Content-Type': 'application/xml' } });
+        assert.equal(r.status, 207, r.text);
+        return { token: /<D:sync-token>([^<]+)<\/D:sync-token>/.exec(r.text)![1]!, text: r.text };
+      };
+      assert.equal((await raw(a!.url, '/s/', { method: 'MKCOL' })).status, 201);
+      assert.equal((await raw(a!.url, '/s/x.txt', { method: 'PUT', body: 'x' })).status, 201);
+      for (let i = 0; i < 10; i++) {
+        const [ta, tb] = await Promise.all([sync(a!, ''), sync(b!, '')]);
+        assert.equal((await raw(a!.url, `/s/r${i}.txt`, { method: 'PUT', body: String(i) })).status, 201);
+        const [onB, onA] = await Promise.all([sync(b!, ta.token), sync(a!, tb.token)]);
+        for (const r of [onB, onA]) assert.match(r.text, new RegExp(`/s/r${i}\\.txt<`), `round ${i}: the change is reported`);
+      }
+    });
   });
 }
 
@@ -103,5 +121,24 @@ process.exit(0);`);
       await server.kill();
     }
     assert.equal(await tryHold(join(dir, 'lonely'), 'spawn'), 'FolderInUseError', 'a worker without a supervisor');
+  });
+});
+
+describe('the sync-token key made by several processes at once', function () {
+  this.timeout(60_000);
+  it('ends with one key, which every process uses (5 rounds of 4 processes)', async () => {
+    const base = await fsp.mkdtemp(join(tmpdir(), 'gitdav-key-race-'));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const dir = join(base, String(round));
+        const script = `const { SyncTokenKey } = await import(${dist('backends/sync-token-key.js')}); out(await SyncTokenKey.in(${JSON.stringify(dir)}).sign('/c/', 'abc'));`;
+        const children = Array.from({ length: 4 }, () => runChild(script));
+        const signed = await Promise.all(children.map((c) => c.next(/^abc\./)));
+        await Promise.all(children.map((c) => c.end()));
+        assert.equal(new Set(signed).size, 1, `round ${round}: ${signed.join(' ')}`);
+      }
+    } finally {
+      await fsp.rm(base, { recursive: true, force: true });
+    }
   });
 });
