@@ -27,6 +27,7 @@
  * against one index; members are named by their path below the calendar, the same for both.
  */
 import type { Backend, Entry } from '../../backends/backend.js';
+import { rm } from 'node:fs/promises';
 import { BackendError } from '../../backends/errors.js';
 import { isSyncCapable, type SyncCapable } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
@@ -89,6 +90,9 @@ export async function reserveUid(states: CalDavStates, req: DavRequest, calendar
     }
   } catch (err) {
     release();
+    const code = (err as NodeJS.ErrnoException).code;
+    // The UID's lock file or the journal could not be made: a full disk, as for the write itself.
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new BackendError('InsufficientStorage', path, 'no space left on the device', { cause: err });
     throw err;
   }
   return {
@@ -98,7 +102,12 @@ export async function reserveUid(states: CalDavStates, req: DavRequest, calendar
         // backend's is announced to every process (ours included) before the UID's lock goes.
         if (delta || !stored || released) return;
         const now = await req.backend.stat(calendar);
-        await appendJournal(journalFile(place.stateDir, key), [now?.etag ?? '', member, uid]);
+        const journal = journalFile(place.stateDir, key);
+        await appendJournal(journal, [now?.etag ?? '', member, uid]).catch(async () => {
+          // Stored, so not the PUT's failure (a full disk): without the journal every process
+          // rebuilds from the calendar, which has the object (removing a file needs no space).
+          await rm(journal, { force: true }).catch(() => undefined);
+        });
       } finally {
         release();
       }
