@@ -15,12 +15,14 @@
  * - Elsewhere (the folder backend, whose tokens are stored snapshots), every object stored by any
  *   process is announced by a line in the calendar's UID journal (state/uid-journal.ts), appended
  *   before the UID's lock is let go; the index reads the lines it has not read, then trusts itself
- *   while the calendar's ETag is the one after the last line. An ETag it does not know (a DELETE, a
- *   MOVE out, a change by another program) makes it rebuild from the calendar (objects are parsed
- *   once per ETag anyway). The gap left: a folder's ETag has the file system's timestamp grain, so a
- *   file another program drops into the folder within one tick of this server's last write can be
- *   missed until the next rebuild (a duplicate UID can then be stored; nothing is lost). A UID another
- *   worker stores is never missed: its line is read before that UID is decided again. docs/caldav.md.
+ *   while the calendar's ETag is the one after the last line, or while other UIDs' writes are in
+ *   flight (their lock files exist: the new ETag is most likely theirs). An ETag it does not know
+ *   with no write in flight (a DELETE, a MOVE out, a change by another program) makes it rebuild
+ *   from the calendar (objects are parsed once per ETag anyway). The gap left: such a change landing
+ *   while gitdav's PUTs land there, or within one timestamp tick (a folder's ETag has the file
+ *   system's grain) of the last one, can be missed until the next rebuild (a duplicate UID can then
+ *   be stored; nothing is lost). A UID another worker stores is never missed: its line is read before
+ *   that UID is decided again. docs/caldav.md.
  *
  * The index and the reservations are the state of the tree that stores the calendar (state/
  * uid-table.ts), so its owner and a user it is shared with, who see it at different paths, check
@@ -32,7 +34,7 @@ import { BackendError } from '../../backends/errors.js';
 import { isSyncCapable, type SyncCapable } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
 import type { CalDavStates } from './state/states.js';
-import type { CalendarUids, UidTable } from './state/uid-table.js';
+import { writesInFlight, type CalendarUids, type UidTable } from './state/uid-table.js';
 import { calendarObjects, uidOf } from './objects.js';
 import { appendJournal, journalEnd, journalFile, readJournal } from './state/uid-journal.js';
 
@@ -82,7 +84,7 @@ export async function reserveUid(states: CalDavStates, req: DavRequest, calendar
   try {
     // Every process: one decision on this UID at a time, from the check to the end of the write.
     unlock = await table.holdUid(key, uid);
-    const index = delta ? await caughtUp(states, req, place) : await current(states, req, place);
+    const index = delta ? await caughtUp(states, req, place) : await current(states, req, place, uid);
     const held = index.byUid.get(uid);
     if (held !== undefined && held !== member) {
       release();
@@ -137,11 +139,12 @@ async function addMembers(states: CalDavStates, req: DavRequest, place: Place, i
  * journal from where it ended before the listing began: lines of writes the listing saw are applied
  * twice, which changes nothing).
  */
-async function current(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
+async function current(states: CalDavStates, req: DavRequest, place: Place, uid: string): Promise<CalendarUids> {
   const { calendar, table, key } = place;
   const journal = journalFile(place.stateDir, key);
   return oneAtATime(place, async () => {
     let index = table.get(key);
+    if (!index?.journal) index = undefined; // never built here (oneAtATime's placeholder)
     if (index?.journal) {
       const read = await readJournal(journal, index.journal);
       if (read) {
@@ -154,6 +157,11 @@ async function current(states: CalDavStates, req: DavRequest, place: Place): Pro
     }
     const entry = await req.backend.stat(calendar);
     if (index && entry && index.at === entry.etag) return index;
+    // Another ETag while other objects are being written into the calendar (by this process or
+    // another): most likely theirs, whose lines come before their UIDs are decided again. Trusted,
+    // so a burst of PUTs does not rebuild on every one; what it may hide (a DELETE, another
+    // program's file, landing just now) shows at the next check with no write in flight.
+    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) return index;
     const fresh: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map(), journal: await journalEnd(journal) };
     await addMembers(states, req, place, fresh, calendarObjects(req, calendar));
     return table.remember(key, fresh);

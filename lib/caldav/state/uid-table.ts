@@ -5,10 +5,12 @@
  * paths) check UIDs against one index and one set of reservations.
  *
  * Across processes (a supervisor's workers), a UID is decided under its lock file
- * (`<stateDir>/caldav-uids/<hash of calendar and UID>.lock`, backends/util/lock-file.ts), held from
- * the check to the end of the write; PUTs of other UIDs do not wait for it.
+ * (`<stateDir>/caldav-uids/<hash of calendar>-<hash of UID>.lock`, backends/util/lock-file.ts), held
+ * from the check to the end of the write; PUTs of other UIDs do not wait for it. Which of a calendar's
+ * UIDs are being written now, by any process, is the list of its lock files (`writesInFlight`).
  */
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lru } from '../../../backends/util/lru.js';
 import { LockFile } from '../../../backends/util/lock-file.js';
@@ -62,7 +64,7 @@ export class UidTable {
 
   /** Holds the lock of `uid` in `calendar` across processes; resolves to its release. */
   async holdUid(calendar: string, uid: string): Promise<() => void> {
-    const name = createHash('sha1').update(`${calendar}\0${uid}`).digest('hex');
+    const name = uidLockName(calendar, uid);
     let slot = this.locks.get(name);
     if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`)), users: 0 }));
     slot.users++;
@@ -82,4 +84,22 @@ export class UidTable {
     await held;
     return () => release();
   }
+}
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/** A UID's lock file name (without `.lock`): the calendar's hash first, so a calendar's are listed together. */
+function uidLockName(calendar: string, uid: string): string {
+  return `${sha1(calendar)}-${sha1(uid)}`;
+}
+
+/**
+ * Whether a process (this one included) is writing an object with another UID than `uid` into the
+ * calendar now: its UID's lock file is there. The tree's state dir is `stateDir`.
+ */
+export async function writesInFlight(stateDir: string, calendar: string, uid: string): Promise<boolean> {
+  const prefix = `${sha1(calendar)}-`;
+  const own = `${uidLockName(calendar, uid)}.lock`;
+  const names = await readdir(join(stateDir, 'caldav-uids')).catch(() => [] as string[]);
+  return names.some((n) => n.startsWith(prefix) && n.endsWith('.lock') && n !== own);
 }
