@@ -26,12 +26,14 @@ export function ownTempDir(base: string): string {
  */
 export async function openTempArea(base: string, options: { clearOwn?: boolean; legacyMs?: number } = {}): Promise<string> {
   const own = ownTempDir(base);
-  await fsp.mkdir(own, { recursive: true });
+  const reused = await makeOwn(base, own);
   const ownName = holderName(self());
   for (const name of await fsp.readdir(base)) {
     const path = join(base, name);
     if (name === ownName) {
-      if (options.clearOwn) for (const n of await fsp.readdir(path)) await fsp.rm(join(path, n), { recursive: true, force: true });
+      // Not when it is a link to the area itself (see makeOwn): that would clear everyone's.
+      const real = (await fsp.lstat(path)).isDirectory();
+      if (real && (options.clearOwn || reused)) for (const n of await fsp.readdir(path)) await fsp.rm(join(path, n), { recursive: true, force: true });
       continue;
     }
     const holder = holderOfName(name);
@@ -43,4 +45,31 @@ export async function openTempArea(base: string, options: { clearOwn?: boolean; 
     if (st && Date.now() - st.mtimeMs > (options.legacyMs ?? LEGACY_MS)) await fsp.rm(path, { recursive: true, force: true });
   }
   return own;
+}
+
+/**
+ * Makes this process's folder; true if it took over a dead process's (whose leftovers must go). On a
+ * full disk a new folder needs a block that is not there (a start must still succeed, as it did when
+ * the area was one shared folder): a dead process's folder is renamed to ours (a rename needs no
+ * block), or else ours is made a link to the area itself (a short link needs no block either), whose
+ * files then lie flat there, as an older gitdav's did.
+ */
+async function makeOwn(base: string, own: string): Promise<boolean> {
+  await fsp.mkdir(base, { recursive: true });
+  try {
+    await fsp.mkdir(own); // not recursive: that says ENOENT for a full disk
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+  }
+  for (const name of await fsp.readdir(base)) {
+    const holder = holderOfName(name);
+    if (!holder || judge(holder) !== 'stale') continue;
+    const ok = await fsp.rename(join(base, name), own).then(() => true, () => false); // another process may take it first
+    if (ok) return true;
+  }
+  await fsp.symlink('.', own);
+  return false;
 }
