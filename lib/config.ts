@@ -53,6 +53,8 @@ export interface ServerConfig {
   metricsPort?: number;
   /** Loopback by default: the metrics listener has no login and no TLS (another address needs insecure). */
   metricsHost: string;
+  /** Set by the supervisor for its workers only (never from argv, env or a file): it holds the folder's server.pid. */
+  supervised?: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -83,7 +85,7 @@ export class ConfigError extends Error {
  * Every key a config file may hold: the one list both the file check and the type agree on (a new
  * ServerConfig field does not compile until it is named here).
  */
-const CONFIG_KEYS: Record<keyof ServerConfig, true> = {
+const CONFIG_KEYS: Record<Exclude<keyof ServerConfig, 'supervised'>, true> = {
   root: true,
   backend: true,
   host: true,

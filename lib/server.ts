@@ -336,7 +336,7 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
     // Users' folders are opened on first use: a second folder server on this root is refused now.
     if (config.backend === 'fs') {
       const root = await realpath(config.root).catch(() => resolve(config.root)); // as FsBackend names it
-      releaseRoot = (await holdFolder(join(root, '.gitdav'), root)).release;
+      releaseRoot = (await holdFolder(join(root, '.gitdav'), root, { supervised: config.supervised })).release;
     }
     try {
       app = await createMultiUserApp(config, logger, tls, dav, observe);
@@ -345,14 +345,14 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
       throw err;
     }
   } else {
-    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks });
+    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised });
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
 
 function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
-  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts });
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
     : new HtpasswdAuthenticator(usersFileOf(config.root), {
@@ -362,6 +362,7 @@ function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, 
         knownLoginsFile: join(config.root, '.gitdav', KNOWN_LOGINS_FILE),
         onError: (err) => logger.warn('known logins not written', { error: err.message }),
         checker: { threads: config.limits.loginHashThreads ?? DEFAULT_LOGIN_LIMITS.loginHashThreads, queue: config.limits.loginHashQueue ?? DEFAULT_LOGIN_LIMITS.loginHashQueue },
+        supervised: config.supervised, // the back-off is the supervisor's (lib/auth/shared-login-guard.ts)
       });
   return createApp({ tenants, auth, anonymousUser: config.anonymousRead, logger, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies, stateDir: join(config.root, '.gitdav') });
 }

@@ -22,10 +22,10 @@ import { admitsLocks, shareMounts, type ShareMount } from './tenants/share-mount
 export type BackendKind = 'git' | 'fs';
 
 /** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
-export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy } = {}): Promise<Backend> {
+export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy; supervised?: boolean } = {}): Promise<Backend> {
   // Loaded on demand: the git backend's modules are not needed by a folder server.
   if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root });
-  return FsBackend.open({ root, symlinks: options.symlinks });
+  return FsBackend.open({ root, symlinks: options.symlinks, supervised: options.supervised });
 }
 
 export interface TenantOptions {
@@ -40,6 +40,8 @@ export interface TenantOptions {
   emailDomain: string;
   /** Where a user's data lives, if not ROOT/users/<name> (the config's mount table). */
   mounts?: Record<string, string>;
+  /** A supervisor's worker: folders are opened `supervised` (backends/fs/folder-lock.ts). */
+  supervised?: boolean;
 }
 
 interface Tenant {
@@ -122,7 +124,7 @@ export class Tenants {
   }
 
   private async create(user: string): Promise<Tenant> {
-    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks });
+    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks, supervised: this.options.supervised });
     const mountTable = new MountTable<ShareMount>();
     const dav = await createDav({ backend: new MountView(own, mountTable), options: this.options.dav });
     const locks = dav.locks as LockManager;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile, mkdir, readdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { FsBackend } from '../backends/fs/index.js';
 import { BackendError } from '../backends/errors.js';
 import { runBackendContract } from './contract/backend-contract.js';
+import { holderName, parent } from '../backends/util/process-identity.js';
+import { tempFilesIn } from './helpers/backends.js';
 
 runBackendContract({
   name: 'fs',
@@ -61,13 +63,24 @@ describe('fs backend specifics', () => {
     assert.ok(versions.includes(Buffer.concat(chunks).toString()));
   });
 
-  it('leaves no temp files after failed writes, and clears leftovers at open', async () => {
-    await writeFile(join(root, '.gitdav', 'tmp', 'leftover'), 'x');
-    await b.close(); // the first backend of a process on a folder clears them; others share its temp area
+  it('leaves no temp files after failed writes, and clears leftovers of processes that cannot still run at open', async () => {
+    const tmp = join(root, '.gitdav', 'tmp');
+    const dead = join(tmp, 'p999999-1-deadbeef-1'); // another boot: cannot still run
+    const live = join(tmp, holderName(parent())); // our parent, running now: a sibling worker's uploads
+    const oldFlat = join(tmp, 'old-flat'); // an older gitdav's flat temp file, an hour old
+    for (const d of [dead, live]) await mkdir(d, { recursive: true });
+    await writeFile(join(dead, 'leftover'), 'x');
+    await writeFile(join(live, 'in-flight'), 'x');
+    await writeFile(oldFlat, 'x');
+    await utimes(oldFlat, new Date(Date.now() - 7200_000), new Date(Date.now() - 7200_000));
+    await writeFile(join(tmp, 'new-flat'), 'x'); // may be an older worker's upload still in flight
+    await b.close(); // the first backend of a process on a folder clears its own folder too
     const again = await FsBackend.open({ root });
-    assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), []);
+    assert.deepEqual((await tempFilesIn(tmp)).sort(), [`${holderName(parent())}/in-flight`, 'new-flat'].sort());
+    await rm(join(tmp, 'new-flat'));
+    await rm(live, { recursive: true });
     await assert.rejects(again.write('/f', new Readable({ read() { this.destroy(new Error('cut')); } })));
     await again.close();
-    assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), []);
+    assert.deepEqual(await tempFilesIn(tmp), []);
   });
 });

@@ -22,6 +22,14 @@
  * never taken over: that server must stop, or the file be removed by hand. Two hosts sharing one
  * folder over a network file system are not supported (nothing here can see the other host).
  *
+ * Under a supervisor (`gitdav serve --workers N`) the supervisor holds the file and its workers
+ * (`supervised`) accept it as theirs; users' folders of a multi-user server are marked in the
+ * supervisor's name by whichever worker opens them first. What is still refused: a second server
+ * (one process or another supervisor) on a folder the supervisor or its workers have marked. What
+ * is not: a user's folder no worker has opened yet can be taken by another server first (its
+ * workers are then refused there, with the same message); and a worker's backends, once open, are
+ * not re-checked, so removing the file by hand lets another server in, as with one process.
+ *
  * Hand-written rather than proper-lockfile & co.: those judge staleness by an mtime that must be
  * refreshed on a timer; a pid says exactly whether the holder still runs.
  */
@@ -29,7 +37,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Mutex } from '../util/mutex.js';
 import { createExclusive as create, readLockText as readRaw, takeOverStale as takeOver } from '../util/lock-file.js';
-import { formatHolder, judge, parseHolder, self, type Holder, type HolderState } from '../util/process-identity.js';
+import { formatHolder, judge, parent, parseHolder, sameProcess, self, type Holder, type HolderState } from '../util/process-identity.js';
 
 export { formatHolder, judge, parseHolder, self, type Holder };
 
@@ -58,8 +66,16 @@ interface Held {
 
 const held = new Map<string, Promise<Held>>();
 
-/** Takes (or shares, within this process) the folder's lock; throws FolderInUseError if another process has it. */
-export async function holdFolder(stateDir: string, folder: string): Promise<FolderHold> {
+/**
+ * Takes (or shares, within this process) the folder's lock; throws FolderInUseError if another process has it.
+ *
+ * `supervised`: this process is a worker whose supervisor (its parent) serves the folder with other
+ * workers. The file must then name the supervisor, not this worker: one the supervisor made is
+ * accepted, a missing or dead one is written in the supervisor's name (users' folders, opened by
+ * each worker on first use), and a live process other than the supervisor is refused as always. It
+ * is never removed by a worker: it is stale once the supervisor has gone.
+ */
+export async function holdFolder(stateDir: string, folder: string, options: { supervised?: boolean } = {}): Promise<FolderHold> {
   const file = join(stateDir, LOCK_NAME);
   let entry = held.get(file);
   let first = false;
@@ -69,8 +85,10 @@ export async function holdFolder(stateDir: string, folder: string): Promise<Fold
     if (!h || h.closing) return holdFolder(stateDir, folder);
   } else {
     first = true;
-    const written = formatHolder(self());
-    entry = acquire(file, folder, written).then(() => ({ refs: 0, mutex: new Mutex(), written }));
+    const supervised = options.supervised === true;
+    if (supervised && !process.connected) throw new FolderInUseError(`${folder}: this worker's supervisor is gone; not opening the folder without it`);
+    const written = formatHolder(supervised ? parent() : self());
+    entry = acquire(file, folder, written, supervised).then(() => ({ refs: 0, mutex: new Mutex(), written: supervised ? '' : written }));
     held.set(file, entry);
     entry.catch(() => {
       if (held.get(file) === entry) held.delete(file);
@@ -99,10 +117,10 @@ export async function holdFolder(stateDir: string, folder: string): Promise<Fold
 
 /** Removes the lock file only if it is still the one this process wrote. */
 async function removeOwn(file: string, written: string): Promise<void> {
-  if ((await readRaw(file)) === written) await fsp.rm(file, { force: true });
+  if (written !== '' && (await readRaw(file)) === written) await fsp.rm(file, { force: true });
 }
 
-async function acquire(file: string, folder: string, written: string): Promise<void> {
+async function acquire(file: string, folder: string, written: string, supervised: boolean): Promise<void> {
   await fsp.mkdir(join(file, '..'), { recursive: true });
   // A few rounds: each either creates the file, finds a live holder, or clears a dead one's file.
   for (let round = 0; round < 8; round++) {
@@ -115,6 +133,7 @@ async function acquire(file: string, folder: string, written: string): Promise<v
       continue;
     }
     const state = holder ? judge(holder) : 'stale';
+    if (supervised && state === 'alive' && sameProcess(holder!, parent())) return; // our supervisor's
     if (state !== 'stale') throw inUse(folder, file, holder!, state);
     if (await takeOver(file, raw, written)) return;
     await pause();

@@ -9,7 +9,8 @@
  * - ETags are strong: inode, size and nanosecond mtime (each write is a new inode via rename).
  * - Every path is checked against the symbolic-link policy (./containment.ts): no link leads out of
  *   the folder holding it, so none leads out of a shared folder or the root, and none is written through.
- * - One server per folder (./folder-lock.ts); the write lock would already hold between several.
+ * - One server per folder (./folder-lock.ts): one process, or one supervisor's workers (`supervised`),
+ *   which share the write lock and keep their temp files apart (../util/process-temp.ts).
  *
  * The class holds the contract and the reads; the write path is in ./writes.ts, COPY/MOVE in
  * ./copy-move.ts, the rules for a client's path (reserved names, link policy, temp names) in
@@ -39,6 +40,7 @@ import {
 import { BackendError } from '../errors.js';
 import type { QuotaAware, SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
+import { openTempArea, ownTempDir } from '../util/process-temp.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF } from './props-store.js';
@@ -64,6 +66,11 @@ export interface FsBackendOptions {
   symlinks?: SymlinkPolicy;
   /** Where the backend reports what it could not finish (default: warnings to stderr). */
   logger?: Logger;
+  /**
+   * A worker of a supervisor that holds the folder's server.pid: it does not take the file itself,
+   * but requires it to name that supervisor (./folder-lock.ts).
+   */
+  supervised?: boolean;
 }
 
 export class FsBackend implements Backend, SyncCapable, QuotaAware {
@@ -99,7 +106,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     const inside = stateReal.startsWith(root + sep);
     const statePath = inside ? '/' + relative(root, stateReal).split(sep).join('/') : null;
     this.paths = new Containment(root, symlinks, inside ? stateReal : null);
-    this.folder = new ServedFolder(this.paths, join(stateDir, 'tmp'), statePath);
+    this.folder = new ServedFolder(this.paths, ownTempDir(join(stateDir, 'tmp')), statePath);
     this.propsStore = new PropsStore(() => this.folder.tmpName());
     this.snapshots = new SyncSnapshots(join(stateDir, 'sync'), SyncTokenKey.in(stateDir));
     this.ctx = { folder: this.folder, writeLock: this.writeLock, propsStore: this.propsStore, view: this.view, stat: (p) => this.stat(p) };
@@ -109,7 +116,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     await fsp.mkdir(options.root, { recursive: true });
     const root = await fsp.realpath(options.root);
     const stateDir = options.stateDir ?? join(root, STATE_NAME);
-    const hold = await holdFolder(stateDir, root);
+    const hold = await holdFolder(stateDir, root, { supervised: options.supervised });
     let stateReal: string;
     try {
       stateReal = await fsp.realpath(stateDir);
@@ -120,12 +127,11 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     }
     const backend = new FsBackend(root, stateDir, options.symlinks ?? DEFAULT_SYMLINK_POLICY, hold, options.logger ?? createLogger('warn'), stateReal);
     try {
-      // Leftovers of writes cut off by a crash are never content: clear them (the first holder only:
-      // another backend of this process may be writing there). The folder itself stays, so a full disk
-      // (where a new folder cannot be made) does not stop a start.
-      const tmpDir = backend.folder.tmpDir;
-      await fsp.mkdir(tmpDir, { recursive: true });
-      if (hold.first) for (const name of await fsp.readdir(tmpDir)) await fsp.rm(join(tmpDir, name), { recursive: true, force: true });
+      // Leftovers of writes cut off by a crash are never content: clear those of processes that no
+      // longer run (each process writes under its own folder there: ../util/process-temp.ts), and our
+      // own folder only as the first holder (another backend of this process may be writing there).
+      // The folders stay, so a full disk (where a new folder cannot be made) does not stop a start.
+      await openTempArea(join(stateDir, 'tmp'), { clearOwn: hold.first });
     } catch (err) {
       await hold.release();
       throw err;

@@ -7,7 +7,6 @@
  * This is the live tree only: ./repository.ts serves it with its history (./history/) mounted at
  * `/.history`, and sync lives in ./sync.ts.
  */
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -43,6 +42,7 @@ import { GitSync } from './sync.js';
 import { readSidecar, propsKey, setProps, shallowDir } from './sidecars.js';
 import { BlobWriter } from './blob-write.js';
 import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdir.js';
+import { openTempArea, ownTempDir } from '../util/process-temp.js';
 import { isTreeSource } from './tree-source.js';
 
 export interface GitBackendOptions {
@@ -100,7 +100,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     this.maintenance = new Maintenance(gitdir);
     this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.names = new LiveNames(options.reserved ?? []);
-    this.blobs = new BlobWriter(this.store, join(this.stateDir, 'tmp'));
+    this.blobs = new BlobWriter(this.store, ownTempDir(join(this.stateDir, 'tmp'))); // one folder per process: ../util/process-temp.ts
     this.sync = new GitSync({
       store: this.store,
       index: this.index,
@@ -131,9 +131,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     const store = new ObjectStore(gitdir);
     const placeholderOid = await store.writeBuffer('blob', Buffer.from(PLACEHOLDER_TEXT));
     const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options);
-    await fsp.mkdir(join(backend.stateDir, 'tmp'), { recursive: true });
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
-    await removeOldTempFiles(join(backend.stateDir, 'tmp'), /./);
+    await openTempArea(join(backend.stateDir, 'tmp'));
     await backend.tokenKey.prepare();
     await backend.volatile.load();
     await backend.index.load();

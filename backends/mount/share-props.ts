@@ -2,26 +2,35 @@
  * A grantee's own properties of a collection shared with them (its name, colour and order in their
  * calendar client), laid over the owner's: what CalendarServer calls per-user properties. Setting
  * one changes only the grantee's view, never the owner's collection or history. Kept in one JSON
- * file in the grantee's state dir (../util/snapshot-file.ts): `{ "<mount point>": { "<clark>": "<xml>" |
- * null } }`, null hiding an owner's property.
+ * file in the grantee's state dir: `{ "<mount point>": { "<clark>": "<xml>" | null } }`, null hiding
+ * an owner's property.
+ *
+ * Several processes (a supervisor's workers) serve one grantee: as ../git/volatile-props.ts does, a
+ * change is a read-modify-write under `<file>.lock` (../util/lock-file.ts) from the latest save, and
+ * a read re-reads the file when another inode stands under its name (the one last read is kept open,
+ * so its number cannot be reused meanwhile): one stat per read, and no process loses another's change.
  */
-import { promises as fsp } from 'node:fs';
-import { SnapshotFile } from '../util/snapshot-file.js';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { writeFileDurably } from '../util/durable-file.js';
+import { LockFile } from '../util/lock-file.js';
 import type { PropertyMap, PropPatch } from '../backend.js';
 
 type Overrides = Record<string, Record<string, string | null>>;
 
 export class ShareProps {
-  private loaded: Promise<Overrides> | null = null;
-  private readonly snapshots: SnapshotFile;
+  private data: Overrides = {};
+  /** The file as last read or written, kept open; null: none seen yet. */
+  private seen: { fd: number; dev: bigint; ino: bigint } | null = null;
+  private readonly lock: LockFile;
 
   constructor(private readonly file: string) {
-    this.snapshots = new SnapshotFile(file, 'fsync'); // the only copy of the grantee's own properties
+    this.lock = new LockFile(`${file}.lock`);
   }
 
   /** The owner's properties with the grantee's laid over them. */
   async overlay(at: string, owners: PropertyMap): Promise<PropertyMap> {
-    const mine = (await this.load())[at];
+    this.refresh();
+    const mine = this.data[at];
     if (!mine) return owners;
     const out = new Map(owners);
     for (const [name, value] of Object.entries(mine)) {
@@ -33,28 +42,47 @@ export class ShareProps {
 
   /** Applies all patches to the grantee's layer (a removal hides the owner's value too). */
   async patch(at: string, patches: PropPatch[]): Promise<void> {
-    const all = await this.load();
-    const mine = { ...all[at] };
-    for (const p of patches) mine[p.name] = p.op === 'set' ? p.value : null;
-    all[at] = mine;
-    await this.snapshots.save(JSON.stringify(all, null, 1) + '\n');
+    await this.lock.run(async () => {
+      this.refresh();
+      const mine = { ...this.data[at] };
+      for (const p of patches) mine[p.name] = p.op === 'set' ? p.value : null;
+      this.data = { ...this.data, [at]: mine };
+      // fsync: the only copy of the grantee's own properties.
+      await writeFileDurably(this.file, JSON.stringify(this.data, null, 1) + '\n', { durability: 'fsync' });
+      this.refresh(); // pins what was just written (nobody else writes while the lock is held)
+    }, { makeDir: true });
   }
 
-  private load(): Promise<Overrides> {
-    this.loaded ??= fsp.readFile(this.file, 'utf8').then(
-      (text) => {
-        try {
-          const parsed: unknown = JSON.parse(text);
-          return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Overrides) : {};
-        } catch {
-          return {}; // a damaged file loses only colours and names of shares, never content
-        }
-      },
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return {};
-        throw err;
-      },
-    );
-    return this.loaded;
+  close(): void {
+    if (this.seen) closeSync(this.seen.fd);
+    this.seen = null;
+  }
+
+  /** Re-reads the file if another save replaced the one last seen. */
+  private refresh(): void {
+    let st;
+    try {
+      st = statSync(this.file, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return; // never saved yet
+    }
+    if (this.seen && this.seen.ino === st.ino && this.seen.dev === st.dev) return;
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const pinned = fstatSync(fd, { bigint: true });
+    this.close();
+    this.seen = { fd, dev: pinned.dev, ino: pinned.ino };
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(fd, 'utf8'));
+      this.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Overrides) : {};
+    } catch {
+      this.data = {}; // a damaged file loses only colours and names of shares, never content
+    }
   }
 }

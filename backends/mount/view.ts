@@ -346,7 +346,9 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware {
   }
 
   /** The grantee's own backend is closed by its owner, Tenants; the targets by theirs. */
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.sharePropsFile?.close();
+  }
 
   /** A folder that exists only on the way to a mount point, not in the user's own tree. */
   private async onlyVirtual(path: string): Promise<boolean> {

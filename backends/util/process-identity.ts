@@ -29,6 +29,42 @@ export function self(): Holder {
 }
 
 /**
+ * The process that started this one (a supervisor, for its workers): what a worker writes into
+ * server.pid on its supervisor's behalf (backends/fs/folder-lock.ts, `supervised`).
+ */
+export function parent(): Holder {
+  const own = self();
+  return { pid: process.ppid, start: startTime(process.ppid) ?? '?', boot: own.boot, ns: own.ns };
+}
+
+/** Whether `h` names the same process as `other` (pid and start time; boot and namespace if both say). */
+export function sameProcess(h: Holder, other: Holder): boolean {
+  if (h.pid !== other.pid || h.start !== other.start) return false;
+  return h.boot === undefined || other.boot === undefined || sameBoot(h.boot, other.boot!) || sameBoot(other.boot, h.boot);
+}
+
+/**
+ * A holder as a file name (`p<pid>-<start>-<boot, 8 hex digits>-<namespace>`): a per-process folder
+ * (a temp area) whose leftovers anyone may remove once `judge` says the process cannot still run.
+ */
+export function holderName(h: Holder): string {
+  const boot = h.boot && h.boot !== '?' ? h.boot.replace(/-/g, '').slice(0, 8) : 'x';
+  return `p${h.pid}-${h.start ?? 'x'}-${boot}-${h.ns ?? 'x'}`;
+}
+
+/** The holder a `holderName` names, or null if `name` is not one. */
+export function holderOfName(name: string): Holder | null {
+  const m = /^p(\d+)-(\d+|x)-([0-9a-f]{8}|x)-(\d+|x)$/.exec(name);
+  if (!m) return null;
+  const pid = Number(m[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  // No start time known (no /proc): judged by its pid alone, as an older gitdav's bare pid.
+  if (m[2] === 'x') return { pid };
+  const known = (s: string) => (s === 'x' ? '?' : s);
+  return { pid, start: m[2]!, boot: known(m[3]!), ns: known(m[4]!) };
+}
+
+/**
  * A holder as written into a lock file; a fresh nonce per hold tells two holds of one process apart.
  * `shortBoot` writes the boot id's first 8 hex digits only, so that the text (~45 bytes) fits in a
  * symlink's inode (ext4 keeps up to 60 bytes there; a longer target costs a data block per lock).

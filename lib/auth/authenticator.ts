@@ -11,7 +11,8 @@ import { statSync, readFileSync } from 'node:fs';
 import type { Context } from 'koa';
 import { clientAddress, normaliseAddress } from './client-address.js';
 import { isValidUserName, parseHtpasswd } from './htpasswd.js';
-import { DEFAULT_LOGIN_POLICY, LoginGuard, type LoginPolicy, type Outcome } from './login-guard.js';
+import { DEFAULT_LOGIN_POLICY, LoginGuard, type Admission, type LoginGate, type LoginPolicy, type Outcome } from './login-guard.js';
+import { LoginGuardClient } from './shared-login-guard.js';
 import { DEFAULT_CHECKER, PasswordChecker, type CheckerOptions } from './password-checker.js';
 import { Lru } from '../../backends/util/lru.js';
 
@@ -48,6 +49,11 @@ export interface HtpasswdOptions {
   /** Told when the known pairs could not be written (they stay in memory). */
   onError?: (err: Error) => void;
   now?: () => number;
+  /**
+   * A supervisor's worker: attempts are counted by the supervisor's guard, shared by every worker
+   * (./shared-login-guard.ts); `policy` and `knownLoginsFile` are then the supervisor's business.
+   */
+  supervised?: boolean;
 }
 
 export class HtpasswdAuthenticator implements Authenticator {
@@ -63,7 +69,7 @@ export class HtpasswdAuthenticator implements Authenticator {
   private readonly verified = new Lru<number>(10_000);
   /** Checks in flight by (pair, credentials): the same credentials sent again wait for that one. */
   private readonly inFlight = new Map<string, Promise<AuthResult>>();
-  private readonly guard: LoginGuard;
+  private readonly guard: LoginGate;
   private readonly checker: PasswordChecker;
   private readonly trusted: ReadonlySet<string>;
   private readonly now: () => number;
@@ -74,7 +80,9 @@ export class HtpasswdAuthenticator implements Authenticator {
   ) {
     this.realm = options.realm ?? 'gitdav';
     this.now = options.now ?? Date.now;
-    this.guard = new LoginGuard(options.policy ?? DEFAULT_LOGIN_POLICY, { now: this.now, knownFile: options.knownLoginsFile, onError: options.onError });
+    this.guard = options.supervised
+      ? new LoginGuardClient()
+      : new LoginGuard(options.policy ?? DEFAULT_LOGIN_POLICY, { now: this.now, knownFile: options.knownLoginsFile, onError: options.onError });
     this.checker = new PasswordChecker(options.checker ?? DEFAULT_CHECKER);
     this.trusted = new Set([...(options.trustedProxies ?? [])].map(normaliseAddress));
     this.reload(true);
@@ -103,30 +111,40 @@ export class HtpasswdAuthenticator implements Authenticator {
     // The same credentials already being checked (a client's parallel requests): one guess, one check.
     const same = this.inFlight.get(key);
     if (same) return same;
-    const attempt = this.guard.begin(valid ? user : null, address);
+    const begun = this.guard.begin(valid ? user : null, address);
+    // One process: the guard answers at once, as before. A worker asks its supervisor's (a promise).
+    const c = { user, password, hash, address };
+    const run = begun instanceof Promise ? begun.then((a) => this.attempt(a, c)) : this.attempt(begun, c);
+    this.inFlight.set(key, run);
+    void run
+      .finally(() => {
+        if (this.inFlight.get(key) === run) this.inFlight.delete(key);
+      })
+      .catch(() => undefined);
+    return run;
+  }
+
+  /** The password check of an attempt the guard has answered. */
+  private async attempt(attempt: Admission<unknown>, c: { user: string; password: string; hash: string | undefined; address: string }): Promise<AuthResult> {
+    const { user, password, hash, address } = c;
     if ('waitMs' in attempt) return { fail: 'throttled', retryAfterSeconds: Math.ceil(attempt.waitMs / 1000), tried: user, address };
     const memory = createHash('sha256').update(`${user}\0${password}\0${hash ?? ''}`).digest('base64');
     if ((this.verified.get(memory) ?? 0) > this.now()) {
       this.guard.finish(attempt.ticket, 'ok');
       return { user };
     }
-    const check = (async (): Promise<AuthResult> => {
-      let outcome: Outcome = 'unchecked';
-      try {
-        // An unknown user costs a real check too, so timing does not tell who exists.
-        const ok = await this.checker.verify(password, hash ?? DUMMY_HASH);
-        if (ok === 'busy') return { fail: 'busy', retryAfterSeconds: 1, tried: user, address };
-        outcome = ok && hash !== undefined ? 'ok' : 'failed';
-      } finally {
-        this.guard.finish(attempt.ticket, outcome);
-        this.inFlight.delete(key);
-      }
-      if (outcome === 'failed') return { fail: 'bad', tried: user, address };
-      this.verified.set(memory, this.now() + REMEMBER_MS);
-      return { user };
-    })();
-    this.inFlight.set(key, check);
-    return check;
+    let outcome: Outcome = 'unchecked';
+    try {
+      // An unknown user costs a real check too, so timing does not tell who exists.
+      const ok = await this.checker.verify(password, hash ?? DUMMY_HASH);
+      if (ok === 'busy') return { fail: 'busy', retryAfterSeconds: 1, tried: user, address };
+      outcome = ok && hash !== undefined ? 'ok' : 'failed';
+    } finally {
+      this.guard.finish(attempt.ticket, outcome);
+    }
+    if (outcome === 'failed') return { fail: 'bad', tried: user, address };
+    this.verified.set(memory, this.now() + REMEMBER_MS);
+    return { user };
   }
 
   async close(): Promise<void> {

@@ -68,6 +68,19 @@ export interface Ticket {
 
 export type Outcome = 'ok' | 'failed' | 'unchecked';
 
+/** What begin answers: a ticket to settle, or the milliseconds to wait. */
+export type Admission<T> = { ticket: T } | { waitMs: number };
+
+/**
+ * What the authenticator asks before checking a password: this process's LoginGuard, or (a
+ * supervisor's worker) the supervisor's one, over IPC (./shared-login-guard.ts), whose begin is async.
+ */
+export interface LoginGate<T = unknown> {
+  begin(user: string | null, address: string): Admission<T> | Promise<Admission<T>>;
+  finish(ticket: T, outcome: Outcome): void;
+  close(): Promise<void>;
+}
+
 export interface GuardOptions {
   now?: () => number;
   /** Where the known pairs are kept (null: memory only). */
@@ -75,7 +88,7 @@ export interface GuardOptions {
   onError?: (err: Error) => void;
 }
 
-export class LoginGuard {
+export class LoginGuard implements LoginGate<Ticket> {
   private readonly pairs: Backoff;
   private readonly addresses: Backoff;
   /** Failures per user (counted, never waited on: past the ceiling the pacer decides). */
@@ -99,7 +112,7 @@ export class LoginGuard {
    * Reserves a login attempt of `user` (null: not a possible user name) from `address`: a ticket,
    * or the milliseconds to wait.
    */
-  begin(user: string | null, address: string): { ticket: Ticket } | { waitMs: number } {
+  begin(user: string | null, address: string): Admission<Ticket> {
     const prefix = addressKey(address);
     const pair = `${user ?? '\0invalid'}\n${hostKey(address)}`;
     let wait = this.pairs.begin(pair);

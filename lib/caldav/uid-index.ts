@@ -1,32 +1,42 @@
 /**
- * Which UIDs a calendar holds (for no-uid-conflict), without listing the calendar on every PUT.
+ * Which UIDs a calendar holds (for no-uid-conflict), without listing the calendar on every PUT, and
+ * one decision per UID at a time across every process serving the tree (a supervisor's workers).
  *
- * Where the backend's `changes()` is cheap and stateless (git: a token is a tree id, the delta comes
- * from the path index), the index remembers the token it was built at and catches up by the delta:
- * O(change) per PUT however many clients write at once, and changes by anyone else (another process,
- * native git) are seen too: never a wrong answer.
+ * A PUT (or COPY/MOVE) into a calendar first reserves its UID in this process (two PUTs of this
+ * process with one UID for two members: the second fails at once, no file touched), then takes the
+ * UID's lock file (state/uid-table.ts `holdUid`) and keeps it until its write has ended: another
+ * process deciding on the same UID waits, then sees that write. Inside the lock the index is brought
+ * up to date with the calendar as it is now:
  *
- * Elsewhere (the folder backend, whose tokens are stored snapshots) the index is trusted while the
- * calendar's ETag is the one it was built or last advanced at. Every PUT of this server that stored
- * applies its own UID and advances the ETag, overlapping ones too (a build in progress replays them),
- * so bursts stay O(1) per PUT; a DELETE, a MOVE or a change by another program shows as an unknown
- * ETag and the next PUT rebuilds (objects are parsed once per ETag anyway). The one gap: a file
- * another program drops into the folder *while* this server's PUTs land there can be missed until
- * the next rebuild (a duplicate UID can then be stored; nothing is lost). docs/caldav.md says so.
- *
- * A PUT reserves its UID, so two simultaneous PUTs of one new UID cannot both pass.
+ * - Where the backend's `changes()` is cheap and stateless (git: a token is a tree id, the delta comes
+ *   from the path index and the branch as it is on disk), the index remembers the token it was built
+ *   at and catches up by the delta: O(change) per PUT, and changes by anyone (another process, native
+ *   git) are seen: never a wrong answer.
+ * - Elsewhere (the folder backend, whose tokens are stored snapshots), every object stored by any
+ *   process is announced by a line in the calendar's UID journal (state/uid-journal.ts), appended
+ *   before the UID's lock is let go; the index reads the lines it has not read, then trusts itself
+ *   while the calendar's ETag is the one after the last line, or while other UIDs' writes are in
+ *   flight (their lock files exist: the new ETag is most likely theirs). An ETag it does not know
+ *   with no write in flight (a DELETE, a MOVE out, a change by another program) makes it rebuild
+ *   from the calendar (objects are parsed once per ETag anyway). The gap left: such a change landing
+ *   while gitdav's PUTs land there, or within one timestamp tick (a folder's ETag has the file
+ *   system's grain) of the last one, can be missed until the next rebuild (a duplicate UID can then
+ *   be stored; nothing is lost). A UID another worker stores is never missed: its line is read before
+ *   that UID is decided again. docs/caldav.md.
  *
  * The index and the reservations are the state of the tree that stores the calendar (state/
  * uid-table.ts), so its owner and a user it is shared with, who see it at different paths, check
  * against one index; members are named by their path below the calendar, the same for both.
  */
 import type { Backend, Entry } from '../../backends/backend.js';
+import { rm } from 'node:fs/promises';
 import { BackendError } from '../../backends/errors.js';
 import { isSyncCapable, type SyncCapable } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
 import type { CalDavStates } from './state/states.js';
-import type { CalendarUids, UidTable } from './state/uid-table.js';
+import { writesInFlight, type CalendarUids, type UidTable } from './state/uid-table.js';
 import { calendarObjects, uidOf } from './objects.js';
+import { appendJournal, journalEnd, journalFile, readJournal } from './state/uid-journal.js';
 
 export interface UidReservation {
   /** A member that already has the UID (other than the target), if any: the PUT must fail. */
@@ -44,37 +54,65 @@ interface Place {
   table: UidTable;
   /** The calendar's path in the tree that stores it: its key in `table`. */
   key: string;
+  /** The state dir of that tree. */
+  stateDir: string;
 }
 
 export async function reserveUid(states: CalDavStates, req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
   const home = states.stateOf(req.backend, calendar);
-  const place: Place = { calendar, table: home.state.uids, key: home.path };
+  const place: Place = { calendar, table: home.state.uids, key: home.path, stateDir: home.state.stateDir };
   const { table, key } = place;
   const member = path.slice(calendar.length);
-  const delta = deltaMode(req.backend);
-  const index = delta ? await caughtUp(states, req, place) : await byEtag(states, req, place);
-  const held = index.byUid.get(uid);
-  if (held !== undefined && held !== member) return { clash: calendar + held, done: async () => undefined };
+  // This process's PUTs in flight first: no file is touched to refuse a second one of a UID.
   let flight = table.inFlight.get(key);
   const pending = flight?.pending.get(uid);
   if (pending !== undefined && pending !== member) return { clash: calendar + pending, done: async () => undefined };
   if (!flight) table.inFlight.set(key, (flight = { pending: new Map(), count: 0 }));
-  flight.pending.set(uid, member);
-  flight.count++;
+  const mine = flight;
+  mine.pending.set(uid, member);
+  mine.count++;
+  let released = false;
+  let unlock: (() => void) | undefined;
+  const release = () => {
+    if (released) return;
+    released = true;
+    unlock?.();
+    if (mine.pending.get(uid) === member) mine.pending.delete(uid);
+    if (--mine.count === 0 && table.inFlight.get(key) === mine) table.inFlight.delete(key);
+  };
+  const delta = deltaMode(req.backend);
+  try {
+    // Every process: one decision on this UID at a time, from the check to the end of the write.
+    unlock = await table.holdUid(key, uid);
+    const index = delta ? await caughtUp(states, req, place) : await current(states, req, place, uid);
+    const held = index.byUid.get(uid);
+    if (held !== undefined && held !== member) {
+      release();
+      return { clash: calendar + held, done: async () => undefined };
+    }
+  } catch (err) {
+    release();
+    const code = (err as NodeJS.ErrnoException).code;
+    // The UID's lock file or the journal could not be made: a full disk, as for the write itself.
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new BackendError('InsufficientStorage', path, 'no space left on the device', { cause: err });
+    throw err;
+  }
   return {
     async done(stored) {
-      flight.pending.delete(uid);
-      if (--flight.count === 0) table.inFlight.delete(key);
-      // Delta mode reads every stored change back from the backend on the next PUT.
-      if (delta || !stored) return;
-      // Our own write is known exactly: into the current index, and into the log that an index
-      // being built right now replays (its listing may have missed this file).
-      for (const log of table.building.get(key) ?? []) log.push([member, uid]);
-      const current = table.get(key);
-      if (!current) return;
-      setMember(current, member, uid);
-      const now = await req.backend.stat(calendar);
-      if (now) current.at = now.etag;
+      try {
+        // Delta mode reads every stored change back from the backend on the next PUT; the folder
+        // backend's is announced to every process (ours included) before the UID's lock goes.
+        if (delta || !stored || released) return;
+        const now = await req.backend.stat(calendar);
+        const journal = journalFile(place.stateDir, key);
+        await appendJournal(journal, [now?.etag ?? '', member, uid]).catch(async () => {
+          // Stored, so not the PUT's failure (a full disk): without the journal every process
+          // rebuilds from the calendar, which has the object (removing a file needs no space).
+          await rm(journal, { force: true }).catch(() => undefined);
+        });
+      } finally {
+        release();
+      }
     },
   };
 }
@@ -95,24 +133,55 @@ async function addMembers(states: CalDavStates, req: DavRequest, place: Place, i
   }
 }
 
-async function byEtag(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
+/**
+ * The folder backend's index of the calendar, current: the journal's new lines read into it, then
+ * trusted if the calendar's ETag is the one after them, else rebuilt from the calendar (reading the
+ * journal from where it ended before the listing began: lines of writes the listing saw are applied
+ * twice, which changes nothing).
+ */
+async function current(states: CalDavStates, req: DavRequest, place: Place, uid: string): Promise<CalendarUids> {
   const { calendar, table, key } = place;
-  const entry = await req.backend.stat(calendar);
-  const cached = table.get(key);
-  if (cached && entry && cached.at === entry.etag) return cached;
-  const index: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map() };
-  const log: Array<[string, string]> = [];
-  let logs = table.building.get(key);
-  if (!logs) table.building.set(key, (logs = new Set()));
-  logs.add(log);
-  try {
-    await addMembers(states, req, place, index, calendarObjects(req, calendar));
-  } finally {
-    logs.delete(log);
-    if (logs.size === 0) table.building.delete(key);
-  }
-  for (const [member, uid] of log) setMember(index, member, uid);
-  return table.remember(key, index);
+  const journal = journalFile(place.stateDir, key);
+  return oneAtATime(place, async () => {
+    let index = table.get(key);
+    if (!index?.journal) index = undefined; // never built here (oneAtATime's placeholder)
+    if (index?.journal) {
+      const read = await readJournal(journal, index.journal);
+      if (read) {
+        for (const [etag, member, uid] of read.lines) {
+          setMember(index, member, uid);
+          index.at = etag;
+        }
+        index.journal = read.pos;
+      } else index = undefined;
+    }
+    const entry = await req.backend.stat(calendar);
+    if (index && entry && index.at === entry.etag) return index;
+    // Another ETag while other objects are being written into the calendar (by this process or
+    // another): most likely theirs, whose lines come before their UIDs are decided again. Trusted,
+    // so a burst of PUTs does not rebuild on every one; what it may hide (a DELETE, another
+    // program's file, landing just now) shows at the next check with no write in flight.
+    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) return index;
+    const fresh: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map(), journal: await journalEnd(journal) };
+    await addMembers(states, req, place, fresh, calendarObjects(req, calendar));
+    return table.remember(key, fresh);
+  });
+}
+
+/** Runs `fn` after any catch-up of this calendar in progress in this process (they share the index). */
+async function oneAtATime(place: Place, fn: () => Promise<CalendarUids>): Promise<CalendarUids> {
+  const { table, key } = place;
+  const slot = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
+  while (slot.refreshing) await slot.refreshing.catch(() => undefined); // its own caller hears of its failure
+  let result!: CalendarUids;
+  const run = fn().then((r) => {
+    result = r;
+  });
+  slot.refreshing = run.finally(() => {
+    slot.refreshing = undefined;
+  });
+  await slot.refreshing;
+  return result;
 }
 
 async function caughtUp(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
@@ -120,7 +189,7 @@ async function caughtUp(states: CalDavStates, req: DavRequest, place: Place): Pr
   const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
   // One catch-up at a time per calendar; a PUT that arrives during one waits for it, then catches
   // up on whatever landed meanwhile.
-  while (index.refreshing) await index.refreshing;
+  while (index.refreshing) await index.refreshing.catch(() => undefined); // its own caller hears of its failure
   const run = refresh(states, req, place, index).finally(() => {
     index.refreshing = undefined;
   });

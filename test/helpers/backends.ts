@@ -39,7 +39,7 @@ export function storageOf(kind: BackendName, root: string): Storage {
       bytes: (path) => readFile(join(root, rel(path))),
       text: (path) => readFile(join(root, rel(path)), 'utf8'),
       names: async (dir = '/') => (await readdir(join(root, rel(dir)))).filter((n) => rel(dir) !== '' || n !== '.gitdav').sort(),
-      leftoverTemps: () => readdir(join(root, '.gitdav', 'tmp')),
+      leftoverTemps: () => tempFilesIn(join(root, '.gitdav', 'tmp')),
     };
   }
   const git = async (...args: string[]) =>
@@ -54,8 +54,21 @@ export function storageOf(kind: BackendName, root: string): Storage {
       return out.toString('utf8').split('\0').filter(Boolean).sort();
     },
     leftoverTemps: async () => [
-      ...(await readdir(join(root, 'gitdav', 'tmp'))),
+      ...(await tempFilesIn(join(root, 'gitdav', 'tmp'))),
       ...(await readdir(join(root, 'objects'))).filter((n) => n.startsWith('tmp_gitdav_')),
     ],
   };
+}
+
+/**
+ * What a temp area holds: the entries of each process's folder in it (backends/util/process-temp.ts),
+ * and anything else lying there. Empty when no write left anything behind.
+ */
+export async function tempFilesIn(tmp: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir(tmp)) {
+    if (/^p\d+-/.test(name)) out.push(...(await readdir(join(tmp, name)).catch(() => [] as string[])).map((n) => `${name}/${n}`));
+    else out.push(name);
+  }
+  return out;
 }

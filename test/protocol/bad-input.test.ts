@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forEachBackend, storageOf } from '../helpers/backends.js';
+import { forEachBackend, storageOf, tempFilesIn } from '../helpers/backends.js';
 import { raw, startTestServer, propfindBody, type TestServer } from '../helpers/server.js';
 
 /** Sends bytes on a fresh socket and returns what came back before close. */
@@ -164,7 +164,7 @@ describe('a full disk', function () {
       assert.equal(r.status, 507);
       assert.match(r.text, /<D:error/);
       assert.equal(await readFile(join(root, 'small'), 'utf8'), 'small');
-      assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), []);
+      assert.deepEqual(await tempFilesIn(join(root, '.gitdav', 'tmp')), []);
       assert.equal((await raw(s.url, '/after', { method: 'PUT', body: 'fits' })).status, 201);
     } finally {
       await s.close();

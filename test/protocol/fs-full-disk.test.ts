@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tempFilesIn } from '../helpers/backends.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
@@ -55,7 +56,7 @@ describe('a full disk (folder backend)', function () {
     assert.equal(await readFile(join(root, 'old.txt'), 'utf8'), 'old data');
     const props = await raw(s.url, '/old.txt', { method: 'PROPFIND', body: NOTE, headers: { ...XML, Depth: '0' } });
     assert.match(props.text, /old note/);
-    assert.deepEqual(await readdir(join(root, '.gitdav', 'tmp')), [], 'no temp file left');
+    assert.deepEqual(await tempFilesIn(join(root, '.gitdav', 'tmp')), [], 'no temp file left');
   };
 
   it('PROPPATCH → 507, the old properties kept', async () => {

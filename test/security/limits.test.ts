@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { readdir, readlink } from 'node:fs/promises';
+import { tempFilesIn } from '../helpers/backends.js';
 import { join } from 'node:path';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -128,7 +129,7 @@ describe('minimum request body rate (a body dribbled in below the idle timeout)'
     assert.equal((await raw(s.url, '/slow.txt')).status, 404);
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(await openUnderRoot(), [], 'the upload’s temp file is closed');
-    assert.deepEqual(await readdir(join(s.root, '.gitdav', 'tmp')), [], 'and removed');
+    assert.deepEqual(await tempFilesIn(join(s.root, '.gitdav', 'tmp')), [], 'and removed');
   });
 
   it('a body the server answered early (404) cannot be dribbled in either', async () => {

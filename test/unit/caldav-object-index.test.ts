@@ -37,6 +37,28 @@ describe('CalDAV object index file', () => {
     assert.equal(again.get('"nope"'), undefined);
   });
 
+  it('saves of several processes merge: none loses another’s entries; a full index drops theirs before its own', async () => {
+    const one = await reopen();
+    const two = await reopen(); // both loaded before either saved (two workers)
+    one.set('"a"', b(1, 2));
+    two.set('"b"', b(3, 4));
+    await one.close();
+    await two.close(); // merges "a" in before it writes
+    const three = await reopen();
+    assert.ok(three.get('"a"') && three.get('"b"'), 'both kept');
+    assert.ok(two.get('"a"'), 'and the saver learnt the other’s entry');
+    one.set('"c"', b(5, 6));
+    await one.close();
+    const small = await reopen(2); // another process saves from here on: its bound is 2
+    await writeFile(file, await readFile(file, 'utf8')); // (a save of another process: a new stamp)
+    small.set('"d"', b(7, 8));
+    small.set('"e"', b(9, 10)); // bounded: "d", "e"
+    await small.close(); // the file's a, b, c merged in as older, then dropped by the bound
+    const after = await reopen();
+    assert.deepEqual([after.get('"d"'), after.get('"e"')].map(Boolean), [true, true]);
+    assert.equal(after.size, 2);
+  });
+
   it('keeps at most `limit` entries, dropping the least recently used', async () => {
     const index = await reopen(2);
     index.set('"a"', b(1, 2));

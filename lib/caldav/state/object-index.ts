@@ -10,10 +10,17 @@
  * only the entries since the last save, which the next query rebuilds. A file that is partial, corrupt (checksum), or from another
  * version of the bounds code is ignored as if absent: slower, never wrong. At most `limit` entries,
  * the least recently used dropped first.
+ *
+ * Several processes on one tree (a supervisor's workers) each keep an index and save it: a save is a
+ * merge, under `<file>.lock` (backends/util/lock-file.ts): if the file is not the one this process
+ * last read or wrote (inode, size, mtime), its entries this process lacks are taken in first (as the
+ * least recently used), then the union, bounded as ever, is written. So no worker's entries are lost
+ * by another's save, and one process alone never re-reads its own file.
  */
 import { createHash } from 'node:crypto';
-import { readTextIfExists } from '../../../backends/util/durable-file.js';
-import { SnapshotFile } from '../../../backends/util/snapshot-file.js';
+import { promises as fsp } from 'node:fs';
+import { readTextIfExists, writeFileDurably } from '../../../backends/util/durable-file.js';
+import { LockFile } from '../../../backends/util/lock-file.js';
 import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/object.js';
 import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 
@@ -30,14 +37,16 @@ export class ObjectIndex {
   private dirty = false;
   private timer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
-  private readonly snapshot: SnapshotFile;
+  private readonly lock: LockFile;
+  /** The file as this process last read or wrote it (`ino:size:mtime`): another stamp means another process saved. */
+  private seen = '';
 
   constructor(
     readonly file: string,
     private readonly limit = 100_000,
     private readonly saveDelayMs = 2000,
   ) {
-    this.snapshot = new SnapshotFile(file, 'atomic'); // rebuildable: a lost save costs a re-parse, never a wrong answer
+    this.lock = new LockFile(`${file}.lock`);
   }
 
   /** Loads the file once (concurrent callers share it). */
@@ -71,18 +80,46 @@ export class ObjectIndex {
     }, this.saveDelayMs).unref();
   }
 
-  /** Writes the file now if anything changed (atomically: temp file, rename; no fsync, since a lost save only costs re-parsing). */
+  /**
+   * Writes the file now if anything changed, merged with what other processes saved meanwhile
+   * (atomically: temp file, rename; no fsync, since a lost save only costs re-parsing). Saves are
+   * chained: an older one never lands after a newer one.
+   */
   save(): Promise<void> {
     if (!this.dirty) return this.saving;
     this.dirty = false;
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(() => this.lock.run(() => this.mergeAndWrite(), { makeDir: true }))
+      .catch((err: unknown) => {
+        this.dirty = true; // written again with the next save
+        throw err;
+      });
+    return this.saving;
+  }
+
+  private async mergeAndWrite(): Promise<void> {
+    if ((await stampOf(this.file)) !== this.seen) {
+      const text = await readTextIfExists(this.file).catch(() => null);
+      const rows = text === null ? null : parseIndex(text);
+      if (rows) {
+        // Theirs first (least recently used), then ours: the bound drops theirs before ours.
+        const merged = new Map<string, ObjectBounds>();
+        for (const row of rows) {
+          const b = fromRow(row);
+          if (b && !this.map.has(row[0])) merged.set(row[0], b);
+        }
+        for (const [etag, b] of this.map) merged.set(etag, b);
+        this.map.clear();
+        for (const [etag, b] of merged) this.map.set(etag, b);
+        while (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!);
+      }
+    }
     const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms)]);
     const entries = JSON.stringify(rows);
     const text = `{"format":${JSON.stringify(FORMAT)},"sha1":"${sha1(entries)}","entries":${entries}}\n`;
-    this.saving = this.snapshot.save(text).catch((err: unknown) => {
-      this.dirty = true; // written again with the next save
-      throw err;
-    });
-    return this.saving;
+    await writeFileDurably(this.file, text, { durability: 'atomic' });
+    this.seen = await stampOf(this.file);
   }
 
   /** Stops the pending save timer and saves what is not saved yet (the state closes: shutdown, tests). */
@@ -94,9 +131,11 @@ export class ObjectIndex {
 
   private async load(): Promise<void> {
     // None yet (or unreadable): built as queries parse objects.
+    const stamp = await stampOf(this.file);
     const text = await readTextIfExists(this.file).catch(() => null);
     if (text === null) return;
     const rows = parseIndex(text);
+    this.seen = stamp;
     if (!rows) return;
     for (const row of rows) {
       const b = fromRow(row);
@@ -136,6 +175,12 @@ function fromRow(row: unknown): ObjectBounds | null {
 function encode(s: Span): [number | null, number | null] {
   if (s.lo > s.hi) return [1, 0];
   return [Number.isFinite(s.lo) ? s.lo : null, Number.isFinite(s.hi) ? s.hi : null];
+}
+
+/** `ino:size:mtime` of a file, or '' if there is none. */
+async function stampOf(file: string): Promise<string> {
+  const st = await fsp.stat(file, { bigint: true }).catch(() => null);
+  return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : '';
 }
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');

@@ -3,8 +3,18 @@
  * are named by their path in the tree that stores them, and members by their path below the calendar
  * (`/event.ics`), so the owner of a calendar and a user it is shared with (who see it at different
  * paths) check UIDs against one index and one set of reservations.
+ *
+ * Across processes (a supervisor's workers), a UID is decided under its lock file
+ * (`<stateDir>/caldav-uids/<hash of calendar>-<hash of UID>.lock`, backends/util/lock-file.ts), held
+ * from the check to the end of the write; PUTs of other UIDs do not wait for it. Which of a calendar's
+ * UIDs are being written now, by any process, is the list of its lock files (`writesInFlight`).
  */
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Lru } from '../../../backends/util/lru.js';
+import { LockFile } from '../../../backends/util/lock-file.js';
+import type { JournalPos } from './uid-journal.js';
 
 /** One calendar's UIDs. */
 export interface CalendarUids {
@@ -14,7 +24,9 @@ export interface CalendarUids {
   byUid: Map<string, string>;
   /** Member → UID (for deltas, which name members). */
   byPath: Map<string, string>;
-  /** Delta mode: the catch-up in progress, which concurrent PUTs share. */
+  /** Folder backend: how far the calendar's UID journal (./uid-journal.ts) has been read into this index. */
+  journal?: JournalPos;
+  /** The catch-up in progress, which concurrent PUTs of this process share. */
   refreshing?: Promise<void>;
 }
 
@@ -25,18 +37,15 @@ export interface InFlight {
   count: number;
 }
 
-/** Members this server stored into a calendar while an index of it was being built: replayed into it. */
-export type BuildLog = Array<[member: string, uid: string]>;
-
 export class UidTable {
   /** PUTs in flight per calendar (a reservation lasts one request: never evicted, always released). */
   readonly inFlight = new Map<string, InFlight>();
-  /** Build logs per calendar, while a build runs. */
-  readonly building = new Map<string, Set<BuildLog>>();
+  /** The UID lock files this process holds or waits for, shared so its own PUTs queue in memory. */
+  private readonly locks = new Map<string, { file: LockFile; users: number }>();
 
   /**
    * @param shared the calendars' indexes of every tree, bounded in number together (states.ts)
-   * @param scope this tree's part of it
+   * @param scope this tree's part of it (its state dir)
    */
   constructor(
     private readonly shared: Lru<CalendarUids>,
@@ -52,4 +61,45 @@ export class UidTable {
     this.shared.set(`${this.scope}\0${calendar}`, index);
     return index;
   }
+
+  /** Holds the lock of `uid` in `calendar` across processes; resolves to its release. */
+  async holdUid(calendar: string, uid: string): Promise<() => void> {
+    const name = uidLockName(calendar, uid);
+    let slot = this.locks.get(name);
+    if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`)), users: 0 }));
+    slot.users++;
+    const done = () => {
+      if (--slot.users === 0 && this.locks.get(name) === slot) this.locks.delete(name);
+    };
+    let release!: () => void;
+    const held = new Promise<void>((resolve, reject) => {
+      slot.file
+        .run(() => {
+          resolve();
+          return new Promise<void>((r) => (release = r));
+        }, { makeDir: true })
+        .catch(reject)
+        .finally(done);
+    });
+    await held;
+    return () => release();
+  }
+}
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+/** A UID's lock file name (without `.lock`): the calendar's hash first, so a calendar's are listed together. */
+function uidLockName(calendar: string, uid: string): string {
+  return `${sha1(calendar)}-${sha1(uid)}`;
+}
+
+/**
+ * Whether a process (this one included) is writing an object with another UID than `uid` into the
+ * calendar now: its UID's lock file is there. The tree's state dir is `stateDir`.
+ */
+export async function writesInFlight(stateDir: string, calendar: string, uid: string): Promise<boolean> {
+  const prefix = `${sha1(calendar)}-`;
+  const own = `${uidLockName(calendar, uid)}.lock`;
+  const names = await readdir(join(stateDir, 'caldav-uids')).catch(() => [] as string[]);
+  return names.some((n) => n.startsWith(prefix) && n.endsWith('.lock') && n !== own);
 }
