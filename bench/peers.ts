@@ -8,12 +8,19 @@
 import { existsSync, mkdirSync, writeFileSync, chownSync, readdirSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fetchOnce } from './load.js';
 import { freePort, makeTempDir, startTracked, stopTracked, waitForPort, type Tracked } from './proc.js';
 
-/** `gitdav` is the folder backend (the name the first tables used); `git` the git backend; `baseline` git with a commit per request. */
-export type PeerName = 'gitdav' | 'git' | 'baseline' | 'nginx' | 'apache';
+/**
+ * `gitdav` is the folder backend (the name the first tables used); `git` the git backend; `baseline` git
+ * with a commit per request; `gitdavN` and `gitN` the same two with a supervisor and one worker per CPU.
+ */
+export type PeerName = 'gitdav' | 'gitdavN' | 'git' | 'gitN' | 'baseline' | 'nginx' | 'apache';
+
+/** Workers of the `…N` peers: one per CPU, the server's own default. */
+export const BENCH_WORKERS = availableParallelism();
 
 export interface Peer {
   name: PeerName;
@@ -23,7 +30,7 @@ export interface Peer {
   dataDir: string;
   /** 'git': files exist only in commits, so fixtures go in through WebDAV. */
   storage: 'folder' | 'git';
-  /** One Node process (so VmHWM is its whole peak), not a master with workers. */
+  /** One Node process (so VmHWM is its whole peak), not a master (or supervisor) with workers. */
   node: boolean;
   /** The pid of the main process (the master for nginx and Apache). */
   pid: number;
@@ -107,7 +114,8 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GITDAV_')));
 }
 
-function startCli(name: PeerName, backend: 'fs' | 'git') {
+/** `gitdav serve` with `workers` processes (1: one process, no supervisor). */
+function startCli(name: PeerName, backend: 'fs' | 'git', workers = 1) {
   return async (): Promise<Peer> => {
     const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
@@ -116,9 +124,9 @@ function startCli(name: PeerName, backend: 'fs' | 'git') {
     const dataDir = join(base, backend === 'git' ? 'repo' : 'data');
     if (backend === 'fs') mkdirSync(dataDir);
     const port = await freePort();
-    const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+    const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--workers', String(workers)];
     const t = startTracked(name, process.execPath, args, { env: cleanEnv() });
-    return finish(name, t, port, dataDir, { storage: backend === 'git' ? 'git' : 'folder', node: true });
+    return finish(name, t, port, dataDir, { storage: backend === 'git' ? 'git' : 'folder', node: workers === 1 });
   };
 }
 
@@ -126,6 +134,9 @@ function startCli(name: PeerName, backend: 'fs' | 'git') {
 export const startGitdav = startCli('gitdav', 'fs');
 /** gitdav, git backend with group commit (the default). */
 export const startGitdavGit = startCli('git', 'git');
+/** The same two with a worker per CPU. */
+export const startGitdavWorkers = startCli('gitdavN', 'fs', BENCH_WORKERS);
+export const startGitdavGitWorkers = startCli('gitN', 'git', BENCH_WORKERS);
 
 /** The git backend with one commit per request: bench/git-baseline.js in its own process (its own RSS). */
 export async function startBaseline(): Promise<Peer> {
@@ -249,6 +260,8 @@ DocumentRoot ${dataDir}
 
 export const STARTERS: Record<PeerName, () => Promise<Peer>> = {
   gitdav: startGitdav,
+  gitdavN: startGitdavWorkers,
+  gitN: startGitdavGitWorkers,
   git: startGitdavGit,
   baseline: startBaseline,
   nginx: startNginx,

@@ -6,7 +6,7 @@
  * the end, on errors and on SIGINT.
  *
  * BENCH_SECONDS (default 10) sets the length of the load runs; BENCH_PEERS=git,gitdav,nginx picks
- * servers (git, baseline, gitdav, nginx, apache); BENCH_NO_WRK=1 / BENCH_NO_CURL=1 use the Node
+ * servers (git, gitN, baseline, gitdav, gitdavN, nginx, apache; the …N ones run a worker per CPU); BENCH_NO_WRK=1 / BENCH_NO_CURL=1 use the Node
  * client loops instead of wrk / curl.
  *
  * Then the CalDAV section (bench/caldav.ts): gitdav git, gitdav fs, Xandikos and Radicale on one
@@ -23,7 +23,7 @@ import { installSignalHandlers, makeTempDir, peakRss, removeTempDirs, resetPeakR
 import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
 import { runCalDav } from './caldav.js';
 
-const ORDER: PeerName[] = ['git', 'baseline', 'gitdav', 'nginx', 'apache'];
+const ORDER: PeerName[] = ['git', 'gitN', 'baseline', 'gitdav', 'gitdavN', 'nginx', 'apache'];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const DOWNLOADS = 5;
@@ -317,8 +317,8 @@ async function webdavSection(): Promise<{ lines: string[]; pass: boolean }> {
     out.push('', ...checks.map((c) => c.text));
     out.push(
       '',
-      'RSS of nginx and Apache is the sum of VmRSS over the master and its workers (shared pages counted in each). ' +
-        'Whole-run RSS is sampled every 250 ms (gitdav and the baseline: and VmHWM); the 1 GiB stage runs first, on fresh processes.',
+      'RSS of nginx, Apache and gitdav ×N is the sum of VmRSS over the master (supervisor) and its workers (shared pages counted in each). ' +
+        'Whole-run RSS is sampled every 250 ms (one-process gitdav and the baseline: and VmHWM); the 1 GiB stage runs first, on fresh processes.',
     );
     if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
     return { lines: out, pass: !checks.some((c) => !c.pass) };

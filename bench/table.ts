@@ -2,7 +2,7 @@
  * Results as rows of cells (one per server), printed as Markdown tables: each table picks its rows,
  * its server columns and the ratios it shows, so one set of measurements prints side by side twice.
  */
-import type { PeerName } from './peers.js';
+import { BENCH_WORKERS, type PeerName } from './peers.js';
 
 export interface Cell {
   value?: number;
@@ -29,21 +29,27 @@ export const COLUMN_HEADERS: Record<PeerName, string> = {
   git: 'gitdav git',
   baseline: 'git, commit/PUT',
   gitdav: 'gitdav fs',
+  gitdavN: `gitdav fs ×${BENCH_WORKERS}`,
+  gitN: `gitdav git ×${BENCH_WORKERS}`,
   nginx: 'nginx',
   apache: 'apache',
 };
 
 export const TABLES: Record<TableId, TableSpec> = {
   peers: {
-    columns: (['gitdav', 'nginx', 'apache'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    columns: (['gitdav', 'gitdavN', 'nginx', 'apache'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
     ratios: [
       { a: 'gitdav', b: 'nginx', header: 'fs/nginx' },
       { a: 'gitdav', b: 'apache', header: 'fs/apache' },
+      { a: 'gitdavN', b: 'gitdav', header: `fs×${BENCH_WORKERS}/fs` },
+      { a: 'gitdavN', b: 'nginx', header: `fs×${BENCH_WORKERS}/nginx` },
+      { a: 'gitdavN', b: 'apache', header: `fs×${BENCH_WORKERS}/apache` },
     ],
   },
   git: {
-    columns: (['git', 'baseline', 'gitdav', 'nginx'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    columns: (['git', 'gitN', 'baseline', 'gitdav', 'nginx'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
     ratios: [
+      { a: 'gitN', b: 'git', header: `git×${BENCH_WORKERS}/git` },
       { a: 'git', b: 'baseline', header: 'git/commit-per-PUT' },
       { a: 'git', b: 'gitdav', header: 'git/fs' },
       { a: 'git', b: 'nginx', header: 'git/nginx' },
