@@ -18,7 +18,7 @@
  * BENCH_EVLOOP_PUT_MB (100), BENCH_EVLOOP_ARGS (extra `serve` arguments, e.g. a --config).
  * Run: `npm run build && node dist/bench/event-loop.js`.
  */
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -41,6 +41,8 @@ const BACKENDS = (process.env.BENCH_EVLOOP_BACKENDS ?? 'fs,git').split(',').filt
 const EXTRA_ARGS = (process.env.BENCH_EVLOOP_ARGS ?? '').split(' ').filter(Boolean);
 /** Pause between two small GETs: a latency probe, not a load of its own. */
 const GET_GAP_MS = 5;
+/** For one-off requests: Node's global agent keeps sockets alive, and reusing one the server closed meanwhile fails. */
+const once = () => new Agent({ keepAlive: false });
 
 const icsUtc = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
 const MONTH = { start: Date.UTC(2026, 2, 1), end: Date.UTC(2026, 3, 1) };
@@ -92,7 +94,7 @@ async function start(backend: 'fs' | 'git'): Promise<Server> {
   await waitForPort(port, t, 30_000);
   // The port is taken before the server is ready; until then it answers 503 "starting".
   for (let i = 0; i < 300; i++) {
-    const r = await send(undefined, `http://127.0.0.1:${port}/`, 'OPTIONS');
+    const r = await send(once(), `http://127.0.0.1:${port}/`, 'OPTIONS');
     if (r.status !== 503) break;
     await new Promise((res) => setTimeout(res, 100));
   }
@@ -119,7 +121,7 @@ function bigPut(url: string, mb: number): Promise<{ status: number; ms: number }
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const total = mb * 1_000_000;
-    const req = request(url, { method: 'PUT', headers: { Authorization: AUTH, 'Content-Length': total, 'Content-Type': 'application/octet-stream' } }, (res) => {
+    const req = request(url, { method: 'PUT', agent: once(), headers: { Authorization: AUTH, 'Content-Length': total, 'Content-Type': 'application/octet-stream' } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
     });
@@ -195,9 +197,9 @@ async function runBackend(backend: 'fs' | 'git'): Promise<string[]> {
     else gitFill(s.dataDir, 'calendars/user/big', items);
     agent.destroy(); // the fill may outlast the server's keep-alive timeout: a fresh connection
     const small = `${s.url}/small.txt`;
-    const put = await send(undefined, small, 'PUT', { 'Content-Type': 'text/plain' }, 'x'.repeat(1024));
+    const put = await send(once(), small, 'PUT', { 'Content-Type': 'text/plain' }, 'x'.repeat(1024));
     if (put.status !== 201 && put.status !== 204) throw new Error(`PUT small: ${put.status}`);
-    await send(undefined, small, 'GET');
+    await send(once(), small, 'GET');
 
     // 1. Small GETs alone.
     const la0 = loadavg()[0]!;
