@@ -96,13 +96,13 @@ async function managed(
   };
 }
 
-function writeAll(dir: string, items: { name: string; ics: string }[]): void {
+export function writeAll(dir: string, items: { name: string; ics: string }[]): void {
   if (!existsSync(dir)) throw new Error(`${dir} does not exist`);
   for (const it of items) writeFileSync(join(dir, it.name), it.ics);
 }
 
 /** One commit adding `items` under `dir` on the branch HEAD names, by `git fast-import`. */
-function gitFill(gitDir: string, dir: string, items: { name: string; ics: string }[]): void {
+export function gitFill(gitDir: string, dir: string, items: { name: string; ics: string }[]): void {
   const head = spawnSync('git', ['--git-dir', gitDir, 'symbolic-ref', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'refs/heads/main';
   const message = Buffer.from('bench: bulk fill\n');
   const parts: Buffer[] = [

@@ -1,6 +1,7 @@
 /** What the CalDAV layer knows about its user (one per mount: the configured one, or each logged-in user), its limits, and where its state lives. */
 import { clark, NS } from '../dav/xml/names.js';
 import type { CalDavStates } from './state/states.js';
+import type { CalendarPool } from './bounds-pool.js';
 
 export interface CalDavOptions {
   /** The principal's name: /principals/<user>/, /calendars/<user>/. */
@@ -16,6 +17,8 @@ export interface CalDavOptions {
    * registry, shared by every mount on those trees. installCalDav makes one when none is given.
    */
   states: CalDavStates;
+  /** Threads that parse objects for the object index (bounds-pool.ts); installCalDav sets the process's pool. */
+  pool?: CalendarPool;
 }
 
 export const DEFAULT_CALDAV_OPTIONS: Omit<CalDavOptions, 'states'> = {

@@ -19,6 +19,7 @@ import { calendarTransferHook } from './transfer-hook.js';
 import { calendarContentType } from './content-type.js';
 import { calDavErrors } from './errors.js';
 import { CalDavStates } from './state/states.js';
+import { acquireCalendarPool, releaseCalendarPool } from './bounds-pool.js';
 
 /**
  * CalDAV on `dav`. Its state lives in `options.states`, the server's registry, which every mount on
@@ -28,7 +29,10 @@ import { CalDavStates } from './state/states.js';
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
   const states = options.states ?? new CalDavStates();
   if (!options.states) dav.closeHooks.push(() => states.close());
-  const o: CalDavOptions = { ...DEFAULT_CALDAV_OPTIONS, ...options, states };
+  // The process's calendar threads, ended when the last mount using them closes.
+  const pool = options.pool ?? acquireCalendarPool(dav.options.limits.calendarThreads);
+  if (!options.pool) dav.closeHooks.push(() => releaseCalendarPool());
+  const o: CalDavOptions = { ...DEFAULT_CALDAV_OPTIONS, ...options, states, pool };
   dav.compliance.push('calendar-access');
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);

@@ -13,7 +13,8 @@ import { objectBounds, type ObjectBounds } from './ical/bounds.js';
 import type { CalDavStates } from './state/states.js';
 import type { CalDavState } from './state/state.js';
 import { CALENDAR } from './context.js';
-import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
+import { counted, logSkipped, requestBudget, StepBudgetExceeded } from './steps.js';
+import type { CalendarPool } from './bounds-pool.js';
 
 const stateOf = (states: CalDavStates, req: DavRequest, entry: Entry): CalDavState => states.stateOf(req.backend, entry.path).state;
 
@@ -32,13 +33,34 @@ export function parsedObject(states: CalDavStates, req: DavRequest, entry: Entry
 
 /**
  * The object, unless the persisted index already knows that its bounds fail `test` (then null, and
- * nothing is read). Objects parsed here get their bounds recorded for the next query.
+ * nothing is read). Objects parsed here get their bounds recorded for the next query. With a `pool`,
+ * an object the index does not know yet gets its bounds from a pool thread, and is parsed here only if
+ * they can pass `test` (the first time-range query over a big calendar then parses most objects off
+ * the event loop); whatever the pool cannot do (no thread, a thread that failed, an object that does
+ * not parse) is done here as without it.
  */
-export async function candidateObject(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<CalendarObject | null> {
+export async function candidateObject(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null, pool?: CalendarPool): Promise<CalendarObject | null> {
   const state = stateOf(states, req, entry);
   const known = await indexed(state, entry);
   if (known && test && !test(known)) return null;
-  return known ? parsedIn(state, req, entry) : parsedAndIndexed(state, req, entry);
+  if (known) return parsedIn(state, req, entry);
+  // Without a test every object is parsed here anyway: a thread's parse would only be extra work.
+  const bounds = test && pool ? await pooledBounds(state, req, entry, pool) : undefined;
+  if (!bounds) return parsedAndIndexed(state, req, entry);
+  return test!(bounds) ? parsedIn(state, req, entry) : null;
+}
+
+/** The object's bounds from a pool thread (and recorded), or undefined where the event loop must parse it. */
+async function pooledBounds(state: CalDavState, req: DavRequest, entry: Entry, pool: CalendarPool): Promise<ObjectBounds | undefined> {
+  const text = await state.objects.text(req.backend, entry);
+  const budget = requestBudget(req);
+  const r = await pool.bounds({ text, maxSteps: Math.max(0, budget.limit - budget.spent) });
+  if (r.kind === 'unavailable') return undefined;
+  // The thread's steps are the request's: a spent budget fails it here as it would have on the event loop.
+  budget.spend(r.kind === 'budget' ? Math.max(r.steps, budget.limit - budget.spent + 1) : r.steps);
+  if (r.kind !== 'bounds') return undefined;
+  state.index.set(entry.etag, r.bounds);
+  return r.bounds;
 }
 
 /**

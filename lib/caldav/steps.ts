@@ -29,21 +29,5 @@ export function logSkipped(req: DavRequest, path: string, err: unknown): void {
   logger?.warn('calendar object skipped', { path, reason: err instanceof Error ? err.message : String(err) });
 }
 
-/** Longest stretch of synchronous iCalendar work a REPORT does before letting other requests run. */
-export const SLICE_MS = 10;
-
-/**
- * A pause for loops over many objects: resolves at once until `sliceMs` of time has passed since the
- * last pause, then waits for the event loop's next turn (setImmediate, after pending I/O), so one
- * calendar-query or free-busy over a large calendar never holds the event loop for long. By time, not
- * by object count: objects differ in cost by orders of magnitude, and an `await` on a cached object
- * is only a microtask that lets nothing else run.
- */
-export function timeSlicer(sliceMs = SLICE_MS): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < sliceMs) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    since = performance.now();
-  };
-}
+/** The pause REPORT loops over many objects take every few ms of work (lib/dav/time-slicer.ts). */
+export { SLICE_MS, timeSlicer } from '../dav/time-slicer.js';

@@ -38,6 +38,8 @@ export interface DavLimits {
   maxCalendarSteps: number;
   /** Most elements in one calendar-query's CALDAV:filter. */
   maxFilterElements: number;
+  /** Worker threads per process that parse calendar objects for the object index off the event loop (caldav/bounds-pool.ts); 0: none. */
+  calendarThreads: number;
 }
 
 export interface DavOptions {
@@ -56,6 +58,7 @@ export const DEFAULT_DAV_OPTIONS: DavOptions = {
     ...DEFAULT_LOCK_LIMITS,
     maxCalendarSteps: 1_000_000,
     maxFilterElements: 500,
+    calendarThreads: 1,
   },
   lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
 };

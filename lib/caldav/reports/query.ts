@@ -41,7 +41,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
-      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(o.states, req, entry, prefilter) }));
+      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(o.states, req, entry, prefilter, o.pool) }));
       // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
       const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
       // Other requests run every few ms of this one's work (an await on a cached object lets none run).
