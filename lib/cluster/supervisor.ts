@@ -19,7 +19,7 @@ import { describeStartError } from '../start-errors.js';
 import { Distributor, type DistributorLimits } from './distribute.js';
 import { isFromWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
-import { checkReload } from './reload.js';
+import { checkReload, checkTls } from './reload.js';
 import { cmdlineOfSelf, removeRegistration, writeRegistration, type SupervisorRegistration } from './registration.js';
 import { withFields } from './worker.js';
 import { createLoginGuardHost, createSupervisorMetrics, type LoginGuardHostLike, type SupervisorMetrics } from './merge-points.js';
@@ -53,11 +53,19 @@ const limitsOf = (config: ServerConfig): DistributorLimits => ({
 
 export async function runSupervisor(config: ServerConfig, args: string[]): Promise<number> {
   const logger = withFields(createLogger(config.logLevel), { supervisor: process.pid });
+  // Until the workers are ready a SIGHUP has nothing to reload (and must not end the supervisor).
+  const early = () => logger.warn('SIGHUP before the workers are ready: nothing to reload yet');
+  process.on('SIGHUP', early);
   const fail = (err: unknown) => {
     process.stderr.write(`gitdav: ${err instanceof StartFailure ? err.message : describeStartError(err, config)}\n`);
     if (config.logLevel === 'debug') process.stderr.write(`${(err instanceof StartFailure ? err.stack2 : (err as Error)?.stack) ?? String(err)}\n`);
     return 1;
   };
+  const tlsProblem = checkTls(config); // as a worker would fail on it, before anything is bound
+  if (tlsProblem) {
+    process.stderr.write(`gitdav: ${tlsProblem}\n`);
+    return 1;
+  }
   // The folder backend's server.pid: the supervisor holds it for its workers, as openApp does for one process.
   let hold: FolderHold | undefined;
   if (config.backend === 'fs') {
@@ -108,12 +116,8 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
     await cleanup();
     return fail(err);
   }
-  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
-  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
-  logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
-  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${url}/\n`);
-  if (metricsListener) process.stdout.write(`gitdav: metrics at ${metricsListener.url}\n`);
   await sup.register();
+  process.off('SIGHUP', early);
   process.on('SIGHUP', () => void sup.reload());
   const stop = (signal: string) => {
     sup.shutdown(signal, cleanup).then(
@@ -126,6 +130,11 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
+  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
+  logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${url}/\n`);
+  if (metricsListener) process.stdout.write(`gitdav: metrics at ${metricsListener.url}\n`);
   return -1;
 }
 
@@ -245,7 +254,9 @@ class Supervisor {
       }, restartInMs).unref();
     }
     const fields = { worker: worker.id, pid: worker.process.pid, code, signal, how, generation: info.generation, restartInMs, reason: info.failure };
-    if (how === 'crashed') this.logger.error('worker exited', fields);
+    // At the first start the supervisor prints the reason as gitdav serve does, in one line.
+    if (!this.started && !this.stopping) this.logger.debug('worker exited', fields);
+    else if (how === 'crashed') this.logger.error('worker exited', fields);
     else this.logger.info('worker exited', fields);
     this.updateTargets();
     if (this.infos.size === 0) this.allGone?.();
