@@ -33,11 +33,12 @@ export class Distributor {
     private readonly logger: Logger,
   ) {
     this.server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => logger.error('listening socket failed', { err }));
   }
 
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return listenOn(this.server, port, host);
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const bound = await listenOn(this.server, port, host);
+    this.server.on('error', (err) => this.logger.error('listening socket failed', { err }));
+    return bound;
   }
 
   setLimits(limits: DistributorLimits): void {
