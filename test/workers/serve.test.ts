@@ -39,6 +39,15 @@ describe('gitdav serve --workers N (a supervisor and worker processes)', functio
     assert.match(p.output(), /--workers must be a whole number from 1 to 256, not "0"/);
   });
 
+  it('the default is one worker per CPU (one process on a one-CPU machine)', async () => {
+    const { availableParallelism } = await import('node:os');
+    const n = availableParallelism();
+    s = await serveWorkers(['--root', join(await fresh(), 'data'), '--no-caldav'], { GITDAV_WORKERS: '' }); // '': not set
+    if (n > 1) assert.match(s.output(), new RegExp(`\\(git, ${Math.min(n, 256)} workers\\) at `));
+    else assert.match(s.output(), /\(git\) at /);
+    assert.equal((await http(s.url, '/', { method: 'OPTIONS' })).status, 200);
+  });
+
   for (const backend of ['git', 'fs'] as const) {
     it(`serves the ${backend} backend from both workers; SIGTERM drains them and prints one summary`, async () => {
       const root = join(await fresh(), 'data');
