@@ -207,6 +207,7 @@ class Supervisor {
   private onMessage(info: WorkerInfo & { stateDir?: string }, msg: FromWorker): void {
     switch (msg.gitdav) {
       case 'ready':
+        if (info.state === 'draining') break; // retired while it started: it is being ended
         info.state = 'ready';
         info.readyAt = Date.now();
         info.stateDir = msg.stateDir;
