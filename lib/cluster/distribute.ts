@@ -27,6 +27,13 @@ export class Distributor {
   private readonly perAddress = new Map<string, number>();
   private readonly perWorker = new Map<number, Map<string, number>>();
   private closing?: Promise<void>;
+  /**
+   * Sockets sent to a worker that has not yet said it took them. They are sent with keepOpen: a
+   * worker that dies before it takes one (kill -9 while the IPC message was under way) never read
+   * from it, so the supervisor's copy goes to another worker; once taken, the copy is closed.
+   */
+  private readonly unconfirmed = new Map<number, { socket: Socket; workerId: number; address: string }>();
+  private seq = 0;
 
   constructor(
     private limits: DistributorLimits,
@@ -67,16 +74,39 @@ export class Distributor {
     decrement(this.perAddress, address);
   }
 
-  /** A worker exited: every connection it held is gone. */
+  /** A worker has the socket `id`: the supervisor's copy is closed (the connection stays the worker's). */
+  took(id: number): void {
+    const sent = this.unconfirmed.get(id);
+    if (!sent) return;
+    this.unconfirmed.delete(id);
+    sent.socket.destroy();
+  }
+
+  /** A worker exited: every connection it held is gone; the ones it never took go to another worker. */
   workerGone(workerId: number): void {
+    const untaken = [...this.unconfirmed].filter(([, sent]) => sent.workerId === workerId);
+    for (const [id, sent] of untaken) {
+      this.unconfirmed.delete(id);
+      this.closed(workerId, sent.address);
+    }
     for (const [address, count] of this.perWorker.get(workerId) ?? []) for (let i = 0; i < count; i++) decrement(this.perAddress, address);
     this.perWorker.delete(workerId);
     this.setTargets(this.targets.filter((w) => w.id !== workerId));
+    for (const [, sent] of untaken) this.requeue(sent.socket);
+  }
+
+  private requeue(socket: Socket): void {
+    if (socket.destroyed) return;
+    if (this.targets.length > 0) this.hand(socket);
+    else if (this.pending.length < this.limits.maxPending) this.pending.push(socket);
+    else socket.destroy();
   }
 
   /** Stops accepting (the port is given back) and closes the queued connections. */
   close(): Promise<void> {
     for (const socket of this.pending.splice(0)) socket.destroy();
+    for (const sent of this.unconfirmed.values()) sent.socket.destroy();
+    this.unconfirmed.clear();
     this.closing ??= new Promise((resolve) => this.server.close(() => resolve()));
     return this.closing;
   }
@@ -107,15 +137,15 @@ export class Distributor {
     let mine = this.perWorker.get(worker.id);
     if (!mine) this.perWorker.set(worker.id, (mine = new Map()));
     increment(mine, address);
-    worker.send({ gitdav: 'connection' }, socket, (err) => {
-      if (!err) return;
+    const id = ++this.seq;
+    this.unconfirmed.set(id, { socket, workerId: worker.id, address });
+    worker.send({ gitdav: 'connection', id }, socket, { keepOpen: true }, (err) => {
+      if (!err || !this.unconfirmed.has(id)) return;
       // The worker went away as it was handed the socket: another one (or the queue) gets it.
+      this.unconfirmed.delete(id);
       this.closed(worker.id, address);
       this.setTargets(this.targets.filter((w) => w !== worker));
-      if (socket.destroyed) return;
-      if (this.targets.length > 0) this.hand(socket);
-      else if (this.pending.length < this.limits.maxPending) this.pending.push(socket);
-      else socket.destroy();
+      this.requeue(socket);
     });
   }
 }

@@ -6,8 +6,8 @@
 
 /** Supervisor → worker. */
 export type ToWorker =
-  /** Sent with an accepted socket as the handle: serve it. */
-  | { gitdav: 'connection' }
+  /** Sent with an accepted socket as the handle: serve it (and answer `took` with the id). */
+  | { gitdav: 'connection'; id: number }
   /** After a reload: finish what is in flight (`Connection: close` from now on), then exit 0. */
   | { gitdav: 'drain' }
   /** The server stops: as drain, but idle keep-alive connections are closed at once, within graceMs. */
@@ -19,6 +19,8 @@ export type FromWorker =
   | { gitdav: 'ready'; stateDir?: string }
   /** The worker could not start (one line, as `gitdav serve` prints it) and exits 1. */
   | { gitdav: 'failed'; reason: string; stack?: string }
+  /** The worker has the socket `id` (the supervisor closes its own copy of it). */
+  | { gitdav: 'took'; id: number }
   /** A socket this worker was handed has closed (the supervisor counts connections per address). */
   | { gitdav: 'closed'; address: string }
   /** The worker drains on its own (it got SIGTERM): hand it nothing more, start another. */
@@ -27,7 +29,7 @@ export type FromWorker =
   | { gitdav: 'stopped'; summary: Record<string, number> };
 
 const TO_WORKER = new Set(['connection', 'drain', 'stop']);
-const FROM_WORKER = new Set(['ready', 'failed', 'closed', 'draining', 'stopped']);
+const FROM_WORKER = new Set(['ready', 'failed', 'took', 'closed', 'draining', 'stopped']);
 
 export function isToWorker(msg: unknown): msg is ToWorker {
   return typeof msg === 'object' && msg !== null && TO_WORKER.has((msg as { gitdav?: unknown }).gitdav as string);

@@ -219,6 +219,9 @@ class Supervisor {
         info.failure = msg.reason;
         (info as { stack?: string }).stack = msg.stack;
         break;
+      case 'took':
+        this.distributor.took(msg.id);
+        break;
       case 'closed':
         this.distributor.closed(info.worker.id, msg.address);
         break;

@@ -61,7 +61,12 @@ export async function runWorker(): Promise<void> {
   const connections = serveHanded(running, logger);
   process.on('message', (msg: unknown, handle: unknown) => {
     if (!isToWorker(msg)) return;
-    if (msg.gitdav === 'connection') connections.add(handle as Socket);
+    if (msg.gitdav === 'connection') {
+      if (!handle) return;
+      // Said before the first byte is read: a worker that dies before this never touched the socket.
+      void send({ gitdav: 'took', id: msg.id });
+      connections.add(handle as Socket);
+    }
     else if (msg.gitdav === 'drain') void finish('drain', config.drainTimeoutMs);
     else finish('stop', msg.graceMs);
   });
