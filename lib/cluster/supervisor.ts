@@ -349,8 +349,11 @@ class Supervisor {
   async shutdown(signal: string, cleanup: () => Promise<void>): Promise<void> {
     this.logger.info('shutting down', { signal, workers: this.infos.size });
     this.stopping = true;
-    await this.distributor.close();
+    // The port is given back now; the promise settles only once the workers have closed every
+    // connection they were handed (Node asks them), so it is awaited after they stopped.
+    const closed = this.distributor.close();
     await this.stopAll(this.config.shutdownGraceMs);
+    await closed;
     await cleanup();
     if (this.stateDir) await removeRegistration(this.stateDir).catch(() => undefined);
     const uptimeS = Math.round(process.uptime() * 1000) / 1000;

@@ -107,6 +107,34 @@ describe('gitdav serve --workers 2: workers that die', function () {
     assert.ok(workersThatServed(s.records()).has(1));
   });
 
+  it('SIGTERM to the supervisor: an upload in flight finishes, then every worker stops and it exits 0', async () => {
+    const { request } = await import('node:http');
+    const { randomBytes } = await import('node:crypto');
+    s = await serveWorkers(['--root', join(await fresh(), 'data'), '--workers', '2', '--no-caldav']);
+    const chunks = Array.from({ length: 32 }, () => randomBytes(64 * 1024));
+    const put = request(`${s.url}/up.bin`, { method: 'PUT', headers: { 'Content-Length': 32 * 64 * 1024 } });
+    const answered = new Promise<number>((resolveStatus, reject) => {
+      put.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolveStatus(res.statusCode!));
+      });
+      put.on('error', reject);
+    });
+    const write = (c: Buffer) => new Promise<void>((r) => (put.write(c) ? r() : put.once('drain', () => r())));
+    for (const c of chunks.slice(0, 16)) await write(c);
+    const before = s.records().length;
+    s.child.kill('SIGTERM');
+    await s.waitFor((r) => r.msg === 'shutting down', before);
+    for (const c of chunks.slice(16)) await write(c);
+    put.end();
+    assert.equal(await answered, 201);
+    assert.equal(await s.exit, 0);
+    const stopped = s.records().filter((r) => r.msg === 'stopped');
+    assert.equal(stopped.length, 1);
+    assert.equal(stopped[0]!.requests, 1);
+    s = undefined;
+  });
+
   describe('start failures: one line, exit 1, as with one process', () => {
     let dir: string;
     beforeEach(async () => (dir = await fresh()));
