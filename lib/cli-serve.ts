@@ -1,12 +1,16 @@
 /** `gitdav serve [options]`: configuration, the checks before listening, and startup errors in one line. */
 import { resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
-import { ConfigError, isLoopback, loadConfig, type ServerConfig } from './config.js';
+import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { createLogger } from '../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../backends/util/flight-recorder.js';
 import { isMultiUser, startServer } from './server.js';
 import { createServerMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type ServerMetrics } from './metrics/index.js';
 import { installFlight, type Flight } from './flight/process.js';
+import { describeStartError } from './start-errors.js';
+import { checkRoot, refusalOf } from './serve-checks.js';
+import { runSupervisor } from './cluster/supervisor.js';
+
+export { describeStartError };
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
@@ -14,7 +18,7 @@ export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] 
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
                     [--symlinks follow-inside|refuse] [--read-only]
-                    [--metrics-port N [--metrics-host ADDR]]`;
+                    [--metrics-port N [--metrics-host ADDR]] [--workers N]`;
 
 export const SERVE_HELP = `Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder (one server per folder;
@@ -27,6 +31,11 @@ has their own repository, DIR/users/NAME, with their own principal and calendars
 mounts one user's folder or calendar into another's tree, read-only or (--write) read-write
 (/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar).
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
+--workers N (default: the number of CPUs) runs N worker processes under a supervisor that holds the
+port and replaces a worker that dies; SIGHUP to it, or "gitdav reload --root DIR", reads the
+configuration and TLS files again and replaces the workers without dropping a connection (old
+workers finish what is in flight, for up to "drainTimeoutMs", default an hour). --workers 1: one
+process, as before.
 Its last 5,000 log records, debug level included, are kept in memory and written to
 <state folder>/flight/ on a crash, on SIGUSR2 or by "gitdav dump --root DIR" (limits.flight*).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
@@ -41,7 +50,7 @@ Every option can also come from a JSON config file (its keys are the options in 
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
 GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_READ_ONLY, GITDAV_METRICS_PORT,
-GITDAV_METRICS_HOST, GITDAV_CONFIG.
+GITDAV_METRICS_HOST, GITDAV_WORKERS, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 /** Runs the server; resolves -1 while it runs (signals end it), or an exit code when it could not start. */
@@ -58,19 +67,9 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: ${err.message}\nrun "gitdav serve --help" for the options\n`);
     return 2;
   }
-  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
-  const tls = !!config.tlsCert;
-  if (!isLoopback(config.host) && !config.insecure && !(multiUser && tls)) {
-    const missing = [multiUser ? '' : 'users (gitdav user add)', tls ? '' : 'TLS (--tls-cert, --tls-key)'].filter(Boolean).join(' and ');
-    process.stderr.write(
-      `gitdav: refusing to listen on ${config.host} without ${missing}; ` +
-        'pass --insecure to serve the network like this anyway\n',
-    );
-    return 2;
-  }
-  // The metrics listener has no login and no TLS at all: off the loopback only when asked for twice.
-  if (config.metricsPort !== undefined && !isLoopback(config.metricsHost) && !config.insecure) {
-    process.stderr.write(`gitdav: refusing to serve metrics on ${config.metricsHost}: the metrics listener has no login and no TLS; pass --insecure to serve them there anyway\n`);
+  const refused = refusalOf(config);
+  if (refused) {
+    process.stderr.write(`gitdav: ${refused}\n`);
     return 2;
   }
   const rootProblem = await checkRoot(config.root);
@@ -78,6 +77,10 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
     return 1;
   }
+  // More than one worker: a supervisor holds the port and runs the workers (lib/cluster/).
+  if (config.workers > 1) return runSupervisor(config, args);
+  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
+  const tls = !!config.tlsCert;
   const recorder = (config.limits.flightRecords ?? DEFAULT_FLIGHT_LIMITS.flightRecords) > 0 ? new FlightRecorder(config.limits) : undefined;
   const logger = createLogger(config.logLevel, undefined, recorder);
   // Metrics first: their port in use fails the start before anything is bound or opened.
@@ -138,44 +141,4 @@ export async function runServe(args: string[]): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return -1; // keep running
-}
-
-/** What is wrong with the root before anything is bound or created: a file in its place. */
-async function checkRoot(root: string): Promise<string | undefined> {
-  const found = await stat(root).catch(() => undefined);
-  if (found && !found.isDirectory()) return `${resolve(root)} is a file, not a folder: --root names the folder to serve`;
-  return undefined;
-}
-
-const REASONS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-  ENOENT: 'no such file or folder',
-  ENOTDIR: 'a file is in the way of a folder',
-  EISDIR: 'a folder, not a file',
-  EEXIST: 'already exists',
-};
-
-/** A startup failure as one line: what could not be done, to what, and the system's code. */
-export function describeStartError(err: unknown, config: ServerConfig): string {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
-  const code = e?.code;
-  if (e?.syscall === 'listen' || e?.syscall === 'bind') {
-    const where = `port ${config.port} on ${config.host}`;
-    if (code === 'EADDRINUSE') return `${where} is in use (EADDRINUSE): stop the other server or choose another --port`;
-    if (code === 'EACCES') return `no permission to listen on ${where} (EACCES): ports below 1024 need privileges; choose another --port`;
-    if (code === 'EADDRNOTAVAIL') return `cannot listen on ${config.host}: not an address of this machine (EADDRNOTAVAIL)`;
-    return `cannot listen on ${where}: ${e.message}`;
-  }
-  if (e?.syscall === 'getaddrinfo') return `cannot listen on ${config.host}: no such host (${code})`;
-  if (code && e.path) {
-    const tlsFile = e.path === config.tlsCert ? 'the TLS certificate ' : e.path === config.tlsKey ? 'the TLS key ' : '';
-    const verb = e.syscall === 'mkdir' ? 'cannot create' : e.syscall === 'open' && !tlsFile ? 'cannot open' : tlsFile ? 'cannot read' : `cannot ${e.syscall ?? 'use'}`;
-    return `${verb} ${tlsFile}${e.path}: ${REASONS[code] ?? e.message} (${code})`;
-  }
-  // OpenSSL's refusal of a certificate or key that does not parse or match.
-  if (typeof code === 'string' && code.startsWith('ERR_OSSL')) return `the TLS certificate or key cannot be used: ${e.message} (${code})`;
-  return e instanceof Error ? e.message : String(err);
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|user|share|status|dump`: the command-line entry point. */
+/** `gitdav serve|fsck|user|share|status|dump|reload`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
 import { FSCK_USAGE, runFsck } from './cli-fsck.js';
 import { runServe, SERVE_HELP, SERVE_USAGE } from './cli-serve.js';
 import { runStatus, STATUS_USAGE } from './cli-status.js';
 import { DUMP_USAGE, runDump } from './flight/dump-command.js';
+import { RELOAD_USAGE, runReload } from './cluster/reload-command.js';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
 
@@ -16,6 +17,7 @@ ${usageLines(USER_USAGE)}
 ${usageLines(SHARE_USAGE)}
 ${usageLines(STATUS_USAGE)}
 ${usageLines(DUMP_USAGE)}
+${usageLines(RELOAD_USAGE)}
 
 ${SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
@@ -46,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'share') return runShare(rest);
   if (command === 'status') return runStatus(rest);
   if (command === 'dump') return runDump(rest);
+  if (command === 'reload') return runReload(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { LogLevel } from '../backends/util/log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
@@ -53,7 +54,14 @@ export interface ServerConfig {
   metricsPort?: number;
   /** Loopback by default: the metrics listener has no login and no TLS (another address needs insecure). */
   metricsHost: string;
-  /** Set by the supervisor for its workers only (never from argv, env or a file): it holds the folder's server.pid. */
+  /** Worker processes (lib/cluster/): 1 is the one-process server; more run under a supervisor. */
+  workers: number;
+  /** How long an old worker may take after a reload to finish what is in flight (uploads included), ms. */
+  drainTimeoutMs: number;
+  /**
+   * Set only by the supervisor for its workers (never read from argv, env or a file): the folder's
+   * server.pid, the temp area and the login back-off belong to the supervisor.
+   */
   supervised?: boolean;
 }
 
@@ -75,6 +83,8 @@ export const DEFAULTS: ServerConfig = {
   symlinks: DEFAULT_SYMLINK_POLICY,
   readOnly: false,
   metricsHost: '127.0.0.1',
+  workers: Math.min(256, availableParallelism()),
+  drainTimeoutMs: 3_600_000,
 };
 
 export class ConfigError extends Error {
@@ -109,6 +119,8 @@ const CONFIG_KEYS: Record<Exclude<keyof ServerConfig, 'supervised'>, true> = {
   readOnly: true,
   metricsPort: true,
   metricsHost: true,
+  workers: true,
+  drainTimeoutMs: true,
 };
 
 const FLAGS: Record<string, keyof ServerConfig> = {
@@ -129,6 +141,7 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--symlinks': 'symlinks',
   '--metrics-port': 'metricsPort',
   '--metrics-host': 'metricsHost',
+  '--workers': 'workers',
 };
 
 const ENV: Record<string, keyof ServerConfig> = {
@@ -152,6 +165,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_READ_ONLY: 'readOnly',
   GITDAV_METRICS_PORT: 'metricsPort',
   GITDAV_METRICS_HOST: 'metricsHost',
+  GITDAV_WORKERS: 'workers',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -272,6 +286,10 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`--metrics-port must differ from --port (${port}): the metrics have a listener of their own`);
   const metricsHost = String(raw.metricsHost);
   if (!metricsHost) throw new ConfigError('--metrics-host needs an address');
+  const workers = Number(raw.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError(`--workers must be a whole number from 1 to 256, not "${String(raw.workers)}"`);
+  const drainTimeoutMs = Number(raw.drainTimeoutMs);
+  if (!Number.isSafeInteger(drainTimeoutMs) || drainTimeoutMs < 0) throw new ConfigError(`drainTimeoutMs must be a non-negative number of milliseconds, not "${String(raw.drainTimeoutMs)}"`);
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -296,6 +314,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     readOnly,
     metricsPort,
     metricsHost,
+    workers,
+    drainTimeoutMs,
   };
 }
 

@@ -246,6 +246,16 @@ export async function listen(app: App, host: string, port: number, tls?: TlsFile
  * start without side effects; requests that arrive before `serve(app)` get 503 and Retry-After.
  */
 export async function bind(host: string, port: number, tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): Promise<BoundServer> {
+  const made = makeServer(tls, connectionLimits);
+  const bound = await listenOn(made.server, port, host);
+  return made.at(`${tls ? 'https' : 'http'}://${bound.host}:${bound.port}`);
+}
+
+/**
+ * The server with every setting but not listening: a worker of a supervisor (lib/cluster/) is handed
+ * its connections instead; `at(url)` is then what `bind` returns.
+ */
+export function makeServer(tls?: TlsFiles, connectionLimits: Partial<ConnectionLimits> = {}): { server: Server | TlsServer; at(url: string): BoundServer } {
   let handler: RequestListener = (_req, res) => {
     res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
     res.end('starting\n');
@@ -264,8 +274,6 @@ export async function bind(host: string, port: number, tls?: TlsFiles, connectio
   });
   applyConnectionLimits(server, limits);
   if (tls) answerPlainHttp(server as TlsServer, limits.headersTimeoutMs);
-  const bound = await listenOn(server, port, host);
-  const url = `${tls ? 'https' : 'http'}://${bound.host}:${bound.port}`;
   const stop = (graceMs: number) => {
     const done = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive sockets fall idle as their last response ends: close them then, not after a timeout.
@@ -277,7 +285,7 @@ export async function bind(host: string, port: number, tls?: TlsFiles, connectio
       clearTimeout(timer);
     });
   };
-  return {
+  const at = (url: string): BoundServer => ({
     server,
     url,
     close: () => stop(0),
@@ -297,7 +305,8 @@ export async function bind(host: string, port: number, tls?: TlsFiles, connectio
         },
       };
     },
-  };
+  });
+  return { server, at };
 }
 
 /** True when the root holds a users file: the server then has a mount per user and requires login. */
@@ -309,9 +318,10 @@ export function isMultiUser(root: string): boolean {
  * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)
  * and serves it: a start that fails on the port leaves nothing behind on disk.
  */
-export async function startServer(config: ServerConfig, logger: Logger, metrics?: ServerMetrics): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger, metrics?: ServerMetrics, listen = true): Promise<RunningServer> {
   const tls = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
-  const bound = await bind(config.host, config.port, tls, config.limits);
+  // A supervisor's worker (listen false) never listens: its connections are handed to it (lib/cluster/).
+  const bound = listen ? await bind(config.host, config.port, tls, config.limits) : makeServer(tls, config.limits).at(`${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`);
   metrics?.watch(bound.server);
   let opened: { app: App; release?: () => Promise<void> };
   try {

@@ -19,7 +19,7 @@ const present = (file: string) => lstat(file).then(() => true, () => false);
 const children = new Set<ChildProcess>();
 
 function serve(root: string): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--backend', 'fs', '--port', '0', '--log-level', 'silent', '--no-caldav'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', '--root', root, '--backend', 'fs', '--port', '0', '--log-level', 'silent', '--no-caldav'], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -27,7 +27,7 @@ interface Server {
 
 /** Spawns `gitdav serve` on a bare repository at `root`; resolves once it prints its URL. */
 async function startServer(root: string): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--backend', 'git', '--no-caldav', '--port', '0', '--log-level', 'silent'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', '--root', root, '--backend', 'git', '--no-caldav', '--port', '0', '--log-level', 'silent'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -20,7 +20,7 @@ const CAL = '/calendars/user/calendar/';
 const C = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"';
 
 function serve(backend: string, root: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--backend', backend, '--root', root, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', '--backend', backend, '--root', root, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolveUp, reject) => {
     const onData = (d: Buffer) => {

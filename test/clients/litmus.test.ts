@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basic, raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { basic, raw, startTestServer, type BackendName } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
 
 const LITMUS = '/usr/bin/litmus';
 const SUITES: Array<[string, number]> = [
@@ -42,6 +46,8 @@ interface Variant {
    * read-write: every write, lock and property goes through the share to alice's tree.
    */
   viaShare?: boolean;
+  /** `gitdav serve --workers N` as a real process (a supervisor and N workers) instead of an in-process server. */
+  workers?: number;
 }
 
 const VARIANTS: Variant[] = [
@@ -50,18 +56,36 @@ const VARIANTS: Variant[] = [
   { label: 'git backend, HTTPS and login', backend: 'git', secure: true },
   { label: 'fs backend, as a read-write share’s grantee', backend: 'fs', viaShare: true },
   { label: 'git backend, as a read-write share’s grantee', backend: 'git', viaShare: true },
+  { label: 'fs backend, 2 workers', backend: 'fs', workers: 2 },
+  { label: 'git backend, 2 workers', backend: 'git', workers: 2 },
 ];
+
+/** `gitdav serve --workers N --no-caldav` on a fresh folder, as the in-process test server would serve it. */
+async function serveWorkers(backend: BackendName, workers: number): Promise<{ url: string; close(): Promise<void> }> {
+  const root = join(await mkdtemp(join(tmpdir(), 'gitdav-litmus-')), 'data');
+  const p = runCli(['serve', '--root', root, '--backend', backend, '--workers', String(workers), '--no-caldav', '--port', '0', '--log-level', 'warn']);
+  const url = await p.url;
+  return {
+    url,
+    async close() {
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exit, 0, p.output());
+    },
+  };
+}
 
 for (const v of VARIANTS) {
   describe(`litmus (WebDAV compliance), ${v.label}`, function () {
     this.timeout(180_000);
-    let s: TestServer;
+    let s: { url: string; close(): Promise<void> };
     before(async function () {
       if (!existsSync(LITMUS)) {
         if (process.env.CI) throw new Error('litmus is not installed: .ci/run must apt-get install it');
         this.skip(); // locally: `apt-get install litmus` to run these
       }
-      if (v.viaShare) {
+      if (v.workers) {
+        s = await serveWorkers(v.backend, v.workers);
+      } else if (v.viaShare) {
         const shares = [{ owner: 'alice', path: '/docs', grantee: 'bob', access: 'write' as const }];
         s = await startTestServer({ backend: v.backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
         const made = await raw(s.url, '/docs', { method: 'MKCOL', headers: basic('alice', 'alice-secret') });

@@ -17,7 +17,9 @@ const running = new Set<ChildProcess>();
 
 /** `gitdav ARGS…`, left running; `env` is added to this process's environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // One process unless the test asks for workers: the tests of the one-process server stay that.
+  const workers = 'GITDAV_WORKERS' in env || args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? {} : { GITDAV_WORKERS: '1' };
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...workers, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   let out = '';

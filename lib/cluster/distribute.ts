@@ -1,0 +1,161 @@
+/**
+ * The supervisor's listening socket and who gets each connection. The supervisor accepts every
+ * connection itself (paused: not a byte is read) and hands it to one ready worker of the current
+ * generation, round-robin, over IPC; workers never listen. So the port stays open for the
+ * supervisor's whole life: while every worker is down (crashed, being replaced) connections wait in
+ * a bounded queue instead of being refused, and a draining worker is simply handed nothing more.
+ *
+ * The per-address connection limit is counted here, where every connection is seen: a worker
+ * reports each of its sockets' close, and a worker's exit closes all it held.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Worker } from 'node:cluster';
+import type { Logger } from '../../backends/util/log.js';
+import { listenOn } from '../listen-on.js';
+
+export interface DistributorLimits {
+  maxConnectionsPerAddress: number;
+  /** Connections held while no worker is ready; more are closed. */
+  maxPending: number;
+}
+
+export class Distributor {
+  private readonly server: Server;
+  private targets: Worker[] = [];
+  private next = 0;
+  private readonly pending: Socket[] = [];
+  private readonly perAddress = new Map<string, number>();
+  private readonly perWorker = new Map<number, Map<string, number>>();
+  private closing?: Promise<void>;
+  /**
+   * Sockets sent to a worker that has not yet said it took them. They are sent with keepOpen: a
+   * worker that dies before it takes one (kill -9 while the IPC message was under way) never read
+   * from it, so the supervisor's copy goes to another worker; once taken, the copy is closed.
+   */
+  private readonly unconfirmed = new Map<number, { socket: Socket; workerId: number; address: string }>();
+  private seq = 0;
+
+  constructor(
+    private limits: DistributorLimits,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+  }
+
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const bound = await listenOn(this.server, port, host);
+    this.server.on('error', (err) => this.logger.error('listening socket failed', { err }));
+    return bound;
+  }
+
+  setLimits(limits: DistributorLimits): void {
+    this.limits = limits;
+  }
+
+  /** The workers that get new connections from now on (the ready ones of the current generation). */
+  setTargets(workers: Worker[]): void {
+    this.targets = workers.filter((w) => w.isConnected());
+    this.next = 0;
+    while (this.targets.length > 0 && this.pending.length > 0) this.hand(this.pending.shift()!);
+  }
+
+  /** Open connections now (handed to workers and not yet closed, plus the queue). */
+  get open(): number {
+    let n = this.pending.length;
+    for (const count of this.perAddress.values()) n += count;
+    return n;
+  }
+
+  /** A worker's socket closed. */
+  closed(workerId: number, address: string): void {
+    const mine = this.perWorker.get(workerId);
+    if (!mine?.get(address)) return;
+    decrement(mine, address);
+    decrement(this.perAddress, address);
+  }
+
+  /** A worker has the socket `id`: the supervisor's copy is closed (the connection stays the worker's). */
+  took(id: number): void {
+    const sent = this.unconfirmed.get(id);
+    if (!sent) return;
+    this.unconfirmed.delete(id);
+    sent.socket.destroy();
+  }
+
+  /** A worker exited: every connection it held is gone; the ones it never took go to another worker. */
+  workerGone(workerId: number): void {
+    const untaken = [...this.unconfirmed].filter(([, sent]) => sent.workerId === workerId);
+    for (const [id, sent] of untaken) {
+      this.unconfirmed.delete(id);
+      this.closed(workerId, sent.address);
+    }
+    for (const [address, count] of this.perWorker.get(workerId) ?? []) for (let i = 0; i < count; i++) decrement(this.perAddress, address);
+    this.perWorker.delete(workerId);
+    this.setTargets(this.targets.filter((w) => w.id !== workerId));
+    for (const [, sent] of untaken) this.requeue(sent.socket);
+  }
+
+  private requeue(socket: Socket): void {
+    if (socket.destroyed) return;
+    if (this.targets.length > 0) this.hand(socket);
+    else if (this.pending.length < this.limits.maxPending) this.pending.push(socket);
+    else socket.destroy();
+  }
+
+  /** Stops accepting (the port is given back) and closes the queued connections. */
+  close(): Promise<void> {
+    for (const socket of this.pending.splice(0)) socket.destroy();
+    for (const sent of this.unconfirmed.values()) sent.socket.destroy();
+    this.unconfirmed.clear();
+    this.closing ??= new Promise((resolve) => this.server.close(() => resolve()));
+    return this.closing;
+  }
+
+  private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    if (this.targets.length === 0) {
+      if (this.pending.length >= this.limits.maxPending) {
+        this.logger.warn('connection refused: no worker ready and the queue is full', { address, queued: this.pending.length });
+        socket.destroy();
+        return;
+      }
+      this.pending.push(socket);
+      return;
+    }
+    this.hand(socket);
+  }
+
+  private hand(socket: Socket): void {
+    if (socket.destroyed) return;
+    const worker = this.targets[this.next++ % this.targets.length]!;
+    const address = socket.remoteAddress ?? '';
+    increment(this.perAddress, address);
+    let mine = this.perWorker.get(worker.id);
+    if (!mine) this.perWorker.set(worker.id, (mine = new Map()));
+    increment(mine, address);
+    const id = ++this.seq;
+    this.unconfirmed.set(id, { socket, workerId: worker.id, address });
+    worker.send({ gitdav: 'connection', id }, socket, { keepOpen: true }, (err) => {
+      if (!err || !this.unconfirmed.has(id)) return;
+      // The worker went away as it was handed the socket: another one (or the queue) gets it.
+      this.unconfirmed.delete(id);
+      this.closed(worker.id, address);
+      this.setTargets(this.targets.filter((w) => w !== worker));
+      this.requeue(socket);
+    });
+  }
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const left = (map.get(key) ?? 1) - 1;
+  if (left <= 0) map.delete(key);
+  else map.set(key, left);
+}

@@ -1,0 +1,65 @@
+/**
+ * `gitdav reload [--root DIR]`: finds the supervisor of DIR by its registration
+ * (`<stateDir>/supervisor.json`, registration.ts), sends it SIGHUP and waits for the outcome it
+ * writes there: exit 0 once the new workers serve, 1 (with the reason) when the reload was refused.
+ */
+import { resolve } from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { liveness } from '../flight/registration.js';
+import { flightDirsOf } from '../flight/dump-command.js';
+import { readRegistration, SUPERVISOR_FILE, type SupervisorRegistration } from './registration.js';
+
+export const RELOAD_USAGE = 'usage: gitdav reload [--root DIR] [--timeout-ms N]';
+
+export async function runReload(args: string[]): Promise<number> {
+  let root = process.env.GITDAV_ROOT || './data';
+  let timeoutMs = 600_000;
+  for (let i = 0; i < args.length; i++) {
+    const [name, value] = [args[i]!, args[i + 1]];
+    if (name === '--help' || name === '-h') {
+      process.stdout.write(`${RELOAD_USAGE}\n\nAsks the server of DIR (gitdav serve --workers N, N > 1) to read its configuration and TLS files\nagain and replace its workers without dropping a connection (as SIGHUP to it does); waits until\nthe new workers serve (exit 0) or the reload is refused (exit 1, with the reason).\n`);
+      return 0;
+    }
+    if ((name !== '--root' && name !== '--timeout-ms') || value === undefined) {
+      process.stderr.write(`gitdav: ${value === undefined && (name === '--root' || name === '--timeout-ms') ? `${name} needs a value` : `unknown option ${name}`}\n${RELOAD_USAGE}\n`);
+      return 2;
+    }
+    if (name === '--root') root = value;
+    else timeoutMs = Number(value);
+    i++;
+  }
+  // The state folders a server of root may keep: the flight recorder's list, one level up.
+  const stateDirs = (await flightDirsOf(resolve(root))).map((dir) => resolve(dir, '..'));
+  let found: { dir: string; registration: SupervisorRegistration } | undefined;
+  for (const dir of stateDirs) {
+    const registration = await readRegistration(dir);
+    if (!registration) continue;
+    const owner = (await fsp.stat(resolve(dir, SUPERVISOR_FILE)).catch(() => null))?.uid;
+    if ((await liveness(registration, owner)) === 'live') found = { dir, registration };
+  }
+  if (!found) {
+    process.stderr.write(`gitdav: no running gitdav supervisor found for ${resolve(root)} (looked for ${SUPERVISOR_FILE} in ${stateDirs.join(', ')}); a one-process server (--workers 1) reads its TLS files again on SIGHUP\n`);
+    return 1;
+  }
+  const before = found.registration.reloads;
+  process.kill(found.registration.pid, 'SIGHUP');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await readRegistration(found.dir);
+    if (!now || now.pid !== found.registration.pid) {
+      process.stderr.write('gitdav: the server stopped during the reload\n');
+      return 1;
+    }
+    if (now.reloads > before && now.last) {
+      if (now.last.ok) {
+        process.stdout.write(`gitdav: reloaded (generation ${now.last.generation}, ${now.last.workers} workers)\n`);
+        return 0;
+      }
+      process.stderr.write(`gitdav: reload refused, the running workers keep serving: ${now.last.reason}\n`);
+      return 1;
+    }
+  }
+  process.stderr.write(`gitdav: no answer to the reload within ${timeoutMs} ms\n`);
+  return 1;
+}

@@ -1,0 +1,362 @@
+/**
+ * `gitdav serve --workers N` (N > 1): the supervisor. It loads the configuration once, holds the
+ * listening socket for its whole life (distribute.ts) and the folder's server.pid, forks N workers
+ * (worker.ts) with that configuration, hands them connections, replaces one that dies (with
+ * back-off, restart-backoff.ts), reloads gracefully on SIGHUP (reload.ts: a new generation of
+ * workers, then the old one drains) and, on SIGTERM or SIGINT, has every worker drain and exits 0.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import type { ServerConfig } from '../config.js';
+import { createLogger, type Logger } from '../../backends/util/log.js';
+import { holdFolder, type FolderHold } from '../../backends/fs/folder-lock.js';
+import { isMultiUser } from '../server.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../connection-limits.js';
+import { createSupervisorMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type SupervisorMetrics } from '../metrics/index.js';
+import { describeStartError } from '../start-errors.js';
+import { Distributor, type DistributorLimits } from './distribute.js';
+import { isFromWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
+import { RestartBackoff } from './restart-backoff.js';
+import { checkReload, checkTls } from './reload.js';
+import { cmdlineOfSelf, removeRegistration, writeRegistration, type SupervisorRegistration } from './registration.js';
+import { withFields } from './worker.js';
+import { LoginGuardHost } from '../auth/shared-login-guard.js';
+
+/** A new worker must be ready within this long (it opens the root; a big repository takes a while). */
+const READY_LIMIT_MS = 120_000;
+
+interface WorkerInfo {
+  worker: Worker;
+  generation: number;
+  state: 'starting' | 'ready' | 'draining';
+  readyAt?: number;
+  failure?: string;
+  ready: Promise<void>;
+  settle(err?: Error): void;
+}
+
+class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly stack2?: string,
+  ) {
+    super(message);
+  }
+}
+
+const limitsOf = (config: ServerConfig): DistributorLimits => ({
+  maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+  maxPending: Math.min(1024, config.limits.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections),
+});
+
+export async function runSupervisor(config: ServerConfig, args: string[]): Promise<number> {
+  const logger = withFields(createLogger(config.logLevel), { supervisor: process.pid });
+  // Until the workers are ready a SIGHUP has nothing to reload (and must not end the supervisor).
+  const early = () => logger.warn('SIGHUP before the workers are ready: nothing to reload yet');
+  process.on('SIGHUP', early);
+  const fail = (err: unknown) => {
+    process.stderr.write(`gitdav: ${err instanceof StartFailure ? err.message : describeStartError(err, config)}\n`);
+    if (config.logLevel === 'debug') process.stderr.write(`${(err instanceof StartFailure ? err.stack2 : (err as Error)?.stack) ?? String(err)}\n`);
+    return 1;
+  };
+  const tlsProblem = checkTls(config); // as a worker would fail on it, before anything is bound
+  if (tlsProblem) {
+    process.stderr.write(`gitdav: ${tlsProblem}\n`);
+    return 1;
+  }
+  // The folder backend's server.pid: the supervisor holds it for its workers, as openApp does for one process.
+  let hold: FolderHold | undefined;
+  if (config.backend === 'fs') {
+    const root = await realpath(config.root).catch(() => resolve(config.root));
+    try {
+      hold = await holdFolder(join(root, '.gitdav'), root);
+    } catch (err) {
+      return fail(err);
+    }
+  }
+  const distributor = new Distributor(limitsOf(config), logger);
+  let port: number;
+  let url: string;
+  try {
+    const bound = await distributor.listen(config.host, config.port);
+    port = bound.port;
+    url = `${config.tlsCert ? 'https' : 'http'}://${bound.host}:${bound.port}`;
+  } catch (err) {
+    await hold?.release();
+    return fail(err);
+  }
+  const supMetrics = config.metricsPort !== undefined ? createSupervisorMetrics() : undefined;
+  let metricsListener: MetricsListener | undefined;
+  if (supMetrics) {
+    try {
+      metricsListener = await listenMetrics(config.metricsHost, config.metricsPort!, supMetrics.source);
+    } catch (err) {
+      supMetrics.close();
+      await distributor.close();
+      await hold?.release();
+      process.stderr.write(`gitdav: ${describeMetricsListenError(err, config.metricsHost, config.metricsPort!)}\n`);
+      return 1;
+    }
+  }
+  const guard = isMultiUser(config.root) && !config.proxyUserHeader ? new LoginGuardHost(config, logger) : undefined;
+  const sup = new Supervisor(config, args, port, logger, distributor, supMetrics, guard);
+  const cleanup = async () => {
+    await distributor.close();
+    await metricsListener?.close();
+    supMetrics?.close();
+    await guard?.close();
+    await hold?.release();
+  };
+  try {
+    await sup.start();
+  } catch (err) {
+    await sup.stopAll(0);
+    await cleanup();
+    return fail(err);
+  }
+  await sup.register();
+  process.off('SIGHUP', early);
+  process.on('SIGHUP', () => void sup.reload());
+  const stop = (signal: string) => {
+    sup.shutdown(signal, cleanup).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
+  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
+  logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
+  process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${url}/\n`);
+  if (metricsListener) process.stdout.write(`gitdav: metrics at ${metricsListener.url}\n`);
+  return -1;
+}
+
+class Supervisor {
+  private readonly infos = new Map<number, WorkerInfo>();
+  private generation = 0;
+  private started = false;
+  private stopping = false;
+  private readonly backoff = new RestartBackoff();
+  private pendingReplacements = 0;
+  private restarts = 0;
+  private reloads = 0;
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private stateDir?: string;
+  private registration?: SupervisorRegistration;
+  private readonly totals: Record<string, number> = {};
+  private allGone?: () => void;
+
+  constructor(
+    private config: ServerConfig,
+    private readonly args: string[],
+    private readonly port: number,
+    private readonly logger: Logger,
+    private readonly distributor: Distributor,
+    private readonly metrics: SupervisorMetrics | undefined,
+    private readonly guard: LoginGuardHost | undefined,
+  ) {
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+  }
+
+  /** The first generation: one worker first (it may create the repository), then the others. */
+  async start(): Promise<void> {
+    const first = this.fork(this.config, 0);
+    await first.ready;
+    await Promise.all(Array.from({ length: this.config.workers - 1 }, () => this.fork(this.config, 0).ready));
+    this.stateDir = first.stateDir;
+    this.started = true;
+    this.updateTargets();
+  }
+
+  async register(): Promise<void> {
+    if (!this.stateDir) return;
+    this.registration = { pid: process.pid, cmdline: await cmdlineOfSelf(), started: new Date().toISOString(), reloads: 0 };
+    await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written: gitdav reload cannot find this server', { err }));
+  }
+
+  private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }) });
+    let settle!: (err?: Error) => void;
+    const ready = new Promise<void>((resolveReady, reject) => (settle = (err) => (err ? reject(err) : resolveReady())));
+    const info: WorkerInfo & { stateDir?: string } = { worker, generation, state: 'starting', ready, settle };
+    ready.catch(() => undefined); // each caller that waits handles it
+    const limit = setTimeout(() => {
+      if (info.state !== 'starting') return;
+      info.failure = `worker ${worker.id} was not ready within ${READY_LIMIT_MS / 1000} s`;
+      worker.process.kill('SIGKILL');
+    }, READY_LIMIT_MS);
+    void ready.finally(() => clearTimeout(limit)).catch(() => undefined);
+    this.infos.set(worker.id, info);
+    this.guard?.attach(worker);
+    worker.on('message', (msg: unknown) => {
+      if (isFromWorker(msg)) this.onMessage(info, msg);
+    });
+    worker.on('online', () => this.metrics?.workerStarted(worker.id, worker.process.pid ?? 0));
+    this.logger.debug('worker started', { worker: worker.id, pid: worker.process.pid, generation });
+    return info;
+  }
+
+  private onMessage(info: WorkerInfo & { stateDir?: string }, msg: FromWorker): void {
+    switch (msg.gitdav) {
+      case 'ready':
+        if (info.state === 'draining') break; // retired while it started: it is being ended
+        info.state = 'ready';
+        info.readyAt = Date.now();
+        info.stateDir = msg.stateDir;
+        this.logger.info('worker ready', { worker: info.worker.id, pid: info.worker.process.pid, generation: info.generation });
+        info.settle();
+        this.updateTargets();
+        break;
+      case 'failed':
+        info.failure = msg.reason;
+        (info as { stack?: string }).stack = msg.stack;
+        break;
+      case 'took':
+        this.distributor.took(msg.id);
+        break;
+      case 'closed':
+        this.distributor.closed(info.worker.id, msg.address);
+        break;
+      case 'draining':
+        if (info.state === 'draining') break;
+        info.state = 'draining';
+        this.updateTargets();
+        this.ensureWorkers();
+        break;
+      case 'stopped':
+        for (const [k, v] of Object.entries(msg.summary)) this.totals[k] = (this.totals[k] ?? 0) + v;
+        break;
+    }
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const info = this.infos.get(worker.id);
+    if (!info) return;
+    this.infos.delete(worker.id);
+    this.distributor.workerGone(worker.id);
+    const how = this.stopping ? 'stopped' : info.state === 'draining' ? 'drained' : 'crashed';
+    this.metrics?.workerExited(worker.id, how);
+    if (info.state === 'starting') {
+      const reason = info.failure ?? `worker ${worker.id} exited (${signal ?? `code ${code}`}) before it was ready`;
+      info.settle(new StartFailure(reason, (info as { stack?: string }).stack));
+    }
+    let restartInMs: number | undefined;
+    if (how === 'crashed' && this.started && info.generation === this.generation) {
+      restartInMs = this.backoff.next(info.readyAt === undefined ? undefined : Date.now() - info.readyAt);
+      this.pendingReplacements++;
+      setTimeout(() => {
+        this.pendingReplacements--;
+        this.ensureWorkers();
+      }, restartInMs).unref();
+    }
+    const fields = { worker: worker.id, pid: worker.process.pid, code, signal, how, generation: info.generation, restartInMs, reason: info.failure };
+    // At the first start the supervisor prints the reason as gitdav serve does, in one line.
+    if (!this.started && !this.stopping) this.logger.debug('worker exited', fields);
+    else if (how === 'crashed') this.logger.error('worker exited', fields);
+    else this.logger.info('worker exited', fields);
+    this.updateTargets();
+    if (this.infos.size === 0) this.allGone?.();
+  }
+
+  /** Starts workers of the current generation until it has as many as configured (replacements). */
+  private ensureWorkers(): void {
+    if (this.stopping || !this.started) return;
+    const alive = [...this.infos.values()].filter((i) => i.generation === this.generation && i.state !== 'draining').length;
+    for (let n = alive + this.pendingReplacements; n < this.config.workers; n++) {
+      this.restarts++;
+      this.fork(this.config, this.generation);
+    }
+  }
+
+  private updateTargets(): void {
+    if (!this.started || this.stopping) return;
+    this.distributor.setTargets([...this.infos.values()].filter((i) => i.generation === this.generation && i.state === 'ready').map((i) => i.worker));
+  }
+
+  /** SIGHUP: reloads run one after another; each is done or refused before the next is read. */
+  reload(): Promise<void> {
+    const next = this.reloadChain.then(() => this.reloadOnce());
+    this.reloadChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    if (this.stopping) return;
+    this.logger.info('reloading');
+    const checked = await checkReload(this.args, process.env, this.config);
+    if ('reason' in checked) return this.reloaded(false, checked.reason);
+    const config = checked.config;
+    const generation = this.generation + 1;
+    const fresh = Array.from({ length: config.workers }, () => this.fork(config, generation));
+    const outcomes = await Promise.allSettled(fresh.map((i) => i.ready));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed || this.stopping) {
+      for (const info of fresh) this.retire(info, 'stop');
+      return this.reloaded(false, failed ? `a new worker failed to start: ${(failed.reason as Error).message}` : 'the server is stopping');
+    }
+    const old = [...this.infos.values()].filter((i) => i.generation < generation);
+    this.generation = generation;
+    this.config = config;
+    this.distributor.setLimits(limitsOf(config));
+    this.guard?.reconfigure(config);
+    this.updateTargets(); // the new generation only, from now on
+    for (const info of old) this.retire(info, 'drain');
+    return this.reloaded(true);
+  }
+
+  /** Tells a worker to drain (or stop); one still starting is ended. */
+  private retire(info: WorkerInfo, how: 'drain' | 'stop', graceMs = this.config.shutdownGraceMs): void {
+    const starting = info.state === 'starting';
+    info.state = 'draining';
+    if (starting) info.worker.process.kill('SIGTERM');
+    else if (info.worker.isConnected()) info.worker.send(how === 'drain' ? { gitdav: 'drain' } : { gitdav: 'stop', graceMs });
+  }
+
+  private async reloaded(ok: boolean, reason?: string): Promise<void> {
+    this.reloads++;
+    this.metrics?.reloaded(ok);
+    const fields = { generation: this.generation, workers: this.config.workers, reloads: this.reloads };
+    if (ok) this.logger.info('reloaded', fields);
+    else this.logger.error('reload refused: the running workers keep serving', { reason, ...fields });
+    if (this.registration && this.stateDir) {
+      this.registration.reloads = this.reloads;
+      this.registration.last = { ok, reason, generation: this.generation, workers: this.config.workers, at: new Date().toISOString() };
+      await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written', { err }));
+    }
+  }
+
+  /** Every worker stops (draining what is in flight within graceMs); resolves when all have exited. */
+  async stopAll(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.infos.size === 0) return;
+    const gone = new Promise<void>((r) => (this.allGone = r));
+    for (const info of this.infos.values()) this.retire(info, 'stop', graceMs);
+    const kill = setTimeout(() => {
+      for (const info of this.infos.values()) info.worker.process.kill('SIGKILL');
+    }, graceMs + 15_000);
+    await gone;
+    clearTimeout(kill);
+  }
+
+  async shutdown(signal: string, cleanup: () => Promise<void>): Promise<void> {
+    this.logger.info('shutting down', { signal, workers: this.infos.size });
+    this.stopping = true;
+    // The port is given back now; the promise settles only once the workers have closed every
+    // connection they were handed (Node asks them), so it is awaited after they stopped.
+    const closed = this.distributor.close();
+    await this.stopAll(this.config.shutdownGraceMs);
+    await closed;
+    await cleanup();
+    if (this.stateDir) await removeRegistration(this.stateDir).catch(() => undefined);
+    const uptimeS = Math.round(process.uptime() * 1000) / 1000;
+    this.logger.info('stopped', { signal, workers: this.config.workers, restarts: this.restarts, reloads: this.reloads, ...this.totals, uptimeS });
+  }
+}
