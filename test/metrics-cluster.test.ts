@@ -208,6 +208,7 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
   it('a drained worker is counted as drained and its counts are kept', async () => {
     held!.destroy(); // else its worker waits for it (as a real drain waits for its clients)
     c.send(`drain ${second}`);
+    assert.equal((await c.next(/^draining (\d+)$/))[1], second);
     const exit = await c.next(/^exit (\d+) (\w+)$/);
     assert.deepEqual([exit[1], exit[2]], [second, 'drained']);
     const fourth = await nextWorker();
@@ -220,6 +221,30 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
     second = fourth;
   });
 
+  it('a draining worker is still asked while it serves, and its final counts are kept when it exits', async () => {
+    const slow = httpGet(`http://127.0.0.1:${workers.get(second)!.port}/slow`);
+    let s = await scrapeUntil(metrics, (x) => value(x, 'gitdav_worker_requests_in_flight', { worker: second }) === 1);
+    assert.equal(value(s, 'gitdav_worker_requests_in_flight', { worker: second }), 1);
+    c.send(`drain ${second}`);
+    assert.equal((await c.next(/^draining (\d+)$/))[1], second);
+    // Draining, its request in flight: still a worker of the service, still asked.
+    s = await scrape(metrics);
+    assert.equal(value(s, 'gitdav_worker_scraped', { worker: second }), 1);
+    assert.equal(value(s, 'gitdav_worker_requests_in_flight', { worker: second }), 1);
+    assert.equal(value(s, 'gitdav_http_requests_total'), 10);
+    c.send(`release ${second}`);
+    assert.equal((await slow).text, 'ok');
+    // The request ends after the last scrape that reached the worker: only its final push counts it.
+    const exit = await c.next(/^exit (\d+) (\w+)$/);
+    assert.deepEqual([exit[1], exit[2]], [second, 'drained']);
+    const fifth = await nextWorker();
+    s = await scrapeUntil(metrics, (x) => value(x, 'gitdav_workers_scraped') === 2 && value(x, 'gitdav_http_requests_total') === 11);
+    assert.deepEqual(workerIds(s), [third, fifth].sort());
+    assert.equal(value(s, 'gitdav_worker_exits_total', { how: 'drained' }), 2);
+    assert.equal(value(s, 'gitdav_http_requests_total'), 11, 'the request that finished during the drain');
+    second = fifth;
+  });
+
   it('a stuck worker does not hold the scrape up: answered without it, its last counts kept', async () => {
     assert.equal((await httpGet(`http://127.0.0.1:${workers.get(third)!.port}/stick`)).text, 'stuck');
     // Its loop blocks right after that answer; each scrape waits for it at most METRICS_ANSWER_MS.
@@ -229,10 +254,10 @@ describe('metrics over worker processes (a cluster primary and 2 workers)', func
     assert.equal(value(s, 'gitdav_worker_scraped', { worker: third }), 0);
     assert.equal(value(s, 'gitdav_worker_scraped', { worker: second }), 1);
     assert.ok(!s.some((x) => x.name === 'gitdav_worker_resident_memory_bytes' && x.labels.worker === third), 'no stale gauges');
-    // 10 seen before (its /stick is counted in the stuck worker, where no one can read it yet).
-    assert.equal(value(s, 'gitdav_http_requests_total'), 10);
+    // 11 seen before (its /stick is counted in the stuck worker, where no one can read it yet).
+    assert.equal(value(s, 'gitdav_http_requests_total'), 11);
     await hit(second, 1);
-    const later = await scrapeUntil(metrics, (x) => value(x, 'gitdav_http_requests_total') === 11, 20);
-    assert.equal(value(later, 'gitdav_http_requests_total'), 11);
+    const later = await scrapeUntil(metrics, (x) => value(x, 'gitdav_http_requests_total') === 12, 20);
+    assert.equal(value(later, 'gitdav_http_requests_total'), 12);
   });
 });

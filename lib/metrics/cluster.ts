@@ -13,16 +13,26 @@
  *
  * Counters never go backwards: the supervisor keeps each worker's last answer; a worker that does
  * not answer counts with its last counters and histograms, and when a worker ends, its last ones
- * are added to totals kept for the ended workers (bounded by the number of series). What a worker
- * counted after its last scrape is not seen. Gauges come only from the workers that answered.
+ * are added to totals kept for the ended workers (bounded by the number of series). A worker that
+ * finished serving pushes its final counts (sendFinalMetrics) before it exits, which replace its
+ * last answer. Gauges come only from the workers that answered.
+ *
+ * Which workers live is this module's own record (the Worker objects seen at workerStarted, at their
+ * ready message, or in cluster.workers when it was made), not cluster.workers: Node removes a worker
+ * from there as soon as the primary calls worker.disconnect(), while it still serves. A worker is
+ * asked while its channel is connected and retired only at its 'exit' (once its channel has closed,
+ * so a final push still on its way is read first).
+ *
+ * Scrapes that arrive while one is asking the workers share its answer (one round to the workers,
+ * not one per scrape); no answer is reused after its round ended.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type PrometheusContentType } from 'prom-client';
 import { addUp, cumulative, workerFigures, type MetricJSON } from './cluster-totals.js';
-import { isMetricsAnswer, isMetricsReady, type MetricsRequest } from './cluster-worker.js';
+import { isMetricsAnswer, isMetricsFinal, isMetricsReady, type MetricsRequest } from './cluster-worker.js';
 import type { MetricsSource } from './listener.js';
 
-export { shareWorkerMetrics } from './cluster-worker.js';
+export { sendFinalMetrics, shareWorkerMetrics } from './cluster-worker.js';
 
 export type WorkerEnd = 'crashed' | 'drained' | 'stopped';
 
@@ -31,7 +41,10 @@ export interface SupervisorMetrics {
   readonly source: MetricsSource;
   /** A worker forked (cluster.worker.id); a connected worker not announced is asked all the same. */
   workerStarted(id: number, pid: number): void;
-  /** A worker ended (at cluster's 'exit'; earlier is fine too): its last counts are kept, it is asked no more. */
+  /**
+   * A worker ended: call at cluster's 'exit', not at drain start (a draining worker still serves and
+   * is still asked). Counted in gitdav_worker_exits_total; its last counts are kept once it has exited.
+   */
   workerExited(id: number, how: WorkerEnd): void;
   /** A reload (SIGHUP, gitdav reload) succeeded, or failed and the old workers kept serving. */
   reloaded(ok: boolean): void;
@@ -46,6 +59,12 @@ export interface SupervisorMetricsOptions {
 
 interface WorkerState {
   pid?: number;
+  /** Its cluster Worker (liveness: isConnected/isDead); unknown until workerStarted or its ready message. */
+  worker?: Worker;
+  /** It exited; retired once its channel has closed (a final push may still be on its way). */
+  exited?: boolean;
+  /** It pushed its final counts: it serves no more and is not asked again. */
+  final?: boolean;
   /** Unix seconds, as the supervisor saw the start. */
   started: number;
   /** It said it answers scrapes (shareWorkerMetrics); a worker still starting is not asked. */
@@ -94,18 +113,46 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
   };
   /** A worker that ended: its last counters join the kept totals, and no scrape waits for it. */
   const retire = (id: number) => {
+    if (ended.has(id)) return;
     ended.add(id);
     if (ended.size > 10_000) ended.delete(ended.values().next().value!);
     const s = workers.get(id);
-    if (s?.last) retired = addUp(retired, cumulative(s.last.metrics));
+    try {
+      if (s?.last) retired = addUp(retired, cumulative(s.last.metrics));
+    } catch {
+      // An answer that passed the checks and still does not add up: dropped, the kept totals stay whole.
+    }
     workers.delete(id);
     stopWaiting(id);
   };
+  /** The worker exited: retired now, or once its channel closes (messages still in it are read first). */
+  const exited = (worker: Worker) => {
+    const s = workers.get(worker.id);
+    stopWaiting(worker.id);
+    if (!s || s.exited || ended.has(worker.id)) return;
+    s.exited = true;
+    if (worker.isConnected()) worker.once('disconnect', () => retire(worker.id));
+    else retire(worker.id);
+  };
+  const known = (worker: Worker): WorkerState | undefined => {
+    if (ended.has(worker.id)) return undefined;
+    let s = workers.get(worker.id);
+    if (!s) workers.set(worker.id, (s = { pid: worker.process.pid, started: Date.now() / 1000 }));
+    s.worker ??= worker;
+    return s;
+  };
   const onMessage = (worker: Worker, message: unknown) => {
-    if (isMetricsReady(message) && !ended.has(worker.id)) {
-      const s = workers.get(worker.id);
+    if (isMetricsReady(message)) {
+      const s = known(worker);
       if (s) s.sharing = true;
-      else workers.set(worker.id, { pid: worker.process.pid, started: Date.now() / 1000, sharing: true });
+      return;
+    }
+    if (isMetricsFinal(message)) {
+      const s = workers.get(worker.id);
+      if (!s) return;
+      s.final = true;
+      s.last = { scrape: Infinity, metrics: message.metrics };
+      stopWaiting(worker.id);
       return;
     }
     if (!isMetricsAnswer(message)) return;
@@ -117,16 +164,15 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
     if (message.metrics) p.answers.set(worker.id, message.metrics);
     if (p.waiting.size === 0) p.finish();
   };
-  // A worker gone without workerExited (or before it) must not hold a scrape up.
-  const onExit = (worker: Worker) => stopWaiting(worker.id);
+  // Every exit is seen here, with or without workerExited.
+  const onExit = (worker: Worker) => exited(worker);
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);
   // Made after workers were forked (meant to be before): their "ready" may be past, so ask them.
-  for (const w of Object.values(cluster.workers ?? {})) if (w) workers.set(w.id, { pid: w.process.pid, started: Date.now() / 1000, sharing: true });
+  for (const w of Object.values(cluster.workers ?? {})) if (w) known(w)!.sharing = true;
 
   const ask = (id: number): Promise<Map<number, MetricJSON[]>> =>
     new Promise((resolve) => {
-      const targets = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected() && !ended.has(w.id));
       const p: PendingScrape = { waiting: new Set(), answers: new Map(), finish: () => {} };
       const timer = setTimeout(() => p.finish(), answerWithinMs);
       p.finish = () => {
@@ -136,10 +182,10 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
       };
       pending.set(id, p);
       const request: MetricsRequest = { gitdavMetrics: 'request', id };
-      for (const w of targets) {
-        if (!workers.has(w.id)) workers.set(w.id, { pid: w.process.pid, started: Date.now() / 1000 });
-        // Still loading its modules: a request now would be lost and hold the scrape up for nothing.
-        if (!workers.get(w.id)!.sharing) continue;
+      for (const s of workers.values()) {
+        const w = s.worker;
+        // Still loading its modules (not sharing): a request now would be lost and hold the scrape up.
+        if (!w || !s.sharing || s.exited || s.final || !w.isConnected()) continue;
         p.waiting.add(w.id);
         try {
           w.send(request, undefined, (err) => {
@@ -152,11 +198,9 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
       if (p.waiting.size === 0) p.finish();
     });
 
-  const text = async (): Promise<string> => {
+  const round = async (): Promise<string> => {
     const id = ++scrapes;
     const answers = await ask(id);
-    // Workers that left the cluster without workerExited: kept as ended.
-    for (const wid of [...workers.keys()]) if (!cluster.workers?.[wid]) retire(wid);
     const inputs: MetricJSON[][] = [(await processRegistry.getMetricsAsJSON()) as unknown as MetricJSON[], retired];
     for (const [wid, s] of workers) {
       const fresh = answers.get(wid);
@@ -166,18 +210,26 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
     const summed = AggregatorRegistry.aggregate<PrometheusContentType>(inputs);
     return Registry.merge([own, perWorker(workers, answers), summed]).metrics();
   };
+  // Scrapes arriving while a round is under way share it: the workers serialise their registries once.
+  let inFlight: Promise<string> | undefined;
+  const text = (): Promise<string> => (inFlight ??= round().finally(() => (inFlight = undefined)));
 
   return {
     source: { contentType: own.contentType, text },
     workerStarted(id, pid) {
       if (ended.has(id)) return;
-      const s = workers.get(id);
-      if (s) s.pid = pid;
-      else workers.set(id, { pid, started: Date.now() / 1000 });
+      const w = cluster.workers?.[id];
+      const s = w ? known(w)! : workers.get(id) ?? { started: Date.now() / 1000 };
+      s.pid = pid;
+      workers.set(id, s);
     },
     workerExited(id, how) {
       exits.inc({ how });
-      retire(id);
+      const w = workers.get(id)?.worker;
+      // Told before the process has exited: it may still serve; our 'exit' listener retires it.
+      if (w) {
+        if (w.isDead()) exited(w);
+      } else retire(id);
     },
     reloaded(ok) {
       reloads.inc({ result: ok ? 'ok' : 'failed' });
@@ -195,7 +247,8 @@ function perWorker(workers: Map<number, WorkerState>, answers: Map<number, Metri
   const r = new Registry();
   const registers = [r];
   const gauge = (name: string, help: string, labelNames: string[] = ['worker']) => new Gauge({ name, help, labelNames, registers });
-  gauge('gitdav_workers', 'Workers running now (started and not ended).', []).set(workers.size);
+  const running = [...workers].filter(([, s]) => !s.exited);
+  gauge('gitdav_workers', 'Workers running now (started and not ended).', []).set(running.length);
   gauge('gitdav_workers_scraped', 'Workers that answered this scrape in time (the others count with their last counters; their gauges are missing).', []).set(answers.size);
   const scraped = gauge('gitdav_worker_scraped', 'Whether this worker answered this scrape in time (1) or not (0: still starting, stuck, or leaving).');
   const started = gauge('gitdav_worker_start_time_seconds', 'When this worker started (Unix time).');
@@ -203,7 +256,7 @@ function perWorker(workers: Map<number, WorkerState>, answers: Map<number, Metri
   const inFlight = gauge('gitdav_worker_requests_in_flight', 'Requests this worker is answering now.');
   const rss = gauge('gitdav_worker_resident_memory_bytes', 'This worker\'s RSS.');
   const delay = gauge('gitdav_worker_eventloop_delay_seconds', 'This worker\'s event-loop delay over its last full 10 s window, by quantile (1: the maximum).', ['worker', 'quantile']);
-  for (const [id, s] of workers) {
+  for (const [id, s] of running) {
     const worker = String(id);
     const answer = answers.get(id);
     scraped.set({ worker }, answer ? 1 : 0);

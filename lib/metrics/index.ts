@@ -37,4 +37,4 @@ export function createServerMetrics(): ServerMetrics {
 }
 
 export { describeMetricsListenError, listenMetrics, type MetricsListener, type MetricsSource } from './listener.js';
-export { createSupervisorMetrics, shareWorkerMetrics, type SupervisorMetrics, type SupervisorMetricsOptions, type WorkerEnd } from './cluster.js';
+export { createSupervisorMetrics, sendFinalMetrics, shareWorkerMetrics, type SupervisorMetrics, type SupervisorMetricsOptions, type WorkerEnd } from './cluster.js';

@@ -6,15 +6,18 @@
  * while. Both sides also send messages of their own on the IPC channel (a `gitdav` field, null,
  * text), as the real supervisor does, which the metrics must pass by.
  *
- * Primary's stdout, a line each: `metrics URL`, `worker ID PID PORT`, `hello-back ID`, `exit ID HOW`.
- * stdin: `reload ok|failed`, `drain ID` (that worker disconnected, counted as drained, and replaced),
- * `quit` (workers disconnected, counted as stopped, then exit).
+ * Primary's stdout, a line each: `metrics URL`, `worker ID PID PORT`, `hello-back ID`, `draining ID`
+ * (from the worker), `exit ID HOW`.
+ * stdin: `reload ok|failed`, `drain ID` (as the real supervisor: `{gitdav:'drain'}` to that worker,
+ * which finishes its requests, pushes its final metrics and exits; counted as drained and replaced),
+ * `release ID` (that worker answers its held /slow requests), `quit` (workers disconnected, counted
+ * as stopped, then exit). A worker holds a request for /slow until released.
  * Env: METRICS_ANSWER_MS (how long a scrape waits for the workers).
  */
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import Koa from 'koa';
-import { createServerMetrics, createSupervisorMetrics, listenMetrics, shareWorkerMetrics } from '../../lib/metrics/index.js';
+import { createServerMetrics, createSupervisorMetrics, listenMetrics, sendFinalMetrics, shareWorkerMetrics } from '../../lib/metrics/index.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -58,8 +61,9 @@ if (cluster.isPrimary) {
       if (cmd === 'reload') sup.reloaded(arg === 'ok');
       if (cmd === 'drain') {
         draining.add(Number(arg));
-        cluster.workers?.[Number(arg)]?.disconnect();
+        cluster.workers?.[Number(arg)]?.send({ gitdav: 'drain' });
       }
+      if (cmd === 'release') cluster.workers?.[Number(arg)]?.send({ gitdav: 'release' });
       if (cmd === 'quit') {
         quitting = true;
         for (const w of Object.values(cluster.workers ?? {})) w?.disconnect();
@@ -70,7 +74,9 @@ if (cluster.isPrimary) {
   const m = createServerMetrics();
   const app = new Koa();
   app.use(m.middleware);
-  app.use((ctx) => {
+  const held: Array<() => void> = [];
+  app.use(async (ctx) => {
+    if (ctx.path === '/slow') await new Promise<void>((r) => held.push(r));
     ctx.body = ctx.path === '/stick' ? 'stuck' : 'ok';
     // A worker stuck on one long task: nothing else runs, IPC messages included.
     if (ctx.path === '/stick') ctx.res.once('finish', () => setImmediate(() => { const end = Date.now() + 120_000; while (Date.now() < end); }));
@@ -82,6 +88,13 @@ if (cluster.isPrimary) {
   process.on('message', (message: unknown) => {
     const msg = message as { gitdav?: string } | null;
     if (msg && typeof msg === 'object' && msg.gitdav === 'hello') process.send!({ gitdav: 'hello-back' });
+    if (msg && typeof msg === 'object' && msg.gitdav === 'release') for (const r of held.splice(0)) r();
+    // As the real worker: no new connections, the requests in flight finish, the final counts go
+    // to the supervisor, then exit.
+    if (msg && typeof msg === 'object' && msg.gitdav === 'drain') {
+      out(`draining ${cluster.worker!.id}`);
+      server.close(() => void sendFinalMetrics().then(() => process.exit(0)));
+    }
   });
   process.send!(null);
   process.send!('text');
