@@ -16,7 +16,7 @@ import type { ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../../backends/util/flight-recorder.js';
 import { startServer, type RunningServer } from '../server.js';
-import { createServerMetrics, shareWorkerMetrics, type ServerMetrics } from '../metrics/index.js';
+import { createServerMetrics, sendFinalMetrics, shareWorkerMetrics, type ServerMetrics } from '../metrics/index.js';
 import { installFlight, type Flight } from '../flight/process.js';
 import { describeStartError } from '../start-errors.js';
 import { isToWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
@@ -88,6 +88,7 @@ export async function runWorker(): Promise<void> {
       .then(() => running.close(0))
       .then(
         async () => {
+          await sendFinalMetrics(); // what was counted since the last scrape, kept by the supervisor
           await send({ gitdav: 'stopped', summary: running.app.traffic.summary() });
           await flight?.close();
           process.exit(0);
