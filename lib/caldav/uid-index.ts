@@ -156,12 +156,16 @@ async function current(states: CalDavStates, req: DavRequest, place: Place, uid:
       } else index = undefined;
     }
     const entry = await req.backend.stat(calendar);
-    if (index && entry && index.at === entry.etag) return index;
+    if (index && entry && index.at === entry.etag && !index.unverified) return index;
     // Another ETag while other objects are being written into the calendar (by this process or
-    // another): most likely theirs, whose lines come before their UIDs are decided again. Trusted,
-    // so a burst of PUTs does not rebuild on every one; what it may hide (a DELETE, another
-    // program's file, landing just now) shows at the next check with no write in flight.
-    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) return index;
+    // another, alive): most likely theirs, whose lines come before their UIDs are decided again.
+    // Trusted, so a burst of PUTs does not rebuild on every one, but marked: what it may hide (a
+    // DELETE, another program's file, landing just now) shows at the next check with no write in
+    // flight, which rebuilds whatever the ETag then.
+    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) {
+      index.unverified = true;
+      return index;
+    }
     const fresh: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map(), journal: await journalEnd(journal) };
     await addMembers(states, req, place, fresh, calendarObjects(req, calendar));
     return table.remember(key, fresh);

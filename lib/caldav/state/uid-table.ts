@@ -10,11 +10,12 @@
  * UIDs are being written now, by any process, is the list of its lock files (`writesInFlight`).
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lru } from '../../../backends/util/lru.js';
-import { LockFile } from '../../../backends/util/lock-file.js';
-import type { JournalPos } from './uid-journal.js';
+import { heldByLive, LockFile } from '../../../backends/util/lock-file.js';
+import { journalFile, type JournalPos } from './uid-journal.js';
 
 /** One calendar's UIDs. */
 export interface CalendarUids {
@@ -26,6 +27,12 @@ export interface CalendarUids {
   byPath: Map<string, string>;
   /** Folder backend: how far the calendar's UID journal (./uid-journal.ts) has been read into this index. */
   journal?: JournalPos;
+  /**
+   * Trusted while the calendar's ETag was not the one after the last line, because other UIDs' writes
+   * were in flight: only a rebuild clears it (a later line's ETag does not prove that nothing else,
+   * a DELETE say, changed the calendar meanwhile).
+   */
+  unverified?: boolean;
   /** The catch-up in progress, which concurrent PUTs of this process share. */
   refreshing?: Promise<void>;
 }
@@ -66,7 +73,13 @@ export class UidTable {
   async holdUid(calendar: string, uid: string): Promise<() => void> {
     const name = uidLockName(calendar, uid);
     let slot = this.locks.get(name);
-    if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`)), users: 0 }));
+    // A killed process's file taken over: its write may have landed without its journal line, so
+    // every process (the journal gone) and this one (the index forgotten) rebuild from the calendar.
+    const onTakeOver = () => {
+      rmSync(journalFile(this.scope, calendar), { force: true });
+      this.shared.delete(`${this.scope}\0${calendar}`);
+    };
+    if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`), { onTakeOver }), users: 0 }));
     slot.users++;
     const done = () => {
       if (--slot.users === 0 && this.locks.get(name) === slot) this.locks.delete(name);
@@ -95,11 +108,16 @@ function uidLockName(calendar: string, uid: string): string {
 
 /**
  * Whether a process (this one included) is writing an object with another UID than `uid` into the
- * calendar now: its UID's lock file is there. The tree's state dir is `stateDir`.
+ * calendar now: its UID's lock file is there, held by a process that may still run (a killed
+ * process's leftover is no write in flight: what it stored may have no journal line).
  */
 export async function writesInFlight(stateDir: string, calendar: string, uid: string): Promise<boolean> {
   const prefix = `${sha1(calendar)}-`;
   const own = `${uidLockName(calendar, uid)}.lock`;
-  const names = await readdir(join(stateDir, 'caldav-uids')).catch(() => [] as string[]);
-  return names.some((n) => n.startsWith(prefix) && n.endsWith('.lock') && n !== own);
+  const dir = join(stateDir, 'caldav-uids');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(prefix) && n.endsWith('.lock') && n !== own && (await heldByLive(join(dir, n)))) return true;
+  }
+  return false;
 }
