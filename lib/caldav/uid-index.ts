@@ -16,13 +16,15 @@
  *   process is announced by a line in the calendar's UID journal (state/uid-journal.ts), appended
  *   before the UID's lock is let go; the index reads the lines it has not read, then trusts itself
  *   while the calendar's ETag is the one after the last line, or while other UIDs' writes are in
- *   flight (their lock files exist: the new ETag is most likely theirs). An ETag it does not know
- *   with no write in flight (a DELETE, a MOVE out, a change by another program) makes it rebuild
- *   from the calendar (objects are parsed once per ETag anyway). The gap left: such a change landing
- *   while gitdav's PUTs land there, or within one timestamp tick (a folder's ETag has the file
- *   system's grain) of the last one, can be missed until the next rebuild (a duplicate UID can then
- *   be stored; nothing is lost). A UID another worker stores is never missed: its line is read before
- *   that UID is decided again. docs/caldav.md.
+ *   flight (their lock files exist, held by live processes: the new ETag is most likely theirs; the
+ *   index is then marked unverified, and the first check with no write in flight rebuilds it). An
+ *   ETag it does not know otherwise (a DELETE, a MOVE out, a change by another program) makes it
+ *   rebuild from the calendar (objects are parsed once per ETag anyway). The gaps left: during a
+ *   burst of PUTs a UID deleted meanwhile is refused (409) until the burst ends, and another
+ *   program's file landing then, or within one timestamp tick (a folder's ETag has the file
+ *   system's grain) of gitdav's last write, can be missed until the next rebuild (a duplicate UID
+ *   can then be stored; nothing is lost). A UID another worker stores is never missed: its line is
+ *   read before that UID is decided again. docs/caldav.md.
  *
  * The index and the reservations are the state of the tree that stores the calendar (state/
  * uid-table.ts), so its owner and a user it is shared with, who see it at different paths, check
