@@ -144,18 +144,24 @@ async function addMembers(states: CalDavStates, req: DavRequest, place: Place, i
 async function current(states: CalDavStates, req: DavRequest, place: Place, uid: string): Promise<CalendarUids> {
   const { calendar, table, key } = place;
   const journal = journalFile(place.stateDir, key);
-  return oneAtATime(place, async () => {
+  return table.serial(key, async () => {
     let index = table.get(key);
-    if (!index?.journal) index = undefined; // never built here (oneAtATime's placeholder)
+    if (!index?.journal) index = undefined; // never built here (delta mode's placeholder)
     if (index?.journal) {
       const read = await readJournal(journal, index.journal);
-      if (read) {
-        for (const [etag, member, uid] of read.lines) {
-          setMember(index, member, uid);
-          index.at = etag;
+      // A line that gives a member another UID than the index has: two processes stored that member
+      // with two UIDs, and their lines may have landed in the other order than their renames.
+      // (Left half-applied: it is replaced below, and its position is not moved.)
+      for (const [etag, member, uid] of read?.lines ?? []) {
+        if ((index.byPath.get(member) ?? uid) !== uid) {
+          index = undefined;
+          break;
         }
-        index.journal = read.pos;
-      } else index = undefined;
+        setMember(index, member, uid);
+        index.at = etag;
+      }
+      if (index && read) index.journal = read.pos;
+      else index = undefined;
     }
     const entry = await req.backend.stat(calendar);
     if (index && entry && index.at === entry.etag && !index.unverified) return index;
@@ -174,34 +180,15 @@ async function current(states: CalDavStates, req: DavRequest, place: Place, uid:
   });
 }
 
-/** Runs `fn` after any catch-up of this calendar in progress in this process (they share the index). */
-async function oneAtATime(place: Place, fn: () => Promise<CalendarUids>): Promise<CalendarUids> {
-  const { table, key } = place;
-  const slot = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
-  while (slot.refreshing) await slot.refreshing.catch(() => undefined); // its own caller hears of its failure
-  let result!: CalendarUids;
-  const run = fn().then((r) => {
-    result = r;
-  });
-  slot.refreshing = run.finally(() => {
-    slot.refreshing = undefined;
-  });
-  await slot.refreshing;
-  return result;
-}
-
 async function caughtUp(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
   const { table, key } = place;
-  const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
   // One catch-up at a time per calendar; a PUT that arrives during one waits for it, then catches
   // up on whatever landed meanwhile.
-  while (index.refreshing) await index.refreshing.catch(() => undefined); // its own caller hears of its failure
-  const run = refresh(states, req, place, index).finally(() => {
-    index.refreshing = undefined;
+  return table.serial(key, async () => {
+    const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
+    await refresh(states, req, place, index);
+    return index;
   });
-  index.refreshing = run;
-  await run;
-  return index;
 }
 
 async function refresh(states: CalDavStates, req: DavRequest, place: Place, index: CalendarUids): Promise<void> {

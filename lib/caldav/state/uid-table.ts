@@ -33,8 +33,6 @@ export interface CalendarUids {
    * a DELETE say, changed the calendar meanwhile).
    */
   unverified?: boolean;
-  /** The catch-up in progress, which concurrent PUTs of this process share. */
-  refreshing?: Promise<void>;
 }
 
 /** PUTs in flight into one calendar, kept apart from the index so that a rebuild cannot forget them. */
@@ -47,6 +45,11 @@ export interface InFlight {
 export class UidTable {
   /** PUTs in flight per calendar (a reservation lasts one request: never evicted, always released). */
   readonly inFlight = new Map<string, InFlight>();
+  /**
+   * Per calendar, the tail of this process's catch-ups of its index, one at a time: kept here, not on
+   * the index, which a rebuild replaces (waiters on the old and the new object would run at once).
+   */
+  private readonly chains = new Map<string, Promise<unknown>>();
   /** The UID lock files this process holds or waits for, shared so its own PUTs queue in memory. */
   private readonly locks = new Map<string, { file: LockFile; users: number }>();
 
@@ -67,6 +70,21 @@ export class UidTable {
   remember(calendar: string, index: CalendarUids): CalendarUids {
     this.shared.set(`${this.scope}\0${calendar}`, index);
     return index;
+  }
+
+  /** Runs `fn` after every earlier one of this calendar has ended (whether or not it failed). */
+  serial<T>(calendar: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.chains.get(calendar) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(calendar, tail);
+    void tail.then(() => {
+      if (this.chains.get(calendar) === tail) this.chains.delete(calendar);
+    });
+    return run;
   }
 
   /** Holds the lock of `uid` in `calendar` across processes; resolves to its release. */
