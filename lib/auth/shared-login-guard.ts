@@ -100,6 +100,13 @@ export class LoginGuardHost {
     void old.close().catch((err: Error) => this.logger.warn('known logins not written', { error: err.message }));
   }
 
+  /** Tickets open at the workers now, and failures counted for a user from an address (tests, logs). */
+  counts(user: string, address: string): { open: number; failures: number } {
+    let open = 0;
+    for (const tickets of this.open.values()) open += tickets.size;
+    return { open, failures: this.guard?.pairFailures(user, address) ?? 0 };
+  }
+
   /** Writes the known logins. */
   async close(): Promise<void> {
     await this.guard?.close();

@@ -101,7 +101,8 @@ describe('login back-off shared by a supervisor’s workers', function () {
     for (let i = 0; i < 3; i++) assert.ok('ticket' in ((await a.ask({ cmd: 'begin', user: 'alice', address: '192.0.2.7' })) as object));
     const exited = once(a, 'exit');
     a.kill('SIGKILL');
-    await exited;
+    await exited; // the host heard of it first (its listener came first)
+    assert.deepEqual(host.counts('alice', '192.0.2.7'), { open: 0, failures: 3 }, 'settled, as failed');
     const b = await clientProcess(root);
     children.push(b);
     host.attach(b as unknown as Worker);
