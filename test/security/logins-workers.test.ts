@@ -29,9 +29,11 @@ async function clientProcess(dir: string): Promise<ChildProcess & { ask(m: objec
   await fsp.writeFile(file, `
 const { LoginGuardClient } = await import(${dist('lib/auth/shared-login-guard.js')});
 const client = new LoginGuardClient(2000);
+const second = new LoginGuardClient(2000); // another tenant's authenticator in the same worker
 process.on('message', async (m) => {
   if (m?.gitdav !== 'test') return;
   if (m.cmd === 'begin') process.send({ gitdav: 'test-result', result: await client.begin(m.user, m.address) });
+  if (m.cmd === 'begin2') process.send({ gitdav: 'test-result', result: await second.begin(m.user, m.address) });
   if (m.cmd === 'finish') { client.finish(m.ticket, m.outcome); process.send({ gitdav: 'test-result', result: 'finished' }); }
 });
 process.send({ gitdav: 'test-result', result: 'ready' });
@@ -111,6 +113,11 @@ describe('login back-off shared by a supervisor’s workers', function () {
     // Another address is another pair: let through, and settled.
     const other = (await b.ask({ cmd: 'begin', user: 'alice', address: '192.0.2.8' })) as { ticket?: number };
     assert.ok(other.ticket !== undefined);
+    // Two clients of one worker: their requests are told apart.
+    const twin = (await b.ask({ cmd: 'begin2', user: 'bob', address: '192.0.2.8' })) as { ticket?: number };
+    assert.ok(twin.ticket !== undefined && twin.ticket !== other.ticket, `${twin.ticket} ${other.ticket}`);
+    assert.equal(host.counts('bob', '192.0.2.8').open, 2);
+    assert.equal(await b.ask({ cmd: 'finish', ticket: twin.ticket, outcome: 'unchecked' }), 'finished');
     assert.equal(await b.ask({ cmd: 'finish', ticket: other.ticket, outcome: 'unchecked' }), 'finished');
     // Not attached to a host: no answer within the client's limit → wait, never a free check.
     const c = await clientProcess(root);
