@@ -113,11 +113,15 @@ describe('login back-off shared by a supervisor’s workers', function () {
     // Another address is another pair: let through, and settled.
     const other = (await b.ask({ cmd: 'begin', user: 'alice', address: '192.0.2.8' })) as { ticket?: number };
     assert.ok(other.ticket !== undefined);
-    // Two clients of one worker: their requests are told apart.
-    const twin = (await b.ask({ cmd: 'begin2', user: 'bob', address: '192.0.2.8' })) as { ticket?: number };
-    assert.ok(twin.ticket !== undefined && twin.ticket !== other.ticket, `${twin.ticket} ${other.ticket}`);
-    assert.equal(host.counts('bob', '192.0.2.8').open, 2);
-    assert.equal(await b.ask({ cmd: 'finish', ticket: twin.ticket, outcome: 'unchecked' }), 'finished');
+    // Two clients of one worker (two tenants): their requests are told apart.
+    const d = await clientProcess(root);
+    children.push(d);
+    host.attach(d as unknown as Worker);
+    const before = host.counts('bob', '192.0.2.10').open;
+    const one = (await d.ask({ cmd: 'begin', user: 'bob', address: '192.0.2.10' })) as { ticket?: number };
+    const two = (await d.ask({ cmd: 'begin2', user: 'carol', address: '192.0.2.10' })) as { ticket?: number };
+    assert.ok(one.ticket !== undefined && two.ticket !== undefined && one.ticket !== two.ticket, `${one.ticket} ${two.ticket}`);
+    assert.equal(host.counts('bob', '192.0.2.10').open, before + 2);
     assert.equal(await b.ask({ cmd: 'finish', ticket: other.ticket, outcome: 'unchecked' }), 'finished');
     // Not attached to a host: no answer within the client's limit → wait, never a free check.
     const c = await clientProcess(root);
