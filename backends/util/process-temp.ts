@@ -41,6 +41,8 @@ export async function openTempArea(base: string, options: { clearOwn?: boolean; 
       if (judge(holder) === 'stale') await fsp.rm(path, { recursive: true, force: true });
       continue;
     }
+    // A process's folder this version cannot read (a newer gitdav's): never an older one's file.
+    if (/^p\d+-/.test(name)) continue;
     const st = await fsp.lstat(path).catch(() => null);
     if (st && Date.now() - st.mtimeMs > (options.legacyMs ?? LEGACY_MS)) await fsp.rm(path, { recursive: true, force: true });
   }
