@@ -101,10 +101,13 @@ describe('a supervised worker and the folder’s server.pid', function () {
   });
 
   /** holdFolder(supervised) in a child: forked (the test is its parent, with a channel) or spawned (no channel). Prints `held` or the error's name. */
-  const tryHold = async (stateDir: string, how: 'fork' | 'spawn'): Promise<string> => {
+  const tryHold = async (stateDir: string, how: 'fork' | 'spawn', reopen = false): Promise<string> => {
     const file = join(dir, 'hold.mjs');
+    const hold = `m.holdFolder(${JSON.stringify(stateDir)}, 'x', { supervised: true })`;
+    // reopen: opened again while the first hold is being let go (the second waits, then takes it afresh).
+    const body = reopen ? `const h = await ${hold}; const gone = h.release(); const h2 = await ${hold}; await gone; await h2.release();` : `const h = await ${hold}; await h.release();`;
     await fsp.writeFile(file, `const m = await import(${dist('backends/fs/folder-lock.js')});
-try { const h = await m.holdFolder(${JSON.stringify(stateDir)}, 'x', { supervised: true }); await h.release(); console.log('held'); } catch (e) { console.log(e.name); }
+try { ${body} console.log('held'); } catch (e) { console.log(e.name); }
 process.exit(0);`);
     const child = how === 'fork' ? fork(file, [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }) : spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -117,6 +120,7 @@ process.exit(0);`);
     const mine = join(dir, 'mine');
     const h = await holdFolder(mine, dir);
     assert.equal(await tryHold(mine, 'fork'), 'held', 'the supervisor (the test) holds it');
+    assert.equal(await tryHold(mine, 'fork', true), 'held', 'also when opened again while being let go (still supervised)');
     assert.equal(parseHolder((await readLockText(join(mine, LOCK_NAME)))!)?.pid, process.pid, 'and still does after the worker let go');
     await h.release();
 

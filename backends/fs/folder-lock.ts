@@ -82,7 +82,7 @@ export async function holdFolder(stateDir: string, folder: string, options: { su
   if (entry) {
     const h = await entry.catch(() => null);
     if (h?.closing) await h.closing.catch(() => undefined);
-    if (!h || h.closing) return holdFolder(stateDir, folder);
+    if (!h || h.closing) return holdFolder(stateDir, folder, options);
   } else {
     first = true;
     const supervised = options.supervised === true;
