@@ -12,6 +12,7 @@ import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { FolderInUseError, holdFolder, LOCK_NAME, parseHolder, type FolderHold } from '../backends/fs/folder-lock.js';
 import { readLockText } from '../backends/util/lock-file.js';
+import { formatHolder, self } from '../backends/util/process-identity.js';
 import { dist, runChild } from './helpers/child-script.js';
 import { raw } from './helpers/server.js';
 import { forkWorker, type ForkedWorker } from './helpers/worker-fixture.js';
@@ -43,12 +44,24 @@ for (const backend of ['fs', 'git'] as const) {
       const [a, b] = workers;
       assert.equal((await raw(a!.url, CAL, { method: 'MKCALENDAR' })).status, 201);
       const put = (w: ForkedWorker, name: string, uid: string) => raw(w.url, CAL + name, { method: 'PUT', body: ev(uid), headers: { 'Content-Type': 'text/calendar' } });
+      // Another UID's write in flight all along (a live holder, this process, keeps its lock file):
+      // the folder backend's index then trusts an unknown ETag and must learn each stored UID from
+      // the journal, not from a rebuild.
+      let inFlight: string | undefined;
+      if (backend === 'fs') {
+        assert.equal((await put(a!, 'warm.ics', 'uid-warm')).status, 201);
+        const dir = join(root, '.gitdav', 'caldav-uids');
+        const log = (await fsp.readdir(dir)).find((n) => n.endsWith('.log'))!;
+        inFlight = join(dir, `${log.slice(0, -4)}-${'0'.repeat(40)}.lock`);
+        await fsp.symlink(formatHolder(self(), undefined, true), inFlight);
+      }
       const ROUNDS = 40;
       for (let i = 0; i < ROUNDS; i++) {
         const [ra, rb] = await Promise.all([put(a!, `a-${i}.ics`, `uid-${i}`), put(b!, `b-${i}.ics`, `uid-${i}`)]);
         assert.deepEqual([ra.status, rb.status].sort(), [201, 409], `round ${i}: ${ra.status} ${rb.status}`);
         assert.match((ra.status === 409 ? ra : rb).text, /no-uid-conflict/);
       }
+      if (inFlight) await fsp.rm(inFlight);
       // And a UID the other worker stored long ago is refused too (its index follows).
       assert.equal((await put(a!, 'late.ics', 'uid-0')).status, 409);
       assert.equal((await put(b!, 'late.ics', 'uid-1')).status, 409);
@@ -88,10 +101,13 @@ describe('a supervised worker and the folder’s server.pid', function () {
   });
 
   /** holdFolder(supervised) in a child: forked (the test is its parent, with a channel) or spawned (no channel). Prints `held` or the error's name. */
-  const tryHold = async (stateDir: string, how: 'fork' | 'spawn'): Promise<string> => {
+  const tryHold = async (stateDir: string, how: 'fork' | 'spawn', reopen = false): Promise<string> => {
     const file = join(dir, 'hold.mjs');
+    const hold = `m.holdFolder(${JSON.stringify(stateDir)}, 'x', { supervised: true })`;
+    // reopen: opened again while the first hold is being let go (the second waits, then takes it afresh).
+    const body = reopen ? `const h = await ${hold}; const gone = h.release(); const h2 = await ${hold}; await gone; await h2.release();` : `const h = await ${hold}; await h.release();`;
     await fsp.writeFile(file, `const m = await import(${dist('backends/fs/folder-lock.js')});
-try { const h = await m.holdFolder(${JSON.stringify(stateDir)}, 'x', { supervised: true }); await h.release(); console.log('held'); } catch (e) { console.log(e.name); }
+try { ${body} console.log('held'); } catch (e) { console.log(e.name); }
 process.exit(0);`);
     const child = how === 'fork' ? fork(file, [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }) : spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -104,6 +120,7 @@ process.exit(0);`);
     const mine = join(dir, 'mine');
     const h = await holdFolder(mine, dir);
     assert.equal(await tryHold(mine, 'fork'), 'held', 'the supervisor (the test) holds it');
+    assert.equal(await tryHold(mine, 'fork', true), 'held', 'also when opened again while being let go (still supervised)');
     assert.equal(parseHolder((await readLockText(join(mine, LOCK_NAME)))!)?.pid, process.pid, 'and still does after the worker let go');
     await h.release();
 

@@ -82,13 +82,18 @@ export async function holdFolder(stateDir: string, folder: string, options: { su
   if (entry) {
     const h = await entry.catch(() => null);
     if (h?.closing) await h.closing.catch(() => undefined);
-    if (!h || h.closing) return holdFolder(stateDir, folder);
+    if (!h || h.closing) return holdFolder(stateDir, folder, options);
   } else {
     first = true;
     const supervised = options.supervised === true;
-    if (supervised && !process.connected) throw new FolderInUseError(`${folder}: this worker's supervisor is gone; not opening the folder without it`);
-    const written = formatHolder(supervised ? parent() : self());
-    entry = acquire(file, folder, written, supervised).then(() => ({ refs: 0, mutex: new Mutex(), written: supervised ? '' : written }));
+    // The supervisor as it is now: a worker whose supervisor died has been given to a reaper (pid 1,
+    // or a subreaper whose channel is no supervisor's), whose name must never go into server.pid.
+    const sup = supervised ? parent() : undefined;
+    if (sup && (!process.connected || sup.pid === 1)) throw new FolderInUseError(`${folder}: this worker's supervisor is gone; not opening the folder without it`);
+    const written = formatHolder(sup ?? self());
+    entry = acquire(file, folder, written, supervised)
+      .then(() => sup && confirmSupervisor(file, folder, written, sup))
+      .then(() => ({ refs: 0, mutex: new Mutex(), written: supervised ? '' : written }));
     held.set(file, entry);
     entry.catch(() => {
       if (held.get(file) === entry) held.delete(file);
@@ -113,6 +118,16 @@ export async function holdFolder(stateDir: string, folder: string, options: { su
       await h.closing;
     },
   };
+}
+
+/**
+ * After a supervised acquire: the supervisor still runs (the same process as before: pid and start
+ * time, and our channel to it is open). Else what we wrote in its name is taken back, and we refuse.
+ */
+async function confirmSupervisor(file: string, folder: string, written: string, sup: Holder): Promise<void> {
+  if (process.connected && sameProcess(parent(), sup)) return;
+  if ((await readRaw(file)) === written) await fsp.rm(file, { force: true });
+  throw new FolderInUseError(`${folder}: this worker's supervisor is gone; not opening the folder without it`);
 }
 
 /** Removes the lock file only if it is still the one this process wrote. */

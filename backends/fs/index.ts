@@ -40,7 +40,7 @@ import {
 import { BackendError } from '../errors.js';
 import type { QuotaAware, SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
-import { openTempArea, ownTempDir } from '../util/process-temp.js';
+import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF } from './props-store.js';
@@ -141,6 +141,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   /** Lets the folder go (another process may then serve it). */
   async close(): Promise<void> {
+    await closeTempArea(join(this.stateDir, 'tmp'));
     await this.hold.release();
   }
 

@@ -4,6 +4,7 @@
  * (./containment.ts), verified opens, and where temp files go.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendError } from '../errors.js';
 import type { Containment, Opened } from './containment.js';
@@ -27,6 +28,8 @@ export class ServedFolder {
   }
 
   tmpName(): string {
+    // Removed from under us (by hand, or by an older gitdav taking it for a stray file): made again.
+    if (!existsSync(this.tmpDir)) mkdirSync(this.tmpDir, { recursive: true });
     return join(this.tmpDir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
   }
 

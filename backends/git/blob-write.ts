@@ -22,7 +22,7 @@ export class BlobWriter {
   /** Streams a body into a blob; a body of unknown length is spooled first. */
   async write(body: Readable, length?: number): Promise<string> {
     if (length !== undefined) return this.store.writeStream('blob', length, body);
-    const spool = join(this.spoolDir, randomBytes(8).toString('hex'));
+    const spool = this.spoolName();
     try {
       await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const { size } = await fsp.stat(spool);
@@ -32,13 +32,19 @@ export class BlobWriter {
     }
   }
 
+  private spoolName(): string {
+    // Removed from under us (by hand, or by an older gitdav taking it for a stray file): made again.
+    if (!fs.existsSync(this.spoolDir)) fs.mkdirSync(this.spoolDir, { recursive: true });
+    return join(this.spoolDir, randomBytes(8).toString('hex'));
+  }
+
   /** A new blob: `path`'s bytes in `editor` with the body written over them from `offset`. */
   async patched(path: string, body: Readable, offset: number, editor: TreeEditor): Promise<{ oid: string; basis: string | null }> {
     const slot = await editor.get(path);
     const basis = slot?.kind === 'file' ? slot.oid : null;
     const oldSize = basis ? await this.store.blobSize(basis) : 0;
     if (offset > oldSize) throw new BackendError('InvalidRange', path, `offset ${offset} is past the end (${oldSize})`);
-    const spool = join(this.spoolDir, randomBytes(8).toString('hex'));
+    const spool = this.spoolName();
     try {
       await pipeline(body, fs.createWriteStream(spool, { flags: 'wx' })).catch((err: unknown) => Promise.reject(mapWriteError(err)));
       const chunk = (await fsp.stat(spool)).size;

@@ -42,7 +42,7 @@ import { GitSync } from './sync.js';
 import { readSidecar, propsKey, setProps, shallowDir } from './sidecars.js';
 import { BlobWriter } from './blob-write.js';
 import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdir.js';
-import { openTempArea, ownTempDir } from '../util/process-temp.js';
+import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { isTreeSource } from './tree-source.js';
 
 export interface GitBackendOptions {
@@ -389,6 +389,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     await this.index.save();
     await this.store.packs.close();
     this.volatile.close();
+    await closeTempArea(join(this.stateDir, 'tmp'));
   }
 
   private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {

@@ -106,12 +106,26 @@ export class LockFile implements CriticalSection {
     };
   }
 
-  private async isStale(raw: string): Promise<boolean> {
-    const holder = parseHolder(raw);
-    if (!holder) return olderThan(this.file, UNREADABLE_MS);
-    const state = judge(holder);
-    return state === 'stale' || (state === 'elsewhere' && (await olderThan(this.file, this.leaseMs)));
+  private isStale(raw: string): Promise<boolean> {
+    return holderIsStale(this.file, raw, this.leaseMs);
   }
+}
+
+/** Whether the holder named by `raw` (the text of lock file `file`) can no longer hold it. */
+async function holderIsStale(file: string, raw: string, leaseMs: number): Promise<boolean> {
+  const holder = parseHolder(raw);
+  if (!holder) return olderThan(file, UNREADABLE_MS);
+  const state = judge(holder);
+  return state === 'stale' || (state === 'elsewhere' && (await olderThan(file, leaseMs)));
+}
+
+/**
+ * Whether `file` is held now by a holder that may still run (a leftover of a killed process is not:
+ * it says nothing about a section in progress). `leaseMs` as LockFileOptions'.
+ */
+export async function heldByLive(file: string, leaseMs = 60_000): Promise<boolean> {
+  const raw = await readLockText(file);
+  return raw !== null && !(await holderIsStale(file, raw, leaseMs));
 }
 
 /** Creates `file` naming its holder, exclusively: true if made, false if it exists. */

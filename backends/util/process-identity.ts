@@ -49,7 +49,9 @@ export function sameProcess(h: Holder, other: Holder): boolean {
  */
 export function holderName(h: Holder): string {
   const boot = h.boot && h.boot !== '?' ? h.boot.replace(/-/g, '').slice(0, 8) : 'x';
-  return `p${h.pid}-${h.start ?? 'x'}-${boot}-${h.ns ?? 'x'}`;
+  // '?' (not known: no /proc) is written 'x', which holderOfName reads back.
+  const known = (s: string | undefined) => (s === undefined || s === '?' ? 'x' : s);
+  return `p${h.pid}-${known(h.start)}-${boot}-${known(h.ns)}`;
 }
 
 /** The holder a `holderName` names, or null if `name` is not one. */

@@ -100,6 +100,13 @@ export class LoginGuardHost {
     void old.close().catch((err: Error) => this.logger.warn('known logins not written', { error: err.message }));
   }
 
+  /** Tickets open at the workers now, and failures counted for a user from an address (tests, logs). */
+  counts(user: string, address: string): { open: number; failures: number } {
+    let open = 0;
+    for (const tickets of this.open.values()) open += tickets.size;
+    return { open, failures: this.guard?.pairFailures(user, address) ?? 0 };
+  }
+
   /** Writes the known logins. */
   async close(): Promise<void> {
     await this.guard?.close();
@@ -114,9 +121,14 @@ export class LoginGuardHost {
   }
 }
 
+/**
+ * Request ids of every client of this process: every client hears every reply on the one channel, so
+ * two clients (two tenants' authenticators) numbering from 1 each took each other's answers.
+ */
+let nextId = 1;
+
 /** A worker's side: asks the supervisor's guard (see the module comment for what failures answer). */
 export class LoginGuardClient implements LoginGate<number> {
-  private next = 1;
   private readonly waiting = new Map<number, { resolve: (a: Admission<number>) => void; timer: NodeJS.Timeout }>();
   private readonly onMessage = (m: unknown) => {
     const r = m as Partial<Reply> | null;
@@ -142,7 +154,7 @@ export class LoginGuardClient implements LoginGate<number> {
 
   begin(user: string | null, address: string): Promise<Admission<number>> {
     if (!process.connected || !process.send) return Promise.resolve({ waitMs: GONE_WAIT_MS });
-    const id = this.next++;
+    const id = nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);

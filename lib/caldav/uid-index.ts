@@ -16,13 +16,15 @@
  *   process is announced by a line in the calendar's UID journal (state/uid-journal.ts), appended
  *   before the UID's lock is let go; the index reads the lines it has not read, then trusts itself
  *   while the calendar's ETag is the one after the last line, or while other UIDs' writes are in
- *   flight (their lock files exist: the new ETag is most likely theirs). An ETag it does not know
- *   with no write in flight (a DELETE, a MOVE out, a change by another program) makes it rebuild
- *   from the calendar (objects are parsed once per ETag anyway). The gap left: such a change landing
- *   while gitdav's PUTs land there, or within one timestamp tick (a folder's ETag has the file
- *   system's grain) of the last one, can be missed until the next rebuild (a duplicate UID can then
- *   be stored; nothing is lost). A UID another worker stores is never missed: its line is read before
- *   that UID is decided again. docs/caldav.md.
+ *   flight (their lock files exist, held by live processes: the new ETag is most likely theirs; the
+ *   index is then marked unverified, and the first check with no write in flight rebuilds it). An
+ *   ETag it does not know otherwise (a DELETE, a MOVE out, a change by another program) makes it
+ *   rebuild from the calendar (objects are parsed once per ETag anyway). The gaps left: during a
+ *   burst of PUTs a UID deleted meanwhile is refused (409) until the burst ends, and another
+ *   program's file landing then, or within one timestamp tick (a folder's ETag has the file
+ *   system's grain) of gitdav's last write, can be missed until the next rebuild (a duplicate UID
+ *   can then be stored; nothing is lost). A UID another worker stores is never missed: its line is
+ *   read before that UID is decided again. docs/caldav.md.
  *
  * The index and the reservations are the state of the tree that stores the calendar (state/
  * uid-table.ts), so its owner and a user it is shared with, who see it at different paths, check
@@ -142,60 +144,51 @@ async function addMembers(states: CalDavStates, req: DavRequest, place: Place, i
 async function current(states: CalDavStates, req: DavRequest, place: Place, uid: string): Promise<CalendarUids> {
   const { calendar, table, key } = place;
   const journal = journalFile(place.stateDir, key);
-  return oneAtATime(place, async () => {
+  return table.serial(key, async () => {
     let index = table.get(key);
-    if (!index?.journal) index = undefined; // never built here (oneAtATime's placeholder)
+    if (!index?.journal) index = undefined; // never built here (delta mode's placeholder)
     if (index?.journal) {
       const read = await readJournal(journal, index.journal);
-      if (read) {
-        for (const [etag, member, uid] of read.lines) {
-          setMember(index, member, uid);
-          index.at = etag;
+      // A line that gives a member another UID than the index has: two processes stored that member
+      // with two UIDs, and their lines may have landed in the other order than their renames.
+      // (Left half-applied: it is replaced below, and its position is not moved.)
+      for (const [etag, member, uid] of read?.lines ?? []) {
+        if ((index.byPath.get(member) ?? uid) !== uid) {
+          index = undefined;
+          break;
         }
-        index.journal = read.pos;
-      } else index = undefined;
+        setMember(index, member, uid);
+        index.at = etag;
+      }
+      if (index && read) index.journal = read.pos;
+      else index = undefined;
     }
     const entry = await req.backend.stat(calendar);
-    if (index && entry && index.at === entry.etag) return index;
+    if (index && entry && index.at === entry.etag && !index.unverified) return index;
     // Another ETag while other objects are being written into the calendar (by this process or
-    // another): most likely theirs, whose lines come before their UIDs are decided again. Trusted,
-    // so a burst of PUTs does not rebuild on every one; what it may hide (a DELETE, another
-    // program's file, landing just now) shows at the next check with no write in flight.
-    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) return index;
+    // another, alive): most likely theirs, whose lines come before their UIDs are decided again.
+    // Trusted, so a burst of PUTs does not rebuild on every one, but marked: what it may hide (a
+    // DELETE, another program's file, landing just now) shows at the next check with no write in
+    // flight, which rebuilds whatever the ETag then.
+    if (index && entry && (await writesInFlight(place.stateDir, key, uid))) {
+      index.unverified = true;
+      return index;
+    }
     const fresh: CalendarUids = { at: entry?.etag ?? '', byUid: new Map(), byPath: new Map(), journal: await journalEnd(journal) };
     await addMembers(states, req, place, fresh, calendarObjects(req, calendar));
     return table.remember(key, fresh);
   });
 }
 
-/** Runs `fn` after any catch-up of this calendar in progress in this process (they share the index). */
-async function oneAtATime(place: Place, fn: () => Promise<CalendarUids>): Promise<CalendarUids> {
-  const { table, key } = place;
-  const slot = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
-  while (slot.refreshing) await slot.refreshing.catch(() => undefined); // its own caller hears of its failure
-  let result!: CalendarUids;
-  const run = fn().then((r) => {
-    result = r;
-  });
-  slot.refreshing = run.finally(() => {
-    slot.refreshing = undefined;
-  });
-  await slot.refreshing;
-  return result;
-}
-
 async function caughtUp(states: CalDavStates, req: DavRequest, place: Place): Promise<CalendarUids> {
   const { table, key } = place;
-  const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
   // One catch-up at a time per calendar; a PUT that arrives during one waits for it, then catches
   // up on whatever landed meanwhile.
-  while (index.refreshing) await index.refreshing.catch(() => undefined); // its own caller hears of its failure
-  const run = refresh(states, req, place, index).finally(() => {
-    index.refreshing = undefined;
+  return table.serial(key, async () => {
+    const index = table.get(key) ?? table.remember(key, { at: '', byUid: new Map(), byPath: new Map() });
+    await refresh(states, req, place, index);
+    return index;
   });
-  index.refreshing = run;
-  await run;
-  return index;
 }
 
 async function refresh(states: CalDavStates, req: DavRequest, place: Place, index: CalendarUids): Promise<void> {

@@ -29,9 +29,11 @@ async function clientProcess(dir: string): Promise<ChildProcess & { ask(m: objec
   await fsp.writeFile(file, `
 const { LoginGuardClient } = await import(${dist('lib/auth/shared-login-guard.js')});
 const client = new LoginGuardClient(2000);
+const second = new LoginGuardClient(2000); // another tenant's authenticator in the same worker
 process.on('message', async (m) => {
   if (m?.gitdav !== 'test') return;
   if (m.cmd === 'begin') process.send({ gitdav: 'test-result', result: await client.begin(m.user, m.address) });
+  if (m.cmd === 'begin2') process.send({ gitdav: 'test-result', result: await second.begin(m.user, m.address) });
   if (m.cmd === 'finish') { client.finish(m.ticket, m.outcome); process.send({ gitdav: 'test-result', result: 'finished' }); }
 });
 process.send({ gitdav: 'test-result', result: 'ready' });
@@ -101,7 +103,8 @@ describe('login back-off shared by a supervisor’s workers', function () {
     for (let i = 0; i < 3; i++) assert.ok('ticket' in ((await a.ask({ cmd: 'begin', user: 'alice', address: '192.0.2.7' })) as object));
     const exited = once(a, 'exit');
     a.kill('SIGKILL');
-    await exited;
+    await exited; // the host heard of it first (its listener came first)
+    assert.deepEqual(host.counts('alice', '192.0.2.7'), { open: 0, failures: 3 }, 'settled, as failed');
     const b = await clientProcess(root);
     children.push(b);
     host.attach(b as unknown as Worker);
@@ -110,6 +113,15 @@ describe('login back-off shared by a supervisor’s workers', function () {
     // Another address is another pair: let through, and settled.
     const other = (await b.ask({ cmd: 'begin', user: 'alice', address: '192.0.2.8' })) as { ticket?: number };
     assert.ok(other.ticket !== undefined);
+    // Two clients of one worker (two tenants): their requests are told apart.
+    const d = await clientProcess(root);
+    children.push(d);
+    host.attach(d as unknown as Worker);
+    const before = host.counts('bob', '192.0.2.10').open;
+    const one = (await d.ask({ cmd: 'begin', user: 'bob', address: '192.0.2.10' })) as { ticket?: number };
+    const two = (await d.ask({ cmd: 'begin2', user: 'carol', address: '192.0.2.10' })) as { ticket?: number };
+    assert.ok(one.ticket !== undefined && two.ticket !== undefined && one.ticket !== two.ticket, `${one.ticket} ${two.ticket}`);
+    assert.equal(host.counts('bob', '192.0.2.10').open, before + 2);
     assert.equal(await b.ask({ cmd: 'finish', ticket: other.ticket, outcome: 'unchecked' }), 'finished');
     // Not attached to a host: no answer within the client's limit → wait, never a free check.
     const c = await clientProcess(root);

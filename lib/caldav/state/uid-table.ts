@@ -10,11 +10,12 @@
  * UIDs are being written now, by any process, is the list of its lock files (`writesInFlight`).
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Lru } from '../../../backends/util/lru.js';
-import { LockFile } from '../../../backends/util/lock-file.js';
-import type { JournalPos } from './uid-journal.js';
+import { heldByLive, LockFile } from '../../../backends/util/lock-file.js';
+import { journalFile, type JournalPos } from './uid-journal.js';
 
 /** One calendar's UIDs. */
 export interface CalendarUids {
@@ -26,8 +27,12 @@ export interface CalendarUids {
   byPath: Map<string, string>;
   /** Folder backend: how far the calendar's UID journal (./uid-journal.ts) has been read into this index. */
   journal?: JournalPos;
-  /** The catch-up in progress, which concurrent PUTs of this process share. */
-  refreshing?: Promise<void>;
+  /**
+   * Trusted while the calendar's ETag was not the one after the last line, because other UIDs' writes
+   * were in flight: only a rebuild clears it (a later line's ETag does not prove that nothing else,
+   * a DELETE say, changed the calendar meanwhile).
+   */
+  unverified?: boolean;
 }
 
 /** PUTs in flight into one calendar, kept apart from the index so that a rebuild cannot forget them. */
@@ -40,6 +45,11 @@ export interface InFlight {
 export class UidTable {
   /** PUTs in flight per calendar (a reservation lasts one request: never evicted, always released). */
   readonly inFlight = new Map<string, InFlight>();
+  /**
+   * Per calendar, the tail of this process's catch-ups of its index, one at a time: kept here, not on
+   * the index, which a rebuild replaces (waiters on the old and the new object would run at once).
+   */
+  private readonly chains = new Map<string, Promise<unknown>>();
   /** The UID lock files this process holds or waits for, shared so its own PUTs queue in memory. */
   private readonly locks = new Map<string, { file: LockFile; users: number }>();
 
@@ -62,11 +72,32 @@ export class UidTable {
     return index;
   }
 
+  /** Runs `fn` after every earlier one of this calendar has ended (whether or not it failed). */
+  serial<T>(calendar: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.chains.get(calendar) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(calendar, tail);
+    void tail.then(() => {
+      if (this.chains.get(calendar) === tail) this.chains.delete(calendar);
+    });
+    return run;
+  }
+
   /** Holds the lock of `uid` in `calendar` across processes; resolves to its release. */
   async holdUid(calendar: string, uid: string): Promise<() => void> {
     const name = uidLockName(calendar, uid);
     let slot = this.locks.get(name);
-    if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`)), users: 0 }));
+    // A killed process's file taken over: its write may have landed without its journal line, so
+    // every process (the journal gone) and this one (the index forgotten) rebuild from the calendar.
+    const onTakeOver = () => {
+      rmSync(journalFile(this.scope, calendar), { force: true });
+      this.shared.delete(`${this.scope}\0${calendar}`);
+    };
+    if (!slot) this.locks.set(name, (slot = { file: new LockFile(join(this.scope, 'caldav-uids', `${name}.lock`), { onTakeOver }), users: 0 }));
     slot.users++;
     const done = () => {
       if (--slot.users === 0 && this.locks.get(name) === slot) this.locks.delete(name);
@@ -95,11 +126,16 @@ function uidLockName(calendar: string, uid: string): string {
 
 /**
  * Whether a process (this one included) is writing an object with another UID than `uid` into the
- * calendar now: its UID's lock file is there. The tree's state dir is `stateDir`.
+ * calendar now: its UID's lock file is there, held by a process that may still run (a killed
+ * process's leftover is no write in flight: what it stored may have no journal line).
  */
 export async function writesInFlight(stateDir: string, calendar: string, uid: string): Promise<boolean> {
   const prefix = `${sha1(calendar)}-`;
   const own = `${uidLockName(calendar, uid)}.lock`;
-  const names = await readdir(join(stateDir, 'caldav-uids')).catch(() => [] as string[]);
-  return names.some((n) => n.startsWith(prefix) && n.endsWith('.lock') && n !== own);
+  const dir = join(stateDir, 'caldav-uids');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(prefix) && n.endsWith('.lock') && n !== own && (await heldByLive(join(dir, n)))) return true;
+  }
+  return false;
 }
