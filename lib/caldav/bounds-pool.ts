@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import type { BoundsResult, BoundsTask } from './bounds-worker.js';
 
 export const DEFAULT_CALENDAR_THREADS = 1;
-/** Tasks that may wait per thread; a query keeps at most 8 in flight, so this is many queries. */
+/** Tasks that may wait per thread; a query keeps at most 8 in flight (cancelled when it ends), so this is many queries. */
 const QUEUE_PER_THREAD = 64;
 const IDLE_MS = 30_000;
 
@@ -33,9 +33,12 @@ export class CalendarPool {
     private readonly filename = WORKER,
   ) {}
 
-  /** The object's bounds computed in a thread, or `unavailable` (then compute them yourself). */
-  async bounds(task: BoundsTask): Promise<BoundsResult | { kind: 'unavailable' }> {
-    if (this.closed || this.threads < 1) return { kind: 'unavailable' };
+  /**
+   * The object's bounds computed in a thread, or `unavailable` (then compute them yourself). `signal`
+   * cancels the task: queued, it is dropped; running, piscina ends its thread.
+   */
+  async bounds(task: BoundsTask, signal?: AbortSignal): Promise<BoundsResult | { kind: 'unavailable' }> {
+    if (this.closed || this.threads < 1 || signal?.aborted) return { kind: 'unavailable' };
     // Started on first use: idle threads do not keep the process alive (piscina unrefs them).
     if (!this.pool) {
       this.pool = new Piscina<BoundsTask, BoundsResult>({
@@ -50,14 +53,18 @@ export class CalendarPool {
     }
     const pool = this.pool;
     try {
-      const r = await pool.run(task);
+      const r = await pool.run(task, signal ? { signal } : {});
       this.answered++;
       return r;
     } catch (err) {
-      // A thread that threw or died: piscina (minThreads 0) may then leave queued tasks waiting for a
-      // thread it never starts, so this pool goes (its queued tasks fail over to the event loop too)
-      // and the next task starts a fresh one. A full queue is only busy.
-      if (pool === this.pool && !/queue is at limit/i.test(String((err as Error)?.message))) {
+      // A thread that threw or died, or one piscina ended for a cancelled task: piscina (minThreads 0)
+      // may then leave queued tasks waiting for a thread it never starts, so this pool goes (its queued
+      // tasks fail over to the event loop) and the next task starts a fresh one. A full queue is only
+      // busy; a cancelled task that left threads to run the queue is only cancelled.
+      const name = (err as Error)?.name;
+      const busy = /queue is at limit/i.test(String((err as Error)?.message));
+      const stranded = name === 'AbortError' ? pool.queueSize > 0 && pool.threads.length === 0 : !busy;
+      if (pool === this.pool && stranded) {
         this.pool = undefined;
         void pool.destroy().catch(() => undefined);
       }

@@ -29,10 +29,7 @@ import { acquireCalendarPool, releaseCalendarPool } from './bounds-pool.js';
 export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = {}): Promise<CalDavOptions> {
   const states = options.states ?? new CalDavStates();
   if (!options.states) dav.closeHooks.push(() => states.close());
-  // The process's calendar threads, ended when the last mount using them closes.
-  const pool = options.pool ?? acquireCalendarPool(dav.options.limits.calendarThreads);
-  if (!options.pool) dav.closeHooks.push(() => releaseCalendarPool());
-  const o: CalDavOptions = { ...DEFAULT_CALDAV_OPTIONS, ...options, states, pool };
+  const o: CalDavOptions = { ...DEFAULT_CALDAV_OPTIONS, ...options, states };
   dav.compliance.push('calendar-access');
   dav.resourceTypes.add(CALENDAR);
   dav.resourceTypes.add(PRINCIPAL);
@@ -47,6 +44,10 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false, states));
   dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true, states));
   await ensureUserCollections(dav.backend, o);
+  // The process's calendar threads, ended when the last mount using them closes; taken only once the
+  // mount is made (a setup that throws would hold them for good: nothing closes a mount never returned).
+  o.pool = options.pool ?? acquireCalendarPool(dav.options.limits.calendarThreads);
+  if (!options.pool) dav.closeHooks.push(() => releaseCalendarPool());
   return o;
 }
 

@@ -15,6 +15,7 @@ import type { CalDavState } from './state/state.js';
 import { CALENDAR } from './context.js';
 import { counted, logSkipped, requestBudget, StepBudgetExceeded } from './steps.js';
 import type { CalendarPool } from './bounds-pool.js';
+import type { BoundsResult } from './bounds-worker.js';
 
 const stateOf = (states: CalDavStates, req: DavRequest, entry: Entry): CalDavState => states.stateOf(req.backend, entry.path).state;
 
@@ -37,30 +38,56 @@ export function parsedObject(states: CalDavStates, req: DavRequest, entry: Entry
  * an object the index does not know yet gets its bounds from a pool thread, and is parsed here only if
  * they can pass `test` (the first time-range query over a big calendar then parses most objects off
  * the event loop); whatever the pool cannot do (no thread, a thread that failed, an object that does
- * not parse) is done here as without it.
+ * not parse, one over its task's share of the budget) is done here as without it. The request's budget
+ * is charged as without a pool: each object's parse once (the thread's only when the object is not
+ * parsed here again) and its bounds once. After `signal` (the query ended) nothing more is done: null.
  */
-export async function candidateObject(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null, pool?: CalendarPool): Promise<CalendarObject | null> {
+export async function candidateObject(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null, pool?: CalendarPool, signal?: AbortSignal): Promise<CalendarObject | null> {
+  if (signal?.aborted) return null;
   const state = stateOf(states, req, entry);
   const known = await indexed(state, entry);
   if (known && test && !test(known)) return null;
   if (known) return parsedIn(state, req, entry);
   // Without a test every object is parsed here anyway: a thread's parse would only be extra work.
-  const bounds = test && pool ? await pooledBounds(state, req, entry, pool) : undefined;
-  if (!bounds) return parsedAndIndexed(state, req, entry);
-  return test!(bounds) ? parsedIn(state, req, entry) : null;
+  const r = test && pool ? await pooledBounds(state, req, entry, pool, signal) : undefined;
+  if (signal?.aborted) return null;
+  if (!r) return parsedAndIndexed(state, req, entry);
+  const budget = requestBudget(req);
+  budget.spend(r.boundsSteps);
+  state.index.set(entry.etag, r.bounds);
+  if (test!(r.bounds)) return parsedIn(state, req, entry); // that parse is charged there
+  budget.spend(r.parseSteps); // the thread's parse stands in for the one the event loop skips
+  return null;
 }
 
-/** The object's bounds from a pool thread (and recorded), or undefined where the event loop must parse it. */
-async function pooledBounds(state: CalDavState, req: DavRequest, entry: Entry, pool: CalendarPool): Promise<ObjectBounds | undefined> {
+/** Steps reserved by each request's pool tasks in flight (per-request scratch, gone with the request). */
+const reserved = new WeakMap<DavRequest, number>();
+/**
+ * A task may take this fraction of what its request has left and no other task of it holds, so the
+ * threads never spend more than the rest of the budget however many tasks are in flight.
+ */
+const TASK_SHARE = 8;
+
+type PooledBounds = Extract<BoundsResult, { kind: 'bounds' }>;
+
+/** The object's bounds from a pool thread, or undefined where the event loop must parse it. */
+async function pooledBounds(state: CalDavState, req: DavRequest, entry: Entry, pool: CalendarPool, signal?: AbortSignal): Promise<PooledBounds | undefined> {
   const text = await state.objects.text(req.backend, entry);
   const budget = requestBudget(req);
-  const r = await pool.bounds({ text, maxSteps: Math.max(0, budget.limit - budget.spent) });
-  if (r.kind === 'unavailable') return undefined;
-  // The thread's steps are the request's: a spent budget fails it here as it would have on the event loop.
-  budget.spend(r.kind === 'budget' ? Math.max(r.steps, budget.limit - budget.spent + 1) : r.steps);
-  if (r.kind !== 'bounds') return undefined;
-  state.index.set(entry.etag, r.bounds);
-  return r.bounds;
+  const held = reserved.get(req) ?? 0;
+  const free = budget.limit - budget.spent - held;
+  if (free <= 0) return undefined;
+  const share = Math.ceil(free / TASK_SHARE);
+  reserved.set(req, held + share);
+  let r: Awaited<ReturnType<CalendarPool['bounds']>>;
+  try {
+    r = await pool.bounds({ text, maxSteps: share }, signal);
+  } finally {
+    reserved.set(req, (reserved.get(req) ?? share) - share);
+  }
+  // Anything else (no thread, no parse, over the share) the event loop redoes under the request's
+  // budget, which charges it once: the thread's steps are not charged.
+  return r.kind === 'bounds' ? r : undefined;
 }
 
 /**

@@ -41,7 +41,11 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
-      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(o.states, req, entry, prefilter, o.pool) }));
+      // Pool tasks still queued or running when the loop ends (done, 507, an error) or the client goes are cancelled.
+      const cancel = new AbortController();
+      const gone = () => cancel.abort();
+      req.ctx.res.once('close', gone);
+      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(o.states, req, entry, prefilter, o.pool, cancel.signal) }));
       // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
       const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
       // Other requests run every few ms of this one's work (an await on a cached object lets none run).
@@ -70,6 +74,9 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
         // The step budget is spent: the matches found so far are true; the rest is unknown.
         if (!(err instanceof StepBudgetExceeded)) throw err;
         truncated();
+      } finally {
+        req.ctx.res.off('close', gone);
+        cancel.abort();
       }
       sendMultistatus(req.ctx, responses);
     },
