@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { BIG, FOLDER, LARGE_GET, PROPFIND_BODY, PROPFIND_PROPS, PUT_CLIENTS, SMALL_GET, countResponses, putDir, writeFixtures } from './fixtures.js';
 import { commitCount, countObjects, describeFsck, fsck, groupCommitVerdict, makePutDirs, measureHistoryListing, uploadFixtures, waitForGit, watchGit, type FsckResult } from './git.js';
 import { downloads, fetchOnce, hasCurl, hasWrk, putMany, runLoad, streamedPut, type RateResult } from './load.js';
-import { STARTERS, type Peer, type PeerName } from './peers.js';
+import { BENCH_WORKERS, STARTERS, type Peer, type PeerName } from './peers.js';
 import { installSignalHandlers, makeTempDir, peakRss, removeTempDirs, resetPeakRss, sampleRss, stopAll } from './proc.js';
 import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
 import { runCalDav } from './caldav.js';
@@ -35,6 +35,11 @@ const RSS_LIMIT = 150e6;
 const MB = 1e6;
 
 const rows: Row[] = [];
+const FSCK_LABELS: Partial<Record<PeerName, string>> = {
+  git: 'group-commit repository (gitdav git)',
+  gitN: `group-commit repository, ${BENCH_WORKERS} workers (gitdav git ×${BENCH_WORKERS})`,
+  baseline: 'commit-per-PUT repository',
+};
 const notes: string[] = [];
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -303,13 +308,13 @@ async function webdavSection(): Promise<{ lines: string[]; pass: boolean }> {
     } else {
       checks.push({ pass: true, text: 'group commit ÷ commit per PUT: not checked (needs both git and baseline in BENCH_PEERS)' });
     }
-    for (const f of fscks) checks.push({ pass: f.result.clean, text: describeFsck(f.name === 'git' ? 'group-commit repository (gitdav git)' : 'commit-per-PUT repository', f.result, f.objects) });
+    for (const f of fscks) checks.push({ pass: f.result.clean, text: describeFsck(FSCK_LABELS[f.name] ?? f.name, f.result, f.objects) });
 
     const nginx = missing.nginx ? `n/a (${missing.nginx})` : version('/usr/sbin/nginx', ['-v'], /nginx\/(\S+)/) + ' (dav + dav_ext)';
     const apache = missing.apache ? `n/a (${missing.apache})` : version('/usr/sbin/apache2', ['-v'], /Apache\/(\S+)/) + ' (mod_dav_fs, mpm_event)';
     const out: string[] = [];
     out.push(`gitdav benchmark, ${new Date().toISOString()}; node ${process.version}, ${cpus().length} CPUs, git ${version('git', ['--version'], /version (\S+)/)}, everything on 127.0.0.1`);
-    out.push(`gitdav fs: folder backend; gitdav git: git backend, group commit; git, commit/PUT: git backend with maxBatch 1; nginx ${nginx}; apache ${apache}`);
+    out.push(`gitdav fs: folder backend; gitdav git: git backend, group commit (both one process, --workers 1); ×${BENCH_WORKERS}: the same with --workers ${BENCH_WORKERS} (a supervisor and a worker per CPU); git, commit/PUT: git backend with maxBatch 1; nginx ${nginx}; apache ${apache}`);
     out.push(`MB = 10^6 bytes. Ratios are A ÷ B: above 1× is better for rates, worse for RSS. PROPFIND asks for ${PROPFIND_PROPS.join(', ')}. – = not measured for that server.`);
     out.push(`load average (1 min) during the run: ${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : 'n/a'}`);
     if (tableRan('peers', running)) out.push('', '### gitdav (folder backend) vs nginx vs Apache', '', renderTable('peers', rows, running));
