@@ -25,7 +25,12 @@ export class Distributor {
   private next = 0;
   private readonly pending: Socket[] = [];
   private readonly perAddress = new Map<string, number>();
-  private readonly perWorker = new Map<number, Map<string, number>>();
+  /**
+   * Every connection handed to a worker and not yet reported closed, by its id, with the address
+   * read at accept: the worker reports a close by id (its own remoteAddress is '' once the client
+   * reset), so a count can never leak and lock an address out.
+   */
+  private readonly live = new Map<number, { workerId: number; address: string }>();
   private closing?: Promise<void>;
   /**
    * Sockets sent to a worker that has not yet said it took them. They are sent with keepOpen: a
@@ -66,12 +71,12 @@ export class Distributor {
     return n;
   }
 
-  /** A worker's socket closed. */
-  closed(workerId: number, address: string): void {
-    const mine = this.perWorker.get(workerId);
-    if (!mine?.get(address)) return;
-    decrement(mine, address);
-    decrement(this.perAddress, address);
+  /** A worker's socket `id` closed. */
+  closed(workerId: number, id: number): void {
+    const conn = this.live.get(id);
+    if (!conn || conn.workerId !== workerId) return;
+    this.live.delete(id);
+    decrement(this.perAddress, conn.address);
   }
 
   /** A worker has the socket `id`: the supervisor's copy is closed (the connection stays the worker's). */
@@ -85,12 +90,8 @@ export class Distributor {
   /** A worker exited: every connection it held is gone; the ones it never took go to another worker. */
   workerGone(workerId: number): void {
     const untaken = [...this.unconfirmed].filter(([, sent]) => sent.workerId === workerId);
-    for (const [id, sent] of untaken) {
-      this.unconfirmed.delete(id);
-      this.closed(workerId, sent.address);
-    }
-    for (const [address, count] of this.perWorker.get(workerId) ?? []) for (let i = 0; i < count; i++) decrement(this.perAddress, address);
-    this.perWorker.delete(workerId);
+    for (const [id] of untaken) this.unconfirmed.delete(id);
+    for (const [id, conn] of [...this.live]) if (conn.workerId === workerId) this.closed(workerId, id);
     this.setTargets(this.targets.filter((w) => w.id !== workerId));
     for (const [, sent] of untaken) this.requeue(sent.socket);
   }
@@ -134,16 +135,14 @@ export class Distributor {
     const worker = this.targets[this.next++ % this.targets.length]!;
     const address = socket.remoteAddress ?? '';
     increment(this.perAddress, address);
-    let mine = this.perWorker.get(worker.id);
-    if (!mine) this.perWorker.set(worker.id, (mine = new Map()));
-    increment(mine, address);
     const id = ++this.seq;
+    this.live.set(id, { workerId: worker.id, address });
     this.unconfirmed.set(id, { socket, workerId: worker.id, address });
     worker.send({ gitdav: 'connection', id }, socket, { keepOpen: true }, (err) => {
       if (!err || !this.unconfirmed.has(id)) return;
       // The worker went away as it was handed the socket: another one (or the queue) gets it.
       this.unconfirmed.delete(id);
-      this.closed(worker.id, address);
+      this.closed(worker.id, id);
       this.setTargets(this.targets.filter((w) => w !== worker));
       this.requeue(socket);
     });

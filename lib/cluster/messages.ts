@@ -21,8 +21,8 @@ export type FromWorker =
   | { gitdav: 'failed'; reason: string; stack?: string }
   /** The worker has the socket `id` (the supervisor closes its own copy of it). */
   | { gitdav: 'took'; id: number }
-  /** A socket this worker was handed has closed (the supervisor counts connections per address). */
-  | { gitdav: 'closed'; address: string }
+  /** The socket `id` this worker was handed has closed (the supervisor counts connections per address). */
+  | { gitdav: 'closed'; id: number }
   /** The worker drains on its own (it got SIGTERM): hand it nothing more, start another. */
   | { gitdav: 'draining' }
   /** Its last words before exit 0: what it served (the summary line at shutdown). */

@@ -223,7 +223,7 @@ class Supervisor {
         this.distributor.took(msg.id);
         break;
       case 'closed':
-        this.distributor.closed(info.worker.id, msg.address);
+        this.distributor.closed(info.worker.id, msg.id);
         break;
       case 'draining':
         if (info.state === 'draining') break;

@@ -65,7 +65,7 @@ export async function runWorker(): Promise<void> {
       if (!handle) return;
       // Said before the first byte is read: a worker that dies before this never touched the socket.
       void send({ gitdav: 'took', id: msg.id });
-      connections.add(handle as Socket);
+      connections.add(handle as Socket, msg.id);
     }
     else if (msg.gitdav === 'drain') void finish('drain', config.drainTimeoutMs);
     else finish('stop', msg.graceMs);
@@ -105,7 +105,7 @@ export async function runWorker(): Promise<void> {
 
 interface Handed {
   readonly size: number;
-  add(socket: Socket): void;
+  add(socket: Socket, id: number): void;
   /**
    * From now on no keep-alive; `closeIdle`: idle connections are closed too (and as they fall
    * idle); what is still open after `limitMs` (or an earlier limit given before) is cut.
@@ -145,12 +145,11 @@ function serveHanded(running: RunningServer, logger: Logger): Handed {
     get size() {
       return sockets.size;
     },
-    add(socket) {
-      const address = socket.remoteAddress ?? '';
+    add(socket, id) {
       sockets.add(socket);
       socket.once('close', () => {
         sockets.delete(socket);
-        void send({ gitdav: 'closed', address });
+        void send({ gitdav: 'closed', id });
         checkSettled();
       });
       server.emit('connection', socket);
