@@ -118,7 +118,8 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
   }
   await sup.register();
   process.off('SIGHUP', early);
-  process.on('SIGHUP', () => void sup.reload());
+  process.on('SIGHUP', () => sup.reload().catch((err: unknown) => logger.error('reload failed', { err })));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   const stop = (signal: string) => {
     sup.shutdown(signal, cleanup).then(
       () => process.exit(0),
@@ -195,6 +196,13 @@ class Supervisor {
     }, READY_LIMIT_MS);
     void ready.finally(() => clearTimeout(limit)).catch(() => undefined);
     this.infos.set(worker.id, info);
+    // A fork that could not spawn (EMFILE, EAGAIN, ENOENT) emits only 'error', never 'exit': it is
+    // handled as a worker that exited before it was ready (back-off included). Others are logged.
+    worker.on('error', (err: Error) => {
+      if (worker.process.pid !== undefined) return this.logger.warn('worker channel error', { worker: worker.id, err });
+      info.failure = `worker ${worker.id} could not be started: ${err.message}`;
+      this.onExit(worker, null, null);
+    });
     this.guard?.attach(worker);
     worker.on('message', (msg: unknown) => {
       if (isFromWorker(msg)) this.onMessage(info, msg);
@@ -272,7 +280,19 @@ class Supervisor {
     const alive = [...this.infos.values()].filter((i) => i.generation === this.generation && i.state !== 'draining').length;
     for (let n = alive + this.pendingReplacements; n < this.config.workers; n++) {
       this.restarts++;
-      this.fork(this.config, this.generation);
+      try {
+        this.fork(this.config, this.generation);
+      } catch (err) {
+        // fork threw (the system refused a process): try again after the back-off.
+        const restartInMs = this.backoff.next(undefined);
+        this.logger.error('worker could not be started', { err, restartInMs });
+        this.pendingReplacements++;
+        setTimeout(() => {
+          this.pendingReplacements--;
+          this.ensureWorkers();
+        }, restartInMs).unref();
+        return;
+      }
     }
   }
 
@@ -295,7 +315,13 @@ class Supervisor {
     if ('reason' in checked) return this.reloaded(false, checked.reason);
     const config = checked.config;
     const generation = this.generation + 1;
-    const fresh = Array.from({ length: config.workers }, () => this.fork(config, generation));
+    const fresh: WorkerInfo[] = [];
+    try {
+      for (let i = 0; i < config.workers; i++) fresh.push(this.fork(config, generation));
+    } catch (err) {
+      for (const info of fresh) this.retire(info, 'stop');
+      return this.reloaded(false, `a new worker could not be started: ${(err as Error).message}`);
+    }
     const outcomes = await Promise.allSettled(fresh.map((i) => i.ready));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed || this.stopping) {
