@@ -9,7 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
-import type { ServerConfig } from '../config.js';
+import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { holdFolder, type FolderHold } from '../../backends/fs/folder-lock.js';
 import { isMultiUser } from '../server.js';
@@ -367,7 +367,7 @@ class Supervisor {
     for (const info of this.infos.values()) this.retire(info, 'stop', graceMs);
     const kill = setTimeout(() => {
       for (const info of this.infos.values()) info.worker.process.kill('SIGKILL');
-    }, graceMs + 15_000);
+    }, Math.min(graceMs + 15_000, MAX_TIMER_MS));
     await gone;
     clearTimeout(kill);
   }

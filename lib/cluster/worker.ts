@@ -12,7 +12,7 @@
 import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerConfig } from '../config.js';
+import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../../backends/util/flight-recorder.js';
 import { startServer, type RunningServer } from '../server.js';
@@ -156,6 +156,7 @@ function serveHanded(running: RunningServer, logger: Logger): Handed {
       socket.resume();
     },
     drain(closeIdle, limitMs) {
+      limitMs = Math.min(Math.max(0, limitMs), MAX_TIMER_MS); // a longer one would fire at once
       draining = true;
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       if (closeIdle && !sweep) {
