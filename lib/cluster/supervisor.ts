@@ -324,9 +324,13 @@ class Supervisor {
     }
     const outcomes = await Promise.allSettled(fresh.map((i) => i.ready));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed || this.stopping) {
-      for (const info of fresh) this.retire(info, 'stop');
-      return this.reloaded(false, failed ? `a new worker failed to start: ${(failed.reason as Error).message}` : 'the server is stopping');
+    // A new worker that was ready but died before the others were is not replaced (not yet the
+    // current generation): the reload is refused rather than leave the server short of workers.
+    const died = fresh.find((i) => this.infos.get(i.worker.id) !== i);
+    if (failed || died || this.stopping) {
+      for (const info of fresh) if (this.infos.get(info.worker.id) === info) this.retire(info, 'stop');
+      const reason = failed ? `a new worker failed to start: ${(failed.reason as Error).message}` : died ? `new worker ${died.worker.id} exited before the others were ready` : 'the server is stopping';
+      return this.reloaded(false, reason);
     }
     const old = [...this.infos.values()].filter((i) => i.generation < generation);
     this.generation = generation;
@@ -335,6 +339,7 @@ class Supervisor {
     this.guard?.reconfigure(config);
     this.updateTargets(); // the new generation only, from now on
     for (const info of old) this.retire(info, 'drain');
+    this.ensureWorkers(); // one that died meanwhile is replaced as any other
     return this.reloaded(true);
   }
 
