@@ -23,7 +23,8 @@ export class Distributor {
   private readonly server: Server;
   private targets: Worker[] = [];
   private next = 0;
-  private readonly pending: Socket[] = [];
+  /** Waiting for a ready worker; counted under their address like handed ones (one address cannot fill it). */
+  private readonly pending: { socket: Socket; address: string }[] = [];
   private readonly perAddress = new Map<string, number>();
   /**
    * Every connection handed to a worker and not yet reported closed, by its id, with the address
@@ -61,12 +62,16 @@ export class Distributor {
   setTargets(workers: Worker[]): void {
     this.targets = workers.filter((w) => w.isConnected());
     this.next = 0;
-    while (this.targets.length > 0 && this.pending.length > 0) this.hand(this.pending.shift()!);
+    while (this.targets.length > 0 && this.pending.length > 0) {
+      const { socket, address } = this.pending.shift()!;
+      decrement(this.perAddress, address); // counted again as handed
+      this.hand(socket);
+    }
   }
 
   /** Open connections now (handed to workers and not yet closed, plus the queue). */
   get open(): number {
-    let n = this.pending.length;
+    let n = 0;
     for (const count of this.perAddress.values()) n += count;
     return n;
   }
@@ -99,13 +104,16 @@ export class Distributor {
   private requeue(socket: Socket): void {
     if (socket.destroyed) return;
     if (this.targets.length > 0) this.hand(socket);
-    else if (this.pending.length < this.limits.maxPending) this.pending.push(socket);
+    else if (this.pending.length < this.limits.maxPending) this.queue(socket, socket.remoteAddress ?? '');
     else socket.destroy();
   }
 
   /** Stops accepting (the port is given back) and closes the queued connections. */
   close(): Promise<void> {
-    for (const socket of this.pending.splice(0)) socket.destroy();
+    for (const { socket, address } of this.pending.splice(0)) {
+      decrement(this.perAddress, address);
+      socket.destroy();
+    }
     for (const sent of this.unconfirmed.values()) sent.socket.destroy();
     this.unconfirmed.clear();
     this.closing ??= new Promise((resolve) => this.server.close(() => resolve()));
@@ -124,10 +132,23 @@ export class Distributor {
         socket.destroy();
         return;
       }
-      this.pending.push(socket);
+      this.queue(socket, address);
       return;
     }
     this.hand(socket);
+  }
+
+  private queue(socket: Socket, address: string): void {
+    const entry = { socket, address };
+    increment(this.perAddress, address);
+    this.pending.push(entry);
+    // Closed by the client while it waits: its place and its count are given back.
+    socket.once('close', () => {
+      const at = this.pending.indexOf(entry);
+      if (at < 0) return;
+      this.pending.splice(at, 1);
+      decrement(this.perAddress, address);
+    });
   }
 
   private hand(socket: Socket): void {
