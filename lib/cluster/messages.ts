@@ -11,7 +11,9 @@ export type ToWorker =
   /** After a reload: finish what is in flight (`Connection: close` from now on), then exit 0. */
   | { gitdav: 'drain' }
   /** The server stops: as drain, but idle keep-alive connections are closed at once, within graceMs. */
-  | { gitdav: 'stop'; graceMs: number };
+  | { gitdav: 'stop'; graceMs: number }
+  /** Answers `draining`: the worker is handed nothing more (any connection sent before came first). */
+  | { gitdav: 'released' };
 
 /** Worker → supervisor. */
 export type FromWorker =
@@ -28,7 +30,7 @@ export type FromWorker =
   /** Its last words before exit 0: what it served (the summary line at shutdown). */
   | { gitdav: 'stopped'; summary: Record<string, number> };
 
-const TO_WORKER = new Set(['connection', 'drain', 'stop']);
+const TO_WORKER = new Set(['connection', 'drain', 'stop', 'released']);
 const FROM_WORKER = new Set(['ready', 'failed', 'took', 'closed', 'draining', 'stopped']);
 
 export function isToWorker(msg: unknown): msg is ToWorker {

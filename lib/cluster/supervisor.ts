@@ -234,10 +234,12 @@ class Supervisor {
         this.distributor.closed(info.worker.id, msg.id);
         break;
       case 'draining':
-        if (info.state === 'draining') break;
-        info.state = 'draining';
-        this.updateTargets();
-        this.ensureWorkers();
+        if (info.state !== 'draining') {
+          info.state = 'draining';
+          this.updateTargets();
+          this.ensureWorkers();
+        }
+        if (info.worker.isConnected()) info.worker.send({ gitdav: 'released' });
         break;
       case 'stopped':
         for (const [k, v] of Object.entries(msg.summary)) this.totals[k] = (this.totals[k] ?? 0) + v;

@@ -68,13 +68,15 @@ export async function runWorker(): Promise<void> {
       connections.add(handle as Socket, msg.id);
     }
     else if (msg.gitdav === 'drain') void finish('drain', config.drainTimeoutMs);
+    else if (msg.gitdav === 'released') finish('drain', config.shutdownGraceMs);
     else finish('stop', msg.graceMs);
   });
   // SIGTERM to this worker alone (systemd's KillMode=control-group, an administrator): it drains as
-  // after a reload, and the supervisor starts another in its place.
+  // after a reload, and the supervisor starts another in its place. It starts draining on the
+  // supervisor's `released` answer: a connection handed to it before arrives first (IPC keeps order).
   process.on('SIGTERM', () => {
+    if (!process.connected) return finish('drain', config.shutdownGraceMs);
     void send({ gitdav: 'draining' });
-    finish('drain', config.shutdownGraceMs);
   });
   // The supervisor gone (kill -9): nobody hands connections any more; finish and go.
   process.on('disconnect', () => finish('stop', config.shutdownGraceMs));
