@@ -235,6 +235,7 @@ class Supervisor {
         break;
       case 'draining':
         if (info.state !== 'draining') {
+          if (info.state === 'starting') info.settle(new StartFailure(`worker ${info.worker.id} began draining before it was ready`));
           info.state = 'draining';
           this.updateTargets();
           this.ensureWorkers();
@@ -349,6 +350,7 @@ class Supervisor {
   private retire(info: WorkerInfo, how: 'drain' | 'stop', graceMs = this.config.shutdownGraceMs): void {
     const starting = info.state === 'starting';
     info.state = 'draining';
+    if (starting) info.settle(new StartFailure(`worker ${info.worker.id} was retired before it was ready`));
     if (starting) info.worker.process.kill('SIGTERM');
     else if (info.worker.isConnected()) info.worker.send(how === 'drain' ? { gitdav: 'drain' } : { gitdav: 'stop', graceMs });
   }
