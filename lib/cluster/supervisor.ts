@@ -129,8 +129,8 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // Kept (not once): a second Ctrl-C must not end the supervisor by the default action mid-shutdown.
+  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => (sup.stopping ? logger.warn('already shutting down', { signal }) : stop(signal)));
   const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
   const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
   logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
@@ -143,7 +143,8 @@ class Supervisor {
   private readonly infos = new Map<number, WorkerInfo>();
   private generation = 0;
   private started = false;
-  private stopping = false;
+  /** Shutting down (read by the signal handlers: a repeated signal is ignored). */
+  stopping = false;
   private readonly backoff = new RestartBackoff();
   private pendingReplacements = 0;
   private restarts = 0;
@@ -315,6 +316,7 @@ class Supervisor {
     if (this.stopping) return;
     this.logger.info('reloading');
     const checked = await checkReload(this.args, process.env, this.config);
+    if (this.stopping) return; // shut down meanwhile: nothing to start, nothing to record
     if ('reason' in checked) return this.reloaded(false, checked.reason);
     const config = checked.config;
     const generation = this.generation + 1;
@@ -390,6 +392,7 @@ class Supervisor {
     await this.stopAll(this.config.shutdownGraceMs);
     await closed;
     await cleanup();
+    await this.reloadChain; // a reload under way records its outcome before the registration goes
     if (this.stateDir) await removeRegistration(this.stateDir).catch(() => undefined);
     const uptimeS = Math.round(process.uptime() * 1000) / 1000;
     this.logger.info('stopped', { signal, workers: this.config.workers, restarts: this.restarts, reloads: this.reloads, ...this.totals, uptimeS });
