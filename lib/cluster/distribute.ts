@@ -94,15 +94,22 @@ export class Distributor {
 
   /** A worker exited: every connection it held is gone; the ones it never took go to another worker. */
   workerGone(workerId: number): void {
-    const untaken = [...this.unconfirmed].filter(([, sent]) => sent.workerId === workerId);
-    for (const [id] of untaken) this.unconfirmed.delete(id);
     for (const [id, conn] of [...this.live]) if (conn.workerId === workerId) this.closed(workerId, id);
     this.setTargets(this.targets.filter((w) => w.id !== workerId));
-    for (const [, sent] of untaken) this.requeue(sent.socket);
+    // Its last `took` messages may still be unread: they are read first, so a socket the worker
+    // did read from is not handed on (the supervisor's copy is then just closed).
+    setImmediate(() => {
+      for (const [id, sent] of [...this.unconfirmed]) {
+        if (sent.workerId !== workerId) continue;
+        this.unconfirmed.delete(id);
+        this.requeue(sent.socket);
+      }
+    });
   }
 
   private requeue(socket: Socket): void {
     if (socket.destroyed) return;
+    if (this.closing) return void socket.destroy();
     if (this.targets.length > 0) this.hand(socket);
     else if (this.pending.length < this.limits.maxPending) this.queue(socket, socket.remoteAddress ?? '');
     else socket.destroy();
