@@ -12,12 +12,19 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Worker } from 'node:cluster';
 import type { Logger } from '../../backends/util/log.js';
 import { listenOn } from '../listen-on.js';
+import type { ServerConfig } from '../config.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../connection-limits.js';
 
 export interface DistributorLimits {
   maxConnectionsPerAddress: number;
   /** Connections held while no worker is ready; more are closed. */
   maxPending: number;
 }
+
+export const limitsOf = (config: ServerConfig): DistributorLimits => ({
+  maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+  maxPending: Math.min(1024, config.limits.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections),
+});
 
 export class Distributor {
   private readonly server: Server;

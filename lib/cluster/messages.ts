@@ -43,3 +43,13 @@ export function isFromWorker(msg: unknown): msg is FromWorker {
 
 /** The environment variable a worker finds its configuration (JSON) in. */
 export const WORKER_CONFIG_ENV = 'GITDAV_WORKER_CONFIG';
+
+/** A worker that did not become ready: `message` is its one-line reason (`failed`), `stack2` its stack. */
+export class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly stack2?: string,
+  ) {
+    super(message);
+  }
+}

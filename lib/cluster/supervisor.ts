@@ -13,14 +13,13 @@ import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { holdFolder, type FolderHold } from '../../backends/fs/folder-lock.js';
 import { isMultiUser } from '../server.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../connection-limits.js';
 import { describeMetricsListenError, listenMetrics, type MetricsListener } from '../metrics/index.js';
 import { describeStartError } from '../start-errors.js';
-import { Distributor, type DistributorLimits } from './distribute.js';
-import { isFromWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
+import { Distributor, limitsOf } from './distribute.js';
+import { isFromWorker, StartFailure, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { checkReload, checkTls } from './reload.js';
-import { cmdlineOfSelf, removeRegistration, writeRegistration, type SupervisorRegistration } from './registration.js';
+import { cmdlineOfSelf, RegistrationFile, type SupervisorRegistration } from './registration.js';
 import { withFields } from './worker.js';
 import { createLoginGuardHost, createSupervisorMetrics, type LoginGuardHostLike, type SupervisorMetrics } from './merge-points.js';
 
@@ -36,20 +35,6 @@ interface WorkerInfo {
   ready: Promise<void>;
   settle(err?: Error): void;
 }
-
-class StartFailure extends Error {
-  constructor(
-    message: string,
-    readonly stack2?: string,
-  ) {
-    super(message);
-  }
-}
-
-const limitsOf = (config: ServerConfig): DistributorLimits => ({
-  maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
-  maxPending: Math.min(1024, config.limits.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections),
-});
 
 export async function runSupervisor(config: ServerConfig, args: string[]): Promise<number> {
   const logger = withFields(createLogger(config.logLevel), { supervisor: process.pid });
@@ -152,6 +137,9 @@ class Supervisor {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private stateDir?: string;
   private registration?: SupervisorRegistration;
+  private file?: RegistrationFile;
+  private signals = 0; // SIGHUPs received
+  private answering = 0; // the SIGHUPs received before the reload under way read the configuration
   private readonly totals: Record<string, number> = {};
   private allGone?: () => void;
 
@@ -181,7 +169,12 @@ class Supervisor {
   async register(): Promise<void> {
     if (!this.stateDir) return;
     this.registration = { pid: process.pid, cmdline: await cmdlineOfSelf(), started: new Date().toISOString(), reloads: 0 };
-    await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written: gitdav reload cannot find this server', { err }));
+    this.file = new RegistrationFile(this.stateDir, (err) => this.logger.warn('supervisor registration not written: gitdav reload may not find this server', { err }));
+    await this.persist();
+  }
+
+  private persist(): Promise<void> {
+    return this.registration && this.file ? this.file.write({ ...this.registration, signals: this.signals }) : Promise.resolve();
   }
 
   private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
@@ -307,6 +300,8 @@ class Supervisor {
 
   /** SIGHUP: reloads run one after another; each is done or refused before the next is read. */
   reload(): Promise<void> {
+    this.signals++;
+    void this.persist();
     const next = this.reloadChain.then(() => this.reloadOnce());
     this.reloadChain = next.catch(() => undefined);
     return next;
@@ -315,6 +310,7 @@ class Supervisor {
   private async reloadOnce(): Promise<void> {
     if (this.stopping) return;
     this.logger.info('reloading');
+    this.answering = this.signals;
     const checked = await checkReload(this.args, process.env, this.config);
     if (this.stopping) return; // shut down meanwhile: nothing to start, nothing to record
     if ('reason' in checked) return this.reloaded(false, checked.reason);
@@ -363,10 +359,10 @@ class Supervisor {
     const fields = { generation: this.generation, workers: this.config.workers, reloads: this.reloads };
     if (ok) this.logger.info('reloaded', fields);
     else this.logger.error('reload refused: the running workers keep serving', { reason, ...fields });
-    if (this.registration && this.stateDir) {
+    if (this.registration) {
       this.registration.reloads = this.reloads;
-      this.registration.last = { ok, reason, generation: this.generation, workers: this.config.workers, at: new Date().toISOString() };
-      await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written', { err }));
+      this.registration.last = { ok, reason, generation: this.generation, workers: this.config.workers, at: new Date().toISOString(), answers: this.answering };
+      await this.persist();
     }
   }
 
@@ -393,7 +389,7 @@ class Supervisor {
     await closed;
     await cleanup();
     await this.reloadChain; // a reload under way records its outcome before the registration goes
-    if (this.stateDir) await removeRegistration(this.stateDir).catch(() => undefined);
+    await this.file?.remove(); // after the last write; none after it (a late SIGHUP)
     const uptimeS = Math.round(process.uptime() * 1000) / 1000;
     this.logger.info('stopped', { signal, workers: this.config.workers, restarts: this.restarts, reloads: this.reloads, ...this.totals, uptimeS });
   }
