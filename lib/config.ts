@@ -288,8 +288,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (!metricsHost) throw new ConfigError('--metrics-host needs an address');
   const workers = Number(raw.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new ConfigError(`--workers must be a whole number from 1 to 256, not "${String(raw.workers)}"`);
-  const drainTimeoutMs = Number(raw.drainTimeoutMs);
-  if (!Number.isSafeInteger(drainTimeoutMs) || drainTimeoutMs < 0) throw new ConfigError(`drainTimeoutMs must be a non-negative number of milliseconds, not "${String(raw.drainTimeoutMs)}"`);
+  const drainTimeoutMs = timerMs('drainTimeoutMs', raw.drainTimeoutMs);
+  const shutdownGraceMs = timerMs('shutdownGraceMs', raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs);
   return {
     root: String(raw.root),
     backend: raw.backend,
@@ -301,7 +301,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     email: String(raw.email),
     logLevel: raw.logLevel as LogLevel,
     limits: validLimits(raw.limits),
-    shutdownGraceMs: Number(raw.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs),
+    shutdownGraceMs,
     tlsCert: tlsCert || undefined,
     tlsKey: tlsKey || undefined,
     realm,
@@ -335,4 +335,14 @@ function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & Login
     out[k] = v;
   }
   return out as Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits>;
+}
+
+/** The longest delay Node's setTimeout keeps (a longer one fires after 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay in milliseconds a timer can wait: a whole number from 0 to MAX_TIMER_MS. */
+function timerMs(key: string, value: unknown): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS) throw new ConfigError(`${key} must be a whole number of milliseconds from 0 to ${MAX_TIMER_MS} (about 24.8 days), not "${String(value)}"`);
+  return ms;
 }

@@ -12,6 +12,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Worker } from 'node:cluster';
 import type { Logger } from '../../backends/util/log.js';
 import { listenOn } from '../listen-on.js';
+import type { ServerConfig } from '../config.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../connection-limits.js';
 
 export interface DistributorLimits {
   maxConnectionsPerAddress: number;
@@ -19,13 +21,24 @@ export interface DistributorLimits {
   maxPending: number;
 }
 
+export const limitsOf = (config: ServerConfig): DistributorLimits => ({
+  maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+  maxPending: Math.min(1024, config.limits.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections),
+});
+
 export class Distributor {
   private readonly server: Server;
   private targets: Worker[] = [];
   private next = 0;
-  private readonly pending: Socket[] = [];
+  /** Waiting for a ready worker; counted under their address like handed ones (one address cannot fill it). */
+  private readonly pending: { socket: Socket; address: string }[] = [];
   private readonly perAddress = new Map<string, number>();
-  private readonly perWorker = new Map<number, Map<string, number>>();
+  /**
+   * Every connection handed to a worker and not yet reported closed, by its id, with the address
+   * read at accept: the worker reports a close by id (its own remoteAddress is '' once the client
+   * reset), so a count can never leak and lock an address out.
+   */
+  private readonly live = new Map<number, { workerId: number; address: string }>();
   private closing?: Promise<void>;
   /**
    * Sockets sent to a worker that has not yet said it took them. They are sent with keepOpen: a
@@ -56,22 +69,26 @@ export class Distributor {
   setTargets(workers: Worker[]): void {
     this.targets = workers.filter((w) => w.isConnected());
     this.next = 0;
-    while (this.targets.length > 0 && this.pending.length > 0) this.hand(this.pending.shift()!);
+    while (this.targets.length > 0 && this.pending.length > 0) {
+      const { socket, address } = this.pending.shift()!;
+      decrement(this.perAddress, address); // counted again as handed
+      this.hand(socket);
+    }
   }
 
   /** Open connections now (handed to workers and not yet closed, plus the queue). */
   get open(): number {
-    let n = this.pending.length;
+    let n = 0;
     for (const count of this.perAddress.values()) n += count;
     return n;
   }
 
-  /** A worker's socket closed. */
-  closed(workerId: number, address: string): void {
-    const mine = this.perWorker.get(workerId);
-    if (!mine?.get(address)) return;
-    decrement(mine, address);
-    decrement(this.perAddress, address);
+  /** A worker's socket `id` closed. */
+  closed(workerId: number, id: number): void {
+    const conn = this.live.get(id);
+    if (!conn || conn.workerId !== workerId) return;
+    this.live.delete(id);
+    decrement(this.perAddress, conn.address);
   }
 
   /** A worker has the socket `id`: the supervisor's copy is closed (the connection stays the worker's). */
@@ -84,27 +101,33 @@ export class Distributor {
 
   /** A worker exited: every connection it held is gone; the ones it never took go to another worker. */
   workerGone(workerId: number): void {
-    const untaken = [...this.unconfirmed].filter(([, sent]) => sent.workerId === workerId);
-    for (const [id, sent] of untaken) {
-      this.unconfirmed.delete(id);
-      this.closed(workerId, sent.address);
-    }
-    for (const [address, count] of this.perWorker.get(workerId) ?? []) for (let i = 0; i < count; i++) decrement(this.perAddress, address);
-    this.perWorker.delete(workerId);
+    for (const [id, conn] of [...this.live]) if (conn.workerId === workerId) this.closed(workerId, id);
     this.setTargets(this.targets.filter((w) => w.id !== workerId));
-    for (const [, sent] of untaken) this.requeue(sent.socket);
+    // Its last `took` messages may still be unread: they are read first, so a socket the worker
+    // did read from is not handed on (the supervisor's copy is then just closed).
+    setImmediate(() => {
+      for (const [id, sent] of [...this.unconfirmed]) {
+        if (sent.workerId !== workerId) continue;
+        this.unconfirmed.delete(id);
+        this.requeue(sent.socket);
+      }
+    });
   }
 
   private requeue(socket: Socket): void {
     if (socket.destroyed) return;
+    if (this.closing) return void socket.destroy();
     if (this.targets.length > 0) this.hand(socket);
-    else if (this.pending.length < this.limits.maxPending) this.pending.push(socket);
+    else if (this.pending.length < this.limits.maxPending) this.queue(socket, socket.remoteAddress ?? '');
     else socket.destroy();
   }
 
   /** Stops accepting (the port is given back) and closes the queued connections. */
   close(): Promise<void> {
-    for (const socket of this.pending.splice(0)) socket.destroy();
+    for (const { socket, address } of this.pending.splice(0)) {
+      decrement(this.perAddress, address);
+      socket.destroy();
+    }
     for (const sent of this.unconfirmed.values()) sent.socket.destroy();
     this.unconfirmed.clear();
     this.closing ??= new Promise((resolve) => this.server.close(() => resolve()));
@@ -123,10 +146,23 @@ export class Distributor {
         socket.destroy();
         return;
       }
-      this.pending.push(socket);
+      this.queue(socket, address);
       return;
     }
     this.hand(socket);
+  }
+
+  private queue(socket: Socket, address: string): void {
+    const entry = { socket, address };
+    increment(this.perAddress, address);
+    this.pending.push(entry);
+    // Closed by the client while it waits: its place and its count are given back.
+    socket.once('close', () => {
+      const at = this.pending.indexOf(entry);
+      if (at < 0) return;
+      this.pending.splice(at, 1);
+      decrement(this.perAddress, address);
+    });
   }
 
   private hand(socket: Socket): void {
@@ -134,16 +170,14 @@ export class Distributor {
     const worker = this.targets[this.next++ % this.targets.length]!;
     const address = socket.remoteAddress ?? '';
     increment(this.perAddress, address);
-    let mine = this.perWorker.get(worker.id);
-    if (!mine) this.perWorker.set(worker.id, (mine = new Map()));
-    increment(mine, address);
     const id = ++this.seq;
+    this.live.set(id, { workerId: worker.id, address });
     this.unconfirmed.set(id, { socket, workerId: worker.id, address });
     worker.send({ gitdav: 'connection', id }, socket, { keepOpen: true }, (err) => {
       if (!err || !this.unconfirmed.has(id)) return;
       // The worker went away as it was handed the socket: another one (or the queue) gets it.
       this.unconfirmed.delete(id);
-      this.closed(worker.id, address);
+      this.closed(worker.id, id);
       this.setTargets(this.targets.filter((w) => w !== worker));
       this.requeue(socket);
     });

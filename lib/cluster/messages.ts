@@ -11,7 +11,9 @@ export type ToWorker =
   /** After a reload: finish what is in flight (`Connection: close` from now on), then exit 0. */
   | { gitdav: 'drain' }
   /** The server stops: as drain, but idle keep-alive connections are closed at once, within graceMs. */
-  | { gitdav: 'stop'; graceMs: number };
+  | { gitdav: 'stop'; graceMs: number }
+  /** Answers `draining`: the worker is handed nothing more (any connection sent before came first). */
+  | { gitdav: 'released' };
 
 /** Worker → supervisor. */
 export type FromWorker =
@@ -21,14 +23,14 @@ export type FromWorker =
   | { gitdav: 'failed'; reason: string; stack?: string }
   /** The worker has the socket `id` (the supervisor closes its own copy of it). */
   | { gitdav: 'took'; id: number }
-  /** A socket this worker was handed has closed (the supervisor counts connections per address). */
-  | { gitdav: 'closed'; address: string }
+  /** The socket `id` this worker was handed has closed (the supervisor counts connections per address). */
+  | { gitdav: 'closed'; id: number }
   /** The worker drains on its own (it got SIGTERM): hand it nothing more, start another. */
   | { gitdav: 'draining' }
   /** Its last words before exit 0: what it served (the summary line at shutdown). */
   | { gitdav: 'stopped'; summary: Record<string, number> };
 
-const TO_WORKER = new Set(['connection', 'drain', 'stop']);
+const TO_WORKER = new Set(['connection', 'drain', 'stop', 'released']);
 const FROM_WORKER = new Set(['ready', 'failed', 'took', 'closed', 'draining', 'stopped']);
 
 export function isToWorker(msg: unknown): msg is ToWorker {
@@ -41,3 +43,13 @@ export function isFromWorker(msg: unknown): msg is FromWorker {
 
 /** The environment variable a worker finds its configuration (JSON) in. */
 export const WORKER_CONFIG_ENV = 'GITDAV_WORKER_CONFIG';
+
+/** A worker that did not become ready: `message` is its one-line reason (`failed`), `stack2` its stack. */
+export class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly stack2?: string,
+  ) {
+    super(message);
+  }
+}

@@ -14,7 +14,10 @@ export const SUPERVISOR_FILE = 'supervisor.json';
 export interface SupervisorRegistration extends Registration {
   /** Reloads tried so far (each refused or done). */
   reloads: number;
-  last?: { ok: boolean; reason?: string; generation: number; workers: number; at: string };
+  /** SIGHUPs received so far: `gitdav reload` waits for an outcome that answers a later one than it saw. */
+  signals?: number;
+  /** `answers`: the SIGHUPs received before that reload read the configuration. */
+  last?: { ok: boolean; reason?: string; generation: number; workers: number; at: string; answers?: number };
 }
 
 export async function writeRegistration(stateDir: string, registration: SupervisorRegistration): Promise<void> {
@@ -37,4 +40,27 @@ export function removeRegistration(stateDir: string): Promise<void> {
 
 export async function cmdlineOfSelf(): Promise<string | null> {
   return fsp.readFile('/proc/self/cmdline', 'utf8').catch(() => null);
+}
+
+/** supervisor.json's writes, one after another (the last state lands last); none after remove(). */
+export class RegistrationFile {
+  private writing: Promise<unknown> = Promise.resolve();
+  private removed = false;
+  constructor(
+    private readonly stateDir: string,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  write(registration: SupervisorRegistration): Promise<void> {
+    const content = { ...registration };
+    const done = this.writing.then(() => (this.removed ? undefined : writeRegistration(this.stateDir, content))).catch(this.onError);
+    this.writing = done;
+    return done;
+  }
+
+  async remove(): Promise<void> {
+    this.removed = true;
+    await this.writing;
+    await removeRegistration(this.stateDir).catch(() => undefined);
+  }
 }

@@ -41,7 +41,9 @@ export async function runReload(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: no running gitdav supervisor found for ${resolve(root)} (looked for ${SUPERVISOR_FILE} in ${stateDirs.join(', ')}); a one-process server (--workers 1) reads its TLS files again on SIGHUP\n`);
     return 1;
   }
-  const before = found.registration.reloads;
+  // An outcome answers this command's SIGHUP if that reload read the configuration after a SIGHUP
+  // later than every one seen here (not another command's reload that was under way).
+  const before = found.registration.signals ?? 0;
   process.kill(found.registration.pid, 'SIGHUP');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -51,7 +53,7 @@ export async function runReload(args: string[]): Promise<number> {
       process.stderr.write('gitdav: the server stopped during the reload\n');
       return 1;
     }
-    if (now.reloads > before && now.last) {
+    if (now.last && (now.last.answers ?? 0) > before) {
       if (now.last.ok) {
         process.stdout.write(`gitdav: reloaded (generation ${now.last.generation}, ${now.last.workers} workers)\n`);
         return 0;

@@ -9,18 +9,17 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
-import type { ServerConfig } from '../config.js';
+import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { holdFolder, type FolderHold } from '../../backends/fs/folder-lock.js';
 import { isMultiUser } from '../server.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../connection-limits.js';
 import { createSupervisorMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type SupervisorMetrics } from '../metrics/index.js';
 import { describeStartError } from '../start-errors.js';
-import { Distributor, type DistributorLimits } from './distribute.js';
-import { isFromWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
+import { Distributor, limitsOf } from './distribute.js';
+import { isFromWorker, StartFailure, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { checkReload, checkTls } from './reload.js';
-import { cmdlineOfSelf, removeRegistration, writeRegistration, type SupervisorRegistration } from './registration.js';
+import { cmdlineOfSelf, RegistrationFile, type SupervisorRegistration } from './registration.js';
 import { withFields } from './worker.js';
 import { LoginGuardHost } from '../auth/shared-login-guard.js';
 
@@ -36,20 +35,6 @@ interface WorkerInfo {
   ready: Promise<void>;
   settle(err?: Error): void;
 }
-
-class StartFailure extends Error {
-  constructor(
-    message: string,
-    readonly stack2?: string,
-  ) {
-    super(message);
-  }
-}
-
-const limitsOf = (config: ServerConfig): DistributorLimits => ({
-  maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
-  maxPending: Math.min(1024, config.limits.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections),
-});
 
 export async function runSupervisor(config: ServerConfig, args: string[]): Promise<number> {
   const logger = withFields(createLogger(config.logLevel), { supervisor: process.pid });
@@ -118,7 +103,8 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
   }
   await sup.register();
   process.off('SIGHUP', early);
-  process.on('SIGHUP', () => void sup.reload());
+  process.on('SIGHUP', () => sup.reload().catch((err: unknown) => logger.error('reload failed', { err })));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   const stop = (signal: string) => {
     sup.shutdown(signal, cleanup).then(
       () => process.exit(0),
@@ -128,8 +114,8 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // Kept (not once): a second Ctrl-C must not end the supervisor by the default action mid-shutdown.
+  for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => (sup.stopping ? logger.warn('already shutting down', { signal }) : stop(signal)));
   const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
   const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
   logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
@@ -142,7 +128,8 @@ class Supervisor {
   private readonly infos = new Map<number, WorkerInfo>();
   private generation = 0;
   private started = false;
-  private stopping = false;
+  /** Shutting down (read by the signal handlers: a repeated signal is ignored). */
+  stopping = false;
   private readonly backoff = new RestartBackoff();
   private pendingReplacements = 0;
   private restarts = 0;
@@ -150,6 +137,9 @@ class Supervisor {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private stateDir?: string;
   private registration?: SupervisorRegistration;
+  private file?: RegistrationFile;
+  private signals = 0; // SIGHUPs received
+  private answering = 0; // the SIGHUPs received before the reload under way read the configuration
   private readonly totals: Record<string, number> = {};
   private allGone?: () => void;
 
@@ -179,7 +169,12 @@ class Supervisor {
   async register(): Promise<void> {
     if (!this.stateDir) return;
     this.registration = { pid: process.pid, cmdline: await cmdlineOfSelf(), started: new Date().toISOString(), reloads: 0 };
-    await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written: gitdav reload cannot find this server', { err }));
+    this.file = new RegistrationFile(this.stateDir, (err) => this.logger.warn('supervisor registration not written: gitdav reload may not find this server', { err }));
+    await this.persist();
+  }
+
+  private persist(): Promise<void> {
+    return this.registration && this.file ? this.file.write({ ...this.registration, signals: this.signals }) : Promise.resolve();
   }
 
   private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
@@ -195,6 +190,13 @@ class Supervisor {
     }, READY_LIMIT_MS);
     void ready.finally(() => clearTimeout(limit)).catch(() => undefined);
     this.infos.set(worker.id, info);
+    // A fork that could not spawn (EMFILE, EAGAIN, ENOENT) emits only 'error', never 'exit': it is
+    // handled as a worker that exited before it was ready (back-off included). Others are logged.
+    worker.on('error', (err: Error) => {
+      if (worker.process.pid !== undefined) return this.logger.warn('worker channel error', { worker: worker.id, err });
+      info.failure = `worker ${worker.id} could not be started: ${err.message}`;
+      this.onExit(worker, null, null);
+    });
     this.guard?.attach(worker);
     worker.on('message', (msg: unknown) => {
       if (isFromWorker(msg)) this.onMessage(info, msg);
@@ -223,13 +225,16 @@ class Supervisor {
         this.distributor.took(msg.id);
         break;
       case 'closed':
-        this.distributor.closed(info.worker.id, msg.address);
+        this.distributor.closed(info.worker.id, msg.id);
         break;
       case 'draining':
-        if (info.state === 'draining') break;
-        info.state = 'draining';
-        this.updateTargets();
-        this.ensureWorkers();
+        if (info.state !== 'draining') {
+          if (info.state === 'starting') info.settle(new StartFailure(`worker ${info.worker.id} began draining before it was ready`));
+          info.state = 'draining';
+          this.updateTargets();
+          this.ensureWorkers();
+        }
+        if (info.worker.isConnected()) info.worker.send({ gitdav: 'released' });
         break;
       case 'stopped':
         for (const [k, v] of Object.entries(msg.summary)) this.totals[k] = (this.totals[k] ?? 0) + v;
@@ -272,7 +277,19 @@ class Supervisor {
     const alive = [...this.infos.values()].filter((i) => i.generation === this.generation && i.state !== 'draining').length;
     for (let n = alive + this.pendingReplacements; n < this.config.workers; n++) {
       this.restarts++;
-      this.fork(this.config, this.generation);
+      try {
+        this.fork(this.config, this.generation);
+      } catch (err) {
+        // fork threw (the system refused a process): try again after the back-off.
+        const restartInMs = this.backoff.next(undefined);
+        this.logger.error('worker could not be started', { err, restartInMs });
+        this.pendingReplacements++;
+        setTimeout(() => {
+          this.pendingReplacements--;
+          this.ensureWorkers();
+        }, restartInMs).unref();
+        return;
+      }
     }
   }
 
@@ -283,6 +300,8 @@ class Supervisor {
 
   /** SIGHUP: reloads run one after another; each is done or refused before the next is read. */
   reload(): Promise<void> {
+    this.signals++;
+    void this.persist();
     const next = this.reloadChain.then(() => this.reloadOnce());
     this.reloadChain = next.catch(() => undefined);
     return next;
@@ -291,16 +310,28 @@ class Supervisor {
   private async reloadOnce(): Promise<void> {
     if (this.stopping) return;
     this.logger.info('reloading');
+    this.answering = this.signals;
     const checked = await checkReload(this.args, process.env, this.config);
+    if (this.stopping) return; // shut down meanwhile: nothing to start, nothing to record
     if ('reason' in checked) return this.reloaded(false, checked.reason);
     const config = checked.config;
     const generation = this.generation + 1;
-    const fresh = Array.from({ length: config.workers }, () => this.fork(config, generation));
+    const fresh: WorkerInfo[] = [];
+    try {
+      for (let i = 0; i < config.workers; i++) fresh.push(this.fork(config, generation));
+    } catch (err) {
+      for (const info of fresh) this.retire(info, 'stop');
+      return this.reloaded(false, `a new worker could not be started: ${(err as Error).message}`);
+    }
     const outcomes = await Promise.allSettled(fresh.map((i) => i.ready));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed || this.stopping) {
-      for (const info of fresh) this.retire(info, 'stop');
-      return this.reloaded(false, failed ? `a new worker failed to start: ${(failed.reason as Error).message}` : 'the server is stopping');
+    // A new worker that was ready but died before the others were is not replaced (not yet the
+    // current generation): the reload is refused rather than leave the server short of workers.
+    const died = fresh.find((i) => this.infos.get(i.worker.id) !== i);
+    if (failed || died || this.stopping) {
+      for (const info of fresh) if (this.infos.get(info.worker.id) === info) this.retire(info, 'stop');
+      const reason = failed ? `a new worker failed to start: ${(failed.reason as Error).message}` : died ? `new worker ${died.worker.id} exited before the others were ready` : 'the server is stopping';
+      return this.reloaded(false, reason);
     }
     const old = [...this.infos.values()].filter((i) => i.generation < generation);
     this.generation = generation;
@@ -309,6 +340,7 @@ class Supervisor {
     this.guard?.reconfigure(config);
     this.updateTargets(); // the new generation only, from now on
     for (const info of old) this.retire(info, 'drain');
+    this.ensureWorkers(); // one that died meanwhile is replaced as any other
     return this.reloaded(true);
   }
 
@@ -316,6 +348,7 @@ class Supervisor {
   private retire(info: WorkerInfo, how: 'drain' | 'stop', graceMs = this.config.shutdownGraceMs): void {
     const starting = info.state === 'starting';
     info.state = 'draining';
+    if (starting) info.settle(new StartFailure(`worker ${info.worker.id} was retired before it was ready`));
     if (starting) info.worker.process.kill('SIGTERM');
     else if (info.worker.isConnected()) info.worker.send(how === 'drain' ? { gitdav: 'drain' } : { gitdav: 'stop', graceMs });
   }
@@ -326,10 +359,10 @@ class Supervisor {
     const fields = { generation: this.generation, workers: this.config.workers, reloads: this.reloads };
     if (ok) this.logger.info('reloaded', fields);
     else this.logger.error('reload refused: the running workers keep serving', { reason, ...fields });
-    if (this.registration && this.stateDir) {
+    if (this.registration) {
       this.registration.reloads = this.reloads;
-      this.registration.last = { ok, reason, generation: this.generation, workers: this.config.workers, at: new Date().toISOString() };
-      await writeRegistration(this.stateDir, this.registration).catch((err: unknown) => this.logger.warn('supervisor registration not written', { err }));
+      this.registration.last = { ok, reason, generation: this.generation, workers: this.config.workers, at: new Date().toISOString(), answers: this.answering };
+      await this.persist();
     }
   }
 
@@ -341,7 +374,7 @@ class Supervisor {
     for (const info of this.infos.values()) this.retire(info, 'stop', graceMs);
     const kill = setTimeout(() => {
       for (const info of this.infos.values()) info.worker.process.kill('SIGKILL');
-    }, graceMs + 15_000);
+    }, Math.min(graceMs + 15_000, MAX_TIMER_MS));
     await gone;
     clearTimeout(kill);
   }
@@ -355,7 +388,8 @@ class Supervisor {
     await this.stopAll(this.config.shutdownGraceMs);
     await closed;
     await cleanup();
-    if (this.stateDir) await removeRegistration(this.stateDir).catch(() => undefined);
+    await this.reloadChain; // a reload under way records its outcome before the registration goes
+    await this.file?.remove(); // after the last write; none after it (a late SIGHUP)
     const uptimeS = Math.round(process.uptime() * 1000) / 1000;
     this.logger.info('stopped', { signal, workers: this.config.workers, restarts: this.restarts, reloads: this.reloads, ...this.totals, uptimeS });
   }

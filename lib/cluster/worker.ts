@@ -12,7 +12,7 @@
 import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerConfig } from '../config.js';
+import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../../backends/util/flight-recorder.js';
 import { startServer, type RunningServer } from '../server.js';
@@ -64,16 +64,18 @@ export async function runWorker(): Promise<void> {
       if (!handle) return;
       // Said before the first byte is read: a worker that dies before this never touched the socket.
       void send({ gitdav: 'took', id: msg.id });
-      connections.add(handle as Socket);
+      connections.add(handle as Socket, msg.id);
     }
     else if (msg.gitdav === 'drain') void finish('drain', config.drainTimeoutMs);
+    else if (msg.gitdav === 'released') finish('drain', config.shutdownGraceMs);
     else finish('stop', msg.graceMs);
   });
   // SIGTERM to this worker alone (systemd's KillMode=control-group, an administrator): it drains as
-  // after a reload, and the supervisor starts another in its place.
+  // after a reload, and the supervisor starts another in its place. It starts draining on the
+  // supervisor's `released` answer: a connection handed to it before arrives first (IPC keeps order).
   process.on('SIGTERM', () => {
+    if (!process.connected) return finish('drain', config.shutdownGraceMs);
     void send({ gitdav: 'draining' });
-    finish('drain', config.shutdownGraceMs);
   });
   // The supervisor gone (kill -9): nobody hands connections any more; finish and go.
   process.on('disconnect', () => finish('stop', config.shutdownGraceMs));
@@ -105,7 +107,7 @@ export async function runWorker(): Promise<void> {
 
 interface Handed {
   readonly size: number;
-  add(socket: Socket): void;
+  add(socket: Socket, id: number): void;
   /**
    * From now on no keep-alive; `closeIdle`: idle connections are closed too (and as they fall
    * idle); what is still open after `limitMs` (or an earlier limit given before) is cut.
@@ -145,18 +147,18 @@ function serveHanded(running: RunningServer, logger: Logger): Handed {
     get size() {
       return sockets.size;
     },
-    add(socket) {
-      const address = socket.remoteAddress ?? '';
+    add(socket, id) {
       sockets.add(socket);
       socket.once('close', () => {
         sockets.delete(socket);
-        void send({ gitdav: 'closed', address });
+        void send({ gitdav: 'closed', id });
         checkSettled();
       });
       server.emit('connection', socket);
       socket.resume();
     },
     drain(closeIdle, limitMs) {
+      limitMs = Math.min(Math.max(0, limitMs), MAX_TIMER_MS); // a longer one would fire at once
       draining = true;
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       if (closeIdle && !sweep) {

@@ -19,7 +19,7 @@ describe('RestartBackoff (lib/cluster/restart-backoff.ts)', () => {
 describe('IPC messages (lib/cluster/messages.ts)', () => {
   it('knows its own kinds and ignores everyone else’s', () => {
     assert.ok(isToWorker({ gitdav: 'connection', id: 1 }));
-    assert.ok(isFromWorker({ gitdav: 'closed', address: '127.0.0.1' }));
+    assert.ok(isFromWorker({ gitdav: 'closed', id: 1 }));
     for (const other of [null, 'connection', { type: 'prom-client:getMetricsReq' }, { gitdav: 'frobnicate' }, { gitdav: 'ready' }]) assert.equal(isToWorker(other), false);
     assert.equal(isFromWorker({ gitdav: 'drain' }), false);
   });

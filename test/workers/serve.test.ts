@@ -146,4 +146,34 @@ describe('gitdav serve --workers N (a supervisor and worker processes)', functio
     }
     assert.equal(served, 1);
   });
+  it('connections reset by the client before a worker took them are counted off too (no address is locked out)', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'c.json'), JSON.stringify({ limits: { maxConnectionsPerAddress: 4 } }));
+    s = await serveWorkers(['--root', join(dir, 'data'), '--workers', '2', '--no-caldav', '--config', join(dir, 'c.json'), '--log-level', 'warn']);
+    const port = Number(new URL(s.url).port);
+    // The worker reads remoteAddress ('' once reset) after the supervisor counted the address.
+    for (let i = 0; i < 400; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          const go = () => {
+            socket.resetAndDestroy();
+            resolve();
+          };
+          if (i % 4 === 0) go();
+          else setTimeout(go, (i % 4) - 1);
+        });
+        socket.on('error', () => resolve());
+      });
+    }
+    let served = 0;
+    for (let tries = 0; tries < 400 && served < 3; tries++) {
+      const ok = await http(s.url, '/', { agent: new Agent({ keepAlive: false }) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) served++;
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(served, 3);
+  });
 });
