@@ -17,7 +17,16 @@ export async function defaultBranch(refs: Refs): Promise<string> {
   return head || 'main';
 }
 
-/** The git dir for `root`: a bare repository, `root/.git`, or a new bare repository in an empty folder. */
+/** What isomorphic-git's `init` makes in a bare repository (HEAD last). */
+const INIT_ENTRIES = new Set(['hooks', 'info', 'objects', 'refs', 'config', 'HEAD']);
+
+/**
+ * The git dir for `root`: a bare repository, `root/.git`, or a new bare repository in an empty folder.
+ * Several processes may open one new root at once (a supervisor's workers on their first start): a
+ * folder holding only what `init` makes is a repository another process is making right now, and
+ * `init` leaves an existing config alone and otherwise writes the same files, so each may run it;
+ * then each waits (bounded) for HEAD, which `init` writes last.
+ */
 export async function findOrInitRepository(root: string): Promise<string> {
   const isGitDir = async (dir: string) =>
     (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true &&
@@ -26,10 +35,12 @@ export async function findOrInitRepository(root: string): Promise<string> {
   if (await isGitDir(join(root, '.git'))) return join(root, '.git');
   await fsp.mkdir(root, { recursive: true });
   const names = await fsp.readdir(root);
-  if (names.length > 0) {
+  if (names.some((name) => !INIT_ENTRIES.has(name))) {
     throw new Error(`${root} is not empty and not a git repository; use --backend fs to serve it as a folder, or point --root at a repository`);
   }
   await git.init({ fs, gitdir: root, bare: true, defaultBranch: 'main' });
+  for (let i = 0; i < 500 && !(await isGitDir(root)); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!(await isGitDir(root))) throw new Error(`${root}: a git repository being made there by another process was not finished (no HEAD)`);
   return root;
 }
 

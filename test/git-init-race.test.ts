@@ -1,0 +1,50 @@
+/**
+ * A new root opened by several processes at once (a supervisor's workers on their first start, or a
+ * new user's first requests reaching two workers): every one gets the one repository they made
+ * together, none is told the folder "is not empty and not a git repository".
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { findOrInitRepository } from '../backends/git/gitdir.js';
+
+const run = promisify(execFile);
+const GITDIR = pathToFileURL(resolve('dist/backends/git/gitdir.js')).href;
+
+describe('a new git repository opened by several openers at once', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  beforeEach(async () => (tmp = await mkdtemp(join(tmpdir(), 'gitdav-init-race-'))));
+  afterEach(() => rm(tmp, { recursive: true, force: true }));
+
+  it('in one process: 8 openers of one new root all get it, and it is a valid bare repository (20 rounds)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const root = join(tmp, `r${round}`);
+      // Started a little apart, so that some look while another is half way through making it.
+      const got = await Promise.all(Array.from({ length: 8 }, (_, k) => new Promise((r) => setTimeout(r, k % 4)).then(() => findOrInitRepository(root))));
+      assert.deepEqual(new Set(got), new Set([root]));
+      assert.equal((await run('git', ['--git-dir', root, 'symbolic-ref', 'HEAD'])).stdout.trim(), 'refs/heads/main');
+    }
+  });
+
+  it('in 4 processes at once: each gets the repository (5 rounds)', async () => {
+    const code = `import { findOrInitRepository } from ${JSON.stringify(GITDIR)}; process.stdout.write(await findOrInitRepository(process.argv[1]));`;
+    for (let round = 0; round < 5; round++) {
+      const root = join(tmp, `p${round}`);
+      const outs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', code, root])));
+      for (const o of outs) assert.equal(o.stdout, root);
+      await run('git', ['--git-dir', root, 'fsck', '--strict', '--no-progress']); // rejects on a broken repository
+    }
+  });
+
+  it('a folder holding anything else is still refused', async () => {
+    const root = join(tmp, 'mine');
+    await run('mkdir', [root]);
+    await writeFile(join(root, 'notes.txt'), 'mine');
+    await assert.rejects(findOrInitRepository(root), /is not empty and not a git repository/);
+  });
+});
