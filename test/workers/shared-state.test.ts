@@ -87,8 +87,9 @@ describe('gitdav serve --workers 2: state shared by the workers', function () {
 
   it('the metrics listener adds up every worker (requests, per-worker rows)', async () => {
     s = await serveWorkers(['--root', join(await fresh(), 'data'), '--workers', '2', '--no-caldav', '--metrics-port', '0']);
-    const metricsUrl = /metrics at (http:\/\/\S+)\n/.exec(s.output())?.[1];
-    assert.ok(metricsUrl, s.output());
+    // Printed just after the serving line, maybe in a later chunk of output.
+    let metricsUrl: string | undefined;
+    while (!(metricsUrl = /metrics at (http:\/\/\S+)\n/.exec(s.output())?.[1])) await new Promise((r) => setTimeout(r, 20));
     for (let i = 0; i < 10; i++) assert.equal((await http(s.url, '/', { method: 'OPTIONS', agent: oneEach })).status, 200);
     assert.deepEqual([...workersThatServed(s.records())].sort(), [1, 2]);
     const text = (await http(metricsUrl.replace(/\/metrics$/, ''), '/metrics', { agent: oneEach })).body.toString();
