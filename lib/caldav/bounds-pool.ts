@@ -52,6 +52,9 @@ export class CalendarPool {
       this.pool.on('error', () => undefined);
     }
     const pool = this.pool;
+    // piscina checks maxQueue only for tasks without a signal (one with a signal waits in a queue of
+    // its own): the bound is kept here, so a full pool sends the work back to the event loop.
+    if (pool.queueSize >= this.threads * QUEUE_PER_THREAD) return { kind: 'unavailable' };
     try {
       const r = await pool.run(task, signal ? { signal } : {});
       this.answered++;
