@@ -115,8 +115,14 @@ async function newGeneration(file: string, replace: boolean): Promise<void> {
   await fsp.writeFile(tmp, `#${randomBytes(16).toString('hex')}\n`);
   try {
     if (replace) await fsp.rename(tmp, file);
-    else await fsp.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err; // another process made it first: use theirs
+    else await fsp.link(tmp, file).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') return; // another process made it first: use theirs
+      // A file system without hard links (vfat, some FUSE and SMB mounts): created exclusively with its
+      // header instead; a reader that meets it half written sees no generation and rebuilds once.
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(err.code ?? '')) throw err;
+      await fsp.writeFile(file, await fsp.readFile(tmp), { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
     });
   } finally {
     await fsp.rm(tmp, { force: true });
