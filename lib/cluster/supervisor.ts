@@ -310,6 +310,9 @@ class Supervisor {
   private async reloadOnce(): Promise<void> {
     if (this.stopping) return;
     this.logger.info('reloading');
+    // The count on disk first: a `gitdav reload` that read an older count did so before this reload
+    // reads the configuration, so it may take this outcome as its own.
+    await this.persist();
     this.answering = this.signals;
     const checked = await checkReload(this.args, process.env, this.config);
     if (this.stopping) return; // shut down meanwhile: nothing to start, nothing to record
