@@ -11,11 +11,11 @@
  * last read open, so that inode's number cannot be given to another file meanwhile; another inode
  * under the name means another save. (An mtime could not tell two saves within its granularity apart.)
  */
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { isWithin, type PropertyMap, type PropPatch } from '../backend.js';
 import { applyPatches } from '../sidecar.js';
 import { writeFileDurably } from '../util/durable-file.js';
 import { LockFile } from '../util/lock-file.js';
+import { PinnedFile } from '../util/pinned-file.js';
 
 const VOLATILE = /^\{urn:schemas-microsoft-com:\}Win32/;
 
@@ -25,12 +25,13 @@ export function isVolatile(clarkName: string): boolean {
 
 export class VolatileProps {
   private data = new Map<string, PropertyMap>();
-  /** The file as last read or written, kept open (see the module comment); null: none seen yet. */
-  private seen: { fd: number; dev: bigint; ino: bigint } | null = null;
   private readonly lock: LockFile;
+
+  private readonly pinned: PinnedFile;
 
   constructor(private readonly file: string) {
     this.lock = new LockFile(`${file}.lock`);
+    this.pinned = new PinnedFile(file);
   }
 
   async load(): Promise<void> {
@@ -71,8 +72,7 @@ export class VolatileProps {
   }
 
   close(): void {
-    if (this.seen) closeSync(this.seen.fd);
-    this.seen = null;
+    this.pinned.close();
   }
 
   /** Read-modify-write under the lock file, from the latest save; `mutate` says whether it changed anything. */
@@ -88,26 +88,10 @@ export class VolatileProps {
 
   /** Re-reads the file if another save replaced the one last seen. */
   private refresh(): void {
-    let st;
+    const text = this.pinned.changedText();
+    if (text === undefined) return;
     try {
-      st = statSync(this.file, { bigint: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return; // never saved yet (the file is never removed)
-    }
-    if (this.seen && this.seen.ino === st.ino && this.seen.dev === st.dev) return;
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const pinned = fstatSync(fd, { bigint: true });
-    this.close();
-    this.seen = { fd, dev: pinned.dev, ino: pinned.ino };
-    try {
-      const raw = JSON.parse(readFileSync(fd, 'utf8')) as Record<string, Record<string, string>>;
+      const raw = JSON.parse(text) as Record<string, Record<string, string>>;
       this.data = new Map(Object.entries(raw).map(([p, props]) => [p, new Map(Object.entries(props))]));
     } catch {
       this.data = new Map(); // unreadable: start afresh

@@ -10,21 +10,22 @@
  * a read re-reads the file when another inode stands under its name (the one last read is kept open,
  * so its number cannot be reused meanwhile): one stat per read, and no process loses another's change.
  */
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { writeFileDurably } from '../util/durable-file.js';
 import { LockFile } from '../util/lock-file.js';
+import { PinnedFile } from '../util/pinned-file.js';
 import type { PropertyMap, PropPatch } from '../backend.js';
 
 type Overrides = Record<string, Record<string, string | null>>;
 
 export class ShareProps {
   private data: Overrides = {};
-  /** The file as last read or written, kept open; null: none seen yet. */
-  private seen: { fd: number; dev: bigint; ino: bigint } | null = null;
   private readonly lock: LockFile;
+
+  private readonly pinned: PinnedFile;
 
   constructor(private readonly file: string) {
     this.lock = new LockFile(`${file}.lock`);
+    this.pinned = new PinnedFile(file);
   }
 
   /** The owner's properties with the grantee's laid over them. */
@@ -54,32 +55,15 @@ export class ShareProps {
   }
 
   close(): void {
-    if (this.seen) closeSync(this.seen.fd);
-    this.seen = null;
+    this.pinned.close();
   }
 
   /** Re-reads the file if another save replaced the one last seen. */
   private refresh(): void {
-    let st;
+    const text = this.pinned.changedText();
+    if (text === undefined) return;
     try {
-      st = statSync(this.file, { bigint: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return; // never saved yet
-    }
-    if (this.seen && this.seen.ino === st.ino && this.seen.dev === st.dev) return;
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const pinned = fstatSync(fd, { bigint: true });
-    this.close();
-    this.seen = { fd, dev: pinned.dev, ino: pinned.ino };
-    try {
-      const parsed: unknown = JSON.parse(readFileSync(fd, 'utf8'));
+      const parsed: unknown = JSON.parse(text);
       this.data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Overrides) : {};
     } catch {
       this.data = {}; // a damaged file loses only colours and names of shares, never content
