@@ -75,7 +75,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolat
     const m = await raw(s.url, '/calendars/bob/calendar/', { method: 'REPORT', body: multiget, headers: { ...BOB, ...XML, Depth: '1' } });
     assert.equal(m.status, 207);
     assert.doesNotMatch(m.text, /Alice only/);
-    assert.equal((m.text.match(/404/g) ?? []).length, 2);
+    assert.equal((m.text.match(/HTTP\/1\.1 404 /g) ?? []).length, 2); // not /404/: the port in an echoed href may hold those digits
     const sync = await raw(s.url, '/calendars/bob/calendar/', { method: 'REPORT', body: SYNC(aliceToken), headers: { ...BOB, ...XML } });
     assert.equal(sync.status, 403, sync.text);
     assert.match(sync.text, /valid-sync-token/);
