@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { Agent } from 'node:http';
-import { killCliProcesses, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { tool } from '../helpers/tools.js';
-import { http, serveWorkers, workersThatServed, type Served } from './helpers.js';
+import { http, serveWorkers, workersThatServed, startUpload, stopAfterEach, type Served } from './helpers.js';
 
 const fresh = () => mkdtemp(join(tmpdir(), 'gitdav-crash-'));
 
@@ -45,11 +45,7 @@ async function storm(url: string, clients: number, each: number, onProgress: (do
 describe('gitdav serve --workers 2: workers that die', function () {
   this.timeout(300_000);
   let s: Served | undefined;
-  afterEach(async () => {
-    if (s) await s.stop();
-    s = undefined;
-    killCliProcesses();
-  });
+  stopAfterEach(() => s, () => (s = undefined));
 
   for (const backend of ['git', 'fs'] as const) {
     it(`kill -9 of a worker during a PUT storm (${backend}): replaced, every acknowledged PUT there${backend === 'git' ? ', git fsck --strict clean' : ''}`, async () => {
@@ -108,19 +104,11 @@ describe('gitdav serve --workers 2: workers that die', function () {
   });
 
   it('SIGTERM to the supervisor: an upload in flight finishes, then every worker stops and it exits 0', async () => {
-    const { request } = await import('node:http');
     const { randomBytes } = await import('node:crypto');
     s = await serveWorkers(['--root', join(await fresh(), 'data'), '--workers', '2', '--no-caldav']);
     const chunks = Array.from({ length: 32 }, () => randomBytes(64 * 1024));
-    const put = request(`${s.url}/up.bin`, { method: 'PUT', headers: { 'Content-Length': 32 * 64 * 1024 } });
-    const answered = new Promise<number>((resolveStatus, reject) => {
-      put.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolveStatus(res.statusCode!));
-      });
-      put.on('error', reject);
-    });
-    const write = (c: Buffer) => new Promise<void>((r) => (put.write(c) ? r() : put.once('drain', () => r())));
+    const put = startUpload(`${s.url}/up.bin`, 32 * 64 * 1024);
+    const { write, answered } = put;
     for (const c of chunks.slice(0, 16)) await write(c);
     const before = s.records().length;
     s.child.kill('SIGTERM');

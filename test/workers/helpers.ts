@@ -1,7 +1,7 @@
 /** `gitdav serve --workers N` as a real process, its log read as JSON lines (test/workers/). */
 import { request, Agent, type IncomingHttpHeaders } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { runCli, type CliProcess } from '../helpers/cli.js';
+import { killCliProcesses, runCli, type CliProcess } from '../helpers/cli.js';
 
 export interface Served extends Omit<CliProcess, 'url'> {
   url: string;
@@ -91,4 +91,31 @@ export function http(url: string, path: string, options: { method?: string; body
 /** Workers' ids in the request log lines. */
 export function workersThatServed(records: Record<string, unknown>[]): Set<unknown> {
   return new Set(records.filter((r) => r.msg === 'request').map((r) => r.worker));
+}
+
+/** Stops the test's server after each test (a failed one too), and every CLI process still running. */
+export function stopAfterEach(current: () => Served | undefined, forget: () => void): void {
+  afterEach(async () => {
+    const s = current();
+    if (s) await s.stop();
+    forget();
+    killCliProcesses();
+  });
+}
+
+/** A PUT of `length` bytes sent piece by piece: `write` waits for the socket to take each piece. */
+export function startUpload(url: string, length: number): { write(chunk: Buffer): Promise<void>; end(): void; answered: Promise<number> } {
+  const put = request(url, { method: 'PUT', headers: { 'Content-Length': length } });
+  const answered = new Promise<number>((resolveStatus, reject) => {
+    put.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolveStatus(res.statusCode!));
+    });
+    put.on('error', reject);
+  });
+  return {
+    write: (chunk) => new Promise<void>((r) => (put.write(chunk) ? r() : put.once('drain', () => r()))),
+    end: () => put.end(),
+    answered,
+  };
 }

@@ -12,12 +12,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CLI, killCliProcesses } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 import { tool } from '../helpers/tools.js';
 import { tlsFiles } from '../helpers/server.js';
-import { http, serveWorkers, workersThatServed, type Served } from './helpers.js';
+import { http, serveWorkers, workersThatServed, startUpload, stopAfterEach, type Served } from './helpers.js';
 
 const fresh = () => mkdtemp(join(tmpdir(), 'gitdav-reload-'));
 const HOOK = pathToFileURL(resolve('dist/test/helpers/worker-start-hook.js')).href;
@@ -34,11 +34,7 @@ const gitdavReload = (root: string) => tool(process.execPath, [CLI, 'reload', '-
 describe('gitdav serve --workers 2: graceful reload', function () {
   this.timeout(300_000);
   let s: Served | undefined;
-  afterEach(async () => {
-    if (s) await s.stop();
-    s = undefined;
-    killCliProcesses();
-  });
+  stopAfterEach(() => s, () => (s = undefined));
 
   for (const backend of ['git', 'fs'] as const) {
     it(`10 reloads under keep-alive load (${backend}): 0 failed requests, 0 resets, 0 lost writes`, async () => {
@@ -105,15 +101,8 @@ describe('gitdav serve --workers 2: graceful reload', function () {
     s = await serveWorkers(['--root', root, '--workers', '2', '--no-caldav']);
     const chunks = Array.from({ length: 64 }, () => randomBytes(64 * 1024)); // 4 MiB
     const whole = Buffer.concat(chunks);
-    const put = request(`${s.url}/big.bin`, { method: 'PUT', headers: { 'Content-Length': whole.length } });
-    const answered = new Promise<number>((resolveStatus, reject) => {
-      put.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolveStatus(res.statusCode!));
-      });
-      put.on('error', reject);
-    });
-    const write = (c: Buffer) => new Promise<void>((r) => (put.write(c) ? r() : put.once('drain', () => r())));
+    const put = startUpload(`${s.url}/big.bin`, whole.length);
+    const { write, answered } = put;
     for (const c of chunks.slice(0, 32)) await write(c);
     assert.equal((await reload(s)).msg, 'reloaded'); // the old worker is draining, the upload half sent
     for (const c of chunks.slice(32)) await write(c);

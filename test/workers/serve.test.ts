@@ -10,21 +10,17 @@ import { connect, type Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { CLI, killCliProcesses, runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { tool } from '../helpers/tools.js';
 import { tlsFiles } from '../helpers/server.js';
-import { http, serveWorkers, workersThatServed, type Served } from './helpers.js';
+import { http, serveWorkers, workersThatServed, stopAfterEach, type Served } from './helpers.js';
 
 const fresh = () => mkdtemp(join(tmpdir(), 'gitdav-workers-'));
 
 describe('gitdav serve --workers N (a supervisor and worker processes)', function () {
   this.timeout(120_000);
   let s: Served | undefined;
-  afterEach(async () => {
-    if (s) await s.stop();
-    s = undefined;
-    killCliProcesses();
-  });
+  stopAfterEach(() => s, () => (s = undefined));
 
   it('--workers must be a whole number from 1 to 256 (flag, environment, config file)', async () => {
     for (const [args, env] of [[['--workers', '0'], {}], [['--workers', '257'], {}], [['--workers', 'two'], {}], [[], { GITDAV_WORKERS: '1.5' }]] as const) {

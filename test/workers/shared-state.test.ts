@@ -10,9 +10,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
-import { CLI, killCliProcesses } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 import { tool } from '../helpers/tools.js';
-import { http, serveWorkers, workersThatServed, type Served } from './helpers.js';
+import { http, serveWorkers, workersThatServed, stopAfterEach, type Served } from './helpers.js';
 
 const fresh = () => mkdtemp(join(tmpdir(), 'gitdav-shared-'));
 const oneEach = new Agent({ keepAlive: false });
@@ -26,11 +26,7 @@ function event(uid: string, n: number): string {
 describe('gitdav serve --workers 2: state shared by the workers', function () {
   this.timeout(180_000);
   let s: Served | undefined;
-  afterEach(async () => {
-    if (s) await s.stop();
-    s = undefined;
-    killCliProcesses();
-  });
+  stopAfterEach(() => s, () => (s = undefined));
 
   for (const backend of ['git', 'fs'] as const) {
     it(`a lock taken through one worker binds PUTs through every worker (${backend})`, async () => {
