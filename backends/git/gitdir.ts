@@ -17,6 +17,14 @@ export async function defaultBranch(refs: Refs): Promise<string> {
   return head || 'main';
 }
 
+/** Whether `dir` is a git dir: an objects folder and a HEAD file. */
+export async function isGitDir(dir: string): Promise<boolean> {
+  return (
+    (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true &&
+    (await fsp.stat(join(dir, 'HEAD')).catch(() => null))?.isFile() === true
+  );
+}
+
 /** What isomorphic-git's `init` makes in a bare repository (HEAD last). */
 const INIT_ENTRIES = new Set(['hooks', 'info', 'objects', 'refs', 'config', 'HEAD']);
 
@@ -28,9 +36,6 @@ const INIT_ENTRIES = new Set(['hooks', 'info', 'objects', 'refs', 'config', 'HEA
  * then each waits (bounded) for HEAD, which `init` writes last.
  */
 export async function findOrInitRepository(root: string): Promise<string> {
-  const isGitDir = async (dir: string) =>
-    (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true &&
-    (await fsp.stat(join(dir, 'HEAD')).catch(() => null))?.isFile() === true;
   if (await isGitDir(root)) return root;
   if (await isGitDir(join(root, '.git'))) return join(root, '.git');
   await fsp.mkdir(root, { recursive: true });

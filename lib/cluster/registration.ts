@@ -38,10 +38,6 @@ export function removeRegistration(stateDir: string): Promise<void> {
   return fsp.rm(join(stateDir, SUPERVISOR_FILE), { force: true });
 }
 
-export async function cmdlineOfSelf(): Promise<string | null> {
-  return fsp.readFile('/proc/self/cmdline', 'utf8').catch(() => null);
-}
-
 /** supervisor.json's writes, one after another (the last state lands last); none after remove(). */
 export class RegistrationFile {
   private writing: Promise<unknown> = Promise.resolve();

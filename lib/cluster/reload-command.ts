@@ -6,30 +6,20 @@
 import { resolve } from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { liveness } from '../flight/registration.js';
-import { flightDirsOf } from '../flight/dump-command.js';
+import { parseRootAndTimeout, stateDirsOf } from '../flight/dump-command.js';
 import { readRegistration, SUPERVISOR_FILE, type SupervisorRegistration } from './registration.js';
 
 export const RELOAD_USAGE = 'usage: gitdav reload [--root DIR] [--timeout-ms N]';
 
 export async function runReload(args: string[]): Promise<number> {
-  let root = process.env.GITDAV_ROOT || './data';
-  let timeoutMs = 600_000;
-  for (let i = 0; i < args.length; i++) {
-    const [name, value] = [args[i]!, args[i + 1]];
-    if (name === '--help' || name === '-h') {
-      process.stdout.write(`${RELOAD_USAGE}\n\nAsks the server of DIR (gitdav serve --workers N, N > 1) to read its configuration and TLS files\nagain and replace its workers without dropping a connection (as SIGHUP to it does); waits until\nthe new workers serve (exit 0) or the reload is refused (exit 1, with the reason).\n`);
-      return 0;
-    }
-    if ((name !== '--root' && name !== '--timeout-ms') || value === undefined) {
-      process.stderr.write(`gitdav: ${value === undefined && (name === '--root' || name === '--timeout-ms') ? `${name} needs a value` : `unknown option ${name}`}\n${RELOAD_USAGE}\n`);
-      return 2;
-    }
-    if (name === '--root') root = value;
-    else timeoutMs = Number(value);
-    i++;
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${RELOAD_USAGE}\n\nAsks the server of DIR (gitdav serve --workers N, N > 1) to read its configuration and TLS files\nagain and replace its workers without dropping a connection (as SIGHUP to it does); waits until\nthe new workers serve (exit 0) or the reload is refused (exit 1, with the reason).\n`);
+    return 0;
   }
-  // The state folders a server of root may keep: the flight recorder's list, one level up.
-  const stateDirs = (await flightDirsOf(resolve(root))).map((dir) => resolve(dir, '..'));
+  const parsed = parseRootAndTimeout(args, RELOAD_USAGE, 600_000);
+  if (typeof parsed === 'number') return parsed;
+  const { root, timeoutMs } = parsed;
+  const stateDirs = await stateDirsOf(resolve(root));
   let found: { dir: string; registration: SupervisorRegistration } | undefined;
   for (const dir of stateDirs) {
     const registration = await readRegistration(dir);

@@ -19,7 +19,8 @@ import { Distributor, limitsOf } from './distribute.js';
 import { isFromWorker, StartFailure, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { checkReload, checkTls } from './reload.js';
-import { cmdlineOfSelf, RegistrationFile, type SupervisorRegistration } from './registration.js';
+import { RegistrationFile, type SupervisorRegistration } from './registration.js';
+import { cmdlineOf } from '../flight/registration.js';
 import { withFields } from './worker.js';
 import { LoginGuardHost } from '../auth/shared-login-guard.js';
 
@@ -168,7 +169,7 @@ class Supervisor {
 
   async register(): Promise<void> {
     if (!this.stateDir) return;
-    this.registration = { pid: process.pid, cmdline: await cmdlineOfSelf(), started: new Date().toISOString(), reloads: 0 };
+    this.registration = { pid: process.pid, cmdline: await cmdlineOf('self'), started: new Date().toISOString(), reloads: 0 };
     this.file = new RegistrationFile(this.stateDir, (err) => this.logger.warn('supervisor registration not written: gitdav reload may not find this server', { err }));
     await this.persist();
   }

@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isGitDir } from '../../backends/git/gitdir.js';
 import { listDumps, parseDumpName } from '../../backends/util/flight-recorder.js';
 import { flightDirOf, liveness, registrations, type Registration } from './registration.js';
 
@@ -24,17 +25,43 @@ export interface DumpResult {
 }
 
 /**
- * The state folders a server of `root` may keep its flight folder in: ROOT/.gitdav (a folder, or a
- * root with users), the git dir's `gitdav` (a repository: ROOT itself when bare, else ROOT/.git),
- * found as backends/git/gitdir.ts finds the repository.
+ * The state folders a server of `root` may keep: ROOT/.gitdav (a folder, or a root with users), the
+ * git dir's `gitdav` (a repository: ROOT itself when bare, else ROOT/.git), found as
+ * backends/git/gitdir.ts finds the repository.
  */
-export async function flightDirsOf(root: string): Promise<string[]> {
-  const isGitDir = async (dir: string) =>
-    (await fsp.stat(join(dir, 'objects')).catch(() => null))?.isDirectory() === true && (await fsp.stat(join(dir, 'HEAD')).catch(() => null))?.isFile() === true;
+export async function stateDirsOf(root: string): Promise<string[]> {
   const stateDirs = [join(root, '.gitdav')];
   if (await isGitDir(root)) stateDirs.push(join(root, 'gitdav'));
   if (await isGitDir(join(root, '.git'))) stateDirs.push(join(root, '.git', 'gitdav'));
-  return stateDirs.map(flightDirOf);
+  return stateDirs;
+}
+
+/** The flight folders of those state folders. */
+export async function flightDirsOf(root: string): Promise<string[]> {
+  return (await stateDirsOf(root)).map(flightDirOf);
+}
+
+/**
+ * `--root DIR` and `--timeout-ms N` (also as `--name=value`), the options of `gitdav dump` and
+ * `gitdav reload`; a usage error is written out and answered with exit code 2.
+ */
+export function parseRootAndTimeout(args: string[], usage: string, timeoutMs: number): { root: string; timeoutMs: number } | number {
+  let root = process.env.GITDAV_ROOT || './data';
+  for (let i = 0; i < args.length; i++) {
+    const [name, inline] = args[i]!.includes('=') ? [args[i]!.slice(0, args[i]!.indexOf('=')), args[i]!.slice(args[i]!.indexOf('=') + 1)] : [args[i]!, undefined];
+    const next = inline ?? args[++i];
+    const value = inline === undefined && next?.startsWith('--') ? undefined : next;
+    if ((name !== '--root' && name !== '--timeout-ms') || value === undefined) {
+      process.stderr.write(`gitdav: ${value === undefined && (name === '--root' || name === '--timeout-ms') ? `${name} needs a value` : `unknown option ${name}`}\n${usage}\n`);
+      return 2;
+    }
+    if (name === '--root') root = value;
+    else if (!/^\d{1,7}$/.test(value)) {
+      process.stderr.write(`gitdav: --timeout-ms takes a number of milliseconds\n${usage}\n`);
+      return 2;
+    } else timeoutMs = Number(value);
+  }
+  return { root, timeoutMs };
 }
 
 /**
@@ -82,22 +109,9 @@ export async function runDump(args: string[]): Promise<number> {
     process.stdout.write(`${DUMP_USAGE}\n\n${DUMP_HELP}\n`);
     return 0;
   }
-  let root = process.env.GITDAV_ROOT || './data';
-  let timeoutMs = 10_000;
-  for (let i = 0; i < args.length; i++) {
-    const [name, inline] = args[i]!.includes('=') ? [args[i]!.slice(0, args[i]!.indexOf('=')), args[i]!.slice(args[i]!.indexOf('=') + 1)] : [args[i]!, undefined];
-    const next = inline ?? args[++i];
-    const value = inline === undefined && next?.startsWith('--') ? undefined : next;
-    if ((name !== '--root' && name !== '--timeout-ms') || value === undefined) {
-      process.stderr.write(`gitdav: ${value === undefined && (name === '--root' || name === '--timeout-ms') ? `${name} needs a value` : `unknown option ${name}`}\n${DUMP_USAGE}\n`);
-      return 2;
-    }
-    if (name === '--root') root = value;
-    else if (!/^\d{1,7}$/.test(value)) {
-      process.stderr.write(`gitdav: --timeout-ms takes a number of milliseconds\n${DUMP_USAGE}\n`);
-      return 2;
-    } else timeoutMs = Number(value);
-  }
+  const parsed = parseRootAndTimeout(args, DUMP_USAGE, 10_000);
+  if (typeof parsed === 'number') return parsed;
+  const { root, timeoutMs } = parsed;
   const { dirs, results } = await requestFlightDumps(root, { timeoutMs });
   if (results.length === 0) {
     process.stderr.write(`gitdav: no running gitdav server found for ${resolve(root)} (looked for registrations in ${dirs.join(', ')})\n`);

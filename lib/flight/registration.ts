@@ -23,7 +23,8 @@ export interface Registration {
 
 const REGISTRATION = /^(\d+)\.pid$/;
 
-async function cmdlineOf(pid: number | 'self'): Promise<string | null> {
+/** A process's command line as /proc has it (null where there is no /proc). */
+export async function cmdlineOf(pid: number | 'self'): Promise<string | null> {
   return fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
 }
 
