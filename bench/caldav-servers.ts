@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv } from './peers.js';
 import { freePort, makeTempDir, removeTempDir, startTracked, stopTracked, waitForPort, type Tracked } from './proc.js';
@@ -127,8 +128,9 @@ async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
   const dataDir = join(base, backend === 'git' ? 'repo' : 'data');
   if (backend === 'fs') mkdirSync(dataDir);
   const port = await freePort();
-  // One process, as Xandikos and Radicale run here: the CalDAV table compares the code, not the cores.
-  const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--workers', '1'];
+  // As `gitdav serve` starts by default (a worker per CPU), unless BENCH_CALDAV_WORKERS says otherwise.
+  const workers = process.env.BENCH_CALDAV_WORKERS ?? String(availableParallelism());
+  const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--workers', workers];
   return managed(name, base, port, process.execPath, args, cleanEnv(), {
     version: 'this tree',
     gitDir: backend === 'git' ? dataDir : undefined,

@@ -10,16 +10,20 @@
  * 3. calendar-multiget of 100 objects: p50;
  * 4. sync-collection after one change (token from PROPFIND, one PUT, then the timed REPORT), on both
  *    calendars: similar times mean the cost follows the change, not the calendar;
- * 5. the first calendar-query after a restart (caches gone), and the peak RSS before it.
+ * 5. the first calendar-query after a restart (caches gone), and the peak RSS before it;
+ * 6. the peak RSS of each process during the N-event upload (VmHWM reset before it, then sampled).
  *
  * A server that is not installed or fails shows n/a; so does gitdav's calendar-query while it answers
  * 403/501. An upload that hits its time cap is reported as such, and the rest of the events are
  * written straight into the server's storage where it has files to write (so the later rows still run
  * on the same calendar). Run alone: `node dist/bench/caldav.js` (BENCH_CALDAV_EVENTS,
- * BENCH_CALDAV_PEERS=git,gitdav,xandikos,radicale, BENCH_CALDAV_PUT_SECONDS).
+ * BENCH_CALDAV_PEERS=git,gitdav,xandikos,radicale, BENCH_CALDAV_PUT_SECONDS: gitdav's upload cap,
+ * default 1200; BENCH_CALDAV_PEER_PUT_SECONDS: Xandikos' and Radicale's, default 60, as their
+ * uploads only prepare the calendar the timed rows read; BENCH_CALDAV_WORKERS: gitdav's --workers,
+ * default one per CPU as `gitdav serve` starts).
  */
-import { cpus, loadavg } from 'node:os';
-import { edited, generateCalendar, overlaps, PROBES, QUERY_RANGE, type CalEvent } from './caldav-data.js';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { generateCalendar, overlaps, PROBES, QUERY_RANGE, type CalEvent } from './caldav-data.js';
 import {
   keepAlive,
   median,
@@ -31,14 +35,14 @@ import {
   reportHeaders,
   send,
   SYNC_TOKEN_PROPFIND,
-  syncBody,
+  syncRuns,
   uploadAll,
 } from './caldav-http.js';
 import { CAL_HEADERS, CAL_ORDER, CAL_STARTERS, type CalName, type CalServer } from './caldav-servers.js';
-import { installSignalHandlers, removeTempDirs, sampleRss, stopAll } from './proc.js';
+import { describeProcs, installSignalHandlers, removeTempDirs, sampleProcesses, sampleRss, stopAll } from './proc.js';
 import { waitForGit } from './git.js';
-import { markdownTable, type Cell } from './table.js';
-import type { Agent } from 'node:http';
+import { fmt as fmtCell, markdownTable, ratio, type Cell } from './table.js';
+import type { Figures } from './targets.js';
 
 const EVENTS = Number(process.env.BENCH_CALDAV_EVENTS ?? 10_000);
 const SMALL = Math.min(1000, EVENTS);
@@ -47,6 +51,7 @@ const RUNS = 10;
 const MULTIGET = 100;
 /** A bound on one upload, whatever the server's speed. */
 const PUT_MAX_SECONDS = Number(process.env.BENCH_CALDAV_PUT_SECONDS ?? 1200);
+const PEER_PUT_MAX_SECONDS = Number(process.env.BENCH_CALDAV_PEER_PUT_SECONDS ?? 60);
 const BIG_CAL = 'bench-big';
 const SMALL_CAL = 'bench-small';
 const MB = 1e6;
@@ -81,6 +86,8 @@ export interface CalDavResult {
   lines: string[];
   /** Whether the servers' calendar-query answers agreed with each other and the generator. */
   agreed: boolean;
+  /** For the targets: gitdav fs/git and Radicale. */
+  figures: Figures;
 }
 
 export async function runCalDav(log: (msg: string) => void = (m) => process.stderr.write(`bench caldav: ${m}\n`)): Promise<CalDavResult> {
@@ -117,6 +124,7 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
     syncSmall: row(`sync-collection after 1 change, ${n(SMALL)}-event calendar, p50 of ${RUNS}, ms`, 'ms', 1),
     syncRatio: row(`sync-collection ${n(EVENTS)} ÷ ${n(SMALL)} events (≈1: cost follows the change)`, 'plain', 2),
     rss: row('peak RSS before the restart (process tree), MB', 'mb', 1),
+    upRss: row(`peak RSS during the ${n(EVENTS)}-event upload, largest process, MB`, 'mb', 1),
     disk: row('storage on disk at the end (du -sb of its temp dir), MB', 'mb', 1),
   };
 
@@ -174,19 +182,26 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
       // 1. The uploads: the small calendar first, then the big one.
       for (const [r, cal, url, items] of [[R.putSmall, SMALL_CAL, smallUrl, small], [R.putBig, BIG_CAL, big, events]] as const) {
         log(`${name}: PUT ${items.length} events…`);
-        const up = await uploadAll(url, items, CLIENTS, PUT_MAX_SECONDS);
+        const cap = server.gitDir !== undefined || name === 'gitdav' ? PUT_MAX_SECONDS : PEER_PUT_MAX_SECONDS;
+        const procs = cal === BIG_CAL ? sampleProcesses(server.pid(), 250, true) : undefined;
+        const up = await uploadAll(url, items, CLIENTS, cap);
+        if (procs) {
+          const peaks = procs.stop();
+          R.upRss.cells[name] = { value: Math.max(...peaks.map((p) => p.peak)) / MB };
+          notes.push(`${H}: peak RSS during the ${n(EVENTS)}-event upload: ${describeProcs(peaks)}`);
+        }
         if (up.errors) notes.push(`${H}, ${r.label}: ${up.errors} of ${up.done} PUTs failed (first: ${up.firstError})`);
         r.cells[name] = up.errors >= up.done ? { note: 'failed' } : { value: up.rate };
         log(`${name}: ${up.done} PUTs in ${up.seconds.toFixed(1)} s, ${up.rate.toFixed(1)}/s, ${up.errors} errors`);
         if (up.done < items.length) {
           const rest = items.slice(up.done);
-          r.cells[name] = { value: up.rate, note: `cut at ${PUT_MAX_SECONDS} s after ${n(up.done)}` };
+          r.cells[name] = { value: up.rate, note: `cut at ${cap} s after ${n(up.done)}` };
           if (server.bulkFill) {
             server.bulkFill(cal, rest);
-            notes.push(`${H}: the ${PUT_MAX_SECONDS} s cap stopped the upload after ${n(up.done)} of ${n(items.length)} PUTs (${up.rate.toFixed(1)}/s); the other ${n(rest.length)} events were written straight into its storage, untimed`);
+            notes.push(`${H}: the ${cap} s cap stopped the upload after ${n(up.done)} of ${n(items.length)} PUTs (${up.rate.toFixed(1)}/s); the other ${n(rest.length)} events were written straight into its storage, untimed`);
           } else {
             if (cal === BIG_CAL) s.partial = `${n(up.done)} of ${n(items.length)} events`;
-            notes.push(`${H}: the ${PUT_MAX_SECONDS} s cap stopped the upload after ${n(up.done)} of ${n(items.length)} PUTs; its later rows ran on that part`);
+            notes.push(`${H}: the ${cap} s cap stopped the upload after ${n(up.done)} of ${n(items.length)} PUTs; its later rows ran on that part`);
           }
         }
       }
@@ -256,7 +271,7 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
 
       // 4. sync-collection after one change, on both calendars.
       for (const [r, cal, url, items] of [[R.syncBig, BIG_CAL, big, events.slice(0, loaded)], [R.syncSmall, SMALL_CAL, smallUrl, small]] as const) {
-        r.cells[name] = await syncRuns(agent, server, cal, url, items, H);
+        r.cells[name] = await syncRuns(agent, cal, url, items, RUNS, H, (x) => notes.push(x));
         log(`${name}: sync-collection on ${cal}: ${fmtCell(r.cells[name], 1)} ms`);
       }
       const a = R.syncBig.cells[name]?.value;
@@ -281,31 +296,6 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
       sampler.stop();
       agent.destroy();
     }
-  }
-
-  /** RUNS times: the token (PROPFIND), one changed event (PUT), then the timed sync-collection. */
-  async function syncRuns(agent: Agent, server: CalServer, cal: string, url: string, items: CalEvent[], H: string): Promise<Cell> {
-    const times: number[] = [];
-    const counts: number[] = [];
-    let wrong = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const pf = await send(agent, url, 'PROPFIND', reportHeaders('0'), SYNC_TOKEN_PROPFIND);
-      const token = parseMultistatus(pf.body).syncToken;
-      if (pf.status !== 207 || !token) throw new Error(`PROPFIND sync-token on ${cal} gave ${pf.status} without a token`);
-      const e = items[(i * 97 + 3) % items.length]!;
-      const put = await send(agent, url + e.name, 'PUT', { 'Content-Type': 'text/calendar; charset=utf-8' }, edited(e, i + 1));
-      if (put.status !== 204 && put.status !== 201) throw new Error(`PUT of a changed ${e.name} answered ${put.status}: ${put.body.slice(0, 160)}`);
-      const r = await send(agent, url, 'REPORT', reportHeaders('0'), syncBody(token));
-      if (r.status !== 207) throw new Error(`sync-collection on ${cal} answered ${r.status}: ${r.body.slice(0, 160)}`);
-      const ms = parseMultistatus(r.body);
-      counts.push(ms.responses.length);
-      if (!ms.responses.some((x) => memberName(x.href) === e.name)) wrong++;
-      times.push(r.ms);
-    }
-    const extra = counts.filter((c) => c !== 1);
-    if (extra.length) notes.push(`${H}: sync-collection on ${cal} after one change listed ${[...new Set(counts)].join('/')} members (want 1)`);
-    if (wrong) notes.push(`${H}: sync-collection on ${cal} missed the changed member in ${wrong} of ${RUNS} runs`);
-    return { value: median(times) };
   }
 
   // Hits: each server against the generator, and the servers against each other.
@@ -359,7 +349,7 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
       `spread over 2025–2026; the query month is ${monthLabel} (UTC).`,
   );
   lines.push(
-    `Servers: gitdav git and gitdav fs (this tree); Xandikos ${missing.xandikos ? `n/a (${missing.xandikos})` : versions.xandikos}; Radicale ${missing.radicale ? `n/a (${missing.radicale})` : versions.radicale} (multifilesystem, auth none). ` +
+    `Servers: gitdav git and gitdav fs (this tree, --workers ${process.env.BENCH_CALDAV_WORKERS ?? availableParallelism()}); Xandikos ${missing.xandikos ? `n/a (${missing.xandikos})` : versions.xandikos}; Radicale ${missing.radicale ? `n/a (${missing.radicale})` : versions.radicale} (multifilesystem, auth none). ` +
       `One server at a time; each gets the same calendars through MKCALENDAR + PUT. Ratios are A ÷ B: for events/s above 1× is better, for ms and MB below 1× is better.`,
   );
   lines.push(`load average (1 min) during the CalDAV runs: ${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : 'n/a'}`);
@@ -368,18 +358,19 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
   else if (ran.some((x) => seen[x]!.hits)) lines.push('', `calendar-query hits: every server that answered agrees with the generator (${expected.size}).`);
   if (notes.length) lines.push('', 'CalDAV notes:', ...notes.map((x) => `- ${x}`));
   lines.push('', `CalDAV section: ${((Date.now() - began) / 1000).toFixed(0)} s`);
-  return { lines, agreed };
-}
-
-function fmtCell(c: Cell | undefined, digits: number, notMeasured = 'n/a'): string {
-  if (!c) return notMeasured;
-  if (c.value === undefined) return c.note ?? 'n/a';
-  return c.value.toFixed(digits) + (c.note ? ` (${c.note})` : '');
-}
-
-function ratio(a: Cell | undefined, b: Cell | undefined): string {
-  if (a?.value === undefined || b?.value === undefined || b.value === 0) return 'n/a';
-  return `${(a.value / b.value).toFixed(2)}×`;
+  const figures: Figures = {};
+  const take = (metric: keyof Figures, r: CalRow) => {
+    for (const [c, who] of [['gitdav', 'fs'], ['git', 'git'], ['radicale', 'radicale']] as const) {
+      const v = r.cells[c]?.value;
+      if (v !== undefined) (figures[metric] ??= {})[who] = v;
+    }
+  };
+  take('calQuery', R.query);
+  take('calMultiget', R.multiget);
+  take('calSync', R.syncBig);
+  take('calRestart', R.restart);
+  take('calUploadRss', R.upRss);
+  return { lines, agreed, figures };
 }
 
 // Run alone: node dist/bench/caldav.js

@@ -291,3 +291,62 @@ export async function streamedPut(url: string, total: number): Promise<Throughpu
     agent.destroy();
   }
 }
+
+export interface Timed {
+  status: number;
+  /** From sending the request to the first body byte (or the end, for an empty body), ms. */
+  ttfbMs: number;
+  /** From sending to the last byte, ms. */
+  totalMs: number;
+  bytes: number;
+  /** Occurrences of `count` in the body, counted as it streams (the body is not kept). */
+  matches: number;
+  /** The first 64 KiB of the body, for checks. */
+  head: string;
+}
+
+/** One timed request on `agent` (keep-alive if the agent is), body streamed and dropped. */
+export function timedRequest(agent: Agent, url: string, method = 'GET', headers: OutgoingHttpHeaders = {}, body?: string, count?: RegExp): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const all: OutgoingHttpHeaders = body === undefined ? headers : { 'Content-Length': Buffer.byteLength(body), ...headers };
+    const t0 = performance.now();
+    let ttfb = -1;
+    let bytes = 0;
+    let matches = 0;
+    let carry = '';
+    let head = '';
+    const re = count ? new RegExp(count.source, count.flags.includes('g') ? count.flags : count.flags + 'g') : undefined;
+    const req = request(url, { method, headers: all, agent }, (res) => {
+      res.on('data', (c: Buffer) => {
+        if (ttfb < 0) ttfb = performance.now() - t0;
+        bytes += c.length;
+        const text = c.toString('latin1');
+        if (head.length < 65536) head += text.slice(0, 65536 - head.length);
+        if (re) {
+          // Matches may straddle chunks: keep the tail of the last chunk (shorter than any match).
+          const s = carry + text;
+          let last = 0;
+          for (const m of s.matchAll(re)) {
+            matches++;
+            last = m.index + m[0].length;
+          }
+          carry = s.slice(Math.max(last, s.length - 256));
+        }
+      });
+      res.on('end', () => {
+        const total = performance.now() - t0;
+        resolve({ status: res.statusCode ?? 0, ttfbMs: ttfb < 0 ? total : ttfb, totalMs: total, bytes, matches, head });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(300_000, () => req.destroy(new Error(`${method} ${url}: timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

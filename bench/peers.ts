@@ -43,6 +43,12 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
+/**
+ * Fills a server's data dir before it starts (folder servers: files written into it; git servers:
+ * the bare repository made at that path, e.g. by `git fast-import`), so a big fixture needs no PUTs.
+ */
+export type Prepare = (dataDir: string, storage: 'folder' | 'git') => void;
+
 interface Options {
   storage?: 'folder' | 'git';
   node?: boolean;
@@ -116,13 +122,14 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 /** `gitdav serve` with `workers` processes (1: one process, no supervisor). */
 function startCli(name: PeerName, backend: 'fs' | 'git', workers = 1) {
-  return async (): Promise<Peer> => {
+  return async (prepare?: Prepare): Promise<Peer> => {
     const cli = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing (build first)`);
     const base = makeTempDir(name);
     // fs: an existing empty folder; git: a path that does not exist yet, which the server makes a bare repository.
     const dataDir = join(base, backend === 'git' ? 'repo' : 'data');
     if (backend === 'fs') mkdirSync(dataDir);
+    prepare?.(dataDir, backend === 'git' ? 'git' : 'folder');
     const port = await freePort();
     const args = [cli, 'serve', '--backend', backend, '--root', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--workers', String(workers)];
     const t = startTracked(name, process.execPath, args, { env: cleanEnv() });
@@ -149,13 +156,14 @@ export async function startBaseline(): Promise<Peer> {
   return finish('baseline', t, port, dataDir, { storage: 'git', node: true });
 }
 
-export async function startNginx(): Promise<Peer> {
+export async function startNginx(prepare?: Prepare): Promise<Peer> {
   if (!existsSync(NGINX)) throw new Error('nginx is not installed');
   if (!existsSync(NGINX_DAV_EXT)) throw new Error('nginx has no dav_ext module (install nginx-extras)');
   const base = makeTempDir('nginx');
   const dataDir = join(base, 'data');
   const tmp = join(base, 'tmp');
   for (const d of [dataDir, tmp, join(base, 'logs')]) mkdirSync(d, { recursive: true });
+  prepare?.(dataDir, 'folder');
   const owner = www();
   const port = await freePort();
   const conf = join(base, 'nginx.conf');
@@ -199,7 +207,7 @@ http {
   return finish('nginx', t, port, dataDir, { owner });
 }
 
-export async function startApache(): Promise<Peer> {
+export async function startApache(prepare?: Prepare): Promise<Peer> {
   if (!existsSync(APACHE)) throw new Error('apache2 is not installed');
   for (const m of ['mod_mpm_event.so', 'mod_dav.so', 'mod_dav_fs.so', 'mod_authz_core.so']) {
     if (!existsSync(join(APACHE_MODULES, m))) throw new Error(`apache2 has no ${m}`);
@@ -209,6 +217,7 @@ export async function startApache(): Promise<Peer> {
   const run = join(base, 'run');
   const lock = join(base, 'lock');
   for (const d of [dataDir, run, lock, join(base, 'logs')]) mkdirSync(d, { recursive: true });
+  prepare?.(dataDir, 'folder');
   const owner = www();
   const port = await freePort();
   const conf = join(base, 'apache2.conf');
@@ -258,7 +267,7 @@ DocumentRoot ${dataDir}
   return finish('apache', t, port, dataDir, { owner });
 }
 
-export const STARTERS: Record<PeerName, () => Promise<Peer>> = {
+export const STARTERS: Record<PeerName, (prepare?: Prepare) => Promise<Peer>> = {
   gitdav: startGitdav,
   gitdavN: startGitdavWorkers,
   gitN: startGitdavGitWorkers,

@@ -267,3 +267,97 @@ export function sampleRss(pid: number, intervalMs = 50): { stop(): number } {
     },
   };
 }
+
+/** One process of a server's tree and the highest RSS it was seen at (VmHWM, or VmRSS samples). */
+export interface ProcPeak {
+  pid: number;
+  comm: string;
+  /** The process the bench started (gitdav's supervisor with --workers N > 1, nginx's master…). */
+  root: boolean;
+  /** Bytes. */
+  peak: number;
+}
+
+/** Native git (gc, repack…) that a server spawns is not the server's own memory. */
+const isGit = (comm: string) => /^git(-|$)/.test(comm);
+
+/**
+ * Per-process peak RSS of a process tree: every `intervalMs`, VmHWM (and VmRSS) of each process, the
+ * tree walked anew so workers that start later, or die, are counted. With `reset`, each process's
+ * VmHWM is first set back to its current RSS (clear_refs; needs the right to write it), so the peak
+ * is that of the period watched, not of the process's life.
+ */
+export function sampleProcesses(pid: number, intervalMs = 250, reset = false): { stop(): ProcPeak[]; current(): ProcPeak[] } {
+  const peaks = new Map<number, ProcPeak>();
+  const look = () => {
+    for (const p of processTree(pid)) {
+      if (isGit(p.comm)) continue;
+      const v = Math.max(statusField(p.pid, 'VmHWM') ?? 0, statusField(p.pid, 'VmRSS') ?? 0);
+      const old = peaks.get(p.pid);
+      if (old) old.peak = Math.max(old.peak, v);
+      else peaks.set(p.pid, { pid: p.pid, comm: p.comm, root: p.pid === pid, peak: v });
+    }
+  };
+  if (reset) for (const p of processTree(pid)) if (!isGit(p.comm)) resetPeakRss(p.pid);
+  look();
+  const timer = setInterval(look, intervalMs);
+  return {
+    current: () => {
+      look();
+      return [...peaks.values()];
+    },
+    stop() {
+      clearInterval(timer);
+      look();
+      return [...peaks.values()];
+    },
+  };
+}
+
+/** VmRSS of each process of a tree now (git excluded): the idle figure. */
+export function processRss(pid: number): ProcPeak[] {
+  return processTree(pid)
+    .filter((p) => !isGit(p.comm))
+    .map((p) => ({ pid: p.pid, comm: p.comm, root: p.pid === pid, peak: statusField(p.pid, 'VmRSS') ?? 0 }));
+}
+
+/** "supervisor 40.1, workers 45.2/47.0 MB" (or one process's figure); the largest is what a target compares. */
+export function describeProcs(procs: ProcPeak[], MB = 1e6): string {
+  const root = procs.find((p) => p.root);
+  const rest = procs.filter((p) => !p.root).sort((a, b) => a.pid - b.pid);
+  if (!rest.length) return root ? `${(root.peak / MB).toFixed(1)} MB (one process)` : 'n/a';
+  return `${root ? `main ${(root.peak / MB).toFixed(1)}, ` : ''}children ${rest.map((p) => (p.peak / MB).toFixed(1)).join('/')} MB`;
+}
+
+/** utime + stime of a process tree (git included: work a server started), clock ticks. */
+function treeCpu(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // ended while we looked
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits (bounded) until a server's process tree has used under 5% of a CPU for half a second: wrk
+ * ends with requests still in flight, and a slow server keeps working on them after the client has
+ * gone; that backlog must not be timed as the next measurement. Returns the seconds waited.
+ */
+export async function waitIdle(pid: number, maxMs = 60_000): Promise<number> {
+  const start = Date.now();
+  let last = treeCpu(pid);
+  while (Date.now() - start < maxMs) {
+    await sleep(500);
+    const now = treeCpu(pid);
+    // 100 ticks per second on Linux: 5% of one CPU over 0.5 s is 2.5 ticks.
+    if (now - last <= 2) break;
+    last = now;
+  }
+  return (Date.now() - start) / 1000;
+}

@@ -9,7 +9,7 @@ export interface Cell {
   note?: string;
 }
 
-export type TableId = 'peers' | 'git';
+export type TableId = 'issue' | 'peers' | 'git';
 
 export interface Row {
   label: string;
@@ -36,6 +36,16 @@ export const COLUMN_HEADERS: Record<PeerName, string> = {
 };
 
 export const TABLES: Record<TableId, TableSpec> = {
+  // Issue 13's table: gitdav as started by default (a worker per CPU) against nginx and Apache.
+  issue: {
+    columns: (['nginx', 'apache', 'gitdavN', 'gitN'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    ratios: [
+      { a: 'gitdavN', b: 'nginx', header: 'fs/nginx' },
+      { a: 'gitdavN', b: 'apache', header: 'fs/Apache' },
+      { a: 'gitN', b: 'nginx', header: 'git/nginx' },
+      { a: 'gitN', b: 'apache', header: 'git/Apache' },
+    ],
+  },
   peers: {
     columns: (['gitdav', 'gitdavN', 'nginx', 'apache'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
     ratios: [
@@ -81,7 +91,8 @@ export function renderTable(id: TableId, rows: Row[], running: Set<PeerName>): s
   const spec = TABLES[id];
   const header = ['metric', ...spec.columns.map((c) => c.header), ...spec.ratios.map((r) => r.header)];
   const body = rows
-    .filter((r) => r.tables.includes(id))
+    // A row no server was measured for (its stage did not run) is left out.
+    .filter((r) => r.tables.includes(id) && Object.keys(r.cells).length > 0)
     .map((r) => [
       r.label,
       ...spec.columns.map((c) => fmt(r.cells[c.peer], r.digits, running.has(c.peer) ? '–' : 'n/a')),

@@ -1,0 +1,151 @@
+/**
+ * The 100,000-file section of `npm run bench` (BENCH_SECTIONS=big; BENCH_BIG_FILES sets the count):
+ * one folder of N small files, built without a single PUT — written straight into a folder server's
+ * data dir before it starts, and for a git server one `git fast-import` commit into a bare repository
+ * made before it starts. Fresh servers (the default peers: gitdav ×N fs and git, nginx, Apache), one at
+ * a time; for each: `PROPFIND Depth: 1` without a body (allprop) on the folder, its time to the first
+ * body byte and to the last, its size and the number of responses (cold: the first request; warm: the
+ * second), the peak RSS per process from start to the end, and whether `GET` of the folder (a browser)
+ * answers a bounded page with a link to the next one.
+ */
+import { spawnSync } from 'node:child_process';
+import { Agent } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { timedRequest } from './load.js';
+import { STARTERS, type Peer, type PeerName, type Prepare } from './peers.js';
+import { describeProcs, sampleProcesses, stopAll, removeTempDirs } from './proc.js';
+import { renderTable, type Cell, type Row, type TableId } from './table.js';
+import { TARGET_PEER, selectedPeers } from './webdav.js';
+import type { Figures, Who } from './targets.js';
+
+export const BIG_DIR = '/big/';
+const MB = 1e6;
+const BODY = 'x\n';
+const RESPONSE = /<([A-Za-z][\w.-]*:)?response[\s>]/;
+const name = (i: number) => `file-${String(i).padStart(6, '0')}.txt`;
+
+/** N files of 2 bytes in DIR/big/. */
+function writeFolder(dataDir: string, files: number): void {
+  const dir = join(dataDir, BIG_DIR);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < files; i++) writeFileSync(join(dir, name(i)), BODY);
+}
+
+/** A bare repository on `main` with one commit holding big/ (N paths, one blob), by git fast-import. */
+export function gitFolder(gitDir: string, files: number): void {
+  const init = spawnSync('git', ['init', '-q', '--bare', '-b', 'main', gitDir], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`git init: ${init.stderr}`);
+  const msg = 'bench: a folder of many files\n';
+  const lines = [`blob`, `mark :1`, `data ${BODY.length}`, BODY, `commit refs/heads/main`, `committer bench <bench@localhost> ${Math.floor(Date.now() / 1000)} +0000`, `data ${msg.length}`, msg];
+  for (let i = 0; i < files; i++) lines.push(`M 100644 :1 ${BIG_DIR.slice(1)}${name(i)}`);
+  const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+}
+
+/** Whether an HTML listing is a bounded page: rows counted, and a link to the next page looked for. */
+export function pagedListing(html: string, total: number): { rows: number; next: boolean; paged: boolean } {
+  const rows = (html.match(/<tr[\s>]/gi) ?? []).length;
+  const next = /rel=["']?next|<a[^>]*>[^<]*\bnext\b/i.test(html);
+  return { rows, next, paged: next && rows < total / 10 };
+}
+
+export async function bigFolderSection(files: number): Promise<{ lines: string[]; figures: Figures }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const T: TableId[] = ['issue'];
+  const row = (label: string, digits = 0): Row => {
+    const r: Row = { label, digits, tables: T, cells: {} };
+    rows.push(r);
+    return r;
+  };
+  const n = files.toLocaleString('en-US');
+  const R = {
+    ttfb: row(`${n} files, allprop PROPFIND Depth 1 (cold), first body byte, ms`),
+    total: row(`${n} files, allprop PROPFIND Depth 1 (cold), complete, ms`),
+    warm: row(`${n} files, allprop PROPFIND Depth 1 (again), complete, ms`),
+    size: row(`${n} files, allprop PROPFIND Depth 1, MB of XML`, 1),
+    rss: row(`${n} files: peak RSS from start, largest process, MB`, 1),
+    listing: row(`${n} files: GET of the folder (browser), rows in the page`),
+  };
+  const prepare: Prepare = (dataDir, storage) => (storage === 'git' ? gitFolder(dataDir, files) : writeFolder(dataDir, files));
+  const wanted = selectedPeers().filter((p) => p !== 'baseline');
+  const log = (m: string) => process.stderr.write(`bench big: ${m}\n`);
+  const ran = new Set<PeerName>();
+  const set = (r: Row, p: PeerName, c: Cell) => {
+    r.cells[p] = c;
+  };
+  try {
+    for (const name of wanted) {
+      const began = Date.now();
+      let peer: Peer;
+      try {
+        peer = await STARTERS[name](prepare);
+        peer.fixOwnership();
+      } catch (err) {
+        notes.push(`${name}: did not start: ${(err as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      ran.add(name);
+      log(`${name}: ${n} files ready and serving in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      const sampler = sampleProcesses(peer.pid, 100);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (const [i, r] of [[0, R.total], [1, R.warm]] as const) {
+          const t = await timedRequest(agent, peer.url + BIG_DIR, 'PROPFIND', { Depth: '1' }, undefined, RESPONSE);
+          if (t.status !== 207 || t.matches !== files + 1) {
+            notes.push(`${name}: allprop PROPFIND Depth 1 gave ${t.status} with ${t.matches} responses (want 207 with ${files + 1})`);
+            if (t.status !== 207) {
+              set(r, name, { note: `failed (${t.status})` });
+              continue;
+            }
+          }
+          set(r, name, { value: t.totalMs });
+          if (i === 0) {
+            set(R.ttfb, name, { value: t.ttfbMs });
+            set(R.size, name, { value: t.bytes / MB });
+          }
+          log(`${name}: PROPFIND ${i === 0 ? 'cold' : 'again'}: first byte ${t.ttfbMs.toFixed(0)} ms, complete ${t.totalMs.toFixed(0)} ms, ${(t.bytes / MB).toFixed(1)} MB`);
+        }
+        const g = await timedRequest(agent, peer.url + BIG_DIR, 'GET', { Accept: 'text/html' });
+        if (g.status === 200) {
+          // The page itself is streamed and dropped; its first 64 KiB say whether it is paged, the size how many rows it could hold.
+          const page = pagedListing(g.head, files);
+          const rowsSeen = g.bytes > g.head.length ? `${page.rows}+ (${(g.bytes / MB).toFixed(1)} MB)` : String(page.rows);
+          set(R.listing, name, { value: page.paged ? page.rows : undefined, note: page.paged ? 'paged' : `not paged: ${rowsSeen}${page.next ? '' : ', no next link'}` });
+        } else {
+          set(R.listing, name, { note: `n/a (${g.status})` });
+        }
+      } catch (err) {
+        notes.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
+      } finally {
+        agent.destroy();
+        const procs = sampler.stop();
+        set(R.rss, name, { value: Math.max(...procs.map((p) => p.peak)) / MB });
+        notes.push(`peak RSS, ${name}: ${describeProcs(procs)}`);
+        await peer.stop();
+      }
+    }
+  } finally {
+    await stopAll();
+    removeTempDirs();
+  }
+
+  const figures: Figures = {};
+  for (const [peer, who] of Object.entries(TARGET_PEER) as [PeerName, Who][]) {
+    const v = (r: Row) => r.cells[peer]?.value;
+    if (v(R.ttfb) !== undefined) (figures.bigTtfb ??= {})[who] = v(R.ttfb);
+    if (v(R.total) !== undefined) (figures.bigTotal ??= {})[who] = v(R.total);
+    if (v(R.rss) !== undefined) (figures.bigRss ??= {})[who] = v(R.rss);
+    const l = R.listing.cells[peer];
+    if (l && !l.note?.startsWith('n/a')) (figures.bigPaged ??= {})[who] = l.note === 'paged' ? 1 : 0;
+  }
+  const lines = [
+    `Folder of ${n} files of ${BODY.length} bytes (folder servers: written into the data dir before start; git: one git fast-import commit before start). Each server fresh, alone.`,
+    'nginx (dav_ext) answers allprop itself; nginx and Apache have no HTML listing here (autoindex is off, mod_autoindex not loaded): n/a.',
+    '',
+    renderTable('issue', rows, ran),
+  ];
+  if (notes.length) lines.push('', 'Notes:', ...notes.map((x) => `- ${x}`));
+  return { lines, figures };
+}
