@@ -324,7 +324,8 @@ export function processRss(pid: number): ProcPeak[] {
 /** "supervisor 40.1, workers 45.2/47.0 MB" (or one process's figure); the largest is what a target compares. */
 export function describeProcs(procs: ProcPeak[], MB = 1e6): string {
   const root = procs.find((p) => p.root);
-  const rest = procs.filter((p) => !p.root).sort((a, b) => a.pid - b.pid);
+  // A child with no RSS (a zombie not yet reaped) is no process to report.
+  const rest = procs.filter((p) => !p.root && p.peak > 0).sort((a, b) => a.pid - b.pid);
   if (!rest.length) return root ? `${(root.peak / MB).toFixed(1)} MB (one process)` : 'n/a';
   return `${root ? `main ${(root.peak / MB).toFixed(1)}, ` : ''}children ${rest.map((p) => (p.peak / MB).toFixed(1)).join('/')} MB`;
 }
