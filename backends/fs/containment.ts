@@ -14,7 +14,7 @@
  * Links that leave their folder (`docs/lnk -> ../private`, `photos -> /mnt/photos`) are never followed:
  * the one rule that holds at every share without asking which folders are shared.
  */
-import { constants as fsc, promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp, readlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BackendError } from '../errors.js';
@@ -124,7 +124,12 @@ export class Containment {
     // Tests swap folders here: what the handle is checked against is then no longer what was opened.
     await raceHooks.afterCheck?.(path, 'read');
     const via = `/proc/self/fd/${fh.fd}`;
-    const real = await fsp.readlink(via).catch(() => null);
+    let real: string | null = null;
+    try {
+      real = readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
+    } catch {
+      // not answered: the checked path decides
+    }
     if (real === abs) return { fh, real, via };
     await fh.close();
     return null;
@@ -154,7 +159,7 @@ export class Containment {
   /** Where an open handle is now: the kernel's own path of it, or (without /proc) its expected one if dev+ino match. */
   private async opened(fh: FileHandle, via: string): Promise<string> {
     try {
-      return await fsp.readlink(via);
+      return readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
     } catch (err) {
       if (codeOf(err) !== 'ENOENT') throw err;
       throw new Error('the folder backend needs /proc (Linux) to verify what it opened');
