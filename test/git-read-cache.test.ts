@@ -15,6 +15,7 @@ import { BlobCache } from '../backends/git/blob-cache.js';
 import { ObjectStore } from '../backends/git/objects.js';
 import { Refs } from '../backends/git/refs.js';
 import { tool } from './helpers/tools.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
 import { http, serveWorkers, stopAfterEach, type Served } from './workers/helpers.js';
 
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
@@ -187,6 +188,13 @@ describe('git read caches', function () {
     });
   });
 
+  it('the bound is configured by --blob-cache-bytes, GITDAV_BLOB_CACHE_BYTES or blobCacheBytes; 0 is off', () => {
+    assert.equal(loadConfig([], {}).blobCacheBytes, 1024 ** 3);
+    assert.equal(loadConfig(['--blob-cache-bytes', '0'], {}).blobCacheBytes, 0);
+    assert.equal(loadConfig([], { GITDAV_BLOB_CACHE_BYTES: '1048576' }).blobCacheBytes, 1048576);
+    for (const bad of ['-1', '1.5', 'lots']) assert.throws(() => loadConfig(['--blob-cache-bytes', bad], {}), ConfigError, bad);
+  });
+
   describe('a server with two workers', () => {
     let s: Served | undefined;
     stopAfterEach(
@@ -247,6 +255,15 @@ describe('git read caches', function () {
       // The cache holds the blobs read, under the repository's state folder, whole.
       const files = await cachedFiles(join(root, 'gitdav', 'blob-cache'));
       assert.ok(files.length >= 3, `${files.length} cached blobs`);
+    });
+
+    it('--blob-cache-bytes 0: blobs are inflated each time, nothing is written', async () => {
+      const root = join(dir, 'off');
+      s = await serveWorkers(['--backend', 'git', '--root', root, '--workers', '1', '--log-level', 'error', '--blob-cache-bytes', '0']);
+      const content = randomBytes(100_000);
+      assert.equal((await http(s.url, '/f.bin', { method: 'PUT', body: content })).status, 201);
+      for (let i = 0; i < 3; i++) assert.ok((await http(s.url, '/f.bin')).body.equals(content));
+      assert.deepEqual(await cachedFiles(join(root, 'gitdav', 'blob-cache')), []);
     });
   });
 });
