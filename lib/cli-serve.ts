@@ -18,7 +18,7 @@ export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] 
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
                     [--symlinks follow-inside|refuse] [--read-only]
-                    [--metrics-port N [--metrics-host ADDR]] [--workers N]`;
+                    [--metrics-port N [--metrics-host ADDR]] [--workers N] [--blob-cache-bytes N]`;
 
 export const SERVE_HELP = `Serves DIR (default ./data) over WebDAV on http://127.0.0.1:8080/: a git repository (created if
 DIR is empty; every change a commit), or with --backend fs a plain folder (one server per folder;
@@ -36,6 +36,8 @@ port and replaces a worker that dies; SIGHUP to it, or "gitdav reload --root DIR
 configuration and TLS files again and replaces the workers without dropping a connection (old
 workers finish what is in flight, for up to "drainTimeoutMs", default an hour). --workers 1: one
 process, as before.
+--blob-cache-bytes N (git backend; default 1073741824, 1 GiB, per repository; 0: off) keeps blobs
+read as plain files in <repository>/gitdav/blob-cache, so a GET of one streams a file, not zlib.
 Its last 5,000 log records, debug level included, are kept in memory and written to
 <state folder>/flight/ on a crash, on SIGUSR2 or by "gitdav dump --root DIR" (limits.flight*).
 With --proxy-user-header a reverse proxy that did the login names the user (believed only from
@@ -50,7 +52,7 @@ Every option can also come from a JSON config file (its keys are the options in 
 GITDAV_PORT, GITDAV_LOG_LEVEL, GITDAV_INSECURE, GITDAV_CALDAV, GITDAV_USER, GITDAV_EMAIL,
 GITDAV_TLS_CERT, GITDAV_TLS_KEY, GITDAV_REALM, GITDAV_EMAIL_DOMAIN, GITDAV_PROXY_USER_HEADER,
 GITDAV_TRUSTED_PROXIES, GITDAV_ANONYMOUS_READ, GITDAV_SYMLINKS, GITDAV_READ_ONLY, GITDAV_METRICS_PORT,
-GITDAV_METRICS_HOST, GITDAV_WORKERS, GITDAV_CONFIG.
+GITDAV_METRICS_HOST, GITDAV_WORKERS, GITDAV_BLOB_CACHE_BYTES, GITDAV_CONFIG.
 Listening on a non-loopback address needs TLS and users, or --insecure.`;
 
 /** Runs the server; resolves -1 while it runs (signals end it), or an exit code when it could not start. */

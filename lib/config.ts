@@ -13,6 +13,7 @@ import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { DEFAULT_SYMLINK_POLICY, SYMLINK_POLICIES, type SymlinkPolicy } from '../backends/fs/containment.js';
 import { DEFAULT_FLIGHT_LIMITS, type FlightLimits } from '../backends/util/flight-recorder.js';
+import { DEFAULT_BLOB_CACHE_BYTES } from '../backends/git/blob-cache.js'; // node built-ins only: cheap for a folder server
 
 export interface ServerConfig {
   root: string;
@@ -48,6 +49,8 @@ export interface ServerConfig {
   anonymousRead?: string;
   /** Folder backend: which symbolic links are followed (backends/fs/containment.ts). */
   symlinks: SymlinkPolicy;
+  /** Git backend: bytes of inflated blobs kept as files per repository (backends/git/blob-cache.ts); 0: none. */
+  blobCacheBytes: number;
   /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
   readOnly: boolean;
   /** Statistics in Prometheus' text format at http://metricsHost:metricsPort/metrics; none when unset. */
@@ -81,6 +84,7 @@ export const DEFAULTS: ServerConfig = {
   emailDomain: 'localhost',
   trustedProxies: [],
   symlinks: DEFAULT_SYMLINK_POLICY,
+  blobCacheBytes: DEFAULT_BLOB_CACHE_BYTES,
   readOnly: false,
   metricsHost: '127.0.0.1',
   workers: Math.min(256, availableParallelism()),
@@ -116,6 +120,7 @@ const CONFIG_KEYS: Record<Exclude<keyof ServerConfig, 'supervised'>, true> = {
   trustedProxies: true,
   anonymousRead: true,
   symlinks: true,
+  blobCacheBytes: true,
   readOnly: true,
   metricsPort: true,
   metricsHost: true,
@@ -139,6 +144,7 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--trusted-proxies': 'trustedProxies',
   '--anonymous-read': 'anonymousRead',
   '--symlinks': 'symlinks',
+  '--blob-cache-bytes': 'blobCacheBytes',
   '--metrics-port': 'metricsPort',
   '--metrics-host': 'metricsHost',
   '--workers': 'workers',
@@ -162,6 +168,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_TRUSTED_PROXIES: 'trustedProxies',
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
   GITDAV_SYMLINKS: 'symlinks',
+  GITDAV_BLOB_CACHE_BYTES: 'blobCacheBytes',
   GITDAV_READ_ONLY: 'readOnly',
   GITDAV_METRICS_PORT: 'metricsPort',
   GITDAV_METRICS_HOST: 'metricsHost',
@@ -281,6 +288,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);
   const symlinks = String(raw.symlinks) as SymlinkPolicy;
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ConfigError(`symlinks must be one of ${SYMLINK_POLICIES.join(', ')}`);
+  const blobCacheBytes = Number(raw.blobCacheBytes);
+  if (!Number.isSafeInteger(blobCacheBytes) || blobCacheBytes < 0) throw new ConfigError(`--blob-cache-bytes must be a whole number of bytes (0 turns the cache off), not "${String(raw.blobCacheBytes)}"`);
   const metricsPort = raw.metricsPort === undefined || raw.metricsPort === '' ? undefined : Number(raw.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`invalid metrics port "${String(raw.metricsPort)}"`);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`--metrics-port must differ from --port (${port}): the metrics have a listener of their own`);
@@ -311,6 +320,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     trustedProxies,
     anonymousRead,
     symlinks,
+    blobCacheBytes,
     readOnly,
     metricsPort,
     metricsHost,

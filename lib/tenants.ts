@@ -22,9 +22,9 @@ import { admitsLocks, shareMounts, type ShareMount } from './tenants/share-mount
 export type BackendKind = 'git' | 'fs';
 
 /** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
-export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy; supervised?: boolean } = {}): Promise<Backend> {
+export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy; supervised?: boolean; blobCacheBytes?: number } = {}): Promise<Backend> {
   // Loaded on demand: the git backend's modules are not needed by a folder server.
-  if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root });
+  if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root, blobCache: { maxBytes: options.blobCacheBytes } });
   return FsBackend.open({ root, symlinks: options.symlinks, supervised: options.supervised });
 }
 
@@ -33,6 +33,8 @@ export interface TenantOptions {
   backend: BackendKind;
   /** Folder backend: which symbolic links are followed (default follow-inside). */
   symlinks?: SymlinkPolicy;
+  /** Git backend: the blob cache's bound, per user's repository (default 1 GiB). */
+  blobCacheBytes?: number;
   dav?: Partial<DavOptions>;
   /** CalDAV per user (the user's name and address filled in), or false. */
   caldav: Partial<CalDavOptions> | false;
@@ -124,7 +126,7 @@ export class Tenants {
   }
 
   private async create(user: string): Promise<Tenant> {
-    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks, supervised: this.options.supervised });
+    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks, supervised: this.options.supervised, blobCacheBytes: this.options.blobCacheBytes });
     const mountTable = new MountTable<ShareMount>();
     const dav = await createDav({ backend: new MountView(own, mountTable), options: this.options.dav });
     const locks = dav.locks as LockManager;

@@ -14,7 +14,7 @@
  * Links that leave their folder (`docs/lnk -> ../private`, `photos -> /mnt/photos`) are never followed:
  * the one rule that holds at every share without asking which folders are shared.
  */
-import { constants as fsc, promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp, readlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BackendError } from '../errors.js';
@@ -99,6 +99,43 @@ export class Containment {
    * request: it is treated as not there. Read from the handle (or `via`), never by name again.
    */
   async open(path: string, flags: number): Promise<Opened | null> {
+    return (await this.openDirect(path, flags)) ?? this.openChecked(path, flags);
+  }
+
+  /**
+   * The common case in one open and one readlink, without the realpath before: the path is opened
+   * as the client named it, then the kernel says where the handle is. If that is the path itself,
+   * character for character, no name on the way was a link (a link would make the kernel's path
+   * differ) and the file is inside the root, not the state folder: exactly what `check` would have
+   * found, and checked on the handle itself, so no rename before or after the open can change the
+   * answer. Anything else (a link on the way, not there, an error, a file renamed since) closes the
+   * handle and takes the checked path below, so errors and refusals stay as they were.
+   */
+  private async openDirect(path: string, flags: number): Promise<Opened | null> {
+    const abs = this.abs(path);
+    if (this.isState(abs)) return null;
+    await raceHooks.beforeCheck?.(path, 'read');
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(abs, flags | fsc.O_NONBLOCK);
+    } catch {
+      return null;
+    }
+    // Tests swap folders here: what the handle is checked against is then no longer what was opened.
+    await raceHooks.afterCheck?.(path, 'read');
+    const via = `/proc/self/fd/${fh.fd}`;
+    let real: string | null = null;
+    try {
+      real = readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
+    } catch {
+      // not answered: the checked path decides
+    }
+    if (real === abs) return { fh, real, via };
+    await fh.close();
+    return null;
+  }
+
+  private async openChecked(path: string, flags: number): Promise<Opened | null> {
     const expected = await this.check(path, 'read');
     let fh: FileHandle;
     try {
@@ -122,7 +159,7 @@ export class Containment {
   /** Where an open handle is now: the kernel's own path of it, or (without /proc) its expected one if dev+ino match. */
   private async opened(fh: FileHandle, via: string): Promise<string> {
     try {
-      return await fsp.readlink(via);
+      return readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
     } catch (err) {
       if (codeOf(err) !== 'ENOENT') throw err;
       throw new Error('the folder backend needs /proc (Linux) to verify what it opened');

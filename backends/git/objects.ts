@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { BlobBody } from './blob-body.js';
+import type { BlobCache } from './blob-cache.js';
 import { LooseObjects, type WriteObjectOptions } from './loose.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
@@ -40,6 +41,9 @@ export class ObjectStore {
   private readonly trees = new Lru<TreeEntry[]>(300_000, (t) => t.length + 1, cacheCounts('git_trees'));
   private readonly commits = new Lru<CommitInfo>(50_000, undefined, cacheCounts('git_commits'));
   private readonly sizes = new Lru<number>(200_000, undefined, cacheCounts('git_blob_sizes'));
+
+  /** Inflated blobs as plain files (./blob-cache.ts), when the backend keeps them. */
+  blobCache: BlobCache | null = null;
 
   constructor(readonly gitdir: string) {
     this.packs = new PackReader(join(gitdir, 'objects', 'pack'));
@@ -168,8 +172,24 @@ export class ObjectStore {
     return size;
   }
 
-  /** Streams a blob's content (or a byte range of it). Loose objects stream; packed ones come whole. */
+  /**
+   * Streams a blob's content (or a byte range of it): from the blob cache when it holds it, else
+   * inflated (and a full read of a blob the cache takes is written into it on the way).
+   */
   async readBlob(oid: string, range?: ByteRange): Promise<Readable> {
+    const cache = this.blobCache;
+    if (!cache) return this.inflateBlob(oid, range);
+    // The size is known from the stat a GET made first (the sizes cache); it names the file's length.
+    const size = this.sizes.get(oid) ?? (await this.blobSize(oid));
+    if (!cache.accepts(size)) return this.inflateBlob(oid, range);
+    const cached = await cache.open(oid, size, range);
+    if (cached) return cached;
+    const body = await this.inflateBlob(oid, range);
+    return range ? body : cache.fill(oid, size, body);
+  }
+
+  /** Streams a blob's content (or a byte range of it). Loose objects stream; packed ones come whole. */
+  private async inflateBlob(oid: string, range?: ByteRange): Promise<Readable> {
     // Check the header first: a loose object that is not a blob, or not zlib at all, must fail here,
     // before the response's status is sent, not halfway through the body.
     const head = await this.looseHeader(oid);

@@ -12,7 +12,7 @@
  * leave a ref naming missing objects.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync, type BigIntStats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gitProbe } from './probe.js';
 
@@ -36,24 +36,86 @@ export function isValidRefName(name: string): boolean {
   return name.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }
 
-export class Refs {
-  constructor(private readonly gitdir: string) {}
+/**
+ * A file older than this (by its mtime, against the clock now) is trusted to be told apart from any
+ * later version by its stat alone: see FileIdentityCache.
+ */
+export const SETTLED_MS = 100;
 
-  /** Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist. */
-  async read(ref: string, depth = 0): Promise<string | null> {
-    if (depth > 5) return null;
-    if (depth === 0) gitProbe?.ref(ref);
-    let text: string | null = null;
+/**
+ * The text of small files (refs, packed-refs) by the file's identity: device, inode, size, mtime and
+ * ctime in nanoseconds. Git (and Refs.compareAndSwap) never writes a ref in place: it writes
+ * `<ref>.lock` and renames it over, so a new version is a new inode with a new mtime. The one way a
+ * stat could repeat is inode reuse within one timestamp tick (a few ms of the kernel's coarse clock),
+ * so, as git does for "racily clean" index entries, a file changed less than SETTLED_MS ago is never
+ * cached: it is read again until it has settled, and any later version then has a later mtime.
+ * Bounded: one entry per file name (a handful of refs).
+ */
+class FileIdentityCache {
+  private readonly entries = new Map<string, { id: string; text: string }>();
+
+  /** The file's text, or null when it is missing; one stat when it has not changed. */
+  async read(path: string): Promise<string | null> {
+    // A synchronous stat of one small local file costs microseconds, less than the promise round trip.
+    let st: BigIntStats | undefined;
     try {
-      text = (await fsp.readFile(join(this.gitdir, ref), 'utf8')).trim();
+      st = statSync(path, { bigint: true, throwIfNoEntry: false });
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
+    if (!st) {
+      this.entries.delete(path);
+      return null;
+    }
+    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const cached = this.entries.get(path);
+    if (cached?.id === id) return cached.text;
+    let text: string;
+    try {
+      text = await fsp.readFile(path, 'utf8');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    // Read after the stat: if it changed in between, its mtime is recent, so it is not cached below.
+    const settled = Date.now() - Number(st.mtimeNs / 1_000_000n) > SETTLED_MS && Date.now() - Number(st.ctimeNs / 1_000_000n) > SETTLED_MS;
+    if (settled) this.entries.set(path, { id, text });
+    else this.entries.delete(path);
+    return text;
+  }
+}
+
+export class Refs {
+  private readonly files = new FileIdentityCache();
+  private packedCache: { text: string; map: Map<string, string> } | null = null;
+
+  constructor(private readonly gitdir: string) {}
+
+  /**
+   * Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist.
+   * Costs a stat per file when nothing changed (FileIdentityCache: never stale after a native commit,
+   * push, gc or pack-refs, or another process's update, all of which rename a new file into place).
+   */
+  async read(ref: string, depth = 0, fresh = false): Promise<string | null> {
+    if (depth > 5) return null;
+    if (depth === 0) gitProbe?.ref(ref);
+    const path = join(this.gitdir, ref);
+    let text: string | null = null;
+    if (fresh) {
+      try {
+        text = await fsp.readFile(path, 'utf8');
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    } else {
+      text = await this.files.read(path);
+    }
     if (text !== null) {
-      if (text.startsWith('ref: ')) return this.read(text.slice(5).trim(), depth + 1);
+      text = text.trim();
+      if (text.startsWith('ref: ')) return this.read(text.slice(5).trim(), depth + 1, fresh);
       return /^[0-9a-f]{40}$/.test(text) ? text : null;
     }
-    return (await this.packed()).get(ref) ?? null;
+    return (await this.packed(fresh)).get(ref) ?? null;
   }
 
   /** Where HEAD points (`refs/heads/main`), or null for a detached HEAD. */
@@ -115,7 +177,8 @@ export class Refs {
     const stillOurs = async () => (await fsp.stat(lock).catch(() => null))?.ino === ino;
     let done = false;
     try {
-      if ((await this.read(ref)) !== expected) return false;
+      // Read afresh under the lock: the value compared must be the file's, not a remembered one.
+      if ((await this.read(ref, 0, true)) !== expected) return false;
       await fh.writeFile(`${next}\n`);
       await fh.sync();
       await fh.close();
@@ -170,18 +233,23 @@ export class Refs {
     return cleared;
   }
 
-  private async packed(): Promise<Map<string, string>> {
+  private async packed(fresh = false): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    let text: string;
+    const path = join(this.gitdir, 'packed-refs');
+    let text: string | null;
     try {
-      text = await fsp.readFile(join(this.gitdir, 'packed-refs'), 'utf8');
+      text = fresh ? await fsp.readFile(path, 'utf8') : await this.files.read(path);
     } catch {
       return out;
     }
+    if (text === null) return out;
+    // Parsed once per version of the file (the same text object while the file is unchanged).
+    if (this.packedCache?.text === text) return this.packedCache.map;
     for (const line of text.split('\n')) {
       const m = /^([0-9a-f]{40}) (\S+)$/.exec(line);
       if (m) out.set(m[2]!, m[1]!);
     }
+    if (!fresh) this.packedCache = { text, map: out };
     return out;
   }
 }

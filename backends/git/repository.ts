@@ -14,6 +14,9 @@ import { MountTable } from '../mount/table.js';
 import { GitBackend, type GitBackendOptions } from './index.js';
 import { HistoryBackend, HISTORY_READ_ONLY } from './history/backend.js';
 import { HISTORY } from './history/history.js';
+import { BlobCache, type BlobCacheOptions } from './blob-cache.js';
+import { join } from 'node:path';
+import { ownTempDir } from '../util/process-temp.js';
 
 /** Where history is mounted. */
 export const HISTORY_AT = `/${HISTORY}`;
@@ -39,9 +42,14 @@ export class GitRepository extends MountView {
   }
 }
 
-/** Opens (or creates) a repository and serves it with its history. */
-export async function openGitRepository(options: GitBackendOptions): Promise<GitRepository> {
+/**
+ * Opens (or creates) a repository and serves it with its history. Blobs read are kept inflated in
+ * `<gitdir>/gitdav/blob-cache` (./blob-cache.ts) unless `blobCache.maxBytes` is 0.
+ */
+export async function openGitRepository(options: GitBackendOptions & { blobCache?: BlobCacheOptions }): Promise<GitRepository> {
   const live = await GitBackend.open({ ...options, reserved: [HISTORY, ...(options.reserved ?? [])] });
+  const cache = new BlobCache(join(live.stateDir, 'blob-cache'), () => ownTempDir(join(live.stateDir, 'tmp')), options.blobCache);
+  if (cache.maxBytes > 0) live.store.blobCache = cache;
   const history = new HistoryBackend({
     stateDir: live.stateDir,
     store: live.store,

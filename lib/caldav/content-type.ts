@@ -10,7 +10,11 @@ import type { CalDavStates } from './state/states.js';
 
 export function calendarContentType(plain: Dav['contentType'], states: CalDavStates): Dav['contentType'] {
   return async (req, entry) => {
-    if (entry.kind !== 'file' || !(await isCalendarPath(req, parentOf(entry.path)))) return plain(req, entry);
+    // Cheap exits first: the root is never a calendar (calendars are made as new collections, by
+    // MKCALENDAR or MKCOL, and the type is never patched onto one that exists), so a file there is
+    // not a calendar object and its GET skips the parent's stat and properties.
+    const parent = parentOf(entry.path);
+    if (entry.kind !== 'file' || parent === '/' || !(await isCalendarPath(req, parent))) return plain(req, entry);
     const object = await parsedObject(states, req, entry);
     return `text/calendar; charset=utf-8${object ? `; component=${object.componentType.toLowerCase()}` : ''}`;
   };

@@ -6,7 +6,7 @@
  * it, and only for reading), a link out of the root, and `symlinks: "refuse"`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,33 @@ describe('symbolic links (folder backend)', function () {
     }
     assert.equal(await readFile(join(outside, 'victim'), 'utf8'), 'safe');
     assert.deepEqual(await readdir(outside), ['victim']);
+  });
+
+  it('a folder read once, then replaced by a link out of the root: the next reads are refused (no remembered answer)', async () => {
+    // The first GETs take the direct open (no link on the way); the same path then leads through a link.
+    await writeFile(join(alice, 'docs', 'victim-here'), 'x');
+    assert.equal((await raw(s.url, '/docs/victim-here', { headers: ALICE })).status, 200);
+    assert.equal((await raw(s.url, '/shared/alice/docs/victim-here', { headers: BOB })).status, 200);
+    await rm(join(alice, 'docs', 'victim-here'));
+    await symlink(join(outside, 'victim'), join(alice, 'docs', 'victim-here'));
+    for (const [p, who] of [['/docs/victim-here', ALICE], ['/shared/alice/docs/victim-here', BOB]] as const) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await raw(s.url, p, { method, headers: who });
+        assert.equal(r.status, 403, `${method} ${p} → ${r.status}`);
+        assert.doesNotMatch(r.text, /safe/);
+      }
+    }
+    // A folder swapped for a link to one outside: the file below it is refused, not served.
+    await mkdir(join(alice, 'docs', 'swapdir'));
+    await writeFile(join(alice, 'docs', 'swapdir', 'victim'), 'inside');
+    assert.equal((await raw(s.url, '/docs/swapdir/victim', { headers: ALICE })).text, 'inside');
+    await rm(join(alice, 'docs', 'swapdir'), { recursive: true });
+    await symlink(outside, join(alice, 'docs', 'swapdir'));
+    const r = await raw(s.url, '/docs/swapdir/victim', { headers: ALICE });
+    assert.equal(r.status, 403, `GET after the swap → ${r.status} ${r.text}`);
+    assert.doesNotMatch(r.text, /safe/);
+    await rm(join(alice, 'docs', 'victim-here'));
+    await rm(join(alice, 'docs', 'swapdir'));
   });
 });
 
