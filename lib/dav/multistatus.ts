@@ -40,7 +40,7 @@ async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerat
     await pause();
     batch += serializeFragment(r);
     // Fewer, larger chunks: one write per response costs more than the serialisation.
-    if (batch.length > 16384) {
+    if (batch.length > 65536) {
       yield batch;
       batch = '';
     }

@@ -139,7 +139,9 @@ export class ResponseWriter {
       }
       const requested = request.kind === 'prop' ? request.requested : undefined;
       for (const name of names) {
-        const value = await this.valueXml(res, name, requested?.get(name));
+        // Most values are ready at once: await only those that are not (one microtask per member, not per property).
+        let value = this.valueXml(res, name, requested?.get(name));
+        if (typeof value === 'object' && value !== null) value = await value;
         if (value !== null) found += value;
         else if (!optional?.has(name)) missing += tagsOf(name).empty;
       }
@@ -152,12 +154,22 @@ export class ResponseWriter {
   }
 
   /** One property as XML, or null when the resource has none (valueOf's rules). */
-  private async valueXml(res: Resource, name: string, requested?: XmlElement): Promise<string | null> {
+  private valueXml(res: Resource, name: string, requested?: XmlElement): string | null | Promise<string | null> {
     const fast = this.fast.get(name);
-    if (fast && (name !== displayname.name || !(await res.deadProps()).has(name))) {
-      const xml = await fast(res);
-      if (xml !== undefined) return xml;
-    }
+    if (!fast) return this.slowXml(res, name, requested);
+    // displayname is not protected: a stored value wins, and that needs the dead properties.
+    if (name === displayname.name) return this.displayXml(res, fast);
+    const xml = fast(res);
+    if (typeof xml === 'object' && xml !== null) return xml.then((x) => (x !== undefined ? x : this.slowXml(res, name, requested)));
+    return xml !== undefined ? xml : this.slowXml(res, name, requested);
+  }
+
+  private async displayXml(res: Resource, fast: Fast): Promise<string | null> {
+    if ((await res.deadProps()).has(displayname.name)) return this.slowXml(res, displayname.name);
+    return (await fast(res)) ?? null;
+  }
+
+  private async slowXml(res: Resource, name: string, requested?: XmlElement): Promise<string | null> {
     const value = await valueOf(res, name, requested);
     return value === null ? null : serializeFragment(value);
   }
