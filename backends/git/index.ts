@@ -9,26 +9,13 @@
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  baseName,
-  joinPath,
-  parentOf,
-  type Backend,
-  type ByteRange,
-  type ChangeSet,
-  type CopyOptions,
-  type Entry,
-  type MoveOptions,
-  type MutationOptions,
-  type PropertyMap,
-  type PropPatch,
-  type WriteOptions,
-  type WriteResult,
-} from '../backend.js';
+import { baseName, joinPath, parentOf } from '../backend.js';
+import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
 import type { CopyTarget, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
+import { listedProps } from './listed-props.js';
 import { Committer, type Operation } from './committer.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -81,6 +68,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
   private readonly names: LiveNames;
+  /** Files handed out by list(), with how to read their properties from the listing's tree. */
+  private readonly listedProps = new WeakMap<Entry, (path: string) => Promise<PropertyMap>>();
   /** The tip as the last look-up found it (the one a request's early check just made, usually). */
   private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
 
@@ -189,16 +178,20 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     const slot = await editor.get(path);
     if (!slot) throw new BackendError('NotFound', path);
     if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
+    const propsOfFile = listedProps(this.store, editor, path, this.volatile); // PROPFIND allprop: once per folder
     const members = [...(await editor.entries(slot))].filter(([name, child]) => !this.names.isHidden(joinPath(path, name)) && isListable(child));
     // Sizes come from object headers: several reads in flight, so a 10,000-member folder lists fast.
-    yield* mapOrdered(members, 16, ([name, child]) => {
+    for await (const entry of mapOrdered(members, 16, ([name, child]) => {
       const childPath = joinPath(path, name);
       return this.toEntry(childPath, child, editor, time).catch((err: unknown): Entry => {
         // A broken object fails its own GET (500, naming it); the folder still lists whole.
         if (err instanceof BackendError && err.code === 'Corrupt') return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
         throw err;
       });
-    });
+    })) {
+      if (entry.kind === 'file') this.listedProps.set(entry, propsOfFile);
+      yield entry;
+    }
   }
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
@@ -212,7 +205,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     return this.store.readBlob(slot.oid, range);
   }
 
-  async props(path: string): Promise<PropertyMap> {
+  async props(path: string, known?: Entry): Promise<PropertyMap> {
+    const listed = known?.path === path ? this.listedProps.get(known) : undefined;
+    if (listed) return listed(path);
     const { editor } = await this.editor();
     const slot = this.names.isHidden(path) ? null : await editor.get(path);
     if (!slot) throw new BackendError('NotFound', path);

@@ -44,6 +44,13 @@ export class VolatileProps {
     return new Map(this.data.get(path) ?? []);
   }
 
+  /** The properties as last saved, read once for many paths (a listing): one stat, not one per path. */
+  snapshot(): (path: string) => PropertyMap {
+    this.refresh();
+    const data = this.data;
+    return (path) => new Map(data.get(path) ?? []);
+  }
+
   async patch(path: string, patches: PropPatch[]): Promise<void> {
     await this.change(() => {
       const next = applyPatches(new Map(this.data.get(path) ?? []), patches);

@@ -1,33 +1,92 @@
-/** A plain HTML listing of a folder, for people who open the URL in a browser. */
+/**
+ * A plain HTML listing of a folder, for people who open the URL in a browser. Paged by cursor:
+ * `?after=KEY` shows the PAGE_SIZE rows after KEY, `?before=KEY` the PAGE_SIZE rows before it, where
+ * a row's key is its name with a `/` after a folder's (folders first, then names in collation order,
+ * ties by code points: a total order, so pages neither skip nor repeat a row while the folder stands
+ * still). A page keeps only the rows it may show while the folder streams past: memory is bounded
+ * by the page, not the folder (100,000 members list in a few MB).
+ */
 import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
 import { escapeAttr, escapeText } from './xml/write.js';
 import { baseName } from '../../backends/backend.js';
 
-const MAX_ROWS = 10_000;
+export const PAGE_SIZE = 1000;
+
+const collator = new Intl.Collator();
+
+/** The key a row sorts and pages by: folders carry a trailing slash. */
+function keyOf(e: Entry): string {
+  return baseName(e.path) + (e.kind === 'collection' ? '/' : '');
+}
+
+/** Folders first, then collation order, then code points. */
+export function compareKeys(a: string, b: string): number {
+  const da = a.endsWith('/');
+  if (da !== b.endsWith('/')) return da ? -1 : 1;
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+interface Row {
+  key: string;
+  entry: Entry;
+}
+
+/**
+ * The `limit` rows nearest past the cursor in the direction asked (ascending after it, descending
+ * before it), in ascending order. Keeps at most 2 × limit rows at a time.
+ */
+export async function selectPage(entries: AsyncIterable<Entry>, cursor: { after?: string; before?: string }, limit: number): Promise<Row[]> {
+  const { after, before } = cursor;
+  const sign = before !== undefined ? -1 : 1;
+  const order = (a: Row, b: Row) => sign * compareKeys(a.key, b.key);
+  let rows: Row[] = [];
+  let worst: Row | undefined; // the last row kept at the latest cut: anything past it cannot be shown
+  for await (const entry of entries) {
+    const row = { key: keyOf(entry), entry };
+    if (after !== undefined && compareKeys(row.key, after) <= 0) continue;
+    if (before !== undefined && compareKeys(row.key, before) >= 0) continue;
+    if (worst && order(row, worst) >= 0) continue;
+    rows.push(row);
+    if (rows.length >= 2 * limit) {
+      rows = rows.sort(order).slice(0, limit);
+      worst = rows[limit - 1];
+    }
+  }
+  rows = rows.sort(order).slice(0, limit);
+  return sign < 0 ? rows.reverse() : rows;
+}
 
 export async function renderListing(req: DavRequest, dir: Entry): Promise<string> {
-  const entries: Entry[] = [];
-  for await (const e of req.backend.list(dir.path)) {
-    entries.push(e);
-    if (entries.length > MAX_ROWS) break;
-  }
-  entries.sort((a, b) => (a.kind !== b.kind ? (a.kind === 'collection' ? -1 : 1) : baseName(a.path).localeCompare(baseName(b.path))));
-  const title = escapeText(req.href(dir.path, true));
-  const rows = entries.slice(0, MAX_ROWS).map((e) => {
-    const name = baseName(e.path) + (e.kind === 'collection' ? '/' : '');
+  const query = req.ctx.query;
+  const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const cursor = { after: one(query.after), before: one(query.before) };
+  if (cursor.after !== undefined && cursor.before !== undefined) cursor.before = undefined;
+  // One row more than a page: tells whether there is a page beyond it in the direction read.
+  const rows = await selectPage(req.backend.list(dir.path), cursor, PAGE_SIZE + 1);
+  const beyond = rows.length > PAGE_SIZE;
+  const page = cursor.before !== undefined ? rows.slice(beyond ? 1 : 0) : rows.slice(0, PAGE_SIZE);
+  const here = req.href(dir.path, true);
+  const title = escapeText(here);
+  const lines = page.map(({ key, entry: e }) => {
     const size = e.kind === 'collection' ? '' : humanSize(e.size);
-    return `<tr><td><a href="${escapeAttr(req.href(e.path, e.kind === 'collection'))}">${escapeText(name)}</a></td><td class="n">${size}</td><td>${e.modified.toISOString().slice(0, 19).replace('T', ' ')}</td></tr>`;
+    return `<tr><td><a href="${escapeAttr(req.href(e.path, e.kind === 'collection'))}">${escapeText(key)}</a></td><td class="n">${size}</td><td>${e.modified.toISOString().slice(0, 19).replace('T', ' ')}</td></tr>`;
   });
   const up = dir.path === '/' ? '' : `<tr><td><a href="${escapeAttr(req.href(dir.path.slice(0, dir.path.lastIndexOf('/')) || '/', true))}">../</a></td><td></td><td></td></tr>`;
-  const more = entries.length > MAX_ROWS ? `<p>Only the first ${MAX_ROWS} entries are shown.</p>` : '';
+  const first = page[0]?.key;
+  const last = page[page.length - 1]?.key;
+  // Before: a page read with `after` had rows before it; one read with `before` has them if `beyond`.
+  const hasPrevious = first !== undefined && (cursor.after !== undefined || (cursor.before !== undefined && beyond));
+  const hasNext = last !== undefined && (cursor.before !== undefined || beyond);
+  const link = (param: string, key: string, text: string) => `<a href="${escapeAttr(`${here}?${param}=${encodeURIComponent(key)}`)}" rel="${param === 'after' ? 'next' : 'prev'}">${text}</a>`;
+  const nav = [hasPrevious && link('before', first!, '← previous'), hasNext && link('after', last!, 'next →')].filter(Boolean).join(' · ');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Index of ${title}</title>
 <style>body{font-family:sans-serif;margin:2em}td{padding:.2em 1em}td.n{text-align:right}th{text-align:left;padding:.2em 1em}</style>
 </head><body><h1>Index of ${title}</h1>
 <table><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr>
-${up}${rows.join('\n')}
-</table>${more}</body></html>
+${up}${lines.join('\n')}
+</table>${nav ? `<p class="pages">${nav}</p>` : ''}</body></html>
 `;
 }
 

@@ -20,7 +20,8 @@ export function hrefStatus(href: string, code: number, error?: OutElement): OutE
   return el(dav('response'), el(dav('href'), href), el(dav('status'), statusLine(code)), error && el(dav('error'), error));
 }
 
-type Items = AsyncIterable<OutElement> | Iterable<OutElement>;
+/** Responses as elements, or already written (RawXml). */
+type Items = AsyncIterable<OutNode> | Iterable<OutNode>;
 
 /** Sends a 207 whose responses are produced lazily; `tail` may add e.g. a sync-token after them. */
 export function sendMultistatus(ctx: Context, responses: Items, tail?: () => OutNode[]): void {
@@ -39,7 +40,7 @@ async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerat
     await pause();
     batch += serializeFragment(r);
     // Fewer, larger chunks: one write per response costs more than the serialisation.
-    if (batch.length > 16384) {
+    if (batch.length > 65536) {
       yield batch;
       batch = '';
     }

@@ -43,9 +43,14 @@ export function parsePath(raw: string): ParsedPath {
 
 /** Percent-encodes a path for an href; collections get a trailing slash. */
 export function encodePath(path: string, collection = false): string {
-  const encoded = path
-    .split('/')
-    .map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@').replace(/%2C/gi, ',').replace(/%3D/gi, '=').replace(/%2B/gi, '+').replace(/%24/g, '$').replace(/%26/g, '&').replace(/%3B/gi, ';'))
-    .join('/');
+  const encoded = path.split('/').map(encodeSegment).join('/');
   return collection && !encoded.endsWith('/') ? encoded + '/' : encoded;
+}
+
+/** One path segment as encodePath writes it. */
+export function encodeSegment(s: string): string {
+  const e = encodeURIComponent(s);
+  // Most names need no escape at all: skip the eight replaces for them.
+  if (!e.includes('%')) return e;
+  return e.replace(/%3A/gi, ':').replace(/%40/g, '@').replace(/%2C/gi, ',').replace(/%3D/gi, '=').replace(/%2B/gi, '+').replace(/%24/g, '$').replace(/%26/g, '&').replace(/%3B/gi, ';');
 }

@@ -83,7 +83,7 @@ export async function propResponse(res: Resource, request: PropRequest, options:
 }
 
 /** One property's element, or null when the resource has none. */
-async function valueOf(res: Resource, name: string, requested?: XmlElement): Promise<OutNode | null> {
+export async function valueOf(res: Resource, name: string, requested?: XmlElement): Promise<OutNode | null> {
   const live = res.req.dav.props.get(name);
   if (live && (live.protected || !(await res.deadProps()).has(name))) {
     if (live.appliesTo && !live.appliesTo(res)) return null;

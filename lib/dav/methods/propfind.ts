@@ -3,12 +3,13 @@ import type { Entry } from '../../../backends/backend.js';
 import type { DavRequest, MethodHandler } from '../context.js';
 import { DavError } from '../errors/dav-error.js';
 import { Resource } from '../properties/registry.js';
-import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } from '../propfind-core.js';
+import { parsePropfind, type PropRequest, type ResponseOptions } from '../propfind-core.js';
+import { ResponseWriter } from '../response-writer.js';
+import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
 import { requireEntry } from '../respond.js';
-import { el } from '../xml/write.js';
+import { el, RawXml } from '../xml/write.js';
 import { dav } from '../xml/names.js';
-import type { OutElement } from '../xml/write.js';
 
 export const propfind: MethodHandler = async (req) => {
   const depth = req.depth('infinity');
@@ -19,13 +20,21 @@ export const propfind: MethodHandler = async (req) => {
   sendMultistatus(req.ctx, responses(req, root, depth, request, options));
 };
 
-async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<OutElement> {
-  yield await propResponse(new Resource(req, root), request, options);
+async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml> {
+  const writer = new ResponseWriter(req, request, options);
+  yield new RawXml(await writer.write(new Resource(req, root)));
   if (depth === '0' || root.kind !== 'collection') return;
   const pending: Entry[] = [root];
   while (pending.length) {
-    for await (const entry of req.backend.list(pending.shift()!.path)) {
-      yield await propResponse(new Resource(req, entry), request, options);
+    const folder = pending.shift()!.path;
+    writer.enterFolder(folder);
+    // Encoded once per folder; each member adds its own encoded name.
+    const base = req.href(folder, true);
+    const inside = folder === '/' ? '/' : folder + '/';
+    for await (const entry of req.backend.list(folder)) {
+      const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
+      const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
+      yield new RawXml(await writer.write(new Resource(req, entry, href)));
       // A finite-depth collection (history) is listed as a member but never walked into: its
       // snapshots hold `.history` again, so the walk would never end.
       if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);

@@ -14,6 +14,8 @@ export class Resource {
   constructor(
     readonly req: DavRequest,
     readonly entry: Entry,
+    /** Its href when the caller has it already (a listing encodes the folder's once). */
+    private readonly knownHref?: string,
   ) {}
 
   get path(): string {
@@ -25,7 +27,7 @@ export class Resource {
   }
 
   get href(): string {
-    return this.req.href(this.entry.path, this.isCollection);
+    return this.knownHref ?? this.req.href(this.entry.path, this.isCollection);
   }
 
   deadProps(): Promise<PropertyMap> {
@@ -67,6 +69,11 @@ export class PropertyRegistry {
 
   get(name: string): LiveProperty | undefined {
     return this.byName.get(name);
+  }
+
+  /** Every live property, in the order registered. */
+  all(): LiveProperty[] {
+    return [...this.byName.values()];
   }
 
   /** Live properties that exist on the resource. */
