@@ -16,6 +16,7 @@ import { BackendError } from '../errors.js';
 import type { CopyTarget, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedProps } from './listed-props.js';
+import { entryOf, lazily } from './entry-of.js';
 import { Committer, type Operation } from './committer.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -161,16 +162,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
   }
 
   private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
-    // Times come from the path index: when this path last changed, and when it first appeared.
-    const last = this.index.lastChange(path);
-    const first = this.index.firstChange(path);
-    const modified = last && last.time * 1000 <= time.getTime() ? new Date(last.time * 1000) : time;
-    const created = first ? new Date(first.time * 1000) : undefined;
-    if (slot.kind === 'dir') {
-      const oid = slot.oid ?? (await editor.flush(slot));
-      return { path, kind: 'collection', size: 0, etag: `"${oid}"`, modified, created };
-    }
-    return { path, kind: 'file', size: await this.store.blobSize(slot.oid), etag: `"${slot.oid}"`, modified, created };
+    if (slot.kind === 'dir') return entryOf(path, 'collection', slot.oid ?? (await editor.flush(slot)), 0, time, this.index);
+    return entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index);
   }
 
   async *list(path: string): AsyncIterable<Entry> {
@@ -180,15 +173,19 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
     const propsOfFile = listedProps(this.store, editor, path, this.volatile); // PROPFIND allprop: once per folder
     const members = [...(await editor.entries(slot))].filter(([name, child]) => !this.names.isHidden(joinPath(path, name)) && isListable(child));
-    // Sizes come from object headers: several reads in flight, so a 10,000-member folder lists fast.
-    for await (const entry of mapOrdered(members, 16, ([name, child]) => {
+    // Every size known (a folder listed before): entries at once, no promise per member.
+    const sizes = members.map(([, c]) => (c.kind === 'file' ? this.store.knownBlobSize(c.oid) : c.oid ? 0 : undefined));
+    const ready = !sizes.includes(undefined);
+    // Otherwise sizes come from object headers: several reads in flight, so a 10,000-member folder lists fast.
+    const entries = ready ? lazily(members, ([name, c], i) => entryOf(joinPath(path, name), c.kind === 'dir' ? 'collection' : 'file', c.oid!, sizes[i]!, time, this.index)) : mapOrdered(members, 16, ([name, child]) => {
       const childPath = joinPath(path, name);
       return this.toEntry(childPath, child, editor, time).catch((err: unknown): Entry => {
         // A broken object fails its own GET (500, naming it); the folder still lists whole.
         if (err instanceof BackendError && err.code === 'Corrupt') return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
         throw err;
       });
-    })) {
+    });
+    for await (const entry of entries) {
       if (entry.kind === 'file') this.listedProps.set(entry, propsOfFile);
       yield entry;
     }

@@ -27,8 +27,11 @@ export function elA(name: string, attrs: Record<string, string>, ...children: Ou
   return { name, attrs, children };
 }
 
+const TEXT_SPECIAL = /[&<>\r]/;
+
 export function escapeText(s: string): string {
   // CR as a reference: a literal one would be turned into LF by the parser (XML 1.0 §2.11).
+  if (!TEXT_SPECIAL.test(s)) return s; // most text (ids, sizes, dates) has nothing to escape
   return s.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
 }
 

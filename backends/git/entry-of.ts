@@ -1,0 +1,20 @@
+/**
+ * A tree member as an Entry, once its id and (for a file) its size are known: synchronous, so a
+ * listing whose blob sizes are all cached builds its entries without a promise per member.
+ */
+import type { Entry } from '../backend.js';
+import type { PathIndex } from './path-index.js';
+
+export function entryOf(path: string, kind: 'file' | 'collection', oid: string, size: number, time: Date, index: PathIndex): Entry {
+  // Times come from the path index: when this path last changed, and when it first appeared.
+  const last = index.lastChange(path);
+  const first = index.firstChange(path);
+  const modified = last && last.time * 1000 <= time.getTime() ? new Date(last.time * 1000) : time;
+  const created = first ? new Date(first.time * 1000) : undefined;
+  return { path, kind, size, etag: `"${oid}"`, modified, created };
+}
+
+/** `fn` over items, one at a time as they are taken (a folder of 100,000 is not built at once). */
+export function* lazily<T, R>(items: readonly T[], fn: (item: T, i: number) => R): Generator<R> {
+  for (let i = 0; i < items.length; i++) yield fn(items[i]!, i);
+}
