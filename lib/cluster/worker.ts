@@ -13,19 +13,13 @@ import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
-import { createLogger, type Logger } from '../../backends/util/log.js';
+import { createLogger, withFields, type Logger } from '../../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../../backends/util/flight-recorder.js';
 import { startServer, type RunningServer } from '../server.js';
 import { createServerMetrics, sendFinalMetrics, shareWorkerMetrics, type ServerMetrics } from '../metrics/index.js';
 import { installFlight, type Flight } from '../flight/process.js';
 import { describeStartError } from '../start-errors.js';
 import { isToWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
-
-/** Adds fixed fields (the worker's id) to every record. */
-export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
-  const at = (log: Logger['info']) => (msg: string, more?: Record<string, unknown>) => log(msg, { ...fields, ...more });
-  return { debug: at(logger.debug), info: at(logger.info), warn: at(logger.warn), error: at(logger.error) };
-}
 
 function send(msg: FromWorker): Promise<void> {
   return new Promise((resolve) => {
