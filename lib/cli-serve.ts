@@ -3,12 +3,11 @@ import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { createLogger } from '../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../backends/util/flight-recorder.js';
-import { isMultiUser, startServer } from './server.js';
-import { createServerMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type ServerMetrics } from './metrics/index.js';
-import { installFlight, type Flight } from './flight/process.js';
+import { isMultiUser } from './auth/users-file.js';
+import type { MetricsListener, ServerMetrics } from './metrics/index.js';
+import type { Flight } from './flight/process.js';
 import { describeStartError } from './start-errors.js';
 import { checkRoot, refusalOf } from './serve-checks.js';
-import { runSupervisor } from './cluster/supervisor.js';
 
 export { describeStartError };
 
@@ -80,7 +79,9 @@ export async function runServe(args: string[]): Promise<number> {
     return 1;
   }
   // More than one worker: a supervisor holds the port and runs the workers (lib/cluster/).
-  if (config.workers > 1) return runSupervisor(config, args);
+  // The server's code is imported here, not at the top: a supervisor never loads it (docs/operations.md, "Memory").
+  if (config.workers > 1) return (await import('./cluster/supervisor.js')).runSupervisor(config, args);
+  const { startServer } = await import('./server.js');
   const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
   const tls = !!config.tlsCert;
   const recorder = (config.limits.flightRecords ?? DEFAULT_FLIGHT_LIMITS.flightRecords) > 0 ? new FlightRecorder(config.limits) : undefined;
@@ -88,6 +89,7 @@ export async function runServe(args: string[]): Promise<number> {
   // Metrics first: their port in use fails the start before anything is bound or opened.
   let metrics: { server: ServerMetrics; listener: MetricsListener } | undefined;
   if (config.metricsPort !== undefined) {
+    const { createServerMetrics, describeMetricsListenError, listenMetrics } = await import('./metrics/index.js');
     const server = createServerMetrics();
     try {
       metrics = { server, listener: await listenMetrics(config.metricsHost, config.metricsPort, server.source) };
@@ -110,7 +112,7 @@ export async function runServe(args: string[]): Promise<number> {
   // stray rejection is still only logged: requests are isolated by Koa, it must not end the server.
   let flight: Flight | undefined;
   const stateDir = running.app.stateDir;
-  if (recorder && stateDir) flight = await installFlight(recorder, stateDir, logger);
+  if (recorder && stateDir) flight = await (await import('./flight/process.js')).installFlight(recorder, stateDir, logger);
   else process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
   logger.info('listening', { url: running.url + '/', root: resolve(config.root), backend: config.backend });
   const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : ''].filter(Boolean).join(', ');

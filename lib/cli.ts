@@ -1,26 +1,34 @@
 #!/usr/bin/env node
 /** `gitdav serve|fsck|user|share|status|dump|reload`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
-import { runShare, runUser, SHARE_USAGE, USER_USAGE } from './cli-user.js';
-import { FSCK_USAGE, runFsck } from './cli-fsck.js';
-import { runServe, SERVE_HELP, SERVE_USAGE } from './cli-serve.js';
-import { runStatus, STATUS_USAGE } from './cli-status.js';
-import { DUMP_USAGE, runDump } from './flight/dump-command.js';
-import { RELOAD_USAGE, runReload } from './cluster/reload-command.js';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
 
-const USAGE = `usage: gitdav --version | --help
-${usageLines(SERVE_USAGE)}
-${usageLines(FSCK_USAGE)}
-${usageLines(USER_USAGE)}
-${usageLines(SHARE_USAGE)}
-${usageLines(STATUS_USAGE)}
-${usageLines(DUMP_USAGE)}
-${usageLines(RELOAD_USAGE)}
+/**
+ * Each command's code is imported when that command runs: `gitdav serve` (its supervisor above all)
+ * does not hold fsck's, the user commands' or the backends' code it never runs.
+ */
+async function usage(): Promise<string> {
+  const [user, fsck, serve, status, dump, reload] = await Promise.all([
+    import('./cli-user.js'),
+    import('./cli-fsck.js'),
+    import('./cli-serve.js'),
+    import('./cli-status.js'),
+    import('./flight/dump-command.js'),
+    import('./cluster/reload-command.js'),
+  ]);
+  return `usage: gitdav --version | --help
+${usageLines(serve.SERVE_USAGE)}
+${usageLines(fsck.FSCK_USAGE)}
+${usageLines(user.USER_USAGE)}
+${usageLines(user.SHARE_USAGE)}
+${usageLines(status.STATUS_USAGE)}
+${usageLines(dump.DUMP_USAGE)}
+${usageLines(reload.RELOAD_USAGE)}
 
-${SERVE_HELP}
+${serve.SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
+}
 
 /** The version in package.json (dist/lib/cli.js → ../../package.json). */
 function version(): string {
@@ -31,24 +39,24 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command) {
-    process.stderr.write(USAGE + '\n');
+    process.stderr.write((await usage()) + '\n');
     return 2;
   }
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write((await usage()) + '\n');
     return 0;
   }
   if (command === '--version' || command === '-V' || command === 'version') {
     process.stdout.write(`gitdav ${version()}\n`);
     return 0;
   }
-  if (command === 'serve') return runServe(rest);
-  if (command === 'fsck') return runFsck(rest);
-  if (command === 'user') return runUser(rest);
-  if (command === 'share') return runShare(rest);
-  if (command === 'status') return runStatus(rest);
-  if (command === 'dump') return runDump(rest);
-  if (command === 'reload') return runReload(rest);
+  if (command === 'serve') return (await import('./cli-serve.js')).runServe(rest);
+  if (command === 'fsck') return (await import('./cli-fsck.js')).runFsck(rest);
+  if (command === 'user') return (await import('./cli-user.js')).runUser(rest);
+  if (command === 'share') return (await import('./cli-user.js')).runShare(rest);
+  if (command === 'status') return (await import('./cli-status.js')).runStatus(rest);
+  if (command === 'dump') return (await import('./flight/dump-command.js')).runDump(rest);
+  if (command === 'reload') return (await import('./cluster/reload-command.js')).runReload(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
 }

@@ -14,6 +14,7 @@ import { isValidUserName } from './auth/htpasswd.js';
 import { DEFAULT_SYMLINK_POLICY, SYMLINK_POLICIES, type SymlinkPolicy } from '../backends/fs/containment.js';
 import { DEFAULT_FLIGHT_LIMITS, type FlightLimits } from '../backends/util/flight-recorder.js';
 import { DEFAULT_BLOB_CACHE_BYTES } from '../backends/git/blob-cache.js'; // node built-ins only: cheap for a folder server
+import { DEFAULT_PROCESS_LIMITS, processLimitProblem, type ProcessLimits } from './process-limits.js';
 
 export interface ServerConfig {
   root: string;
@@ -29,8 +30,8 @@ export interface ServerConfig {
   /** Their address (calendar-user-address-set). */
   email: string;
   logLevel: LogLevel;
-  /** DAV limits (XML, PUT, Depth, ranges), connection limits (headers, timeouts, per address), logins, the flight recorder. */
-  limits: Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits>;
+  /** DAV limits (XML, PUT, Depth, ranges), connection limits (headers, timeouts, per address), logins, the flight recorder, workers' heap. */
+  limits: Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits & ProcessLimits>;
   /** Grace period for in-flight requests on SIGTERM, ms. */
   shutdownGraceMs: number;
   /** HTTPS: PEM certificate (chain) and key files, read again on SIGHUP. */
@@ -334,17 +335,19 @@ export function isLoopback(host: string): boolean {
 }
 
 /** `limits` from the config file: known keys only, each a non-negative integer. */
-function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits> {
+function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits & ProcessLimits> {
   if (raw === undefined) return {};
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('limits must be an object');
-  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS), ...Object.keys(DEFAULT_FLIGHT_LIMITS)]);
+  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS), ...Object.keys(DEFAULT_FLIGHT_LIMITS), ...Object.keys(DEFAULT_PROCESS_LIMITS)]);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!known.has(k)) throw new ConfigError(`unknown limit "${k}"${hint(k, [...known]) || ` (known: ${[...known].join(', ')})`}`);
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`limit ${k} must be a non-negative integer`);
+    const problem = Object.hasOwn(DEFAULT_PROCESS_LIMITS, k) ? processLimitProblem(k as keyof ProcessLimits, v) : undefined;
+    if (problem) throw new ConfigError(problem);
     out[k] = v;
   }
-  return out as Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits>;
+  return out as Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits & ProcessLimits>;
 }
 
 /** The longest delay Node's setTimeout keeps (a longer one fires after 1 ms). */

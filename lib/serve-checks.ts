@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { isLoopback, type ServerConfig } from './config.js';
-import { isMultiUser } from './server.js';
+import { isMultiUser } from './auth/users-file.js';
 
 /** Why this configuration must not be served as it stands (exit 2), or undefined. */
 export function refusalOf(config: ServerConfig): string | undefined {

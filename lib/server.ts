@@ -18,7 +18,9 @@ import { errorMappersOf, renderError, toDavError } from './dav/errors/render.js'
 import { createLogger, type Logger } from '../backends/util/log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
-import { usersFileOf } from './auth/users-file.js';
+import { isMultiUser, usersFileOf } from './auth/users-file.js';
+
+export { isMultiUser };
 import { loginPolicy } from './auth/login-guard.js';
 import { KNOWN_LOGINS_FILE } from './auth/known-logins.js';
 import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
@@ -310,9 +312,6 @@ export function makeServer(tls?: TlsFiles, connectionLimits: Partial<ConnectionL
 }
 
 /** True when the root holds a users file: the server then has a mount per user and requires login. */
-export function isMultiUser(root: string): boolean {
-  return existsSync(usersFileOf(root));
-}
 
 /**
  * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)

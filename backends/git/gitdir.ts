@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
 import type { Refs } from './refs.js';
 
 /** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
@@ -43,6 +42,8 @@ export async function findOrInitRepository(root: string): Promise<string> {
   if (names.some((name) => !INIT_ENTRIES.has(name))) {
     throw new Error(`${root} is not empty and not a git repository; use --backend fs to serve it as a folder, or point --root at a repository`);
   }
+  // isomorphic-git only here, to make a new repository: a server opening one never loads it.
+  const git = (await import('isomorphic-git')).default;
   await git.init({ fs, gitdir: root, bare: true, defaultBranch: 'main' });
   for (let i = 0; i < 500 && !(await isGitDir(root)); i++) await new Promise((r) => setTimeout(r, 10));
   if (!(await isGitDir(root))) throw new Error(`${root}: a git repository being made there by another process was not finished (no HEAD)`);

@@ -72,3 +72,9 @@ function errorReplacer(_key: string, value: unknown): unknown {
 function cutLong(value: unknown, max: number): unknown {
   return typeof value === 'string' && value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value;
 }
+
+/** Adds fixed fields (a worker's id, the supervisor's pid) to every record. */
+export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  const at = (log: Logger['info']) => (msg: string, more?: Record<string, unknown>) => log(msg, { ...fields, ...more });
+  return { debug: at(logger.debug), info: at(logger.info), warn: at(logger.warn), error: at(logger.error) };
+}

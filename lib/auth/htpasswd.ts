@@ -5,7 +5,6 @@
  * weak to accept, and a user can be given a new password with `gitdav user passwd`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import { shaCrypt } from './sha-crypt.js';
 
 export const BCRYPT_COST = 10;
@@ -33,9 +32,12 @@ export function serializeHtpasswd(users: ReadonlyMap<string, string>): string {
   return [...users].map(([u, h]) => `${u}:${h}\n`).join('');
 }
 
+/** bcryptjs on first use: a server without users, or whose users log in by proxy, never loads it. */
+const bcryptjs = async () => (await import('bcryptjs')).default;
+
 export async function hashPassword(password: string): Promise<string> {
   // $2y$ and $2b$ are the same algorithm; Apache's tools write and know $2y$.
-  return (await bcrypt.hash(password, BCRYPT_COST)).replace(/^\$2b\$/, '$2y$');
+  return (await (await bcryptjs()).hash(password, BCRYPT_COST)).replace(/^\$2b\$/, '$2y$');
 }
 
 /** The scheme of a stored hash, or null if gitdav does not accept it. */
@@ -50,7 +52,7 @@ export function schemeOf(hash: string): 'bcrypt' | 'sha1' | 'sha-crypt' | null {
 export async function verifyPassword(password: string, hash: string): Promise<boolean> {
   switch (schemeOf(hash)) {
     case 'bcrypt':
-      return bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
+      return (await bcryptjs()).compare(password, hash.replace(/^\$2y\$/, '$2b$'));
     case 'sha1':
       return sameText(`{SHA}${createHash('sha1').update(password, 'utf8').digest('base64')}`, hash);
     case 'sha-crypt': {

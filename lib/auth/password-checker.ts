@@ -5,7 +5,7 @@
  * of waiting and no request of anyone else waits behind bcrypt on the event loop.
  */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { HashTask } from './hash-worker.js';
 
 export interface CheckerOptions {
@@ -37,17 +37,21 @@ export class PasswordChecker {
     if (this.closed) throw new Error('password checker closed');
     const threads = Math.max(1, this.options.threads);
     if (this.running >= threads + this.options.queue) return 'busy';
-    // Started on first use: a server nobody logs in to runs no threads. Idle threads do not keep
-    // the process alive (piscina unrefs them) and exit after a minute.
-    this.pool ??= new Piscina<HashTask, boolean>({
-      filename: WORKER,
-      minThreads: 0,
-      maxThreads: threads,
-      maxQueue: threads + this.options.queue, // a backstop: the count above is the bound
-      idleTimeout: 60_000,
-    });
     this.running++;
     try {
+      // Started on first use, piscina's code included: a server nobody logs in to loads none of it and
+      // runs no threads. Idle threads do not keep the process alive (piscina unrefs them) and exit after a minute.
+      if (!this.pool) {
+        const { Piscina } = await import('piscina');
+        if (this.closed) throw new Error('password checker closed');
+        this.pool ??= new Piscina<HashTask, boolean>({
+          filename: WORKER,
+          minThreads: 0,
+          maxThreads: threads,
+          maxQueue: threads + this.options.queue, // a backstop: the count above is the bound
+          idleTimeout: 60_000,
+        });
+      }
       return await this.pool.run({ password, hash });
     } finally {
       this.running--;

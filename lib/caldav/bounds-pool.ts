@@ -12,7 +12,7 @@
  * does the work on the event loop as it would without a pool: never a failed request.
  */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { BoundsResult, BoundsTask } from './bounds-worker.js';
 
 export const DEFAULT_CALENDAR_THREADS = 1;
@@ -41,7 +41,10 @@ export class CalendarPool {
     if (this.closed || this.threads < 1 || signal?.aborted) return { kind: 'unavailable' };
     // Started on first use: idle threads do not keep the process alive (piscina unrefs them).
     if (!this.pool) {
-      this.pool = new Piscina<BoundsTask, BoundsResult>({
+      const { Piscina } = await import('piscina'); // on first use: a server without calendar queries never loads it
+      if (this.closed) return { kind: 'unavailable' };
+      // Another first task may have made it while this one waited for the import.
+      this.pool ??= new Piscina<BoundsTask, BoundsResult>({
         filename: this.filename,
         minThreads: 0,
         maxThreads: this.threads,

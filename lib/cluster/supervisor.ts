@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
 import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
-import { createLogger, type Logger } from '../../backends/util/log.js';
+import { createLogger, withFields, type Logger } from '../../backends/util/log.js';
 import { holdFolder, type FolderHold } from '../../backends/fs/folder-lock.js';
-import { isMultiUser } from '../server.js';
-import { createSupervisorMetrics, describeMetricsListenError, listenMetrics, type MetricsListener, type SupervisorMetrics } from '../metrics/index.js';
+import { isMultiUser } from '../auth/users-file.js';
+import type { MetricsListener, SupervisorMetrics } from '../metrics/index.js';
 import { describeStartError } from '../start-errors.js';
 import { Distributor, limitsOf } from './distribute.js';
 import { isFromWorker, StartFailure, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
@@ -21,7 +21,7 @@ import { RestartBackoff } from './restart-backoff.js';
 import { checkReload, checkTls } from './reload.js';
 import { RegistrationFile, type SupervisorRegistration } from './registration.js';
 import { cmdlineOf } from '../flight/registration.js';
-import { withFields } from './worker.js';
+import { workerExecArgv } from '../process-limits.js';
 import { LoginGuardHost } from '../auth/shared-login-guard.js';
 
 /** A new worker must be ready within this long (it opens the root; a big repository takes a while). */
@@ -73,16 +73,17 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
     await hold?.release();
     return fail(err);
   }
-  const supMetrics = config.metricsPort !== undefined ? createSupervisorMetrics() : undefined;
+  const metricsCode = config.metricsPort !== undefined ? await import('../metrics/index.js') : undefined; // prom-client only if asked for
+  const supMetrics = metricsCode?.createSupervisorMetrics();
   let metricsListener: MetricsListener | undefined;
-  if (supMetrics) {
+  if (metricsCode && supMetrics) {
     try {
-      metricsListener = await listenMetrics(config.metricsHost, config.metricsPort!, supMetrics.source);
+      metricsListener = await metricsCode.listenMetrics(config.metricsHost, config.metricsPort!, supMetrics.source);
     } catch (err) {
       supMetrics.close();
       await distributor.close();
       await hold?.release();
-      process.stderr.write(`gitdav: ${describeMetricsListenError(err, config.metricsHost, config.metricsPort!)}\n`);
+      process.stderr.write(`gitdav: ${metricsCode.describeMetricsListenError(err, config.metricsHost, config.metricsPort!)}\n`);
       return 1;
     }
   }
@@ -117,8 +118,7 @@ export async function runSupervisor(config: ServerConfig, args: string[]): Promi
   };
   // Kept (not once): a second Ctrl-C must not end the supervisor by the default action mid-shutdown.
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => (sup.stopping ? logger.warn('already shutting down', { signal }) : stop(signal)));
-  const multiUser = isMultiUser(config.root) || !!config.proxyUserHeader;
-  const how = [config.backend, multiUser ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
+  const how = [config.backend, isMultiUser(config.root) || config.proxyUserHeader ? 'a repository per user, login required' : '', config.readOnly ? 'read-only' : '', `${config.workers} workers`].filter(Boolean).join(', ');
   logger.info('listening', { url: url + '/', root: resolve(config.root), backend: config.backend, workers: config.workers });
   process.stdout.write(`gitdav: serving ${resolve(config.root)} (${how}) at ${url}/\n`);
   if (metricsListener) process.stdout.write(`gitdav: metrics at ${metricsListener.url}\n`);
@@ -153,7 +153,6 @@ class Supervisor {
     private readonly metrics: SupervisorMetrics | undefined,
     private readonly guard: LoginGuardHost | undefined,
   ) {
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
   }
 
@@ -179,6 +178,7 @@ class Supervisor {
   }
 
   private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], execArgv: workerExecArgv(config.limits, process.execArgv) }); // this config's heap limits
     const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }) });
     let settle!: (err?: Error) => void;
     const ready = new Promise<void>((resolveReady, reject) => (settle = (err) => (err ? reject(err) : resolveReady())));

@@ -13,19 +13,13 @@ import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { MAX_TIMER_MS, type ServerConfig } from '../config.js';
-import { createLogger, type Logger } from '../../backends/util/log.js';
+import { createLogger, withFields, type Logger } from '../../backends/util/log.js';
 import { DEFAULT_FLIGHT_LIMITS, FlightRecorder } from '../../backends/util/flight-recorder.js';
 import { startServer, type RunningServer } from '../server.js';
-import { createServerMetrics, sendFinalMetrics, shareWorkerMetrics, type ServerMetrics } from '../metrics/index.js';
+import type { ServerMetrics } from '../metrics/index.js';
 import { installFlight, type Flight } from '../flight/process.js';
 import { describeStartError } from '../start-errors.js';
 import { isToWorker, WORKER_CONFIG_ENV, type FromWorker } from './messages.js';
-
-/** Adds fixed fields (the worker's id) to every record. */
-export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
-  const at = (log: Logger['info']) => (msg: string, more?: Record<string, unknown>) => log(msg, { ...fields, ...more });
-  return { debug: at(logger.debug), info: at(logger.info), warn: at(logger.warn), error: at(logger.error) };
-}
 
 function send(msg: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -43,7 +37,10 @@ export async function runWorker(): Promise<void> {
   process.on('SIGINT', () => undefined);
   process.on('SIGHUP', () => undefined);
   let metrics: ServerMetrics | undefined;
-  if (config.metricsPort !== undefined) {
+  // prom-client only with a metrics port (docs/operations.md, "Memory").
+  const metricsCode = config.metricsPort !== undefined ? await import('../metrics/index.js') : undefined;
+  if (metricsCode) {
+    const { createServerMetrics, shareWorkerMetrics } = metricsCode;
     metrics = createServerMetrics();
     shareWorkerMetrics(metrics, id);
   }
@@ -90,7 +87,7 @@ export async function runWorker(): Promise<void> {
       .then(() => running.close(0))
       .then(
         async () => {
-          await sendFinalMetrics(); // what was counted since the last scrape, kept by the supervisor
+          await metricsCode?.sendFinalMetrics(); // what was counted since the last scrape, kept by the supervisor
           await send({ gitdav: 'stopped', summary: running.app.traffic.summary() });
           await flight?.close();
           process.exit(0);

@@ -1,0 +1,73 @@
+/**
+ * What each process loads (docs/operations.md, "Memory"): the supervisor none of the server's code,
+ * a worker serving plain WebDAV none of the libraries only some requests need (password hashing,
+ * thread pools, git init, metrics). Seen from outside: every process runs with a module hook
+ * (NODE_OPTIONS=--import, inherited by the workers) that writes the URL of each module it loads to a
+ * file named by its pid; each list is also checked to hold a module the process must load, so a hook
+ * that saw nothing cannot pass.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { http, serveWorkers, stopAfterEach, type Served } from './helpers.js';
+
+const HOOKS = `export async function load(url, context, next) {
+  if (!url.startsWith('node:')) (await import('node:fs')).appendFileSync(process.env.GITDAV_TEST_MODULES + '/' + process.pid + '.txt', url + '\\n');
+  return next(url, context);
+}`;
+
+describe('lazy loading: what the supervisor and an idle or plain-WebDAV worker load', function () {
+  this.timeout(120_000);
+  let s: Served | undefined;
+  stopAfterEach(() => s, () => (s = undefined));
+
+  it('the supervisor loads no server code; workers serve WebDAV without bcryptjs, piscina, isomorphic-git, prom-client; CalDAV works after', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gitdav-lazy-'));
+    const modules = join(dir, 'modules');
+    execFileSync('mkdir', [modules]);
+    await writeFile(join(dir, 'hooks.mjs'), HOOKS);
+    await writeFile(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    // An existing repository (made by git itself): opening one needs no isomorphic-git.
+    const root = join(dir, 'repo');
+    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', root]);
+    s = await serveWorkers(['--root', root, '--workers', '2'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`, GITDAV_TEST_MODULES: modules });
+    const agent = new Agent({ keepAlive: false });
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await http(s.url, `/f${i}.txt`, { method: 'PUT', body: `file ${i}\n`, agent })).status, 201);
+      assert.equal((await http(s.url, `/f${i}.txt`, { agent })).body.toString(), `file ${i}\n`);
+      assert.equal((await http(s.url, '/', { method: 'PROPFIND', headers: { Depth: '1' }, agent })).status, 207);
+    }
+    const loaded = async (pid: number) => (await readFile(join(modules, `${pid}.txt`), 'utf8')).split('\n').filter(Boolean);
+    const workers = s.workerPids();
+    assert.equal(workers.length, 2);
+    assert.deepEqual((await readdir(modules)).sort(), [s.pid, ...workers].map((p) => `${p}.txt`).sort());
+
+    const supervisor = await loaded(s.pid);
+    assert.ok(supervisor.some((u) => u.endsWith('/dist/lib/cluster/supervisor.js')), 'the hook saw the supervisor load');
+    for (const heavy of ['/dist/lib/server.js', '/dist/lib/dav/index.js', '/dist/lib/caldav/', '/dist/backends/git/', '/node_modules/koa/', '/node_modules/ical.js/', '/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
+      assert.deepEqual(supervisor.filter((u) => u.includes(heavy)), [], `the supervisor loaded ${heavy}`);
+    }
+    for (const pid of workers) {
+      const worker = await loaded(pid);
+      assert.ok(worker.some((u) => u.endsWith('/dist/lib/server.js')) && worker.some((u) => u.includes('/node_modules/koa/')), `the hook saw worker ${pid} load the server`);
+      for (const lazy of ['/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
+        assert.deepEqual(worker.filter((u) => u.includes(lazy)), [], `worker ${pid} loaded ${lazy} serving plain WebDAV`);
+      }
+    }
+
+    // The calendar code still works once asked for.
+    const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', 'BEGIN:VEVENT', 'UID:lazy-1', 'DTSTAMP:20240101T000000Z', 'DTSTART:20240312T100000Z', 'DTEND:20240312T110000Z', 'SUMMARY:lazy', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    assert.equal((await http(s.url, '/calendars/user/calendar/ev.ics', { method: 'PUT', body: ics, headers: { 'Content-Type': 'text/calendar' }, agent })).status, 201);
+    const C = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"';
+    const query = `<?xml version="1.0"?><C:calendar-query ${C}><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20240301T000000Z" end="20240401T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`;
+    for (let i = 0; i < 2; i++) {
+      const r = await http(s.url, '/calendars/user/calendar/', { method: 'REPORT', headers: { Depth: '1', 'Content-Type': 'application/xml' }, body: query, agent });
+      assert.equal(r.status, 207);
+      assert.match(r.body.toString(), /ev\.ics/);
+    }
+  });
+});
