@@ -10,11 +10,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Agent } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timedRequest } from './load.js';
 import { STARTERS, type Peer, type PeerName, type Prepare } from './peers.js';
-import { describeProcs, sampleProcesses, stopAll, removeTempDirs } from './proc.js';
+import { describeProcs, sampleProcesses, setTempRoot, stopAll, removeTempDirs } from './proc.js';
 import { renderTable, type Cell, type Row, type TableId } from './table.js';
 import { TARGET_PEER, selectedPeers } from './webdav.js';
 import type { Figures, Who } from './targets.js';
@@ -56,6 +56,18 @@ export function gitFolder(gitDir: string, files: number): void {
   run(['update-ref', 'refs/heads/main', commit.stdout.trim()]);
 }
 
+/** /dev/shm when it is a writable tmpfs with room for the folders (~0.5 GB per copy of 100,000 files). */
+function tmpfsRoot(): string | undefined {
+  try {
+    const st = statfsSync('/dev/shm');
+    if (st.type !== 0x01021994 || st.bavail * st.bsize < 4e9) return undefined; // TMPFS_MAGIC
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether an HTML listing is a bounded page: rows counted, and a link to the next page looked for. */
 export function pagedListing(html: string, total: number): { rows: number; next: boolean; paged: boolean } {
   const rows = (html.match(/<tr[\s>]/gi) ?? []).length;
@@ -83,6 +95,8 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
   };
   const prepare: Prepare = (dataDir, storage) => (storage === 'git' ? gitFolder(dataDir, files) : writeFolder(dataDir, files));
   const wanted = selectedPeers().filter((p) => p !== 'baseline');
+  const shm = tmpfsRoot();
+  if (shm) setTempRoot(shm);
   const log = (m: string) => process.stderr.write(`bench big: ${m}\n`);
   const ran = new Set<PeerName>();
   const set = (r: Row, p: PeerName, c: Cell) => {
@@ -142,6 +156,7 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
   } finally {
     await stopAll();
     removeTempDirs();
+    setTempRoot('/tmp');
   }
 
   const figures: Figures = {};
@@ -154,7 +169,7 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
     if (l && !l.note?.startsWith('n/a')) (figures.bigPaged ??= {})[who] = l.note === 'paged' ? 1 : 0;
   }
   const lines = [
-    `Folder of ${n} files of ${BODY.length} bytes (folder servers: written into the data dir before start; git: one commit made by git mktree + commit-tree before start). Each server fresh, alone.`,
+    `Folder of ${n} files of ${BODY.length} bytes (folder servers: written into the data dir before start; git: one commit made by git mktree + commit-tree before start), on ${shm ?? '/tmp'}. Each server fresh, alone.`,
     'nginx (dav_ext) answers allprop itself; nginx and Apache have no HTML listing here (autoindex is off, mod_autoindex not loaded): n/a.',
     '',
     renderTable('issue', rows, ran),
