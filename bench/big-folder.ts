@@ -107,8 +107,8 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
       const began = Date.now();
       let peer: Peer;
       try {
+        // nginx's and Apache's starters hand their whole temp dir (prepared files included) to www-data.
         peer = await STARTERS[name](prepare);
-        peer.fixOwnership();
       } catch (err) {
         notes.push(`${name}: did not start: ${(err as Error).message.split('\n')[0]}`);
         continue;
