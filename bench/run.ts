@@ -87,6 +87,9 @@ async function main(): Promise<void> {
     '## Targets (issue 13)',
     '',
     'gitdav fs / git as started by default (a worker per CPU); n/a: a figure was not measured (section or peer not run, or failed).',
+    ...(BIG_FILES !== 100_000 || Number(process.env.BENCH_CALDAV_EVENTS ?? 10_000) !== 10_000
+      ? [`NOT the issue's sizes: ${BIG_FILES.toLocaleString('en-US')} files, ${Number(process.env.BENCH_CALDAV_EVENTS ?? 10_000).toLocaleString('en-US')} CalDAV events; the verdicts below are only indicative.`]
+      : []),
     '',
     ...renderTargets(evaluateTargets(figures)),
     '',

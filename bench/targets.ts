@@ -114,7 +114,8 @@ export function evaluateTarget(t: Target, f: Figures): TargetResult {
   if (!t.vs) {
     if (!usable(mine)) return { target: t, verdict: 'n/a', detail: `${NAME[t.who]}: not measured` };
     const pass = compare(mine, t.op, t.bound);
-    return { target: t, verdict: pass ? 'PASS' : 'FAIL', actual: mine, detail: `${NAME[t.who]} ${num(mine, t.unit)} (want ${t.op} ${num(t.bound, t.unit)})` };
+    const want = t.unit === '' ? num(t.bound, t.unit) : `${t.op} ${num(t.bound, t.unit)}`;
+    return { target: t, verdict: pass ? 'PASS' : 'FAIL', actual: mine, detail: `${NAME[t.who]} ${num(mine, t.unit)} (want ${want})` };
   }
   const theirs = f[t.metric]?.[t.vs];
   if (!usable(mine) || !usable(theirs)) {
