@@ -67,9 +67,13 @@ export class CalendarMembers {
       }
     }
     if (!next) {
-      const cs = await backend.changes(path, undefined);
-      if (cs.truncated) return null;
-      next = { token: cs.token, files: new Map(cs.changed.filter((e) => e.kind === 'file').map((e) => [e.path, e])) };
+      // Listed after the token was taken: the listing is that state or a later one, and the changes
+      // since the token, applied next time, bring it to whatever comes after (setting and deleting
+      // again what it already holds changes nothing). A listing is cheaper than changes(path,
+      // undefined), which looks each member up again in the tree.
+      const files = new Map<string, Entry>();
+      for await (const e of backend.list(path)) if (e.kind === 'file') files.set(e.path, e);
+      next = { token, files };
     }
     this.sets.set(key, next);
     return next;
