@@ -7,17 +7,29 @@
  * (../sync-token-key.ts): another collection's token, or another user's, is refused.
  * Written 'atomic' (temp and rename, no fsync): a snapshot lost or emptied by a power cut does not
  * parse, so its token is answered `valid-sync-token` and the client resyncs, as for a pruned one.
+ *
+ * The snapshots this process saved or read last are also kept in memory (bounded by bytes), so the
+ * usual round (a token handed out, then a sync-collection with it) does not read and parse back the
+ * snapshot it just wrote. Safe because a snapshot is named by the hash of its
+ * content: the file of one id never holds anything else, whichever worker wrote it. The file is
+ * still stat'ed (one stat, not a read): a pruned one is refused as before, and one whose size is not
+ * what was written (emptied by a power cut) is read, found broken and removed as before.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { SyncTokenKey } from '../sync-token-key.js';
 import { writeFileDurably } from '../util/durable-file.js';
+import { Lru } from '../util/lru.js';
 
 const PREFIX = 'urn:x-gitdav:sync:fs-';
 
+/** Snapshots kept in memory, by the bytes of their JSON (a 10,000-member folder's is ~0.6 MB). */
+const MEMORY_BYTES = 16 * 1024 * 1024;
+
 export class SyncSnapshots {
   private saves = 0;
+  private readonly memory = new Lru<{ state: Map<string, string>; bytes: number }>(MEMORY_BYTES, (m) => 200 + 2 * sizeOf(m.state));
 
   constructor(
     private readonly dir: string,
@@ -30,6 +42,7 @@ export class SyncSnapshots {
     const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const id = createHash('sha1').update(text).digest('hex');
     const file = join(this.dir, `${id}.json`);
+    this.memory.set(id, { state: new Map(prints), bytes: Buffer.byteLength(text) });
     try {
       const now = new Date();
       await fsp.utimes(file, now, now); // still in use: keep it among the newest
@@ -45,6 +58,12 @@ export class SyncSnapshots {
     const id = token.startsWith(PREFIX) ? await this.key.verify(collection, token.slice(PREFIX.length)) : null;
     if (!id || !/^[0-9a-f]{40}$/.test(id)) return null;
     const file = join(this.dir, `${id}.json`);
+    const kept = this.memory.get(id);
+    if (kept) {
+      const size = (await fsp.stat(file).catch(() => null))?.size;
+      if (size === undefined) return null; // pruned
+      if (size === kept.bytes) return new Map(kept.state);
+    }
     let text: string;
     try {
       text = await fsp.readFile(file, 'utf8');
@@ -52,7 +71,9 @@ export class SyncSnapshots {
       return null;
     }
     try {
-      return new Map(JSON.parse(text) as Array<[string, string]>);
+      const state = new Map(JSON.parse(text) as Array<[string, string]>);
+      this.memory.set(id, { state: new Map(state), bytes: Buffer.byteLength(text) });
+      return state;
     } catch {
       // Emptied by a power cut (written without fsync): removed, so that the next save of this
       // state writes it again rather than keep a file that fails every token naming it.
@@ -68,4 +89,10 @@ export class SyncSnapshots {
     dated.sort((a, b) => a.t - b.t);
     for (const { n } of dated.slice(0, names.length - this.keep)) await fsp.rm(join(this.dir, n), { force: true });
   }
+}
+
+function sizeOf(m: ReadonlyMap<string, string>): number {
+  let n = 0;
+  for (const [k, v] of m) n += k.length + v.length + 8;
+  return n;
 }

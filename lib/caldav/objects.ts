@@ -60,6 +60,16 @@ export async function candidateObject(states: CalDavStates, req: DavRequest, ent
   return null;
 }
 
+/** Whether the persisted index already rules the object out (its bounds fail `test`): nothing is read. */
+export async function ruledOut(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<boolean> {
+  if (!test) return false;
+  const known = await indexed(stateOf(states, req, entry), entry);
+  return !!known && !test(known);
+}
+
+/** The tree an object is stored in, named by its state dir: the scope in which its ETag is unique. */
+export const scopeOf = (states: CalDavStates, req: DavRequest, entry: Entry): string => stateOf(states, req, entry).stateDir;
+
 /** Steps reserved by each request's pool tasks in flight (per-request scratch, gone with the request). */
 const reserved = new WeakMap<DavRequest, number>();
 /**

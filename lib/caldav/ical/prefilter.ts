@@ -29,3 +29,17 @@ export function boundsPrefilter(filter: CalendarFilter): ((b: ObjectBounds) => b
   if (!tests.length) return null;
   return (b) => tests.every((t) => t(b));
 }
+
+/**
+ * A time-range every match's bounds must meet (that of a comp-filter naming a calendar component, as
+ * `boundsPrefilter` requires), or null when the filter requires none: an interval index can then
+ * pick the candidates (they are still tested in full).
+ */
+export function requiredRange(filter: CalendarFilter): { start: number; end: number } | null {
+  if (filter.isNotDefined) return null;
+  for (const cf of filter.compFilters) {
+    if (cf.isNotDefined || !(CALENDAR_COMPONENTS as readonly string[]).includes(cf.name) || !cf.timeRange) continue;
+    return { start: cf.timeRange.start, end: cf.timeRange.end };
+  }
+  return null;
+}

@@ -16,7 +16,9 @@ import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
 import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js';
-import { calendarObjects, candidateObject } from '../objects.js';
+import { candidateObject, ruledOut, scopeOf } from '../objects.js';
+import { queryCandidates } from '../query-candidates.js';
+import { queryKey } from '../state/match-cache.js';
 import { boundsPrefilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
 import { mapOrdered } from '../../../backends/util/concurrency.js';
@@ -36,7 +38,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CALDAV, 'filter') && !is(e, NS.CALDAV, 'timezone')) };
       const request = parsePropfind(propPart);
       const depth = req.depth('0');
-      const candidates = target.isCollection ? (depth === '0' ? [] : calendarObjects(req, target.path)) : [target.entry];
+      const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter)) : [target.entry];
       const responses: OutElement[] = [];
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
@@ -45,23 +47,37 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const cancel = new AbortController();
       const gone = () => cancel.abort();
       req.ctx.res.once('close', gone);
-      const parsed = mapOrdered(candidates, 8, async (entry) => ({ entry, object: await candidateObject(o.states, req, entry, prefilter, o.pool, cancel.signal) }));
+      // A verdict already known for this content and query (state/match-cache.ts) is taken as it is:
+      // nothing parsed. Objects the index rules out are skipped before that look-up.
+      const verdicts = o.states.matches;
+      const qkey = queryKey(child(body, NS.CALDAV, 'filter'), tz ? textOf(tz) : null, o.maxInstances);
+      const parsed = mapOrdered(candidates, 8, async (entry) => {
+        if (await ruledOut(o.states, req, entry, prefilter)) return { entry, scope: '', verdict: false, object: null };
+        const scope = scopeOf(o.states, req, entry);
+        const verdict = verdicts.get(scope, entry.etag, qkey);
+        if (verdict !== undefined) return { entry, scope, verdict, object: null };
+        return { entry, scope, verdict, object: await candidateObject(o.states, req, entry, prefilter, o.pool, cancel.signal) };
+      });
       // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
       const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
       // Other requests run every few ms of this one's work (an await on a cached object lets none run).
       const pause = timeSlicer();
       try {
-        for await (const { entry, object } of parsed) {
+        for await (const { entry, scope, verdict, object } of parsed) {
           await pause();
-          if (!object) continue;
           let hit: boolean;
-          try {
-            hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
-          } catch (err) {
-            // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
-            if (err instanceof CalendarQueryError || err instanceof StepBudgetExceeded) throw err;
-            logSkipped(req, entry.path, err);
-            continue;
+          if (verdict !== undefined) hit = verdict;
+          else {
+            if (!object) continue;
+            try {
+              hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
+            } catch (err) {
+              // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
+              if (err instanceof CalendarQueryError || err instanceof StepBudgetExceeded) throw err;
+              logSkipped(req, entry.path, err);
+              continue;
+            }
+            verdicts.set(scope, entry.etag, qkey, hit);
           }
           if (!hit) continue;
           if (responses.length >= req.dav.options.limits.maxReportResults) {

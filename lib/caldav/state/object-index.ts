@@ -69,6 +69,11 @@ export class ObjectIndex {
     return hit;
   }
 
+  /** The summary, if known, without making it recently used (the interval index reads them all). */
+  peek(etag: string): ObjectBounds | undefined {
+    return this.map.get(etag);
+  }
+
   set(etag: string, bounds: ObjectBounds): void {
     this.map.delete(etag);
     this.map.set(etag, bounds);

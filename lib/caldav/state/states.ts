@@ -15,23 +15,35 @@ import { DEFAULT_OBJECT_CACHE_BYTES, objectMemory } from './object-cache.js';
 import { homeOf } from './home.js';
 import { CalDavState, type SharedMemory, type StoredObject } from './state.js';
 import type { CalendarUids } from './uid-table.js';
+import { DEFAULT_MATCH_CACHE_BYTES, MatchCache } from './match-cache.js';
+import { CalendarMembers, DEFAULT_MEMBER_CACHE_BYTES } from './calendar-members.js';
 
 export interface CalDavStateLimits {
   /** Parsed calendar objects kept, by an estimate of their bytes, for all trees together. */
   objectCacheBytes: number;
+  /** Calendar-query verdicts kept (match-cache.ts), by bytes, for all trees together. */
+  matchCacheBytes: number;
+  /** Calendars' members kept current through sync (calendar-members.ts), by bytes, for all trees together. */
+  memberCacheBytes: number;
   /** Calendars whose UID index is kept, for all trees together. */
   uidCalendars: number;
 }
 
-export const DEFAULT_STATE_LIMITS: CalDavStateLimits = { objectCacheBytes: DEFAULT_OBJECT_CACHE_BYTES, uidCalendars: 1000 };
+export const DEFAULT_STATE_LIMITS: CalDavStateLimits = { objectCacheBytes: DEFAULT_OBJECT_CACHE_BYTES, matchCacheBytes: DEFAULT_MATCH_CACHE_BYTES, memberCacheBytes: DEFAULT_MEMBER_CACHE_BYTES, uidCalendars: 1000 };
 
 export class CalDavStates {
   private readonly trees = new Map<string, CalDavState>();
   private readonly shared: SharedMemory;
+  /** calendar-query verdicts by (tree, ETag, query), for all trees (keys hold the tree's state dir). */
+  readonly matches: MatchCache;
+  /** Calendars' members and their interval indexes, by (tree, user, path). */
+  readonly members: CalendarMembers;
 
   constructor(limits: Partial<CalDavStateLimits> = {}) {
     const l = { ...DEFAULT_STATE_LIMITS, ...limits };
     this.shared = { objects: objectMemory<StoredObject>(l.objectCacheBytes), calendars: new Lru<CalendarUids>(l.uidCalendars) };
+    this.matches = new MatchCache(l.matchCacheBytes);
+    this.members = new CalendarMembers(l.memberCacheBytes);
   }
 
   /** The state of the tree with this state dir, opened on first use. */

@@ -1,0 +1,99 @@
+/**
+ * A calendar's members and the interval index over their bounds, kept current through sync: where the
+ * backend's changes() costs O(change) (`cheapChanges`: git, where a token names the collection's
+ * tree), a query asks the current token, and if it is not the one the kept members were read at,
+ * applies the changes since then (a write through any worker, a native commit or push: each makes a
+ * new tree, so a new token). An unknown token (history rewritten), a truncated answer or any error
+ * reads the members afresh. So a calendar-query never lists 10,000 members, and its candidates come
+ * from the interval index (interval-index.ts): only the objects whose bounds meet the query's range.
+ *
+ * Why this can never be stale: the token names the exact state the members were read at (a tree id,
+ * signed), asked anew on every query; the members are updated by the backend's own diff between the
+ * two states; bounds are taken by ETag from the object index (object-index.ts), which names one
+ * content. Other backends (folders: a file can be rewritten in place, which nothing but a stat of
+ * every member shows) keep listing on every query.
+ *
+ * Kept per (tree, user, path): another user's view of the same path may differ. Bounded by bytes for
+ * the whole server (~300 bytes a member).
+ */
+import type { Backend, Entry } from '../../../backends/backend.js';
+import { isSyncCapable } from '../../../backends/capabilities.js';
+import { Lru } from '../../../backends/util/lru.js';
+import { cacheCounts } from '../../../backends/util/stats.js';
+import type { ObjectBounds } from '../ical/bounds.js';
+import type { ObjectIndex } from './object-index.js';
+import { IntervalIndex } from './interval-index.js';
+
+const MEMBER_BYTES = 300;
+export const DEFAULT_MEMBER_CACHE_BYTES = 32 * 1024 * 1024;
+
+interface MemberSet {
+  token: string;
+  /** Files only, by path. */
+  files: Map<string, Entry>;
+  /** Built at first use after each change of `files`; rebuilt while some bounds were unknown and the index learnt more. */
+  intervals?: { index: IntervalIndex<Entry>; unknown: number; indexSize: number };
+}
+
+export class CalendarMembers {
+  private readonly sets: Lru<MemberSet>;
+
+  constructor(limitBytes = DEFAULT_MEMBER_CACHE_BYTES) {
+    this.sets = new Lru<MemberSet>(limitBytes, (s) => 1000 + s.files.size * MEMBER_BYTES, cacheCounts('caldav_members'));
+  }
+
+  /**
+   * The calendar's files now, or null where the backend cannot tell changes cheaply (then list it).
+   * `key` names the tree, the user and the path.
+   */
+  async current(backend: Backend, path: string, key: string): Promise<MemberSet | null> {
+    if (!isSyncCapable(backend) || !backend.cheapChanges) return null;
+    const token = await backend.syncToken(path);
+    const kept = this.sets.get(key);
+    if (kept && kept.token === token) return kept;
+    let next: MemberSet | null = null;
+    if (kept) {
+      try {
+        const cs = await backend.changes(path, kept.token);
+        if (!cs.truncated) {
+          const files = new Map(kept.files);
+          for (const p of cs.removed) files.delete(p);
+          for (const e of cs.changed) if (e.kind === 'file') files.set(e.path, e);
+          else files.delete(e.path);
+          next = { token: cs.token, files };
+        }
+      } catch {
+        next = null; // an unknown token, or anything else: read afresh below
+      }
+    }
+    if (!next) {
+      // Listed after the token was taken: the listing is that state or a later one, and the changes
+      // since the token, applied next time, bring it to whatever comes after (setting and deleting
+      // again what it already holds changes nothing). A listing is cheaper than changes(path,
+      // undefined), which looks each member up again in the tree.
+      const files = new Map<string, Entry>();
+      for await (const e of backend.list(path)) if (e.kind === 'file') files.set(e.path, e);
+      next = { token, files };
+    }
+    this.sets.set(key, next);
+    return next;
+  }
+}
+
+/** The members whose bounds can meet [start, end], plus those whose bounds are open or unknown. */
+export function membersMeeting(set: MemberSet, index: ObjectIndex, start: number, end: number): Entry[] {
+  const iv = set.intervals;
+  if (!iv || (iv.unknown > 0 && iv.indexSize !== index.size)) set.intervals = build(set, index);
+  return set.intervals!.index.overlapping(start, end);
+}
+
+function build(set: MemberSet, index: ObjectIndex): NonNullable<MemberSet['intervals']> {
+  const unknown: Entry[] = [];
+  const known: { lo: number; hi: number; item: Entry }[] = [];
+  for (const e of set.files.values()) {
+    const b: ObjectBounds | undefined = index.peek(e.etag);
+    if (b) known.push({ lo: b.span.lo, hi: b.span.hi, item: e });
+    else unknown.push(e);
+  }
+  return { index: new IntervalIndex(known, unknown), unknown: unknown.length, indexSize: index.size };
+}
