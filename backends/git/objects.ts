@@ -152,12 +152,12 @@ export class ObjectStore {
     return info;
   }
 
-  /** Size of a blob, from the loose object's header (a few bytes inflated) or the pack. Cached. */
   /** The blob's size if it is in the cache, without reading anything. */
   knownBlobSize(oid: string): number | undefined {
     return this.sizes.get(oid);
   }
 
+  /** Size of a blob, from the loose object's header (a few bytes inflated) or the pack. Cached. */
   async blobSize(oid: string): Promise<number> {
     const cached = this.sizes.get(oid);
     if (cached !== undefined) return cached;

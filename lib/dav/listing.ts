@@ -1,6 +1,7 @@
 /**
  * A plain HTML listing of a folder, for people who open the URL in a browser. Paged by cursor:
- * `?after=KEY` shows the PAGE_SIZE rows after KEY, `?before=KEY` the PAGE_SIZE rows before it, where
+ * `?after=KEY` shows the PAGE_SIZE rows after KEY, `?before=KEY` the PAGE_SIZE rows before it (a cursor
+ * past either end shows that end's page; an empty one is none), where
  * a row's key is its name with a `/` after a folder's (folders first, then names in collation order,
  * ties by code points: a total order, so pages neither skip nor repeat a row while the folder stands
  * still). A page keeps only the rows it may show while the folder streams past: memory is bounded
@@ -36,9 +37,9 @@ interface Row {
  * The `limit` rows nearest past the cursor in the direction asked (ascending after it, descending
  * before it), in ascending order. Keeps at most 2 × limit rows at a time.
  */
-export async function selectPage(entries: AsyncIterable<Entry>, cursor: { after?: string; before?: string }, limit: number): Promise<Row[]> {
+export async function selectPage(entries: AsyncIterable<Entry>, cursor: { after?: string; before?: string; last?: boolean }, limit: number): Promise<Row[]> {
   const { after, before } = cursor;
-  const sign = before !== undefined ? -1 : 1;
+  const sign = before !== undefined || cursor.last ? -1 : 1;
   const order = (a: Row, b: Row) => sign * compareKeys(a.key, b.key);
   let rows: Row[] = [];
   let worst: Row | undefined; // the last row kept at the latest cut: anything past it cannot be shown
@@ -59,13 +60,31 @@ export async function selectPage(entries: AsyncIterable<Entry>, cursor: { after?
 
 export async function renderListing(req: DavRequest, dir: Entry): Promise<string> {
   const query = req.ctx.query;
-  const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const cursor = { after: one(query.after), before: one(query.before) };
+  const one = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  let cursor: { after?: string; before?: string; last?: boolean } = { after: one(query.after), before: one(query.before) };
   if (cursor.after !== undefined && cursor.before !== undefined) cursor.before = undefined;
+  // Whether any row lies at or past the cursor on its own side: a link back that way leads somewhere.
+  let behind = false;
+  const noting = async function* (entries: AsyncIterable<Entry>): AsyncGenerator<Entry> {
+    for await (const e of entries) {
+      if (!behind) {
+        const key = keyOf(e);
+        behind = cursor.after !== undefined ? compareKeys(key, cursor.after) <= 0 : cursor.before !== undefined && compareKeys(key, cursor.before) >= 0;
+      }
+      yield e;
+    }
+  };
   // One row more than a page: tells whether there is a page beyond it in the direction read.
-  const rows = await selectPage(req.backend.list(dir.path), cursor, PAGE_SIZE + 1);
+  let rows = await selectPage(noting(req.backend.list(dir.path)), cursor, PAGE_SIZE + 1);
+  if (rows.length === 0 && (cursor.after !== undefined || cursor.before !== undefined)) {
+    // A cursor past either end (an old link, a folder that shrank, a typed URL): that end's page, not an empty table.
+    cursor = cursor.before !== undefined ? {} : { last: true };
+    behind = false;
+    rows = await selectPage(req.backend.list(dir.path), cursor, PAGE_SIZE + 1);
+  }
+  const backward = cursor.before !== undefined || cursor.last === true;
   const beyond = rows.length > PAGE_SIZE;
-  const page = cursor.before !== undefined ? rows.slice(beyond ? 1 : 0) : rows.slice(0, PAGE_SIZE);
+  const page = backward ? rows.slice(beyond ? 1 : 0) : rows.slice(0, PAGE_SIZE);
   const here = req.href(dir.path, true);
   const title = escapeText(here);
   const lines = page.map(({ key, entry: e }) => {
@@ -75,9 +94,9 @@ export async function renderListing(req: DavRequest, dir: Entry): Promise<string
   const up = dir.path === '/' ? '' : `<tr><td><a href="${escapeAttr(req.href(dir.path.slice(0, dir.path.lastIndexOf('/')) || '/', true))}">../</a></td><td></td><td></td></tr>`;
   const first = page[0]?.key;
   const last = page[page.length - 1]?.key;
-  // Before: a page read with `after` had rows before it; one read with `before` has them if `beyond`.
-  const hasPrevious = first !== undefined && (cursor.after !== undefined || (cursor.before !== undefined && beyond));
-  const hasNext = last !== undefined && (cursor.before !== undefined || beyond);
+  // The direction read has rows past the page if `beyond`; the other direction if any row lay behind the cursor.
+  const hasPrevious = first !== undefined && (backward ? beyond : behind);
+  const hasNext = last !== undefined && (backward ? behind : beyond);
   const link = (param: string, key: string, text: string) => `<a href="${escapeAttr(`${here}?${param}=${encodeURIComponent(key)}`)}" rel="${param === 'after' ? 'next' : 'prev'}">${text}</a>`;
   const nav = [hasPrevious && link('before', first!, '← previous'), hasNext && link('after', last!, 'next →')].filter(Boolean).join(' · ');
   return `<!doctype html>

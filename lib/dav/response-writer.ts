@@ -9,7 +9,8 @@
  * - lockdiscovery: when no lock is rooted in the listed folder or below it and none covers it with
  *   depth infinity, no member can be covered by a lock (a lock covers a member only if it is rooted
  *   at the member, below the folder, or is a depth-infinity lock on an ancestor), so each member's
- *   value is empty without a look-up per member.
+ *   value is empty without a look-up per member. "Below it" includes other users' collections mounted
+ *   there (shares), whose locks live in their owners' tables (LockTable.visibleWithin).
  */
 import { baseName } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
@@ -109,7 +110,7 @@ export class ResponseWriter {
   /** Called once before a folder's members are written (see the file comment). */
   enterFolder(path: string): void {
     const locks = this.req.dav.locks;
-    const free = locks.within(path).length === 0 && !locks.covering(path).some((l) => l.depth === 'infinity');
+    const free = locks.visibleWithin(path).length === 0 && !locks.covering(path).some((l) => l.depth === 'infinity');
     this.lockFreeFolder = free ? path : null;
   }
 

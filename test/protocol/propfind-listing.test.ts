@@ -96,4 +96,24 @@ forEachBackend((kind) => describe(`PROPFIND Depth 1 and the paged folder listing
     assert.equal(head.headers.etag, second.headers.etag);
     assert.equal((await raw(s.url, next, { headers: { 'If-None-Match': second.headers.etag as string } })).status, 304);
   });
+
+  it('a listing cursor past either end shows the nearest end’s page; an empty cursor is no cursor; links only where rows lie', async () => {
+    await raw(s.url, '/few', { method: 'MKCOL' });
+    await raw(s.url, '/few/sub', { method: 'MKCOL' });
+    for (const n of ['a', 'b', 'c']) await raw(s.url, `/few/${n}`, { method: 'PUT', body: n });
+    const page = async (query: string) => {
+      const r = await raw(s.url, `/few/${query}`);
+      assert.equal(r.status, 200, query);
+      const rows = [...r.text.matchAll(/<tr><td><a href="\/few\/([^"]+)">/g)].map((m) => m[1]!);
+      const link = (rel: string) => [...r.text.matchAll(/<a href="([^"]+)" rel="(\w+)">/g)].find((m) => m[2] === rel)?.[1]?.replace(/&amp;/g, '&');
+      return { rows, prev: link('prev'), next: link('next') };
+    };
+    const all = ['sub/', 'a', 'b', 'c'];
+    assert.deepEqual(await page(''), { rows: all, prev: undefined, next: undefined });
+    for (const q of ['?before=sub%2F', '?before=a%2F', '?after=c', '?after=zzz', '?after=', '?before=', '?after=a%2F', '?before=zzz']) {
+      assert.deepEqual(await page(q), { rows: all, prev: undefined, next: undefined }, q);
+    }
+    assert.deepEqual(await page('?after=&before=b'), { rows: ['sub/', 'a'], prev: undefined, next: '/few/?after=a' });
+    assert.deepEqual(await page('?after=a'), { rows: ['b', 'c'], prev: '/few/?before=b', next: undefined });
+  });
 }));

@@ -109,6 +109,37 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`read-only shares
     assert.deepEqual(urls, [`${s.url}/calendars/bob/alice~calendar/`, `${s.url}/calendars/bob/calendar/`]);
   });
 
+  it('Alice’s locks on her shared folder and calendar show in Bob’s Depth 1 listings of their parents', async () => {
+    const lock = async (path: string, depth: string) => {
+      const r = await raw(s.url, path, { method: 'LOCK', body: lockBody(), headers: { ...ALICE, ...XML, Depth: depth, Timeout: 'Second-600' } });
+      assert.equal(r.status, 200, `${path}: ${r.text}`);
+      return { path, token: String(r.headers['lock-token']) };
+    };
+    const listed = async (folder: string, href: string) => {
+      const r = await raw(s.url, folder, { method: 'PROPFIND', body: propfindBody('lockdiscovery'), headers: { ...BOB, ...XML, Depth: '1' } });
+      assert.equal(r.status, 207);
+      const block = r.text.split('<D:response>').find((b) => b.includes(`<D:href>${href}</D:href>`));
+      assert.ok(block, `${href} listed in ${folder}`);
+      return block;
+    };
+    const unlock = async (l: { path: string; token: string }) =>
+      assert.equal((await raw(s.url, l.path, { method: 'UNLOCK', headers: { ...ALICE, 'Lock-Token': l.token } })).status, 204);
+    assert.doesNotMatch(await listed('/shared/alice/', '/shared/alice/docs/'), /activelock/);
+    const locks = [await lock('/docs/', '0'), await lock('/calendars/alice/calendar/', '0')];
+    const docs = await listed('/shared/alice/', '/shared/alice/docs/');
+    assert.match(docs, /<D:activelock>/);
+    assert.match(docs, /<D:lockroot><D:href>\/shared\/alice\/docs\/<\/D:href><\/D:lockroot>/);
+    assert.match(await listed('/calendars/bob/', '/calendars/bob/alice~calendar/'), /<D:activelock>/);
+    assert.doesNotMatch(await listed('/calendars/bob/', '/calendars/bob/calendar/'), /activelock/, 'Bob’s own calendar is not locked');
+    for (const l of locks) await unlock(l);
+    // A depth-infinity lock Alice holds above her shared calendar reaches it: it shows rooted at the mount point.
+    const above = await lock('/calendars/alice/', 'infinity');
+    assert.match(await listed('/calendars/bob/', '/calendars/bob/alice~calendar/'), /<D:lockroot><D:href>\/calendars\/bob\/alice~calendar\/<\/D:href><\/D:lockroot>/);
+    await unlock(above);
+    assert.doesNotMatch(await listed('/shared/alice/', '/shared/alice/docs/'), /activelock/);
+    assert.doesNotMatch(await listed('/calendars/bob/', '/calendars/bob/alice~calendar/'), /activelock/);
+  });
+
   it('a removed share is gone from the running server', async () => {
     await writeShares(s.root, SHARES.slice(1));
     await new Promise((r) => setTimeout(r, 1100));

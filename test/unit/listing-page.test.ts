@@ -47,6 +47,16 @@ describe('listing pages (lib/dav/listing.ts selectPage)', () => {
     );
   });
 
+  it('the last page (no cursor, from the end) is the folder’s last rows, in order', async () => {
+    await fc.assert(
+      fc.asyncProperty(names, fc.integer({ min: 1, max: 7 }), async (list, size) => {
+        const entries = list.map(([n, d]) => entry(n, d));
+        const keys = (await selectPage(stream(entries), { last: true }, size)).map((r) => r.key);
+        assert.deepEqual(keys, entries.map(keyOf).sort(compareKeys).slice(-size));
+      }),
+    );
+  });
+
   it('folders come first; the order is total (code points break collation ties)', () => {
     assert.ok(compareKeys('z/', 'a') < 0);
     assert.ok(compareKeys('a', 'b') < 0);

@@ -48,6 +48,21 @@ describe('RoutedLocks (shared collections lock in their owner’s table)', () =>
     assert.ok(alice.get(above.token));
   });
 
+  it('visibleWithin a folder of the grantee’s own gathers the owners’ locks of the mounts below it, and nothing else', async () => {
+    await bob.create(spec('/mine.txt', 'bob'));
+    assert.deepEqual(bob.visibleWithin('/').map((x) => x.root), ['/mine.txt']);
+    const elsewhere = await alice.create(spec('/private.txt', 'alice'));
+    const inside = await alice.create(spec('/docs/a.txt', 'alice'));
+    assert.deepEqual(bob.visibleWithin('/shared').map((x) => x.root), ['/shared/alice/docs/a.txt']);
+    assert.deepEqual(bob.visibleWithin('/shared/alice/docs').map((x) => x.root), ['/shared/alice/docs/a.txt'], 'in a mount: within');
+    assert.deepEqual(bob.within('/shared'), [], 'within itself is unchanged');
+    assert.deepEqual(bob.visibleWithin('/other').map((x) => x.root), []);
+    await alice.remove(elsewhere.token);
+    await alice.remove(inside.token);
+    await alice.create(spec('/', 'alice', 'infinity'));
+    assert.deepEqual(bob.visibleWithin('/').map((x) => x.root).sort(), ['/mine.txt', '/shared/alice/docs'], 'an owner’s lock above the share shows at the mount point');
+  });
+
   it('a lock of the owner’s elsewhere in the tree is not visible through the mount', async () => {
     const elsewhere = await alice.create(spec('/private.txt', 'alice'));
     assert.equal(bob.get(elsewhere.token), undefined);

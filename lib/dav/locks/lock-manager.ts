@@ -64,6 +64,11 @@ export interface LockTable {
   get(token: string): Lock | undefined;
   covering(path: string): Lock[];
   within(path: string): Lock[];
+  /**
+   * Every lock the view shows at `path` or below: within(path), plus, where other users' collections
+   * are mounted at or below it, their owners' locks that reach them. A LockManager's is within(path).
+   */
+  visibleWithin(path: string): Lock[];
   protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[];
   create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock>;
   refresh(token: string, timeout: number | null): Promise<Lock | undefined>;
@@ -165,6 +170,10 @@ export class LockManager implements LockTable {
     this.catchUp();
     this.purge();
     return [...this.locks.values()].filter((l) => isWithin(l.root, path));
+  }
+
+  visibleWithin(path: string): Lock[] {
+    return this.within(path);
   }
 
   protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[] {

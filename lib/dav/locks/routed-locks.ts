@@ -64,6 +64,18 @@ export class RoutedLocks implements LockTable {
     return r.mount.locks.within(r.inner).map((l) => outward(r.mount, l));
   }
 
+  visibleWithin(path: string): Lock[] {
+    if (this.routes.route(path)) return this.within(path);
+    // A path of the user's own: the mounts at or below it keep their locks in their owners' tables.
+    const found = this.own.within(path);
+    for (const m of this.routes.all()) {
+      if (!isWithin(m.at, path)) continue;
+      for (const l of m.locks.within(m.path)) found.push(outward(m, l));
+      for (const l of m.locks.covering(m.path)) if (l.root !== m.path) found.push(outward(m, l));
+    }
+    return found;
+  }
+
   protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[] {
     return protectingLocks(this, path, options);
   }

@@ -3,12 +3,12 @@ import type { Entry } from '../../../backends/backend.js';
 import type { DavRequest, MethodHandler } from '../context.js';
 import { DavError } from '../errors/dav-error.js';
 import { Resource } from '../properties/registry.js';
-import { parsePropfind, type PropRequest, type ResponseOptions } from '../propfind-core.js';
+import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } from '../propfind-core.js';
 import { ResponseWriter } from '../response-writer.js';
 import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
 import { requireEntry } from '../respond.js';
-import { el, RawXml } from '../xml/write.js';
+import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 
 export const propfind: MethodHandler = async (req) => {
@@ -20,7 +20,14 @@ export const propfind: MethodHandler = async (req) => {
   sendMultistatus(req.ctx, responses(req, root, depth, request, options));
 };
 
-async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml> {
+/**
+ * For tests only (test/protocol/propfind-writer.test.ts): `generic` answers every response through
+ * propResponse, element by element as before the ResponseWriter, which must give the same bytes.
+ */
+export const propfindPath = { generic: false };
+
+async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml | OutElement> {
+  if (propfindPath.generic) return yield* genericResponses(req, root, depth, request, options);
   const writer = new ResponseWriter(req, request, options);
   yield new RawXml(await writer.write(new Resource(req, root)));
   if (depth === '0' || root.kind !== 'collection') return;
@@ -37,6 +44,18 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
       yield new RawXml(await writer.write(new Resource(req, entry, href)));
       // A finite-depth collection (history) is listed as a member but never walked into: its
       // snapshots hold `.history` again, so the walk would never end.
+      if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
+    }
+  }
+}
+
+async function* genericResponses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<OutElement> {
+  yield await propResponse(new Resource(req, root), request, options);
+  if (depth === '0' || root.kind !== 'collection') return;
+  const pending: Entry[] = [root];
+  while (pending.length) {
+    for await (const entry of req.backend.list(pending.shift()!.path)) {
+      yield await propResponse(new Resource(req, entry), request, options);
       if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
     }
   }
