@@ -128,8 +128,9 @@ export class BlobCache {
         void fsp.rm(tmp, { force: true });
         return;
       }
-      const p: Promise<void> = new Promise<void>((resolve) => out.end(resolve))
-        .then(() => this.publish(oid, size, tmp))
+      // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
+      const p: Promise<void> = new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)))
+        .then((complete) => (complete ? this.publish(oid, size, tmp) : fsp.rm(tmp, { force: true })))
         .finally(() => this.publishing.delete(p));
       this.publishing.add(p);
     };
@@ -153,6 +154,15 @@ export class BlobCache {
 
   private async publish(oid: string, size: number, tmp: string): Promise<void> {
     try {
+      // Durable before it is named: a file of the right length is trusted for ever (content-addressed),
+      // so a late writeback error or a crash must not leave one holding zeros. This runs after the body
+      // was sent: the client does not wait for it.
+      const fh = await fsp.open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await fsp.mkdir(join(this.dir, oid.slice(0, 2)), { recursive: true });
       await fsp.rename(tmp, this.pathOf(oid));
     } catch {
