@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +224,9 @@ describe('git read caches', function () {
     assert.equal(loadConfig(['--blob-cache-bytes', '0'], {}).blobCacheBytes, 0);
     assert.equal(loadConfig([], { GITDAV_BLOB_CACHE_BYTES: '1048576' }).blobCacheBytes, 1048576);
     for (const bad of ['-1', '1.5', 'lots']) assert.throws(() => loadConfig(['--blob-cache-bytes', bad], {}), ConfigError, bad);
+    for (const bad of [' ', '0x10', '1e9', '+5']) assert.throws(() => loadConfig([], { GITDAV_BLOB_CACHE_BYTES: bad }), /whole number of bytes/, JSON.stringify(bad));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ blobCacheBytes: true }));
+    assert.throws(() => loadConfig(['--config', join(dir, 'c.json')], {}), /whole number of bytes/, 'true in a config file');
   });
 
   describe('a server with two workers', () => {
