@@ -150,7 +150,10 @@ export class BlobCache {
   fill(oid: string, size: number, source: Readable): Readable {
     if (this.filling.has(oid)) return source;
     this.watchFreeSpace();
-    if (this.free < Math.max(this.reserveBytes, 2 * size)) return source;
+    if (this.free < Math.max(this.reserveBytes, 2 * size)) {
+      this.filledSinceFreeCheck += size; // skipped reads count too, so the free space is looked at again
+      return source;
+    }
     if (!this.counted || size > this.share()) {
       // Not counted yet, or this process's share of the headroom is used: count the folder again, and
       // make room, before more. This read is served inflated; a later one fills.
@@ -280,6 +283,8 @@ export class BlobCache {
         }
         this.bytesAtScan = this.bytes;
         this.counted = true;
+      } catch {
+        // Best effort (a file that cannot be removed, say): the next trim tries again.
       } finally {
         this.trimming = null;
       }
