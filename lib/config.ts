@@ -289,7 +289,9 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (anonymousRead !== undefined && !isValidUserName(anonymousRead)) throw new ConfigError(`--anonymous-read "${anonymousRead}" is not a user name`);
   const symlinks = String(raw.symlinks) as SymlinkPolicy;
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ConfigError(`symlinks must be one of ${SYMLINK_POLICIES.join(', ')}`);
-  const blobCacheBytes = Number(raw.blobCacheBytes);
+  // Digits only (a number from a config file, or a string from argv or env): " ", "0x10", "1e9" or true are refused, not read as 0, 16 or 1.
+  const rawBlob = raw.blobCacheBytes;
+  const blobCacheBytes = typeof rawBlob === 'number' || (typeof rawBlob === 'string' && /^\d+$/.test(rawBlob)) ? Number(rawBlob) : NaN;
   if (!Number.isSafeInteger(blobCacheBytes) || blobCacheBytes < 0) throw new ConfigError(`--blob-cache-bytes must be a whole number of bytes (0 turns the cache off), not "${String(raw.blobCacheBytes)}"`);
   const metricsPort = raw.metricsPort === undefined || raw.metricsPort === '' ? undefined : Number(raw.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`invalid metrics port "${String(raw.metricsPort)}"`);

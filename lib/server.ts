@@ -354,14 +354,14 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
       throw err;
     }
   } else {
-    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes });
+    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes, workers: config.workers });
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
 
 function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
-  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
     : new HtpasswdAuthenticator(usersFileOf(config.root), {

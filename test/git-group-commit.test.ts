@@ -4,6 +4,7 @@
  * and nothing remembered from the stored tree or from a rolled-back edit leaks into a later operation.
  */
 import assert from 'node:assert/strict';
+import { statSync, type BigIntStats } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,9 +29,14 @@ describe('git group commit', function () {
     await tool('git', ['init', '-q', '--bare', dir]);
     store = new ObjectStore(dir);
     const placeholder = { name: '.davprops', oid: await store.writeBuffer('blob', Buffer.from('{}')) };
-    committer = new Committer({
+    committer = committerWith(new Refs(dir), placeholder);
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  const committerWith = (refs: Refs, placeholder: { name: string; oid: string }) =>
+    new Committer({
       store,
-      refs: new Refs(dir),
+      refs,
       ref: REF,
       placeholder,
       identity: { name: 't', email: 't@t' },
@@ -41,8 +47,6 @@ describe('git group commit', function () {
         return { path, kind: slot.kind === 'dir' ? 'collection' : 'file', size: 0, etag: `"${slot.kind === 'file' ? slot.oid : 'dir'}"`, modified: new Date(0) };
       },
     });
-  });
-  afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   const file = async (text: string): Promise<Slot> => ({ kind: 'file', mode: '100644', oid: await store.writeBuffer('blob', Buffer.from(text)) });
   const etag = (slot: Slot) => `"${slot.kind === 'file' ? slot.oid : 'dir'}"`;
@@ -89,5 +93,32 @@ describe('git group commit', function () {
     assert.deepEqual(log.stdout.trim().split('\n'), ['3 changes', 'warm']);
     const files = await tool('git', ['--git-dir', dir, 'ls-tree', '-r', '--name-only', REF]);
     assert.deepEqual(files.stdout.trim().split('\n').sort(), ['d.txt', 'warm.txt']);
+  });
+
+  it('after a failed compare-and-swap the head is read afresh, so a stale remembered ref cannot hold writes back', async () => {
+    // A ref cache whose file identity never changes (as two versions in one coarse timestamp tick
+    // can look): it keeps serving the first version it read.
+    const frozen = {
+      now: () => Date.now(),
+      stat: (path: string): BigIntStats | undefined => {
+        const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+        return st && ({ dev: 1n, ino: 1n, size: 41n, mtimeNs: 1_000_000_000n, ctimeNs: 1_000_000_000n } as BigIntStats);
+      },
+    };
+    const refs = new Refs(dir, frozen);
+    const placeholder = { name: '.davprops', oid: await store.writeBuffer('blob', Buffer.from('{}')) };
+    const stale = committerWith(refs, placeholder);
+    const [one, two] = await Promise.all(['one', 'two'].map(file));
+    await stale.submit({ summary: 'one', apply: async (e) => e.set('/one.txt', one!) });
+    const first = await refs.read(REF);
+    assert.ok(first);
+    // Another writer (native git) moves the branch; the remembered value is now stale.
+    const tree = (await tool('git', ['--git-dir', dir, 'rev-parse', `${REF}^{tree}`])).stdout.trim();
+    const native = (await tool('git', ['--git-dir', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', '-p', first, '-m', 'native', tree])).stdout.trim();
+    assert.equal((await tool('git', ['--git-dir', dir, 'update-ref', REF, native, first])).code, 0);
+    assert.equal(await refs.read(REF), first, 'the cache is stale, as set up');
+    await stale.submit({ summary: 'two', apply: async (e) => e.set('/two.txt', two!) });
+    const log = await tool('git', ['--git-dir', dir, 'log', '--format=%s', REF]);
+    assert.deepEqual(log.stdout.trim().split('\n'), ['two', 'native', 'one']);
   });
 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +107,7 @@ describe('git read caches', function () {
     it('fills on a full read, then serves the file: whole, a range, and a damaged file as a miss', async () => {
       const cache = cacheIn('a', { minObjectBytes: 1 });
       store.blobCache = cache;
+      await cache.ready(); // the folder is counted once before the first fill
       const content = randomBytes(300_000);
       const oid = await blob(content);
       const whole = async () => Buffer.concat(await (await store.readBlob(oid)).toArray());
@@ -138,6 +139,7 @@ describe('git read caches', function () {
       const size = 20_000;
       const cache = cacheIn('a', { maxBytes: size * 5, minObjectBytes: 1000, maxObjectBytes: size * 1.5 });
       store.blobCache = cache;
+      await cache.ready();
       const oids: string[] = [];
       for (let i = 0; i < 12; i++) oids.push(await blob(randomBytes(size)));
       const hot = oids[0]!;
@@ -169,6 +171,7 @@ describe('git read caches', function () {
       const storeB = new ObjectStore(work);
       store.blobCache = a;
       storeB.blobCache = b;
+      await Promise.all([a.ready(), b.ready()]);
       const oid = await blob(content);
       const [x, y] = await Promise.all([store.readBlob(oid), storeB.readBlob(oid)]);
       const [bx, by] = await Promise.all([x.toArray(), y.toArray()]);
@@ -186,6 +189,34 @@ describe('git read caches', function () {
       await a.trim();
       assert.deepEqual(a.usage(), { bytes: content.length + 100_000, files: 2 });
     });
+
+    it('four caches on one folder (four workers) keep it within 1.5 × the bound; none fills when free space is short', async () => {
+      const max = 1024 * 1024;
+      const caches = [0, 1, 2, 3].map((i) => new BlobCache(join(dir, 'shared'), () => join(dir, i % 2 ? 'b' : 'a', 'tmp'), { maxBytes: max, processes: 4 }));
+      const stores = caches.map((c) => Object.assign(new ObjectStore(work), { blobCache: c }));
+      const size = caches[0]!.maxObjectBytes; // 64 KiB: the largest blob a cache shared by four takes
+      assert.equal(size, 64 * 1024);
+      await Promise.all(caches.map((c) => c.ready()));
+      let peak = 0;
+      for (let round = 0; round < 40; round++) {
+        const oids = await Promise.all(caches.map(() => blob(randomBytes(size))));
+        await Promise.all(stores.map(async (s, i) => (await s.readBlob(oids[i]!)).toArray()));
+        await Promise.all(caches.map((c) => c.idle()));
+        const bytes = (await cachedFiles(join(dir, 'shared'))).reduce((n, f) => n + f.size, 0);
+        peak = Math.max(peak, bytes);
+        assert.ok(bytes <= 1.5 * max, `round ${round}: ${bytes} bytes on disk for a bound of ${max}`);
+      }
+      assert.ok(peak >= max / 2, `the cache was used (${peak} bytes at most)`);
+      // Short of free space (a reserve larger than any disk): reads are served, nothing is written.
+      const starved = new BlobCache(join(dir, 'starved'), () => join(dir, 'a', 'tmp'), { minObjectBytes: 1, reserveBytes: Number.MAX_SAFE_INTEGER });
+      const s = Object.assign(new ObjectStore(work), { blobCache: starved });
+      await starved.ready();
+      const content = randomBytes(100_000);
+      const oid = await blob(content);
+      for (let i = 0; i < 3; i++) assert.deepEqual(Buffer.concat(await (await s.readBlob(oid)).toArray()), content);
+      await starved.idle();
+      assert.deepEqual(await cachedFiles(join(dir, 'starved')), []);
+    });
   });
 
   it('the bound is configured by --blob-cache-bytes, GITDAV_BLOB_CACHE_BYTES or blobCacheBytes; 0 is off', () => {
@@ -193,6 +224,9 @@ describe('git read caches', function () {
     assert.equal(loadConfig(['--blob-cache-bytes', '0'], {}).blobCacheBytes, 0);
     assert.equal(loadConfig([], { GITDAV_BLOB_CACHE_BYTES: '1048576' }).blobCacheBytes, 1048576);
     for (const bad of ['-1', '1.5', 'lots']) assert.throws(() => loadConfig(['--blob-cache-bytes', bad], {}), ConfigError, bad);
+    for (const bad of [' ', '0x10', '1e9', '+5']) assert.throws(() => loadConfig([], { GITDAV_BLOB_CACHE_BYTES: bad }), /whole number of bytes/, JSON.stringify(bad));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ blobCacheBytes: true }));
+    assert.throws(() => loadConfig(['--config', join(dir, 'c.json')], {}), /whole number of bytes/, 'true in a config file');
   });
 
   describe('a server with two workers', () => {

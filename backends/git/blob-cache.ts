@@ -8,17 +8,24 @@
  *   process's temp folder, then renamed into place: readers never see a partial file, and two
  *   workers filling the same id at once each rename a complete copy of the same bytes.
  * - A cached file whose size is not the blob's is a miss and is removed (damage, a truncation).
- * - Bounded by bytes (`maxBytes`): each process remembers the files it knows in least-recently-used
- *   order; when its count passes the bound it first scans the folder (files other workers added,
- *   files they removed), then unlinks the least recently used until it is under 90% of it. Unlinking
- *   a file another process is streaming is fine on Linux (its open handle keeps the data).
+ * - Bounded by bytes (`maxBytes`) across the processes sharing the folder (`processes`, the workers):
+ *   each remembers the files it knows in least-recently-used order and what the folder held at its
+ *   last scan. It may add at most its share of the headroom then, (maxBytes − scanned) / (2 ×
+ *   processes), bytes (reserved when a fill starts: a fill past it is skipped); then it scans again
+ *   (files other workers added or removed) and, when over the bound, unlinks the least recently used
+ *   until under 90% of it. So the folder exceeds the bound only while every worker fills at once, and
+ *   then by at most half of it (1.5 × maxBytes); a process that underestimates its sharers (a native
+ *   reader, a second server) loosens that in proportion. Unlinking a file another process is
+ *   streaming is fine on Linux (its open handle keeps the data).
+ * - No fill when the file system is short of space (less than `reserveBytes` or twice the blob free):
+ *   the cache must never be what turns a PUT into 507.
  * - Objects below `minObjectBytes` are not cached (a few KiB inflate in microseconds; the file's
  *   open/close would cost more), nor above `maxObjectBytes` (one huge file would evict every small
  *   hot one: the bound favours many small hot objects over one large cold one).
  */
 import { randomBytes } from 'node:crypto';
 import { fstatSync, promises as fsp, createWriteStream, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 
@@ -27,16 +34,23 @@ export interface BlobCacheOptions {
   maxBytes?: number;
   /** Smaller blobs are inflated each time (default 16 KiB). */
   minObjectBytes?: number;
-  /** Larger blobs are inflated each time (default: an eighth of maxBytes). */
+  /** Larger blobs are inflated each time (default: an eighth of maxBytes, less with more than 2 processes). */
   maxObjectBytes?: number;
+  /** Processes sharing the folder (the workers, default 1): each fills at most its share of the headroom between scans. */
+  processes?: number;
+  /** Free space on the file system below which nothing is filled (default 256 MiB). */
+  reserveBytes?: number;
 }
 
 export const DEFAULT_BLOB_CACHE_BYTES = 1024 ** 3;
 export const DEFAULT_MIN_CACHED_BLOB = 16 * 1024;
 /** Read chunks of a cached file: a quarter of the per-chunk overhead of 64 KiB, little memory per client. */
 const CHUNK = 256 * 1024;
-/** Fills between two scans of the folder even below the bound (other workers' files are counted). */
-const SCAN_EVERY = 64;
+export const DEFAULT_FREE_SPACE_RESERVE = 256 * 1024 * 1024;
+/** Stats in flight during a scan: a scan of 60k files takes a few hundred ms without flooding the thread pool. */
+const SCAN_CONCURRENCY = 16;
+/** The free space is looked at again after this many bytes were filled (a statfs, not one per fill). */
+const FREE_CHECK_BYTES = 16 * 1024 * 1024;
 
 export class BlobCache {
   readonly maxBytes: number;
@@ -45,8 +59,19 @@ export class BlobCache {
   /** Files known, least recently used first (a Map keeps insertion order; a hit moves one to the end). */
   private readonly known = new Map<string, number>();
   private bytes = 0;
+  readonly processes: number;
+  readonly reserveBytes: number;
   private scanned: Promise<void> | null = null;
-  private fillsSinceScan = 0;
+  /** The folder was scanned once: fills may start. */
+  private counted = false;
+  /** Bytes in the folder at the last scan (after its trim), and bytes this process filled or is filling since. */
+  private bytesAtScan = 0;
+  private addedSinceScan = 0;
+  private reserved = 0;
+  /** Free bytes on the file system when last looked at, and bytes filled since. */
+  private free = Number.POSITIVE_INFINITY;
+  private filledSinceFreeCheck = Number.POSITIVE_INFINITY;
+  private freeCheck: Promise<void> | null = null;
   /** Ids this process is writing now: a second full read of one does not write it twice. */
   private readonly filling = new Set<string>();
   private trimming: Promise<void> | null = null;
@@ -61,7 +86,26 @@ export class BlobCache {
   ) {
     this.maxBytes = options.maxBytes ?? DEFAULT_BLOB_CACHE_BYTES;
     this.minObjectBytes = options.minObjectBytes ?? DEFAULT_MIN_CACHED_BLOB;
-    this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(this.maxBytes / 8), this.maxBytes);
+    this.processes = Math.max(1, options.processes ?? 1);
+    // A blob must fit one process's share of the headroom once trimmed to half the bound (see trim).
+    this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(this.maxBytes / Math.max(8, 4 * this.processes)), this.maxBytes);
+    this.reserveBytes = options.reserveBytes ?? DEFAULT_FREE_SPACE_RESERVE;
+  }
+
+  /** What this process may still fill before it must scan: its share of the headroom at the last scan. */
+  private share(): number {
+    return (this.maxBytes - this.bytesAtScan) / (2 * this.processes) - this.addedSinceScan - this.reserved;
+  }
+
+  /** Looks at the free space again once enough was filled since the last look (a statfs, in the background). */
+  private watchFreeSpace(): void {
+    if (this.filledSinceFreeCheck < FREE_CHECK_BYTES || this.freeCheck) return;
+    this.filledSinceFreeCheck = 0;
+    this.freeCheck = fsp
+      .statfs(dirname(this.dir))
+      .then((st) => void (this.free = st.bavail * st.bsize))
+      .catch(() => undefined)
+      .finally(() => (this.freeCheck = null));
   }
 
   /** Whether a blob of this size is kept here. */
@@ -105,7 +149,21 @@ export class BlobCache {
    */
   fill(oid: string, size: number, source: Readable): Readable {
     if (this.filling.has(oid)) return source;
+    this.watchFreeSpace();
+    if (this.free < Math.max(this.reserveBytes, 2 * size)) {
+      this.filledSinceFreeCheck += size; // skipped reads count too, so the free space is looked at again
+      return source;
+    }
+    if (!this.counted || size > this.share()) {
+      // Not counted yet, or this process's share of the headroom is used: count the folder again, and
+      // make room, before more. This read is served inflated; a later one fills.
+      if (this.counted) void this.trim(size);
+      else void this.ready();
+      return source;
+    }
     this.filling.add(oid);
+    this.reserved += size; // now, so fills in flight together cannot pass the share
+    this.filledSinceFreeCheck += size;
     const tmp = join(this.tmpDir(), `blob-${oid}-${randomBytes(4).toString('hex')}`);
     const out: WriteStream = createWriteStream(tmp, { flags: 'wx' });
     let written = 0;
@@ -124,12 +182,15 @@ export class BlobCache {
     const done = (ok: boolean) => {
       this.filling.delete(oid);
       if (!ok || failed || written !== size) {
+        this.reserved -= size;
         out.destroy();
         void fsp.rm(tmp, { force: true });
         return;
       }
-      const p: Promise<void> = new Promise<void>((resolve) => out.end(resolve))
-        .then(() => this.publish(oid, size, tmp))
+      // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
+      const p: Promise<void> = new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)))
+        .then((complete) => (complete ? this.publish(oid, size, tmp) : fsp.rm(tmp, { force: true })))
+        .finally(() => (this.reserved -= size))
         .finally(() => this.publishing.delete(p));
       this.publishing.add(p);
     };
@@ -153,6 +214,15 @@ export class BlobCache {
 
   private async publish(oid: string, size: number, tmp: string): Promise<void> {
     try {
+      // Durable before it is named: a file of the right length is trusted for ever (content-addressed),
+      // so a late writeback error or a crash must not leave one holding zeros. This runs after the body
+      // was sent: the client does not wait for it.
+      const fh = await fsp.open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await fsp.mkdir(join(this.dir, oid.slice(0, 2)), { recursive: true });
       await fsp.rename(tmp, this.pathOf(oid));
     } catch {
@@ -161,7 +231,8 @@ export class BlobCache {
     }
     await this.ready();
     this.note(oid, size);
-    if (++this.fillsSinceScan >= SCAN_EVERY || this.bytes > this.maxBytes) await this.trim();
+    this.addedSinceScan += size;
+    if (this.bytes > this.maxBytes || this.share() <= 0) await this.trim();
   }
 
   /** Resolves once every fill finished so far is in place and counted (tests). */
@@ -172,7 +243,7 @@ export class BlobCache {
 
   /** The first use scans the folder: files left by earlier runs and other workers are counted. */
   ready(): Promise<void> {
-    this.scanned ??= this.scan();
+    this.scanned ??= this.trim();
     return this.scanned;
   }
 
@@ -193,18 +264,27 @@ export class BlobCache {
     this.bytes -= had;
   }
 
-  /** Scans the folder, then removes the least recently used files until under 90% of the bound. */
-  trim(): Promise<void> {
+  /**
+   * Scans the folder; when over the bound, or when `room` bytes do not fit this process's share,
+   * removes the least recently used files until under 90% of the bound, or lower to make the room
+   * (not under half of it: a blob too large for that waits for a later scan).
+   */
+  trim(room = 0): Promise<void> {
     this.trimming ??= (async () => {
       try {
         await this.scan();
-        if (this.bytes <= this.maxBytes) return;
-        const target = Math.floor(this.maxBytes * 0.9);
-        for (const oid of [...this.known.keys()]) {
-          if (this.bytes <= target) break;
-          await fsp.rm(this.pathOf(oid), { force: true });
-          this.forget(oid);
+        const target = Math.max(Math.floor(this.maxBytes / 2), Math.min(Math.floor(this.maxBytes * 0.9), this.maxBytes - 2 * this.processes * room));
+        if (this.bytes > this.maxBytes || (room > 0 && this.bytes > target)) {
+          for (const oid of [...this.known.keys()]) {
+            if (this.bytes <= target) break;
+            await fsp.rm(this.pathOf(oid), { force: true });
+            this.forget(oid);
+          }
         }
+        this.bytesAtScan = this.bytes;
+        this.counted = true;
+      } catch {
+        // Best effort (a file that cannot be removed, say): the next trim tries again.
       } finally {
         this.trimming = null;
       }
@@ -217,16 +297,22 @@ export class BlobCache {
    * know (another worker's, an earlier run's) go before them, oldest first; files gone are dropped.
    */
   private async scan(): Promise<void> {
-    this.fillsSinceScan = 0;
-    const found: { oid: string; size: number; mtime: number }[] = [];
-    const fans = await fsp.readdir(this.dir).catch(() => [] as string[]);
+    // Fills in flight stay reserved; one published during the scan may count twice (on the safe side).
+    this.addedSinceScan = 0;
+    this.filledSinceFreeCheck = 0;
+    this.free = await fsp.statfs(dirname(this.dir)).then((st) => st.bavail * st.bsize, () => this.free);
+    const names: string[] = [];
+    const fans = await fsp.readdir(this.dir, { withFileTypes: true }).catch(() => []);
     for (const fan of fans) {
-      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
-      const names = await fsp.readdir(join(this.dir, fan)).catch(() => [] as string[]);
-      for (const name of names) {
-        const st = await fsp.stat(join(this.dir, fan, name)).catch(() => null);
-        if (st?.isFile()) found.push({ oid: fan + name, size: st.size, mtime: st.mtimeMs });
-      }
+      if (!fan.isDirectory() || !/^[0-9a-f]{2}$/.test(fan.name)) continue;
+      const files = await fsp.readdir(join(this.dir, fan.name), { withFileTypes: true }).catch(() => []);
+      for (const f of files) if (f.isFile()) names.push(fan.name + f.name);
+    }
+    const found: { oid: string; size: number; mtime: number }[] = [];
+    for (let i = 0; i < names.length; i += SCAN_CONCURRENCY) {
+      const batch = names.slice(i, i + SCAN_CONCURRENCY);
+      const stats = await Promise.all(batch.map((oid) => fsp.stat(this.pathOf(oid)).catch(() => null)));
+      stats.forEach((st, j) => st && found.push({ oid: batch[j]!, size: st.size, mtime: st.mtimeMs }));
     }
     const order = new Map([...this.known.keys()].map((oid, i) => [oid, i]));
     found.sort((a, b) => (order.get(a.oid) ?? -1) - (order.get(b.oid) ?? -1) || a.mtime - b.mtime);

@@ -83,8 +83,12 @@ export class Committer {
   private async commitBatch(batch: Pending[]): Promise<void> {
     const { store, refs, ref } = this.deps;
     try {
+      // After a failed compare-and-swap the head is read afresh: a remembered one that has gone stale
+      // (refs.ts: a ref file's identity can repeat on a file system with coarse timestamps) would
+      // otherwise fail every replay.
+      let fresh = false;
       for (let attempt = 0; attempt < MAX_REPLAYS; attempt++) {
-        const head = await refs.read(ref);
+        const head = await refs.read(ref, 0, fresh);
         const baseTree = head ? (await store.readCommit(head)).tree : EMPTY_TREE;
         const editor = new TreeEditor(store, baseTree, this.deps.placeholder);
         const now = new Date();
@@ -127,6 +131,7 @@ export class Committer {
           return;
         }
         // Another writer moved the branch: the blobs are written, so replaying is cheap.
+        fresh = true;
       }
       throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
     } catch (err) {

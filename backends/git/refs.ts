@@ -43,23 +43,60 @@ export function isValidRefName(name: string): boolean {
 export const SETTLED_MS = 100;
 
 /**
+ * The same for a file whose stored times have no sub-second part: a file system keeping whole seconds
+ * (ext4 with 128-byte inodes, HFS+, many CIFS/sshfs mounts) or two (FAT). Two versions written in one
+ * such tick can share inode (git's lock file and the ref alternate between two inodes), size (a ref is
+ * always 41 bytes), mtime and ctime; only once the tick is over can no later version repeat them.
+ */
+export const SETTLED_COARSE_MS = 2000;
+
+/** What FileIdentityCache needs from the system; replaced in tests to drive coarse timestamps. */
+export interface IdentitySource {
+  /** A bigint stat of the path, or undefined when it is missing. */
+  stat(path: string): BigIntStats | undefined;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+const systemSource: IdentitySource = {
+  // A synchronous stat of one small local file costs microseconds, less than the promise round trip.
+  stat: (path) => statSync(path, { bigint: true, throwIfNoEntry: false }),
+  now: () => Date.now(),
+};
+
+const SECOND_NS = 1_000_000_000n;
+
+/**
+ * True when a file stamped `st` cannot be confused with a later version of itself: its times are
+ * older than the file system's timestamp tick, so any later write gets later times.
+ */
+export function isSettled(st: Pick<BigIntStats, 'mtimeNs' | 'ctimeNs'>, nowMs: number): boolean {
+  const coarse = st.mtimeNs % SECOND_NS === 0n && st.ctimeNs % SECOND_NS === 0n;
+  const window = coarse ? SETTLED_COARSE_MS : SETTLED_MS;
+  const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  return nowMs - Number(newest / 1_000_000n) > window;
+}
+
+/**
  * The text of small files (refs, packed-refs) by the file's identity: device, inode, size, mtime and
  * ctime in nanoseconds. Git (and Refs.compareAndSwap) never writes a ref in place: it writes
  * `<ref>.lock` and renames it over, so a new version is a new inode with a new mtime. The one way a
- * stat could repeat is inode reuse within one timestamp tick (a few ms of the kernel's coarse clock),
- * so, as git does for "racily clean" index entries, a file changed less than SETTLED_MS ago is never
- * cached: it is read again until it has settled, and any later version then has a later mtime.
- * Bounded: one entry per file name (a handful of refs).
+ * stat could repeat is inode reuse within one timestamp tick (a few ms of the kernel's coarse clock,
+ * or a whole second or two where the file system keeps no more), so, as git does for "racily clean"
+ * index entries, a file changed within the last tick is never cached (isSettled): it is read again
+ * until it has settled, and any later version then has later times. Bounded: one entry per file name
+ * (a handful of refs).
  */
-class FileIdentityCache {
+export class FileIdentityCache {
   private readonly entries = new Map<string, { id: string; text: string }>();
+
+  constructor(private readonly source: IdentitySource = systemSource) {}
 
   /** The file's text, or null when it is missing; one stat when it has not changed. */
   async read(path: string): Promise<string | null> {
-    // A synchronous stat of one small local file costs microseconds, less than the promise round trip.
     let st: BigIntStats | undefined;
     try {
-      st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      st = this.source.stat(path);
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
@@ -77,19 +114,24 @@ class FileIdentityCache {
       if (isMissing(err)) return null;
       throw err;
     }
-    // Read after the stat: if it changed in between, its mtime is recent, so it is not cached below.
-    const settled = Date.now() - Number(st.mtimeNs / 1_000_000n) > SETTLED_MS && Date.now() - Number(st.ctimeNs / 1_000_000n) > SETTLED_MS;
-    if (settled) this.entries.set(path, { id, text });
+    // Read after the stat: if it changed in between, its times are recent, so it is not cached below.
+    if (isSettled(st, this.source.now())) this.entries.set(path, { id, text });
     else this.entries.delete(path);
     return text;
   }
 }
 
 export class Refs {
-  private readonly files = new FileIdentityCache();
+  private readonly files: FileIdentityCache;
   private packedCache: { text: string; map: Map<string, string> } | null = null;
 
-  constructor(private readonly gitdir: string) {}
+  /** `source`: the stat and clock behind the cache of ref files (tests pass a fake one). */
+  constructor(
+    private readonly gitdir: string,
+    source?: IdentitySource,
+  ) {
+    this.files = new FileIdentityCache(source);
+  }
 
   /**
    * Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist.
