@@ -32,25 +32,40 @@ const FLAG_OF: Record<keyof ProcessLimits, string> = {
 };
 
 /**
- * A worker's execArgv: the supervisor's own (inspector, source maps, a loader…) without the flags
- * these limits set, then the limits that are not 0. An operator's NODE_OPTIONS also reaches the
- * worker, but the command line comes after it, so the configured limits win.
+ * Every V8 flag that sizes the heap. V8 aborts at start on some mixes of them (`--max-heap-size`
+ * with both of ours set: "Check failed: max_heap_size > 0 implies …"), so a worker gets none of the
+ * supervisor's, only the configured ones: its heap is what the config file says, whatever the
+ * supervisor was started with.
+ */
+const HEAP_FLAGS = ['--max-old-space-size', '--max-semi-space-size', '--max-heap-size', '--min-semi-space-size'];
+/** V8 takes `--max_old_space_size` as well; only the `--flag=N` form exists (`--flag N` is refused). */
+const isHeapFlag = (arg: string) => HEAP_FLAGS.includes(arg.split('=')[0]!.replace(/_/g, '-'));
+
+/**
+ * A worker's execArgv: the supervisor's own (inspector, source maps, a loader…) without its heap
+ * flags, then the limits that are not 0.
  */
 export function workerExecArgv(limits: Partial<ProcessLimits>, inherited: readonly string[]): string[] {
-  const ours = Object.values(FLAG_OF);
-  // `--flag=N` or `--flag N`; V8 also takes underscores (--max_old_space_size).
-  const isOurs = (arg: string) => ours.includes(arg.split('=')[0]!.replace(/_/g, '-'));
-  const kept: string[] = [];
-  for (let i = 0; i < inherited.length; i++) {
-    const arg = inherited[i]!;
-    if (!isOurs(arg)) kept.push(arg);
-    else if (!arg.includes('=')) i++; // its value is the next argument
-  }
+  const kept = inherited.filter((arg) => !isHeapFlag(arg));
   for (const key of Object.keys(FLAG_OF) as (keyof ProcessLimits)[]) {
     const mb = limits[key] ?? DEFAULT_PROCESS_LIMITS[key];
     if (mb > 0) kept.push(`${FLAG_OF[key]}=${mb}`);
   }
   return kept;
+}
+
+/**
+ * The NODE_OPTIONS a worker inherits, without heap flags (see HEAP_FLAGS): an operator's
+ * `NODE_OPTIONS=--max-old-space-size=…` sizes the supervisor (and `--workers 1`), never a worker, so
+ * a limit of 0 means Node's own default for the worker. Undefined when there is nothing to remove
+ * (the worker inherits NODE_OPTIONS as it is). Node splits NODE_OPTIONS on spaces, keeping quoted
+ * strings whole; so does this.
+ */
+export function workerNodeOptions(nodeOptions: string | undefined): string | undefined {
+  if (!nodeOptions) return undefined;
+  const tokens = nodeOptions.match(/(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];
+  const kept = tokens.filter((t) => !isHeapFlag(t));
+  return kept.length === tokens.length ? undefined : kept.join(' ');
 }
 
 /** The largest value each may take (MiB): V8 refuses or clamps beyond. */
