@@ -7,7 +7,6 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
-import { existsSync } from 'node:fs';
 import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
 import { CalDavStates, installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
@@ -19,8 +18,6 @@ import { createLogger, type Logger } from '../backends/util/log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { isMultiUser, usersFileOf } from './auth/users-file.js';
-
-export { isMultiUser };
 import { loginPolicy } from './auth/login-guard.js';
 import { KNOWN_LOGINS_FILE } from './auth/known-logins.js';
 import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
@@ -310,8 +307,6 @@ export function makeServer(tls?: TlsFiles, connectionLimits: Partial<ConnectionL
   });
   return { server, at };
 }
-
-/** True when the root holds a users file: the server then has a mount per user and requires login. */
 
 /**
  * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)
