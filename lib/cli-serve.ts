@@ -8,6 +8,7 @@ import type { MetricsListener, ServerMetrics } from './metrics/index.js';
 import type { Flight } from './flight/process.js';
 import { describeStartError } from './start-errors.js';
 import { checkRoot, refusalOf } from './serve-checks.js';
+import { heapFlagsMissing } from './process-limits.js';
 
 export { describeStartError };
 
@@ -84,6 +85,9 @@ export async function runServe(args: string[]): Promise<number> {
   const tls = !!config.tlsCert;
   const recorder = (config.limits.flightRecords ?? DEFAULT_FLIGHT_LIMITS.flightRecords) > 0 ? new FlightRecorder(config.limits) : undefined;
   const logger = createLogger(config.logLevel, undefined, recorder);
+  // V8 sizes the heap at start: the config file's limits reach a worker's command line, not this process's.
+  const missing = heapFlagsMissing(config.limits, process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) logger.warn('heap limits not applied: with one process, give node the flags (docs/operations.md, "Memory")', { missing });
   // Metrics first: their port in use fails the start before anything is bound or opened.
   let metrics: { server: ServerMetrics; listener: MetricsListener } | undefined;
   if (config.metricsPort !== undefined) {

@@ -3,14 +3,15 @@
  * config file; docs/operations.md, "Memory"). V8 reads them once, when the process's heap is made:
  * `v8.setFlagsFromString` later has no effect on them, so the supervisor passes them on each worker's
  * command line (`cluster.setupPrimary({ execArgv })`). A process started by the operator (the
- * supervisor itself, or `--workers 1`) takes them from NODE_OPTIONS instead.
+ * supervisor itself, or `--workers 1`) takes them from its own command line or NODE_OPTIONS instead.
  */
 
 export interface ProcessLimits {
   /**
-   * The old generation's ceiling, MiB (`--max-old-space-size`): past it the worker ends ("heap out
-   * of memory", logged, dumped, replaced by the supervisor) rather than swap the machine. 0: Node's own
-   * (about a quarter of the memory, up to 4 GiB).
+   * The old generation's ceiling, MiB (`--max-old-space-size`): past it V8 aborts the worker (a fatal
+   * "heap out of memory" on its stderr, SIGABRT; no JavaScript handler runs, so nothing is dumped) and
+   * the supervisor logs the exit and starts another, rather than the machine swapping. 0: no flag,
+   * Node's default (about a quarter of the memory, up to 4 GiB).
    */
   maxOldSpaceMB: number;
   /**
@@ -18,7 +19,7 @@ export interface ProcessLimits {
    * to 16 MiB (a 32 MiB young generation plus the copy), committed and touched at the first burst of
    * allocation and never given back: the largest single share of an idle worker's RSS after the
    * code. Smaller means more scavenges of short-lived request garbage (measured in docs/bench.md,
-   * "Memory"). 0: Node's own.
+   * "Memory"). V8 rounds a value up to a power of two (3 → 4). 0: no flag, Node's default.
    */
   maxSemiSpaceMB: number;
 }
@@ -66,6 +67,26 @@ export function workerNodeOptions(nodeOptions: string | undefined): string | und
   const tokens = nodeOptions.match(/(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];
   const kept = tokens.filter((t) => !isHeapFlag(t));
   return kept.length === tokens.length ? undefined : kept.join(' ');
+}
+
+/**
+ * The flags a one-process server (`--workers 1`) would need for the limits set in the config file,
+ * when its own command line and NODE_OPTIONS don't carry those values (V8 takes the last of each,
+ * and the command line comes after NODE_OPTIONS): it cannot apply them itself (see above), so it
+ * warns. Empty when every configured limit is in effect; limits not in the config file are not asked for.
+ */
+export function heapFlagsMissing(configured: Partial<ProcessLimits>, execArgv: readonly string[], nodeOptions = ''): string[] {
+  const effective = new Map<string, number>();
+  for (const arg of [...(nodeOptions.match(/\S+/g) ?? []), ...execArgv]) {
+    const [name, value] = arg.split('=');
+    if (value !== undefined && isHeapFlag(arg)) effective.set(name!.replace(/_/g, '-'), Number(value));
+  }
+  const missing: string[] = [];
+  for (const key of Object.keys(FLAG_OF) as (keyof ProcessLimits)[]) {
+    const mb = configured[key];
+    if (mb !== undefined && (effective.get(FLAG_OF[key]) ?? 0) !== mb) missing.push(mb > 0 ? `${FLAG_OF[key]}=${mb}` : `no ${FLAG_OF[key]}`);
+  }
+  return missing;
 }
 
 /** The largest value each may take (MiB): V8 refuses or clamps beyond. */

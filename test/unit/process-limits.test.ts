@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import { spawnSync } from 'node:child_process';
-import { DEFAULT_PROCESS_LIMITS, workerExecArgv, workerNodeOptions } from '../../lib/process-limits.js';
+import { DEFAULT_PROCESS_LIMITS, heapFlagsMissing, workerExecArgv, workerNodeOptions } from '../../lib/process-limits.js';
 
 describe('process limits (limits.maxOldSpaceMB, limits.maxSemiSpaceMB)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gitdav-process-limits-'));
@@ -76,5 +76,14 @@ describe('process limits (limits.maxOldSpaceMB, limits.maxSemiSpaceMB)', () => {
         assert.equal(r.stdout, [...argv, '-e', script].join(' '));
       }
     }
+  });
+
+  it('names the configured limits a one-process server runs without (for its warning)', () => {
+    assert.deepEqual(heapFlagsMissing({}, []), []); // nothing configured, nothing asked for
+    assert.deepEqual(heapFlagsMissing({ maxOldSpaceMB: 1024, maxSemiSpaceMB: 2 }, []), ['--max-old-space-size=1024', '--max-semi-space-size=2']);
+    assert.deepEqual(heapFlagsMissing({ maxOldSpaceMB: 1024, maxSemiSpaceMB: 2 }, ['--max_old_space_size=1024'], '--max-semi-space-size=2'), []);
+    // The command line comes after NODE_OPTIONS: its value is the one in effect.
+    assert.deepEqual(heapFlagsMissing({ maxSemiSpaceMB: 2 }, ['--max-semi-space-size=8'], '--max-semi-space-size=2'), ['--max-semi-space-size=2']);
+    assert.deepEqual(heapFlagsMissing({ maxOldSpaceMB: 0 }, ['--max-old-space-size=300']), ['no --max-old-space-size']);
   });
 });
