@@ -12,6 +12,18 @@ import { heapFlagsMissing } from './process-limits.js';
 
 export { describeStartError };
 
+/** Packages a worker imports only when first needed (docs/operations.md, "Memory"). */
+const LAZY_PACKAGES = ['piscina', 'bcryptjs', 'isomorphic-git'];
+/** Whether the package resolves from here (found, not loaded). */
+function resolves(name: string): boolean {
+  try {
+    import.meta.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
                     [--no-caldav] [--user NAME] [--email ADDRESS]
@@ -75,6 +87,12 @@ export async function runServe(args: string[]): Promise<number> {
   const rootProblem = await checkRoot(config.root);
   if (rootProblem) {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
+    return 1;
+  }
+  // The packages imported on first use must be there now: a damaged install fails the start, not a login later.
+  const absent = LAZY_PACKAGES.filter((name) => !resolves(name));
+  if (absent.length > 0) {
+    process.stderr.write(`gitdav: ${absent.join(', ')} cannot be found: reinstall gitdav's dependencies (npm ci)\n`);
     return 1;
   }
   // More than one worker: a supervisor holds the port and runs the workers (lib/cluster/).
