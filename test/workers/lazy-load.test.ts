@@ -51,6 +51,10 @@ describe('lazy loading: what the supervisor and an idle or plain-WebDAV worker l
     for (const heavy of ['/dist/lib/server.js', '/dist/lib/dav/index.js', '/dist/lib/caldav/', '/dist/backends/git/', '/node_modules/koa/', '/node_modules/ical.js/', '/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
       assert.deepEqual(supervisor.filter((u) => u.includes(heavy)), [], `the supervisor loaded ${heavy}`);
     }
+    // Each worker was started with the heap limits (the defaults: no config file), the supervisor without.
+    const heapFlags = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => /^--(max|min)-.*-size=/.test(a));
+    assert.deepEqual(await heapFlags(s.pid), []);
+    for (const pid of workers) assert.deepEqual(await heapFlags(pid), ['--max-old-space-size=1024', '--max-semi-space-size=2']);
     for (const pid of workers) {
       const worker = await loaded(pid);
       assert.ok(worker.some((u) => u.endsWith('/dist/lib/server.js')) && worker.some((u) => u.includes('/node_modules/koa/')), `the hook saw worker ${pid} load the server`);
