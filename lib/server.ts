@@ -9,7 +9,9 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
-import { CalDavStates, installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
+// CalDAV (and ical.js with it) is imported only when it is on: a --no-caldav server never loads it.
+import type { CalDavOptions, CalDavStates } from './caldav/index.js';
+import { wellKnown } from './caldav/well-known.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { SAFE_METHODS } from './dav/dispatch.js';
 import { DavError } from './dav/errors/dav-error.js';
@@ -83,7 +85,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   } else {
     if (!options.backend) throw new Error('createApp needs a backend or tenants');
     const dav = (single = await createDav({ backend: options.backend, options: options.dav }));
-    if (caldav !== false) await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+    if (caldav !== false) {
+      const { CalDavStates, installCalDav } = await import('./caldav/index.js');
+      await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+    }
     route = async () => dav;
   }
   const koa = new Koa();
