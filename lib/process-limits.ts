@@ -58,15 +58,14 @@ export function workerExecArgv(limits: Partial<ProcessLimits>, inherited: readon
 /**
  * The NODE_OPTIONS a worker inherits, without heap flags (see HEAP_FLAGS): an operator's
  * `NODE_OPTIONS=--max-old-space-size=…` sizes the supervisor (and `--workers 1`), never a worker, so
- * a limit of 0 means Node's own default for the worker. Undefined when there is nothing to remove
- * (the worker inherits NODE_OPTIONS as it is). Node splits NODE_OPTIONS on spaces, keeping quoted
- * strings whole; so does this.
+ * a limit of 0 means Node's own default for the worker. As the environment to add to the worker's:
+ * empty when there is nothing to remove (the worker inherits NODE_OPTIONS as it is). Node splits
+ * NODE_OPTIONS on spaces, keeping quoted strings whole; so does this.
  */
-export function workerNodeOptions(nodeOptions: string | undefined): string | undefined {
-  if (!nodeOptions) return undefined;
-  const tokens = nodeOptions.match(/(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];
+export function workerNodeOptions(nodeOptions: string | undefined): { NODE_OPTIONS?: string } {
+  const tokens = nodeOptions?.match(/(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];
   const kept = tokens.filter((t) => !isHeapFlag(t));
-  return kept.length === tokens.length ? undefined : kept.join(' ');
+  return kept.length === tokens.length ? {} : { NODE_OPTIONS: kept.join(' ') };
 }
 
 /**

@@ -179,8 +179,7 @@ class Supervisor {
 
   private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], execArgv: workerExecArgv(config.limits, process.execArgv) }); // this config's heap limits
-    const nodeOptions = workerNodeOptions(process.env.NODE_OPTIONS); // without the supervisor's heap flags
-    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }), ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) });
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }), ...workerNodeOptions(process.env.NODE_OPTIONS) }); // without the supervisor's heap flags
     let settle!: (err?: Error) => void;
     const ready = new Promise<void>((resolveReady, reject) => (settle = (err) => (err ? reject(err) : resolveReady())));
     const info: WorkerInfo & { stateDir?: string } = { worker, generation, state: 'starting', ready, settle };

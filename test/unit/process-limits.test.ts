@@ -56,11 +56,11 @@ describe('process limits (limits.maxOldSpaceMB, limits.maxSemiSpaceMB)', () => {
   });
 
   it('takes the heap flags out of the NODE_OPTIONS a worker inherits, and only those', () => {
-    assert.equal(workerNodeOptions(undefined), undefined);
-    assert.equal(workerNodeOptions('--enable-source-maps --import x.mjs'), undefined); // nothing to take out
-    assert.equal(workerNodeOptions('--max-old-space-size=2000  --enable-source-maps --max_semi_space_size=8'), '--enable-source-maps');
-    assert.equal(workerNodeOptions('--require "/a b/c.js" --max-semi-space-size=16'), '--require "/a b/c.js"');
-    assert.equal(workerNodeOptions('--max-old-space-size=2000'), '');
+    assert.deepEqual(workerNodeOptions(undefined), {});
+    assert.deepEqual(workerNodeOptions('--enable-source-maps --import x.mjs'), {}); // nothing to take out: inherited as it is
+    assert.deepEqual(workerNodeOptions('--max-old-space-size=2000  --enable-source-maps --max_semi_space_size=8'), { NODE_OPTIONS: '--enable-source-maps' });
+    assert.deepEqual(workerNodeOptions('--require "/a b/c.js" --max-semi-space-size=16'), { NODE_OPTIONS: '--require "/a b/c.js"' });
+    assert.deepEqual(workerNodeOptions('--max-old-space-size=2000'), { NODE_OPTIONS: '' });
   });
 
   // V8 refuses some mixes of heap flags at start (a fatal "Check failed"): the flags a worker gets
@@ -69,7 +69,7 @@ describe('process limits (limits.maxOldSpaceMB, limits.maxSemiSpaceMB)', () => {
     for (const supervisor of [['--max-heap-size=512'], ['--max_heap_size=512', '--max-old-space-size=600'], ['--min-semi-space-size=8', '--max-semi-space-size=16'], []]) {
       for (const limits of [{}, { maxOldSpaceMB: 0 }, { maxSemiSpaceMB: 0 }, { maxOldSpaceMB: 300, maxSemiSpaceMB: 3 }]) {
         const argv = workerExecArgv(limits, supervisor);
-        const env = { ...process.env, NODE_OPTIONS: workerNodeOptions('--max-old-space-size=900 --max-semi-space-size=32') ?? '' };
+        const env = { ...process.env, ...workerNodeOptions('--max-old-space-size=900 --max-semi-space-size=32') };
         const script = 'process.stdout.write(process.execArgv.join(" "))';
         const r = spawnSync(process.execPath, [...argv, '-e', script], { env, encoding: 'utf8' });
         assert.equal(r.status, 0, `node ${argv.join(' ')} failed: ${r.stderr}`);
