@@ -8,8 +8,21 @@ import type { MetricsListener, ServerMetrics } from './metrics/index.js';
 import type { Flight } from './flight/process.js';
 import { describeStartError } from './start-errors.js';
 import { checkRoot, refusalOf } from './serve-checks.js';
+import { heapFlagsMissing } from './process-limits.js';
 
 export { describeStartError };
+
+/** Packages a worker imports only when first needed (docs/operations.md, "Memory"). */
+const LAZY_PACKAGES = ['piscina', 'bcryptjs', 'isomorphic-git'];
+/** Whether the package resolves from here (found, not loaded). */
+function resolves(name: string): boolean {
+  try {
+    import.meta.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
@@ -78,6 +91,12 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
     return 1;
   }
+  // The packages imported on first use must be there now: a damaged install fails the start, not a login later.
+  const absent = LAZY_PACKAGES.filter((name) => !resolves(name));
+  if (absent.length > 0) {
+    process.stderr.write(`gitdav: ${absent.join(', ')} cannot be found: reinstall gitdav's dependencies (npm ci)\n`);
+    return 1;
+  }
   // More than one worker: a supervisor holds the port and runs the workers (lib/cluster/).
   // The server's code is imported here, not at the top: a supervisor never loads it (docs/operations.md, "Memory").
   if (config.workers > 1) return (await import('./cluster/supervisor.js')).runSupervisor(config, args);
@@ -86,6 +105,9 @@ export async function runServe(args: string[]): Promise<number> {
   const tls = !!config.tlsCert;
   const recorder = (config.limits.flightRecords ?? DEFAULT_FLIGHT_LIMITS.flightRecords) > 0 ? new FlightRecorder(config.limits) : undefined;
   const logger = createLogger(config.logLevel, undefined, recorder);
+  // V8 sizes the heap at start: the config file's limits reach a worker's command line, not this process's.
+  const missing = heapFlagsMissing(config.limits, process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) logger.warn('heap limits not applied: with one process, give node the flags (docs/operations.md, "Memory")', { missing });
   // Metrics first: their port in use fails the start before anything is bound or opened.
   let metrics: { server: ServerMetrics; listener: MetricsListener } | undefined;
   if (config.metricsPort !== undefined) {

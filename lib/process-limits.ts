@@ -3,14 +3,15 @@
  * config file; docs/operations.md, "Memory"). V8 reads them once, when the process's heap is made:
  * `v8.setFlagsFromString` later has no effect on them, so the supervisor passes them on each worker's
  * command line (`cluster.setupPrimary({ execArgv })`). A process started by the operator (the
- * supervisor itself, or `--workers 1`) takes them from NODE_OPTIONS instead.
+ * supervisor itself, or `--workers 1`) takes them from its own command line or NODE_OPTIONS instead.
  */
 
 export interface ProcessLimits {
   /**
-   * The old generation's ceiling, MiB (`--max-old-space-size`): past it the worker ends ("heap out
-   * of memory", logged, dumped, replaced by the supervisor) rather than swap the machine. 0: Node's own
-   * (about a quarter of the memory, up to 4 GiB).
+   * The old generation's ceiling, MiB (`--max-old-space-size`): past it V8 aborts the worker (a fatal
+   * "heap out of memory" on its stderr, SIGABRT; no JavaScript handler runs, so nothing is dumped) and
+   * the supervisor logs the exit and starts another, rather than the machine swapping. 0: no flag,
+   * Node's default (about a quarter of the memory, up to 4 GiB).
    */
   maxOldSpaceMB: number;
   /**
@@ -18,7 +19,7 @@ export interface ProcessLimits {
    * to 16 MiB (a 32 MiB young generation plus the copy), committed and touched at the first burst of
    * allocation and never given back: the largest single share of an idle worker's RSS after the
    * code. Smaller means more scavenges of short-lived request garbage (measured in docs/bench.md,
-   * "Memory"). 0: Node's own.
+   * "Memory"). V8 rounds a value up to a power of two (3 → 4). 0: no flag, Node's default.
    */
   maxSemiSpaceMB: number;
 }
@@ -32,25 +33,59 @@ const FLAG_OF: Record<keyof ProcessLimits, string> = {
 };
 
 /**
- * A worker's execArgv: the supervisor's own (inspector, source maps, a loader…) without the flags
- * these limits set, then the limits that are not 0. An operator's NODE_OPTIONS also reaches the
- * worker, but the command line comes after it, so the configured limits win.
+ * Every V8 flag that sizes the heap. V8 aborts at start on some mixes of them (`--max-heap-size`
+ * with both of ours set: "Check failed: max_heap_size > 0 implies …"), so a worker gets none of the
+ * supervisor's, only the configured ones: its heap is what the config file says, whatever the
+ * supervisor was started with.
+ */
+const HEAP_FLAGS = ['--max-old-space-size', '--max-semi-space-size', '--max-heap-size', '--min-semi-space-size'];
+/** V8 takes `--max_old_space_size` as well; only the `--flag=N` form exists (`--flag N` is refused). */
+const isHeapFlag = (arg: string) => HEAP_FLAGS.includes(arg.split('=')[0]!.replace(/_/g, '-'));
+
+/**
+ * A worker's execArgv: the supervisor's own (inspector, source maps, a loader…) without its heap
+ * flags, then the limits that are not 0.
  */
 export function workerExecArgv(limits: Partial<ProcessLimits>, inherited: readonly string[]): string[] {
-  const ours = Object.values(FLAG_OF);
-  // `--flag=N` or `--flag N`; V8 also takes underscores (--max_old_space_size).
-  const isOurs = (arg: string) => ours.includes(arg.split('=')[0]!.replace(/_/g, '-'));
-  const kept: string[] = [];
-  for (let i = 0; i < inherited.length; i++) {
-    const arg = inherited[i]!;
-    if (!isOurs(arg)) kept.push(arg);
-    else if (!arg.includes('=')) i++; // its value is the next argument
-  }
+  const kept = inherited.filter((arg) => !isHeapFlag(arg));
   for (const key of Object.keys(FLAG_OF) as (keyof ProcessLimits)[]) {
     const mb = limits[key] ?? DEFAULT_PROCESS_LIMITS[key];
     if (mb > 0) kept.push(`${FLAG_OF[key]}=${mb}`);
   }
   return kept;
+}
+
+/**
+ * The NODE_OPTIONS a worker inherits, without heap flags (see HEAP_FLAGS): an operator's
+ * `NODE_OPTIONS=--max-old-space-size=…` sizes the supervisor (and `--workers 1`), never a worker, so
+ * a limit of 0 means Node's own default for the worker. As the environment to add to the worker's:
+ * empty when there is nothing to remove (the worker inherits NODE_OPTIONS as it is). Node splits
+ * NODE_OPTIONS on spaces, keeping quoted strings whole; so does this.
+ */
+export function workerNodeOptions(nodeOptions: string | undefined): { NODE_OPTIONS?: string } {
+  const tokens = nodeOptions?.match(/(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];
+  const kept = tokens.filter((t) => !isHeapFlag(t));
+  return kept.length === tokens.length ? {} : { NODE_OPTIONS: kept.join(' ') };
+}
+
+/**
+ * The flags a one-process server (`--workers 1`) would need for the limits set in the config file,
+ * when its own command line and NODE_OPTIONS don't carry those values (V8 takes the last of each,
+ * and the command line comes after NODE_OPTIONS): it cannot apply them itself (see above), so it
+ * warns. Empty when every configured limit is in effect; limits not in the config file are not asked for.
+ */
+export function heapFlagsMissing(configured: Partial<ProcessLimits>, execArgv: readonly string[], nodeOptions = ''): string[] {
+  const effective = new Map<string, number>();
+  for (const arg of [...(nodeOptions.match(/\S+/g) ?? []), ...execArgv]) {
+    const [name, value] = arg.split('=');
+    if (value !== undefined && isHeapFlag(arg)) effective.set(name!.replace(/_/g, '-'), Number(value));
+  }
+  const missing: string[] = [];
+  for (const key of Object.keys(FLAG_OF) as (keyof ProcessLimits)[]) {
+    const mb = configured[key];
+    if (mb !== undefined && (effective.get(FLAG_OF[key]) ?? 0) !== mb) missing.push(mb > 0 ? `${FLAG_OF[key]}=${mb}` : `no ${FLAG_OF[key]}`);
+  }
+  return missing;
 }
 
 /** The largest value each may take (MiB): V8 refuses or clamps beyond. */

@@ -7,10 +7,11 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
-import { existsSync } from 'node:fs';
 import type { Backend } from '../backends/backend.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
-import { CalDavStates, installCalDav, wellKnown, type CalDavOptions } from './caldav/index.js';
+// CalDAV (and ical.js with it) is imported only when it is on: a --no-caldav server never loads it.
+import type { CalDavOptions, CalDavStates } from './caldav/index.js';
+import { wellKnown } from './caldav/well-known.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { SAFE_METHODS } from './dav/dispatch.js';
 import { DavError } from './dav/errors/dav-error.js';
@@ -19,8 +20,6 @@ import { createLogger, type Logger } from '../backends/util/log.js';
 import type { ServerConfig } from './config.js';
 import { HtpasswdAuthenticator, ProxyHeaderAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { isMultiUser, usersFileOf } from './auth/users-file.js';
-
-export { isMultiUser };
 import { loginPolicy } from './auth/login-guard.js';
 import { KNOWN_LOGINS_FILE } from './auth/known-logins.js';
 import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
@@ -86,7 +85,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   } else {
     if (!options.backend) throw new Error('createApp needs a backend or tenants');
     const dav = (single = await createDav({ backend: options.backend, options: options.dav }));
-    if (caldav !== false) await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+    if (caldav !== false) {
+      const { CalDavStates, installCalDav } = await import('./caldav/index.js');
+      await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+    }
     route = async () => dav;
   }
   const koa = new Koa();
@@ -310,8 +312,6 @@ export function makeServer(tls?: TlsFiles, connectionLimits: Partial<ConnectionL
   });
   return { server, at };
 }
-
-/** True when the root holds a users file: the server then has a mount per user and requires login. */
 
 /**
  * Takes the port, then opens the configured backend (or, with a users file, the per-user mounts)

@@ -10,7 +10,7 @@ import type { Backend } from '../backends/backend.js';
 import { FsBackend } from '../backends/fs/index.js';
 import type { SymlinkPolicy } from '../backends/fs/containment.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
-import { CalDavStates, installCalDav, type CalDavOptions } from './caldav/index.js';
+import type { CalDavOptions, CalDavStates } from './caldav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { SharesWatch, type Share } from './auth/shares-file.js';
 import { MountView } from '../backends/mount/view.js';
@@ -68,8 +68,8 @@ interface Tenant {
 export class Tenants {
   private readonly open = new Map<string, Promise<Tenant>>();
   private readonly shares: SharesWatch;
-  /** CalDAV's state of every user's tree, shared by the mounts that reach it (own, anonymous, shares). */
-  private readonly caldavStates = new CalDavStates();
+  /** CalDAV's state of every user's tree, shared by the mounts that reach it (own, anonymous, shares); made with the first mount. */
+  private caldavStates: CalDavStates | undefined;
   /** Every open user's lock table, for statistics (locksHeld). */
   private readonly lockTables = new Set<LockManager>();
 
@@ -88,7 +88,7 @@ export class Tenants {
       t.anonymous ??= (async () => {
         const dav = await createDav({ backend: new MountView(t.own), options: this.options.dav });
         dav.locks = t.locks; // one lock table per tree
-        if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: this.caldavStates });
+        await this.installCalDav(dav, user);
         return dav;
       })();
       return t.anonymous;
@@ -136,9 +136,16 @@ export class Tenants {
     locks.admits = admitsLocks(user, () => this.shares.current().shares);
     const tenant: Tenant = { dav, own, mountTable, locks, sharesVersion: -1 };
     dav.locks = new RoutedLocks(locks, mountTable);
-    if (this.options.caldav !== false) await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: this.caldavStates });
+    await this.installCalDav(dav, user);
     this.lockTables.add(locks);
     return tenant;
+  }
+
+  /** CalDAV on a user's mount, when it is on: its code (ical.js with it) is imported then, not by a --no-caldav server. */
+  private async installCalDav(dav: Dav, user: string): Promise<void> {
+    if (this.options.caldav === false) return;
+    const { CalDavStates, installCalDav } = await import('./caldav/index.js');
+    await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: (this.caldavStates ??= new CalDavStates()) });
   }
 
   /** Locks held now in every open user's tree (statistics; a grantee's locks are in the owner's). */
@@ -158,7 +165,7 @@ export class Tenants {
       await t.dav.close();
       await (await t.anonymous?.catch(() => undefined))?.close();
     }
-    await this.caldavStates.close();
+    await this.caldavStates?.close();
     for (const t of tenants) await t.own.close?.();
   }
 }

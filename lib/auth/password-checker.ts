@@ -25,7 +25,11 @@ export class PasswordChecker {
   private running = 0;
   private closed = false;
 
-  constructor(private readonly options: CheckerOptions = DEFAULT_CHECKER) {}
+  /** @param loadPiscina imports piscina (tests pass one that fails, as a damaged install would) */
+  constructor(
+    private readonly options: CheckerOptions = DEFAULT_CHECKER,
+    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = () => import('piscina'),
+  ) {}
 
   /** Checks in flight (running or queued). */
   get pending(): number {
@@ -42,7 +46,9 @@ export class PasswordChecker {
       // Started on first use, piscina's code included: a server nobody logs in to loads none of it and
       // runs no threads. Idle threads do not keep the process alive (piscina unrefs them) and exit after a minute.
       if (!this.pool) {
-        const { Piscina } = await import('piscina');
+        const { Piscina } = await this.loadPiscina().catch((err: unknown) => {
+          throw new Error(`password checks need the piscina package, which could not be loaded (${(err as Error)?.message}): reinstall gitdav's dependencies (npm ci)`, { cause: err });
+        });
         if (this.closed) throw new Error('password checker closed');
         this.pool ??= new Piscina<HashTask, boolean>({
           filename: WORKER,

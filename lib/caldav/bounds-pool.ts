@@ -27,10 +27,14 @@ export class CalendarPool {
   private closed = false;
   private answered = 0;
 
-  /** @param filename the worker module (tests pass one that throws or dies) */
+  /**
+   * @param filename the worker module (tests pass one that throws or dies)
+   * @param loadPiscina imports piscina (tests pass one that fails, as a damaged install would)
+   */
   constructor(
     readonly threads: number,
     private readonly filename = WORKER,
+    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = () => import('piscina'),
   ) {}
 
   /**
@@ -41,8 +45,11 @@ export class CalendarPool {
     if (this.closed || this.threads < 1 || signal?.aborted) return { kind: 'unavailable' };
     // Started on first use: idle threads do not keep the process alive (piscina unrefs them).
     if (!this.pool) {
-      const { Piscina } = await import('piscina'); // on first use: a server without calendar queries never loads it
-      if (this.closed) return { kind: 'unavailable' };
+      // On first use: a server without calendar queries never loads it. An install without it (damaged,
+      // half upgraded) gets the event loop, as with no pool; the next task tries again.
+      const loaded = await this.loadPiscina().catch(() => undefined);
+      if (!loaded || this.closed) return { kind: 'unavailable' };
+      const { Piscina } = loaded;
       // Another first task may have made it while this one waited for the import.
       this.pool ??= new Piscina<BoundsTask, BoundsResult>({
         filename: this.filename,

@@ -21,7 +21,7 @@ import { RestartBackoff } from './restart-backoff.js';
 import { checkReload, checkTls } from './reload.js';
 import { RegistrationFile, type SupervisorRegistration } from './registration.js';
 import { cmdlineOf } from '../flight/registration.js';
-import { workerExecArgv } from '../process-limits.js';
+import { workerExecArgv, workerNodeOptions } from '../process-limits.js';
 import { LoginGuardHost } from '../auth/shared-login-guard.js';
 
 /** A new worker must be ready within this long (it opens the root; a big repository takes a while). */
@@ -179,7 +179,7 @@ class Supervisor {
 
   private fork(config: ServerConfig, generation: number): WorkerInfo & { stateDir?: string } {
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], execArgv: workerExecArgv(config.limits, process.execArgv) }); // this config's heap limits
-    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }) });
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, port: this.port, supervised: true }), ...workerNodeOptions(process.env.NODE_OPTIONS) }); // without the supervisor's heap flags
     let settle!: (err?: Error) => void;
     const ready = new Promise<void>((resolveReady, reject) => (settle = (err) => (err ? reject(err) : resolveReady())));
     const info: WorkerInfo & { stateDir?: string } = { worker, generation, state: 'starting', ready, settle };

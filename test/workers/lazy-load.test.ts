@@ -20,7 +20,7 @@ const HOOKS = `export async function load(url, context, next) {
   return next(url, context);
 }`;
 
-describe('lazy loading: what the supervisor and an idle or plain-WebDAV worker load', function () {
+describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-caldav worker load', function () {
   this.timeout(120_000);
   let s: Served | undefined;
   stopAfterEach(() => s, () => (s = undefined));
@@ -51,6 +51,10 @@ describe('lazy loading: what the supervisor and an idle or plain-WebDAV worker l
     for (const heavy of ['/dist/lib/server.js', '/dist/lib/dav/index.js', '/dist/lib/caldav/', '/dist/backends/git/', '/node_modules/koa/', '/node_modules/ical.js/', '/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
       assert.deepEqual(supervisor.filter((u) => u.includes(heavy)), [], `the supervisor loaded ${heavy}`);
     }
+    // Each worker was started with the heap limits (the defaults: no config file), the supervisor without.
+    const heapFlags = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => /^--(max|min)-.*-size=/.test(a));
+    assert.deepEqual(await heapFlags(s.pid), []);
+    for (const pid of workers) assert.deepEqual(await heapFlags(pid), ['--max-old-space-size=1024', '--max-semi-space-size=2']);
     for (const pid of workers) {
       const worker = await loaded(pid);
       assert.ok(worker.some((u) => u.endsWith('/dist/lib/server.js')) && worker.some((u) => u.includes('/node_modules/koa/')), `the hook saw worker ${pid} load the server`);
@@ -69,5 +73,19 @@ describe('lazy loading: what the supervisor and an idle or plain-WebDAV worker l
       assert.equal(r.status, 207);
       assert.match(r.body.toString(), /ev\.ics/);
     }
+  });
+
+  it('a --no-caldav server loads no CalDAV code and no ical.js (one process)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gitdav-lazy-'));
+    const modules = join(dir, 'modules');
+    execFileSync('mkdir', [modules]);
+    await writeFile(join(dir, 'hooks.mjs'), HOOKS);
+    await writeFile(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    s = await serveWorkers(['--root', join(dir, 'data'), '--backend', 'fs', '--workers', '1', '--no-caldav'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`, GITDAV_TEST_MODULES: modules });
+    assert.equal((await http(s.url, '/a.txt', { method: 'PUT', body: 'a\n' })).status, 201);
+    assert.equal((await http(s.url, '/', { method: 'PROPFIND', headers: { Depth: '1' } })).status, 207);
+    const loaded = (await readFile(join(modules, `${s.pid}.txt`), 'utf8')).split('\n').filter(Boolean);
+    assert.ok(loaded.some((u) => u.endsWith('/dist/lib/server.js')), 'the hook saw the server load');
+    assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/ical.js/') || (u.includes('/dist/lib/caldav/') && !u.endsWith('/caldav/well-known.js'))), []);
   });
 });

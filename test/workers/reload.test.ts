@@ -29,6 +29,9 @@ async function reload(s: Served): Promise<Record<string, unknown>> {
   return s.waitFor((r) => r.msg === 'reloaded' || String(r.msg).startsWith('reload refused'), before);
 }
 
+/** The heap flags on a process's command line (Linux /proc). */
+const heapFlagsOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => /^--(max|min)-.*-size=/.test(a));
+
 const gitdavReload = (root: string) => tool(process.execPath, [CLI, 'reload', '--root', root]);
 
 describe('gitdav serve --workers 2: graceful reload', function () {
@@ -129,10 +132,15 @@ describe('gitdav serve --workers 2: graceful reload', function () {
     assert.match(cli.stderr, /reload refused, the running workers keep serving: backend cannot change on a reload/);
     assert.deepEqual(s.workerPids().sort(), pids);
     assert.equal((await http(s.url, '/x.txt', { method: 'PUT', body: 'still here' })).status, 201);
-    await writeFile(config, JSON.stringify({ caldav: false, logLevel: 'debug' }));
+    for (const pid of pids) assert.deepEqual(heapFlagsOf(pid), ['--max-old-space-size=1024', '--max-semi-space-size=2']);
+    // The reload brings new heap limits: only new workers can have them (V8 reads them at start).
+    await writeFile(config, JSON.stringify({ caldav: false, logLevel: 'debug', limits: { maxOldSpaceMB: 0, maxSemiSpaceMB: 4 } }));
     const ok = await gitdavReload(root);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /gitdav: reloaded \(generation 1, 2 workers\)/);
+    const started = s.workerPids().filter((pid) => !pids.includes(pid));
+    assert.equal(started.length, 2);
+    for (const pid of started) assert.deepEqual(heapFlagsOf(pid), ['--max-semi-space-size=4']);
     assert.equal((await http(s.url, '/x.txt')).body.toString(), 'still here');
   });
 
