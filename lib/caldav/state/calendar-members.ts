@@ -67,13 +67,20 @@ export class CalendarMembers {
       }
     }
     if (!next) {
-      // Listed after the token was taken: the listing is that state or a later one, and the changes
-      // since the token, applied next time, bring it to whatever comes after (setting and deleting
-      // again what it already holds changes nothing). A listing is cheaper than changes(path,
-      // undefined), which looks each member up again in the tree.
+      // Read afresh by changes since no token: its members and its token come from one state of the
+      // tree. Not the token taken above with a listing made later: a write in between that is undone
+      // afterwards (a member created then deleted, changed then changed back) leaves the collection's
+      // tree, so its token, as before, and the kept set would keep the write for good.
+      // A backend that answers no changes at all (history, which never changes) is listed each time
+      // and nothing is kept: a listing is not tied to the token.
+      const cs = await backend.changes(path, undefined).catch(() => null);
       const files = new Map<string, Entry>();
-      for await (const e of backend.list(path)) if (e.kind === 'file') files.set(e.path, e);
-      next = { token, files };
+      if (!cs) {
+        for await (const e of backend.list(path)) if (e.kind === 'file') files.set(e.path, e);
+        return { token, files };
+      }
+      for (const e of cs.changed) if (e.kind === 'file') files.set(e.path, e);
+      next = { token: cs.token, files };
     }
     this.sets.set(key, next);
     return next;
