@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Backend, Entry } from '../../backends/backend.js';
 import { openGitRepository } from '../../backends/git/repository.js';
-import { CalendarMembers } from '../../lib/caldav/state/calendar-members.js';
+import { EMPTY, type ObjectBounds } from '../../lib/caldav/ical/bounds.js';
+import { CalendarMembers, membersMeeting } from '../../lib/caldav/state/calendar-members.js';
+import { ObjectIndex } from '../../lib/caldav/state/object-index.js';
 
 type Repo = Awaited<ReturnType<typeof openGitRepository>>;
 
@@ -70,5 +72,42 @@ describe('CalendarMembers (git)', () => {
     await put('/cal/b.ics', 'B');
     const s = await m.current(wrapped, '/cal', 'k');
     assert.deepEqual(kept(s!.files), await listNow());
+  });
+});
+
+describe('membersMeeting: when the interval index is rebuilt', () => {
+  const b = (lo: number, hi: number): ObjectBounds => ({ uid: 'u', type: 'VEVENT', span: { lo, hi }, alarms: EMPTY });
+  const entry = (name: string): Entry => ({ path: `/cal/${name}`, kind: 'file', size: 1, etag: `"${name}"`, modified: new Date(0) });
+  const paths = (es: Entry[]) => es.map((e) => e.path).sort();
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-meeting-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('a member whose bounds were unknown is placed by them once known, even when the object index is full (its size unchanged)', async () => {
+    const index = new ObjectIndex(join(dir, 'caldav-index.json'), 2);
+    await index.ready();
+    index.set('"other"', b(0, 10));
+    index.set('"a"', b(0, 10));
+    const set = { token: 't', files: new Map([entry('a'), entry('b')].map((e) => [e.path, e])) };
+    assert.deepEqual(paths(membersMeeting(set, index, 100, 200)), ['/cal/b'], 'b unknown: checked in full');
+    index.set('"b"', b(0, 10)); // evicts "other": the index's size stays 2
+    assert.equal(index.size, 2);
+    assert.deepEqual(paths(membersMeeting(set, index, 100, 200)), [], 'b known now, and outside the range');
+  });
+
+  it('a member that never gets bounds causes no rebuild when the object index learns of others', async () => {
+    const index = new ObjectIndex(join(dir, 'caldav-index.json'));
+    await index.ready();
+    index.set('"a"', b(0, 10));
+    const set = { token: 't', files: new Map([entry('a'), entry('broken')].map((e) => [e.path, e])) };
+    membersMeeting(set, index, 0, 5);
+    const built = (set as { intervals?: unknown }).intervals;
+    for (let i = 0; i < 5; i++) {
+      index.set(`"elsewhere-${i}"`, b(0, 1));
+      assert.deepEqual(paths(membersMeeting(set, index, 0, 5)), ['/cal/a', '/cal/broken']);
+    }
+    assert.equal((set as { intervals?: unknown }).intervals, built, 'the same index, not rebuilt');
   });
 });
