@@ -25,11 +25,23 @@ import { Lru } from '../util/lru.js';
 const PREFIX = 'urn:x-gitdav:sync:fs-';
 
 /** Snapshots kept in memory, by the bytes of their JSON (a 10,000-member folder's is ~0.6 MB). */
-const MEMORY_BYTES = 16 * 1024 * 1024;
+export const SNAPSHOT_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * One memory for the whole process, not one per folder tree: there is a SyncSnapshots per user's
+ * tree, and trees are never closed, so a bound per instance grew with the number of users. Keyed by
+ * state folder and snapshot id: an id names one content within a folder of snapshots (a hash of it),
+ * and the folder keeps two trees' equal ids apart (each tree has its own token key and pruning).
+ */
+const memory = new Lru<{ state: Map<string, string>; bytes: number }>(SNAPSHOT_MEMORY_BYTES, (m) => 200 + 2 * sizeOf(m.state));
+
+/** Bytes the snapshots in memory are counted at, for every tree of this process together. */
+export function snapshotMemoryHeld(): number {
+  return memory.weightHeld;
+}
 
 export class SyncSnapshots {
   private saves = 0;
-  private readonly memory = new Lru<{ state: Map<string, string>; bytes: number }>(MEMORY_BYTES, (m) => 200 + 2 * sizeOf(m.state));
 
   constructor(
     private readonly dir: string,
@@ -42,7 +54,7 @@ export class SyncSnapshots {
     const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const id = createHash('sha1').update(text).digest('hex');
     const file = join(this.dir, `${id}.json`);
-    this.memory.set(id, { state: new Map(prints), bytes: Buffer.byteLength(text) });
+    memory.set(`${this.dir}\n${id}`, { state: new Map(prints), bytes: Buffer.byteLength(text) });
     try {
       const now = new Date();
       await fsp.utimes(file, now, now); // still in use: keep it among the newest
@@ -58,7 +70,7 @@ export class SyncSnapshots {
     const id = token.startsWith(PREFIX) ? await this.key.verify(collection, token.slice(PREFIX.length)) : null;
     if (!id || !/^[0-9a-f]{40}$/.test(id)) return null;
     const file = join(this.dir, `${id}.json`);
-    const kept = this.memory.get(id);
+    const kept = memory.get(`${this.dir}\n${id}`);
     if (kept) {
       const size = (await fsp.stat(file).catch(() => null))?.size;
       if (size === undefined) return null; // pruned
@@ -72,7 +84,7 @@ export class SyncSnapshots {
     }
     try {
       const state = new Map(JSON.parse(text) as Array<[string, string]>);
-      this.memory.set(id, { state: new Map(state), bytes: Buffer.byteLength(text) });
+      memory.set(`${this.dir}\n${id}`, { state: new Map(state), bytes: Buffer.byteLength(text) });
       return state;
     } catch {
       // Emptied by a power cut (written without fsync): removed, so that the next save of this

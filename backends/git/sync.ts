@@ -9,6 +9,7 @@ import { BackendError } from '../errors.js';
 import { parseSidecar, SELF, serializeSidecar, SIDECAR, type Sidecar } from '../sidecar.js';
 import { diffMembers } from '../sync-diff.js';
 import type { SyncTokenKey } from '../sync-token-key.js';
+import { mapOrdered } from '../util/concurrency.js';
 import type { ObjectStore, TreeEntry } from './objects.js';
 import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
@@ -73,11 +74,10 @@ export class GitSync {
       entries.push({ mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
       token = await this.token(path, await this.d.store.writeTree(entries));
     }
+    // Several entries in flight (each reads an object header for its size), as list() does: a first
+    // read of 10,000 members (changes since no token) costs about what listing them does.
     const changed: Entry[] = [];
-    for (const name of diff.changed) {
-      const e = await this.d.entryIn(editor, joinPath(path, name), time);
-      if (e) changed.push(e);
-    }
+    for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
     return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
   }
 
