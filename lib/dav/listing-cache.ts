@@ -49,13 +49,13 @@ import {
 } from './properties/live.js';
 import type { PropRequest, ResponseOptions } from './propfind-core.js';
 
-/** Bytes held per process (a string's UTF-16 code units count 2 bytes each). */
+/** Bytes held per process (members' UTF-8 bytes; a key's UTF-16 code units count 2 bytes each). */
 export const CACHE_BYTES = 16 * 1024 * 1024;
-/** A listing longer than this (characters) is never kept, it streams as before: a 100,000-member folder. */
+/** A listing longer than this is never kept, it streams as before: a 100,000-member folder. */
 export const ENTRY_MAX_BYTES = 2 * 1024 * 1024;
 
 const counts = cacheCounts('propfind_members');
-const cache = new Lru<string>(CACHE_BYTES, (v, k) => 2 * (v.length + k.length), counts);
+const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, counts);
 
 /** Live properties whose value depends only on the entry, its dead properties and the tree's content. */
 const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock]);
@@ -105,8 +105,11 @@ export async function listingSlot(
   return { key, version };
 }
 
-/** The members' bytes stored under this key, if any (counted as a hit or a miss). */
-export function cachedMembers(slot: ListingSlot): string | undefined {
+/**
+ * The members' bytes stored under this key, if any (counted as a hit or a miss). Kept encoded: a
+ * string would be encoded to UTF-8 again on every hit (a third of a hit's time when it was).
+ */
+export function cachedMembers(slot: ListingSlot): Buffer | undefined {
   return cache.get(slot.key);
 }
 
@@ -118,7 +121,8 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
   if (members.length > ENTRY_MAX_BYTES) return;
   const backend = req.backend;
   if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
-  cache.set(slot.key, members);
+  const bytes = Buffer.from(members);
+  if (bytes.length <= ENTRY_MAX_BYTES) cache.set(slot.key, bytes);
 }
 
 /** The stored bytes, for statistics and tests. */

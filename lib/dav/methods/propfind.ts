@@ -21,7 +21,7 @@ export const propfind: MethodHandler = async (req) => {
   sendMultistatus(req.ctx, responses(req, root, depth, request, options));
 };
 
-async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml> {
+async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml | Buffer> {
   const writer = new ResponseWriter(req, request, options);
   yield new RawXml(await writer.write(new Resource(req, root)));
   if (depth === '0' || root.kind !== 'collection') return;
@@ -36,7 +36,7 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
     const slot = depth === '1' ? await listingSlot(req, folder, base, request, options, writer.membersLockFree) : null;
     const cached = slot && cachedMembers(slot);
     if (cached !== undefined && cached !== null) {
-      for (let i = 0; i < cached.length; i += CHUNK) yield new RawXml(cached.slice(i, i + CHUNK));
+      for (let i = 0; i < cached.length; i += CHUNK) yield cached.subarray(i, i + CHUNK);
       return;
     }
     const collected = slot ? new Collector() : null;
@@ -55,7 +55,7 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
   }
 }
 
-/** A hit is written in pieces of this many characters, so it still interleaves with other requests. */
+/** A hit is written in pieces of this many bytes, so it still interleaves with other requests. */
 const CHUNK = 65536;
 
 /** A miss's member responses, kept while they stay under the cache's entry limit. */
