@@ -100,3 +100,21 @@ export interface CopyTarget {
 export function isCopyTarget(backend: Backend): backend is Backend & CopyTarget {
   return typeof (backend as Partial<CopyTarget>).copyFrom === 'function';
 }
+
+/**
+ * A backend that can say, cheaply, when what it reports about a collection's members may have
+ * changed (lib/dav/listing-cache.ts replays a Depth-1 PROPFIND's member responses by it).
+ */
+export interface ListingVersioned {
+  /**
+   * A string that changes whenever anything this backend would report about the members of the
+   * collection at `path` changes: which members there are, their sizes, ETags, dates (including dates
+   * taken from history), dead and volatile properties. Never the same string for two different
+   * answers. null: no such key here (don't cache).
+   */
+  listingVersion(path: string): Promise<string | null>;
+}
+
+export function isListingVersioned(backend: Backend): backend is Backend & ListingVersioned {
+  return typeof (backend as Partial<ListingVersioned>).listingVersion === 'function';
+}

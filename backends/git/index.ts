@@ -13,7 +13,7 @@ import { baseName, joinPath, parentOf } from '../backend.js';
 import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
-import type { CopyTarget, SyncCapable } from '../capabilities.js';
+import type { CopyTarget, ListingVersioned, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedProps } from './listed-props.js';
 import { entryOf, lazily } from './entry-of.js';
@@ -53,7 +53,7 @@ export interface GitBackendOptions {
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
 
-export class GitBackend implements Backend, SyncCapable, CopyTarget {
+export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned {
   readonly name = 'git';
   readonly stateDir: string;
   readonly cheapChanges = true;
@@ -140,6 +140,13 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget {
     if (!commit) return (this.lastTree = { commit: null, tree: EMPTY_TREE, time: new Date(0) });
     const c = await this.store.readCommit(commit);
     return (this.lastTree = { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) });
+  }
+
+  /** Members are a function of the tip commit (tree, .davprops, dates from its history: a tree id alone
+   * would not fix those) and of the volatile properties (uncommitted: their own version). */
+  async listingVersion(): Promise<string | null> {
+    const t = await this.tip();
+    return `${t.commit ?? t.tree}|${this.volatile.version()}`;
   }
 
   private async editor(): Promise<{ editor: TreeEditor; time: Date }> {

@@ -23,8 +23,14 @@ export function isVolatile(clarkName: string): boolean {
   return VOLATILE.test(clarkName);
 }
 
+/** Tells apart VolatileProps objects in one process, so their generations never mix (version()). */
+let serial = 0;
+
 export class VolatileProps {
   private data = new Map<string, PropertyMap>();
+  /** Bumped whenever `data` is replaced or changed (version()). */
+  private generation = 0;
+  private readonly id = ++serial;
   private readonly lock: LockFile;
 
   private readonly pinned: PinnedFile;
@@ -49,6 +55,16 @@ export class VolatileProps {
     this.refresh();
     const data = this.data;
     return (path) => new Map(data.get(path) ?? []);
+  }
+
+  /**
+   * Changes whenever the properties as this process sees them change: `data` is replaced only by
+   * refresh() (another inode under the name: another save, never mistaken for the one pinned) and
+   * changed only in change(), and both bump the generation. Unique in this process (the object's serial).
+   */
+  version(): string {
+    this.refresh();
+    return `${this.id}.${this.generation}`;
   }
 
   async patch(path: string, patches: PropPatch[]): Promise<void> {
@@ -87,6 +103,7 @@ export class VolatileProps {
     return this.lock.run(async () => {
       this.refresh();
       if (!mutate()) return;
+      this.generation++;
       // fsync: the only copy of these properties (they are never committed).
       await writeFileDurably(this.file, JSON.stringify(Object.fromEntries([...this.data].map(([p, m]) => [p, Object.fromEntries(m)]))), { durability: 'fsync' });
       this.refresh(); // pins what was just written (nobody else writes while the lock is held)
@@ -97,6 +114,7 @@ export class VolatileProps {
   private refresh(): void {
     const text = this.pinned.changedText();
     if (text === undefined) return;
+    this.generation++;
     try {
       const raw = JSON.parse(text) as Record<string, Record<string, string>>;
       this.data = new Map(Object.entries(raw).map(([p, props]) => [p, new Map(Object.entries(props))]));

@@ -39,6 +39,9 @@ export interface Route<M extends MountPoint> {
 }
 
 export class MountTable<M extends MountPoint = Mount> {
+  /** Bumped by every replace(): a cache key that includes it never outlives a change of the mounts. */
+  generation = 0;
+
   constructor(private mounts: readonly M[] = []) {}
 
   /** Every mount, in routing order. */
@@ -49,6 +52,7 @@ export class MountTable<M extends MountPoint = Mount> {
   /** Replaces every mount at once (shares change while the server runs); read on every call. */
   replace(mounts: readonly M[]): void {
     this.mounts = mounts;
+    this.generation++;
   }
 
   /** The mount a path lies in, if any, with the path in the mounted tree. */

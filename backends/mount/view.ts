@@ -36,7 +36,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isCopyTarget, isQuotaAware, isSyncCapable, isVersioned, type Location, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
+import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isVersioned, type ListingVersioned, type Location, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
@@ -54,7 +54,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class MountView implements Backend, SyncCapable, Versioned, ShareAware {
+export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned {
   /**
    * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
    * on first use, so that only a view with shares in it opens the file: one tree has several views
@@ -83,6 +83,19 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware {
 
   private route(path: string): Route<Mount> | null {
     return this.table.route(path);
+  }
+
+  /**
+   * Only where the view adds nothing to the own tree's listing: not inside a mount (a share, whose
+   * properties the grantee's share-props overlay, or history) and with no mount point below (those
+   * members are the view's). The table's generation is part of the key, so a key made before a
+   * change of the shares is never made again after it.
+   */
+  async listingVersion(path: string): Promise<string | null> {
+    if (this.route(path) || this.table.below(path).length > 0 || !isListingVersioned(this.own)) return null;
+    const generation = this.table.generation;
+    const v = await this.own.listingVersion(path);
+    return v === null || this.route(path) || this.table.below(path).length > 0 ? null : `${v}|${generation}`;
   }
 
   /** What the user may do with a shared resource; null for their own. */

@@ -20,8 +20,8 @@ export function hrefStatus(href: string, code: number, error?: OutElement): OutE
   return el(dav('response'), el(dav('href'), href), el(dav('status'), statusLine(code)), error && el(dav('error'), error));
 }
 
-/** Responses as elements, or already written (RawXml). */
-type Items = AsyncIterable<OutNode> | Iterable<OutNode>;
+/** Responses as elements, or already written (RawXml), or already encoded (a Buffer: sent as it is). */
+type Items = AsyncIterable<OutNode | Buffer> | Iterable<OutNode | Buffer>;
 
 /** Sends a 207 whose responses are produced lazily; `tail` may add e.g. a sync-token after them. */
 export function sendMultistatus(ctx: Context, responses: Items, tail?: () => OutNode[]): void {
@@ -30,7 +30,7 @@ export function sendMultistatus(ctx: Context, responses: Items, tail?: () => Out
   ctx.body = Readable.from(generate(responses, tail), { objectMode: false });
 }
 
-async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerator<string> {
+async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerator<string | Buffer> {
   yield `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="${NS.DAV}">`;
   let batch = '';
   // A socket that takes every write at once lets this loop run on in one turn of the event loop
@@ -38,6 +38,13 @@ async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerat
   const pause = timeSlicer();
   for await (const r of responses) {
     await pause();
+    if (Buffer.isBuffer(r)) {
+      // Bytes kept from an earlier answer (listing-cache.ts): no serialising, no UTF-8 encoding again.
+      if (batch) yield batch;
+      batch = '';
+      yield r;
+      continue;
+    }
     batch += serializeFragment(r);
     // Fewer, larger chunks: one write per response costs more than the serialisation.
     if (batch.length > 65536) {

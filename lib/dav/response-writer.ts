@@ -114,6 +114,11 @@ export class ResponseWriter {
     this.lockFreeFolder = free ? path : null;
   }
 
+  /** Whether the folder last entered has no lock in or over it (every member's lockdiscovery is empty). */
+  get membersLockFree(): boolean {
+    return this.lockFreeFolder !== null;
+  }
+
   async write(res: Resource): Promise<string> {
     const { request } = this;
     let found = '';

@@ -7,6 +7,7 @@ import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } f
 import { ResponseWriter } from '../response-writer.js';
 import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
+import { cachedMembers, ENTRY_MAX_BYTES, listingSlot, storeMembers, type ListingSlot } from '../listing-cache.js';
 import { requireEntry } from '../respond.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -26,7 +27,7 @@ export const propfind: MethodHandler = async (req) => {
  */
 export const propfindPath = { generic: false };
 
-async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml | OutElement> {
+async function* responses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<RawXml | OutElement | Buffer> {
   if (propfindPath.generic) return yield* genericResponses(req, root, depth, request, options);
   const writer = new ResponseWriter(req, request, options);
   yield new RawXml(await writer.write(new Resource(req, root)));
@@ -38,14 +39,47 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
     // Encoded once per folder; each member adds its own encoded name.
     const base = req.href(folder, true);
     const inside = folder === '/' ? '/' : folder + '/';
+    // Depth 1: the members' bytes may be replayed (../listing-cache.ts says why the key is safe).
+    const slot = depth === '1' ? await listingSlot(req, folder, base, request, options, writer.membersLockFree) : null;
+    const cached = slot && cachedMembers(slot);
+    if (cached !== undefined && cached !== null) {
+      for (let i = 0; i < cached.length; i += CHUNK) yield cached.subarray(i, i + CHUNK);
+      return;
+    }
+    const collected = slot ? new Collector() : null;
     for await (const entry of req.backend.list(folder)) {
       const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
       const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
-      yield new RawXml(await writer.write(new Resource(req, entry, href)));
+      const xml = await writer.write(new Resource(req, entry, href));
+      collected?.add(xml);
+      yield new RawXml(xml);
       // A finite-depth collection (history) is listed as a member but never walked into: its
       // snapshots hold `.history` again, so the walk would never end.
       if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
     }
+    const members = collected?.text();
+    if (slot && members !== undefined) await storeMembers(req, folder, slot as ListingSlot, members);
+  }
+}
+
+/** A hit is written in pieces of this many bytes, so it still interleaves with other requests. */
+const CHUNK = 65536;
+
+/** A miss's member responses, kept while they stay under the cache's entry limit. */
+class Collector {
+  private parts: string[] | null = [];
+  private length = 0;
+
+  add(xml: string): void {
+    if (!this.parts) return;
+    this.length += xml.length;
+    if (this.length > ENTRY_MAX_BYTES) this.parts = null;
+    else this.parts.push(xml);
+  }
+
+  /** Everything added, or undefined when it grew past the limit. */
+  text(): string | undefined {
+    return this.parts?.join('');
   }
 }
 

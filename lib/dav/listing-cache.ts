@@ -1,0 +1,131 @@
+/**
+ * Depth-1 PROPFIND answers replayed as bytes: the members' part of the body (every `DAV:response`
+ * after the folder's own, which is rendered each time) by a key that covers everything those bytes
+ * depend on. A git commit never changes, so on the git backend a listing of 1,000 members becomes one
+ * string written out again.
+ *
+ * Why each part of the key is enough (a key is never made again for a different answer):
+ * - the backend's `listingVersion(folder)` (backends/capabilities.ts): git's tip commit id (the tree,
+ *   `.davprops` and the dates history gives) + the volatile properties' version + the mount table's
+ *   generation; null where there is no such key (the folder backend, shares, history, a folder with
+ *   mount points below it) → no cache;
+ * - the Dav instance (a serial per object: its prefix, backend view, property registry and content
+ *   type hook are fixed for its life) and the user the request runs as, and the folder's href as
+ *   written (every member's href starts with it);
+ * - the property request as parsed: kind, names in order (the order of the output) and `include`,
+ *   and Brief/Prefer minimal. Only properties whose value is a function of the entry, its dead
+ *   properties and the content of the tree are cached: the core live ones by identity (a plugin's
+ *   replacement, CalDAV's getters, quota, version links and anything reading the user or request
+ *   headers refuse the cache) and dead ones. getcontenttype's CalDAV hook reads the parent's stored
+ *   type and the object's content: both in the commit;
+ * - locks: only a folder that no lock is in or over (ResponseWriter.enterFolder; the lock table
+ *   catches up with other workers' journal) is cached or served from the cache: then every member's
+ *   lockdiscovery is empty, in the bytes and in truth.
+ * A miss stores its bytes only if the backend's version after the listing is the one before, so a
+ * commit, a property change or a share change during the listing cannot file new bytes under an old
+ * key.
+ *
+ * Per process (each worker has its own; keys are content ids or this process's own counters, so a
+ * worker never serves another's state as current), bounded by bytes.
+ */
+import type { Backend } from '../../backends/backend.js';
+import { isListingVersioned, isQuotaAware } from '../../backends/capabilities.js';
+import { Lru } from '../../backends/util/lru.js';
+import { cacheCounts } from '../../backends/util/stats.js';
+import type { Dav, DavRequest } from './context.js';
+import type { LiveProperty } from './properties/registry.js';
+import {
+  creationdate,
+  displayname,
+  getcontentlength,
+  getcontenttype,
+  getetag,
+  getlastmodified,
+  lockdiscovery,
+  quotaAvailableBytes,
+  quotaUsedBytes,
+  resourcetype,
+  supportedlock,
+} from './properties/live.js';
+import type { PropRequest, ResponseOptions } from './propfind-core.js';
+
+/** Bytes held per process (members' UTF-8 bytes; a key's UTF-16 code units count 2 bytes each). */
+export const CACHE_BYTES = 16 * 1024 * 1024;
+/** A listing longer than this is never kept, it streams as before: a 100,000-member folder. */
+export const ENTRY_MAX_BYTES = 2 * 1024 * 1024;
+
+const counts = cacheCounts('propfind_members');
+const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, counts);
+
+/** Live properties whose value depends only on the entry, its dead properties and the tree's content. */
+const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock]);
+
+const davIds = new WeakMap<Dav, number>();
+let davSerial = 0;
+
+/** Whether every property the request would write is covered by the key (see the file comment). */
+function cacheable(dav: Dav, backend: Backend, request: PropRequest): boolean {
+  if (request.kind === 'propname') return false; // rare; applicable() asks every plugin's appliesTo
+  const safe = (name: string) => {
+    const live = dav.props.get(name);
+    return live === undefined || SAFE.has(live); // undefined: a dead property, the backend's
+  };
+  if (request.kind === 'prop') return request.names.every(safe);
+  // allprop: quota applies only where the backend knows quota (never where listingVersion exists today).
+  const quota = (p: LiveProperty) => (p === quotaAvailableBytes || p === quotaUsedBytes) && !isQuotaAware(backend);
+  return dav.props.all().every((p) => !p.inAllprop || SAFE.has(p) || quota(p)) && request.include.every(safe);
+}
+
+export interface ListingSlot {
+  key: string;
+  version: string;
+}
+
+/**
+ * The key for a Depth-1 listing of `folder` (whose href is `base`), or null when this one must not be
+ * cached. Call after ResponseWriter.enterFolder said whether members are lock-free.
+ */
+export async function listingSlot(
+  req: DavRequest,
+  folder: string,
+  base: string,
+  request: PropRequest,
+  options: ResponseOptions,
+  lockFree: boolean,
+): Promise<ListingSlot | null> {
+  const { backend, dav } = req;
+  if (!lockFree || !isListingVersioned(backend) || !cacheable(dav, backend, request)) return null;
+  const version = await backend.listingVersion(folder);
+  if (version === null) return null;
+  let id = davIds.get(dav);
+  if (id === undefined) davIds.set(dav, (id = ++davSerial));
+  const user = (req.ctx.state.user as string | undefined) ?? '';
+  const asked = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
+  const key = JSON.stringify([version, id, user, base, folder, request.kind, asked, options.minimal]);
+  return { key, version };
+}
+
+/**
+ * The members' bytes stored under this key, if any (counted as a hit or a miss). Kept encoded: a
+ * string would be encoded to UTF-8 again on every hit (a third of a hit's time when it was).
+ */
+export function cachedMembers(slot: ListingSlot): Buffer | undefined {
+  return cache.get(slot.key);
+}
+
+/**
+ * Keeps a miss's bytes, if the backend's version is still the one the key was made with (nothing
+ * changed while the listing was written) and they are small enough.
+ */
+export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<void> {
+  if (members.length > ENTRY_MAX_BYTES) return;
+  const backend = req.backend;
+  if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
+  const bytes = Buffer.from(members);
+  if (bytes.length <= ENTRY_MAX_BYTES) cache.set(slot.key, bytes);
+}
+
+/** The stored bytes, for statistics and tests. */
+export function listingCacheBytes(): number {
+  return cache.weightHeld;
+}
