@@ -33,12 +33,19 @@ import { gitProbe } from './probe.js';
 export { compareTreeEntries, EMPTY_TREE, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
 export { mapWriteError, type WriteObjectOptions } from './loose.js';
 
+const TREE_ENTRY_BYTES = 150;
+const TREE_CACHE_BYTES = 24 * 1024 * 1024;
+
 /** The repository's objects: written loose and crash-safe, read loose or packed, behind bounded caches. */
 export class ObjectStore {
   readonly packs: PackReader;
   private readonly loose: LooseObjects;
-  /** Weighed by entries (~100 bytes each): 300,000 is ~30 MB, thirty versions of a 10,000-member folder. */
-  private readonly trees = new Lru<TreeEntry[]>(300_000, (t) => t.length + 1, cacheCounts('git_trees'));
+  /**
+   * Weighed in bytes (a parsed entry, its name and id strings: ~144 bytes measured): 24 MB is one
+   * version of a 160,000-member folder, or ten of a 10,000-member one. Counting entries (300,000)
+   * let a calendar upload keep 30 versions of its folder, ~45 MB of trees no request read again.
+   */
+  private readonly trees = new Lru<TreeEntry[]>(TREE_CACHE_BYTES, (t) => TREE_ENTRY_BYTES * (t.length + 1), cacheCounts('git_trees'));
   private readonly commits = new Lru<CommitInfo>(50_000, undefined, cacheCounts('git_commits'));
   private readonly sizes = new Lru<number>(200_000, undefined, cacheCounts('git_blob_sizes'));
 

@@ -29,8 +29,14 @@ export type Slot = FileSlot | DirSlot;
 
 const TREE_MODE = '40000';
 
-/** Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by their members. */
-const slotMaps = new Lru<ReadonlyMap<string, Slot>>(300_000, (m) => m.size + 1, cacheCounts('git_tree_slots'));
+/**
+ * Slot maps of unchanged trees, by tree id (immutable, so never stale), bounded by bytes (a Map entry
+ * and its slot, ~120 bytes; names and ids are shared with the parsed tree): 12 MB is one version of a
+ * 100,000-member folder. Each commit into a big folder adds a map of the new version, so a count of
+ * 300,000 members kept 30 versions of a 10,000-member calendar during an upload.
+ */
+const SLOT_BYTES = 120;
+const slotMaps = new Lru<ReadonlyMap<string, Slot>>(12 * 1024 * 1024, (m) => SLOT_BYTES * (m.size + 1), cacheCounts('git_tree_slots'));
 const PATH_SLOTS_BYTES = 4 * 1024 * 1024;
 /**
  * Paths already looked up in an unchanged tree, by root tree id + path (immutable, so never stale):

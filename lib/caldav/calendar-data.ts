@@ -5,7 +5,8 @@
 import type { LiveProperty } from '../dav/properties/registry.js';
 import type { XmlElement } from '../dav/xml/parse.js';
 import { parseCalendarDataRequest, shapeCalendarData } from './ical/index.js';
-import { objectText, parsedObject } from './objects.js';
+import { objectXmlText, parsedObject } from './objects.js';
+import { RawXml } from '../dav/xml/write.js';
 import { cal, type CalDavOptions } from './context.js';
 import { counted, logSkipped, StepBudgetExceeded } from './steps.js';
 
@@ -17,8 +18,9 @@ export function calendarDataProperty(o: CalDavOptions): LiveProperty {
     appliesTo: (r) => !r.isCollection,
     get: async (r, requested) => {
       if (!wantsShaping(requested)) {
-        const text = await objectText(o.states, r.req, r.entry);
-        return text.trimStart().startsWith('BEGIN:VCALENDAR') ? [text] : null;
+        // The stored text, escaped once per ETag and written as it is: nothing parsed.
+        const xml = await objectXmlText(o.states, r.req, r.entry);
+        return xml.trimStart().startsWith('BEGIN:VCALENDAR') ? [new RawXml(xml)] : null;
       }
       const object = await parsedObject(o.states, r.req, r.entry);
       if (!object) return null;

@@ -8,6 +8,7 @@ import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
 import { Resource } from '../dav/properties/registry.js';
 import { hasType } from '../dav/resource-types.js';
+import { escapeText } from '../dav/xml/write.js';
 import { parseCalendarObject, type CalendarObject } from './ical/object.js';
 import { objectBounds, type ObjectBounds } from './ical/bounds.js';
 import type { CalDavStates } from './state/states.js';
@@ -22,6 +23,11 @@ const stateOf = (states: CalDavStates, req: DavRequest, entry: Entry): CalDavSta
 /** The object's text as stored (read whole: calendar objects are bounded by max-resource-size). */
 export function objectText(states: CalDavStates, req: DavRequest, entry: Entry): Promise<string> {
   return stateOf(states, req, entry).objects.text(req.backend, entry);
+}
+
+/** The object's text escaped for XML character data, kept with the text by ETag (state/object-cache.ts). */
+export function objectXmlText(states: CalDavStates, req: DavRequest, entry: Entry): Promise<string> {
+  return stateOf(states, req, entry).objects.escaped(req.backend, entry, escapeText);
 }
 
 /**

@@ -6,11 +6,12 @@
 import type { ReportHandler } from '../../dav/reports.js';
 import { Resource } from '../../dav/properties/registry.js';
 import { badRequest } from '../../dav/errors/dav-error.js';
-import { propRequest, propResponse } from '../../dav/propfind-core.js';
+import { propRequest } from '../../dav/propfind-core.js';
+import { ResponseWriter } from '../../dav/response-writer.js';
 import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
 import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
-import type { OutElement } from '../../dav/xml/write.js';
+import { RawXml, type OutNode } from '../../dav/xml/write.js';
 import { isWithin } from '../../../backends/backend.js';
 import { NS } from '../../dav/xml/names.js';
 import { CALENDAR, cal } from '../context.js';
@@ -29,14 +30,16 @@ export const calendarMultiget: ReportHandler = {
     const hrefs = elements(body).filter((e) => is(e, NS.DAV, 'href')).map((e) => textOf(e).trim());
     if (hrefs.length === 0) throw badRequest('calendar-multiget needs at least one DAV:href');
     if (hrefs.length > MAX_HREFS) throw badRequest(`calendar-multiget takes at most ${MAX_HREFS} hrefs`);
-    const responses: OutElement[] = [];
+    const responses: OutNode[] = [];
+    // Each response written straight to a string, as PROPFIND does (no element tree per member).
+    const writer = new ResponseWriter(req, request, { minimal: false });
     const pause = timeSlicer(); // up to 10,000 hrefs: others run every few ms
     // A few hrefs at a time: each is a lookup and a read, and on a cold cache those overlap.
     for await (const response of mapOrdered(hrefs, 8, async (href) => {
       const path = req.pathOfHref(href);
       const entry = path !== null && isWithin(path, target.path) ? await req.backend.stat(path) : null;
       if (!entry || entry.kind !== 'file') return hrefStatus(href, 404);
-      return propResponse(new Resource(req, entry), request, { minimal: false });
+      return new RawXml(await writer.write(new Resource(req, entry)));
     })) {
       await pause();
       responses.push(response);

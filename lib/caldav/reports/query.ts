@@ -5,13 +5,13 @@
  */
 import type { ReportHandler } from '../../dav/reports.js';
 import { Resource } from '../../dav/properties/registry.js';
-import { parsePropfind, propResponse } from '../../dav/propfind-core.js';
+import { parsePropfind } from '../../dav/propfind-core.js';
+import { ResponseWriter } from '../../dav/response-writer.js';
 import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
-import { el } from '../../dav/xml/write.js';
+import { el, RawXml, type OutNode } from '../../dav/xml/write.js';
 import { dav } from '../../dav/xml/names.js';
 import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
-import type { OutElement } from '../../dav/xml/write.js';
 import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
@@ -39,7 +39,9 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const request = parsePropfind(propPart);
       const depth = req.depth('0');
       const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter)) : [target.entry];
-      const responses: OutElement[] = [];
+      const responses: OutNode[] = [];
+      // Each hit's response written straight to a string, as PROPFIND does (no element tree per member).
+      const writer = new ResponseWriter(req, request, { minimal: false });
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
@@ -84,7 +86,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
             truncated();
             break;
           }
-          responses.push(await propResponse(new Resource(req, entry), request, { minimal: false }));
+          responses.push(new RawXml(await writer.write(new Resource(req, entry))));
         }
       } catch (err) {
         // The step budget is spent: the matches found so far are true; the rest is unknown.

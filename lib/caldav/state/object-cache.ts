@@ -17,6 +17,8 @@ import { cacheCounts } from '../../../backends/util/stats.js';
 export interface CachedObject<P> {
   text: string;
   parsed?: P;
+  /** The text escaped for XML character data (`calendar-data` in a multistatus), once asked for. */
+  xml?: string;
 }
 
 const PARSED_FACTOR = 17;
@@ -25,8 +27,15 @@ export const DEFAULT_OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** The memory every tree's object cache draws from, bounded by `limitBytes` in all. */
 export function objectMemory<P>(limitBytes = DEFAULT_OBJECT_CACHE_BYTES): Lru<CachedObject<P>> {
-  return new Lru<CachedObject<P>>(limitBytes, (c) => c.text.length * (c.parsed === undefined ? 1 : 1 + PARSED_FACTOR), cacheCounts('caldav_objects'));
+  return new Lru<CachedObject<P>>(limitBytes, weigh, cacheCounts('caldav_objects'));
 }
+
+function weigh(c: CachedObject<unknown>): number {
+  return c.text.length * (c.parsed === undefined ? 1 : 1 + PARSED_FACTOR) + (c.xml !== undefined && c.xml !== c.text ? c.xml.length : 0);
+}
+
+/** How often `calendar-data` was written from an escaped text kept by ETag (hits) or escaped afresh (misses). */
+export const escapedCounts = cacheCounts('caldav_calendar_data_xml');
 
 export class ObjectCache<P> {
   /**
@@ -53,6 +62,23 @@ export class ObjectCache<P> {
       if (this.memory.peek(key) === slot) this.memory.set(key, slot);
     }
     return slot.parsed;
+  }
+
+  /**
+   * The text escaped by `escape`, once per ETag: the same content always escapes the same, so the
+   * kept copy cannot be stale (calendar-multiget and calendar-query answers write it as it is).
+   */
+  async escaped(backend: Backend, entry: Entry, escape: (text: string) => string): Promise<string> {
+    const key = this.key(entry);
+    const slot = await this.slot(backend, entry);
+    if (slot.xml !== undefined) {
+      escapedCounts.hits++;
+      return slot.xml;
+    }
+    escapedCounts.misses++;
+    slot.xml = escape(slot.text);
+    if (slot.xml !== slot.text && this.memory.peek(key) === slot) this.memory.set(key, slot); // weighed again
+    return slot.xml;
   }
 
   private key(entry: Entry): string {
