@@ -13,7 +13,6 @@ import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { DEFAULT_SYMLINK_POLICY, SYMLINK_POLICIES, type SymlinkPolicy } from '../backends/fs/containment.js';
 import { DEFAULT_FLIGHT_LIMITS, type FlightLimits } from '../backends/util/flight-recorder.js';
-import { DEFAULT_BLOB_CACHE_BYTES } from '../backends/git/blob-cache.js'; // node built-ins only: cheap for a folder server
 import { DEFAULT_PROCESS_LIMITS, processLimitProblem, type ProcessLimits } from './process-limits.js';
 
 export interface ServerConfig {
@@ -50,8 +49,11 @@ export interface ServerConfig {
   anonymousRead?: string;
   /** Folder backend: which symbolic links are followed (backends/fs/containment.ts). */
   symlinks: SymlinkPolicy;
-  /** Git backend: bytes of inflated blobs kept as files per repository (backends/git/blob-cache.ts); 0: none. */
-  blobCacheBytes: number;
+  /**
+   * Git backend: bytes of inflated blobs kept as files per repository; 0: none; unset: the backend's
+   * default (DEFAULT_BLOB_CACHE_BYTES in backends/git/blob-cache.ts, which the supervisor never loads).
+   */
+  blobCacheBytes?: number;
   /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
   readOnly: boolean;
   /** Statistics in Prometheus' text format at http://metricsHost:metricsPort/metrics; none when unset. */
@@ -85,7 +87,6 @@ export const DEFAULTS: ServerConfig = {
   emailDomain: 'localhost',
   trustedProxies: [],
   symlinks: DEFAULT_SYMLINK_POLICY,
-  blobCacheBytes: DEFAULT_BLOB_CACHE_BYTES,
   readOnly: false,
   metricsHost: '127.0.0.1',
   workers: Math.min(256, availableParallelism()),
@@ -291,8 +292,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ConfigError(`symlinks must be one of ${SYMLINK_POLICIES.join(', ')}`);
   // Digits only (a number from a config file, or a string from argv or env): " ", "0x10", "1e9" or true are refused, not read as 0, 16 or 1.
   const rawBlob = raw.blobCacheBytes;
-  const blobCacheBytes = typeof rawBlob === 'number' || (typeof rawBlob === 'string' && /^\d+$/.test(rawBlob)) ? Number(rawBlob) : NaN;
-  if (!Number.isSafeInteger(blobCacheBytes) || blobCacheBytes < 0) throw new ConfigError(`--blob-cache-bytes must be a whole number of bytes (0 turns the cache off), not "${String(raw.blobCacheBytes)}"`);
+  const blobCacheBytes = rawBlob === undefined || rawBlob === '' ? undefined : typeof rawBlob === 'number' || (typeof rawBlob === 'string' && /^\d+$/.test(rawBlob)) ? Number(rawBlob) : NaN;
+  if (blobCacheBytes !== undefined && (!Number.isSafeInteger(blobCacheBytes) || blobCacheBytes < 0)) throw new ConfigError(`--blob-cache-bytes must be a whole number of bytes (0 turns the cache off), not "${String(raw.blobCacheBytes)}"`);
   const metricsPort = raw.metricsPort === undefined || raw.metricsPort === '' ? undefined : Number(raw.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`invalid metrics port "${String(raw.metricsPort)}"`);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`--metrics-port must differ from --port (${port}): the metrics have a listener of their own`);

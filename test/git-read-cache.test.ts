@@ -220,7 +220,7 @@ describe('git read caches', function () {
   });
 
   it('the bound is configured by --blob-cache-bytes, GITDAV_BLOB_CACHE_BYTES or blobCacheBytes; 0 is off', () => {
-    assert.equal(loadConfig([], {}).blobCacheBytes, 1024 ** 3);
+    assert.equal(loadConfig([], {}).blobCacheBytes, undefined, "unset: the backend's default (1 GiB)");
     assert.equal(loadConfig(['--blob-cache-bytes', '0'], {}).blobCacheBytes, 0);
     assert.equal(loadConfig([], { GITDAV_BLOB_CACHE_BYTES: '1048576' }).blobCacheBytes, 1048576);
     for (const bad of ['-1', '1.5', 'lots']) assert.throws(() => loadConfig(['--blob-cache-bytes', bad], {}), ConfigError, bad);
