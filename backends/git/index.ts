@@ -73,6 +73,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private readonly listedProps = new WeakMap<Entry, (path: string) => Promise<PropertyMap>>();
   /** The tip as the last look-up found it (the one a request's early check just made, usually). */
   private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
+  /** In listingVersion; bumped when a listing made up an entry (its answer must not be kept). */
+  private epoch = 0;
 
   private constructor(
     readonly gitdir: string,
@@ -146,7 +148,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
    * would not fix those) and of the volatile properties (uncommitted: their own version). */
   async listingVersion(): Promise<string | null> {
     const t = await this.tip();
-    return `${t.commit ?? t.tree}|${this.volatile.version()}`;
+    return `${t.commit ?? t.tree}|${this.volatile.version()}|${this.epoch}`;
   }
 
   private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
@@ -188,8 +190,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       const childPath = joinPath(path, name);
       return this.toEntry(childPath, child, editor, time).catch((err: unknown): Entry => {
         // A broken object fails its own GET (500, naming it); the folder still lists whole.
-        if (err instanceof BackendError && err.code === 'Corrupt') return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
-        throw err;
+        if (!(err instanceof BackendError && err.code === 'Corrupt')) throw err;
+        this.epoch++; // a made-up entry: a new listingVersion, so the PROPFIND cache doesn't keep this listing
+        return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
       });
     });
     for await (const entry of entries) {

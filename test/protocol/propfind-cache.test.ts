@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheCounts } from '../../backends/util/stats.js';
@@ -150,6 +150,31 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
       const pushed = await props();
       assert.match(pushed.get('/d/a.txt')!, /<D:getcontentlength>14</);
       assert.notEqual(pushed.get('/d/a.txt'), after.get('/d/a.txt'));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('a listing with an unreadable member (a placeholder entry) is never kept', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'gitdav-pfc-'));
+    try {
+      const gitdir = (await git(s.root, 'rev-parse', '--absolute-git-dir')) || s.root;
+      const g = (...args: string[]) => git(work, `--git-dir=${gitdir}`, `--work-tree=${work}`, ...args);
+      await g('read-tree', 'HEAD');
+      await g('checkout-index', '-a');
+      await writeFile(join(work, 'd', 'n.txt'), 'nnnnnn7'); // a blob no listing has sized yet
+      await g('add', 'd/n.txt');
+      await g('commit', '-qm', 'native commit of d/n.txt');
+      const oid = await g('rev-parse', 'HEAD:d/n.txt');
+      const object = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+      await rename(object, `${object}.away`);
+      const ask = async () => responses((await raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body: PROPS })).text);
+      const hits = counts.hits;
+      assert.match((await ask()).get('/d/n.txt')!, /<D:getcontentlength>0</);
+      assert.match((await ask()).get('/d/n.txt')!, /<D:getcontentlength>0</);
+      assert.equal(counts.hits, hits, 'a listing with a made-up entry is not stored');
+      await rename(`${object}.away`, object);
+      assert.match((await props()).get('/d/n.txt')!, /<D:getcontentlength>7</);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
