@@ -73,7 +73,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private readonly listedProps = new WeakMap<Entry, (path: string) => Promise<PropertyMap>>();
   /** The tip as the last look-up found it (the one a request's early check just made, usually). */
   private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
-  /** In listingVersion; bumped when a listing made up an entry (its answer must not be kept). */
+  /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
+   * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
   private epoch = 0;
 
   private constructor(
@@ -139,13 +140,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
     const commit = await this.refs.read(this.ref);
     await this.index.ensure(commit);
-    if (!commit) return (this.lastTree = { commit: null, tree: EMPTY_TREE, time: new Date(0) });
-    const c = await this.store.readCommit(commit);
-    return (this.lastTree = { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) });
+    const c = commit ? await this.store.readCommit(commit) : null;
+    if (commit !== this.lastTree?.commit) this.epoch++; // a rewind B → C → B gives B's listings a new version
+    return (this.lastTree = c ? { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) } : { commit: null, tree: EMPTY_TREE, time: new Date(0) });
   }
 
-  /** Members are a function of the tip commit (tree, .davprops, dates from its history: a tree id alone
-   * would not fix those) and of the volatile properties (uncommitted: their own version). */
+  /** Members are a function of the tip commit (tree, .davprops, dates from history: not a tree id alone) and the volatile properties. */
   async listingVersion(): Promise<string | null> {
     const t = await this.tip();
     return `${t.commit ?? t.tree}|${this.volatile.version()}|${this.epoch}`;

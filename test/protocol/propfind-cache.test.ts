@@ -9,6 +9,8 @@ import { Agent } from 'node:http';
 import { mkdtemp, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GitBackend } from '../../backends/git/index.js';
 import { cacheCounts } from '../../backends/util/stats.js';
 import { writeShares } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
@@ -177,6 +179,31 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
       assert.match((await props()).get('/d/n.txt')!, /<D:getcontentlength>7</);
     } finally {
       await rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('git listingVersion', function () {
+  this.timeout(60_000);
+  it('never repeats in a process: a branch rewound B → C → B gives B a new version', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-pfv-'));
+    try {
+      const backend = await GitBackend.open({ root });
+      await backend.write('/a.txt', Readable.from([Buffer.from('b')]));
+      const b = (await backend.tip()).commit!;
+      const atB = await backend.listingVersion();
+      await backend.write('/a.txt', Readable.from([Buffer.from('cc')]));
+      const atC = await backend.listingVersion();
+      assert.notEqual(atC, atB);
+      // What a miss would see if the branch were rewound while it listed C's members.
+      await git(root, `--git-dir=${backend.gitdir}`, 'update-ref', backend.ref, b);
+      assert.equal((await backend.tip()).commit, b);
+      const again = await backend.listingVersion();
+      assert.notEqual(again, atB, "C's listing must not pass the check made against B's version");
+      assert.equal(await backend.listingVersion(), again, 'stable while the tip stays');
+      await backend.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
