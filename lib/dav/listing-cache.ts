@@ -121,8 +121,13 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
   if (members.length > ENTRY_MAX_BYTES) return;
   const backend = req.backend;
   if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
-  const bytes = Buffer.from(members);
-  if (bytes.length <= ENTRY_MAX_BYTES) cache.set(slot.key, bytes);
+  // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
+  // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
+  const size = Buffer.byteLength(members);
+  if (size > ENTRY_MAX_BYTES) return;
+  const bytes = Buffer.allocUnsafeSlow(size);
+  bytes.write(members);
+  cache.set(slot.key, bytes);
 }
 
 /** The stored bytes, for statistics and tests. */
