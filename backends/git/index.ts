@@ -73,6 +73,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private readonly listedProps = new WeakMap<Entry, (path: string) => Promise<PropertyMap>>();
   /** The tip as the last look-up found it (the one a request's early check just made, usually). */
   private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
+  /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
+   * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
+  private epoch = 0;
 
   private constructor(
     readonly gitdir: string,
@@ -137,16 +140,15 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
     const commit = await this.refs.read(this.ref);
     await this.index.ensure(commit);
-    if (!commit) return (this.lastTree = { commit: null, tree: EMPTY_TREE, time: new Date(0) });
-    const c = await this.store.readCommit(commit);
-    return (this.lastTree = { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) });
+    const c = commit ? await this.store.readCommit(commit) : null;
+    if (commit !== this.lastTree?.commit) this.epoch++; // a rewind B → C → B gives B's listings a new version
+    return (this.lastTree = c ? { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) } : { commit: null, tree: EMPTY_TREE, time: new Date(0) });
   }
 
-  /** Members are a function of the tip commit (tree, .davprops, dates from its history: a tree id alone
-   * would not fix those) and of the volatile properties (uncommitted: their own version). */
+  /** Members are a function of the tip commit (tree, .davprops, dates from history: not a tree id alone) and the volatile properties. */
   async listingVersion(): Promise<string | null> {
     const t = await this.tip();
-    return `${t.commit ?? t.tree}|${this.volatile.version()}`;
+    return `${t.commit ?? t.tree}|${this.volatile.version()}|${this.epoch}`;
   }
 
   private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
@@ -188,8 +190,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       const childPath = joinPath(path, name);
       return this.toEntry(childPath, child, editor, time).catch((err: unknown): Entry => {
         // A broken object fails its own GET (500, naming it); the folder still lists whole.
-        if (err instanceof BackendError && err.code === 'Corrupt') return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
-        throw err;
+        if (!(err instanceof BackendError && err.code === 'Corrupt')) throw err;
+        this.epoch++; // a made-up entry: a new listingVersion, so the PROPFIND cache doesn't keep this listing
+        return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
       });
     });
     for await (const entry of entries) {

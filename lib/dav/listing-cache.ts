@@ -6,8 +6,9 @@
  *
  * Why each part of the key is enough (a key is never made again for a different answer):
  * - the backend's `listingVersion(folder)` (backends/capabilities.ts): git's tip commit id (the tree,
- *   `.davprops` and the dates history gives) + the volatile properties' version + the mount table's
- *   generation; null where there is no such key (the folder backend, shares, history, a folder with
+ *   `.davprops` and the dates history gives) + the volatile properties' version + a per-process
+ *   epoch (new on every tip change, so a rewind never reuses a version, and after a listing that
+ *   made up an entry for an unreadable object) + the mount table's generation; null where there is no such key (the folder backend, shares, history, a folder with
  *   mount points below it) → no cache;
  * - the Dav instance (a serial per object: its prefix, backend view, property registry and content
  *   type hook are fixed for its life) and the user the request runs as, and the folder's href as
@@ -121,8 +122,13 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
   if (members.length > ENTRY_MAX_BYTES) return;
   const backend = req.backend;
   if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
-  const bytes = Buffer.from(members);
-  if (bytes.length <= ENTRY_MAX_BYTES) cache.set(slot.key, bytes);
+  // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
+  // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
+  const size = Buffer.byteLength(members);
+  if (size > ENTRY_MAX_BYTES) return;
+  const bytes = Buffer.allocUnsafeSlow(size);
+  bytes.write(members);
+  cache.set(slot.key, bytes);
 }
 
 /** The stored bytes, for statistics and tests. */

@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GitBackend } from '../../backends/git/index.js';
 import { cacheCounts } from '../../backends/util/stats.js';
 import { writeShares } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
@@ -152,6 +154,56 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
       assert.notEqual(pushed.get('/d/a.txt'), after.get('/d/a.txt'));
     } finally {
       await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('a listing with an unreadable member (a placeholder entry) is never kept', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'gitdav-pfc-'));
+    try {
+      const gitdir = (await git(s.root, 'rev-parse', '--absolute-git-dir')) || s.root;
+      const g = (...args: string[]) => git(work, `--git-dir=${gitdir}`, `--work-tree=${work}`, ...args);
+      await g('read-tree', 'HEAD');
+      await g('checkout-index', '-a');
+      await writeFile(join(work, 'd', 'n.txt'), 'nnnnnn7'); // a blob no listing has sized yet
+      await g('add', 'd/n.txt');
+      await g('commit', '-qm', 'native commit of d/n.txt');
+      const oid = await g('rev-parse', 'HEAD:d/n.txt');
+      const object = join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+      await rename(object, `${object}.away`);
+      const ask = async () => responses((await raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body: PROPS })).text);
+      const hits = counts.hits;
+      assert.match((await ask()).get('/d/n.txt')!, /<D:getcontentlength>0</);
+      assert.match((await ask()).get('/d/n.txt')!, /<D:getcontentlength>0</);
+      assert.equal(counts.hits, hits, 'a listing with a made-up entry is not stored');
+      await rename(`${object}.away`, object);
+      assert.match((await props()).get('/d/n.txt')!, /<D:getcontentlength>7</);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('git listingVersion', function () {
+  this.timeout(60_000);
+  it('never repeats in a process: a branch rewound B → C → B gives B a new version', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-pfv-'));
+    try {
+      const backend = await GitBackend.open({ root });
+      await backend.write('/a.txt', Readable.from([Buffer.from('b')]));
+      const b = (await backend.tip()).commit!;
+      const atB = await backend.listingVersion();
+      await backend.write('/a.txt', Readable.from([Buffer.from('cc')]));
+      const atC = await backend.listingVersion();
+      assert.notEqual(atC, atB);
+      // What a miss would see if the branch were rewound while it listed C's members.
+      await git(root, `--git-dir=${backend.gitdir}`, 'update-ref', backend.ref, b);
+      assert.equal((await backend.tip()).commit, b);
+      const again = await backend.listingVersion();
+      assert.notEqual(again, atB, "C's listing must not pass the check made against B's version");
+      assert.equal(await backend.listingVersion(), again, 'stable while the tip stays');
+      await backend.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
