@@ -43,7 +43,7 @@ import { CAL_HEADERS, CAL_ORDER, CAL_STARTERS, type CalName, type CalServer } fr
 import { describeProcs, installSignalHandlers, removeTempDirs, sampleProcesses, sampleRss, stopAll } from './proc.js';
 import { waitForGit } from './git.js';
 import { fmt as fmtCell, markdownTable, ratio, type Cell } from './table.js';
-import type { Figures } from './targets.js';
+import { figuresOf, type Figures } from './targets.js';
 
 const CLIENTS = 8;
 const RUNS = 10;
@@ -365,18 +365,10 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
   else if (ran.some((x) => seen[x]!.hits)) lines.push('', `calendar-query hits: every server that answered agrees with the generator (${expected.size}).`);
   if (notes.length) lines.push('', 'CalDAV notes:', ...notes.map((x) => `- ${x}`));
   lines.push('', `CalDAV section: ${((Date.now() - began) / 1000).toFixed(0)} s`);
-  const figures: Figures = {};
-  const take = (metric: keyof Figures, r: CalRow) => {
-    for (const [c, who] of [['gitdav', 'fs'], ['git', 'git'], ['radicale', 'radicale']] as const) {
-      const v = r.cells[c]?.value;
-      if (v !== undefined) (figures[metric] ??= {})[who] = v;
-    }
-  };
-  take('calQuery', R.query);
-  take('calMultiget', R.multiget);
-  take('calSync', R.syncBig);
-  take('calRestart', R.restart);
-  take('calUploadRss', R.upRss);
+  const figures = figuresOf(
+    [['calQuery', R.query], ['calMultiget', R.multiget], ['calSync', R.syncBig], ['calRestart', R.restart], ['calUploadRss', R.upRss]],
+    [['gitdav', 'fs'], ['git', 'git'], ['radicale', 'radicale']],
+  );
   return { lines, agreed, figures };
 }
 

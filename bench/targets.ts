@@ -30,6 +30,21 @@ export type Metric = (typeof HIGHER_IS_BETTER)[number] | (typeof LOWER_IS_BETTER
 /** One run's figures: metric → server → value (req/s, MB/s, ms, MB; bigPaged 1 = paged, 0 = not). */
 export type Figures = Partial<Record<Metric, Partial<Record<Who, number>>>>;
 
+/**
+ * The figures of a section's rows: for each (metric, row), each server's value under the name the
+ * targets know it by (`peers`: a row's cell name → fs, git, nginx, …).
+ */
+export function figuresOf<P extends string>(rows: [Metric, { cells: Partial<Record<P, { value?: number }>> }][], peers: [P, Who][]): Figures {
+  const figures: Figures = {};
+  for (const [metric, row] of rows) {
+    for (const [peer, who] of peers) {
+      const v = row.cells[peer]?.value;
+      if (v !== undefined) (figures[metric] ??= {})[who] = v;
+    }
+  }
+  return figures;
+}
+
 export interface Target {
   /** What the issue asks, in words. */
   text: string;

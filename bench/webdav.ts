@@ -18,7 +18,7 @@ import { BENCH_WORKERS, STARTERS, type Peer, type PeerName } from './peers.js';
 import { describeProcs, makeTempDir, processRss, removeTempDirs, sampleProcesses, sampleRss, sleep, stopAll, waitIdle, type ProcPeak } from './proc.js';
 import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
 import { bigTransfers, writeChecks, writeRows, writeStages, type WriteContext } from './writes.js';
-import type { Figures, Who } from './targets.js';
+import { figuresOf, type Figures, type Who } from './targets.js';
 
 export const ORDER: PeerName[] = ['git', 'gitN', 'baseline', 'gitdav', 'gitdavN', 'nginx', 'apache'];
 /** The issue's comparison: gitdav as started by default (a worker per CPU) against nginx and Apache. */
@@ -242,21 +242,10 @@ export async function webdavSection(seconds: number, withWrites: boolean): Promi
     );
     if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
 
-    const figures: Figures = {};
-    const put = (metric: keyof Figures, r: Row) => {
-      for (const [peer, who] of Object.entries(TARGET_PEER) as [PeerName, Who][]) {
-        const v = r.cells[peer]?.value;
-        if (v !== undefined) (figures[metric] ??= {})[who] = v;
-      }
-    };
-    put('get1', R.get1);
-    put('get100', R.get100);
-    put('propfindProps', R.propfind);
-    put('propfindAllprop', R.allprop);
-    put('oneProps', R.oneProps);
-    put('oneAllprop', R.oneAll);
-    put('idleRss', R.idle);
-    put('webdavPeakRss', R.peak);
+    const figures = figuresOf(
+      [['get1', R.get1], ['get100', R.get100], ['propfindProps', R.propfind], ['propfindAllprop', R.allprop], ['oneProps', R.oneProps], ['oneAllprop', R.oneAll], ['idleRss', R.idle], ['webdavPeakRss', R.peak]],
+      Object.entries(TARGET_PEER) as [PeerName, Who][],
+    );
     return { lines: out, pass: !checks.some((c) => !c.pass), figures };
   } finally {
     clearInterval(loadTimer);

@@ -70,23 +70,21 @@ export class IntervalIndex<T> {
 
 /** The first index whose value is >= x (values sorted ascending). */
 function firstAtLeast(a: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return bisect(a, x, false);
 }
 
 /** The first index whose value is > x. */
 function firstAbove(a: Float64Array, x: number): number {
+  return bisect(a, x, true);
+}
+
+/** The first index whose value is past x: above it (`strict`), or at least it. */
+function bisect(a: Float64Array, x: number, strict: boolean): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
+    if (a[mid]! < x || (strict && a[mid] === x)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
