@@ -136,7 +136,7 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
         }
         const g = await timedRequest(agent, peer.url + BIG_DIR, 'GET', { Accept: 'text/html' });
         if (g.status === 200) {
-          // The page itself is streamed and dropped; its first 64 KiB say whether it is paged, the size how many rows it could hold.
+          // The page itself is streamed and dropped; its first MiB says whether it is paged, the size how many rows it could hold.
           const page = pagedListing(g.head, files);
           const rowsSeen = g.bytes > g.head.length ? `${page.rows}+ (${(g.bytes / MB).toFixed(1)} MB)` : String(page.rows);
           set(R.listing, name, { value: page.paged ? page.rows : undefined, note: page.paged ? 'paged' : `not paged: ${rowsSeen}${page.next ? '' : ', no next link'}` });

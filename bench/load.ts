@@ -301,9 +301,11 @@ export interface Timed {
   bytes: number;
   /** Occurrences of `count` in the body, counted as it streams (the body is not kept). */
   matches: number;
-  /** The first 64 KiB of the body, for checks. */
+  /** The first MiB of the body, for checks (a page of a paged listing fits; its next link is at its end). */
   head: string;
 }
+
+const HEAD_CHARS = 1 << 20;
 
 /** One timed request on `agent` (keep-alive if the agent is), body streamed and dropped. */
 export function timedRequest(agent: Agent, url: string, method = 'GET', headers: OutgoingHttpHeaders = {}, body?: string, count?: RegExp): Promise<Timed> {
@@ -321,7 +323,7 @@ export function timedRequest(agent: Agent, url: string, method = 'GET', headers:
         if (ttfb < 0) ttfb = performance.now() - t0;
         bytes += c.length;
         const text = c.toString('latin1');
-        if (head.length < 65536) head += text.slice(0, 65536 - head.length);
+        if (head.length < HEAD_CHARS) head += text.slice(0, HEAD_CHARS - head.length);
         if (re) {
           // Matches may straddle chunks: keep the tail of the last chunk (shorter than any match).
           const s = carry + text;
