@@ -391,6 +391,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await this.index.save();
     await this.store.packs.close();
     this.volatile.close();
+    this.refs.close();
     await closeTempArea(join(this.stateDir, 'tmp'));
   }
 
