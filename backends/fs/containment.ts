@@ -248,8 +248,8 @@ const openFd = promisify(openCb);
 /**
  * Opens `abs` as a handle on the name alone (O_PATH): links on the way are followed, but what they
  * lead to is not opened (no device's driver runs, a FIFO does not wait for a writer); O_DIRECTORY is
- * kept, so a file asked for as a folder fails here as it did. O_NONBLOCK: the caller's own O_PATH
- * open needs nothing else.
+ * kept, so a file asked for as a folder fails here as it did. A caller that asked for O_PATH gets
+ * this very handle (no second open).
  */
 async function openName(abs: string, flags: number): Promise<Named> {
   if (O_PATH !== fsc.O_RDONLY && (flags & O_PATH) !== 0) return { fh: await fsp.open(abs, flags | fsc.O_NONBLOCK) };
