@@ -124,7 +124,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CalDAV extras ($
     const blob = await git(['hash-object', '-w', '--stdin'], ev);
     await git(['read-tree', 'HEAD']);
     await git(['update-index', '--add', '--cacheinfo', `100644,${blob},calendars/alice/calendar/pushed.ics`]);
-    const commit = await git(['commit-tree', await git(['write-tree']), '-p', 'HEAD', '-m', 'pushed'], '');
+    const commit = await git(['commit-tree', await git(['write-tree']), '-p', 'HEAD', '-m', 'pushed']);
     await git(['update-ref', 'HEAD', commit]);
     const r = await put('local.ics');
     assert.equal(r.status, 409, r.text);

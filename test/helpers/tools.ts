@@ -14,6 +14,9 @@ export function tool(cmd: string, args: string[], options: ExecFileOptions & { i
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    // A child that exits without reading its stdin (git commit-tree -m) makes the write fail with EPIPE:
+    // that is the child's business (its exit code says what happened), not an uncaught error.
+    child.stdin?.on('error', () => {});
     if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
