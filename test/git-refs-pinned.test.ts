@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openGitRepository } from '../backends/git/repository.js';
 import { tool } from './helpers/tools.js';
 import { http, serveWorkers, stopAfterEach, type Served } from './workers/helpers.js';
 
@@ -114,5 +115,27 @@ describe('git backend: the branch ref between requests (native git, two workers)
     await step('/new.txt', 'the first file of a new branch\n', 'a PUT on a deleted branch');
     await step('/f.txt', null, 'nothing of the old branch');
     assert.equal(await git(work, 'show', 'main:new.txt'), 'the first file of a new branch');
+  });
+});
+
+describe('git backend: a failed open holds nothing open', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-refs-broken-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  // lib/tenants.ts retries a failed open at each request: a descriptor left per try (the branch ref
+  // pinned by its first read) would use up the worker's descriptors, for every user on it.
+  it('leaves the process’s descriptors as they were after repeated opens of a branch naming a missing commit', async () => {
+    await git(dir, 'init', '--quiet', '--bare', '-b', 'main');
+    await writeFile(join(dir, 'refs/heads/main'), `${'ab'.repeat(20)}\n`);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const failedOpen = () => assert.rejects(openGitRepository({ root: dir }), /abab/); // the missing object's id
+    await failedOpen(); // the first one loads modules, starts the threadpool
+    const before = fds();
+    for (let i = 0; i < 20; i++) await failedOpen();
+    assert.equal(fds(), before);
   });
 });

@@ -32,24 +32,9 @@ import { BlobWriter } from './blob-write.js';
 import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdir.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { isTreeSource } from './tree-source.js';
+import type { GitBackendOptions } from './options.js';
 
-export interface GitBackendOptions {
-  /** A bare repository, a work tree with `.git`, or an empty/missing folder (a bare repo is made). */
-  root: string;
-  /** The branch served; default: HEAD's branch, `main` for a new repository. */
-  branch?: string;
-  /** Author when a request has no user. */
-  author?: { name: string; email: string };
-  /** Committer of every commit. */
-  committer?: { name: string; email: string };
-  /** Most requests folded into one commit (default 1000; 1 = a commit per request). */
-  maxBatch?: number;
-  /**
-   * Names at the root kept for what is mounted there (./repository.ts mounts history at `.history`):
-   * an entry of that name in the tree is never shown, and none can be made.
-   */
-  reserved?: readonly string[];
-}
+export type { GitBackendOptions } from './options.js';
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
 
@@ -118,7 +103,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
 
   static async open(options: GitBackendOptions): Promise<GitBackend> {
     const gitdir = await findOrInitRepository(options.root);
-    const refs = new Refs(gitdir);
+    const refs = new Refs(gitdir); // reads only by name here (fresh): it pins nothing, so needs no close
     await refs.clearStaleLocks();
     const branch = options.branch ?? (await defaultBranch(refs));
     const store = new ObjectStore(gitdir);
@@ -126,11 +111,16 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options);
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
     await openTempArea(join(backend.stateDir, 'tmp'));
-    await backend.tokenKey.prepare();
-    await backend.volatile.load();
-    await backend.index.load();
-    await backend.tip(); // builds or catches up the path index before the first request
-    await backend.index.save();
+    try {
+      await backend.tokenKey.prepare();
+      await backend.volatile.load();
+      await backend.index.load();
+      await backend.tip(); // builds or catches up the path index before the first request
+      await backend.index.save();
+    } catch (err) {
+      await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
+      throw err;
+    }
     return backend;
   }
 
@@ -389,8 +379,13 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   async close(): Promise<void> {
     await this.committer.idle();
     await this.index.save();
+    await this.release();
+  }
+
+  /** Closes what an open backend holds (packs, files pinned by util/pinned-file.ts, its temp area). */
+  private async release(): Promise<void> {
     await this.store.packs.close();
-    for (const pinned of [this.volatile, this.refs]) pinned.close(); // files held open (util/pinned-file.ts)
+    for (const pinned of [this.volatile, this.refs]) pinned.close();
     await closeTempArea(join(this.stateDir, 'tmp'));
   }
 
