@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { tool, type ToolResult } from './helpers/tools.js';
 
 const CLI = resolve('dist/lib/cli.js');
@@ -109,6 +110,15 @@ async function assertFsckClean(dir: string): Promise<void> {
   const all = r.stdout + r.stderr;
   assert.equal(r.code, 0, `git fsck --strict exited ${r.code}:\n${all}`);
   assert.doesNotMatch(all, /error|missing|broken/i, `git fsck --strict:\n${all}`);
+}
+
+/** The ids of the repository's loose objects. */
+async function looseObjects(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await readdir(join(dir, 'objects'))) {
+    if (/^[0-9a-f]{2}$/.test(d)) for (const f of await readdir(join(dir, 'objects', d))) if (/^[0-9a-f]{38}$/.test(f)) out.push(d + f);
+  }
+  return out;
 }
 
 const commitCount = async (dir: string) => Number((await gitOk(dir, ['rev-list', '--count', 'main'])).trim());
@@ -271,9 +281,11 @@ describe('git backend safety (real server processes)', function () {
     // Bounded by steps, not by time (it used to run writers until 30 native commits were through, so
     // under load it did more of everything: up to 1,000 PUTs, and retries paced by a poll loop). Each
     // step is one PUT alone (so gitdav commits lie between any two native ones), then PUTS_PER_STEP
-    // PUTs racing one native commit; every 3rd native commit loses its race for sure (a PUT lands
-    // between its read of the branch and its update-ref). The cost is the git processes: 6 for each
-    // native attempt.
+    // PUTs racing one native commit. Both sides are made to lose a race for sure, each on every 3rd
+    // step: the native commit (a PUT lands between its read of the branch and its update-ref), and
+    // gitdav (a native commit lands between gitdav's read of the branch and its compare-and-swap, which
+    // must refuse, so that gitdav replays on top: an unchecked swap would drop the native commit). The
+    // cost is the git processes: 6 for each native attempt.
     const STEPS = 10;
     const PUTS_PER_STEP = 4;
     const blobs = await Promise.all(Array.from({ length: STEPS }, async (_, n) => {
@@ -323,10 +335,47 @@ describe('git backend safety (real server processes)', function () {
       }
       assert.fail(`native commit ${n}: the ref kept moving`);
     };
+    // gitdav loses: the native commit is made, and the branch's lock taken as `git update-ref` takes
+    // it; a PUT is sent, and once its commit object is written (gitdav has read the branch: it is at
+    // its compare-and-swap, waiting on the lock) the native commit is renamed over the branch.
+    const refPath = join(repo, 'refs/heads/main');
+    let gitdavLost = 0;
+    const gitdavLoses = async (n: number) => {
+      const env = { ...process.env, ...nativeEnv, GIT_DIR: repo, GIT_INDEX_FILE: join(tmp, `native-index-${n}`), N: String(n), BLOB: blobIds[n]!, PAUSE: '1' };
+      const r = await tool('sh', ['-c', commitScript], { env, timeout: 20_000 });
+      assert.equal(r.code, 0, `native commit ${n}: ${r.stderr}`);
+      const [old, made] = r.stdout.trim().split(' ');
+      const before = new Set(await looseObjects(repo));
+      const lock = await open(`${refPath}.lock`, 'wx');
+      await lock.writeFile(`${made}\n`);
+      await lock.sync();
+      await lock.close();
+      const landing = putSome(1);
+      let seen: string | undefined;
+      // Bounded by steps; the lock is touched on each, so gitdav never takes it for a dead writer's.
+      for (let i = 0; i < 4000 && !seen; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        await utimes(`${refPath}.lock`, new Date(), new Date());
+        for (const oid of await looseObjects(repo)) {
+          if (before.has(oid)) continue;
+          const text = inflateSync(await readFile(join(repo, 'objects', oid.slice(0, 2), oid.slice(2)))).toString('latin1');
+          if (text.startsWith('commit ') && text.includes(`\nparent ${old}\n`)) seen = oid;
+        }
+      }
+      assert.ok(seen, `native commit ${n}: gitdav's commit on ${old} was never written`);
+      await rename(`${refPath}.lock`, refPath);
+      await landing;
+      const tip = (await gitOk(repo, ['rev-parse', 'main', 'main^'])).trim().split('\n');
+      assert.notEqual(tip[0], seen, `native commit ${n}: gitdav's commit on the old tip must not land`);
+      assert.equal(tip[1], made, `native commit ${n}: gitdav replayed on top of it`);
+      gitdavLost++;
+    };
     for (let n = 0; n < STEPS; n++) {
       await putSome(1);
-      await Promise.all([putSome(PUTS_PER_STEP), nativeCommit(n, n % 3 === 2)]);
+      if (n % 3 === 1) await gitdavLoses(n);
+      else await Promise.all([putSome(PUTS_PER_STEP), nativeCommit(n, n % 3 === 2)]);
     }
+    assert.equal(gitdavLost, 3);
     assert.deepEqual(sent.filter((s) => s.status !== 201), [], 'every gitdav PUT is answered 201');
 
     const files = await headFiles(repo);
