@@ -57,11 +57,21 @@ export const PINNED_REF_FILES = 4;
 export class PinnedFiles {
   /** Oldest first (a Map keeps insertion order; a hit is moved to the end). */
   private readonly files = new Map<string, { pin: PinnedFile; text: string | null }>();
+  /** After close(): reads still answer (a request finishing during shutdown) but keep nothing open. */
+  private closed = false;
 
   constructor(private readonly max = PINNED_REF_FILES) {}
 
   /** The file's text, or null when it is missing (or not a file). */
   read(path: string): string | null {
+    if (this.closed) {
+      const once = { pin: new PinnedFile(path), text: null };
+      try {
+        return this.look(once);
+      } finally {
+        once.pin.close();
+      }
+    }
     let f = this.files.get(path);
     if (f) this.files.delete(path);
     else {
@@ -73,6 +83,10 @@ export class PinnedFiles {
       }
     }
     this.files.set(path, f);
+    return this.look(f);
+  }
+
+  private look(f: { pin: PinnedFile; text: string | null }): string | null {
     let look: Look;
     try {
       look = f.pin.look();
@@ -93,6 +107,7 @@ export class PinnedFiles {
   }
 
   close(): void {
+    this.closed = true;
     for (const f of this.files.values()) f.pin.close();
     this.files.clear();
   }
@@ -104,7 +119,7 @@ export class Refs {
 
   constructor(private readonly gitdir: string) {}
 
-  /** Closes the ref files held open (the backend's close). */
+  /** Closes the ref files held open (the backend's close); later reads keep none open. */
   close(): void {
     this.files.close();
   }
@@ -261,6 +276,10 @@ export class Refs {
     const path = join(this.gitdir, 'packed-refs');
     let text: string | null;
     try {
+      // Remembered reads are synchronous (PinnedFile): only after packed-refs changed, once per change
+      // and process, and the parse below is synchronous anyway (≈ 7 MB, a few ms, for 100,000 tags).
+      // An asynchronous read of a pinned descriptor would let an eviction or a concurrent look close
+      // it mid-read, and its number be given to another file: not worth it for that.
       text = fresh ? await fsp.readFile(path, 'utf8') : this.files.read(path);
     } catch {
       return out;

@@ -147,6 +147,23 @@ describe('refs read by file identity, with the file last read held open', () => 
       files.close();
     }
   });
+
+  it('after close(), reads still answer, newest version included, and hold nothing open', async () => {
+    refs = new Refs(dir);
+    const path = join(dir, REF);
+    save(REF, `${oid(1)}\n`);
+    assert.equal(await refs.read(REF), oid(1));
+    assert.equal(openOn(path), 1);
+    refs.close(); // a request still running when the backend closed (shutdown grace)
+    assert.equal(openOn(path), 0);
+    for (let n = 2; n < 5; n++) {
+      save(REF, `${oid(n)}\n`);
+      assert.equal(await refs.read(REF), oid(n));
+      assert.equal(openOn(path), 0, 'a read after close() pins nothing');
+    }
+    unlinkSync(path);
+    assert.equal(await refs.read(REF), null);
+  });
 });
 
 describe('PinnedFile', () => {
