@@ -3,12 +3,13 @@
  * link out of the root, and never opened for reading on the way to the refusal. Opening a FIFO for
  * reading wakes a writer blocked in its own open: a writer process waits on the FIFO, and the
  * kernel's word for where it waits (/proc/PID/wchan: wait_for_partner until a reader comes) must be
- * unchanged after every request. A read open without O_NONBLOCK would also hang the request
- * (mocha's timeout catches that).
+ * unchanged after every request, the writer must not have exited, and at the end the test itself must
+ * be the reader its byte goes to. A read open without O_NONBLOCK would also hang the request (mocha's
+ * timeout catches that).
  */
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { constants as fsc, readFileSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,29 +52,53 @@ describe('a link to a FIFO out of the root (folder backend)', function () {
     await rm(root, { recursive: true, force: true });
   });
 
+  let woken = false;
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
   /**
-   * A process opening the FIFO for writing: it blocks until a reader opens it. Resolves once the
-   * kernel shows it waiting for that reader; undefined where /proc does not say (then only the
-   * status and the absence of a hang are checked).
+   * A process opening the FIFO for writing: it blocks until a reader opens it, then writes one byte
+   * and exits (killed by SIGPIPE if that reader has gone). Resolves once the kernel shows it waiting
+   * for a reader (/proc/PID/wchan); the test is skipped where /proc does not say so, since nothing
+   * else tells that the writer is in its open before the requests are made.
    */
-  async function blockedWriter(): Promise<number | undefined> {
-    writer = spawn('sh', ['-c', 'exec 3>"$0"; echo a reader opened it', fifo], { stdio: 'ignore' });
-    const pid = writer.pid!;
+  async function blockedWriter(ctx: Mocha.Context): Promise<number> {
+    const child = (writer = spawn('sh', ['-c', 'exec 3>"$0"; printf x >&3', fifo], { stdio: 'ignore' }));
+    woken = false;
+    exited = new Promise((r) => child.once('exit', (code, signal) => ((woken = true), r({ code, signal }))));
     for (let i = 0; i < 500; i++) {
-      const where = wchan(pid);
-      if (where === 'wait_for_partner') return pid;
-      if (where === null) break;
+      const where = wchan(child.pid!);
+      if (where === 'wait_for_partner') return child.pid!;
+      assert.ok(where !== null && !woken, 'the writer ended before any request');
       await new Promise((r) => setTimeout(r, 10));
     }
-    return undefined;
+    ctx.skip(); // wchan hidden (kptr_restrict, a hardened kernel) or named otherwise: cannot tell the writer is waiting
   }
 
-  const noReader = (pid: number | undefined, what: string) => {
-    if (pid !== undefined) assert.equal(wchan(pid), 'wait_for_partner', `${what}: the FIFO was opened for reading`);
+  const noReader = (pid: number, what: string) => {
+    assert.equal(woken, false, `${what}: the writer was woken (the FIFO was opened for reading)`);
+    assert.equal(wchan(pid), 'wait_for_partner', `${what}: the FIFO was opened for reading`);
   };
 
-  it('Containment.open for reading refuses it without opening it (and O_PATH too)', async () => {
-    const pid = await blockedWriter();
+  /**
+   * The proof that nothing opened the FIFO for reading before us: we open it now (non-blocking), the
+   * writer, still in its open, wakes, writes its byte to us and exits cleanly. Had a request opened it
+   * and closed it, the writer would have written to that reader (or died of SIGPIPE) and be gone, and
+   * we would read nothing.
+   */
+  const firstReaderIsUs = async () => {
+    assert.equal(woken, false, 'the writer was woken before the last check');
+    const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    try {
+      assert.deepEqual(await exited, { code: 0, signal: null }, 'the writer wrote its byte to us');
+      const buf = Buffer.alloc(8);
+      assert.equal(buf.toString('latin1', 0, readSync(fd, buf)), 'x', 'the byte came to our read end');
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  it('Containment.open for reading refuses it without opening it (and O_PATH too)', async function () {
+    const pid = await blockedWriter(this);
     const paths = new Containment(root, 'follow-inside');
     for (const [path, flags] of [
       ['/docs/pipe-lnk', fsc.O_RDONLY],
@@ -92,10 +117,13 @@ describe('a link to a FIFO out of the root (folder backend)', function () {
     } finally {
       await plain.fh.close();
     }
+    await firstReaderIsUs();
   });
 
-  it('GET, HEAD, PROPFIND and COPY through the link: refused (403), no hang, nothing opened it', async () => {
-    const pid = await blockedWriter();
+  // Main's code already passed this (its stat opened O_PATH first); it guards that no read path opens
+  // what a link out of the root leads to before refusing it (the writer would be woken: it fails then).
+  it('GET, HEAD, PROPFIND and COPY through the link: refused (403), no hang, nothing opened it', async function () {
+    const pid = await blockedWriter(this);
     s = await startTestServer({ backend: 'fs', root });
     for (const path of ['/docs/pipe-lnk', '/docs/out/pipe']) {
       for (const method of ['GET', 'HEAD']) {
@@ -111,5 +139,6 @@ describe('a link to a FIFO out of the root (folder backend)', function () {
     assert.equal(listing.status, 207);
     noReader(pid, 'PROPFIND Depth 1');
     assert.equal((await raw(s.url, '/docs/plain.txt')).text, 'plain');
+    await firstReaderIsUs();
   });
 });
