@@ -252,6 +252,9 @@ const openFd = promisify(openCb);
  * this very handle (no second open).
  */
 async function openName(abs: string, flags: number): Promise<Named> {
+  // Reads and handles only: O_NOFOLLOW would fail on /proc/self/fd/N (a link), O_CREAT or O_WRONLY would
+  // fail at the O_PATH open or skip check(path, 'write'); refused rather than dropped.
+  if ((flags & ~(O_PATH | fsc.O_DIRECTORY | fsc.O_NONBLOCK)) !== 0) throw new Error(`Containment.open: flags 0o${flags.toString(8)} not supported`);
   if (O_PATH !== fsc.O_RDONLY && (flags & O_PATH) !== 0) return { fh: await fsp.open(abs, flags | fsc.O_NONBLOCK) };
   return { fd: await openFd(abs, O_PATH | fsc.O_NONBLOCK | (flags & fsc.O_DIRECTORY)) };
 }

@@ -109,6 +109,9 @@ describe('a link to a FIFO out of the root (folder backend)', function () {
       await assert.rejects(paths.open(path, flags), (err: Error & { code?: string }) => err.name === 'BackendError' && /leads out of the folder/.test(err.message), `${path} (${flags})`);
       noReader(pid, `open ${path} (${flags})`);
     }
+    // Flags beyond reading and handles are refused, not dropped (containment.ts openName).
+    await assert.rejects(paths.open('/docs/plain.txt', fsc.O_WRONLY), /not supported/);
+    await assert.rejects(paths.open('/docs/plain.txt', fsc.O_RDONLY | fsc.O_NOFOLLOW), /not supported/);
     // A plain file inside is still read as before (verified, then opened for reading).
     const plain = await paths.open('/docs/plain.txt', fsc.O_RDONLY);
     assert.ok(plain);
