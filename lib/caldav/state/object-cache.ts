@@ -65,6 +65,16 @@ export class ObjectCache<P> {
   }
 
   /**
+   * The object parsed by `parse`, kept only if it already was: for a caller that needs one fact of
+   * it (its UID, recorded in the object index), where keeping it would fill the cache with every
+   * object a calendar upload adds (a git calendar's UID index reads each new member back).
+   */
+  async parsedOnce(backend: Backend, entry: Entry, parse: (text: string) => P): Promise<P> {
+    const slot = await this.slot(backend, entry);
+    return slot.parsed ?? parse(slot.text);
+  }
+
+  /**
    * The text escaped by `escape`, once per ETag: the same content always escapes the same, so the
    * kept copy cannot be stale (calendar-multiget and calendar-query answers write it as it is).
    */
