@@ -52,6 +52,7 @@ export interface GitBackendOptions {
 }
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
+const INDEX_SAVE_DELAY_MS = 2_000;
 
 export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned {
   readonly name = 'git';
@@ -76,6 +77,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
    * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
   private epoch = 0;
+  private indexSave: { timer?: NodeJS.Timeout; done?: Promise<void> } = {};
 
   private constructor(
     readonly gitdir: string,
@@ -130,7 +132,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await backend.volatile.load();
     await backend.index.load();
     await backend.tip(); // builds or catches up the path index before the first request
-    await backend.index.save();
+    // Saved after the start, not before it: for 100,000 paths the JSON costs a third of the build,
+    // and each worker of a fresh start builds its own. A save that fails is retried at close.
+    backend.indexSave.timer = setTimeout(() => (backend.indexSave.done = backend.index.save().catch(() => undefined)), INDEX_SAVE_DELAY_MS).unref();
     return backend;
   }
 
@@ -381,6 +385,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
 
   async close(): Promise<void> {
     await this.committer.idle();
+    clearTimeout(this.indexSave.timer);
+    await this.indexSave.done;
     await this.index.save();
     await this.store.packs.close();
     this.volatile.close();
