@@ -132,9 +132,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await backend.volatile.load();
     await backend.index.load();
     await backend.tip(); // builds or catches up the path index before the first request
-    // Saved after the start, not before it: for 100,000 paths the JSON costs a third of the build,
-    // and each worker of a fresh start builds its own. A save that fails is retried at close.
-    backend.indexSave.timer = setTimeout(() => (backend.indexSave.done = backend.index.save().catch(() => undefined)), INDEX_SAVE_DELAY_MS).unref();
+    // Saved after the start (for 100,000 paths the JSON costs a third of the build), in slices, by one worker
+    // at a time, never mid-catch-up (PathIndex.save). A save that fails or is skipped is retried at close.
+    backend.indexSave.timer = setTimeout(() => (backend.indexSave.done = backend.index.save({ ifFree: true }).catch(() => undefined)), INDEX_SAVE_DELAY_MS).unref();
     return backend;
   }
 
