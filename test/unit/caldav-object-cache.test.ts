@@ -45,4 +45,19 @@ describe('CalDAV object cache: parsed once for a UID, not kept', () => {
     assert.equal(parses, 1);
     assert.ok(memory.weightHeld > 'hello'.length, 'weighed as parsed');
   });
+
+  it('a parse failure (null) is kept by parsedOnce and by parsed: a broken object is parsed once per ETag', async () => {
+    for (const first of ['parsedOnce', 'parsed'] as const) {
+      const memory = objectMemory<{ n: number } | null>(1024 * 1024);
+      const cache = new ObjectCache(memory, 'scope');
+      const { backend } = backendCounting();
+      let parses = 0;
+      const parse = () => (parses++, null);
+      assert.equal(await cache[first](backend, entry, parse), null);
+      assert.equal(await cache.parsedOnce(backend, entry, parse), null);
+      assert.equal(await cache.parsed(backend, entry, parse), null);
+      assert.equal(parses, 1, `parsed once (first by ${first})`);
+      assert.equal(memory.weightHeld, 'hello'.length, 'a failure weighs nothing beyond its text');
+    }
+  });
 });
