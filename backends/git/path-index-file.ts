@@ -82,15 +82,16 @@ export function parseIndexFile(text: string): LoadedIndex | null {
 }
 
 /**
- * The file's text for the index at its first `count` commits (tip = commit `count - 1`), built
- * `slice` paths at a time with a turn of the event loop between slices: for 100,000 paths one
- * JSON.stringify held a serving worker's loop for 0.5–0.7 s. The caller's index may grow while this
- * runs (a catch-up appends commits, pushes records, adds paths; a reset replaces the maps and
- * arrays rather than changing them), so records of commits at or past `count` are left out.
+ * The file's text for the index at its first `count` commits (tip = commit `count - 1`), in chunks
+ * of `slice` paths with a turn of the event loop between them, written as they are made: for 100,000
+ * paths one JSON.stringify held a serving worker's loop for 0.5–0.7 s, and the whole text took 7 MB
+ * more. The caller's index may grow meanwhile (a catch-up appends commits, pushes records, adds
+ * paths; a reset replaces the maps and arrays rather than changing them), so records of commits at
+ * or past `count` are left out.
  */
-export async function indexFileText(commits: readonly CommitMeta[], count: number, paths: Map<string, Changes>, slice = 2_000): Promise<string> {
+export async function* indexFileChunks(commits: readonly CommitMeta[], count: number, paths: Map<string, Changes>, slice = 500): AsyncGenerator<string> {
   const kept = commits.slice(0, count);
-  const parts = [`{"version":3,"tip":${JSON.stringify(kept.at(-1)?.oid ?? null)},"commits":${JSON.stringify(kept)},"paths":{`];
+  let chunk = `{"version":3,"tip":${JSON.stringify(kept.at(-1)?.oid ?? null)},"commits":${JSON.stringify(kept)},"paths":{`;
   let n = 0;
   let first = true;
   for (const [path, changes] of paths) {
@@ -98,12 +99,22 @@ export async function indexFileText(commits: readonly CommitMeta[], count: numbe
     let end = list.length;
     while (end > 0 && indexOf(list[end - 1]!) >= count) end--;
     if (end === 0) continue;
-    parts.push(`${first ? '' : ','}${JSON.stringify(path)}:"${list.slice(0, end).join(',')}"`);
+    chunk += `${first ? '' : ','}${JSON.stringify(path)}:"${list.slice(0, end).join(',')}"`;
     first = false;
-    if (++n % slice === 0) await new Promise((r) => setImmediate(r));
+    if (++n % slice === 0) {
+      yield chunk;
+      chunk = '';
+      await new Promise((r) => setImmediate(r));
+    }
   }
-  parts.push('}}');
-  return parts.join('');
+  yield `${chunk}}}`;
+}
+
+/** The whole text (indexFileChunks joined). */
+export async function indexFileText(commits: readonly CommitMeta[], count: number, paths: Map<string, Changes>, slice?: number): Promise<string> {
+  let text = '';
+  for await (const chunk of indexFileChunks(commits, count, paths, slice)) text += chunk;
+  return text;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { joinPath } from '../backend.js';
 import { writeFileDurably } from '../util/durable-file.js';
 import { heldByLive, LockFile } from '../util/lock-file.js';
-import { asList, holds, indexFileText, indexOf, parseIndexFile, parseRecord, record, type Changes } from './path-index-file.js';
+import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes } from './path-index-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
 
 export interface CommitMeta {
@@ -55,7 +55,7 @@ export class PathIndex {
     private readonly store: ObjectStore,
     private readonly file: string,
     /** Paths written per turn of the event loop when saving (indexFileText). */
-    private readonly saveSlice = 2_000,
+    private readonly saveSlice = 500,
   ) {
     this.lock = new LockFile(`${file}.lock`);
   }
@@ -92,7 +92,7 @@ export class PathIndex {
       if (!this.dirty) return;
       this.dirty = false;
       try {
-        const text = await indexFileText(this.commits, this.commits.length, this.paths, this.saveSlice);
+        const text = indexFileChunks(this.commits, this.commits.length, this.paths, this.saveSlice);
         await writeFileDurably(this.file, text, { durability: 'atomic' });
       } catch (err) {
         this.dirty = true;
