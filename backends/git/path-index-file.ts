@@ -12,7 +12,13 @@
  * every part and throws on anything malformed (the caller then rebuilds from the history), so a
  * corrupt file can neither hang the load nor be trusted half-read.
  */
-import type { CommitMeta } from './path-index.js';
+export interface CommitMeta {
+  oid: string;
+  /** Seconds since the epoch (author time). */
+  time: number;
+  author: string;
+  tree: string;
+}
 
 /** One record, or several oldest first. */
 export type Changes = string | string[];

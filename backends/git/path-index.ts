@@ -9,16 +9,10 @@ import { promises as fsp } from 'node:fs';
 import { joinPath } from '../backend.js';
 import { writeFileDurably } from '../util/durable-file.js';
 import { heldByLive, LockFile } from '../util/lock-file.js';
-import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes } from './path-index-file.js';
+import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes, type CommitMeta } from './path-index-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
 
-export interface CommitMeta {
-  oid: string;
-  /** Seconds since the epoch (author time). */
-  time: number;
-  author: string;
-  tree: string;
-}
+export type { CommitMeta } from './path-index-file.js';
 
 /** A change with its commit, as callers see it. */
 export interface PathChange {
