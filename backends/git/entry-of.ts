@@ -14,7 +14,3 @@ export function entryOf(path: string, kind: 'file' | 'collection', oid: string, 
   return { path, kind, size, etag: `"${oid}"`, modified, created };
 }
 
-/** `fn` over items, one at a time as they are taken (a folder of 100,000 is not built at once). */
-export function* lazily<T, R>(items: readonly T[], fn: (item: T, i: number) => R): Generator<R> {
-  for (let i = 0; i < items.length; i++) yield fn(items[i]!, i);
-}

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { baseName, joinPath, parentOf } from '../backend.js';
 import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
-import { mapOrdered } from '../util/concurrency.js';
 import { BackendError } from '../errors.js';
 import type { CopyTarget, ListingVersioned, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedProps } from './listed-props.js';
-import { entryOf, lazily } from './entry-of.js';
+import { entryOf } from './entry-of.js';
+import { listMembers } from './list-members.js';
 import { Committer, type Operation } from './committer.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -37,6 +37,7 @@ import type { GitBackendOptions } from './options.js';
 export type { GitBackendOptions } from './options.js';
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
+const INDEX_SAVE_DELAY_MS = 2_000;
 
 export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned {
   readonly name = 'git';
@@ -61,6 +62,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
    * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
   private epoch = 0;
+  private indexSave: { timer?: NodeJS.Timeout; done?: Promise<void> } = {};
 
   private constructor(
     readonly gitdir: string,
@@ -116,11 +118,13 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       await backend.volatile.load();
       await backend.index.load();
       await backend.tip(); // builds or catches up the path index before the first request
-      await backend.index.save();
     } catch (err) {
       await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
       throw err;
     }
+    // Saved after the start (for 100,000 paths the JSON costs a third of the build), in slices, by one worker
+    // at a time, never mid-catch-up (PathIndex.save). A save that fails or is skipped is retried at close.
+    backend.indexSave.timer = setTimeout(() => (backend.indexSave.done = backend.index.save({ ifFree: true }).catch(() => undefined)), INDEX_SAVE_DELAY_MS).unref();
     return backend;
   }
 
@@ -171,19 +175,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     if (!slot) throw new BackendError('NotFound', path);
     if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
     const propsOfFile = listedProps(this.store, editor, path, this.volatile); // PROPFIND allprop: once per folder
-    const members = [...(await editor.entries(slot))].filter(([name, child]) => !this.names.isHidden(joinPath(path, name)) && isListable(child));
-    // Every size known (a folder listed before): entries at once, no promise per member.
-    const sizes = members.map(([, c]) => (c.kind === 'file' ? this.store.knownBlobSize(c.oid) : c.oid ? 0 : undefined));
-    const ready = !sizes.includes(undefined);
-    // Otherwise sizes come from object headers: several reads in flight, so a 10,000-member folder lists fast.
-    const entries = ready ? lazily(members, ([name, c], i) => entryOf(joinPath(path, name), c.kind === 'dir' ? 'collection' : 'file', c.oid!, sizes[i]!, time, this.index)) : mapOrdered(members, 16, ([name, child]) => {
-      const childPath = joinPath(path, name);
-      return this.toEntry(childPath, child, editor, time).catch((err: unknown): Entry => {
-        // A broken object fails its own GET (500, naming it); the folder still lists whole.
-        if (!(err instanceof BackendError && err.code === 'Corrupt')) throw err;
-        this.epoch++; // a made-up entry: a new listingVersion, so the PROPFIND cache doesn't keep this listing
-        return { path: childPath, kind: 'file' as const, size: 0, etag: `"${child.kind === 'file' ? child.oid : 'corrupt'}"`, modified: time };
-      });
+    const entries = listMembers(path, await editor.entries(slot), time, {
+      store: this.store,
+      index: this.index,
+      isHidden: (p) => this.names.isHidden(p),
+      toEntry: (p, child) => this.toEntry(p, child, editor, time),
+      madeUp: () => this.epoch++, // a new listingVersion, so the PROPFIND cache doesn't keep this listing
     });
     for await (const entry of entries) {
       if (entry.kind === 'file') this.listedProps.set(entry, propsOfFile);
@@ -378,6 +375,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
 
   async close(): Promise<void> {
     await this.committer.idle();
+    clearTimeout(this.indexSave.timer);
+    await this.indexSave.done;
     await this.index.save();
     await this.release();
   }

@@ -8,18 +8,11 @@
 import { promises as fsp } from 'node:fs';
 import { joinPath } from '../backend.js';
 import { writeFileDurably } from '../util/durable-file.js';
+import { heldByLive, LockFile } from '../util/lock-file.js';
+import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes, type CommitMeta } from './path-index-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
 
-export interface CommitMeta {
-  oid: string;
-  /** Seconds since the epoch (author time). */
-  time: number;
-  author: string;
-  tree: string;
-}
-
-/** One change of a path: [commit index, object id after it (null: removed), 1 if a folder]. */
-type Change = [number, string | null, 0 | 1];
+export type { CommitMeta } from './path-index-file.js';
 
 /** A change with its commit, as callers see it. */
 export interface PathChange {
@@ -27,13 +20,6 @@ export interface PathChange {
   /** The blob or tree id after the change; null when the commit removed the path. */
   oid: string | null;
   isTree: boolean;
-}
-
-interface Saved {
-  version: 2;
-  tip: string | null;
-  commits: CommitMeta[];
-  paths: Record<string, Change[]>;
 }
 
 /** How many commits one catch-up may walk before it gives up and rebuilds from scratch. */
@@ -44,48 +30,70 @@ export class PathIndex {
   /** Oldest first. */
   private commits: CommitMeta[] = [];
   private byOid = new Map<string, number>();
-  private paths = new Map<string, Change[]>();
+  /**
+   * A path's changes as records (path-index-file.ts): one string for a path changed once, an array
+   * for one changed more often. At 100,000 paths, arrays of [index, id, flag] arrays held ~230 bytes
+   * and four heap objects a path (31 MB); one string holds ~130 bytes.
+   */
+  private paths = new Map<string, Changes>();
   /** The inverse: for each commit (by index), the paths it changed. Derived, never saved. */
   private byCommit: string[][] = [];
   private updating: Promise<void> | null = null;
   private dirty = false;
+  /** Held by the one process saving the file, so workers started together do not all write it at once. */
+  private readonly lock: LockFile;
+  /** Records looked at by commitWhere and oidAt: for tests, which bound the work by steps. */
+  readonly stats = { examined: 0 };
 
   constructor(
     private readonly store: ObjectStore,
     private readonly file: string,
-  ) {}
+    /** Paths written per turn of the event loop when saving (indexFileText). */
+    private readonly saveSlice = 500,
+  ) {
+    this.lock = new LockFile(`${file}.lock`);
+  }
 
   async load(): Promise<void> {
+    let text: string;
     try {
-      const saved = JSON.parse(await fsp.readFile(this.file, 'utf8')) as Saved;
-      if (saved.version !== 2) return;
-      this.tip = saved.tip;
-      this.commits = saved.commits;
-      this.byOid = new Map(this.commits.map((c, i) => [c.oid, i]));
-      this.paths = new Map(Object.entries(saved.paths));
-      this.byCommit = this.commits.map(() => []);
-      for (const [path, changes] of this.paths) for (const [i] of changes) this.byCommit[i]?.push(path);
+      text = await fsp.readFile(this.file, 'utf8');
     } catch {
-      // missing or unreadable: rebuilt on first use
+      return; // missing or unreadable: rebuilt on first use
+    }
+    try {
+      const loaded = parseIndexFile(text);
+      if (!loaded) return;
+      this.reset();
+      ({ tip: this.tip, commits: this.commits, paths: this.paths, byCommit: this.byCommit } = loaded);
+      this.byOid = new Map(this.commits.map((c, i) => [c.oid, i]));
+    } catch {
+      this.reset(); // malformed (a partial write after a power cut, a bug): rebuilt from the history
     }
   }
 
   /**
    * Writes the index if it changed. It is a cache, so 'atomic' (no fsync): one lost or emptied by a
    * power cut does not parse and is rebuilt from the history (load). A failure (a full disk) is
-   * retried at the next save.
+   * retried at the next save. Never halfway through a catch-up: it waits for one to end, and writes
+   * the commits there were then (a catch-up that starts while the text is built is left out).
+   * `ifFree`: skip the save when another process is saving (the file it writes is as good).
    */
-  async save(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const saved: Saved = { version: 2, tip: this.tip, commits: this.commits, paths: Object.fromEntries(this.paths) };
-    try {
-      await writeFileDurably(this.file, JSON.stringify(saved), { durability: 'atomic' });
-    } catch (err) {
-      this.dirty = true;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
-    }
+  async save(options: { ifFree?: boolean } = {}): Promise<void> {
+    if (options.ifFree && (await heldByLive(this.lock.file))) return;
+    await this.lock.run(async () => {
+      while (this.updating) await this.updating;
+      if (!this.dirty) return;
+      this.dirty = false;
+      try {
+        const text = indexFileChunks(this.commits, this.commits.length, this.paths, this.saveSlice);
+        await writeFileDurably(this.file, text, { durability: 'atomic' });
+      } catch (err) {
+        this.dirty = true;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+      }
+    }, { makeDir: true });
   }
 
   /** Brings the index up to `tip` (the branch's current commit). Cheap when nothing moved. */
@@ -132,10 +140,10 @@ export class PathIndex {
     this.byCommit[index] = [];
     const mark = (path: string, oid: string | null, tree: boolean) => {
       this.byCommit[index]!.push(path);
-      const change: Change = [index, oid, tree ? 1 : 0];
+      const change = record(index, oid, tree);
       const list = this.paths.get(path);
-      if (list) list.push(change);
-      else this.paths.set(path, [change]);
+      if (typeof list === 'object') list.push(change);
+      else this.paths.set(path, list === undefined ? change : [list, change]);
     };
     mark('/', c.tree, true);
     await this.diff(parentTree, c.tree, '/', mark);
@@ -162,36 +170,49 @@ export class PathIndex {
 
   /** The changes of `path`, oldest first, with the object each left behind. */
   changesOf(path: string): PathChange[] {
-    return (this.paths.get(path) ?? []).map(([i, oid, tree]) => ({ commit: this.commits[i]!, oid, isTree: tree === 1 }));
+    const list = this.paths.get(path);
+    return list === undefined ? [] : asList(list).map((rec) => {
+      const [i, oid, tree] = parseRecord(rec);
+      return { commit: this.commits[i]!, oid, isTree: tree };
+    });
   }
 
   /** The last commit that changed `path`, if any. */
   lastChange(path: string): CommitMeta | undefined {
     const list = this.paths.get(path);
-    return list?.length ? this.commits[list[list.length - 1]![0]] : undefined;
+    return list === undefined ? undefined : this.commits[indexOf(typeof list === 'string' ? list : list[list.length - 1]!)];
   }
 
   firstChange(path: string): CommitMeta | undefined {
     const list = this.paths.get(path);
-    return list?.length ? this.commits[list[0]![0]] : undefined;
+    return list === undefined ? undefined : this.commits[indexOf(typeof list === 'string' ? list : list[0]!)];
   }
 
-  /** The index of the last commit after which `path` held `oid`, or -1 if the index never saw it. */
+  /**
+   * The index of the last commit after which `path` held `oid`, or -1 if the index never saw it.
+   * Searched from the newest change: a sync token names a recent state, so this stops early.
+   */
   commitWhere(path: string, oid: string): number {
-    const list = this.paths.get(path) ?? [];
-    for (let k = list.length - 1; k >= 0; k--) if (list[k]![1] === oid) return list[k]![0];
+    const list = asList(this.paths.get(path) ?? []);
+    for (let k = list.length - 1; k >= 0; k--) {
+      this.stats.examined++;
+      if (holds(list[k]!, oid)) return indexOf(list[k]!);
+    }
     return -1;
   }
 
-  /** What `path` held just after commit `at` (null: absent). */
+  /** What `path` held just after commit `at` (null: absent). A binary search: records are in commit order. */
   oidAt(path: string, at: number): string | null {
-    const list = this.paths.get(path) ?? [];
-    let found: string | null = null;
-    for (const [i, oid] of list) {
-      if (i > at) break;
-      found = oid;
+    const list = asList(this.paths.get(path) ?? []);
+    let lo = 0;
+    let hi = list.length; // the first record after `at` is in [lo, hi]
+    while (lo < hi) {
+      this.stats.examined++;
+      const mid = (lo + hi) >> 1;
+      if (indexOf(list[mid]!) > at) hi = mid;
+      else lo = mid + 1;
     }
-    return found;
+    return lo === 0 ? null : parseRecord(list[lo - 1]!)[1];
   }
 
   /** Every path changed by the commits after commit `at` (with repeats). */

@@ -54,7 +54,8 @@ export function isTempName(name: string): boolean {
 }
 
 /** Writes `file` whole and atomically, with the durability asked for (see the module comment). */
-export async function writeFileDurably(file: string, data: string | Uint8Array, options: DurableWriteOptions): Promise<void> {
+/** `data` may be chunks made while the file is written (a big index, built between other work). */
+export async function writeFileDurably(file: string, data: string | Uint8Array | AsyncIterable<string>, options: DurableWriteOptions): Promise<void> {
   const { durability, mode = 0o666, replace = true, makeDir = true } = options;
   const fsync = durability === 'fsync';
   const dir = dirname(file);
@@ -67,7 +68,8 @@ export async function writeFileDurably(file: string, data: string | Uint8Array, 
   });
   try {
     try {
-      await handle.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else for await (const chunk of data) await handle.write(chunk);
       if (fsync) await handle.sync();
     } finally {
       await handle.close();

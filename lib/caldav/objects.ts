@@ -113,11 +113,12 @@ async function pooledBounds(state: CalDavState, req: DavRequest, entry: Entry, p
 export async function uidOf(states: CalDavStates, req: DavRequest, entry: Entry): Promise<string | undefined> {
   const state = stateOf(states, req, entry);
   const known = await indexed(state, entry);
-  return (known ? known.uid : (await parsedAndIndexed(state, req, entry))?.uid) ?? undefined;
+  return (known ? known.uid : (await parsedAndIndexed(state, req, entry, false))?.uid) ?? undefined;
 }
 
-function parsedIn(state: CalDavState, req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
-  return state.objects.parsed(req.backend, entry, (text) => {
+/** `keep`: the parsed object stays in the object cache (a query's); else it is dropped after use (a UID's). */
+function parsedIn(state: CalDavState, req: DavRequest, entry: Entry, keep = true): Promise<CalendarObject | null> {
+  return state.objects[keep ? 'parsed' : 'parsedOnce'](req.backend, entry, (text) => {
     try {
       return counted(req, () => parseCalendarObject(text));
     } catch (err) {
@@ -135,8 +136,8 @@ async function indexed(state: CalDavState, entry: Entry): Promise<ObjectBounds |
 }
 
 /** The object parsed, its summary recorded for the next query or restart. */
-async function parsedAndIndexed(state: CalDavState, req: DavRequest, entry: Entry): Promise<CalendarObject | null> {
-  const object = await parsedIn(state, req, entry);
+async function parsedAndIndexed(state: CalDavState, req: DavRequest, entry: Entry, keep = true): Promise<CalendarObject | null> {
+  const object = await parsedIn(state, req, entry, keep);
   if (object) state.index.set(entry.etag, counted(req, () => objectBounds(object)));
   return object;
 }

@@ -125,6 +125,54 @@ describe('state writers (util/durable-file.ts, durability per file)', () => {
     assert.equal(rebuilt.lastChange('/a.txt')?.oid, commit);
   });
 
+  it('git path index: the changes of a path (first, last, by id, at a commit, since a commit) across commits, saved and loaded alike', async () => {
+    const gitdir = join(dir, 'repo2.git');
+    await fsp.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+    const store = new ObjectStore(gitdir);
+    const who = (t: number) => `Test <test@example.org> ${t} +0000`;
+    const blobs = await Promise.all(['one\n', 'two\n', 'three\n'].map((t) => store.writeBuffer('blob', Buffer.from(t))));
+    const commits: string[] = [];
+    const trees: string[] = [];
+    // 38 commits, so indices run past one base-36 digit; a.txt changes in 0, 1, 37 and is removed in 20.
+    for (let i = 0; i < 38; i++) {
+      const entries = [{ mode: '100644', name: 'b.txt', oid: blobs[i % 3]! }];
+      const a = i === 0 ? blobs[0] : i < 20 ? blobs[1] : i < 37 ? null : blobs[2];
+      if (a) entries.unshift({ mode: '100644', name: 'a.txt', oid: a });
+      const sub = await store.writeTree(entries);
+      const tree = await store.writeTree([{ mode: '40000', name: 'd', oid: sub }]);
+      trees.push(sub);
+      commits.push(await store.writeCommit({ tree, parents: commits.slice(-1), author: who(1_700_000_000 + i), committer: who(1_700_000_000 + i), message: `c${i}\n` }));
+    }
+    const file = join(dir, 'state2', 'path-index.json');
+    await fsp.mkdir(join(dir, 'state2'));
+    const built = new PathIndex(store, file);
+    await built.ensure(commits.at(-1)!);
+    await built.save();
+    const loaded = new PathIndex(store, file);
+    await loaded.load();
+    for (const index of [built, loaded]) {
+      assert.equal(index.firstChange('/d/a.txt')?.oid, commits[0]);
+      assert.equal(index.lastChange('/d/a.txt')?.oid, commits[37]);
+      assert.deepEqual(index.changesOf('/d/a.txt').map((c) => [c.commit.oid, c.oid, c.isTree]), [
+        [commits[0], blobs[0], false],
+        [commits[1], blobs[1], false],
+        [commits[20], null, false],
+        [commits[37], blobs[2], false],
+      ]);
+      assert.equal(index.changesOf('/d').every((c) => c.isTree), true);
+      assert.equal(index.changesOf('/d').length, 38);
+      assert.equal(index.commitWhere('/d', trees[25]!), 34, 'the same tree again in 28, 31, 34: the last');
+      assert.equal(index.commitWhere('/d/a.txt', blobs[1]!), 1);
+      assert.equal(index.commitWhere('/d/a.txt', 'f'.repeat(40)), -1);
+      assert.equal(index.oidAt('/d/a.txt', 19), blobs[1]);
+      assert.equal(index.oidAt('/d/a.txt', 36), null);
+      assert.equal(index.oidAt('/d/a.txt', 37), blobs[2]);
+      assert.deepEqual(new Set(index.changedAfter(36)), new Set(['/', '/d', '/d/a.txt', '/d/b.txt']));
+      assert.equal(index.lastChange('/nowhere'), undefined);
+      assert.deepEqual(index.changesOf('/nowhere'), []);
+    }
+  });
+
   it('users file (fsync): round-trips with mode 0600 and no temp file', async () => {
     const users = new Map([['alice', '$2y$04$abcdefghijklmnopqrstuu5Qw0s1nIYq0sCHM6qP7Nn0rj8eG6tS6']]);
     const root = join(dir, 'root');

@@ -31,7 +31,7 @@ export function objectMemory<P>(limitBytes = DEFAULT_OBJECT_CACHE_BYTES): Lru<Ca
 }
 
 function weigh(c: CachedObject<unknown>): number {
-  return c.text.length * (c.parsed === undefined ? 1 : 1 + PARSED_FACTOR) + (c.xml !== undefined && c.xml !== c.text ? c.xml.length : 0);
+  return c.text.length * (c.parsed === undefined || c.parsed === null ? 1 : 1 + PARSED_FACTOR) + (c.xml !== undefined && c.xml !== c.text ? c.xml.length : 0);
 }
 
 /** How often `calendar-data` was written from an escaped text kept by ETag (hits) or escaped afresh (misses). */
@@ -62,6 +62,21 @@ export class ObjectCache<P> {
       if (this.memory.peek(key) === slot) this.memory.set(key, slot);
     }
     return slot.parsed;
+  }
+
+  /**
+   * The object parsed by `parse`, kept only if it already was: for a caller that needs one fact of
+   * it (its UID, recorded in the object index), where keeping it would fill the cache with every
+   * object a calendar upload adds (a git calendar's UID index reads each new member back). A failure
+   * (`parse` returns null) is kept, as by `parsed`: it costs nothing, and a broken object is then
+   * parsed (and logged) once per ETag.
+   */
+  async parsedOnce(backend: Backend, entry: Entry, parse: (text: string) => P): Promise<P> {
+    const slot = await this.slot(backend, entry);
+    if (slot.parsed !== undefined) return slot.parsed;
+    const parsed = parse(slot.text);
+    if (parsed === null) slot.parsed = parsed; // weighed as text alone (weigh): no need to weigh again
+    return parsed;
   }
 
   /**
