@@ -16,7 +16,7 @@
  * ./copy-move.ts, the rules for a client's path (reserved names, link policy, temp names) in
  * ./served-folder.ts.
  */
-import { constants as fsc, fstatSync, promises as fsp } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, promises as fsp } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -41,6 +41,7 @@ import { BackendError } from '../errors.js';
 import type { QuotaAware, SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
+import { FileBody } from '../util/file-body.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF } from './props-store.js';
@@ -152,6 +153,14 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
     // owner sees why a linked folder does not show; listings leave such links out. Stat'ed through a
     // verified handle (Containment.open): a rename between check and stat cannot redirect it.
+    const fast = this.paths.openFast(path, O_PATH);
+    if (fast) {
+      try {
+        return toEntry(path, fstatSync(fast.fd, { bigint: true }));
+      } finally {
+        closeSync(fast.fd);
+      }
+    }
     const opened = await this.paths.open(path, O_PATH).catch((err: unknown) => {
       throw mapFsError(err, path);
     });
@@ -172,16 +181,12 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.folder.isHidden(path)) throw new BackendError('NotFound', path);
     // Opened and verified, then streamed from that handle: never opened by name a second time.
+    // Synchronously when the common case decides (openFast), else through the checked path.
+    const fast = this.paths.openFast(path, fsc.O_RDONLY);
+    if (fast) return fileBody(path, fast.fd, () => closeSync(fast.fd), range);
     const opened = await this.paths.open(path, fsc.O_RDONLY);
     if (!opened) throw new BackendError('NotFound', path);
-    try {
-      if (fstatSync(opened.fh.fd).isDirectory()) throw new BackendError('IsACollection', path);
-    } catch (err) {
-      await opened.fh.close();
-      throw err;
-    }
-    // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
-    return opened.fh.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    return fileBody(path, opened.fh.fd, () => void opened.fh.close(), range);
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
@@ -327,4 +332,21 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
   private propsKey(path: string, kind: Entry['kind']): [string, string] {
     return kind === 'collection' ? [this.folder.abs(path), SELF] : [this.folder.abs(parentOf(path)), baseName(path)];
   }
+}
+
+/**
+ * The body of a GET from a descriptor just opened and verified (backends/util/file-body.ts), or
+ * IsACollection (a folder) after closing it. Its size is the handle's, not a stat made earlier.
+ */
+function fileBody(path: string, fd: number, close: () => void, range?: ByteRange): FileBody {
+  let size: number;
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new BackendError('IsACollection', path);
+    size = st.size;
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return new FileBody({ fd, close, start: range ? range.start : 0, end: range ? range.end + 1 : size });
 }
