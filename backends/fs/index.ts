@@ -180,10 +180,9 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.folder.isHidden(path)) throw new BackendError('NotFound', path);
-    // Opened and verified, then streamed from that handle: never opened by name a second time.
-    // Synchronously when the common case decides (openFast), else through the checked path.
-    const fast = this.paths.openFast(path, fsc.O_RDONLY);
-    if (fast) return fileBody(path, fast.fd, () => closeSync(fast.fd), range);
+    // Opened and verified, then streamed from that handle: never opened by name a second time. Not
+    // through openFast: a synchronous open here measured 2–4× slower GETs under load (notes: issue
+    // 13, round 3), where the stat's synchronous O_PATH open measured faster.
     const opened = await this.paths.open(path, fsc.O_RDONLY);
     if (!opened) throw new BackendError('NotFound', path);
     return fileBody(path, opened.fh.fd, () => void opened.fh.close(), range);

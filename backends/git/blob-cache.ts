@@ -24,7 +24,7 @@
  *   hot one: the bound favours many small hot objects over one large cold one).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, promises as fsp, createWriteStream, type WriteStream } from 'node:fs';
+import { fstatSync, promises as fsp, createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
@@ -124,27 +124,27 @@ export class BlobCache {
   }
 
   /**
-   * The cached content (or a range of it), or null on a miss. Opened synchronously and streamed as
-   * a FileBody (one reused buffer when piped, ../util/file-body.ts): a thread-pool hop per open,
-   * read and close cost more than the copy on a busy machine.
+   * The cached content (or a range of it), or null on a miss. Streamed as a FileBody (synchronous
+   * reads, one reused buffer when piped: ../util/file-body.ts).
    */
   async open(oid: string, size: number, range?: ByteRange): Promise<Readable | null> {
     const path = this.pathOf(oid);
-    let fd: number;
+    let fh: fsp.FileHandle;
     try {
-      fd = openSync(path, 'r');
+      fh = await fsp.open(path, 'r');
     } catch {
       this.forget(oid);
       return null;
     }
-    if (fstatSync(fd).size !== size) {
-      closeSync(fd);
+    // A synchronous fstat on an open handle: microseconds, and no promise round trip.
+    if (fstatSync(fh.fd).size !== size) {
+      await fh.close();
       await fsp.rm(path, { force: true });
       this.forget(oid);
       return null;
     }
     this.note(oid, size);
-    return new FileBody({ fd, close: () => closeSync(fd), start: range ? range.start : 0, end: range ? range.end + 1 : size });
+    return new FileBody({ fd: fh.fd, close: () => void fh.close(), start: range ? range.start : 0, end: range ? range.end + 1 : size });
   }
 
   /**
