@@ -185,7 +185,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     // 13, round 3), where the stat's synchronous O_PATH open measured faster.
     const opened = await this.paths.open(path, fsc.O_RDONLY);
     if (!opened) throw new BackendError('NotFound', path);
-    return fileBody(path, opened.fh.fd, () => void opened.fh.close(), range);
+    return fileBody(path, opened.fh.fd, () => void opened.fh.close().catch(() => undefined), range);
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {

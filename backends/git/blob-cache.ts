@@ -144,7 +144,7 @@ export class BlobCache {
       return null;
     }
     this.note(oid, size);
-    return new FileBody({ fd: fh.fd, close: () => void fh.close(), start: range ? range.start : 0, end: range ? range.end + 1 : size });
+    return new FileBody({ fd: fh.fd, close: () => void fh.close().catch(() => undefined), start: range ? range.start : 0, end: range ? range.end + 1 : size });
   }
 
   /**
