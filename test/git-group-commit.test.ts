@@ -4,7 +4,6 @@
  * and nothing remembered from the stored tree or from a rolled-back edit leaks into a later operation.
  */
 import assert from 'node:assert/strict';
-import { statSync, type BigIntStats } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,15 +22,20 @@ describe('git group commit', function () {
   let dir: string;
   let store: ObjectStore;
   let committer: Committer;
+  let refs: Refs;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitdav-group-'));
     await tool('git', ['init', '-q', '--bare', dir]);
     store = new ObjectStore(dir);
     const placeholder = { name: '.davprops', oid: await store.writeBuffer('blob', Buffer.from('{}')) };
-    committer = committerWith(new Refs(dir), placeholder);
+    refs = new Refs(dir);
+    committer = committerWith(refs, placeholder);
   });
-  afterEach(async () => rm(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    refs.close(); // the ref files it holds open
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const committerWith = (refs: Refs, placeholder: { name: string; oid: string }) =>
     new Committer({
@@ -96,22 +100,26 @@ describe('git group commit', function () {
   });
 
   it('after a failed compare-and-swap the head is read afresh, so a stale remembered ref cannot hold writes back', async () => {
-    // A ref cache whose file identity never changes (as two versions in one coarse timestamp tick
-    // can look): it keeps serving the first version it read.
-    const frozen = {
-      now: () => Date.now(),
-      stat: (path: string): BigIntStats | undefined => {
-        const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-        return st && ({ dev: 1n, ino: 1n, size: 41n, mtimeNs: 1_000_000_000n, ctimeNs: 1_000_000_000n } as BigIntStats);
-      },
-    };
-    const refs = new Refs(dir, frozen);
+    // Refs whose remembered reads keep the first answer, as a ref written in place by hand within one
+    // timestamp tick of a read could leave them (refs.ts; git itself never writes a ref in place).
+    // Reads by name (`fresh`, the committer's replay) go to the file.
+    class StaleRefs extends Refs {
+      first: string | null | undefined;
+      override async read(ref: string, depth = 0, fresh = false): Promise<string | null> {
+        if (fresh) return super.read(ref, depth, true);
+        if (this.first === undefined || this.first === null) this.first = await super.read(ref, depth);
+        return this.first;
+      }
+    }
+    refs.close();
+    refs = new StaleRefs(dir);
     const placeholder = { name: '.davprops', oid: await store.writeBuffer('blob', Buffer.from('{}')) };
     const stale = committerWith(refs, placeholder);
     const [one, two] = await Promise.all(['one', 'two'].map(file));
     await stale.submit({ summary: 'one', apply: async (e) => e.set('/one.txt', one!) });
     const first = await refs.read(REF);
     assert.ok(first);
+    assert.equal(first, (await tool('git', ['--git-dir', dir, 'rev-parse', REF])).stdout.trim());
     // Another writer (native git) moves the branch; the remembered value is now stale.
     const tree = (await tool('git', ['--git-dir', dir, 'rev-parse', `${REF}^{tree}`])).stdout.trim();
     const native = (await tool('git', ['--git-dir', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', '-p', first, '-m', 'native', tree])).stdout.trim();

@@ -268,76 +268,82 @@ describe('git backend safety (real server processes)', function () {
     assert.equal((await put(server.url, '/seed.txt', 'seed')).status, 201); // the branch exists from here on
     const native = { name: 'Native Tester', email: 'native@example.test' };
     const nativeEnv = { GIT_AUTHOR_NAME: native.name, GIT_AUTHOR_EMAIL: native.email, GIT_COMMITTER_NAME: native.name, GIT_COMMITTER_EMAIL: native.email };
-    let nativeDone = false;
-    let refMoved = 0;
-    // Fairness, not serialisation: a native commit takes ~6 git processes, and 8 writers at full speed
-    // move the branch far more often than that, so after a lost race the writers hold off until the
-    // native commit lands (the first attempt of each native commit always races with them).
-    let gate: { wait: Promise<void>; open(): void } | null = null;
-    let inFlight = 0;
-    const holdWriters = () => {
-      if (gate) return;
-      let open!: () => void;
-      gate = { wait: new Promise<void>((r) => (open = r)), open: () => open() };
-    };
-    const releaseWriters = () => (gate?.open(), (gate = null));
+    // Bounded by steps, not by time (it used to run writers until 30 native commits were through, so
+    // under load it did more of everything: up to 1,000 PUTs, and retries paced by a poll loop). Each
+    // step is one PUT alone (so gitdav commits lie between any two native ones), then PUTS_PER_STEP
+    // PUTs racing one native commit; every 3rd native commit loses its race for sure (a PUT lands
+    // between its read of the branch and its update-ref). The cost is the git processes: 6 for each
+    // native attempt.
+    const STEPS = 10;
+    const PUTS_PER_STEP = 4;
+    const blobs = await Promise.all(Array.from({ length: STEPS }, async (_, n) => {
+      const file = join(tmp, `native-${n}.txt`);
+      await writeFile(file, `native ${n}\n`);
+      return file;
+    }));
+    const blobIds = (await gitOk(repo, ['hash-object', '-w', ...blobs])).trim().split('\n');
     // One native commit, as a script would make it: plumbing on a private index, then a CAS on the
-    // branch. Exit 3 means only that update-ref refused (the ref moved or was locked meanwhile).
+    // branch (update-ref with the old value). Exit 3 means only that update-ref refused (the ref moved
+    // or was locked meanwhile). With $PAUSE set it stops before the update-ref and prints "old new".
     const commitScript = [
       'old=$(git rev-parse refs/heads/main) || exit 1',
       'git read-tree "$old" || exit 1',
       'git update-index --add --cacheinfo "100644,$BLOB,native/$N.txt" || exit 1',
       'tree=$(git write-tree) || exit 1',
       'new=$(git commit-tree "$tree" -p "$old" -m "native $N") || exit 1',
+      'if [ -n "$PAUSE" ]; then echo "$old $new"; exit 0; fi',
       'git update-ref refs/heads/main "$new" "$old" 2>/dev/null || exit 3',
     ].join('\n');
-    const nativeLoop = (async () => {
-      try {
-        for (let n = 0; n < 30; n++) {
-          const blob = (await gitOk(repo, ['hash-object', '-w', '--stdin'], { input: `native ${n}\n` })).trim();
-          for (let attempt = 0; ; attempt++) {
-            assert.ok(attempt < 50, `native commit ${n}: the ref kept moving`);
-            const env = { ...process.env, ...nativeEnv, GIT_DIR: repo, GIT_INDEX_FILE: join(tmp, `native-index-${n}-${attempt}`), BLOB: blob, N: String(n) };
-            const r = await tool('sh', ['-c', commitScript], { env, timeout: 20_000 });
-            if (r.code === 0) break;
-            assert.equal(r.code, 3, `native commit ${n}: ${r.stderr}`);
-            refMoved++; // gitdav moved (or held) the branch meanwhile: rebuild on the new tip
-            holdWriters();
-            for (let i = 0; i < 200 && inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
-          }
-          releaseWriters();
+    let refMoved = 0;
+    const sent: Sent[] = [];
+    let next = 0;
+    const putSome = async (count: number) => {
+      const got = await putMany(server.url, Array.from({ length: count }, () => `/dav-${next++}.txt`), count);
+      sent.push(...got);
+    };
+    const nativeCommit = async (n: number, loseFirst: boolean) => {
+      // Each lost race is a gitdav commit landing (or holding the ref's lock) meanwhile, and a step has
+      // only so many: the bound on attempts is the step's PUTs, twice, and the first attempt.
+      for (let attempt = 0; attempt < 2 * (PUTS_PER_STEP + 2); attempt++) {
+        const env = { ...process.env, ...nativeEnv, GIT_DIR: repo, GIT_INDEX_FILE: join(tmp, `native-index-${n}-${attempt}`), N: String(n), BLOB: blobIds[n]! };
+        if (loseFirst && attempt === 0) {
+          const r = await tool('sh', ['-c', commitScript], { env: { ...env, PAUSE: '1' }, timeout: 20_000 });
+          assert.equal(r.code, 0, `native commit ${n}: ${r.stderr}`);
+          const [old, made] = r.stdout.trim().split(' ');
+          await putSome(1); // gitdav moves the branch between the native read and update
+          const update = await git(repo, ['update-ref', 'refs/heads/main', made!, old!]);
+          assert.notEqual(update.code, 0, `native commit ${n}: update-ref over a moved branch must fail`);
+          refMoved++;
+          continue;
         }
-      } finally {
-        nativeDone = true;
-        releaseWriters();
+        const r = await tool('sh', ['-c', commitScript], { env, timeout: 20_000 });
+        if (r.code === 0) return;
+        assert.equal(r.code, 3, `native commit ${n}: ${r.stderr}`);
+        refMoved++; // gitdav moved (or held) the branch meanwhile: rebuild on the new tip
       }
-    })();
-    // gitdav keeps writing until the native loop is through (and at least 100 PUTs), so they overlap.
-    let answered = 0;
-    const paths = Array.from({ length: 1000 }, (_, i) => `/dav-${i}.txt`);
-    const writers = putMany(server.url, paths, 8, {
-      stop: () => nativeDone && answered >= 100,
-      before: async () => (await gate?.wait, inFlight++),
-      onAnswer: () => (answered++, inFlight--),
-    });
-    const [sent] = await Promise.all([writers, nativeLoop]);
+      assert.fail(`native commit ${n}: the ref kept moving`);
+    };
+    for (let n = 0; n < STEPS; n++) {
+      await putSome(1);
+      await Promise.all([putSome(PUTS_PER_STEP), nativeCommit(n, n % 3 === 2)]);
+    }
     assert.deepEqual(sent.filter((s) => s.status !== 201), [], 'every gitdav PUT is answered 201');
 
     const files = await headFiles(repo);
     assertDurable(files, sent);
-    for (let n = 0; n < 30; n++) assert.equal(files.get(`/native/${n}.txt`), blobId(`native ${n}\n`), `native/${n}.txt`);
+    for (let n = 0; n < STEPS; n++) assert.equal(files.get(`/native/${n}.txt`), blobId(`native ${n}\n`), `native/${n}.txt`);
     assert.equal(files.get('/seed.txt'), blobId('seed'));
     await assertFsckClean(repo);
 
     const authors = (await gitOk(repo, ['log', '--first-parent', '--format=%an', 'main'])).trim().split('\n');
-    assert.equal(authors.filter((a) => a === native.name).length, 30, 'all 30 native commits are in the history');
+    assert.equal(authors.filter((a) => a === native.name).length, STEPS, `all ${STEPS} native commits are in the history`);
     assert.ok(authors.filter((a) => a === 'gitdav').length >= 2, 'gitdav commits are in the history');
     assert.deepEqual(authors.filter((a) => a !== native.name && a !== 'gitdav'), []);
     const first = authors.indexOf(native.name);
     const last = authors.lastIndexOf(native.name);
     const between = authors.slice(first, last).filter((a) => a === 'gitdav').length;
-    assert.ok(between >= 10, `native and gitdav commits interleave: ${between} gitdav commits among the native ones`);
-    assert.ok(refMoved > 0, 'some native update-ref lost a race with gitdav and was retried');
+    assert.ok(between >= STEPS - 1, `native and gitdav commits interleave: ${between} gitdav commits among the native ones`);
+    assert.ok(refMoved >= Math.floor(STEPS / 3), `native update-refs lost races with gitdav and were retried (${refMoved})`);
   });
 
   it('writes one-line subjects, gitdav as committer, and the User-Agent as a trailer', async () => {

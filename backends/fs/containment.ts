@@ -14,9 +14,10 @@
  * Links that leave their folder (`docs/lnk -> ../private`, `photos -> /mnt/photos`) are never followed:
  * the one rule that holds at every share without asking which folders are shared.
  */
-import { closeSync, constants as fsc, openSync, promises as fsp, readlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, open as openCb, openSync, promises as fsp, readlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { promisify } from 'node:util';
 import { BackendError } from '../errors.js';
 
 export type SymlinkPolicy = 'follow-inside' | 'refuse';
@@ -138,54 +139,65 @@ export class Containment {
    * found, and checked on the handle itself, so no rename before or after the open can change the
    * answer. Anything else (a link on the way, not there, an error, a file renamed since) closes the
    * handle and takes the checked path below, so errors and refusals stay as they were.
+   * The first open is of the name alone (O_PATH, see openName): a link to a device or a FIFO outside
+   * the root is never opened for reading before it is refused.
    */
   private async openDirect(path: string, flags: number): Promise<Opened | null> {
     const abs = this.abs(path);
     if (this.isState(abs)) return null;
     await raceHooks.beforeCheck?.(path, 'read');
-    let fh: FileHandle;
+    let named: Named;
     try {
-      fh = await fsp.open(abs, flags | fsc.O_NONBLOCK);
+      named = await openName(abs, flags);
     } catch {
       return null;
     }
     // Tests swap folders here: what the handle is checked against is then no longer what was opened.
     await raceHooks.afterCheck?.(path, 'read');
-    const via = `/proc/self/fd/${fh.fd}`;
     let real: string | null = null;
     try {
-      real = readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
+      real = readlinkSync(viaOf(named)); // in /proc: answered from the kernel's memory, never waits on a disk
     } catch {
       // not answered: the checked path decides
     }
-    if (real === abs) return { fh, real, via };
-    await fh.close();
-    return null;
+    if (real !== abs) {
+      await closeName(named);
+      return null;
+    }
+    try {
+      return await finish(named, real, flags);
+    } catch {
+      return null; // not openable so (a file opened as a folder, no permission): the checked path says how
+    }
   }
 
   private async openChecked(path: string, flags: number): Promise<Opened | null> {
     const expected = await this.check(path, 'read');
-    let fh: FileHandle;
+    let named: Named;
     try {
-      fh = await fsp.open(this.abs(path), flags | fsc.O_NONBLOCK);
+      named = await openName(this.abs(path), flags);
     } catch (err) {
       if (isMissing(err)) return null;
       if (codeOf(err) === 'ELOOP') throw loop(path);
       throw err;
     }
+    let accepted = false;
     try {
-      const via = `/proc/self/fd/${fh.fd}`;
-      if (expected !== null && !this.isState(expected) && (await this.opened(fh, via)) === expected) return { fh, real: expected, via };
+      accepted = expected !== null && !this.isState(expected) && (await this.opened(viaOf(named))) === expected;
+    } finally {
+      if (!accepted) await closeName(named);
+    }
+    if (!accepted) return null;
+    try {
+      return await finish(named, expected!, flags);
     } catch (err) {
-      await fh.close();
+      if (isMissing(err)) return null;
       throw err;
     }
-    await fh.close();
-    return null;
   }
 
-  /** Where an open handle is now: the kernel's own path of it, or (without /proc) its expected one if dev+ino match. */
-  private async opened(fh: FileHandle, via: string): Promise<string> {
+  /** Where an open handle is now: the kernel's own path of it (`via`: /proc/self/fd/N). */
+  private async opened(via: string): Promise<string> {
     try {
       return readlinkSync(via); // in /proc: answered from the kernel's memory, never waits on a disk
     } catch (err) {
@@ -197,7 +209,7 @@ export class Containment {
   /** Whether a member opened through a verified folder (`via/name`) stays inside that folder. */
   async insideOf(folder: Opened, fh: FileHandle): Promise<boolean> {
     if (this.policy === 'refuse') return false;
-    const real = await this.opened(fh, `/proc/self/fd/${fh.fd}`);
+    const real = await this.opened(`/proc/self/fd/${fh.fd}`);
     return real.startsWith(folder.real + sep) && !this.isState(real);
   }
 
@@ -249,6 +261,50 @@ export class Containment {
       dir = real;
     }
     return dir;
+  }
+}
+
+/**
+ * A handle on a name, not yet on what it leads to: the caller's own handle when it asked for O_PATH
+ * (stat, listings: never opens anything behind the name), else a bare O_PATH descriptor to be
+ * verified and then reopened for reading (finish).
+ */
+type Named = { fh: FileHandle } | { fd: number };
+
+const openFd = promisify(openCb);
+
+/**
+ * Opens `abs` as a handle on the name alone (O_PATH): links on the way are followed, but what they
+ * lead to is not opened (no device's driver runs, a FIFO does not wait for a writer); O_DIRECTORY is
+ * kept, so a file asked for as a folder fails here as it did. A caller that asked for O_PATH gets
+ * this very handle (no second open).
+ */
+async function openName(abs: string, flags: number): Promise<Named> {
+  if (O_PATH !== fsc.O_RDONLY && (flags & O_PATH) !== 0) return { fh: await fsp.open(abs, flags | fsc.O_NONBLOCK) };
+  return { fd: await openFd(abs, O_PATH | fsc.O_NONBLOCK | (flags & fsc.O_DIRECTORY)) };
+}
+
+function viaOf(named: Named): string {
+  return `/proc/self/fd/${'fh' in named ? named.fh.fd : named.fd}`;
+}
+
+async function closeName(named: Named): Promise<void> {
+  if ('fh' in named) await named.fh.close();
+  else closeSync(named.fd); // an O_PATH descriptor: nothing to flush, nothing to wait for
+}
+
+/**
+ * The verified handle as the caller asked for it: its own O_PATH one, or the same file opened with
+ * `flags` through `/proc/self/fd/N` (the kernel goes straight to that file: no path walk, no link,
+ * no rename can intervene). O_NONBLOCK: a FIFO inside the root must not block the open either.
+ */
+async function finish(named: Named, real: string, flags: number): Promise<Opened> {
+  if ('fh' in named) return { fh: named.fh, real, via: viaOf(named) };
+  try {
+    const fh = await fsp.open(viaOf(named), flags | fsc.O_NONBLOCK);
+    return { fh, real, via: `/proc/self/fd/${fh.fd}` };
+  } finally {
+    closeSync(named.fd);
   }
 }
 

@@ -83,9 +83,9 @@ export class Committer {
   private async commitBatch(batch: Pending[]): Promise<void> {
     const { store, refs, ref } = this.deps;
     try {
-      // After a failed compare-and-swap the head is read afresh: a remembered one that has gone stale
-      // (refs.ts: a ref file's identity can repeat on a file system with coarse timestamps) would
-      // otherwise fail every replay.
+      // After a failed compare-and-swap the head is read afresh, by name: should a remembered one
+      // ever go stale (refs.ts: only a ref written in place, by hand, within one timestamp tick of
+      // our read could), every replay would otherwise fail.
       let fresh = false;
       for (let attempt = 0; attempt < MAX_REPLAYS; attempt++) {
         const head = await refs.read(ref, 0, fresh);

@@ -9,7 +9,7 @@ import type { Refs } from './refs.js';
 /** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
 export async function defaultBranch(refs: Refs): Promise<string> {
   const head = (await refs.headTarget())?.replace(/^refs\/heads\//, '');
-  if (head && (await refs.read(`refs/heads/${head}`))) return head;
+  if (head && (await refs.read(`refs/heads/${head}`, 0, true))) return head; // by name: pins nothing
   const branches = [...(await refs.list('refs/heads/')).keys()].map((r) => r.slice('refs/heads/'.length));
   if (branches.includes('main')) return 'main';
   if (branches.length === 1) return branches[0]!;

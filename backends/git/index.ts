@@ -390,7 +390,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await this.committer.idle();
     await this.index.save();
     await this.store.packs.close();
-    this.volatile.close();
+    for (const pinned of [this.volatile, this.refs]) pinned.close(); // files held open (util/pinned-file.ts)
     await closeTempArea(join(this.stateDir, 'tmp'));
   }
 

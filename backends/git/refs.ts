@@ -12,8 +12,9 @@
  * leave a ref naming missing objects.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, statSync, type BigIntStats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { PinnedFile, type Look } from '../util/pinned-file.js';
 import { gitProbe } from './probe.js';
 
 /**
@@ -37,106 +38,83 @@ export function isValidRefName(name: string): boolean {
 }
 
 /**
- * A file older than this (by its mtime, against the clock now) is trusted to be told apart from any
- * later version by its stat alone: see FileIdentityCache.
+ * How many ref files a Refs keeps pinned (open) at most: the branch the server serves, packed-refs
+ * (read when that branch's loose file is gone), HEAD, and one more. Refs read beyond these (another
+ * branch looked up now and then) push the least recently read one out, closing its descriptor.
  */
-export const SETTLED_MS = 100;
+export const PINNED_REF_FILES = 4;
 
 /**
- * The same for a file whose stored times have no sub-second part: a file system keeping whole seconds
- * (ext4 with 128-byte inodes, HFS+, many CIFS/sshfs mounts) or two (FAT). Two versions written in one
- * such tick can share inode (git's lock file and the ref alternate between two inodes), size (a ref is
- * always 41 bytes), mtime and ctime; only once the tick is over can no later version repeat them.
+ * The text of small files (refs, packed-refs), read again only when another file stands under the
+ * name (backends/util/pinned-file.ts): one stat when nothing changed. Git (and Refs.compareAndSwap)
+ * never writes a ref in place: it writes `<ref>.lock` and renames it over, so a new version is a new
+ * inode; the file last read is kept open, so its inode number cannot be reused by a later version
+ * (which a stat alone, inode and times, could not tell from it within one timestamp tick).
+ * `git pack-refs --prune` and `git branch -d` remove a loose ref: the pin is released and the name
+ * reads as missing (packed-refs then decides). Bounded: PINNED_REF_FILES descriptors, least recently
+ * read closed first.
  */
-export const SETTLED_COARSE_MS = 2000;
+export class PinnedFiles {
+  /** Oldest first (a Map keeps insertion order; a hit is moved to the end). */
+  private readonly files = new Map<string, { pin: PinnedFile; text: string | null }>();
 
-/** What FileIdentityCache needs from the system; replaced in tests to drive coarse timestamps. */
-export interface IdentitySource {
-  /** A bigint stat of the path, or undefined when it is missing. */
-  stat(path: string): BigIntStats | undefined;
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
+  constructor(private readonly max = PINNED_REF_FILES) {}
 
-const systemSource: IdentitySource = {
-  // A synchronous stat of one small local file costs microseconds, less than the promise round trip.
-  stat: (path) => statSync(path, { bigint: true, throwIfNoEntry: false }),
-  now: () => Date.now(),
-};
-
-const SECOND_NS = 1_000_000_000n;
-
-/**
- * True when a file stamped `st` cannot be confused with a later version of itself: its times are
- * older than the file system's timestamp tick, so any later write gets later times.
- */
-export function isSettled(st: Pick<BigIntStats, 'mtimeNs' | 'ctimeNs'>, nowMs: number): boolean {
-  const coarse = st.mtimeNs % SECOND_NS === 0n && st.ctimeNs % SECOND_NS === 0n;
-  const window = coarse ? SETTLED_COARSE_MS : SETTLED_MS;
-  const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-  return nowMs - Number(newest / 1_000_000n) > window;
-}
-
-/**
- * The text of small files (refs, packed-refs) by the file's identity: device, inode, size, mtime and
- * ctime in nanoseconds. Git (and Refs.compareAndSwap) never writes a ref in place: it writes
- * `<ref>.lock` and renames it over, so a new version is a new inode with a new mtime. The one way a
- * stat could repeat is inode reuse within one timestamp tick (a few ms of the kernel's coarse clock,
- * or a whole second or two where the file system keeps no more), so, as git does for "racily clean"
- * index entries, a file changed within the last tick is never cached (isSettled): it is read again
- * until it has settled, and any later version then has later times. Bounded: one entry per file name
- * (a handful of refs).
- */
-export class FileIdentityCache {
-  private readonly entries = new Map<string, { id: string; text: string }>();
-
-  constructor(private readonly source: IdentitySource = systemSource) {}
-
-  /** The file's text, or null when it is missing; one stat when it has not changed. */
-  async read(path: string): Promise<string | null> {
-    let st: BigIntStats | undefined;
+  /** The file's text, or null when it is missing (or not a file). */
+  read(path: string): string | null {
+    let f = this.files.get(path);
+    if (f) this.files.delete(path);
+    else {
+      f = { pin: new PinnedFile(path), text: null };
+      for (const [oldest, o] of this.files) {
+        if (this.files.size < this.max) break;
+        o.pin.close();
+        this.files.delete(oldest);
+      }
+    }
+    this.files.set(path, f);
+    let look: Look;
     try {
-      st = this.source.stat(path);
+      look = f.pin.look();
     } catch (err) {
       if (!isMissing(err)) throw err;
+      look = { kind: 'missing' };
     }
-    if (!st) {
-      this.entries.delete(path);
-      return null;
-    }
-    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    const cached = this.entries.get(path);
-    if (cached?.id === id) return cached.text;
-    let text: string;
-    try {
-      text = await fsp.readFile(path, 'utf8');
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
-    // Read after the stat: if it changed in between, its times are recent, so it is not cached below.
-    if (isSettled(st, this.source.now())) this.entries.set(path, { id, text });
-    else this.entries.delete(path);
-    return text;
+    if (look.kind === 'missing') f.text = null;
+    else if (look.kind === 'changed') f.text = look.text;
+    return f.text;
+  }
+
+  /** How many descriptors are held now (tests). */
+  get held(): number {
+    let n = 0;
+    for (const f of this.files.values()) if (f.pin.pinned) n++;
+    return n;
+  }
+
+  close(): void {
+    for (const f of this.files.values()) f.pin.close();
+    this.files.clear();
   }
 }
 
 export class Refs {
-  private readonly files: FileIdentityCache;
+  private readonly files = new PinnedFiles();
   private packedCache: { text: string; map: Map<string, string> } | null = null;
 
-  /** `source`: the stat and clock behind the cache of ref files (tests pass a fake one). */
-  constructor(
-    private readonly gitdir: string,
-    source?: IdentitySource,
-  ) {
-    this.files = new FileIdentityCache(source);
+  constructor(private readonly gitdir: string) {}
+
+  /** Closes the ref files held open (the backend's close). */
+  close(): void {
+    this.files.close();
   }
 
   /**
    * Resolves a full ref name (`refs/heads/main`) or HEAD to a commit id; null if it does not exist.
-   * Costs a stat per file when nothing changed (FileIdentityCache: never stale after a native commit,
-   * push, gc or pack-refs, or another process's update, all of which rename a new file into place).
+   * Costs a stat per file when nothing changed (PinnedFiles: never stale after a native commit,
+   * push, gc or pack-refs, or another process's update, all of which rename a new file into place or
+   * remove one). `fresh` reads the files by name, remembering nothing (compareAndSwap under its lock,
+   * a replay after a failed one, and list()).
    */
   async read(ref: string, depth = 0, fresh = false): Promise<string | null> {
     if (depth > 5) return null;
@@ -150,7 +128,7 @@ export class Refs {
         if (!isMissing(err)) throw err;
       }
     } else {
-      text = await this.files.read(path);
+      text = this.files.read(path);
     }
     if (text !== null) {
       text = text.trim();
@@ -166,10 +144,13 @@ export class Refs {
     return text.startsWith('ref: ') ? text.slice(5).trim() : null;
   }
 
-  /** All refs under a prefix (`refs/heads/`), loose ones winning over packed ones. */
+  /**
+   * All refs under a prefix (`refs/heads/`), loose ones winning over packed ones; read by name, so a
+   * Refs used only for listings (fsck, the default branch at start) holds no descriptor open.
+   */
   async list(prefix: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const [name, oid] of await this.packed()) if (name.startsWith(prefix)) out.set(name, oid);
+    for (const [name, oid] of await this.packed(true)) if (name.startsWith(prefix)) out.set(name, oid);
     const walk = async (dir: string): Promise<void> => {
       let names: string[];
       try {
@@ -184,7 +165,7 @@ export class Refs {
         if (!st) continue;
         if (st.isDirectory()) await walk(rel);
         else {
-          const oid = await this.read(rel);
+          const oid = await this.read(rel, 0, true); // by name: a listing pins no descriptor per ref
           if (oid) out.set(rel, oid);
         }
       }
@@ -280,7 +261,7 @@ export class Refs {
     const path = join(this.gitdir, 'packed-refs');
     let text: string | null;
     try {
-      text = fresh ? await fsp.readFile(path, 'utf8') : await this.files.read(path);
+      text = fresh ? await fsp.readFile(path, 'utf8') : this.files.read(path);
     } catch {
       return out;
     }
