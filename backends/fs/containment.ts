@@ -104,19 +104,21 @@ export class Containment {
   }
 
   /**
-   * `openDirect` below without a promise: open, readlink of /proc/self/fd/N and the descriptor
-   * returned, all synchronous (a GET's open and close went through the thread pool, a context switch
-   * each on a busy machine). Null when this cannot decide (a link on the way, not there, an error, or
-   * a test's race hooks are set, which need the awaited path): the caller then takes `open`, whose
-   * answers (refusals, errors) stay as they were. The same check as `openDirect`, on the handle.
+   * `openDirect` below without a promise, and only ever as a handle on the name alone (O_PATH): open,
+   * readlink of /proc/self/fd/N and the descriptor returned, all synchronous (a GET's open and close
+   * went through the thread pool, a context switch each on a busy machine). For reading, the caller
+   * reopens the verified descriptor through /proc/self/fd/N (as `finish`), so nothing behind a link
+   * out of the root is ever opened for reading. Null when this cannot decide (a link on the way, not
+   * there, an error, or a test's race hooks are set, which need the awaited path): the caller then
+   * takes `open`, whose answers (refusals, errors) stay as they were. The same check as `openDirect`.
    */
-  openFast(path: string, flags: number): { fd: number; real: string } | null {
+  openFast(path: string): { fd: number; real: string } | null {
     if (raceHooks.beforeCheck || raceHooks.afterCheck) return null;
     const abs = this.abs(path);
     if (this.isState(abs)) return null;
     let fd: number;
     try {
-      fd = openSync(abs, flags | fsc.O_NONBLOCK);
+      fd = openSync(abs, O_PATH | fsc.O_NONBLOCK);
     } catch {
       return null;
     }

@@ -38,10 +38,9 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { QuotaAware, SyncCapable } from '../capabilities.js';
+import { readByName, type OpenedRead, type QuotaAware, type ReadOpener, type SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
-import { FileBody } from '../util/file-body.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
 import { holdFolder, type FolderHold } from './folder-lock.js';
 import { PropsStore, SELF } from './props-store.js';
@@ -51,6 +50,7 @@ import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
 import { listVerified } from './listing.js';
+import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
@@ -74,7 +74,7 @@ export interface FsBackendOptions {
   supervised?: boolean;
 }
 
-export class FsBackend implements Backend, SyncCapable, QuotaAware {
+export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
   readonly name = 'fs';
   /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
   readonly cheapChanges = false;
@@ -153,7 +153,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
     // owner sees why a linked folder does not show; listings leave such links out. Stat'ed through a
     // verified handle (Containment.open): a rename between check and stat cannot redirect it.
-    const fast = this.paths.openFast(path, O_PATH);
+    const fast = this.paths.openFast(path);
     if (fast) {
       try {
         return toEntry(path, fstatSync(fast.fd, { bigint: true }));
@@ -180,12 +180,24 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.folder.isHidden(path)) throw new BackendError('NotFound', path);
-    // Opened and verified, then streamed from that handle: never opened by name a second time. Not
-    // through openFast: a synchronous open here measured 2–4× slower GETs under load (notes: issue
-    // 13, round 3), where the stat's synchronous O_PATH open measured faster.
+    // Opened and verified, then streamed from that handle: never opened by name a second time. A GET
+    // or HEAD goes through openRead instead (one open by name for the entry and the body).
     const opened = await this.paths.open(path, fsc.O_RDONLY);
     if (!opened) throw new BackendError('NotFound', path);
     return fileBody(path, opened.fh.fd, () => void opened.fh.close().catch(() => undefined), range);
+  }
+
+  /**
+   * A GET's target opened once (./read-open.ts): the verified O_PATH handle of the stat gives the
+   * entry and, reopened, the body. Where the fast open cannot decide (a link on the way, a test's race
+   * hooks), a stat then a read by name, as before.
+   */
+  async openRead(path: string): Promise<OpenedRead | null> {
+    if (this.folder.isHidden(path)) return null;
+    const fast = this.paths.openFast(path);
+    if (fast) return openedRead(path, fast.fd);
+    const entry = await this.stat(path);
+    return entry && readByName(this, entry);
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
@@ -331,21 +343,4 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
   private propsKey(path: string, kind: Entry['kind']): [string, string] {
     return kind === 'collection' ? [this.folder.abs(path), SELF] : [this.folder.abs(parentOf(path)), baseName(path)];
   }
-}
-
-/**
- * The body of a GET from a descriptor just opened and verified (backends/util/file-body.ts), or
- * IsACollection (a folder) after closing it. Its size is the handle's, not a stat made earlier.
- */
-function fileBody(path: string, fd: number, close: () => void, range?: ByteRange): FileBody {
-  let size: number;
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new BackendError('IsACollection', path);
-    size = st.size;
-  } catch (err) {
-    close();
-    throw err;
-  }
-  return new FileBody({ fd, close, start: range ? range.start : 0, end: range ? range.end + 1 : size });
 }
