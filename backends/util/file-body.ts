@@ -27,13 +27,30 @@ const SMALL = 64 * 1024;
 /** Free buffers kept for the next responses (at most this many MiB per process when idle). */
 const POOL_MAX = 8;
 const pool: Buffer[] = [];
+/**
+ * Pooled buffers held by responses at once, per process: past it a response streams through a
+ * fresh buffer of LEAN bytes, as before the pool. A client that stops reading holds its buffer until
+ * it goes away, so this bounds what slow clients pin (64 MiB) rather than the connection limits.
+ */
+const IN_USE_MAX = 64;
+const LEAN = 256 * 1024;
+let inUse = 0;
 
-function takeBuffer(): Buffer {
+function takeBuffer(): Buffer | null {
+  if (inUse >= IN_USE_MAX) return null;
+  inUse++;
   return pool.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
 }
 
-function giveBuffer(buf: Buffer): void {
-  if (pool.length < POOL_MAX) pool.push(buf);
+/** `reuse`: the last write of it completed, so nothing refers to it any more; else it is only dropped. */
+function giveBuffer(buf: Buffer, reuse: boolean): void {
+  inUse--;
+  if (reuse && pool.length < POOL_MAX) pool.push(buf);
+}
+
+/** Pooled buffers held by responses now (tests: back to 0 once every body ended or was destroyed). */
+export function buffersInUse(): number {
+  return inUse;
 }
 
 /** Buffers waiting in the pool (tests: a finished or aborted response gives its buffer back or drops it). */
@@ -59,6 +76,10 @@ export class FileBody extends Readable {
   private fdClosed = false;
   /** Set once `pipe` took over: `_read` is then never used. */
   private piped = false;
+  /** The pooled buffer this body holds (counted in `inUse`) until given back. */
+  private held: Buffer | null = null;
+  /** A write of the held buffer is waiting for its callback. */
+  private writing = false;
 
   constructor(source: FileBodySource) {
     super({ highWaterMark: FILE_CHUNK });
@@ -68,7 +89,18 @@ export class FileBody extends Readable {
     this.stop = Math.max(source.start, source.end);
   }
 
+  /**
+   * Read as a plain stream (a digest, multipart parts): one chunk per turn of the event loop, so a
+   * whole file read and hashed here never keeps the worker's other requests waiting (a synchronous
+   * read pushed at once would be read again at once, with only microtasks in between).
+   */
   override _read(): void {
+    setImmediate(() => {
+      if (!this.destroyed) this.readChunk();
+    });
+  }
+
+  private readChunk(): void {
     const want = Math.min(FILE_CHUNK, this.stop - this.pos);
     if (want <= 0) return this.finish();
     const buf = Buffer.allocUnsafe(want);
@@ -88,28 +120,30 @@ export class FileBody extends Readable {
     if (this.piped || this.readableFlowing !== null || this.readableLength > 0 || this.readableEnded) return super.pipe(dest, options);
     this.piped = true;
     const remaining = this.stop - this.pos;
-    const buf = remaining <= SMALL ? Buffer.allocUnsafe(Math.max(remaining, 1)) : takeBuffer();
-    const pooled = remaining > SMALL;
+    const pooledBuf = remaining > SMALL ? takeBuffer() : null;
+    const buf = pooledBuf ?? Buffer.allocUnsafe(Math.max(Math.min(remaining, LEAN), 1));
+    if (pooledBuf) this.held = pooledBuf;
     const step = (): void => {
       if (this.destroyed) {
-        if (pooled) giveBuffer(buf); // the last write completed: nothing refers to it any more
+        this.giveBack(true); // the last write completed: nothing refers to it any more
         return;
       }
       const want = Math.min(buf.length, this.stop - this.pos);
       const n = want > 0 ? this.readInto(buf, want) : 0;
-      if (n === null) return; // destroyed with the read's error; the buffer is dropped
+      if (n === null) return; // destroyed with the read's error; the buffer is dropped (_destroy)
       if (this.pos >= this.stop) {
         // The last chunk: written, then 'end' (pipeline ends `dest`, or we do for a plain pipe).
         const last = n > 0 ? buf.subarray(0, n) : null;
-        if (last) dest.write(last, () => pooled && giveBuffer(buf));
-        else if (pooled) giveBuffer(buf);
+        if (last) this.write(dest, last, (err) => this.giveBack(!err));
+        else this.giveBack(true);
         this.finish();
         if (options?.end !== false) dest.end();
         return;
       }
-      dest.write(buf.subarray(0, n), (err?: Error | null) => {
-        if (err) this.destroy(err);
-        else step();
+      this.write(dest, buf.subarray(0, n), (err) => {
+        if (!err) return step();
+        this.giveBack(false);
+        this.destroy(err);
       });
     };
     step();
@@ -151,7 +185,28 @@ export class FileBody extends Readable {
     }
   }
 
+  /** A write of (part of) the buffer; `writing` until its callback, which Node calls, with an error if it never got out. */
+  private write(dest: NodeJS.WritableStream, chunk: Buffer, then: (err?: Error | null) => void): void {
+    this.writing = true;
+    dest.write(chunk, (err?: Error | null) => {
+      this.writing = false;
+      then(err);
+    });
+  }
+
+  /** The pooled buffer back to the pool (`reuse`) or only out of the count; once. */
+  private giveBack(reuse: boolean): void {
+    const buf = this.held;
+    this.held = null;
+    if (buf) giveBuffer(buf, reuse);
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // No write pending: back to the pool. The last chunk's write pending after the end: its callback
+    // gives it back. A write pending mid-body (the client went away): its callback may never come, so
+    // counted out now and never reused.
+    if (!this.writing) this.giveBack(true);
+    else if (this.pos < this.stop) this.giveBack(false);
     this.release();
     cb(err);
   }

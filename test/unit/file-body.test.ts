@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FileBody, FILE_CHUNK, pooledBuffers } from '../../backends/util/file-body.js';
+import { buffersInUse, FileBody, FILE_CHUNK, pooledBuffers } from '../../backends/util/file-body.js';
 
 /** A destination that completes each write a little later, checking the chunk did not change meanwhile. */
 class SlowSink extends Writable {
@@ -109,5 +109,45 @@ describe('FileBody', () => {
     const runs = Array.from({ length: 20 }, () => pipeline(open(0, 2 * FILE_CHUNK).body, new SlowSink()));
     await Promise.all(runs);
     assert.ok(pooledBuffers() > 0 && pooledBuffers() <= 8, `pooled ${pooledBuffers()}`);
+    assert.equal(buffersInUse(), 0);
+  });
+
+  it('bounds the pooled buffers held at once: clients that never read take lean buffers past 64', async () => {
+    const stuck: { body: FileBody; sink: Writable }[] = [];
+    let biggest = 0;
+    for (let i = 0; i < 70; i++) {
+      const { body } = open(0, size);
+      const sink = new Writable({
+        highWaterMark: 1,
+        write(c: Buffer, _e, _cb) {
+          biggest = i >= 64 ? Math.max(biggest, c.length) : biggest; // never completes: a client that stopped reading
+        },
+      });
+      body.pipe(sink);
+      stuck.push({ body, sink });
+    }
+    assert.equal(buffersInUse(), 64);
+    assert.ok(biggest > 0 && biggest < FILE_CHUNK, `past the bound a chunk is ${biggest} bytes`);
+    for (const { body, sink } of stuck) {
+      sink.destroy();
+      body.destroy();
+    }
+    assert.equal(buffersInUse(), 0, 'each body aborted mid-write counted out once');
+  });
+
+  it('read as a stream (a digest), it gives the event loop a turn between chunks', async () => {
+    const { body } = open(0, size);
+    let turns = 0;
+    let reading = true;
+    const tick = () => {
+      turns++;
+      if (reading) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let chunks = 0;
+    for await (const _ of body) chunks++;
+    reading = false;
+    assert.ok(chunks >= 4);
+    assert.ok(turns >= chunks - 1, `${turns} turns for ${chunks} chunks`);
   });
 });
