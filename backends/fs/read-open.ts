@@ -3,8 +3,9 @@
  * once, as a handle on the name alone (O_PATH, Containment.openFast), the entry comes from that
  * handle's fstat, and the body from the same file reopened through `/proc/self/fd/N` (the kernel goes
  * straight to that inode: no path walk, no link, no rename in between can redirect it). So a GET costs
- * one name resolution and two opens (a HEAD, a 304 or a 412: one), where a stat then a read cost two
- * of each and three opens; and the bytes sent are those of the file the ETag and length describe.
+ * one name resolution and two opens (a HEAD, a 304 or a 412: one), where stats then a read by name
+ * cost three resolutions and four opens (CalDAV's GET hook stat'ed, then the method, then the read);
+ * and the bytes sent are those of the file the ETag and length describe, even if it was replaced.
  */
 import { closeSync, constants as fsc, fstatSync, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
