@@ -56,7 +56,7 @@ function servePipe(req: IncomingMessage, res: ServerResponse, file: string): voi
     if (err || !st.isFile()) return fail(res, 404);
     res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
+    pipeline(createReadStream(file), res, () => undefined); // an aborted response closes the file; a read error does not crash
   });
 }
 
@@ -79,7 +79,7 @@ if (cluster.isPrimary && workers > 1) {
   for (let i = 0; i < workers; i++) cluster.fork();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(); // at once: kill() waits for a disconnect
       process.exit(0);
     });
   }
