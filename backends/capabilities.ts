@@ -9,6 +9,7 @@
  *   (backends/git/repository.ts: the live tree with its history mounted), and the mount view.
  * - `QuotaAware`: knows the space used and free (RFC 4331). fs.
  * - `CopyTarget`: takes a COPY from another backend better than resource by resource. git's live tree.
+ * - `ReadOpener`: opens a GET's or HEAD's target once, for its entry and its body. fs, and the mount view.
  * - `ShareAware`: a view of several users' trees (backends/mount/): says per path which tree a
  *   resource is really stored in, whose it is and what its user was granted. Only the view has it; a
  *   plain backend is all the user's own.
@@ -16,7 +17,8 @@
  * Guards test for the methods, not for a class, so a view (which forwards all of them) and a test's
  * stand-in pass as well as the real backends.
  */
-import type { Backend, ChangeSet, CopyOptions, Quota, VersionInfo, WriteResult } from './backend.js';
+import type { Readable } from 'node:stream';
+import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, Quota, VersionInfo, WriteResult } from './backend.js';
 
 export interface SyncCapable {
   /**
@@ -117,4 +119,44 @@ export interface ListingVersioned {
 
 export function isListingVersioned(backend: Backend): backend is Backend & ListingVersioned {
   return typeof (backend as Partial<ListingVersioned>).listingVersion === 'function';
+}
+
+/**
+ * A GET's or HEAD's target opened once: the entry the method answers with (conditions, headers) and
+ * the bytes of that very file, so the path is resolved and checked once and the body cannot come
+ * from another file than the ETag and Content-Length describe. Whoever opened it calls `close()`
+ * exactly once it is done (HEAD, 304, 412, an error: at once), unless `body()` took the handle over.
+ */
+export interface OpenedRead {
+  readonly entry: Entry;
+  /**
+   * The file's bytes, or one range of them (within `entry.size`), from the handle `entry` came
+   * from. At most once; the body then owns the handle (closed at its end, error or destroy) and
+   * `close()` does nothing. A collection's body is an IsACollection error.
+   */
+  body(range?: ByteRange): Promise<Readable>;
+  /** Lets the handle go unless `body()` took it; more calls do nothing. */
+  close(): void;
+}
+
+/** A backend that can open a GET's target once (the folder backend: one verified handle). */
+export interface ReadOpener {
+  /** null: nothing there (as `stat`). */
+  openRead(path: string): Promise<OpenedRead | null>;
+}
+
+export function isReadOpener(backend: Backend): backend is Backend & ReadOpener {
+  return typeof (backend as Partial<ReadOpener>).openRead === 'function';
+}
+
+/** The target opened once where the backend can; else stat now and read by name on `body()` (nothing held). */
+export async function openForRead(backend: Backend, path: string): Promise<OpenedRead | null> {
+  if (isReadOpener(backend)) return backend.openRead(path);
+  const entry = await backend.stat(path);
+  return entry && readByName(backend, entry);
+}
+
+/** An OpenedRead that holds nothing: `body()` is `backend.read` of the entry's path. */
+export function readByName(backend: Backend, entry: Entry): OpenedRead {
+  return { entry, body: (range) => backend.read(entry.path, range, entry), close: () => undefined };
 }

@@ -17,7 +17,10 @@ import { freePort, makeTempDir, startTracked, stopTracked, waitForPort, type Tra
  * `gitdav` is the folder backend (the name the first tables used); `git` the git backend; `baseline` git
  * with a commit per request; `gitdavN` and `gitN` the same two with a supervisor and one worker per CPU.
  */
-export type PeerName = 'gitdav' | 'gitdavN' | 'git' | 'gitN' | 'baseline' | 'nginx' | 'apache';
+export type PeerName = 'gitdav' | 'gitdavN' | 'git' | 'gitN' | 'baseline' | 'nginx' | 'apache' | 'floor' | 'floorBest';
+
+/** The bare-Node reference servers (bench/node-floor.ts): GET and HEAD only, so only the GET rows and RSS. */
+export const FLOOR_PEERS: readonly PeerName[] = ['floor', 'floorBest'];
 
 /** Workers of the `…N` peers: one per CPU, the server's own default. */
 export const BENCH_WORKERS = availableParallelism();
@@ -156,6 +159,23 @@ export async function startBaseline(): Promise<Peer> {
   return finish('baseline', t, port, dataDir, { storage: 'git', node: true });
 }
 
+/**
+ * The bare-Node reference (bench/node-floor.ts) with a worker per CPU like gitdav's default: `pipe`
+ * (createReadStream().pipe(res)) or `best` (synchronous reads, one reused buffer: file-body.ts).
+ */
+function startFloor(name: PeerName, mode: 'pipe' | 'best') {
+  return async (prepare?: Prepare): Promise<Peer> => {
+    const script = fileURLToPath(new URL('./node-floor.js', import.meta.url));
+    if (!existsSync(script)) throw new Error(`${script} is missing (build first)`);
+    const dataDir = join(makeTempDir(name), 'data');
+    mkdirSync(dataDir);
+    prepare?.(dataDir, 'folder');
+    const port = await freePort();
+    const t = startTracked(name, process.execPath, [script, '--root', dataDir, '--port', String(port), '--workers', String(BENCH_WORKERS), '--mode', mode], { env: cleanEnv() });
+    return finish(name, t, port, dataDir, { node: BENCH_WORKERS === 1 });
+  };
+}
+
 export async function startNginx(prepare?: Prepare): Promise<Peer> {
   if (!existsSync(NGINX)) throw new Error('nginx is not installed');
   if (!existsSync(NGINX_DAV_EXT)) throw new Error('nginx has no dav_ext module (install nginx-extras)');
@@ -275,4 +295,6 @@ export const STARTERS: Record<PeerName, (prepare?: Prepare) => Promise<Peer>> = 
   baseline: startBaseline,
   nginx: startNginx,
   apache: startApache,
+  floor: startFloor('floor', 'pipe'),
+  floorBest: startFloor('floorBest', 'best'),
 };

@@ -33,17 +33,25 @@ export const COLUMN_HEADERS: Record<PeerName, string> = {
   gitN: `gitdav git ×${BENCH_WORKERS}`,
   nginx: 'nginx',
   apache: 'apache',
+  floor: `node floor ×${BENCH_WORKERS}`,
+  floorBest: `node best ×${BENCH_WORKERS}`,
 };
 
 export const TABLES: Record<TableId, TableSpec> = {
   // Issue 13's table: gitdav as started by default (a worker per CPU) against nginx and Apache.
   issue: {
-    columns: (['nginx', 'apache', 'gitdavN', 'gitN'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
+    // The node floor columns (bench/node-floor.ts) are filled for the GET rows and RSS only: what Node
+    // itself does with the same files, so the ratios to them say how much of the gap is gitdav's.
+    columns: (['nginx', 'apache', 'floor', 'floorBest', 'gitdavN', 'gitN'] as const).map((peer) => ({ peer, header: COLUMN_HEADERS[peer] })),
     ratios: [
       { a: 'gitdavN', b: 'nginx', header: 'fs/nginx' },
       { a: 'gitdavN', b: 'apache', header: 'fs/Apache' },
       { a: 'gitN', b: 'nginx', header: 'git/nginx' },
       { a: 'gitN', b: 'apache', header: 'git/Apache' },
+      { a: 'floorBest', b: 'nginx', header: 'best/nginx' },
+      { a: 'gitdavN', b: 'floorBest', header: 'fs/best' },
+      { a: 'gitN', b: 'floorBest', header: 'git/best' },
+      { a: 'gitdavN', b: 'floor', header: 'fs/floor' },
     ],
   },
   peers: {

@@ -14,15 +14,15 @@ import { Agent } from 'node:http';
 import { FOLDER, LARGE_GET, PROPFIND_BODY, PROPFIND_PROPS, SMALL_GET, countResponses, writeFixtures } from './fixtures.js';
 import { makePutDirs, uploadFixtures, watchGit } from './git.js';
 import { downloads, fetchOnce, hasCurl, hasWrk, median, runLoad, timedRequest, type RateResult } from './load.js';
-import { BENCH_WORKERS, STARTERS, type Peer, type PeerName } from './peers.js';
+import { BENCH_WORKERS, FLOOR_PEERS, STARTERS, type Peer, type PeerName } from './peers.js';
 import { describeProcs, makeTempDir, processRss, removeTempDirs, sampleProcesses, sampleRss, sleep, stopAll, waitIdle, type ProcPeak } from './proc.js';
 import { fmt, renderTable, tableRan, type Cell, type Row, type TableId } from './table.js';
 import { bigTransfers, writeChecks, writeRows, writeStages, type WriteContext } from './writes.js';
 import { figuresOf, type Figures, type Who } from './targets.js';
 
-export const ORDER: PeerName[] = ['git', 'gitN', 'baseline', 'gitdav', 'gitdavN', 'nginx', 'apache'];
-/** The issue's comparison: gitdav as started by default (a worker per CPU) against nginx and Apache. */
-export const DEFAULT_PEERS: PeerName[] = ['gitN', 'gitdavN', 'nginx', 'apache'];
+export const ORDER: PeerName[] = ['git', 'gitN', 'baseline', 'gitdav', 'gitdavN', 'nginx', 'apache', 'floor', 'floorBest'];
+/** The issue's comparison: gitdav as started by default (a worker per CPU) against nginx and Apache, and the bare-Node floor. */
+export const DEFAULT_PEERS: PeerName[] = ['gitN', 'gitdavN', 'nginx', 'apache', 'floor', 'floorBest'];
 const WARMUP_SECONDS = 2;
 const DOWNLOADS = 5;
 /** Sequential PROPFINDs timed one at a time ("alone"), after one untimed. */
@@ -122,6 +122,7 @@ export async function webdavSection(seconds: number, withWrites: boolean): Promi
   const { peers, missing } = await startPeers();
   if (!peers.some((p) => ['gitdav', 'git', 'gitdavN', 'gitN'].includes(p.name))) throw new Error(`gitdav did not start: ${JSON.stringify(missing)}`);
   const servers = peers.filter((p) => p.name !== 'baseline'); // the baseline is only in the small-PUT rows
+  const davServers = servers.filter((p) => !FLOOR_PEERS.includes(p.name)); // the node floor serves GET only
   const whole = new Map(peers.map((p) => [p.name, sampleRss(p.pid, 250)]));
   const perProc = new Map(peers.map((p) => [p.name, sampleProcesses(p.pid, 250)]));
   const spawned = new Map(peers.filter((p) => p.storage === 'git').map((p) => [p.name, watchGit(p.dataDir)]));
@@ -164,6 +165,7 @@ export async function webdavSection(seconds: number, withWrites: boolean): Promi
       try {
         const g = await fetchOnce(p.url + SMALL_GET.path);
         if (g.status !== 200 || g.body.length !== SMALL_GET.size) notes.push(`check, ${p.name}: GET ${SMALL_GET.path} gave ${g.status} with ${g.body.length} bytes`);
+        if (FLOOR_PEERS.includes(p.name)) continue;
         for (const [kind, body] of [['props', PROPFIND_BODY], ['all', undefined]] as const) {
           const headers = body ? { Depth: '1', 'Content-Type': 'application/xml; charset=utf-8' } : { Depth: '1' };
           const pf = await fetchOnce(p.url + FOLDER.path, 'PROPFIND', headers, body);
@@ -190,12 +192,12 @@ export async function webdavSection(seconds: number, withWrites: boolean): Promi
 
     for (const [r, one, kind, body] of [[R.propfind, R.oneProps, 'props', PROPFIND_BODY], [R.allprop, R.oneAll, 'all', undefined]] as const) {
       const headers: Record<string, string> = body ? { Depth: '1', 'Content-Type': 'application/xml; charset=utf-8' } : { Depth: '1' };
-      await measure(r, servers, async (p) => {
+      await measure(r, davServers, async (p) => {
         if (!ok[kind].has(p.name)) return { note: 'n/a' };
         const spec = { url: p.url + FOLDER.path, method: 'PROPFIND', headers, body, threads: 2, connections: 16, seconds };
         return rateCell(r.label, p, await loadRun(p, spec));
       });
-      await measure(one, servers, async (p) => {
+      await measure(one, davServers, async (p) => {
         if (!ok[kind].has(p.name)) return { note: 'n/a' };
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
         try {
@@ -228,6 +230,7 @@ export async function webdavSection(seconds: number, withWrites: boolean): Promi
     const out: string[] = [];
     out.push(`WebDAV: node ${process.version}, ${cpus().length} CPUs, git ${version('git', ['--version'], /version (\S+)/)}, everything on 127.0.0.1`);
     out.push(`gitdav fs ×${BENCH_WORKERS} / gitdav git ×${BENCH_WORKERS}: folder / git backend as \`gitdav serve\` starts them by default (--workers ${BENCH_WORKERS}: a supervisor and a worker per CPU); gitdav fs / gitdav git: --workers 1; git, commit/PUT: git backend with maxBatch 1; nginx ${nginx}; apache ${apache}`);
+    if (running.has('floor') || running.has('floorBest')) out.push(`node floor / node best ×${BENCH_WORKERS}: bare Node serving the same files with node:cluster (bench/node-floor.ts): floor = createReadStream().pipe(res); best = synchronous reads into one reused buffer per response (backends/util/file-body.ts, what gitdav's GET bodies use now). GET rows and RSS only.`);
     out.push(`MB = 10^6 bytes. Ratios are A ÷ B: above 1× is better for rates, worse for ms and RSS. The bench's props: ${PROPFIND_PROPS.join(', ')}. – = not measured for that server.`);
     out.push(`load average (1 min) during the section: ${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : 'n/a'}`);
     if (tableRan('issue', running)) out.push('', '### gitdav (a worker per CPU, the default) vs nginx vs Apache', '', renderTable('issue', rows, running));

@@ -16,7 +16,7 @@
  * ./copy-move.ts, the rules for a client's path (reserved names, link policy, temp names) in
  * ./served-folder.ts.
  */
-import { constants as fsc, fstatSync, promises as fsp } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, promises as fsp } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -38,7 +38,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { QuotaAware, SyncCapable } from '../capabilities.js';
+import { readByName, type OpenedRead, type QuotaAware, type ReadOpener, type SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
@@ -50,6 +50,7 @@ import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
 import { listVerified } from './listing.js';
+import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
@@ -73,7 +74,7 @@ export interface FsBackendOptions {
   supervised?: boolean;
 }
 
-export class FsBackend implements Backend, SyncCapable, QuotaAware {
+export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
   readonly name = 'fs';
   /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
   readonly cheapChanges = false;
@@ -152,6 +153,14 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
     // A path through a link the policy does not follow is refused (403, saying why), not hidden: the
     // owner sees why a linked folder does not show; listings leave such links out. Stat'ed through a
     // verified handle (Containment.open): a rename between check and stat cannot redirect it.
+    const fast = this.paths.openFast(path);
+    if (fast) {
+      try {
+        return toEntry(path, fstatSync(fast.fd, { bigint: true }));
+      } finally {
+        closeSync(fast.fd);
+      }
+    }
     const opened = await this.paths.open(path, O_PATH).catch((err: unknown) => {
       throw mapFsError(err, path);
     });
@@ -171,17 +180,24 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.folder.isHidden(path)) throw new BackendError('NotFound', path);
-    // Opened and verified, then streamed from that handle: never opened by name a second time.
+    // Opened and verified, then streamed from that handle: never opened by name a second time. A GET
+    // or HEAD goes through openRead instead (one open by name for the entry and the body).
     const opened = await this.paths.open(path, fsc.O_RDONLY);
     if (!opened) throw new BackendError('NotFound', path);
-    try {
-      if (fstatSync(opened.fh.fd).isDirectory()) throw new BackendError('IsACollection', path);
-    } catch (err) {
-      await opened.fh.close();
-      throw err;
-    }
-    // 256 KiB chunks: a quarter of the per-chunk overhead of the default, still little memory per client.
-    return opened.fh.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+    return fileBody(path, opened.fh.fd, () => void opened.fh.close().catch(() => undefined), range);
+  }
+
+  /**
+   * A GET's target opened once (./read-open.ts): the verified O_PATH handle of the stat gives the
+   * entry and, reopened, the body. Where the fast open cannot decide (a link on the way, a test's race
+   * hooks), a stat then a read by name, as before.
+   */
+  async openRead(path: string): Promise<OpenedRead | null> {
+    if (this.folder.isHidden(path)) return null;
+    const fast = this.paths.openFast(path);
+    if (fast) return openedRead(path, fast.fd);
+    const entry = await this.stat(path);
+    return entry && readByName(this, entry);
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {

@@ -28,6 +28,7 @@ import { fstatSync, promises as fsp, createWriteStream, type WriteStream } from 
 import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
+import { FileBody } from '../util/file-body.js';
 
 export interface BlobCacheOptions {
   /** Bytes of cached files kept in all (default 1 GiB); 0 turns the cache off. */
@@ -44,7 +45,7 @@ export interface BlobCacheOptions {
 
 export const DEFAULT_BLOB_CACHE_BYTES = 1024 ** 3;
 export const DEFAULT_MIN_CACHED_BLOB = 16 * 1024;
-/** Read chunks of a cached file: a quarter of the per-chunk overhead of 64 KiB, little memory per client. */
+/** Chunks of the tee that fills the cache: a quarter of the per-chunk overhead of 64 KiB, little memory per client. */
 const CHUNK = 256 * 1024;
 export const DEFAULT_FREE_SPACE_RESERVE = 256 * 1024 * 1024;
 /** Stats in flight during a scan: a scan of 60k files takes a few hundred ms without flooding the thread pool. */
@@ -122,7 +123,10 @@ export class BlobCache {
     return { bytes: this.bytes, files: this.known.size };
   }
 
-  /** The cached content (or a range of it), or null on a miss. */
+  /**
+   * The cached content (or a range of it), or null on a miss. Streamed as a FileBody (synchronous
+   * reads, one reused buffer when piped: ../util/file-body.ts).
+   */
   async open(oid: string, size: number, range?: ByteRange): Promise<Readable | null> {
     const path = this.pathOf(oid);
     let fh: fsp.FileHandle;
@@ -140,7 +144,7 @@ export class BlobCache {
       return null;
     }
     this.note(oid, size);
-    return fh.createReadStream({ highWaterMark: CHUNK, ...(range ? { start: range.start, end: range.end } : {}) });
+    return new FileBody({ fd: fh.fd, close: () => void fh.close().catch(() => undefined), start: range ? range.start : 0, end: range ? range.end + 1 : size });
   }
 
   /**

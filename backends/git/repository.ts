@@ -49,7 +49,12 @@ export class GitRepository extends MountView {
 export async function openGitRepository(options: GitBackendOptions & { blobCache?: BlobCacheOptions }): Promise<GitRepository> {
   const live = await GitBackend.open({ ...options, reserved: [HISTORY, ...(options.reserved ?? [])] });
   const cache = new BlobCache(join(live.stateDir, 'blob-cache'), () => ownTempDir(join(live.stateDir, 'tmp')), options.blobCache);
-  if (cache.maxBytes > 0) live.store.blobCache = cache;
+  if (cache.maxBytes > 0) {
+    live.store.blobCache = cache;
+    // Counted now, in the background: until the folder is counted no read may fill, so counting at
+    // the first read left that read and the next ones (one per worker) inflating without filling.
+    void cache.ready();
+  }
   const history = new HistoryBackend({
     stateDir: live.stateDir,
     store: live.store,

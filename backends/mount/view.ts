@@ -36,7 +36,8 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isVersioned, type ListingVersioned, type Location, type ShareAware, type SyncCapable, type Versioned } from '../capabilities.js';
+import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isVersioned, openForRead, readByName } from '../capabilities.js';
+import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, SyncCapable, Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
@@ -54,7 +55,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned {
+export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned, ReadOpener {
   /**
    * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
    * on first use, so that only a view with shares in it opens the file: one tree has several views
@@ -246,6 +247,16 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
     const r = this.route(path);
     if (!r) return this.own.read(path, range, known);
     return this.via(r.mount, r.mount.target.read(r.inner, range, known ? { ...known, path: r.inner } : undefined));
+  }
+
+  /** The own tree's or a mount's target opened once where it can (capabilities.ts OpenedRead). */
+  async openRead(path: string): Promise<OpenedRead | null> {
+    const r = this.route(path);
+    if (!r && this.table.below(path).length === 0) return openForRead(this.own, path);
+    if (!r) return this.stat(path).then((entry) => entry && readByName(this, entry)); // the view adds to it
+    const opened = await this.via(r.mount, openForRead(r.mount.target, r.inner));
+    if (!opened) return null;
+    return { entry: this.outward(r.mount, opened.entry), body: (range) => this.via(r.mount, opened.body(range)), close: () => opened.close() };
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import { parentOf, type Actor, type Backend, type Entry, type PropertyMap } from '../../backends/backend.js';
+import { openForRead, type OpenedRead } from '../../backends/capabilities.js';
 import { DEFAULT_LOCK_LIMITS, type LockTable } from './locks/lock-manager.js';
 import type { DigestCache } from './digest.js';
 import { DavError, badRequest } from './errors/dav-error.js';
@@ -143,6 +144,7 @@ export class DavRequest {
   private bodyTaken = false;
   private readonly memos = new Map<string, Promise<unknown>>();
   private targetLoad?: Promise<RequestTarget>;
+  private readOpen?: Promise<OpenedRead | null>;
 
   constructor(
     readonly ctx: Context,
@@ -174,6 +176,23 @@ export class DavRequest {
       this.memos.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * GET and HEAD: the request path opened once for its entry and its body (capabilities.ts
+   * OpenedRead), shared by the method and its hooks; null if nothing is there. The request owns it:
+   * `release()` closes it when the handler is done, unless the response body took it.
+   */
+  openedTarget(): Promise<OpenedRead | null> {
+    return (this.readOpen ??= openForRead(this.backend, this.path));
+  }
+
+  /** Lets go of what the request opened and no response body took (the dispatcher, once per request). */
+  release(): void {
+    this.readOpen?.then(
+      (opened) => opened?.close(),
+      () => undefined,
+    );
   }
 
   /** The request path's entry, its parent and the parent's properties, looked up once (see RequestTarget). */

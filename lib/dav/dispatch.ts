@@ -39,6 +39,11 @@ export function davMiddleware(dav: Dav): Middleware {
     if (!SAFE_METHODS.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && isShareAware(dav.backend) && dav.backend.shareAccess(parsed.path) === 'read') {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }
-    await handler(new DavRequest(ctx, dav, parsed));
+    const req = new DavRequest(ctx, dav, parsed);
+    try {
+      await handler(req);
+    } finally {
+      req.release();
+    }
   };
 }

@@ -1,6 +1,7 @@
 /** Small response helpers shared by handlers. */
 import type { Context } from 'koa';
 import type { Entry } from '../../backends/backend.js';
+import type { OpenedRead } from '../../backends/capabilities.js';
 import type { Dav, DavRequest } from './context.js';
 import { notFound } from './errors/dav-error.js';
 
@@ -32,6 +33,12 @@ export async function findEntry(req: DavRequest): Promise<Entry | null> {
   return entry;
 }
 
+/** GET/HEAD: the target opened once (DavRequest.openedTarget), or null as findEntry; the request closes it. */
+export async function findReadable(req: DavRequest): Promise<OpenedRead | null> {
+  const opened = await req.openedTarget();
+  if (opened && opened.entry.kind === 'file' && req.trailingSlash) return null;
+  return opened;
+}
 
 const UNMAPPED = new Set(['OPTIONS', 'PUT', 'MKCOL', 'LOCK', 'UNLOCK', 'PROPFIND', 'MKCALENDAR']);
 

@@ -3,7 +3,7 @@
  * URL), each time zone once. Anything else goes to the plain WebDAV handler.
  */
 import type { MethodHandler } from '../../dav/context.js';
-import { sendEmpty, findEntry } from '../../dav/respond.js';
+import { sendEmpty, findReadable } from '../../dav/respond.js';
 import { evaluateHttpConditions, httpConditionHeaders } from '../../dav/conditions.js';
 import { preconditionFailed } from '../../dav/errors/dav-error.js';
 import { Resource } from '../../dav/properties/registry.js';
@@ -14,7 +14,7 @@ import { parseXml, textOf } from '../../dav/xml/parse.js';
 
 export function calendarGet(plain: MethodHandler, headOnly: boolean, states: CalDavStates): MethodHandler {
   return async (req) => {
-    const entry = await findEntry(req);
+    const entry = (await findReadable(req))?.entry ?? null; // opened once, for the plain GET too
     if (!entry || entry.kind !== 'collection' || !(await isCalendarPath(req, req.path))) return plain(req);
     // Subscribed clients poll: the calendar's ETag changes whenever any object does.
     const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);

@@ -8,17 +8,20 @@ import { PassThrough } from 'node:stream';
 import type { Entry } from '../../../backends/backend.js';
 import type { DavRequest, MethodHandler } from '../context.js';
 import { evaluateHttpConditions, evaluateIf, httpConditionHeaders, liveView } from '../conditions.js';
-import { DavError, preconditionFailed } from '../errors/dav-error.js';
+import { DavError, notFound, preconditionFailed } from '../errors/dav-error.js';
 import { digestOfStream, preferredDigest } from '../digest.js';
 import { multipartByteranges, parseRange } from '../range.js';
 import { parseHttpDate } from '../http-date.js';
-import { requireEntry, sendEmpty } from '../respond.js';
+import { findReadable, sendEmpty } from '../respond.js';
 import { renderListing } from '../listing.js';
 
 export const get: MethodHandler = (req) => serve(req, false);
 
 export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
-  const entry = await requireEntry(req);
+  // Opened once: the entry and the body come from one handle (the request closes it if no body takes it).
+  const opened = await findReadable(req);
+  if (!opened) throw notFound(`${req.path} does not exist`);
+  const entry = opened.entry;
   if (!(await evaluateIf(req, liveView(req)))) throw preconditionFailed('the If header does not match the resource state');
   const validators: Record<string, string> = { ETag: entry.etag, 'Last-Modified': entry.modified.toUTCString() };
   // A history snapshot never changes: let clients and proxies keep it.
@@ -45,7 +48,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   if (range.kind === 'none') {
     if (headOnly) return sendEmpty(ctx, 200, { ...headers, 'Content-Length': entry.size });
     setHeaders(req, 200, headers);
-    ctx.body = await req.backend.read(entry.path, undefined, entry);
+    ctx.body = await opened.body();
     ctx.length = entry.size;
     return;
   }
@@ -54,7 +57,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
     const partial = { ...headers, 'Content-Range': `bytes ${r.start}-${r.end}/${entry.size}`, 'Content-Length': r.end - r.start + 1 };
     if (headOnly) return sendEmpty(ctx, 206, partial);
     setHeaders(req, 206, partial);
-    ctx.body = await req.backend.read(entry.path, r, entry);
+    ctx.body = await opened.body(r);
     ctx.length = r.end - r.start + 1;
     return;
   }

@@ -1,0 +1,94 @@
+/**
+ * The bench's bare-Node reference ("node floor"): what Node itself does on this machine serving the
+ * same files, with nothing of gitdav's around it — no Koa, no login, no logging, no conditions. It
+ * says how much of the gap to nginx is Node's and how much is gitdav's.
+ *
+ *   node dist/bench/node-floor.js --root DIR --port N --workers N --mode pipe|best
+ *
+ * - `pipe`: `http.createServer`, a stat for Content-Length, `fs.createReadStream(path).pipe(res)`
+ *   (64 KiB chunks): plain Node as most servers use it.
+ * - `best`: the best we found (bench.md, issue 13): an open, a synchronous fstat, then the bytes through
+ *   backends/util/file-body.ts — synchronous reads into one reused buffer, each written with the
+ *   socket's write callback — piped by `stream.pipeline`, as Koa pipes gitdav's GET bodies.
+ *
+ * Workers: node:cluster with `--workers` processes sharing the port (as gitdav's supervisor, which
+ * hands accepted sockets to its workers). Only GET and HEAD of regular files under the root; 127.0.0.1.
+ */
+import cluster from 'node:cluster';
+import { closeSync, createReadStream, fstatSync, open, stat } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join, normalize } from 'node:path';
+import { pipeline } from 'node:stream';
+import { FileBody } from '../backends/util/file-body.js';
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!value) {
+    process.stderr.write('usage: node dist/bench/node-floor.js --root DIR --port N --workers N --mode pipe|best\n');
+    process.exit(2);
+  }
+  return value;
+}
+
+const root = arg('--root');
+const port = Number(arg('--port'));
+const workers = Number(arg('--workers'));
+const mode = arg('--mode');
+if (mode !== 'pipe' && mode !== 'best') throw new Error(`--mode is pipe or best, not ${mode}`);
+
+/** The file a request names, or null (outside the root, undecodable). */
+function fileOf(req: IncomingMessage): string | null {
+  try {
+    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!));
+    return path.includes('\0') || path.startsWith('..') ? null : join(root, path);
+  } catch {
+    return null;
+  }
+}
+
+function fail(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'Content-Length': 0 }).end();
+}
+
+function servePipe(req: IncomingMessage, res: ServerResponse, file: string): void {
+  stat(file, (err, st) => {
+    if (err || !st.isFile()) return fail(res, 404);
+    res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' });
+    if (req.method === 'HEAD') return void res.end();
+    pipeline(createReadStream(file), res, () => undefined); // an aborted response closes the file; a read error does not crash
+  });
+}
+
+function serveBest(req: IncomingMessage, res: ServerResponse, file: string): void {
+  // The open through the thread pool: a synchronous one measured 2–4× slower under load (bench.md).
+  open(file, 'r', (err, fd) => {
+    if (err) return fail(res, 404);
+    const st = fstatSync(fd);
+    if (!st.isFile() || req.method === 'HEAD') {
+      closeSync(fd);
+      if (!st.isFile()) return fail(res, 404);
+      return void res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' }).end();
+    }
+    res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' });
+    pipeline(new FileBody({ fd, start: 0, end: st.size, close: () => closeSync(fd) }), res, () => undefined);
+  });
+}
+
+if (cluster.isPrimary && workers > 1) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(); // at once: kill() waits for a disconnect
+      process.exit(0);
+    });
+  }
+} else {
+  createServer((req, res) => {
+    const file = fileOf(req);
+    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return fail(res, file ? 405 : 404);
+    if (mode === 'pipe') servePipe(req, res, file);
+    else serveBest(req, res, file);
+  }).listen(port, '127.0.0.1');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0));
+}
