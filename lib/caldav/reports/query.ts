@@ -4,11 +4,10 @@
  * time-ranges with recurrences expanded (capped for unbounded rules) — with the requested properties.
  */
 import type { ReportHandler } from '../../dav/reports.js';
-import { Resource } from '../../dav/properties/registry.js';
 import { parsePropfind } from '../../dav/propfind-core.js';
-import { ResponseWriter } from '../../dav/response-writer.js';
+import { MemberResponses } from './member-responses.js';
 import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
-import { el, RawXml, type OutNode } from '../../dav/xml/write.js';
+import { el, type OutNode } from '../../dav/xml/write.js';
 import { dav } from '../../dav/xml/names.js';
 import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
@@ -39,9 +38,10 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const request = parsePropfind(propPart);
       const depth = req.depth('0');
       const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter)) : [target.entry];
-      const responses: OutNode[] = [];
-      // Each hit's response written straight to a string, as PROPFIND does (no element tree per member).
-      const writer = new ResponseWriter(req, request, { minimal: false });
+      const responses: (OutNode | Buffer)[] = [];
+      // Each hit's response written straight to a string, as PROPFIND does (no element tree per
+      // member), or taken as bytes kept for plain requests (member-responses.ts).
+      const writer = new MemberResponses(o.states, req, request);
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
@@ -86,7 +86,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
             truncated();
             break;
           }
-          responses.push(new RawXml(await writer.write(new Resource(req, entry))));
+          responses.push(await writer.write(entry));
         }
       } catch (err) {
         // The step budget is spent: the matches found so far are true; the rest is unknown.
