@@ -41,8 +41,14 @@ function membersKey(states: CalDavStates, req: DavRequest, path: string): string
   return `${state.stateDir}\0${user}\0${path}`;
 }
 
+/** A UTF-16 code unit whose order differs from its UTF-8 bytes' (surrogates sort below U+E000..U+FFFF). */
+const WIDE = /[\uD800-\uFFFF]/;
+
 /** By path in byte order of their UTF-8, as git orders a tree (and so as the calendar's listing did). */
-function sortedByName(entries: Entry[]): Entry[] {
+export function sortedByName(entries: Entry[]): Entry[] {
+  // Without surrogates or characters from U+E000 up, UTF-16 code units sort as UTF-8 bytes do:
+  // compared as strings, without a Buffer per path (most calendars' paths are ASCII).
+  if (!entries.some((e) => WIDE.test(e.path))) return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const keyed = entries.map((e) => ({ e, k: Buffer.from(e.path) }));
   keyed.sort((a, b) => Buffer.compare(a.k, b.k));
   return keyed.map((x) => x.e);

@@ -47,6 +47,10 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const prefilter = boundsPrefilter(filter);
       // Pool tasks still queued or running when the loop ends (done, 507, an error) or the client goes are cancelled.
       const cancel = new AbortController();
+      // Nothing to cancel when no object was read or parsed (every verdict known): no abort, whose
+      // DOMException cost ~2 % of a warm query. One asked after the end is aborted before it starts.
+      let pooled = false;
+      let ended = false;
       const gone = () => cancel.abort();
       req.ctx.res.once('close', gone);
       // A verdict already known for this content and query (state/match-cache.ts) is taken as it is:
@@ -58,6 +62,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
         const scope = scopeOf(o.states, req, entry);
         const verdict = verdicts.get(scope, entry.etag, qkey);
         if (verdict !== undefined) return { entry, scope, verdict, object: null };
+        pooled = true;
+        if (ended) cancel.abort();
         return { entry, scope, verdict, object: await candidateObject(o.states, req, entry, prefilter, o.pool, cancel.signal) };
       });
       // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
@@ -94,7 +100,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
         truncated();
       } finally {
         req.ctx.res.off('close', gone);
-        cancel.abort();
+        ended = true;
+        if (pooled) cancel.abort();
       }
       sendMultistatus(req.ctx, responses);
     },
