@@ -14,7 +14,12 @@ export function tool(cmd: string, args: string[], options: ExecFileOptions & { i
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
-    if (options.input !== undefined) child.stdin!.end(options.input);
+    if (options.input !== undefined) {
+      // A tool that exits without reading its input (git commit-tree -m) makes the write fail with
+      // EPIPE; the exit code reports real failures, so that error is not an uncaught one.
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(options.input);
+    }
   });
 }
 

@@ -10,7 +10,7 @@ import type { PropRequest } from '../../dav/propfind-core.js';
 import { ResponseWriter } from '../../dav/response-writer.js';
 import { RawXml } from '../../dav/xml/write.js';
 import { scopeOf } from '../objects.js';
-import { plainRequestKey, responseKey } from '../state/response-cache.js';
+import { MAX_KEPT_RESPONSE_BYTES, plainRequestKey, responseKey } from '../state/response-cache.js';
 import type { CalDavStates } from '../state/states.js';
 
 export class MemberResponses {
@@ -35,7 +35,14 @@ export class MemberResponses {
     const key = responseKey(scopeOf(this.states, req, entry), entry.etag, req.dav.prefix, entry.path, plain);
     const kept = cache.get(key);
     if (kept) return kept;
-    const bytes = Buffer.from(await this.writer.write(new Resource(req, entry)));
+    const text = await this.writer.write(new Resource(req, entry));
+    const n = Buffer.byteLength(text);
+    // A big object's response is written, not kept: one would empty the cache and outgrow its bound.
+    if (n > MAX_KEPT_RESPONSE_BYTES) return new RawXml(text);
+    // Its own memory (allocUnsafeSlow), not a slice of Node's shared 8 KiB pool, whose slab a kept
+    // slice would keep alive whole: the cache's byte bound counts all the memory an entry holds.
+    const bytes = Buffer.allocUnsafeSlow(n);
+    bytes.write(text, 'utf8');
     cache.set(key, bytes);
     return bytes;
   }

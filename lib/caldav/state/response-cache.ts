@@ -21,6 +21,8 @@ import type { XmlElement } from '../../dav/xml/parse.js';
 import { clark, NS } from '../../dav/xml/names.js';
 
 export const DEFAULT_RESPONSE_CACHE_BYTES = 8 * 1024 * 1024;
+/** A response over this is not kept (a big object would evict every other and outgrow the bound). */
+export const MAX_KEPT_RESPONSE_BYTES = 256 * 1024;
 
 const GETETAG = clark(NS.DAV, 'getetag');
 const CALENDAR_DATA = clark(NS.CALDAV, 'calendar-data');
