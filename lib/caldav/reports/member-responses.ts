@@ -10,7 +10,7 @@ import type { PropRequest } from '../../dav/propfind-core.js';
 import { ResponseWriter } from '../../dav/response-writer.js';
 import { RawXml } from '../../dav/xml/write.js';
 import { scopeOf } from '../objects.js';
-import { MAX_KEPT_RESPONSE_BYTES, plainRequestKey, responseKey } from '../state/response-cache.js';
+import { keptBytes, plainRequestKey, responseKey } from '../state/response-cache.js';
 import type { CalDavStates } from '../state/states.js';
 
 export class MemberResponses {
@@ -36,13 +36,8 @@ export class MemberResponses {
     const kept = cache.get(key);
     if (kept) return kept;
     const text = await this.writer.write(new Resource(req, entry));
-    const n = Buffer.byteLength(text);
-    // A big object's response is written, not kept: one would empty the cache and outgrow its bound.
-    if (n > MAX_KEPT_RESPONSE_BYTES) return new RawXml(text);
-    // Its own memory (allocUnsafeSlow), not a slice of Node's shared 8 KiB pool, whose slab a kept
-    // slice would keep alive whole: the cache's byte bound counts all the memory an entry holds.
-    const bytes = Buffer.allocUnsafeSlow(n);
-    bytes.write(text, 'utf8');
+    const bytes = keptBytes(text);
+    if (!bytes) return new RawXml(text);
     cache.set(key, bytes);
     return bytes;
   }

@@ -44,6 +44,20 @@ export class ResponseCache {
 }
 
 /**
+ * A response as bytes to keep, or null for one over MAX_KEPT_RESPONSE_BYTES (written, not kept: a big
+ * object would empty the cache and outgrow its bound). In its own memory (allocUnsafeSlow), not a
+ * slice of Node's shared 8 KiB pool as Buffer.from gives for small strings, whose slab a kept slice
+ * would keep alive whole: the cache's byte bound counts all the memory an entry holds.
+ */
+export function keptBytes(text: string): Buffer | null {
+  const n = Buffer.byteLength(text);
+  if (n > MAX_KEPT_RESPONSE_BYTES) return null;
+  const bytes = Buffer.allocUnsafeSlow(n);
+  bytes.write(text, 'utf8');
+  return bytes;
+}
+
+/**
  * The request's part of a key, or null where a response depends on more than the href and the
  * content (any other property, a shaped calendar-data: comp/prop selection, expand, limits).
  */
