@@ -36,7 +36,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.creationOnly.add(cal('supported-calendar-component-set'));
   dav.props.register(...caldavProperties(o), calendarDataProperty(o));
   dav.contentType = calendarContentType(dav.contentType, states);
-  dav.reports.register(calendarMultiget, calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
+  dav.reports.register(calendarMultiget(o), calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.transferHooks.push(calendarTransferHook(o));
   dav.errorMappers.push(calDavErrors);

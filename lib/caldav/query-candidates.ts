@@ -15,8 +15,7 @@ import { calendarObjects } from './objects.js';
 
 export async function queryCandidates(states: CalDavStates, req: DavRequest, path: string, filter: CalendarFilter): Promise<Iterable<Entry> | AsyncIterable<Entry>> {
   const { state } = states.stateOf(req.backend, path);
-  const user = (req.ctx.state.user as string | undefined) ?? '';
-  const set = await states.members.current(req.backend, path, `${state.stateDir}\0${user}\0${path}`).catch(() => null);
+  const set = await states.members.current(req.backend, path, membersKey(states, req, path)).catch(() => null);
   if (!set) return calendarObjects(req, path);
   const range = requiredRange(filter);
   if (!range) return sortedByName([...set.files.values()]);
@@ -24,8 +23,32 @@ export async function queryCandidates(states: CalDavStates, req: DavRequest, pat
   return sortedByName(membersMeeting(set, state.index, range.start, range.end));
 }
 
+/**
+ * The calendar's files by path as they are now, where a set is kept current through sync (git, once
+ * a query has read it); null otherwise. calendar-multiget takes its entries from here instead of a
+ * stat per href: the set was brought up to the collection's current token just now, so an entry here
+ * is what a stat would give (the same backend entry, kept by path until a change replaces it).
+ */
+export async function keptMembers(states: CalDavStates, req: DavRequest, path: string): Promise<Map<string, Entry> | null> {
+  const set = await states.members.current(req.backend, path, membersKey(states, req, path), true).catch(() => null);
+  return set?.files ?? null;
+}
+
+/** The tree, the user and the path: another user's view of the same path may differ. */
+function membersKey(states: CalDavStates, req: DavRequest, path: string): string {
+  const { state } = states.stateOf(req.backend, path);
+  const user = (req.ctx.state.user as string | undefined) ?? '';
+  return `${state.stateDir}\0${user}\0${path}`;
+}
+
+/** A UTF-16 code unit whose order differs from its UTF-8 bytes' (surrogates sort below U+E000..U+FFFF). */
+const WIDE = /[\uD800-\uFFFF]/;
+
 /** By path in byte order of their UTF-8, as git orders a tree (and so as the calendar's listing did). */
-function sortedByName(entries: Entry[]): Entry[] {
+export function sortedByName(entries: Entry[]): Entry[] {
+  // Without surrogates or characters from U+E000 up, UTF-16 code units sort as UTF-8 bytes do:
+  // compared as strings, without a Buffer per path (most calendars' paths are ASCII).
+  if (!entries.some((e) => WIDE.test(e.path))) return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const keyed = entries.map((e) => ({ e, k: Buffer.from(e.path) }));
   keyed.sort((a, b) => Buffer.compare(a.k, b.k));
   return keyed.map((x) => x.e);

@@ -11,7 +11,7 @@ import type { DigestCache } from './digest.js';
 import { DavError, badRequest } from './errors/dav-error.js';
 import type { ErrorMapper } from './errors/render.js';
 import { parseIfHeader, IfHeaderSyntaxError, type IfList } from './if-header.js';
-import { parsePath, encodePath, BadPathError, type ParsedPath } from './paths.js';
+import { keptByUrlParser, parsePath, encodePath, BadPathError, type ParsedPath } from './paths.js';
 import { parseXml, XmlParseError, type XmlElement } from './xml/parse.js';
 
 export interface DavLimits {
@@ -260,6 +260,10 @@ export class DavRequest {
 
   /** Maps an href from a header or body (absolute URL or path) to a path in this mount, or null. */
   pathOfHref(href: string): string | null {
+    // Most hrefs (a multiget's hundreds) are plain absolute paths, which the URL parser would give
+    // back unchanged: no scheme or authority, no query or fragment, nothing it escapes or rewrites
+    // (only unreserved, sub-delims, ':', '@', '%' and '/'), no dot segment it would resolve.
+    if (keptByUrlParser(href)) return this.pathInMount(href);
     let url: URL;
     try {
       url = new URL(href, `${this.ctx.protocol}://${this.ctx.host}/`);
@@ -267,7 +271,11 @@ export class DavRequest {
       return null;
     }
     if (url.host !== this.ctx.host) return null;
-    const p = url.pathname;
+    return this.pathInMount(url.pathname);
+  }
+
+  /** A URL path (still percent-encoded) as a path in this mount, or null outside it. */
+  private pathInMount(p: string): string | null {
     if (this.dav.prefix && p !== this.dav.prefix && !p.startsWith(this.dav.prefix + '/')) return null;
     try {
       return parsePath(p.slice(this.dav.prefix.length) || '/').path;

@@ -23,6 +23,9 @@ export function hrefStatus(href: string, code: number, error?: OutElement): OutE
 /** Responses as elements, or already written (RawXml), or already encoded (a Buffer: sent as it is). */
 type Items = AsyncIterable<OutNode | Buffer> | Iterable<OutNode | Buffer>;
 
+/** Responses are written in chunks of about this many bytes (or characters). */
+const CHUNK = 65536;
+
 /** Sends a 207 whose responses are produced lazily; `tail` may add e.g. a sync-token after them. */
 export function sendMultistatus(ctx: Context, responses: Items, tail?: () => OutNode[]): void {
   ctx.status = 207;
@@ -33,25 +36,42 @@ export function sendMultistatus(ctx: Context, responses: Items, tail?: () => Out
 async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerator<string | Buffer> {
   yield `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="${NS.DAV}">`;
   let batch = '';
+  // Small kept responses (CalDAV's, ~1 KB each) gathered into one chunk, as strings are below.
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  const gathered = (): Buffer => {
+    if (batch) parts.push(Buffer.from(batch));
+    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    batch = '';
+    parts = [];
+    bytes = 0;
+    return out;
+  };
   // A socket that takes every write at once lets this loop run on in one turn of the event loop
   // (10,000 responses: hundreds of ms); so it pauses every few ms of producing and serialising.
   const pause = timeSlicer();
   for await (const r of responses) {
     await pause();
     if (Buffer.isBuffer(r)) {
-      // Bytes kept from an earlier answer (listing-cache.ts): no serialising, no UTF-8 encoding again.
-      if (batch) yield batch;
-      batch = '';
-      yield r;
-      continue;
-    }
-    batch += serializeFragment(r);
+      if (r.length >= CHUNK) {
+        // Bytes kept from an earlier answer (listing-cache.ts): no serialising, no UTF-8 encoding again.
+        if (batch || bytes) yield gathered();
+        yield r;
+        continue;
+      }
+      if (batch) {
+        const b = Buffer.from(batch);
+        parts.push(b);
+        bytes += b.length;
+        batch = '';
+      }
+      parts.push(r);
+      bytes += r.length;
+    } else batch += serializeFragment(r);
     // Fewer, larger chunks: one write per response costs more than the serialisation.
-    if (batch.length > 65536) {
-      yield batch;
-      batch = '';
-    }
+    if (bytes + batch.length > CHUNK) yield gathered();
   }
   for (const node of tail?.() ?? []) batch += serializeFragment(node);
-  yield batch + '</D:multistatus>\n';
+  batch += '</D:multistatus>\n';
+  yield bytes ? gathered() : batch;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parsePath, encodePath, BadPathError } from '../../lib/dav/paths.js';
+import fc from 'fast-check';
+import { parsePath, encodePath, BadPathError, keptByUrlParser } from '../../lib/dav/paths.js';
 
 function rejects(raw: string, status: 400 | 403): void {
   assert.throws(
@@ -162,5 +163,26 @@ describe('RFC 3986 §2 hrefs: encodePath', () => {
       const path = '/a b/#/?/%/:/ü';
       assert.equal(parsePath(encodePath(path)).path, path);
     });
+  });
+});
+
+describe('keptByUrlParser: the hrefs pathOfHref takes without the URL parser', () => {
+  // Characters that matter to the parser: separators, dots and their escapes, what it escapes or cuts.
+  const alphabet = ['/', '/', '.', '.', '%', '2', 'e', 'E', 'a', '-', '~', ':', '@', '?', '#', ' ', '\\', '"', '|', '[', "'", '+', 'ü', '\t'];
+  const href = fc.array(fc.constantFrom(...alphabet), { maxLength: 14 }).map((cs) => cs.join(''));
+
+  it('is kept exactly as the URL parser would give its path, for any base', () => {
+    fc.assert(
+      fc.property(fc.oneof(href, href.map((h) => '/' + h)), (h) => {
+        if (!keptByUrlParser(h)) return;
+        for (const base of ['http://h/', 'https://h:8443/x/y']) assert.equal(new URL(h, base).pathname, h, `${h} on ${base}`);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes the plain paths a multiget sends, and leaves the rest to the parser', () => {
+    for (const h of ['/', '/calendars/user/big/e-0001.ics', '/a/b%20c/', '/a/x.ics', '/a/.x', '/a/..x']) assert.ok(keptByUrlParser(h), h);
+    for (const h of ['', 'a/b', '//host/a', '/a/../b', '/a/./b', '/a/%2e%2E/b', '/a/.', '/..', '/a?x', '/a#x', '/a b', '/a\\b', 'http://h/a', '/ü']) assert.ok(!keptByUrlParser(h), h);
   });
 });

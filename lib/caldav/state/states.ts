@@ -17,6 +17,7 @@ import { CalDavState, type SharedMemory, type StoredObject } from './state.js';
 import type { CalendarUids } from './uid-table.js';
 import { DEFAULT_MATCH_CACHE_BYTES, MatchCache } from './match-cache.js';
 import { CalendarMembers, DEFAULT_MEMBER_CACHE_BYTES } from './calendar-members.js';
+import { DEFAULT_RESPONSE_CACHE_BYTES, ResponseCache } from './response-cache.js';
 
 export interface CalDavStateLimits {
   /** Parsed calendar objects kept, by an estimate of their bytes, for all trees together. */
@@ -27,9 +28,11 @@ export interface CalDavStateLimits {
   memberCacheBytes: number;
   /** Calendars whose UID index is kept, for all trees together. */
   uidCalendars: number;
+  /** Query and multiget responses kept as bytes (response-cache.ts), by bytes, for all trees together. */
+  responseCacheBytes: number;
 }
 
-export const DEFAULT_STATE_LIMITS: CalDavStateLimits = { objectCacheBytes: DEFAULT_OBJECT_CACHE_BYTES, matchCacheBytes: DEFAULT_MATCH_CACHE_BYTES, memberCacheBytes: DEFAULT_MEMBER_CACHE_BYTES, uidCalendars: 1000 };
+export const DEFAULT_STATE_LIMITS: CalDavStateLimits = { objectCacheBytes: DEFAULT_OBJECT_CACHE_BYTES, matchCacheBytes: DEFAULT_MATCH_CACHE_BYTES, memberCacheBytes: DEFAULT_MEMBER_CACHE_BYTES, uidCalendars: 1000, responseCacheBytes: DEFAULT_RESPONSE_CACHE_BYTES };
 
 export class CalDavStates {
   private readonly trees = new Map<string, CalDavState>();
@@ -38,12 +41,15 @@ export class CalDavStates {
   readonly matches: MatchCache;
   /** Calendars' members and their interval indexes, by (tree, user, path). */
   readonly members: CalendarMembers;
+  /** Whole responses of plain query and multiget answers, by (tree, ETag, href, properties). */
+  readonly responses: ResponseCache;
 
   constructor(limits: Partial<CalDavStateLimits> = {}) {
     const l = { ...DEFAULT_STATE_LIMITS, ...limits };
     this.shared = { objects: objectMemory<StoredObject>(l.objectCacheBytes), calendars: new Lru<CalendarUids>(l.uidCalendars) };
     this.matches = new MatchCache(l.matchCacheBytes);
     this.members = new CalendarMembers(l.memberCacheBytes);
+    this.responses = new ResponseCache(l.responseCacheBytes);
   }
 
   /** The state of the tree with this state dir, opened on first use. */
