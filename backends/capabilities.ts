@@ -110,9 +110,10 @@ export interface ListingVersioned {
    * A string that changes whenever anything this backend would report about the members of the
    * collection at `path` changes: which members there are, their sizes, ETags, dates (including dates
    * taken from history), dead and volatile properties. Never the same string for two different
-   * answers. null: no such key here (don't cache).
+   * answers. null: no such key here (don't cache). `maxMembers`: a backend for which a version costs
+   * a pass over the members (folders) may answer null for a collection with more.
    */
-  listingVersion(path: string): Promise<string | null>;
+  listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null>;
 }
 
 export function isListingVersioned(backend: Backend): backend is Backend & ListingVersioned {

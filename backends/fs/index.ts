@@ -38,7 +38,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { QuotaAware, SyncCapable } from '../capabilities.js';
+import type { ListingVersioned, QuotaAware, SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
@@ -49,11 +49,14 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
-import { listVerified } from './listing.js';
+import { listingVersionOf, listVerified } from './listing.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
 import { copyResource, moveResource } from './copy-move.js';
+
+/** Folders with more members get no listing version unless asked for more (the PROPFIND cache would not keep them). */
+const DEFAULT_VERSION_MEMBERS = 10_000;
 
 /** Held (created exclusively) by whichever process is in its guard-and-rename step: ../util/lock-file.ts. */
 export const WRITE_LOCK = 'write.lock';
@@ -73,7 +76,7 @@ export interface FsBackendOptions {
   supervised?: boolean;
 }
 
-export class FsBackend implements Backend, SyncCapable, QuotaAware {
+export class FsBackend implements Backend, SyncCapable, QuotaAware, ListingVersioned {
   readonly name = 'fs';
   /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
   readonly cheapChanges = false;
@@ -166,7 +169,17 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware {
 
   async *list(path: string): AsyncIterable<Entry> {
     const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
-    yield* listVerified(this.paths, this.propsStore, path, (p) => this.folder.isHidden(p), remember);
+    yield* listVerified(this.paths, this.propsStore, path, this.folder.hiddenIn(path), remember);
+  }
+
+  /**
+   * A hash of everything a listing of `path` reports, from one pass of its stats (./listing.ts says
+   * why that is all): lib/dav/listing-cache.ts replays a PROPFIND's member responses by it, and the
+   * CalDAV layer keeps a calendar's members by it. Exact for changes made by anyone, any process.
+   */
+  async listingVersion(path: string, options: { maxMembers?: number } = {}): Promise<string | null> {
+    if (this.folder.isHidden(path)) return null;
+    return listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
   }
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {

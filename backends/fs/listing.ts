@@ -3,70 +3,123 @@
  * opened and checked once; names, member stats and its sidecar are then read through the handle
  * (/proc/self/fd/N/name), so renaming one of its ancestors meanwhile cannot redirect them into a
  * folder the client does not reach.
+ *
+ * Members are read and stat'ed a batch at a time, synchronously within a batch (bench/stat-floor.ts):
+ * an lstat of a name just read from its directory is a cached metadata lookup of a few µs, while a
+ * thread-pool round trip and a promise per member cost 3–4× that. One asynchronous directory read per
+ * batch lets the event loop turn, so a folder of 100,000 members never blocks it for long.
  */
-import { constants as fsc, lstatSync, promises as fsp, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { constants as fsc, fstatSync, lstatSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { Sidecar } from '../sidecar.js';
-import { O_PATH, type Containment, type Opened } from './containment.js';
+import { SIDECAR, type Sidecar } from '../sidecar.js';
+import { NAME_MAX, O_PATH, type Containment, type Opened } from './containment.js';
 import { toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
+
+/** Members read and stat'ed between two turns of the event loop. */
+const BATCH = 256;
+
+/** A member as read: its lstat (null: gone since it was listed), or `link` for a symbolic link. */
+interface Member {
+  name: string;
+  st: BigIntStats | null;
+  link: boolean;
+}
+
+/**
+ * A directory this big or smaller (its st_size grows with its names on Linux file systems: ~32 bytes
+ * a name on ext4) is read in one call, names only (the lstat that follows tells links anyway): a
+ * third of what streaming it costs. Bigger ones stream, so a folder of 100,000 members is never held.
+ */
+const READ_WHOLE_BYTES = 256 * 1024;
+
+/** The names of the folder, a batch at a time. */
+async function* names(via: string, size: bigint): AsyncGenerator<string[]> {
+  if (size <= READ_WHOLE_BYTES) {
+    const all = await fsp.readdir(via);
+    for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH);
+    return;
+  }
+  const dir = await fsp.opendir(via, { bufferSize: BATCH });
+  try {
+    for (;;) {
+      // Asynchronous once per batch (it refills Dir's buffer): the event loop turns here.
+      let d: Dirent | null = await dir.read();
+      const out: string[] = [];
+      for (; d; d = out.length < BATCH ? dir.readSync() : null) out.push(d.name);
+      if (!out.length) return;
+      yield out;
+    }
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
+
+/** The folder's visible members, a batch at a time, each with its lstat. */
+async function* batches(via: string, size: bigint, hidden: (name: string) => boolean): AsyncGenerator<Member[]> {
+  let first = true;
+  for await (const batch of names(via, size)) {
+    // Between two batches of a folder read whole, a turn of the event loop (streaming has its reads).
+    if (!first && size <= READ_WHOLE_BYTES) await new Promise((r) => setImmediate(r));
+    first = false;
+    const out: Member[] = [];
+    for (const name of batch) {
+      if (hidden(name)) continue;
+      // lstat: a member that is (or became) a link is not followed unchecked.
+      const st = lstatOrNull(via + '/' + name);
+      out.push({ name, st, link: st !== null && st.isSymbolicLink() });
+    }
+    yield out;
+  }
+}
+
+/** null when the member vanished or cannot be stat'ed (left out of the listing, as before). */
+function lstatOrNull(file: string): BigIntStats | null {
+  try {
+    return lstatSync(file, { bigint: true, throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export async function* listVerified(
   paths: Containment,
   props: PropsStore,
   path: string,
-  hidden: (path: string) => boolean,
+  hidden: (name: string) => boolean,
   /** Told each file listed, with its folder's sidecar as read through the handle. */
   remember: (file: Entry, sidecar: Sidecar) => void,
 ): AsyncGenerator<Entry> {
   const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY);
   if (!folder) throw new BackendError('NotFound', path);
   try {
-    // The sidecar first: if it cannot be read, no directory handle is open yet to leak (the loop
-    // below closes `dir` however it ends). opendir streams the names: a folder of 100k files
-    // neither waits for nor holds the whole list.
+    // The sidecar first: if it cannot be read, no directory handle is open yet to leak (names()
+    // closes its own however the loop ends). A big folder streams: 100k files are never held.
     const sidecar = await props.read(folder.via, folder.real);
-    const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
-    let batch: Dirent[] = [];
-    async function* flush(): AsyncGenerator<Entry> {
-      // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
-      const entries = await Promise.all(batch.map((d) => entryOf(paths, folder!, joinPath(path, d.name), d)));
-      batch = [];
-      for (const e of entries) {
+    const size = fstatSync(folder.fh.fd, { bigint: true }).size;
+    for await (const batch of batches(folder.via, size, hidden)) {
+      for (const m of batch) {
+        const at = joinPath(path, m.name);
+        const e = m.link ? await linkedEntry(paths, folder, at, m.name) : m.st ? toEntry(at, m.st) : null;
         if (!e) continue;
         if (e.kind === 'file') remember(e, sidecar);
         yield e;
       }
     }
-    for await (const d of dir) {
-      if (hidden(joinPath(path, d.name))) continue;
-      batch.push(d);
-      if (batch.length >= 64) yield* flush();
-    }
-    yield* flush();
   } finally {
     await folder.fh.close();
   }
 }
 
 /**
- * A listed member's entry, or null if it vanished, dangles, or is a link the policy does not follow
- * (out of the listed folder, into the state folder, or any under `refuse`). A plain member is
- * stat'ed synchronously: a stat of a name just read from its directory is a cached metadata lookup
- * (microseconds), while a thread-pool round trip per member made a 1,000-member PROPFIND spend more
- * time scheduling stats than doing them. Batches of 64 keep the event loop free.
+ * A symbolic link's entry, or null if it dangles or is a link the policy does not follow (out of the
+ * listed folder, into the state folder, or any under `refuse`).
  */
-async function entryOf(paths: Containment, folder: Opened, path: string, d: Dirent): Promise<Entry | null> {
-  const abs = join(folder.via, d.name);
+async function linkedEntry(paths: Containment, folder: Opened, path: string, name: string): Promise<Entry | null> {
   try {
-    if (!d.isSymbolicLink()) {
-      // lstat: a member that became a link since it was listed is not followed unchecked.
-      const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-      return st && !st.isSymbolicLink() ? toEntry(path, st) : null;
-    }
-    const fh = await fsp.open(abs, O_PATH | fsc.O_NONBLOCK);
+    const fh = await fsp.open(folder.via + '/' + name, O_PATH | fsc.O_NONBLOCK);
     try {
       return (await paths.insideOf(folder, fh)) ? toEntry(path, await fh.stat({ bigint: true })) : null;
     } finally {
@@ -75,4 +128,60 @@ async function entryOf(paths: Containment, folder: Opened, path: string, d: Dire
   } catch {
     return null;
   }
+}
+
+/**
+ * What a listing of this folder reports depends on nothing but: which visible names it holds, in which
+ * order, each member's lstat (kind, inode, size, times: the entry and its ETag are made from them),
+ * and the sidecar (its dead properties, read by inode, size and mtime: props-store.ts). This is a hash
+ * of all of them, with the ctimes: a ctime cannot be set back, so a member changed and changed back
+ * (even in place, with the same size, within one tick of the mtime) still gives another version.
+ * It costs one pass of the listing's own stats, without making entries.
+ *
+ * null (no version: don't cache) for a folder holding a symbolic link (what it leads to is not in the
+ * hash), for one with more than `maxMembers` members (told early by the directory's own size, which
+ * grows with its names on every Linux file system: a 100,000-member folder is refused before a single
+ * stat), or one that is not there.
+ */
+export async function listingVersionOf(paths: Containment, path: string, hidden: (name: string) => boolean, maxMembers: number): Promise<string | null> {
+  const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  if (!folder) return null;
+  try {
+    const self = fstatSync(folder.fh.fd, { bigint: true });
+    if (!self.isDirectory() || self.size > BigInt(maxMembers) * 64n) return null;
+    const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
+    const hash = createHash('sha256').update(path + '\0');
+    const buf = Buffer.allocUnsafe(BATCH * (NAME_MAX + 1 + PRINT_BYTES) + 2 * PRINT_BYTES);
+    let at = print(buf, 0, self);
+    at = sidecar ? print(buf, at, sidecar) : buf.writeUInt8(0, at);
+    let n = 0;
+    for await (const batch of batches(folder.via, self.size, hidden)) {
+      n += batch.length;
+      if (n > maxMembers) return null;
+      for (const m of batch) {
+        if (m.link) return null;
+        // Names hold neither \0 nor /, and each is followed by \0 and a fixed-size print (or a 1
+        // for a member gone since it was listed): the fields cannot run into each other.
+        at += buf.write(m.name, at);
+        at = buf.writeUInt8(0, at);
+        at = m.st ? print(buf, at, m.st) : buf.writeUInt8(1, at);
+      }
+      hash.update(buf.subarray(0, at));
+      at = 0;
+    }
+    hash.update(buf.subarray(0, at));
+    return `fs:${hash.digest('base64')}`;
+  } finally {
+    await folder.fh.close();
+  }
+}
+
+/** Bytes print() writes: a marker and seven 64-bit fields. */
+const PRINT_BYTES = 1 + 7 * 8;
+
+/** The fields of a stat a listing reports from (and ctime), at `at` in `buf`; returns the end. */
+function print(buf: Buffer, at: number, st: BigIntStats): number {
+  at = buf.writeUInt8(2, at);
+  for (const v of [st.mode, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, st.birthtimeNs]) at = buf.writeBigUInt64LE(BigInt.asUintN(64, v), at);
+  return at;
 }

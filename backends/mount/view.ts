@@ -91,10 +91,10 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
    * members are the view's). The table's generation is part of the key, so a key made before a
    * change of the shares is never made again after it.
    */
-  async listingVersion(path: string): Promise<string | null> {
+  async listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null> {
     if (this.route(path) || this.table.below(path).length > 0 || !isListingVersioned(this.own)) return null;
     const generation = this.table.generation;
-    const v = await this.own.listingVersion(path);
+    const v = await this.own.listingVersion(path, options);
     return v === null || this.route(path) || this.table.below(path).length > 0 ? null : `${v}|${generation}`;
   }
 

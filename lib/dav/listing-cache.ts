@@ -8,8 +8,11 @@
  * - the backend's `listingVersion(folder)` (backends/capabilities.ts): git's tip commit id (the tree,
  *   `.davprops` and the dates history gives) + the volatile properties' version + a per-process
  *   epoch (new on every tip change, so a rewind never reuses a version, and after a listing that
- *   made up an entry for an unreadable object) + the mount table's generation; null where there is no such key (the folder backend, shares, history, a folder with
- *   mount points below it) → no cache;
+ *   made up an entry for an unreadable object) + the mount table's generation; on the folder
+ *   backend a hash of the names and every member's and the sidecar's lstat, ctime included, taken
+ *   afresh on each request (backends/fs/listing.ts), so a change by any process or by hand shows;
+ *   null where there is no such key (shares, history, a folder with mount points below it, a
+ *   folder holding a symbolic link or too many members to keep) → no cache;
  * - the Dav instance (a serial per object: its prefix, backend view, property registry and content
  *   type hook are fixed for its life) and the user the request runs as, and the folder's href as
  *   written (every member's href starts with it);
@@ -64,23 +67,38 @@ const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontentty
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;
 
-/** Whether every property the request would write is covered by the key (see the file comment). */
-function cacheable(dav: Dav, backend: Backend, request: PropRequest): boolean {
+/**
+ * Whether every property the request would write is covered by the key (see the file comment):
+ * 'files' when only a listing without collections is (allprop where the backend knows quota: a
+ * collection member's quota is the disk's, in no key).
+ */
+function cacheable(dav: Dav, backend: Backend, request: PropRequest): boolean | 'files' {
   if (request.kind === 'propname') return false; // rare; applicable() asks every plugin's appliesTo
   const safe = (name: string) => {
     const live = dav.props.get(name);
     return live === undefined || SAFE.has(live); // undefined: a dead property, the backend's
   };
   if (request.kind === 'prop') return request.names.every(safe);
-  // allprop: quota applies only where the backend knows quota (never where listingVersion exists today).
-  const quota = (p: LiveProperty) => (p === quotaAvailableBytes || p === quotaUsedBytes) && !isQuotaAware(backend);
-  return dav.props.all().every((p) => !p.inAllprop || SAFE.has(p) || quota(p)) && request.include.every(safe);
+  // allprop: quota applies to collections, where the backend knows quota (the folder backend).
+  const quota = (p: LiveProperty) => p === quotaAvailableBytes || p === quotaUsedBytes;
+  if (!request.include.every(safe)) return false;
+  const all = dav.props.all();
+  if (!all.every((p) => !p.inAllprop || SAFE.has(p) || quota(p))) return false;
+  return all.some(quota) && isQuotaAware(backend) ? 'files' : true;
 }
 
 export interface ListingSlot {
   key: string;
   version: string;
+  /** Keep the members only if none of them is a collection (see cacheable). */
+  filesOnly: boolean;
 }
+
+/**
+ * A listing with more members would not fit ENTRY_MAX_BYTES (~200 bytes is the shortest response):
+ * a backend whose version costs a pass over the members (folders) gives none for it.
+ */
+const MAX_MEMBERS = Math.ceil(ENTRY_MAX_BYTES / 200);
 
 /**
  * The key for a Depth-1 listing of `folder` (whose href is `base`), or null when this one must not be
@@ -95,15 +113,16 @@ export async function listingSlot(
   lockFree: boolean,
 ): Promise<ListingSlot | null> {
   const { backend, dav } = req;
-  if (!lockFree || !isListingVersioned(backend) || !cacheable(dav, backend, request)) return null;
-  const version = await backend.listingVersion(folder);
+  const can = lockFree && isListingVersioned(backend) && cacheable(dav, backend, request);
+  if (!can || !isListingVersioned(backend)) return null;
+  const version = await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS });
   if (version === null) return null;
   let id = davIds.get(dav);
   if (id === undefined) davIds.set(dav, (id = ++davSerial));
   const user = (req.ctx.state.user as string | undefined) ?? '';
   const asked = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
   const key = JSON.stringify([version, id, user, base, folder, request.kind, asked, options.minimal]);
-  return { key, version };
+  return { key, version, filesOnly: can === 'files' };
 }
 
 /**
@@ -121,7 +140,7 @@ export function cachedMembers(slot: ListingSlot): Buffer | undefined {
 export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<void> {
   if (members.length > ENTRY_MAX_BYTES) return;
   const backend = req.backend;
-  if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
+  if (!isListingVersioned(backend) || (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) !== slot.version) return;
   // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
   // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
   const size = Buffer.byteLength(members);

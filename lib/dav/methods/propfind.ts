@@ -51,6 +51,7 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
       const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
       const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
       const xml = await writer.write(new Resource(req, entry, href));
+      if (slot?.filesOnly && entry.kind === 'collection') collected?.drop();
       collected?.add(xml);
       yield new RawXml(xml);
       // A finite-depth collection (history) is listed as a member but never walked into: its
@@ -69,6 +70,11 @@ const CHUNK = 65536;
 class Collector {
   private parts: string[] | null = [];
   private length = 0;
+
+  /** Nothing is kept of this listing. */
+  drop(): void {
+    this.parts = null;
+  }
 
   add(xml: string): void {
     if (!this.parts) return;
