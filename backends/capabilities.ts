@@ -16,7 +16,7 @@
  * Guards test for the methods, not for a class, so a view (which forwards all of them) and a test's
  * stand-in pass as well as the real backends.
  */
-import type { Backend, ChangeSet, CopyOptions, Quota, VersionInfo, WriteResult } from './backend.js';
+import type { Backend, ChangeSet, CopyOptions, Entry, Quota, VersionInfo, WriteResult } from './backend.js';
 
 export interface SyncCapable {
   /**
@@ -114,6 +114,11 @@ export interface ListingVersioned {
    * a pass over the members (folders) may answer null for a collection with more.
    */
   listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null>;
+  /**
+   * Where a version costs a pass over the members (folders): the members and the version of that
+   * one pass, so that a caller keeping the members by version reads them once. null: as above.
+   */
+  listVersioned?(path: string, options?: { maxMembers?: number }): Promise<{ entries: Entry[]; version: string } | null>;
 }
 
 export function isListingVersioned(backend: Backend): backend is Backend & ListingVersioned {

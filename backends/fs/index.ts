@@ -49,7 +49,7 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
-import { listingVersionOf, listVerified } from './listing.js';
+import { listingVersionOf, listVerified, listVersionedOf } from './listing.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
@@ -182,6 +182,12 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ListingVersi
     return listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
   }
 
+  /** The members with the listing version they were read at, from one pass (see listingVersion). */
+  async listVersioned(path: string, options: { maxMembers?: number } = {}): Promise<{ entries: Entry[]; version: string } | null> {
+    if (this.folder.isHidden(path)) return null;
+    return listVersionedOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
+  }
+
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
     if (this.folder.isHidden(path)) throw new BackendError('NotFound', path);
     // Opened and verified, then streamed from that handle: never opened by name a second time.
@@ -225,7 +231,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ListingVersi
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
-    const previous = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
+    const previous: ReadonlyMap<string, string> | null = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
     if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown or expired sync token ${since}`);
     const { prints, entries } = await this.memberPrints(path);
     const diff = diffMembers(previous, prints, limit);
@@ -243,10 +249,18 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ListingVersi
     if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
     const prints = new Map<string, string>();
     const entries = new Map<string, Entry>();
+    let sidecar: Sidecar | undefined;
     for await (const e of this.list(path)) {
       const name = baseName(e.path);
       entries.set(name, e);
-      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(this.listedSidecar.get(e)?.[name] ?? {})}`);
+      if (e.kind === 'collection') {
+        prints.set(name, e.etag);
+        continue;
+      }
+      // One sidecar for the whole listing; most files have no dead properties (no JSON to write).
+      sidecar ??= this.listedSidecar.get(e);
+      const own = sidecar?.[name];
+      prints.set(name, `${e.etag} ${own === undefined ? '{}' : JSON.stringify(own)}`);
     }
     return { prints, entries };
   }

@@ -29,11 +29,12 @@ interface Member {
 }
 
 /**
- * A directory this big or smaller (its st_size grows with its names on Linux file systems: ~32 bytes
- * a name on ext4) is read in one call, names only (the lstat that follows tells links anyway): a
- * third of what streaming it costs. Bigger ones stream, so a folder of 100,000 members is never held.
+ * A directory this big or smaller (its st_size grows with its names on Linux file systems: 27–35
+ * bytes a name on ext4, so up to ~30,000 names) is read in one call, names only (the lstat that
+ * follows tells links anyway): a third of what streaming it costs. Bigger ones stream, so a folder
+ * of 100,000 members is never held whole.
  */
-const READ_WHOLE_BYTES = 256 * 1024;
+const READ_WHOLE_BYTES = 1024 * 1024;
 
 /** The names of the folder, a batch at a time. */
 async function* names(via: string, size: bigint): AsyncGenerator<string[]> {
@@ -143,7 +144,14 @@ async function linkedEntry(paths: Containment, folder: Opened, path: string, nam
  * grows with its names on every Linux file system: a 100,000-member folder is refused before a single
  * stat), or one that is not there.
  */
-export async function listingVersionOf(paths: Containment, path: string, hidden: (name: string) => boolean, maxMembers: number): Promise<string | null> {
+export async function listingVersionOf(
+  paths: Containment,
+  path: string,
+  hidden: (name: string) => boolean,
+  maxMembers: number,
+  /** Told each member's entry, made from the very stat the version hashes. */
+  collect?: (entry: Entry) => void,
+): Promise<string | null> {
   const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
   if (!folder) return null;
   try {
@@ -165,6 +173,7 @@ export async function listingVersionOf(paths: Containment, path: string, hidden:
         at += buf.write(m.name, at);
         at = buf.writeUInt8(0, at);
         at = m.st ? print(buf, at, m.st) : buf.writeUInt8(1, at);
+        if (collect && m.st) collect(toEntry(joinPath(path, m.name), m.st));
       }
       hash.update(buf.subarray(0, at));
       at = 0;
@@ -184,4 +193,15 @@ function print(buf: Buffer, at: number, st: BigIntStats): number {
   at = buf.writeUInt8(2, at);
   for (const v of [st.mode, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, st.birthtimeNs]) at = buf.writeBigUInt64LE(BigInt.asUintN(64, v), at);
   return at;
+}
+
+/**
+ * The members (files and folders) and the listing version of the one pass that read them: the
+ * entries are exactly what a listing at that version reports (made from the same stats), so a
+ * caller may keep them under the version. null where listingVersionOf gives none.
+ */
+export async function listVersionedOf(paths: Containment, path: string, hidden: (name: string) => boolean, maxMembers: number): Promise<{ entries: Entry[]; version: string } | null> {
+  const entries: Entry[] = [];
+  const version = await listingVersionOf(paths, path, hidden, maxMembers, (e) => entries.push(e));
+  return version === null ? null : { entries, version };
 }

@@ -98,6 +98,14 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
     return v === null || this.route(path) || this.table.below(path).length > 0 ? null : `${v}|${generation}`;
   }
 
+  /** As listingVersion: only where the view adds nothing to the own tree's listing. */
+  async listVersioned(path: string, options?: { maxMembers?: number }): Promise<{ entries: Entry[]; version: string } | null> {
+    if (this.route(path) || this.table.below(path).length > 0 || !isListingVersioned(this.own) || !this.own.listVersioned) return null;
+    const generation = this.table.generation;
+    const r = await this.own.listVersioned(path, options);
+    return r === null || this.route(path) || this.table.below(path).length > 0 ? null : { entries: r.entries, version: `${r.version}|${generation}` };
+  }
+
   /** What the user may do with a shared resource; null for their own. */
   shareAccess(path: string): 'read' | 'write' | null {
     const mount = this.route(path)?.mount;
