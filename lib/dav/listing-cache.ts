@@ -150,6 +150,33 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
   cache.set(slot.key, bytes);
 }
 
+/**
+ * Misses being filled, by key: a request that misses while another request of the same key is
+ * making that listing waits for it and replays what it stored, rather than list and render the
+ * same folder again (16 clients asking at once made 16 listings, each slower for the others).
+ * Waiting never serves more than the cache would: what is replayed is what was stored under the key.
+ */
+const filling = new Map<string, Promise<void>>();
+
+/** Registers this request as filling `slot`; call the result when done (stored or not). */
+export function beginFill(slot: ListingSlot): () => void {
+  let done!: () => void;
+  const p = new Promise<void>((resolve) => (done = resolve));
+  filling.set(slot.key, p);
+  return () => {
+    if (filling.get(slot.key) === p) filling.delete(slot.key);
+    done();
+  };
+}
+
+/** If another request is filling `slot`, waits for it and returns what it stored (undefined: nothing). */
+export async function awaitFill(slot: ListingSlot): Promise<Buffer | undefined> {
+  const p = filling.get(slot.key);
+  if (!p) return undefined;
+  await p;
+  return cache.get(slot.key);
+}
+
 /** The stored bytes, for statistics and tests. */
 export function listingCacheBytes(): number {
   return cache.weightHeld;

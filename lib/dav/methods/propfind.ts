@@ -7,7 +7,7 @@ import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } f
 import { ResponseWriter } from '../response-writer.js';
 import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
-import { cachedMembers, ENTRY_MAX_BYTES, listingSlot, storeMembers, type ListingSlot } from '../listing-cache.js';
+import { awaitFill, beginFill, cachedMembers, ENTRY_MAX_BYTES, listingSlot, storeMembers, type ListingSlot } from '../listing-cache.js';
 import { requireEntry } from '../respond.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -41,26 +41,46 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
     const inside = folder === '/' ? '/' : folder + '/';
     // Depth 1: the members' bytes may be replayed (../listing-cache.ts says why the key is safe).
     const slot = depth === '1' ? await listingSlot(req, folder, base, request, options, writer.membersLockFree) : null;
-    const cached = slot && cachedMembers(slot);
+    const cached = slot && (cachedMembers(slot) ?? (await awaitFill(slot)));
     if (cached !== undefined && cached !== null) {
       for (let i = 0; i < cached.length; i += CHUNK) yield cached.subarray(i, i + CHUNK);
       return;
     }
     const collected = slot ? new Collector() : null;
-    for await (const entry of req.backend.list(folder)) {
-      const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
-      const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
-      const xml = await writer.write(new Resource(req, entry, href));
-      if (slot?.filesOnly && entry.kind === 'collection') collected?.drop();
-      collected?.add(xml);
-      yield new RawXml(xml);
-      // A finite-depth collection (history) is listed as a member but never walked into: its
-      // snapshots hold `.history` again, so the walk would never end.
-      if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
+    const filled = slot ? beginFill(slot) : undefined;
+    try {
+      yield* members(req, folder, base, inside, writer, depth, pending, slot, collected);
+    } finally {
+      filled?.();
     }
-    const members = collected?.text();
-    if (slot && members !== undefined) await storeMembers(req, folder, slot as ListingSlot, members);
   }
+}
+
+/** A folder's members, written; a miss's bytes are stored under `slot`. */
+async function* members(
+  req: DavRequest,
+  folder: string,
+  base: string,
+  inside: string,
+  writer: ResponseWriter,
+  depth: string,
+  pending: Entry[],
+  slot: ListingSlot | null,
+  collected: Collector | null,
+): AsyncGenerator<RawXml> {
+  for await (const entry of req.backend.list(folder)) {
+    const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
+    const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
+    const xml = await writer.write(new Resource(req, entry, href));
+    if (slot?.filesOnly && entry.kind === 'collection') collected?.drop();
+    collected?.add(xml);
+    yield new RawXml(xml);
+    // A finite-depth collection (history) is listed as a member but never walked into: its
+    // snapshots hold `.history` again, so the walk would never end.
+    if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
+  }
+  const text = collected?.text();
+  if (slot && text !== undefined) await storeMembers(req, folder, slot, text);
 }
 
 /** A hit is written in pieces of this many bytes, so it still interleaves with other requests. */
