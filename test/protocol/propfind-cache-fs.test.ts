@@ -125,6 +125,17 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
     assert.match((await listTwice(body)).get('/d/a.txt')!, /<D:lockdiscovery\/>/);
   });
 
+  it('concurrent listings of one folder (some wait for another’s miss) all give the same answer', async () => {
+    await raw(s.url, '/many', { method: 'MKCOL' });
+    for (let i = 0; i < 40; i++) await writeFile(join(s.root, 'many', `f${i}.txt`), 'x'.repeat(i));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
+    for (const a of answers) assert.equal(a, answers[0]);
+    assert.equal(responses(answers[0]!).size, 41);
+    await writeFile(join(s.root, 'many', 'f0.txt'), 'changed');
+    const again = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
+    for (const a of again) assert.match(responses(a).get('/many/f0.txt')!, /<D:getcontentlength>7</);
+  });
+
   it('never replays allprop of a folder holding a folder (its quota), nor a folder holding a link', async () => {
     await raw(s.url, '/q', { method: 'MKCOL' });
     await raw(s.url, '/q/sub', { method: 'MKCOL' });
