@@ -134,20 +134,19 @@ export function cachedMembers(slot: ListingSlot): Buffer | undefined {
 }
 
 /**
- * Keeps a miss's bytes, if the backend's version is still the one the key was made with (nothing
- * changed while the listing was written) and they are small enough.
+ * A miss's member responses as bytes to write, kept if the backend's version is still the one the key
+ * was made with (nothing changed while the listing was made) and they are small enough.
  */
-export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<void> {
-  if (members.length > ENTRY_MAX_BYTES) return;
-  const backend = req.backend;
-  if (!isListingVersioned(backend) || (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) !== slot.version) return;
+export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<Buffer> {
   // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
   // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
   const size = Buffer.byteLength(members);
-  if (size > ENTRY_MAX_BYTES) return;
-  const bytes = Buffer.allocUnsafeSlow(size);
+  const bytes = size > ENTRY_MAX_BYTES ? Buffer.from(members) : Buffer.allocUnsafeSlow(size);
+  if (size > ENTRY_MAX_BYTES) return bytes;
   bytes.write(members);
-  cache.set(slot.key, bytes);
+  const backend = req.backend;
+  if (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version) cache.set(slot.key, bytes);
+  return bytes;
 }
 
 /**
@@ -158,7 +157,11 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
  */
 const filling = new Map<string, Promise<void>>();
 
-/** Registers this request as filling `slot`; call the result when done (stored or not). */
+/**
+ * Registers this request as filling `slot`; call the result as soon as it is known whether anything
+ * will be stored (it may be called again: the later calls do nothing). The filler must not wait on
+ * its own client before that (propfind.ts renders a storable listing into memory first).
+ */
 export function beginFill(slot: ListingSlot): () => void {
   let done!: () => void;
   const p = new Promise<void>((resolve) => (done = resolve));
@@ -169,11 +172,24 @@ export function beginFill(slot: ListingSlot): () => void {
   };
 }
 
+/**
+ * The longest a request waits for another's fill before it lists for itself: a fill is released
+ * when its listing is made, not when it is sent, so this only bounds a listing that is itself slow
+ * (a huge folder, a loaded machine); the waiter then does the work it would have done anyway.
+ */
+export const FILL_WAIT_MS = 2000;
+
 /** If another request is filling `slot`, waits for it and returns what it stored (undefined: nothing). */
 export async function awaitFill(slot: ListingSlot): Promise<Buffer | undefined> {
   const p = filling.get(slot.key);
   if (!p) return undefined;
-  await p;
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+  try {
+    await Promise.race([p, cap]);
+  } finally {
+    clearTimeout(timer);
+  }
   return cache.get(slot.key);
 }
 

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
+import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -134,6 +135,35 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
     await writeFile(join(s.root, 'many', 'f0.txt'), 'changed');
     const again = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
     for (const a of again) assert.match(responses(a).get('/many/f0.txt')!, /<D:getcontentlength>7</);
+  });
+
+  it('a client that never reads its listing holds up no other listing of that folder', async function () {
+    // 300 files, each with a 64 KiB dead property: allprop is ~20 MB, far more than the socket
+    // buffers take, so the server can never finish writing it to a client that does not read.
+    const dir = join(s.root, 'stall');
+    await mkdir(dir);
+    const sidecar: Record<string, Record<string, string>> = {};
+    for (let i = 0; i < 300; i++) {
+      await writeFile(join(dir, `f${i}.txt`), 'x');
+      sidecar[`f${i}.txt`] = { '{urn:z}big': `<big xmlns="urn:z">${'b'.repeat(65536)}</big>` };
+    }
+    await writeFile(join(dir, '.davprops'), JSON.stringify(sidecar));
+    const url = new URL(s.url);
+    const misses = counts.misses;
+    const stalled = connect({ host: url.hostname, port: Number(url.port) });
+    stalled.pause(); // never read: its socket buffers fill and the server's writes to it stall
+    try {
+      stalled.write(`PROPFIND /stall/ HTTP/1.1\r\nHost: x\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n`);
+      // Until its listing has begun (its cache lookup missed): the next one meets its fill.
+      while (counts.misses === misses) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 2; i++) {
+        const r = await raw(s.url, '/stall/', { method: 'PROPFIND', headers: { Depth: '1' } });
+        assert.equal(r.status, 207);
+        assert.equal(responses(r.text).size, 301);
+      }
+    } finally {
+      stalled.destroy();
+    }
   });
 
   it('never replays allprop of a folder holding a folder (its quota), nor a folder holding a link', async () => {

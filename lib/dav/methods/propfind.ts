@@ -46,68 +46,70 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
       for (let i = 0; i < cached.length; i += CHUNK) yield cached.subarray(i, i + CHUNK);
       return;
     }
-    const collected = slot ? new Collector() : null;
-    const filled = slot ? beginFill(slot) : undefined;
-    try {
-      yield* members(req, folder, base, inside, writer, depth, pending, slot, collected);
-    } finally {
-      filled?.();
+    if (!slot) {
+      for await (const m of members(req, folder, base, inside, writer, depth, pending)) yield new RawXml(m.xml);
+      continue;
     }
+    yield* fill(req, folder, slot, members(req, folder, base, inside, writer, depth, pending));
   }
 }
 
-/** A folder's members, written; a miss's bytes are stored under `slot`. */
-async function* members(
-  req: DavRequest,
-  folder: string,
-  base: string,
-  inside: string,
-  writer: ResponseWriter,
-  depth: string,
-  pending: Entry[],
-  slot: ListingSlot | null,
-  collected: Collector | null,
-): AsyncGenerator<RawXml> {
+/**
+ * A miss under `slot`: its member responses are rendered into memory (not written) while they may
+ * still be stored, so those waiting for this fill (awaitFill) are released as soon as it is known
+ * whether anything will be stored — never paced by this request's client, which may read slowly or
+ * not at all. Once a listing cannot be stored (too long, or a collection member where `filesOnly`),
+ * the waiters are released to list themselves and this one streams the rest.
+ */
+async function* fill(req: DavRequest, folder: string, slot: ListingSlot, listed: AsyncGenerator<Member>): AsyncGenerator<RawXml | Buffer> {
+  const release = beginFill(slot);
+  try {
+    let parts: string[] | null = [];
+    let length = 0;
+    for await (const m of listed) {
+      if (!parts) {
+        yield new RawXml(m.xml);
+        continue;
+      }
+      length += m.xml.length;
+      if (length <= ENTRY_MAX_BYTES && !(slot.filesOnly && m.collection)) {
+        parts.push(m.xml);
+        continue;
+      }
+      release();
+      for (const p of parts) yield new RawXml(p);
+      parts = null;
+      yield new RawXml(m.xml);
+    }
+    if (!parts) return;
+    const bytes = await storeMembers(req, folder, slot, parts.join(''));
+    release();
+    for (let i = 0; i < bytes.length; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
+  } finally {
+    release();
+  }
+}
+
+interface Member {
+  xml: string;
+  collection: boolean;
+}
+
+/** A folder's members, rendered. */
+async function* members(req: DavRequest, folder: string, base: string, inside: string, writer: ResponseWriter, depth: string, pending: Entry[]): AsyncGenerator<Member> {
   for await (const entry of req.backend.list(folder)) {
     const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
     const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
     const xml = await writer.write(new Resource(req, entry, href));
-    if (slot?.filesOnly && entry.kind === 'collection') collected?.drop();
-    collected?.add(xml);
-    yield new RawXml(xml);
+    yield { xml, collection: entry.kind === 'collection' };
     // A finite-depth collection (history) is listed as a member but never walked into: its
     // snapshots hold `.history` again, so the walk would never end.
     if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
   }
-  const text = collected?.text();
-  if (slot && text !== undefined) await storeMembers(req, folder, slot, text);
 }
 
 /** A hit is written in pieces of this many bytes, so it still interleaves with other requests. */
 const CHUNK = 65536;
-
-/** A miss's member responses, kept while they stay under the cache's entry limit. */
-class Collector {
-  private parts: string[] | null = [];
-  private length = 0;
-
-  /** Nothing is kept of this listing. */
-  drop(): void {
-    this.parts = null;
-  }
-
-  add(xml: string): void {
-    if (!this.parts) return;
-    this.length += xml.length;
-    if (this.length > ENTRY_MAX_BYTES) this.parts = null;
-    else this.parts.push(xml);
-  }
-
-  /** Everything added, or undefined when it grew past the limit. */
-  text(): string | undefined {
-    return this.parts?.join('');
-  }
-}
 
 async function* genericResponses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<OutElement> {
   yield await propResponse(new Resource(req, root), request, options);
