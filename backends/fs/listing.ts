@@ -9,7 +9,7 @@
  * thread-pool round trip and a promise per member cost 3–4× that. One asynchronous directory read per
  * batch lets the event loop turn, so a folder of 100,000 members never blocks it for long.
  */
-import { constants as fsc, fstatSync, lstatSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
@@ -29,16 +29,38 @@ interface Member {
 }
 
 /**
- * A directory this big or smaller (its st_size grows with its names on Linux file systems: 27–35
- * bytes a name on ext4, so up to ~30,000 names) is read in one call, names only (the lstat that
- * follows tells links anyway): a third of what streaming it costs. Bigger ones stream, so a folder
- * of 100,000 members is never held whole.
+ * A directory this big or smaller is read in one call, names only (the lstat that follows tells links
+ * anyway): a third of what streaming it costs — but only on a file system where a directory's st_size
+ * grows with the bytes of its names (WHOLE_FS), so it bounds how many names one call holds: ext2/3/4
+ * spend at least 12 bytes a name (so at most ~87,000 names, ~30,000 typical ones), XFS more. Elsewhere
+ * (ZFS gives the entry count, tmpfs 20 bytes a name, FUSE/CIFS 0 or 4096) every folder streams, so a
+ * folder of 100,000 members is never held whole on any of them.
  */
 const READ_WHOLE_BYTES = 1024 * 1024;
 
+/** statfs f_type of the file systems whose directory sizes READ_WHOLE_BYTES may trust: ext2/3/4, XFS. */
+const WHOLE_FS = new Set([0xef53, 0x58465342]);
+/** Per device (st_dev): whether its directory sizes may be trusted (a folder below may be another mount). */
+const wholeByDev = new Map<bigint, boolean>();
+
+/** Whether a folder (via its handle's path; `st` its fstat) may be read in one call. */
+function readWhole(via: string, st: BigIntStats): boolean {
+  if (st.size > READ_WHOLE_BYTES) return false;
+  let ok = wholeByDev.get(st.dev);
+  if (ok === undefined) {
+    try {
+      ok = WHOLE_FS.has(statfsSync(via).type);
+    } catch {
+      ok = false;
+    }
+    if (wholeByDev.size < 256) wholeByDev.set(st.dev, ok);
+  }
+  return ok;
+}
+
 /** The names of the folder, a batch at a time. */
-async function* names(via: string, size: bigint): AsyncGenerator<string[]> {
-  if (size <= READ_WHOLE_BYTES) {
+async function* names(via: string, whole: boolean): AsyncGenerator<string[]> {
+  if (whole) {
     const all = await fsp.readdir(via);
     for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH);
     return;
@@ -59,21 +81,25 @@ async function* names(via: string, size: bigint): AsyncGenerator<string[]> {
 }
 
 /** The folder's visible members, a batch at a time, each with its lstat. */
-async function* batches(via: string, size: bigint, hidden: (name: string) => boolean): AsyncGenerator<Member[]> {
+async function* batches(via: string, whole: boolean, hidden: (name: string) => boolean): AsyncGenerator<Member[]> {
   let first = true;
-  for await (const batch of names(via, size)) {
+  for await (const batch of names(via, whole)) {
     // Between two batches of a folder read whole, a turn of the event loop (streaming has its reads).
-    if (!first && size <= READ_WHOLE_BYTES) await new Promise((r) => setImmediate(r));
+    if (!first && whole) await new Promise((r) => setImmediate(r));
     first = false;
-    const out: Member[] = [];
-    for (const name of batch) {
-      if (hidden(name)) continue;
-      // lstat: a member that is (or became) a link is not followed unchecked.
-      const st = lstatOrNull(via + '/' + name);
-      out.push({ name, st, link: st !== null && st.isSymbolicLink() });
-    }
-    yield out;
+    yield statted(via, batch.filter((name) => !hidden(name)));
   }
+}
+
+/** Each name with its lstat. */
+function statted(via: string, batch: string[]): Member[] {
+  const out: Member[] = [];
+  for (const name of batch) {
+    // lstat: a member that is (or became) a link is not followed unchecked.
+    const st = lstatOrNull(via + '/' + name);
+    out.push({ name, st, link: st !== null && st.isSymbolicLink() });
+  }
+  return out;
 }
 
 /** null when the member vanished or cannot be stat'ed (left out of the listing, as before). */
@@ -99,8 +125,8 @@ export async function* listVerified(
     // The sidecar first: if it cannot be read, no directory handle is open yet to leak (names()
     // closes its own however the loop ends). A big folder streams: 100k files are never held.
     const sidecar = await props.read(folder.via, folder.real);
-    const size = fstatSync(folder.fh.fd, { bigint: true }).size;
-    for await (const batch of batches(folder.via, size, hidden)) {
+    const whole = readWhole(folder.via, fstatSync(folder.fh.fd, { bigint: true }));
+    for await (const batch of batches(folder.via, whole, hidden)) {
       for (const m of batch) {
         const at = joinPath(path, m.name);
         const e = m.link ? await linkedEntry(paths, folder, at, m.name) : m.st ? toEntry(at, m.st) : null;
@@ -134,15 +160,20 @@ async function linkedEntry(paths: Containment, folder: Opened, path: string, nam
 /**
  * What a listing of this folder reports depends on nothing but: which visible names it holds, in which
  * order, each member's lstat (kind, inode, size, times: the entry and its ETag are made from them),
- * and the sidecar (its dead properties, read by inode, size and mtime: props-store.ts). This is a hash
- * of all of them, with the ctimes: a ctime cannot be set back, so a member changed and changed back
- * (even in place, with the same size, within one tick of the mtime) still gives another version.
- * It costs one pass of the listing's own stats, without making entries.
+ * the sidecar (its dead properties, read by inode, size and mtime: props-store.ts), and for each
+ * member folder its own sidecar (`sub/.davprops`: the folder's own dead properties, which a listing
+ * reports for the member; rewritten in place it changes no stat of `sub`). This is a hash of all of
+ * them, with the ctimes: a ctime cannot be set back, so a member changed and changed back (even in
+ * place, with the same size, within one tick of the mtime) still gives another version. It costs one
+ * pass of the listing's own stats, plus one lstat per member folder, without making entries.
+ *
+ * Names are hashed as the listing reports them (decoded as UTF-8; a name that is not valid UTF-8
+ * decodes to U+FFFD, cannot be stat'ed by that name and is left out of the listing, as on main): two
+ * names that decode alike give the same listing, so hashing the decoded form is exact.
  *
  * null (no version: don't cache) for a folder holding a symbolic link (what it leads to is not in the
- * hash), for one with more than `maxMembers` members (told early by the directory's own size, which
- * grows with its names on every Linux file system: a 100,000-member folder is refused before a single
- * stat), or one that is not there.
+ * hash), for one with more than `maxMembers` members (counted from the names before any member is
+ * stat'ed, whatever the file system says the directory's size is), or one that is not there.
  */
 export async function listingVersionOf(
   paths: Containment,
@@ -156,27 +187,41 @@ export async function listingVersionOf(
   if (!folder) return null;
   try {
     const self = fstatSync(folder.fh.fd, { bigint: true });
-    if (!self.isDirectory() || self.size > BigInt(maxMembers) * 64n) return null;
+    if (!self.isDirectory()) return null;
+    // The names first (at most maxMembers of them are held): a folder with more is refused before a
+    // single member is stat'ed.
+    const visible: string[] = [];
+    for await (const batch of names(folder.via, readWhole(folder.via, self))) {
+      for (const name of batch) if (!hidden(name)) visible.push(name);
+      if (visible.length > maxMembers) return null;
+    }
     const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
     const hash = createHash('sha256').update(path + '\0');
-    const buf = Buffer.allocUnsafe(BATCH * (NAME_MAX + 1 + PRINT_BYTES) + 2 * PRINT_BYTES);
+    const buf = Buffer.allocUnsafe(HASH_BUFFER);
     let at = print(buf, 0, self);
     at = sidecar ? print(buf, at, sidecar) : buf.writeUInt8(0, at);
-    let n = 0;
-    for await (const batch of batches(folder.via, self.size, hidden)) {
-      n += batch.length;
-      if (n > maxMembers) return null;
-      for (const m of batch) {
+    for (let i = 0; i < visible.length; i += BATCH) {
+      if (i > 0) await new Promise((r) => setImmediate(r)); // the event loop turns between batches
+      for (const m of statted(folder.via, visible.slice(i, i + BATCH))) {
         if (m.link) return null;
+        // Room for the name, its \0 and two prints, or the buffer goes into the hash first (a name
+        // decoded from invalid UTF-8 takes up to 3 bytes a byte, more than NAME_MAX).
+        if (at + Buffer.byteLength(m.name) + 1 + 2 * PRINT_BYTES > buf.length) {
+          hash.update(buf.subarray(0, at));
+          at = 0;
+        }
         // Names hold neither \0 nor /, and each is followed by \0 and a fixed-size print (or a 1
-        // for a member gone since it was listed): the fields cannot run into each other.
+        // for a member gone since it was listed), then for a folder its sidecar's print (or a 0):
+        // the fields cannot run into each other.
         at += buf.write(m.name, at);
         at = buf.writeUInt8(0, at);
         at = m.st ? print(buf, at, m.st) : buf.writeUInt8(1, at);
+        if (m.st?.isDirectory()) {
+          const own = lstatOrNull(folder.via + '/' + m.name + '/' + SIDECAR);
+          at = own ? print(buf, at, own) : buf.writeUInt8(0, at);
+        }
         if (collect && m.st) collect(toEntry(joinPath(path, m.name), m.st));
       }
-      hash.update(buf.subarray(0, at));
-      at = 0;
     }
     hash.update(buf.subarray(0, at));
     return `fs:${hash.digest('base64')}`;
@@ -187,6 +232,8 @@ export async function listingVersionOf(
 
 /** Bytes print() writes: a marker and seven 64-bit fields. */
 const PRINT_BYTES = 1 + 7 * 8;
+/** The hash's staging buffer: a batch of the longest names (NAME_MAX bytes) and their prints. */
+const HASH_BUFFER = BATCH * (NAME_MAX + 1 + 2 * PRINT_BYTES) + 2 * PRINT_BYTES;
 
 /** The fields of a stat a listing reports from (and ctime), at `at` in `buf`; returns the end. */
 function print(buf: Buffer, at: number, st: BigIntStats): number {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheCounts } from '../../backends/util/stats.js';
@@ -135,6 +135,34 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
     await writeFile(join(s.root, 'many', 'f0.txt'), 'changed');
     const again = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
     for (const a of again) assert.match(responses(a).get('/many/f0.txt')!, /<D:getcontentlength>7</);
+  });
+
+  it('a member folder’s own dead properties rewritten in place show in the parent’s next listing', async () => {
+    await raw(s.url, '/p', { method: 'MKCOL' });
+    await raw(s.url, '/p/sub', { method: 'MKCOL' });
+    assert.equal((await raw(s.url, '/p/sub/', { method: 'PROPPATCH', headers: XML, body: patchBody('<Z:color>blu</Z:color>') })).status, 207);
+    const color = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:color/><D:getetag/></D:prop></D:propfind>`;
+    assert.match((await listTwice(color, '/p/')).get('/p/sub/')!, />blu</);
+    // In place: the same inode and size, so no stat of /p/sub itself changes.
+    const file = join(s.root, 'p', 'sub', '.davprops');
+    const text = await readFile(file, 'utf8');
+    await new Promise((r) => setTimeout(r, 20));
+    await rewriteInPlace(file, text.replace('blu', 'grn'));
+    assert.match(responses(await ask(color, '/p/')).get('/p/sub/')!, />grn</);
+    assert.match((await listTwice(color, '/p/')).get('/p/sub/')!, />grn</);
+  });
+
+  it('lists a folder of names that are not UTF-8 (as before: the names it cannot stat are left out)', async () => {
+    const dir = join(s.root, 'latin');
+    await mkdir(dir);
+    // 110 Latin-1 names of 250 bytes: each 0xE9 decodes to U+FFFD, 3 bytes in UTF-8.
+    for (let i = 0; i < 110; i++) await writeFile(Buffer.concat([Buffer.from(`${dir}/${String(i).padStart(3, '0')}`), Buffer.alloc(247, 0xe9)]), 'x');
+    await writeFile(join(dir, 'ok.txt'), 'ok');
+    const r = await raw(s.url, '/latin/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body: PROPS });
+    assert.equal(r.status, 207);
+    assert.match(r.text, /<\/D:multistatus>\s*$/, 'a complete multistatus');
+    assert.match(responses(r.text).get('/latin/ok.txt')!, /<D:getcontentlength>2</);
+    assert.match((await listTwice(PROPS, '/latin/')).get('/latin/ok.txt')!, /<D:getcontentlength>2</);
   });
 
   it('a client that never reads its listing holds up no other listing of that folder', async function () {
