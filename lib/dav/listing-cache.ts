@@ -176,15 +176,16 @@ export function beginFill(slot: ListingSlot): () => void {
  * The longest a request waits for another's fill before it lists for itself: a fill is released
  * when its listing is made, not when it is sent, so this only bounds a listing that is itself slow
  * (a huge folder, a loaded machine); the waiter then does the work it would have done anyway.
+ * An object so tests that count listings can raise it.
  */
-export const FILL_WAIT_MS = 2000;
+export const fillWait = { ms: 2000 };
 
 /** If another request is filling `slot`, waits for it and returns what it stored (undefined: nothing). */
 export async function awaitFill(slot: ListingSlot): Promise<Buffer | undefined> {
   const p = filling.get(slot.key);
   if (!p) return undefined;
   let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, FILL_WAIT_MS)));
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, fillWait.ms)));
   try {
     await Promise.race([p, cap]);
   } finally {

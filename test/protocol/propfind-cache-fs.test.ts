@@ -14,6 +14,8 @@ import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open, readFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheCounts } from '../../backends/util/stats.js';
+import { FsBackend } from '../../backends/fs/index.js';
+import { fillWait } from '../../lib/dav/listing-cache.js';
 import { lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
 import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
 
@@ -126,12 +128,37 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
     assert.match((await listTwice(body)).get('/d/a.txt')!, /<D:lockdiscovery\/>/);
   });
 
-  it('concurrent listings of one folder (some wait for another’s miss) all give the same answer', async () => {
+  it('concurrent misses of one folder make one listing, and all give the same answer', async () => {
     await raw(s.url, '/many', { method: 'MKCOL' });
     for (let i = 0; i < 40; i++) await writeFile(join(s.root, 'many', `f${i}.txt`), 'x'.repeat(i));
-    const answers = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
-    for (const a of answers) assert.equal(a, answers[0]);
-    assert.equal(responses(answers[0]!).size, 41);
+    // The first listing of /many/ is held until all eight requests have looked the cache up, so
+    // the others meet its fill; listings (calls of the backend's list) are counted.
+    const list = FsBackend.prototype.list;
+    let listings = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    FsBackend.prototype.list = async function* (this: FsBackend, path: string) {
+      if (path === '/many') {
+        listings++;
+        await gate;
+      }
+      yield* list.call(this, path);
+    };
+    const wait = fillWait.ms;
+    fillWait.ms = 600_000; // the hang detector is mocha's timeout, not this cap
+    try {
+      const misses = counts.misses;
+      const asked = Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
+      while (counts.misses < misses + 8) await new Promise((r) => setTimeout(r, 10));
+      open();
+      const answers = await asked;
+      assert.equal(listings, 1, 'one listing for eight concurrent misses');
+      for (const a of answers) assert.equal(a, answers[0]);
+      assert.equal(responses(answers[0]!).size, 41);
+    } finally {
+      FsBackend.prototype.list = list;
+      fillWait.ms = wait;
+    }
     await writeFile(join(s.root, 'many', 'f0.txt'), 'changed');
     const again = await Promise.all(Array.from({ length: 8 }, () => ask(PROPS, '/many/')));
     for (const a of again) assert.match(responses(a).get('/many/f0.txt')!, /<D:getcontentlength>7</);
