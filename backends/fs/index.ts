@@ -182,10 +182,14 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ListingVersi
     return listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
   }
 
-  /** The members with the listing version they were read at, from one pass (see listingVersion). */
+  /**
+   * The members with the listing version they were read at, from one pass (see listingVersion); each
+   * file remembers its folder's sidecar as list() does, so its properties need no second read.
+   */
   async listVersioned(path: string, options: { maxMembers?: number } = {}): Promise<{ entries: Entry[]; version: string } | null> {
     if (this.folder.isHidden(path)) return null;
-    return listVersionedOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
+    const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
+    return listVersionedOf(this.paths, this.propsStore, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS, remember);
   }
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {

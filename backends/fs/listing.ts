@@ -182,6 +182,8 @@ export async function listingVersionOf(
   maxMembers: number,
   /** Told each member's entry, made from the very stat the version hashes. */
   collect?: (entry: Entry) => void,
+  /** Called once the sidecar's lstat is taken (what it then reads is at least as new as the hash). */
+  afterSidecar?: (folder: Opened) => Promise<void>,
 ): Promise<string | null> {
   const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
   if (!folder) return null;
@@ -200,6 +202,7 @@ export async function listingVersionOf(
     const buf = Buffer.allocUnsafe(HASH_BUFFER);
     let at = print(buf, 0, self);
     at = sidecar ? print(buf, at, sidecar) : buf.writeUInt8(0, at);
+    await afterSidecar?.(folder);
     for (let i = 0; i < visible.length; i += BATCH) {
       if (i > 0) await new Promise((r) => setImmediate(r)); // the event loop turns between batches
       for (const m of statted(folder.via, visible.slice(i, i + BATCH))) {
@@ -245,10 +248,31 @@ function print(buf: Buffer, at: number, st: BigIntStats): number {
 /**
  * The members (files and folders) and the listing version of the one pass that read them: the
  * entries are exactly what a listing at that version reports (made from the same stats), so a
- * caller may keep them under the version. null where listingVersionOf gives none.
+ * caller may keep them under the version. Each file is told to `remember` with its folder's sidecar,
+ * read after the sidecar's lstat was hashed: its content is at least as new as the version says, so
+ * what is made from it is never older than the version (a newer sidecar has another version, which
+ * no later request computes before the change). null where listingVersionOf gives none.
  */
-export async function listVersionedOf(paths: Containment, path: string, hidden: (name: string) => boolean, maxMembers: number): Promise<{ entries: Entry[]; version: string } | null> {
+export async function listVersionedOf(
+  paths: Containment,
+  props: PropsStore,
+  path: string,
+  hidden: (name: string) => boolean,
+  maxMembers: number,
+  remember: (file: Entry, sidecar: Sidecar) => void,
+): Promise<{ entries: Entry[]; version: string } | null> {
   const entries: Entry[] = [];
-  const version = await listingVersionOf(paths, path, hidden, maxMembers, (e) => entries.push(e));
+  let sidecar: Sidecar = {};
+  const version = await listingVersionOf(
+    paths,
+    path,
+    hidden,
+    maxMembers,
+    (e) => {
+      if (e.kind === 'file') remember(e, sidecar);
+      entries.push(e);
+    },
+    async (folder) => void (sidecar = await props.read(folder.via, folder.real)),
+  );
   return version === null ? null : { entries, version };
 }

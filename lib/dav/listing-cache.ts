@@ -25,14 +25,15 @@
  * - locks: only a folder that no lock is in or over (ResponseWriter.enterFolder; the lock table
  *   catches up with other workers' journal) is cached or served from the cache: then every member's
  *   lockdiscovery is empty, in the bytes and in truth.
- * A miss stores its bytes only if the backend's version after the listing is the one before, so a
- * commit, a property change or a share change during the listing cannot file new bytes under an old
- * key.
+ * A miss stores its bytes only if they were made at the key's version: listed in the same pass as
+ * that version (listVersioned, the folder backend: one pass instead of list + version), or the
+ * backend's version after the listing is the one before (git), so a commit, a property change or a
+ * share change during the listing cannot file new bytes under an old key.
  *
  * Per process (each worker has its own; keys are content ids or this process's own counters, so a
  * worker never serves another's state as current), bounded by bytes.
  */
-import type { Backend } from '../../backends/backend.js';
+import type { Backend, Entry } from '../../backends/backend.js';
 import { isListingVersioned, isQuotaAware } from '../../backends/capabilities.js';
 import { Lru } from '../../backends/util/lru.js';
 import { cacheCounts } from '../../backends/util/stats.js';
@@ -134,10 +135,27 @@ export function cachedMembers(slot: ListingSlot): Buffer | undefined {
 }
 
 /**
- * A miss's member responses as bytes to write, kept if the backend's version is still the one the key
- * was made with (nothing changed while the listing was made) and they are small enough.
+ * What a miss under `slot` renders, and how its bytes may be stored: a backend that lists with its
+ * version in one pass (`listVersioned`) gives entries read at a known version, stored only if that is
+ * the slot's ('known': no second version pass); any other is listed and its version checked after
+ * ('after', also when the one-pass listing gives none); 'never' when it was read at another version.
  */
-export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<Buffer> {
+export async function missMembers(req: DavRequest, folder: string, slot: ListingSlot): Promise<{ entries: Iterable<Entry> | AsyncIterable<Entry>; store: 'known' | 'after' | 'never' }> {
+  const backend = req.backend;
+  if (isListingVersioned(backend) && backend.listVersioned) {
+    const listed = await backend.listVersioned(folder, { maxMembers: MAX_MEMBERS });
+    if (listed) return { entries: listed.entries, store: listed.version === slot.version ? 'known' : 'never' };
+    // None (a view forwarding to a backend without it, e.g. git under MountView, or refused): as below.
+  }
+  return { entries: backend.list(folder), store: 'after' };
+}
+
+/**
+ * A miss's member responses as bytes to write, kept if they are small enough and were made at the
+ * key's version: read at it ('known'), or the backend's version after the listing is still the one
+ * the key was made with ('after': nothing changed while the listing was made).
+ */
+export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string, store: 'known' | 'after'): Promise<Buffer> {
   // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
   // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
   const size = Buffer.byteLength(members);
@@ -145,7 +163,7 @@ export async function storeMembers(req: DavRequest, folder: string, slot: Listin
   if (size > ENTRY_MAX_BYTES) return bytes;
   bytes.write(members);
   const backend = req.backend;
-  if (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version) cache.set(slot.key, bytes);
+  if (store === 'known' || (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version)) cache.set(slot.key, bytes);
   return bytes;
 }
 

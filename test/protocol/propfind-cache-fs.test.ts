@@ -128,22 +128,68 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
     assert.match((await listTwice(body)).get('/d/a.txt')!, /<D:lockdiscovery\/>/);
   });
 
+  /**
+   * Counts the passes over `path`'s members (the backend's list, listVersioned and listingVersion;
+   * the server runs in this process); `gate` holds the first listing (list or listVersioned).
+   */
+  function countPasses(path: string, gate?: Promise<void>) {
+    const proto = FsBackend.prototype;
+    const { list, listVersioned, listingVersion } = proto;
+    const n = { list: 0, listVersioned: 0, listingVersion: 0 };
+    let held = false;
+    const hold = async () => {
+      if (gate && !held) {
+        held = true;
+        await gate;
+      }
+    };
+    proto.list = async function* (this: FsBackend, at: string) {
+      if (at === path) {
+        n.list++;
+        await hold();
+      }
+      yield* list.call(this, at);
+    };
+    proto.listVersioned = async function (this: FsBackend, at: string, options?: { maxMembers?: number }) {
+      if (at === path) {
+        n.listVersioned++;
+        await hold();
+      }
+      return listVersioned.call(this, at, options);
+    };
+    proto.listingVersion = function (this: FsBackend, at: string, options?: { maxMembers?: number }) {
+      if (at === path) n.listingVersion++;
+      return listingVersion.call(this, at, options);
+    };
+    const restore = () => Object.assign(proto, { list, listVersioned, listingVersion });
+    return { n, restore };
+  }
+
+  it('a miss costs two passes over the members (version, then one pass listing at a version); a hit one', async () => {
+    await raw(s.url, '/two', { method: 'MKCOL' });
+    for (let i = 0; i < 5; i++) await writeFile(join(s.root, 'two', `f${i}.txt`), 'x');
+    const { n, restore } = countPasses('/two');
+    try {
+      const misses = counts.misses;
+      await ask(PROPS, '/two/');
+      assert.equal(counts.misses, misses + 1);
+      assert.deepEqual(n, { list: 0, listVersioned: 1, listingVersion: 1 }, 'a miss');
+      const hits = counts.hits;
+      await ask(PROPS, '/two/');
+      assert.equal(counts.hits, hits + 1);
+      assert.deepEqual(n, { list: 0, listVersioned: 1, listingVersion: 2 }, 'then a hit');
+    } finally {
+      restore();
+    }
+  });
+
   it('concurrent misses of one folder make one listing, and all give the same answer', async () => {
     await raw(s.url, '/many', { method: 'MKCOL' });
     for (let i = 0; i < 40; i++) await writeFile(join(s.root, 'many', `f${i}.txt`), 'x'.repeat(i));
     // The first listing of /many/ is held until all eight requests have looked the cache up, so
-    // the others meet its fill; listings (calls of the backend's list) are counted.
-    const list = FsBackend.prototype.list;
-    let listings = 0;
+    // the others meet its fill; listings are counted.
     let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    FsBackend.prototype.list = async function* (this: FsBackend, path: string) {
-      if (path === '/many') {
-        listings++;
-        await gate;
-      }
-      yield* list.call(this, path);
-    };
+    const { n, restore } = countPasses('/many', new Promise<void>((r) => (open = r)));
     const wait = fillWait.ms;
     fillWait.ms = 600_000; // the hang detector is mocha's timeout, not this cap
     try {
@@ -152,11 +198,11 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
       while (counts.misses < misses + 8) await new Promise((r) => setTimeout(r, 10));
       open();
       const answers = await asked;
-      assert.equal(listings, 1, 'one listing for eight concurrent misses');
+      assert.equal(n.list + n.listVersioned, 1, 'one listing for eight concurrent misses');
       for (const a of answers) assert.equal(a, answers[0]);
       assert.equal(responses(answers[0]!).size, 41);
     } finally {
-      FsBackend.prototype.list = list;
+      restore();
       fillWait.ms = wait;
     }
     await writeFile(join(s.root, 'many', 'f0.txt'), 'changed');

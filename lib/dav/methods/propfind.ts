@@ -7,7 +7,7 @@ import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } f
 import { ResponseWriter } from '../response-writer.js';
 import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
-import { awaitFill, beginFill, cachedMembers, ENTRY_MAX_BYTES, listingSlot, storeMembers, type ListingSlot } from '../listing-cache.js';
+import { awaitFill, beginFill, cachedMembers, ENTRY_MAX_BYTES, listingSlot, missMembers, storeMembers, type ListingSlot } from '../listing-cache.js';
 import { requireEntry } from '../respond.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -47,10 +47,10 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
       return;
     }
     if (!slot) {
-      for await (const m of members(req, folder, base, inside, writer, depth, pending)) yield new RawXml(m.xml);
+      for await (const m of members(req, req.backend.list(folder), base, inside, writer, depth, pending)) yield new RawXml(m.xml);
       continue;
     }
-    yield* fill(req, folder, slot, members(req, folder, base, inside, writer, depth, pending));
+    yield* fill(req, folder, slot, base, inside, writer);
   }
 }
 
@@ -61,10 +61,13 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
  * not at all. Once a listing cannot be stored (too long, or a collection member where `filesOnly`),
  * the waiters are released to list themselves and this one streams the rest.
  */
-async function* fill(req: DavRequest, folder: string, slot: ListingSlot, listed: AsyncGenerator<Member>): AsyncGenerator<RawXml | Buffer> {
+async function* fill(req: DavRequest, folder: string, slot: ListingSlot, base: string, inside: string, writer: ResponseWriter): AsyncGenerator<RawXml | Buffer> {
   const release = beginFill(slot);
   try {
-    let parts: string[] | null = [];
+    const { entries, store } = await missMembers(req, folder, slot);
+    const listed = members(req, entries, base, inside, writer, '1', []);
+    if (store === 'never') release(); // nothing will be stored: the waiters list themselves
+    let parts: string[] | null = store === 'never' ? null : [];
     let length = 0;
     for await (const m of listed) {
       if (!parts) {
@@ -81,8 +84,8 @@ async function* fill(req: DavRequest, folder: string, slot: ListingSlot, listed:
       parts = null;
       yield new RawXml(m.xml);
     }
-    if (!parts) return;
-    const bytes = await storeMembers(req, folder, slot, parts.join(''));
+    if (!parts || store === 'never') return;
+    const bytes = await storeMembers(req, folder, slot, parts.join(''), store);
     release();
     for (let i = 0; i < bytes.length; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
   } finally {
@@ -95,9 +98,9 @@ interface Member {
   collection: boolean;
 }
 
-/** A folder's members, rendered. */
-async function* members(req: DavRequest, folder: string, base: string, inside: string, writer: ResponseWriter, depth: string, pending: Entry[]): AsyncGenerator<Member> {
-  for await (const entry of req.backend.list(folder)) {
+/** A folder's members (`listed`), rendered. */
+async function* members(req: DavRequest, listed: Iterable<Entry> | AsyncIterable<Entry>, base: string, inside: string, writer: ResponseWriter, depth: string, pending: Entry[]): AsyncGenerator<Member> {
+  for await (const entry of listed) {
     const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
     const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
     const xml = await writer.write(new Resource(req, entry, href));
