@@ -112,9 +112,15 @@ export interface ListingVersioned {
    * A string that changes whenever anything this backend would report about the members of the
    * collection at `path` changes: which members there are, their sizes, ETags, dates (including dates
    * taken from history), dead and volatile properties. Never the same string for two different
-   * answers. null: no such key here (don't cache).
+   * answers. null: no such key here (don't cache). `maxMembers`: a backend for which a version costs
+   * a pass over the members (folders) may answer null for a collection with more.
    */
-  listingVersion(path: string): Promise<string | null>;
+  listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null>;
+  /**
+   * Where a version costs a pass over the members (folders): the members and the version of that
+   * one pass, so that a caller keeping the members by version reads them once. null: as above.
+   */
+  listVersioned?(path: string, options?: { maxMembers?: number }): Promise<{ entries: Entry[]; version: string } | null>;
 }
 
 export function isListingVersioned(backend: Backend): backend is Backend & ListingVersioned {

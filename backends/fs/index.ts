@@ -38,7 +38,7 @@ import {
   type WriteResult,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { readByName, type OpenedRead, type QuotaAware, type ReadOpener, type SyncCapable } from '../capabilities.js';
+import { readByName, type ListingVersioned, type OpenedRead, type QuotaAware, type ReadOpener, type SyncCapable } from '../capabilities.js';
 import { LockFile, type CriticalSection } from '../util/lock-file.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { Containment, DEFAULT_SYMLINK_POLICY, O_PATH, type SymlinkPolicy } from './containment.js';
@@ -49,12 +49,15 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
-import { listVerified } from './listing.js';
+import { listingVersionOf, listVerified, listVersionedOf } from './listing.js';
 import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
 import { requireParent, writeFile, type WriteContext } from './writes.js';
 import { copyResource, moveResource } from './copy-move.js';
+
+/** Folders with more members get no listing version unless asked for more (the PROPFIND cache would not keep them). */
+const DEFAULT_VERSION_MEMBERS = 10_000;
 
 /** Held (created exclusively) by whichever process is in its guard-and-rename step: ../util/lock-file.ts. */
 export const WRITE_LOCK = 'write.lock';
@@ -74,7 +77,7 @@ export interface FsBackendOptions {
   supervised?: boolean;
 }
 
-export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
+export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, ListingVersioned {
   readonly name = 'fs';
   /** A change set lists the folder and saves a snapshot: not to be asked on every request. */
   readonly cheapChanges = false;
@@ -175,7 +178,27 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
 
   async *list(path: string): AsyncIterable<Entry> {
     const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
-    yield* listVerified(this.paths, this.propsStore, path, (p) => this.folder.isHidden(p), remember);
+    yield* listVerified(this.paths, this.propsStore, path, this.folder.hiddenIn(path), remember);
+  }
+
+  /**
+   * A hash of everything a listing of `path` reports, from one pass of its stats (./listing.ts says
+   * why that is all): lib/dav/listing-cache.ts replays a PROPFIND's member responses by it, and the
+   * CalDAV layer keeps a calendar's members by it. Exact for changes made by anyone, any process.
+   */
+  async listingVersion(path: string, options: { maxMembers?: number } = {}): Promise<string | null> {
+    if (this.folder.isHidden(path)) return null;
+    return listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
+  }
+
+  /**
+   * The members with the listing version they were read at, from one pass (see listingVersion); each
+   * file remembers its folder's sidecar as list() does, so its properties need no second read.
+   */
+  async listVersioned(path: string, options: { maxMembers?: number } = {}): Promise<{ entries: Entry[]; version: string } | null> {
+    if (this.folder.isHidden(path)) return null;
+    const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
+    return listVersionedOf(this.paths, this.propsStore, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS, remember);
   }
 
   async read(path: string, range?: ByteRange, _known?: Entry): Promise<Readable> {
@@ -228,7 +251,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
-    const previous = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
+    const previous: ReadonlyMap<string, string> | null = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
     if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown or expired sync token ${since}`);
     const { prints, entries } = await this.memberPrints(path);
     const diff = diffMembers(previous, prints, limit);
@@ -246,10 +269,18 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener {
     if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
     const prints = new Map<string, string>();
     const entries = new Map<string, Entry>();
+    let sidecar: Sidecar | undefined;
     for await (const e of this.list(path)) {
       const name = baseName(e.path);
       entries.set(name, e);
-      prints.set(name, e.kind === 'collection' ? e.etag : `${e.etag} ${JSON.stringify(this.listedSidecar.get(e)?.[name] ?? {})}`);
+      if (e.kind === 'collection') {
+        prints.set(name, e.etag);
+        continue;
+      }
+      // One sidecar for the whole listing; most files have no dead properties (no JSON to write).
+      sidecar ??= this.listedSidecar.get(e);
+      const own = sidecar?.[name];
+      prints.set(name, `${e.etag} ${own === undefined ? '{}' : JSON.stringify(own)}`);
     }
     return { prints, entries };
   }

@@ -3,70 +3,150 @@
  * opened and checked once; names, member stats and its sidecar are then read through the handle
  * (/proc/self/fd/N/name), so renaming one of its ancestors meanwhile cannot redirect them into a
  * folder the client does not reach.
+ *
+ * Members are read and stat'ed a batch at a time, synchronously within a batch (bench/stat-floor.ts):
+ * an lstat of a name just read from its directory is a cached metadata lookup of a few µs, while a
+ * thread-pool round trip and a promise per member cost 3–4× that. One asynchronous directory read per
+ * batch lets the event loop turn, so a folder of 100,000 members never blocks it for long.
  */
-import { constants as fsc, lstatSync, promises as fsp, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { Sidecar } from '../sidecar.js';
-import { O_PATH, type Containment, type Opened } from './containment.js';
+import { SIDECAR, type Sidecar } from '../sidecar.js';
+import { NAME_MAX, O_PATH, type Containment, type Opened } from './containment.js';
 import { toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
+
+/** Members read and stat'ed between two turns of the event loop. */
+const BATCH = 256;
+
+/** A member as read: its lstat (null: gone since it was listed), or `link` for a symbolic link. */
+interface Member {
+  name: string;
+  st: BigIntStats | null;
+  link: boolean;
+}
+
+/**
+ * A directory this big or smaller is read in one call, names only (the lstat that follows tells links
+ * anyway): a third of what streaming it costs — but only on a file system where a directory's st_size
+ * grows with the bytes of its names (WHOLE_FS), so it bounds how many names one call holds: ext2/3/4
+ * spend at least 12 bytes a name (so at most ~87,000 names, ~30,000 typical ones), XFS more. Elsewhere
+ * (ZFS gives the entry count, tmpfs 20 bytes a name, FUSE/CIFS 0 or 4096) every folder streams, so a
+ * folder of 100,000 members is never held whole on any of them.
+ */
+const READ_WHOLE_BYTES = 1024 * 1024;
+
+/** statfs f_type of the file systems whose directory sizes READ_WHOLE_BYTES may trust: ext2/3/4, XFS. */
+const WHOLE_FS = new Set([0xef53, 0x58465342]);
+/** Per device (st_dev): whether its directory sizes may be trusted (a folder below may be another mount). */
+const wholeByDev = new Map<bigint, boolean>();
+
+/** Whether a folder (via its handle's path; `st` its fstat) may be read in one call. */
+function readWhole(via: string, st: BigIntStats): boolean {
+  if (st.size > READ_WHOLE_BYTES) return false;
+  let ok = wholeByDev.get(st.dev);
+  if (ok === undefined) {
+    try {
+      ok = WHOLE_FS.has(statfsSync(via).type);
+    } catch {
+      ok = false;
+    }
+    if (wholeByDev.size < 256) wholeByDev.set(st.dev, ok);
+  }
+  return ok;
+}
+
+/** The names of the folder, a batch at a time. */
+async function* names(via: string, whole: boolean): AsyncGenerator<string[]> {
+  if (whole) {
+    const all = await fsp.readdir(via);
+    for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH);
+    return;
+  }
+  const dir = await fsp.opendir(via, { bufferSize: BATCH });
+  try {
+    for (;;) {
+      // Asynchronous once per batch (it refills Dir's buffer): the event loop turns here.
+      let d: Dirent | null = await dir.read();
+      const out: string[] = [];
+      for (; d; d = out.length < BATCH ? dir.readSync() : null) out.push(d.name);
+      if (!out.length) return;
+      yield out;
+    }
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
+
+/** The folder's visible members, a batch at a time, each with its lstat. */
+async function* batches(via: string, whole: boolean, hidden: (name: string) => boolean): AsyncGenerator<Member[]> {
+  let first = true;
+  for await (const batch of names(via, whole)) {
+    // Between two batches of a folder read whole, a turn of the event loop (streaming has its reads).
+    if (!first && whole) await new Promise((r) => setImmediate(r));
+    first = false;
+    yield statted(via, batch.filter((name) => !hidden(name)));
+  }
+}
+
+/** Each name with its lstat. */
+function statted(via: string, batch: string[]): Member[] {
+  const out: Member[] = [];
+  for (const name of batch) {
+    // lstat: a member that is (or became) a link is not followed unchecked.
+    const st = lstatOrNull(via + '/' + name);
+    out.push({ name, st, link: st !== null && st.isSymbolicLink() });
+  }
+  return out;
+}
+
+/** null when the member vanished or cannot be stat'ed (left out of the listing, as before). */
+function lstatOrNull(file: string): BigIntStats | null {
+  try {
+    return lstatSync(file, { bigint: true, throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export async function* listVerified(
   paths: Containment,
   props: PropsStore,
   path: string,
-  hidden: (path: string) => boolean,
+  hidden: (name: string) => boolean,
   /** Told each file listed, with its folder's sidecar as read through the handle. */
   remember: (file: Entry, sidecar: Sidecar) => void,
 ): AsyncGenerator<Entry> {
   const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY);
   if (!folder) throw new BackendError('NotFound', path);
   try {
-    // The sidecar first: if it cannot be read, no directory handle is open yet to leak (the loop
-    // below closes `dir` however it ends). opendir streams the names: a folder of 100k files
-    // neither waits for nor holds the whole list.
+    // The sidecar first: if it cannot be read, no directory handle is open yet to leak (names()
+    // closes its own however the loop ends). A big folder streams: 100k files are never held.
     const sidecar = await props.read(folder.via, folder.real);
-    const dir = await fsp.opendir(folder.via, { bufferSize: 256 });
-    let batch: Dirent[] = [];
-    async function* flush(): AsyncGenerator<Entry> {
-      // Stat a batch at a time: enough parallelism to hide latency, bounded so libuv is not flooded.
-      const entries = await Promise.all(batch.map((d) => entryOf(paths, folder!, joinPath(path, d.name), d)));
-      batch = [];
-      for (const e of entries) {
+    const whole = readWhole(folder.via, fstatSync(folder.fh.fd, { bigint: true }));
+    for await (const batch of batches(folder.via, whole, hidden)) {
+      for (const m of batch) {
+        const at = joinPath(path, m.name);
+        const e = m.link ? await linkedEntry(paths, folder, at, m.name) : m.st ? toEntry(at, m.st) : null;
         if (!e) continue;
         if (e.kind === 'file') remember(e, sidecar);
         yield e;
       }
     }
-    for await (const d of dir) {
-      if (hidden(joinPath(path, d.name))) continue;
-      batch.push(d);
-      if (batch.length >= 64) yield* flush();
-    }
-    yield* flush();
   } finally {
     await folder.fh.close();
   }
 }
 
 /**
- * A listed member's entry, or null if it vanished, dangles, or is a link the policy does not follow
- * (out of the listed folder, into the state folder, or any under `refuse`). A plain member is
- * stat'ed synchronously: a stat of a name just read from its directory is a cached metadata lookup
- * (microseconds), while a thread-pool round trip per member made a 1,000-member PROPFIND spend more
- * time scheduling stats than doing them. Batches of 64 keep the event loop free.
+ * A symbolic link's entry, or null if it dangles or is a link the policy does not follow (out of the
+ * listed folder, into the state folder, or any under `refuse`).
  */
-async function entryOf(paths: Containment, folder: Opened, path: string, d: Dirent): Promise<Entry | null> {
-  const abs = join(folder.via, d.name);
+async function linkedEntry(paths: Containment, folder: Opened, path: string, name: string): Promise<Entry | null> {
   try {
-    if (!d.isSymbolicLink()) {
-      // lstat: a member that became a link since it was listed is not followed unchecked.
-      const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-      return st && !st.isSymbolicLink() ? toEntry(path, st) : null;
-    }
-    const fh = await fsp.open(abs, O_PATH | fsc.O_NONBLOCK);
+    const fh = await fsp.open(folder.via + '/' + name, O_PATH | fsc.O_NONBLOCK);
     try {
       return (await paths.insideOf(folder, fh)) ? toEntry(path, await fh.stat({ bigint: true })) : null;
     } finally {
@@ -75,4 +155,124 @@ async function entryOf(paths: Containment, folder: Opened, path: string, d: Dire
   } catch {
     return null;
   }
+}
+
+/**
+ * What a listing of this folder reports depends on nothing but: which visible names it holds, in which
+ * order, each member's lstat (kind, inode, size, times: the entry and its ETag are made from them),
+ * the sidecar (its dead properties, read by inode, size and mtime: props-store.ts), and for each
+ * member folder its own sidecar (`sub/.davprops`: the folder's own dead properties, which a listing
+ * reports for the member; rewritten in place it changes no stat of `sub`). This is a hash of all of
+ * them, with the ctimes: a ctime cannot be set back, so a member changed and changed back (even in
+ * place, with the same size, within one tick of the mtime) still gives another version. It costs one
+ * pass of the listing's own stats, plus one lstat per member folder, without making entries.
+ *
+ * Names are hashed as the listing reports them (decoded as UTF-8; a name that is not valid UTF-8
+ * decodes to U+FFFD, cannot be stat'ed by that name and is left out of the listing, as on main): two
+ * names that decode alike give the same listing, so hashing the decoded form is exact.
+ *
+ * null (no version: don't cache) for a folder holding a symbolic link (what it leads to is not in the
+ * hash), for one with more than `maxMembers` members (counted from the names before any member is
+ * stat'ed, whatever the file system says the directory's size is), or one that is not there.
+ */
+export async function listingVersionOf(
+  paths: Containment,
+  path: string,
+  hidden: (name: string) => boolean,
+  maxMembers: number,
+  /** Told each member's entry, made from the very stat the version hashes. */
+  collect?: (entry: Entry) => void,
+  /** Called once the sidecar's lstat is taken (what it then reads is at least as new as the hash). */
+  afterSidecar?: (folder: Opened) => Promise<void>,
+): Promise<string | null> {
+  const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  if (!folder) return null;
+  try {
+    const self = fstatSync(folder.fh.fd, { bigint: true });
+    if (!self.isDirectory()) return null;
+    // The names first (at most maxMembers of them are held): a folder with more is refused before a
+    // single member is stat'ed.
+    const visible: string[] = [];
+    for await (const batch of names(folder.via, readWhole(folder.via, self))) {
+      for (const name of batch) if (!hidden(name)) visible.push(name);
+      if (visible.length > maxMembers) return null;
+    }
+    const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
+    const hash = createHash('sha256').update(path + '\0');
+    const buf = Buffer.allocUnsafe(HASH_BUFFER);
+    let at = print(buf, 0, self);
+    at = sidecar ? print(buf, at, sidecar) : buf.writeUInt8(0, at);
+    await afterSidecar?.(folder);
+    for (let i = 0; i < visible.length; i += BATCH) {
+      if (i > 0) await new Promise((r) => setImmediate(r)); // the event loop turns between batches
+      for (const m of statted(folder.via, visible.slice(i, i + BATCH))) {
+        if (m.link) return null;
+        // Room for the name, its \0 and two prints, or the buffer goes into the hash first (a name
+        // decoded from invalid UTF-8 takes up to 3 bytes a byte, more than NAME_MAX).
+        if (at + Buffer.byteLength(m.name) + 1 + 2 * PRINT_BYTES > buf.length) {
+          hash.update(buf.subarray(0, at));
+          at = 0;
+        }
+        // Names hold neither \0 nor /, and each is followed by \0 and a fixed-size print (or a 1
+        // for a member gone since it was listed), then for a folder its sidecar's print (or a 0):
+        // the fields cannot run into each other.
+        at += buf.write(m.name, at);
+        at = buf.writeUInt8(0, at);
+        at = m.st ? print(buf, at, m.st) : buf.writeUInt8(1, at);
+        if (m.st?.isDirectory()) {
+          const own = lstatOrNull(folder.via + '/' + m.name + '/' + SIDECAR);
+          at = own ? print(buf, at, own) : buf.writeUInt8(0, at);
+        }
+        if (collect && m.st) collect(toEntry(joinPath(path, m.name), m.st));
+      }
+    }
+    hash.update(buf.subarray(0, at));
+    return `fs:${hash.digest('base64')}`;
+  } finally {
+    await folder.fh.close();
+  }
+}
+
+/** Bytes print() writes: a marker and seven 64-bit fields. */
+const PRINT_BYTES = 1 + 7 * 8;
+/** The hash's staging buffer: a batch of the longest names (NAME_MAX bytes) and their prints. */
+const HASH_BUFFER = BATCH * (NAME_MAX + 1 + 2 * PRINT_BYTES) + 2 * PRINT_BYTES;
+
+/** The fields of a stat a listing reports from (and ctime), at `at` in `buf`; returns the end. */
+function print(buf: Buffer, at: number, st: BigIntStats): number {
+  at = buf.writeUInt8(2, at);
+  for (const v of [st.mode, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, st.birthtimeNs]) at = buf.writeBigUInt64LE(BigInt.asUintN(64, v), at);
+  return at;
+}
+
+/**
+ * The members (files and folders) and the listing version of the one pass that read them: the
+ * entries are exactly what a listing at that version reports (made from the same stats), so a
+ * caller may keep them under the version. Each file is told to `remember` with its folder's sidecar,
+ * read after the sidecar's lstat was hashed: its content is at least as new as the version says, so
+ * what is made from it is never older than the version (a newer sidecar has another version, which
+ * no later request computes before the change). null where listingVersionOf gives none.
+ */
+export async function listVersionedOf(
+  paths: Containment,
+  props: PropsStore,
+  path: string,
+  hidden: (name: string) => boolean,
+  maxMembers: number,
+  remember: (file: Entry, sidecar: Sidecar) => void,
+): Promise<{ entries: Entry[]; version: string } | null> {
+  const entries: Entry[] = [];
+  let sidecar: Sidecar = {};
+  const version = await listingVersionOf(
+    paths,
+    path,
+    hidden,
+    maxMembers,
+    (e) => {
+      if (e.kind === 'file') remember(e, sidecar);
+      entries.push(e);
+    },
+    async (folder) => void (sidecar = await props.read(folder.via, folder.real)),
+  );
+  return version === null ? null : { entries, version };
 }

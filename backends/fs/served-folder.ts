@@ -44,6 +44,18 @@ export class ServedFolder {
     return this.statePath !== null && (path === this.statePath || path.startsWith(this.statePath + '/'));
   }
 
+  /**
+   * isHidden for the members of one folder, by name: what a listing asks for every member, without
+   * splitting each member's path again. The same answers as isHidden(joinPath(folder, name)).
+   */
+  hiddenIn(folder: string): (name: string) => boolean {
+    if (this.isHidden(folder)) return () => true;
+    const inside = folder === '/' ? '/' : folder + '/';
+    const state = this.statePath !== null && this.statePath.startsWith(inside) && !this.statePath.slice(inside.length).includes('/') ? this.statePath.slice(inside.length) : null;
+    const users = folder === '/' ? USERS_FILE : null;
+    return (name) => name === SIDECAR || name === users || name === state;
+  }
+
   /** Refuses reserved names and paths through symbolic links (the policy's `write`). */
   async writable(path: string): Promise<void> {
     if (this.isHidden(path)) throw new BackendError('Forbidden', path, `${SIDECAR}, ${USERS_FILE} and the server's state folder (${this.statePath ?? STATE_NAME}) are reserved names`);

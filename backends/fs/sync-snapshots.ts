@@ -33,7 +33,7 @@ export const SNAPSHOT_MEMORY_BYTES = 16 * 1024 * 1024;
  * state folder and snapshot id: an id names one content within a folder of snapshots (a hash of it),
  * and the folder keeps two trees' equal ids apart (each tree has its own token key and pruning).
  */
-const memory = new Lru<{ state: Map<string, string>; bytes: number }>(SNAPSHOT_MEMORY_BYTES, (m) => 200 + 2 * sizeOf(m.state));
+const memory = new Lru<{ state: ReadonlyMap<string, string>; bytes: number }>(SNAPSHOT_MEMORY_BYTES, (m) => 200 + 2 * sizeOf(m.state));
 
 /** Bytes the snapshots in memory are counted at, for every tree of this process together. */
 export function snapshotMemoryHeld(): number {
@@ -49,12 +49,15 @@ export class SyncSnapshots {
     private readonly keep = 5000,
   ) {}
 
-  /** Stores a state (if new) and returns its token for `collection`. */
+  /**
+   * Stores a state (if new) and returns its token for `collection`. The map is kept as it is (no
+   * copy of 10,000 members per request): the caller hands it over and never changes it again.
+   */
   async save(collection: string, prints: ReadonlyMap<string, string>): Promise<string> {
     const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const id = createHash('sha1').update(text).digest('hex');
     const file = join(this.dir, `${id}.json`);
-    memory.set(`${this.dir}\n${id}`, { state: new Map(prints), bytes: Buffer.byteLength(text) });
+    memory.set(`${this.dir}\n${id}`, { state: prints, bytes: Buffer.byteLength(text) });
     try {
       const now = new Date();
       await fsp.utimes(file, now, now); // still in use: keep it among the newest
@@ -65,8 +68,11 @@ export class SyncSnapshots {
     return PREFIX + (await this.key.sign(collection, id));
   }
 
-  /** The state a token names, or null when it is not ours, was issued for another collection, or was pruned. */
-  async load(collection: string, token: string): Promise<Map<string, string> | null> {
+  /**
+   * The state a token names, or null when it is not ours, was issued for another collection, or was
+   * pruned. Shared with the memory: read it, never change it.
+   */
+  async load(collection: string, token: string): Promise<ReadonlyMap<string, string> | null> {
     const id = token.startsWith(PREFIX) ? await this.key.verify(collection, token.slice(PREFIX.length)) : null;
     if (!id || !/^[0-9a-f]{40}$/.test(id)) return null;
     const file = join(this.dir, `${id}.json`);
@@ -74,7 +80,7 @@ export class SyncSnapshots {
     if (kept) {
       const size = (await fsp.stat(file).catch(() => null))?.size;
       if (size === undefined) return null; // pruned
-      if (size === kept.bytes) return new Map(kept.state);
+      if (size === kept.bytes) return kept.state;
     }
     let text: string;
     try {
@@ -84,7 +90,7 @@ export class SyncSnapshots {
     }
     try {
       const state = new Map(JSON.parse(text) as Array<[string, string]>);
-      memory.set(`${this.dir}\n${id}`, { state: new Map(state), bytes: Buffer.byteLength(text) });
+      memory.set(`${this.dir}\n${id}`, { state, bytes: Buffer.byteLength(text) });
       return state;
     } catch {
       // Emptied by a power cut (written without fsync): removed, so that the next save of this

@@ -92,11 +92,19 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
    * members are the view's). The table's generation is part of the key, so a key made before a
    * change of the shares is never made again after it.
    */
-  async listingVersion(path: string): Promise<string | null> {
+  async listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null> {
     if (this.route(path) || this.table.below(path).length > 0 || !isListingVersioned(this.own)) return null;
     const generation = this.table.generation;
-    const v = await this.own.listingVersion(path);
+    const v = await this.own.listingVersion(path, options);
     return v === null || this.route(path) || this.table.below(path).length > 0 ? null : `${v}|${generation}`;
+  }
+
+  /** As listingVersion: only where the view adds nothing to the own tree's listing. */
+  async listVersioned(path: string, options?: { maxMembers?: number }): Promise<{ entries: Entry[]; version: string } | null> {
+    if (this.route(path) || this.table.below(path).length > 0 || !isListingVersioned(this.own) || !this.own.listVersioned) return null;
+    const generation = this.table.generation;
+    const r = await this.own.listVersioned(path, options);
+    return r === null || this.route(path) || this.table.below(path).length > 0 ? null : { entries: r.entries, version: `${r.version}|${generation}` };
   }
 
   /** What the user may do with a shared resource; null for their own. */

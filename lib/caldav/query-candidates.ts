@@ -2,7 +2,8 @@
  * The members of a calendar a calendar-query must look at. Where the backend tells changes cheaply
  * (git), the calendar's members are kept current through sync and, when the filter requires a
  * time-range, only those whose indexed bounds meet it are returned, with those whose bounds are open
- * or not known yet (state/calendar-members.ts). Elsewhere (folders), the calendar is listed.
+ * or not known yet (state/calendar-members.ts). Folders are kept the same way by their listing
+ * version (a pass of stats per query). Elsewhere the calendar is listed.
  * Either way each candidate is still tested in full: this only narrows, never decides.
  */
 import type { Entry } from '../../backends/backend.js';

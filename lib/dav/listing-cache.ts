@@ -8,8 +8,11 @@
  * - the backend's `listingVersion(folder)` (backends/capabilities.ts): git's tip commit id (the tree,
  *   `.davprops` and the dates history gives) + the volatile properties' version + a per-process
  *   epoch (new on every tip change, so a rewind never reuses a version, and after a listing that
- *   made up an entry for an unreadable object) + the mount table's generation; null where there is no such key (the folder backend, shares, history, a folder with
- *   mount points below it) → no cache;
+ *   made up an entry for an unreadable object) + the mount table's generation; on the folder
+ *   backend a hash of the names and every member's and the sidecar's lstat, ctime included, taken
+ *   afresh on each request (backends/fs/listing.ts), so a change by any process or by hand shows;
+ *   null where there is no such key (shares, history, a folder with mount points below it, a
+ *   folder holding a symbolic link or too many members to keep) → no cache;
  * - the Dav instance (a serial per object: its prefix, backend view, property registry and content
  *   type hook are fixed for its life) and the user the request runs as, and the folder's href as
  *   written (every member's href starts with it);
@@ -22,14 +25,15 @@
  * - locks: only a folder that no lock is in or over (ResponseWriter.enterFolder; the lock table
  *   catches up with other workers' journal) is cached or served from the cache: then every member's
  *   lockdiscovery is empty, in the bytes and in truth.
- * A miss stores its bytes only if the backend's version after the listing is the one before, so a
- * commit, a property change or a share change during the listing cannot file new bytes under an old
- * key.
+ * A miss stores its bytes only if they were made at the key's version: listed in the same pass as
+ * that version (listVersioned, the folder backend: one pass instead of list + version), or the
+ * backend's version after the listing is the one before (git), so a commit, a property change or a
+ * share change during the listing cannot file new bytes under an old key.
  *
  * Per process (each worker has its own; keys are content ids or this process's own counters, so a
  * worker never serves another's state as current), bounded by bytes.
  */
-import type { Backend } from '../../backends/backend.js';
+import type { Backend, Entry } from '../../backends/backend.js';
 import { isListingVersioned, isQuotaAware } from '../../backends/capabilities.js';
 import { Lru } from '../../backends/util/lru.js';
 import { cacheCounts } from '../../backends/util/stats.js';
@@ -64,23 +68,38 @@ const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontentty
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;
 
-/** Whether every property the request would write is covered by the key (see the file comment). */
-function cacheable(dav: Dav, backend: Backend, request: PropRequest): boolean {
+/**
+ * Whether every property the request would write is covered by the key (see the file comment):
+ * 'files' when only a listing without collections is (allprop where the backend knows quota: a
+ * collection member's quota is the disk's, in no key).
+ */
+function cacheable(dav: Dav, backend: Backend, request: PropRequest): boolean | 'files' {
   if (request.kind === 'propname') return false; // rare; applicable() asks every plugin's appliesTo
   const safe = (name: string) => {
     const live = dav.props.get(name);
     return live === undefined || SAFE.has(live); // undefined: a dead property, the backend's
   };
   if (request.kind === 'prop') return request.names.every(safe);
-  // allprop: quota applies only where the backend knows quota (never where listingVersion exists today).
-  const quota = (p: LiveProperty) => (p === quotaAvailableBytes || p === quotaUsedBytes) && !isQuotaAware(backend);
-  return dav.props.all().every((p) => !p.inAllprop || SAFE.has(p) || quota(p)) && request.include.every(safe);
+  // allprop: quota applies to collections, where the backend knows quota (the folder backend).
+  const quota = (p: LiveProperty) => p === quotaAvailableBytes || p === quotaUsedBytes;
+  if (!request.include.every(safe)) return false;
+  const all = dav.props.all();
+  if (!all.every((p) => !p.inAllprop || SAFE.has(p) || quota(p))) return false;
+  return all.some(quota) && isQuotaAware(backend) ? 'files' : true;
 }
 
 export interface ListingSlot {
   key: string;
   version: string;
+  /** Keep the members only if none of them is a collection (see cacheable). */
+  filesOnly: boolean;
 }
+
+/**
+ * A listing with more members would not fit ENTRY_MAX_BYTES (~200 bytes is the shortest response):
+ * a backend whose version costs a pass over the members (folders) gives none for it.
+ */
+const MAX_MEMBERS = Math.ceil(ENTRY_MAX_BYTES / 200);
 
 /**
  * The key for a Depth-1 listing of `folder` (whose href is `base`), or null when this one must not be
@@ -95,15 +114,16 @@ export async function listingSlot(
   lockFree: boolean,
 ): Promise<ListingSlot | null> {
   const { backend, dav } = req;
-  if (!lockFree || !isListingVersioned(backend) || !cacheable(dav, backend, request)) return null;
-  const version = await backend.listingVersion(folder);
+  const can = lockFree && isListingVersioned(backend) && cacheable(dav, backend, request);
+  if (!can || !isListingVersioned(backend)) return null;
+  const version = await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS });
   if (version === null) return null;
   let id = davIds.get(dav);
   if (id === undefined) davIds.set(dav, (id = ++davSerial));
   const user = (req.ctx.state.user as string | undefined) ?? '';
   const asked = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
   const key = JSON.stringify([version, id, user, base, folder, request.kind, asked, options.minimal]);
-  return { key, version };
+  return { key, version, filesOnly: can === 'files' };
 }
 
 /**
@@ -115,20 +135,81 @@ export function cachedMembers(slot: ListingSlot): Buffer | undefined {
 }
 
 /**
- * Keeps a miss's bytes, if the backend's version is still the one the key was made with (nothing
- * changed while the listing was written) and they are small enough.
+ * What a miss under `slot` renders, and how its bytes may be stored: a backend that lists with its
+ * version in one pass (`listVersioned`) gives entries read at a known version, stored only if that is
+ * the slot's ('known': no second version pass); any other is listed and its version checked after
+ * ('after', also when the one-pass listing gives none); 'never' when it was read at another version.
  */
-export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string): Promise<void> {
-  if (members.length > ENTRY_MAX_BYTES) return;
+export async function missMembers(req: DavRequest, folder: string, slot: ListingSlot): Promise<{ entries: Iterable<Entry> | AsyncIterable<Entry>; store: 'known' | 'after' | 'never' }> {
   const backend = req.backend;
-  if (!isListingVersioned(backend) || (await backend.listingVersion(folder)) !== slot.version) return;
+  if (isListingVersioned(backend) && backend.listVersioned) {
+    const listed = await backend.listVersioned(folder, { maxMembers: MAX_MEMBERS });
+    if (listed) return { entries: listed.entries, store: listed.version === slot.version ? 'known' : 'never' };
+    // None (a view forwarding to a backend without it, e.g. git under MountView, or refused): as below.
+  }
+  return { entries: backend.list(folder), store: 'after' };
+}
+
+/**
+ * A miss's member responses as bytes to write, kept if they are small enough and were made at the
+ * key's version: read at it ('known'), or the backend's version after the listing is still the one
+ * the key was made with ('after': nothing changed while the listing was made).
+ */
+export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string, store: 'known' | 'after'): Promise<Buffer> {
   // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
   // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
   const size = Buffer.byteLength(members);
-  if (size > ENTRY_MAX_BYTES) return;
-  const bytes = Buffer.allocUnsafeSlow(size);
+  const bytes = size > ENTRY_MAX_BYTES ? Buffer.from(members) : Buffer.allocUnsafeSlow(size);
+  if (size > ENTRY_MAX_BYTES) return bytes;
   bytes.write(members);
-  cache.set(slot.key, bytes);
+  const backend = req.backend;
+  if (store === 'known' || (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version)) cache.set(slot.key, bytes);
+  return bytes;
+}
+
+/**
+ * Misses being filled, by key: a request that misses while another request of the same key is
+ * making that listing waits for it and replays what it stored, rather than list and render the
+ * same folder again (16 clients asking at once made 16 listings, each slower for the others).
+ * Waiting never serves more than the cache would: what is replayed is what was stored under the key.
+ */
+const filling = new Map<string, Promise<void>>();
+
+/**
+ * Registers this request as filling `slot`; call the result as soon as it is known whether anything
+ * will be stored (it may be called again: the later calls do nothing). The filler must not wait on
+ * its own client before that (propfind.ts renders a storable listing into memory first).
+ */
+export function beginFill(slot: ListingSlot): () => void {
+  let done!: () => void;
+  const p = new Promise<void>((resolve) => (done = resolve));
+  filling.set(slot.key, p);
+  return () => {
+    if (filling.get(slot.key) === p) filling.delete(slot.key);
+    done();
+  };
+}
+
+/**
+ * The longest a request waits for another's fill before it lists for itself: a fill is released
+ * when its listing is made, not when it is sent, so this only bounds a listing that is itself slow
+ * (a huge folder, a loaded machine); the waiter then does the work it would have done anyway.
+ * An object so tests that count listings can raise it.
+ */
+export const fillWait = { ms: 2000 };
+
+/** If another request is filling `slot`, waits for it and returns what it stored (undefined: nothing). */
+export async function awaitFill(slot: ListingSlot): Promise<Buffer | undefined> {
+  const p = filling.get(slot.key);
+  if (!p) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, fillWait.ms)));
+  try {
+    await Promise.race([p, cap]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return cache.get(slot.key);
 }
 
 /** The stored bytes, for statistics and tests. */

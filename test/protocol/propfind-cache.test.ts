@@ -2,7 +2,8 @@
  * The Depth-1 PROPFIND members cache (lib/dav/listing-cache.ts) on the git backend: it is used (the
  * hit count grows), and the next PROPFIND after any change shows the change — writes through the
  * server, native commits and pushes, dead and volatile properties, locks, shares, other users — also
- * across two workers. The folder backend never caches (no safe key): its answers stay right as well.
+ * across two workers. The folder backend's cache (a version from every member's lstat) is tested in
+ * ./propfind-cache-fs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';

@@ -10,14 +10,14 @@
  * Why this can never be stale: the token names the exact state the members were read at (a tree id,
  * signed), asked anew on every query; the members are updated by the backend's own diff between the
  * two states; bounds are taken by ETag from the object index (object-index.ts), which names one
- * content. Other backends (folders: a file can be rewritten in place, which nothing but a stat of
- * every member shows) keep listing on every query.
+ * content. Folders (a file can be rewritten in place, which nothing but a stat of every member
+ * shows) are kept by their listing version instead, one pass of stats per query (byVersion).
  *
  * Kept per (tree, user, path): another user's view of the same path may differ. Bounded by bytes for
  * the whole server, by `weigh` below.
  */
 import type { Backend, Entry } from '../../../backends/backend.js';
-import { isSyncCapable } from '../../../backends/capabilities.js';
+import { isListingVersioned, isSyncCapable, type ListingVersioned } from '../../../backends/capabilities.js';
 import { Lru } from '../../../backends/util/lru.js';
 import { cacheCounts } from '../../../backends/util/stats.js';
 import type { ObjectBounds } from '../ical/bounds.js';
@@ -67,7 +67,11 @@ export class CalendarMembers {
    * for a caller (calendar-multiget) whose other way costs less than reading 10,000 members.
    */
   async current(backend: Backend, path: string, key: string, onlyIfKept = false): Promise<MemberSet | null> {
-    if (!isSyncCapable(backend) || !backend.cheapChanges) return null;
+    if (!isSyncCapable(backend) || !backend.cheapChanges) {
+      // A listing-version pass stats every member: dearer than the onlyIfKept caller's stat per href.
+      if (onlyIfKept) return null;
+      return isListingVersioned(backend) ? this.byVersion(backend, path, key) : null;
+    }
     if (onlyIfKept && !this.sets.peek(key)) return null;
     const token = await backend.syncToken(path);
     const kept = this.sets.get(key);
@@ -108,7 +112,32 @@ export class CalendarMembers {
     this.sets.set(key, next);
     return next;
   }
+
+  /**
+   * Folders: kept by the listing version (backends/fs/listing.ts: a hash of the names and every
+   * member's lstat, ctime included, taken afresh on every query), so a file added, removed or
+   * rewritten in place by anyone, any worker, shows; what a warm query saves is the evaluation of
+   * the members the interval index rules out. A set is read in the same pass as its version.
+   */
+  private async byVersion(backend: Backend & ListingVersioned, path: string, key: string): Promise<MemberSet | null> {
+    const kept = this.sets.get(key);
+    if (kept) {
+      const version = await backend.listingVersion(path, { maxMembers: FOLDER_MAX_MEMBERS });
+      if (version === null) return null;
+      if (kept.token === version) return kept;
+    }
+    const listed = backend.listVersioned ? await backend.listVersioned(path, { maxMembers: FOLDER_MAX_MEMBERS }) : null;
+    if (!listed) return null;
+    const files = new Map<string, Entry>();
+    for (const e of listed.entries) if (e.kind === 'file') files.set(e.path, e);
+    const set: MemberSet = { token: listed.version, files };
+    this.sets.set(key, set);
+    return set;
+  }
 }
+
+/** A folder calendar with more members is listed on every query (its set would crowd the cache). */
+const FOLDER_MAX_MEMBERS = 50_000;
 
 /**
  * The members whose bounds can meet [start, end], plus those whose bounds are open or unknown.

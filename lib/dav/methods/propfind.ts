@@ -7,7 +7,7 @@ import { parsePropfind, propResponse, type PropRequest, type ResponseOptions } f
 import { ResponseWriter } from '../response-writer.js';
 import { encodeSegment } from '../paths.js';
 import { sendMultistatus } from '../multistatus.js';
-import { cachedMembers, ENTRY_MAX_BYTES, listingSlot, storeMembers, type ListingSlot } from '../listing-cache.js';
+import { awaitFill, beginFill, cachedMembers, ENTRY_MAX_BYTES, listingSlot, missMembers, storeMembers, type ListingSlot } from '../listing-cache.js';
 import { requireEntry } from '../respond.js';
 import { el, RawXml, type OutElement } from '../xml/write.js';
 import { dav } from '../xml/names.js';
@@ -41,47 +41,78 @@ async function* responses(req: DavRequest, root: Entry, depth: string, request: 
     const inside = folder === '/' ? '/' : folder + '/';
     // Depth 1: the members' bytes may be replayed (../listing-cache.ts says why the key is safe).
     const slot = depth === '1' ? await listingSlot(req, folder, base, request, options, writer.membersLockFree) : null;
-    const cached = slot && cachedMembers(slot);
+    const cached = slot && (cachedMembers(slot) ?? (await awaitFill(slot)));
     if (cached !== undefined && cached !== null) {
       for (let i = 0; i < cached.length; i += CHUNK) yield cached.subarray(i, i + CHUNK);
       return;
     }
-    const collected = slot ? new Collector() : null;
-    for await (const entry of req.backend.list(folder)) {
-      const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
-      const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
-      const xml = await writer.write(new Resource(req, entry, href));
-      collected?.add(xml);
-      yield new RawXml(xml);
-      // A finite-depth collection (history) is listed as a member but never walked into: its
-      // snapshots hold `.history` again, so the walk would never end.
-      if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
+    if (!slot) {
+      for await (const m of members(req, req.backend.list(folder), base, inside, writer, depth, pending)) yield new RawXml(m.xml);
+      continue;
     }
-    const members = collected?.text();
-    if (slot && members !== undefined) await storeMembers(req, folder, slot as ListingSlot, members);
+    yield* fill(req, folder, slot, base, inside, writer);
+  }
+}
+
+/**
+ * A miss under `slot`: its member responses are rendered into memory (not written) while they may
+ * still be stored, so those waiting for this fill (awaitFill) are released as soon as it is known
+ * whether anything will be stored — never paced by this request's client, which may read slowly or
+ * not at all. Once a listing cannot be stored (too long, or a collection member where `filesOnly`),
+ * the waiters are released to list themselves and this one streams the rest.
+ */
+async function* fill(req: DavRequest, folder: string, slot: ListingSlot, base: string, inside: string, writer: ResponseWriter): AsyncGenerator<RawXml | Buffer> {
+  const release = beginFill(slot);
+  try {
+    const { entries, store } = await missMembers(req, folder, slot);
+    const listed = members(req, entries, base, inside, writer, '1', []);
+    if (store === 'never') release(); // nothing will be stored: the waiters list themselves
+    let parts: string[] | null = store === 'never' ? null : [];
+    let length = 0;
+    for await (const m of listed) {
+      if (!parts) {
+        yield new RawXml(m.xml);
+        continue;
+      }
+      length += m.xml.length;
+      if (length <= ENTRY_MAX_BYTES && !(slot.filesOnly && m.collection)) {
+        parts.push(m.xml);
+        continue;
+      }
+      release();
+      for (const p of parts) yield new RawXml(p);
+      parts = null;
+      yield new RawXml(m.xml);
+    }
+    if (!parts || store === 'never') return;
+    const bytes = await storeMembers(req, folder, slot, parts.join(''), store);
+    release();
+    for (let i = 0; i < bytes.length; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
+  } finally {
+    release();
+  }
+}
+
+interface Member {
+  xml: string;
+  collection: boolean;
+}
+
+/** A folder's members (`listed`), rendered. */
+async function* members(req: DavRequest, listed: Iterable<Entry> | AsyncIterable<Entry>, base: string, inside: string, writer: ResponseWriter, depth: string, pending: Entry[]): AsyncGenerator<Member> {
+  for await (const entry of listed) {
+    const name = entry.path.startsWith(inside) ? entry.path.slice(inside.length) : '';
+    const href = name && !name.includes('/') ? base + encodeSegment(name) + (entry.kind === 'collection' ? '/' : '') : undefined;
+    const xml = await writer.write(new Resource(req, entry, href));
+    yield { xml, collection: entry.kind === 'collection' };
+    // A finite-depth collection (history) is listed as a member but never walked into: its
+    // snapshots hold `.history` again, so the walk would never end.
+    if (depth === 'infinity' && entry.kind === 'collection' && !entry.finiteDepth) pending.push(entry);
   }
 }
 
 /** A hit is written in pieces of this many bytes, so it still interleaves with other requests. */
 const CHUNK = 65536;
-
-/** A miss's member responses, kept while they stay under the cache's entry limit. */
-class Collector {
-  private parts: string[] | null = [];
-  private length = 0;
-
-  add(xml: string): void {
-    if (!this.parts) return;
-    this.length += xml.length;
-    if (this.length > ENTRY_MAX_BYTES) this.parts = null;
-    else this.parts.push(xml);
-  }
-
-  /** Everything added, or undefined when it grew past the limit. */
-  text(): string | undefined {
-    return this.parts?.join('');
-  }
-}
 
 async function* genericResponses(req: DavRequest, root: Entry, depth: string, request: PropRequest, options: ResponseOptions): AsyncGenerator<OutElement> {
   yield await propResponse(new Resource(req, root), request, options);
