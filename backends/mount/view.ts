@@ -16,25 +16,9 @@
  * git's history at `/.history`): nothing is granted or owned there, and writes are refused in its words.
  */
 import type { Readable } from 'node:stream';
-import {
-  baseName,
-  isWithin,
-  joinPath,
-  type Backend,
-  type ByteRange,
-  type ChangeSet,
-  type CopyOptions,
-  type Entry,
-  type GuardView,
-  type MoveOptions,
-  type MutationOptions,
-  type PropertyMap,
-  type PropPatch,
-  type Quota,
-  type VersionInfo,
-  type WriteOptions,
-  type WriteResult,
-} from '../backend.js';
+import { baseName, isWithin, joinPath } from '../backend.js';
+import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardView, MoveOptions, MutationOptions } from '../backend.js';
+import type { PropertyMap, PropPatch, Quota, VersionInfo, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isVersioned, openForRead, readByName } from '../capabilities.js';
 import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, SyncCapable, Versioned } from '../capabilities.js';
