@@ -129,9 +129,13 @@ export function isListingVersioned(backend: Backend): backend is Backend & Listi
 
 /**
  * A GET's or HEAD's target opened once: the entry the method answers with (conditions, headers) and
- * the bytes of that very file, so the path is resolved and checked once and the body cannot come
- * from another file than the ETag and Content-Length describe. Whoever opened it calls `close()`
- * exactly once it is done (HEAD, 304, 412, an error: at once), unless `body()` took the handle over.
+ * the bytes of that very file, so the path is resolved and checked once and a plain or single-range
+ * body (`body()`) cannot come from another file than the ETag and Content-Length describe. Only
+ * those: the parts of a multipart/byteranges body and a Repr-Digest are still read by name
+ * (`backend.read`), so a file replaced meanwhile can show there, as before `openRead`; and a backend
+ * without `openRead` gets `readByName`, which reads by name too. Whoever opened
+ * it calls `close()` exactly once it is done (HEAD, 304, 412, an error: at once), unless `body()`
+ * took the handle over.
  */
 export interface OpenedRead {
   readonly entry: Entry;

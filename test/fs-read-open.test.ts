@@ -5,12 +5,14 @@
  * 412, ranges, a trailing slash, a client that goes away mid-body).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Containment } from '../backends/fs/containment.js';
 import { FsBackend } from '../backends/fs/index.js';
+import { buffersInUse, FileBody } from '../backends/util/file-body.js';
 import { raw, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Descriptors of this process open on `file` (O_PATH ones included: /proc shows their path too). */
@@ -31,6 +33,12 @@ async function settled(file: string): Promise<number> {
     n = await openOn(file);
   }
   return n;
+}
+
+/** Waits (bounded by steps, not time) until `ok()`; whether it became true. */
+async function until(ok: () => boolean): Promise<boolean> {
+  for (let step = 0; step < 400 && !ok(); step++) await new Promise((r) => setTimeout(r, 5));
+  return ok();
 }
 
 async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
@@ -102,6 +110,7 @@ describe('FsBackend.openRead: one open per GET', () => {
 describe('folder GET/HEAD over HTTP: one open by name, every descriptor closed once', () => {
   let s: TestServer;
   let file: string;
+  let huge: string;
   let etag: string;
   const size = 2 * 1024 * 1024;
   const proto = Containment.prototype as unknown as { openFast: (...a: unknown[]) => unknown; open: (...a: unknown[]) => unknown };
@@ -112,6 +121,9 @@ describe('folder GET/HEAD over HTTP: one open by name, every descriptor closed o
     s = await startTestServer({ backend: 'fs' });
     file = join(s.root, 'big.bin');
     await writeFile(file, Buffer.alloc(size, 'a'));
+    huge = join(s.root, 'huge.bin');
+    await writeFile(huge, '');
+    await truncate(huge, 64 * 1024 * 1024); // sparse: larger than any socket buffer, cheap to make
     etag = (await raw(s.url, '/big.bin', { method: 'HEAD' })).headers.etag as string;
     proto.openFast = function (this: unknown, ...a: unknown[]) {
       if (a[0] === '/big.bin') calls.fast++;
@@ -152,9 +164,10 @@ describe('folder GET/HEAD over HTTP: one open by name, every descriptor closed o
     assert.equal(await settled(file), 0);
   });
 
-  it('a client that goes away mid-body: the file is closed', async () => {
+  it('a client that goes away mid-body (a file larger than any socket buffer): the file is closed, the buffer counted out', async () => {
+    const base = buffersInUse();
     await new Promise<void>((resolve, reject) => {
-      const req = request(`${s.url}/big.bin`, (res) => {
+      const req = request(`${s.url}/huge.bin`, (res) => {
         res.once('data', () => {
           req.destroy();
           resolve();
@@ -164,6 +177,41 @@ describe('folder GET/HEAD over HTTP: one open by name, every descriptor closed o
       req.once('error', reject);
       req.end();
     });
-    assert.equal(await settled(file), 0);
+    assert.equal(await settled(huge), 0);
+    assert.equal(await until(() => buffersInUse() === base), true, `in use ${buffersInUse()}, was ${base}`);
   });
+
+  const pipes = { n: 0 };
+  const pipe = FileBody.prototype.pipe;
+  before(() => {
+    FileBody.prototype.pipe = function (this: FileBody, ...a: Parameters<typeof pipe>) {
+      pipes.n++;
+      return pipe.apply(this, a);
+    } as typeof pipe;
+  });
+  after(() => {
+    FileBody.prototype.pipe = pipe;
+  });
+  for (const midSize of [512 * 1024, 3 * 1024 * 1024 + 5]) {
+    it(`two pipelined GETs (64 MiB, then ${midSize} bytes) read by nobody, then the connection closes: nothing left open or counted, round after round`, async () => {
+      const mid = join(s.root, `mid-${midSize}.bin`);
+      await writeFile(mid, Buffer.alloc(midSize, 'm'));
+      const base = buffersInUse();
+      for (let round = 0; round < 4; round++) {
+        const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+        sock.pause(); // reads nothing
+        await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+        const host = `Host: ${new URL(s.url).host}\r\n`;
+        const piped = pipes.n;
+        sock.write(`GET /huge.bin HTTP/1.1\r\n${host}\r\nGET /mid-${midSize}.bin HTTP/1.1\r\n${host}\r\n`);
+        // Both bodies piped (the second into a response queued behind the first), then the client goes.
+        const both = await until(() => pipes.n === piped + 2);
+        sock.destroy();
+        assert.equal(both, true, `round ${round}: ${pipes.n - piped} bodies piped`);
+        assert.equal(await settled(mid), 0, `round ${round}: the queued response's file is closed`);
+        assert.equal(await settled(huge), 0);
+        assert.equal(await until(() => buffersInUse() === base), true, `round ${round}: in use ${buffersInUse()}, was ${base}`);
+      }
+    });
+  }
 });

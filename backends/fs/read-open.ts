@@ -5,7 +5,9 @@
  * straight to that inode: no path walk, no link, no rename in between can redirect it). So a GET costs
  * one name resolution and two opens (a HEAD, a 304 or a 412: one), where stats then a read by name
  * cost three resolutions and four opens (CalDAV's GET hook stat'ed, then the method, then the read);
- * and the bytes sent are those of the file the ETag and length describe, even if it was replaced.
+ * and the bytes of a plain or single-range body are those of the file the ETag and length describe,
+ * even if it was replaced. (Multipart parts and a Repr-Digest are read by name, lib/dav/methods/get.ts,
+ * so they are not covered: rare requests, left as they were.)
  */
 import { closeSync, constants as fsc, fstatSync, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';

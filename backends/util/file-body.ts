@@ -42,10 +42,9 @@ function takeBuffer(): Buffer | null {
   return pool.pop() ?? Buffer.allocUnsafeSlow(FILE_CHUNK);
 }
 
-/** `reuse`: the last write of it completed, so nothing refers to it any more; else it is only dropped. */
-function giveBuffer(buf: Buffer, reuse: boolean): void {
-  inUse--;
-  if (reuse && pool.length < POOL_MAX) pool.push(buf);
+/** A buffer nothing refers to any more (its last write completed) back into the pool. */
+function poolBuffer(buf: Buffer): void {
+  if (pool.length < POOL_MAX) pool.push(buf);
 }
 
 /** Pooled buffers held by responses now (tests: back to 0 once every body ended or was destroyed). */
@@ -76,8 +75,10 @@ export class FileBody extends Readable {
   private fdClosed = false;
   /** Set once `pipe` took over: `_read` is then never used. */
   private piped = false;
-  /** The pooled buffer this body holds (counted in `inUse`) until given back. */
+  /** The pooled buffer this body holds until it goes back to the pool or is dropped. */
   private held: Buffer | null = null;
+  /** This body is one of `inUse`: counted out exactly once, in `_destroy` (which a normal end reaches too). */
+  private counted = false;
   /** A write of the held buffer is waiting for its callback. */
   private writing = false;
 
@@ -122,10 +123,13 @@ export class FileBody extends Readable {
     const remaining = this.stop - this.pos;
     const pooledBuf = remaining > SMALL ? takeBuffer() : null;
     const buf = pooledBuf ?? Buffer.allocUnsafe(Math.max(Math.min(remaining, LEAN), 1));
-    if (pooledBuf) this.held = pooledBuf;
+    if (pooledBuf) {
+      this.held = pooledBuf;
+      this.counted = true;
+    }
     const step = (): void => {
       if (this.destroyed) {
-        this.giveBack(true); // the last write completed: nothing refers to it any more
+        this.giveBack(null); // the last write completed: nothing refers to it any more
         return;
       }
       const want = Math.min(buf.length, this.stop - this.pos);
@@ -134,15 +138,15 @@ export class FileBody extends Readable {
       if (this.pos >= this.stop) {
         // The last chunk: written, then 'end' (pipeline ends `dest`, or we do for a plain pipe).
         const last = n > 0 ? buf.subarray(0, n) : null;
-        if (last) this.write(dest, last, (err) => this.giveBack(!err));
-        else this.giveBack(true);
+        if (last) this.write(dest, last, (err) => this.giveBack(err));
+        else this.giveBack(null);
         this.finish();
         if (options?.end !== false) dest.end();
         return;
       }
       this.write(dest, buf.subarray(0, n), (err) => {
         if (!err) return step();
-        this.giveBack(false);
+        this.giveBack(err);
         this.destroy(err);
       });
     };
@@ -194,19 +198,27 @@ export class FileBody extends Readable {
     });
   }
 
-  /** The pooled buffer back to the pool (`reuse`) or only out of the count; once. */
-  private giveBack(reuse: boolean): void {
+  /**
+   * The held buffer back to the pool after a write of it completed without `err`, else dropped; once.
+   * The count is not touched here: a write callback may never come (a pipelined response queued behind
+   * another when the connection closes, a write after the socket was destroyed), so `_destroy` counts out.
+   */
+  private giveBack(err: Error | null | undefined): void {
     const buf = this.held;
     this.held = null;
-    if (buf) giveBuffer(buf, reuse);
+    if (buf && !err) poolBuffer(buf);
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.counted) {
+      this.counted = false;
+      inUse--;
+    }
     // No write pending: back to the pool. The last chunk's write pending after the end: its callback
-    // gives it back. A write pending mid-body (the client went away): its callback may never come, so
-    // counted out now and never reused.
-    if (!this.writing) this.giveBack(true);
-    else if (this.pos < this.stop) this.giveBack(false);
+    // (if it ever comes, and without an error) puts it back. A write pending mid-body (the client went
+    // away): the socket may still hold it, so it is dropped now, never reused.
+    if (!this.writing) this.giveBack(null);
+    else if (this.pos < this.stop) this.held = null;
     this.release();
     cb(err);
   }

@@ -1,5 +1,8 @@
 /** The DAV middleware: normalises the path, finds the method's handler, runs it. */
 import type { Middleware } from 'koa';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { isShareAware } from '../../backends/capabilities.js';
 import type { Dav } from './context.js';
 import { DavRequest } from './context.js';
@@ -45,5 +48,23 @@ export function davMiddleware(dav: Dav): Middleware {
     } finally {
       req.release();
     }
+    destroyBodyOnClose(ctx.body, ctx.req.socket, ctx.res);
   };
+}
+
+/**
+ * A stream body is destroyed (its file closed) if the connection closes before the response
+ * finished. Koa destroys it when the response closes, but a pipelined response queued behind
+ * another never gets 'close' from Node when the connection goes away (it has no socket yet), so
+ * without this its descriptor stayed open for good.
+ */
+function destroyBodyOnClose(body: unknown, socket: Socket | null, res: ServerResponse): void {
+  if (!(body instanceof Readable) || !socket || res.writableFinished) return;
+  const onClose = (): void => {
+    if (!res.writableFinished) body.destroy();
+  };
+  socket.once('close', onClose);
+  const done = (): void => void socket.removeListener('close', onClose);
+  res.once('finish', done);
+  body.once('close', done);
 }

@@ -135,6 +135,20 @@ describe('FileBody', () => {
     assert.equal(buffersInUse(), 0, 'each body aborted mid-write counted out once');
   });
 
+  it('the last chunk\'s write callback never comes (a pipelined response queued when the connection closed): counted out anyway, not reused', async () => {
+    const before = buffersInUse();
+    const pooled = pooledBuffers();
+    for (let i = 0; i < 70; i++) {
+      const { body, closes } = open(0, 512 * 1024); // one chunk: the body ends while its only write is pending
+      const sink = new Writable({ highWaterMark: 1, write: () => undefined }); // never calls back
+      body.pipe(sink);
+      await new Promise<void>((resolve) => body.once('close', () => resolve())); // ended, autoDestroyed
+      assert.equal(closes.n, 1);
+    }
+    assert.equal(buffersInUse(), before, 'each body counted out once, at its end');
+    assert.ok(pooledBuffers() <= pooled, 'a buffer whose write never completed is not put back');
+  });
+
   it('read as a stream (a digest), it gives the event loop a turn between chunks', async () => {
     const { body } = open(0, size);
     let turns = 0;
