@@ -13,7 +13,7 @@ import { Agent } from 'node:http';
 import { accessSync, constants, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timedRequest } from './load.js';
-import { STARTERS, type Peer, type PeerName, type Prepare } from './peers.js';
+import { FLOOR_PEERS, STARTERS, type Peer, type PeerName, type Prepare } from './peers.js';
 import { describeProcs, sampleProcesses, setTempRoot, stopAll, removeTempDirs } from './proc.js';
 import { renderTable, type Cell, type Row, type TableId } from './table.js';
 import { TARGET_PEER, selectedPeers } from './webdav.js';
@@ -94,7 +94,8 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
     listing: row(`${n} files: GET of the folder (browser), rows in the page`),
   };
   const prepare: Prepare = (dataDir, storage) => (storage === 'git' ? gitFolder(dataDir, files) : writeFolder(dataDir, files));
-  const wanted = selectedPeers().filter((p) => p !== 'baseline');
+  // The node floor peers serve GETs only (bench/node-floor.ts): no PROPFIND to time here.
+  const wanted = selectedPeers().filter((p) => p !== 'baseline' && !FLOOR_PEERS.includes(p));
   const shm = tmpfsRoot();
   if (shm) setTempRoot(shm);
   const log = (m: string) => process.stderr.write(`bench big: ${m}\n`);
