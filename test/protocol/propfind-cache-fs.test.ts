@@ -7,7 +7,6 @@
  * members; allprop where a member is a folder, whose quota is the disk's) are never served from it.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open, readFile } from 'node:fs/promises';
@@ -17,17 +16,10 @@ import { cacheCounts } from '../../backends/util/stats.js';
 import { FsBackend } from '../../backends/fs/index.js';
 import { fillWait } from '../../lib/dav/listing-cache.js';
 import { lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
-import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
+import { serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
+import { listingProbe, PROPS, responses } from '../helpers/listings.js';
 
-const PROPS = propfindBody('resourcetype', 'getcontentlength', 'getlastmodified', 'getetag', 'getcontenttype');
 const counts = cacheCounts('propfind_members');
-
-/** The responses of a multistatus body, by href. */
-function responses(xml: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of xml.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)) out.set(m[1]!, m[2]!);
-  return out;
-}
 
 const patchBody = (set: string) => `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>${set}</D:prop></D:set></D:propertyupdate>`;
 
@@ -299,25 +291,7 @@ describe('PROPFIND Depth 1 members cache across workers (fs, --workers 2)', func
     const root = join(dir, 'served');
     await mkdir(root, { recursive: true });
     s = await serveWorkers(['--backend', 'fs', '--root', root, '--workers', '2', '--no-caldav', '--log-level', 'info']);
-    const url = s.url;
-    const fresh = () => new Agent({ keepAlive: false });
-    const send = async (path: string, method: string, body?: string, headers: Record<string, string> = {}) => {
-      const r = await http(url, path, { method, body, headers, agent: fresh() });
-      assert.ok(r.status < 300, `${method} ${path}: ${r.status}`);
-      return r;
-    };
-    /** Several listings on new connections (both workers answer), every one must satisfy `check`. */
-    const everywhere = async (check: (r: Map<string, string>) => void, what: string, body: string | null = PROPS) => {
-      for (let i = 0; i < 8; i++) {
-        const r = await http(url, '/d/', { method: 'PROPFIND', body: body ?? undefined, headers: { ...XML, Depth: '1' }, agent: fresh() });
-        assert.equal(r.status, 207);
-        try {
-          check(responses(r.body.toString()));
-        } catch (err) {
-          throw new Error(`${what}, listing ${i}: ${(err as Error).message}`);
-        }
-      }
-    };
+    const { send, everywhere } = listingProbe(s.url);
     await send('/d', 'MKCOL');
     await send('/d/a.txt', 'PUT', 'a');
     await everywhere((r) => assert.match(r.get('/d/a.txt')!, /<D:getcontentlength>1</), 'after the first PUT');

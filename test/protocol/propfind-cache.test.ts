@@ -17,6 +17,7 @@ import { writeShares } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
 import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
+import { listingProbe, PROPS, responses } from '../helpers/listings.js';
 
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
 async function git(cwd: string, ...args: string[]): Promise<string> {
@@ -25,15 +26,7 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-const PROPS = propfindBody('resourcetype', 'getcontentlength', 'getlastmodified', 'getetag', 'getcontenttype');
 const counts = cacheCounts('propfind_members');
-
-/** The responses of a multistatus body, by href. */
-function responses(xml: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of xml.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)) out.set(m[1]!, m[2]!);
-  return out;
-}
 
 const patchBody = (set: string) => `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z" xmlns:W="urn:schemas-microsoft-com:"><D:set><D:prop>${set}</D:prop></D:set></D:propertyupdate>`;
 
@@ -273,23 +266,7 @@ describe('PROPFIND Depth 1 members cache across workers (git, --workers 2)', fun
     s = await serveWorkers(['--backend', 'git', '--root', root, '--workers', '2', '--no-caldav', '--log-level', 'info']);
     const url = s.url;
     const fresh = () => new Agent({ keepAlive: false });
-    const send = async (path: string, method: string, body?: string, headers: Record<string, string> = {}) => {
-      const r = await http(url, path, { method, body, headers, agent: fresh() });
-      assert.ok(r.status < 300, `${method} ${path}: ${r.status}`);
-      return r;
-    };
-    /** Several listings on new connections (both workers answer), every one must satisfy `check`. */
-    const everywhere = async (check: (r: Map<string, string>) => void, what: string) => {
-      for (let i = 0; i < 8; i++) {
-        const r = await http(url, '/d/', { method: 'PROPFIND', body: PROPS, headers: { ...XML, Depth: '1' }, agent: fresh() });
-        assert.equal(r.status, 207);
-        try {
-          check(responses(r.body.toString()));
-        } catch (err) {
-          throw new Error(`${what}, listing ${i}: ${(err as Error).message}`);
-        }
-      }
-    };
+    const { send, everywhere } = listingProbe(url);
     await send('/d', 'MKCOL');
     await send('/d/a.txt', 'PUT', 'a');
     await everywhere((r) => assert.match(r.get('/d/a.txt')!, /<D:getcontentlength>1</), 'after the first PUT');
@@ -300,12 +277,7 @@ describe('PROPFIND Depth 1 members cache across workers (git, --workers 2)', fun
     await send('/d/b.txt', 'DELETE');
     await everywhere((r) => assert.ok(!r.has('/d/b.txt')), 'after a DELETE');
     const lock = await send('/d/a.txt', 'LOCK', lockBody(), { ...XML, Timeout: 'Second-600' });
-    const withLocks = async (want: RegExp, what: string) => {
-      for (let i = 0; i < 8; i++) {
-        const r = await http(url, '/d/', { method: 'PROPFIND', body: propfindBody('lockdiscovery'), headers: { ...XML, Depth: '1' }, agent: fresh() });
-        assert.match(responses(r.body.toString()).get('/d/a.txt')!, want, `${what}, listing ${i}`);
-      }
-    };
+    const withLocks = (want: RegExp, what: string) => everywhere((r) => assert.match(r.get('/d/a.txt')!, want), what, propfindBody('lockdiscovery'));
     await withLocks(/<D:activelock>/, 'after LOCK');
     await send('/d/a.txt', 'UNLOCK', undefined, { 'Lock-Token': lock.headers['lock-token'] as string });
     await withLocks(/<D:lockdiscovery\/>/, 'after UNLOCK');
