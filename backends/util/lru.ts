@@ -73,3 +73,17 @@ export class Lru<V> {
     return this.total;
   }
 }
+
+/**
+ * A string as bytes a cache may keep, or null for one over `max` bytes. In its own memory
+ * (allocUnsafeSlow), not a slice of Node's shared 8 KiB pool as Buffer.from gives for small strings,
+ * whose slab a kept slice would keep alive whole: a cache's byte bound counts all the memory an entry
+ * holds.
+ */
+export function ownedBytes(text: string, max: number): Buffer | null {
+  const n = Buffer.byteLength(text);
+  if (n > max) return null;
+  const bytes = Buffer.allocUnsafeSlow(n);
+  bytes.write(text, 'utf8');
+  return bytes;
+}

@@ -35,7 +35,7 @@
  */
 import type { Backend, Entry } from '../../backends/backend.js';
 import { isListingVersioned, isQuotaAware } from '../../backends/capabilities.js';
-import { Lru } from '../../backends/util/lru.js';
+import { Lru, ownedBytes } from '../../backends/util/lru.js';
 import { cacheCounts } from '../../backends/util/stats.js';
 import type { Dav, DavRequest } from './context.js';
 import type { LiveProperty } from './properties/registry.js';
@@ -156,12 +156,8 @@ export async function missMembers(req: DavRequest, folder: string, slot: Listing
  * the key was made with ('after': nothing changed while the listing was made).
  */
 export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string, store: 'known' | 'after'): Promise<Buffer> {
-  // Its own memory: Buffer.from would slice a small string out of Node's shared 8 KiB pool, keeping
-  // the whole slab alive while the weight counts only the slice (the byte bound would not hold).
-  const size = Buffer.byteLength(members);
-  const bytes = size > ENTRY_MAX_BYTES ? Buffer.from(members) : Buffer.allocUnsafeSlow(size);
-  if (size > ENTRY_MAX_BYTES) return bytes;
-  bytes.write(members);
+  const bytes = ownedBytes(members, ENTRY_MAX_BYTES); // its own memory, so the byte bound holds
+  if (!bytes) return Buffer.from(members);
   const backend = req.backend;
   if (store === 'known' || (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version)) cache.set(slot.key, bytes);
   return bytes;

@@ -14,7 +14,7 @@
  *
  * Bounded by bytes for the whole server (CalDavStates), by the bytes kept plus the key.
  */
-import { Lru } from '../../../backends/util/lru.js';
+import { Lru, ownedBytes } from '../../../backends/util/lru.js';
 import { cacheCounts } from '../../../backends/util/stats.js';
 import type { PropRequest } from '../../dav/propfind-core.js';
 import type { XmlElement } from '../../dav/xml/parse.js';
@@ -44,17 +44,11 @@ export class ResponseCache {
 }
 
 /**
- * A response as bytes to keep, or null for one over MAX_KEPT_RESPONSE_BYTES (written, not kept: a big
- * object would empty the cache and outgrow its bound). In its own memory (allocUnsafeSlow), not a
- * slice of Node's shared 8 KiB pool as Buffer.from gives for small strings, whose slab a kept slice
- * would keep alive whole: the cache's byte bound counts all the memory an entry holds.
+ * A response as bytes to keep (backends/util/lru.ts ownedBytes: its own memory), or null for one over
+ * MAX_KEPT_RESPONSE_BYTES (written, not kept: a big object would empty the cache and outgrow its bound).
  */
 export function keptBytes(text: string): Buffer | null {
-  const n = Buffer.byteLength(text);
-  if (n > MAX_KEPT_RESPONSE_BYTES) return null;
-  const bytes = Buffer.allocUnsafeSlow(n);
-  bytes.write(text, 'utf8');
-  return bytes;
+  return ownedBytes(text, MAX_KEPT_RESPONSE_BYTES);
 }
 
 /**
