@@ -3,11 +3,13 @@
  * composed on Koa; and the Node HTTP(S) server around it (100-continue, timeouts, TLS with reload,
  * graceful shutdown).
  */
-import Koa, { type Context, type Middleware } from 'koa';
+import type Koa from 'koa';
+import type { Context, Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Backend } from '../backends/backend.js';
+import { requireCjs } from '../backends/util/require-cjs.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
 // CalDAV (and ical.js with it) is imported only when it is on: a --no-caldav server never loads it.
 import type { CalDavOptions, CalDavStates } from './caldav/index.js';
@@ -91,7 +93,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     }
     route = async () => dav;
   }
-  const koa = new Koa();
+  const KoaApp = requireCjs('koa') as typeof import('koa'); // not `import`: backends/util/require-cjs.ts
+  const koa = new KoaApp();
   koa.silent = true;
   koa.on('error', (err: unknown, ctx?: Context) => {
     // A client that hangs up mid-response is routine, not a server error.

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Refs } from './refs.js';
+import { requireCjs } from '../util/require-cjs.js';
 
 /** HEAD's branch; if that does not exist (a fresh `git init` says master), `main` or the only branch. */
 export async function defaultBranch(refs: Refs): Promise<string> {
@@ -43,7 +44,7 @@ export async function findOrInitRepository(root: string): Promise<string> {
     throw new Error(`${root} is not empty and not a git repository; use --backend fs to serve it as a folder, or point --root at a repository`);
   }
   // isomorphic-git only here, to make a new repository: a server opening one never loads it.
-  const git = (await import('isomorphic-git')).default;
+  const git = (requireCjs('isomorphic-git') as typeof import('isomorphic-git')).default; // not `import`: util/require-cjs.ts
   await git.init({ fs, gitdir: root, bare: true, defaultBranch: 'main' });
   for (let i = 0; i < 500 && !(await isGitDir(root)); i++) await new Promise((r) => setTimeout(r, 10));
   if (!(await isGitDir(root))) throw new Error(`${root}: a git repository being made there by another process was not finished (no HEAD)`);

@@ -7,7 +7,11 @@
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import ipaddr from 'ipaddr.js';
+import type { IPv4, IPv6 } from 'ipaddr.js';
+import { requireCjs } from '../../backends/util/require-cjs.js';
+
+/** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
+const ipaddr = requireCjs('ipaddr.js') as typeof import('ipaddr.js');
 
 export function normaliseAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
@@ -53,12 +57,12 @@ export function hostKey(address: string): string {
   return ip ? ip.toString() : address;
 }
 
-function parsed(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+function parsed(address: string): IPv4 | IPv6 | null {
   if (isIP(address) === 0) return null;
   // A zone id (`fe80::1%br-1a`: Node names the interface of a link-local peer) is not part of the
   // prefix, and ipaddr.js refuses some that Node accepts.
   const zone = address.indexOf('%');
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  let ip: IPv4 | IPv6;
   try {
     ip = ipaddr.parse(zone < 0 ? address : address.slice(0, zone));
   } catch {

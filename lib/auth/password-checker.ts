@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import type { HashTask } from './hash-worker.js';
+import { requireCjs } from '../../backends/util/require-cjs.js';
 
 export interface CheckerOptions {
   /** Worker threads (at least 1). */
@@ -28,7 +29,7 @@ export class PasswordChecker {
   /** @param loadPiscina imports piscina (tests pass one that fails, as a damaged install would) */
   constructor(
     private readonly options: CheckerOptions = DEFAULT_CHECKER,
-    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = () => import('piscina'),
+    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = async () => requireCjs('piscina') as typeof import('piscina'), // not `import`: backends/util/require-cjs.ts
   ) {}
 
   /** Checks in flight (running or queued). */

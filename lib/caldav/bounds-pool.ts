@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import type { BoundsResult, BoundsTask } from './bounds-worker.js';
+import { requireCjs } from '../../backends/util/require-cjs.js';
 
 export const DEFAULT_CALENDAR_THREADS = 1;
 /** Tasks that may wait per thread; a query keeps at most 8 in flight (cancelled when it ends), so this is many queries. */
@@ -34,7 +35,7 @@ export class CalendarPool {
   constructor(
     readonly threads: number,
     private readonly filename = WORKER,
-    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = () => import('piscina'),
+    private readonly loadPiscina: () => Promise<{ Piscina: typeof Piscina }> = async () => requireCjs('piscina') as typeof import('piscina'), // not `import`: backends/util/require-cjs.ts
   ) {}
 
   /**

@@ -3,8 +3,10 @@
  * a worker serving plain WebDAV none of the libraries only some requests need (password hashing,
  * thread pools, git init, metrics). Seen from outside: every process runs with a module hook
  * (NODE_OPTIONS=--import, inherited by the workers) that writes the URL of each module it loads to a
- * file named by its pid; each list is also checked to hold a module the process must load, so a hook
- * that saw nothing cannot pass.
+ * file named by its pid, and wraps the CommonJS loader's compile step to write those too (koa, saxes…
+ * are loaded with require: backends/util/require-cjs.ts); each list is also checked to hold a module
+ * the process must load, so a hook that saw nothing cannot pass. No process may `import` a CommonJS
+ * module: that starts cjs-module-lexer's WebAssembly build, 6–10 MB of RSS for good.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,10 +17,26 @@ import { Agent } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { http, serveWorkers, stopAfterEach, type Served } from './helpers.js';
 
+/** Written after a module that the ES module loader loaded as CommonJS (an `import` of one). */
+const CJS_IMPORT = '(import of CommonJS)';
 const HOOKS = `export async function load(url, context, next) {
-  if (!url.startsWith('node:')) (await import('node:fs')).appendFileSync(process.env.GITDAV_TEST_MODULES + '/' + process.pid + '.txt', url + '\\n');
-  return next(url, context);
+  const loaded = await next(url, context);
+  const how = loaded.format === 'commonjs' ? ' ${CJS_IMPORT}' : '';
+  if (!url.startsWith('node:')) (await import('node:fs')).appendFileSync(process.env.GITDAV_TEST_MODULES + '/' + process.pid + '.txt', url + how + '\\n');
+  return loaded;
 }`;
+/** The hooks, and every CommonJS file compiled (require, or an import of one) written by URL. */
+const register = (hooks: string) => `import { register, createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const Module = createRequire(import.meta.url)('node:module');
+const compile = Module.prototype._compile;
+Module.prototype._compile = function (content, filename) {
+  appendFileSync(process.env.GITDAV_TEST_MODULES + '/' + process.pid + '.txt', pathToFileURL(filename).href + '\\n');
+  return compile.call(this, content, filename);
+};
+`;
 
 describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-caldav worker load', function () {
   this.timeout(120_000);
@@ -30,7 +48,7 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
     const modules = join(dir, 'modules');
     execFileSync('mkdir', [modules]);
     await writeFile(join(dir, 'hooks.mjs'), HOOKS);
-    await writeFile(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    await writeFile(join(dir, 'register.mjs'), register(join(dir, 'hooks.mjs')));
     // An existing repository (made by git itself): opening one needs no isomorphic-git.
     const root = join(dir, 'repo');
     execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', root]);
@@ -73,6 +91,12 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
       assert.equal(r.status, 207);
       assert.match(r.body.toString(), /ev\.ics/);
     }
+    // Calendar work loaded piscina (CommonJS) too: still by require, in every process. (piscina's
+    // thread entry goes through the ES module loader here only because of this test's --import:
+    // with one, Node runs every entry point, a thread's too, through it.)
+    const imported = async (pid: number) => (await loaded(pid)).filter((u) => u.endsWith(CJS_IMPORT) && !u.includes('/node_modules/piscina/dist/worker.js'));
+    for (const pid of [s.pid, ...workers]) assert.deepEqual(await imported(pid), [], `process ${pid} imported a CommonJS module`);
+    assert.ok((await Promise.all(workers.map(loaded))).flat().some((u) => u.includes('/node_modules/piscina/')), 'a worker loaded piscina for the calendar');
   });
 
   it('a --no-caldav server loads no CalDAV code and no ical.js (one process)', async () => {
@@ -80,7 +104,7 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
     const modules = join(dir, 'modules');
     execFileSync('mkdir', [modules]);
     await writeFile(join(dir, 'hooks.mjs'), HOOKS);
-    await writeFile(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    await writeFile(join(dir, 'register.mjs'), register(join(dir, 'hooks.mjs')));
     s = await serveWorkers(['--root', join(dir, 'data'), '--backend', 'fs', '--workers', '1', '--no-caldav'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`, GITDAV_TEST_MODULES: modules });
     assert.equal((await http(s.url, '/a.txt', { method: 'PUT', body: 'a\n' })).status, 201);
     assert.equal((await http(s.url, '/', { method: 'PROPFIND', headers: { Depth: '1' } })).status, 207);

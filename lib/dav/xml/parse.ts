@@ -2,8 +2,11 @@
  * XML request bodies → a small element tree, namespace-correct (saxes). No DTD is accepted, so no
  * entity can be declared or expanded; depth and size are bounded by the caller's limits.
  */
-import { SaxesParser } from 'saxes';
+import { requireCjs } from '../../../backends/util/require-cjs.js';
 import { clark, NS } from './names.js';
+
+/** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
+const { SaxesParser } = requireCjs('saxes') as typeof import('saxes');
 
 export interface XmlElement {
   ns: string;
