@@ -13,7 +13,7 @@ import { heapFlagsMissing } from './process-limits.js';
 export { describeStartError };
 
 /** Packages a worker imports only when first needed (docs/operations.md, "Memory"). */
-const LAZY_PACKAGES = ['piscina', 'bcryptjs', 'isomorphic-git'];
+const LAZY_PACKAGES = ['piscina', 'bcryptjs'];
 /** Whether the package resolves from here (found, not loaded). */
 function resolves(name: string): boolean {
   try {

@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import git from 'isomorphic-git';
 import { findOrInitRepository } from '../backends/git/gitdir.js';
 
 const run = promisify(execFile);
@@ -39,6 +41,17 @@ describe('a new git repository opened by several openers at once', function () {
       for (const o of outs) assert.equal(o.stdout, root);
       await run('git', ['--git-dir', root, 'fsck', '--strict', '--no-progress']); // rejects on a broken repository
     }
+  });
+
+  it('makes what isomorphic-git\'s init made: the same folders, config and HEAD, byte for byte', async () => {
+    const ours = join(tmp, 'ours');
+    const theirs = join(tmp, 'theirs');
+    assert.equal(await findOrInitRepository(ours), ours);
+    await git.init({ fs, gitdir: theirs, bare: true, defaultBranch: 'main' });
+    const tree = async (root: string) => (await readdir(root, { recursive: true, withFileTypes: true })).map((d) => `${join(d.parentPath ?? d.path, d.name).slice(root.length)}${d.isDirectory() ? '/' : ''}`).sort();
+    assert.deepEqual(await tree(ours), await tree(theirs));
+    for (const file of ['config', 'HEAD']) assert.equal(await readFile(join(ours, file), 'utf8'), await readFile(join(theirs, file), 'utf8'));
+    await run('git', ['--git-dir', ours, 'fsck', '--strict', '--no-progress']);
   });
 
   it('a folder holding anything else is still refused', async () => {
