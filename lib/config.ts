@@ -9,7 +9,7 @@ import type { LogLevel } from '../backends/util/log.js';
 import type { DavLimits } from './dav/context.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './auth/backoff.js';
-import { DEFAULT_DAV_OPTIONS } from './dav/context.js';
+import { DAV_LIMIT_DEFAULTS } from './dav/limit-defaults.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { DEFAULT_SYMLINK_POLICY, SYMLINK_POLICIES, type SymlinkPolicy } from '../backends/fs/containment.js';
 import { DEFAULT_FLIGHT_LIMITS, type FlightLimits } from '../backends/util/flight-recorder.js';
@@ -341,7 +341,7 @@ export function isLoopback(host: string): boolean {
 function validLimits(raw: unknown): Partial<DavLimits & ConnectionLimits & LoginLimits & FlightLimits & ProcessLimits> {
   if (raw === undefined) return {};
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('limits must be an object');
-  const known = new Set([...Object.keys(DEFAULT_DAV_OPTIONS.limits), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS), ...Object.keys(DEFAULT_FLIGHT_LIMITS), ...Object.keys(DEFAULT_PROCESS_LIMITS)]);
+  const known = new Set([...Object.keys(DAV_LIMIT_DEFAULTS), ...Object.keys(DEFAULT_CONNECTION_LIMITS), ...Object.keys(DEFAULT_LOGIN_LIMITS), ...Object.keys(DEFAULT_FLIGHT_LIMITS), ...Object.keys(DEFAULT_PROCESS_LIMITS)]);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!known.has(k)) throw new ConfigError(`unknown limit "${k}"${hint(k, [...known]) || ` (known: ${[...known].join(', ')})`}`);

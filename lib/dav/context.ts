@@ -6,7 +6,8 @@ import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import { parentOf, type Actor, type Backend, type Entry, type PropertyMap } from '../../backends/backend.js';
 import { openForRead, type OpenedRead } from '../../backends/capabilities.js';
-import { DEFAULT_LOCK_LIMITS, type LockTable } from './locks/lock-manager.js';
+import type { LockTable } from './locks/lock-manager.js';
+import { DAV_LIMIT_DEFAULTS, LOCK_TIMEOUT_DEFAULTS } from './limit-defaults.js';
 import type { DigestCache } from './digest.js';
 import { DavError, badRequest } from './errors/dav-error.js';
 import type { ErrorMapper } from './errors/render.js';
@@ -48,21 +49,8 @@ export interface DavOptions {
   lockTimeout: { fallback: number; max: number };
 }
 
-export const DEFAULT_DAV_OPTIONS: DavOptions = {
-  limits: {
-    maxXmlBytes: 1024 * 1024,
-    maxXmlDepth: 64,
-    maxPutBytes: 0,
-    maxInfinityResources: 10_000,
-    maxRanges: 64,
-    maxReportResults: 10_000,
-    ...DEFAULT_LOCK_LIMITS,
-    maxCalendarSteps: 1_000_000,
-    maxFilterElements: 500,
-    calendarThreads: 1,
-  },
-  lockTimeout: { fallback: 3600, max: 7 * 24 * 3600 },
-};
+/** The values live in limit-defaults.ts (the configuration reads them without loading this layer). */
+export const DEFAULT_DAV_OPTIONS: DavOptions = { limits: DAV_LIMIT_DEFAULTS, lockTimeout: LOCK_TIMEOUT_DEFAULTS };
 
 export type MethodHandler = (req: DavRequest) => Promise<void>;
 

@@ -14,7 +14,12 @@ import { baseName } from '../../backends/backend.js';
 
 export const PAGE_SIZE = 1000;
 
-const collator = new Intl.Collator();
+/**
+ * Made on the first comparison, not at load: a collator loads ICU's collation data, 2.5 MB of RSS
+ * for the process's life (docs/bench.md, issue 13 round 4), which a worker serving only WebDAV
+ * clients (no browser listing of two or more rows) never needs.
+ */
+let collator: Intl.Collator | undefined;
 
 /** The key a row sorts and pages by: folders carry a trailing slash. */
 function keyOf(e: Entry): string {
@@ -25,7 +30,7 @@ function keyOf(e: Entry): string {
 export function compareKeys(a: string, b: string): number {
   const da = a.endsWith('/');
   if (da !== b.endsWith('/')) return da ? -1 : 1;
-  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+  return (collator ??= new Intl.Collator()).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 interface Row {

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isWithin, parentOf } from '../../../backends/backend.js';
+import { LOCK_LIMIT_DEFAULTS } from '../limit-defaults.js';
 import type { Lock, LockDepth, LockScope } from './lock.js';
 import { LockStore } from './lock-store.js';
 
@@ -29,12 +30,7 @@ export interface LockLimits {
   maxLockTableBytes: number;
 }
 
-export const DEFAULT_LOCK_LIMITS: LockLimits = {
-  maxLockOwnerBytes: 4096,
-  maxLocksPerUser: 1000,
-  maxLockBytesPerUser: 1024 * 1024,
-  maxLockTableBytes: 16 * 1024 * 1024,
-};
+export const DEFAULT_LOCK_LIMITS: LockLimits = LOCK_LIMIT_DEFAULTS;
 
 /** A lock refused by a LockLimits cap: `owner` is the request's fault, `user` and `table` are full. */
 export class LockLimitError extends Error {
