@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import type { Server as TlsServer } from 'node:https';
 import type { Backend } from '../backends/backend.js';
 import { requireCjs } from '../backends/util/require-cjs.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
@@ -273,7 +273,9 @@ export function makeServer(tls?: TlsFiles, connectionLimits: Partial<ConnectionL
   // enough here that a slow-loris head is cut close to headersTimeoutMs.
   const options = { maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: Math.max(250, Math.min(5_000, limits.headersTimeoutMs / 4)) };
   const dispatch: RequestListener = (req, res) => handler(req, res);
-  const server: Server | TlsServer = tls ? createTlsServer({ ...options, ...readTls() }, dispatch) : createServer(options, dispatch);
+  // node:https (and tls) only with TLS: a plain-HTTP worker does not hold their code (about 1.4 MB of RSS).
+  const https = () => requireCjs('node:https') as typeof import('node:https');
+  const server: Server | TlsServer = tls ? https().createServer({ ...options, ...readTls() }, dispatch) : createServer(options, dispatch);
   // Answer `Expect: 100-continue` only when a handler reads the body, so a doomed upload is refused first.
   server.on('checkContinue', (req: IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }, res) => {
     req[EXPECTS_CONTINUE] = true;

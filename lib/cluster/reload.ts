@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { requireCjs } from '../../backends/util/require-cjs.js';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { checkRoot, refusalOf } from '../serve-checks.js';
 import { describeStartError } from '../start-errors.js';
@@ -40,7 +40,8 @@ export async function checkReload(args: string[], env: NodeJS.ProcessEnv, runnin
 export function checkTls(config: ServerConfig): string | undefined {
   if (!config.tlsCert || !config.tlsKey) return undefined;
   try {
-    createSecureContext({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) });
+    // node:tls only when there is TLS to check: the supervisor of a plain-HTTP server does not load it.
+    (requireCjs('node:tls') as typeof import('node:tls')).createSecureContext({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) });
     return undefined;
   } catch (err) {
     return describeStartError(err, config);
