@@ -1,5 +1,5 @@
 /**
- * CommonJS packages (koa, saxes, ipaddr.js, piscina) are loaded with
+ * CommonJS packages (koa, saxes, ipaddr.js, piscina, prom-client) are loaded with
  * `require`, not `import`. In Node 20 the first `import` of a CommonJS module, static or dynamic,
  * starts cjs-module-lexer, which Node builds from WebAssembly to find the module's named exports:
  * the wasm compiler's code and memory stay in the process, 6–10 MB of RSS in every process

@@ -27,12 +27,16 @@
  * not one per scrape); no answer is reused after its round ended.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type PrometheusContentType } from 'prom-client';
+import type * as Prom from 'prom-client';
+import { requireCjs } from '../../backends/util/require-cjs.js';
 import { addUp, cumulative, workerFigures, type MetricJSON } from './cluster-totals.js';
 import { isMetricsAnswer, isMetricsFinal, isMetricsReady, type MetricsRequest } from './cluster-worker.js';
 import type { MetricsSource } from './listener.js';
 
 export { sendFinalMetrics, shareWorkerMetrics } from './cluster-worker.js';
+
+/** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
+const { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } = requireCjs('prom-client') as typeof import('prom-client');
 
 export type WorkerEnd = 'crashed' | 'drained' | 'stopped';
 
@@ -207,7 +211,7 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
       if (fresh) inputs.push(fresh);
       else if (s.last) inputs.push(cumulative(s.last.metrics));
     }
-    const summed = AggregatorRegistry.aggregate<PrometheusContentType>(inputs);
+    const summed = AggregatorRegistry.aggregate<Prom.PrometheusContentType>(inputs);
     return Registry.merge([own, perWorker(workers, answers), summed]).metrics();
   };
   // Scrapes arriving while a round is under way share it: the workers serialise their registries once.
@@ -243,7 +247,7 @@ export function createSupervisorMetrics(options: SupervisorMetricsOptions = {}):
 }
 
 /** This scrape's worker gauges, in a registry of its own (two scrapes at once do not share them). */
-function perWorker(workers: Map<number, WorkerState>, answers: Map<number, MetricJSON[]>): Registry {
+function perWorker(workers: Map<number, WorkerState>, answers: Map<number, MetricJSON[]>): Prom.Registry {
   const r = new Registry();
   const registers = [r];
   const gauge = (name: string, help: string, labelNames: string[] = ['worker']) => new Gauge({ name, help, labelNames, registers });

@@ -10,9 +10,13 @@
  * and histograms add up; in-flight, uploads, connections too; locks held and event-loop delay: the
  * largest).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type * as Prom from 'prom-client';
+import { requireCjs } from '../../backends/util/require-cjs.js';
 import { allCacheCounts, commitLanded } from '../../backends/util/stats.js';
 import { EventLoopWindow } from './event-loop.js';
+
+/** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
+const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = requireCjs('prom-client') as typeof import('prom-client');
 
 /** Seconds: from a PROPFIND of one file (~1 ms) to a large upload (minutes). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -20,15 +24,15 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
 
 export interface Metrics {
-  readonly registry: Registry;
-  readonly requests: Counter<'method' | 'class' | 'code'>;
-  readonly duration: Histogram<'method'>;
-  readonly inFlight: Gauge;
-  readonly uploads: Gauge;
-  readonly connections: Gauge;
-  readonly received: Counter;
-  readonly sent: Counter;
-  readonly loginFailures: Counter<'reason'>;
+  readonly registry: Prom.Registry;
+  readonly requests: Prom.Counter<'method' | 'class' | 'code'>;
+  readonly duration: Prom.Histogram<'method'>;
+  readonly inFlight: Prom.Gauge;
+  readonly uploads: Prom.Gauge;
+  readonly connections: Prom.Gauge;
+  readonly received: Prom.Counter;
+  readonly sent: Prom.Counter;
+  readonly loginFailures: Prom.Counter<'reason'>;
   /** Where the number of locks held is read from at each scrape (the app, once it is open). */
   locksHeld: () => number;
   /** Called at each scrape before the byte counters are read: brings them up to date. */

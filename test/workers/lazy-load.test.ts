@@ -99,6 +99,21 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
     assert.ok((await Promise.all(workers.map(loaded))).flat().some((u) => u.includes('/node_modules/piscina/')), 'a worker loaded piscina for the calendar');
   });
 
+  it('with a metrics port, every process loads prom-client by require, none imports a CommonJS module', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gitdav-lazy-'));
+    const modules = join(dir, 'modules');
+    execFileSync('mkdir', [modules]);
+    await writeFile(join(dir, 'hooks.mjs'), HOOKS);
+    await writeFile(join(dir, 'register.mjs'), register(join(dir, 'hooks.mjs')));
+    s = await serveWorkers(['--root', join(dir, 'data'), '--backend', 'fs', '--workers', '2', '--metrics-port', '0'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`, GITDAV_TEST_MODULES: modules });
+    for (let i = 0; i < 4; i++) assert.equal((await http(s.url, '/', { method: 'PROPFIND', headers: { Depth: '1' }, agent: new Agent({ keepAlive: false }) })).status, 207);
+    for (const pid of [s.pid, ...s.workerPids()]) {
+      const loaded = (await readFile(join(modules, `${pid}.txt`), 'utf8')).split('\n').filter(Boolean);
+      assert.ok(loaded.some((u) => u.includes('/node_modules/prom-client/')), `process ${pid} loaded prom-client`);
+      assert.deepEqual(loaded.filter((u) => u.endsWith(CJS_IMPORT)), [], `process ${pid} imported a CommonJS module`);
+    }
+  });
+
   it('a --no-caldav server loads no CalDAV code and no ical.js (one process)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gitdav-lazy-'));
     const modules = join(dir, 'modules');
