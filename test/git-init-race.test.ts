@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +52,53 @@ describe('a new git repository opened by several openers at once', function () {
     assert.deepEqual(await tree(ours), await tree(theirs));
     for (const file of ['config', 'HEAD']) assert.equal(await readFile(join(ours, file), 'utf8'), await readFile(join(theirs, file), 'utf8'));
     await run('git', ['--git-dir', ours, 'fsck', '--strict', '--no-progress']);
+  });
+
+  describe('a root whose maker crashed half way opens, and is completed (as if made at once)', () => {
+    const made = async (root: string) => {
+      for (const dir of ['hooks', 'info', 'objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) await mkdir(join(root, dir), { recursive: true });
+    };
+    const expectWhole = async (root: string) => {
+      const whole = join(tmp, 'whole');
+      await findOrInitRepository(whole);
+      for (const file of ['config', 'HEAD']) assert.equal(await readFile(join(root, file), 'utf8'), await readFile(join(whole, file), 'utf8'));
+      assert.deepEqual(await readdir(join(root, 'info')), []);
+      await run('git', ['--git-dir', root, 'fsck', '--strict', '--no-progress']);
+    };
+
+    it('crashed after config, before HEAD: the next opener writes HEAD', async () => {
+      const root = join(tmp, 'no-head');
+      await findOrInitRepository(join(tmp, 'model'));
+      await made(root);
+      await writeFile(join(root, 'config'), await readFile(join(tmp, 'model', 'config')));
+      assert.equal(await findOrInitRepository(root), root);
+      await expectWhole(root);
+    });
+
+    it('crashed while writing config in place (an earlier gitdav): the next opener writes it whole, and HEAD', async () => {
+      for (const length of [0, 1, 30]) {
+        const root = join(tmp, `half-config-${length}`);
+        await findOrInitRepository(join(tmp, 'model'));
+        await made(root);
+        await writeFile(join(root, 'config'), (await readFile(join(tmp, 'model', 'config'))).subarray(0, length));
+        assert.equal(await findOrInitRepository(root), root);
+        await expectWhole(root);
+      }
+    });
+
+    it('crashed with a temp file in info/: an old one is removed when the repository opens, a fresh one is left', async () => {
+      const root = join(tmp, 'temps');
+      await made(root);
+      await writeFile(join(root, 'info', 'HEAD.4242.0a1b2c.tmp'), 'ref: ref');
+      await writeFile(join(root, 'info', 'config.4242.0a1b2c.tmp'), '[co');
+      const old = new Date(Date.now() - 2 * 3600_000);
+      await utimes(join(root, 'info', 'HEAD.4242.0a1b2c.tmp'), old, old);
+      assert.equal(await findOrInitRepository(root), root);
+      assert.deepEqual(await readdir(join(root, 'info')), ['config.4242.0a1b2c.tmp']);
+      await utimes(join(root, 'info', 'config.4242.0a1b2c.tmp'), old, old);
+      assert.equal(await findOrInitRepository(root), root); // an existing repository: cleaned on open too
+      await expectWhole(root);
+    });
   });
 
   it('a folder holding anything else is still refused', async () => {
