@@ -9,15 +9,23 @@ import type { Flight } from './flight/process.js';
 import { describeStartError } from './start-errors.js';
 import { checkRoot, refusalOf } from './serve-checks.js';
 import { heapFlagsMissing } from './process-limits.js';
+import { requireCjs } from '../backends/util/require-cjs.js';
 
 export { describeStartError };
 
-/** Packages a worker imports only when first needed (docs/operations.md, "Memory"). */
-const LAZY_PACKAGES = ['piscina', 'bcryptjs'];
-/** Whether the package resolves from here (found, not loaded). */
-function resolves(name: string): boolean {
+/**
+ * Packages the start checks are there (found, not loaded), so that a damaged install fails at once in
+ * one line, before any worker starts, not as a worker's stack trace or at a login later: the CommonJS
+ * packages, loaded with require (backends/util/require-cjs.ts; some only by workers, or on first
+ * need), and the ES-module packages imported on first use (docs/operations.md, "Memory").
+ */
+const REQUIRED_PACKAGES = ['koa', 'saxes', 'ipaddr.js', 'piscina', 'prom-client'];
+const IMPORTED_LATER = ['bcryptjs'];
+/** Whether the package resolves from here the way it is loaded (found, not loaded). */
+function resolves(name: string, how: 'require' | 'import'): boolean {
   try {
-    import.meta.resolve(name);
+    if (how === 'require') requireCjs.resolve(name);
+    else import.meta.resolve(name);
     return true;
   } catch {
     return false;
@@ -91,8 +99,8 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(`gitdav: ${rootProblem}\n`);
     return 1;
   }
-  // The packages imported on first use must be there now: a damaged install fails the start, not a login later.
-  const absent = LAZY_PACKAGES.filter((name) => !resolves(name));
+  // A damaged install fails the start here, in one line (REQUIRED_PACKAGES).
+  const absent = [...REQUIRED_PACKAGES.filter((name) => !resolves(name, 'require')), ...IMPORTED_LATER.filter((name) => !resolves(name, 'import'))];
   if (absent.length > 0) {
     process.stderr.write(`gitdav: ${absent.join(', ')} cannot be found: reinstall gitdav's dependencies (npm ci)\n`);
     return 1;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,6 +122,26 @@ describe('gitdav command line (a newcomer)', function () {
         assertOneLine(p.output(), /^gitdav: cannot create .*locked.*\(EACCES\)/);
       } finally {
         await chmod(dir, 0o755);
+      }
+    });
+
+    it('a damaged install (a package missing): one line naming it, before any worker starts', async () => {
+      // A copy of the built server beside a node_modules that links every installed package but one.
+      const app = join(dir, 'app');
+      await mkdir(join(app, 'node_modules'), { recursive: true });
+      await cp(resolve('package.json'), join(app, 'package.json'));
+      for (const part of ['lib', 'backends']) await cp(resolve('dist', part), join(app, 'dist', part), { recursive: true });
+      const installed = (await readdir(resolve('node_modules'))).filter((name) => !name.startsWith('.'));
+      for (const missing of ['koa', 'saxes', 'ipaddr.js', 'piscina', 'prom-client', 'bcryptjs']) {
+        assert.ok(installed.includes(missing), missing);
+        await rm(join(app, 'node_modules'), { recursive: true, force: true });
+        await mkdir(join(app, 'node_modules'));
+        for (const name of installed) if (name !== missing) await symlink(resolve('node_modules', name), join(app, 'node_modules', name), 'dir');
+        const root = join(dir, `root-${missing}`);
+        const r = await tool(process.execPath, [join(app, 'dist', 'lib', 'cli.js'), 'serve', '--root', root, '--port', '0', '--workers', '2', '--log-level', 'silent']);
+        assert.equal(r.code, 1, `${missing}: ${r.stdout}${r.stderr}`);
+        assertOneLine(r.stdout + r.stderr, new RegExp(`^gitdav: ${missing.replace('.', '\\.')} cannot be found: reinstall gitdav's dependencies \\(npm ci\\)`));
+        assert.equal(existsSync(root), false, 'the root was created');
       }
     });
 
