@@ -1,7 +1,7 @@
 /**
  * What each process loads (docs/operations.md, "Memory"): the supervisor none of the server's code,
  * a worker serving plain WebDAV none of the libraries only some requests need (password hashing,
- * thread pools, git init, metrics). Seen from outside: every process runs with a module hook
+ * thread pools, git init (a new repository too), metrics). Seen from outside: every process runs with a module hook
  * (NODE_OPTIONS=--import, inherited by the workers) that writes the URL of each module it loads to a
  * file named by its pid, and wraps the CommonJS loader's compile step to write those too (koa, saxes…
  * are loaded with require: backends/util/require-cjs.ts); each list is also checked to hold a module
@@ -66,9 +66,11 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
 
     const supervisor = await loaded(s.pid);
     assert.ok(supervisor.some((u) => u.endsWith('/dist/lib/cluster/supervisor.js')), 'the hook saw the supervisor load');
-    for (const heavy of ['/dist/lib/server.js', '/dist/lib/dav/index.js', '/dist/lib/caldav/', '/dist/backends/git/', '/node_modules/koa/', '/node_modules/ical.js/', '/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
+    for (const heavy of ['/dist/lib/server.js', '/dist/lib/dav/index.js', '/dist/lib/dav/context.js', '/node_modules/saxes/', '/dist/lib/caldav/', '/dist/backends/git/', '/node_modules/koa/', '/node_modules/ical.js/', '/node_modules/isomorphic-git/', '/node_modules/prom-client/', '/node_modules/piscina/', '/node_modules/bcryptjs/']) {
       assert.deepEqual(supervisor.filter((u) => u.includes(heavy)), [], `the supervisor loaded ${heavy}`);
     }
+    // The configuration's check of a config file's keys reads the DAV layer's default limits only.
+    assert.deepEqual(supervisor.filter((u) => u.includes('/dist/lib/dav/') && !u.endsWith('/dist/lib/dav/limit-defaults.js')), [], 'the supervisor loaded the DAV layer');
     // Each worker was started with the heap limits (the defaults: no config file), the supervisor without.
     const heapFlags = async (pid: number) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => /^--(max|min)-.*-size=/.test(a));
     assert.deepEqual(await heapFlags(s.pid), []);
@@ -97,6 +99,26 @@ describe('lazy loading: what the supervisor and an idle, plain-WebDAV or --no-ca
     const imported = async (pid: number) => (await loaded(pid)).filter((u) => u.endsWith(CJS_IMPORT) && !u.includes('/node_modules/piscina/dist/worker.js'));
     for (const pid of [s.pid, ...workers]) assert.deepEqual(await imported(pid), [], `process ${pid} imported a CommonJS module`);
     assert.ok((await Promise.all(workers.map(loaded))).flat().some((u) => u.includes('/node_modules/piscina/')), 'a worker loaded piscina for the calendar');
+  });
+
+  it('a new git repository (a root that does not exist) is made without isomorphic-git, by every process', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gitdav-lazy-'));
+    const modules = join(dir, 'modules');
+    execFileSync('mkdir', [modules]);
+    await writeFile(join(dir, 'hooks.mjs'), HOOKS);
+    await writeFile(join(dir, 'register.mjs'), register(join(dir, 'hooks.mjs')));
+    const root = join(dir, 'new-repo');
+    s = await serveWorkers(['--root', root, '--workers', '2'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`, GITDAV_TEST_MODULES: modules });
+    const agent = new Agent({ keepAlive: false });
+    for (let i = 0; i < 4; i++) assert.equal((await http(s.url, `/n${i}.txt`, { method: 'PUT', body: `new ${i}\n`, agent })).status, 201);
+    assert.equal(execFileSync('git', ['--git-dir', root, 'symbolic-ref', 'HEAD'], { encoding: 'utf8' }).trim(), 'refs/heads/main');
+    assert.equal(execFileSync('git', ['--git-dir', root, 'show', 'main:n3.txt'], { encoding: 'utf8' }), 'new 3\n');
+    for (const pid of [s.pid, ...s.workerPids()]) {
+      const loaded = (await readFile(join(modules, `${pid}.txt`), 'utf8')).split('\n').filter(Boolean);
+      assert.ok(loaded.length > 0, `the hook saw process ${pid} load`);
+      assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/isomorphic-git/')), [], `process ${pid} loaded isomorphic-git`);
+    }
+    assert.ok((await Promise.all(s.workerPids().map(async (pid) => readFile(join(modules, `${pid}.txt`), 'utf8')))).some((t) => t.includes('/dist/backends/git/gitdir.js')), 'a worker opened the repository');
   });
 
   it('with a metrics port, every process loads prom-client by require, none imports a CommonJS module', async () => {
