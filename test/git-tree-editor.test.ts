@@ -80,6 +80,33 @@ describe('git tree editor', function () {
     assert.deepEqual(await names(e, '/b'), ['x.txt', 'y.txt']);
   });
 
+  it('a folder of 5,000 members: look-ups search its tree (no slot map), listing passes over it in order, edits still apply', async () => {
+    const blob = await store.writeBuffer('blob', Buffer.from('x'));
+    const inner = await store.writeTree([{ mode: '100644', name: 'in.txt', oid: blob }]);
+    const members = Array.from({ length: 5000 }, (_, i) => ({ mode: '100644', name: `f${i}.txt`, oid: blob }));
+    members.push({ mode: '40000', name: 'f1', oid: inner }, { mode: '100755', name: 'f1.sh', oid: blob });
+    const big = await store.writeTree(members);
+    const root = await store.writeTree([{ mode: '40000', name: 'big', oid: big }]);
+    const e = new TreeEditor(store, root, PLACEHOLDER);
+    assert.deepEqual(await e.get('/big/f4999.txt'), { kind: 'file', mode: '100644', oid: blob });
+    assert.deepEqual(await e.get('/big/f1.sh'), { kind: 'file', mode: '100755', oid: blob });
+    assert.deepEqual(await e.get('/big/f1'), { kind: 'dir', oid: inner });
+    assert.deepEqual(await e.get('/big/f1/in.txt'), { kind: 'file', mode: '100644', oid: blob });
+    assert.equal(await e.get('/big/f5000.txt'), null);
+    assert.equal(await e.get('/big/.davprops'), null);
+    const bigSlot = (await e.get('/big')) as Slot & { kind: 'dir' };
+    const listed = [...(await e.members(bigSlot))].map(([n]) => n);
+    assert.deepEqual(listed, (await store.readTree(big)).map((m) => m.name));
+    await e.set('/big/new.txt', await file('n'));
+    assert.deepEqual(await e.get('/big/new.txt'), { kind: 'file', mode: '100644', oid: (await e.get('/big/new.txt'))!.oid });
+    assert.deepEqual(await e.get('/big/f4999.txt'), { kind: 'file', mode: '100644', oid: blob });
+    const edited = (await e.get('/big')) as Slot & { kind: 'dir' };
+    assert.equal([...(await e.members(edited))].length, 5003);
+    const flushed = await e.flush();
+    const r = await tool('git', ['--git-dir', dir, 'ls-tree', '--name-only', `${flushed}:big`]);
+    assert.equal(r.stdout.trim().split('\n').length, 5003);
+  });
+
   it('looks a path up once per state: a stored tree by id (any editor), an edited state until its next edit', async () => {
     const base = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
     await base.set('/a', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });

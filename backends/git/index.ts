@@ -175,10 +175,11 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     if (!slot) throw new BackendError('NotFound', path);
     if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
     const propsOfFile = listedProps(this.store, editor, path, this.volatile); // PROPFIND allprop: once per folder
-    const entries = listMembers(path, await editor.entries(slot), time, {
+    const dirHidden = this.names.isHidden(path);
+    const entries = listMembers(path, await editor.members(slot), time, {
       store: this.store,
       index: this.index,
-      isHidden: (p) => this.names.isHidden(p),
+      isHidden: (name) => this.names.isHiddenMember(dirHidden, path, name),
       toEntry: (p, child) => this.toEntry(p, child, editor, time),
       madeUp: () => this.epoch++, // a new listingVersion, so the PROPFIND cache doesn't keep this listing
     });

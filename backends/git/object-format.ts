@@ -62,12 +62,22 @@ export function parseTree(oid: string, buf: Buffer): TreeEntry[] {
     const space = buf.indexOf(0x20, i);
     const nul = buf.indexOf(0, space);
     if (space < 0 || nul < 0 || nul + 21 > buf.length) throw corrupt(oid, new Error('malformed tree'));
-    const mode = buf.toString('latin1', i, space);
-    // Some writers zero-pad a subtree's mode; git itself (and fsck --strict) uses '40000'.
-    out.push({ mode: mode === '040000' ? '40000' : mode, name: buf.toString('utf8', space + 1, nul), oid: buf.toString('hex', nul + 1, nul + 21) });
+    // One string per mode, not one per entry (100,000 entries held 2.4 MB of '100644'). Some
+    // writers zero-pad a subtree's mode; git itself (and fsck --strict) uses '40000'.
+    const mode = modeAt(buf, i, space);
+    out.push({ mode, name: buf.toString('utf8', space + 1, nul), oid: buf.toString('hex', nul + 1, nul + 21) });
     i = nul + 21;
   }
   return out;
+}
+
+/** The modes git writes, each one string: a parsed entry's own copy dies young (see parseTree). */
+const MODES = new Map(['100644', '100755', '40000', '120000', '160000'].map((m) => [m, m]));
+MODES.set('040000', '40000');
+
+function modeAt(buf: Buffer, from: number, to: number): string {
+  const mode = buf.toString('latin1', from, to);
+  return MODES.get(mode) ?? mode;
 }
 
 /** Tree content for entries already in git's tree order (`compareTreeEntries`). */
@@ -117,6 +127,27 @@ export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
   const ka = Buffer.from(a.mode === '40000' ? a.name + '/' : a.name);
   const kb = Buffer.from(b.mode === '40000' ? b.name + '/' : b.name);
   return Buffer.compare(ka, kb);
+}
+
+/**
+ * The entry named `name` in a parsed tree: a binary search in git's order (a folder sorts as its
+ * name + '/', so both places are tried). A tree not in git's order (a foreign writer's) could hide an
+ * entry from the search, so a miss is confirmed by a scan: a miss costs what a map's build would.
+ */
+export function findTreeEntry(tree: readonly TreeEntry[], name: string): TreeEntry | undefined {
+  for (const mode of ['100644', '40000']) {
+    const probe: TreeEntry = { mode, name, oid: '' };
+    let lo = 0;
+    let hi = tree.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const order = compareTreeEntries(tree[mid]!, probe);
+      if (order === 0 && tree[mid]!.name === name) return tree[mid];
+      if (order < 0) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  return tree.find((e) => e.name === name);
 }
 
 /** The error for an object that is missing or unreadable (a BackendError passes through unchanged). */

@@ -30,7 +30,7 @@ import {
 import { PackReader } from './pack.js';
 import { gitProbe } from './probe.js';
 
-export { compareTreeEntries, EMPTY_TREE, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
+export { compareTreeEntries, EMPTY_TREE, findTreeEntry, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
 export { mapWriteError, type WriteObjectOptions } from './loose.js';
 
 const TREE_ENTRY_BYTES = 150;
