@@ -1,47 +1,56 @@
 /**
- * backends/git/object-format.ts findTreeEntry: a member of a big parsed tree found by binary search
- * in git's order (a folder sorts as its name + '/'), a miss confirmed by a scan; and the mode
- * strings parseTree shares.
+ * backends/git/object-format.ts searchTreeEntry: a member of a parsed tree found by binary search in
+ * git's order alone (a folder sorts as its name + '/'), checked against a reference order written
+ * here; findTreeEntry's scan after a miss (a tree out of order); and the mode strings parseTree shares.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compareTreeEntries, findTreeEntry, parseTree, serialiseTree, type TreeEntry } from '../../backends/git/object-format.js';
+import { findTreeEntry, parseTree, searchTreeEntry, serialiseTree, type TreeEntry } from '../../backends/git/object-format.js';
 
 const OID = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 // Names git could hold, with the characters that sort around '/' (0x2f): '-', '.', '0', and non-ASCII.
-const name = fc.stringOf(fc.constantFrom('a', 'b', '-', '.', '0', '/x'.slice(1), 'é', '\u{1F600}'), { minLength: 1, maxLength: 5 });
-const members = fc.uniqueArray(fc.record({ name, dir: fc.boolean() }), { selector: (m) => m.name, maxLength: 60 });
+const name = fc.stringOf(fc.constantFrom('a', 'b', '-', '.', '0', ' ', '~', 'é', '\u{1F600}'), { minLength: 1, maxLength: 5 });
+const MODES = ['100644', '100755', '120000', '160000', '40000'];
+const members = fc.uniqueArray(fc.record({ name, mode: fc.constantFrom(...MODES) }), { selector: (m) => m.name, maxLength: 80 });
 
-function tree(ms: Array<{ name: string; dir: boolean }>): TreeEntry[] {
-  return ms.map((m) => ({ mode: m.dir ? '40000' : '100644', name: m.name, oid: OID })).sort(compareTreeEntries);
+/** The reference: git sorts by the bytes of the name, a tree's (mode 40000 only) with '/' appended. */
+function gitKey(e: { mode: string; name: string }): Buffer {
+  return Buffer.from(e.mode === '40000' ? `${e.name}/` : e.name, 'utf8');
 }
 
-describe('git tree search (findTreeEntry)', () => {
-  it('property: finds every member of a tree in git order by name, and nothing for a name it lacks', () => {
+function tree(ms: Array<{ name: string; mode: string }>): TreeEntry[] {
+  return ms.map((m) => ({ mode: m.mode, name: m.name, oid: OID })).sort((a, b) => Buffer.compare(gitKey(a), gitKey(b)));
+}
+
+describe('git tree search (searchTreeEntry)', () => {
+  it('property: the search alone finds every member of a tree in git order, and nothing for a name it lacks', () => {
     fc.assert(
       fc.property(members, name, (ms, other) => {
         const t = tree(ms);
-        for (const e of t) assert.equal(findTreeEntry(t, e.name), e);
-        assert.equal(findTreeEntry(t, other), t.find((e) => e.name === other));
+        for (const e of t) assert.equal(searchTreeEntry(t, e.name), e, e.name);
+        if (!ms.some((m) => m.name === other)) assert.equal(searchTreeEntry(t, other), undefined);
       }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('property: a tree out of git order (a foreign writer) still gives every member (the scan after a miss)', () => {
-    fc.assert(
-      fc.property(members, (ms) => {
-        const t = tree(ms).reverse();
-        for (const e of t) assert.equal(findTreeEntry(t, e.name), e);
-      }),
+      { numRuns: 500 },
     );
   });
 
   it('a file and a folder whose names sort around each other ("a", "a-b", "a.b", "a/" as a folder)', () => {
-    const t = tree([{ name: 'a', dir: true }, { name: 'a-b', dir: false }, { name: 'a.b', dir: true }, { name: 'a0', dir: false }]);
+    const t = tree([{ name: 'a', mode: '40000' }, { name: 'a-b', mode: '100644' }, { name: 'a.b', mode: '40000' }, { name: 'a0', mode: '120000' }]);
     assert.deepEqual(t.map((e) => e.name), ['a-b', 'a.b', 'a', 'a0']);
-    for (const e of t) assert.equal(findTreeEntry(t, e.name), e);
-    assert.equal(findTreeEntry(t, 'a/'), undefined);
+    for (const e of t) assert.equal(searchTreeEntry(t, e.name), e);
+    assert.equal(searchTreeEntry(t, 'a/'), undefined);
+  });
+
+  it('property: findTreeEntry scans only after a miss: a tree out of git order still gives every member', () => {
+    fc.assert(
+      fc.property(members, (ms) => {
+        const ordered = tree(ms);
+        const noScan = Object.assign([...ordered], { find: () => assert.fail('scanned although the search found it') });
+        for (const e of ordered) assert.equal(findTreeEntry(noScan, e.name), e);
+        const reversed = [...ordered].reverse();
+        for (const e of reversed) assert.equal(findTreeEntry(reversed, e.name), e);
+      }),
+    );
   });
 
   it('parseTree reads every mode (a zero-padded folder as 40000) and keeps an unknown one as written', () => {
