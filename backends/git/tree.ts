@@ -6,7 +6,7 @@
  */
 import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { EMPTY_TREE, findTreeEntry, type ObjectStore, type TreeEntry } from './objects.js';
+import { EMPTY_TREE, isGitOrdered, searchTreeEntry, type ObjectStore, type TreeEntry } from './objects.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
 import { gitProbe } from './probe.js';
@@ -89,7 +89,9 @@ export class TreeEditor {
    * A folder's members for one pass over them (a listing), in tree order: the slot map when there is
    * one (edited, or cached by tree id), else slots made from the parsed tree as they are read and
    * not kept. A listing reads each member once; building the map of a 100,000-member folder first
-   * cost ~100 ms before the first entry and ~8 MB held beside the parsed tree.
+   * cost ~100 ms before the first entry and ~8 MB held beside the parsed tree. A tree not in git's
+   * order or with a name twice (a foreign writer's) is listed from its map, as it always was: one
+   * member per name, the last of that name in the tree (of a file `a` and a folder `a`, the folder).
    */
   async members(slot: DirSlot): Promise<Iterable<[string, Slot]>> {
     if (slot.entries) return slot.entries;
@@ -97,6 +99,7 @@ export class TreeEditor {
     const cached = slotMaps.get(oid);
     if (cached) return cached;
     const tree = await this.store.readTree(oid);
+    if (!isGitOrdered(tree)) return this.entries(slot);
     return (function* () {
       for (const e of tree) yield [e.name, slotOf(e)];
     })();
@@ -132,10 +135,11 @@ export class TreeEditor {
   }
 
   /**
-   * One member of a folder. In a stored tree of BIG_TREE members or more whose slot map is not built,
-   * searched in the parsed tree instead (git's order): a look-up of one name (the folder's
-   * `.davprops` while it is listed, a GET of one file) does not build and keep a map of the whole
-   * folder (~8 MB and ~100 ms for 100,000 members). Writes still build it (setIn edits a copy).
+   * One member of a folder. In a stored tree of BIG_TREE members or more in git's order whose slot map
+   * is not built, searched in the parsed tree instead, found or not in O(log n): a look-up of one name
+   * (the folder's `.davprops` while it is listed, a GET of one file) does not build and keep a map of
+   * the whole folder (~8 MB and ~100 ms for 100,000 members). Writes still build it (setIn edits a
+   * copy); so does a look-up in a tree out of order, whose map answers as members() lists.
    */
   private async child(dir: DirSlot, name: string): Promise<Slot | undefined> {
     if (dir.entries) return dir.entries.get(name);
@@ -143,8 +147,8 @@ export class TreeEditor {
     const map = slotMaps.peek(oid);
     if (map) return map.get(name);
     const tree = await this.store.readTree(oid);
-    if (tree.length < BIG_TREE) return (await this.entries(dir)).get(name);
-    const found = findTreeEntry(tree, name);
+    if (tree.length < BIG_TREE || !isGitOrdered(tree)) return (await this.entries(dir)).get(name);
+    const found = searchTreeEntry(tree, name);
     return found && slotOf(found);
   }
 

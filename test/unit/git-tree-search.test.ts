@@ -1,11 +1,12 @@
 /**
  * backends/git/object-format.ts searchTreeEntry: a member of a parsed tree found by binary search in
  * git's order alone (a folder sorts as its name + '/'), checked against a reference order written
- * here; findTreeEntry's scan after a miss (a tree out of order); and the mode strings parseTree shares.
+ * here; which trees parseTree and markIfGitOrdered record as in git's order, each name once (where a
+ * search is final); and the mode strings parseTree shares.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { findTreeEntry, parseTree, searchTreeEntry, serialiseTree, type TreeEntry } from '../../backends/git/object-format.js';
+import { isGitOrdered, markIfGitOrdered, parseTree, searchTreeEntry, serialiseTree, type TreeEntry } from '../../backends/git/object-format.js';
 
 const OID = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 // Names git could hold, with the characters that sort around '/' (0x2f): '-', '.', '0', and non-ASCII.
@@ -41,16 +42,39 @@ describe('git tree search (searchTreeEntry)', () => {
     assert.equal(searchTreeEntry(t, 'a/'), undefined);
   });
 
-  it('property: findTreeEntry scans only after a miss: a tree out of git order still gives every member', () => {
+  it('property: a tree is recorded as in git order exactly when its names are strictly so, each once (parsed or written)', () => {
+    // Any list: names may repeat (as a file and a folder, or twice), and the order may be anything.
+    const anyList = fc.array(fc.record({ name, mode: fc.constantFrom(...MODES) }), { maxLength: 40 });
+    const sortedOrNot = fc.oneof(anyList, anyList.map(tree));
     fc.assert(
-      fc.property(members, (ms) => {
-        const ordered = tree(ms);
-        const noScan = Object.assign([...ordered], { find: () => assert.fail('scanned although the search found it') });
-        for (const e of ordered) assert.equal(findTreeEntry(noScan, e.name), e);
-        const reversed = [...ordered].reverse();
-        for (const e of reversed) assert.equal(findTreeEntry(reversed, e.name), e);
+      fc.property(sortedOrNot, (list) => {
+        const t = list.map((m) => ({ mode: m.mode, name: m.name, oid: OID }));
+        const keys = t.map(gitKey);
+        const expected = keys.every((k, i) => i === 0 || Buffer.compare(keys[i - 1]!, k) < 0) && new Set(t.map((e) => e.name)).size === t.length;
+        assert.equal(isGitOrdered(parseTree('t', serialiseTree(t))), expected, 'parsed');
+        markIfGitOrdered(t);
+        assert.equal(isGitOrdered(t), expected, 'written');
       }),
+      { numRuns: 1000 },
     );
+  });
+
+  it('a file and a folder of one name are not in order, wherever they are (git fsck: duplicateEntries)', () => {
+    const cases = [
+      ['a', 'a/'],
+      ['a', 'a-b', 'a.b', 'a/'],
+      ['a', 'a-b', 'a.b', 'a.c/', 'a/', 'b'],
+    ];
+    for (const names of cases) {
+      const t = names.map((n) => ({ mode: n.endsWith('/') ? '40000' : '100644', name: n.replace(/\/$/, ''), oid: OID }));
+      assert.equal(isGitOrdered(parseTree('t', serialiseTree(t))), false, names.join(' '));
+      const unique = t.filter((e, i) => t.findIndex((o) => o.name === e.name) === i);
+      assert.equal(isGitOrdered(parseTree('t', serialiseTree(unique))), true, `${names.join(' ')} without the folder`);
+    }
+    // Bytes that are not UTF-8 (both read as U+FFFD), and a name holding '/': not trusted.
+    const raw = (...parts: Array<[string, Buffer]>) => Buffer.concat(parts.flatMap(([mode, n]) => [Buffer.from(`${mode} `), n, Buffer.from([0]), Buffer.from(OID, 'hex')]));
+    assert.equal(isGitOrdered(parseTree('t', raw(['100644', Buffer.from([0xc3])], ['100644', Buffer.from([0xc4])]))), false);
+    assert.equal(isGitOrdered(parseTree('t', raw(['40000', Buffer.from('a')], ['100644', Buffer.from('a/b')]))), false);
   });
 
   it('parseTree reads every mode (a zero-padded folder as 40000) and keeps an unknown one as written', () => {
