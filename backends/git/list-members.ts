@@ -1,10 +1,12 @@
 /**
- * A folder's members as entries, in chunks: the blob sizes a chunk still needs are read for that
- * chunk alone (several reads in flight), then its entries are made one at a time as they are taken.
- * So the first entries of a folder of 100,000 go out after one chunk, not after a pass over every
- * member, and no more than one entry at a time is held here: entries made a chunk at once lived
- * through several young-generation collections while the chunk was written, so they were moved to
- * the old generation, whose growth was most of such a listing's peak.
+ * A folder's members as entries, in chunks of 256: the blob sizes a chunk still needs are read for
+ * that chunk alone (several reads in flight), so the first entries of a folder of 100,000 go out
+ * after one chunk, not after a pass over every member. A chunk whose sizes are all known (a warm
+ * listing) makes its entries one at a time as they are taken; one with sizes to read (a cold
+ * listing: in a fresh process, every file's) makes those entries while reading, so up to 256 are
+ * held until taken, each let go as it is. Entries made far ahead of their writing lived through
+ * several young-generation collections and were moved to the old generation, whose growth was most
+ * of such a listing's peak.
  */
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
@@ -51,7 +53,13 @@ async function* entriesOf(chunk: Array<[string, Slot]>, time: Date, src: MemberS
   for (let i = 0; i < chunk.length; i++) {
     const [path, s] = chunk[i]!;
     const size = sizes[i];
-    yield size === undefined ? slow.get(path)! : entryOf(path, s.kind === 'dir' ? 'collection' : 'file', s.oid!, size, time, src.index);
+    if (size === undefined) {
+      const entry = slow.get(path)!;
+      slow.delete(path);
+      yield entry;
+      continue;
+    }
+    yield entryOf(path, s.kind === 'dir' ? 'collection' : 'file', s.oid!, size, time, src.index);
   }
 }
 
