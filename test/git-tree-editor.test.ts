@@ -9,8 +9,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectStore } from '../backends/git/objects.js';
+import fc from 'fast-check';
+import { searchTreeEntry } from '../backends/git/object-format.js';
 import { TreeEditor, type Slot } from '../backends/git/tree.js';
 import { setGitProbe } from '../backends/git/probe.js';
+import { cacheCounts } from '../backends/util/stats.js';
 import { tool } from './helpers/tools.js';
 
 const PLACEHOLDER = { name: '.keep', oid: 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391' };
@@ -78,6 +81,54 @@ describe('git tree editor', function () {
     await e.set('/a/z.txt', await file('z'));
     assert.deepEqual(await names(e, '/a'), ['x.txt', 'z.txt']);
     assert.deepEqual(await names(e, '/b'), ['x.txt', 'y.txt']);
+  });
+
+  it('a folder of 5,000 members: look-ups search its tree (no slot map), listing passes over it in order, edits still apply', async () => {
+    const blob = await store.writeBuffer('blob', Buffer.from('x'));
+    const inner = await store.writeTree([{ mode: '100644', name: 'in.txt', oid: blob }]);
+    const members = Array.from({ length: 5000 }, (_, i) => ({ mode: '100644', name: `f${i}.txt`, oid: blob }));
+    members.push({ mode: '40000', name: 'f1', oid: inner }, { mode: '100755', name: 'f1.sh', oid: blob });
+    const big = await store.writeTree(members);
+    const root = await store.writeTree([{ mode: '40000', name: 'big', oid: big }]);
+    const e = new TreeEditor(store, root, PLACEHOLDER);
+    assert.deepEqual(await e.get('/big/f4999.txt'), { kind: 'file', mode: '100644', oid: blob });
+    assert.deepEqual(await e.get('/big/f1.sh'), { kind: 'file', mode: '100755', oid: blob });
+    assert.deepEqual(await e.get('/big/f1'), { kind: 'dir', oid: inner });
+    assert.deepEqual(await e.get('/big/f1/in.txt'), { kind: 'file', mode: '100644', oid: blob });
+    assert.equal(await e.get('/big/f5000.txt'), null);
+    assert.equal(await e.get('/big/.davprops'), null);
+    const bigSlot = (await e.get('/big')) as Slot & { kind: 'dir' };
+    const listed = [...(await e.members(bigSlot))].map(([n]) => n);
+    assert.deepEqual(listed, (await store.readTree(big)).map((m) => m.name));
+    // Neither the look-ups nor the listing built /big's slot map: the first entries() call builds it.
+    const slotMaps = cacheCounts('git_tree_slots');
+    const misses = slotMaps.misses;
+    await e.entries(bigSlot);
+    assert.equal(slotMaps.misses, misses + 1, "/big's slot map was already built");
+    await e.set('/big/new.txt', await file('n'));
+    assert.deepEqual(await e.get('/big/new.txt'), { kind: 'file', mode: '100644', oid: (await e.get('/big/new.txt'))!.oid });
+    assert.deepEqual(await e.get('/big/f4999.txt'), { kind: 'file', mode: '100644', oid: blob });
+    const edited = (await e.get('/big')) as Slot & { kind: 'dir' };
+    assert.equal([...(await e.members(edited))].length, 5003);
+    const flushed = await e.flush();
+    const r = await tool('git', ['--git-dir', dir, 'ls-tree', '--name-only', `${flushed}:big`]);
+    assert.equal(r.stdout.trim().split('\n').length, 5003);
+  });
+
+  it('property: the search finds every member of a tree in git\'s own order (git mktree sorts it)', async () => {
+    const name = fc.stringOf(fc.constantFrom('a', 'b', '-', '.', '0', ' ', 'é', '\u{1F600}'), { minLength: 1, maxLength: 4 });
+    const kind = fc.constantFrom(['100644', 'blob'], ['100755', 'blob'], ['120000', 'blob'], ['040000', 'tree'], ['160000', 'commit']);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.record({ name, kind }), { selector: (m) => m.name, minLength: 1, maxLength: 40 }), async (ms) => {
+        const input = ms.map((m) => `${m.kind[0]} ${m.kind[1]} ${PLACEHOLDER.oid}\t${m.name}\0`).join('');
+        const r = await tool('git', ['--git-dir', dir, 'mktree', '-z', '--missing'], { input });
+        assert.equal(r.code, 0, r.stderr);
+        const t = await store.readTree(r.stdout.trim());
+        assert.equal(t.length, ms.length);
+        for (const e of t) assert.equal(searchTreeEntry(t, e.name), e, e.name);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('looks a path up once per state: a stored tree by id (any editor), an edited state until its next edit', async () => {

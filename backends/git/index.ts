@@ -14,7 +14,7 @@ import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, Mu
 import { BackendError } from '../errors.js';
 import type { CopyTarget, ListingVersioned, SyncCapable } from '../capabilities.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
-import { listedProps } from './listed-props.js';
+import { listedBy, listedProps, markListed } from './listed-props.js';
 import { entryOf } from './entry-of.js';
 import { listMembers } from './list-members.js';
 import { Committer, type Operation } from './committer.js';
@@ -55,8 +55,6 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
   private readonly names: LiveNames;
-  /** Files handed out by list(), with how to read their properties from the listing's tree. */
-  private readonly listedProps = new WeakMap<Entry, (path: string) => Promise<PropertyMap>>();
   /** The tip as the last look-up found it (the one a request's early check just made, usually). */
   private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
   /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
@@ -175,15 +173,16 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     if (!slot) throw new BackendError('NotFound', path);
     if (slot.kind !== 'dir') throw new BackendError('NotACollection', path);
     const propsOfFile = listedProps(this.store, editor, path, this.volatile); // PROPFIND allprop: once per folder
-    const entries = listMembers(path, await editor.entries(slot), time, {
+    const dirHidden = this.names.isHidden(path);
+    const entries = listMembers(path, await editor.members(slot), time, {
       store: this.store,
       index: this.index,
-      isHidden: (p) => this.names.isHidden(p),
+      isHidden: (name) => this.names.isHiddenMember(dirHidden, path, name),
       toEntry: (p, child) => this.toEntry(p, child, editor, time),
       madeUp: () => this.epoch++, // a new listingVersion, so the PROPFIND cache doesn't keep this listing
     });
     for await (const entry of entries) {
-      if (entry.kind === 'file') this.listedProps.set(entry, propsOfFile);
+      if (entry.kind === 'file') markListed(entry, propsOfFile);
       yield entry;
     }
   }
@@ -200,7 +199,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
-    const listed = known?.path === path ? this.listedProps.get(known) : undefined;
+    const listed = known?.path === path ? listedBy(known) : undefined;
     if (listed) return listed(path);
     const { editor } = await this.editor();
     const slot = this.names.isHidden(path) ? null : await editor.get(path);

@@ -21,6 +21,14 @@ export class LiveNames {
   }
 
   /**
+   * isHidden(joinPath(dir, name)) for a member of a folder whose own answer is `dirHidden`, without
+   * splitting each member's path: a listing of 100,000 members asked once per member.
+   */
+  isHiddenMember(dirHidden: boolean, dir: string, name: string): boolean {
+    return dirHidden || name === SIDECAR || (dir === '/' && this.reserved.has(name));
+  }
+
+  /**
    * Refuses writes to the sidecars and the reserved root names; `creates`: also names git would
    * refuse in a tree. DELETE and a MOVE's source skip that check, so such a name written by native
    * git can still be removed or renamed.

@@ -17,6 +17,7 @@ import {
   compareTreeEntries,
   corrupt,
   EMPTY_TREE,
+  markIfGitOrdered,
   objectId,
   parseCommit,
   parseTree,
@@ -30,7 +31,7 @@ import {
 import { PackReader } from './pack.js';
 import { gitProbe } from './probe.js';
 
-export { compareTreeEntries, EMPTY_TREE, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
+export { compareTreeEntries, EMPTY_TREE, isGitOrdered, searchTreeEntry, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
 export { mapWriteError, type WriteObjectOptions } from './loose.js';
 
 const TREE_ENTRY_BYTES = 150;
@@ -121,6 +122,7 @@ export class ObjectStore {
 
   async writeTree(entries: TreeEntry[], options?: WriteObjectOptions): Promise<string> {
     const sorted = [...entries].sort(compareTreeEntries);
+    markIfGitOrdered(sorted);
     const oid = await this.writeBuffer('tree', serialiseTree(sorted), options);
     this.trees.set(oid, sorted);
     return oid;

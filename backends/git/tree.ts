@@ -6,7 +6,7 @@
  */
 import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+import { EMPTY_TREE, isGitOrdered, searchTreeEntry, type ObjectStore, type TreeEntry } from './objects.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
 import { gitProbe } from './probe.js';
@@ -46,6 +46,8 @@ const PATH_SLOTS_BYTES = 4 * 1024 * 1024;
  */
 const pathSlots = new Lru<Slot | null>(PATH_SLOTS_BYTES, (_slot, key) => 2 * key.length + 128, cacheCounts('git_path_slots'));
 const SUBMODULE_MODE = '160000';
+/** Members from which a folder's single look-ups search its parsed tree rather than build its slot map. */
+const BIG_TREE = 4096;
 
 export function dirSlot(oid: string): DirSlot {
   return { kind: 'dir', oid };
@@ -78,11 +80,29 @@ export class TreeEditor {
     const cached = slotMaps.get(oid);
     if (cached) return cached;
     const out = new Map<string, Slot>();
-    for (const e of await this.store.readTree(oid)) {
-      out.set(e.name, e.mode === TREE_MODE ? dirSlot(e.oid) : { kind: 'file', mode: e.mode, oid: e.oid });
-    }
+    for (const e of await this.store.readTree(oid)) out.set(e.name, slotOf(e));
     slotMaps.set(oid, out);
     return out;
+  }
+
+  /**
+   * A folder's members for one pass over them (a listing), in tree order: the slot map when there is
+   * one (edited, or cached by tree id), else slots made from the parsed tree as they are read and
+   * not kept. A listing reads each member once; building the map of a 100,000-member folder first
+   * cost ~100 ms before the first entry and ~8 MB held beside the parsed tree. A tree not in git's
+   * order or with a name twice (a foreign writer's) is listed from its map, as it always was: one
+   * member per name, the last of that name in the tree (of a file `a` and a folder `a`, the folder).
+   */
+  async members(slot: DirSlot): Promise<Iterable<[string, Slot]>> {
+    if (slot.entries) return slot.entries;
+    const oid = slot.oid ?? EMPTY_TREE;
+    const cached = slotMaps.get(oid);
+    if (cached) return cached;
+    const tree = await this.store.readTree(oid);
+    if (!isGitOrdered(tree)) return this.entries(slot);
+    return (function* () {
+      for (const e of tree) yield [e.name, slotOf(e)];
+    })();
   }
 
   /**
@@ -107,11 +127,29 @@ export class TreeEditor {
     let slot: Slot = this.root;
     for (const seg of segments(path)) {
       if (slot.kind !== 'dir') return null;
-      const next: Slot | undefined = (await this.entries(slot)).get(seg);
+      const next: Slot | undefined = await this.child(slot, seg);
       if (!next) return null;
       slot = next;
     }
     return slot;
+  }
+
+  /**
+   * One member of a folder. In a stored tree of BIG_TREE members or more in git's order whose slot map
+   * is not built, searched in the parsed tree instead, found or not in O(log n): a look-up of one name
+   * (the folder's `.davprops` while it is listed, a GET of one file) does not build and keep a map of
+   * the whole folder (~8 MB and ~100 ms for 100,000 members). Writes still build it (setIn edits a
+   * copy); so does a look-up in a tree out of order, whose map answers as members() lists.
+   */
+  private async child(dir: DirSlot, name: string): Promise<Slot | undefined> {
+    if (dir.entries) return dir.entries.get(name);
+    const oid = dir.oid ?? EMPTY_TREE;
+    const map = slotMaps.peek(oid);
+    if (map) return map.get(name);
+    const tree = await this.store.readTree(oid);
+    if (tree.length < BIG_TREE || !isGitOrdered(tree)) return (await this.entries(dir)).get(name);
+    const found = searchTreeEntry(tree, name);
+    return found && slotOf(found);
   }
 
   /** Starts an operation that rollback() can undo whole (edits made in place are journalled). */
@@ -196,6 +234,10 @@ export class TreeEditor {
     slotMaps.set(oid, clean);
     return oid;
   }
+}
+
+function slotOf(e: TreeEntry): Slot {
+  return e.mode === TREE_MODE ? dirSlot(e.oid) : { kind: 'file', mode: e.mode, oid: e.oid };
 }
 
 export function segments(path: string): string[] {
