@@ -9,7 +9,7 @@
  * thread-pool round trip and a promise per member cost 3–4× that. One asynchronous directory read per
  * batch lets the event loop turn, so a folder of 100,000 members never blocks it for long.
  */
-import { constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
@@ -17,6 +17,7 @@ import { SIDECAR, type Sidecar } from '../sidecar.js';
 import { O_PATH, type Containment, type Opened } from './containment.js';
 import { toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
+import type { Pass } from './last-pass.js';
 
 /** Members read and stat'ed between two turns of the event loop. */
 const BATCH = 256;
@@ -183,12 +184,14 @@ export async function listingVersionOf(
   /** Told each member's entry, made from the very stat the version hashes. */
   collect?: (entry: Entry) => void,
   /** Called once the sidecar's lstat is taken (what it then reads is at least as new as the hash). */
-  afterSidecar?: (folder: Opened) => Promise<void>,
+  afterSidecar?: (folder: FolderHandle) => Promise<void>,
+  /** Given the pass itself: the folder's fstat, the names and each one's lstat (./last-pass.ts). */
+  sink?: PassSink,
 ): Promise<string | null> {
-  const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  const folder = await openFolder(paths, path);
   if (!folder) return null;
   try {
-    const self = fstatSync(folder.fh.fd, { bigint: true });
+    const self = fstatSync(folder.fd, { bigint: true });
     if (!self.isDirectory()) return null;
     // The names first (at most maxMembers of them are held): a folder with more is refused before a
     // single member is stat'ed.
@@ -198,6 +201,10 @@ export async function listingVersionOf(
       if (visible.length > maxMembers) return null;
     }
     const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
+    if (sink) {
+      sink.self = self;
+      sink.names = visible;
+    }
     // Two streams, hashed apart and joined at the end: the names, each followed by \0 (names hold
     // neither \0 nor /), and the stats as 64-bit slots — per member a print (a 2, then seven fields)
     // or a 1 for a member gone since it was listed, then for a folder its sidecar's print or a 0.
@@ -221,6 +228,7 @@ export async function listingVersionOf(
       // lstat: a member that is (or became) a link is not followed unchecked.
       const st = lstatOrNull(folder.via + '/' + name);
       if (st?.isSymbolicLink()) return null;
+      sink?.stats.push(st);
       // Room for the name (UTF-8: at most 3 bytes a UTF-16 unit; one decoded from invalid UTF-8
       // may be longer than NAME_MAX) and its \0, or the names so far go into the hash first.
       if (at + 3 * name.length + 1 > nameBuf.length) {
@@ -243,8 +251,35 @@ export async function listingVersionOf(
     statHash.update(slots.subarray(0, slot));
     return `fs:${nameHash.update(nameBuf.subarray(0, at)).update(statHash.digest()).digest('base64')}`;
   } finally {
-    await folder.fh.close();
+    await folder.close();
   }
+}
+
+/** Where listingVersionOf leaves its pass. */
+export interface PassSink {
+  self?: BigIntStats;
+  names?: string[];
+  stats: (BigIntStats | null)[];
+}
+
+/** A verified folder handle: its descriptor, `/proc/self/fd/N` and where it is. */
+interface FolderHandle {
+  fd: number;
+  via: string;
+  real: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The folder opened (O_PATH) and verified at once, without the thread pool (Containment.openFast: an
+ * open and a readlink of the handle), where that decides; otherwise through Containment.open.
+ * Not a folder: the caller's fstat says so.
+ */
+async function openFolder(paths: Containment, path: string): Promise<FolderHandle | null> {
+  const fast = paths.openFast(path);
+  if (fast) return { fd: fast.fd, via: `/proc/self/fd/${fast.fd}`, real: fast.real, close: async () => closeSync(fast.fd) };
+  const opened = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  return opened && { fd: opened.fh.fd, via: opened.via, real: opened.real, close: () => opened.fh.close() };
 }
 
 /** Slots print() fills: a marker and seven 64-bit fields. */
@@ -295,4 +330,37 @@ export async function listVersionedOf(
     async (folder) => void (sidecar = await props.read(folder.via, folder.real)),
   );
   return version === null ? null : { entries, version };
+}
+
+/**
+ * The members of a pass just made (./last-pass.ts), as listVersionedOf gives them: each entry made
+ * from the pass's own stat, each file remembered with the folder's sidecar read now (after the pass
+ * hashed its lstat: at least as new, as in listVersionedOf). null when the folder is not there any
+ * more or is another folder than the pass's (the caller then makes a pass of its own).
+ */
+export async function listPassOf(
+  paths: Containment,
+  props: PropsStore,
+  path: string,
+  pass: Pass,
+  remember: (file: Entry, sidecar: Sidecar) => void,
+): Promise<{ entries: Entry[]; version: string } | null> {
+  const folder = await openFolder(paths, path);
+  if (!folder) return null;
+  try {
+    const now = fstatSync(folder.fd, { bigint: true });
+    if (now.dev !== pass.self.dev || now.ino !== pass.self.ino) return null;
+    const sidecar = await props.read(folder.via, folder.real);
+    const entries: Entry[] = [];
+    for (let i = 0; i < pass.names.length; i++) {
+      const st = pass.stats[i];
+      if (!st) continue;
+      const e = toEntry(joinPath(path, pass.names[i]!), st);
+      if (e.kind === 'file') remember(e, sidecar);
+      entries.push(e);
+    }
+    return { entries, version: pass.version };
+  } finally {
+    await folder.close();
+  }
 }
