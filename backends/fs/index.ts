@@ -49,8 +49,7 @@ import { diffMembers } from '../sync-diff.js';
 import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
-import { listingVersionOf, listPassOf, listVerified, listVersionedOf, type PassSink } from './listing.js';
-import { keepPass, takePass } from './last-pass.js';
+import { listingVersionOf, listVerified, listVersionedOf } from './listing.js';
 import { fingerprints, versionedMemberPrints, type MemberPrints, type VersionedPass } from './sync-members.js';
 import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -60,7 +59,6 @@ import { copyResource, moveResource } from './copy-move.js';
 
 /** Folders with more members get no listing version unless asked for more (the PROPFIND cache would not keep them). */
 const DEFAULT_VERSION_MEMBERS = 10_000;
-let passSerial = 0;
 
 /** Held (created exclusively) by whichever process is in its guard-and-rename step: ../util/lock-file.ts. */
 export const WRITE_LOCK = 'write.lock';
@@ -95,8 +93,6 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
   private readonly ctx: WriteContext;
   /** Files handed out by list(), with their folder's sidecar as read through the verified listing. */
   private readonly listedSidecar = new WeakMap<Entry, Sidecar>();
-  /** Names this backend's passes in ./last-pass.ts (a serial: two backends never share one). */
-  private readonly passKey = `${++passSerial}\0`;
 
   private constructor(
     private readonly root: string,
@@ -194,11 +190,7 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
    */
   async listingVersion(path: string, options: { maxMembers?: number } = {}): Promise<string | null> {
     if (this.folder.isHidden(path)) return null;
-    const sink: PassSink = { stats: [] };
-    const version = await listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS, undefined, undefined, sink);
-    // Kept for this turn only: a listVersioned that follows at once takes this pass (./last-pass.ts).
-    if (version !== null && sink.self && sink.names) keepPass(this.passKey + path, { version, self: sink.self, names: sink.names, stats: sink.stats });
-    return version;
+    return listingVersionOf(this.paths, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS);
   }
 
   /**
@@ -208,9 +200,6 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
   async listVersioned(path: string, options: { maxMembers?: number } = {}): Promise<{ entries: Entry[]; version: string } | null> {
     if (this.folder.isHidden(path)) return null;
     const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
-    const kept = takePass(this.passKey + path);
-    const listed = kept && kept.names.length <= (options.maxMembers ?? DEFAULT_VERSION_MEMBERS) ? await listPassOf(this.paths, this.propsStore, path, kept, remember) : null;
-    if (listed) return listed;
     return listVersionedOf(this.paths, this.propsStore, path, this.folder.hiddenIn(path), options.maxMembers ?? DEFAULT_VERSION_MEMBERS, remember);
   }
 

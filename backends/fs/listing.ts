@@ -17,7 +17,6 @@ import { SIDECAR, type Sidecar } from '../sidecar.js';
 import { O_PATH, type Containment, type Opened } from './containment.js';
 import { toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
-import type { Pass } from './last-pass.js';
 
 /** Members read and stat'ed between two turns of the event loop. */
 const BATCH = 256;
@@ -185,8 +184,6 @@ export async function listingVersionOf(
   collect?: (entry: Entry) => void,
   /** Called once the sidecar's lstat is taken (what it then reads is at least as new as the hash). */
   afterSidecar?: (folder: FolderHandle) => Promise<void>,
-  /** Given the pass itself: the folder's fstat, the names and each one's lstat (./last-pass.ts). */
-  sink?: PassSink,
 ): Promise<string | null> {
   const folder = await openFolder(paths, path);
   if (!folder) return null;
@@ -201,10 +198,6 @@ export async function listingVersionOf(
       if (visible.length > maxMembers) return null;
     }
     const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
-    if (sink) {
-      sink.self = self;
-      sink.names = visible;
-    }
     // Two streams, hashed apart and joined at the end: the names, each followed by \0 (names hold
     // neither \0 nor /), and the stats as 64-bit slots — per member a print (a 2, then seven fields)
     // or a 1 for a member gone since it was listed, then for a folder its sidecar's print or a 0.
@@ -228,7 +221,6 @@ export async function listingVersionOf(
       // lstat: a member that is (or became) a link is not followed unchecked.
       const st = lstatOrNull(folder.via + '/' + name);
       if (st?.isSymbolicLink()) return null;
-      sink?.stats.push(st);
       // Room for the name (UTF-8: at most 3 bytes a UTF-16 unit; one decoded from invalid UTF-8
       // may be longer than NAME_MAX) and its \0, or the names so far go into the hash first.
       if (at + 3 * name.length + 1 > nameBuf.length) {
@@ -253,13 +245,6 @@ export async function listingVersionOf(
   } finally {
     await folder.close();
   }
-}
-
-/** Where listingVersionOf leaves its pass. */
-export interface PassSink {
-  self?: BigIntStats;
-  names?: string[];
-  stats: (BigIntStats | null)[];
 }
 
 /** A verified folder handle: its descriptor, `/proc/self/fd/N` and where it is. */
@@ -332,35 +317,3 @@ export async function listVersionedOf(
   return version === null ? null : { entries, version };
 }
 
-/**
- * The members of a pass just made (./last-pass.ts), as listVersionedOf gives them: each entry made
- * from the pass's own stat, each file remembered with the folder's sidecar read now (after the pass
- * hashed its lstat: at least as new, as in listVersionedOf). null when the folder is not there any
- * more or is another folder than the pass's (the caller then makes a pass of its own).
- */
-export async function listPassOf(
-  paths: Containment,
-  props: PropsStore,
-  path: string,
-  pass: Pass,
-  remember: (file: Entry, sidecar: Sidecar) => void,
-): Promise<{ entries: Entry[]; version: string } | null> {
-  const folder = await openFolder(paths, path);
-  if (!folder) return null;
-  try {
-    const now = fstatSync(folder.fd, { bigint: true });
-    if (now.dev !== pass.self.dev || now.ino !== pass.self.ino) return null;
-    const sidecar = await props.read(folder.via, folder.real);
-    const entries: Entry[] = [];
-    for (let i = 0; i < pass.names.length; i++) {
-      const st = pass.stats[i];
-      if (!st) continue;
-      const e = toEntry(joinPath(path, pass.names[i]!), st);
-      if (e.kind === 'file') remember(e, sidecar);
-      entries.push(e);
-    }
-    return { entries, version: pass.version };
-  } finally {
-    await folder.close();
-  }
-}
