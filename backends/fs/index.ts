@@ -50,7 +50,7 @@ import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
 import { listingVersionOf, listVerified, listVersionedOf } from './listing.js';
-import { fingerprints, versionedMemberPrints, type MemberPrints, type VersionedPass } from './sync-members.js';
+import { eachInTurns, fingerprints, versionedMemberPrints, type MemberPrints, type VersionedPass } from './sync-members.js';
 import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
@@ -258,8 +258,9 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
     const { prints, entries, sidecar } = await this.memberPrints(path);
     const diff = diffMembers(previous, prints, limit);
     const changed = diff.changed.map((n) => entries.get(n)!);
-    // Their properties come from the sidecar of the pass that listed them, as for a listing's files.
-    for (const e of changed) if (e.kind === 'file') this.listedSidecar.set(e, sidecar);
+    // Their properties come from the sidecar of the pass that listed them, as for a listing's files
+    // (the event loop turning: a first sync remembers every file).
+    await eachInTurns(changed, (e) => void (e.kind === 'file' && this.listedSidecar.set(e, sidecar)));
     return {
       token: await this.snapshots.save(path, diff.reached),
       changed,
