@@ -29,8 +29,20 @@ export interface MemberPrints {
   sidecar: Sidecar;
 }
 
-/** Bytes of fingerprints kept per process (a 10,000-member calendar's are ~4 MB, entries counted). */
-export const MEMBER_PRINTS_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes of fingerprints kept per process. A folder's value heavier than a quarter of it is not kept
+ * (the Lru always keeps its newest entry, however heavy): such a folder builds its fingerprints per
+ * call, as before this cache, rather than pinning them in every worker that synced it. A quarter is
+ * ~13,000 members of a calendar (a 10,000-event one weighs ~7.8 MB).
+ */
+export const MEMBER_PRINTS_BYTES = 40 * 1024 * 1024;
+/**
+ * What a member costs besides its path and fingerprint strings (counted at two bytes a character):
+ * its Entry (object, ETag string, two Dates) and two Map slots. Measured with v8.getHeapStatistics
+ * after GC, 20,000 members held: 697, 755 and 915 bytes a member for paths of 23, 55 and 135
+ * characters (fingerprint ~45), i.e. ~560 + 2 × (path + fingerprint); counted at 600.
+ */
+const MEMBER_BYTES = 600;
 /** Members handled between two turns of the event loop, as the pass of stats turns (listing.ts). */
 const BATCH = 256;
 
@@ -47,14 +59,12 @@ export async function eachInTurns<T>(items: Iterable<T>, each: (item: T) => void
   }
 }
 
-/** What an Entry is counted at (its object, path string and ETag). */
-const ENTRY_BYTES = 200;
+const kept = new Lru<{ version: string; value: MemberPrints; bytes: number }>(MEMBER_PRINTS_BYTES, (v, k) => 2 * k.length + v.bytes);
 
-const kept = new Lru<{ version: string; value: MemberPrints }>(MEMBER_PRINTS_BYTES, (v, k) => 2 * k.length + weigh(v.value));
-
-function weigh(m: MemberPrints): number {
+/** The memory a value holds, near enough (see MEMBER_BYTES). */
+export function weigh(m: MemberPrints): number {
   let n = 0;
-  for (const [name, print] of m.prints) n += 2 * (name.length + print.length) + ENTRY_BYTES;
+  for (const [name, e] of m.entries) n += MEMBER_BYTES + 2 * (e.path.length + (m.prints.get(name)?.length ?? 0));
   return n;
 }
 
@@ -73,7 +83,9 @@ export async function versionedMemberPrints(root: string, path: string, pass: Ve
   const before = kept.get(key);
   if (before?.version === listed.version) return before.value;
   const value = await fingerprints(listed.entries, sidecar);
-  kept.set(key, { version: listed.version, value });
+  const bytes = weigh(value);
+  if (bytes <= MEMBER_PRINTS_BYTES / 4) kept.set(key, { version: listed.version, value, bytes });
+  else kept.delete(key); // too heavy to keep: an older version of it is of no use either
   return value;
 }
 

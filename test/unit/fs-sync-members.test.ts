@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { promises as fsp, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Entry } from '../../backends/backend.js';
 import { FsBackend } from '../../backends/fs/index.js';
+import { MEMBER_PRINTS_BYTES, versionedMemberPrints, weigh, type VersionedPass } from '../../backends/fs/sync-members.js';
 
 /**
  * The most members' work done between two turns of the event loop while `work` runs, counted as
@@ -68,5 +70,38 @@ describe('fs sync members', function () {
       assert.equal(changes.changed.length, N);
     });
     assert.ok(most <= 4 * BATCH, `${most} Map/WeakMap sets in one turn of the event loop (want <= ${4 * BATCH})`);
+  });
+});
+
+describe('fs sync members kept by version', () => {
+  /** A pass of `n` files that always gives the same entries and version. */
+  function passOf(n: number): VersionedPass {
+    const entries: Entry[] = Array.from({ length: n }, (_, i) => ({
+      path: `/calendars/user/${String(i).padStart(36, '0')}.ics`,
+      kind: 'file',
+      size: 100,
+      etag: `"${i.toString(16)}-64-17e8f0a1b2c3d4e5"`,
+      modified: new Date(0),
+      created: new Date(0),
+    }));
+    return async () => ({ entries, version: `v${n}` });
+  }
+
+  it("a small folder's fingerprints are kept: the same version gives the same value", async () => {
+    const pass = passOf(100);
+    const first = await versionedMemberPrints('/root-small', '/calendars/user', pass);
+    assert.ok(first && first.prints.size === 100);
+    assert.equal(await versionedMemberPrints('/root-small', '/calendars/user', pass), first);
+  });
+
+  it('a folder heavier than a quarter of the budget is not kept (built again per call), however recent', async () => {
+    const members = 20000;
+    const pass = passOf(members);
+    const first = await versionedMemberPrints('/root-huge', '/calendars/user', pass);
+    assert.ok(first && first.prints.size === members);
+    assert.ok(weigh(first) > MEMBER_PRINTS_BYTES / 4, `weighed ${weigh(first)}`);
+    const again = await versionedMemberPrints('/root-huge', '/calendars/user', pass);
+    assert.notEqual(again, first);
+    assert.deepEqual(again, first);
   });
 });
