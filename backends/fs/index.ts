@@ -50,6 +50,7 @@ import { SyncSnapshots } from './sync-snapshots.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { mapFsError, toEntry } from './fs-io.js';
 import { listingVersionOf, listVerified, listVersionedOf } from './listing.js';
+import { eachInTurns, fingerprints, versionedMemberPrints, type MemberPrints, type VersionedPass } from './sync-members.js';
 import { fileBody, openedRead } from './read-open.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { ServedFolder, STATE_NAME } from './served-folder.js';
@@ -176,9 +177,10 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
     }
   }
 
-  async *list(path: string): AsyncIterable<Entry> {
+  list(path: string): AsyncIterable<Entry> {
     const remember = (e: Entry, sidecar: Sidecar) => this.listedSidecar.set(e, sidecar);
-    yield* listVerified(this.paths, this.propsStore, path, this.folder.hiddenIn(path), remember);
+    // The listing's own generator, not one delegating to it: a promise per member fewer (100,000).
+    return listVerified(this.paths, this.propsStore, path, this.folder.hiddenIn(path), remember);
   }
 
   /**
@@ -253,36 +255,36 @@ export class FsBackend implements Backend, SyncCapable, QuotaAware, ReadOpener, 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
     const previous: ReadonlyMap<string, string> | null = since === undefined ? new Map<string, string>() : await this.snapshots.load(path, since);
     if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown or expired sync token ${since}`);
-    const { prints, entries } = await this.memberPrints(path);
+    const { prints, entries, sidecar } = await this.memberPrints(path);
     const diff = diffMembers(previous, prints, limit);
+    const changed = diff.changed.map((n) => entries.get(n)!);
+    // Their properties come from the sidecar of the pass that listed them, as for a listing's files
+    // (the event loop turning: a first sync remembers every file).
+    await eachInTurns(changed, (e) => void (e.kind === 'file' && this.listedSidecar.set(e, sidecar)));
     return {
       token: await this.snapshots.save(path, diff.reached),
-      changed: diff.changed.map((n) => entries.get(n)!),
+      changed,
       removed: diff.removed.map((n) => joinPath(path, n)),
       truncated: diff.truncated,
     };
   }
 
-  /** Members of a folder with fingerprints: ETag, plus a file's dead properties. */
-  private async memberPrints(path: string): Promise<{ prints: Map<string, string>; entries: Map<string, Entry> }> {
+  /** Members of a folder with fingerprints: ETag, plus a file's dead properties (./sync-members.ts). */
+  private async memberPrints(path: string): Promise<MemberPrints> {
     const dir = await this.stat(path);
     if (!dir || dir.kind !== 'collection') throw new BackendError('NotFound', path);
-    const prints = new Map<string, string>();
-    const entries = new Map<string, Entry>();
+    const hidden = this.folder.hiddenIn(path);
+    const pass: VersionedPass = (remember) => listVersionedOf(this.paths, this.propsStore, path, hidden, Infinity, remember);
+    const versioned = await versionedMemberPrints(this.root, path, pass);
+    if (versioned) return versioned;
+    // No version (a member is a symbolic link): listed as any listing is.
+    const listed: Entry[] = [];
     let sidecar: Sidecar | undefined;
     for await (const e of this.list(path)) {
-      const name = baseName(e.path);
-      entries.set(name, e);
-      if (e.kind === 'collection') {
-        prints.set(name, e.etag);
-        continue;
-      }
-      // One sidecar for the whole listing; most files have no dead properties (no JSON to write).
-      sidecar ??= this.listedSidecar.get(e);
-      const own = sidecar?.[name];
-      prints.set(name, `${e.etag} ${own === undefined ? '{}' : JSON.stringify(own)}`);
+      listed.push(e);
+      if (e.kind === 'file') sidecar ??= this.listedSidecar.get(e);
     }
-    return { prints, entries };
+    return fingerprints(listed, sidecar ?? {});
   }
 
   // ---- writes -------------------------------------------------------------------------------------

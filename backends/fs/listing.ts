@@ -9,12 +9,12 @@
  * thread-pool round trip and a promise per member cost 3–4× that. One asynchronous directory read per
  * batch lets the event loop turn, so a folder of 100,000 members never blocks it for long.
  */
-import { constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, statfsSync, promises as fsp, type BigIntStats, type Dirent } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { joinPath, type Entry } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { SIDECAR, type Sidecar } from '../sidecar.js';
-import { NAME_MAX, O_PATH, type Containment, type Opened } from './containment.js';
+import { O_PATH, type Containment, type Opened } from './containment.js';
 import { toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
 
@@ -183,12 +183,12 @@ export async function listingVersionOf(
   /** Told each member's entry, made from the very stat the version hashes. */
   collect?: (entry: Entry) => void,
   /** Called once the sidecar's lstat is taken (what it then reads is at least as new as the hash). */
-  afterSidecar?: (folder: Opened) => Promise<void>,
+  afterSidecar?: (folder: FolderHandle) => Promise<void>,
 ): Promise<string | null> {
-  const folder = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  const folder = await openFolder(paths, path);
   if (!folder) return null;
   try {
-    const self = fstatSync(folder.fh.fd, { bigint: true });
+    const self = fstatSync(folder.fd, { bigint: true });
     if (!self.isDirectory()) return null;
     // The names first (at most maxMembers of them are held): a folder with more is refused before a
     // single member is stat'ed.
@@ -198,51 +198,91 @@ export async function listingVersionOf(
       if (visible.length > maxMembers) return null;
     }
     const sidecar = lstatSync(folder.via + '/' + SIDECAR, { bigint: true, throwIfNoEntry: false });
-    const hash = createHash('sha256').update(path + '\0');
-    const buf = Buffer.allocUnsafe(HASH_BUFFER);
-    let at = print(buf, 0, self);
-    at = sidecar ? print(buf, at, sidecar) : buf.writeUInt8(0, at);
+    // Two streams, hashed apart and joined at the end: the names, each followed by \0 (names hold
+    // neither \0 nor /), and the stats as 64-bit slots — per member a print (a 2, then seven fields)
+    // or a 1 for a member gone since it was listed, then for a folder its sidecar's print or a 0.
+    // Each decodes one way given the other (markers and fixed-size prints), so the pair is exact. The
+    // stats go into a BigInt64Array by plain stores: no Buffer write and no BigInt made per field.
+    const nameHash = createHash('sha256').update(path + '\0');
+    const statHash = createHash('sha256');
+    const nameBuf = Buffer.allocUnsafe(NAME_BUFFER);
+    const slots = new BigInt64Array(BATCH * 2 * PRINT_SLOTS + 2 * PRINT_SLOTS);
+    let at = 0;
+    let slot = print(slots, 0, self);
+    slot = sidecar ? print(slots, slot, sidecar) : ((slots[slot] = 0n), slot + 1);
     await afterSidecar?.(folder);
-    for (let i = 0; i < visible.length; i += BATCH) {
-      if (i > 0) await new Promise((r) => setImmediate(r)); // the event loop turns between batches
-      for (const m of statted(folder.via, visible.slice(i, i + BATCH))) {
-        if (m.link) return null;
-        // Room for the name, its \0 and two prints, or the buffer goes into the hash first (a name
-        // decoded from invalid UTF-8 takes up to 3 bytes a byte, more than NAME_MAX).
-        if (at + Buffer.byteLength(m.name) + 1 + 2 * PRINT_BYTES > buf.length) {
-          hash.update(buf.subarray(0, at));
-          at = 0;
-        }
-        // Names hold neither \0 nor /, and each is followed by \0 and a fixed-size print (or a 1
-        // for a member gone since it was listed), then for a folder its sidecar's print (or a 0):
-        // the fields cannot run into each other.
-        at += buf.write(m.name, at);
-        at = buf.writeUInt8(0, at);
-        at = m.st ? print(buf, at, m.st) : buf.writeUInt8(1, at);
-        if (m.st?.isDirectory()) {
-          const own = lstatOrNull(folder.via + '/' + m.name + '/' + SIDECAR);
-          at = own ? print(buf, at, own) : buf.writeUInt8(0, at);
-        }
-        if (collect && m.st) collect(toEntry(joinPath(path, m.name), m.st));
+    for (let i = 0; i < visible.length; i++) {
+      if (i > 0 && i % BATCH === 0) {
+        statHash.update(slots.subarray(0, slot));
+        slot = 0;
+        await new Promise((r) => setImmediate(r)); // the event loop turns between batches
       }
+      const name = visible[i]!;
+      // lstat: a member that is (or became) a link is not followed unchecked.
+      const st = lstatOrNull(folder.via + '/' + name);
+      if (st?.isSymbolicLink()) return null;
+      // Room for the name (UTF-8: at most 3 bytes a UTF-16 unit; one decoded from invalid UTF-8
+      // may be longer than NAME_MAX) and its \0, or the names so far go into the hash first.
+      if (at + 3 * name.length + 1 > nameBuf.length) {
+        nameHash.update(nameBuf.subarray(0, at));
+        at = 0;
+      }
+      at += nameBuf.write(name, at);
+      nameBuf[at++] = 0;
+      if (!st) {
+        slots[slot++] = 1n;
+        continue;
+      }
+      slot = print(slots, slot, st);
+      if (st.isDirectory()) {
+        const own = lstatOrNull(folder.via + '/' + name + '/' + SIDECAR);
+        slot = own ? print(slots, slot, own) : ((slots[slot] = 0n), slot + 1);
+      }
+      collect?.(toEntry(joinPath(path, name), st));
     }
-    hash.update(buf.subarray(0, at));
-    return `fs:${hash.digest('base64')}`;
+    statHash.update(slots.subarray(0, slot));
+    return `fs:${nameHash.update(nameBuf.subarray(0, at)).update(statHash.digest()).digest('base64')}`;
   } finally {
-    await folder.fh.close();
+    await folder.close();
   }
 }
 
-/** Bytes print() writes: a marker and seven 64-bit fields. */
-const PRINT_BYTES = 1 + 7 * 8;
-/** The hash's staging buffer: a batch of the longest names (NAME_MAX bytes) and their prints. */
-const HASH_BUFFER = BATCH * (NAME_MAX + 1 + 2 * PRINT_BYTES) + 2 * PRINT_BYTES;
+/** A verified folder handle: its descriptor, `/proc/self/fd/N` and where it is. */
+interface FolderHandle {
+  fd: number;
+  via: string;
+  real: string;
+  close(): Promise<void>;
+}
 
-/** The fields of a stat a listing reports from (and ctime), at `at` in `buf`; returns the end. */
-function print(buf: Buffer, at: number, st: BigIntStats): number {
-  at = buf.writeUInt8(2, at);
-  for (const v of [st.mode, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, st.birthtimeNs]) at = buf.writeBigUInt64LE(BigInt.asUintN(64, v), at);
-  return at;
+/**
+ * The folder opened (O_PATH) and verified at once, without the thread pool (Containment.openFast: an
+ * open and a readlink of the handle), where that decides; otherwise through Containment.open.
+ * Not a folder: the caller's fstat says so.
+ */
+async function openFolder(paths: Containment, path: string): Promise<FolderHandle | null> {
+  const fast = paths.openFast(path);
+  if (fast) return { fd: fast.fd, via: `/proc/self/fd/${fast.fd}`, real: fast.real, close: async () => closeSync(fast.fd) };
+  const opened = await paths.open(path, O_PATH | fsc.O_DIRECTORY).catch(() => null);
+  return opened && { fd: opened.fh.fd, via: opened.via, real: opened.real, close: () => opened.fh.close() };
+}
+
+/** Slots print() fills: a marker and seven 64-bit fields. */
+const PRINT_SLOTS = 8;
+/** The names' staging buffer (flushed into their hash when the next name might not fit). */
+const NAME_BUFFER = 64 * 1024;
+
+/** The fields of a stat a listing reports from (and ctime), at `at` in `slots`; returns the end. */
+function print(slots: BigInt64Array, at: number, st: BigIntStats): number {
+  slots[at] = 2n;
+  slots[at + 1] = st.mode;
+  slots[at + 2] = st.dev;
+  slots[at + 3] = st.ino;
+  slots[at + 4] = st.size;
+  slots[at + 5] = st.mtimeNs;
+  slots[at + 6] = st.ctimeNs;
+  slots[at + 7] = st.birthtimeNs;
+  return at + PRINT_SLOTS;
 }
 
 /**
@@ -276,3 +316,4 @@ export async function listVersionedOf(
   );
   return version === null ? null : { entries, version };
 }
+

@@ -25,7 +25,12 @@ export { SELF, SIDECAR } from '../sidecar.js';
 const CACHE_BYTES = 8 * 1024 * 1024;
 
 export class PropsStore {
-  /** Parsed sidecars, trusted while the file's inode, size and mtime are unchanged. */
+  /**
+   * Parsed sidecars, trusted while the file's inode, size, mtime and ctime are unchanged: ctime too,
+   * because an edit in place of the same size can put the mtime back (`touch -d`), but not the
+   * ctime; the folder's listing version hashes ctime, so what is read under a version is that
+   * version's.
+   */
   private readonly cache = new Lru<{ key: string; sidecar: Sidecar; bytes: number }>(CACHE_BYTES, (e) => 2 * e.bytes + 256, cacheCounts('fs_props'));
 
   constructor(private readonly tmpFile: () => string) {}
@@ -40,7 +45,7 @@ export class PropsStore {
     // this local stat a few µs.
     const st = statSync(file, { bigint: true, throwIfNoEntry: false });
     if (!st) return {};
-    const key = `${st.ino}:${st.size}:${st.mtimeNs}`;
+    const key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const hit = this.cache.get(cacheAs);
     if (hit?.key === key) return hit.sidecar;
     let sidecar: Sidecar;

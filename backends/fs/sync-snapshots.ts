@@ -54,15 +54,23 @@ export class SyncSnapshots {
    * copy of 10,000 members per request): the caller hands it over and never changes it again.
    */
   async save(collection: string, prints: ReadonlyMap<string, string>): Promise<string> {
-    const text = JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const id = createHash('sha1').update(text).digest('hex');
+    // A map saved before (the same members handed out again: ./sync-members.ts keeps them by the
+    // folder's listing version) has its id already: never changed, so its text is the same.
+    let known = ids.get(prints);
+    let text: string | undefined;
+    if (!known) {
+      text = textOf(prints);
+      known = { id: createHash('sha1').update(text).digest('hex'), bytes: Buffer.byteLength(text) };
+      ids.set(prints, known);
+    }
+    const { id, bytes } = known;
     const file = join(this.dir, `${id}.json`);
-    memory.set(`${this.dir}\n${id}`, { state: prints, bytes: Buffer.byteLength(text) });
+    memory.set(`${this.dir}\n${id}`, { state: prints, bytes });
     try {
       const now = new Date();
       await fsp.utimes(file, now, now); // still in use: keep it among the newest
     } catch {
-      await writeFileDurably(file, text, { durability: 'atomic' }); // makes the folder if missing
+      await writeFileDurably(file, text ?? textOf(prints), { durability: 'atomic' }); // makes the folder if missing
       if (++this.saves % 100 === 0) await this.prune();
     }
     return PREFIX + (await this.key.sign(collection, id));
@@ -107,6 +115,13 @@ export class SyncSnapshots {
     dated.sort((a, b) => a.t - b.t);
     for (const { n } of dated.slice(0, names.length - this.keep)) await fsp.rm(join(this.dir, n), { force: true });
   }
+}
+
+/** Each saved map's snapshot id and JSON size, by identity (maps are handed over, never changed). */
+const ids = new WeakMap<ReadonlyMap<string, string>, { id: string; bytes: number }>();
+
+function textOf(prints: ReadonlyMap<string, string>): string {
+  return JSON.stringify([...prints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function sizeOf(m: ReadonlyMap<string, string>): number {

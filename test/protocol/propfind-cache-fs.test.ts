@@ -7,6 +7,8 @@
  * members; allprop where a member is a folder, whose quota is the disk's) are never served from it.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir, stat, symlink, unlink, open, readFile } from 'node:fs/promises';
@@ -159,19 +161,32 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
 
   it('a miss costs two passes over the members (version, then one pass listing at a version); a hit one', async () => {
     await raw(s.url, '/two', { method: 'MKCOL' });
-    for (let i = 0; i < 5; i++) await writeFile(join(s.root, 'two', `f${i}.txt`), 'x');
+    for (let i = 0; i < 5; i++) await writeFile(join(s.root, 'two', `pass-${i}.txt`), 'x');
+    // Every lstat of a member, however it is named (through /proc/self/fd/N/ too), is counted.
+    let lstats = 0;
+    const lstatSync = fs.lstatSync;
+    const writable = fs as { lstatSync: typeof fs.lstatSync };
+    writable.lstatSync = ((p: string, o?: object) => {
+      if (/\/pass-\d\.txt$/.test(String(p))) lstats++;
+      return lstatSync(p, o as never);
+    }) as typeof fs.lstatSync;
+    syncBuiltinESMExports();
     const { n, restore } = countPasses('/two');
     try {
       const misses = counts.misses;
       await ask(PROPS, '/two/');
       assert.equal(counts.misses, misses + 1);
       assert.deepEqual(n, { list: 0, listVersioned: 1, listingVersion: 1 }, 'a miss');
+      assert.equal(lstats, 10, 'a miss stats each member twice');
       const hits = counts.hits;
       await ask(PROPS, '/two/');
       assert.equal(counts.hits, hits + 1);
       assert.deepEqual(n, { list: 0, listVersioned: 1, listingVersion: 2 }, 'then a hit');
+      assert.equal(lstats, 15, 'a hit stats each member once');
     } finally {
       restore();
+      writable.lstatSync = lstatSync;
+      syncBuiltinESMExports();
     }
   });
 
