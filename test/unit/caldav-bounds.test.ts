@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseCalendarObject } from '../../lib/caldav/ical/object.js';
 import { objectBounds, mayOverlap, FLOATING_MARGIN, type Span } from '../../lib/caldav/ical/bounds.js';
-import { boundsPrefilter } from '../../lib/caldav/ical/prefilter.js';
+import { boundsPrefilter, exactFilter } from '../../lib/caldav/ical/prefilter.js';
 import { matches, parseFilter, type CalendarFilter } from '../../lib/caldav/ical/filter.js';
 import { parseTimezone } from '../../lib/caldav/ical/tz.js';
 import { parseXml } from '../../lib/dav/xml/parse.js';
@@ -191,6 +191,88 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
         { numRuns: 300, seed: 4791 },
       );
       assert.ok(checked > 50, `only ${checked} matches were checked`);
+    });
+  });
+
+  describe('exact bounds: a single event judged without parsing', () => {
+    const monthOf = (m: string) => filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T(`2024${m}01`), T(`2024${m}01`) + 31 * DAY)}</C:comp-filter>`);
+
+    it('are set on one non-floating VEVENT instance (UTC, zoned, DURATION, an instant), and only there', () => {
+      const exact = (...lines: string[]) => bounds(...lines).exact === true;
+      assert.ok(exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z')));
+      assert.ok(exact(VTIMEZONE_BERLIN, ...event('DTSTART;TZID=Europe/Berlin:20240301T100000', 'DURATION:PT90M')));
+      assert.ok(exact(...event('DTSTART:20240301T100000Z')), 'an instant');
+      assert.ok(!exact(...event('DTSTART:20240301T100000', 'DTEND:20240301T110000')), 'floating');
+      assert.ok(!exact(...event('DTSTART;VALUE=DATE:20240301')), 'a DATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=2')), 'RRULE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'RDATE:20240310T100000Z')), 'RDATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'EXDATE:20240301T100000Z')), 'EXDATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T090000Z')), 'ends before it starts');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:x', 'TRIGGER;VALUE=DATE-TIME:20240301T090000', 'END:VALARM')), 'a floating alarm');
+      assert.ok(!exact(...todo('DTSTART:20240301T100000Z', 'DUE:20240301T110000Z')), 'a VTODO');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z'), 'BEGIN:VEVENT', 'UID:b', 'DTSTAMP:20240101T000000Z', 'RECURRENCE-ID:20240301T100000Z', 'DTSTART:20240302T100000Z', 'END:VEVENT'), 'an override');
+    });
+
+    it('decide only VCALENDAR › VEVENT › time-range, nothing more', () => {
+      const r = rangeXml(T('20240301'), T('20240401'));
+      assert.ok(exactFilter(monthOf('03')));
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VTODO">${r}</C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT"/>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}<C:prop-filter name="SUMMARY"/></C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}<C:comp-filter name="VALARM"/></C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}</C:comp-filter><C:prop-filter name="PRODID"/>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT"><C:is-not-defined/></C:comp-filter>`)), null);
+      const recurring = bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=DAILY;COUNT=2'));
+      assert.equal(exactFilter(monthOf('03'))!(recurring), undefined, 'not exact: evaluated in full');
+    });
+
+    it('give the verdict matches gives, whenever they give one (random events × random ranges × zones)', () => {
+      const zones = [null, parseTimezone(tzText('Pacific/Kiritimati')), parseTimezone(tzText('America/New_York'))];
+      const base = T('20240301');
+      const utcOf = (ms: number) => utc(ms);
+      let decided = 0;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 24 * 60 }), // start, minutes after base (~a day)
+          fc.constantFrom('end', 'duration', 'none'),
+          fc.integer({ min: 0, max: 24 * 60 }), // length, minutes (0: an instant)
+          fc.constantFrom('Z', 'Europe/Berlin', 'America/New_York'),
+          fc.integer({ min: -26 * 60, max: 26 * 60 }), // range start, minutes from base
+          fc.integer({ min: 1, max: 30 * 60 }), // range length, minutes
+          fc.integer({ min: 0, max: 2 }),
+          (startMin, endKind, lengthMin, zone, rangeMin, rangeLen, z) => {
+            const s = base + startMin * 60_000;
+            const local = (ms: number) => utcOf(ms).replace('Z', '');
+            const dt = (name: string, ms: number) => (zone === 'Z' ? `${name}:${utcOf(ms)}` : `${name};TZID=${zone}:${local(ms)}`);
+            const props = [dt('DTSTART', s)];
+            if (endKind === 'end') props.push(dt('DTEND', s + lengthMin * 60_000));
+            if (endKind === 'duration') props.push(`DURATION:PT${lengthMin}M`);
+            const tz = zone === 'Europe/Berlin' ? [VTIMEZONE_BERLIN] : zone === 'America/New_York' ? [VTIMEZONE_NEW_YORK] : [];
+            const object = parseCalendarObject(ics(...tz, ...event(...props)));
+            const b = objectBounds(object);
+            assert.equal(b.exact, true);
+            const start = base + rangeMin * 60_000;
+            const filter = filterXml(`<C:comp-filter name="VEVENT">${rangeXml(start, start + rangeLen * 60_000)}</C:comp-filter>`);
+            const verdict = exactFilter(filter)!(b);
+            assert.notEqual(verdict, undefined);
+            if (verdict) decided++;
+            assert.equal(verdict, matches(object, filter, { floatingTimezone: zones[z] }));
+          },
+        ),
+        { numRuns: 2000, seed: 4791 },
+      );
+      assert.ok(decided > 100, `only ${decided} hits`);
+    });
+
+    it('a range that ends where an event starts, or starts where it ends (the edges of §9.9)', () => {
+      const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z'));
+      const instant = bounds(...event('DTSTART:20240301T100000Z'));
+      const f = (a: string, z: string) => exactFilter(filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T(a), T(z))}</C:comp-filter>`))!;
+      assert.equal(f('20240301T090000Z', '20240301T100000Z')(b), false);
+      assert.equal(f('20240301T110000Z', '20240301T120000Z')(b), false);
+      assert.equal(f('20240301T105959Z', '20240301T120000Z')(b), true);
+      assert.equal(f('20240301T100000Z', '20240301T100001Z')(instant), true, 'start <= DTSTART');
+      assert.equal(f('20240301T090000Z', '20240301T100000Z')(instant), false, 'end > DTSTART');
     });
   });
 });

@@ -28,12 +28,15 @@ describe('CalDAV object index file', () => {
     index.set('"a"', b(1, 2));
     index.set('"b"', { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
     index.set('"c"', b(10, 20, { alarms: EMPTY }));
+    index.set('"d"', b(30, 40, { exact: true }));
     await index.close();
     assert.deepEqual(await readdir(join(dir, 'state')), ['caldav-index.json'], 'no temp file left');
     const again = await reopen();
     assert.deepEqual(again.get('"a"'), b(1, 2));
     assert.deepEqual(again.get('"b"'), { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
     assert.deepEqual(again.get('"c"')!.alarms.lo > again.get('"c"')!.alarms.hi, true, 'still empty');
+    assert.deepEqual(again.get('"d"'), b(30, 40, { exact: true }));
+    assert.equal(again.get('"a"')!.exact, undefined);
     assert.equal(again.get('"nope"'), undefined);
   });
 
@@ -79,7 +82,7 @@ describe('CalDAV object index file', () => {
     assert.ok(parseIndex(good));
     const altered = good.replace(',1,2,', ',1,3,');
     assert.notEqual(altered, good);
-    for (const bad of [good.slice(0, good.length - 5), altered, good.replace('gitdav-caldav-index/1', 'gitdav-caldav-index/0'), '', 'null', '{"format":"\\', '\u0000']) {
+    for (const bad of [good.slice(0, good.length - 5), altered, good.replace('gitdav-caldav-index/2', 'gitdav-caldav-index/1'), '', 'null', '{"format":"\\', '\u0000']) {
       await writeFile(file, bad);
       assert.equal(parseIndex(bad), null, JSON.stringify(bad.slice(0, 60)));
       assert.equal((await reopen()).size, 0);
@@ -88,11 +91,22 @@ describe('CalDAV object index file', () => {
 
   it('drops rows of the wrong shape from an otherwise valid file', async () => {
     const { createHash } = await import('node:crypto');
-    const rows = JSON.stringify([['"a"', 'u', 'VEVENT', 1, 2, 1, 0], ['"b"', 'u', 'VCARD', 1, 2, 1, 0], ['"c"', 7, 'VEVENT', 1, 2, 1, 0], ['"d"', 'u', 'VEVENT', 'x', 2, 1, 0]]);
-    await writeFile(file.replace('state/', ''), `{"format":"gitdav-caldav-index/1","sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
+    const rows = JSON.stringify([
+      ['"a"', 'u', 'VEVENT', 1, 2, 1, 0, 0],
+      ['"b"', 'u', 'VCARD', 1, 2, 1, 0, 0],
+      ['"c"', 7, 'VEVENT', 1, 2, 1, 0, 0],
+      ['"d"', 'u', 'VEVENT', 'x', 2, 1, 0, 0],
+      ['"e"', 'u', 'VEVENT', 1, 2, 1, 0],
+      ['"f"', 'u', 'VEVENT', 1, 2, 1, 0, 2],
+      ['"g"', 'u', 'VTODO', 1, 2, 1, 0, 1],
+      ['"h"', 'u', 'VEVENT', null, 2, 1, 0, 1],
+      ['"i"', 'u', 'VEVENT', 3, 2, 1, 0, 1],
+      ['"j"', 'u', 'VEVENT', 1, 2, 1, 0, 1],
+    ]);
+    await writeFile(file.replace('state/', ''), `{"format":"gitdav-caldav-index/2","sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
     const index = new ObjectIndex(file.replace('state/', ''));
     await index.ready();
-    assert.equal(index.size, 1);
-    assert.ok(index.get('"a"'));
+    assert.deepEqual([...['"a"', '"j"']].map((e) => index.get(e)?.exact), [undefined, true]);
+    assert.equal(index.size, 2, 'exact only on an ordered, finite VEVENT span; 8 columns, the last 0 or 1');
   });
 });

@@ -34,6 +34,12 @@ export interface ObjectBounds {
   readonly span: Span;
   /** Every trigger (and repetition) of every instance's VALARMs. */
   readonly alarms: Span;
+  /**
+   * Set on a VEVENT of exactly one instance (no RRULE, RDATE, EXDATE or override; no floating time
+   * or DATE anywhere): `span` is then that instance's own DTSTART (lo) and end (hi) as §9.9 compares
+   * them, so a plain VEVENT time-range is decided from the bounds alone (`exactVerdict`).
+   */
+  readonly exact?: true;
 }
 
 export const OPEN: Span = { lo: -Infinity, hi: Infinity };
@@ -46,6 +52,18 @@ export const FLOATING_MARGIN = 3 * DAY;
 /** Instances expanded to find the bounds; beyond this the end is open (cheap, and rare). */
 export const BOUNDS_MAX_INSTANCES = 1000;
 
+/**
+ * Whether an object with these bounds passes a VEVENT time-range test on [range.start, range.end):
+ * known only where the bounds are exact (one non-floating instance); else undefined. §9.9's VEVENT
+ * rows (timerange.ts eventOverlaps): with an end after the start, start < end-of-event and
+ * end > DTSTART; with none (an instant), start <= DTSTART < end.
+ */
+export function exactVerdict(b: ObjectBounds, range: TimeRange): boolean | undefined {
+  if (!b.exact || b.type !== 'VEVENT') return undefined;
+  const { lo, hi } = b.span;
+  return hi > lo ? range.start < hi && range.end > lo : range.start <= lo && range.end > lo;
+}
+
 /** Could an object with this span pass a time-range test on [range.start, range.end)? */
 export function mayOverlap(span: Span, range: TimeRange): boolean {
   return span.lo <= span.hi && range.start <= span.hi && range.end >= span.lo;
@@ -55,7 +73,7 @@ export function objectBounds(object: CalendarObject): ObjectBounds {
   const base = { uid: object.uid, type: object.componentType };
   try {
     const { span, alarms } = object.componentType === 'VFREEBUSY' ? freeBusyBounds(object) : recurringBounds(object);
-    if (!hasFloating(object)) return { ...base, span, alarms };
+    if (!hasFloating(object)) return isExact(object, span) ? { ...base, span, alarms, exact: true } : { ...base, span, alarms };
     return { ...base, span: widen(span, FLOATING_MARGIN), alarms: widen(alarms, FLOATING_MARGIN) };
   } catch (err) {
     if (err instanceof StepBudgetExceeded) throw err;
@@ -220,6 +238,24 @@ function components(object: CalendarObject): IcalComponent[] {
 
 function widen(span: Span, by: number): Span {
   return span.lo > span.hi ? span : { lo: span.lo - by, hi: span.hi + by };
+}
+
+/**
+ * Whether `span` (of an object without floating times) is exactly its one instance's §9.9 interval:
+ * one VEVENT and nothing that makes more or fewer instances of it (no RRULE, RDATE, EXDATE or
+ * override), whose end is not before its start, and the span is that DTSTART and that end as
+ * eventOverlaps computes them.
+ */
+function isExact(object: CalendarObject, span: Span): boolean {
+  const m = object.master;
+  if (object.componentType !== 'VEVENT' || !m || object.overrides.length) return false;
+  if (object.vcalendar.getAllSubcomponents('vevent').length !== 1) return false;
+  if (m.hasProperty('rrule') || m.hasProperty('rdate') || m.hasProperty('exdate')) return false;
+  const inst = componentInstance(m);
+  if (!inst.start) return false;
+  const s = epochMs(inst.start);
+  const e = eventEnd(inst);
+  return e !== null && Number.isFinite(s) && Number.isFinite(e) && e >= s && span.lo === s && span.hi === e;
 }
 
 /** Does any time value of the object's components (alarms included) depend on the floating zone? */

@@ -15,10 +15,10 @@ import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
 import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js';
-import { candidateObject, ruledOut, scopeOf } from '../objects.js';
+import { candidateObject, indexedVerdict, scopeOf } from '../objects.js';
 import { queryCandidates } from '../query-candidates.js';
 import { queryKey } from '../state/match-cache.js';
-import { boundsPrefilter } from '../ical/prefilter.js';
+import { boundsPrefilter, exactFilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
 import { mapOrdered } from '../../../backends/util/concurrency.js';
 
@@ -45,6 +45,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
+      // A plain VEVENT time-range is decided from exact bounds (single events) without parsing.
+      const exact = exactFilter(filter);
       // Pool tasks still queued or running when the loop ends (done, 507, an error) or the client goes are cancelled.
       const cancel = new AbortController();
       // Nothing to cancel when no object was read or parsed (every verdict known): no abort, whose
@@ -58,7 +60,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const verdicts = o.states.matches;
       const qkey = queryKey(child(body, NS.CALDAV, 'filter'), tz ? textOf(tz) : null, o.maxInstances);
       const parsed = mapOrdered(candidates, 8, async (entry) => {
-        if (await ruledOut(o.states, req, entry, prefilter)) return { entry, scope: '', verdict: false, object: null };
+        const known = await indexedVerdict(o.states, req, entry, prefilter, exact);
+        if (known !== undefined) return { entry, scope: '', verdict: known, object: null };
         const scope = scopeOf(o.states, req, entry);
         const verdict = verdicts.get(scope, entry.etag, qkey);
         if (verdict !== undefined) return { entry, scope, verdict, object: null };
