@@ -18,6 +18,7 @@ import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js
 import { candidateObject, indexedVerdict, scopeOf } from '../objects.js';
 import { queryCandidates } from '../query-candidates.js';
 import { queryKey } from '../state/match-cache.js';
+import { plainRequestKey } from '../state/response-cache.js';
 import { boundsPrefilter, exactFilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
 import { mapOrdered } from '../../../backends/util/concurrency.js';
@@ -37,7 +38,9 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CALDAV, 'filter') && !is(e, NS.CALDAV, 'timezone')) };
       const request = parsePropfind(propPart);
       const depth = req.depth('0');
-      const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter)) : [target.entry];
+      // Only getetag and plain calendar-data asked: the answer needs no member's dates.
+      const contentOnly = plainRequestKey(request) !== null;
+      const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter, contentOnly)) : [target.entry];
       const responses: (OutNode | Buffer)[] = [];
       // Each hit's response written straight to a string, as PROPFIND does (no element tree per
       // member), or taken as bytes kept for plain requests (member-responses.ts).
