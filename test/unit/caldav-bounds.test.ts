@@ -264,6 +264,62 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
       assert.ok(decided > 100, `only ${decided} hits`);
     });
 
+    it('a finite series: its gaps; decided where the range meets its span and outlasts them, as matches decides', () => {
+      const weekly = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=WEEKLY;COUNT=4'));
+      assert.equal(weekly.exact, undefined);
+      assert.equal(weekly.gaps, 7 * DAY - H);
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'instants');
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;UNTIL=20240401T000000Z')).gaps, undefined, 'UNTIL: not expanded');
+      assert.equal(bounds(...event('DTSTART:20240301T100000', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'floating');
+      const f = exactFilter(monthOf('03'))!;
+      assert.equal(f(weekly), true);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T('20240302'), T('20240303'))}</C:comp-filter>`))!(weekly), undefined, 'within a gap maybe: parsed');
+      assert.equal(exactFilter(monthOf('03'), 999)!(weekly), undefined, 'a query expanding fewer instances than the bounds did decides nothing from gaps');
+    });
+
+    it('give the verdict matches gives for series too (random COUNT rules, EXDATEs, overrides, zones × ranges)', () => {
+      const base = T('20240301');
+      let decided = 0;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 24 * 60 }),
+          fc.integer({ min: 1, max: 3 * 24 * 60 }), // length, minutes
+          fc.constantFrom('DAILY', 'WEEKLY'),
+          fc.integer({ min: 1, max: 3 }), // interval
+          fc.integer({ min: 1, max: 12 }), // count
+          fc.option(fc.integer({ min: 0, max: 11 })), // EXDATE of that instance
+          fc.option(fc.tuple(fc.integer({ min: 0, max: 11 }), fc.integer({ min: -5 * 24 * 60, max: 5 * 24 * 60 }))), // an override moved by minutes
+          fc.constantFrom('Z', 'Europe/Berlin'),
+          fc.integer({ min: -10 * 24 * 60, max: 120 * 24 * 60 }),
+          fc.integer({ min: 1, max: 40 * 24 * 60 }),
+          (startMin, lengthMin, freq, interval, count, exIndex, override, zone, rangeMin, rangeLen) => {
+            const step = (freq === 'DAILY' ? 1 : 7) * interval * DAY;
+            const s = base + startMin * 60_000;
+            const local = (ms: number) => utc(ms).replace('Z', '');
+            const dt = (name: string, ms: number) => (zone === 'Z' ? `${name}:${utc(ms)}` : `${name};TZID=${zone}:${local(ms)}`);
+            const master = ['BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('DTSTART', s), `DURATION:PT${lengthMin}M`, `RRULE:FREQ=${freq};INTERVAL=${interval};COUNT=${count}`];
+            if (exIndex !== null && exIndex < count) master.push(dt('EXDATE', s + exIndex * step));
+            master.push('END:VEVENT');
+            const lines = [...(zone === 'Z' ? [] : [VTIMEZONE_BERLIN]), ...master];
+            if (override && override[0] < count && override[0] !== exIndex) {
+              const rid = s + override[0] * step;
+              lines.push('BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('RECURRENCE-ID', rid), dt('DTSTART', rid + override[1] * 60_000), `DURATION:PT${lengthMin}M`, 'END:VEVENT');
+            }
+            const object = parseCalendarObject(ics(...lines));
+            const b = objectBounds(object);
+            const start = base + rangeMin * 60_000;
+            const filter = filterXml(`<C:comp-filter name="VEVENT">${rangeXml(start, start + rangeLen * 60_000)}</C:comp-filter>`);
+            const verdict = exactFilter(filter)!(b);
+            if (verdict === undefined) return;
+            decided++;
+            assert.equal(verdict, matches(object, filter), `${lines.join(' | ')} [${utc(start)}, +${rangeLen} min) bounds ${JSON.stringify(b)}`);
+          },
+        ),
+        { numRuns: 2000, seed: 4791 },
+      );
+      assert.ok(decided > 500, `only ${decided} decided`);
+    });
+
     it('a range that ends where an event starts, or starts where it ends (the edges of §9.9)', () => {
       const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z'));
       const instant = bounds(...event('DTSTART:20240301T100000Z'));

@@ -29,6 +29,7 @@ describe('CalDAV object index file', () => {
     index.set('"b"', { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
     index.set('"c"', b(10, 20, { alarms: EMPTY }));
     index.set('"d"', b(30, 40, { exact: true }));
+    index.set('"e"', b(30, 400, { gaps: 7 }));
     await index.close();
     assert.deepEqual(await readdir(join(dir, 'state')), ['caldav-index.json'], 'no temp file left');
     const again = await reopen();
@@ -36,6 +37,7 @@ describe('CalDAV object index file', () => {
     assert.deepEqual(again.get('"b"'), { uid: null, type: 'VTODO', span: OPEN, alarms: { lo: 5, hi: Infinity } });
     assert.deepEqual(again.get('"c"')!.alarms.lo > again.get('"c"')!.alarms.hi, true, 'still empty');
     assert.deepEqual(again.get('"d"'), b(30, 40, { exact: true }));
+    assert.deepEqual(again.get('"e"'), b(30, 400, { gaps: 7 }));
     assert.equal(again.get('"a"')!.exact, undefined);
     assert.equal(again.get('"nope"'), undefined);
   });
@@ -92,21 +94,27 @@ describe('CalDAV object index file', () => {
   it('drops rows of the wrong shape from an otherwise valid file', async () => {
     const { createHash } = await import('node:crypto');
     const rows = JSON.stringify([
-      ['"a"', 'u', 'VEVENT', 1, 2, 1, 0, 0],
-      ['"b"', 'u', 'VCARD', 1, 2, 1, 0, 0],
-      ['"c"', 7, 'VEVENT', 1, 2, 1, 0, 0],
-      ['"d"', 'u', 'VEVENT', 'x', 2, 1, 0, 0],
-      ['"e"', 'u', 'VEVENT', 1, 2, 1, 0],
-      ['"f"', 'u', 'VEVENT', 1, 2, 1, 0, 2],
-      ['"g"', 'u', 'VTODO', 1, 2, 1, 0, 1],
-      ['"h"', 'u', 'VEVENT', null, 2, 1, 0, 1],
-      ['"i"', 'u', 'VEVENT', 3, 2, 1, 0, 1],
-      ['"j"', 'u', 'VEVENT', 1, 2, 1, 0, 1],
+      ['"a"', 'u', 'VEVENT', 1, 2, 1, 0, 0, null],
+      ['"b"', 'u', 'VCARD', 1, 2, 1, 0, 0, null],
+      ['"c"', 7, 'VEVENT', 1, 2, 1, 0, 0, null],
+      ['"d"', 'u', 'VEVENT', 'x', 2, 1, 0, 0, null],
+      ['"e"', 'u', 'VEVENT', 1, 2, 1, 0, 0],
+      ['"f"', 'u', 'VEVENT', 1, 2, 1, 0, 2, null],
+      ['"g"', 'u', 'VTODO', 1, 2, 1, 0, 1, null],
+      ['"h"', 'u', 'VEVENT', null, 2, 1, 0, 1, null],
+      ['"i"', 'u', 'VEVENT', 3, 2, 1, 0, 1, null],
+      ['"j"', 'u', 'VEVENT', 1, 2, 1, 0, 1, null],
+      ['"k"', 'u', 'VEVENT', 1, 20, 1, 0, 0, 5],
+      ['"l"', 'u', 'VEVENT', 1, 20, 1, 0, 0, -1],
+      ['"m"', 'u', 'VTODO', 1, 20, 1, 0, 0, 5],
+      ['"n"', 'u', 'VEVENT', 1, null, 1, 0, 0, 5],
+      ['"o"', 'u', 'VEVENT', 1, 20, 1, 0, 0, 'x'],
     ]);
     await writeFile(file.replace('state/', ''), `{"format":"gitdav-caldav-index/2","sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
     const index = new ObjectIndex(file.replace('state/', ''));
     await index.ready();
-    assert.deepEqual([...['"a"', '"j"']].map((e) => index.get(e)?.exact), [undefined, true]);
-    assert.equal(index.size, 2, 'exact only on an ordered, finite VEVENT span; 8 columns, the last 0 or 1');
+    assert.deepEqual(['"a"', '"j"', '"k"'].map((e) => index.get(e)?.exact), [undefined, true, undefined]);
+    assert.equal(index.get('"k"')?.gaps, 5);
+    assert.equal(index.size, 3, 'exact and gaps only on an ordered, finite VEVENT span; 9 columns, exact 0 or 1, gaps a length or null');
   });
 });

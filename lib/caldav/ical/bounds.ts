@@ -40,6 +40,13 @@ export interface ObjectBounds {
    * them, so a plain VEVENT time-range is decided from the bounds alone (`exactVerdict`).
    */
   readonly exact?: true;
+  /**
+   * Set on a non-floating VEVENT whose every instance was expanded (a finite rule, within
+   * BOUNDS_MAX_INSTANCES) and lasts some time (end after start): the instances cover `span` but for
+   * gaps of at most this many ms each. A range that meets `span` and is longer than that meets an
+   * instance (`exactVerdict`).
+   */
+  readonly gaps?: number;
 }
 
 export const OPEN: Span = { lo: -Infinity, hi: Infinity };
@@ -59,9 +66,14 @@ export const BOUNDS_MAX_INSTANCES = 1000;
  * end > DTSTART; with none (an instant), start <= DTSTART < end.
  */
 export function exactVerdict(b: ObjectBounds, range: TimeRange): boolean | undefined {
-  if (!b.exact || b.type !== 'VEVENT') return undefined;
+  if (b.type !== 'VEVENT') return undefined;
   const { lo, hi } = b.span;
-  return hi > lo ? range.start < hi && range.end > lo : range.start <= lo && range.end > lo;
+  if (b.exact) return hi > lo ? range.start < hi && range.end > lo : range.start <= lo && range.end > lo;
+  if (b.gaps === undefined) return undefined;
+  // Every instance lies within [lo, hi] and lasts: none meets a range outside it. A range that
+  // meets [lo, hi) and meets no instance lies within one gap, so it is no longer than the gaps.
+  if (!(range.start < hi && range.end > lo)) return false;
+  return range.end - range.start > b.gaps ? true : undefined;
 }
 
 /** Could an object with this span pass a time-range test on [range.start, range.end)? */
@@ -72,8 +84,11 @@ export function mayOverlap(span: Span, range: TimeRange): boolean {
 export function objectBounds(object: CalendarObject): ObjectBounds {
   const base = { uid: object.uid, type: object.componentType };
   try {
-    const { span, alarms } = object.componentType === 'VFREEBUSY' ? freeBusyBounds(object) : recurringBounds(object);
-    if (!hasFloating(object)) return isExact(object, span) ? { ...base, span, alarms, exact: true } : { ...base, span, alarms };
+    const { span, alarms, gaps } = object.componentType === 'VFREEBUSY' ? freeBusyBounds(object) : recurringBounds(object);
+    if (!hasFloating(object)) {
+      if (isExact(object, span)) return { ...base, span, alarms, exact: true };
+      return gaps !== undefined && object.componentType === 'VEVENT' ? { ...base, span, alarms, gaps } : { ...base, span, alarms };
+    }
     return { ...base, span: widen(span, FLOATING_MARGIN), alarms: widen(alarms, FLOATING_MARGIN) };
   } catch (err) {
     if (err instanceof StepBudgetExceeded) throw err;
@@ -98,23 +113,44 @@ class Acc {
   }
 }
 
-function recurringBounds(object: CalendarObject): { span: Span; alarms: Span } {
+function recurringBounds(object: CalendarObject): { span: Span; alarms: Span; gaps?: number } {
   const rules = object.master?.getAllProperties('rrule').map((p) => p.getFirstValue() as ICAL.Recur) ?? [];
   // UNTIL and endless rules are bounded from their properties: expanding them costs up to ~40 ms each.
   if (rules.some((r) => !r.count) && object.master!.hasProperty('dtstart')) return staticBounds(object, rules);
   const span = new Acc();
   const alarms = new Acc();
+  // Each VEVENT instance's [start, end), while every one lasts (for `gaps`).
+  let times: [number, number][] | null = object.componentType === 'VEVENT' ? [] : null;
   const stream = instances(object, { maxInstances: BOUNDS_MAX_INSTANCES });
   let step = stream.next();
   for (; !step.done; step = stream.next()) {
     const inst = step.value;
     const s = instanceSpan(object.componentType, inst);
     if (s) span.add(s.lo, s.hi);
+    if (times) {
+      const e = inst.start ? eventEnd(inst) : null;
+      const start = inst.start ? epochMs(inst.start) : NaN;
+      if (e !== null && Number.isFinite(start) && Number.isFinite(e) && e > start) times.push([start, e]);
+      else times = null;
+    }
     for (const alarm of inst.component.getAllSubcomponents('valarm')) {
       for (const t of alarmTriggers(alarm, inst)) alarms.add(t, t);
     }
   }
-  return step.value ? staticBounds(object, rules) : { span: span.span, alarms: alarms.span };
+  if (step.value) return staticBounds(object, rules);
+  return times?.length ? { span: span.span, alarms: alarms.span, gaps: longestGap(times) } : { span: span.span, alarms: alarms.span };
+}
+
+/** The longest stretch between instances (sorted by start) that none of them covers; 0 if none. */
+function longestGap(times: [number, number][]): number {
+  times.sort((a, b) => a[0] - b[0]);
+  let covered = times[0]![1];
+  let gap = 0;
+  for (const [s, e] of times) {
+    gap = Math.max(gap, s - covered);
+    covered = Math.max(covered, e);
+  }
+  return gap;
 }
 
 /**
@@ -193,7 +229,7 @@ function hull(times: Array<number | null>): Span {
 }
 
 /** VFREEBUSY is not expanded: each component by its DTSTART/DTEND, else its FREEBUSY periods. */
-function freeBusyBounds(object: CalendarObject): { span: Span; alarms: Span } {
+function freeBusyBounds(object: CalendarObject): { span: Span; alarms: Span; gaps?: number } {
   const span = new Acc();
   const alarms = new Acc();
   for (const c of components(object)) {

@@ -49,7 +49,7 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
       // A plain VEVENT time-range is decided from exact bounds (single events) without parsing.
-      const exact = exactFilter(filter);
+      const exact = exactFilter(filter, o.maxInstances);
       // Pool tasks still queued or running when the loop ends (done, 507, an error) or the client goes are cancelled.
       const cancel = new AbortController();
       // Nothing to cancel when no object was read or parsed (every verdict known): no abort, whose

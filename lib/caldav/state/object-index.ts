@@ -28,8 +28,8 @@ import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 const FORMAT = 'gitdav-caldav-index/2';
 export const INDEX_FILE = 'caldav-index.json';
 
-/** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi, exact (1) or not (0)]; null for ±Infinity (JSON has none). */
-type Row = [string, string | null, string, number | null, number | null, number | null, number | null, 0 | 1];
+/** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi, exact (1) or not (0), gaps or null]; null for ±Infinity (JSON has none). */
+type Row = [string, string | null, string, number | null, number | null, number | null, number | null, 0 | 1, number | null];
 
 export class ObjectIndex {
   private readonly map = new Map<string, ObjectBounds>();
@@ -127,7 +127,7 @@ export class ObjectIndex {
         while (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!);
       }
     }
-    const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms), b.exact ? 1 : 0]);
+    const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms), b.exact ? 1 : 0, b.gaps ?? null]);
     const entries = JSON.stringify(rows);
     const text = `{"format":${JSON.stringify(FORMAT)},"sha1":"${sha1(entries)}","entries":${entries}}\n`;
     await writeFileDurably(this.file, text, { durability: 'atomic' });
@@ -170,8 +170,8 @@ export function parseIndex(text: string): Row[] | null {
 }
 
 function fromRow(row: unknown): ObjectBounds | null {
-  if (!Array.isArray(row) || row.length !== 8) return null;
-  const [etag, uid, type, lo, hi, alo, ahi, exact] = row as unknown[];
+  if (!Array.isArray(row) || row.length !== 9) return null;
+  const [etag, uid, type, lo, hi, alo, ahi, exact, gaps] = row as unknown[];
   const bound = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
   if (typeof etag !== 'string' || (uid !== null && typeof uid !== 'string')) return null;
   if (!(CALENDAR_COMPONENTS as readonly unknown[]).includes(type)) return null;
@@ -181,9 +181,12 @@ function fromRow(row: unknown): ObjectBounds | null {
     return s.lo > s.hi ? EMPTY : s;
   };
   const b: ObjectBounds = { uid: uid as string | null, type: type as CalendarComponentType, span: span(lo, hi), alarms: span(alo, ahi) };
-  // Exact only where it can be: finite, ordered (exactVerdict reads lo and hi as the event's times).
-  if (exact !== 1) return b;
-  return type === 'VEVENT' && lo !== null && hi !== null && (lo as number) <= (hi as number) ? { ...b, exact: true } : null;
+  if (exact !== 1 && gaps === null) return b;
+  // Exact or gaps only where they can be: a VEVENT, finite and ordered (exactVerdict reads lo and hi
+  // as the event's times), gaps a length.
+  if (type !== 'VEVENT' || lo === null || hi === null || (lo as number) > (hi as number)) return null;
+  if (gaps !== null && !(typeof gaps === 'number' && Number.isFinite(gaps) && gaps >= 0)) return null;
+  return { ...b, ...(exact === 1 ? { exact: true as const } : {}), ...(gaps !== null ? { gaps: gaps as number } : {}) };
 }
 
 /** ±Infinity as null; an empty span (lo > hi) as [1, 0], which reads back as empty. */
