@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseCalendarObject } from '../../lib/caldav/ical/object.js';
-import { objectBounds, mayOverlap, FLOATING_MARGIN, type Span } from '../../lib/caldav/ical/bounds.js';
+import { objectBounds, mayOverlap, FLOATING_MARGIN, UNTIL_MAX_INSTANCES, type Span } from '../../lib/caldav/ical/bounds.js';
 import { boundsPrefilter, exactFilter } from '../../lib/caldav/ical/prefilter.js';
 import { matches, parseFilter, type CalendarFilter } from '../../lib/caldav/ical/filter.js';
 import { parseTimezone } from '../../lib/caldav/ical/tz.js';
@@ -62,11 +62,20 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
       assert.deepEqual(bounds(...event(...rule, 'EXDATE:20240305T100000Z')).span, span(T('20240301T100000Z'), T('20240304T110000Z')));
     });
 
-    it('RRULE with UNTIL is bounded without expansion: DTSTART to UNTIL (a DATE: through that day), plus slack', () => {
+    it('RRULE with UNTIL is expanded: first start to last end (a DATE UNTIL: through that day), with its gaps', () => {
       for (const until of ['20240305T100000Z', '20240305']) {
         const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:FREQ=DAILY;UNTIL=${until}`));
+        assert.deepEqual(b.span, span(T('20240301T100000Z'), T('20240305T110000Z')), until);
+        assert.equal(b.gaps, 23 * H);
+      }
+    });
+
+    it(`RRULE with UNTIL and more than ${UNTIL_MAX_INSTANCES} instances is bounded without expansion: DTSTART to UNTIL, plus slack`, () => {
+      for (const until of ['20260305T100000Z', '20260305']) {
+        const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:FREQ=DAILY;UNTIL=${until}`));
         assert.ok(b.span.lo <= T('20240301T100000Z') && b.span.lo >= T('20240301T100000Z') - 3 * DAY, `lo ${new Date(b.span.lo).toISOString()}`);
-        assert.ok(b.span.hi >= T('20240305T235959Z') && b.span.hi <= T('20240305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
+        assert.ok(b.span.hi >= T('20260305T235959Z') && b.span.hi <= T('20260305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
+        assert.equal(b.gaps, undefined);
       }
     });
 
@@ -269,7 +278,8 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
       assert.equal(weekly.exact, undefined);
       assert.equal(weekly.gaps, 7 * DAY - H);
       assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'instants');
-      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;UNTIL=20240401T000000Z')).gaps, undefined, 'UNTIL: not expanded');
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;UNTIL=20240401T000000Z')).gaps, 7 * DAY - H, 'UNTIL');
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY')).gaps, undefined, 'endless');
       assert.equal(bounds(...event('DTSTART:20240301T100000', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'floating');
       const f = exactFilter(monthOf('03'))!;
       assert.equal(f(weekly), true);
@@ -277,7 +287,7 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
       assert.equal(exactFilter(monthOf('03'), 999)!(weekly), undefined, 'a query expanding fewer instances than the bounds did decides nothing from gaps');
     });
 
-    it('give the verdict matches gives for series too (random COUNT rules, EXDATEs, overrides, zones × ranges)', () => {
+    it('give the verdict matches gives for series too (random COUNT and UNTIL rules, EXDATEs, overrides, zones × ranges)', () => {
       const base = T('20240301');
       let decided = 0;
       fc.assert(
@@ -286,18 +296,19 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
           fc.integer({ min: 1, max: 3 * 24 * 60 }), // length, minutes
           fc.constantFrom('DAILY', 'WEEKLY'),
           fc.integer({ min: 1, max: 3 }), // interval
-          fc.integer({ min: 1, max: 12 }), // count
+          fc.integer({ min: 1, max: 12 }), // count, or as many until UNTIL
+          fc.boolean(), // UNTIL instead of COUNT
           fc.option(fc.integer({ min: 0, max: 11 })), // EXDATE of that instance
           fc.option(fc.tuple(fc.integer({ min: 0, max: 11 }), fc.integer({ min: -5 * 24 * 60, max: 5 * 24 * 60 }))), // an override moved by minutes
           fc.constantFrom('Z', 'Europe/Berlin'),
           fc.integer({ min: -10 * 24 * 60, max: 120 * 24 * 60 }),
           fc.integer({ min: 1, max: 40 * 24 * 60 }),
-          (startMin, lengthMin, freq, interval, count, exIndex, override, zone, rangeMin, rangeLen) => {
+          (startMin, lengthMin, freq, interval, count, byUntil, exIndex, override, zone, rangeMin, rangeLen) => {
             const step = (freq === 'DAILY' ? 1 : 7) * interval * DAY;
             const s = base + startMin * 60_000;
             const local = (ms: number) => utc(ms).replace('Z', '');
             const dt = (name: string, ms: number) => (zone === 'Z' ? `${name}:${utc(ms)}` : `${name};TZID=${zone}:${local(ms)}`);
-            const master = ['BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('DTSTART', s), `DURATION:PT${lengthMin}M`, `RRULE:FREQ=${freq};INTERVAL=${interval};COUNT=${count}`];
+            const master = ['BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('DTSTART', s), `DURATION:PT${lengthMin}M`, `RRULE:FREQ=${freq};INTERVAL=${interval};${byUntil ? `UNTIL=${utc(s + (count - 1) * step + 3_600_000)}` : `COUNT=${count}`}`];
             if (exIndex !== null && exIndex < count) master.push(dt('EXDATE', s + exIndex * step));
             master.push('END:VEVENT');
             const lines = [...(zone === 'Z' ? [] : [VTIMEZONE_BERLIN]), ...master];

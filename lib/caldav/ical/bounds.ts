@@ -58,6 +58,8 @@ const DAY = 24 * HOUR;
 export const FLOATING_MARGIN = 3 * DAY;
 /** Instances expanded to find the bounds; beyond this the end is open (cheap, and rare). */
 export const BOUNDS_MAX_INSTANCES = 1000;
+/** Instances of UNTIL rules expanded; beyond this they are bounded from DTSTART and UNTIL. */
+export const UNTIL_MAX_INSTANCES = 400;
 
 /**
  * Whether an object with these bounds passes a VEVENT time-range test on [range.start, range.end):
@@ -115,13 +117,16 @@ class Acc {
 
 function recurringBounds(object: CalendarObject): { span: Span; alarms: Span; gaps?: number } {
   const rules = object.master?.getAllProperties('rrule').map((p) => p.getFirstValue() as ICAL.Recur) ?? [];
-  // UNTIL and endless rules are bounded from their properties: expanding them costs up to ~40 ms each.
-  if (rules.some((r) => !r.count) && object.master!.hasProperty('dtstart')) return staticBounds(object, rules);
+  // Endless rules are bounded from their properties. UNTIL rules are expanded up to
+  // UNTIL_MAX_INSTANCES (a few ms at most; expanding 1,000 costs up to ~40 ms), beyond that bounded
+  // from their properties too.
+  if (rules.some((r) => !r.count && !r.until) && object.master!.hasProperty('dtstart')) return staticBounds(object, rules);
+  const cap = rules.some((r) => !r.count) ? UNTIL_MAX_INSTANCES : BOUNDS_MAX_INSTANCES;
   const span = new Acc();
   const alarms = new Acc();
   // Each VEVENT instance's [start, end), while every one lasts (for `gaps`).
   let times: [number, number][] | null = object.componentType === 'VEVENT' ? [] : null;
-  const stream = instances(object, { maxInstances: BOUNDS_MAX_INSTANCES });
+  const stream = instances(object, { maxInstances: cap });
   let step = stream.next();
   for (; !step.done; step = stream.next()) {
     const inst = step.value;
