@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ObjectIndex, parseIndex } from '../../lib/caldav/state/object-index.js';
+import { INDEX_FORMAT, ObjectIndex, parseIndex } from '../../lib/caldav/state/object-index.js';
 import { EMPTY, OPEN, type ObjectBounds } from '../../lib/caldav/ical/bounds.js';
 
 const b = (lo: number, hi: number, extra: Partial<ObjectBounds> = {}): ObjectBounds => ({ uid: 'u', type: 'VEVENT', span: { lo, hi }, alarms: EMPTY, ...extra });
@@ -91,6 +91,20 @@ describe('CalDAV object index file', () => {
     }
   });
 
+  it('ignores a file written under another version of the time-zone data (its verdicts used other offsets)', async () => {
+    const index = await reopen();
+    index.set('"a"', b(1, 2, { exact: true }));
+    await index.close();
+    const good = await readFile(file, 'utf8');
+    assert.match(INDEX_FORMAT, /;tz=[^"]+$/);
+    assert.equal((await reopen()).get('"a"')?.exact, true, 'read back under the same tz data');
+    // The same rows and a right checksum, but another tz version in the format: nothing is used.
+    await writeFile(file, good.replace(INDEX_FORMAT, INDEX_FORMAT.replace(/;tz=.*$/, ';tz=1970a')));
+    const other = await reopen();
+    assert.equal(other.get('"a"'), undefined);
+    assert.equal(other.size, 0);
+  });
+
   it('drops rows of the wrong shape from an otherwise valid file', async () => {
     const { createHash } = await import('node:crypto');
     const rows = JSON.stringify([
@@ -110,7 +124,7 @@ describe('CalDAV object index file', () => {
       ['"n"', 'u', 'VEVENT', 1, null, 1, 0, 0, 5],
       ['"o"', 'u', 'VEVENT', 1, 20, 1, 0, 0, 'x'],
     ]);
-    await writeFile(file.replace('state/', ''), `{"format":"gitdav-caldav-index/2","sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
+    await writeFile(file.replace('state/', ''), `{"format":${JSON.stringify(INDEX_FORMAT)},"sha1":"${createHash('sha1').update(rows).digest('hex')}","entries":${rows}}\n`);
     const index = new ObjectIndex(file.replace('state/', ''));
     await index.ready();
     assert.deepEqual(['"a"', '"j"', '"k"'].map((e) => index.get(e)?.exact), [undefined, true, undefined]);

@@ -24,8 +24,16 @@ import { LockFile } from '../../../backends/util/lock-file.js';
 import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/object.js';
 import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 
-/** Bump when bounds.ts computes differently: older files are then ignored. /2: the `exact` column. */
-const FORMAT = 'gitdav-caldav-index/2';
+/**
+ * Bump when bounds.ts computes differently: older files are then ignored. /2: the `exact` column.
+ * The time-zone data's version is part of it: a TZID with no VTIMEZONE in the object takes its
+ * offsets from Node's IANA data (tz.ts systemTimezone), and `exact`/`gaps` decide hits as well as
+ * misses from them, so a row computed under other data (a Node or ICU upgrade that changed a zone's
+ * rules) must not decide. The whole file goes rather than the rows that used Node's zones: simpler
+ * (nothing per row to track), and an upgrade costs one re-parse of each object, once.
+ */
+export const INDEX_FORMAT = `gitdav-caldav-index/2;tz=${process.versions.tz ?? process.versions.icu ?? 'none'}`;
+const FORMAT = INDEX_FORMAT;
 export const INDEX_FILE = 'caldav-index.json';
 
 /** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi, exact (1) or not (0), gaps or null]; null for ±Infinity (JSON has none). */
