@@ -190,7 +190,8 @@ export class CalendarMembers {
     const base = p.path === '/' ? 1 : p.path.length + 1;
     const list: SavedList = { token: set.token, members: [...set.files.values()].map((e) => [e.path.slice(base), e.etag, e.size]) };
     this.savedToken.set(key, set.token);
-    // Chained: an older save never lands after a newer one. A failed save costs a listing later.
+    // Chained: an older save never lands after a newer one, and one save at a time is in flight (for
+    // all calendars), its JSON made in slices (member-file.ts). A failed save costs a listing later.
     this.saving = this.saving.then(() => saveList(p.at.file, p.at.user, p.path, list)).catch(() => {
       this.savedToken.delete(key);
     });
