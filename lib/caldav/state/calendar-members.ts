@@ -79,16 +79,36 @@ export interface CurrentOptions {
 
 /** How long after a set changed it is saved: a burst of writes and queries saves once. */
 const SAVE_DELAY_MS = 2000;
+/**
+ * Keys whose saved token is remembered (so an unchanged set is not written again), the least recently
+ * saved or loaded forgotten first: forgetting one costs at most one needless rewrite of its file.
+ */
+export const MAX_SAVED_TOKENS = 2000;
+
+export interface CalendarMembersOptions {
+  saveDelayMs?: number;
+  maxSavedTokens?: number;
+}
 
 export class CalendarMembers {
   private readonly sets: Lru<MemberSet>;
   /** Saves pending, by set key; and the token each key's file was last written or read at. */
   private readonly pending = new Map<string, { at: SavedAt; path: string; timer: NodeJS.Timeout }>();
-  private readonly savedToken = new Map<string, string>();
+  private readonly savedToken: Lru<string>;
   private saving: Promise<void> = Promise.resolve();
+  /** After close(): nothing more is scheduled or written (the state dir may be going away). */
+  private closed = false;
+  private readonly saveDelayMs: number;
 
-  constructor(limitBytes = DEFAULT_MEMBER_CACHE_BYTES) {
+  constructor(limitBytes = DEFAULT_MEMBER_CACHE_BYTES, options: CalendarMembersOptions = {}) {
     this.sets = new Lru<MemberSet>(limitBytes, weigh, cacheCounts('caldav_members'));
+    this.savedToken = new Lru<string>(options.maxSavedTokens ?? MAX_SAVED_TOKENS);
+    this.saveDelayMs = options.saveDelayMs ?? SAVE_DELAY_MS;
+  }
+
+  /** How many keys' saved tokens are remembered (bounded by maxSavedTokens). */
+  get savedTokenCount(): number {
+    return this.savedToken.size;
   }
 
   /**
@@ -175,8 +195,8 @@ export class CalendarMembers {
 
   /** Saves the key's set in SAVE_DELAY_MS (whatever it is then), unless its file already has its token. */
   private scheduleSave(key: string, at: SavedAt, path: string): void {
-    if (this.pending.has(key)) return;
-    const timer = setTimeout(() => void this.saveNow(key), SAVE_DELAY_MS).unref();
+    if (this.closed || this.pending.has(key)) return;
+    const timer = setTimeout(() => void this.saveNow(key), this.saveDelayMs).unref();
     this.pending.set(key, { at, path, timer });
   }
 
@@ -200,6 +220,7 @@ export class CalendarMembers {
 
   /** Writes the saves still pending (the server closes). */
   async close(): Promise<void> {
+    this.closed = true; // a query still in flight schedules nothing more
     await Promise.all([...this.pending.keys()].map((k) => this.saveNow(k)));
     await this.saving;
   }
