@@ -10,6 +10,7 @@ import { objectBounds, mayOverlap, FLOATING_MARGIN, UNTIL_MAX_INSTANCES, type Sp
 import { boundsPrefilter, exactFilter } from '../../lib/caldav/ical/prefilter.js';
 import { matches, parseFilter, type CalendarFilter } from '../../lib/caldav/ical/filter.js';
 import { parseTimezone } from '../../lib/caldav/ical/tz.js';
+import { StepBudget, withBudget } from '../../lib/caldav/ical/budget.js';
 import { parseXml } from '../../lib/dav/xml/parse.js';
 import { ics, loadCalendarFixtures, VTIMEZONE_BERLIN, VTIMEZONE_NEW_YORK } from '../helpers/fixtures.js';
 
@@ -77,6 +78,25 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
         assert.ok(b.span.hi >= T('20260305T235959Z') && b.span.hi <= T('20260305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
         assert.equal(b.gaps, undefined);
       }
+    });
+
+    it('an UNTIL far beyond DTSTART (in periods) is not expanded: a rule that never yields costs no iterator walk', () => {
+      const steps = (rrule: string) => {
+        const budget = new StepBudget(1e9);
+        const b = withBudget(budget, () => bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:${rrule}`)));
+        return { steps: budget.spent, b };
+      };
+      const far = steps('FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;UNTIL=99991231T000000Z');
+      assert.ok(far.steps < 100, `${far.steps} steps`);
+      assert.equal(far.b.span.hi >= T('99991231T000000Z'), true, 'bounded from UNTIL');
+      // Within UNTIL_MAX_INSTANCES periods it is expanded (and found empty), at a bounded cost.
+      const near = steps(`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;UNTIL=${2024 + UNTIL_MAX_INSTANCES - 2}1231T000000Z`);
+      assert.ok(near.b.span.lo > near.b.span.hi, 'no instance: empty');
+      assert.ok(near.steps < 20 * UNTIL_MAX_INSTANCES, `${near.steps} steps`);
+      // A daily rule one period past the cap: bounded without expansion.
+      const days = steps(`FREQ=DAILY;UNTIL=${utc(T('20240301T100000Z') + (UNTIL_MAX_INSTANCES + 1) * DAY)}`);
+      assert.equal(days.b.gaps, undefined);
+      assert.ok(days.steps < 100, `${days.steps} steps`);
     });
 
     it('an endless RRULE: open at the end, DTSTART (less slack) at the start; alarms follow it', () => {
