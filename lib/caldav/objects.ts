@@ -66,11 +66,17 @@ export async function candidateObject(states: CalDavStates, req: DavRequest, ent
   return null;
 }
 
-/** Whether the persisted index already rules the object out (its bounds fail `test`): nothing is read. */
-export async function ruledOut(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null): Promise<boolean> {
-  if (!test) return false;
+/**
+ * What the persisted index already says of the object: false where its bounds fail `test`, the
+ * verdict where `exact` decides it from exact bounds (ical/prefilter.ts exactFilter), else undefined
+ * (it must be read and evaluated). Nothing is read or parsed either way.
+ */
+export async function indexedVerdict(states: CalDavStates, req: DavRequest, entry: Entry, test: ((b: ObjectBounds) => boolean) | null, exact: ((b: ObjectBounds) => boolean | undefined) | null): Promise<boolean | undefined> {
+  if (!test && !exact) return undefined;
   const known = await indexed(stateOf(states, req, entry), entry);
-  return !!known && !test(known);
+  if (!known) return undefined;
+  if (test && !test(known)) return false;
+  return exact ? exact(known) : undefined;
 }
 
 /** The tree an object is stored in, named by its state dir: the scope in which its ETag is unique. */

@@ -10,13 +10,16 @@ import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
 import type { CalendarFilter } from './ical/filter.js';
 import { requiredRange } from './ical/prefilter.js';
-import { membersMeeting } from './state/calendar-members.js';
+import { membersMeeting, type SavedAt } from './state/calendar-members.js';
+import { memberFile } from './state/member-file.js';
 import type { CalDavStates } from './state/states.js';
 import { calendarObjects } from './objects.js';
 
-export async function queryCandidates(states: CalDavStates, req: DavRequest, path: string, filter: CalendarFilter): Promise<Iterable<Entry> | AsyncIterable<Entry>> {
+export async function queryCandidates(states: CalDavStates, req: DavRequest, path: string, filter: CalendarFilter, contentOnly = false): Promise<Iterable<Entry> | AsyncIterable<Entry>> {
   const { state } = states.stateOf(req.backend, path);
-  const set = await states.members.current(req.backend, path, membersKey(states, req, path)).catch(() => null);
+  // `contentOnly`: the answer depends on each member's path, ETag and content alone (getetag and
+  // calendar-data), so entries from the saved list serve (their dates are not known).
+  const set = await states.members.current(req.backend, path, membersKey(states, req, path), { saved: savedAt(states, req, path), full: !contentOnly }).catch(() => null);
   if (!set) return calendarObjects(req, path);
   const range = requiredRange(filter);
   if (!range) return sortedByName([...set.files.values()]);
@@ -30,9 +33,19 @@ export async function queryCandidates(states: CalDavStates, req: DavRequest, pat
  * stat per href: the set was brought up to the collection's current token just now, so an entry here
  * is what a stat would give (the same backend entry, kept by path until a change replaces it).
  */
-export async function keptMembers(states: CalDavStates, req: DavRequest, path: string): Promise<Map<string, Entry> | null> {
-  const set = await states.members.current(req.backend, path, membersKey(states, req, path), true).catch(() => null);
-  return set?.files ?? null;
+export async function keptMembers(states: CalDavStates, req: DavRequest, path: string): Promise<Pick<ReadonlyMap<string, Entry>, 'get'> | null> {
+  const set = await states.members.current(req.backend, path, membersKey(states, req, path), { onlyIfKept: true }).catch(() => null);
+  if (!set) return null;
+  // An entry from the saved list has no dates: not one here, so the caller stats it.
+  const light = set.light;
+  return light ? { get: (p) => (light.has(p) ? undefined : set.files.get(p)) } : set.files;
+}
+
+/** Where the calendar's member list is saved for this user (state/member-file.ts). */
+function savedAt(states: CalDavStates, req: DavRequest, path: string): SavedAt {
+  const { state } = states.stateOf(req.backend, path);
+  const user = (req.ctx.state.user as string | undefined) ?? '';
+  return { file: memberFile(state.stateDir, user, path), user };
 }
 
 /** The tree, the user and the path: another user's view of the same path may differ. */

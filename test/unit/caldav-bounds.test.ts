@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseCalendarObject } from '../../lib/caldav/ical/object.js';
-import { objectBounds, mayOverlap, FLOATING_MARGIN, type Span } from '../../lib/caldav/ical/bounds.js';
-import { boundsPrefilter } from '../../lib/caldav/ical/prefilter.js';
+import { objectBounds, mayOverlap, FLOATING_MARGIN, UNTIL_MAX_INSTANCES, type Span } from '../../lib/caldav/ical/bounds.js';
+import { boundsPrefilter, exactFilter } from '../../lib/caldav/ical/prefilter.js';
 import { matches, parseFilter, type CalendarFilter } from '../../lib/caldav/ical/filter.js';
 import { parseTimezone } from '../../lib/caldav/ical/tz.js';
+import { StepBudget, withBudget } from '../../lib/caldav/ical/budget.js';
 import { parseXml } from '../../lib/dav/xml/parse.js';
 import { ics, loadCalendarFixtures, VTIMEZONE_BERLIN, VTIMEZONE_NEW_YORK } from '../helpers/fixtures.js';
 
@@ -62,12 +63,40 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
       assert.deepEqual(bounds(...event(...rule, 'EXDATE:20240305T100000Z')).span, span(T('20240301T100000Z'), T('20240304T110000Z')));
     });
 
-    it('RRULE with UNTIL is bounded without expansion: DTSTART to UNTIL (a DATE: through that day), plus slack', () => {
+    it('RRULE with UNTIL is expanded: first start to last end (a DATE UNTIL: through that day), with its gaps', () => {
       for (const until of ['20240305T100000Z', '20240305']) {
         const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:FREQ=DAILY;UNTIL=${until}`));
-        assert.ok(b.span.lo <= T('20240301T100000Z') && b.span.lo >= T('20240301T100000Z') - 3 * DAY, `lo ${new Date(b.span.lo).toISOString()}`);
-        assert.ok(b.span.hi >= T('20240305T235959Z') && b.span.hi <= T('20240305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
+        assert.deepEqual(b.span, span(T('20240301T100000Z'), T('20240305T110000Z')), until);
+        assert.equal(b.gaps, 23 * H);
       }
+    });
+
+    it(`RRULE with UNTIL and more than ${UNTIL_MAX_INSTANCES} instances is bounded without expansion: DTSTART to UNTIL, plus slack`, () => {
+      for (const until of ['20260305T100000Z', '20260305']) {
+        const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:FREQ=DAILY;UNTIL=${until}`));
+        assert.ok(b.span.lo <= T('20240301T100000Z') && b.span.lo >= T('20240301T100000Z') - 3 * DAY, `lo ${new Date(b.span.lo).toISOString()}`);
+        assert.ok(b.span.hi >= T('20260305T235959Z') && b.span.hi <= T('20260305') + 6 * DAY, `hi ${new Date(b.span.hi).toISOString()}`);
+        assert.equal(b.gaps, undefined);
+      }
+    });
+
+    it('an UNTIL far beyond DTSTART (in periods) is not expanded: a rule that never yields costs no iterator walk', () => {
+      const steps = (rrule: string) => {
+        const budget = new StepBudget(1e9);
+        const b = withBudget(budget, () => bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', `RRULE:${rrule}`)));
+        return { steps: budget.spent, b };
+      };
+      const far = steps('FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;UNTIL=99991231T000000Z');
+      assert.ok(far.steps < 100, `${far.steps} steps`);
+      assert.equal(far.b.span.hi >= T('99991231T000000Z'), true, 'bounded from UNTIL');
+      // Within UNTIL_MAX_INSTANCES periods it is expanded (and found empty), at a bounded cost.
+      const near = steps(`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;UNTIL=${2024 + UNTIL_MAX_INSTANCES - 2}1231T000000Z`);
+      assert.ok(near.b.span.lo > near.b.span.hi, 'no instance: empty');
+      assert.ok(near.steps < 20 * UNTIL_MAX_INSTANCES, `${near.steps} steps`);
+      // A daily rule one period past the cap: bounded without expansion.
+      const days = steps(`FREQ=DAILY;UNTIL=${utc(T('20240301T100000Z') + (UNTIL_MAX_INSTANCES + 1) * DAY)}`);
+      assert.equal(days.b.gaps, undefined);
+      assert.ok(days.steps < 100, `${days.steps} steps`);
     });
 
     it('an endless RRULE: open at the end, DTSTART (less slack) at the start; alarms follow it', () => {
@@ -191,6 +220,146 @@ describe('CalDAV object bounds (the persisted index\'s prefilter)', () => {
         { numRuns: 300, seed: 4791 },
       );
       assert.ok(checked > 50, `only ${checked} matches were checked`);
+    });
+  });
+
+  describe('exact bounds: a single event judged without parsing', () => {
+    const monthOf = (m: string) => filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T(`2024${m}01`), T(`2024${m}01`) + 31 * DAY)}</C:comp-filter>`);
+
+    it('are set on one non-floating VEVENT instance (UTC, zoned, DURATION, an instant), and only there', () => {
+      const exact = (...lines: string[]) => bounds(...lines).exact === true;
+      assert.ok(exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z')));
+      assert.ok(exact(VTIMEZONE_BERLIN, ...event('DTSTART;TZID=Europe/Berlin:20240301T100000', 'DURATION:PT90M')));
+      assert.ok(exact(...event('DTSTART:20240301T100000Z')), 'an instant');
+      assert.ok(!exact(...event('DTSTART:20240301T100000', 'DTEND:20240301T110000')), 'floating');
+      assert.ok(!exact(...event('DTSTART;VALUE=DATE:20240301')), 'a DATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=DAILY;COUNT=2')), 'RRULE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'RDATE:20240310T100000Z')), 'RDATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'EXDATE:20240301T100000Z')), 'EXDATE');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T090000Z')), 'ends before it starts');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:x', 'TRIGGER;VALUE=DATE-TIME:20240301T090000', 'END:VALARM')), 'a floating alarm');
+      assert.ok(!exact(...todo('DTSTART:20240301T100000Z', 'DUE:20240301T110000Z')), 'a VTODO');
+      assert.ok(!exact(...event('DTSTART:20240301T100000Z'), 'BEGIN:VEVENT', 'UID:b', 'DTSTAMP:20240101T000000Z', 'RECURRENCE-ID:20240301T100000Z', 'DTSTART:20240302T100000Z', 'END:VEVENT'), 'an override');
+    });
+
+    it('decide only VCALENDAR › VEVENT › time-range, nothing more', () => {
+      const r = rangeXml(T('20240301'), T('20240401'));
+      assert.ok(exactFilter(monthOf('03')));
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VTODO">${r}</C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT"/>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}<C:prop-filter name="SUMMARY"/></C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}<C:comp-filter name="VALARM"/></C:comp-filter>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${r}</C:comp-filter><C:prop-filter name="PRODID"/>`)), null);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT"><C:is-not-defined/></C:comp-filter>`)), null);
+      const recurring = bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=DAILY;COUNT=2'));
+      assert.equal(exactFilter(monthOf('03'))!(recurring), undefined, 'not exact: evaluated in full');
+    });
+
+    it('give the verdict matches gives, whenever they give one (random events × random ranges × zones)', () => {
+      const zones = [null, parseTimezone(tzText('Pacific/Kiritimati')), parseTimezone(tzText('America/New_York'))];
+      const base = T('20240301');
+      const utcOf = (ms: number) => utc(ms);
+      let decided = 0;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 24 * 60 }), // start, minutes after base (~a day)
+          fc.constantFrom('end', 'duration', 'none'),
+          fc.integer({ min: 0, max: 24 * 60 }), // length, minutes (0: an instant)
+          fc.constantFrom('Z', 'Europe/Berlin', 'America/New_York'),
+          fc.integer({ min: -26 * 60, max: 26 * 60 }), // range start, minutes from base
+          fc.integer({ min: 1, max: 30 * 60 }), // range length, minutes
+          fc.integer({ min: 0, max: 2 }),
+          (startMin, endKind, lengthMin, zone, rangeMin, rangeLen, z) => {
+            const s = base + startMin * 60_000;
+            const local = (ms: number) => utcOf(ms).replace('Z', '');
+            const dt = (name: string, ms: number) => (zone === 'Z' ? `${name}:${utcOf(ms)}` : `${name};TZID=${zone}:${local(ms)}`);
+            const props = [dt('DTSTART', s)];
+            if (endKind === 'end') props.push(dt('DTEND', s + lengthMin * 60_000));
+            if (endKind === 'duration') props.push(`DURATION:PT${lengthMin}M`);
+            const tz = zone === 'Europe/Berlin' ? [VTIMEZONE_BERLIN] : zone === 'America/New_York' ? [VTIMEZONE_NEW_YORK] : [];
+            const object = parseCalendarObject(ics(...tz, ...event(...props)));
+            const b = objectBounds(object);
+            assert.equal(b.exact, true);
+            const start = base + rangeMin * 60_000;
+            const filter = filterXml(`<C:comp-filter name="VEVENT">${rangeXml(start, start + rangeLen * 60_000)}</C:comp-filter>`);
+            const verdict = exactFilter(filter)!(b);
+            assert.notEqual(verdict, undefined);
+            if (verdict) decided++;
+            assert.equal(verdict, matches(object, filter, { floatingTimezone: zones[z] }));
+          },
+        ),
+        { numRuns: 2000, seed: 4791 },
+      );
+      assert.ok(decided > 100, `only ${decided} hits`);
+    });
+
+    it('a finite series: its gaps; decided where the range meets its span and outlasts them, as matches decides', () => {
+      const weekly = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z', 'RRULE:FREQ=WEEKLY;COUNT=4'));
+      assert.equal(weekly.exact, undefined);
+      assert.equal(weekly.gaps, 7 * DAY - H);
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'instants');
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;UNTIL=20240401T000000Z')).gaps, 7 * DAY - H, 'UNTIL');
+      assert.equal(bounds(...event('DTSTART:20240301T100000Z', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY')).gaps, undefined, 'endless');
+      assert.equal(bounds(...event('DTSTART:20240301T100000', 'DURATION:PT1H', 'RRULE:FREQ=WEEKLY;COUNT=4')).gaps, undefined, 'floating');
+      const f = exactFilter(monthOf('03'))!;
+      assert.equal(f(weekly), true);
+      assert.equal(exactFilter(filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T('20240302'), T('20240303'))}</C:comp-filter>`))!(weekly), undefined, 'within a gap maybe: parsed');
+      assert.equal(exactFilter(monthOf('03'), 999)!(weekly), undefined, 'a query expanding fewer instances than the bounds did decides nothing from gaps');
+    });
+
+    it('give the verdict matches gives for series too (random COUNT and UNTIL rules, EXDATEs, overrides, zones × ranges)', () => {
+      const base = T('20240301');
+      let decided = 0;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 24 * 60 }),
+          fc.integer({ min: 1, max: 3 * 24 * 60 }), // length, minutes
+          fc.constantFrom('DAILY', 'WEEKLY'),
+          fc.integer({ min: 1, max: 3 }), // interval
+          fc.integer({ min: 1, max: 12 }), // count, or as many until UNTIL
+          fc.boolean(), // UNTIL instead of COUNT
+          fc.option(fc.integer({ min: 0, max: 11 })), // EXDATE of that instance
+          fc.option(fc.tuple(fc.integer({ min: 0, max: 11 }), fc.integer({ min: -5 * 24 * 60, max: 5 * 24 * 60 }))), // an override moved by minutes
+          fc.constantFrom('Z', 'Europe/Berlin'),
+          fc.integer({ min: -10 * 24 * 60, max: 120 * 24 * 60 }),
+          fc.integer({ min: 1, max: 40 * 24 * 60 }),
+          (startMin, lengthMin, freq, interval, count, byUntil, exIndex, override, zone, rangeMin, rangeLen) => {
+            const step = (freq === 'DAILY' ? 1 : 7) * interval * DAY;
+            const s = base + startMin * 60_000;
+            const local = (ms: number) => utc(ms).replace('Z', '');
+            const dt = (name: string, ms: number) => (zone === 'Z' ? `${name}:${utc(ms)}` : `${name};TZID=${zone}:${local(ms)}`);
+            const master = ['BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('DTSTART', s), `DURATION:PT${lengthMin}M`, `RRULE:FREQ=${freq};INTERVAL=${interval};${byUntil ? `UNTIL=${utc(s + (count - 1) * step + 3_600_000)}` : `COUNT=${count}`}`];
+            if (exIndex !== null && exIndex < count) master.push(dt('EXDATE', s + exIndex * step));
+            master.push('END:VEVENT');
+            const lines = [...(zone === 'Z' ? [] : [VTIMEZONE_BERLIN]), ...master];
+            if (override && override[0] < count && override[0] !== exIndex) {
+              const rid = s + override[0] * step;
+              lines.push('BEGIN:VEVENT', 'UID:s', 'DTSTAMP:20240101T000000Z', dt('RECURRENCE-ID', rid), dt('DTSTART', rid + override[1] * 60_000), `DURATION:PT${lengthMin}M`, 'END:VEVENT');
+            }
+            const object = parseCalendarObject(ics(...lines));
+            const b = objectBounds(object);
+            const start = base + rangeMin * 60_000;
+            const filter = filterXml(`<C:comp-filter name="VEVENT">${rangeXml(start, start + rangeLen * 60_000)}</C:comp-filter>`);
+            const verdict = exactFilter(filter)!(b);
+            if (verdict === undefined) return;
+            decided++;
+            assert.equal(verdict, matches(object, filter), `${lines.join(' | ')} [${utc(start)}, +${rangeLen} min) bounds ${JSON.stringify(b)}`);
+          },
+        ),
+        { numRuns: 2000, seed: 4791 },
+      );
+      assert.ok(decided > 500, `only ${decided} decided`);
+    });
+
+    it('a range that ends where an event starts, or starts where it ends (the edges of §9.9)', () => {
+      const b = bounds(...event('DTSTART:20240301T100000Z', 'DTEND:20240301T110000Z'));
+      const instant = bounds(...event('DTSTART:20240301T100000Z'));
+      const f = (a: string, z: string) => exactFilter(filterXml(`<C:comp-filter name="VEVENT">${rangeXml(T(a), T(z))}</C:comp-filter>`))!;
+      assert.equal(f('20240301T090000Z', '20240301T100000Z')(b), false);
+      assert.equal(f('20240301T110000Z', '20240301T120000Z')(b), false);
+      assert.equal(f('20240301T105959Z', '20240301T120000Z')(b), true);
+      assert.equal(f('20240301T100000Z', '20240301T100001Z')(instant), true, 'start <= DTSTART');
+      assert.equal(f('20240301T090000Z', '20240301T100000Z')(instant), false, 'end > DTSTART');
     });
   });
 });

@@ -4,7 +4,7 @@
  * native push can): after it is undone (A-B-A), the kept set must still be the calendar as it is.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import type { Backend, Entry } from '../../backends/backend.js';
 import { openGitRepository } from '../../backends/git/repository.js';
 import { EMPTY, type ObjectBounds } from '../../lib/caldav/ical/bounds.js';
 import { CalendarMembers, membersMeeting } from '../../lib/caldav/state/calendar-members.js';
+import { loadList, memberFile } from '../../lib/caldav/state/member-file.js';
 import { ObjectIndex } from '../../lib/caldav/state/object-index.js';
 
 type Repo = Awaited<ReturnType<typeof openGitRepository>>;
@@ -72,6 +73,47 @@ describe('CalendarMembers (git)', () => {
     await put('/cal/b.ics', 'B');
     const s = await m.current(wrapped, '/cal', 'k');
     assert.deepEqual(kept(s!.files), await listNow());
+  });
+
+  describe('saved lists', () => {
+    let stateDir: string;
+    const saved = (path: string) => ({ saved: { file: memberFile(stateDir, 'u', path), user: 'u' } });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    beforeEach(async () => (stateDir = await mkdtemp(join(tmpdir(), 'gitdav-members-state-'))));
+    afterEach(() => rm(stateDir, { recursive: true, force: true }));
+
+    it('remembers the saved tokens of at most maxSavedTokens calendars', async () => {
+      const m = new CalendarMembers(undefined, { saveDelayMs: 0, maxSavedTokens: 3 });
+      for (let i = 0; i < 6; i++) {
+        await repo.mkcol(`/c${i}`);
+        await put(`/c${i}/a.ics`, `A${i}`);
+        await m.current(repo, `/c${i}`, `k${i}`, saved(`/c${i}`));
+      }
+      await m.close();
+      assert.equal(m.savedTokenCount, 3);
+      for (let i = 0; i < 6; i++) assert.equal((await loadList(memberFile(stateDir, 'u', `/c${i}`), 'u', `/c${i}`))?.members.length, 1, `/c${i} saved`);
+    });
+
+    it('schedules and writes nothing after close(), and never makes a removed state dir again', async () => {
+      const m = new CalendarMembers(undefined, { saveDelayMs: 5 });
+      await m.current(repo, '/cal', 'k', saved('/cal'));
+      await m.close(); // flushes the pending save
+      const file = memberFile(stateDir, 'u', '/cal');
+      const before = (await loadList(file, 'u', '/cal'))!.token;
+      await put('/cal/b.ics', 'B'); // a query still in flight after close sees a change
+      await m.current(repo, '/cal', 'k', saved('/cal'));
+      await repo.mkcol('/other');
+      await m.current(repo, '/other', 'o', saved('/other'));
+      await sleep(100); // 20 save delays
+      assert.equal((await loadList(file, 'u', '/cal'))!.token, before, 'not saved again');
+      assert.deepEqual(await readdir(join(stateDir, 'caldav-members')), [file.split('/').pop()], 'no new list');
+      // And a save due when the state dir was removed (a tenant's) does not make it again.
+      const m2 = new CalendarMembers(undefined, { saveDelayMs: 60_000 });
+      await m2.current(repo, '/cal', 'k', saved('/cal'));
+      await rm(stateDir, { recursive: true });
+      await m2.close(); // writes the save due
+      await assert.rejects(stat(stateDir), { code: 'ENOENT' });
+    });
   });
 });
 

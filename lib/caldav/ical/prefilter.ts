@@ -10,7 +10,7 @@
  */
 import type { CalendarFilter } from './filter.js';
 import { CALENDAR_COMPONENTS } from './object.js';
-import { mayOverlap, type ObjectBounds } from './bounds.js';
+import { BOUNDS_MAX_INSTANCES, exactVerdict, mayOverlap, type ObjectBounds } from './bounds.js';
 
 /** A test that is false only for objects that cannot match; null when there is nothing to test. */
 export function boundsPrefilter(filter: CalendarFilter): ((b: ObjectBounds) => boolean) | null {
@@ -42,4 +42,23 @@ export function requiredRange(filter: CalendarFilter): { start: number; end: num
     return { start: cf.timeRange.start, end: cf.timeRange.end };
   }
   return null;
+}
+
+/**
+ * For the filter clients send most (VCALENDAR › VEVENT with a time-range and nothing else), the
+ * verdict from an object's bounds where they tell it (bounds.ts `exactVerdict`: one non-floating
+ * instance; or a series whose gaps are shorter than the range), so such an object is judged without
+ * being parsed; undefined for other objects, and null
+ * for any other filter. A request's CALDAV:timezone changes nothing here: it only places floating
+ * times and DATEs, which exact bounds have none of.
+ */
+export function exactFilter(filter: CalendarFilter, maxInstances = Infinity): ((b: ObjectBounds) => boolean | undefined) | null {
+  if (filter.isNotDefined || filter.timeRange || filter.propFilters.length || filter.compFilters.length !== 1) return null;
+  const cf = filter.compFilters[0]!;
+  if (cf.name !== 'VEVENT' || cf.isNotDefined || !cf.timeRange || cf.propFilters.length || cf.compFilters.length) return null;
+  const range = cf.timeRange;
+  // A series' gaps were found over up to BOUNDS_MAX_INSTANCES instances; a query that expands fewer
+  // could judge it otherwise, so there only single events are decided.
+  if (maxInstances < BOUNDS_MAX_INSTANCES) return (b) => (b.exact ? exactVerdict(b, range) : undefined);
+  return (b) => exactVerdict(b, range);
 }

@@ -15,10 +15,11 @@ import { NS } from '../../dav/xml/names.js';
 import { CalendarPreconditionError, CalendarQueryError, matches, parseQueryFilter, parseTimezone } from '../ical/index.js';
 import { checkStructure } from '../ical/structure.js';
 import { counted, logSkipped, StepBudgetExceeded, timeSlicer } from '../steps.js';
-import { candidateObject, ruledOut, scopeOf } from '../objects.js';
+import { candidateObject, indexedVerdict, scopeOf } from '../objects.js';
 import { queryCandidates } from '../query-candidates.js';
 import { queryKey } from '../state/match-cache.js';
-import { boundsPrefilter } from '../ical/prefilter.js';
+import { plainRequestKey } from '../state/response-cache.js';
+import { boundsPrefilter, exactFilter } from '../ical/prefilter.js';
 import { CALENDAR, cal, type CalDavOptions } from '../context.js';
 import { mapOrdered } from '../../../backends/util/concurrency.js';
 
@@ -37,7 +38,9 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CALDAV, 'filter') && !is(e, NS.CALDAV, 'timezone')) };
       const request = parsePropfind(propPart);
       const depth = req.depth('0');
-      const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter)) : [target.entry];
+      // Only getetag and plain calendar-data asked: the answer needs no member's dates.
+      const contentOnly = plainRequestKey(request) !== null;
+      const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter, contentOnly)) : [target.entry];
       const responses: (OutNode | Buffer)[] = [];
       // Each hit's response written straight to a string, as PROPFIND does (no element tree per
       // member), or taken as bytes kept for plain requests (member-responses.ts).
@@ -45,6 +48,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // Objects whose indexed bounds cannot match are skipped unread; the rest are read and parsed a
       // few at a time (on a cold cache the reads overlap) and evaluated in full.
       const prefilter = boundsPrefilter(filter);
+      // A plain VEVENT time-range is decided from exact bounds (single events) without parsing.
+      const exact = exactFilter(filter, o.maxInstances);
       // Pool tasks still queued or running when the loop ends (done, 507, an error) or the client goes are cancelled.
       const cancel = new AbortController();
       // Nothing to cancel when no object was read or parsed (every verdict known): no abort, whose
@@ -58,7 +63,8 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       const verdicts = o.states.matches;
       const qkey = queryKey(child(body, NS.CALDAV, 'filter'), tz ? textOf(tz) : null, o.maxInstances);
       const parsed = mapOrdered(candidates, 8, async (entry) => {
-        if (await ruledOut(o.states, req, entry, prefilter)) return { entry, scope: '', verdict: false, object: null };
+        const known = await indexedVerdict(o.states, req, entry, prefilter, exact);
+        if (known !== undefined) return { entry, scope: '', verdict: known, object: null };
         const scope = scopeOf(o.states, req, entry);
         const verdict = verdicts.get(scope, entry.etag, qkey);
         if (verdict !== undefined) return { entry, scope, verdict, object: null };

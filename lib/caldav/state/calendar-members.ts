@@ -23,6 +23,8 @@ import { cacheCounts } from '../../../backends/util/stats.js';
 import type { ObjectBounds } from '../ical/bounds.js';
 import type { ObjectIndex } from './object-index.js';
 import { IntervalIndex } from './interval-index.js';
+import { loadList, saveList, type SavedList } from './member-file.js';
+import { joinPath } from '../../../backends/backend.js';
 
 export const DEFAULT_MEMBER_CACHE_BYTES = 32 * 1024 * 1024;
 
@@ -49,15 +51,64 @@ interface MemberSet {
   token: string;
   /** Files only, by path. */
   files: Map<string, Entry>;
+  /**
+   * Paths whose entries came from a saved list (member-file.ts): path, ETag and size are the tree's,
+   * but not the dates (those come from history, which the file does not hold). Such an entry serves
+   * what depends on content alone (a query's candidates and its getetag + calendar-data responses);
+   * anything else reads the set afresh (`full`) or stats the path (keptMembers).
+   */
+  light?: Set<string>;
   /** Built at first use after each change of `files`; rebuilt when a member whose bounds were unknown has them now. */
   intervals?: { index: IntervalIndex<Entry>; unknown: Entry[] };
 }
 
+/** Where a set is saved (member-file.ts) and for whom: the file is per user and path. */
+export interface SavedAt {
+  file: string;
+  user: string;
+}
+
+export interface CurrentOptions {
+  /** Null rather than read afresh when no set is kept (see `current`). */
+  onlyIfKept?: boolean;
+  /** Save the set there, and start from what is saved there when none is kept (git only). */
+  saved?: SavedAt;
+  /** Every entry whole, dates included: a set with light entries is read afresh. */
+  full?: boolean;
+}
+
+/** How long after a set changed it is saved: a burst of writes and queries saves once. */
+const SAVE_DELAY_MS = 2000;
+/**
+ * Keys whose saved token is remembered (so an unchanged set is not written again), the least recently
+ * saved or loaded forgotten first: forgetting one costs at most one needless rewrite of its file.
+ */
+export const MAX_SAVED_TOKENS = 2000;
+
+export interface CalendarMembersOptions {
+  saveDelayMs?: number;
+  maxSavedTokens?: number;
+}
+
 export class CalendarMembers {
   private readonly sets: Lru<MemberSet>;
+  /** Saves pending, by set key; and the token each key's file was last written or read at. */
+  private readonly pending = new Map<string, { at: SavedAt; path: string; timer: NodeJS.Timeout }>();
+  private readonly savedToken: Lru<string>;
+  private saving: Promise<void> = Promise.resolve();
+  /** After close(): nothing more is scheduled or written (the state dir may be going away). */
+  private closed = false;
+  private readonly saveDelayMs: number;
 
-  constructor(limitBytes = DEFAULT_MEMBER_CACHE_BYTES) {
+  constructor(limitBytes = DEFAULT_MEMBER_CACHE_BYTES, options: CalendarMembersOptions = {}) {
     this.sets = new Lru<MemberSet>(limitBytes, weigh, cacheCounts('caldav_members'));
+    this.savedToken = new Lru<string>(options.maxSavedTokens ?? MAX_SAVED_TOKENS);
+    this.saveDelayMs = options.saveDelayMs ?? SAVE_DELAY_MS;
+  }
+
+  /** How many keys' saved tokens are remembered (bounded by maxSavedTokens). */
+  get savedTokenCount(): number {
+    return this.savedToken.size;
   }
 
   /**
@@ -66,7 +117,8 @@ export class CalendarMembers {
    * whose set cannot be brought up to date by its changes) is null too, rather than read afresh:
    * for a caller (calendar-multiget) whose other way costs less than reading 10,000 members.
    */
-  async current(backend: Backend, path: string, key: string, onlyIfKept = false): Promise<MemberSet | null> {
+  async current(backend: Backend, path: string, key: string, options: CurrentOptions | boolean = {}): Promise<MemberSet | null> {
+    const { onlyIfKept = false, saved, full = false } = typeof options === 'boolean' ? { onlyIfKept: options } : options;
     if (!isSyncCapable(backend) || !backend.cheapChanges) {
       // A listing-version pass stats every member: dearer than the onlyIfKept caller's stat per href.
       if (onlyIfKept) return null;
@@ -74,19 +126,30 @@ export class CalendarMembers {
     }
     if (onlyIfKept && !this.sets.peek(key)) return null;
     const token = await backend.syncToken(path);
-    const kept = this.sets.get(key);
+    let kept = this.sets.get(key);
+    if (kept?.light && full) kept = undefined; // dates wanted: read afresh below
     if (kept && kept.token === token) return kept;
     if (onlyIfKept && !kept) return null;
+    // None kept here (a restart, another worker, evicted): start from the list saved on disk, as from
+    // a kept set: current as it is if its token is, else brought up to date by the changes since it.
+    const base = kept ?? (saved && !full ? await this.load(saved, path, key) : undefined);
+    if (base && base.token === token) {
+      this.sets.set(key, base);
+      return base;
+    }
     let next: MemberSet | null = null;
-    if (kept) {
+    if (base) {
       try {
-        const cs = await backend.changes(path, kept.token);
+        const cs = await backend.changes(path, base.token);
         if (!cs.truncated) {
-          const files = new Map(kept.files);
+          const files = new Map(base.files);
+          const light = base.light ? new Set(base.light) : undefined;
           for (const p of cs.removed) files.delete(p);
           for (const e of cs.changed) if (e.kind === 'file') files.set(e.path, e);
           else files.delete(e.path);
-          next = { token: cs.token, files };
+          for (const p of cs.removed) light?.delete(p);
+          for (const e of cs.changed) light?.delete(e.path);
+          next = { token: cs.token, files, light: light?.size ? light : undefined };
         }
       } catch {
         next = null; // an unknown token, or anything else: read afresh below
@@ -110,7 +173,56 @@ export class CalendarMembers {
       next = { token: cs.token, files };
     }
     this.sets.set(key, next);
+    if (saved) this.scheduleSave(key, saved, path);
     return next;
+  }
+
+  /** The set saved for this key, with light entries, or undefined. */
+  private async load(at: SavedAt, path: string, key: string): Promise<MemberSet | undefined> {
+    const list = await loadList(at.file, at.user, path);
+    if (!list) return undefined;
+    this.savedToken.set(key, list.token);
+    const files = new Map<string, Entry>();
+    const light = new Set<string>();
+    for (const [name, etag, size] of list.members) {
+      const p = joinPath(path, name);
+      // No dates in the file: EPOCH stands in, and `light` says so (never served as a date).
+      files.set(p, { path: p, kind: 'file', size, etag, modified: EPOCH });
+      light.add(p);
+    }
+    return { token: list.token, files, light: light.size ? light : undefined };
+  }
+
+  /** Saves the key's set in SAVE_DELAY_MS (whatever it is then), unless its file already has its token. */
+  private scheduleSave(key: string, at: SavedAt, path: string): void {
+    if (this.closed || this.pending.has(key)) return;
+    const timer = setTimeout(() => void this.saveNow(key), this.saveDelayMs).unref();
+    this.pending.set(key, { at, path, timer });
+  }
+
+  private saveNow(key: string): Promise<void> {
+    const p = this.pending.get(key);
+    if (!p) return this.saving;
+    clearTimeout(p.timer);
+    this.pending.delete(key);
+    const set = this.sets.peek(key);
+    if (!set || this.savedToken.get(key) === set.token) return this.saving;
+    const base = p.path === '/' ? 1 : p.path.length + 1;
+    const list: SavedList = { token: set.token, members: [...set.files.values()].map((e) => [e.path.slice(base), e.etag, e.size]) };
+    this.savedToken.set(key, set.token);
+    // Chained: an older save never lands after a newer one, and one save at a time is in flight (for
+    // all calendars), its JSON made in slices (member-file.ts). A failed save costs a listing later.
+    this.saving = this.saving.then(() => saveList(p.at.file, p.at.user, p.path, list)).catch(() => {
+      this.savedToken.delete(key);
+    });
+    return this.saving;
+  }
+
+  /** Writes the saves still pending (the server closes). */
+  async close(): Promise<void> {
+    this.closed = true; // a query still in flight schedules nothing more
+    await Promise.all([...this.pending.keys()].map((k) => this.saveNow(k)));
+    await this.saving;
   }
 
   /**
@@ -135,6 +247,8 @@ export class CalendarMembers {
     return set;
   }
 }
+
+const EPOCH = new Date(0);
 
 /** A folder calendar with more members is listed on every query (its set would crowd the cache). */
 const FOLDER_MAX_MEMBERS = 50_000;

@@ -24,12 +24,20 @@ import { LockFile } from '../../../backends/util/lock-file.js';
 import { CALENDAR_COMPONENTS, type CalendarComponentType } from '../ical/object.js';
 import { EMPTY, type ObjectBounds, type Span } from '../ical/bounds.js';
 
-/** Bump when bounds.ts computes differently: older files are then ignored. */
-const FORMAT = 'gitdav-caldav-index/1';
+/**
+ * Bump when bounds.ts computes differently: older files are then ignored. /2: the `exact` column.
+ * The time-zone data's version is part of it: a TZID with no VTIMEZONE in the object takes its
+ * offsets from Node's IANA data (tz.ts systemTimezone), and `exact`/`gaps` decide hits as well as
+ * misses from them, so a row computed under other data (a Node or ICU upgrade that changed a zone's
+ * rules) must not decide. The whole file goes rather than the rows that used Node's zones: simpler
+ * (nothing per row to track), and an upgrade costs one re-parse of each object, once.
+ */
+export const INDEX_FORMAT = `gitdav-caldav-index/2;tz=${process.versions.tz ?? process.versions.icu ?? 'none'}`;
+const FORMAT = INDEX_FORMAT;
 export const INDEX_FILE = 'caldav-index.json';
 
-/** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi]; null for ±Infinity (JSON has none). */
-type Row = [string, string | null, string, number | null, number | null, number | null, number | null];
+/** On disk: [etag, uid, type, lo, hi, alarmLo, alarmHi, exact (1) or not (0), gaps or null]; null for ±Infinity (JSON has none). */
+type Row = [string, string | null, string, number | null, number | null, number | null, number | null, 0 | 1, number | null];
 
 export class ObjectIndex {
   private readonly map = new Map<string, ObjectBounds>();
@@ -127,7 +135,7 @@ export class ObjectIndex {
         while (this.map.size > this.limit) this.map.delete(this.map.keys().next().value!);
       }
     }
-    const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms)]);
+    const rows: Row[] = [...this.map].map(([etag, b]) => [etag, b.uid, b.type, ...encode(b.span), ...encode(b.alarms), b.exact ? 1 : 0, b.gaps ?? null]);
     const entries = JSON.stringify(rows);
     const text = `{"format":${JSON.stringify(FORMAT)},"sha1":"${sha1(entries)}","entries":${entries}}\n`;
     await writeFileDurably(this.file, text, { durability: 'atomic' });
@@ -170,17 +178,23 @@ export function parseIndex(text: string): Row[] | null {
 }
 
 function fromRow(row: unknown): ObjectBounds | null {
-  if (!Array.isArray(row) || row.length !== 7) return null;
-  const [etag, uid, type, lo, hi, alo, ahi] = row as unknown[];
+  if (!Array.isArray(row) || row.length !== 9) return null;
+  const [etag, uid, type, lo, hi, alo, ahi, exact, gaps] = row as unknown[];
   const bound = (x: unknown) => x === null || (typeof x === 'number' && Number.isFinite(x));
   if (typeof etag !== 'string' || (uid !== null && typeof uid !== 'string')) return null;
   if (!(CALENDAR_COMPONENTS as readonly unknown[]).includes(type)) return null;
-  if (![lo, hi, alo, ahi].every(bound)) return null;
+  if (![lo, hi, alo, ahi].every(bound) || (exact !== 0 && exact !== 1)) return null;
   const span = (a: unknown, b: unknown): Span => {
     const s = { lo: a === null ? -Infinity : (a as number), hi: b === null ? Infinity : (b as number) };
     return s.lo > s.hi ? EMPTY : s;
   };
-  return { uid: uid as string | null, type: type as CalendarComponentType, span: span(lo, hi), alarms: span(alo, ahi) };
+  const b: ObjectBounds = { uid: uid as string | null, type: type as CalendarComponentType, span: span(lo, hi), alarms: span(alo, ahi) };
+  if (exact !== 1 && gaps === null) return b;
+  // Exact or gaps only where they can be: a VEVENT, finite and ordered (exactVerdict reads lo and hi
+  // as the event's times), gaps a length.
+  if (type !== 'VEVENT' || lo === null || hi === null || (lo as number) > (hi as number)) return null;
+  if (gaps !== null && !(typeof gaps === 'number' && Number.isFinite(gaps) && gaps >= 0)) return null;
+  return { ...b, ...(exact === 1 ? { exact: true as const } : {}), ...(gaps !== null ? { gaps: gaps as number } : {}) };
 }
 
 /** ±Infinity as null; an empty span (lo > hi) as [1, 0], which reads back as empty. */

@@ -69,6 +69,6 @@ export class CalDavStates {
   async close(): Promise<void> {
     const open = [...this.trees.values()];
     this.trees.clear();
-    await Promise.all(open.map((s) => s.close()));
+    await Promise.all([...open.map((s) => s.close()), this.members.close().catch(() => undefined)]);
   }
 }
