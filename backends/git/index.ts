@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
 import { baseName, joinPath, parentOf } from '../backend.js';
 import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { CopyTarget, ListingVersioned, SyncCapable } from '../capabilities.js';
+import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable } from '../capabilities.js';
+import { openedBlob } from './read-open.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedProps } from './listed-props.js';
 import { entryOf } from './entry-of.js';
@@ -33,13 +34,12 @@ import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdi
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { isTreeSource } from './tree-source.js';
 import type { GitBackendOptions } from './options.js';
-
 export type { GitBackendOptions } from './options.js';
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
 const INDEX_SAVE_DELAY_MS = 2_000;
 
-export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned {
+export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned, ReadOpener {
   readonly name = 'git';
   readonly stateDir: string;
   readonly cheapChanges = true;
@@ -186,6 +186,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       if (entry.kind === 'file') this.listedProps.set(entry, propsOfFile);
       yield entry;
     }
+  }
+
+  /** A GET's target: the tip read and the path walked once; the body is the blob its ETag names (./read-open.ts). */
+  async openRead(path: string): Promise<OpenedRead | null> {
+    const entry = await this.stat(path);
+    return entry && openedBlob(entry, (oid, range) => this.store.readBlob(oid, range), (e, range) => this.read(e.path, range));
   }
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
