@@ -26,10 +26,11 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Every cached file under a blob cache folder, with its size. */
+/** Every cached file under a blob cache folder (its fan-out folders, not `pending`), with its size. */
 async function cachedFiles(dir: string): Promise<{ oid: string; size: number }[]> {
   const out: { oid: string; size: number }[] = [];
   for (const fan of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{2}$/.test(fan)) continue;
     for (const name of await readdir(join(dir, fan))) out.push({ oid: fan + name, size: (await stat(join(dir, fan, name))).size });
   }
   return out;

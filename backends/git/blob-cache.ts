@@ -5,8 +5,10 @@
  * an object id holds that object's content for ever, whatever the branch does.
  *
  * - Written once, from a full read that went through BlobBody (type and length checked), into this
- *   process's temp folder, then renamed into place: readers never see a partial file, and two
- *   workers filling the same id at once each rename a complete copy of the same bytes.
+ *   process's temp folder, then renamed into place before the response ends (durable later, under a
+ *   mark a power loss's next start sweeps: ./blob-pending.ts): readers never see a partial file, a
+ *   client that asks again is served from it, and two workers filling one id each rename a complete
+ *   copy of the same bytes.
  * - A cached file whose size is not the blob's is a miss and is removed (damage, a truncation).
  * - Bounded by bytes (`maxBytes`) across the processes sharing the folder (`processes`, the workers):
  *   each remembers the files it knows in least-recently-used order and what the folder held at its
@@ -29,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
+import { PendingMarks, syncPath as syncFile, type PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
   /** Bytes of cached files kept in all (default 1 GiB); 0 turns the cache off. */
@@ -50,6 +53,8 @@ const CHUNK = 256 * 1024;
 export const DEFAULT_FREE_SPACE_RESERVE = 256 * 1024 * 1024;
 /** Stats in flight during a scan: a scan of 60k files takes a few hundred ms without flooding the thread pool. */
 const SCAN_CONCURRENCY = 16;
+/** Fills of this many bytes or more are named before their response ends, waiting for their mark if need be. */
+const WAIT_FOR_MARK_BYTES = 1024 * 1024;
 /** The free space is looked at again after this many bytes were filled (a statfs, not one per fill). */
 const FREE_CHECK_BYTES = 16 * 1024 * 1024;
 
@@ -76,6 +81,9 @@ export class BlobCache {
   /** Ids this process is writing now: a second full read of one does not write it twice. */
   private readonly filling = new Set<string>();
   private trimming: Promise<void> | null = null;
+  /** Marks of files named before they were durable, and whether earlier boots' were swept (nothing is served before). */
+  private readonly pending: PendingMarks;
+  private swept = false;
   /** Files being renamed into place and counted (tests wait for them: `idle`). */
   private readonly publishing = new Set<Promise<void>>();
 
@@ -91,6 +99,7 @@ export class BlobCache {
     // A blob must fit one process's share of the headroom once trimmed to half the bound (see trim).
     this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(this.maxBytes / Math.max(8, 4 * this.processes)), this.maxBytes);
     this.reserveBytes = options.reserveBytes ?? DEFAULT_FREE_SPACE_RESERVE;
+    this.pending = new PendingMarks(dir);
   }
 
   /** What this process may still fill before it must scan: its share of the headroom at the last scan. */
@@ -132,6 +141,7 @@ export class BlobCache {
    * whole body even if it is evicted (unlinked) meanwhile: the descriptor keeps its data.
    */
   async open(oid: string, size: number, range?: ByteRange): Promise<Readable | null> {
+    if (!this.swept) return null;
     const path = this.pathOf(oid);
     let fd: number;
     try {
@@ -167,7 +177,7 @@ export class BlobCache {
       this.filledSinceFreeCheck += size; // skipped reads count too, so the free space is looked at again
       return source;
     }
-    if (!this.counted || size > this.share()) {
+    if (!this.counted || !this.swept || size > this.share()) {
       // Not counted yet, or this process's share of the headroom is used: count the folder again, and
       // make room, before more. This read is served inflated; a later one fills.
       if (this.counted) void this.trim(size);
@@ -177,6 +187,9 @@ export class BlobCache {
     this.filling.add(oid);
     this.reserved += size; // now, so fills in flight together cannot pass the share
     this.filledSinceFreeCheck += size;
+    const mark = this.pending.mark(oid); // durable while the blob streams (./blob-pending.ts)
+    let markDurable = false;
+    void mark.ready.then((ok) => (markDurable = ok));
     const tmp = join(this.tmpDir(), `blob-${oid}-${randomBytes(4).toString('hex')}`);
     const out: WriteStream = createWriteStream(tmp, { flags: 'wx' });
     let written = 0;
@@ -192,17 +205,25 @@ export class BlobCache {
       release();
     });
     out.on('drain', release);
-    const done = (ok: boolean) => {
+    let over = false; // given up or completing: once
+    const giveUp = () => {
+      this.reserved -= size;
+      out.destroy();
+      void fsp.rm(tmp, { force: true });
+      void mark.clear();
+    };
+    /** The source ended: the file is named before the response ends when its mark is durable already. */
+    const complete = async (): Promise<void> => {
+      over = true;
       this.filling.delete(oid);
-      if (!ok || failed || written !== size) {
-        this.reserved -= size;
-        out.destroy();
-        void fsp.rm(tmp, { force: true });
-        return;
-      }
+      if (failed || written !== size) return giveUp();
       // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
-      const p: Promise<void> = new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)))
-        .then((complete) => (complete ? this.publish(oid, size, tmp) : fsp.rm(tmp, { force: true })))
+      const whole = await new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)));
+      if (!whole) return giveUp();
+      // A large blob's response waits for its mark (durable long before, mostly): asked again, it
+      // must not be inflated again. A small one's is not held up for it (a few ms of fsync).
+      const named = (size >= WAIT_FOR_MARK_BYTES ? await mark.ready : markDurable) && (await this.name(oid, tmp));
+      const p: Promise<void> = this.settle(oid, size, tmp, mark, named)
         .finally(() => (this.reserved -= size))
         .finally(() => this.publishing.delete(p));
       this.publishing.add(p);
@@ -216,32 +237,62 @@ export class BlobCache {
         waiting = () => cb(null, chunk);
       },
       flush(cb: TransformCallback) {
-        done(true);
-        cb();
+        // The response ends once the file is in place: a client that saw the whole body, then asks
+        // again (any worker), is served from the cache.
+        complete().then(
+          () => cb(),
+          () => cb(),
+        );
       },
     });
     return pipeline(source, tee, (err) => {
-      if (err) done(false);
+      if (err && !over) {
+        over = true;
+        this.filling.delete(oid);
+        giveUp();
+      }
     });
   }
 
-  private async publish(oid: string, size: number, tmp: string): Promise<void> {
+  /** Renames a complete temp file into place; false when that failed (the temp file is then removed). */
+  private async name(oid: string, tmp: string): Promise<boolean> {
     try {
-      // Durable before it is named: a file of the right length is trusted for ever (content-addressed),
-      // so a late writeback error or a crash must not leave one holding zeros. This runs after the body
-      // was sent: the client does not wait for it.
-      const fh = await fsp.open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
       await fsp.mkdir(join(this.dir, oid.slice(0, 2)), { recursive: true });
       await fsp.rename(tmp, this.pathOf(oid));
+      return true;
     } catch {
       await fsp.rm(tmp, { force: true });
-      return;
+      return false;
     }
+  }
+
+  /**
+   * After the body was sent (the client does not wait): a file named already (its mark durable) is
+   * fsync'ed and its mark removed; else the temp file is made durable first and then named, as a file
+   * of the right length is trusted for ever (content-addressed) and a late writeback error or a
+   * crash must not leave one holding zeros.
+   */
+  private async settle(oid: string, size: number, tmp: string, mark: PendingMark, named: boolean): Promise<void> {
+    try {
+      if (named) {
+        await this.counting(oid, size);
+        await syncFile(this.pathOf(oid)).catch(() => undefined); // gone already (evicted): nothing to make durable
+      } else {
+        const early = await mark.ready; // not durable in time for the response: named now, or fsync'ed first
+        if (!early) await syncFile(tmp);
+        if (!(await this.name(oid, tmp))) return;
+        await this.counting(oid, size);
+        if (early) await syncFile(this.pathOf(oid)).catch(() => undefined);
+      }
+    } catch {
+      await fsp.rm(tmp, { force: true });
+    } finally {
+      await mark.clear();
+    }
+  }
+
+  /** A file just named, counted; trims when over the bound or this process's share. */
+  private async counting(oid: string, size: number): Promise<void> {
     await this.ready();
     this.note(oid, size);
     this.addedSinceScan += size;
@@ -254,9 +305,19 @@ export class BlobCache {
     await this.trimming;
   }
 
-  /** The first use scans the folder: files left by earlier runs and other workers are counted. */
+  /**
+   * The first use sweeps what a power loss may have damaged (./blob-pending.ts: until then nothing
+   * is served or filled) and scans the folder: files left by earlier runs and other workers are counted.
+   */
   ready(): Promise<void> {
-    this.scanned ??= this.trim();
+    this.scanned ??= this.pending.sweep((oid) => this.pathOf(oid)).then(
+      () => {
+        this.swept = true;
+        this.pending.prepare(); // this boot's folder, made durable before the first fill needs it
+        return this.trim();
+      },
+      () => this.trim(), // not swept (a folder that cannot be read): the cache serves nothing
+    );
     return this.scanned;
   }
 

@@ -1,0 +1,85 @@
+/**
+ * The blob cache names a filled file before its response ends, and makes it durable afterwards under
+ * a mark (backends/git/blob-pending.ts): a client (or another worker) asking again right after a
+ * download is served from the file; a mark of an earlier boot (a power loss between the rename and the
+ * fsync) gets the file it names removed before anything is served; marks are gone once fills settle.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobCache } from '../backends/git/blob-cache.js';
+import { ObjectStore } from '../backends/git/objects.js';
+import { FileBody } from '../backends/util/file-body.js';
+import { tool } from './helpers/tools.js';
+
+const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+describe('blob cache: named before the response ends, durable under a mark', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let repo: string;
+  const cacheDir = () => join(dir, 'shared', 'blob-cache');
+  const cacheIn = (tmp: string) => new BlobCache(cacheDir(), () => join(dir, tmp), { minObjectBytes: 1 });
+  const fileOf = (oid: string) => join(cacheDir(), oid.slice(0, 2), oid.slice(2));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitdav-blob-pending-'));
+    repo = join(dir, 'repo');
+    assert.equal((await tool('git', ['init', '-q', '--bare', '-b', 'main', repo])).code, 0);
+    for (const t of ['a', 'b']) await mkdir(join(dir, t), { recursive: true });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('a full read that ended is in place at once: the next read, in another process, is served from the file', async () => {
+    const a = cacheIn('a');
+    const b = cacheIn('b');
+    const storeA = Object.assign(new ObjectStore(repo), { blobCache: a });
+    const storeB = Object.assign(new ObjectStore(repo), { blobCache: b });
+    await Promise.all([a.ready(), b.ready()]);
+    for (let round = 0; round < 5; round++) {
+      const content = randomBytes(2 * 1024 * 1024 + round);
+      const oid = await storeA.writeBuffer('blob', content);
+      const first = await storeA.readBlob(oid);
+      assert.ok(!(first instanceof FileBody), 'a miss: inflated');
+      assert.deepEqual(Buffer.concat(await first.toArray()), content);
+      // No idle(): the body has ended, so the file must be there now.
+      assert.equal(existsSync(fileOf(oid)), true, `round ${round}: named when the body ended`);
+      const second = await storeB.readBlob(oid);
+      assert.ok(second instanceof FileBody, `round ${round}: the other process reads the file`);
+      assert.deepEqual(Buffer.concat(await second.toArray()), content);
+    }
+    await Promise.all([a.idle(), b.idle()]);
+    assert.deepEqual(await readdir(join(cacheDir(), 'pending', bootId)), [], 'every mark removed once its file is durable');
+    assert.deepEqual(await readdir(join(dir, 'a')), [], 'no temp file left');
+  });
+
+  it('a mark of an earlier boot: the file it names is removed before anything is served; this boot’s are left', async () => {
+    const oldOid = 'ab'.repeat(20);
+    const keptOid = 'cd'.repeat(20);
+    const liveOid = 'ef'.repeat(20);
+    for (const oid of [oldOid, keptOid, liveOid]) {
+      await mkdir(join(cacheDir(), oid.slice(0, 2)), { recursive: true });
+      await writeFile(fileOf(oid), Buffer.alloc(1000)); // zeros of the right length: what a power loss can leave
+    }
+    const earlier = join(cacheDir(), 'pending', '00000000-1111-2222-3333-444444444444');
+    await mkdir(earlier, { recursive: true });
+    await writeFile(join(earlier, `${oldOid}.0a0b0c0d`), '');
+    await mkdir(join(cacheDir(), 'pending', bootId), { recursive: true });
+    await writeFile(join(cacheDir(), 'pending', bootId, `${liveOid}.01020304`), ''); // a fill in flight now
+    const cache = cacheIn('a');
+    assert.equal(await cache.open(keptOid, 1000), null, 'nothing is served before the sweep');
+    await cache.ready();
+    assert.equal(existsSync(fileOf(oldOid)), false, 'the file an earlier boot left unsynced is gone');
+    assert.equal(existsSync(earlier), false, 'and its marks');
+    assert.equal(existsSync(fileOf(keptOid)), true, 'an unmarked file stays');
+    assert.equal(existsSync(fileOf(liveOid)), true, 'this boot’s mark is a fill in flight: left');
+    assert.equal(await cache.open(oldOid, 1000), null);
+    const body = await cache.open(keptOid, 1000);
+    assert.ok(body instanceof FileBody);
+    body.destroy();
+    assert.deepEqual(cache.usage(), { bytes: 2000, files: 2 });
+  });
+});
