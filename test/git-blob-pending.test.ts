@@ -56,6 +56,27 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     assert.deepEqual(await readdir(join(dir, 'a')), [], 'no temp file left');
   });
 
+  it('at most 8 fills at once per process, however slow their clients: past them reads are served without filling', async () => {
+    const a = cacheIn('a');
+    const store = Object.assign(new ObjectStore(repo), { blobCache: a });
+    await a.ready();
+    const contents = Array.from({ length: 12 }, (_, i) => randomBytes(300_000 + i));
+    const oids = await Promise.all(contents.map((c) => store.writeBuffer('blob', c)));
+    const bodies = [];
+    for (const oid of oids) bodies.push(await store.readBlob(oid)); // nobody reads them yet: a slow client each
+    assert.equal(a.fillsInFlight(), 8);
+    const read = await Promise.all(bodies.map(async (b) => Buffer.concat(await b.toArray())));
+    read.forEach((r, i) => assert.deepEqual(r, contents[i], `body ${i}`));
+    await a.idle();
+    assert.equal(a.fillsInFlight(), 0);
+    const files = (await readdir(cacheDir())).filter((f) => /^[0-9a-f]{2}$/.test(f));
+    let n = 0;
+    for (const fan of files) n += (await readdir(join(cacheDir(), fan))).length;
+    assert.equal(n, 8, 'the first 8 filled');
+    for (const [i, oid] of oids.entries()) assert.deepEqual(Buffer.concat(await (await store.readBlob(oid)).toArray()), contents[i]);
+    await a.idle();
+  });
+
   it('a mark of an earlier boot: the file it names is removed before anything is served; this boot’s are left', async () => {
     const oldOid = 'ab'.repeat(20);
     const keptOid = 'cd'.repeat(20);

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
-import { PendingMarks, syncPath as syncFile, type PendingMark } from './blob-pending.js';
+import { cachedFiles, PendingMarks, syncPath as syncFile, type PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
   /** Bytes of cached files kept in all (default 1 GiB); 0 turns the cache off. */
@@ -51,8 +51,11 @@ export const DEFAULT_MIN_CACHED_BLOB = 16 * 1024;
 /** Chunks of the tee that fills the cache: a quarter of the per-chunk overhead of 64 KiB, little memory per client. */
 const CHUNK = 256 * 1024;
 export const DEFAULT_FREE_SPACE_RESERVE = 256 * 1024 * 1024;
-/** Stats in flight during a scan: a scan of 60k files takes a few hundred ms without flooding the thread pool. */
-const SCAN_CONCURRENCY = 16;
+/**
+ * Fills at once per process: each holds a chunk or two (the tee's and the file's), however slow its
+ * client; past it a read is served inflated without filling (a later one fills).
+ */
+const MAX_FILLS = 8;
 /** Fills of this many bytes or more are named before their response ends, waiting for their mark if need be. */
 const WAIT_FOR_MARK_BYTES = 1024 * 1024;
 /** The free space is looked at again after this many bytes were filled (a statfs, not one per fill). */
@@ -127,6 +130,11 @@ export class BlobCache {
     return join(this.dir, oid.slice(0, 2), oid.slice(2));
   }
 
+  /** Fills in flight in this process (tests). */
+  fillsInFlight(): number {
+    return this.filling.size;
+  }
+
   /** Bytes and files this process counts now (tests, statistics). */
   usage(): { bytes: number; files: number } {
     return { bytes: this.bytes, files: this.known.size };
@@ -171,7 +179,7 @@ export class BlobCache {
    * is renamed into place only if every byte came (a client that went away leaves nothing behind).
    */
   fill(oid: string, size: number, source: Readable): Readable {
-    if (this.filling.has(oid)) return source;
+    if (this.filling.has(oid) || this.filling.size >= MAX_FILLS) return source;
     this.watchFreeSpace();
     if (this.free < Math.max(this.reserveBytes, 2 * size)) {
       this.filledSinceFreeCheck += size; // skipped reads count too, so the free space is looked at again
@@ -375,19 +383,7 @@ export class BlobCache {
     this.addedSinceScan = 0;
     this.filledSinceFreeCheck = 0;
     this.free = await fsp.statfs(dirname(this.dir)).then((st) => st.bavail * st.bsize, () => this.free);
-    const names: string[] = [];
-    const fans = await fsp.readdir(this.dir, { withFileTypes: true }).catch(() => []);
-    for (const fan of fans) {
-      if (!fan.isDirectory() || !/^[0-9a-f]{2}$/.test(fan.name)) continue;
-      const files = await fsp.readdir(join(this.dir, fan.name), { withFileTypes: true }).catch(() => []);
-      for (const f of files) if (f.isFile()) names.push(fan.name + f.name);
-    }
-    const found: { oid: string; size: number; mtime: number }[] = [];
-    for (let i = 0; i < names.length; i += SCAN_CONCURRENCY) {
-      const batch = names.slice(i, i + SCAN_CONCURRENCY);
-      const stats = await Promise.all(batch.map((oid) => fsp.stat(this.pathOf(oid)).catch(() => null)));
-      stats.forEach((st, j) => st && found.push({ oid: batch[j]!, size: st.size, mtime: st.mtimeMs }));
-    }
+    const found = await cachedFiles(this.dir, (oid) => this.pathOf(oid));
     const order = new Map([...this.known.keys()].map((oid, i) => [oid, i]));
     found.sort((a, b) => (order.get(a.oid) ?? -1) - (order.get(b.oid) ?? -1) || a.mtime - b.mtime);
     this.known.clear();
