@@ -60,7 +60,8 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     const a = cacheIn('a');
     const store = Object.assign(new ObjectStore(repo), { blobCache: a });
     await a.ready();
-    const contents = Array.from({ length: 12 }, (_, i) => randomBytes(300_000 + i));
+    // Larger than the pipes' buffers together, so an unread body holds its fill open.
+    const contents = Array.from({ length: 10 }, (_, i) => randomBytes(2 * 1024 * 1024 + i));
     const oids = await Promise.all(contents.map((c) => store.writeBuffer('blob', c)));
     const bodies = [];
     for (const oid of oids) bodies.push(await store.readBlob(oid)); // nobody reads them yet: a slow client each

@@ -221,20 +221,24 @@ export class BlobCache {
       void mark.clear();
     };
     /** The source ended: the file is named before the response ends when its mark is durable already. */
-    const complete = async (): Promise<void> => {
+    const publishing = this.publishing;
+    /** The source ended: named before `responded()` when its mark is durable already, made durable after. */
+    const complete = async (responded: () => void): Promise<void> => {
       over = true;
       this.filling.delete(oid);
-      if (failed || written !== size) return giveUp();
-      // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
-      const whole = await new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)));
-      if (!whole) return giveUp();
-      // A large blob's response waits for its mark (durable long before, mostly): asked again, it
-      // must not be inflated again. A small one's is not held up for it (a few ms of fsync).
-      const named = (size >= WAIT_FOR_MARK_BYTES ? await mark.ready : markDurable) && (await this.name(oid, tmp));
-      const p: Promise<void> = this.settle(oid, size, tmp, mark, named)
-        .finally(() => (this.reserved -= size))
-        .finally(() => this.publishing.delete(p));
-      this.publishing.add(p);
+      try {
+        if (failed || written !== size) return giveUp();
+        // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
+        const whole = await new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)));
+        if (!whole) return giveUp();
+        // A large blob's response waits for its mark (durable long before, mostly): asked again, it
+        // must not be inflated again. A small one's is not held up for it (a few ms of fsync).
+        const named = (size >= WAIT_FOR_MARK_BYTES ? await mark.ready : markDurable) && (await this.name(oid, tmp));
+        responded();
+        await this.settle(oid, size, tmp, mark, named).finally(() => (this.reserved -= size));
+      } finally {
+        responded();
+      }
     };
     const tee = new Transform({
       highWaterMark: CHUNK,
@@ -247,10 +251,12 @@ export class BlobCache {
       flush(cb: TransformCallback) {
         // The response ends once the file is in place: a client that saw the whole body, then asks
         // again (any worker), is served from the cache.
-        complete().then(
-          () => cb(),
-          () => cb(),
-        );
+        let ended = false;
+        const responded = () => void (ended || ((ended = true), cb()));
+        const p: Promise<void> = complete(responded)
+          .catch(() => undefined)
+          .finally(() => publishing.delete(p));
+        publishing.add(p); // at once: idle() waits for it from the body's end on
       },
     });
     return pipeline(source, tee, (err) => {
