@@ -4,7 +4,7 @@
  * entry's ETag names, by id. A blob id names its content for ever, so the bytes are those the ETag
  * and Content-Length describe whatever the branch does meanwhile, without holding anything open
  * between the two: a HEAD, a 304 or a 412 opens no file at all. The body comes from the blob cache
- * (one synchronous open, `BlobCache.open`) or is inflated, and the blob cache's file, once opened,
+ * (`BlobCache.open`) or is inflated, and the blob cache's file, once opened,
  * serves the whole body even if it is evicted (unlinked) meanwhile.
  */
 import type { Readable } from 'node:stream';
