@@ -6,6 +6,7 @@
  * request, only multipart parts read by name.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readlink, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,7 +120,7 @@ describe('git GET/HEAD over HTTP: one openRead per request, answers unchanged', 
   let s: TestServer;
   let etag: string;
   const data = content(2 * 1024 * 1024, 3);
-  const calls = { openRead: 0, read: 0, readBlob: 0 };
+  const calls = { openRead: 0, read: 0, readKnown: 0, readBlob: 0 };
   const proto = GitBackend.prototype;
   const storeProto = ObjectStore.prototype;
   const originals = { openRead: proto.openRead, read: proto.read, readBlob: storeProto.readBlob };
@@ -134,6 +135,7 @@ describe('git GET/HEAD over HTTP: one openRead per request, answers unchanged', 
     };
     proto.read = function (this: GitBackend, ...a: Parameters<GitBackend['read']>) {
       calls.read++;
+      if (a[2]?.etag === etag) calls.readKnown++; // given the entry: read by its blob id
       return originals.read.apply(this, a);
     };
     storeProto.readBlob = function (this: ObjectStore, ...a: Parameters<ObjectStore['readBlob']>) {
@@ -159,13 +161,14 @@ describe('git GET/HEAD over HTTP: one openRead per request, answers unchanged', 
   ];
   for (const [name, headers, method, status, want, blobReads] of cases) {
     it(`${name}: ${status}, one openRead, ${blobReads} blob read(s)`, async () => {
-      calls.openRead = calls.read = calls.readBlob = 0;
+      calls.openRead = calls.read = calls.readKnown = calls.readBlob = 0;
       const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v === 'ETAG' ? etag : v]));
       const r = await raw(s.url, '/big.bin', { method, headers: h });
       assert.equal(r.status, status);
       assert.equal(calls.openRead, 1);
       assert.equal(calls.readBlob, blobReads);
-      assert.equal(calls.read, name === 'two ranges' ? 2 : 0, 'only multipart parts are read by name');
+      assert.equal(calls.read, name === 'two ranges' ? 2 : 0, 'only multipart parts go through read()');
+      assert.equal(calls.readKnown, calls.read, 'each with the entry, so by the blob its ETag names');
       if (status === 200 || status === 304) assert.equal(r.headers.etag, etag);
       if (status === 200) assert.equal(Number(r.headers['content-length']), data.length);
       if (name === 'two ranges') {
@@ -173,6 +176,15 @@ describe('git GET/HEAD over HTTP: one openRead per request, answers unchanged', 
       } else if (status !== 412) assert.deepEqual(r.body, want(data));
     });
   }
+
+  it('Repr-Digest is of the blob the ETag names (read with the entry)', async () => {
+    calls.read = calls.readKnown = 0;
+    // sha-512: a PUT keeps the sha-256 of what it stored, so that one is never read back.
+    const r = await raw(s.url, '/big.bin', { method: 'HEAD', headers: { 'Want-Repr-Digest': 'sha-512=1' } });
+    assert.equal(r.headers['repr-digest'], `sha-512=:${createHash('sha512').update(data).digest('base64')}:`);
+    assert.equal(calls.read, 1, 'hashed once');
+    assert.equal(calls.readKnown, 1);
+  });
 
   it('after a PUT: GET, HEAD and If-None-Match with the old ETag answer for the new content', async () => {
     const next = content(1024 * 1024 + 1, 5);
