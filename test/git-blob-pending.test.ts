@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobCache } from '../backends/git/blob-cache.js';
+import { syncPath } from '../backends/git/blob-pending.js';
 import { ObjectStore } from '../backends/git/objects.js';
 import { FileBody } from '../backends/util/file-body.js';
 import { tool } from './helpers/tools.js';
@@ -24,6 +25,12 @@ describe('blob cache: named before the response ends, durable under a mark', fun
   const cacheDir = () => join(dir, 'shared', 'blob-cache');
   const cacheIn = (tmp: string) => new BlobCache(cacheDir(), () => join(dir, tmp), { minObjectBytes: 1 });
   const fileOf = (oid: string) => join(cacheDir(), oid.slice(0, 2), oid.slice(2));
+  const marks = () => readdir(join(cacheDir(), 'pending', bootId));
+  const injected = (code: string) => Object.assign(new Error(`injected ${code}`), { code });
+  const readAll = async (store: ObjectStore, oid: string) => {
+    const body = await store.readBlob(oid);
+    return { fromFile: body instanceof FileBody, bytes: Buffer.concat(await body.toArray()) };
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitdav-blob-pending-'));
@@ -103,5 +110,43 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     assert.ok(body instanceof FileBody);
     body.destroy();
     assert.deepEqual(cache.usage(), { bytes: 2000, files: 2 });
+  });
+
+  it('a named file whose fsync fails (EIO) is removed, never served, and keeps its mark until it is gone', async () => {
+    const a = cacheIn('a');
+    const store = Object.assign(new ObjectStore(repo), { blobCache: a });
+    await a.ready();
+    const failed: string[] = [];
+    a.steps.sync = async (path) => {
+      if (!path.startsWith(cacheDir())) return syncPath(path);
+      failed.push(path);
+      throw injected('EIO');
+    };
+    const content = randomBytes(2 * 1024 * 1024);
+    const oid = await store.writeBuffer('blob', content);
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content });
+    assert.equal(existsSync(fileOf(oid)), true, 'named before its fsync');
+    await a.idle();
+    assert.deepEqual(failed, [fileOf(oid)], 'its fsync was tried, and failed');
+    assert.equal(existsSync(fileOf(oid)), false, 'removed');
+    assert.deepEqual(await marks(), [], 'the mark goes once the file is gone');
+    assert.deepEqual(a.usage(), { bytes: 0, files: 0 });
+    // Served inflated (and filled again: that fsync fails too, and its file goes the same way).
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content });
+    await a.idle();
+    assert.equal(existsSync(fileOf(oid)), false);
+    // The removal fails too: the file is cut to no length (a miss for every process) and its mark stays.
+    a.steps.remove = async () => {
+      throw injected('EACCES');
+    };
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content });
+    await a.idle();
+    assert.equal(statSync(fileOf(oid)).size, 0, 'truncated');
+    assert.equal((await marks()).length, 1, 'its mark stays for the next boot’s sweep');
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content }, 'this process does not serve it');
+    await a.idle();
+    const b = cacheIn('b');
+    await b.ready();
+    assert.equal(await b.open(oid, content.length), null, 'nor does another');
   });
 });

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
-import { cachedFiles, PendingMarks, syncPath as syncFile, type PendingMark } from './blob-pending.js';
+import { cachedFiles, DISK_STEPS, PendingMarks, syncOrRemove, type FillSteps, type PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
   /** Bytes of cached files kept in all (default 1 GiB); 0 turns the cache off. */
@@ -89,6 +89,8 @@ export class BlobCache {
   private swept = false;
   /** Files being renamed into place and counted (tests wait for them: `idle`). */
   private readonly publishing = new Set<Promise<void>>();
+  /** The disk steps a fill's durability rests on (a seam: tests inject failures). */
+  readonly steps: FillSteps = { ...DISK_STEPS };
 
   constructor(
     readonly dir: string,
@@ -160,7 +162,7 @@ export class BlobCache {
     // A synchronous fstat on an open handle: microseconds, and no promise round trip.
     if (fstatSync(fh.fd).size !== size) {
       await fh.close();
-      await fsp.rm(path, { force: true });
+      await fsp.rm(path, { force: true }).catch(() => undefined); // a miss either way
       this.forget(oid);
       return null;
     }
@@ -276,26 +278,27 @@ export class BlobCache {
 
   /**
    * After the body was sent (the client does not wait): a file named already (its mark durable) is
-   * fsync'ed and its mark removed; else the temp file is made durable first and then named, as a file
-   * of the right length is trusted for ever (content-addressed) and a late writeback error or a
-   * crash must not leave one holding zeros.
+   * fsync'ed and its mark removed (a failed fsync removes the file: ./blob-pending.ts syncOrRemove);
+   * else the temp file is made durable first and then named, as a file of the right length is
+   * trusted for ever (content-addressed) and a late writeback error or a crash must not leave one
+   * holding zeros.
    */
   private async settle(oid: string, size: number, tmp: string, mark: PendingMark, named: boolean): Promise<void> {
+    let clear = true;
     try {
-      if (named) {
-        await this.counting(oid, size);
-        await syncFile(this.pathOf(oid)).catch(() => undefined); // gone already (evicted): nothing to make durable
-      } else {
-        const early = await mark.ready; // not durable in time for the response: named now, or fsync'ed first
-        if (!early) await syncFile(tmp);
-        if (!(await this.name(oid, tmp))) return;
-        await this.counting(oid, size);
-        if (early) await syncFile(this.pathOf(oid)).catch(() => undefined);
-      }
+      const early = named || (await mark.ready); // not durable in time for the response: named now, or fsync'ed first
+      if (!early) await this.steps.sync(tmp);
+      if (!named && !(await this.name(oid, tmp))) return;
+      clear = !early; // a file named before it is durable keeps its mark until it is durable or gone
+      await this.counting(oid, size);
+      if (!early) return;
+      const state = await syncOrRemove(this.pathOf(oid), this.steps);
+      if (state !== 'durable') this.forget(oid); // never served from this process again
+      clear = state !== 'stuck';
     } catch {
       await fsp.rm(tmp, { force: true });
     } finally {
-      await mark.clear();
+      if (clear) await mark.clear();
     }
   }
 

@@ -40,6 +40,34 @@ export async function syncPath(path: string): Promise<void> {
   }
 }
 
+/** The disk steps a fill's durability rests on: a seam, so tests can make an fsync or a removal fail. */
+export interface FillSteps {
+  /** fsync of a file by name. */
+  sync(path: string): Promise<void>;
+  /** Removes a file (none there is fine). */
+  remove(path: string): Promise<void>;
+}
+
+export const DISK_STEPS: FillSteps = { sync: syncPath, remove: (path) => fsp.rm(path, { force: true }) };
+
+/**
+ * fsync of a cache file named before it was durable. A failure other than ENOENT (EIO, ENOSPC,
+ * EDQUOT: a writeback error, after which Linux marks the pages clean, so a read once they are evicted
+ * gets whatever the disk holds) removes it, as a file of the right length is trusted for ever.
+ * 'durable' or 'gone': its mark may go. 'stuck': it could not be removed, so its mark stays for the
+ * next boot's sweep; it is truncated then, so that no process serves it meanwhile (a length that is
+ * not the blob's is a miss, and the reader removes it).
+ */
+export async function syncOrRemove(path: string, steps: FillSteps): Promise<'durable' | 'gone' | 'stuck'> {
+  const err = await steps.sync(path).then(() => null, (e: NodeJS.ErrnoException) => e);
+  if (!err) return 'durable';
+  if (err.code === 'ENOENT') return 'gone'; // evicted meanwhile
+  return steps.remove(path).then(
+    () => 'gone' as const,
+    () => fsp.truncate(path, 0).then(() => 'stuck' as const, () => 'stuck' as const),
+  );
+}
+
 export interface PendingMark {
   /** True once the mark is durable (the file may then be named before its own fsync); false: fsync first. */
   readonly ready: Promise<boolean>;
