@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobCache } from '../backends/git/blob-cache.js';
-import { syncPath } from '../backends/git/blob-pending.js';
+import { MARK_WAIT_MS, syncPath } from '../backends/git/blob-pending.js';
 import { ObjectStore } from '../backends/git/objects.js';
 import { FileBody } from '../backends/util/file-body.js';
 import { tool } from './helpers/tools.js';
@@ -23,7 +23,13 @@ describe('blob cache: named before the response ends, durable under a mark', fun
   let dir: string;
   let repo: string;
   const cacheDir = () => join(dir, 'shared', 'blob-cache');
-  const cacheIn = (tmp: string) => new BlobCache(cacheDir(), () => join(dir, tmp), { minObjectBytes: 1 });
+  const cacheIn = (tmp: string) => {
+    const cache = new BlobCache(cacheDir(), () => join(dir, tmp), { minObjectBytes: 1 });
+    // The real marks, waited for as long as they take (a loaded machine's fsync can pass the bound):
+    // these tests are about the naming order; the bound has its own test.
+    cache.steps.markWaitMs = 60_000;
+    return cache;
+  };
   const fileOf = (oid: string) => join(cacheDir(), oid.slice(0, 2), oid.slice(2));
   const marks = () => readdir(join(cacheDir(), 'pending', bootId));
   const injected = (code: string) => Object.assign(new Error(`injected ${code}`), { code });
@@ -148,5 +154,30 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     const b = cacheIn('b');
     await b.ready();
     assert.equal(await b.open(oid, content.length), null, 'nor does another');
+  });
+
+  it('a mark not durable in time does not hold the response: the file is named after its own fsync', async () => {
+    const a = cacheIn('a');
+    a.steps.markWaitMs = MARK_WAIT_MS;
+    const store = Object.assign(new ObjectStore(repo), { blobCache: a });
+    await a.ready();
+    let cleared = 0;
+    a.steps.mark = () => ({ ready: new Promise<boolean>(() => undefined), clear: async () => void cleared++ }); // a hung disk
+    const content = randomBytes(2 * 1024 * 1024);
+    const oid = await store.writeBuffer('blob', content);
+    const synced: { path: string; named: boolean }[] = [];
+    a.steps.sync = async (path) => {
+      synced.push({ path, named: existsSync(fileOf(oid)) });
+      return syncPath(path);
+    };
+    // Without the bound this read never ends (mocha's timeout says so).
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content });
+    await a.idle();
+    assert.equal(synced.length, 1, 'one fsync');
+    assert.ok(synced[0]!.path.startsWith(join(dir, 'a')), 'of the temp file');
+    assert.equal(synced[0]!.named, false, 'before the file was named');
+    assert.equal(existsSync(fileOf(oid)), true, 'named after it');
+    assert.equal(cleared, 1, 'the mark is cleared');
+    assert.deepEqual(await readAll(store, oid), { fromFile: true, bytes: content });
   });
 });

@@ -31,7 +31,8 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
-import { cachedFiles, DISK_STEPS, PendingMarks, syncOrRemove, type FillSteps, type PendingMark } from './blob-pending.js';
+import { cachedFiles, DISK_STEPS, MARK_WAIT_MS, PendingMarks, readyWithin, syncOrRemove, WAIT_FOR_MARK_BYTES } from './blob-pending.js';
+import type { FillSteps, PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
   /** Bytes of cached files kept in all (default 1 GiB); 0 turns the cache off. */
@@ -56,8 +57,6 @@ export const DEFAULT_FREE_SPACE_RESERVE = 256 * 1024 * 1024;
  * client; past it a read is served inflated without filling (a later one fills).
  */
 const MAX_FILLS = 8;
-/** Fills of this many bytes or more are named before their response ends, waiting for their mark if need be. */
-const WAIT_FOR_MARK_BYTES = 1024 * 1024;
 /** The free space is looked at again after this many bytes were filled (a statfs, not one per fill). */
 const FREE_CHECK_BYTES = 16 * 1024 * 1024;
 
@@ -89,8 +88,8 @@ export class BlobCache {
   private swept = false;
   /** Files being renamed into place and counted (tests wait for them: `idle`). */
   private readonly publishing = new Set<Promise<void>>();
-  /** The disk steps a fill's durability rests on (a seam: tests inject failures). */
-  readonly steps: FillSteps = { ...DISK_STEPS };
+  /** The disk steps a fill's durability rests on (a seam: tests inject failures and a mark that hangs). */
+  readonly steps: FillSteps & { mark(oid: string): PendingMark; markWaitMs: number };
 
   constructor(
     readonly dir: string,
@@ -105,6 +104,7 @@ export class BlobCache {
     this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(this.maxBytes / Math.max(8, 4 * this.processes)), this.maxBytes);
     this.reserveBytes = options.reserveBytes ?? DEFAULT_FREE_SPACE_RESERVE;
     this.pending = new PendingMarks(dir);
+    this.steps = { ...DISK_STEPS, mark: (oid) => this.pending.mark(oid), markWaitMs: MARK_WAIT_MS };
   }
 
   /** What this process may still fill before it must scan: its share of the headroom at the last scan. */
@@ -191,7 +191,7 @@ export class BlobCache {
     this.filling.add(oid);
     this.reserved += size; // now, so fills in flight together cannot pass the share
     this.filledSinceFreeCheck += size;
-    const mark = this.pending.mark(oid); // durable while the blob streams (./blob-pending.ts)
+    const mark = this.steps.mark(oid); // durable while the blob streams (./blob-pending.ts)
     let markDurable = false;
     void mark.ready.then((ok) => (markDurable = ok));
     const tmp = join(this.tmpDir(), `blob-${oid}-${randomBytes(4).toString('hex')}`);
@@ -216,7 +216,6 @@ export class BlobCache {
       void fsp.rm(tmp, { force: true });
       void mark.clear();
     };
-    /** The source ended: the file is named before the response ends when its mark is durable already. */
     const publishing = this.publishing;
     /** The source ended: named before `responded()` when its mark is durable already, made durable after. */
     const complete = async (responded: () => void): Promise<void> => {
@@ -227,11 +226,12 @@ export class BlobCache {
         // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
         const whole = await new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)));
         if (!whole) return giveUp();
-        // A large blob's response waits for its mark (durable long before, mostly): asked again, it
-        // must not be inflated again. A small one's is not held up for it (a few ms of fsync).
-        const named = (size >= WAIT_FOR_MARK_BYTES ? await mark.ready : markDurable) && (await this.name(oid, tmp));
+        // A large blob's response waits a little for its mark (durable long before, mostly): asked
+        // again, it must not be inflated again. A small one's is not held up for it (a few ms of fsync).
+        const early = size >= WAIT_FOR_MARK_BYTES ? await readyWithin(mark, this.steps.markWaitMs) : markDurable;
+        const named = early && (await this.name(oid, tmp));
         responded();
-        await this.settle(oid, size, tmp, mark, named).finally(() => (this.reserved -= size));
+        await this.settle(oid, size, tmp, mark, named);
       } finally {
         responded();
       }
@@ -286,7 +286,8 @@ export class BlobCache {
   private async settle(oid: string, size: number, tmp: string, mark: PendingMark, named: boolean): Promise<void> {
     let clear = true;
     try {
-      const early = named || (await mark.ready); // not durable in time for the response: named now, or fsync'ed first
+      // Not durable in time for the response: named when it is, or past the wait fsync'ed first.
+      const early = named || (await readyWithin(mark, this.steps.markWaitMs));
       if (!early) await this.steps.sync(tmp);
       if (!named && !(await this.name(oid, tmp))) return;
       clear = !early; // a file named before it is durable keeps its mark until it is durable or gone
@@ -298,6 +299,7 @@ export class BlobCache {
     } catch {
       await fsp.rm(tmp, { force: true });
     } finally {
+      this.reserved -= size; // counted by now, or given up
       if (clear) await mark.clear();
     }
   }

@@ -20,6 +20,18 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Fills of this many bytes or more are named before their response ends, waiting for their mark if need be. */
+export const WAIT_FOR_MARK_BYTES = 1024 * 1024;
+/**
+ * How long such a fill's last byte waits for its mark (made while the blob streamed). The mark's
+ * folder fsync is a journal commit on ext4, which waits for the data of another fill being flushed,
+ * or for a slow or hung disk. Past it the response ends and the file is named in the background
+ * after its own fsync (the old order): no response is held by another fill's flush or a hung disk.
+ * 50 ms is well past the few ms a mark takes with nothing else flushing, and short beside a 1 MiB
+ * download.
+ */
+export const MARK_WAIT_MS = 50;
+
 /** This boot's id, or null where the system has none (then nothing is named before it is durable). */
 function readBootId(): string | null {
   try {
@@ -75,6 +87,13 @@ export interface PendingMark {
   clear(): Promise<void>;
 }
 
+/** The mark's `ready`, or false once `ms` passed without it. */
+export function readyWithin(mark: PendingMark, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  return Promise.race([mark.ready, late]).finally(() => clearTimeout(timer));
+}
+
 const NO_MARK: PendingMark = { ready: Promise.resolve(false), clear: async () => undefined };
 
 export class PendingMarks {
@@ -118,7 +137,8 @@ export class PendingMarks {
       await syncPath(join(this.dir, boot));
       return true;
     })().catch(() => false);
-    return { ready, clear: () => fsp.rm(path, { force: true }).catch(() => undefined) };
+    // Cleared once made (or failed): a mark made after its removal would outlive its fill.
+    return { ready, clear: () => ready.then(() => fsp.rm(path, { force: true })).catch(() => undefined) };
   }
 
   /**
