@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobCache } from '../backends/git/blob-cache.js';
-import { MARK_WAIT_MS, syncPath } from '../backends/git/blob-pending.js';
+import { MARK_WAIT_MS, syncPath, type PendingMarks } from '../backends/git/blob-pending.js';
 import { ObjectStore } from '../backends/git/objects.js';
 import { FileBody } from '../backends/util/file-body.js';
 import { tool } from './helpers/tools.js';
@@ -179,5 +179,33 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     assert.equal(existsSync(fileOf(oid)), true, 'named after it');
     assert.equal(cleared, 1, 'the mark is cleared');
     assert.deepEqual(await readAll(store, oid), { fromFile: true, bytes: content });
+  });
+
+  it('a pending/ that cannot be read is an error: nothing is served, and the sweep is tried again at most once per sweepRetryMs', async () => {
+    const keptOid = 'cd'.repeat(20);
+    await mkdir(join(cacheDir(), keptOid.slice(0, 2)), { recursive: true });
+    await writeFile(fileOf(keptOid), Buffer.alloc(1000));
+    await writeFile(join(cacheDir(), 'pending'), 'not a folder'); // its readdir fails (ENOTDIR), as EACCES or EIO would
+    const cache = cacheIn('a');
+    cache.steps.sweepRetryMs = Number.POSITIVE_INFINITY; // not again until the test says so
+    const pending = (cache as unknown as { pending: PendingMarks }).pending;
+    const sweep = pending.sweep.bind(pending);
+    let sweeps = 0;
+    pending.sweep = (pathOf) => (sweeps++, sweep(pathOf));
+    await cache.ready();
+    assert.equal(await cache.open(keptOid, 1000), null, 'not swept: nothing served');
+    const store = Object.assign(new ObjectStore(repo), { blobCache: cache });
+    const content = randomBytes(100_000);
+    const oid = await store.writeBuffer('blob', content);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content }, 'served inflated, not filled');
+    await cache.idle();
+    assert.equal(sweeps, 1, 'not tried again on each cold read');
+    await rm(join(cacheDir(), 'pending'));
+    cache.steps.sweepRetryMs = 0; // the time to try again has come
+    await cache.ready();
+    assert.equal(sweeps, 2);
+    const body = await cache.open(keptOid, 1000);
+    assert.ok(body instanceof FileBody, 'swept: served');
+    body.destroy();
   });
 });

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
-import { cachedFiles, DISK_STEPS, MARK_WAIT_MS, PendingMarks, readyWithin, syncOrRemove, WAIT_FOR_MARK_BYTES } from './blob-pending.js';
+import { cachedFiles, DISK_STEPS, MARK_WAIT_MS, PendingMarks, readyWithin, SWEEP_RETRY_MS, syncOrRemove, WAIT_FOR_MARK_BYTES } from './blob-pending.js';
 import type { FillSteps, PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
@@ -83,13 +83,14 @@ export class BlobCache {
   /** Ids this process is writing now: a second full read of one does not write it twice. */
   private readonly filling = new Set<string>();
   private trimming: Promise<void> | null = null;
-  /** Marks of files named before they were durable, and whether earlier boots' were swept (nothing is served before). */
+  /** Marks of files named before they were durable, whether earlier boots' were swept (nothing is served before), when a sweep failed last. */
   private readonly pending: PendingMarks;
   private swept = false;
+  private sweepFailedAt: number | null = null;
   /** Files being renamed into place and counted (tests wait for them: `idle`). */
   private readonly publishing = new Set<Promise<void>>();
   /** The disk steps a fill's durability rests on (a seam: tests inject failures and a mark that hangs). */
-  readonly steps: FillSteps & { mark(oid: string): PendingMark; markWaitMs: number };
+  readonly steps: FillSteps & { mark(oid: string): PendingMark; markWaitMs: number; sweepRetryMs: number };
 
   constructor(
     readonly dir: string,
@@ -104,7 +105,7 @@ export class BlobCache {
     this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Math.floor(this.maxBytes / Math.max(8, 4 * this.processes)), this.maxBytes);
     this.reserveBytes = options.reserveBytes ?? DEFAULT_FREE_SPACE_RESERVE;
     this.pending = new PendingMarks(dir);
-    this.steps = { ...DISK_STEPS, mark: (oid) => this.pending.mark(oid), markWaitMs: MARK_WAIT_MS };
+    this.steps = { ...DISK_STEPS, mark: (oid) => this.pending.mark(oid), markWaitMs: MARK_WAIT_MS, sweepRetryMs: SWEEP_RETRY_MS };
   }
 
   /** What this process may still fill before it must scan: its share of the headroom at the last scan. */
@@ -182,10 +183,9 @@ export class BlobCache {
       return source;
     }
     if (!this.counted || !this.swept || size > this.share()) {
-      // Not counted yet, or this process's share of the headroom is used: count the folder again, and
-      // make room, before more. This read is served inflated; a later one fills.
-      if (this.counted) void this.trim(size);
-      else void this.ready();
+      // Not swept or counted yet, or this process's share of the headroom is used: count the folder
+      // again, and make room, before more. This read is served inflated; a later one fills.
+      void (this.swept ? this.trim(size) : this.ready());
       return source;
     }
     this.filling.add(oid);
@@ -279,9 +279,8 @@ export class BlobCache {
   /**
    * After the body was sent (the client does not wait): a file named already (its mark durable) is
    * fsync'ed and its mark removed (a failed fsync removes the file: ./blob-pending.ts syncOrRemove);
-   * else the temp file is made durable first and then named, as a file of the right length is
-   * trusted for ever (content-addressed) and a late writeback error or a crash must not leave one
-   * holding zeros.
+   * else the temp file is made durable first and then named, as a file of the right length is trusted
+   * for ever (content-addressed): a late writeback error or a crash must not leave one holding zeros.
    */
   private async settle(oid: string, size: number, tmp: string, mark: PendingMark, named: boolean): Promise<void> {
     let clear = true;
@@ -323,13 +322,16 @@ export class BlobCache {
    * is served or filled) and scans the folder: files left by earlier runs and other workers are counted.
    */
   ready(): Promise<void> {
+    if (Date.now() - (this.sweepFailedAt ?? Infinity) >= this.steps.sweepRetryMs) this.scanned = this.sweepFailedAt = null;
     this.scanned ??= this.pending.sweep((oid) => this.pathOf(oid)).then(
       () => {
         this.swept = true;
         this.pending.prepare(); // this boot's folder, made durable before the first fill needs it
         return this.trim();
       },
-      () => this.trim(), // not swept (a folder that cannot be read): the cache serves nothing
+      // Not swept (`pending/` or a marked file that cannot be read or removed): the cache serves and
+      // fills nothing, and the sweep is tried again at most once per sweepRetryMs, not per cold read.
+      () => void (this.sweepFailedAt = Date.now()),
     );
     return this.scanned;
   }

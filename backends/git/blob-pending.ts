@@ -32,6 +32,14 @@ export const WAIT_FOR_MARK_BYTES = 1024 * 1024;
  */
 export const MARK_WAIT_MS = 50;
 
+/** A failed sweep is tried again at most once per this many ms (not once per cold read). */
+export const SWEEP_RETRY_MS = 30_000;
+
+function noneIfMissing(err: NodeJS.ErrnoException): string[] {
+  if (err.code === 'ENOENT') return [];
+  throw err;
+}
+
 /** This boot's id, or null where the system has none (then nothing is named before it is durable). */
 function readBootId(): string | null {
   try {
@@ -148,10 +156,12 @@ export class PendingMarks {
    */
   async sweep(pathOf: (oid: string) => string): Promise<string[]> {
     const removed: string[] = [];
-    const boots = await fsp.readdir(this.dir).catch(() => [] as string[]);
+    // Only a folder that is not there has no marks: one that cannot be read (EACCES, EIO, not a
+    // folder) is an error, and the cache serves nothing (./blob-cache.ts ready).
+    const boots = await fsp.readdir(this.dir).catch(noneIfMissing);
     for (const boot of boots) {
       if (boot === this.boot) continue;
-      const marks = await fsp.readdir(join(this.dir, boot)).catch(() => [] as string[]);
+      const marks = await fsp.readdir(join(this.dir, boot)).catch(noneIfMissing); // gone: another process swept it
       for (const m of marks) {
         const oid = /^([0-9a-f]{40}|[0-9a-f]{64})\.[0-9a-f]+$/.exec(m)?.[1];
         if (oid) {
