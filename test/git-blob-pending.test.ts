@@ -208,4 +208,24 @@ describe('blob cache: named before the response ends, durable under a mark', fun
     assert.ok(body instanceof FileBody, 'swept: served');
     body.destroy();
   });
+
+  it('a rename that fails, and a temp file that cannot be removed: reserved bytes are given back and the mark cleared', async () => {
+    const a = cacheIn('a');
+    const store = Object.assign(new ObjectStore(repo), { blobCache: a });
+    await a.ready();
+    const content = randomBytes(2 * 1024 * 1024);
+    const oid = await store.writeBuffer('blob', content);
+    await mkdir(join(fileOf(oid), 'x'), { recursive: true }); // a folder in its place: the rename fails (EISDIR)
+    let removals = 0;
+    a.steps.remove = async () => {
+      removals++;
+      throw injected('EBUSY');
+    };
+    assert.deepEqual(await readAll(store, oid), { fromFile: false, bytes: content });
+    await a.idle();
+    assert.ok(removals > 0, 'the temp file’s removal was tried');
+    assert.equal((a as unknown as { reserved: number }).reserved, 0, 'reserved bytes given back');
+    assert.deepEqual(await marks(), [], 'the mark cleared');
+    assert.equal(a.fillsInFlight(), 0);
+  });
 });

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../backend.js';
 import { FileBody } from '../util/file-body.js';
-import { cachedFiles, DISK_STEPS, MARK_WAIT_MS, PendingMarks, readyWithin, SWEEP_RETRY_MS, syncOrRemove, WAIT_FOR_MARK_BYTES } from './blob-pending.js';
+import { cachedFiles, DISK_STEPS, MARK_WAIT_MS, PendingMarks, readyWithin, renameInto, SWEEP_RETRY_MS, syncOrRemove, WAIT_FOR_MARK_BYTES } from './blob-pending.js';
 import type { FillSteps, PendingMark } from './blob-pending.js';
 
 export interface BlobCacheOptions {
@@ -210,30 +210,33 @@ export class BlobCache {
     });
     out.on('drain', release);
     let over = false; // given up or completing: once
-    const giveUp = () => {
+    const giveUp = (): Promise<void> => {
       this.reserved -= size;
       out.destroy();
-      void fsp.rm(tmp, { force: true });
-      void mark.clear();
+      void this.steps.remove(tmp).catch(() => undefined);
+      return mark.clear();
     };
     const publishing = this.publishing;
     /** The source ended: named before `responded()` when its mark is durable already, made durable after. */
     const complete = async (responded: () => void): Promise<void> => {
       over = true;
       this.filling.delete(oid);
+      let settling = false; // else given up, whatever failed: reserved bytes back, temp file and mark removed
       try {
-        if (failed || written !== size) return giveUp();
+        if (failed || written !== size) return;
         // The end callback gets a write error before the 'error' event sets `failed`: both are checked.
         const whole = await new Promise<boolean>((resolve) => out.end((err?: Error | null) => resolve(!err && !failed)));
-        if (!whole) return giveUp();
+        if (!whole) return;
         // A large blob's response waits a little for its mark (durable long before, mostly): asked
         // again, it must not be inflated again. A small one's is not held up for it (a few ms of fsync).
         const early = size >= WAIT_FOR_MARK_BYTES ? await readyWithin(mark, this.steps.markWaitMs) : markDurable;
-        const named = early && (await this.name(oid, tmp));
+        if (early && !(await this.name(oid, tmp))) return;
         responded();
-        await this.settle(oid, size, tmp, mark, named);
+        settling = true;
+        await this.settle(oid, size, tmp, mark, early);
       } finally {
         responded();
+        if (!settling) await giveUp(); // idle() sees the mark gone
       }
     };
     const tee = new Transform({
@@ -259,21 +262,14 @@ export class BlobCache {
       if (err && !over) {
         over = true;
         this.filling.delete(oid);
-        giveUp();
+        void giveUp();
       }
     });
   }
 
-  /** Renames a complete temp file into place; false when that failed (the temp file is then removed). */
-  private async name(oid: string, tmp: string): Promise<boolean> {
-    try {
-      await fsp.mkdir(join(this.dir, oid.slice(0, 2)), { recursive: true });
-      await fsp.rename(tmp, this.pathOf(oid));
-      return true;
-    } catch {
-      await fsp.rm(tmp, { force: true });
-      return false;
-    }
+  /** Renames a complete temp file into place; false when that failed (never throws). */
+  private name(oid: string, tmp: string): Promise<boolean> {
+    return renameInto(tmp, this.pathOf(oid), this.steps);
   }
 
   /**
@@ -296,7 +292,7 @@ export class BlobCache {
       if (state !== 'durable') this.forget(oid); // never served from this process again
       clear = state !== 'stuck';
     } catch {
-      await fsp.rm(tmp, { force: true });
+      await this.steps.remove(tmp).catch(() => undefined);
     } finally {
       this.reserved -= size; // counted by now, or given up
       if (clear) await mark.clear();

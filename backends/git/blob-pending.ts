@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Fills of this many bytes or more are named before their response ends, waiting for their mark if need be. */
 export const WAIT_FOR_MARK_BYTES = 1024 * 1024;
@@ -86,6 +86,18 @@ export async function syncOrRemove(path: string, steps: FillSteps): Promise<'dur
     () => 'gone' as const,
     () => fsp.truncate(path, 0).then(() => 'stuck' as const, () => 'stuck' as const),
   );
+}
+
+/** Renames a complete temp file into place; false when that failed (the temp file then removed if it can be). Never throws. */
+export async function renameInto(tmp: string, path: string, steps: FillSteps): Promise<boolean> {
+  try {
+    await fsp.mkdir(dirname(path), { recursive: true });
+    await fsp.rename(tmp, path);
+    return true;
+  } catch {
+    await steps.remove(tmp).catch(() => undefined);
+    return false;
+  }
 }
 
 export interface PendingMark {
