@@ -13,7 +13,7 @@ import { baseName, joinPath, parentOf } from '../backend.js';
 import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable } from '../capabilities.js';
-import { openedBlob } from './read-open.js';
+import { blobIdOf, openedBlob } from './read-open.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedProps } from './listed-props.js';
 import { entryOf } from './entry-of.js';
@@ -189,14 +189,13 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   /** A GET's target: the tip read and the path walked once; the body is the blob its ETag names (./read-open.ts). */
-  async openRead(path: string): Promise<OpenedRead | null> {
-    const entry = await this.stat(path);
-    return entry && openedBlob(entry, (oid, range) => this.store.readBlob(oid, range), (e, range) => this.read(e.path, range));
+  openRead(path: string): Promise<OpenedRead | null> {
+    return this.stat(path).then((entry) => entry && openedBlob(entry, this.store, this));
   }
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
     // An entry the caller just got names its blob: its ETag is the blob id, whatever happened since.
-    const oid = known?.path === path && known.kind === 'file' ? /^"([0-9a-f]{40})"$/.exec(known.etag)?.[1] : undefined;
+    const oid = blobIdOf(known, path);
     if (oid) return this.store.readBlob(oid, range);
     const { editor } = await this.editor();
     const slot = this.names.isHidden(path) ? null : await editor.get(path);

@@ -12,19 +12,24 @@ import type { ByteRange, Entry } from '../backend.js';
 import type { OpenedRead } from '../capabilities.js';
 import { BackendError } from '../errors.js';
 
-/** The blob id an entry of the live tree names: its ETag is the id in quotes (./entry-of.ts). */
-function blobIdOf(entry: Entry): string | null {
-  return /^"([0-9a-f]{40}|[0-9a-f]{64})"$/.exec(entry.etag)?.[1] ?? null;
+/**
+ * The blob id a file entry of a git tree names (its ETag is the id in quotes: ./entry-of.ts), or
+ * null. 40 hex digits: the object store reads SHA-1 repositories only (refs.ts, loose.ts). With
+ * `path`, only for an entry of that path (a caller's `known` entry).
+ */
+export function blobIdOf(entry: Entry | undefined, path = entry?.path): string | null {
+  return entry && entry.path === path && entry.kind === 'file' ? (/^"([0-9a-f]{40})"$/.exec(entry.etag)?.[1] ?? null) : null;
 }
 
 /**
- * The entry, and its body from `readBlob` by the entry's blob id (`readByName` where the entry names
- * none, which the live tree's entries always do). A collection's body is an IsACollection error.
+ * The entry, and its body from `store.readBlob` by the entry's blob id (`backend.read` by name where
+ * the entry names none, which the live tree's file entries always do). A collection's body is an
+ * IsACollection error.
  */
 export function openedBlob(
   entry: Entry,
-  readBlob: (oid: string, range?: ByteRange) => Promise<Readable>,
-  readByName: (entry: Entry, range?: ByteRange) => Promise<Readable>,
+  store: { readBlob(oid: string, range?: ByteRange): Promise<Readable> },
+  backend: { read(path: string, range?: ByteRange): Promise<Readable> },
 ): OpenedRead {
   let taken = false;
   return {
@@ -34,7 +39,7 @@ export function openedBlob(
       taken = true;
       if (entry.kind === 'collection') return Promise.reject(new BackendError('IsACollection', entry.path));
       const oid = blobIdOf(entry);
-      return oid ? readBlob(oid, range) : readByName(entry, range);
+      return oid ? store.readBlob(oid, range) : backend.read(entry.path, range);
     },
     close: () => undefined, // nothing is held until body(), and the body owns what it opens
   };
