@@ -130,12 +130,13 @@ export function isListingVersioned(backend: Backend): backend is Backend & Listi
 /**
  * A GET's or HEAD's target opened once: the entry the method answers with (conditions, headers) and
  * the bytes of that very file, so the path is resolved and checked once and a plain or single-range
- * body (`body()`) cannot come from another file than the ETag and Content-Length describe. Only
- * those: the parts of a multipart/byteranges body and a Repr-Digest are still read by name
- * (`backend.read`), so a file replaced meanwhile can show there, as before `openRead`; and a backend
- * without `openRead` gets `readByName`, which reads by name too. Whoever opened
- * it calls `close()` exactly once it is done (HEAD, 304, 412, an error: at once), unless `body()`
- * took the handle over.
+ * body (`body()`) cannot come from another file than the ETag and Content-Length describe. The
+ * parts of a multipart/byteranges body and a Repr-Digest are read with `backend.read(path, range,
+ * entry)`: git reads the blob the entry's ETag names, so they are that version's bytes too; the
+ * folder backend ignores the entry and reads by name, so a file replaced meanwhile can show there.
+ * A backend without `openRead` gets `readByName`, which is `backend.read` with the entry as well
+ * (by id for git, by name for the folder). Whoever opened it calls `close()` exactly once it is
+ * done (HEAD, 304, 412, an error: at once), unless `body()` took the handle over.
  */
 export interface OpenedRead {
   readonly entry: Entry;

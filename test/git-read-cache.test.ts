@@ -26,10 +26,11 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-/** Every cached file under a blob cache folder, with its size. */
+/** Every cached file under a blob cache folder (its fan-out folders, not `pending`), with its size. */
 async function cachedFiles(dir: string): Promise<{ oid: string; size: number }[]> {
   const out: { oid: string; size: number }[] = [];
   for (const fan of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{2}$/.test(fan)) continue;
     for (const name of await readdir(join(dir, fan))) out.push({ oid: fan + name, size: (await stat(join(dir, fan, name))).size });
   }
   return out;
@@ -249,10 +250,17 @@ describe('git read caches', function () {
           const part = await http(url, path, { headers: { Range: 'bytes=100-199' } });
           assert.equal(part.status, 206);
           assert.ok(part.body.equals(want.subarray(100, 200)), `${what}: a range`);
+          // The ETag is the blob id: a client holding the last version's gets the new bytes, not a 304.
+          const etag = `"${createHash('sha1').update(`blob ${want.length}\0`).update(want).digest('hex')}"`;
+          assert.equal((await http(url, path, { headers: { 'If-None-Match': etag } })).status, 304, `${what}: If-None-Match, current`);
+          const stale = previous === etag ? null : await http(url, path, { headers: { 'If-None-Match': previous } });
+          assert.ok(!stale || (stale.status === 200 && stale.body.equals(want)), `${what}: If-None-Match, the last version's ETag → ${stale?.status}`);
           const digest = await http(url, path, { method: 'HEAD', headers: { 'Want-Repr-Digest': 'sha-256=1' } });
           assert.equal(digest.headers['repr-digest'], `sha-256=:${createHash('sha256').update(want).digest('base64')}:`, `${what}: Repr-Digest`);
         }
+        previous = `"${createHash('sha1').update(`blob ${want.length}\0`).update(want).digest('hex')}"`;
       };
+      let previous = '"none"';
       let content = randomBytes(200_000);
       assert.equal((await http(url, '/f.bin', { method: 'PUT', body: content })).status, 201);
       await expectEverywhere('/f.bin', content, 'after the first PUT');

@@ -12,7 +12,8 @@ import type { Readable } from 'node:stream';
 import { baseName, joinPath, parentOf } from '../backend.js';
 import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { CopyTarget, ListingVersioned, SyncCapable } from '../capabilities.js';
+import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable } from '../capabilities.js';
+import { blobIdOf, openedBlob } from './read-open.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import { listedBy, listedProps, markListed } from './listed-props.js';
 import { entryOf } from './entry-of.js';
@@ -33,13 +34,12 @@ import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdi
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
 import { isTreeSource } from './tree-source.js';
 import type { GitBackendOptions } from './options.js';
-
 export type { GitBackendOptions } from './options.js';
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
 const INDEX_SAVE_DELAY_MS = 2_000;
 
-export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned {
+export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned, ReadOpener {
   readonly name = 'git';
   readonly stateDir: string;
   readonly cheapChanges = true;
@@ -187,9 +187,14 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     }
   }
 
+  /** A GET's target: the tip read and the path walked once; the body is the blob its ETag names (./read-open.ts). */
+  openRead(path: string): Promise<OpenedRead | null> {
+    return this.stat(path).then((entry) => entry && openedBlob(entry, this.store, this));
+  }
+
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
     // An entry the caller just got names its blob: its ETag is the blob id, whatever happened since.
-    const oid = known?.path === path && known.kind === 'file' ? /^"([0-9a-f]{40})"$/.exec(known.etag)?.[1] : undefined;
+    const oid = blobIdOf(known, path);
     if (oid) return this.store.readBlob(oid, range);
     const { editor } = await this.editor();
     const slot = this.names.isHidden(path) ? null : await editor.get(path);

@@ -9,6 +9,7 @@ import { BackendError } from '../../errors.js';
 import type { SyncCapable } from '../../capabilities.js';
 import { propsOf } from '../../sidecar.js';
 import type { ObjectStore } from '../objects.js';
+import { blobIdOf } from '../read-open.js';
 import { propsKey, readSidecar, shallowDir } from '../sidecars.js';
 import type { TreeSource } from '../tree-source.js';
 import type { Slot } from '../tree.js';
@@ -51,7 +52,7 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
     // An entry the caller just got names its blob: its ETag is the blob id.
-    const oid = known?.path === path && known.kind === 'file' ? /^"([0-9a-f]{40})"$/.exec(known.etag)?.[1] : undefined;
+    const oid = blobIdOf(known, path);
     if (oid) return this.store.readBlob(oid, range);
     const found = await this.history.slotOf(path);
     if (!found) throw new BackendError('NotFound', path);

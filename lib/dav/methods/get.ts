@@ -74,7 +74,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
     try {
       for (const p of parts) {
         out.write(p.head);
-        for await (const chunk of await req.backend.read(entry.path, p.range)) {
+        for await (const chunk of await req.backend.read(entry.path, p.range, entry)) {
           if (!out.write(chunk)) await drained(out);
         }
       }
@@ -121,7 +121,8 @@ function ifRangeHolds(req: DavRequest, entry: Entry): boolean {
 async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512'): Promise<string> {
   const cached = req.dav.digests.get(entry.etag, alg);
   if (cached) return cached;
-  const digest = await digestOfStream(await req.backend.read(entry.path), alg);
+  // With the entry: a backend that can (git: by the ETag's blob id) hashes the very version the digest is kept under.
+  const digest = await digestOfStream(await req.backend.read(entry.path, undefined, entry), alg);
   req.dav.digests.set(entry.etag, alg, digest);
   return digest;
 }
