@@ -5,7 +5,7 @@
  * 412, ranges, a trailing slash, a client that goes away mid-body).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readlink, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,16 +14,8 @@ import { Containment } from '../backends/fs/containment.js';
 import { FsBackend } from '../backends/fs/index.js';
 import { buffersInUse, FileBody } from '../backends/util/file-body.js';
 import { raw, startTestServer, type TestServer } from './helpers/server.js';
+import { openOn } from './helpers/steps.js';
 
-/** Descriptors of this process open on `file` (O_PATH ones included: /proc shows their path too). */
-async function openOn(file: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target === file || target === `${file} (deleted)`) n++;
-  }
-  return n;
-}
 
 /** Waits (bounded by steps, not time) until nothing is open on `file`; closes are asynchronous. */
 async function settled(file: string): Promise<number> {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readlink, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,16 +15,8 @@ import { GitBackend } from '../backends/git/index.js';
 import { ObjectStore } from '../backends/git/objects.js';
 import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
 import { raw, startTestServer, type TestServer } from './helpers/server.js';
+import { openOn } from './helpers/steps.js';
 
-/** Descriptors of this process open on `file` (an unlinked one shows as `file (deleted)`). */
-async function openOn(file: string): Promise<number> {
-  let n = 0;
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target === file || target === `${file} (deleted)`) n++;
-  }
-  return n;
-}
 
 async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];

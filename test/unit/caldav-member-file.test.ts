@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { turnsDuring } from '../helpers/steps.js';
 import { loadList, MAX_FILES, memberFile, parseList, saveList, serializeList, serializeListInSlices, TEMP_MAX_AGE_MS, type SavedList } from '../../lib/caldav/state/member-file.js';
 
 const list: SavedList = { token: 'urn:x-gitdav:sync:abc', members: [['a.ics', '"0123"', 12], ['b é.ics', '"4567"', 0]] };
@@ -75,15 +76,7 @@ describe('CalDAV saved member lists', () => {
 
   it('serialises a long list in slices, with turns of the event loop between them, to the same text', async () => {
     const long: SavedList = { token: 't', members: Array.from({ length: 10_000 }, (_, i) => [`e${i}.ics`, `"${i}"`, i] as [string, string, number]) };
-    let turns = 0;
-    let counting = true;
-    const tick = () => {
-      turns++;
-      if (counting) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const text = await serializeListInSlices('u', '/c', long);
-    counting = false;
+    const { value: text, turns } = await turnsDuring(() => serializeListInSlices('u', '/c', long));
     assert.equal(text, serializeList('u', '/c', long));
     assert.ok(turns >= 10, `${turns} turns of the loop while 10,000 rows were serialised`);
     assert.deepEqual(parseList(text, 'u', '/c'), long);

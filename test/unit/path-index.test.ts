@@ -13,6 +13,7 @@ import { ObjectStore } from '../../backends/git/objects.js';
 import { indexFileText, parseIndexFile } from '../../backends/git/path-index-file.js';
 import { PathIndex } from '../../backends/git/path-index.js';
 import { LockFile } from '../../backends/util/lock-file.js';
+import { turnsDuring } from '../helpers/steps.js';
 
 const who = (t: number) => `Test <test@example.org> ${t} +0000`;
 
@@ -114,15 +115,7 @@ describe('git path index', () => {
     await index.ensure(h.commits.at(-1)!);
     const paths = new Map(Object.entries((JSON.parse(await indexFileText(index.all(), 40, pathsOf(index), 10)) as { paths: Record<string, string> }).paths));
     assert.ok(paths.size > 40);
-    let turns = 0;
-    let counting = true;
-    const tick = () => {
-      turns++;
-      if (counting) setImmediate(tick);
-    };
-    setImmediate(tick);
-    await indexFileText(index.all(), 40, pathsOf(index), 10);
-    counting = false;
+    const { turns } = await turnsDuring(() => indexFileText(index.all(), 40, pathsOf(index), 10));
     assert.ok(turns >= Math.floor(paths.size / 10) - 1, `${turns} turns for ${paths.size} paths`);
   });
 
