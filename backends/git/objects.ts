@@ -12,6 +12,7 @@ import { BlobBody } from './blob-body.js';
 import type { BlobCache } from './blob-cache.js';
 import { LooseObjects, type WriteObjectOptions } from './loose.js';
 import { Lru } from '../util/lru.js';
+import { WholeBody } from '../util/whole-body.js';
 import { cacheCounts } from '../util/stats.js';
 import {
   compareTreeEntries,
@@ -29,6 +30,7 @@ import {
   type TreeEntry,
 } from './object-format.js';
 import { PackReader } from './pack.js';
+import { SMALL_OBJECT } from './pack-file.js';
 import { gitProbe } from './probe.js';
 
 export { compareTreeEntries, EMPTY_TREE, isGitOrdered, searchTreeEntry, tagTarget, type CommitInfo, type ObjectType, type TreeEntry } from './object-format.js';
@@ -191,6 +193,8 @@ export class ObjectStore {
    * inflated (and a full read of a blob the cache takes is written into it on the way).
    */
   async readBlob(oid: string, range?: ByteRange): Promise<Readable> {
+    const small = await this.smallBlob(oid);
+    if (small) return bodyOf(small, range);
     const cache = this.blobCache;
     if (!cache) return this.inflateBlob(oid, range);
     // The size is known from the stat a GET made first (the sizes cache); it names the file's length.
@@ -200,6 +204,30 @@ export class ObjectStore {
     if (cached) return cached;
     const body = await this.inflateBlob(oid, range);
     return range ? body : cache.fill(oid, size, body);
+  }
+
+  /**
+   * A small packed blob's content, whole: one positioned read, inflated in memory, deltas applied
+   * (the packs' object cache keeps what chains share), no stream. Null when the blob is bigger, is
+   * one the blob cache keeps, or is not in a pack known yet (loose, or the packs not scanned since
+   * the start: the stream path below looks there and scans them). Either copy of an object has the
+   * same bytes (content-addressed), so reading the packed one first never gives another answer.
+   */
+  private async smallBlob(oid: string): Promise<Buffer | null> {
+    if (!this.packs.knows(oid)) return null;
+    const cache = this.blobCache;
+    const fits = (size: number) => size <= SMALL_OBJECT && !(cache?.accepts(size) ?? false);
+    const packed = await this.packs.readSmall(oid, fits).catch((err: unknown) => {
+      throw corrupt(oid, err);
+    });
+    if (!packed) return null; // gone since (`git gc` made it loose? never; a pruned pack): the stream path decides
+    if (!('content' in packed)) {
+      if (packed.size !== undefined) this.sizes.set(oid, packed.size);
+      return null;
+    }
+    if (packed.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${packed.type}, not a blob`);
+    this.sizes.set(oid, packed.content.length);
+    return packed.content;
   }
 
   /** Streams a blob's content (or a byte range of it). Loose objects stream; packed ones come whole. */
@@ -221,4 +249,9 @@ export class ObjectStore {
     body.on('close', () => packed.body.destroy());
     return packed.body.pipe(body);
   }
+}
+
+/** A blob held whole as a body, or the byte range of it (ranges are checked against the size before). */
+function bodyOf(content: Buffer, range?: ByteRange): Readable {
+  return new WholeBody(range ? content.subarray(range.start, range.end + 1) : content);
 }

@@ -6,7 +6,8 @@
  */
 import { promises as fsp, createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createInflate, inflateSync } from 'node:zlib';
+import { createInflate } from 'node:zlib';
+import { inflateComplete, inflatePrefix } from './inflate.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
 import { ZLIB_CHUNK } from './object-format.js';
@@ -112,17 +113,28 @@ export async function readHeader(pack: PackIndex, offset: number): Promise<Heade
   return parseEntryHeader(await headAt(pack, offset), offset, pack.name);
 }
 
-/** The object's data: inflated from the bytes its header read brought along when they hold it all. */
+/**
+ * The object's data (or its first `size` bytes): inflated from the bytes its header read brought
+ * along when they hold it all. Whole data must be exactly the header's size: a stream that ends
+ * shorter or longer is a corrupt object, an error rather than a wrong answer.
+ */
 export function dataOf(pack: PackIndex, h: Header, size = h.size): Promise<Buffer> {
   if (size > 0 && h.rest.length > 0) {
-    try {
-      const out = inflateSync(h.rest);
-      if (out.length >= size) return Promise.resolve(out.subarray(0, size));
-    } catch {
-      // cut off inside the stream (a bigger object): read it from the pack
+    if (size < h.size) {
+      // A prefix (a delta's sizes): what the bytes at hand inflate to, cut off or not.
+      const out = inflatePrefix(h.rest, size);
+      if (out && out.length >= size) return Promise.resolve(out.subarray(0, size));
+    } else {
+      const out = inflateComplete(h.rest, h.size);
+      if (out) return exactly(pack, h.dataStart, h.size, out);
     }
   }
-  return inflateAt(pack, h.dataStart, size);
+  return inflateAt(pack, h.dataStart, size, h.size);
+}
+
+function exactly(pack: PackIndex, start: number, size: number, out: Buffer): Promise<Buffer> {
+  if (out.length === size) return Promise.resolve(out);
+  return Promise.reject(new Error(`object data at ${pack.name}:${start} inflates to ${out.length} bytes, its header says ${size}`));
 }
 
 /** A whole (undeltified) object's data as a stream, inflated straight from the pack file. */
@@ -133,20 +145,23 @@ export function streamData(pack: PackIndex, h: Header): Readable {
 /** Objects up to this size are read with one positioned read on the pack's open handle. */
 export const SMALL_OBJECT = 64 * 1024;
 
-/** Inflates `size` bytes starting at a pack offset (stops there, whatever follows). */
-async function inflateAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
+/** Inflates `size` bytes (of `total`) starting at a pack offset (stops there, whatever follows). */
+async function inflateAt(pack: PackIndex, start: number, size: number, total: number): Promise<Buffer> {
   if (size > 0 && size <= SMALL_OBJECT) {
     // Deflate can grow incompressible data a little: size + 1 KiB always holds the whole stream
     // (zlib's worst case is 5 bytes per 16 KiB block plus 11); trailing bytes of the next object are
     // ignored by inflate. One read on the shared handle, instead of an open, a read and a close.
-    const buf = Buffer.alloc(size + 1024);
+    const buf = Buffer.allocUnsafe(size + 1024);
     const { bytesRead } = await (await handle(pack)).read(buf, 0, buf.length, start);
-    try {
-      const out = inflateSync(buf.subarray(0, bytesRead));
-      if (out.length >= size) return out.subarray(0, size);
-    } catch {
-      // fall through to the streaming reader, which reports the error properly
+    const at = buf.subarray(0, bytesRead);
+    if (size < total) {
+      const out = inflatePrefix(at, size);
+      if (out && out.length >= size) return out.subarray(0, size);
+    } else {
+      const out = inflateComplete(at, total);
+      if (out) return exactly(pack, start, total, out);
     }
+    // else: fall through to the streaming reader, which reports the error properly
   }
   return inflateStreamAt(pack, start, size);
 }

@@ -48,6 +48,7 @@ export function parseEntryHeader(buf: Buffer, offset: number, packName: string):
       b = buf[pos++]!;
       dist = (dist + 1) * 128 + (b & 0x7f);
     }
+    if (dist <= 0 || dist > offset) throw new Error(`delta base at a bad distance ${dist} from ${packName}:${offset}`);
     h.baseOffset = offset - dist;
   } else if (type === REF_DELTA) {
     h.baseOid = buf.subarray(pos, pos + 20).toString('hex');
@@ -84,7 +85,7 @@ export function deltaSizes(delta: Buffer): { source: number; target: number; end
 export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   const { source, target, end } = deltaSizes(delta);
   if (source !== base.length) throw new Error(`delta expects a ${source}-byte base, got ${base.length}`);
-  const out = Buffer.alloc(target);
+  const out = Buffer.allocUnsafe(target); // every byte is written, or the length check below throws
   let pos = end;
   let o = 0;
   while (pos < delta.length) {
@@ -96,8 +97,10 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
       for (let i = 0; i < 3; i++) if (op & (0x10 << i)) len |= delta[pos++]! << (8 * i);
       off >>>= 0;
       if (len === 0) len = 0x10000;
+      if (off + len > base.length || o + len > target) throw new Error('delta copies past its base or its result');
       o += base.copy(out, o, off, off + len);
     } else if (op > 0) {
+      if (pos + op > delta.length || o + op > target) throw new Error('delta inserts past its end or its result');
       o += delta.copy(out, o, pos, pos + op);
       pos += op;
     } else {

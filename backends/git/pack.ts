@@ -17,6 +17,9 @@ import { applyDelta, deltaSizes, OFS_DELTA, TYPES, type Header, type PackedObjec
 
 export type { PackedObject } from './pack-format.js';
 
+/** Longer chains than git ever writes (its --depth is at most 4095) are a corrupt pack, not a loop forever. */
+const MAX_CHAIN = 10_000;
+
 /** All packs of one repository, looked up in order, with a byte-bounded cache of whole objects. */
 export class PackReader {
   private packs: PackIndex[] = [];
@@ -129,7 +132,7 @@ export class PackReader {
 
   /** The type at the bottom of a delta chain, from headers alone. */
   private async baseType(pack: PackIndex, h: Header): Promise<ObjectType> {
-    for (let depth = 0; depth < 10_000; depth++) {
+    for (let depth = 0; depth < MAX_CHAIN; depth++) {
       if (TYPES[h.type]) return TYPES[h.type]!;
       if (h.type === OFS_DELTA) h = await readHeader(pack, h.baseOffset!);
       else {
@@ -171,24 +174,66 @@ export class PackReader {
     return { type: obj.type, size: obj.content.length, body: Readable.from([obj.content]) };
   }
 
-  private async readAt(pack: PackIndex, offset: number): Promise<PackedObject> {
-    const key = `${pack.name}:${offset}`;
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-    const h = await readHeader(pack, offset);
-    let obj: PackedObject;
-    if (TYPES[h.type]) {
-      obj = { type: TYPES[h.type]!, content: await dataOf(pack, h) };
-    } else {
-      const delta = await dataOf(pack, h);
-      let base: PackedObject | null;
-      if (h.type === OFS_DELTA) base = await this.readAt(pack, h.baseOffset!);
-      else base = await this.read(h.baseOid!);
-      if (!base) throw new Error(`delta base ${h.baseOid} is missing`);
-      obj = { type: base.type, content: applyDelta(base.content, delta) };
+  /**
+   * A small object whole, in memory, for a caller that takes whole objects of the sizes `fits`
+   * accepts (small blobs, not kept by the blob cache); when it does not fit, `{ size }` where the
+   * size was learnt on the way (the caller streams it); null when there is no such object. A whole
+   * object's size is in its header; a delta's in its data, inflated once and applied here.
+   */
+  async readSmall(oid: string, fits: (size: number) => boolean): Promise<PackedObject | { size?: number } | null> {
+    return this.retryVanished(async () => {
+      const at = await this.locate(oid);
+      if (!at) return null;
+      const key = `${at.pack.name}:${at.offset}`;
+      const cached = this.cache.get(key);
+      if (cached) return fits(cached.content.length) ? cached : { size: cached.content.length };
+      const h = await readHeader(at.pack, at.offset);
+      if (TYPES[h.type]) {
+        if (!fits(h.size)) return { size: h.size };
+        return { type: TYPES[h.type]!, content: await dataOf(at.pack, h) };
+      }
+      if (!fits(h.size)) return {}; // a big delta: its result is most likely big too
+      const delta = await dataOf(at.pack, h);
+      const { target } = deltaSizes(delta);
+      if (!fits(target)) return { size: target };
+      return this.readAt(at.pack, at.offset, h, delta);
+    });
+  }
+
+  /**
+   * The object at `offset`, deltas applied; `h` and `delta` when the caller read them already. Walks
+   * down the chain to an object the cache holds or a whole one, then applies the deltas back up, each
+   * result kept (bases are shared by the chains above them: git's delta base cache).
+   */
+  private async readAt(pack: PackIndex, offset: number, h?: Header, deltaRead?: Buffer): Promise<PackedObject> {
+    const chain: { pack: PackIndex; key: string; h: Header; delta?: Buffer }[] = [];
+    let base: PackedObject | undefined;
+    for (let depth = 0; !base; depth++) {
+      if (depth > MAX_CHAIN) throw new Error(`delta chain longer than ${MAX_CHAIN} at ${pack.name}:${offset}`);
+      const key = `${pack.name}:${offset}`;
+      base = this.cache.get(key);
+      if (base) break;
+      const head = (depth === 0 ? h : undefined) ?? (await readHeader(pack, offset));
+      if (TYPES[head.type]) {
+        base = { type: TYPES[head.type]!, content: await dataOf(pack, head) };
+        this.remember(key, base);
+        break;
+      }
+      chain.push({ pack, key, h: head, delta: depth === 0 ? deltaRead : undefined });
+      if (head.type === OFS_DELTA) {
+        offset = head.baseOffset!;
+      } else {
+        const at = await this.locate(head.baseOid!);
+        if (!at) throw new Error(`delta base ${head.baseOid} is missing`);
+        ({ pack, offset } = at);
+      }
     }
-    this.remember(key, obj);
-    return obj;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const link = chain[i]!;
+      base = { type: base.type, content: applyDelta(base.content, link.delta ?? (await dataOf(link.pack, link.h))) };
+      this.remember(link.key, base);
+    }
+    return base;
   }
 
   /** Caches an object unless it is big (over a quarter of the cache): it would push out many small ones. */

@@ -13,6 +13,7 @@
 import type { Backend, Entry } from '../../../backends/backend.js';
 import { Lru } from '../../../backends/util/lru.js';
 import { cacheCounts } from '../../../backends/util/stats.js';
+import { wholeContent } from '../../../backends/util/whole-body.js';
 
 export interface CachedObject<P> {
   text: string;
@@ -104,9 +105,14 @@ export class ObjectCache<P> {
     const key = this.key(entry);
     const hit = this.memory.get(key);
     if (hit) return hit;
-    const chunks: Buffer[] = [];
-    for await (const c of await backend.read(entry.path, undefined, entry)) chunks.push(c as Buffer);
-    const slot: CachedObject<P> = { text: Buffer.concat(chunks).toString('utf8') };
+    const body = await backend.read(entry.path, undefined, entry);
+    let bytes = wholeContent(body); // a small packed git blob comes whole: no stream to run
+    if (!bytes) {
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      bytes = Buffer.concat(chunks);
+    }
+    const slot: CachedObject<P> = { text: bytes.toString('utf8') };
     this.memory.set(key, slot); // read twice at once: the later copy replaces the earlier
     return slot;
   }
