@@ -122,7 +122,7 @@ export function dataOf(pack: PackIndex, h: Header, size = h.size): Promise<Buffe
   if (size > 0 && h.rest.length > 0) {
     if (size < h.size) {
       // A prefix (a delta's sizes): what the bytes at hand inflate to, cut off or not.
-      const out = inflatePrefix(h.rest, size);
+      const out = inflatePrefix(h.rest, size, h.size);
       if (out && out.length >= size) return Promise.resolve(out.subarray(0, size));
     } else {
       const out = inflateComplete(h.rest, h.size);
@@ -155,7 +155,7 @@ async function inflateAt(pack: PackIndex, start: number, size: number, total: nu
     const { bytesRead } = await (await handle(pack)).read(buf, 0, buf.length, start);
     const at = buf.subarray(0, bytesRead);
     if (size < total) {
-      const out = inflatePrefix(at, size);
+      const out = inflatePrefix(at, size, total);
       if (out && out.length >= size) return out.subarray(0, size);
     } else {
       const out = inflateComplete(at, total);
