@@ -181,7 +181,7 @@ describe('git packs: small blobs read whole', function () {
   it('a packed blob whose header says far less than its data holds is an error, not a cut-off body', async () => {
     // 5,000 random bytes deflate to more than 2,100 + 1 KiB, so the in-memory read sees a cut-off
     // stream and the streaming reader must check where the stream ends (it used to stop at 2,100).
-    const work = join(dir, 's');
+    const work = join(dir, 'h'); // its own repository: the pack is left spoiled
     const content = randomBytes(5000);
     const git = await packedRepo(work, new Map([['r.bin', content]]));
     const oid = (await git('rev-parse', 'main:r.bin')).trim();
