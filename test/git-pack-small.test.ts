@@ -6,7 +6,7 @@
  * never other bytes.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,27 @@ describe('git packs: small blobs read whole', function () {
       }
     });
   }
+
+  it('a packed blob whose header says far less than its data holds is an error, not a cut-off body', async () => {
+    // 5,000 random bytes deflate to more than 2,100 + 1 KiB, so the in-memory read sees a cut-off
+    // stream and the streaming reader must check where the stream ends (it used to stop at 2,100).
+    const work = join(dir, 'h'); // its own repository: the pack is left spoiled
+    const content = randomBytes(5000);
+    const git = await packedRepo(work, new Map([['r.bin', content]]));
+    const oid = (await git('rev-parse', 'main:r.bin')).trim();
+    const e = (await packEntries(work, git)).get(oid)!;
+    const fh = await open(e.pack, 'r+');
+    const head = Buffer.alloc(3);
+    await fh.read(head, 0, 3, e.offset);
+    assert.deepEqual([head[0]! & 0x80, head[1]! & 0x80, head[2]! & 0x80], [0x80, 0x80, 0], 'a 3-byte header');
+    const claim = 2100; // the same 3-byte header length as 5,000
+    await fh.write(Buffer.from([(head[0]! & 0xf0) | (claim & 15), 0x80 | ((claim >> 4) & 0x7f), claim >> 11]), 0, 3, e.offset);
+    await fh.close();
+    const store = new ObjectStore(join(work, '.git'));
+    await store.packs.refresh(); // as after a server's first read: the packs are known, so blobs are read whole
+    await assert.rejects(store.readBlob(oid).then(collect), /its header says 2100|cannot be read/);
+    await store.packs.close();
+  });
 
   it('a delta whose base is itself (distance 0) is an error, not a loop', async () => {
     const work = join(dir, 'l');

@@ -11,16 +11,20 @@ import { constants as zc, inflateSync } from 'node:zlib';
  */
 export function inflateComplete(buf: Buffer, size: number): Buffer | null {
   try {
-    return inflateSync(buf, { chunkSize: chunkFor(size) });
+    // maxOutputLength: a corrupt stream cannot balloon past one byte more than expected (RangeError → null).
+    return inflateSync(buf, { chunkSize: chunkFor(size), maxOutputLength: size + 1 });
   } catch {
     return null;
   }
 }
 
-/** What the bytes at the start of `buf` inflate to, whether or not the stream ends in them; null when not zlib. */
-export function inflatePrefix(buf: Buffer, size: number): Buffer | null {
+/**
+ * What the bytes at the start of `buf` inflate to, whether or not the stream ends in them; null when
+ * not zlib, or when it inflates past `total` (the whole data's size), which only a corrupt stream does.
+ */
+export function inflatePrefix(buf: Buffer, size: number, total: number): Buffer | null {
   try {
-    return inflateSync(buf, { finishFlush: zc.Z_SYNC_FLUSH, chunkSize: chunkFor(size) });
+    return inflateSync(buf, { finishFlush: zc.Z_SYNC_FLUSH, chunkSize: chunkFor(size), maxOutputLength: total + 1 });
   } catch {
     return null;
   }

@@ -64,9 +64,33 @@ export class LooseObjects {
     return head ? parseHeader(oid, inflatePrefix(oid, head)) : null;
   }
 
-  /** Streams a blob's content (or a range); the caller has checked the header (`header()`). */
-  stream(oid: string, range?: ByteRange): Readable {
-    const file = fs.createReadStream(this.path(oid), { highWaterMark: 256 * 1024 });
+  /**
+   * Opens a loose object once: its header read from the handle, its body streamed from the same
+   * handle, so a `git gc --prune` that removes the file between the two cannot cut a response whose
+   * status is already sent. Null when there is no loose copy (the caller looks in the packs).
+   */
+  async open(oid: string): Promise<{ type: ObjectType; size: number; stream(range?: ByteRange): Readable; close(): Promise<void> } | null> {
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fsp.open(this.path(oid), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw corrupt(oid, err);
+    }
+    try {
+      const buf = Buffer.alloc(512);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      const head = parseHeader(oid, inflatePrefix(oid, buf.subarray(0, bytesRead)));
+      return { ...head, stream: (range) => this.stream(oid, range, fh), close: () => fh.close() };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /** Streams a blob's content (or a range) from `fh` (closed when the stream ends) or by path; the caller has checked the header. */
+  stream(oid: string, range?: ByteRange, fh?: fs.promises.FileHandle): Readable {
+    const file = fh ? fh.createReadStream({ start: 0, highWaterMark: 256 * 1024 }) : fs.createReadStream(this.path(oid), { highWaterMark: 256 * 1024 });
     const inflate = createInflate({ chunkSize: ZLIB_CHUNK });
     const body = new BlobBody(oid, range);
     file.on('error', (e) => body.destroy(e));

@@ -234,10 +234,13 @@ export class ObjectStore {
   private async inflateBlob(oid: string, range?: ByteRange): Promise<Readable> {
     // Check the header first: a loose object that is not a blob, or not zlib at all, must fail here,
     // before the response's status is sent, not halfway through the body.
-    const head = await this.looseHeader(oid);
-    if (head) {
-      if (head.type !== 'blob') throw new BackendError('Corrupt', oid, `${oid} is a ${head.type}, not a blob`);
-      return this.loose.stream(oid, range);
+    const loose = this.packs.knows(oid) ? null : await this.loose.open(oid);
+    if (loose) {
+      if (loose.type !== 'blob') {
+        await loose.close();
+        throw new BackendError('Corrupt', oid, `${oid} is a ${loose.type}, not a blob`);
+      }
+      return loose.stream(range);
     }
     const packed = await this.packs.stream(oid).catch((err: unknown) => {
       throw corrupt(oid, err);

@@ -122,7 +122,7 @@ export function dataOf(pack: PackIndex, h: Header, size = h.size): Promise<Buffe
   if (size > 0 && h.rest.length > 0) {
     if (size < h.size) {
       // A prefix (a delta's sizes): what the bytes at hand inflate to, cut off or not.
-      const out = inflatePrefix(h.rest, size);
+      const out = inflatePrefix(h.rest, size, h.size);
       if (out && out.length >= size) return Promise.resolve(out.subarray(0, size));
     } else {
       const out = inflateComplete(h.rest, h.size);
@@ -155,7 +155,7 @@ async function inflateAt(pack: PackIndex, start: number, size: number, total: nu
     const { bytesRead } = await (await handle(pack)).read(buf, 0, buf.length, start);
     const at = buf.subarray(0, bytesRead);
     if (size < total) {
-      const out = inflatePrefix(at, size);
+      const out = inflatePrefix(at, size, total);
       if (out && out.length >= size) return out.subarray(0, size);
     } else {
       const out = inflateComplete(at, total);
@@ -163,12 +163,18 @@ async function inflateAt(pack: PackIndex, start: number, size: number, total: nu
     }
     // else: fall through to the streaming reader, which reports the error properly
   }
-  return inflateStreamAt(pack, start, size);
+  return inflateStreamAt(pack, start, size, total);
 }
 
-function inflateStreamAt(pack: PackIndex, start: number, size: number): Promise<Buffer> {
+/**
+ * Inflates from a pack offset. A prefix (`size < total`) stops after `size` bytes; whole data
+ * (`size === total`) is read to the stream's end and must be exactly `size` bytes: a header that
+ * says less than the stream holds is a corrupt object, an error rather than a cut-off body.
+ */
+function inflateStreamAt(pack: PackIndex, start: number, size: number, total: number): Promise<Buffer> {
+  const exact = size >= total;
   return new Promise((resolve, reject) => {
-    if (size === 0) return resolve(Buffer.alloc(0));
+    if (size === 0 && !exact) return resolve(Buffer.alloc(0));
     const chunks: Buffer[] = [];
     let have = 0;
     const file = createReadStream(pack.packPath, { start, highWaterMark: Math.min(Math.max(size + 64, 4096), 1 << 20) });
@@ -179,12 +185,14 @@ function inflateStreamAt(pack: PackIndex, start: number, size: number): Promise<
       if (err) reject(err);
       else resolve(Buffer.concat(chunks).subarray(0, size));
     };
+    const wrongSize = () => new Error(`object data at ${pack.name}:${start} inflates to ${have}${have > size ? '+' : ''} bytes, its header says ${size}`);
     inflate.on('data', (c: Buffer) => {
       chunks.push(c);
       have += c.length;
-      if (have >= size) finish();
+      if (have > size && exact) finish(wrongSize());
+      else if (have >= size && !exact) finish();
     });
-    inflate.on('end', () => (have >= size ? finish() : finish(new Error(`short object at ${pack.name}:${start}`))));
+    inflate.on('end', () => (have === size || (have > size && !exact) ? finish() : finish(exact ? wrongSize() : new Error(`short object at ${pack.name}:${start}`))));
     inflate.on('error', (e) => finish(e));
     file.on('error', (e) => finish(e));
     file.pipe(inflate);

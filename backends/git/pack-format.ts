@@ -95,6 +95,7 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
       let len = 0;
       for (let i = 0; i < 4; i++) if (op & (1 << i)) off |= delta[pos++]! << (8 * i);
       for (let i = 0; i < 3; i++) if (op & (0x10 << i)) len |= delta[pos++]! << (8 * i);
+      if (pos > delta.length) throw new Error('delta copy instruction runs past its end'); // missing bytes would read as 0
       off >>>= 0;
       if (len === 0) len = 0x10000;
       if (off + len > base.length || o + len > target) throw new Error('delta copies past its base or its result');

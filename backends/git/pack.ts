@@ -24,7 +24,15 @@ const MAX_CHAIN = 10_000;
 export class PackReader {
   private packs: PackIndex[] = [];
   private known = new Set<string>();
-  /** Whole objects by `pack:offset`, weighed by bytes: deltas resolved once, bases shared by chains. */
+  /**
+   * Whole objects by `pack:offset`, weighed by bytes: deltas resolved once, bases shared by chains.
+   * Safe while a pack name stands for one set of bytes: C git (gc, repack, index-pack for pushes and
+   * fetches) and fast-import name a pack after its trailer checksum, a hash of its bytes. A writer
+   * that reused a name for other bytes (JGit, as far as we know, names packs after their object
+   * ids) would already break the index itself (`refresh` keeps an index whose name it knows), so
+   * adding the pack's size or inode to this key alone would not help; it would take reloading the
+   * index too. Not done: gitdav's own maintenance runs C git.
+   */
   private readonly cache: Lru<PackedObject>;
 
   constructor(
