@@ -16,6 +16,9 @@ import { BackendError } from '../errors.js';
 import { BlobBody } from './blob-body.js';
 import { corrupt, objectHeader, parseHeader, ZLIB_CHUNK, type ObjectType } from './object-format.js';
 
+/** Bytes read to parse a loose object's header (type, size): its deflated start holds it many times over. */
+const HEAD_BYTES = 512;
+
 export interface WriteObjectOptions {
   /** false: skip the fsync; the caller syncs with `sync()` before anything refers to the object. */
   sync?: boolean;
@@ -60,7 +63,7 @@ export class LooseObjects {
 
   /** Type and size from the first bytes (a few inflated), or null when there is no loose copy. */
   async header(oid: string): Promise<{ type: ObjectType; size: number } | null> {
-    const head = await readPrefix(this.path(oid), 512);
+    const head = await readPrefix(this.path(oid), HEAD_BYTES);
     return head ? parseHeader(oid, inflatePrefix(oid, head)) : null;
   }
 
@@ -78,9 +81,7 @@ export class LooseObjects {
       throw corrupt(oid, err);
     }
     try {
-      const buf = Buffer.alloc(512);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      const head = parseHeader(oid, inflatePrefix(oid, buf.subarray(0, bytesRead)));
+      const head = parseHeader(oid, inflatePrefix(oid, await readStart(fh, HEAD_BYTES)));
       return { ...head, stream: (range) => this.stream(oid, range, fh), close: () => fh.close() };
     } catch (err) {
       await fh.close();
@@ -213,12 +214,17 @@ async function readPrefix(path: string, n: number): Promise<Buffer | null> {
     return null;
   }
   try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
+    return await readStart(fh, n);
   } finally {
     await fh.close();
   }
+}
+
+/** The first `n` bytes of an open file (fewer when it is shorter). */
+async function readStart(fh: fs.promises.FileHandle, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = await fh.read(buf, 0, n, 0);
+  return buf.subarray(0, bytesRead);
 }
 
 async function exists(path: string): Promise<boolean> {
