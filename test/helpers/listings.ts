@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { propfindBody, XML } from './server.js';
+import { propfindBody, raw, XML } from './server.js';
 import { http } from '../workers/helpers.js';
 
 export const PROPS = propfindBody('resourcetype', 'getcontentlength', 'getlastmodified', 'getetag', 'getcontenttype');
@@ -44,4 +44,24 @@ export function listingProbe(url: string, folder = '/d/'): ListingProbe {
       }
     },
   };
+}
+
+/**
+ * PUT, a rewrite, MOVE, COPY and DELETE in `/d/`, each followed by a listing (`props`, the folder's
+ * responses by href) that must show it: the write sequence both backends' members-cache tests share.
+ */
+export async function writesShowIn(url: string, props: () => Promise<Map<string, string>>): Promise<void> {
+    await raw(url, '/d/c.txt', { method: 'PUT', body: 'ccc' });
+    assert.ok((await props()).has('/d/c.txt'));
+    await raw(url, '/d/c.txt', { method: 'PUT', body: 'cccccc' });
+    assert.match((await props()).get('/d/c.txt')!, /<D:getcontentlength>6</);
+    await raw(url, '/d/c.txt', { method: 'MOVE', headers: { Destination: `${url}/d/e.txt` } });
+    let p = await props();
+    assert.ok(!p.has('/d/c.txt') && p.has('/d/e.txt'));
+    await raw(url, '/d/e.txt', { method: 'COPY', headers: { Destination: `${url}/d/f.txt` } });
+    assert.ok((await props()).has('/d/f.txt'));
+    await raw(url, '/d/e.txt', { method: 'DELETE' });
+    await raw(url, '/d/f.txt', { method: 'DELETE' });
+    p = await props();
+    assert.ok(!p.has('/d/e.txt') && !p.has('/d/f.txt'));
 }

@@ -19,7 +19,7 @@ import { FsBackend } from '../../backends/fs/index.js';
 import { fillWait } from '../../lib/dav/listing-cache.js';
 import { lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
 import { serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
-import { listingProbe, PROPS, responses } from '../helpers/listings.js';
+import { listingProbe, PROPS, responses, writesShowIn } from '../helpers/listings.js';
 
 const counts = cacheCounts('propfind_members');
 
@@ -64,19 +64,7 @@ describe('PROPFIND Depth 1 members cache (fs, one process)', function () {
 
   it('the next listing shows PUT, DELETE, MOVE, COPY and a dead property', async () => {
     await props();
-    await raw(s.url, '/d/c.txt', { method: 'PUT', body: 'ccc' });
-    assert.ok((await props()).has('/d/c.txt'));
-    await raw(s.url, '/d/c.txt', { method: 'PUT', body: 'cccccc' });
-    assert.match((await props()).get('/d/c.txt')!, /<D:getcontentlength>6</);
-    await raw(s.url, '/d/c.txt', { method: 'MOVE', headers: { Destination: `${s.url}/d/e.txt` } });
-    let p = await props();
-    assert.ok(!p.has('/d/c.txt') && p.has('/d/e.txt'));
-    await raw(s.url, '/d/e.txt', { method: 'COPY', headers: { Destination: `${s.url}/d/f.txt` } });
-    assert.ok((await props()).has('/d/f.txt'));
-    await raw(s.url, '/d/e.txt', { method: 'DELETE' });
-    await raw(s.url, '/d/f.txt', { method: 'DELETE' });
-    p = await props();
-    assert.ok(!p.has('/d/e.txt') && !p.has('/d/f.txt'));
+    await writesShowIn(s.url, props);
     await listTwice();
     assert.equal((await raw(s.url, '/d/a.txt', { method: 'PROPPATCH', headers: XML, body: patchBody('<Z:color>red</Z:color>') })).status, 207);
     assert.match((await listTwice()).get('/d/a.txt')!, /<color xmlns="urn:z">red<\/color>/);

@@ -17,7 +17,7 @@ import { writeShares } from '../../lib/auth/shares-file.js';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
 import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } from '../workers/helpers.js';
-import { listingProbe, PROPS, responses } from '../helpers/listings.js';
+import { listingProbe, PROPS, responses, writesShowIn } from '../helpers/listings.js';
 
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
 async function git(cwd: string, ...args: string[]): Promise<string> {
@@ -71,19 +71,7 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
 
   it('the next listing shows PUT, DELETE, MOVE, COPY and MKCOL', async () => {
     await props();
-    await raw(s.url, '/d/c.txt', { method: 'PUT', body: 'ccc' });
-    assert.ok((await props()).has('/d/c.txt'));
-    await raw(s.url, '/d/c.txt', { method: 'PUT', body: 'cccccc' });
-    assert.match((await props()).get('/d/c.txt')!, /<D:getcontentlength>6</);
-    await raw(s.url, '/d/c.txt', { method: 'MOVE', headers: { Destination: `${s.url}/d/e.txt` } });
-    let p = await props();
-    assert.ok(!p.has('/d/c.txt') && p.has('/d/e.txt'));
-    await raw(s.url, '/d/e.txt', { method: 'COPY', headers: { Destination: `${s.url}/d/f.txt` } });
-    assert.ok((await props()).has('/d/f.txt'));
-    await raw(s.url, '/d/e.txt', { method: 'DELETE' });
-    await raw(s.url, '/d/f.txt', { method: 'DELETE' });
-    p = await props();
-    assert.ok(!p.has('/d/e.txt') && !p.has('/d/f.txt'));
+    await writesShowIn(s.url, props);
     await raw(s.url, '/d/sub', { method: 'MKCOL' });
     assert.match((await props()).get('/d/sub/')!, /<D:collection\/>/);
   });
