@@ -16,6 +16,7 @@
  * is taken afresh by every call, so a change by any process or by hand shows on the next one.
  * Per process, bounded by bytes.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Entry } from '../backend.js';
 import { baseName } from '../backend.js';
 import type { Sidecar } from '../sidecar.js';
@@ -54,7 +55,7 @@ const BATCH = 256;
 export async function eachInTurns<T>(items: Iterable<T>, each: (item: T) => void): Promise<void> {
   let i = 0;
   for (const item of items) {
-    if (++i % BATCH === 0) await new Promise((r) => setImmediate(r));
+    if (++i % BATCH === 0) await nextTurn();
     each(item);
   }
 }

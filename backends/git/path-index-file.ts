@@ -12,6 +12,8 @@
  * every part and throws on anything malformed (the caller then rebuilds from the history), so a
  * corrupt file can neither hang the load nor be trusted half-read.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 export interface CommitMeta {
   oid: string;
   /** Seconds since the epoch (author time). */
@@ -110,7 +112,7 @@ export async function* indexFileChunks(commits: readonly CommitMeta[], count: nu
     if (++n % slice === 0) {
       yield chunk;
       chunk = '';
-      await new Promise((r) => setImmediate(r));
+      await nextTurn();
     }
   }
   yield `${chunk}}}`;

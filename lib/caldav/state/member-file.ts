@@ -24,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isTempName, readTextIfExists, syncDirectory, writeFileDurably } from '../../../backends/util/durable-file.js';
 
 const FORMAT = 'gitdav-caldav-members/1';
@@ -103,7 +104,7 @@ export async function serializeListInSlices(user: string, path: string, list: Sa
   const parts: string[] = [];
   for (const slice of bodyParts(user, path, list, ROWS_PER_SLICE)) {
     parts.push(...slice);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   return wrap(parts);
 }
