@@ -171,3 +171,15 @@ export async function openForRead(backend: Backend, path: string): Promise<Opene
 export function readByName(backend: Backend, entry: Entry): OpenedRead {
   return { entry, body: (range) => backend.read(entry.path, range, entry), close: () => undefined };
 }
+
+/**
+ * Hears of an UNLOCK (git: a lock held over a whole burst, an editor's session, closes that burst).
+ * `lockedAt` is when the released lock was taken (epoch ms). Optional: a backend without it ignores UNLOCKs.
+ */
+export interface UnlockAware {
+  unlocked(path: string, lockedAt: number, actor?: import('./backend.js').Actor): Promise<void>;
+}
+
+export function isUnlockAware(backend: Backend): backend is Backend & UnlockAware {
+  return typeof (backend as Partial<UnlockAware>).unlocked === 'function';
+}

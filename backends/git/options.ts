@@ -15,4 +15,10 @@ export interface GitBackendOptions {
    * an entry of that name in the tree is never shown, and none can be made.
    */
   reserved?: readonly string[];
+  /** A burst (one commit) closes after this long with no write from its user (default 2,000 ms; 0: a commit per write batch). */
+  burstWindowMs?: number;
+  /** A burst closes once its first write is this old (default 30,000 ms). */
+  burstMaxAgeMs?: number;
+  /** Junk patterns (gitignore syntax) stored beside the repository, never committed; default ./junk.ts. */
+  ignore?: readonly string[];
 }
