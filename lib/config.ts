@@ -54,6 +54,12 @@ export interface ServerConfig {
    * default (DEFAULT_BLOB_CACHE_BYTES in backends/git/blob-cache.ts, which the supervisor never loads).
    */
   blobCacheBytes?: number;
+  /** Git backend: a burst (one commit) closes after this long with no write from its user, ms (0: a commit per write batch). */
+  burstWindowMs?: number;
+  /** Git backend: a burst closes once its first write is this old, ms. */
+  burstMaxAgeMs?: number;
+  /** Git backend: junk patterns (gitignore syntax) stored beside the repository and never committed; unset: the default list. */
+  ignore?: string[];
   /** Serve without changing anything (a backup, a mirror): every method that writes gets 403. */
   readOnly: boolean;
   /** Statistics in Prometheus' text format at http://metricsHost:metricsPort/metrics; none when unset. */
@@ -123,6 +129,9 @@ const CONFIG_KEYS: Record<Exclude<keyof ServerConfig, 'supervised'>, true> = {
   anonymousRead: true,
   symlinks: true,
   blobCacheBytes: true,
+  burstWindowMs: true,
+  burstMaxAgeMs: true,
+  ignore: true,
   readOnly: true,
   metricsPort: true,
   metricsHost: true,
@@ -147,6 +156,8 @@ const FLAGS: Record<string, keyof ServerConfig> = {
   '--anonymous-read': 'anonymousRead',
   '--symlinks': 'symlinks',
   '--blob-cache-bytes': 'blobCacheBytes',
+  '--burst-window-ms': 'burstWindowMs',
+  '--burst-max-age-ms': 'burstMaxAgeMs',
   '--metrics-port': 'metricsPort',
   '--metrics-host': 'metricsHost',
   '--workers': 'workers',
@@ -171,6 +182,8 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_ANONYMOUS_READ: 'anonymousRead',
   GITDAV_SYMLINKS: 'symlinks',
   GITDAV_BLOB_CACHE_BYTES: 'blobCacheBytes',
+  GITDAV_BURST_WINDOW_MS: 'burstWindowMs',
+  GITDAV_BURST_MAX_AGE_MS: 'burstMaxAgeMs',
   GITDAV_READ_ONLY: 'readOnly',
   GITDAV_METRICS_PORT: 'metricsPort',
   GITDAV_METRICS_HOST: 'metricsHost',
@@ -294,6 +307,10 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const rawBlob = raw.blobCacheBytes;
   const blobCacheBytes = rawBlob === undefined || rawBlob === '' ? undefined : typeof rawBlob === 'number' || (typeof rawBlob === 'string' && /^\d+$/.test(rawBlob)) ? Number(rawBlob) : NaN;
   if (blobCacheBytes !== undefined && (!Number.isSafeInteger(blobCacheBytes) || blobCacheBytes < 0)) throw new ConfigError(`--blob-cache-bytes must be a whole number of bytes (0 turns the cache off), not "${String(raw.blobCacheBytes)}"`);
+  const burstWindowMs = optionalMs('--burst-window-ms', raw.burstWindowMs);
+  const burstMaxAgeMs = optionalMs('--burst-max-age-ms', raw.burstMaxAgeMs);
+  const ignore = raw.ignore === undefined ? undefined : Array.isArray(raw.ignore) && raw.ignore.every((l: unknown) => typeof l === 'string') ? (raw.ignore as string[]) : undefined;
+  if (raw.ignore !== undefined && ignore === undefined) throw new ConfigError('ignore must be a list of patterns (gitignore syntax), e.g. [".DS_Store", "*.swp"]');
   const metricsPort = raw.metricsPort === undefined || raw.metricsPort === '' ? undefined : Number(raw.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new ConfigError(`invalid metrics port "${String(raw.metricsPort)}"`);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`--metrics-port must differ from --port (${port}): the metrics have a listener of their own`);
@@ -325,12 +342,23 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     anonymousRead,
     symlinks,
     blobCacheBytes,
+    burstWindowMs,
+    burstMaxAgeMs,
+    ignore,
     readOnly,
     metricsPort,
     metricsHost,
     workers,
     drainTimeoutMs,
   };
+}
+
+/** A duration in whole milliseconds (digits only, as --blob-cache-bytes), or undefined when unset. */
+function optionalMs(flag: string, value: unknown): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 86_400_000) throw new ConfigError(`${flag} must be a whole number of milliseconds up to a day, not "${String(value)}"`);
+  return n;
 }
 
 export function isLoopback(host: string): boolean {

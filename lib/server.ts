@@ -25,7 +25,7 @@ import { isMultiUser, usersFileOf } from './auth/users-file.js';
 import { loginPolicy } from './auth/login-guard.js';
 import { KNOWN_LOGINS_FILE } from './auth/known-logins.js';
 import { DEFAULT_LOGIN_LIMITS } from './auth/backoff.js';
-import { openBackend, Tenants } from './tenants.js';
+import { openBackend, Tenants, type GitWriteOptions } from './tenants.js';
 import { holdFolder } from '../backends/fs/folder-lock.js';
 import { join, resolve } from 'node:path';
 import { realpath } from 'node:fs/promises';
@@ -359,14 +359,18 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
       throw err;
     }
   } else {
-    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes, workers: config.workers });
+    const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config) });
     app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
 
+function gitWriteOptions(config: ServerConfig): GitWriteOptions {
+  return { burstWindowMs: config.burstWindowMs, burstMaxAgeMs: config.burstMaxAgeMs, ignore: config.ignore };
+}
+
 function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
-  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config), dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
     : new HtpasswdAuthenticator(usersFileOf(config.root), {

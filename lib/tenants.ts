@@ -22,10 +22,17 @@ import { admitsLocks, shareMounts, type ShareMount } from './tenants/share-mount
 export type BackendKind = 'git' | 'fs';
 
 /** Opens a backend of the kind over a root (a git repository is created if the root is empty). */
-export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy; supervised?: boolean; blobCacheBytes?: number; workers?: number } = {}): Promise<Backend> {
+export async function openBackend(kind: BackendKind, root: string, options: { symlinks?: SymlinkPolicy; supervised?: boolean; blobCacheBytes?: number; workers?: number; git?: GitWriteOptions } = {}): Promise<Backend> {
   // Loaded on demand: the git backend's modules are not needed by a folder server.
-  if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root, blobCache: { maxBytes: options.blobCacheBytes, processes: options.workers } });
+  if (kind === 'git') return (await import('../backends/git/repository.js')).openGitRepository({ root, ...options.git, blobCache: { maxBytes: options.blobCacheBytes, processes: options.workers } });
   return FsBackend.open({ root, symlinks: options.symlinks, supervised: options.supervised });
+}
+
+/** How a git repository commits and what it keeps out of history (config: burstWindowMs, burstMaxAgeMs, ignore). */
+export interface GitWriteOptions {
+  burstWindowMs?: number;
+  burstMaxAgeMs?: number;
+  ignore?: readonly string[];
 }
 
 export interface TenantOptions {
@@ -37,6 +44,8 @@ export interface TenantOptions {
   blobCacheBytes?: number;
   /** Processes serving the same repositories (the blob cache's bound is shared by them). */
   workers?: number;
+  /** Git backend: bursts and junk. */
+  git?: GitWriteOptions;
   dav?: Partial<DavOptions>;
   /** CalDAV per user (the user's name and address filled in), or false. */
   caldav: Partial<CalDavOptions> | false;
@@ -128,7 +137,7 @@ export class Tenants {
   }
 
   private async create(user: string): Promise<Tenant> {
-    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks, supervised: this.options.supervised, blobCacheBytes: this.options.blobCacheBytes, workers: this.options.workers });
+    const own = await openBackend(this.options.backend, this.rootOf(user), { symlinks: this.options.symlinks, supervised: this.options.supervised, blobCacheBytes: this.options.blobCacheBytes, workers: this.options.workers, git: this.options.git });
     const mountTable = new MountTable<ShareMount>();
     const dav = await createDav({ backend: new MountView(own, mountTable), options: this.options.dav });
     const locks = dav.locks as LockManager;
