@@ -85,7 +85,9 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
         break;
       }
       const prev = records[end - 1]!;
-      if (r.time - prev.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs) {
+      // A window of 0 cuts before every record, also one whose time is earlier than its predecessor's
+      // (a clock stepped back): "a commit per write" must not depend on the clock.
+      if (rules.windowMs <= 0 || r.time - prev.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs) {
         ended = true;
         break;
       }
@@ -93,7 +95,7 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
       if (closesAt(r, first, rules)) ended = true;
     }
     const last = records[end - 1]!;
-    if (!ended) ended = final || now - last.time >= rules.windowMs || now - first.time >= rules.maxAgeMs;
+    if (!ended) ended = final || rules.windowMs <= 0 || now - last.time >= rules.windowMs || now - first.time >= rules.maxAgeMs;
     if (!ended) {
       const open = records.slice(start);
       return { closed, open, nextCloseAt: Math.min(last.time + rules.windowMs, first.time + rules.maxAgeMs) };
