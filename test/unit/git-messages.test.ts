@@ -107,6 +107,10 @@ describe('git commit messages', () => {
       trailers: [],
     });
     assert.equal(renamed.split('\n\n')[1], 'R a -> b');
+    // Another user's UNLOCK marker in the burst wrote nothing: it names nobody.
+    const marker = rec({ op: 'UNLOCK', path: '/t', lockedAt: 0 }, { user: 'bob', userAgent: 'cadaver/0.24', effects: [] });
+    const withMarker = commitMessage({ records: [put('/t/a'), marker], changes: files(1, '/t', 'add'), trailers: [] });
+    assert.equal(withMarker.split('\n\n')[2], 'Remote-User: ann\nUser-Agent: davfs2/1.7.0 neon/0.32.5\n');
   });
 
   it('keeps user-supplied text on its line: no CR, LF or NUL from paths, summaries, users or clients', () => {
