@@ -5,13 +5,15 @@
  *
  * Subjects, first that fits: a calendar layer's summary (`Add event "Dentist"`, one change; several
  * changes all of one kind: `Add 3 events to calendars/u/work/`); `Restore x from 1a2b3c4`; `Rename a.txt
- * to b.txt` / `Move a.txt to d/a.txt` (one delete and one add of the same content, or as a MOVE said);
- * `Create folder a/b/c` (a new chain of empty folders); one change: `Add x`, `Update x`, `Delete x`,
- * `Add 202 files to tree/`, `Delete tree/d4 (25 files)`, `Change properties of x`; many: `Add 202 files
- * to tree/`, `Update 3 files in docs/`, mixed: `Add 3, update 2, delete 1 in x/` (counted in files,
- * under the changes' common folder). Paths are shown without their leading slash and cut in the
- * middle to keep a subject within 72 characters; anything a user supplied loses its control characters
- * (CR, LF, NUL), so it can neither end a line nor forge a trailer.
+ * to b.txt` / `Move a.txt to d/a.txt` (one delete and one add of the same content, or as a MOVE said;
+ * the empty file's and an empty folder's content only as a MOVE said); `Create folder a/b/c` (a new
+ * chain of empty folders); one change: `Add x`, `Update x`, `Delete x`, `Add 202 files to tree/`,
+ * `Delete tree/d4 (25 files)`, `Change properties of x`; many: `Add 202 files to tree/`, `Update 3
+ * files in docs/`, `Add 1 file and 1 folder`, `Delete folders x, y`, `Delete 2 folders from d/`, mixed:
+ * `Add 3, update 2, delete 1 in x/` (counted in files, a folder without files as one; under the
+ * changes' common folder). Paths are shown without their leading slash and cut in the middle (between
+ * graphemes) to keep a subject within 72 characters; anything a user supplied loses its control
+ * characters (CR, LF, NUL), so it can neither end a line nor forge a trailer.
  */
 import { cutGraphemes, graphemes } from '../../util/graphemes.js';
 import { isMarker } from './burst.js';
