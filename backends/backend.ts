@@ -79,11 +79,15 @@ export interface WriteOptions extends MutationOptions {
   offset?: number;
   /** Declared length of the body, when the client sent one (lets a backend refuse early). */
   length?: number;
+  /** The modification time the client wants the file to have (ownCloud's X-OC-Mtime), if the backend keeps one. */
+  modified?: Date;
 }
 
 export interface WriteResult {
   entry: Entry;
   created: boolean;
+  /** The backend set `WriteOptions.modified` on the file (its entry shows it); otherwise the caller keeps it. */
+  modifiedKept?: boolean;
 }
 
 export interface CopyOptions extends MutationOptions {

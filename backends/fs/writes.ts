@@ -63,8 +63,10 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
       await options.guard?.(ctx.view);
       // A new file starts with no dead properties, even if a DELETE could not clear its name's.
       if (!before) await ctx.propsStore.put(folder.abs(parentOf(path)), baseName(path), new Map());
+      // Set on the temp file, so the file appears with its time and its ETag is final at once.
+      if (options.modified) await fsp.utimes(tmp, options.modified, options.modified);
       await fsp.rename(tmp, folder.abs(path));
-      return { entry: (await ctx.stat(path))!, created: !before };
+      return { entry: (await ctx.stat(path))!, created: !before, modifiedKept: options.modified !== undefined };
     });
   } catch (err) {
     await fsp.rm(tmp, { force: true });

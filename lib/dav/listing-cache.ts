@@ -52,6 +52,7 @@ import {
   resourcetype,
   supportedlock,
 } from './properties/live.js';
+import { ocChecksums } from './properties/owncloud.js';
 import type { PropRequest, ResponseOptions } from './propfind-core.js';
 
 /** Bytes held per process (members' UTF-8 bytes; a key's UTF-16 code units count 2 bytes each). */
@@ -62,8 +63,11 @@ export const ENTRY_MAX_BYTES = 2 * 1024 * 1024;
 const counts = cacheCounts('propfind_members');
 const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, counts);
 
-/** Live properties whose value depends only on the entry, its dead properties and the tree's content. */
-const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock]);
+/**
+ * Live properties whose value depends only on the entry, its dead properties and the tree's content
+ * (oc:checksums: the content's hashes, properties/owncloud.ts).
+ */
+const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock, ocChecksums]);
 
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;

@@ -1,0 +1,76 @@
+/**
+ * ownCloud's `oc:checksums` (namespace http://owncloud.org/ns), which rclone's owncloud mode reads
+ * for `rclone check` and `rclone sync`: `<oc:checksum>SHA1:<hex> MD5:<hex></oc:checksum>` (rclone
+ * splits the text on spaces and takes `sha1:`/`md5:` prefixes). Not in allprop.
+ *
+ * The hashes come from the state dir's table (backends/util/checksum-table.ts), keyed by the ETag
+ * (a strong ETag names one content, so a record is never stale). A PUT records them as it streams;
+ * content that came another way (a git push, an edit in the folder) is hashed here on first ask, up
+ * to HASH_ON_DEMAND_BYTES, and recorded; a bigger file without a record has no value (404 propstat).
+ * The answer is a function of the content alone, so listings carrying it may be replayed
+ * (listing-cache.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { Entry } from '../../../backends/backend.js';
+import { locate } from '../../../backends/capabilities.js';
+import { checksumTable, contentKey, type ContentHashes } from '../../../backends/util/checksum-table.js';
+import type { DavRequest } from '../context.js';
+import { clark, NS } from '../xml/names.js';
+import { el } from '../xml/write.js';
+import type { LiveProperty } from './registry.js';
+
+/** Files up to this size are hashed when asked and have no record; bigger ones only at PUT. */
+export const HASH_ON_DEMAND_BYTES = 64 * 1024 * 1024;
+
+const oc = (local: string) => clark(NS.OWNCLOUD, local);
+
+/** Hashings under way, by state dir and ETag: a listing asked twice at once reads each file once. */
+const inFlight = new Map<string, Promise<ContentHashes | null>>();
+
+/** The SHA-1 and MD5 of a file's content, recorded or made now; null where neither is possible. */
+export async function contentHashes(req: DavRequest, entry: Entry): Promise<ContentHashes | null> {
+  if (entry.kind !== 'file' || contentKey(entry.etag) === null) return null;
+  const { stateDir } = locate(req.backend, entry.path);
+  const table = checksumTable(stateDir);
+  const known = await table.get(entry.etag);
+  if (known) return known;
+  if (entry.size > HASH_ON_DEMAND_BYTES) return null;
+  const key = `${stateDir}\0${entry.etag}`;
+  let p = inFlight.get(key);
+  if (!p) {
+    p = hashNow(req, entry).finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
+}
+
+async function hashNow(req: DavRequest, entry: Entry): Promise<ContentHashes | null> {
+  const sha1 = createHash('sha1');
+  const md5 = createHash('md5');
+  try {
+    for await (const chunk of await req.backend.read(entry.path, undefined, entry)) {
+      sha1.update(chunk as Buffer);
+      md5.update(chunk as Buffer);
+    }
+    // Recorded only if the file still is the content the ETag names (it may have changed meanwhile).
+    if ((await req.backend.stat(entry.path))?.etag !== entry.etag) return null;
+  } catch {
+    return null;
+  }
+  const hashes = { sha1: sha1.digest('hex'), md5: md5.digest('hex') };
+  await checksumTable(locate(req.backend, entry.path).stateDir).record(entry.etag, hashes).catch(() => undefined);
+  return hashes;
+}
+
+export const ocChecksums: LiveProperty = {
+  name: oc('checksums'),
+  inAllprop: false,
+  protected: true,
+  appliesTo: (r) => !r.isCollection,
+  get: async (r) => {
+    const h = await contentHashes(r.req, r.entry);
+    return h ? [el(oc('checksum'), `SHA1:${h.sha1} MD5:${h.md5}`)] : null;
+  },
+};
+
+export const OWNCLOUD_PROPERTIES: LiveProperty[] = [ocChecksums];
