@@ -2,6 +2,7 @@
  * What rclone's `owncloud` vendor mode sends and reads (rclone backend/webdav), served on any backend:
  * - PUT `OC-Checksum: SHA1:<hex>` (or `MD5:`): the body is checked against it (400, nothing stored);
  * - PUT `X-OC-Mtime: <unix seconds>`: the file's modification time, answered `X-OC-MTime: accepted`;
+ * - PROPPATCH `DAV:lastmodified` = unix seconds (newer rclone's way to set the time): the same time;
  * - PROPFIND `oc:checksums` (properties/owncloud.ts): `SHA1:<hex> MD5:<hex>`, from the table of
  *   backends/util/checksum-table.ts.
  * A backend that keeps modification times (the folder backend) sets it on the file as it writes it
@@ -9,11 +10,13 @@
  * stored beside its other properties (git: `.davprops`, committed with it) and naming the ETag it was
  * set for: once the content changes by any route, the ETag differs and the time is no longer used.
  */
-import type { Entry, MutationOptions, PropertyMap } from '../../backends/backend.js';
+import type { Entry, Guard, MutationOptions, PropertyMap, PropPatch } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
 import { badRequest } from './errors/dav-error.js';
 import type { Resource } from './properties/registry.js';
-import { clark, NS } from './xml/names.js';
+import { clarkOf, textOf, type XmlElement } from './xml/parse.js';
+import { BackendError } from '../../backends/errors.js';
+import { clark, dav, NS } from './xml/names.js';
 import { el, serializeFragment } from './xml/write.js';
 
 /** The internal dead property holding a set modification time: text `<etag> <unix seconds>`. */
@@ -85,4 +88,22 @@ export async function keepMtime(req: DavRequest, entry: Entry, time: Date, optio
   } catch (err) {
     if (err !== changed) throw err;
   }
+}
+
+/**
+ * PROPPATCH's `<D:set>` of `DAV:lastmodified` on a file, with unix seconds (as rclone sends it): the
+ * patch that keeps that time for the file's content; undefined for anything else (stored as it is).
+ */
+export function lastmodifiedPatch(prop: XmlElement, entry: Entry): PropPatch | undefined {
+  if (entry.kind !== 'file' || clarkOf(prop) !== dav('lastmodified')) return undefined;
+  const m = /^\s*(\d{1,12})\s*$/.exec(textOf(prop));
+  return m ? { op: 'set', name: MTIME_PROP, value: mtimeValue(entry.etag, new Date(Number(m[1]) * 1000)) } : undefined;
+}
+
+/** A guard that lets a step go only while the file is still the content `entry` names. */
+export function sameContent(entry: Entry, then?: Guard): Guard {
+  return async (view) => {
+    if ((await view.stat(entry.path))?.etag !== entry.etag) throw new BackendError('Conflict', entry.path, 'the file changed while its time was being set');
+    await then?.(view);
+  };
 }

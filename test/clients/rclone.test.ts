@@ -170,6 +170,20 @@ forEachBackend((kind) => describe(`real client: rclone, owncloud vendor (${kind}
     assert.notEqual(after.modified, timeOf(2).toUTCString());
   });
 
+  it('PROPPATCH DAV:lastmodified (newer rclone) sets the time listings show; the internal property stays refused', async () => {
+    const set = (prop: string) => raw(url, '/sync/many/f004.txt', {
+      method: 'PROPPATCH',
+      headers: { 'Content-Type': 'application/xml' },
+      body: `<d:propertyupdate xmlns:d="DAV:" xmlns:g="urn:x-gitdav:"><d:set><d:prop>${prop}</d:prop></d:set></d:propertyupdate>`,
+    });
+    const ok = await set('<d:lastmodified>1500000000</d:lastmodified>');
+    assert.equal(ok.status, 207);
+    assert.match(ok.text, /lastmodified[^]*HTTP\/1\.1 200/);
+    assert.equal((await checksums('/sync/many/f004.txt')).modified, new Date(1500000000_000).toUTCString());
+    const sneaky = await set('<d:lastmodified>1500000000</d:lastmodified><g:mtime>"x" 1</g:mtime>');
+    assert.match(sneaky.text, /HTTP\/1\.1 403/);
+  });
+
   it('every response lists its 200 propstat before its 404 one (rclone reads only the first status)', async () => {
     const body = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>
       <d:displayname/><d:getlastmodified/><d:getcontentlength/><d:resourcetype/><d:getcontenttype/>
