@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { baseName, parentOf, type Entry, type GuardView, type WriteOptions, type WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { CriticalSection } from '../util/lock-file.js';
+import { randomInt } from 'node:crypto';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
 import type { ServedFolder } from './served-folder.js';
@@ -63,8 +64,7 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
       await options.guard?.(ctx.view);
       // A new file starts with no dead properties, even if a DELETE could not clear its name's.
       if (!before) await ctx.propsStore.put(folder.abs(parentOf(path)), baseName(path), new Map());
-      // Set on the temp file, so the file appears with its time and its ETag is final at once.
-      if (options.modified) await fsp.utimes(tmp, options.modified, options.modified);
+      if (options.modified) await setModified(tmp, options.modified);
       await fsp.rename(tmp, folder.abs(path));
       return { entry: (await ctx.stat(path))!, created: !before, modifiedKept: options.modified !== undefined };
     });
@@ -72,4 +72,16 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
     await fsp.rm(tmp, { force: true });
     throw mapFsError(err, path);
   }
+}
+
+/**
+ * A client's time (whole seconds: X-OC-Mtime) set on the temp file, so the file appears with it and
+ * its ETag is final at once. A random fraction of a second is added: the ETag is inode, size and
+ * mtime in ns, and a client that gives many files one time (an unpacked archive) would otherwise make
+ * a new file of the same size in a reused inode repeat an old file's ETag, and with it the old
+ * content's cached checksums. Listings show whole seconds, so clients see exactly their time.
+ */
+async function setModified(file: string, time: Date): Promise<void> {
+  const seconds = Math.floor(time.getTime() / 1000) + randomInt(1, 1_000_000) / 1_000_000;
+  await fsp.utimes(file, seconds, seconds);
 }
