@@ -71,22 +71,19 @@ export function modifiedOf(res: Resource): Date | Promise<Date> {
 /**
  * Records `time` for the file as it is now (`entry`), where the backend did not set it itself. Runs
  * as its own step after the write; its guard lets it go only while the file still has that content,
- * so a time is never filed for another version (and is skipped, not an error, otherwise).
+ * so a time is never filed for another version. False where it was not kept (the file changed
+ * meanwhile, or the step failed): the content is stored all the same, so the PUT still succeeds and
+ * only does not claim the time (no `X-OC-MTime: accepted`, which tells the client to set it again).
  */
-export async function keepMtime(req: DavRequest, entry: Entry, time: Date, options: MutationOptions): Promise<void> {
+export async function keepMtime(req: DavRequest, entry: Entry, time: Date, options: MutationOptions): Promise<boolean> {
   const { backend } = req;
   const value = mtimeValue(entry.etag, time);
-  if ((await backend.props(entry.path, entry).catch(() => undefined))?.get(MTIME_PROP) === value) return;
-  const changed = new Error('changed meanwhile');
   try {
-    await backend.patchProps(entry.path, [{ op: 'set', name: MTIME_PROP, value }], {
-      ...options,
-      guard: async (view) => {
-        if ((await view.stat(entry.path))?.etag !== entry.etag) throw changed;
-      },
-    });
-  } catch (err) {
-    if (err !== changed) throw err;
+    if ((await backend.props(entry.path, entry)).get(MTIME_PROP) === value) return true;
+    await backend.patchProps(entry.path, [{ op: 'set', name: MTIME_PROP, value }], { ...options, guard: sameContent(entry) });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -228,3 +228,43 @@ forEachBackend((kind) => describe(`real client: rclone, owncloud vendor (${kind}
 }));
 
 const sha1Of = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/**
+ * Two worker processes share one state dir: a checksum recorded by the worker that took a PUT is
+ * found by the other (or worked out again, never wrong), so `rclone check` checks every file.
+ */
+describe('real client: rclone, owncloud vendor, two workers (git)', function () {
+  this.timeout(180_000);
+  let work: string;
+  let server: CliProcess | undefined;
+
+  before(function () {
+    requireTool(this, '/usr/bin/rclone', 'rclone');
+  });
+  after(async () => {
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exit;
+    }
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('`rclone check` finds every hash and no difference', async () => {
+    work = await mkdtemp(join(tmpdir(), 'gitdav-rclone-w2-'));
+    await mkdir(join(work, 'local'));
+    for (let i = 0; i < 30; i++) await writeFile(join(work, 'local', `w${i}.txt`), `worker file ${i}\n`);
+    server = runCli(['serve', '--root', join(work, 'data'), '--backend', 'git', '--no-caldav', '--port', '0', '--log-level', 'warn', '--workers', '2']);
+    const url = await server.url;
+    const remote = ['--webdav-url', url.replace(/\/?$/, '/'), '--webdav-vendor', 'owncloud', '--config', '/dev/null'];
+    const up = await tool('/usr/bin/rclone', ['copy', join(work, 'local'), ':webdav:w', ...remote], { timeout: 150_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const check = await tool('/usr/bin/rclone', ['check', join(work, 'local'), ':webdav:w', ...remote], { timeout: 150_000 });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stderr, /30 matching files/);
+    assert.doesNotMatch(check.stderr, /could not be checked/);
+    // Each content recorded once: the worker that listed read the other's records, none was hashed again.
+    const gitdir = (await tool('git', ['-C', join(work, 'data'), 'rev-parse', '--absolute-git-dir'])).stdout.trim();
+    const log = await readFile(join(gitdir, 'gitdav', 'checksums.log'), 'latin1');
+    assert.equal(log.split('\n').filter(Boolean).length, 30);
+  });
+});

@@ -95,11 +95,11 @@ export const put: MethodHandler = async (req) => {
     const hashes = { sha1: hexDigest(hashing.digests.get('sha1')!), md5: hexDigest(hashing.digests.get('md5')!) };
     await checksumTable(locate(backend, req.path).stateDir).record(result.entry.etag, hashes).catch(() => undefined);
   }
-  if (ocMtime && !result.modifiedKept) await keepMtime(req, result.entry, ocMtime, { actor: req.actor() });
+  const timeKept = ocMtime && (result.modifiedKept || (await keepMtime(req, result.entry, ocMtime, { actor: req.actor() })));
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,
     'Last-Modified': result.entry.modified.toUTCString(),
-    ...(ocMtime && { 'X-OC-MTime': 'accepted' }),
+    ...(timeKept && { 'X-OC-MTime': 'accepted' }),
   });
 };
 
