@@ -24,6 +24,13 @@ export interface Entry {
    * too (DAV:getetag, If-Match, and the caches keyed by content all rely on it).
    */
   etag: string;
+  /**
+   * A name of this exact content that no route can give to other content, where the ETag is not one:
+   * the folder backend's ETag (inode, size, mtime) repeats after an in-place edit with the time put
+   * back (`touch -r`), so it adds the device and the ctime, which only the kernel sets. Absent: the
+   * strong ETag is it (git: the blob id). Keys content-derived records (backends/util/checksum-table.ts).
+   */
+  contentKey?: string;
   modified: Date;
   created?: Date;
   /** This exact resource never changes (a history snapshot): clients may cache it for good. */

@@ -8,7 +8,6 @@ import type { Readable } from 'node:stream';
 import { baseName, parentOf, type Entry, type GuardView, type WriteOptions, type WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { CriticalSection } from '../util/lock-file.js';
-import { randomInt } from 'node:crypto';
 import { mapFsError, streamInto, toEntry } from './fs-io.js';
 import type { PropsStore } from './props-store.js';
 import type { ServedFolder } from './served-folder.js';
@@ -76,12 +75,11 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
 
 /**
  * A client's time (whole seconds: X-OC-Mtime) set on the temp file, so the file appears with it and
- * its ETag is final at once. A random fraction of a second is added: the ETag is inode, size and
- * mtime in ns, and a client that gives many files one time (an unpacked archive) would otherwise make
- * a new file of the same size in a reused inode repeat an old file's ETag, and with it the old
- * content's cached checksums. Listings show whole seconds, so clients see exactly their time.
+ * its ETag is final at once. Records keyed by content use `Entry.contentKey`, whose ctime the kernel
+ * sets at this utimes and the rename, so a new file with an old file's inode, size and time does not
+ * repeat the old one's key.
  */
-async function setModified(file: string, time: Date): Promise<void> {
-  const seconds = Math.floor(time.getTime() / 1000) + randomInt(1, 1_000_000) / 1_000_000;
-  await fsp.utimes(file, seconds, seconds);
+export async function setModified(file: string, time: Date, noFollow = false): Promise<void> {
+  const seconds = Math.floor(time.getTime() / 1000);
+  await (noFollow ? fsp.lutimes : fsp.utimes)(file, seconds, seconds);
 }

@@ -1,21 +1,27 @@
 /**
  * SHA-1 and MD5 of file contents (ownCloud's `oc:checksums`, which rclone checks), keyed by the
- * content's identity: a strong ETag (git: the blob id; the folder backend: inode, size and mtime in
- * ns). A key names one exact content, so a record can never be stale: a change by any route (a git
- * push, an edit in the folder, a partial PUT) gives the file a new ETag, which has no record yet.
+ * content's identity (`recordKey`): git's blob id (its ETag), the folder backend's `Entry.contentKey`
+ * (device, inode, size, mtime and ctime in ns). A change by any route (a git push, an edit in the
+ * folder even with its time put back, a partial PUT) gives the file a new key, which has no record
+ * yet. The limit: a folder on a file system with coarse timestamps (whole seconds: exFAT, some
+ * FUSE/NFS mounts, ext4 with 128-byte inodes) may repeat a key when a file of the same size is
+ * written twice in one second into the same (reused) inode; there a record can be stale.
  *
  * Kept in `<stateDir>/checksums.log`, shared by every process serving that state dir: one line per
  * record, appended with O_APPEND (a single small write, so lines of two processes never interleave),
  * each line carrying a check of its own text so a torn or corrupt line is skipped, never trusted.
  * A process reads the lines it has not seen only on a miss (a hit is right whatever else was
- * appended since). When the log passes `maxBytes` it is compacted under `checksums.log.lock` to its
- * newest half (temp + rename); a reader that finds another inode, or a shorter file, reads it again
- * from the start. An append racing a compaction may land in the replaced file and be lost: a record
- * is only a saving, the hashes are made again on demand.
+ * appended since), parsing in slices that let the event loop turn. When the log passes `maxBytes`
+ * it is compacted, in the background, under `checksums.log.lock` to its newest half (temp + rename);
+ * a reader that finds another inode, or a shorter file, reads it again from the start. An append
+ * racing a compaction may land in the replaced file and be lost: a record is only a saving, the
+ * hashes are made again on demand.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
+import type { Entry } from '../backend.js';
 import { writeFileDurably } from './durable-file.js';
 import { LockFile } from './lock-file.js';
 
@@ -30,10 +36,33 @@ export const CHECKSUM_LOG = 'checksums.log';
 const MAX_BYTES = 4 * 1024 * 1024;
 const LINE = /^v1 ([\x21-\x7e]{1,128}) ([0-9a-f]{40}) ([0-9a-f]{32}) ([0-9a-f]{8})$/;
 
+/** Lines parsed between two turns of the event loop (a 4 MiB log is ~38,000: ~20 slices). */
+const SLICE_LINES = 2000;
+const KEY = /^[\x21-\x7e]{1,128}$/;
+
 /** The key of an ETag (`"…"` or `W/"…"` are refused: only strong tags name one content). */
 export function contentKey(etag: string): string | null {
   const m = /^"([\x21\x23-\x7e]{1,128})"$/.exec(etag);
   return m ? m[1]! : null;
+}
+
+/** The record key of a file's content: the backend's `contentKey`, else its strong ETag's. */
+export function recordKey(entry: Pick<Entry, 'etag' | 'contentKey'>): string | null {
+  if (entry.contentKey !== undefined) return KEY.test(entry.contentKey) ? entry.contentKey : null;
+  return contentKey(entry.etag);
+}
+
+/** Calls `each` for every line of `text`, letting the event loop turn every SLICE_LINES lines. */
+export async function eachLine(text: string, each: (line: string) => void): Promise<void> {
+  let n = 0;
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    each(text.slice(at, end));
+    at = end + 1;
+    if (++n % SLICE_LINES === 0) await turn();
+  }
 }
 
 function check(key: string, h: ContentHashes): string {
@@ -58,6 +87,7 @@ export class ChecksumTable {
   private offset = 0;
   private ino: bigint | null = null;
   private reading: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
   private readonly lock: LockFile;
 
   constructor(
@@ -67,23 +97,33 @@ export class ChecksumTable {
     this.lock = new LockFile(`${file}.lock`);
   }
 
-  async get(etag: string): Promise<ContentHashes | undefined> {
-    const key = contentKey(etag);
-    if (key === null) return undefined;
+  /** The hashes recorded under `key` (a `recordKey`), if any. */
+  async get(key: string): Promise<ContentHashes | undefined> {
+    if (!KEY.test(key)) return undefined;
     const hit = this.records.get(key);
     if (hit) return hit;
     await this.catchUp();
     return this.records.get(key);
   }
 
-  async record(etag: string, hashes: ContentHashes): Promise<void> {
-    const key = contentKey(etag);
-    if (key === null || this.records.get(key)?.sha1 === hashes.sha1) return;
+  /** Records `hashes` under `key`; a compaction it makes due runs in the background (see `settled`). */
+  async record(key: string, hashes: ContentHashes): Promise<void> {
+    if (!KEY.test(key) || this.records.get(key)?.sha1 === hashes.sha1) return;
     this.remember(key, hashes);
     await fsp.mkdir(join(this.file, '..'), { recursive: true });
     await fsp.appendFile(this.file, formatRecord(key, hashes));
     const st = await fsp.stat(this.file).catch(() => null);
-    if (st && st.size > this.maxBytes) await this.compact();
+    if (st && st.size > this.maxBytes) {
+      // Not awaited: the request that crossed the bound does not wait for the lock and the rewrite.
+      this.compacting ??= this.compact()
+        .catch(() => undefined)
+        .finally(() => (this.compacting = null));
+    }
+  }
+
+  /** Resolves once no compaction started by this instance is running (tests). */
+  async settled(): Promise<void> {
+    while (this.compacting) await this.compacting;
   }
 
   private remember(key: string, hashes: ContentHashes): void {
@@ -121,11 +161,12 @@ export class ChecksumTable {
       const text = buf.subarray(0, bytesRead);
       const last = text.lastIndexOf(0x0a);
       if (last < 0) return; // no whole line yet
-      for (const line of text.subarray(0, last).toString('latin1').split('\n')) {
+      // The offset moves first: a catch-up is one at a time, and the lines are this read's alone.
+      this.offset += last + 1;
+      await eachLine(text.subarray(0, last).toString('latin1'), (line) => {
         const r = parseRecord(line);
         if (r) this.remember(r.key, r.hashes);
-      }
-      this.offset += last + 1;
+      });
     } finally {
       await fh.close();
     }
@@ -142,12 +183,12 @@ export class ChecksumTable {
       }
       if (text.length <= this.maxBytes) return; // another process compacted it already
       const kept = new Map<string, ContentHashes>();
-      for (const line of text.split('\n')) {
+      await eachLine(text, (line) => {
         const r = parseRecord(line);
-        if (!r) continue;
+        if (!r) return;
         kept.delete(r.key);
         kept.set(r.key, r.hashes);
-      }
+      });
       const newest = [...kept].slice(Math.floor(kept.size / 2));
       await writeFileDurably(this.file, newest.map(([k, h]) => formatRecord(k, h)).join(''), { durability: 'atomic' });
     });

@@ -170,6 +170,19 @@ forEachBackend((kind) => describe(`real client: rclone, owncloud vendor (${kind}
     assert.notEqual(after.modified, timeOf(2).toUTCString());
   });
 
+  it('folder: an edit in place of the same size with its time put back (`touch -r`) is hashed again', async function () {
+    if (kind !== 'fs') this.skip();
+    const file = join(root, 'sync', 'many', 'f005.txt');
+    const ref = join(work, 'f005.ref');
+    assert.equal((await checksums('/sync/many/f005.txt')).sha1, sha1Of('file 5\n'));
+    assert.equal((await tool('cp', ['--preserve=timestamps', file, ref])).code, 0);
+    await writeFile(file, 'FILE 5\n'); // same inode, same size
+    assert.equal((await tool('touch', ['-r', ref, file])).code, 0); // same mtime: only the ctime tells
+    const after = await checksums('/sync/many/f005.txt');
+    assert.equal(after.sha1, sha1Of('FILE 5\n'));
+    assert.equal(after.md5, createHash('md5').update('FILE 5\n').digest('hex'));
+  });
+
   it('PROPPATCH DAV:lastmodified (newer rclone) sets the time listings show; the internal property stays refused', async () => {
     const set = (prop: string) => raw(url, '/sync/many/f004.txt', {
       method: 'PROPPATCH',

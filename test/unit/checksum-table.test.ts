@@ -8,7 +8,7 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ChecksumTable, contentKey, formatRecord, parseRecord, type ContentHashes } from '../../backends/util/checksum-table.js';
+import { ChecksumTable, contentKey, eachLine, recordKey, formatRecord, parseRecord, type ContentHashes } from '../../backends/util/checksum-table.js';
 import { parseOcChecksum, parseOcMtime, storedMtime, MTIME_PROP } from '../../lib/dav/owncloud.js';
 
 const hashesOf = (n: number): ContentHashes => ({ sha1: n.toString(16).padStart(40, '0'), md5: n.toString(16).padStart(32, '0') });
@@ -22,11 +22,11 @@ describe('checksum table', () => {
     const file = join(dir, 'checksums.log');
     const a = new ChecksumTable(file);
     const b = new ChecksumTable(file);
-    assert.equal(await b.get('"x1"'), undefined);
-    await a.record('"x1"', hashesOf(1));
-    assert.deepEqual(await b.get('"x1"'), hashesOf(1));
-    await a.record('"x2"', hashesOf(2));
-    assert.deepEqual(await b.get('"x2"'), hashesOf(2));
+    assert.equal(await b.get('x1'), undefined);
+    await a.record('x1', hashesOf(1));
+    assert.deepEqual(await b.get('x1'), hashesOf(1));
+    await a.record('x2', hashesOf(2));
+    assert.deepEqual(await b.get('x2'), hashesOf(2));
   });
 
   it('only strong ETags are keys', async () => {
@@ -34,9 +34,13 @@ describe('checksum table', () => {
     assert.equal(contentKey('"a b"'), null);
     assert.equal(contentKey('"a"b"'), null);
     assert.equal(contentKey('"1-2-3"'), '1-2-3');
+    // A backend's contentKey wins over the ETag (the folder backend's names the ctime too).
+    assert.equal(recordKey({ etag: '"1-2-3"' }), '1-2-3');
+    assert.equal(recordKey({ etag: '"1-2-3"', contentKey: 'fs-1-2-3-4-5' }), 'fs-1-2-3-4-5');
+    assert.equal(recordKey({ etag: '"1-2-3"', contentKey: 'a b' }), null);
     const t = new ChecksumTable(join(dir, 'checksums.log'));
-    await t.record('W/"abc"', hashesOf(1));
-    assert.equal(await t.get('W/"abc"'), undefined);
+    await t.record('a b', hashesOf(1));
+    assert.equal(await t.get('a b'), undefined);
   });
 
   it('skips corrupt and torn lines, waits for a line without its newline, and never trusts a glued line', async () => {
@@ -47,25 +51,60 @@ describe('checksum table', () => {
     const forged = formatRecord('k3', hashesOf(3)).replace(hashesOf(3).md5, hashesOf(4).md5);
     await writeFile(file, `garbage\n${forged}${good}${later.slice(0, 20)}`);
     const t = new ChecksumTable(file);
-    assert.equal(await t.get('"k3"'), undefined);
-    assert.deepEqual(await t.get('"k1"'), hashesOf(1));
-    assert.equal(await t.get('"k2"'), undefined); // incomplete: not read yet
+    assert.equal(await t.get('k3'), undefined);
+    assert.deepEqual(await t.get('k1'), hashesOf(1));
+    assert.equal(await t.get('k2'), undefined); // incomplete: not read yet
     await appendFile(file, later); // the torn prefix glued to a whole record: neither is trusted
-    assert.equal(await t.get('"k2"'), undefined);
+    assert.equal(await t.get('k2'), undefined);
     await appendFile(file, later);
-    assert.deepEqual(await t.get('"k2"'), hashesOf(2));
+    assert.deepEqual(await t.get('k2'), hashesOf(2));
   });
 
   it('compacts past its bound to the newest half; other instances re-read the new file', async () => {
     const file = join(dir, 'checksums.log');
     const a = new ChecksumTable(file, 2000);
     const b = new ChecksumTable(file, 2000);
-    for (let i = 0; i < 40; i++) await a.record(`"e${i}"`, hashesOf(i));
+    for (let i = 0; i < 40; i++) {
+      await a.record(`e${i}`, hashesOf(i));
+      await a.settled(); // compaction runs in the background: a PUT does not wait for it
+    }
     assert.ok((await stat(file)).size <= 2000, 'bounded');
     const lines = (await readFile(file, 'latin1')).split('\n').filter(Boolean);
     assert.ok(lines.every((l) => parseRecord(l)), 'every line is a record');
-    assert.deepEqual(await b.get('"e39"'), hashesOf(39));
-    assert.equal(await b.get('"e0"'), undefined);
+    assert.deepEqual(await b.get('e39'), hashesOf(39));
+    assert.equal(await b.get('e0'), undefined);
+  });
+
+  it('a long log is read in slices: the event loop turns while it is parsed, and every record is found', async () => {
+    const file = join(dir, 'checksums.log');
+    const n = 10_000;
+    let text = '';
+    for (let i = 0; i < n; i++) text += formatRecord(`k${i}`, hashesOf(i));
+    await writeFile(file, text);
+    const t = new ChecksumTable(file);
+    assert.deepEqual(await t.get(`k${n - 1}`), hashesOf(n - 1));
+    assert.deepEqual(await t.get('k0'), hashesOf(0));
+    // The parse itself lets the event loop turn: an immediate queued before it runs before its end.
+    let turned = false;
+    let seenAtEnd = false;
+    setImmediate(() => (turned = true));
+    let lines = 0;
+    await eachLine(text, () => {
+      if (++lines === n) seenAtEnd = turned;
+    });
+    assert.equal(lines, n);
+    assert.ok(seenAtEnd, 'the event loop turned during the parse');
+  });
+
+  it('a record that crosses the bound returns before the compaction has run', async () => {
+    const file = join(dir, 'checksums.log');
+    const a = new ChecksumTable(file, 2000);
+    let i = 0;
+    while ((await stat(file).catch(() => ({ size: 0 }))).size <= 2000) await a.record(`c${i++}`, hashesOf(i));
+    // The record that crossed it returned while its compaction was still running.
+    assert.ok(a['compacting'], 'record() did not wait for the compaction');
+    await a.settled();
+    assert.ok((await stat(file)).size <= 2000, 'compacted in the background');
   });
 
   it('parseRecord accepts exactly what formatRecord writes (property)', () => {

@@ -13,7 +13,7 @@ import { liveView, writeGuard } from '../conditions.js';
 import { DavError, badRequest, conflict } from '../errors/dav-error.js';
 import { DigestHeaderError, HashingStream, hexDigest, parseDigestHeader, type DigestAlgorithm, type HashAlgorithm } from '../digest.js';
 import { keepMtime, parseOcChecksum, parseOcMtime } from '../owncloud.js';
-import { checksumTable } from '../../../backends/util/checksum-table.js';
+import { checksumTable, recordKey } from '../../../backends/util/checksum-table.js';
 import { locate } from '../../../backends/capabilities.js';
 import { parseContentRange } from '../range.js';
 import { allowedMethods, sendEmpty } from '../respond.js';
@@ -93,7 +93,8 @@ export const put: MethodHandler = async (req) => {
   if (!range) {
     req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
     const hashes = { sha1: hexDigest(hashing.digests.get('sha1')!), md5: hexDigest(hashing.digests.get('md5')!) };
-    await checksumTable(locate(backend, req.path).stateDir).record(result.entry.etag, hashes).catch(() => undefined);
+    const id = recordKey(result.entry);
+    if (id !== null) await checksumTable(locate(backend, req.path).stateDir).record(id, hashes).catch(() => undefined);
   }
   const timeKept = ocMtime && (result.modifiedKept || (await keepMtime(req, result.entry, ocMtime, { actor: req.actor() })));
   sendEmpty(req.ctx, result.created ? 201 : 204, {
