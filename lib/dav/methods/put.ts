@@ -3,8 +3,10 @@
  * (RFC 9530 digests are verified, and the sha-256 is remembered for `Repr-Digest`). With
  * `Content-Range: bytes a-b/total` it is a partial update that resumes an interrupted upload.
  * ownCloud's headers (rclone's owncloud mode, ../owncloud.ts): `OC-Checksum` is verified like a
- * digest, `X-OC-Mtime` sets the file's time; a whole body's SHA-1 and MD5 are recorded for
- * `oc:checksums`.
+ * digest (not on a partial update: 400), `X-OC-Mtime` sets the file's time. A whole body sent with
+ * either (an ownCloud client, which will ask `oc:checksums`) has its SHA-1 and MD5 recorded as it
+ * streams; other PUTs do not pay for them (MD5 alone costs more than sha-256), and their content is
+ * hashed on the first ask instead (properties/owncloud.ts, up to 64 MiB).
  */
 import { pipeline, Readable } from 'node:stream';
 import { parentOf } from '../../../backends/backend.js';
@@ -49,7 +51,9 @@ export const put: MethodHandler = async (req) => {
   const repr = claimedDigest(req.header('Repr-Digest'), 'Repr-Digest');
   if (!range) for (const [a, v] of repr) claimed.set(a, v);
   const ocMtime = parseOcMtime(req.header('X-OC-Mtime'));
-  const ocChecksum = range ? undefined : parseOcChecksum(req.header('OC-Checksum'));
+  const ocChecksum = parseOcChecksum(req.header('OC-Checksum'));
+  if (range && ocChecksum) throw badRequest('OC-Checksum cannot be checked on a partial PUT (Content-Range): it names the whole file; nothing was stored');
+  const ocHashes = !range && (ocMtime !== undefined || req.header('OC-Checksum') !== undefined);
   const limit = req.dav.options.limits.maxPutBytes;
   if (limit && (declared ?? 0) > limit) throw new DavError(413, `PUT bodies are limited to ${limit} bytes`);
 
@@ -67,7 +71,7 @@ export const put: MethodHandler = async (req) => {
     const buffered = taken?.body;
     if (buffered && range) throw badRequest('Content-Range is not supported here');
 
-    const algorithms = new Set<HashAlgorithm>(['sha-256', 'sha1', 'md5', ...claimed.keys()]);
+    const algorithms = new Set<HashAlgorithm>(['sha-256', ...(ocHashes ? (['sha1', 'md5'] as const) : []), ...claimed.keys()]);
     hashing = new HashingStream([...algorithms], {
       maxBytes: limit || undefined,
       onEnd: (h) => {
@@ -90,8 +94,8 @@ export const put: MethodHandler = async (req) => {
     throw err;
   }
   await taken?.done?.(true);
-  if (!range) {
-    req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
+  if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
+  if (ocHashes) {
     const hashes = { sha1: hexDigest(hashing.digests.get('sha1')!), md5: hexDigest(hashing.digests.get('md5')!) };
     const id = recordKey(result.entry);
     if (id !== null) await checksumTable(locate(backend, req.path).stateDir).record(id, hashes).catch(() => undefined);
