@@ -92,4 +92,21 @@ export const ocChecksums: LiveProperty = {
   },
 };
 
-export const OWNCLOUD_PROPERTIES: LiveProperty[] = [ocChecksums];
+/**
+ * `DAV:lastmodified` as PROPPATCH set it in unix seconds (../owncloud.ts keeps that as the file's
+ * time): read back as those seconds while the file is the content it was set for, so a successful
+ * set is visible (RFC 4918 §9.2). Any other value a client sets is an ordinary dead property, which
+ * wins (the property is not protected). Not in allprop.
+ */
+export const lastmodified: LiveProperty = {
+  name: dav('lastmodified'),
+  inAllprop: false,
+  protected: false,
+  appliesTo: (r) => !r.isCollection,
+  get: async (r) => {
+    const time = storedMtime(await r.deadProps(), r.entry.etag);
+    return time ? [String(Math.floor(time.getTime() / 1000))] : null;
+  },
+};
+
+export const OWNCLOUD_PROPERTIES: LiveProperty[] = [ocChecksums, lastmodified];
