@@ -102,10 +102,14 @@ export interface CopyOptions extends MutationOptions {
   depth: 0 | 'infinity';
   /** Replace an existing destination (it is removed first, as RFC 4918 §9.8.4 says). */
   overwrite: boolean;
+  /** A file's modification time the client wants the result to have (X-OC-Mtime), if the backend keeps one. */
+  modified?: Date;
 }
 
 export interface MoveOptions extends MutationOptions {
   overwrite: boolean;
+  /** As CopyOptions.modified. */
+  modified?: Date;
 }
 
 /** A dead property: its Clark name and its value, a self-contained XML element string. */
