@@ -27,11 +27,15 @@ export interface OcChecksum {
   hex: string;
 }
 
-/** `X-OC-Mtime` as a Date (whole seconds, as ownCloud takes it); a malformed value is a 400. */
+/** The latest time taken (2106-02-07): file systems store later ones clamped or not at all. */
+const MAX_MTIME = 2 ** 32 - 1;
+
+/** `X-OC-Mtime` as a Date (whole seconds, as ownCloud takes it); a malformed or out-of-range value is a 400. */
 export function parseOcMtime(header: string | undefined): Date | undefined {
   if (header === undefined) return undefined;
   const m = /^\s*(\d{1,12})(?:\.\d*)?\s*$/.exec(header);
   if (!m) throw badRequest(`invalid X-OC-Mtime "${header}" (expected unix seconds)`);
+  if (Number(m[1]) > MAX_MTIME) throw badRequest(`X-OC-Mtime "${header}" is out of range (at most ${MAX_MTIME})`);
   return new Date(Number(m[1]) * 1000);
 }
 

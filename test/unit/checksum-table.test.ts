@@ -126,11 +126,13 @@ describe('checksum table', () => {
 });
 
 describe('ownCloud headers', () => {
-  it('X-OC-Mtime: unix seconds, fractions dropped; anything else is a 400', () => {
+  it('X-OC-Mtime: unix seconds up to 2^32-1, fractions dropped; anything else is a 400', () => {
     assert.equal(parseOcMtime(undefined), undefined);
     assert.equal(parseOcMtime('1577934245')!.getTime(), 1577934245000);
     assert.equal(parseOcMtime('1577934245.75')!.getTime(), 1577934245000);
     for (const bad of ['', 'yesterday', '-5', '1e9', '12345678901234']) assert.throws(() => parseOcMtime(bad), /X-OC-Mtime/);
+    assert.equal(parseOcMtime('4294967295')!.getTime(), 4294967295000);
+    assert.throws(() => parseOcMtime('999999999999'), /out of range/); // a file system would clamp it
   });
 
   it('OC-Checksum: SHA1 and MD5 checked, other types ignored, malformed ones a 400', () => {
