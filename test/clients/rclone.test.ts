@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachBackend } from '../helpers/backends.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { requireTool, tool } from '../helpers/tools.js';
+import { http, serveWorkers, type Served } from '../workers/helpers.js';
 
 forEachBackend((kind) => describe(`real client: rclone (${kind})`, function () {
   this.timeout(120_000);
@@ -243,41 +245,70 @@ forEachBackend((kind) => describe(`real client: rclone, owncloud vendor (${kind}
 const sha1Of = (text: string) => createHash('sha1').update(text).digest('hex');
 
 /**
- * Two worker processes share one state dir: a checksum recorded by the worker that took a PUT is
- * found by the other (or worked out again, never wrong), so `rclone check` checks every file.
+ * Two worker processes share one state dir: the checksums recorded by the worker that took the PUTs
+ * are read by the other from the shared log (never hashed again, never wrong). Listings go over a
+ * fresh connection each until both workers have answered one (the request log names the worker), so
+ * the records really cross from one process to the other.
  */
 describe('real client: rclone, owncloud vendor, two workers (git)', function () {
   this.timeout(180_000);
   let work: string;
-  let server: CliProcess | undefined;
+  let server: Served | undefined;
 
   before(function () {
     requireTool(this, '/usr/bin/rclone', 'rclone');
   });
   after(async () => {
-    if (server) {
-      server.child.kill('SIGTERM');
-      await server.exit;
-    }
+    await server?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('`rclone check` finds every hash and no difference', async () => {
+  it('a worker lists with the hashes the other recorded; `rclone check` finds every hash and no difference', async () => {
     work = await mkdtemp(join(tmpdir(), 'gitdav-rclone-w2-'));
     await mkdir(join(work, 'local'));
     for (let i = 0; i < 30; i++) await writeFile(join(work, 'local', `w${i}.txt`), `worker file ${i}\n`);
-    server = runCli(['serve', '--root', join(work, 'data'), '--backend', 'git', '--no-caldav', '--port', '0', '--log-level', 'warn', '--workers', '2']);
-    const url = await server.url;
-    const remote = ['--webdav-url', url.replace(/\/?$/, '/'), '--webdav-vendor', 'owncloud', '--config', '/dev/null'];
+    server = await serveWorkers(['--root', join(work, 'data'), '--backend', 'git', '--no-caldav', '--workers', '2', '--burst-window-ms', '0']);
+    const s = server;
+    const remote = ['--webdav-url', s.url.replace(/\/?$/, '/'), '--webdav-vendor', 'owncloud', '--config', '/dev/null'];
     const up = await tool('/usr/bin/rclone', ['copy', join(work, 'local'), ':webdav:w', ...remote], { timeout: 150_000 });
     assert.equal(up.code, 0, up.stderr);
+    const requests = (method: string) => s.records().filter((r) => r.msg === 'request' && r.method === method);
+    const putters = new Set((await waitForCount(() => requests('PUT'), 30)).map((r) => r.worker));
+
+    const listers = new Set<unknown>();
+    for (let i = 0; i < 40 && listers.size < 2; i++) {
+      const before = requests('PROPFIND').length;
+      const res = await http(s.url, '/w/', {
+        method: 'PROPFIND',
+        headers: { Depth: '1', 'Content-Type': 'application/xml' },
+        body: '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:checksums/></d:prop></d:propfind>',
+        agent: new Agent({ keepAlive: false }),
+      });
+      assert.equal(res.status, 207);
+      const text = res.body.toString();
+      for (let f = 0; f < 30; f++) assert.match(text, new RegExp(`w${f}\\.txt</D:href>[^]*?SHA1:${sha1Of(`worker file ${f}\n`)} `));
+      listers.add((await waitForCount(() => requests('PROPFIND'), before + 1)).at(-1)!.worker);
+    }
+    assert.equal(listers.size, 2, 'both workers listed');
+    assert.ok([...listers].some((w) => [...putters].some((p) => p !== w)), 'a worker listed files the other one stored');
+
     const check = await tool('/usr/bin/rclone', ['check', join(work, 'local'), ':webdav:w', ...remote], { timeout: 150_000 });
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stderr, /30 matching files/);
     assert.doesNotMatch(check.stderr, /could not be checked/);
-    // Each content recorded once: the worker that listed read the other's records, none was hashed again.
+    // Each content recorded once: the other worker read the records; none was hashed and appended again.
     const gitdir = (await tool('git', ['-C', join(work, 'data'), 'rev-parse', '--absolute-git-dir'])).stdout.trim();
     const log = await readFile(join(gitdir, 'gitdav', 'checksums.log'), 'latin1');
     assert.equal(log.split('\n').filter(Boolean).length, 30);
   });
 });
+
+/** The records `get` gives once there are at least `n` (the log is written asynchronously); bounded by the test's timeout. */
+async function waitForCount<T>(get: () => T[], n: number): Promise<T[]> {
+  for (let step = 0; step < 4000; step++) {
+    const got = get();
+    if (got.length >= n) return got;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`fewer than ${n} log records`);
+}
