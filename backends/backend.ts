@@ -24,6 +24,13 @@ export interface Entry {
    * too (DAV:getetag, If-Match, and the caches keyed by content all rely on it).
    */
   etag: string;
+  /**
+   * A name of this exact content that no route can give to other content, where the ETag is not one:
+   * the folder backend's ETag (inode, size, mtime) repeats after an in-place edit with the time put
+   * back (`touch -r`), so it adds the device and the ctime, which only the kernel sets. Absent: the
+   * strong ETag is it (git: the blob id). Keys content-derived records (backends/util/checksum-table.ts).
+   */
+  contentKey?: string;
   modified: Date;
   created?: Date;
   /** This exact resource never changes (a history snapshot): clients may cache it for good. */
@@ -79,11 +86,15 @@ export interface WriteOptions extends MutationOptions {
   offset?: number;
   /** Declared length of the body, when the client sent one (lets a backend refuse early). */
   length?: number;
+  /** The modification time the client wants the file to have (ownCloud's X-OC-Mtime), if the backend keeps one. */
+  modified?: Date;
 }
 
 export interface WriteResult {
   entry: Entry;
   created: boolean;
+  /** The backend set `WriteOptions.modified` on the file (its entry shows it); otherwise the caller keeps it. */
+  modifiedKept?: boolean;
 }
 
 export interface CopyOptions extends MutationOptions {
@@ -91,10 +102,14 @@ export interface CopyOptions extends MutationOptions {
   depth: 0 | 'infinity';
   /** Replace an existing destination (it is removed first, as RFC 4918 §9.8.4 says). */
   overwrite: boolean;
+  /** A file's modification time the client wants the result to have (X-OC-Mtime), if the backend keeps one. */
+  modified?: Date;
 }
 
 export interface MoveOptions extends MutationOptions {
   overwrite: boolean;
+  /** As CopyOptions.modified. */
+  modified?: Date;
 }
 
 /** A dead property: its Clark name and its value, a self-contained XML element string. */

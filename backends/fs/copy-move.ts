@@ -10,7 +10,7 @@ import { O_PATH } from './containment.js';
 import { mapFsError } from './fs-io.js';
 import { SELF } from './props-store.js';
 import { propsOf } from '../sidecar.js';
-import { requireParent, type WriteContext } from './writes.js';
+import { requireParent, setModified, type WriteContext } from './writes.js';
 
 export async function copyResource(ctx: WriteContext, from: string, to: string, options: CopyOptions): Promise<WriteResult> {
   const { folder, propsStore } = ctx;
@@ -27,6 +27,7 @@ export async function copyResource(ctx: WriteContext, from: string, to: string, 
     // name, so inside the write lock, where no client's MOVE can rename its ancestors meanwhile.
     if (source.kind === 'file') {
       await folder.fromVerified(from, fsc.O_RDONLY, (src) => fsp.copyFile(src.via, tmp, fsc.COPYFILE_FICLONE));
+      if (options.modified) await setModified(tmp, options.modified); // a client's time (X-OC-Mtime)
     } else if (options.depth === 0) {
       await fsp.mkdir(tmp);
       const own = await folder.fromVerified(from, O_PATH | fsc.O_DIRECTORY, async (src) => propsOf(await propsStore.read(src.via, src.real), SELF));
@@ -36,13 +37,14 @@ export async function copyResource(ctx: WriteContext, from: string, to: string, 
         folder.fromVerified(from, O_PATH | fsc.O_DIRECTORY, (src) => fsp.cp(src.real, tmp, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true })),
       );
     }
-    return await ctx.writeLock.run(() =>
+    const result = await ctx.writeLock.run(() =>
       swapIn(ctx, to, tmp, options, async () => {
         if (source.kind === 'file') {
           await propsStore.transfer(folder.abs(parentOf(from)), baseName(from), folder.abs(parentOf(to)), baseName(to), true);
         }
       }),
     );
+    return { ...result, modifiedKept: source.kind === 'file' && options.modified !== undefined };
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
     throw mapFsError(err, to);
@@ -59,11 +61,14 @@ export async function moveResource(ctx: WriteContext, from: string, to: string, 
     const source = await ctx.stat(from);
     if (!source) throw new BackendError('NotFound', from);
     await requireParent(ctx, to);
-    return swapIn(ctx, to, folder.abs(from), options, async () => {
+    const result = await swapIn(ctx, to, folder.abs(from), options, async () => {
       if (source.kind === 'file') {
         await propsStore.transfer(folder.abs(parentOf(from)), baseName(from), folder.abs(parentOf(to)), baseName(to), false);
+        // A client's time (X-OC-Mtime), on the moved file itself (lutimes: a moved link keeps its target's).
+        if (options.modified) await setModified(folder.abs(to), options.modified, true);
       }
     });
+    return { ...result, modifiedKept: source.kind === 'file' && options.modified !== undefined };
   }).catch((err: unknown) => {
     throw mapFsError(err, to);
   });

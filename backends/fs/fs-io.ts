@@ -30,6 +30,7 @@ export function toEntry(path: string, st: BigIntStats): Entry {
     kind: isDir ? 'collection' : 'file',
     size,
     etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
+    ...(!isDir && { contentKey: `fs-${st.dev.toString(16)}-${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}-${st.ctimeNs.toString(16)}` }),
     modified: new Date(Number(st.mtimeMs)),
     created: new Date(Number(st.birthtimeMs || st.ctimeMs)),
   };

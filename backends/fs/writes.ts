@@ -63,11 +63,23 @@ export async function writeFile(ctx: WriteContext, path: string, body: Readable,
       await options.guard?.(ctx.view);
       // A new file starts with no dead properties, even if a DELETE could not clear its name's.
       if (!before) await ctx.propsStore.put(folder.abs(parentOf(path)), baseName(path), new Map());
+      if (options.modified) await setModified(tmp, options.modified);
       await fsp.rename(tmp, folder.abs(path));
-      return { entry: (await ctx.stat(path))!, created: !before };
+      return { entry: (await ctx.stat(path))!, created: !before, modifiedKept: options.modified !== undefined };
     });
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw mapFsError(err, path);
   }
+}
+
+/**
+ * A client's time (whole seconds: X-OC-Mtime) set on the temp file, so the file appears with it and
+ * its ETag is final at once. Records keyed by content use `Entry.contentKey`, whose ctime the kernel
+ * sets at this utimes and the rename, so a new file with an old file's inode, size and time does not
+ * repeat the old one's key.
+ */
+export async function setModified(file: string, time: Date, noFollow = false): Promise<void> {
+  const seconds = Math.floor(time.getTime() / 1000);
+  await (noFollow ? fsp.lutimes : fsp.utimes)(file, seconds, seconds);
 }

@@ -10,7 +10,9 @@ import { Lru } from '../../backends/util/lru.js';
 import { cacheCounts } from '../../backends/util/stats.js';
 
 export type DigestAlgorithm = 'sha-256' | 'sha-512';
-const NODE_NAME: Record<DigestAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512' };
+/** What a PUT may hash on the way: RFC 9530's algorithms, and ownCloud's checksums (hex, `OC-Checksum`). */
+export type HashAlgorithm = DigestAlgorithm | 'sha1' | 'md5';
+const NODE_NAME: Record<HashAlgorithm, string> = { 'sha-256': 'sha256', 'sha-512': 'sha512', sha1: 'sha1', md5: 'md5' };
 
 /**
  * The least recently used digests past `capacity` entries are forgotten. Weighed by count: every
@@ -83,12 +85,13 @@ export function preferredDigest(header: string | undefined): DigestAlgorithm | u
 
 /** A pass-through stream that hashes what flows through it. */
 export class HashingStream extends Transform {
-  private readonly hashes: Map<DigestAlgorithm, Hash>;
-  readonly digests = new Map<DigestAlgorithm, string>();
+  private readonly hashes: Map<HashAlgorithm, Hash>;
+  /** Base64 digests, once the body has ended. */
+  readonly digests = new Map<HashAlgorithm, string>();
   bytes = 0;
 
   constructor(
-    algorithms: DigestAlgorithm[],
+    algorithms: HashAlgorithm[],
     private readonly options: { maxBytes?: number; onEnd?: (self: HashingStream) => Error | undefined } = {},
   ) {
     super();
@@ -109,6 +112,11 @@ export class HashingStream extends Transform {
     for (const [a, h] of this.hashes) this.digests.set(a, h.digest('base64'));
     cb(this.options.onEnd?.(this) ?? null);
   }
+}
+
+/** A digest as lower-case hex (ownCloud's form), from its base64. */
+export function hexDigest(base64: string): string {
+  return Buffer.from(base64, 'base64').toString('hex');
 }
 
 export async function digestOfStream(stream: AsyncIterable<Buffer>, alg: DigestAlgorithm): Promise<string> {

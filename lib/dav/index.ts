@@ -5,6 +5,7 @@ import { DigestCache } from './digest.js';
 import { LockManager } from './locks/lock-manager.js';
 import { PropertyRegistry } from './properties/registry.js';
 import { CORE_PROPERTIES } from './properties/live.js';
+import { OWNCLOUD_PROPERTIES } from './properties/owncloud.js';
 import { ReportRegistry } from './reports.js';
 import { contentTypeOf } from './mime.js';
 import { copy } from './methods/copy.js';
@@ -51,7 +52,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     backend,
     prefix: prefix.replace(/\/+$/, ''),
     locks,
-    props: new PropertyRegistry().register(...CORE_PROPERTIES, syncTokenProperty),
+    props: new PropertyRegistry().register(...CORE_PROPERTIES, syncTokenProperty, ...OWNCLOUD_PROPERTIES),
     reports: new ReportRegistry().register(syncCollection),
     methods: new Map(CORE_METHODS),
     digests: new DigestCache(),

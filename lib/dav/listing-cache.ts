@@ -52,6 +52,7 @@ import {
   resourcetype,
   supportedlock,
 } from './properties/live.js';
+import { answeredUnsettled, lastmodified, ocChecksums } from './properties/owncloud.js';
 import type { PropRequest, ResponseOptions } from './propfind-core.js';
 
 /** Bytes held per process (members' UTF-8 bytes; a key's UTF-16 code units count 2 bytes each). */
@@ -62,8 +63,12 @@ export const ENTRY_MAX_BYTES = 2 * 1024 * 1024;
 const counts = cacheCounts('propfind_members');
 const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, counts);
 
-/** Live properties whose value depends only on the entry, its dead properties and the tree's content. */
-const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock]);
+/**
+ * Live properties whose value depends only on the entry, its dead properties and the tree's content
+ * (oc:checksums: the content's hashes, properties/owncloud.ts, stored only when every file asked
+ * had them; DAV:lastmodified: a dead property's value).
+ */
+const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock, ocChecksums, lastmodified]);
 
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;
@@ -158,6 +163,7 @@ export async function missMembers(req: DavRequest, folder: string, slot: Listing
 export async function storeMembers(req: DavRequest, folder: string, slot: ListingSlot, members: string, store: 'known' | 'after'): Promise<Buffer> {
   const bytes = ownedBytes(members, ENTRY_MAX_BYTES); // its own memory, so the byte bound holds
   if (!bytes) return Buffer.from(members);
+  if (answeredUnsettled(req)) return bytes; // a file's hashes failed for now: not an answer to replay
   const backend = req.backend;
   if (store === 'known' || (isListingVersioned(backend) && (await backend.listingVersion(folder, { maxMembers: MAX_MEMBERS })) === slot.version)) cache.set(slot.key, bytes);
   return bytes;

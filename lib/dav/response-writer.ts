@@ -19,6 +19,7 @@ import { creationdate, displayname, getcontentlength, getcontenttype, getetag, g
 import type { PropRequest, ResponseOptions } from './propfind-core.js';
 import { valueOf } from './propfind-core.js';
 import { isInternal } from './resource-types.js';
+import { modifiedOf } from './owncloud.js';
 import { statusLine } from './multistatus.js';
 import { el, escapeText, serializeFragment, type OutNode } from './xml/write.js';
 import type { XmlElement } from './xml/parse.js';
@@ -97,7 +98,10 @@ export class ResponseWriter {
     const noLocks = tagsOf(lockdiscovery.name).empty;
     core(getetag, (r) => etag(r.entry.etag));
     core(getcontentlength, (r) => (r.isCollection ? null : length(String(r.entry.size))));
-    core(getlastmodified, (r) => this.httpDate(r.entry.modified, modified));
+    core(getlastmodified, (r) => {
+      const d = modifiedOf(r); // a file's may be a time set by a client, kept as a dead property
+      return d instanceof Date ? this.httpDate(d, modified) : d.then((t) => this.httpDate(t, modified));
+    });
     core(creationdate, (r) => (r.entry.created ? this.isoDate(r.entry.created, created) : null));
     core(supportedlock, () => SUPPORTED_LOCK);
     core(resourcetype, (r) => (r.isCollection ? undefined : noType));

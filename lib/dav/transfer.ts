@@ -1,18 +1,21 @@
 /**
  * What COPY and MOVE share (RFC 4918 §9.8-9.9): Destination, Overwrite and Depth, the checks on both
- * ends, and the 201/204 answer. The backend does the work in one atomic step.
+ * ends, and the 201/204 answer. The backend does the work in one atomic step. ownCloud's
+ * `X-OC-Mtime` (rclone's server-side copy and move send it) sets the resulting file's time, as on PUT.
  */
 import { isWithin, parentOf } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
 import { liveView, writeGuard, type Target } from './conditions.js';
 import { badRequest, conflict, forbidden, preconditionFailed } from './errors/dav-error.js';
 import { requireEntry, sendEmpty } from './respond.js';
+import { keepMtime, parseOcMtime } from './owncloud.js';
 
 export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<void> {
   const source = await requireEntry(req);
   const dest = req.destination().path;
   const overwrite = parseOverwrite(req.header('Overwrite'));
   const depth = req.depth('infinity');
+  const ocMtime = source.kind === 'file' ? parseOcMtime(req.header('X-OC-Mtime')) : undefined;
   if (depth === '1' || (kind === 'move' && depth !== 'infinity' && source.kind === 'collection')) {
     throw badRequest(`Depth ${depth} is not allowed on ${kind.toUpperCase()} of this resource`);
   }
@@ -43,8 +46,8 @@ export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<
     const summary = admitted.find((a) => a.summary)?.summary;
     result =
       kind === 'copy'
-        ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity', actor: req.actor(), summary })
-        : await req.backend.move(req.path, dest, { guard, overwrite, actor: req.actor(), summary });
+        ? await req.backend.copy(req.path, dest, { guard, overwrite, depth: depth === '0' ? 0 : 'infinity', actor: req.actor(), summary, modified: ocMtime })
+        : await req.backend.move(req.path, dest, { guard, overwrite, actor: req.actor(), summary, modified: ocMtime });
   } finally {
     for (const a of admitted) await a.done?.(result !== undefined);
   }
@@ -52,8 +55,9 @@ export async function transfer(req: DavRequest, kind: 'copy' | 'move'): Promise<
   if (kind === 'move') await req.dav.locks.removeWithin(req.path);
   if (destEntry) await req.dav.locks.removeWithin(dest);
   // Not ctx.origin: in Koa 3 that is the request's Origin header (null for most clients).
+  const timeKept = ocMtime && result.entry.kind === 'file' && (result.modifiedKept || (await keepMtime(req, result.entry, ocMtime, { actor: req.actor() })));
   const location = `${req.ctx.protocol}://${req.ctx.host}${req.href(dest, result.entry.kind === 'collection')}`;
-  sendEmpty(req.ctx, result.created ? 201 : 204, result.created ? { Location: location } : {});
+  sendEmpty(req.ctx, result.created ? 201 : 204, { ...(result.created && { Location: location }), ...(timeKept && { 'X-OC-MTime': 'accepted' }) });
 }
 
 function parseOverwrite(v: string | undefined): boolean {

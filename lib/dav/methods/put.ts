@@ -2,13 +2,21 @@
  * PUT (RFC 9110 §9.3.4, RFC 4918 §9.7): the body streams straight into the backend, hashed on the way
  * (RFC 9530 digests are verified, and the sha-256 is remembered for `Repr-Digest`). With
  * `Content-Range: bytes a-b/total` it is a partial update that resumes an interrupted upload.
+ * ownCloud's headers (rclone's owncloud mode, ../owncloud.ts): `OC-Checksum` is verified like a
+ * digest (not on a partial update: 400), `X-OC-Mtime` sets the file's time. A whole body sent with
+ * either (an ownCloud client, which will ask `oc:checksums`) has its SHA-1 and MD5 recorded as it
+ * streams; other PUTs do not pay for them (MD5 alone costs more than sha-256), and their content is
+ * hashed on the first ask instead (properties/owncloud.ts, up to 64 MiB).
  */
 import { pipeline, Readable } from 'node:stream';
 import { parentOf } from '../../../backends/backend.js';
 import type { MethodHandler, PutHook } from '../context.js';
 import { liveView, writeGuard } from '../conditions.js';
 import { DavError, badRequest, conflict } from '../errors/dav-error.js';
-import { DigestHeaderError, HashingStream, parseDigestHeader, type DigestAlgorithm } from '../digest.js';
+import { DigestHeaderError, HashingStream, hexDigest, parseDigestHeader, type DigestAlgorithm, type HashAlgorithm } from '../digest.js';
+import { keepMtime, parseOcChecksum, parseOcMtime } from '../owncloud.js';
+import { checksumTable, recordKey } from '../../../backends/util/checksum-table.js';
+import { locate } from '../../../backends/capabilities.js';
 import { parseContentRange } from '../range.js';
 import { allowedMethods, sendEmpty } from '../respond.js';
 
@@ -42,6 +50,10 @@ export const put: MethodHandler = async (req) => {
   const claimed = new Map(claimedDigest(req.header('Content-Digest'), 'Content-Digest'));
   const repr = claimedDigest(req.header('Repr-Digest'), 'Repr-Digest');
   if (!range) for (const [a, v] of repr) claimed.set(a, v);
+  const ocMtime = parseOcMtime(req.header('X-OC-Mtime'));
+  const ocChecksum = parseOcChecksum(req.header('OC-Checksum'));
+  if (range && ocChecksum) throw badRequest('OC-Checksum cannot be checked on a partial PUT (Content-Range): it names the whole file; nothing was stored');
+  const ocHashes = !range && (ocMtime !== undefined || req.header('OC-Checksum') !== undefined);
   const limit = req.dav.options.limits.maxPutBytes;
   if (limit && (declared ?? 0) > limit) throw new DavError(413, `PUT bodies are limited to ${limit} bytes`);
 
@@ -59,7 +71,7 @@ export const put: MethodHandler = async (req) => {
     const buffered = taken?.body;
     if (buffered && range) throw badRequest('Content-Range is not supported here');
 
-    const algorithms = new Set<DigestAlgorithm>(['sha-256', ...claimed.keys()]);
+    const algorithms = new Set<HashAlgorithm>(['sha-256', ...(ocHashes ? (['sha1', 'md5'] as const) : []), ...claimed.keys()]);
     hashing = new HashingStream([...algorithms], {
       maxBytes: limit || undefined,
       onEnd: (h) => {
@@ -67,22 +79,32 @@ export const put: MethodHandler = async (req) => {
         for (const [alg, value] of claimed) {
           if (!Buffer.from(h.digests.get(alg)!, 'base64').equals(value)) return badRequest(`the body does not match its ${alg} digest; nothing was stored`);
         }
+        if (ocChecksum && hexDigest(h.digests.get(ocChecksum.alg)!) !== ocChecksum.hex) {
+          return badRequest(`the body does not match its OC-Checksum (${ocChecksum.alg.toUpperCase()}); nothing was stored`);
+        }
         return undefined;
       },
     });
     const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
 
     const length = buffered ? buffered.length : expected;
-    result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary });
+    result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary, modified: ocMtime });
   } catch (err) {
     await taken?.done?.(false);
     throw err;
   }
   await taken?.done?.(true);
   if (!range) req.dav.digests.set(result.entry.etag, 'sha-256', hashing.digests.get('sha-256')!);
+  if (ocHashes) {
+    const hashes = { sha1: hexDigest(hashing.digests.get('sha1')!), md5: hexDigest(hashing.digests.get('md5')!) };
+    const id = recordKey(result.entry);
+    if (id !== null) await checksumTable(locate(backend, req.path).stateDir).record(id, hashes).catch(() => undefined);
+  }
+  const timeKept = ocMtime && (result.modifiedKept || (await keepMtime(req, result.entry, ocMtime, { actor: req.actor() })));
   sendEmpty(req.ctx, result.created ? 201 : 204, {
     ETag: result.entry.etag,
     'Last-Modified': result.entry.modified.toUTCString(),
+    ...(timeKept && { 'X-OC-MTime': 'accepted' }),
   });
 };
 

@@ -6,6 +6,7 @@ import { el, type OutNode } from '../xml/write.js';
 import { dav } from '../xml/names.js';
 import { baseName, type Quota, type VersionInfo } from '../../../backends/backend.js';
 import { isQuotaAware, isVersioned } from '../../../backends/capabilities.js';
+import { modifiedOf } from '../owncloud.js';
 
 const isFile = (r: Resource) => !r.isCollection;
 const isCollection = (r: Resource) => r.isCollection;
@@ -40,11 +41,12 @@ export const getetag: LiveProperty = {
   get: (r) => [r.entry.etag],
 };
 
+/** The backend's time, or one a client set for this content (X-OC-Mtime, ../owncloud.ts). */
 export const getlastmodified: LiveProperty = {
   name: dav('getlastmodified'),
   inAllprop: true,
   protected: true,
-  get: (r) => [r.entry.modified.toUTCString()],
+  get: async (r) => [(await modifiedOf(r)).toUTCString()],
 };
 
 export const creationdate: LiveProperty = {

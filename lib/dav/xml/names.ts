@@ -5,6 +5,7 @@ export const NS = {
   CALSERVER: 'http://calendarserver.org/ns/',
   APPLE: 'http://apple.com/ns/ical/',
   GITDAV: 'urn:x-gitdav:',
+  OWNCLOUD: 'http://owncloud.org/ns',
   XML: 'http://www.w3.org/XML/1998/namespace',
 } as const;
 
