@@ -28,7 +28,7 @@ describe('the journal file, faults and long runs', function () {
   let stateDir: string;
   const open: Journal[] = [];
   const track = (j: Journal) => (open.push(j), j);
-  const journal = async (floor?: number) => track(await Journal.open(stateDir));
+  const journal = async (floor?: number) => track(await Journal.open(stateDir, floor === undefined ? undefined : { floor }));
   /** What a new instance reads: the file's records. */
   const truth = async () => (await journal()).read();
   beforeEach(async () => {
@@ -53,5 +53,50 @@ describe('the journal file, faults and long runs', function () {
     } finally {
       execFileSync('chattr', ['-i', dir]);
     }
+  });
+
+  it('a fresh journal with a floor numbers from floor + 1', async () => {
+    const a = await journal(7);
+    assert.deepEqual(await a.read(), { records: [], reset: true, nextSeq: 8 });
+    assert.deepEqual(seqs((await append(a, '/x', '/y')).records), [8, 9]);
+    assert.deepEqual(seqs((await truth()).records), [8, 9]);
+  });
+
+  it('raiseFloor over existing records: the next transact starts a file above it, and readers reset', async () => {
+    const a = await journal();
+    const b = await journal();
+    await append(a, '/1', '/2', '/3');
+    await b.read();
+    a.raiseFloor(5);
+    const { records, result } = await a.transact(async (caughtUp) => ({ entries: [entry('/x')], result: caughtUp }));
+    assert.deepEqual([result.reset, result.records, result.nextSeq], [true, [], 6]);
+    assert.deepEqual(seqs(records), [6]);
+    const next = await b.read();
+    assert.deepEqual([next.reset, paths(next.records), seqs(next.records)], [true, ['/x'], [6]]);
+    a.raiseFloor(2); // lower: no effect
+    assert.deepEqual(seqs((await append(a, '/y')).records), [7]);
+    assert.throws(() => a.raiseFloor(-1), RangeError);
+  });
+
+  it('a floor below the file changes nothing', async () => {
+    const a = await journal();
+    await append(a, '/1', '/2', '/3');
+    const b = await journal(2);
+    assert.deepEqual(seqs((await append(b, '/4')).records), [4]);
+    assert.deepEqual(paths((await truth()).records), ['/1', '/2', '/3', '/4']);
+  });
+
+  it('a file with a bad header, or removed, is made again above the floor', async () => {
+    const a = await journal();
+    await append(a, '/1');
+    await fsp.writeFile(a.file, 'this is not a journal, and quite long enough to hold a header');
+    const b = await journal(10);
+    assert.deepEqual((await b.read()).records, []);
+    assert.deepEqual(seqs((await append(b, '/x')).records), [11]);
+    assert.ok(readdirSync(b.dir).some((n) => n.startsWith('journal.log.corrupt-')));
+    await fsp.rm(b.file);
+    const c = await journal(20);
+    assert.deepEqual(seqs((await append(c, '/y')).records), [21]);
+    assert.deepEqual(paths((await truth()).records), ['/y']);
   });
 });

@@ -24,9 +24,13 @@
  * - The first read of an instance says `reset: true` (a fresh start: the whole file).
  * - Records this instance appends are returned by `transact`, and records caught up by `transact` or
  *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once.
- * - A new journal starts at seq 1. A caller that knows its commits went further sets the seq with
- *   `rotate(committedSeq)` (an empty file whose first seq is lower is replaced). Seqs never go back:
- *   an empty file whose first seq is already past committedSeq + 1 answers false.
+ * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to the committed seq it
+ *   reads from its branch's trailers, and the journal never numbers a record at or below it, whatever
+ *   the file says (a cloned repository or a wiped state directory has a fresh journal at seq 1, and a
+ *   record numbered 1 would look committed already and be dropped). A fresh file, or one re-created
+ *   after a bad header, starts at floor + 1; a transact whose next seq is not above the floor first
+ *   replaces the file (inside the lock) by an empty one at floor + 1. `rotate(c)` raises it to c too.
+ *   Seqs never go back: an empty file whose first seq is already past committedSeq + 1 answers false.
  * - The file is created whole (header included) by temp + fsync + link, so two processes creating it
  *   at once end with one file and a reader never sees it without its header. A file whose header does
  *   not check (disk damage, a foreign file) yields no records; the next `transact` moves it aside
@@ -50,6 +54,11 @@ export interface JournalRead {
 
 export const JOURNAL_FILE = 'journal.log';
 
+export interface JournalOptions {
+  /** The seq committed as far as the caller knows (its branch's trailers): see Journal.raiseFloor. */
+  floor?: number;
+}
+
 export class Journal {
   private readonly log: string;
   private readonly journalLock: LockFile;
@@ -67,6 +76,8 @@ export class Journal {
   /** The file's size at the last read (bytes past `offset` are a record being written, or a torn tail). */
   private size = 0;
   private nextSeq = 1;
+  /** No record is numbered at or below it (raiseFloor). */
+  private floor = 0;
   /** Records read but not yet handed to the caller (caught up by rotate). */
   private pending: { records: JournalRecord[]; reset: boolean } = { records: [], reset: false };
 
@@ -76,12 +87,31 @@ export class Journal {
     this.commitLock = new LockFile(join(dir, 'commit.lock'));
   }
 
-  /** Opens (creating if missing) `<stateDir>/journal`. */
-  static async open(stateDir: string): Promise<Journal> {
+  /** Opens (creating if missing) `<stateDir>/journal`; with `options.floor`, numbers records above it (raiseFloor). */
+  static async open(stateDir: string, options: JournalOptions = {}): Promise<Journal> {
+    if (options.floor) return Journal.openAbove(stateDir, options.floor);
     const journal = new Journal(join(stateDir, 'journal'));
     // Only when missing: making one writes a temp file first, which fails on a full disk (the server must still start).
     if (!statOrNull(journal.log)) await journal.create(1);
     return journal;
+  }
+
+  /** open() with a floor (its own function so that open's lines stay as i14-jback merged them). */
+  private static async openAbove(stateDir: string, floor: number): Promise<Journal> {
+    const journal = new Journal(join(stateDir, 'journal'));
+    journal.raiseFloor(floor);
+    if (!statOrNull(journal.log)) await journal.create(1);
+    return journal;
+  }
+
+  /**
+   * Records committed up to `seq` (the caller read it from its branch's trailers): no record will be
+   * numbered at or below it. A fresh or re-created file starts above it, and the next transact replaces
+   * a file whose next seq is not above it by an empty one (its records are committed, by this word).
+   */
+  raiseFloor(seq: number): void {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`journal: bad floor ${seq}`);
+    this.floor = Math.max(this.floor, seq);
   }
 
   /** The journal file's path (for diagnostics and tests). */
@@ -101,6 +131,11 @@ export class Journal {
       async () => {
         const caughtUp = await this.state.run(async () => {
           await this.advanceHeld();
+          if (this.headerOk && this.nextSeq <= this.floor) {
+            // Every record here is committed (the caller's word): start a file above the floor.
+            await writeFileDurably(this.log, encodeHeader(this.floor + 1), { durability: 'fsync' });
+            await this.advance(); // a new inode: reset, nothing in it
+          }
           return this.take();
         });
         const { entries, result } = await build(caughtUp);
@@ -122,6 +157,7 @@ export class Journal {
 
   async rotate(committedSeq: number): Promise<boolean> {
     if (!Number.isSafeInteger(committedSeq) || committedSeq < 0) throw new RangeError(`journal: bad committed seq ${committedSeq}`);
+    this.raiseFloor(committedSeq);
     return this.journalLock.run(
       () =>
         this.state.run(async () => {
@@ -144,9 +180,9 @@ export class Journal {
     });
   }
 
-  /** Creates the file with its header (temp + fsync + link + directory fsync) unless it exists. */
+  /** Creates the file with its header (temp + fsync + link + directory fsync) unless it exists; never at or below the floor. */
   private async create(firstSeq: number): Promise<void> {
-    await writeFileDurably(this.log, encodeHeader(firstSeq), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
+    await writeFileDurably(this.log, encodeHeader(Math.max(firstSeq, this.floor + 1)), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
   }
