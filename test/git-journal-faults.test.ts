@@ -99,4 +99,28 @@ describe('the journal file, faults and long runs', function () {
     assert.deepEqual(seqs((await append(c, '/y')).records), [21]);
     assert.deepEqual(paths((await truth()).records), ['/y']);
   });
+
+  it('records handed to a build that throws come back from the next read', async () => {
+    const a = await journal();
+    const b = await journal();
+    await append(a, '/1');
+    await b.read();
+    await append(a, '/2', '/3');
+    let handed: string[] = [];
+    await assert.rejects(b.transact(async (caughtUp) => {
+      handed = paths(caughtUp.records);
+      throw new Error('absorb failed');
+    }), /absorb failed/);
+    assert.deepEqual(handed, ['/2', '/3']);
+    await append(a, '/4');
+    const next = await b.read();
+    assert.deepEqual([paths(next.records), next.reset], [['/2', '/3', '/4'], false]);
+    // The same on a first read (a reset): it stays a reset.
+    const c = await journal();
+    await assert.rejects(c.transact(async () => {
+      throw new Error('again');
+    }));
+    const first = await c.read();
+    assert.deepEqual([paths(first.records), first.reset], [['/1', '/2', '/3', '/4'], true]);
+  });
 });

@@ -24,6 +24,7 @@
  * - The first read of an instance says `reset: true` (a fresh start: the whole file).
  * - Records this instance appends are returned by `transact`, and records caught up by `transact` or
  *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once.
+ *   If `build` throws, the records it was handed come back from the next `read` (or the next build).
  * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to the committed seq it
  *   reads from its branch's trailers, and the journal never numbers a record at or below it, whatever
  *   the file says (a cloned repository or a wiped state directory has a fresh journal at seq 1, and a
@@ -138,7 +139,10 @@ export class Journal {
           }
           return this.take();
         });
-        const { entries, result } = await build(caughtUp);
+        const { entries, result } = await build(caughtUp).catch(async (err: unknown) => {
+          await this.state.run(async () => this.putBack(caughtUp));
+          throw err;
+        });
         if (entries.length === 0) return { records: [], result };
         const records = await this.state.run(() => this.append(entries));
         return { records, result };
@@ -239,6 +243,12 @@ export class Journal {
     if (!header) return;
     this.offset = HEADER_BYTES;
     this.nextSeq = header.firstSeq;
+  }
+
+  /** Records handed to a build that threw go back ahead of what was read since (unless the file was replaced since). */
+  private putBack(caughtUp: JournalRead): void {
+    if (this.pending.reset) return; // a newer file: those records are gone with the old one
+    this.pending = { records: [...caughtUp.records, ...this.pending.records], reset: caughtUp.reset };
   }
 
   private take(): JournalRead {
