@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADER_BYTES, encodeRecords } from '../backends/git/journal/format.js';
-import { Journal } from '../backends/git/journal/journal.js';
-import type { JournalEntry } from '../backends/git/journal/record.js';
+import { FRAME_BYTES as FRAME, HEADER_BYTES, encodeRecords } from '../backends/git/journal/format.js';
+import { Journal, journalFaults, type JournalRead } from '../backends/git/journal/journal.js';
+import type { JournalEntry, JournalRecord } from '../backends/git/journal/record.js';
 
 const entry = (path: string, user = 'alice'): JournalEntry => ({
   time: 1_700_000_000_000,
@@ -21,6 +21,23 @@ const entry = (path: string, user = 'alice'): JournalEntry => ({
 });
 const paths = (records: { meta: { path: string } }[]) => records.map((r) => r.meta.path);
 const seqs = (records: { seq: number }[]) => records.map((r) => r.seq);
+/** What a caller holds after each read or transact: the records of the current file, in order. */
+class Held {
+  records: JournalRecord[] = [];
+  take(r: Pick<JournalRead, 'records' | 'reset'>): this {
+    if (r.reset) this.records = [];
+    this.records.push(...r.records);
+    return this;
+  }
+}
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+/** A write that puts `keep` bytes of the batch in the file, lets `meanwhile` run, then fails like a full disk. */
+const failPartWay = (keep: (bytes: Buffer) => number, meanwhile: () => Promise<void>) => async (bytes: Buffer, write: (part: Buffer) => Promise<void>) => {
+  await write(bytes.subarray(0, keep(bytes)));
+  await meanwhile();
+  throw enospc();
+};
+const firstFrame = (bytes: Buffer) => 8 + bytes.readUInt32LE(0);
 const append = (j: Journal, ...ps: string[]) => j.transact(async () => ({ entries: ps.map((p) => entry(p)), result: undefined }));
 
 describe('the journal file, faults and long runs', function () {
@@ -35,6 +52,7 @@ describe('the journal file, faults and long runs', function () {
     stateDir = await fsp.mkdtemp(join(tmpdir(), 'gitdav-journal-'));
   });
   afterEach(async () => {
+    for (const k of Object.keys(journalFaults)) delete journalFaults[k as keyof typeof journalFaults];
     for (const j of open.splice(0)) await j.close();
     await fsp.rm(stateDir, { recursive: true, force: true });
   });
@@ -122,5 +140,75 @@ describe('the journal file, faults and long runs', function () {
     }));
     const first = await c.read();
     assert.deepEqual([paths(first.records), first.reset], [['/1', '/2', '/3', '/4'], true]);
+  });
+
+  it('an append that fails part-way after another instance read its first record: the file is replaced, and that reader resets', async () => {
+    const a = await journal();
+    const b = await journal();
+    const bh = new Held();
+    await append(a, '/1');
+    bh.take(await b.read());
+    journalFaults.write = failPartWay(firstFrame, async () => void bh.take(await b.read()));
+    await assert.rejects(append(a, '/P', '/Q'), /ENOSPC/);
+    delete journalFaults.write;
+    assert.deepEqual(paths(bh.records), ['/1', '/P'], 'b read the whole first record of the failed batch');
+    await append(a, '/3-a-longer-path', '/4');
+    bh.take(await b.read());
+    assert.deepEqual(paths(bh.records), ['/1', '/3-a-longer-path', '/4'], 'b dropped /P and follows the file');
+    bh.take((await b.transact(async (caughtUp) => ({ entries: [entry('/5')], result: caughtUp }))).result);
+    const all = await truth();
+    assert.deepEqual([paths(all.records), seqs(all.records)], [['/1', '/3-a-longer-path', '/4', '/5'], [1, 2, 3, 4]]);
+    assert.deepEqual(paths(bh.take({ records: [all.records[3]!], reset: false }).records), paths(all.records));
+    assert.deepEqual(readdirSync(a.dir).sort(), ['journal.log'], 'no temp file left');
+  });
+
+  it('an append that fails and cannot rewrite the file (full disk) leaves its bytes: whole records stay, the rest is cut', async () => {
+    const a = await journal();
+    const b = await journal();
+    const bh = new Held();
+    await append(a, '/1');
+    bh.take(await b.read());
+    journalFaults.write = failPartWay((bytes) => firstFrame(bytes) + 5, async () => void bh.take(await b.read()));
+    journalFaults.replace = async () => {
+      throw enospc();
+    };
+    await assert.rejects(append(a, '/P', '/Q'), /ENOSPC/);
+    delete journalFaults.write;
+    const { records, result } = await a.transact(async (caughtUp) => ({ entries: [entry('/3-a-longer-path')], result: caughtUp }));
+    assert.deepEqual([paths(result.records), seqs(records)], [['/P'], [3]], 'the whole record stays (indeterminate), the torn one is cut');
+    bh.take(await b.read());
+    const all = await truth();
+    assert.deepEqual(paths(all.records), ['/1', '/P', '/3-a-longer-path']);
+    assert.deepEqual(paths(bh.records), paths(all.records));
+    assert.equal((await fsp.stat(a.file)).size, HEADER_BYTES + encodeRecords(all.records).length);
+  });
+
+  it('a holder whose offset no longer falls on a record (the bytes were rewritten) re-reads from the header before cutting', async () => {
+    const a = await journal();
+    const b = await journal();
+    await append(a, '/1', '/2');
+    await b.read();
+    // What a writer that truncated in place would leave: record 2 replaced by a longer one, and a third.
+    const one = HEADER_BYTES + encodeRecords([{ ...entry('/1'), seq: 1 }]).length;
+    await fsp.truncate(a.file, one);
+    await fsp.appendFile(a.file, encodeRecords([{ ...entry('/2-rewritten-longer'), seq: 2 }, { ...entry('/3'), seq: 3 }]));
+    const { records, result } = await b.transact(async (caughtUp) => ({ entries: [entry('/4')], result: caughtUp }));
+    assert.deepEqual([result.reset, paths(result.records), seqs(records)], [true, ['/1', '/2-rewritten-longer', '/3'], [4]]);
+    assert.deepEqual(paths((await truth()).records), ['/1', '/2-rewritten-longer', '/3', '/4']);
+  });
+
+  it('a torn tail longer than the next append is cut, so none of its old records comes back', async () => {
+    const a = await journal();
+    await append(a, '/1');
+    const dying = encodeRecords(['/dying-2', '/dying-3', '/dying-4'].map((p, i) => ({ ...entry(p), seq: i + 2 })));
+    dying[FRAME + 3] ^= 0x20; // record 2's JSON no longer checks; records 3 and 4 are whole
+    await fsp.appendFile(a.file, dying.subarray(0, dying.length - 1));
+    const b = await journal();
+    assert.deepEqual(paths((await b.read()).records), ['/1']);
+    const { records } = await append(b, '/fresh-2'); // as long as /dying-2: record 3 would follow it
+    assert.deepEqual(seqs(records), [2]);
+    const all = await truth();
+    assert.deepEqual(paths(all.records), ['/1', '/fresh-2']);
+    assert.equal((await fsp.stat(a.file)).size, HEADER_BYTES + encodeRecords(all.records).length);
   });
 });

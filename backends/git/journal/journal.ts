@@ -36,6 +36,11 @@
  *   at once end with one file and a reader never sees it without its header. A file whose header does
  *   not check (disk damage, a foreign file) yields no records; the next `transact` moves it aside
  *   (`journal.log.corrupt-<ms>`, for a person to look at) and starts a fresh one.
+ * - Bytes a reader may have read are never rewritten in place. An append whose write or fdatasync
+ *   fails replaces the file by its good prefix (a new inode: readers reset) or, if even that fails,
+ *   leaves its bytes (whole records stay, as if acknowledged: the failed request is indeterminate).
+ *   Before cutting a tail the lock holder decodes the file from its header; if its good records do not
+ *   end where this instance thought, it reads the file again as a reset instead of cutting.
  */
 import { promises as fsp, statSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -54,6 +59,14 @@ export interface JournalRead {
 }
 
 export const JOURNAL_FILE = 'journal.log';
+
+/** A test seam: tests make an append's write, its fdatasync or the rewrite after a failure fail. Never set otherwise. */
+export const journalFaults: {
+  /** Called instead of the append's write: writes `bytes` (or a part) with `write`, and may throw. */
+  write?: (bytes: Buffer, write: (part: Buffer) => Promise<void>) => Promise<void>;
+  datasync?: () => Promise<void>;
+  replace?: () => Promise<void>;
+} = {};
 
 export interface JournalOptions {
   /** The seq committed as far as the caller knows (its branch's trailers): see Journal.raiseFloor. */
@@ -194,11 +207,27 @@ export class Journal {
   /** advance(), holding the journal lock: a file whose header does not check is moved aside and replaced. */
   private async advanceHeld(): Promise<void> {
     await this.advance();
+    if (this.headerOk && this.size > this.offset) await this.verifyFraming();
     if (this.headerOk) return;
     await fsp.rename(this.log, `${this.log}.corrupt-${Date.now()}`).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
     await this.create(Math.max(1, this.nextSeq));
+    await this.advance();
+  }
+
+  /**
+   * Holding the lock, before a tail past `offset` is cut: decodes the file afresh from its header, and
+   * if its good records do not end exactly at `offset` with `nextSeq` next (the bytes this instance
+   * read were rewritten meanwhile), reads it all again as a reset instead of trusting the old offset.
+   * Tails are rare (a writer killed mid-append, a failed append), so reading the file whole costs little.
+   */
+  private async verifyFraming(): Promise<void> {
+    const bytes = await readAt(this.fd!, 0, this.size);
+    const header = decodeHeader(bytes.subarray(0, HEADER_BYTES));
+    const decoded = header && decodeRecords(bytes.subarray(HEADER_BYTES), header.firstSeq);
+    if (header && decoded && HEADER_BYTES + decoded.consumed === this.offset && header.firstSeq + decoded.records.length === this.nextSeq) return;
+    await this.reopen();
     await this.advance();
   }
 
@@ -257,19 +286,37 @@ export class Journal {
     return read;
   }
 
+  /**
+   * After a failed write or fdatasync. Other processes may have read some of the records already (they
+   * are whole and check), so their bytes are never reused in place: the good prefix goes to a new file
+   * (temp + fsync + rename + directory fsync), whose new inode makes every reader reset. If even that
+   * fails (a full disk), the bytes stay: the next holder keeps the records that are whole (the failed
+   * request is then indeterminate, which its 5xx allows) and cuts the rest after checking from the header.
+   */
+  private async dropFailed(fd: FileHandle): Promise<void> {
+    try {
+      await journalFaults.replace?.();
+      await writeFileDurably(this.log, await readAt(fd, 0, this.offset), { durability: 'fsync' });
+    } catch {
+      // Left in place: this instance's next read or transact reads them like any other process's.
+    }
+  }
+
   /** Appends `entries` numbered from nextSeq (holding the journal lock, caught up): one write, one fdatasync. */
   private async append(entries: JournalEntry[]): Promise<JournalRecord[]> {
     const records = entries.map((entry, i) => ({ ...entry, seq: this.nextSeq + i }));
     const bytes = encodeRecords(records); // throws on a malformed entry: nothing written
     const fd = this.fd!;
+    // A torn tail: only the lock holder may cut it, and only once advanceHeld checked the framing from the header.
+    if (this.size > this.offset) await fd.truncate(this.offset);
+    this.size = this.offset;
     try {
-      if (this.size > this.offset) await fd.truncate(this.offset); // a torn tail: only the lock holder may cut it
-      this.size = this.offset;
-      await writeAt(fd, bytes, this.offset);
+      const write = (part: Buffer) => writeAt(fd, part, this.offset);
+      await (journalFaults.write ? journalFaults.write(bytes, write) : write(bytes));
+      await journalFaults.datasync?.();
       await fd.datasync();
     } catch (err) {
-      // Not acknowledged: take the bytes back, so no reader applies a record its writer was told failed.
-      await fd.truncate(this.offset).catch(() => undefined);
+      await this.dropFailed(fd);
       throw err;
     }
     this.offset += bytes.length;
