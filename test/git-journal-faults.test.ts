@@ -211,4 +211,49 @@ describe('the journal file, faults and long runs', function () {
     assert.deepEqual(paths(all.records), ['/1', '/fresh-2']);
     assert.equal((await fsp.stat(a.file)).size, HEADER_BYTES + encodeRecords(all.records).length);
   });
+
+  it('a read in the appending process does not wait for its fdatasync, and never returns its own records', async () => {
+    const a = await journal();
+    const b = await journal();
+    await append(b, '/1');
+    let during: JournalRead | 'blocked' | undefined;
+    journalFaults.datasync = async () => {
+      const turns = async () => {
+        for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+        return 'blocked' as const;
+      };
+      during = await Promise.race([a.read(), turns()]);
+    };
+    const { records } = await append(a, '/2');
+    assert.notEqual(during, 'blocked', 'the read waited for the fdatasync');
+    assert.deepEqual((during as JournalRead).records, [], 'not its own record (/1 went to build)');
+    assert.deepEqual(seqs(records), [2]);
+    assert.deepEqual((await a.read()).records, []);
+  });
+
+  it("a dead writer's leftover bytes are read once, not on every read", async () => {
+    const a = await journal();
+    const b = await journal();
+    await append(a, '/1');
+    await fsp.appendFile(a.file, encodeRecords([{ ...entry('/dying'), seq: 2 }]).subarray(0, 30));
+    const handle = await fsp.open(a.file, 'r');
+    const proto = Object.getPrototypeOf(handle) as { read: (...args: unknown[]) => Promise<unknown> };
+    await handle.close();
+    const read = proto.read;
+    let reads = 0;
+    proto.read = function (this: unknown, ...args: unknown[]) {
+      reads++;
+      return read.apply(this, args);
+    };
+    try {
+      assert.deepEqual(paths((await b.read()).records), ['/1']);
+      const first = reads;
+      for (let i = 0; i < 5; i++) assert.deepEqual((await b.read()).records, []);
+      assert.equal(reads, first, 'the leftover was not read again');
+    } finally {
+      proto.read = read;
+    }
+    assert.deepEqual(seqs((await append(b, '/2')).records), [2]);
+    assert.deepEqual(paths((await truth()).records), ['/1', '/2']);
+  });
 });

@@ -41,6 +41,9 @@
  *   leaves its bytes (whole records stay, as if acknowledged: the failed request is indeterminate).
  *   Before cutting a tail the lock holder decodes the file from its header; if its good records do not
  *   end where this instance thought, it reads the file again as a reset instead of cutting.
+ * - A read in the process that is appending does not wait for that append's fdatasync (it holds the
+ *   lock, so nothing else is new). Bytes past the last good record that did not decode (a dead
+ *   writer's) are not read again while the file's size, mtime and ctime stay the same.
  */
 import { promises as fsp, statSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -90,6 +93,10 @@ export class Journal {
   /** The file's size at the last read (bytes past `offset` are a record being written, or a torn tail). */
   private size = 0;
   private nextSeq = 1;
+  /** Set while this instance writes and fdatasyncs an append (reads then do not touch the file). */
+  private appending = false;
+  /** The stat of a file whose bytes past `offset` did not decode: unchanged, they are not read again. */
+  private tail: { offset: number; size: number; mtimeMs: number; ctimeMs: number } | null = null;
   /** No record is numbered at or below it (raiseFloor). */
   private floor = 0;
   /** Records read but not yet handed to the caller (caught up by rotate). */
@@ -135,7 +142,9 @@ export class Journal {
 
   async read(): Promise<JournalRead> {
     return this.state.run(async () => {
-      await this.advance();
+      // While this instance appends it holds the journal lock: nothing else can be new, and the bytes
+      // past `offset` are its own. So a read does not wait for its fdatasync.
+      if (!this.appending) await this.advance();
       return this.take();
     });
   }
@@ -157,7 +166,7 @@ export class Journal {
           throw err;
         });
         if (entries.length === 0) return { records: [], result };
-        const records = await this.state.run(() => this.append(entries));
+        const records = await this.append(entries);
         return { records, result };
       },
       { makeDir: true },
@@ -241,6 +250,8 @@ export class Journal {
     }
     if (this.fd && st.ino === this.ino && st.dev === this.dev && st.size >= this.offset) {
       if (st.size === this.offset || !this.headerOk) return; // nothing new (the usual case)
+      const t = this.tail;
+      if (t && t.offset === this.offset && t.size === st.size && t.mtimeMs === st.mtimeMs && t.ctimeMs === st.ctimeMs) return; // the same leftover (a dead writer's)
       this.size = st.size;
     } else {
       await this.reopen();
@@ -250,6 +261,7 @@ export class Journal {
     const buf = await readAt(this.fd!, this.offset, this.size - this.offset);
     const decoded = decodeRecords(buf, this.nextSeq);
     this.offset += decoded.consumed;
+    this.tail = decoded.rest && st.size === this.size ? { offset: this.offset, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs } : null;
     this.nextSeq += decoded.records.length;
     this.pending.records.push(...decoded.records);
   }
@@ -266,6 +278,7 @@ export class Journal {
     this.dev = st.dev;
     this.size = st.size;
     this.pending = { records: [], reset: true };
+    this.tail = null;
     const header = decodeHeader(await readAt(fd, 0, Math.min(HEADER_BYTES, st.size)));
     this.headerOk = header !== null;
     // A bad header: no records until the lock holder replaces the file; seqs never go back.
@@ -306,11 +319,13 @@ export class Journal {
   private async append(entries: JournalEntry[]): Promise<JournalRecord[]> {
     const records = entries.map((entry, i) => ({ ...entry, seq: this.nextSeq + i }));
     const bytes = encodeRecords(records); // throws on a malformed entry: nothing written
+    await this.state.run(async () => void (this.appending = true)); // after a read in progress
     const fd = this.fd!;
-    // A torn tail: only the lock holder may cut it, and only once advanceHeld checked the framing from the header.
-    if (this.size > this.offset) await fd.truncate(this.offset);
-    this.size = this.offset;
     try {
+      // A torn tail: only the lock holder may cut it, and only once advanceHeld checked the framing from the header.
+      if (this.size > this.offset) await fd.truncate(this.offset);
+      this.size = this.offset;
+      this.tail = null;
       const write = (part: Buffer) => writeAt(fd, part, this.offset);
       await (journalFaults.write ? journalFaults.write(bytes, write) : write(bytes));
       await journalFaults.datasync?.();
@@ -318,8 +333,10 @@ export class Journal {
     } catch (err) {
       await this.dropFailed(fd);
       throw err;
+    } finally {
+      this.appending = false;
     }
-    this.offset += bytes.length;
+    this.offset += bytes.length; // in the same turn as appending = false: no read sees one without the other
     this.size = this.offset;
     this.nextSeq += records.length;
     return records;
