@@ -10,7 +10,7 @@ import { promises as fsp, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FRAME_BYTES as FRAME, HEADER_BYTES, encodeRecords } from '../backends/git/journal/format.js';
-import { Journal, journalFaults, type JournalRead } from '../backends/git/journal/journal.js';
+import { Journal, journalFaults, ROTATE_PREFIX_BYTES, type JournalRead } from '../backends/git/journal/journal.js';
 import type { JournalEntry, JournalRecord } from '../backends/git/journal/record.js';
 
 const entry = (path: string, user = 'alice'): JournalEntry => ({
@@ -255,5 +255,37 @@ describe('the journal file, faults and long runs', function () {
     }
     assert.deepEqual(seqs((await append(b, '/2')).records), [2]);
     assert.deepEqual(paths((await truth()).records), ['/1', '/2']);
+  });
+
+  it('rotate drops the committed records ahead of uncommitted ones: seqs unchanged, readers reset and read the kept ones', async () => {
+    const a = await journal();
+    const b = await journal();
+    const bh = new Held();
+    await append(a, '/1', '/2', '/3', '/4', '/5', '/6');
+    bh.take(await b.read());
+    assert.equal(await b.rotate(1), false, 'one of six: not worth it');
+    assert.equal(await a.rotate(4), true, 'four of six: over half the file');
+    const kept = encodeRecords(bh.records.slice(4));
+    assert.equal((await fsp.stat(a.file)).size, HEADER_BYTES + kept.length);
+    const next = await b.read();
+    assert.equal(next.reset, true);
+    assert.deepEqual([paths(bh.take(next).records), seqs(bh.records)], [['/5', '/6'], [5, 6]]);
+    const own = await a.read();
+    assert.deepEqual([own.reset, paths(own.records)], [true, ['/5', '/6']]);
+    assert.deepEqual(seqs((await append(b, '/7')).records), [7]);
+    assert.deepEqual(paths((await truth()).records), ['/5', '/6', '/7']);
+    assert.equal(await a.rotate(3), false, 'nothing at or below 3 is left');
+    assert.deepEqual(readdirSync(a.dir).sort(), ['journal.log']);
+  });
+
+  it('rotate drops a committed part over ROTATE_PREFIX_BYTES even when it is under half the file', async () => {
+    const a = await journal();
+    const big = (n: number) => '/' + String(n).repeat(Math.ceil(ROTATE_PREFIX_BYTES / 3));
+    await append(a, big(1), big(2)); // each path twice in its record: over 1 MiB together
+    const prefix = (await fsp.stat(a.file)).size - HEADER_BYTES;
+    await append(a, '/3', big(4), big(5), big(6));
+    assert.ok(prefix > ROTATE_PREFIX_BYTES && prefix * 2 < (await fsp.stat(a.file)).size - HEADER_BYTES);
+    assert.equal(await a.rotate(2), true);
+    assert.deepEqual(seqs((await truth()).records), [3, 4, 5, 6]);
   });
 });

@@ -16,9 +16,13 @@
  *   a fresh start): drop what was applied from the old file and apply `records` (the whole new file).
  * - `withCommitLock` serialises committers across processes (`journal/commit.lock`), `tryCommitLock`
  *   returns null at once when another holds it.
- * - `rotate(committedSeq)`: under the journal lock, if every record in the file has seq <= committedSeq,
- *   replaces the file (temp + fsync + rename + directory fsync) by an empty one starting at
- *   committedSeq + 1 and returns true; otherwise changes nothing and returns false.
+ * - `rotate(committedSeq)`: under the journal lock, drops the records with seq <= committedSeq: it
+ *   replaces the file (temp + fsync + rename + directory fsync) by one whose header names
+ *   committedSeq + 1, holding the records after committedSeq (none, when every record is committed),
+ *   seqs unchanged. Readers see a reset and read the kept records again. With records kept it does
+ *   so only when it pays (the committed part is over ROTATE_PREFIX_BYTES or over half the file), so
+ *   steady writes from several processes cannot starve rotation. Returns whether it replaced the file
+ *   (or found it empty at committedSeq + 1 already).
  *
  * Details the contract leaves open:
  * - The first read of an instance says `reset: true` (a fresh start: the whole file).
@@ -51,7 +55,7 @@ import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { Mutex } from '../../util/mutex.js';
-import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, HEADER_BYTES } from './format.js';
+import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES } from './format.js';
 import type { JournalEntry, JournalRecord } from './record.js';
 
 export interface JournalRead {
@@ -62,6 +66,8 @@ export interface JournalRead {
 }
 
 export const JOURNAL_FILE = 'journal.log';
+/** rotate drops committed records ahead of uncommitted ones once they take more than this, or half the file. */
+export const ROTATE_PREFIX_BYTES = 1024 * 1024;
 
 /** A test seam: tests make an append's write, its fdatasync or the rewrite after a failure fail. Never set otherwise. */
 export const journalFaults: {
@@ -93,6 +99,8 @@ export class Journal {
   /** The file's size at the last read (bytes past `offset` are a record being written, or a torn tail). */
   private size = 0;
   private nextSeq = 1;
+  /** The seq of the file's first record (its header). */
+  private firstSeq = 1;
   /** Set while this instance writes and fdatasyncs an append (reads then do not touch the file). */
   private appending = false;
   /** The stat of a file whose bytes past `offset` did not decode: unchanged, they are not read again. */
@@ -188,13 +196,27 @@ export class Journal {
       () =>
         this.state.run(async () => {
           await this.advanceHeld(); // what it reads stays pending for the next read
-          if (this.nextSeq - 1 > committedSeq) return false;
+          if (this.nextSeq - 1 > committedSeq) return this.dropCommitted(committedSeq);
           if (this.nextSeq === committedSeq + 1 && this.offset === HEADER_BYTES) return true; // empty, at that seq already
           await writeFileDurably(this.log, encodeHeader(committedSeq + 1), { durability: 'fsync' });
           return true; // this fd stays on the old file: the next read sees the new one and says reset
         }),
       { makeDir: true },
     );
+  }
+
+  /**
+   * Holding the lock, with records past `committedSeq` in the file: rewrites it keeping only those
+   * (their seqs unchanged; the header names the first) when the committed prefix is worth dropping.
+   */
+  private async dropCommitted(committedSeq: number): Promise<boolean> {
+    if (!this.headerOk || this.firstSeq > committedSeq) return false;
+    const body = await readAt(this.fd!, HEADER_BYTES, this.offset - HEADER_BYTES);
+    const prefix = framesLength(body, committedSeq - this.firstSeq + 1);
+    if (prefix <= ROTATE_PREFIX_BYTES && prefix * 2 <= body.length) return false; // not worth a rewrite yet
+    const kept = body.subarray(prefix);
+    await writeFileDurably(this.log, Buffer.concat([encodeHeader(committedSeq + 1), kept]), { durability: 'fsync' });
+    return true; // readers see a new inode: a reset, then the kept records
   }
 
   async close(): Promise<void> {
@@ -285,6 +307,7 @@ export class Journal {
     if (!header) return;
     this.offset = HEADER_BYTES;
     this.nextSeq = header.firstSeq;
+    this.firstSeq = header.firstSeq;
   }
 
   /** Records handed to a build that threw go back ahead of what was read since (unless the file was replaced since). */
