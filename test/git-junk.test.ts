@@ -1,0 +1,127 @@
+/**
+ * Junk files through a real `gitdav serve` (one process and two workers): `.DS_Store`, `._x`, `~$x.docx`,
+ * `.~lock.x#` and `x.swp` work for the client (PUT, GET, PROPFIND, PROPPATCH, MOVE, DELETE; with their
+ * folder) but never reach history: `git log --stat --all` and a `git clone` show none of them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'node:http';
+import { tool } from './helpers/tools.js';
+import { http, serveWorkers, stopAfterEach, type Served } from './workers/helpers.js';
+
+const oneEach = new Agent({ keepAlive: false });
+const JUNK = ['.DS_Store', '._x', '~$x.docx', '.~lock.x#', 'x.swp', 'Thumbs.db', 'desktop.ini', '.#notes.org', 'x.swx'];
+const JUNK_IN_GIT = /DS_Store|\._x|~\$|\.~lock|\.swp|\.swx|Thumbs|desktop\.ini|\.#notes/;
+
+const req = (s: Served, path: string, method = 'GET', body?: string, headers: Record<string, string> = {}) =>
+  http(s.url, path.split('/').map(encodeURIComponent).join('/'), { method, body, headers, agent: oneEach });
+const propfind = (s: Served, path: string, depth = '1') => req(s, path, 'PROPFIND', undefined, { Depth: depth });
+const hrefs = (xml: string) => [...xml.matchAll(/<D:href>([^<]*)<\/D:href>/g)].map((m) => decodeURIComponent(m[1]!));
+
+/** `git log --stat --all` once it shows a commit whose subject mentions `marker` (bounded by steps). */
+async function logOnceItShows(gitdir: string, marker: string): Promise<string> {
+  for (let i = 0; i < 400; i++) {
+    const log = (await tool('git', ['--git-dir', gitdir, 'log', '--stat', '--all'])).stdout;
+    if (log.includes(marker)) return log;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no commit with ${marker}`);
+}
+
+describe('junk files stay out of history (gitdav serve)', function () {
+  this.timeout(180_000);
+  let s: Served | undefined;
+  stopAfterEach(() => s, () => (s = undefined));
+
+  for (const workers of [1, 2]) {
+    it(`PUT, GET, PROPFIND, PROPPATCH, MOVE, DELETE of junk work; git log and git clone show none (--workers ${workers})`, async () => {
+      const root = await mkdtemp(join(tmpdir(), 'gitdav-junk-'));
+      const gitdir = join(root, 'data');
+      s = await serveWorkers(['--root', gitdir, '--backend', 'git', '--workers', String(workers), '--no-caldav', '--burst-window-ms', '0']);
+      assert.equal((await req(s, '/d', 'MKCOL')).status, 201);
+      assert.equal((await req(s, '/d/a.txt', 'PUT', 'a')).status, 201);
+      const before = await propfind(s, '/d');
+      for (const name of JUNK) {
+        assert.equal((await req(s, `/d/${name}`, 'PUT', `junk ${name}`)).status, 201, name);
+        assert.equal((await req(s, `/d/${name}`, 'PUT', `junk again ${name}`)).status, 204, name);
+      }
+      for (const name of JUNK) {
+        const got = await req(s, `/d/${name}`);
+        assert.equal(got.status, 200, name);
+        assert.equal(got.body.toString(), `junk again ${name}`);
+        assert.match(String(got.headers.etag), /^"junk-[0-9a-f]{64}"$/);
+      }
+      const listed = await propfind(s, '/d');
+      assert.equal(listed.status, 207);
+      assert.notEqual(listed.body.toString(), before.body.toString(), 'the cached listing was not served');
+      for (const name of JUNK) assert.ok(hrefs(listed.body.toString()).includes(`/d/${name}`), `${name} listed`);
+      // A range, a property, a conditional request.
+      assert.equal((await req(s, '/d/x.swp', 'GET', undefined, { Range: 'bytes=0-3' })).body.toString(), 'junk');
+      const pp = await req(s, '/d/~$x.docx', 'PROPPATCH', '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:x"><D:set><D:prop><Z:note>owner file</Z:note></D:prop></D:set></D:propertyupdate>');
+      assert.equal(pp.status, 207);
+      assert.match((await req(s, '/d/~$x.docx', 'PROPFIND', '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>', { Depth: '0' })).body.toString(), /owner file/);
+      const etag = String((await req(s, '/d/._x')).headers.etag);
+      assert.equal((await req(s, '/d/._x', 'PUT', 'no', { 'If-Match': '"junk-0"' })).status, 412);
+      assert.equal((await req(s, '/d/._x', 'GET', undefined, { 'If-None-Match': etag })).status, 304);
+      // MOVE within junk, across (junk → ordinary name and back), DELETE.
+      assert.equal((await req(s, '/d/x.swp', 'MOVE', undefined, { Destination: `${s.url}/d/y.swp` })).status, 201);
+      assert.equal((await req(s, '/d/x.swp')).status, 404);
+      assert.equal((await req(s, '/d/.#notes.org', 'MOVE', undefined, { Destination: `${s.url}/d/notes.org` })).status, 201);
+      assert.equal((await req(s, '/d/notes.org')).body.toString(), 'junk again .#notes.org');
+      assert.equal((await req(s, '/d/._x', 'DELETE')).status, 204);
+      assert.equal((await req(s, '/d/._x')).status, 404);
+      assert.equal((await req(s, '/nowhere/.DS_Store', 'PUT', 'x')).status, 409, 'the folder must exist');
+      // A folder with junk, moved and then copied: its junk goes along; deleted: its junk goes.
+      assert.equal((await req(s, '/d', 'MOVE', undefined, { Destination: `${s.url}/e` })).status, 201);
+      assert.equal((await req(s, '/e/.DS_Store')).body.toString(), 'junk again .DS_Store');
+      assert.equal((await req(s, '/d/.DS_Store')).status, 404);
+      assert.equal((await req(s, '/e', 'COPY', undefined, { Destination: `${s.url}/f` })).status, 201);
+      assert.equal((await req(s, '/f/Thumbs.db')).body.toString(), 'junk again Thumbs.db');
+      assert.equal((await req(s, '/f', 'DELETE')).status, 204);
+      assert.equal((await req(s, '/f/Thumbs.db')).status, 404);
+      assert.equal((await req(s, '/f', 'MKCOL')).status, 201);
+      assert.equal((await req(s, '/f/Thumbs.db')).status, 404, 'a new folder of that name has none of the old junk');
+      assert.equal((await req(s, '/e/done.txt', 'PUT', 'marker')).status, 201);
+      const log = await logOnceItShows(gitdir, 'done.txt');
+      assert.match(log, /a\.txt/);
+      assert.match(log, /notes\.org/, 'a junk file moved to an ordinary name is committed');
+      assert.doesNotMatch(log, JUNK_IN_GIT);
+      const clone = join(root, 'clone');
+      await tool('git', ['clone', '-q', gitdir, clone]);
+      const files = (await readdir(join(clone, 'e'))).sort();
+      assert.deepEqual(files, ['.davprops', 'a.txt', 'done.txt', 'notes.org']);
+      assert.deepEqual((await readdir(join(gitdir, 'gitdav', 'junk', 'content'))).length, JUNK.length - 2, 'content of removed junk is gone (._x deleted, .#notes.org moved out)');
+    });
+  }
+
+  it('a corrupt junk index: junk files are taken as none (said in the log), and writing works again', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-junk-'));
+    const gitdir = join(root, 'data');
+    s = await serveWorkers(['--root', gitdir, '--backend', 'git', '--workers', '1', '--no-caldav', '--burst-window-ms', '0']);
+    assert.equal((await req(s, '/.DS_Store', 'PUT', 'one')).status, 201);
+    await writeFile(join(gitdir, 'gitdav', 'junk', 'index.json'), '{"format":1,"files":{"/.DS_Store":{"id":"nope"');
+    const listed = await propfind(s, '/');
+    assert.equal(listed.status, 207);
+    assert.ok(!hrefs(listed.body.toString()).includes('/.DS_Store'));
+    assert.equal((await req(s, '/.DS_Store')).status, 404);
+    assert.equal((await req(s, '/.DS_Store', 'PUT', 'two')).status, 201);
+    assert.equal((await req(s, '/.DS_Store')).body.toString(), 'two');
+    assert.match(s.output(), /junk index/);
+  });
+
+  it('ignore in the config file replaces the default list', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-junk-'));
+    const gitdir = join(root, 'data');
+    const config = join(root, 'gitdav.json');
+    await writeFile(config, JSON.stringify({ ignore: ['*.tmp', '!keep.tmp'] }));
+    s = await serveWorkers(['--config', config, '--root', gitdir, '--backend', 'git', '--workers', '1', '--no-caldav', '--burst-window-ms', '0']);
+    for (const name of ['a.tmp', 'keep.tmp', '.DS_Store']) assert.equal((await req(s, `/${name}`, 'PUT', name)).status, 201);
+    assert.equal((await req(s, '/z.txt', 'PUT', 'marker')).status, 201);
+    const log = await logOnceItShows(gitdir, 'z.txt');
+    assert.doesNotMatch(log, /a\.tmp/);
+    assert.match(log, /keep\.tmp/);
+    assert.match(log, /\.DS_Store/, 'the default list is replaced');
+  });
+});
