@@ -9,7 +9,11 @@
  * inside a folder whose name matches is matched too). The config file's `ignore` list REPLACES the
  * default: to keep the default and add to it, list the default lines too; `ignore: []` keeps nothing out.
  */
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
+import { requireCjs } from '../../util/require-cjs.js';
+
+// `ignore` is CommonJS: loaded with require, not import (../../util/require-cjs.ts says why).
+const ignore = requireCjs('ignore') as typeof import('ignore');
 
 /** The default list (README "Junk files"), exactly. */
 export const DEFAULT_JUNK: readonly string[] = [
