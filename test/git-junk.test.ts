@@ -8,6 +8,8 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
+import { Readable } from 'node:stream';
+import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
 import { tool } from './helpers/tools.js';
 import { http, serveWorkers, stopAfterEach, type Served } from './workers/helpers.js';
 
@@ -123,5 +125,82 @@ describe('junk files stay out of history (gitdav serve)', function () {
     assert.doesNotMatch(log, /a\.tmp/);
     assert.match(log, /keep\.tmp/);
     assert.match(log, /\.DS_Store/, 'the default list is replaced');
+  });
+});
+
+describe('junk layer of a repository (openGitRepository, in process)', () => {
+  let root: string;
+  let repo: GitRepository;
+  const body = (text: string) => Readable.from([Buffer.from(text)]);
+  const text = async (r: Readable) => {
+    let out = '';
+    for await (const c of r) out += c;
+    return out;
+  };
+  const names = async (r: GitRepository, dir: string) => {
+    const out: string[] = [];
+    for await (const e of r.list(dir)) out.push(e.path);
+    return out.sort();
+  };
+  const tree = async () => (await tool('git', ['--git-dir', root, 'ls-tree', '-r', '--name-only', 'HEAD'])).stdout.split('\n').filter(Boolean);
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gitdav-junk-'));
+    repo = await openGitRepository({ root, burstWindowMs: 0 });
+  });
+  afterEach(() => repo.close());
+
+  it('listingVersion changes with every junk change, so a cached listing is never stale', async () => {
+    await repo.mkcol('/d');
+    const seen = new Set<string | null>([await repo.listingVersion('/d')]);
+    await repo.write('/d/.DS_Store', body('one'));
+    seen.add(await repo.listingVersion('/d'));
+    await repo.write('/d/.DS_Store', body('two'));
+    seen.add(await repo.listingVersion('/d'));
+    await repo.patchProps('/d/.DS_Store', [{ op: 'set', name: '{urn:x}a', value: '<a xmlns="urn:x">1</a>' }]);
+    seen.add(await repo.listingVersion('/d'));
+    await repo.remove('/d/.DS_Store');
+    seen.add(await repo.listingVersion('/d'));
+    assert.equal(seen.size, 5);
+    assert.ok(![...seen].includes(null));
+  });
+
+  it('an ordinary file moved to a junk name leaves the tree; a second repository object (another process) sees the junk', async () => {
+    await repo.write('/a.txt', body('text'));
+    await repo.move('/a.txt', '/a.txt.swp', { overwrite: false });
+    assert.deepEqual(await tree(), []);
+    assert.equal(await text(await repo.read('/a.txt.swp')), 'text');
+    const other = await openGitRepository({ root });
+    try {
+      assert.deepEqual(await names(other, '/'), ['/.history', '/a.txt.swp']);
+      await other.write('/._b', body('bee'));
+      assert.deepEqual(await names(repo, '/'), ['/._b', '/.history', '/a.txt.swp']);
+    } finally {
+      await other.close();
+    }
+    assert.equal(await text(await repo.read('/._b')), 'bee');
+  });
+
+  it('a committed file with a junk name (from before, or pushed) is shown, stands behind a junk write, and DELETE removes both', async () => {
+    await repo.close();
+    repo = await openGitRepository({ root, ignore: [] }); // nothing is junk: .DS_Store is committed
+    await repo.write('/.DS_Store', body('committed'));
+    assert.deepEqual(await tree(), ['.DS_Store']);
+    await repo.close();
+    repo = await openGitRepository({ root });
+    assert.equal(await text(await repo.read('/.DS_Store')), 'committed');
+    await repo.write('/.DS_Store', body('junk'));
+    assert.equal(await text(await repo.read('/.DS_Store')), 'junk');
+    assert.deepEqual(await names(repo, '/'), ['/.DS_Store', '/.history']);
+    await repo.remove('/.DS_Store');
+    assert.equal(await repo.stat('/.DS_Store'), null);
+    assert.deepEqual(await tree(), []);
+  });
+
+  it('a folder named like junk is an ordinary folder; MKCOL over a junk file is refused', async () => {
+    await repo.mkcol('/._d');
+    assert.deepEqual(await tree(), ['._d/.davprops']);
+    await repo.write('/x.swp', body('s'));
+    await assert.rejects(repo.mkcol('/x.swp'), /AlreadyExists/);
+    await assert.rejects(repo.write('/nowhere/x.swp', body('s')), /ParentMissing/);
   });
 });
