@@ -119,6 +119,24 @@ describe('junk store: the index file read back strictly', () => {
     }));
   });
 
+  it('two stores on one folder (two processes) writing and removing at once lose nothing', async () => {
+    const a = open();
+    const b = open();
+    const writes = [];
+    for (let i = 0; i < 20; i++) {
+      writes.push(a.put(`/a${i}.swp`, Readable.from([Buffer.from(`same ${i % 3}`)]), async () => undefined));
+      writes.push(b.put(`/b${i}.swp`, Readable.from([Buffer.from(`same ${i % 3}`)]), async () => undefined));
+    }
+    await Promise.all(writes);
+    await Promise.all([a.removeWithin('/a0.swp'), b.removeWithin('/b1.swp')]);
+    const c = open();
+    const paths = c.membersOf('/').map(([p]) => p);
+    assert.equal(paths.length, 38);
+    assert.ok(!paths.includes('/a0.swp') && !paths.includes('/b1.swp'));
+    assert.deepEqual((await readdir(join(dir, 'junk', 'content'))).length, 3, 'three distinct contents, each once');
+    for (const s of [a, b, c]) s.close();
+  });
+
   it('a check that throws leaves nothing behind', async () => {
     const s = open();
     await assert.rejects(s.put('/a.swp', Readable.from([Buffer.from('x')]), async () => {
