@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
+import { folderHash } from '../backends/git/junk/store.js';
+import type { Entry } from '../backends/backend.js';
 import { tool } from './helpers/tools.js';
 import { http, serveWorkers, stopAfterEach, type Served } from './workers/helpers.js';
 
@@ -70,7 +72,10 @@ describe('junk files stay out of history (gitdav serve)', function () {
       // MOVE within junk, across (junk → ordinary name and back), DELETE.
       assert.equal((await req(s, '/d/x.swp', 'MOVE', undefined, { Destination: `${s.url}/d/y.swp` })).status, 201);
       assert.equal((await req(s, '/d/x.swp')).status, 404);
-      assert.equal((await req(s, '/d/.#notes.org', 'MOVE', undefined, { Destination: `${s.url}/d/notes.org` })).status, 201);
+      // A conditional MOVE of a junk source: its ETag is checked where the file is (the junk store).
+      const notesTag = String((await req(s, '/d/.#notes.org', 'HEAD')).headers.etag);
+      assert.equal((await req(s, '/d/.#notes.org', 'MOVE', undefined, { Destination: `${s.url}/d/notes.org`, 'If-Match': '"junk-0"' })).status, 412);
+      assert.equal((await req(s, '/d/.#notes.org', 'MOVE', undefined, { Destination: `${s.url}/d/notes.org`, 'If-Match': notesTag })).status, 201);
       assert.equal((await req(s, '/d/notes.org')).body.toString(), 'junk again .#notes.org');
       assert.equal((await req(s, '/d/._x', 'DELETE')).status, 204);
       assert.equal((await req(s, '/d/._x')).status, 404);
@@ -94,7 +99,7 @@ describe('junk files stay out of history (gitdav serve)', function () {
       await tool('git', ['clone', '-q', gitdir, clone]);
       const files = (await readdir(join(clone, 'e'))).sort();
       assert.deepEqual(files, ['.davprops', 'a.txt', 'done.txt', 'notes.org']);
-      assert.deepEqual((await readdir(join(gitdir, 'gitdav', 'junk', 'content'))).length, JUNK.length - 2, 'content of removed junk is gone (._x deleted, .#notes.org moved out)');
+      assert.deepEqual((await readdir(join(gitdir, 'gitdav', 'junk', 'content', folderHash('/e')))).length, JUNK.length - 2, 'content of removed junk is gone (._x deleted, .#notes.org moved out)');
     });
   }
 
@@ -103,7 +108,7 @@ describe('junk files stay out of history (gitdav serve)', function () {
     const gitdir = join(root, 'data');
     s = await serveWorkers(['--root', gitdir, '--backend', 'git', '--workers', '1', '--no-caldav', '--burst-window-ms', '0']);
     assert.equal((await req(s, '/.DS_Store', 'PUT', 'one')).status, 201);
-    await writeFile(join(gitdir, 'gitdav', 'junk', 'index.json'), '{"format":1,"files":{"/.DS_Store":{"id":"nope"');
+    await writeFile(join(gitdir, 'gitdav', 'junk', 'index', `${folderHash('/')}.json`), '{"format":2,"folder":"/","files":{"/.DS_Store":{"id":"nope"');
     const listed = await propfind(s, '/');
     assert.equal(listed.status, 207);
     assert.ok(!hrefs(listed.body.toString()).includes('/.DS_Store'));
@@ -202,5 +207,79 @@ describe('junk layer of a repository (openGitRepository, in process)', () => {
     await repo.write('/x.swp', body('s'));
     await assert.rejects(repo.mkcol('/x.swp'), /AlreadyExists/);
     await assert.rejects(repo.write('/nowhere/x.swp', body('s')), /ParentMissing/);
+  });
+  it('junk of a folder that is gone is not served, and a new folder of that name starts without it', async () => {
+    await repo.mkcol('/d');
+    await repo.write('/d/.DS_Store', body('old'));
+    const other = await openGitRepository({ root, ignore: [], burstWindowMs: 0 }); // a push, or a server with other rules
+    try {
+      await other.remove('/d');
+    } finally {
+      await other.close();
+    }
+    assert.equal(await repo.stat('/d'), null);
+    assert.equal(await repo.stat('/d/.DS_Store'), null);
+    await assert.rejects(repo.read('/d/.DS_Store'), /NotFound/);
+    await repo.mkcol('/d');
+    assert.deepEqual(await names(repo, '/d'), []);
+    assert.equal(await repo.stat('/d/.DS_Store'), null);
+  });
+
+  it('junk stored under other rules is neither served nor listed, and does not hide the live file', async () => {
+    await repo.close();
+    repo = await openGitRepository({ root, ignore: ['*.log'], burstWindowMs: 0 });
+    await repo.write('/a.log', body('as junk'));
+    await repo.close();
+    repo = await openGitRepository({ root, burstWindowMs: 0 }); // the default rules: *.log is ordinary
+    await repo.write('/a.log', body('committed'));
+    const listed: Entry[] = [];
+    for await (const e of repo.list('/')) listed.push(e);
+    const entry = listed.find((e) => e.path === '/a.log')!;
+    assert.deepEqual(entry, await repo.stat('/a.log'));
+    assert.doesNotMatch(String(entry.etag), /junk/);
+    assert.equal(await text(await repo.read('/a.log')), 'committed');
+    await repo.write('/b.txt', body('b'));
+    await repo.copy('/b.txt', '/a.log', { overwrite: false, depth: 'infinity' }).catch((e) => assert.match(String(e), /AlreadyExists/));
+    assert.deepEqual(await tree(), ['a.log', 'b.txt']);
+  });
+
+  it('a junk file moved onto a folder with Overwrite: T replaces it, as an ordinary file does', async () => {
+    await repo.mkcol('/x');
+    await repo.write('/x/in.txt', body('in'));
+    await repo.write('/._a', body('junk'));
+    await repo.move('/._a', '/x', { overwrite: true });
+    assert.equal((await repo.stat('/x'))?.kind, 'file');
+    assert.equal(await text(await repo.read('/x')), 'junk');
+    assert.deepEqual(await tree(), ['x']);
+  });
+
+  it('a junk MOVE onto a junk-named folder removes nothing when the request\'s check fails', async () => {
+    await repo.mkcol('/x.swp');
+    await repo.write('/x.swp/in.txt', body('in'));
+    await repo.write('/a.swp', body('junk'));
+    const guard = async () => {
+      throw new Error('412 by the guard');
+    };
+    await assert.rejects(repo.move('/a.swp', '/x.swp', { overwrite: true, guard }), /412 by the guard/);
+    assert.equal((await repo.stat('/x.swp'))?.kind, 'collection');
+    assert.equal(await text(await repo.read('/x.swp/in.txt')), 'in');
+    await repo.move('/a.swp', '/x.swp', { overwrite: true });
+    assert.equal(await text(await repo.read('/x.swp')), 'junk');
+  });
+
+  it('a read by entry gives the bytes that entry names, never other bytes', async () => {
+    await repo.write('/._a', body('one'));
+    const first = (await repo.stat('/._a'))!;
+    await repo.write('/._a', body('two'));
+    await assert.rejects(repo.read('/._a', undefined, first), (e: Error & { code?: string }) => e.code === 'NotFound', 'content one is gone (no entry names it): never other bytes under its entry');
+    assert.equal(await text(await repo.read('/._a')), 'two');
+    await repo.write('/._b', body('one'));
+    await repo.write('/._a', body('one'));
+    const one = (await repo.stat('/._a'))!;
+    await repo.write('/._a', body('three'));
+    assert.equal(await text(await repo.read('/._a', undefined, one)), 'one', 'named by /._b still: read as the entry says');
+    const opened = await repo.openRead('/._a');
+    assert.equal(opened?.entry.size, 5);
+    opened?.close();
   });
 });

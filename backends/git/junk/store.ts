@@ -2,16 +2,22 @@
  * Junk files' bytes and properties, kept beside the repository and never committed: `<stateDir>/junk/`
  * (stateDir is `<gitdir>/gitdav`, outside `objects/`, so neither `git gc` nor `git clone` sees it).
  *
- * - `index.json`: path → {content id, size, dates, dead properties}; `content/<id>`: the bytes, named
- *   by their SHA-256 (written once under that name, shared by every path with those bytes).
- * - Several processes (workers, a second server) share the folder. Every change is a read-modify-write
- *   of the index under `index.json.lock` (../../util/lock-file.ts), from the latest save, written temp +
- *   fsync + rename (these files are the only copy). Content files are created (renamed from a temp
- *   file fsynced before the lock was taken) and removed (when no entry names them any more) only under
- *   that lock too, so a content file an entry names is never removed by a writer that did not see it.
- * - A read re-reads the index when another save replaced it (one stat: ../../util/pinned-file.ts, as
- *   ../volatile-props.ts does). The index is parsed strictly: a file that is not exactly what this
- *   module writes is taken as empty (and reported once), never trusted, never a crash.
+ * - One index file per folder: `index/<sha256 of the folder path>.json` (its junk files: path →
+ *   {content id, size, dates, dead properties}); `content/<same hash>/<sha256 of the bytes>`: that
+ *   folder's bytes, named by their hash. A change rewrites one folder's file, and a reader re-parses
+ *   only the folder that changed, so the cost of a change is that folder's size, not the whole store's.
+ *   `folders.json` lists the folders that have an index file (changed only when a folder gains its
+ *   first or loses its last junk file), so a folder's DELETE/MOVE/COPY finds the folders below it.
+ * - Several processes (workers, a second server) share the folder. Every change happens under one lock
+ *   (`index.lock`, ../../util/lock-file.ts), from the latest saves, files written temp + fsync + rename
+ *   (these files are the only copy). Content files are placed (renamed from a temp file fsynced before
+ *   the lock was taken, or linked from another folder's) and removed (when no entry of their folder
+ *   names them any more) only under that lock, so content an entry names is never removed by a writer
+ *   that did not see it. Orphans (a crash between placing content and saving the index, an index found
+ *   corrupt) are swept under the lock when a store is opened.
+ * - A read re-reads a folder's file when another save replaced it (one stat: ../../util/pinned-file.ts).
+ *   Every file is parsed strictly: one that is not exactly what this module writes is taken as empty
+ *   (and reported), never trusted, never a crash. A file removed is empty, never written back from memory.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -20,9 +26,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { isWithin, parentOf, type ByteRange, type Entry, type PropertyMap } from '../../backend.js';
+import { isWithin, parentOf, type Entry, type PropertyMap } from '../../backend.js';
 import { BackendError } from '../../errors.js';
-import { syncDirectory, writeFileDurably } from '../../util/durable-file.js';
+import { removeFileDurably, syncDirectory, writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { PinnedFile } from '../../util/pinned-file.js';
 
@@ -39,20 +45,35 @@ export interface JunkRecord {
 
 type Records = Map<string, JunkRecord>;
 
-const FORMAT = 1;
+const FORMAT = 2;
 const ID = /^[0-9a-f]{64}$/;
+/** ECMAScript's date range, in ms: a date outside it is no date. */
+const MAX_DATE = 8.64e15;
+/** Parsed folder files kept per process, by their text's length (the newest always stays). */
+const CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Tells apart JunkStore objects in one process, so their generations never mix (version()). */
+/** Tells apart JunkStore objects in one process, so their versions never mix (version()). */
 let serial = 0;
 
+interface FolderState {
+  pinned: PinnedFile;
+  records: Records;
+  /** Changes whenever `records` is replaced: a number from the store's one counter. */
+  gen: number;
+  bytes: number;
+}
+
+const EMPTY: Records = new Map();
+
 export class JunkStore {
-  private data: Records = new Map();
-  private generation = 0;
   private readonly id = ++serial;
+  private counter = 0;
   private readonly lock: LockFile;
-  private readonly pinned: PinnedFile;
-  private readonly indexFile: string;
-  private readonly contentDir: string;
+  private readonly foldersFile: PinnedFile;
+  private folderSet = new Set<string>();
+  private readonly cache = new Map<string, FolderState>();
+  private cachedBytes = 0;
+  private readonly swept: Promise<void>;
 
   constructor(
     readonly dir: string,
@@ -60,35 +81,32 @@ export class JunkStore {
     private readonly tempDir: () => string,
     private readonly warn: (message: string) => void = (m) => process.emitWarning(m, 'GitdavJunk'),
   ) {
-    this.indexFile = join(dir, 'index.json');
-    this.contentDir = join(dir, 'content');
-    this.lock = new LockFile(`${this.indexFile}.lock`);
-    this.pinned = new PinnedFile(this.indexFile);
+    this.lock = new LockFile(join(dir, 'index.lock'));
+    this.foldersFile = new PinnedFile(join(dir, 'folders.json'));
+    this.swept = this.sweep().catch((err) => this.warn(`gitdav: sweeping ${dir} failed: ${(err as Error).message}`));
   }
 
   /** The record at `path`, as last saved by any process. */
   get(path: string): JunkRecord | undefined {
-    this.refresh();
-    return this.data.get(path);
+    return this.folder(parentOf(path)).records.get(path);
   }
 
   /** The files directly in folder `dir`, sorted by path. */
   membersOf(dir: string): [string, JunkRecord][] {
-    this.refresh();
-    return [...this.data].filter(([p]) => parentOf(p) === dir).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.folder(dir).records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Whether any junk file lies at or below `path`. */
+  /**
+   * Whether junk files may lie at or below folder `path`: from folders.json alone, so a live DELETE or
+   * MOVE parses no folder's index (a folder listed whose file turned out empty costs a no-op change).
+   */
   hasWithin(path: string): boolean {
-    this.refresh();
-    for (const p of this.data.keys()) if (isWithin(p, path)) return true;
-    return false;
+    return this.foldersWithin(path).length > 0;
   }
 
-  /** Changes whenever what this process sees changes; unique in this process. */
-  version(): string {
-    this.refresh();
-    return `${this.id}.${this.generation}`;
+  /** Changes whenever what this process sees of folder `dir`'s junk changes; unique in this process. */
+  version(dir: string): string {
+    return `${this.id}.${this.folder(dir).gen}`;
   }
 
   entryOf(path: string, r: JunkRecord): Entry {
@@ -110,49 +128,53 @@ export class JunkStore {
     const temp = join(tempDir, `junk-${randomBytes(8).toString('hex')}.tmp`);
     try {
       const { id, size } = await writeHashed(body, temp);
-      return await this.lock.run(async () => {
-        this.refresh();
+      const dir = parentOf(path);
+      let result: { record: JunkRecord; created: boolean } | undefined;
+      await this.lock.run(async () => {
         await check();
-        await fsp.mkdir(this.contentDir, { recursive: true });
-        await fsp.rename(temp, join(this.contentDir, id)); // same bytes if it was there: same name, same content
-        await syncDirectory(this.contentDir);
-        const old = this.data.get(path);
-        const now = Date.now();
-        const record: JunkRecord = { id, size, modified: now, created: old?.created ?? now, props: old?.props ?? {} };
-        const next = new Map(this.data).set(path, record);
-        await this.save(next, old ? [old.id] : []);
-        return { record, created: !old };
+        const content = this.contentDir(dir);
+        await fsp.mkdir(content, { recursive: true });
+        await fsp.rename(temp, join(content, id)); // same bytes if it was there: same name, same content
+        await syncDirectory(content);
+        await this.apply([dir], (records) => {
+          const old = records.get(path);
+          const now = Date.now();
+          const record: JunkRecord = { id, size, modified: now, created: old?.created ?? now, props: old?.props ?? {} };
+          records.set(path, record);
+          result = { record, created: !old };
+          return true;
+        });
       }, { makeDir: true });
+      return result!;
     } finally {
       await fsp.rm(temp, { force: true }).catch(() => undefined);
     }
   }
 
   /**
-   * A change of the index under the lock: `mutate` gets a copy of the latest records and returns
-   * false when it changed nothing. Content no longer named by any record is removed.
+   * A change of the folders `dirs` under the lock: `mutate` gets a copy of their latest records (keys
+   * only in those folders) and returns false when it changed nothing. Content no entry names is removed.
    */
-  async change(mutate: (records: Records) => boolean | Promise<boolean>): Promise<void> {
-    await this.lock.run(async () => {
-      this.refresh();
-      const next = new Map(this.data);
-      if (!(await mutate(next))) return;
-      await this.save(next, [...this.data.values()].map((r) => r.id));
-    }, { makeDir: true });
+  change(dirs: string[], mutate: (records: Records) => boolean | Promise<boolean>): Promise<void> {
+    return this.lock.run(() => this.apply(dirs, mutate), { makeDir: true });
   }
 
-  /** Removes every junk file at or below `path`. */
-  removeWithin(path: string): Promise<void> {
-    return this.change((records) => {
+  /** Removes every junk file in folder `path` and below (if `still`, asked under the lock, says so). */
+  async removeWithin(path: string, still: () => Promise<boolean> = async () => true): Promise<void> {
+    const dirs = this.foldersWithin(path);
+    await this.change(dirs, async (records) => {
+      if (!(await still())) return false;
       let changed = false;
       for (const p of [...records.keys()]) if (isWithin(p, path)) changed = records.delete(p) || changed;
       return changed;
     });
   }
 
-  /** Copies (or moves) every junk file at or below `from` to the same place below `to`. */
-  copyWithin(from: string, to: string, move: boolean): Promise<void> {
-    return this.change((records) => {
+  /** Copies (or moves) every junk file in folder `from` and below to the same place below `to`. */
+  async copyWithin(from: string, to: string, move: boolean): Promise<void> {
+    const below = this.foldersWithin(from);
+    const dirs = [...below, ...below.map((d) => to + d.slice(from.length))];
+    await this.change(dirs, (records) => {
       const found = [...records].filter(([p]) => isWithin(p, from));
       if (!found.length) return false;
       if (move) for (const [p] of found) records.delete(p);
@@ -162,77 +184,313 @@ export class JunkStore {
     });
   }
 
-  /** The bytes of a record (or one range of them) from a handle opened now; NotFound if they are gone. */
-  async open(path: string, record: JunkRecord): Promise<FileHandle> {
+  /**
+   * The bytes of a record from a handle opened now. Content is kept while an entry names it, so a
+   * record just replaced may be gone: then the path's current record is read (once); NotFound if none.
+   */
+  async open(path: string, record: JunkRecord): Promise<{ handle: FileHandle; record: JunkRecord }> {
+    for (let r: JunkRecord | undefined = record, tries = 0; r && tries < 2; tries++) {
+      try {
+        return { handle: await fsp.open(join(this.contentDir(parentOf(path)), r.id), 'r'), record: r };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      const now = this.get(path);
+      r = now && now.id !== r.id ? now : undefined;
+    }
+    throw new BackendError('NotFound', path);
+  }
+
+  /** The content named `id` in `path`'s folder, if it is still there (a read by an earlier entry). */
+  async openContent(path: string, id: string): Promise<FileHandle | null> {
+    if (!ID.test(id)) return null;
     try {
-      return await fsp.open(join(this.contentDir, record.id), 'r');
+      return await fsp.open(join(this.contentDir(parentOf(path)), id), 'r');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BackendError('NotFound', path);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   }
 
-  close(): void {
-    this.pinned.close();
+  async close(): Promise<void> {
+    await this.swept;
+    this.foldersFile.close();
+    for (const s of this.cache.values()) s.pinned.close();
+    this.cache.clear();
+    this.cachedBytes = 0;
   }
 
-  /** Saves `next` (the lock held) and removes content files among `candidates` that no record names now. */
-  private async save(next: Records, candidates: string[]): Promise<void> {
-    const text = JSON.stringify({ format: FORMAT, files: Object.fromEntries(next) });
-    await writeFileDurably(this.indexFile, text, { durability: 'fsync' });
-    this.data = next;
-    this.generation++;
-    this.refresh(); // pins what was just written (nobody else writes while the lock is held)
+  // ---- folders ------------------------------------------------------------------------------------
+
+  private indexFile(dir: string): string {
+    return join(this.dir, 'index', `${folderHash(dir)}.json`);
+  }
+
+  private contentDir(dir: string): string {
+    return join(this.dir, 'content', folderHash(dir));
+  }
+
+  /** Folder `dir`'s records as last saved by any process (one stat when unchanged). */
+  private folder(dir: string): FolderState {
+    let s = this.cache.get(dir);
+    if (s) {
+      this.cache.delete(dir); // most recently used last
+      this.cache.set(dir, s);
+    } else {
+      s = { pinned: new PinnedFile(this.indexFile(dir)), records: EMPTY, gen: ++this.counter, bytes: 0 };
+      this.cache.set(dir, s);
+    }
+    const look = s.pinned.look(); // a read error is thrown: an I/O error is not "no junk"
+    if (look.kind === 'missing' && s.records.size) this.replace(s, EMPTY, 0);
+    else if (look.kind === 'changed') {
+      const parsed = parseFolder(look.text, dir);
+      if (!parsed) this.warn(`gitdav: ${s.pinned.path} is not a junk index this version wrote; junk files of ${dir} are taken as none`);
+      this.replace(s, parsed ?? EMPTY, look.text.length);
+    }
+    this.evict();
+    return s;
+  }
+
+  private replace(s: FolderState, records: Records, bytes: number): void {
+    s.records = records;
+    s.gen = ++this.counter;
+    this.cachedBytes += bytes - s.bytes;
+    s.bytes = bytes;
+  }
+
+  private evict(): void {
+    for (const [dir, s] of this.cache) {
+      if (this.cachedBytes <= CACHE_BYTES || this.cache.size <= 1) break;
+      s.pinned.close();
+      this.cache.delete(dir);
+      this.cachedBytes -= s.bytes;
+    }
+  }
+
+  /** The folders with junk files at or below `path`. */
+  private foldersWithin(path: string): string[] {
+    const look = this.foldersFile.look();
+    if (look.kind === 'missing') this.setFolders(new Set());
+    else if (look.kind === 'changed') {
+      const parsed = parseFolders(look.text);
+      if (!parsed) this.warn(`gitdav: ${this.foldersFile.path} is not a junk folder list this version wrote; it is rebuilt at the next start`);
+      this.setFolders(parsed ?? new Set());
+    }
+    return [...this.folderSet].filter((f) => isWithin(f, path));
+  }
+
+  private setFolders(folders: Set<string>): void {
+    this.folderSet = folders;
+  }
+
+  private async saveFolders(folders: Set<string>): Promise<void> {
+    await writeFileDurably(this.foldersFile.path, JSON.stringify({ format: FORMAT, folders: [...folders].sort() }), { durability: 'fsync' });
+    this.foldersFile.look(); // pins what was just written (nobody else writes while the lock is held)
+    this.setFolders(folders);
+  }
+
+  /** The change itself, the lock held. */
+  private async apply(dirs: string[], mutate: (records: Records) => boolean | Promise<boolean>): Promise<void> {
+    const unique = [...new Set(dirs)];
+    const before = new Map(unique.map((d) => [d, this.folder(d).records] as const));
+    const merged: Records = new Map();
+    for (const records of before.values()) for (const [p, r] of records) merged.set(p, r);
+    if (!unique.length || !(await mutate(merged))) return;
+    const after = new Map<string, Records>(unique.map((d) => [d, new Map()]));
+    for (const [p, r] of merged) {
+      const into = after.get(parentOf(p));
+      if (!into) throw new Error(`junk store: ${p} lies outside the folders of this change`);
+      into.set(p, r);
+    }
+    const changed = unique.filter((d) => !sameRecords(before.get(d)!, after.get(d)!));
+    // Folders that gain entries first, so a crash halfway through a move leaves a copy, never nothing.
+    changed.sort((a, b) => after.get(b)!.size - before.get(b)!.size - (after.get(a)!.size - before.get(a)!.size));
+    this.foldersWithin('/'); // the latest list
+    const added = changed.filter((d) => after.get(d)!.size > 0 && !this.folderSet.has(d));
+    if (added.length) await this.saveFolders(new Set([...this.folderSet, ...added]));
+    for (const d of changed) await this.placeContent(d, before.get(d)!, after.get(d)!, before);
+    for (const d of changed) await this.saveFolder(d, before.get(d)!, after.get(d)!);
+    const emptied = changed.filter((d) => after.get(d)!.size === 0 && this.folderSet.has(d));
+    if (emptied.length) await this.saveFolders(new Set([...this.folderSet].filter((f) => !emptied.includes(f))));
+  }
+
+  /** Links into `dir`'s content folder what its new entries name and another folder of the change holds. */
+  private async placeContent(dir: string, old: Records, next: Records, all: Map<string, Records>): Promise<void> {
+    const had = new Set([...old.values()].map((r) => r.id));
+    const into = this.contentDir(dir);
+    let made = false;
+    for (const id of new Set([...next.values()].map((r) => r.id))) {
+      if (had.has(id)) continue;
+      const from = [...all].find(([d, records]) => d !== dir && [...records.values()].some((r) => r.id === id));
+      if (!from) continue; // put() placed it already
+      await fsp.mkdir(into, { recursive: true });
+      try {
+        await fsp.link(join(this.contentDir(from[0]), id), join(into, id));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') continue;
+        if (code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP') throw err;
+        await fsp.copyFile(join(this.contentDir(from[0]), id), join(into, id));
+      }
+      made = true;
+    }
+    if (made) await syncDirectory(into);
+  }
+
+  /** Saves folder `dir`'s records (the lock held) and removes content no entry of it names now. */
+  private async saveFolder(dir: string, old: Records, next: Records): Promise<void> {
+    const s = this.folder(dir);
+    const file = this.indexFile(dir);
+    if (next.size === 0) {
+      await removeFileDurably(file);
+      await fsp.rm(this.contentDir(dir), { recursive: true, force: true });
+      s.pinned.look(); // releases the pin
+      this.replace(s, EMPTY, 0);
+      return;
+    }
+    const text = JSON.stringify({ format: FORMAT, folder: dir, files: Object.fromEntries(next) });
+    await writeFileDurably(file, text, { durability: 'fsync' });
+    s.pinned.look(); // pins what was just written (nobody else writes while the lock is held); not parsed again
+    this.replace(s, next, text.length);
     const named = new Set([...next.values()].map((r) => r.id));
     let removed = false;
-    for (const id of new Set(candidates)) {
+    for (const id of new Set([...old.values()].map((r) => r.id))) {
       if (named.has(id)) continue;
-      await fsp.rm(join(this.contentDir, id), { force: true });
+      await fsp.rm(join(this.contentDir(dir), id), { force: true });
       removed = true;
     }
-    if (removed) await syncDirectory(this.contentDir);
+    if (removed) await syncDirectory(this.contentDir(dir));
   }
 
-  private refresh(): void {
-    const text = this.pinned.changedText();
-    if (text === undefined) return;
-    this.generation++;
-    const parsed = parseIndex(text);
-    if (!parsed) this.warn(`gitdav: ${this.indexFile} is not a junk index this version wrote; junk files are taken as none`);
-    this.data = parsed ?? new Map();
+  /**
+   * At open, under the lock: content no entry names (a crash between placing it and saving the index,
+   * an index found corrupt) is removed, and folders.json is made to list exactly the folders with an
+   * index file. Reads every folder file once, off the request path (nothing waits for it but close()).
+   */
+  private async sweep(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    const indexNames = await fsp.readdir(join(this.dir, 'index')).catch(() => null);
+    if (indexNames === null) return; // no junk yet
+    await this.lock.run(async () => {
+      const folders = new Set<string>();
+      const named = new Map<string, Set<string>>();
+      for (const name of await fsp.readdir(join(this.dir, 'index'))) {
+        const file = join(this.dir, 'index', name);
+        if (name.endsWith('.tmp')) {
+          await fsp.rm(file, { force: true });
+          continue;
+        }
+        const hash = name.replace(/\.json$/, '');
+        const text = await fsp.readFile(file, 'utf8');
+        const dir = folderOfFile(text);
+        const records = dir !== null && folderHash(dir) === hash ? parseFolder(text, dir) : null;
+        if (!records) continue; // corrupt: its content goes below; the file stays as it is (taken as empty)
+        folders.add(dir!);
+        named.set(hash, new Set([...records.values()].map((r) => r.id)));
+        await new Promise((r) => setImmediate(r));
+      }
+      for (const hash of await fsp.readdir(join(this.dir, 'content')).catch(() => [] as string[])) {
+        const keep = named.get(hash);
+        if (!keep) {
+          await fsp.rm(join(this.dir, 'content', hash), { recursive: true, force: true });
+          continue;
+        }
+        for (const id of await fsp.readdir(join(this.dir, 'content', hash))) {
+          if (!keep.has(id)) await fsp.rm(join(this.dir, 'content', hash, id), { force: true });
+        }
+      }
+      this.foldersWithin('/');
+      if (!sameSet(folders, this.folderSet)) await this.saveFolders(folders);
+    });
   }
 }
 
-/** The index file's records, or null if it is not exactly what `save` writes. */
-export function parseIndex(text: string): Records | null {
+/** The file name of a folder's index and content folder: a hash, so any path fits in a name. */
+export function folderHash(dir: string): string {
+  return createHash('sha256').update(dir).digest('hex');
+}
+
+/** The `folder` a folder file says it is for (read by the sweep before the strict parse). */
+function folderOfFile(text: string): string | null {
+  try {
+    const raw: unknown = JSON.parse(text);
+    return isObject(raw) && typeof raw.folder === 'string' ? raw.folder : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A folder file's records, or null if it is not exactly what `saveFolder` writes for `dir`. */
+export function parseFolder(text: string, dir: string): Records | null {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     return null;
   }
-  if (!isObject(raw) || raw.format !== FORMAT || !isObject(raw.files) || Object.keys(raw).length !== 2) return null;
+  if (!isObject(raw) || !exactKeys(raw, ['files', 'folder', 'format']) || raw.format !== FORMAT || raw.folder !== dir || !isObject(raw.files)) return null;
+  if (!isNormal(dir)) return null;
   const records: Records = new Map();
   for (const [path, r] of Object.entries(raw.files)) {
-    if (!path.startsWith('/') || path === '/' || path.endsWith('/') || path.includes('\0') || !isRecord(r)) return null;
+    if (path === '/' || !isNormal(path) || parentOf(path) !== dir || !isRecord(r)) return null;
     records.set(path, { id: r.id, size: r.size, modified: r.modified, created: r.created, props: { ...r.props } });
   }
-  return records;
+  return records.size ? records : null;
+}
+
+/** folders.json's folders, or null if it is not exactly what `saveFolders` writes. */
+export function parseFolders(text: string): Set<string> | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(raw) || !exactKeys(raw, ['folders', 'format']) || raw.format !== FORMAT || !Array.isArray(raw.folders)) return null;
+  if (!raw.folders.every((f) => typeof f === 'string' && isNormal(f))) return null;
+  const set = new Set(raw.folders as string[]);
+  return set.size === raw.folders.length ? set : null;
+}
+
+/** `/`, or `/a/b`: no empty, `.` or `..` segment, no NUL. */
+function isNormal(path: string): boolean {
+  if (path === '/') return true;
+  if (!path.startsWith('/') || path.includes('\0')) return false;
+  return path.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function exactKeys(v: Record<string, unknown>, keys: string[]): boolean {
+  const own = Object.keys(v).sort();
+  return own.length === keys.length && own.every((k, i) => k === keys[i]);
+}
+
+function isDate(v: unknown): v is number {
+  return Number.isSafeInteger(v) && Math.abs(v as number) <= MAX_DATE;
+}
+
 function isRecord(v: unknown): v is JunkRecord {
-  if (!isObject(v)) return false;
+  if (!isObject(v) || !exactKeys(v, ['created', 'id', 'modified', 'props', 'size'])) return false;
   const { id, size, modified, created, props } = v;
   return (
     typeof id === 'string' && ID.test(id) &&
     Number.isSafeInteger(size) && (size as number) >= 0 &&
-    Number.isFinite(modified) && Number.isFinite(created) &&
+    isDate(modified) && isDate(created) &&
     isObject(props) && Object.values(props).every((p) => typeof p === 'string')
   );
+}
+
+function sameRecords(a: Records, b: Records): boolean {
+  if (a.size !== b.size) return false;
+  for (const [p, r] of a) if (b.get(p) !== r) return false;
+  return true;
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
 }
 
 /** Streams `body` to a new file `temp`, hashing it; fsynced before it returns. */
@@ -256,9 +514,4 @@ async function writeHashed(body: Readable, temp: string): Promise<{ id: string; 
     await handle.close();
   }
   return { id: hash.digest('hex'), size };
-}
-
-/** A range of a record's bytes as fs read-stream options (inclusive end). */
-export function rangeOptions(range?: ByteRange): { start?: number; end?: number } {
-  return range ? { start: range.start, end: range.end } : {};
 }

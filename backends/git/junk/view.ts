@@ -46,40 +46,83 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
     if (live.listVersioned) this.listVersioned = (path, options) => this.listVersionedWithJunk(path, options);
   }
 
-  /** The junk record at `path`, if `path` has a junk name and one is stored. */
-  private junk(path: string): JunkRecord | undefined {
-    return this.rules.isJunk(path) ? this.store.get(path) : undefined;
+  /**
+   * The junk record at `path`, if `path` has a junk name under the current rules, one is stored, and
+   * its folder is (still) a folder of the live tree (`liveStat`: the tree as the caller sees it). Junk
+   * of a folder gone (removed by a push, or by a server with other rules) is never served, and dropped.
+   */
+  private async junk(path: string, liveStat: (p: string) => Promise<Entry | null> = (p) => this.live.stat(p)): Promise<JunkRecord | undefined> {
+    if (!this.rules.isJunk(path)) return undefined;
+    const r = this.store.get(path);
+    if (!r) return undefined;
+    if ((await liveStat(parentOf(path)))?.kind === 'collection') return r;
+    this.dropGone(parentOf(path));
+    return undefined;
+  }
+
+  /** Removes, in the background, the junk of folder `dir` (and below) if it is not in the live tree. */
+  private dropGone(dir: string): void {
+    void this.store.removeWithin(dir, async () => (await this.live.stat(dir))?.kind !== 'collection').catch(() => undefined);
+  }
+
+  /** Records of folder `dir` that the current rules still call junk; the rest are dropped in the background. */
+  private junkMembers(dir: string): [string, JunkRecord][] {
+    const members = this.store.membersOf(dir);
+    const kept = members.filter(([p]) => this.rules.isJunk(p));
+    if (kept.length !== members.length) {
+      void this.store.change([dir], (records) => {
+        let changed = false;
+        for (const p of [...records.keys()]) if (!this.rules.isJunk(p)) changed = records.delete(p) || changed;
+        return changed;
+      }).catch(() => undefined);
+    }
+    return kept;
   }
 
   private guardView(): GuardView {
     return { stat: (p) => this.stat(p) };
   }
 
+  /** A guard's view of the live tree (`v`, as a write there sees it) with the junk files in front. */
+  private withJunk(v: GuardView): GuardView {
+    return {
+      stat: async (p) => {
+        const r = await this.junk(p, (q) => v.stat(q));
+        return r ? this.store.entryOf(p, r) : v.stat(p);
+      },
+    };
+  }
+
   // ---- reads --------------------------------------------------------------------------------------
 
   async stat(path: string): Promise<Entry | null> {
-    const r = this.junk(path);
+    const r = await this.junk(path);
     return r ? this.store.entryOf(path, r) : this.live.stat(path);
   }
 
   async *list(path: string): AsyncIterable<Entry> {
-    const junk = this.store.membersOf(path);
+    const junk = this.junkMembers(path);
     const names = new Set(junk.map(([p]) => p));
     for await (const e of this.live.list(path)) if (!names.has(e.path)) yield e;
     for (const [p, r] of junk) yield this.store.entryOf(p, r);
   }
 
   async read(path: string, range?: ByteRange, known?: Entry): Promise<Readable> {
-    const r = this.junk(path);
+    const r = await this.junk(path);
     if (!r) return this.live.read(path, range, known);
-    const handle = await this.store.open(path, r);
+    // The bytes `known` names (content is addressed by hash), as git reads the blob its ETag names:
+    // never other bytes under that entry's length and digest. They are kept while an entry names them;
+    // once replaced and unnamed they are gone (NotFound). Without `known`: the current bytes.
+    const id = /^"junk-([0-9a-f]{64})"$/.exec(known?.etag ?? '')?.[1];
+    const handle = id !== undefined ? await this.store.openContent(path, id) : (await this.store.open(path, r)).handle;
+    if (!handle) throw new BackendError('NotFound', path, 'this version of the junk file was replaced meanwhile');
     return handle.createReadStream({ ...(range ? { start: range.start, end: range.end } : {}), autoClose: true });
   }
 
   async openRead(path: string): Promise<OpenedRead | null> {
-    const r = this.junk(path);
-    if (!r) return this.live.openRead(path);
-    const handle = await this.store.open(path, r);
+    const found = await this.junk(path);
+    if (!found) return this.live.openRead(path);
+    const { handle, record: r } = await this.store.open(path, found);
     let taken = false;
     return {
       entry: this.store.entryOf(path, r),
@@ -95,18 +138,18 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
   }
 
   async props(path: string, known?: Entry): Promise<PropertyMap> {
-    const r = this.junk(path);
+    const r = await this.junk(path);
     return r ? this.store.propsOf(r) : this.live.props(path, known);
   }
 
   async listingVersion(path: string, options?: { maxMembers?: number }): Promise<string | null> {
     const v = await this.live.listingVersion(path, options);
-    return v === null ? null : `${v}|junk.${this.store.version()}`;
+    return v === null ? null : `${v}|junk.${this.store.version(path)}`;
   }
 
   private async listVersionedWithJunk(path: string, options?: { maxMembers?: number }): Promise<{ entries: Entry[]; version: string } | null> {
-    const version = this.store.version();
-    const junk = this.store.membersOf(path);
+    const version = this.store.version(path);
+    const junk = this.junkMembers(path);
     const r = await this.live.listVersioned!(path, options);
     if (!r) return null;
     const names = new Set(junk.map(([p]) => p));
@@ -126,7 +169,7 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     if (!this.rules.isJunk(path)) return this.live.write(path, body, options);
-    if (options.offset !== undefined && (options.offset !== 0 || this.store.get(path))) {
+    if (options.offset !== undefined && (options.offset !== 0 || (await this.junk(path)))) {
       body.resume();
       throw new BackendError('InvalidRange', path, 'a junk file (kept out of history) is written whole, not in parts');
     }
@@ -141,8 +184,8 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
-    if (this.junk(path)) {
-      await this.store.change(async (records) => {
+    if (await this.junk(path)) {
+      await this.store.change([parentOf(path)], async (records) => {
         await options.guard?.(this.guardView());
         return records.delete(path);
       });
@@ -155,7 +198,9 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
   }
 
   async mkcol(path: string, options?: MutationOptions & { props?: PropPatch[] }): Promise<Entry> {
-    if (this.junk(path)) throw new BackendError('AlreadyExists', path);
+    if (await this.junk(path)) throw new BackendError('AlreadyExists', path);
+    // A new folder has no junk: what is stored for a folder of that name that went away is dropped.
+    if (this.store.hasWithin(path)) await this.store.removeWithin(path, async () => !(await this.live.stat(path)));
     return this.live.mkcol(path, options);
   }
 
@@ -176,8 +221,8 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
   }
 
   async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
-    if (!this.junk(path)) return this.live.patchProps(path, patches, options);
-    await this.store.change(async (records) => {
+    if (!(await this.junk(path))) return this.live.patchProps(path, patches, options);
+    await this.store.change([parentOf(path)], async (records) => {
       await options.guard?.(this.guardView());
       const r = records.get(path);
       if (!r) throw new BackendError('NotFound', path);
@@ -194,13 +239,19 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
 
   /** COPY or MOVE: within the live tree (junk files of a folder follow), within junk, or across. */
   private async place(from: string, to: string, options: MutationOptions & { overwrite: boolean }, depth: 0 | 'infinity', move: boolean): Promise<WriteResult> {
-    const source = this.junk(from);
-    if (this.store.get(to) && !options.overwrite) throw new BackendError('AlreadyExists', to);
+    const source = await this.junk(from);
+    if ((await this.junk(to)) && !options.overwrite) throw new BackendError('AlreadyExists', to);
     if (source && this.rules.isJunk(to)) return this.junkToJunk(from, to, source, options, move);
     if (source) {
-      // A junk file to an ordinary name: it becomes a file of the tree (a commit).
+      // A junk file to an ordinary name: it becomes a file of the tree (a commit). A folder there is
+      // replaced, as by an ordinary file (Overwrite: T), once the request's checks have passed.
+      if (options.overwrite && (await this.live.stat(to))?.kind === 'collection') {
+        await options.guard?.(this.guardView());
+        await this.live.remove(to, { actor: options.actor, summary: options.summary });
+        if (this.store.hasWithin(to)) await this.store.removeWithin(to);
+      }
       const result = await this.live.write(to, await this.read(from), { actor: options.actor, summary: options.summary, guard: this.overwriteGuard(to, options) });
-      if (move) await this.store.change((records) => records.delete(from));
+      if (move) await this.store.change([parentOf(from)], (records) => records.delete(from));
       return result;
     }
     if (this.rules.isJunk(to) && (await this.live.stat(from))?.kind === 'file') {
@@ -219,9 +270,14 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
     await this.parentExists(to);
     const behind = await this.live.stat(to);
     if (behind && !options.overwrite) throw new BackendError('AlreadyExists', to);
-    if (behind?.kind === 'collection') await this.live.remove(to, { actor: options.actor });
+    if (behind?.kind === 'collection') {
+      // Nothing is removed before the request's checks have passed.
+      await options.guard?.(this.guardView());
+      await this.live.remove(to, { actor: options.actor });
+      if (this.store.hasWithin(to)) await this.store.removeWithin(to);
+    }
     let created = false;
-    await this.store.change(async (records) => {
+    await this.store.change([parentOf(from), parentOf(to)], async (records) => {
       await options.guard?.(this.guardView());
       const r = records.get(from) ?? source;
       created = !records.has(to) && !behind;
@@ -236,7 +292,8 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
 
   /** The caller's guard, and RFC 4918's Overwrite: F (a destination there is refused). */
   private overwriteGuard(to: string, options: MutationOptions & { overwrite: boolean }) {
-    return async (view: GuardView) => {
+    return async (live: GuardView) => {
+      const view = this.withJunk(live); // a junk source (or destination) is seen where it is: in the store
       await options.guard?.(view);
       if (!options.overwrite && (await view.stat(to))) throw new BackendError('AlreadyExists', to);
     };
