@@ -10,17 +10,21 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usersFileOf } from './auth/users-file.js';
+import { ConfigError, loadConfig } from './config.js';
 
-export const RESTORE_USAGE = `usage: gitdav restore [--root DIR] [--user NAME] PATH [REV] [--to DEST]
+export const RESTORE_USAGE = `usage: gitdav restore [--config FILE] [--root DIR] [--user NAME] PATH [REV] [--to DEST]
                                     put PATH (a file or folder) back as it was at REV (a branch, tag or
                                     commit id; default: its last version, also for a deleted path), at
-                                    DEST if given; DIR is the git repository (default ./data), or a
-                                    multi-user root with --user NAME`;
+                                    DEST if given; DIR is the git repository (default: the config's root,
+                                    else ./data), or a multi-user root with --user NAME; FILE (or
+                                    GITDAV_CONFIG) is the server's config, whose ignore list it uses`;
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
 interface Args {
   root: string;
+  /** The server's junk patterns (the config's `ignore`), if a config was given. */
+  ignore?: string[];
   user?: string;
   path: string;
   rev?: string;
@@ -41,7 +45,15 @@ export async function runRestore(argv: string[], io: Out = process): Promise<num
     return 2;
   }
   const { restore } = await import('../backends/git/restore.js');
-  const result = await restore({ root: dir, path: parsed.path, rev: parsed.rev, to: parsed.to });
+  let result: Awaited<ReturnType<typeof restore>>;
+  try {
+    result = await restore({ root: dir, path: parsed.path, rev: parsed.rev, to: parsed.to }, parsed.ignore ? { ignore: parsed.ignore } : {});
+  } catch (err) {
+    // An I/O error (or a corrupt object) is said as what it is, without a stack: nothing was restored.
+    const code = (err as NodeJS.ErrnoException).code;
+    io.stderr.write(`gitdav restore: nothing restored: ${code && !(err as Error).message.includes(code) ? `${code}: ` : ''}${(err as Error).message}\n`);
+    return 1;
+  }
   if (!result.ok) {
     io.stderr.write(`gitdav restore: ${result.message}\n`);
     return result.code;
@@ -51,7 +63,8 @@ export async function runRestore(argv: string[], io: Out = process): Promise<num
 }
 
 function parseArgs(argv: string[], io: Out): Args | number {
-  let root = process.env.GITDAV_ROOT ?? './data';
+  let root: string | undefined;
+  let config = process.env.GITDAV_CONFIG || undefined;
   let user: string | undefined;
   let to: string | undefined;
   const positional: string[] = [];
@@ -66,6 +79,9 @@ function parseArgs(argv: string[], io: Out): Args | number {
       const v = value('--root');
       if (v === undefined) return usageError(io, '--root needs a value');
       root = v;
+    } else if (a === '--config' || a.startsWith('--config=')) {
+      config = value('--config');
+      if (config === undefined) return usageError(io, '--config needs a value');
     } else if (a === '--to' || a.startsWith('--to=')) {
       to = value('--to');
       if (to === undefined) return usageError(io, '--to needs a value');
@@ -80,7 +96,20 @@ function parseArgs(argv: string[], io: Out): Args | number {
   const path = normal(positional[0]!);
   const dest = to === undefined ? undefined : normal(to);
   if (path === null || (to !== undefined && dest === null)) return usageError(io, 'a path is /-separated, without . or .. segments');
-  return { root: resolve(root), user, path, rev: positional[1], to: dest ?? undefined };
+  let ignore: string[] | undefined;
+  if (config !== undefined) {
+    // The server's own loading (lib/config.ts), so the same file means the same ignore list and root.
+    try {
+      const loaded = loadConfig(['--config', config], process.env);
+      ignore = loaded.ignore;
+      root ??= loaded.root; // the file's root, or GITDAV_ROOT over it, as for serve
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      io.stderr.write(`gitdav restore: ${err.message}\n`);
+      return 2;
+    }
+  }
+  return { root: resolve(root ?? process.env.GITDAV_ROOT ?? './data'), user, path, rev: positional[1], to: dest ?? undefined, ignore };
 }
 
 /** `/docs/plan.md` from `docs/plan.md/` and the like; null for `.`/`..` segments. */

@@ -4,7 +4,7 @@
  * once. Clear messages and exit codes for an unknown path, an unknown revision, no repository.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
@@ -46,7 +46,7 @@ describe('gitdav restore', function () {
     await commitsOf(gitdir, 'd/a.txt', 3);
     const r = await restore('--root', gitdir, '/d/a.txt');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^restored \/d\/a\.txt from [0-9a-f]{7} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, gitdav\)\n$/);
+    assert.match(r.stdout, /^restored \/d\/a\.txt from [0-9a-f]{40} \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, gitdav\)\n$/);
     assert.equal((await req('/d/a.txt')).body.toString(), 'two');
     const log = (await tool('git', ['--git-dir', gitdir, 'log', '-1', '--format=%s'])).stdout;
     assert.match(log, /d\/a\.txt/, 'one commit made the restore');
@@ -56,7 +56,7 @@ describe('gitdav restore', function () {
     const [, first] = await commitsOf(gitdir, 'd/a.txt', 2);
     const r = await restore('--root', gitdir, 'd/a.txt', first!.slice(0, 8));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`from ${first!.slice(0, 7)} .*replacing what was there`));
+    assert.match(r.stdout, new RegExp(`from ${first} .*replacing what was there`), 'the full commit id');
     assert.equal((await req('/d/a.txt')).body.toString(), 'one');
     const b = await restore('--root', gitdir, '/d/a.txt', first!, '--to', '/d/copy.txt');
     assert.equal(b.code, 0, b.stderr);
@@ -107,9 +107,38 @@ describe('gitdav restore', function () {
     await mkdir(empty);
     const none = await restore('--root', empty, '/x');
     assert.deepEqual([none.code, none.stderr], [2, `gitdav restore: ${empty} is not a git repository\n`]);
+    const intoHistory = await restore('--root', gitdir, '/d/a.txt', first!, '--to', '/.history/x.txt');
+    assert.equal(intoHistory.code, 2);
+    assert.match(intoHistory.stderr, /^gitdav restore: \/\.history\/x\.txt is in history, which is read-only/);
+    assert.doesNotMatch(intoHistory.stderr, /\n\s+at /, 'no stack trace');
     const usage = await restore('--root', gitdir);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /usage: gitdav restore/);
-    assert.match((await tool(process.execPath, [CLI, '--help'])).stdout, /gitdav restore \[--root DIR\]/);
+    assert.match((await tool(process.execPath, [CLI, '--help'])).stdout, /gitdav restore \[--config FILE\] \[--root DIR\]/);
+  });
+  it('reads the server\'s config (--config): its ignore list decides what is junk, and its root is the default', async () => {
+    const [, first] = await commitsOf(gitdir, 'd/a.txt', 2);
+    const config = join(gitdir, '..', 'gitdav.json');
+    await writeFile(config, JSON.stringify({ root: gitdir, ignore: [] }));
+    const r = await restore('--config', config, '/d/a.txt', first!, '--to', '/d/a.swp');
+    assert.equal(r.code, 0, r.stderr);
+    await commitsOf(gitdir, 'd/a.swp', 1); // committed: under that config *.swp is no junk
+    const bad = join(gitdir, '..', 'bad.json');
+    await writeFile(bad, JSON.stringify({ ignore: 'nope' }));
+    const refused = await restore('--config', bad, '/d/a.txt');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /ignore must be a list/);
+  });
+
+  it('an I/O error (a corrupt object) is reported as such, not as an unknown path', async () => {
+    const [, first] = await commitsOf(gitdir, 'd/a.txt', 2);
+    const tree = (await tool('git', ['--git-dir', gitdir, 'rev-parse', `${first}:d`])).stdout.trim();
+    const file = join(gitdir, 'objects', tree.slice(0, 2), tree.slice(2));
+    await rm(file, { force: true });
+    await writeFile(file, 'not zlib at all');
+    const r = await restore('--root', gitdir, '/d/a.txt', first!);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^gitdav restore: nothing restored: /);
+    assert.doesNotMatch(r.stderr, /did not exist|unknown revision|\n\s+at /);
   });
 });
