@@ -193,7 +193,9 @@ describe('junk layer of a repository (openGitRepository, in process)', () => {
     await repo.close();
     repo = await openGitRepository({ root });
     assert.equal(await text(await repo.read('/.DS_Store')), 'committed');
+    assert.ok(await repo.versionOf('/.DS_Store'), 'the committed file has a version');
     await repo.write('/.DS_Store', body('junk'));
+    assert.equal(await repo.versionOf('/.DS_Store'), null, 'no version describes the junk bytes served');
     assert.equal(await text(await repo.read('/.DS_Store')), 'junk');
     assert.deepEqual(await names(repo, '/'), ['/.DS_Store', '/.history']);
     await repo.remove('/.DS_Store');

@@ -41,6 +41,7 @@ export class GitRepository extends MountView {
   /** A live file's current version (RFC 3253); none for what is in history already. */
   override async versionOf(path: string): Promise<VersionInfo | null> {
     if (isWithin(path, HISTORY_AT)) return null;
+    if (await this.junk?.serves(path)) return null; // a junk file shadows a committed one of its name
     const v = this.history.versionOfLive(path);
     return v && { ...v, path: HISTORY_AT + v.path };
   }

@@ -79,6 +79,11 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
     return kept;
   }
 
+  /** Whether `path` is served from the junk store (then no version of the tree describes its bytes). */
+  async serves(path: string): Promise<boolean> {
+    return (await this.junk(path)) !== undefined;
+  }
+
   private guardView(): GuardView {
     return { stat: (p) => this.stat(p) };
   }
