@@ -284,4 +284,20 @@ describe('junk layer of a repository (openGitRepository, in process)', () => {
     assert.equal(opened?.entry.size, 5);
     opened?.close();
   });
+  it('a folder moved while clients look at its junk keeps it (no lookup drops junk the move is carrying)', async () => {
+    await repo.mkcol('/d');
+    await repo.write('/d/.DS_Store', body('finder'));
+    // A client's lookup lands right after the tree's move, before the junk has followed.
+    const live = repo.live as unknown as { move: (...a: unknown[]) => Promise<unknown> };
+    const treeMove = live.move.bind(repo.live);
+    live.move = async (...a: unknown[]) => {
+      const r = await treeMove(...a);
+      assert.equal(await repo.stat('/d/.DS_Store'), null, 'not served: its folder is gone');
+      await new Promise((ok) => setTimeout(ok, 50)); // time enough for a drop to run, if it could
+      return r;
+    };
+    await repo.move('/d', '/e', { overwrite: false });
+    await repo.stat('/d/.DS_Store');
+    assert.equal(await text(await repo.read('/e/.DS_Store')), 'finder');
+  });
 });

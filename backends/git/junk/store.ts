@@ -2,53 +2,34 @@
  * Junk files' bytes and properties, kept beside the repository and never committed: `<stateDir>/junk/`
  * (stateDir is `<gitdir>/gitdav`, outside `objects/`, so neither `git gc` nor `git clone` sees it).
  *
- * - One index file per folder: `index/<sha256 of the folder path>.json` (its junk files: path →
- *   {content id, size, dates, dead properties}); `content/<same hash>/<sha256 of the bytes>`: that
- *   folder's bytes, named by their hash. A change rewrites one folder's file, and a reader re-parses
- *   only the folder that changed, so the cost of a change is that folder's size, not the whole store's.
- *   `folders.json` lists the folders that have an index file (changed only when a folder gains its
- *   first or loses its last junk file), so a folder's DELETE/MOVE/COPY finds the folders below it.
- * - Several processes (workers, a second server) share the folder. Every change happens under one lock
- *   (`index.lock`, ../../util/lock-file.ts), from the latest saves, files written temp + fsync + rename
- *   (these files are the only copy). Content files are placed (renamed from a temp file fsynced before
- *   the lock was taken, or linked from another folder's) and removed (when no entry of their folder
- *   names them any more) only under that lock, so content an entry names is never removed by a writer
- *   that did not see it. Orphans (a crash between placing content and saving the index, an index found
- *   corrupt) are swept under the lock when a store is opened.
+ * - One index file per folder, `index/<sha256 of the folder path>.json` (path → content id, size, dates,
+ *   dead properties), and `content/<same hash>/<sha256 of the bytes>`: a change rewrites, and a reader
+ *   re-parses, one folder's entries, not the whole store's. `folders.json` lists the folders that have
+ *   an index file, so a folder's DELETE/MOVE/COPY finds the folders below it (./format.ts: the files).
+ * - Processes (workers, a second server) share the folder. Every change happens under one lock
+ *   (`index.lock`), from the latest saves, written temp + fsync + rename (the only copy). Content is
+ *   placed (renamed from a temp file fsynced before the lock, or linked from another folder's) and
+ *   removed (when no entry of its folder names it) only under that lock; orphans (a crash in between,
+ *   an index found corrupt) are swept under it when a store opens.
  * - A read re-reads a folder's file when another save replaced it (one stat: ../../util/pinned-file.ts).
- *   Every file is parsed strictly: one that is not exactly what this module writes is taken as empty
- *   (and reported), never trusted, never a crash. A file removed is empty, never written back from memory.
+ *   A file that is not exactly what this module writes is taken as empty (and reported), never
+ *   trusted, never a crash; a file removed is empty, never written back from memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { isWithin, parentOf, type Entry, type PropertyMap } from '../../backend.js';
 import { BackendError } from '../../errors.js';
 import { removeFileDurably, syncDirectory, writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { PinnedFile } from '../../util/pinned-file.js';
+import { folderHash, folderOfFile, FORMAT, ID, parseFolder, parseFolders, sameRecords, sameSet, writeHashed, type JunkRecord, type Records } from './format.js';
 
-/** One junk file as the index holds it. Dates are epoch ms. */
-export interface JunkRecord {
-  /** SHA-256 of the bytes, hex: the content file's name and the ETag. */
-  id: string;
-  size: number;
-  modified: number;
-  created: number;
-  /** Dead properties: Clark name → XML element string. */
-  props: Record<string, string>;
-}
+export { folderHash, parseFolder, parseFolders, type JunkRecord } from './format.js';
 
-type Records = Map<string, JunkRecord>;
-
-const FORMAT = 2;
-const ID = /^[0-9a-f]{64}$/;
-/** ECMAScript's date range, in ms: a date outside it is no date. */
-const MAX_DATE = 8.64e15;
 /** Parsed folder files kept per process, by their text's length (the newest always stays). */
 const CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -74,6 +55,8 @@ export class JunkStore {
   private readonly cache = new Map<string, FolderState>();
   private cachedBytes = 0;
   private readonly swept: Promise<void>;
+  /** Set in the async flow of during(), which holds the lock. */
+  private readonly holding = new AsyncLocalStorage<boolean>();
 
   constructor(
     readonly dir: string,
@@ -156,7 +139,21 @@ export class JunkStore {
    * only in those folders) and returns false when it changed nothing. Content no entry names is removed.
    */
   change(dirs: string[], mutate: (records: Records) => boolean | Promise<boolean>): Promise<void> {
+    if (this.holding.getStore()) return this.apply(dirs, mutate); // within during(): the lock is ours
     return this.lock.run(() => this.apply(dirs, mutate), { makeDir: true });
+  }
+
+  /**
+   * Runs `fn` holding the lock; the store's changes within it (in its async flow only) use that hold.
+   * For a live change whose junk must follow before anyone judges it gone (a folder's MOVE).
+   */
+  during<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(() => this.holding.run(true, fn), { makeDir: true });
+  }
+
+  /** Starts `fn` outside any during(): a background change that must take the lock itself. */
+  detached<T>(fn: () => Promise<T>): Promise<T> {
+    return this.holding.exit(fn);
   }
 
   /** Removes every junk file in folder `path` and below (if `still`, asked under the lock, says so). */
@@ -270,23 +267,20 @@ export class JunkStore {
   /** The folders with junk files at or below `path`. */
   private foldersWithin(path: string): string[] {
     const look = this.foldersFile.look();
-    if (look.kind === 'missing') this.setFolders(new Set());
+    if (look.kind === 'missing') this.folderSet = new Set();
     else if (look.kind === 'changed') {
       const parsed = parseFolders(look.text);
       if (!parsed) this.warn(`gitdav: ${this.foldersFile.path} is not a junk folder list this version wrote; it is rebuilt at the next start`);
-      this.setFolders(parsed ?? new Set());
+      this.folderSet = parsed ?? new Set();
     }
     return [...this.folderSet].filter((f) => isWithin(f, path));
   }
 
-  private setFolders(folders: Set<string>): void {
-    this.folderSet = folders;
-  }
 
   private async saveFolders(folders: Set<string>): Promise<void> {
     await writeFileDurably(this.foldersFile.path, JSON.stringify({ format: FORMAT, folders: [...folders].sort() }), { durability: 'fsync' });
     this.foldersFile.look(); // pins what was just written (nobody else writes while the lock is held)
-    this.setFolders(folders);
+    this.folderSet = folders;
   }
 
   /** The change itself, the lock held. */
@@ -362,11 +356,7 @@ export class JunkStore {
     if (removed) await syncDirectory(this.contentDir(dir));
   }
 
-  /**
-   * At open, under the lock: content no entry names (a crash between placing it and saving the index,
-   * an index found corrupt) is removed, and folders.json is made to list exactly the folders with an
-   * index file. Reads every folder file once, off the request path (nothing waits for it but close()).
-   */
+  /** At open, under the lock: unnamed content goes, folders.json lists exactly the folders with an index (off the request path). */
   private async sweep(): Promise<void> {
     await new Promise((r) => setImmediate(r));
     const indexNames = await fsp.readdir(join(this.dir, 'index')).catch(() => null);
@@ -405,113 +395,3 @@ export class JunkStore {
   }
 }
 
-/** The file name of a folder's index and content folder: a hash, so any path fits in a name. */
-export function folderHash(dir: string): string {
-  return createHash('sha256').update(dir).digest('hex');
-}
-
-/** The `folder` a folder file says it is for (read by the sweep before the strict parse). */
-function folderOfFile(text: string): string | null {
-  try {
-    const raw: unknown = JSON.parse(text);
-    return isObject(raw) && typeof raw.folder === 'string' ? raw.folder : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A folder file's records, or null if it is not exactly what `saveFolder` writes for `dir`. */
-export function parseFolder(text: string, dir: string): Records | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw) || !exactKeys(raw, ['files', 'folder', 'format']) || raw.format !== FORMAT || raw.folder !== dir || !isObject(raw.files)) return null;
-  if (!isNormal(dir)) return null;
-  const records: Records = new Map();
-  for (const [path, r] of Object.entries(raw.files)) {
-    if (path === '/' || !isNormal(path) || parentOf(path) !== dir || !isRecord(r)) return null;
-    records.set(path, { id: r.id, size: r.size, modified: r.modified, created: r.created, props: { ...r.props } });
-  }
-  return records.size ? records : null;
-}
-
-/** folders.json's folders, or null if it is not exactly what `saveFolders` writes. */
-export function parseFolders(text: string): Set<string> | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObject(raw) || !exactKeys(raw, ['folders', 'format']) || raw.format !== FORMAT || !Array.isArray(raw.folders)) return null;
-  if (!raw.folders.every((f) => typeof f === 'string' && isNormal(f))) return null;
-  const set = new Set(raw.folders as string[]);
-  return set.size === raw.folders.length ? set : null;
-}
-
-/** `/`, or `/a/b`: no empty, `.` or `..` segment, no NUL. */
-function isNormal(path: string): boolean {
-  if (path === '/') return true;
-  if (!path.startsWith('/') || path.includes('\0')) return false;
-  return path.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function exactKeys(v: Record<string, unknown>, keys: string[]): boolean {
-  const own = Object.keys(v).sort();
-  return own.length === keys.length && own.every((k, i) => k === keys[i]);
-}
-
-function isDate(v: unknown): v is number {
-  return Number.isSafeInteger(v) && Math.abs(v as number) <= MAX_DATE;
-}
-
-function isRecord(v: unknown): v is JunkRecord {
-  if (!isObject(v) || !exactKeys(v, ['created', 'id', 'modified', 'props', 'size'])) return false;
-  const { id, size, modified, created, props } = v;
-  return (
-    typeof id === 'string' && ID.test(id) &&
-    Number.isSafeInteger(size) && (size as number) >= 0 &&
-    isDate(modified) && isDate(created) &&
-    isObject(props) && Object.values(props).every((p) => typeof p === 'string')
-  );
-}
-
-function sameRecords(a: Records, b: Records): boolean {
-  if (a.size !== b.size) return false;
-  for (const [p, r] of a) if (b.get(p) !== r) return false;
-  return true;
-}
-
-function sameSet(a: Set<string>, b: Set<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
-}
-
-/** Streams `body` to a new file `temp`, hashing it; fsynced before it returns. */
-async function writeHashed(body: Readable, temp: string): Promise<{ id: string; size: number }> {
-  const hash = createHash('sha256');
-  const handle = await fsp.open(temp, 'wx');
-  let size = 0;
-  try {
-    await pipeline(
-      body,
-      new Writable({
-        write(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          handle.write(chunk).then(() => done(), done);
-        },
-      }),
-    );
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return { id: hash.digest('hex'), size };
-}

@@ -62,7 +62,7 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
 
   /** Removes, in the background, the junk of folder `dir` (and below) if it is not in the live tree. */
   private dropGone(dir: string): void {
-    void this.store.removeWithin(dir, async () => (await this.live.stat(dir))?.kind !== 'collection').catch(() => undefined);
+    void this.store.detached(() => this.store.removeWithin(dir, async () => (await this.live.stat(dir))?.kind !== 'collection')).catch(() => undefined);
   }
 
   /** Records of folder `dir` that the current rules still call junk; the rest are dropped in the background. */
@@ -70,11 +70,11 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
     const members = this.store.membersOf(dir);
     const kept = members.filter(([p]) => this.rules.isJunk(p));
     if (kept.length !== members.length) {
-      void this.store.change([dir], (records) => {
+      void this.store.detached(() => this.store.change([dir], (records) => {
         let changed = false;
         for (const p of [...records.keys()]) if (!this.rules.isJunk(p)) changed = records.delete(p) || changed;
         return changed;
-      }).catch(() => undefined);
+      })).catch(() => undefined);
     }
     return kept;
   }
@@ -265,10 +265,15 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
       if (move) await this.live.remove(from, { actor: options.actor, summary: options.summary });
       return result;
     }
-    const result = move ? await this.live.move(from, to, options as MoveOptions) : await this.live.copy(from, to, { ...(options as CopyOptions), depth });
-    if (this.store.hasWithin(to)) await this.store.removeWithin(to); // what the destination held is gone
-    if (depth === 'infinity' && this.store.hasWithin(from)) await this.store.copyWithin(from, to, move);
-    return result;
+    const live = async () => {
+      const result = move ? await this.live.move(from, to, options as MoveOptions) : await this.live.copy(from, to, { ...(options as CopyOptions), depth });
+      if (this.store.hasWithin(to)) await this.store.removeWithin(to); // what the destination held is gone
+      if (depth === 'infinity' && this.store.hasWithin(from)) await this.store.copyWithin(from, to, move);
+      return result;
+    };
+    // A folder moved with junk: the store is held until its junk has followed, so no lookup in
+    // between finds `from` gone and drops that junk (dropGone waits for the lock, then sees it moved).
+    return move && this.store.hasWithin(from) ? this.store.during(live) : live();
   }
 
   private async junkToJunk(from: string, to: string, source: JunkRecord, options: MutationOptions & { overwrite: boolean }, move: boolean): Promise<WriteResult> {
