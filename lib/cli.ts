@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|user|share|status|dump|reload`: the command-line entry point. */
+/** `gitdav serve|fsck|restore|user|share|status|dump|reload`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
@@ -9,9 +9,10 @@ const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
  * does not hold fsck's, the user commands' or the backends' code it never runs.
  */
 async function usage(): Promise<string> {
-  const [user, fsck, serve, status, dump, reload] = await Promise.all([
+  const [user, fsck, restore, serve, status, dump, reload] = await Promise.all([
     import('./cli-user.js'),
     import('./cli-fsck.js'),
+    import('./cli-restore.js'),
     import('./cli-serve.js'),
     import('./cli-status.js'),
     import('./flight/dump-command.js'),
@@ -20,6 +21,7 @@ async function usage(): Promise<string> {
   return `usage: gitdav --version | --help
 ${usageLines(serve.SERVE_USAGE)}
 ${usageLines(fsck.FSCK_USAGE)}
+${usageLines(restore.RESTORE_USAGE)}
 ${usageLines(user.USER_USAGE)}
 ${usageLines(user.SHARE_USAGE)}
 ${usageLines(status.STATUS_USAGE)}
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') return (await import('./cli-serve.js')).runServe(rest);
   if (command === 'fsck') return (await import('./cli-fsck.js')).runFsck(rest);
+  if (command === 'restore') return (await import('./cli-restore.js')).runRestore(rest);
   if (command === 'user') return (await import('./cli-user.js')).runUser(rest);
   if (command === 'share') return (await import('./cli-user.js')).runShare(rest);
   if (command === 'status') return (await import('./cli-status.js')).runStatus(rest);

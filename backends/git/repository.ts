@@ -7,6 +7,10 @@
  * DAV:cannot-modify-version), lists `.history` in the root, and hands a COPY out of history to the
  * live tree's `copyFrom` (a restore by object id, in one commit). The live tree keeps `.history` as a
  * reserved root name, so nothing it holds can hide or shadow the mount.
+ *
+ * Between the view and the live tree stands the junk layer (./junk/view.ts): files with junk names
+ * (`.DS_Store`, `~$x.docx`; ./junk/rules.ts, the config's `ignore`) are kept beside the repository and
+ * never committed. `live` stays the GitBackend itself (history and `gitdav restore` use it).
  */
 import { baseName, isWithin, type VersionInfo } from '../backend.js';
 import { MountView } from '../mount/view.js';
@@ -17,6 +21,9 @@ import { HISTORY } from './history/history.js';
 import { BlobCache, type BlobCacheOptions } from './blob-cache.js';
 import { join } from 'node:path';
 import { ownTempDir } from '../util/process-temp.js';
+import { DEFAULT_JUNK, JunkRules } from './junk/rules.js';
+import { JunkStore } from './junk/store.js';
+import { JunkView } from './junk/view.js';
 
 /** Where history is mounted. */
 export const HISTORY_AT = `/${HISTORY}`;
@@ -25,19 +32,23 @@ export class GitRepository extends MountView {
   constructor(
     readonly live: GitBackend,
     readonly history: HistoryBackend,
+    /** The junk layer over `live`; null when no pattern is configured (`ignore: []`). */
+    readonly junk: JunkView | null = null,
   ) {
-    super(live, new MountTable([{ at: HISTORY_AT, path: '/', target: history, access: 'read', readOnlyPart: HISTORY_READ_ONLY }]));
+    super(junk ?? live, new MountTable([{ at: HISTORY_AT, path: '/', target: history, access: 'read', readOnlyPart: HISTORY_READ_ONLY }]));
   }
 
   /** A live file's current version (RFC 3253); none for what is in history already. */
   override async versionOf(path: string): Promise<VersionInfo | null> {
     if (isWithin(path, HISTORY_AT)) return null;
+    if (await this.junk?.serves(path)) return null; // a junk file shadows a committed one of its name
     const v = this.history.versionOfLive(path);
     return v && { ...v, path: HISTORY_AT + v.path };
   }
 
   /** This view owns both its backends. */
   override async close(): Promise<void> {
+    await this.junk?.close();
     await this.live.close();
   }
 }
@@ -71,5 +82,7 @@ export async function openGitRepository(options: GitBackendOptions & { blobCache
     // Signed for the path the client sees, as the live tree's tokens are.
     token: (p, tree) => live.tokenFor(HISTORY_AT + (p === '/' ? '' : p), tree),
   });
-  return new GitRepository(live, history);
+  const rules = new JunkRules(options.ignore ?? DEFAULT_JUNK);
+  const junk = rules.empty ? null : new JunkView(live, rules, new JunkStore(join(live.stateDir, 'junk'), () => ownTempDir(join(live.stateDir, 'tmp'))));
+  return new GitRepository(live, history, junk);
 }

@@ -63,4 +63,31 @@ forEachBackend((kind) => describe(`real client: davfs2 mount (${kind})`, functio
     assert.equal(await storageOf(kind, s.root).text('/docs/renamed.txt'), 'line 1\nline 2\n');
     assert.deepEqual(await storageOf(kind, s.root).names('/docs'), expected);
   });
+
+  it('junk files (.DS_Store, ._x, ~$x.docx, .~lock.x#, x.swp) work on the mount and stay out of git history', async () => {
+    const junk = ['.DS_Store', '._x', '~$x.docx', '.~lock.x#', 'x.swp'];
+    await mkdir(join(mnt, 'j'));
+    await writeFile(join(mnt, 'j', 'real.txt'), 'real\n');
+    for (const name of junk) await writeFile(join(mnt, 'j', name), `junk ${name}\n`);
+    await appendFile(join(mnt, 'j', 'x.swp'), 'more\n');
+    await tool('/bin/sync', []);
+    assert.deepEqual((await readdir(join(mnt, 'j'))).sort(), [...junk, 'real.txt'].sort());
+    for (const name of junk.filter((n) => n !== 'x.swp')) assert.equal(await readFile(join(mnt, 'j', name), 'utf8'), `junk ${name}\n`);
+    assert.equal(await readFile(join(mnt, 'j', 'x.swp'), 'utf8'), 'junk x.swp\nmore\n');
+    await rm(join(mnt, 'j', '._x'));
+    await rm(join(mnt, 'j', '~$x.docx'));
+    await tool('/bin/sync', []);
+    assert.deepEqual((await readdir(join(mnt, 'j'))).sort(), ['.DS_Store', '.~lock.x#', 'real.txt', 'x.swp']);
+    if (kind !== 'git') return;
+    // The server has the ordinary file once davfs2 uploaded it (bounded by steps, not by time).
+    let names: string[] = [];
+    for (let i = 0; i < 200 && !names.includes('real.txt'); i++) {
+      names = await storageOf(kind, s.root).names('/j').catch(() => []);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(names, ['.davprops', 'real.txt']);
+    const log = (await tool('git', ['--git-dir', s.root, 'log', '--stat', '--all'])).stdout;
+    assert.match(log, /j\/real\.txt/);
+    assert.doesNotMatch(log, /DS_Store|\._x|~\$|\.~lock|\.swp/);
+  });
 }));

@@ -56,4 +56,32 @@ forEachBackend((kind) => describe(`client sequences: Windows, Finder, GVFS (${ki
     assert.equal((await raw(s.url, '/g.txt', { method: 'PUT', body: 'again' })).status, 201);
     assert.equal(await stored().text('/g.txt'), 'again');
   });
+
+  it("junk: Finder's ._ files beside a copy, an Office owner file LOCK – PUT 0 bytes – PUT – UNLOCK, Explorer's desktop.ini; on git none reaches the tree", async () => {
+    // Finder copying Photo.jpg: the AppleDouble file first, then the file, then it looks at both.
+    assert.equal((await raw(s.url, '/._Photo.jpg', { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, body: Buffer.from([0, 5, 22, 7, 0, 2]) })).status, 201);
+    assert.equal((await raw(s.url, '/Photo.jpg', { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, body: 'jpeg' })).status, 201);
+    const looked = await raw(s.url, '/._Photo.jpg', { method: 'PROPFIND', headers: { Depth: '0' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><D:getcontentlength/></D:prop></D:propfind>' });
+    assert.match(looked.text, /<D:getcontentlength>6<\/D:getcontentlength>/);
+    // Word opening Report.docx: its owner file, locked, made empty, then written, then unlocked.
+    const l = await raw(s.url, '/~$Report.docx', { method: 'LOCK', headers: { Timeout: 'Second-180', Depth: '0' }, body: lockBody('exclusive', 'WIN\\alice') });
+    assert.equal(l.status, 201);
+    const t = token(l.headers['lock-token']);
+    assert.equal((await raw(s.url, '/~$Report.docx', { method: 'PUT', headers: { If: `(<${t}>)` }, body: '' })).status, 204);
+    assert.equal((await raw(s.url, '/~$Report.docx', { method: 'PUT', body: 'not yours' })).status, 423, 'the lock holds on a junk file');
+    assert.equal((await raw(s.url, '/~$Report.docx', { method: 'PUT', headers: { If: `(<${t}>)` }, body: 'alice' })).status, 204);
+    assert.equal((await raw(s.url, '/~$Report.docx', { method: 'UNLOCK', headers: { 'Lock-Token': `<${t}>` } })).status, 204);
+    assert.equal((await raw(s.url, '/~$Report.docx')).text, 'alice');
+    // Explorer customising a folder: desktop.ini with its Win32 attributes.
+    assert.equal((await raw(s.url, '/Pics', { method: 'MKCOL' })).status, 201);
+    assert.equal((await raw(s.url, '/Pics/desktop.ini', { method: 'PUT', body: '[.ShellClassInfo]\r\n' })).status, 201);
+    const attrs = '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop><Z:Win32FileAttributes>00000026</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>';
+    assert.match((await raw(s.url, '/Pics/desktop.ini', { method: 'PROPPATCH', body: attrs })).text, /HTTP\/1.1 200 OK/);
+    const listed = await raw(s.url, '/Pics', { method: 'PROPFIND', headers: { Depth: '1' }, body: '<D:propfind xmlns:D="DAV:"><D:prop><Z:Win32FileAttributes xmlns:Z="urn:schemas-microsoft-com:"/></D:prop></D:propfind>' });
+    assert.match(listed.text, /Pics\/desktop\.ini<\/D:href>[\s\S]*>00000026</);
+    assert.equal((await raw(s.url, '/._Photo.jpg', { method: 'DELETE' })).status, 204);
+    assert.equal((await raw(s.url, '/._Photo.jpg')).status, 404);
+    assert.deepEqual(await stored().names(), kind === 'git' ? ['Photo.jpg', 'Pics'] : ['Photo.jpg', 'Pics', '~$Report.docx']);
+    assert.deepEqual(await stored().names('/Pics'), kind === 'git' ? ['.davprops'] : ['.davprops', 'desktop.ini']); // fs: its properties in a sidecar
+  });
 }));

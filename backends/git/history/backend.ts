@@ -87,7 +87,7 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
     return { name: last.oid.slice(0, 7), creator: last.author, path: `/versions${livePath}/${History.versionName(livePath, last)}` };
   }
 
-  async treeOf(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; fileProps: PropertyMap | null; label: string } | null> {
+  async treeOf(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; fileProps: PropertyMap | null; label: string; commit: string } | null> {
     const found = await this.history.slotOf(path);
     if (!found) return null;
     let fileProps: PropertyMap | null = null;
@@ -95,7 +95,7 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
       fileProps = propsOf(await readSidecar(this.store, found.editor, parentOf(found.inner)), baseName(found.inner));
     }
     const slot = found.slot.kind === 'dir' && depth === 0 ? await shallowDir(this.store, found.editor!, found.inner!) : found.slot;
-    return { slot, fileProps, label: found.commit.oid.slice(0, 7) };
+    return { slot, fileProps, label: found.commit.oid.slice(0, 7), commit: found.commit.oid };
   }
 
   write(path: string): Promise<WriteResult> {
