@@ -51,17 +51,44 @@ export class LockFile implements CriticalSection {
    * process holds it. `makeDir`: make the file's folder if it is missing.
    */
   run<T>(fn: () => Promise<T>, options: { makeDir?: boolean } = {}): Promise<T> {
-    return this.mutex.run(async () => {
-      const release = await this.acquire(options.makeDir ?? false);
-      try {
-        return await fn();
-      } finally {
-        await release();
-      }
-    });
+    this.sections++;
+    return this.mutex
+      .run(async () => {
+        const release = (await this.acquire(options.makeDir ?? false, true))!;
+        try {
+          return await fn();
+        } finally {
+          await release();
+        }
+      })
+      .finally(() => this.sections--);
   }
 
-  private async acquire(makeDir: boolean): Promise<() => Promise<void>> {
+  /**
+   * Runs `fn` holding the file if it can be had at once (a dead holder's file is taken over); null,
+   * without waiting, when a section of this process or another live process holds or awaits it.
+   */
+  tryRun<T>(fn: () => Promise<T>, options: { makeDir?: boolean } = {}): Promise<{ value: T } | null> {
+    if (this.sections > 0) return Promise.resolve(null);
+    this.sections++;
+    return this.mutex
+      .run(async () => {
+        const release = await this.acquire(options.makeDir ?? false, false);
+        if (!release) return null;
+        try {
+          return { value: await fn() };
+        } finally {
+          await release();
+        }
+      })
+      .finally(() => this.sections--);
+  }
+
+  /** Sections of this process running or queued (tryRun gives up at once when there is one). */
+  private sections = 0;
+
+  /** The release function once held; null when `wait` is false and a live holder has it. */
+  private async acquire(makeDir: boolean, wait: boolean): Promise<(() => Promise<void>) | null> {
     const written = formatHolder(self(), undefined, true);
     for (let attempt = 0; ; attempt++) {
       let made: boolean;
@@ -78,6 +105,7 @@ export class LockFile implements CriticalSection {
         // Released meanwhile, or something that is no lock file holds the name (a folder, a file we
         // may not read): that would never be released, so say so instead of waiting on it forever.
         if (existsSync(this.file)) throw new Error(`${this.file} exists but is not a lock file this process can read: remove it`);
+        if (!wait && attempt >= 3) return null;
         await backOff(attempt); // a lock file created and removed between our tries: never a busy loop
         continue;
       }
@@ -86,6 +114,7 @@ export class LockFile implements CriticalSection {
         this.options.onTakeOver?.(raw);
         break;
       }
+      if (!wait) return null;
       this.stats.waits++;
       await backOff(attempt);
     }
