@@ -17,10 +17,10 @@
  */
 import type { Readable } from 'node:stream';
 import { baseName, isWithin, joinPath } from '../backend.js';
-import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardView, MoveOptions, MutationOptions } from '../backend.js';
+import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardView, MoveOptions, MutationOptions } from '../backend.js';
 import type { PropertyMap, PropPatch, Quota, VersionInfo, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isVersioned, openForRead, readByName } from '../capabilities.js';
+import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
 import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, SyncCapable, Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
@@ -39,7 +39,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned, ReadOpener {
+export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned, ReadOpener, UnlockAware {
   /**
    * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
    * on first use, so that only a view with shares in it opens the file: one tree has several views
@@ -359,6 +359,16 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   async versionOf(path: string): Promise<VersionInfo | null> {
     // The owner's history is not the grantee's to browse: shared files show no version links.
     return this.route(path) || !isVersioned(this.own) ? null : this.own.versionOf(path);
+  }
+
+  /**
+   * An UNLOCK reaches the tree the path is stored in, at its path there (git: a lock held over a whole
+   * burst closes it); a tree that does not listen, or a read-only part (history), hears nothing.
+   */
+  async unlocked(path: string, lockedAt: number, actor?: Actor): Promise<void> {
+    const place = this.readable(path);
+    if (!isUnlockAware(place.backend) || place.mount?.readOnlyPart !== undefined) return;
+    await this.via(place.mount, place.backend.unlocked(place.path, lockedAt, actor));
   }
 
   /** The grantee's own backend is closed by its owner, Tenants; the targets by theirs. */

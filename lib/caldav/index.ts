@@ -16,6 +16,7 @@ import { freeBusyQuery } from './reports/freebusy.js';
 import { expandProperty, principalPropertySearch } from './reports/principals.js';
 import { calendarPutHook } from './put-hook.js';
 import { calendarTransferHook } from './transfer-hook.js';
+import { calendarDeleteHook } from './delete-hook.js';
 import { calendarContentType } from './content-type.js';
 import { calDavErrors } from './errors.js';
 import { CalDavStates } from './state/states.js';
@@ -39,6 +40,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.reports.register(calendarMultiget(o), calendarQuery(o), freeBusyQuery(o), principalPropertySearch(o), expandProperty);
   dav.putHooks.push(calendarPutHook(o));
   dav.transferHooks.push(calendarTransferHook(o));
+  dav.deleteHooks.push(calendarDeleteHook(o));
   dav.errorMappers.push(calDavErrors);
   dav.methods.set('MKCALENDAR', mkcalendar);
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false, states));

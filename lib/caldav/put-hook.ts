@@ -14,6 +14,7 @@ import { el } from '../dav/xml/write.js';
 import { elements, parseXml } from '../dav/xml/parse.js';
 import type { Entry, PropertyMap } from '../../backends/backend.js';
 import { validateCalendarObject } from './ical/validate.js';
+import type { CalendarObject } from './ical/object.js';
 import { CalendarPreconditionError } from './ical/errors.js';
 import { reserveUid } from './uid-index.js';
 import { uidConflict } from './errors.js';
@@ -75,11 +76,20 @@ export async function admitObject(
   if (reservation.clash && reservation.clash !== movingFrom) {
     throw uidConflict(valid.uid, req.href(reservation.clash, false), reservation.clash);
   }
-  const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[valid.componentType] ?? 'object';
-  const main = valid.object.master ?? valid.object.overrides[0];
+  return { title: objectTitle(valid.object), done: reservation.done };
+}
+
+/** A calendar object as history names it: `event "Dentist"`, `task "Call"`, `journal entry`. */
+export function objectTitle(object: CalendarObject): string {
+  const what = { VEVENT: 'event', VTODO: 'task', VJOURNAL: 'journal entry', VFREEBUSY: 'free-busy' }[object.componentType] ?? 'object';
+  const main = object.master ?? object.overrides[0];
   const summary = main?.getFirstPropertyValue('summary');
-  const title = summary ? ` "${String(summary).replace(/["\r\n]+/g, ' ').slice(0, 80)}"` : '';
-  return { title: what + title, done: reservation.done };
+  return what + (summary ? ` ${quotedTitle(String(summary))}` : '');
+}
+
+/** A user's title in quotes, on one line, at most 80 characters. */
+export function quotedTitle(text: string): string {
+  return `"${text.replace(/["\r\n\0]+/g, ' ').slice(0, 80)}"`;
 }
 
 /** The calendar's component set (stored at creation), or the default one. */

@@ -91,6 +91,12 @@ export type TransferHook = (
   t: { kind: 'copy' | 'move'; source: Entry; dest: string; destParent: Entry },
 ) => Promise<{ summary?: string; done?: (stored: boolean) => Promise<void> } | undefined>;
 
+/**
+ * Runs before a DELETE removes anything (after its checks), with what is there; may return a summary of
+ * the change for history (CalDAV: `Delete event "Dentist"`, read before the object is gone).
+ */
+export type DeleteHook = (req: DavRequest, target: { entry: Entry }) => Promise<{ summary?: string } | undefined>;
+
 export interface Dav {
   backend: Backend;
   locks: LockTable;
@@ -112,6 +118,8 @@ export interface Dav {
   putHooks: PutHook[];
   /** Checks for COPY and MOVE destinations, in order; see TransferHook. */
   transferHooks: TransferHook[];
+  /** Summaries for DELETE, in order (the first that says something wins); see DeleteHook. */
+  deleteHooks: DeleteHook[];
   /** How protocol extensions' own errors become DAV errors (CalDAV's preconditions); see errors/render.ts. */
   errorMappers: ErrorMapper[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */

@@ -24,6 +24,8 @@ export interface CreateCollectionOptions {
   types: string[];
   /** Checks type-specific properties; returns the names it refuses, with why (a precondition). */
   check?: (props: Map<string, XmlElement>, types: string[]) => Promise<Map<string, string>> | Map<string, string>;
+  /** A summary of the change for history, from the checked properties (MKCALENDAR: `Create calendar "Work"`). */
+  summary?: (props: Map<string, XmlElement>) => string;
 }
 
 export async function createCollection(req: DavRequest, o: CreateCollectionOptions): Promise<void> {
@@ -67,6 +69,7 @@ export async function createCollection(req: DavRequest, o: CreateCollectionOptio
   if (types.length) patches.push(typePatch(types));
   const guard = writeGuard(req, [{ path: req.path, membership: true }]);
   await guard(liveView(req));
-  await req.backend.mkcol(req.path, { guard, actor: req.actor(), props: patches });
+  const summary = o.summary?.(props);
+  await req.backend.mkcol(req.path, { guard, actor: req.actor(), props: patches, ...(summary ? { summary } : {}) });
   sendEmpty(req.ctx, 201);
 }

@@ -64,6 +64,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     creationOnly: new Set(),
     putHooks: [],
     transferHooks: [],
+    deleteHooks: [],
     errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
     // The manager made here, even where a caller put another table in its place (it follows the journal).

@@ -562,7 +562,8 @@ describe('LockManager limits: owner size, locks per user, table size', () => {
   });
 
   it('caps the bytes each principal holds (maxLockBytesPerUser), whatever the count; removals free room', async () => {
-    const bytes = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockBytesPerUser: 2200, maxLockTableBytes: 0 });
+    // Two 800-byte owners fit, a third does not, a small lock still does (a lock's bytes include its creation time).
+    const bytes = await LockManager.open(null, { maxLockOwnerBytes: 0, maxLocksPerUser: 0, maxLockBytesPerUser: 2250, maxLockTableBytes: 0 });
     const owner = 'x'.repeat(800);
     await bytes.create({ ...spec('/a'), owner, principal: 'bob' });
     await bytes.create({ ...spec('/b'), owner, principal: 'bob' });

@@ -4,11 +4,12 @@ import { DavError } from '../../dav/errors/dav-error.js';
 import { Resource } from '../../dav/properties/registry.js';
 import { hasType } from '../../dav/resource-types.js';
 import { el } from '../../dav/xml/write.js';
-import { NS } from '../../dav/xml/names.js';
-import { parentOf } from '../../../backends/backend.js';
+import { dav, NS } from '../../dav/xml/names.js';
+import { baseName, parentOf } from '../../../backends/backend.js';
 import { CALENDAR, cal } from '../context.js';
 import { parseTimezone } from '../ical/index.js';
 import { textOf } from '../../dav/xml/parse.js';
+import { quotedTitle } from '../put-hook.js';
 
 /**
  * MKCALENDAR (RFC 4791 §5.3.1): a calendar collection with its initial properties, in one step. Not
@@ -28,6 +29,10 @@ export const mkcalendar: MethodHandler = async (req) => {
     check: (props) => {
       const tz = props.get(cal('calendar-timezone'));
       return new Map(tz && !parseTimezone(textOf(tz)) ? [[cal('calendar-timezone'), cal('valid-calendar-data')]] : []);
+    },
+    summary: (props) => {
+      const name = props.get(dav('displayname'));
+      return `Create calendar ${quotedTitle((name && textOf(name).trim()) || baseName(req.path))}`;
     },
   });
 };

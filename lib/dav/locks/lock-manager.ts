@@ -66,7 +66,7 @@ export interface LockTable {
    */
   visibleWithin(path: string): Lock[];
   protecting(path: string, options: { tree: boolean; membership: boolean }): Lock[];
-  create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock>;
+  create(spec: Omit<Lock, 'token' | 'expires' | 'created'>): Promise<Lock>;
   refresh(token: string, timeout: number | null): Promise<Lock | undefined>;
   remove(token: string): Promise<boolean>;
   removeWithin(path: string): Promise<void>;
@@ -177,11 +177,11 @@ export class LockManager implements LockTable {
   }
 
   /** Creates a lock, or throws LockConflictError. Call inside the write step that also checks tokens. */
-  async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
+  async create(spec: Omit<Lock, 'token' | 'expires' | 'created'>): Promise<Lock> {
     return this.exclusive(async () => {
       const conflict = this.conflictFor(spec.root, spec.depth, spec.scope);
       if (conflict) throw new LockConflictError(conflict);
-      const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout) };
+      const lock: Lock = { ...spec, token: `opaquelocktoken:${randomUUID()}`, expires: expiry(spec.timeout), created: Date.now() };
       this.admit(lock);
       this.add(lock);
       try {

@@ -211,6 +211,7 @@ function parseLock(text: string, file: string): Lock {
   try {
     const lock = JSON.parse(text) as Lock;
     if (typeof lock?.token !== 'string' || typeof lock.root !== 'string') throw new Error('not a lock');
+    if (lock.created !== undefined && (typeof lock.created !== 'number' || !Number.isFinite(lock.created))) throw new Error('its creation time is not a number');
     return lock;
   } catch (err) {
     // Never silently forget a lock a client holds: the operator decides (the file names one lock).

@@ -19,4 +19,9 @@ export interface Lock {
   timeout: number | null;
   /** Epoch ms, or null for never. */
   expires: number | null;
+  /**
+   * Epoch ms when the lock was taken (an UNLOCK tells the backend, so git can tell a lock held over a
+   * whole burst from one taken for one file). Absent on locks persisted before it was kept.
+   */
+  created?: number;
 }

@@ -80,7 +80,7 @@ export class RoutedLocks implements LockTable {
     return protectingLocks(this, path, options);
   }
 
-  async create(spec: Omit<Lock, 'token' | 'expires'>): Promise<Lock> {
+  async create(spec: Omit<Lock, 'token' | 'expires' | 'created'>): Promise<Lock> {
     const r = this.routes.route(spec.root);
     if (!r) {
       // A lock in the user's own table cannot protect another user's collection mounted below it

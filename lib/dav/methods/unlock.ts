@@ -1,4 +1,4 @@
-import { isShareAware } from '../../../backends/capabilities.js';
+import { isShareAware, isUnlockAware } from '../../../backends/capabilities.js';
 import type { MethodHandler } from '../context.js';
 import { DavError, badRequest } from '../errors/dav-error.js';
 import { mayUseLock } from '../locks/lock-manager.js';
@@ -28,5 +28,8 @@ export const unlock: MethodHandler = async (req) => {
     throw new DavError(403, 'this lock belongs to another user', { condition: el(dav('lock-token-matches-request-uri')) });
   }
   await req.dav.locks.remove(lock.token);
+  // The backend hears of it (git: a lock held over a whole burst, an editor's session, closes it). A
+  // hint only: the lock is gone either way, and a burst not closed here closes after its window.
+  if (isUnlockAware(backend) && lock.created !== undefined) await backend.unlocked(lock.root, lock.created, req.actor()).catch(() => undefined);
   sendEmpty(req.ctx, 204);
 };
