@@ -14,11 +14,12 @@ import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE } from './objects.js';
 import type { Journal } from './journal/journal.js';
 import { splitBursts, type BurstRules } from './journal/burst.js';
-import { commitMessage, type NetChange } from './journal/messages.js';
+import { commitMessage } from './journal/messages.js';
+import { netChanges } from './journal/net-changes.js';
 import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
 import type { LiveState } from './live-state.js';
 import { replayEffects } from './replay.js';
-import { TreeEditor, type Slot } from './tree.js';
+import { TreeEditor } from './tree.js';
 import { commitLanded } from '../util/stats.js';
 
 export interface CommitterDeps {
@@ -31,6 +32,8 @@ export interface CommitterDeps {
   identity: { name: string; email: string };
   defaultAuthor: { name: string; email: string };
   rules: BurstRules;
+  /** The commit after which `path` last held blob `oid` (a restore by PUT), if it ever did. */
+  versionOf?(path: string, oid: string): Promise<string | undefined>;
   /** Called after each commit lands. */
   onCommit?(commit: string): Promise<void> | void;
 }
@@ -50,10 +53,23 @@ export class Committer {
 
   constructor(private readonly d: CommitterDeps) {}
 
-  /** Records this process appended: commit their burst when it closes. */
-  appended(records: readonly JournalRecord[]): void {
-    if (!records.length) return;
+  /**
+   * Records this process appended: commit their burst when it closes. With a window of 0 the burst
+   * closes at once and the commit is made now: the promise resolves once it landed (the writes are
+   * answered after their commit, as a commit per write batch; a failure is logged, the records stay).
+   */
+  appended(records: readonly JournalRecord[]): Promise<void> | void {
+    if (!records.length || this.closed) return;
     this.failures = 0;
+    if (this.d.rules.windowMs === 0) {
+      return this.d.journal.withCommitLock(() => this.commitClosed(false)).then(
+        (next) => void (next !== null && this.arm(next)),
+        (err: unknown) => {
+          console.error(`git: committing the journal failed (retrying): ${(err as Error).message}`);
+          this.arm(Date.now() + FAILED_RETRY_MS);
+        },
+      );
+    }
     const split = splitBursts(this.d.live.peek()?.records ?? records, Date.now(), this.d.rules);
     this.arm(split.closed.length ? Date.now() : (split.nextCloseAt ?? Date.now()));
   }
@@ -135,7 +151,11 @@ export class Committer {
       for (const r of burst) await replayEffects(editor, r.effects);
       const tree = await editor.flush();
       if (tree === baseTree) return lastSeq;
-      const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst);
+      const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
+        store,
+        placeholder: this.d.placeholder,
+        versionOf: this.d.versionOf,
+      });
       const when = burst[burst.length - 1]!.time;
       const commit = await store.writeCommit(
         {
@@ -167,21 +187,6 @@ export class Committer {
 function authorOf(burst: readonly JournalRecord[]): { name: string; email: string } | null {
   const users = [...new Set(burst.map((r) => r.user).filter((u): u is string => !!u))];
   return users.length === 1 ? { name: users[0]!, email: `${users[0]}@gitdav` } : null;
-}
-
-/** Each path a burst named, before against after (a simple stand-in where ./journal/net-changes.ts is missing). */
-async function netChanges(before: TreeEditor, after: TreeEditor, burst: readonly JournalRecord[]): Promise<NetChange[]> {
-  const paths = [...new Set(burst.flatMap((r) => r.effects.map((e) => e.path)))].sort();
-  const out: NetChange[] = [];
-  const idOf = (s: Slot) => (s.kind === 'file' ? s.oid : after.hash(s));
-  for (const path of paths) {
-    const [was, now] = [await before.get(path), await after.get(path)];
-    if (!was && !now) continue;
-    if (was && now && was.kind === now.kind && idOf(was) === idOf(now)) continue;
-    const kind = (now ?? was)!.kind;
-    out.push({ path, change: !was ? 'add' : !now ? 'delete' : 'update', kind });
-  }
-  return out;
 }
 
 function signature(who: { name: string; email: string }, when: number): string {

@@ -23,6 +23,7 @@ import { Committer } from './committer.js';
 import { JournalWriter } from './journal-writer.js';
 import { Journal } from './journal/journal.js';
 import { DEFAULT_BURST_RULES } from './journal/burst.js';
+import { pathIndexVersions } from './journal/net-changes.js';
 import { LiveState, type Tip } from './live-state.js';
 import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
@@ -110,6 +111,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       identity: options.committer ?? { name: 'gitdav', email: 'gitdav@localhost' },
       defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
       rules: { windowMs: options.burstWindowMs ?? DEFAULT_BURST_RULES.windowMs, maxAgeMs: options.burstMaxAgeMs ?? DEFAULT_BURST_RULES.maxAgeMs },
+      versionOf: pathIndexVersions(this.index),
       onCommit: () => this.maintenance.afterCommit(),
     });
     this.writer = new JournalWriter({

@@ -42,8 +42,8 @@ export interface JournalWriterDeps {
   statIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
   /** Most operations in one journal transaction (default 1000). */
   maxBatch?: number;
-  /** Called after records are appended (the committer arms its timer). */
-  onAppended?(records: readonly JournalRecord[]): void;
+  /** Called after records are appended (the committer arms its timer, or commits at once: then awaited). */
+  onAppended?(records: readonly JournalRecord[]): Promise<void> | void;
 }
 
 const MAX_BATCH = 1000;
@@ -116,7 +116,7 @@ export class JournalWriter {
     try {
       await live.absorb({ records: [], reset: false, nextSeq: 0 }, records);
     } finally {
-      if (records.length) this.d.onAppended?.(records);
+      if (records.length) await this.d.onAppended?.(records);
       batch.forEach((p, i) => {
         const o = outcomes[i]!;
         if (o.ok) p.resolve(o.value);
