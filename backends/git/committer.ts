@@ -109,6 +109,8 @@ export class Committer {
   /** Commits every burst, open ones too (recovery at open, shutdown), and waits for it. */
   async commitAll(): Promise<void> {
     await this.running;
+    const view = await this.d.live.current(true);
+    if (view.records.length === 0 && view.fileRecords === 0) return; // nothing to commit or rotate: no lock, no write
     await this.d.journal.withCommitLock(() => this.commitClosed(true));
   }
 
@@ -130,7 +132,9 @@ export class Committer {
     let last = view.committedSeq;
     for (const burst of split.closed) last = await this.commitBurst(burst);
     const after = await this.d.live.current(true);
-    if (after.records.length === 0) {
+    if (after.fileRecords === 0) {
+      // The file holds nothing (as far as this process saw): no rotation to write.
+    } else if (after.records.length === 0) {
       await this.d.journal.rotate(Math.max(last, after.committedSeq));
     } else if (split.closed.length && after.records.every((r) => r.seq <= last)) {
       // Bursts that changed nothing are not committed; nothing else is left: they are done.

@@ -32,6 +32,8 @@ export interface LiveView {
   times: ReadonlyMap<string, number>;
   /** The paths uncommitted records' effects name (exactly: no folders above them). */
   paths: ReadonlySet<string>;
+  /** Records seen in the journal file as it is now, committed ones too (0: nothing to rotate away). */
+  fileRecords: number;
 }
 
 export interface LiveStateDeps {
@@ -84,13 +86,14 @@ export class LiveState {
     const seen = new Set(known.map((r) => r.seq));
     const fresher = incoming.filter((r) => !seen.has(r.seq));
     known = [...known, ...fresher].sort((a, b) => a.seq - b.seq);
+    const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
     const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
     if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
       if (fresher.length === 0) return old;
-      return this.publish(await this.apply(old, fresher.sort((a, b) => a.seq - b.seq)));
+      return this.publish(await this.apply({ ...old, fileRecords }, fresher.sort((a, b) => a.seq - b.seq)));
     }
     const committedSeq = await this.committedSeq(tip.commit);
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set() };
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords };
     return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
   }
 
