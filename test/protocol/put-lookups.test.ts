@@ -99,7 +99,7 @@ async function withServer<T>(inner: Backend, caldav: boolean, wrap: (b: Backend)
 }
 
 async function openBackend(name: BackendName, root: string): Promise<Backend> {
-  return name === 'git' ? GitBackend.open({ root }) : FsBackend.open({ root });
+  return name === 'git' ? GitBackend.open({ root, burstWindowMs: 0 }) : FsBackend.open({ root });
 }
 
 async function counted(backendName: BackendName, c: Case): Promise<StepLog> {

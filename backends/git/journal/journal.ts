@@ -79,7 +79,8 @@ export class Journal {
   /** Opens (creating if missing) `<stateDir>/journal`. */
   static async open(stateDir: string): Promise<Journal> {
     const journal = new Journal(join(stateDir, 'journal'));
-    await journal.create(1);
+    // Only when missing: making one writes a temp file first, which fails on a full disk (the server must still start).
+    if (!statOrNull(journal.log)) await journal.create(1);
     return journal;
   }
 
