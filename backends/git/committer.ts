@@ -106,7 +106,20 @@ export class Committer {
     })();
   }
 
-  /** Commits every burst, open ones too (recovery at open, shutdown), and waits for it. */
+  /**
+   * At open: commits the bursts that are closed by now (a journal a crash left is older than the window,
+   * so all of it) and arms the timer for one still open (its writer may be a live process, which
+   * commits it as well: the commit lock and the trailer make that once). Closing every burst here
+   * would cut a live process's burst whenever another worker opens the repository.
+   */
+  async recover(): Promise<void> {
+    const view = await this.d.live.current(true);
+    if (view.records.length === 0 && view.fileRecords === 0) return;
+    const next = await this.d.journal.withCommitLock(() => this.commitClosed(false));
+    if (next !== null) this.arm(next);
+  }
+
+  /** Commits every burst, open ones too (shutdown), and waits for it. */
   async commitAll(): Promise<void> {
     await this.running;
     const view = await this.d.live.current(true);

@@ -153,7 +153,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       await backend.volatile.load();
       await backend.index.load();
       await backend.tip(); // builds or catches up the path index before the first request
-      await backend.committer.commitAll(); // a journal a crash left (or another process's) is committed first
+      await backend.committer.recover(); // a journal a crash left is committed first
     } catch (err) {
       await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
       throw err;
