@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FRAME_BYTES, HEADER_BYTES, crc32, encodeRecords } from '../backends/git/journal/format.js';
 import { Journal } from '../backends/git/journal/journal.js';
-import type { JournalEntry } from '../backends/git/journal/record.js';
+import type { JournalEntry, JournalRecord } from '../backends/git/journal/record.js';
+import fc from 'fast-check';
 import { dist, runChild, type ChildScript } from './helpers/child-script.js';
 
 const entry = (path: string, user = 'alice'): JournalEntry => ({
@@ -264,5 +265,56 @@ await j.withCommitLock(async () => {
     await holder.kill('SIGKILL');
     assert.deepEqual(await a.tryCommitLock(async () => 2), { value: 2 });
     assert.deepEqual(await a.withCommitLock(async () => 3), 3);
+  });
+
+  it('any interleaving of appends, reads, rotations and torn tails by two instances: each sees every record once, in order (fast-check)', async () => {
+    type Op = { who: 0 | 1; kind: 'append'; n: number } | { who: 0 | 1; kind: 'read' | 'rotate' | 'rotateBehind' | 'tear' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ who: fc.constantFrom(0 as const, 1 as const), kind: fc.constant('append' as const), n: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ who: fc.constantFrom(0 as const, 1 as const), kind: fc.constantFrom('read' as const, 'rotate' as const, 'rotateBehind' as const, 'tear' as const) }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 14 }), async (ops) => {
+        const dir = join(stateDir, `p${run++}`);
+        const js = [track(await Journal.open(dir)), track(await Journal.open(dir))];
+        /** What each instance's caller holds: the records of the current file it was handed, in order. */
+        const held: JournalRecord[][] = [[], []];
+        const take = (i: number, r: { records: JournalRecord[]; reset: boolean }) => {
+          if (r.reset) held[i] = [];
+          held[i]!.push(...r.records);
+        };
+        let tag = 0;
+        for (const o of ops) {
+          const j = js[o.who]!;
+          if (o.kind === 'append') {
+            const { records, result } = await j.transact(async (caughtUp) => ({ entries: Array.from({ length: o.n }, () => entry(`/r${tag++}`)), result: caughtUp }));
+            take(o.who, result);
+            take(o.who, { records, reset: false });
+          } else if (o.kind === 'read') {
+            take(o.who, await j.read());
+          } else if (o.kind === 'rotate') {
+            const caught = await j.read();
+            take(o.who, caught);
+            assert.equal(await j.rotate(caught.nextSeq - 1), true);
+          } else if (o.kind === 'rotateBehind') {
+            // A committer that has not committed the last record it holds: no rotation, nothing lost.
+            const last = held[o.who]!.at(-1)?.seq;
+            if (last !== undefined) await j.rotate(last - 1);
+          } else {
+            await fsp.appendFile(j.file, Buffer.from([9, 0, 0, 0, 1, 2])); // a torn frame: 9 bytes announced, 2 written
+          }
+        }
+        const truth = (await track(await Journal.open(dir)).read()).records;
+        for (const i of [0, 1]) {
+          take(i, await js[i]!.read());
+          assert.deepEqual(held[i]!.map((r) => r.seq), truth.map((r) => r.seq), `instance ${i}`);
+          assert.deepEqual(paths(held[i]!), paths(truth), `instance ${i}`);
+        }
+        const seqs = truth.map((r) => r.seq);
+        seqs.forEach((s, k) => k > 0 && assert.equal(s, seqs[k - 1]! + 1, 'contiguous'));
+      }),
+      { numRuns: 25 },
+    );
   });
 });
