@@ -129,6 +129,13 @@ describe('git net changes of a burst', () => {
     const cs = await changesOf(b, pathIndexVersions(index));
     assert.deepEqual(brief(cs), [`update file /p.txt from ${commits[0]}`]);
     assert.equal(commitMessage({ records: b.records, changes: cs, trailers: [] }).split('\n')[0], `Restore p.txt from ${commits[0]!.slice(0, 7)}`);
+    // A folder put back whole by a RESTORE record (a COPY from history) is restored from its commit.
+    const folder = await burst({ '/d/x': 'x' }, [
+      rec({ op: 'RESTORE', path: '/commits/1a2b3c4/old', to: '/old', restoredFrom: commits[0]! }, [{ path: '/old', slot: { kind: 'dir', oid: (await b.before.get('/'))!.oid! } }]),
+    ]);
+    const fcs = await changesOf(folder);
+    assert.deepEqual(brief(fcs), [`add dir /old 2 from ${commits[0]}`]);
+    assert.equal(commitMessage({ records: folder.records, changes: fcs, trailers: [] }).split('\n')[0], `Restore old from ${commits[0]!.slice(0, 7)}`);
     // New bytes, and the empty file (every davfs2 create), are no restore.
     const fresh = await burst({ '/p.txt': 'v2' }, [rec({ op: 'PUT', path: '/p.txt' }, [{ path: '/p.txt', slot: await blob('v3') }])]);
     assert.deepEqual(brief(await changesOf(fresh, pathIndexVersions(index))), ['update file /p.txt']);

@@ -1,7 +1,7 @@
 /** The burst rules (backends/git/journal/burst.ts): which journal records make one commit. */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { makesCommit, splitBursts, type BurstRules } from '../../backends/git/journal/burst.js';
+import { burstUser, makesCommit, splitBursts, type BurstRules } from '../../backends/git/journal/burst.js';
 import type { JournalRecord } from '../../backends/git/journal/record.js';
 
 const RULES: BurstRules = { windowMs: 2_000, maxAgeMs: 30_000 };
@@ -11,8 +11,8 @@ let seq = 0;
 function put(time: number, user?: string, path = '/a.txt'): JournalRecord {
   return { seq: ++seq, time, user, meta: { op: 'PUT', path }, effects: [{ path, slot: FILE }] };
 }
-function unlock(time: number, lockedAt: number, user?: string): JournalRecord {
-  return { seq: ++seq, time, user, meta: { op: 'UNLOCK', path: '/a.txt', lockedAt }, effects: [] };
+function unlock(time: number, lockedAt: number, user?: string, path = '/a.txt'): JournalRecord {
+  return { seq: ++seq, time, user, meta: { op: 'UNLOCK', path, lockedAt }, effects: [] };
 }
 const seqs = (bursts: JournalRecord[][]) => bursts.map((b) => b.map((r) => r.seq));
 
@@ -54,15 +54,48 @@ describe('git bursts: splitBursts', () => {
     assert.deepEqual(seqs(e.closed), [[editor[0]!.seq, editor[1]!.seq]]);
     assert.deepEqual(e.open, [editor[2]]);
     // davfs2 / Finder: LOCK, PUT 0 bytes, PUT, UNLOCK per file, each lock a moment before its PUT.
-    const copy = [put(1_000, 'ann', '/x'), put(1_001, 'ann', '/x'), unlock(1_002, 999, 'ann'), put(1_005, 'ann', '/y'), put(1_006, 'ann', '/y'), unlock(1_007, 1_004, 'ann')];
+    const copy = [put(1_000, 'ann', '/x'), put(1_001, 'ann', '/x'), unlock(1_002, 999, 'ann', '/x'), put(1_005, 'ann', '/y'), put(1_006, 'ann', '/y'), unlock(1_007, 1_004, 'ann', '/y')];
     const c = splitBursts(copy, 1_010, RULES);
     assert.deepEqual(c.closed, []);
     assert.equal(c.open.length, 6);
   });
 
+  it('closes at an UNLOCK only if its lock covers a path the burst wrote', () => {
+    // Ann keeps /notes.txt open in an editor since 0 and copies /tree at 100 s; closing the editor
+    // cuts nothing. A lock on a folder covers the files written in it.
+    const rs = [put(100_000, 'ann', '/tree/a'), put(100_100, 'ann', '/tree/b'), unlock(100_500, 0, 'ann', '/notes.txt'), put(100_600, 'ann', '/tree/c')];
+    const s = splitBursts(rs, 100_700, RULES);
+    assert.deepEqual(s.closed, []);
+    assert.equal(s.open.length, 4);
+    const folder = [put(100_000, 'ann', '/tree/a'), unlock(100_500, 0, 'ann', '/tree/'), put(100_600, 'ann', '/x')];
+    assert.deepEqual(seqs(splitBursts(folder, 100_700, RULES).closed), [[folder[0]!.seq, folder[1]!.seq]]);
+  });
+
+  it('compares the lock\'s time with the burst\'s first write under the lock, up to the exact window', () => {
+    // The burst began at 10 s with /a; /x, locked at lockedAt, was first written at 10.5 s.
+    const at = (lockedAt: number) => [put(10_000, 'ann', '/a'), put(10_500, 'ann', '/x'), unlock(10_600, lockedAt, 'ann', '/x'), put(10_700, 'ann', '/b')];
+    const held = at(10_500 - RULES.windowMs); // taken exactly a window before its first write: held over it
+    assert.deepEqual(seqs(splitBursts(held, 10_800, RULES).closed), [held.slice(0, 3).map((r) => r.seq)]);
+    const perFile = at(10_500 - RULES.windowMs + 1); // a moment later: a lock for that write
+    assert.deepEqual(splitBursts(perFile, 10_800, RULES).closed, []);
+  });
+
+  it('lets another user\'s UNLOCK neither cut nor close a burst (it writes nothing)', () => {
+    const rs = [put(0, 'ann'), unlock(10, -10_000, 'bob', '/a.txt'), put(20, 'ann'), unlock(30, -10_000, undefined, '/')];
+    const s = splitBursts(rs, 40, RULES);
+    assert.deepEqual(s.closed, []);
+    assert.equal(s.open.length, 4);
+    const shut = splitBursts(rs, 40, RULES, true);
+    assert.deepEqual(seqs(shut.closed), [rs.map((r) => r.seq)]);
+    assert.equal(burstUser(shut.closed[0]!), 'ann');
+    // A burst that starts with someone's marker is that user's (markers only: no commit).
+    const lone = [unlock(0, -10_000, 'bob'), put(10, 'ann')];
+    assert.deepEqual(seqs(splitBursts(lone, 20, RULES).closed), [[lone[0]!.seq]]);
+  });
+
   it('makes a burst of markers only a closed burst that makes no commit', () => {
     const rs = [put(0, 'ann'), unlock(9_000, 0, 'ann')];
-    const s = splitBursts(rs, 9_001, RULES);
+    const s = splitBursts(rs, 11_000, RULES);
     assert.deepEqual(seqs(s.closed), [[rs[0]!.seq], [rs[1]!.seq]]);
     assert.equal(makesCommit(s.closed[0]!), true);
     assert.equal(makesCommit(s.closed[1]!), false);
@@ -71,6 +104,9 @@ describe('git bursts: splitBursts', () => {
   it('with a window of 0 makes every record a closed burst of its own; final closes everything', () => {
     const rs = [put(0, 'ann'), put(0, 'ann'), put(1, 'ann')];
     assert.deepEqual(seqs(splitBursts(rs, 1, { windowMs: 0, maxAgeMs: 30_000 }).closed), rs.map((r) => [r.seq]));
+    // Also when record times go back (a clock stepped back) or now is before the last record.
+    const back = [put(1_000, 'ann'), put(999, 'ann'), put(999, 'ann')];
+    assert.deepEqual(seqs(splitBursts(back, 998, { windowMs: 0, maxAgeMs: 30_000 }).closed), back.map((r) => [r.seq]));
     const f = splitBursts(rs, 1, RULES, true);
     assert.equal(f.open.length, 0);
     assert.deepEqual(seqs(f.closed), [rs.map((r) => r.seq)]);
@@ -84,6 +120,7 @@ describe('git bursts: splitBursts', () => {
           user: fc.constantFrom(undefined, 'ann', 'bob'),
           marker: fc.boolean(),
           lockedBack: fc.integer({ min: 0, max: 10_000 }),
+          path: fc.constantFrom('/f', '/d/g', '/d', '/'),
         }),
         { maxLength: 60 },
       )
@@ -94,21 +131,22 @@ describe('git bursts: splitBursts', () => {
           t += s.gap;
           n++;
           return s.marker
-            ? { seq: n, time: t, user: s.user, meta: { op: 'UNLOCK', path: '/f', lockedAt: t - s.lockedBack }, effects: [] }
-            : { seq: n, time: t, user: s.user, meta: { op: 'PUT', path: '/f' }, effects: [{ path: '/f', slot: FILE }] };
+            ? { seq: n, time: t, user: s.user, meta: { op: 'UNLOCK', path: s.path, lockedAt: t - s.lockedBack }, effects: [] }
+            : { seq: n, time: t, user: s.user, meta: { op: 'PUT', path: s.path === '/' ? '/f' : s.path }, effects: [{ path: s.path === '/' ? '/f' : s.path, slot: FILE }] };
         });
       });
     const arbRules = fc.record({ windowMs: fc.integer({ min: 0, max: 3_000 }), maxAgeMs: fc.integer({ min: 1, max: 40_000 }) });
     const lastTime = (rs: JournalRecord[]) => (rs.length ? rs[rs.length - 1]!.time : 0);
 
-    it('closed then open is the input, in order; each closed burst has one user; final leaves nothing open', () => {
+    it('closed then open is the input, in order; each closed burst writes as one user; final leaves nothing open', () => {
       fc.assert(
         fc.property(arbRecords, arbRules, fc.integer({ min: 0, max: 50_000 }), fc.boolean(), (rs, rules, later, final) => {
           const s = splitBursts(rs, lastTime(rs) + later, rules, final);
           assert.deepEqual([...s.closed.flat(), ...s.open], rs);
           for (const b of s.closed) {
             assert.ok(b.length > 0);
-            assert.ok(b.every((r) => r.user === b[0]!.user));
+            // Its first record's user writes it all; other users' records in it are UNLOCK markers.
+            assert.ok(b.every((r) => r.user === b[0]!.user || (r.meta.op === 'UNLOCK' && r.effects.length === 0)));
           }
           if (final) assert.equal(s.open.length, 0);
           assert.equal(s.nextCloseAt === null, s.open.length === 0);

@@ -21,6 +21,14 @@ describe('git commit messages', () => {
     ['a new folder of files', [put('/tree/a')], [{ path: '/tree', change: 'add', kind: 'dir', files: 202 }], 'Add 202 files to tree/'],
     ['files added to a folder', [put('/tree/a')], files(202, '/tree', 'add'), 'Add 202 files to tree/'],
     ['files updated in a folder', [put('/docs/a')], files(3, '/docs', 'update'), 'Update 3 files in docs/'],
+    ['files deleted from a folder', [rec({ op: 'DELETE', path: '/x/a' })], files(4, '/x', 'delete'), 'Delete 4 files from x/'],
+    [
+      'folders made side by side',
+      [rec({ op: 'MKCOL', path: '/x/a' })],
+      ['a', 'b', 'c'].map((n): NetChange => ({ path: `/x/${n}`, change: 'add', kind: 'dir', files: 0 })),
+      'Create 3 folders in x/',
+    ],
+    ['a folder replaced whole', [rec({ op: 'COPY', path: '/s', to: '/d' })], [{ path: '/d', change: 'update', kind: 'dir', files: 7 }], 'Replace d/ (7 files)'],
     ['a folder deleted', [rec({ op: 'DELETE', path: '/tree/d4' })], [{ path: '/tree/d4', change: 'delete', kind: 'dir', files: 25 }], 'Delete tree/d4 (25 files)'],
     ['an empty folder deleted', [rec({ op: 'DELETE', path: '/e' })], [{ path: '/e', change: 'delete', kind: 'dir', files: 0 }], 'Delete folder e'],
     ['a huge folder deleted', [rec({ op: 'DELETE', path: '/big' })], [{ path: '/big', change: 'delete', kind: 'dir', files: FILES_CAP }], 'Delete big (100000+ files)'],
@@ -99,6 +107,10 @@ describe('git commit messages', () => {
       trailers: [],
     });
     assert.equal(renamed.split('\n\n')[1], 'R a -> b');
+    // Another user's UNLOCK marker in the burst wrote nothing: it names nobody.
+    const marker = rec({ op: 'UNLOCK', path: '/t', lockedAt: 0 }, { user: 'bob', userAgent: 'cadaver/0.24', effects: [] });
+    const withMarker = commitMessage({ records: [put('/t/a'), marker], changes: files(1, '/t', 'add'), trailers: [] });
+    assert.equal(withMarker.split('\n\n')[2], 'Remote-User: ann\nUser-Agent: davfs2/1.7.0 neon/0.32.5\n');
   });
 
   it('keeps user-supplied text on its line: no CR, LF or NUL from paths, summaries, users or clients', () => {

@@ -12,14 +12,18 @@
  *   a committer that lags, or a journal a crash left, still makes the commits a live one would have);
  * - before a record that came `maxAgeMs` or more after the burst's first: a long copy is cut into
  *   commits of at most that age;
- * - at an UNLOCK marker (meta.op 'UNLOCK', no effects) of a lock held over the whole burst: taken at
- *   least `windowMs` before the burst's first record (an editor's session: LOCK on open, saves, UNLOCK
- *   on close, so the last save commits at once). A lock taken for one file (davfs2's and Finder's
- *   LOCK, PUT 0 bytes, PUT, UNLOCK per file) is taken a moment before its PUT, so it closes nothing
- *   and a copy of 200 files stays one burst. The brief's literal rule (lockedAt ≤ first record's time)
- *   would close a copy's burst at its first file's UNLOCK: one commit per file again.
- * The last run is still open unless `final`, `now − last.time ≥ windowMs` or `now − first.time ≥
- * maxAgeMs`. So `windowMs` 0 makes every record a burst of its own, closed at once (a commit per write).
+ * - at an UNLOCK marker (meta.op 'UNLOCK', no effects) of the burst's own user, of a lock whose root
+ *   covers a path the burst wrote and that was taken at least `windowMs` before the burst's first
+ *   write under that root (an editor's session: LOCK on open, saves, UNLOCK on close, so the last save
+ *   commits at once). A lock taken for one file (davfs2's and Finder's LOCK, PUT 0 bytes, PUT, UNLOCK
+ *   per file) is taken a moment before its PUT, so it closes nothing and a copy of 200 files stays one
+ *   burst; an editor that keeps another file open closes nothing of a copy either. The brief's literal
+ *   rule (lockedAt ≤ first record's time) would close a copy's burst at its first file's UNLOCK: one
+ *   commit per file again. Another user's markers write nothing: they join the burst they fall in and
+ *   neither cut nor close it (`burstUser` names the burst's writer).
+ * The last run is still open unless `final`, `now − last.time ≥ windowMs` (last: its user's last record)
+ * or `now − first.time ≥ maxAgeMs`. `windowMs` 0 makes every record a burst of its own, closed at once
+ * (a commit per write), whatever the record times.
  *
  * A burst of markers only (an UNLOCK after its burst had closed) is a closed burst of its own, so the
  * closed bursts stay a prefix of the records; it changes no path, so it makes no commit (`makesCommit`):
@@ -60,10 +64,41 @@ function userKey(r: JournalRecord): string {
   return r.user === undefined ? '\0anonymous' : `u:${r.user}`;
 }
 
-/** Whether `r` is an UNLOCK of a lock held over the whole burst that began with `first`. */
-function closesAt(r: JournalRecord, first: JournalRecord, rules: BurstRules): boolean {
-  const at = r.meta.lockedAt;
-  return isMarker(r) && typeof at === 'number' && Number.isFinite(at) && at + rules.windowMs <= first.time;
+/**
+ * When a run first wrote at or under each folder and path (`/` included): what an UNLOCK marker's lock
+ * root is looked up in. O(depth) per effect, so a copy of many files with an UNLOCK each stays linear.
+ */
+class FirstWrites {
+  private readonly at = new Map<string, number>();
+  add(r: JournalRecord): void {
+    for (const e of r.effects) {
+      for (let p = e.path; ; p = p.slice(0, Math.max(1, p.lastIndexOf('/')))) {
+        if (this.at.has(p)) break; // and so are its parents
+        this.at.set(p, r.time);
+        if (p === '/' || p === '') break;
+      }
+    }
+  }
+  under(root: string): number | undefined {
+    return this.at.get(root);
+  }
+}
+
+/**
+ * Whether marker `m` (by the run's user) closes the run: the lock's root covers a path the run wrote,
+ * and the lock was taken at least `windowMs` before the run's first write under that root. Compared
+ * with the first write *under the lock*, not the run's first record: a lock taken during a long copy (an
+ * editor opened meanwhile) still closes at its UNLOCK once it covered the editor's saves, while a
+ * per-file lock, taken a moment before its file's first PUT, closes nothing. Not told apart: a file
+ * whose upload took `windowMs` or more under its own lock looks like an editor's single save and gets
+ * a commit of its own (one extra commit; a pause that long cuts a burst anyway).
+ */
+function closesAt(m: JournalRecord, writes: FirstWrites, rules: BurstRules): boolean {
+  const at = m.meta.lockedAt;
+  if (!isMarker(m) || typeof at !== 'number' || !Number.isFinite(at)) return false;
+  const root = m.meta.path.length > 1 ? m.meta.path.replace(/\/+$/, '') : m.meta.path;
+  const first = writes.under(root || '/');
+  return first !== undefined && at + rules.windowMs <= first;
 }
 
 /**
@@ -76,24 +111,35 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
   while (start < records.length) {
     const first = records[start]!;
     const user = userKey(first);
+    let last = first; // the run's user's last record: pauses are measured between their own records
     let end = start + 1; // the burst is records[start, end)
-    let ended = closesAt(first, first, rules);
+    // A window of 0 closes every record alone, also one whose time is earlier than its predecessor's
+    // (a clock stepped back): "a commit per write" must not depend on the clock.
+    let ended = rules.windowMs <= 0;
+    const writes = new FirstWrites();
+    writes.add(first);
     while (!ended && end < records.length) {
       const r = records[end]!;
       if (userKey(r) !== user) {
+        // Another user's UNLOCK writes nothing, so taking it into this burst reorders no write; it
+        // neither cuts nor closes the run (nor counts as its user's activity).
+        if (isMarker(r)) {
+          end++;
+          continue;
+        }
         ended = true;
         break;
       }
-      const prev = records[end - 1]!;
-      if (r.time - prev.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs) {
+      if (r.time - last.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs) {
         ended = true;
         break;
       }
+      if (closesAt(r, writes, rules)) ended = true;
+      writes.add(r);
       end++;
-      if (closesAt(r, first, rules)) ended = true;
+      last = r;
     }
-    const last = records[end - 1]!;
-    if (!ended) ended = final || now - last.time >= rules.windowMs || now - first.time >= rules.maxAgeMs;
+    if (!ended) ended = final || rules.windowMs <= 0 || now - last.time >= rules.windowMs || now - first.time >= rules.maxAgeMs;
     if (!ended) {
       const open = records.slice(start);
       return { closed, open, nextCloseAt: Math.min(last.time + rules.windowMs, first.time + rules.maxAgeMs) };
@@ -102,4 +148,9 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
     start = end;
   }
   return { closed, open: [], nextCloseAt: null };
+}
+
+/** The user a burst's writes are by (undefined: anonymous); another user's UNLOCK markers don't count. */
+export function burstUser(burst: readonly JournalRecord[]): string | undefined {
+  return (burst.find((r) => !isMarker(r)) ?? burst[0])?.user;
 }

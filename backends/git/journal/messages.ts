@@ -13,6 +13,7 @@
  * middle to keep a subject within 72 characters; anything a user supplied loses its control characters
  * (CR, LF, NUL), so it can neither end a line nor forge a trailer.
  */
+import { isMarker } from './burst.js';
 import type { JournalRecord } from './record.js';
 
 /** One path's net change over a burst (the tree before the burst against the tree after). */
@@ -50,8 +51,10 @@ export function commitMessage(d: BurstDescription): string {
   const rename = renameOf(d.records, changes);
   const subject = summarySubject(d.records, changes) ?? (rename ? renameSubject(rename) : pathSubject(changes, d.records));
   const body = bodyLines(changes, rename);
-  const users = distinct(d.records.map((r) => r.user));
-  const agents = distinct(d.records.map((r) => r.userAgent)).slice(0, AGENTS_MAX);
+  // Another user's UNLOCK marker may sit in a burst (./burst.ts): it wrote nothing, so it names nobody.
+  const writers = d.records.some((r) => !isMarker(r)) ? d.records.filter((r) => !isMarker(r)) : d.records;
+  const users = distinct(writers.map((r) => r.user));
+  const agents = distinct(writers.map((r) => r.userAgent)).slice(0, AGENTS_MAX);
   const trailers = [...users.map((u) => `Remote-User: ${u}`), ...agents.map((a) => `User-Agent: ${a}`), ...d.trailers.map(clean)];
   return [subject, ...(body.length ? ['', ...body] : []), ...(trailers.length ? ['', ...trailers] : [])].join('\n') + '\n';
 }

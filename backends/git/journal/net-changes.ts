@@ -76,7 +76,7 @@ export async function netChanges(before: TreeEditor, after: TreeEditor, records:
     }
     if (b && a && b.kind === 'dir' && a.kind === 'dir') {
       if (!replaced.has(path) || (b.oid !== undefined && b.oid === a.oid)) continue; // members speak for themselves
-      add({ path, change: 'update', kind: 'dir', files: await counter(after, a), ...oidOf(a) });
+      add({ path, change: 'update', kind: 'dir', files: await counter(after, a), ...oidOf(a), ...restoredAt(restored, path) });
       folded.add(path);
       continue;
     }
@@ -89,7 +89,7 @@ export async function netChanges(before: TreeEditor, after: TreeEditor, records:
       if (a.kind === 'file') add(await fileChange(path, 'add', a.oid, restored, deps));
       else {
         const files = await counter(after, a);
-        add({ path, change: 'add', kind: 'dir', files, ...oidOf(a) });
+        add({ path, change: 'add', kind: 'dir', files, ...oidOf(a), ...restoredAt(restored, path) });
         // A new chain of empty folders (mkdir -p) stays one change per folder, so its deepest shows.
         if (files > 0 || b) folded.add(path);
       }
@@ -107,6 +107,12 @@ function byDepth(a: string, b: string): number {
   const da = a === '/' ? 0 : a.split('/').length;
   const db = b === '/' ? 0 : b.split('/').length;
   return da - db || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A folder a RESTORE record put back whole. */
+function restoredAt(restored: Map<string, string>, path: string): { restoredFrom?: string } {
+  const from = restored.get(path);
+  return from ? { restoredFrom: from } : {};
 }
 
 function oidOf(slot: Slot): { oid?: string } {
