@@ -165,10 +165,12 @@ describe('git backend on the write journal', function () {
     await write(b, '/left.txt', 'left');
     await b.mkcol('/dir');
     await write(b, '/dir/in.txt', 'in');
-    // What a crash leaves: the journal, no commit (the backend is dropped without close()).
-    const other = await GitBackend.open({ root, burstWindowMs: LONG });
+    // What a crash leaves: the journal, no commit (the backend is dropped without close()). The next
+    // open commits the bursts closed by now (here: a window of 1 ms has passed since each record).
+    await new Promise((r) => setTimeout(r, 5));
+    const other = await GitBackend.open({ root, burstWindowMs: 1 });
     assert.deepEqual([...(await committed(root)).keys()].sort(), ['dir', 'dir/in.txt', 'left.txt']);
-    assert.deepEqual(await trailerSeqs(root), [3]);
+    assert.equal(Math.max(...(await trailerSeqs(root))), 3);
     await write(other, '/next.txt', 'next');
     await other.close();
     await b.close(); // commits nothing more: everything is in already

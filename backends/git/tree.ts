@@ -9,6 +9,7 @@ import { BackendError } from '../errors.js';
 import { EMPTY_TREE, isGitOrdered, searchTreeEntry, type ObjectStore, type TreeEntry } from './objects.js';
 import { compareTreeEntries, objectId, serialiseTree } from './object-format.js';
 import type { Effect, StoredSlot } from './journal/record.js';
+import { LAYER_FROM, LayeredEntries } from './layered-entries.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
 import { gitProbe } from './probe.js';
@@ -67,7 +68,7 @@ export class TreeEditor {
   readonly written: string[] = [];
   /** Folder slots this editor made by copying, reachable from one place only: safe to edit in place. */
   private owned = new WeakSet<DirSlot>();
-  private undo: Array<[Map<string, Slot>, string, Slot | undefined]> | null = null;
+  private undo: Array<[EditableEntries, string, Slot | undefined]> | null = null;
   private rootBefore: DirSlot | null = null;
   /** Paths looked up since the last edit, once the state differs from a stored tree (every edit clears it). */
   private readonly seen = new Map<string, Slot | null>();
@@ -255,7 +256,7 @@ export class TreeEditor {
     // A folder this editor already copied is edited in place: N edits in one 10,000-entry folder
     // (a batch of PUTs into one calendar) copy its map once, not N times.
     const own = this.owned.has(dir);
-    const entries = own ? (dir.entries as Map<string, Slot>) : new Map(await this.entries(dir));
+    const entries = own ? (dir.entries as EditableEntries) : editableCopy(await this.entries(dir));
     const [head, ...rest] = segs as [string, ...string[]];
     if (own) this.undo?.push([entries, head, entries.get(head)]);
     if (rest.length === 0) {
@@ -305,6 +306,14 @@ export class TreeEditor {
     slotMaps.set(oid, clean);
     return oid;
   }
+}
+
+/** A folder's members as an editor changes them in place (a copy it owns). */
+type EditableEntries = Map<string, Slot> | LayeredEntries<Slot>;
+
+/** A copy to edit: a big folder's as layers over the shared map (O(changes)), a small one's whole. */
+function editableCopy(from: ReadonlyMap<string, Slot>): EditableEntries {
+  return from instanceof LayeredEntries || from.size >= LAYER_FROM ? LayeredEntries.fork(from) : new Map(from);
 }
 
 function slotOf(e: TreeEntry): Slot {
