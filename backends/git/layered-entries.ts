@@ -59,9 +59,9 @@ export class LayeredEntries<Slot> implements ReadonlyMap<string, Slot> {
     for (const [name, slot] of this.base) {
       const d = this.delta.get(name);
       if (d === undefined) yield [name, slot];
-      else if (d) yield [name, d];
+      else if (d !== null) yield [name, d];
     }
-    for (const [name, d] of this.delta) if (d && !this.base.has(name)) yield [name, d];
+    for (const [name, d] of this.delta) if (d !== null && !this.base.has(name)) yield [name, d];
   }
 
   [Symbol.iterator](): MapIterator<[string, Slot]> {
