@@ -207,10 +207,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
-    const entry =
-      slot.kind === 'dir'
-        ? entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index)
-        : entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index);
+    if (slot.kind === 'file') return this.journalTimed(editor, entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index));
+    if (slot.oid || editor.owns(slot)) return this.journalTimed(editor, entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index));
+    // A folder the journal changed: its tree id (hashing every member: 100,000 in a big folder) only
+    // when something reads the ETag. The slot is sealed, so the id is the same whenever it is asked.
+    const entry = entryOf(path, 'collection', '', 0, time, this.index);
+    Object.defineProperty(entry, 'etag', { get: () => `"${editor.hash(slot)}"`, enumerable: true, configurable: true });
     return this.journalTimed(editor, entry);
   }
 

@@ -101,6 +101,11 @@ export class TreeEditor {
     return this.root;
   }
 
+  /** Whether this editor may still change the folder in place (a copy it made since the last seal()). */
+  owns(slot: DirSlot): boolean {
+    return this.owned.has(slot);
+  }
+
   /** Starts capturing every set() as an effect (folders with edited members are flushed to a tree id). */
   record(): void {
     this.effects = [];
