@@ -114,7 +114,7 @@ export class JournalWriter {
       return;
     }
     try {
-      await live.absorb({ records: [], reset: false, nextSeq: 0 }, records);
+      await live.appended(records);
     } finally {
       if (records.length) await this.d.onAppended?.(records);
       batch.forEach((p, i) => {

@@ -73,14 +73,19 @@ export class LiveState {
     return this.mutex.run(() => this.update(read, appended, false));
   }
 
+  /** Applies records this process just appended, on the tip last read (no ref read: the next refresh looks). */
+  appended(records: readonly JournalRecord[]): Promise<LiveView> {
+    return this.mutex.run(() => this.update({ records: [], reset: false, nextSeq: 0 }, records, false, false));
+  }
+
   /** The view last published (no refresh): null before the first. */
   peek(): LiveView | null {
     return this.view;
   }
 
-  private async update(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean): Promise<LiveView> {
-    const tip = await this.d.tip(fresh);
+  private async update(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
     const old = this.view;
+    const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
     const incoming = [...read.records, ...appended];
     let known: JournalRecord[] = read.reset ? [] : [...(old?.records ?? [])];
     const seen = new Set(known.map((r) => r.seq));

@@ -61,6 +61,9 @@ export function dirSlot(oid: string): DirSlot {
  * edited again (later edits copy it), so its id never changes: keyed by the slot object itself.
  */
 const slotIds = new WeakMap<DirSlot, string>();
+/** Paths looked up in a sealed edited state (a live state's root), per root object; at most SEALED_MEMO_MAX each. */
+const sealedSeen = new WeakMap<DirSlot, Map<string, Slot | null>>();
+const SEALED_MEMO_MAX = 20_000;
 
 export class TreeEditor {
   root: DirSlot;
@@ -179,7 +182,8 @@ export class TreeEditor {
    */
   async get(path: string): Promise<Slot | null> {
     const stored = this.root.entries === undefined && this.root.oid !== undefined ? `${this.root.oid}\0${path}` : null;
-    const known = stored !== null ? pathSlots.get(stored) : this.seen.get(path);
+    const memo = stored !== null ? null : this.memoOf(this.root);
+    const known = stored !== null ? pathSlots.get(stored) : memo!.get(path);
     if (known !== undefined) {
       gitProbe?.memo?.(path);
       return known;
@@ -187,8 +191,20 @@ export class TreeEditor {
     gitProbe?.walk(path);
     const slot = await this.walk(path);
     if (stored !== null) pathSlots.set(stored, slot);
-    else this.seen.set(path, slot);
+    else if (memo !== this.seen || memo.size < SEALED_MEMO_MAX) memo!.set(path, slot);
     return slot;
+  }
+
+  /**
+   * Where look-ups in an edited state are remembered: for a root this editor may change in place, its
+   * own (cleared by every edit); for a sealed one (the live state's, never changed again), one shared
+   * by every editor on it, so the requests that read one state walk each path once.
+   */
+  private memoOf(root: DirSlot): Map<string, Slot | null> {
+    if (this.owned.has(root)) return this.seen;
+    let memo = sealedSeen.get(root);
+    if (!memo) sealedSeen.set(root, (memo = new Map()));
+    return memo.size < SEALED_MEMO_MAX ? memo : this.seen;
   }
 
   private async walk(path: string): Promise<Slot | null> {
