@@ -179,6 +179,22 @@ describe('git backend on the write journal', function () {
     assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
   });
 
+  it('git gc (default prune grace, as gc --auto runs it) while the journal holds records loses nothing', async () => {
+    const { root, b } = await open();
+    await write(b, '/before.txt', 'committed');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    await b.mkcol('/j');
+    await write(b, '/j/only-in-journal.txt', 'journal');
+    // Packs what is reachable; the journal's blob and trees are unreachable and young: kept loose.
+    assert.equal((await git(root, 'gc', '--quiet')).code, 0);
+    const chunks: Buffer[] = [];
+    for await (const c of await b.read('/j/only-in-journal.txt')) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'journal');
+    await b.close();
+    assert.equal((await git(root, 'show', 'main:j/only-in-journal.txt')).stdout, 'journal');
+    assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+  });
+
   it('a native commit between bursts and during one keeps both: the journal wins for its paths', async () => {
     const { root, b } = await open();
     await write(b, '/mine.txt', 'mine');
