@@ -324,6 +324,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     return this.sync.changes(path, since, limit);
   }
 
+  /** Commits everything in the journal now, open bursts too (tests, tools), and waits for it. */
+  async commitJournal(): Promise<void> {
+    await this.writer.idle();
+    await this.committer.commitAll();
+  }
+
   async close(): Promise<void> {
     await this.writer.idle();
     this.committer.stop();
