@@ -110,6 +110,14 @@ export function decodeRecords(buf: Uint8Array, nextSeq: number): Decoded {
   return { records, consumed: at, rest: at < b.length };
 }
 
+/** Bytes taken by the first `count` frames of `buf` (records that decodeRecords took already). */
+export function framesLength(buf: Uint8Array, count: number): number {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = 0;
+  for (let i = 0; i < count && b.length - at >= FRAME_BYTES; i++) at = Math.min(b.length, at + FRAME_BYTES + b.readUInt32LE(at));
+  return at;
+}
+
 function parseRecord(json: Uint8Array): JournalRecord | null {
   let value: unknown;
   try {
