@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { netChanges, pathIndexVersions } from '../backends/git/journal/net-changes.js';
-import { commitMessage } from '../backends/git/journal/messages.js';
+import { countFiles, netChanges, pathIndexVersions } from '../backends/git/journal/net-changes.js';
+import { commitMessage, fallbackMessage } from '../backends/git/journal/messages.js';
 import type { Effect, JournalRecord, RecordMeta, StoredSlot } from '../backends/git/journal/record.js';
 import { EMPTY_TREE, ObjectStore } from '../backends/git/objects.js';
 import { PathIndex } from '../backends/git/path-index.js';
@@ -139,5 +139,56 @@ describe('git net changes of a burst', () => {
     // New bytes, and the empty file (every davfs2 create), are no restore.
     const fresh = await burst({ '/p.txt': 'v2' }, [rec({ op: 'PUT', path: '/p.txt' }, [{ path: '/p.txt', slot: await blob('v3') }])]);
     assert.deepEqual(brief(await changesOf(fresh, pathIndexVersions(index))), ['update file /p.txt']);
+  });
+
+  it('never throws for an object it cannot read: a deleted folder\'s missing subtree, a missing sidecar, a failing path index', async () => {
+    const missing = '1'.repeat(40);
+    const e = new TreeEditor(store, EMPTY_TREE, placeholder);
+    await e.set('/d', { kind: 'dir', oid: EMPTY_TREE });
+    await e.set('/d/x.txt', await blob('x'));
+    await e.set('/d/sub', { kind: 'dir', oid: missing }); // a corrupt pack, a partial clone
+    await e.set('/p', { kind: 'dir', oid: EMPTY_TREE });
+    await e.set('/p/.davprops', { kind: 'file', mode: '100644', oid: '2'.repeat(40) });
+    await e.set('/q.txt', await blob('q'));
+    const root = await e.flush();
+    const before = new TreeEditor(store, root, placeholder);
+    const after = new TreeEditor(store, root, placeholder);
+    const records = [
+      rec({ op: 'DELETE', path: '/d' }, [{ path: '/d', slot: null }]),
+      rec({ op: 'PROPPATCH', path: '/p' }, [{ path: '/p/.davprops', slot: await sidecar({ [SELF]: { '{urn:a}p': '<v/>' } }) }]),
+      rec({ op: 'PUT', path: '/q.txt' }, [{ path: '/q.txt', slot: await blob('q2') }]),
+    ];
+    for (const r of records) for (const eff of r.effects) await after.set(eff.path, eff.slot);
+    await after.flush(); // the commit itself needs none of the missing objects
+    const failing = async (): Promise<string | undefined> => {
+      throw new Error('path index unreadable');
+    };
+    const cs = await netChanges(before, after, records, { store, placeholder, versionOf: failing });
+    assert.deepEqual(brief(cs), ['delete dir /d', 'update dir /p props', 'update file /q.txt']);
+    assert.equal(commitMessage({ records, changes: cs, trailers: [] }).split('\n')[0], 'Update 2, delete 1');
+    // Should the committer still fail to describe a burst, the plain message reads nothing.
+    assert.equal(fallbackMessage(records, ['Gitdav-Journal: 3']), 'Change 3 paths\n\n* d\n* p/.davprops\n* q.txt\n\nRemote-User: ann\nGitdav-Journal: 3\n');
+  });
+
+  it('a walk stopped early counts as the cap (100000+), never as a partial count that looks exact', async () => {
+    // 12 folders of one file each: with a cap of 2 the walk stops on its step bound (4 × cap = 8
+    // members) or its file bound, and says `cap` either way.
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`/t/d${i}/f`] = `${i}`;
+    const b = await burst(files, []);
+    const t = (await b.before.get('/t'))!;
+    assert.equal(t.kind, 'dir');
+    if (t.kind !== 'dir') return;
+    assert.equal(await countFiles(b.before, t, placeholder.name, 2), 2);
+    assert.equal(await countFiles(b.before, t, placeholder.name, 100), 12);
+    const folders: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) folders[`/u/d${i}/.davprops`] = serializeSidecar({});
+    folders['/u/f'] = 'f';
+    const ub = await burst(folders, []);
+    const u = (await ub.before.get('/u'))!;
+    if (u.kind !== 'dir') throw new Error('no /u');
+    // Thirteen members, one of them a file: stopped on steps at a cap of 3 (13 ≥ 4 × 3), not "1".
+    assert.equal(await countFiles(ub.before, u, placeholder.name, 3), 3);
+    assert.equal(await countFiles(ub.before, u, placeholder.name, 10), 1);
   });
 });

@@ -20,6 +20,7 @@ import { reserveUid } from './uid-index.js';
 import { uidConflict } from './errors.js';
 import { counted, StepBudgetExceeded } from './steps.js';
 import { CALENDAR, cal, MAX_DATE_TIME, MIN_DATE_TIME, type CalDavOptions } from './context.js';
+import { cutGraphemes } from '../../backends/util/graphemes.js';
 
 export function calendarPutHook(o: CalDavOptions): PutHook {
   return async (req, { entry: existing, parent, parentProps }) => {
@@ -89,7 +90,7 @@ export function objectTitle(object: CalendarObject): string {
 
 /** A user's title in quotes, on one line, at most 80 characters. */
 export function quotedTitle(text: string): string {
-  return `"${text.replace(/["\r\n\0]+/g, ' ').slice(0, 80)}"`;
+  return `"${cutGraphemes(text.replace(/["\r\n\0]+/g, ' '), 80)}"`;
 }
 
 /** The calendar's component set (stored at creation), or the default one. */

@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { commitMessage, FILES_CAP, type NetChange } from '../../backends/git/journal/messages.js';
 import type { JournalRecord, RecordMeta } from '../../backends/git/journal/record.js';
+import { quotedTitle } from '../../lib/caldav/put-hook.js';
 
-const BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
+const BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391'; // the empty file
+const TEXT = '8ab686eafeb1f44702738c8b0f24f2567c36da6d';
+const TREE = '4d8d0a2b0f8a7b4c1b53c1ec5f4fa1d4c7c9b1e2';
 let seq = 0;
 function rec(meta: RecordMeta, extra: Partial<JournalRecord> = {}): JournalRecord {
   return { seq: ++seq, time: 1, user: 'ann', userAgent: 'davfs2/1.7.0 neon/0.32.5', meta, effects: [{ path: meta.to ?? meta.path, slot: null }], ...extra };
@@ -37,6 +40,60 @@ describe('git commit messages', () => {
       [rec({ op: 'MOVE', path: '/a.txt', to: '/b.txt' })],
       [{ path: '/a.txt', change: 'delete', kind: 'file', oid: BLOB }, { path: '/b.txt', change: 'add', kind: 'file', oid: BLOB }],
       'Rename a.txt to b.txt',
+    ],
+    [
+      'a rename without its MOVE record (same content)',
+      [rec({ op: 'DELETE', path: '/a.txt' }), put('/b.txt')],
+      [{ path: '/a.txt', change: 'delete', kind: 'file', oid: TEXT }, { path: '/b.txt', change: 'add', kind: 'file', oid: TEXT }],
+      'Rename a.txt to b.txt',
+    ],
+    [
+      'an empty file deleted and another made (rm a.log; touch b.log) is no rename',
+      [rec({ op: 'DELETE', path: '/a.log' }), put('/b.log')],
+      [{ path: '/a.log', change: 'delete', kind: 'file', oid: BLOB }, { path: '/b.log', change: 'add', kind: 'file', oid: BLOB }],
+      'Add 1, delete 1',
+    ],
+    [
+      'an empty folder deleted and another made (rmdir old; mkdir p/new) is no move',
+      [rec({ op: 'DELETE', path: '/old' }), rec({ op: 'MKCOL', path: '/p/new' })],
+      [{ path: '/old', change: 'delete', kind: 'dir', files: 0, oid: TREE }, { path: '/p/new', change: 'add', kind: 'dir', files: 0, oid: TREE }],
+      'Add 1, delete 1',
+    ],
+    [
+      'an empty folder moved (MOVE said so)',
+      [rec({ op: 'MOVE', path: '/old', to: '/p/new' })],
+      [{ path: '/old', change: 'delete', kind: 'dir', files: 0, oid: TREE }, { path: '/p/new', change: 'add', kind: 'dir', files: 0, oid: TREE }],
+      'Move old to p/new',
+    ],
+    [
+      'empty folders deleted at the top (rmdir x y)',
+      [rec({ op: 'DELETE', path: '/x' }), rec({ op: 'DELETE', path: '/y' })],
+      [{ path: '/x', change: 'delete', kind: 'dir', files: 0 }, { path: '/y', change: 'delete', kind: 'dir', files: 0 }],
+      'Delete folders x, y',
+    ],
+    [
+      'empty folders deleted in a folder (rmdir d/x d/y)',
+      [rec({ op: 'DELETE', path: '/d/x' }), rec({ op: 'DELETE', path: '/d/y' })],
+      [{ path: '/d/x', change: 'delete', kind: 'dir', files: 0 }, { path: '/d/y', change: 'delete', kind: 'dir', files: 0 }],
+      'Delete 2 folders from d/',
+    ],
+    [
+      'folders made side by side at the top',
+      [rec({ op: 'MKCOL', path: '/x' }), rec({ op: 'MKCOL', path: '/y' })],
+      [{ path: '/x', change: 'add', kind: 'dir', files: 0 }, { path: '/y', change: 'add', kind: 'dir', files: 0 }],
+      'Create folders x, y',
+    ],
+    [
+      'a new folder and a new file (mkdir a; put b.txt)',
+      [rec({ op: 'MKCOL', path: '/a' }), put('/b.txt')],
+      [{ path: '/a', change: 'add', kind: 'dir', files: 0 }, { path: '/b.txt', change: 'add', kind: 'file' }],
+      'Add 1 file and 1 folder',
+    ],
+    [
+      'a folder\'s properties and a file updated',
+      [rec({ op: 'PROPPATCH', path: '/d' }), put('/d/x.txt')],
+      [{ path: '/d', change: 'update', kind: 'dir', propsOnly: true }, { path: '/d/x.txt', change: 'update', kind: 'file' }],
+      'Update 1 file and 1 folder',
     ],
     [
       'a move',
@@ -78,6 +135,12 @@ describe('git commit messages', () => {
       [{ path: '/c/d.ics', change: 'add', kind: 'file' }],
       'Add event "Dentist"',
     ],
+    [
+      'an event added, then its title corrected, says the newest title',
+      [put('/c/d.ics', 'Add event "Dentsit"'), put('/c/d.ics', 'Update event "Dentist"')],
+      [{ path: '/c/d.ics', change: 'add', kind: 'file' }],
+      'Add event "Dentist"',
+    ],
   ];
   for (const [name, records, changes, expected] of table) {
     it(`${name}: ${expected}`, () => assert.equal(subject(records, changes), expected));
@@ -88,6 +151,26 @@ describe('git commit messages', () => {
     const s = subject([put(long)], [{ path: long, change: 'update', kind: 'file' }])!;
     assert.ok(s.length <= 72, s);
     assert.match(s, /^Update very-long.*….*plan\.md$/);
+  });
+
+  it('cuts a long subject between characters: never half a surrogate pair (U+FFFD in the commit)', () => {
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (let n = 28; n <= 34; n++) {
+      for (const emoji of [20, 40]) {
+        const path = `/${'a'.repeat(n)}${'😀'.repeat(emoji)}/f.txt`;
+        const s = subject([put(path)], [{ path, change: 'update', kind: 'file' }])!;
+        assert.ok(!lone.test(s), JSON.stringify(s));
+        assert.ok(Array.from(new Intl.Segmenter().segment(s)).length <= 72, s);
+        if (emoji === 40) assert.ok(s.includes('…'));
+      }
+    }
+    for (let n = 60; n <= 75; n++) {
+      const summary = `Add event "${'b'.repeat(n)}${'👍🏽'.repeat(10)}"`;
+      const s = subject([put('/c/e.ics', summary)], [{ path: '/c/e.ics', change: 'add', kind: 'file' }])!;
+      assert.ok(!lone.test(s) && !/\uD83D\uDC4D(?!\uD83C\uDFFD)/.test(s), JSON.stringify(s));
+      const title = quotedTitle(`${'c'.repeat(n)}${'😀'.repeat(20)}`);
+      assert.ok(!lone.test(title), JSON.stringify(title));
+    }
   });
 
   it('lists the changed paths (at most 50), then the user and client as trailers', () => {

@@ -5,14 +5,17 @@
  *
  * Subjects, first that fits: a calendar layer's summary (`Add event "Dentist"`, one change; several
  * changes all of one kind: `Add 3 events to calendars/u/work/`); `Restore x from 1a2b3c4`; `Rename a.txt
- * to b.txt` / `Move a.txt to d/a.txt` (one delete and one add of the same content, or as a MOVE said);
- * `Create folder a/b/c` (a new chain of empty folders); one change: `Add x`, `Update x`, `Delete x`,
- * `Add 202 files to tree/`, `Delete tree/d4 (25 files)`, `Change properties of x`; many: `Add 202 files
- * to tree/`, `Update 3 files in docs/`, mixed: `Add 3, update 2, delete 1 in x/` (counted in files,
- * under the changes' common folder). Paths are shown without their leading slash and cut in the
- * middle to keep a subject within 72 characters; anything a user supplied loses its control characters
- * (CR, LF, NUL), so it can neither end a line nor forge a trailer.
+ * to b.txt` / `Move a.txt to d/a.txt` (one delete and one add of the same content, or as a MOVE said;
+ * the empty file's and an empty folder's content only as a MOVE said); `Create folder a/b/c` (a new
+ * chain of empty folders); one change: `Add x`, `Update x`, `Delete x`, `Add 202 files to tree/`,
+ * `Delete tree/d4 (25 files)`, `Change properties of x`; many: `Add 202 files to tree/`, `Update 3
+ * files in docs/`, `Add 1 file and 1 folder`, `Delete folders x, y`, `Delete 2 folders from d/`, mixed:
+ * `Add 3, update 2, delete 1 in x/` (counted in files, a folder without files as one; under the
+ * changes' common folder). Paths are shown without their leading slash and cut in the middle (between
+ * graphemes) to keep a subject within 72 characters; anything a user supplied loses its control
+ * characters (CR, LF, NUL), so it can neither end a line nor forge a trailer.
  */
+import { cutGraphemes, graphemes } from '../../util/graphemes.js';
 import { isMarker } from './burst.js';
 import type { JournalRecord } from './record.js';
 
@@ -42,6 +45,7 @@ export interface BurstDescription {
 /** Files counted in a folder at most (a bigger folder's count reads `100000+`). */
 export const FILES_CAP = 100_000;
 const SUBJECT_MAX = 72;
+const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 const BODY_MAX = 50;
 const AGENTS_MAX = 5;
 
@@ -50,13 +54,34 @@ export function commitMessage(d: BurstDescription): string {
   const changes = d.changes.map((c) => ({ ...c, path: clean(c.path) }));
   const rename = renameOf(d.records, changes);
   const subject = summarySubject(d.records, changes) ?? (rename ? renameSubject(rename) : pathSubject(changes, d.records));
-  const body = bodyLines(changes, rename);
+  return assemble(subject, capped(bodyLines(changes, rename)), trailerLines(d.records, d.trailers));
+}
+
+/**
+ * A plain message from the records alone (`Change 3 paths`, the paths their effects touched, the
+ * trailers), for when the net changes cannot be worked out (netChanges or commitMessage threw): a
+ * commit message must never keep a burst from its commit. Reads nothing; does not throw.
+ */
+export function fallbackMessage(records: readonly JournalRecord[], trailers: readonly string[]): string {
+  const paths = [...new Set(records.flatMap((r) => r.effects.map((e) => clean(e.path))))].sort();
+  const subject = paths.length === 1 ? fit(([p]) => `Change ${p}`, [shown(paths[0]!)]) : `Change ${paths.length} paths`;
+  return assemble(subject, capped(paths.map((p) => `* ${shown(p)}`)), trailerLines(records, trailers));
+}
+
+function assemble(subject: string, body: readonly string[], trailers: readonly string[]): string {
+  return [subject, ...(body.length ? ['', ...body] : []), ...(trailers.length ? ['', ...trailers] : [])].join('\n') + '\n';
+}
+
+function trailerLines(records: readonly JournalRecord[], given: readonly string[]): string[] {
   // Another user's UNLOCK marker may sit in a burst (./burst.ts): it wrote nothing, so it names nobody.
-  const writers = d.records.some((r) => !isMarker(r)) ? d.records.filter((r) => !isMarker(r)) : d.records;
+  const writers = records.some((r) => !isMarker(r)) ? records.filter((r) => !isMarker(r)) : records;
   const users = distinct(writers.map((r) => r.user));
   const agents = distinct(writers.map((r) => r.userAgent)).slice(0, AGENTS_MAX);
-  const trailers = [...users.map((u) => `Remote-User: ${u}`), ...agents.map((a) => `User-Agent: ${a}`), ...d.trailers.map(clean)];
-  return [subject, ...(body.length ? ['', ...body] : []), ...(trailers.length ? ['', ...trailers] : [])].join('\n') + '\n';
+  return [...users.map((u) => `Remote-User: ${u}`), ...agents.map((a) => `User-Agent: ${a}`), ...given.map(clean)];
+}
+
+function capped(lines: readonly string[]): string[] {
+  return lines.length <= BODY_MAX ? [...lines] : [...lines.slice(0, BODY_MAX), `… and ${lines.length - BODY_MAX} more`];
 }
 
 /** Without control characters (CR, LF, NUL, …): a user-supplied string stays on its line. */
@@ -97,17 +122,22 @@ function commonDir(paths: readonly string[]): string {
 function fit(template: (paths: string[]) => string, paths: string[]): string {
   const cut = [...paths];
   for (let round = 0; round < 4; round++) {
-    const over = template(cut).length - SUBJECT_MAX;
+    const over = length(template(cut)) - SUBJECT_MAX;
     if (over <= 0) break;
     let longest = 0;
-    for (let i = 1; i < cut.length; i++) if (cut[i]!.length > cut[longest]!.length) longest = i;
-    const p = cut[longest];
-    if (p === undefined || p.length <= 12) break;
+    for (let i = 1; i < cut.length; i++) if (length(cut[i]!) > length(cut[longest]!)) longest = i;
+    const p = graphemes(cut[longest] ?? '');
+    if (p.length <= 12) break;
     const keep = Math.max(10, p.length - over - 1);
     const head = Math.ceil(keep / 2);
-    cut[longest] = `${p.slice(0, head)}…${p.slice(p.length - (keep - head))}`;
+    cut[longest] = `${p.slice(0, head).join('')}…${p.slice(p.length - (keep - head)).join('')}`;
   }
   return template(cut);
+}
+
+/** Length as a reader counts it (graphemes), and cuts made on them: never half a surrogate pair. */
+function length(s: string): number {
+  return graphemes(s).length;
 }
 
 function count(n: number, one: string, many: string): string {
@@ -131,7 +161,12 @@ function summarySubject(records: readonly JournalRecord[], changes: readonly Net
     const own = writes.filter((r) => r.meta.summary && r.effects.some((e) => clean(e.path) === c.path || clean(r.meta.path) === c.path));
     const verb = VERB_OF[c.change];
     const said = [...own].reverse().find((r) => r.meta.summary!.startsWith(verb) || (c.change === 'add' && r.meta.summary!.startsWith('Create'))) ?? own[own.length - 1];
-    return said ? ellipsis(clean(said.meta.summary!)) : null;
+    if (!said) return null;
+    // The net verb, with the newest title (an event added, then renamed: `Add event "Dentist"`).
+    const verbOf = SUMMARY.exec(clean(said.meta.summary!));
+    const newest = SUMMARY.exec(clean(own[own.length - 1]!.meta.summary!));
+    if (verbOf && newest && verbOf[2] === newest[2]) return ellipsis(`${verbOf[1]} ${newest[2]} ${clean(own[own.length - 1]!.meta.summary!).slice(newest[0].length)}`);
+    return ellipsis(clean(said.meta.summary!));
   }
   if (changes.length < 2 || writes.length === 0 || !writes.every((r) => r.meta.summary)) return null;
   const kinds = new Set(writes.map((r) => SUMMARY.exec(r.meta.summary!)?.slice(1, 3).join(' ') ?? ''));
@@ -143,7 +178,7 @@ function summarySubject(records: readonly JournalRecord[], changes: readonly Net
 }
 
 function ellipsis(s: string): string {
-  return s.length <= SUBJECT_MAX ? s : `${s.slice(0, SUBJECT_MAX - 1)}…`;
+  return cutGraphemes(s, SUBJECT_MAX);
 }
 
 interface Rename {
@@ -157,9 +192,16 @@ function renameOf(records: readonly JournalRecord[], changes: readonly NetChange
   const from = changes.find((c) => c.change === 'delete');
   const to = changes.find((c) => c.change === 'add');
   if (!from || !to || from.kind !== to.kind || from.path === to.path) return null;
-  const moved = records.some((r) => r.meta.op === 'MOVE' && r.meta.path === from.path && r.meta.to === to.path);
-  const same = from.oid !== undefined && from.oid === to.oid;
-  return (moved && (same || from.oid === undefined || to.oid === undefined)) || same ? { from, to } : null;
+  const moved = records.some((r) => r.meta.op === 'MOVE' && clean(r.meta.path) === from.path && clean(r.meta.to ?? '') === to.path);
+  // Equal content alone says rename, except content every empty file or empty folder has (`rm a.log;
+  // touch b.log` is no rename): there only a MOVE record does.
+  const equal = from.oid !== undefined && from.oid === to.oid;
+  const same = equal && !emptyContent(from);
+  return (moved && (equal || from.oid === undefined || to.oid === undefined)) || same ? { from, to } : null;
+}
+
+function emptyContent(c: NetChange): boolean {
+  return c.kind === 'file' ? c.oid === EMPTY_BLOB : !c.files;
 }
 
 function renameSubject({ from, to }: Rename): string {
@@ -178,16 +220,31 @@ function pathSubject(changes: readonly NetChange[], records: readonly JournalRec
   if (folders && isChain(changes)) return fit(([p]) => `Create folder ${p}`, [shown(changes[changes.length - 1]!.path)]);
   if (changes.length === 1) return oneSubject(changes[0]!);
   if (changes.every((c) => c.propsOnly)) return inDir(changes, (n, d) => `Change properties of ${count(n, 'item', 'items')}${d ? ` in ${d}` : ''}`);
-  if (folders) return inDir(changes, (n, d) => `Create ${count(n, 'folder', 'folders')}${d ? ` in ${d}` : ''}`);
-  const files = { add: 0, update: 0, delete: 0 };
-  for (const c of changes) files[c.change] += c.kind === 'dir' && !c.propsOnly ? (c.files ?? 0) : 1;
-  const kinds = (['add', 'update', 'delete'] as const).filter((k) => files[k] > 0);
+  // Counted in files, where a folder added or deleted whole counts its files; a folder that has none
+  // (empty, its count unknown, or only its properties changed) counts as one folder.
+  const tally = { add: { files: 0, folders: 0 }, update: { files: 0, folders: 0 }, delete: { files: 0, folders: 0 } };
+  for (const c of changes) {
+    const t = tally[c.change];
+    if (c.kind === 'file') t.files++;
+    else if (!c.propsOnly && c.files) t.files += c.files;
+    else t.folders++;
+  }
+  const items = (k: keyof typeof tally) => tally[k].files + tally[k].folders;
+  const kinds = (['add', 'update', 'delete'] as const).filter((k) => items(k) > 0);
   if (kinds.length === 1) {
     const k = kinds[0]!;
-    const prep = { add: 'to', update: 'in', delete: 'from' }[k];
-    return inDir(changes, (_n, d) => `${VERB_OF[k]} ${count(files[k], 'file', 'files')}${d ? ` ${prep} ${d}` : ''}`);
+    const { files, folders: dirs } = tally[k];
+    const verb = k === 'add' && files === 0 ? 'Create' : VERB_OF[k];
+    const prep = k === 'add' && files > 0 ? 'to' : k === 'delete' ? 'from' : 'in';
+    // Folders only, side by side at the top: named (`Delete folders x, y`) while they fit.
+    if (files === 0) {
+      const named = `${verb} folders ${changes.map((c) => shown(c.path)).join(', ')}`;
+      if (commonDir(changes.map((c) => c.path)) === '/' && changes.length <= 3 && length(named) <= SUBJECT_MAX) return named;
+    }
+    const what = [files ? count(files, 'file', 'files') : '', dirs ? count(dirs, 'folder', 'folders') : ''].filter((w) => w).join(' and ');
+    return inDir(changes, (_n, d) => `${verb} ${what}${d ? ` ${prep} ${d}` : ''}`);
   }
-  const parts = kinds.map((k, i) => `${i === 0 ? VERB_OF[k] : k} ${files[k] >= FILES_CAP ? `${FILES_CAP}+` : files[k]}`);
+  const parts = kinds.map((k, i) => `${i === 0 ? VERB_OF[k] : k} ${items(k) >= FILES_CAP ? `${FILES_CAP}+` : items(k)}`);
   return inDir(changes, (_n, d) => `${parts.join(', ')}${d ? ` in ${d}` : ''}`);
 }
 
@@ -234,5 +291,5 @@ function bodyLines(changes: readonly NetChange[], rename: Rename | null): string
         ].filter((s) => s);
         return `${MARK[c.change]} ${name}${notes.length ? ` (${notes.join(', ')})` : ''}`;
       });
-  return lines.length <= BODY_MAX ? lines : [...lines.slice(0, BODY_MAX), `… and ${lines.length - BODY_MAX} more`];
+  return lines;
 }

@@ -9,6 +9,12 @@
  * A restore is recognised by exact blob id: an add or update whose new blob this path held after an
  * earlier commit (the path index knows, O(versions of that path)) is "restored from" that commit. No
  * guessing from names or Referer; the empty file is never a restore (every davfs2 create is one).
+ *
+ * Never throws for an object it cannot read: it reads objects the commit itself does not need (a
+ * deleted folder's members to count them, sidecars, the path index), and a commit message must never
+ * keep an acknowledged write from its commit (closed bursts are a prefix: one stuck burst would hold
+ * back every later one). What cannot be read is left out: no file count, no property detail, no
+ * restore; a path whose slots cannot be read at all is a plain update or delete, as its last effect says.
  */
 import { baseName, joinPath, parentOf } from '../../backend.js';
 import { SELF, SIDECAR, type Sidecar } from '../../sidecar.js';
@@ -17,7 +23,7 @@ import type { PathIndex } from '../path-index.js';
 import { readSidecar } from '../sidecars.js';
 import type { DirSlot, Slot, TreeEditor } from '../tree.js';
 import { FILES_CAP, type NetChange } from './messages.js';
-import type { JournalRecord } from './record.js';
+import type { JournalRecord, StoredSlot } from './record.js';
 
 const EMPTY_BLOB = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 
@@ -58,7 +64,15 @@ export async function netChanges(before: TreeEditor, after: TreeEditor, records:
       if (d === '/') return false;
     }
   };
-  const counter = fileCounter(deps.placeholder.name);
+  const counter = async (editor: TreeEditor, slot: DirSlot) => {
+    try {
+      return await countFiles(editor, slot, deps.placeholder.name);
+    } catch {
+      return undefined; // a member cannot be read: the change says no count
+    }
+  };
+  const lastEffect = new Map<string, StoredSlot | null>();
+  for (const r of records) for (const e of r.effects) lastEffect.set(e.path, e.slot);
   const add = (c: NetChange) => changes.set(c.path, [...(changes.get(c.path) ?? []), c]);
 
   for (const path of [...touched].sort(byDepth)) {
@@ -67,8 +81,16 @@ export async function netChanges(before: TreeEditor, after: TreeEditor, records:
       sidecarDirs.push(parentOf(path));
       continue;
     }
-    const b = await before.get(path);
-    const a = await after.get(path);
+    let b: Slot | null;
+    let a: Slot | null;
+    try {
+      b = await before.get(path);
+      a = await after.get(path);
+    } catch {
+      const slot = lastEffect.get(path) ?? null;
+      add({ path, change: slot ? 'update' : 'delete', kind: slot?.kind ?? 'file' });
+      continue;
+    }
     if (!b && !a) continue; // made and removed within the burst: a temp file
     if (b && a && b.kind === 'file' && a.kind === 'file') {
       if (b.oid !== a.oid || b.mode !== a.mode) add(await fileChange(path, 'update', a.oid, restored, deps));
@@ -76,28 +98,35 @@ export async function netChanges(before: TreeEditor, after: TreeEditor, records:
     }
     if (b && a && b.kind === 'dir' && a.kind === 'dir') {
       if (!replaced.has(path) || (b.oid !== undefined && b.oid === a.oid)) continue; // members speak for themselves
-      add({ path, change: 'update', kind: 'dir', files: await counter(after, a), ...oidOf(a), ...restoredAt(restored, path) });
+      const files = await counter(after, a);
+      add({ path, change: 'update', kind: 'dir', ...(files === undefined ? {} : { files }), ...oidOf(a), ...restoredAt(restored, path) });
       folded.add(path);
       continue;
     }
     if (b) {
-      const files = b.kind === 'dir' ? { files: await counter(before, b) } : {};
-      add({ path, change: 'delete', kind: b.kind, ...files, ...oidOf(b) });
+      const files = b.kind === 'dir' ? await counter(before, b) : undefined;
+      add({ path, change: 'delete', kind: b.kind, ...(files === undefined ? {} : { files }), ...oidOf(b) });
       if (b.kind === 'dir') folded.add(path);
     }
     if (a) {
       if (a.kind === 'file') add(await fileChange(path, 'add', a.oid, restored, deps));
       else {
         const files = await counter(after, a);
-        add({ path, change: 'add', kind: 'dir', files, ...oidOf(a), ...restoredAt(restored, path) });
+        add({ path, change: 'add', kind: 'dir', ...(files === undefined ? {} : { files }), ...oidOf(a), ...restoredAt(restored, path) });
         // A new chain of empty folders (mkdir -p) stays one change per folder, so its deepest shows.
-        if (files > 0 || b) folded.add(path);
+        if (files !== 0 || b) folded.add(path);
       }
     }
   }
   for (const dir of sidecarDirs) {
     if (under(joinPath(dir, SIDECAR)) || changes.has(dir)) continue;
-    for (const c of await propChanges(dir, before, after, deps)) if (!changes.has(c.path)) add(c);
+    let found: NetChange[];
+    try {
+      found = await propChanges(dir, before, after, deps);
+    } catch {
+      found = [{ path: dir, change: 'update', kind: 'dir', propsOnly: true }]; // its sidecar changed; what in it, unread
+    }
+    for (const c of found) if (!changes.has(c.path)) add(c);
   }
   return [...changes.keys()].sort().flatMap((p) => changes.get(p)!);
 }
@@ -121,29 +150,29 @@ function oidOf(slot: Slot): { oid?: string } {
 
 async function fileChange(path: string, change: 'add' | 'update', oid: string, restored: Map<string, string>, deps: NetChangeDeps): Promise<NetChange> {
   const out: NetChange = { path, change, kind: 'file', oid };
-  const from = restored.get(path) ?? (oid !== EMPTY_BLOB && deps.versionOf ? await deps.versionOf(path, oid) : undefined);
+  const from = restored.get(path) ?? (oid !== EMPTY_BLOB && deps.versionOf ? await deps.versionOf(path, oid).catch(() => undefined) : undefined);
   if (from) out.restoredFrom = from;
   return out;
 }
 
 /**
- * Counts the files below a folder (sidecars and placeholders are not files), stopping at FILES_CAP so a
- * folder of a million files costs a bounded walk; the message then says `100000+`.
+ * Counts the files below a folder (sidecars and placeholders are not files), stopping at `cap` files or
+ * 4 × `cap` members (a folder of a million files, or of folders, costs a bounded walk). A walk stopped
+ * early returns `cap`, which the message shows as `100000+`: never a partial count that looks exact.
  */
-function fileCounter(placeholderName: string): (editor: TreeEditor, slot: DirSlot) => Promise<number> {
-  return async (editor, slot) => {
-    let files = 0;
-    let steps = 0;
-    const stack: DirSlot[] = [slot];
-    while (stack.length > 0 && files < FILES_CAP && steps < 4 * FILES_CAP) {
-      for (const [name, member] of await editor.members(stack.pop()!)) {
-        steps++;
-        if (member.kind === 'dir') stack.push(member);
-        else if (name !== SIDECAR && name !== placeholderName) files++;
-      }
+export async function countFiles(editor: TreeEditor, slot: DirSlot, placeholderName: string, cap = FILES_CAP): Promise<number> {
+  let files = 0;
+  let steps = 0;
+  const stack: DirSlot[] = [slot];
+  while (stack.length > 0) {
+    if (files >= cap || steps >= 4 * cap) return cap;
+    for (const [name, member] of await editor.members(stack.pop()!)) {
+      steps++;
+      if (member.kind === 'dir') stack.push(member);
+      else if (name !== SIDECAR && name !== placeholderName) files++;
     }
-    return Math.min(files, FILES_CAP);
-  };
+  }
+  return Math.min(files, cap);
 }
 
 /**

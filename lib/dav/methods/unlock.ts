@@ -30,6 +30,10 @@ export const unlock: MethodHandler = async (req) => {
   await req.dav.locks.remove(lock.token);
   // The backend hears of it (git: a lock held over a whole burst, an editor's session, closes it). A
   // hint only: the lock is gone either way, and a burst not closed here closes after its window.
+  // Awaited on purpose, although a lost marker would only move where a burst closes: the 204 then
+  // means the marker is durable and in the journal before any later request of this client, so the
+  // burst closes at the same place live and after a crash (recovery replays the same records), and
+  // history does not depend on timing. The cost is one journal append per UNLOCK, like a PUT's own.
   if (isUnlockAware(backend) && lock.created !== undefined) await backend.unlocked(lock.root, lock.created, req.actor()).catch(() => undefined);
   sendEmpty(req.ctx, 204);
 };
