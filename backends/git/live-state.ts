@@ -98,6 +98,8 @@ export class LiveState {
       return this.publish(await this.apply({ ...old, fileRecords }, fresher.sort((a, b) => a.seq - b.seq)));
     }
     const committedSeq = await this.committedSeq(tip.commit);
+    // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
+    this.d.journal.raiseFloor(committedSeq);
     const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords };
     return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
   }
