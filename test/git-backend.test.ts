@@ -8,6 +8,8 @@ runBackendContract({
   name: 'git',
   async create() {
     const root = await mkdtemp(join(tmpdir(), 'gitdav-git-'));
-    return { backend: await openGitRepository({ root }), cleanup: () => rm(root, { recursive: true, force: true }) };
+    const backend = await openGitRepository({ root });
+    // Closed first: it commits the journal, so nothing writes into the folder while it is removed.
+    return { backend, cleanup: async () => (await backend.close(), await rm(root, { recursive: true, force: true })) };
   },
 });

@@ -95,7 +95,7 @@ describe('git history as folders', () => {
     assert.equal(r.status, 204);
     assert.equal((await raw(s.url, '/notes.txt')).text, 'version one');
     assert.equal(Number((await git(s, 'rev-list', '--count', 'main')).stdout.trim()), before + 1);
-    assert.match((await git(s, 'log', '-1', '--format=%s')).stdout, /^Restore \/notes.txt from [0-9a-f]{7}/);
+    assert.match((await git(s, 'log', '-1', '--format=%s')).stdout, /^Restore notes.txt from [0-9a-f]{7}/);
     // A whole folder, from a commit snapshot, under a new name.
     const head = (await git(s, 'rev-parse', 'main')).stdout.trim();
     assert.equal((await raw(s.url, `/.history/commits/${head}/docs/`, { method: 'COPY', headers: { Destination: '/docs-restored/' } })).status, 201);
@@ -160,7 +160,7 @@ describe('git history as a mount (openGitRepository)', () => {
   const commits = async () => Number((await tool('git', ['--git-dir', root, 'rev-list', '--count', 'main'])).stdout.trim());
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'gitdav-history-mount-'));
-    repo = await openGitRepository({ root });
+    repo = await openGitRepository({ root, burstWindowMs: 0 });
     await repo.mkcol('/d');
     await repo.write('/d/a.txt', body('a'));
     await repo.write('/d/b.txt', body('b'));

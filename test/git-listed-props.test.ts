@@ -23,7 +23,7 @@ describe('git: properties of listed files', function () {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'gitdav-listed-'));
-    backend = await GitBackend.open({ root });
+    backend = await GitBackend.open({ root, burstWindowMs: 0 });
     await backend.mkcol('/d');
     for (const name of ['x.txt', 'y.txt']) await backend.write(`/d/${name}`, Readable.from([Buffer.from(name)]));
     await backend.patchProps('/d/x.txt', [{ op: 'set', name: 'urn:t test', value: 'on x' }]);

@@ -41,7 +41,7 @@ describe('GitBackend.openRead: one look-up per GET, the body by blob id', functi
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'git-read-open-'));
-    repo = await openGitRepository({ root, blobCache: { minObjectBytes: 1 } });
+    repo = await openGitRepository({ root, burstWindowMs: 0, blobCache: { minObjectBytes: 1 } });
     await repo.write('/f.bin', Readable.from([data]));
   });
   after(async () => {

@@ -1,180 +1,212 @@
 /**
- * Group commit (docs/git-backend.md, "Writing"): one committer per branch. Requests write their blobs first, in
- * parallel, then queue an operation with its guard. The committer takes everything queued, applies it
- * in order to the branch tip's tree (each guard evaluated against the state it is applied to; a
- * failing one rejects only its own request), writes the changed trees and one commit, and moves the
- * branch with a compare-and-swap. If another writer moved the branch meanwhile, it reloads and replays.
- * A batch that changes nothing makes no commit.
+ * Bursts → commits (docs/git-backend.md, "Writing"). Writes are acknowledged once in the journal
+ * (./journal-writer.ts); a process that appended arms a timer for when its burst closes
+ * (./journal/burst.ts). On it, under the journal's commit lock (one committer at a time across every
+ * process), the committer reads the tip afresh, takes the uncommitted records, and turns each closed
+ * burst into one commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees
+ * written, the commit (message ./journal/messages.ts, trailer `Gitdav-Journal: <last seq>` so a crash
+ * never commits a record twice), one fsync of them all, and the branch moved by compare-and-swap; a
+ * lost swap (a native push) replays the burst on the new tip. A burst that changes nothing makes no
+ * commit. When nothing is left uncommitted the journal file is rotated (emptied).
  */
-import type { Actor, Entry, Guard, GuardView } from '../backend.js';
-import type { ObjectStore } from './objects.js';
 import { RefLockedError, type Refs } from './refs.js';
-import { BackendError } from '../errors.js';
+import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE } from './objects.js';
+import type { Journal } from './journal/journal.js';
+import { splitBursts, type BurstRules } from './journal/burst.js';
+import { commitMessage } from './journal/messages.js';
+import { netChanges } from './journal/net-changes.js';
+import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
+import type { LiveState } from './live-state.js';
+import { replayEffects } from './replay.js';
 import { TreeEditor } from './tree.js';
 import { commitLanded } from '../util/stats.js';
-
-/** Applies one operation to the editor; returns what the request should be answered with. */
-export type Apply<R> = (editor: TreeEditor) => Promise<R>;
-
-export interface Operation<R> {
-  /** One line for the commit message, e.g. `PUT /a.txt`. */
-  summary: string;
-  actor?: Actor;
-  guard?: Guard;
-  apply: Apply<R>;
-}
-
-interface Pending {
-  op: Operation<unknown>;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
 
 export interface CommitterDeps {
   store: ObjectStore;
   refs: Refs;
   ref: string; // refs/heads/<branch>
+  journal: Journal;
+  live: LiveState;
   placeholder: { name: string; oid: string };
   identity: { name: string; email: string };
   defaultAuthor: { name: string; email: string };
-  /** Stat inside the state being built, for guards. */
-  statIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
-  /** Most operations in one commit (1 = a commit per request, the baseline group commit beats). */
-  maxBatch?: number;
-  /** Called after each commit lands, with the commit and the paths it touched. */
-  onCommit?(commit: string, parent: string | null, editorBefore: string, editorAfter: string): Promise<void>;
+  rules: BurstRules;
+  /** The commit after which `path` last held blob `oid` (a restore by PUT), if it ever did. */
+  versionOf?(path: string, oid: string): Promise<string | undefined>;
+  /** Called after each commit lands. */
+  onCommit?(commit: string): Promise<void> | void;
 }
 
-const MAX_BATCH = 1000;
 const MAX_REPLAYS = 50;
+/** When the commit lock is busy (another process commits), or a commit failed: try again after this. */
+const RETRY_MS = 50;
+const FAILED_RETRY_MS = 1000;
+const MAX_FAILURES = 5;
 
 export class Committer {
-  private readonly queue: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
   private running: Promise<void> | null = null;
+  private closed = false;
+  private failures = 0;
 
-  constructor(private readonly deps: CommitterDeps) {}
+  constructor(private readonly d: CommitterDeps) {}
 
-  submit<R>(op: Operation<R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      this.kick();
-    });
+  /**
+   * Records this process appended: commit their burst when it closes. With a window of 0 the burst
+   * closes at once and the commit is made now: the promise resolves once it landed (the writes are
+   * answered after their commit, as a commit per write batch; a failure is logged, the records stay).
+   */
+  appended(records: readonly JournalRecord[]): Promise<void> | void {
+    if (!records.length || this.closed) return;
+    this.failures = 0;
+    if (this.d.rules.windowMs === 0) {
+      return this.d.journal.withCommitLock(() => this.commitClosed(false)).then(
+        (next) => void (next !== null && this.arm(next)),
+        (err: unknown) => {
+          console.error(`git: committing the journal failed (retrying): ${(err as Error).message}`);
+          this.arm(Date.now() + FAILED_RETRY_MS);
+        },
+      );
+    }
+    const split = splitBursts(this.d.live.peek()?.records ?? records, Date.now(), this.d.rules);
+    this.arm(split.closed.length ? Date.now() : (split.nextCloseAt ?? Date.now()));
   }
 
-  private kick(): void {
-    if (this.running) return;
+  private arm(at: number): void {
+    if (this.closed || at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    // Unref'd: what is not committed when the process ends is in the journal, committed at the next open.
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now())).unref();
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (this.running) {
+      void this.running.then(() => this.arm(Date.now()));
+      return;
+    }
     this.running = (async () => {
       try {
-        while (this.queue.length) await this.commitBatch(this.queue.splice(0, this.deps.maxBatch ?? MAX_BATCH));
+        const got = await this.d.journal.tryCommitLock(() => this.commitClosed(false));
+        this.failures = 0;
+        if (!got) this.arm(Date.now() + RETRY_MS);
+        else if (got.value !== null) this.arm(got.value);
+      } catch (err) {
+        // Given up after a few: the records stay in the journal (the next write, or the next open, retries).
+        const again = ++this.failures < MAX_FAILURES;
+        console.error(`git: committing the journal failed${again ? ' (retrying)' : ''}: ${(err as Error).message}`);
+        if (again) this.arm(Date.now() + FAILED_RETRY_MS * this.failures);
       } finally {
-        // Same tick as the empty-queue check: a later submit finds `running` null and kicks again.
         this.running = null;
       }
     })();
   }
 
-  /** Resolves once everything queued so far is committed (or failed). */
+  /**
+   * At open: commits the bursts that are closed by now (a journal a crash left is older than the window,
+   * so all of it) and arms the timer for one still open (its writer may be a live process, which
+   * commits it as well: the commit lock and the trailer make that once). Closing every burst here
+   * would cut a live process's burst whenever another worker opens the repository.
+   */
+  async recover(): Promise<void> {
+    const view = await this.d.live.current(true);
+    if (view.records.length === 0 && view.fileRecords === 0) return;
+    const next = await this.d.journal.withCommitLock(() => this.commitClosed(false));
+    if (next !== null) this.arm(next);
+  }
+
+  /** Commits every burst, open ones too (shutdown), and waits for it. */
+  async commitAll(): Promise<void> {
+    await this.running;
+    const view = await this.d.live.current(true);
+    if (view.records.length === 0 && view.fileRecords === 0) return; // nothing to commit or rotate: no lock, no write
+    await this.d.journal.withCommitLock(() => this.commitClosed(true));
+  }
+
+  /** Stops the timer; what is left stays in the journal (committed at the next open, or by another process). */
+  stop(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   async idle(): Promise<void> {
     while (this.running) await this.running;
   }
 
-
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    const { store, refs, ref } = this.deps;
-    try {
-      // After a failed compare-and-swap the head is read afresh, by name: should a remembered one
-      // ever go stale (refs.ts: only a ref written in place, by hand, within one timestamp tick of
-      // our read could), every replay would otherwise fail.
-      let fresh = false;
-      for (let attempt = 0; attempt < MAX_REPLAYS; attempt++) {
-        const head = await refs.read(ref, 0, fresh);
-        const baseTree = head ? (await store.readCommit(head)).tree : EMPTY_TREE;
-        const editor = new TreeEditor(store, baseTree, this.deps.placeholder);
-        const now = new Date();
-        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
-        for (const p of batch) {
-          editor.begin();
-          try {
-            const view: GuardView = { stat: (path) => this.deps.statIn(editor, path, now) };
-            await p.op.guard?.(view);
-            outcomes.push({ ok: true, value: await p.op.apply(editor) });
-          } catch (err) {
-            editor.rollback(); // an operation applies whole or not at all
-            outcomes.push({ ok: false, err });
-          }
-        }
-        const tree = await editor.flush();
-        const done = batch.map((p, i) => ({ p, o: outcomes[i]! }));
-        if (tree === baseTree) {
-          for (const { p, o } of done) o.ok ? p.resolve(o.value) : p.reject(o.err);
-          return;
-        }
-        const applied = done.filter((d) => d.o.ok);
-        const commit = await store.writeCommit(
-          {
-            tree,
-            parents: head ? [head] : [],
-            author: signature(this.authorOf(applied.map((d) => d.p.op.actor)), now),
-            committer: signature(this.deps.identity, now),
-            message: message(applied.map((d) => d.p.op)),
-          },
-          { sync: false },
-        );
-        // Trees and commit were written without fsync; make them durable together, before the ref
-        // points at them (crash order: objects → ref → response).
-        await store.sync([...editor.written, commit]);
-        if (await refs.compareAndSwap(ref, head, commit)) {
-          commitLanded.emit({ operations: applied.length });
-          await this.deps.onCommit?.(commit, head, baseTree, tree);
-          for (const { p, o } of done) o.ok ? p.resolve(o.value) : p.reject(o.err);
-          return;
-        }
-        // Another writer moved the branch: the blobs are written, so replaying is cheap.
-        fresh = true;
-      }
-      throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
-    } catch (err) {
-      const reason =
-        err instanceof RefLockedError
-          ? new BackendError('Busy', this.deps.ref, err.message, { cause: err })
-          : isNoSpace(err)
-            ? new BackendError('InsufficientStorage', '/', NO_SPACE, { cause: err })
-            : err;
-      for (const p of batch) p.reject(reason);
+  /** Under the commit lock: commits the closed bursts; returns when the first open one closes (null: none). */
+  private async commitClosed(final: boolean): Promise<number | null> {
+    const view = await this.d.live.current(true);
+    const split = splitBursts(view.records, Date.now(), this.d.rules, final);
+    let last = view.committedSeq;
+    for (const burst of split.closed) last = await this.commitBurst(burst);
+    const after = await this.d.live.current(true);
+    if (after.fileRecords === 0) {
+      // The file holds nothing (as far as this process saw): no rotation to write.
+    } else if (after.records.length === 0) {
+      await this.d.journal.rotate(Math.max(last, after.committedSeq));
+    } else if (split.closed.length && after.records.every((r) => r.seq <= last)) {
+      // Bursts that changed nothing are not committed; nothing else is left: they are done.
+      await this.d.journal.rotate(last);
     }
+    return split.nextCloseAt;
   }
 
-  private authorOf(actors: Array<Actor | undefined>): { name: string; email: string } {
-    const users = [...new Set(actors.map((a) => a?.user).filter((u): u is string => !!u))];
-    if (users.length === 1) return { name: users[0]!, email: `${users[0]}@gitdav` };
-    return this.deps.defaultAuthor;
+  /** One burst → one commit (none when it changes nothing). Returns the burst's last seq. */
+  private async commitBurst(burst: readonly JournalRecord[]): Promise<number> {
+    const { store, refs, ref, live } = this.d;
+    const lastSeq = burst[burst.length - 1]!.seq;
+    for (let attempt = 0; attempt < MAX_REPLAYS; attempt++) {
+      const head = await refs.read(ref, 0, true);
+      if ((await live.committedSeq(head)) >= lastSeq) return lastSeq; // committed already (a crash after the swap)
+      const baseTree = head ? (await store.readCommit(head)).tree : EMPTY_TREE;
+      const editor = new TreeEditor(store, baseTree, this.d.placeholder);
+      for (const r of burst) await replayEffects(editor, r.effects);
+      const tree = await editor.flush();
+      if (tree === baseTree) return lastSeq;
+      const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
+        store,
+        placeholder: this.d.placeholder,
+        versionOf: this.d.versionOf,
+      });
+      const when = burst[burst.length - 1]!.time;
+      const commit = await store.writeCommit(
+        {
+          tree,
+          parents: head ? [head] : [],
+          author: signature(authorOf(burst) ?? this.d.defaultAuthor, when),
+          committer: signature(this.d.identity, Date.now()),
+          message: commitMessage({ records: burst, changes, trailers: [`${JOURNAL_TRAILER}: ${lastSeq}`] }),
+        },
+        { sync: false },
+      );
+      // Trees and commit were written without fsync: durable together, before the ref points at them.
+      await store.sync([...editor.written, commit]);
+      try {
+        if (await refs.compareAndSwap(ref, head, commit)) {
+          commitLanded.emit({ operations: burst.length });
+          await this.d.onCommit?.(commit);
+          return lastSeq;
+        }
+      } catch (err) {
+        if (!(err instanceof RefLockedError)) throw err;
+      }
+      // Another writer moved the branch (a native push): replay the burst on its tip.
+    }
+    throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
   }
 }
 
-function signature(who: { name: string; email: string }, when: Date): string {
+function authorOf(burst: readonly JournalRecord[]): { name: string; email: string } | null {
+  const users = [...new Set(burst.map((r) => r.user).filter((u): u is string => !!u))];
+  return users.length === 1 ? { name: users[0]!, email: `${users[0]}@gitdav` } : null;
+}
+
+function signature(who: { name: string; email: string }, when: number): string {
   const clean = (s: string) => s.replace(/[<>\n\r\0]/g, '');
-  return `${clean(who.name)} <${clean(who.email)}> ${Math.floor(when.getTime() / 1000)} +0000`;
-}
-
-/** `PUT /a.txt` or `12 changes` + one line each, then trailers naming users and agents. */
-function message(ops: Array<Operation<unknown>>): string {
-  const clean = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 200);
-  const subject = ops.length === 1 ? clean(ops[0]!.summary) : `${ops.length} changes`;
-  const body = ops.length > 1 ? ops.slice(0, 100).map((o) => `- ${clean(o.summary)}`).join('\n') + (ops.length > 100 ? `\n- … and ${ops.length - 100} more` : '') : '';
-  const users = [...new Set(ops.map((o) => o.actor?.user).filter(Boolean))] as string[];
-  const agents = [...new Set(ops.map((o) => o.actor?.userAgent).filter(Boolean))] as string[];
-  const trailers = [...users.map((u) => `Remote-User: ${clean(u)}`), ...agents.slice(0, 5).map((a) => `User-Agent: ${clean(a)}`)];
-  return [subject, body, trailers.join('\n')].filter(Boolean).join('\n\n') + '\n';
-}
-
-/** Why a commit failed on a full disk, and what helps: on git even a DELETE needs a little space and frees none. */
-const NO_SPACE =
-  'no space left on the device. In a git repository deleting frees no space (history keeps every version): ' +
-  'the server\'s operator frees it (files outside the repository, git gc; see docs/git-backend.md)';
-
-function isNoSpace(err: unknown): boolean {
-  if (err instanceof BackendError) return err.code === 'InsufficientStorage';
-  const code = (err as NodeJS.ErrnoException)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  return `${clean(who.name)} <${clean(who.email)}> ${Math.floor(when / 1000)} +0000`;
 }

@@ -1,6 +1,8 @@
 /**
- * The git backend: a (bare) git repository served as a folder tree. Every change is a commit on one
- * branch, made by the group committer; reads come from the branch tip's tree. Dead properties live in
+ * The git backend: a (bare) git repository served as a folder tree. A change is acknowledged once it
+ * is in the write journal (./journal-writer.ts); reads come from the live state, the branch tip with
+ * the uncommitted records applied (./live-state.ts); each burst of writes becomes one commit on the
+ * branch (./committer.ts). Dead properties live in
  * a `.davprops` sidecar per folder, committed with the content; Windows' volatile Win32* properties
  * and locks live in the state dir beside the repository (`<gitdir>/gitdav`), never in history.
  *
@@ -9,37 +11,41 @@
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { baseName, joinPath, parentOf } from '../backend.js';
-import type { Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
+import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable } from '../capabilities.js';
+import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable, UnlockAware } from '../capabilities.js';
 import { blobIdOf, openedBlob } from './read-open.js';
-import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
+import { propsOf, serializeSidecar, SIDECAR } from '../sidecar.js';
 import { listedBy, listedProps, markListed } from './listed-props.js';
 import { entryOf } from './entry-of.js';
 import { listMembers } from './list-members.js';
-import { Committer, type Operation } from './committer.js';
+import { Committer } from './committer.js';
+import { JournalWriter } from './journal-writer.js';
+import { Journal } from './journal/journal.js';
+import { DEFAULT_BURST_RULES } from './journal/burst.js';
+import { pathIndexVersions } from './journal/net-changes.js';
+import { LiveState, type Tip } from './live-state.js';
+import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
 import { TreeEditor, isListable, type Slot } from './tree.js';
-import { VolatileProps, isVolatile } from './volatile-props.js';
+import { VolatileProps } from './volatile-props.js';
 import { PathIndex } from './path-index.js';
 import { Maintenance } from './maintenance.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { LiveNames } from './live-names.js';
 import { GitSync } from './sync.js';
-import { readSidecar, propsKey, setProps, shallowDir } from './sidecars.js';
+import { readSidecar, propsKey } from './sidecars.js';
 import { BlobWriter } from './blob-write.js';
 import { defaultBranch, findOrInitRepository, removeOldTempFiles } from './gitdir.js';
 import { closeTempArea, openTempArea, ownTempDir } from '../util/process-temp.js';
-import { isTreeSource } from './tree-source.js';
 import type { GitBackendOptions } from './options.js';
 export type { GitBackendOptions } from './options.js';
 
 const PLACEHOLDER_TEXT = serializeSidecar({});
 const INDEX_SAVE_DELAY_MS = 2_000;
 
-export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned, ReadOpener {
+export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVersioned, ReadOpener, UnlockAware {
   readonly name = 'git';
   readonly stateDir: string;
   readonly cheapChanges = true;
@@ -47,6 +53,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   readonly refs: Refs;
   readonly ref: string;
   private readonly committer: Committer;
+  private readonly writer: JournalWriter;
+  private readonly writes: LiveWrites;
+  readonly live: LiveState;
   private readonly volatile: VolatileProps;
   readonly placeholder: { name: string; oid: string };
   readonly index: PathIndex;
@@ -55,8 +64,10 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
   private readonly names: LiveNames;
-  /** The tip as the last look-up found it (the one a request's early check just made, usually). */
-  private lastTree: { commit: string | null; tree: string; time: Date } | null = null;
+  /** The tip as the last look-up found it. */
+  private lastTip: Tip | null = null;
+  /** Per reading editor: paths an uncommitted record changed → its time (their getlastmodified). */
+  private readonly journalTimes = new WeakMap<TreeEditor, ReadonlyMap<string, number>>();
   /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
    * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
   private epoch = 0;
@@ -67,6 +78,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     ref: string,
     placeholderOid: string,
     options: GitBackendOptions,
+    readonly journal: Journal,
   ) {
     this.ref = ref;
     this.stateDir = join(gitdir, 'gitdav');
@@ -88,16 +100,40 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
     });
+    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh) });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,
       ref,
+      journal,
+      live: this.live,
       placeholder: this.placeholder,
       identity: options.committer ?? { name: 'gitdav', email: 'gitdav@localhost' },
       defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
+      rules: { windowMs: options.burstWindowMs ?? DEFAULT_BURST_RULES.windowMs, maxAgeMs: options.burstMaxAgeMs ?? DEFAULT_BURST_RULES.maxAgeMs },
+      versionOf: pathIndexVersions(this.index),
+      onCommit: () => this.maintenance.afterCommit(),
+    });
+    this.writer = new JournalWriter({
+      store: this.store,
+      journal,
+      live: this.live,
+      placeholder: this.placeholder,
       statIn: (editor, path, time) => this.entryIn(editor, path, time),
       maxBatch: options.maxBatch,
-      onCommit: async () => this.maintenance.afterCommit(),
+      onAppended: (records) => this.committer.appended(records),
+    });
+    this.writes = new LiveWrites({
+      store: this.store,
+      placeholder: this.placeholder,
+      names: this.names,
+      blobs: this.blobs,
+      volatile: this.volatile,
+      writer: this.writer,
+      entryIn: (editor, path, time) => this.entryIn(editor, path, time),
+      stat: (path) => this.stat(path),
+      editor: () => this.editor(),
+      lastRoot: () => this.live.peek()?.root ?? null,
     });
   }
 
@@ -108,7 +144,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     const branch = options.branch ?? (await defaultBranch(refs));
     const store = new ObjectStore(gitdir);
     const placeholderOid = await store.writeBuffer('blob', Buffer.from(PLACEHOLDER_TEXT));
-    const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options);
+    const stateDir = join(gitdir, 'gitdav');
+    const backend = new GitBackend(gitdir, `refs/heads/${branch}`, placeholderOid, options, await Journal.open(stateDir));
     await removeOldTempFiles(join(gitdir, 'objects'), /^tmp_gitdav_/);
     await openTempArea(join(backend.stateDir, 'tmp'));
     try {
@@ -116,6 +153,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       await backend.volatile.load();
       await backend.index.load();
       await backend.tip(); // builds or catches up the path index before the first request
+      await backend.committer.recover(); // a journal a crash left is committed first
     } catch (err) {
       await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
       throw err;
@@ -129,23 +167,29 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   // ---- reads --------------------------------------------------------------------------------------
 
   /** The branch tip: its commit (null for an empty repository), tree and time. */
-  async tip(): Promise<{ commit: string | null; tree: string; time: Date }> {
-    const commit = await this.refs.read(this.ref);
+  async tip(fresh = false): Promise<Tip> {
+    const commit = await this.refs.read(this.ref, 0, fresh);
     await this.index.ensure(commit);
     const c = commit ? await this.store.readCommit(commit) : null;
-    if (commit !== this.lastTree?.commit) this.epoch++; // a rewind B → C → B gives B's listings a new version
-    return (this.lastTree = c ? { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) } : { commit: null, tree: EMPTY_TREE, time: new Date(0) });
+    if (commit !== this.lastTip?.commit) this.epoch++; // a rewind B → C → B gives B's listings a new version
+    return (this.lastTip = c ? { commit, tree: c.tree, time: new Date(c.author.timestamp * 1000) } : { commit: null, tree: EMPTY_TREE, time: new Date(0) });
   }
 
-  /** Members are a function of the tip commit (tree, .davprops, dates from history: not a tree id alone) and the volatile properties. */
+  /**
+   * Members are a function of the tip commit (tree, .davprops, dates from history: not a tree id
+   * alone), the journal records applied on it, and the volatile properties.
+   */
   async listingVersion(): Promise<string | null> {
-    const t = await this.tip();
-    return `${t.commit ?? t.tree}|${this.volatile.version()}|${this.epoch}`;
+    const v = await this.live.current();
+    return `${v.tip.commit ?? v.tip.tree}|${v.appliedSeq}|${this.volatile.version()}|${this.epoch}`;
   }
 
-  private async editor(): Promise<{ editor: TreeEditor; time: Date }> {
-    const t = await this.tip();
-    return { editor: new TreeEditor(this.store, t.tree, this.placeholder), time: t.time };
+  /** The live state (tip + journal) in an editor of its own, and the tip's time. */
+  private async editor(): Promise<{ editor: TreeEditor; time: Date; touched: Iterable<string> }> {
+    const v = await this.live.current();
+    const editor = TreeEditor.fromSlot(this.store, v.root, this.placeholder);
+    if (v.times.size) this.journalTimes.set(editor, v.times);
+    return { editor, time: v.tip.time, touched: v.paths };
   }
 
   async stat(path: string): Promise<Entry | null> {
@@ -163,8 +207,20 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
-    if (slot.kind === 'dir') return entryOf(path, 'collection', slot.oid ?? (await editor.flush(slot)), 0, time, this.index);
-    return entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index);
+    if (slot.kind === 'file') return this.journalTimed(editor, entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index));
+    if (slot.oid || editor.owns(slot)) return this.journalTimed(editor, entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index));
+    // A folder the journal changed: its tree id (hashing every member: 100,000 in a big folder) only
+    // when something reads the ETag. The slot is sealed, so the id is the same whenever it is asked.
+    const entry = entryOf(path, 'collection', '', 0, time, this.index);
+    Object.defineProperty(entry, 'etag', { get: () => `"${editor.hash(slot)}"`, enumerable: true, configurable: true });
+    return this.journalTimed(editor, entry);
+  }
+
+  /** An entry an uncommitted record changed is as old as that record (not as its last commit). */
+  private journalTimed(editor: TreeEditor, entry: Entry): Entry {
+    const t = this.journalTimes.get(editor)?.get(entry.path);
+    if (t !== undefined) entry.modified = new Date(t);
+    return entry;
   }
 
   async *list(path: string): AsyncIterable<Entry> {
@@ -183,7 +239,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     });
     for await (const entry of entries) {
       if (entry.kind === 'file') markListed(entry, propsOfFile);
-      yield entry;
+      yield this.journalTimed(editor, entry);
     }
   }
 
@@ -215,157 +271,48 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     return stored;
   }
 
-  // ---- writes -------------------------------------------------------------------------------------
+  // ---- writes (./writes.ts) -----------------------------------------------------------------------
 
-  async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
-    this.names.assertWritable(path, true);
-    await this.parentBeforeBlob(path);
-    let oid: string;
-    let basis: string | null | undefined;
-    if (options.offset !== undefined) {
-      ({ oid, basis } = await this.blobs.patched(path, body, options.offset, (await this.editor()).editor));
-    } else {
-      oid = await this.blobs.write(body, options.length);
-    }
-    return this.committer.submit({
-      summary: options.summary ?? `PUT ${path}`,
-      actor: options.actor,
-      guard: options.guard,
-      apply: async (editor) => {
-        const parentSlot = await editor.get(parentOf(path));
-        if (!parentSlot) throw new BackendError('ParentMissing', path);
-        if (parentSlot.kind !== 'dir') throw new BackendError('NotACollection', parentOf(path));
-        const existing = await editor.get(path);
-        if (existing?.kind === 'dir') throw new BackendError('IsACollection', path);
-        if (basis !== undefined && (existing?.oid ?? null) !== basis) {
-          throw new BackendError('Conflict', path, 'the file changed while the partial write was uploading');
-        }
-        await editor.set(path, { kind: 'file', mode: existing?.mode ?? '100644', oid });
-        return { entry: (await this.entryIn(editor, path, new Date()))!, created: !existing };
-      },
-    });
-  }
-
-  /**
-   * Spares an orphan blob when the parent is missing: a hint, not the check (the write step checks the
-   * state it changes). A parent in the tip last looked up (the request's early check) is taken as is.
-   */
-  private async parentBeforeBlob(path: string): Promise<void> {
-    const dir = parentOf(path);
-    const seen = this.lastTree;
-    if (seen && !this.names.isHidden(dir)) {
-      const slot = await new TreeEditor(this.store, seen.tree, this.placeholder).get(dir);
-      if (slot?.kind === 'dir') return;
-    }
-    const parent = await this.stat(dir);
-    if (!parent) throw new BackendError('ParentMissing', path);
-    if (parent.kind !== 'collection') throw new BackendError('NotACollection', dir);
+  write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.writes.write(path, body, options);
   }
 
   async remove(path: string, options: MutationOptions = {}): Promise<void> {
-    this.names.assertWritable(path);
-    if (path === '/') throw new BackendError('Forbidden', path, 'the root cannot be deleted');
-    await this.submit(`DELETE ${path}`, options, async (editor) => {
-      const slot = await editor.get(path);
-      if (!slot || !isListable(slot)) throw new BackendError('NotFound', path);
-      await editor.set(path, null);
-      if (slot.kind === 'file') await setProps(this.store, editor, parentOf(path), baseName(path), new Map());
-    });
-    await this.volatile.removeWithin(path);
+    return this.writes.remove(path, options);
   }
 
-  async mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
-    this.names.assertWritable(path, true);
-    const own = applyPatches(new Map(), options.props ?? []);
-    const sidecarOid = own.size ? await this.store.writeBuffer('blob', Buffer.from(serializeSidecar(withProps({}, SELF, own)))) : this.placeholder.oid;
-    return this.submit(`MKCOL ${path}`, options, async (editor) => {
-      const parent = await editor.get(parentOf(path));
-      if (!parent) throw new BackendError('ParentMissing', path);
-      if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(path));
-      if (await editor.get(path)) throw new BackendError('AlreadyExists', path);
-      await editor.set(path, { kind: 'dir', entries: new Map([[SIDECAR, { kind: 'file', mode: '100644', oid: sidecarOid }]]) });
-      return (await this.entryIn(editor, path, new Date()))!;
-    });
+  mkcol(path: string, options: MutationOptions & { props?: PropPatch[] } = {}): Promise<Entry> {
+    return this.writes.mkcol(path, options);
   }
 
-  async copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
-    this.names.assertWritable(to, true);
-    return this.submit(`COPY ${from} → ${to}`, options, (editor) => this.place(editor, from, to, options.depth, options.overwrite, false));
+  copy(from: string, to: string, options: CopyOptions): Promise<WriteResult> {
+    return this.writes.copy(from, to, options);
   }
 
-  /**
-   * COPY from another backend on this repository's objects (history: a restore). The old file or
-   * folder becomes live again by id, with its old properties, in one commit; null for any other source.
-   */
-  async copyFrom(source: Backend, from: string, to: string, options: CopyOptions): Promise<WriteResult | null> {
-    if (!isTreeSource(source) || source.store !== this.store) return null;
-    this.names.assertWritable(to, true);
-    const found = await source.treeOf(from, options.depth);
-    if (!found) throw new BackendError('NotFound', from);
-    const { slot: placed, fileProps } = found;
-    return this.submit(`Restore ${to} from ${found.label}`, options, async (editor) => {
-      const parent = await editor.get(parentOf(to));
-      if (!parent) throw new BackendError('ParentMissing', to);
-      if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(to));
-      const dest = await editor.get(to);
-      if (dest && !options.overwrite) throw new BackendError('AlreadyExists', to);
-      await editor.set(to, placed.kind === 'file' ? { ...placed, mode: dest?.kind === 'file' ? dest.mode : placed.mode } : placed);
-      if (fileProps || dest?.kind === 'file') await setProps(this.store, editor, parentOf(to), baseName(to), fileProps ?? new Map());
-      return { entry: (await this.entryIn(editor, to, new Date()))!, created: !dest };
-    });
+  /** COPY from history (a restore by object id); null for a source on other objects. */
+  copyFrom(source: Backend, from: string, to: string, options: CopyOptions): Promise<WriteResult | null> {
+    return this.writes.copyFrom(source, from, to, options);
   }
 
-  async move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
-    this.names.assertWritable(from);
-    this.names.assertWritable(to, true);
-    const result = await this.submit(`MOVE ${from} → ${to}`, options, (editor) => this.place(editor, from, to, 'infinity', options.overwrite, true));
-    await this.volatile.move(from, to);
-    return result;
+  move(from: string, to: string, options: MoveOptions): Promise<WriteResult> {
+    return this.writes.move(from, to, options);
   }
 
-  /** COPY and MOVE inside one editor: subtrees are reused by id, never copied file by file. */
-  private async place(editor: TreeEditor, from: string, to: string, depth: 0 | 'infinity', overwrite: boolean, move: boolean): Promise<WriteResult> {
-    const source = await editor.get(from);
-    if (!source || this.names.isHidden(from)) throw new BackendError('NotFound', from);
-    const parent = await editor.get(parentOf(to));
-    if (!parent) throw new BackendError('ParentMissing', to);
-    if (parent.kind !== 'dir') throw new BackendError('NotACollection', parentOf(to));
-    const dest = await editor.get(to);
-    if (dest && !overwrite) throw new BackendError('AlreadyExists', to);
-    const slot: Slot = source.kind === 'dir' && depth === 0 ? await shallowDir(this.store, editor, from) : source;
-    const fileProps = source.kind === 'file' ? propsOf(await readSidecar(this.store, editor, parentOf(from)), baseName(from)) : null;
-    if (move) {
-      await editor.set(from, null);
-      if (fileProps) await setProps(this.store, editor, parentOf(from), baseName(from), new Map());
-    }
-    await editor.set(to, slot);
-    if (fileProps || dest?.kind === 'file') await setProps(this.store, editor, parentOf(to), baseName(to), fileProps ?? new Map());
-    return { entry: (await this.entryIn(editor, to, new Date()))!, created: !dest };
+  patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
+    return this.writes.patchProps(path, patches, options);
   }
 
-  async patchProps(path: string, patches: PropPatch[], options: MutationOptions = {}): Promise<void> {
-    this.names.assertWritable(path, true);
-    const durable = patches.filter((p) => !isVolatile(p.name));
-    const volatile = patches.filter((p) => isVolatile(p.name));
-    // Volatile ones (Windows' Win32* times) need the resource to exist, and never make a commit.
-    if (volatile.length && !(await this.stat(path))) throw new BackendError('NotFound', path);
-    if (durable.length || volatile.length === 0) {
-      await this.submit(`PROPPATCH ${path}`, options, async (editor) => {
-        const slot = await editor.get(path);
-        if (!slot) throw new BackendError('NotFound', path);
-        const [dir, key] = propsKey(path, slot);
-        await setProps(this.store, editor, dir, key, applyPatches(propsOf(await readSidecar(this.store, editor, dir), key), durable));
-      });
-    } else if (options.guard) {
-      await options.guard({ stat: (p) => this.stat(p) });
-    }
-    if (volatile.length) await this.volatile.patch(path, volatile);
+  /** An UNLOCK: closes the burst a lock was held over (a marker record in the journal). */
+  unlocked(path: string, lockedAt: number, actor?: Actor): Promise<void> {
+    return this.writes.unlocked(path, lockedAt, actor);
   }
 
   async syncToken(path: string): Promise<string> {
-    const entry = await this.stat(path);
-    if (!entry || entry.kind !== 'collection') throw new BackendError('NotFound', path);
-    return this.sync.token(path, entry.etag.slice(1, -1));
+    const { editor } = await this.editor();
+    const slot = this.names.isHidden(path) ? null : await editor.get(path);
+    if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
+    // A folder the journal changed has no tree yet: written (no fsync) so the token names one that exists.
+    return this.sync.token(path, slot.oid ?? (await editor.flush(slot)));
   }
 
   /** A sync token for a collection at `path` whose tree is `tree` (signed with this tree's key). */
@@ -377,8 +324,16 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     return this.sync.changes(path, since, limit);
   }
 
+  /** Commits everything in the journal now, open bursts too (tests, tools), and waits for it. */
+  async commitJournal(): Promise<void> {
+    await this.writer.idle();
+    await this.committer.commitAll();
+  }
+
   async close(): Promise<void> {
-    await this.committer.idle();
+    await this.writer.idle();
+    this.committer.stop();
+    await this.committer.commitAll().catch((err: unknown) => console.error(`git: committing the journal at close failed: ${(err as Error).message}`));
     clearTimeout(this.indexSave.timer);
     await this.indexSave.done;
     await this.index.save();
@@ -389,10 +344,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private async release(): Promise<void> {
     await this.store.packs.close();
     for (const pinned of [this.volatile, this.refs]) pinned.close();
+    await this.journal.close();
     await closeTempArea(join(this.stateDir, 'tmp'));
-  }
-
-  private submit<R>(summary: string, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
-    return this.committer.submit({ summary: options.summary ?? summary, actor: options.actor, guard: options.guard, apply });
   }
 }

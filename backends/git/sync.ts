@@ -22,8 +22,8 @@ export interface SyncDeps {
   index: PathIndex;
   tokenKey: SyncTokenKey;
   placeholder: { name: string; oid: string };
-  /** The branch tip's tree in an editor, and its time. */
-  editor(): Promise<{ editor: TreeEditor; time: Date }>;
+  /** The live state in an editor, the tip's time, and the paths uncommitted journal records changed. */
+  editor(): Promise<{ editor: TreeEditor; time: Date; touched?: Iterable<string> }>;
   /** An entry as it is in an editor's state; null for what clients never see. */
   entryIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
   /** A member's entry (times from the path index). */
@@ -45,7 +45,7 @@ export class GitSync {
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
-    const { editor, time } = await this.d.editor();
+    const { editor, time, touched } = await this.d.editor();
     const slot = await editor.get(path);
     if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
     const currentTree = slot.oid ?? (await editor.flush(slot));
@@ -55,7 +55,7 @@ export class GitSync {
       if (!previousTree) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
     }
     if (previousTree) {
-      const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit);
+      const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit, touched ?? []);
       if (fast) return fast;
     }
     const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
@@ -95,13 +95,21 @@ export class GitSync {
     currentTree: string,
     time: Date,
     limit: number,
+    touched: Iterable<string>,
   ): Promise<ChangeSet | null> {
     const { store, index } = this.d;
     const at = index.commitWhere(path, previousTree);
     if (at < 0) return null;
     const names = new Set<string>();
     let sidecarTouched = false;
-    for (const p of index.changedAfter(at)) {
+    // The index knows commits; the journal's uncommitted changes are named by the live state.
+    const below = path === '/' ? '/' : `${path}/`;
+    const journaled: string[] = [];
+    for (const p of touched) {
+      if (p === path || below.startsWith(p === '/' ? '/' : `${p}/`)) return null; // the folder (or one above it) replaced whole
+      if (p.startsWith(below)) journaled.push(joinPath(path, p.slice(below.length).split('/')[0]!));
+    }
+    for (const p of [...index.changedAfter(at), ...journaled]) {
       if (parentOf(p) !== path || p === path) continue;
       const name = baseName(p);
       if (name === SIDECAR) sidecarTouched = true;

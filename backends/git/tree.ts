@@ -7,6 +7,9 @@
 import { joinPath } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { EMPTY_TREE, isGitOrdered, searchTreeEntry, type ObjectStore, type TreeEntry } from './objects.js';
+import { compareTreeEntries, objectId, serialiseTree } from './object-format.js';
+import type { Effect, StoredSlot } from './journal/record.js';
+import { LAYER_FROM, LayeredEntries } from './layered-entries.js';
 import { Lru } from '../util/lru.js';
 import { cacheCounts } from '../util/stats.js';
 import { gitProbe } from './probe.js';
@@ -53,16 +56,28 @@ export function dirSlot(oid: string): DirSlot {
   return { kind: 'dir', oid };
 }
 
+/**
+ * Tree ids of edited folder slots, computed without writing (TreeEditor.hash). A sealed slot is never
+ * edited again (later edits copy it), so its id never changes: keyed by the slot object itself.
+ */
+const slotIds = new WeakMap<DirSlot, string>();
+/** Paths looked up in a sealed edited state (a live state's root), per root object; at most SEALED_MEMO_MAX each. */
+const sealedSeen = new WeakMap<DirSlot, Map<string, Slot | null>>();
+const SEALED_MEMO_MAX = 20_000;
+
 export class TreeEditor {
   root: DirSlot;
   /** Trees written by flush() without fsync; the committer syncs them before moving the branch. */
   readonly written: string[] = [];
   /** Folder slots this editor made by copying, reachable from one place only: safe to edit in place. */
   private owned = new WeakSet<DirSlot>();
-  private undo: Array<[Map<string, Slot>, string, Slot | undefined]> | null = null;
+  private undo: Array<[EditableEntries, string, Slot | undefined]> | null = null;
   private rootBefore: DirSlot | null = null;
   /** Paths looked up since the last edit, once the state differs from a stored tree (every edit clears it). */
   private readonly seen = new Map<string, Slot | null>();
+  /** Recording mode (the write journal): every set() as a resolved effect; null when not recording. */
+  private effects: Effect[] | null = null;
+  private effectsBefore = 0;
 
   /** `placeholder` is the blob id written into a folder that would otherwise be empty. */
   constructor(
@@ -71,6 +86,62 @@ export class TreeEditor {
     private readonly placeholder: { name: string; oid: string },
   ) {
     this.root = dirSlot(rootOid);
+  }
+
+  /** An editor on a state another editor made (the live overlay's root): it must be sealed (seal()). */
+  static fromSlot(store: ObjectStore, root: DirSlot, placeholder: { name: string; oid: string }): TreeEditor {
+    const editor = new TreeEditor(store, EMPTY_TREE, placeholder);
+    editor.root = root;
+    return editor;
+  }
+
+  /**
+   * Ends in-place editing: from now on every edit copies, so the current root can be handed to
+   * readers (and to other editors) as a snapshot that never changes under them.
+   */
+  seal(): DirSlot {
+    this.owned = new WeakSet();
+    return this.root;
+  }
+
+  /** Whether this editor may still change the folder in place (a copy it made since the last seal()). */
+  owns(slot: DirSlot): boolean {
+    return this.owned.has(slot);
+  }
+
+  /** Starts capturing every set() as an effect (folders with edited members are flushed to a tree id). */
+  record(): void {
+    this.effects = [];
+  }
+
+  /** The effects captured since record() (rolled back operations' removed), and stops recording. */
+  takeEffects(): Effect[] {
+    const out = this.effects ?? [];
+    this.effects = null;
+    return out;
+  }
+
+  /** Effects captured since the last begin() (the operation in progress). */
+  effectsOfOperation(): Effect[] {
+    return (this.effects ?? []).slice(this.effectsBefore);
+  }
+
+  /**
+   * A folder's tree id without writing anything: what flush() would return. Cached per slot object;
+   * only for slots no editor changes in place any more (sealed states, or after seal()).
+   */
+  hash(slot: DirSlot): string {
+    if (!slot.entries) return slot.oid ?? EMPTY_TREE;
+    const known = slotIds.get(slot);
+    if (known) return known;
+    const out: TreeEntry[] = [];
+    for (const [name, child] of slot.entries) {
+      out.push(child.kind === 'dir' ? { mode: TREE_MODE, name, oid: this.hash(child) } : { mode: child.mode, name, oid: child.oid });
+    }
+    if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
+    const oid = objectId('tree', serialiseTree(out.sort(compareTreeEntries)));
+    if (!this.owned.has(slot)) slotIds.set(slot, oid); // one this editor may still change in place: not kept
+    return oid;
   }
 
   async entries(slot: DirSlot): Promise<ReadonlyMap<string, Slot>> {
@@ -111,7 +182,8 @@ export class TreeEditor {
    */
   async get(path: string): Promise<Slot | null> {
     const stored = this.root.entries === undefined && this.root.oid !== undefined ? `${this.root.oid}\0${path}` : null;
-    const known = stored !== null ? pathSlots.get(stored) : this.seen.get(path);
+    const memo = stored !== null ? null : this.memoOf(this.root);
+    const known = stored !== null ? pathSlots.get(stored) : memo!.get(path);
     if (known !== undefined) {
       gitProbe?.memo?.(path);
       return known;
@@ -119,8 +191,20 @@ export class TreeEditor {
     gitProbe?.walk(path);
     const slot = await this.walk(path);
     if (stored !== null) pathSlots.set(stored, slot);
-    else this.seen.set(path, slot);
+    else if (memo !== this.seen || memo.size < SEALED_MEMO_MAX) memo!.set(path, slot);
     return slot;
+  }
+
+  /**
+   * Where look-ups in an edited state are remembered: for a root this editor may change in place, its
+   * own (cleared by every edit); for a sealed one (the live state's, never changed again), one shared
+   * by every editor on it, so the requests that read one state walk each path once.
+   */
+  private memoOf(root: DirSlot): Map<string, Slot | null> {
+    if (this.owned.has(root)) return this.seen;
+    let memo = sealedSeen.get(root);
+    if (!memo) sealedSeen.set(root, (memo = new Map()));
+    return memo.size < SEALED_MEMO_MAX ? memo : this.seen;
   }
 
   private async walk(path: string): Promise<Slot | null> {
@@ -156,6 +240,7 @@ export class TreeEditor {
   begin(): void {
     this.undo = [];
     this.rootBefore = this.root;
+    this.effectsBefore = this.effects?.length ?? 0;
   }
 
   /** Puts the state back to what it was at begin(). */
@@ -167,12 +252,14 @@ export class TreeEditor {
     this.undo = null;
     this.root = this.rootBefore ?? this.root;
     this.seen.clear();
+    this.effects?.splice(this.effectsBefore);
   }
 
   /** Puts (or with null, removes) the slot at a path; the parent folder must exist. */
   async set(path: string, value: Slot | null): Promise<void> {
     // A folder slot placed here may also sit elsewhere (COPY): from now on, copy before editing.
     if (value?.kind === 'dir') this.owned = new WeakSet();
+    if (this.effects) this.effects.push({ path, slot: value && (await this.stored(value)) });
     const segs = segments(path);
     // Any edit may change what a path leads to (the edited one, those below it): look up afresh.
     this.seen.clear();
@@ -190,7 +277,7 @@ export class TreeEditor {
     // A folder this editor already copied is edited in place: N edits in one 10,000-entry folder
     // (a batch of PUTs into one calendar) copy its map once, not N times.
     const own = this.owned.has(dir);
-    const entries = own ? (dir.entries as Map<string, Slot>) : new Map(await this.entries(dir));
+    const entries = own ? (dir.entries as EditableEntries) : editableCopy(await this.entries(dir));
     const [head, ...rest] = segs as [string, ...string[]];
     if (own) this.undo?.push([entries, head, entries.get(head)]);
     if (rest.length === 0) {
@@ -207,6 +294,12 @@ export class TreeEditor {
     const copy: DirSlot = { kind: 'dir', entries };
     this.owned.add(copy);
     return copy;
+  }
+
+  /** A slot as a journal record holds it: an edited folder is written (without fsync: see `written`). */
+  private async stored(slot: Slot): Promise<StoredSlot> {
+    if (slot.kind === 'file') return { kind: 'file', mode: slot.mode, oid: slot.oid };
+    return { kind: 'dir', oid: slot.entries ? await this.flush(slot) : (slot.oid ?? EMPTY_TREE) };
   }
 
   /** Writes every edited folder (bottom-up) and returns the root tree id. */
@@ -234,6 +327,14 @@ export class TreeEditor {
     slotMaps.set(oid, clean);
     return oid;
   }
+}
+
+/** A folder's members as an editor changes them in place (a copy it owns). */
+type EditableEntries = Map<string, Slot> | LayeredEntries<Slot>;
+
+/** A copy to edit: a big folder's as layers over the shared map (O(changes)), a small one's whole. */
+function editableCopy(from: ReadonlyMap<string, Slot>): EditableEntries {
+  return from instanceof LayeredEntries || from.size >= LAYER_FROM ? LayeredEntries.fork(from) : new Map(from);
 }
 
 function slotOf(e: TreeEntry): Slot {

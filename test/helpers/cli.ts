@@ -19,7 +19,10 @@ const running = new Set<ChildProcess>();
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliProcess {
   // One process unless the test asks for workers: the tests of the one-process server stay that.
   const workers = 'GITDAV_WORKERS' in env || args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? {} : { GITDAV_WORKERS: '1' };
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...workers, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A git server commits each write before answering it (window 0) unless the test asks for bursts, so
+  // tests can look at history (and push natively) right after a write.
+  const bursts = 'GITDAV_BURST_WINDOW_MS' in env || args.some((a) => a.startsWith('--burst-window-ms')) ? {} : { GITDAV_BURST_WINDOW_MS: '0' };
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...workers, ...bursts, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   let out = '';

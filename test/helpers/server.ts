@@ -18,7 +18,7 @@ import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../../lib/auth/login-gua
 import type { CheckerOptions } from '../../lib/auth/password-checker.js';
 import { KNOWN_LOGINS_FILE } from '../../lib/auth/known-logins.js';
 import { usersFileOf, writeUsers } from '../../lib/auth/users-file.js';
-import { Tenants } from '../../lib/tenants.js';
+import { Tenants, type GitWriteOptions } from '../../lib/tenants.js';
 import type { ConnectionLimits } from '../../lib/connection-limits.js';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import type { SymlinkPolicy } from '../../backends/fs/containment.js';
@@ -78,6 +78,11 @@ export interface TestServerOptions {
   symlinks?: SymlinkPolicy;
   /** Where the server logs (silent by default). */
   logger?: Logger;
+  /**
+   * Git backend: how it commits. Default here `burstWindowMs: 0`, a commit per write batch made before
+   * the write is answered, so tests can look at history right after a write; tests of bursts pass more.
+   */
+  git?: GitWriteOptions;
 }
 
 /** Plain WebDAV unless `caldav` is asked for (CalDAV adds principals and calendars at start). */
@@ -86,7 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const tls = options.tls ? await tlsFiles() : undefined;
   let app;
   if (options.proxy) {
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
     app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls, logger: options.logger });
   } else if (options.users) {
     const users = new Map<string, string>();
@@ -94,13 +99,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, options.hashCost ?? 4)).replace(/^\$2b\$/, '$2y$'));
     await writeUsers(root, users);
     if (options.shares) await writeShares(root, options.shares);
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org' });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
     const off = { ...DEFAULT_BACKOFF, free: 1_000_000 };
     const policy = options.loginPolicy ?? { ...DEFAULT_LOGIN_POLICY, pair: options.backoff ?? off, address: off, user: off };
     const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker, knownLoginsFile: join(root, '.gitdav', KNOWN_LOGINS_FILE) });
     app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
-    const backend = options.backend === 'git' ? await openGitRepository({ root }) : await FsBackend.open({ root, symlinks: options.symlinks });
+    const backend = options.backend === 'git' ? await openGitRepository({ root, burstWindowMs: 0, ...options.git }) : await FsBackend.open({ root, symlinks: options.symlinks });
     app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls, logger: options.logger });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);

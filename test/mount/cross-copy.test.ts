@@ -34,7 +34,7 @@ for (const kind of ['fs', 'git'] as const) {
     const open = async () => {
       const root = await mkdtemp(join(tmpdir(), 'gitdav-cross-'));
       dirs.push(root);
-      return kind === 'fs' ? FsBackend.open({ root }) : openGitRepository({ root });
+      return kind === 'fs' ? FsBackend.open({ root }) : openGitRepository({ root, burstWindowMs: 0 });
     };
     beforeEach(async () => {
       dirs = [];

@@ -170,7 +170,7 @@ describe('git listingVersion', function () {
   it('never repeats in a process: a branch rewound B → C → B gives B a new version', async () => {
     const root = await mkdtemp(join(tmpdir(), 'gitdav-pfv-'));
     try {
-      const backend = await GitBackend.open({ root });
+      const backend = await GitBackend.open({ root, burstWindowMs: 0 });
       await backend.write('/a.txt', Readable.from([Buffer.from('b')]));
       const b = (await backend.tip()).commit!;
       const atB = await backend.listingVersion();

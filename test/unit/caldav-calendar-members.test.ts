@@ -39,7 +39,7 @@ describe('CalendarMembers (git)', () => {
 
   beforeEach(async () => {
     root = join(await mkdtemp(join(tmpdir(), 'gitdav-members-')), 'data');
-    repo = await openGitRepository({ root });
+    repo = await openGitRepository({ root, burstWindowMs: 0 });
     await repo.mkcol('/cal');
     await put('/cal/a.ics', 'A');
     wrapped = new Proxy(repo, {

@@ -1,0 +1,158 @@
+/**
+ * The live state (docs/git-backend.md, "Writing"): the branch tip with every journal record not yet
+ * committed applied on top. Every request refreshes it (a ref read and a stat of the journal, both
+ * cheap when nothing changed); new records are applied copy-on-write, a new tip (a commit, a native
+ * push) or a rotated journal rebuilds it from the tip. A view is immutable once published: a
+ * reader's snapshot never changes under it.
+ */
+import { parentOf } from '../backend.js';
+import type { Journal, JournalRead } from './journal/journal.js';
+import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
+import type { ObjectStore } from './objects.js';
+import { replayEffects } from './replay.js';
+import { TreeEditor, dirSlot, type DirSlot } from './tree.js';
+import { Mutex } from '../util/mutex.js';
+
+export interface Tip {
+  commit: string | null;
+  tree: string;
+  time: Date;
+}
+
+export interface LiveView {
+  tip: Tip;
+  /** The last journal seq the tip's history includes (its `Gitdav-Journal` trailer), 0 for none. */
+  committedSeq: number;
+  /** The tip's tree with `records` applied (sealed: edits copy). */
+  root: DirSlot;
+  /** Uncommitted records applied, in seq order. */
+  records: readonly JournalRecord[];
+  appliedSeq: number;
+  /** Paths (and their folders) an uncommitted record changed → that record's time (epoch ms). */
+  times: ReadonlyMap<string, number>;
+  /** The paths uncommitted records' effects name (exactly: no folders above them). */
+  paths: ReadonlySet<string>;
+  /** Records seen in the journal file as it is now, committed ones too (0: nothing to rotate away). */
+  fileRecords: number;
+}
+
+export interface LiveStateDeps {
+  store: ObjectStore;
+  journal: Journal;
+  placeholder: { name: string; oid: string };
+  /** The branch tip (the backend's tip(): it catches the path index up). `fresh`: by name, nothing remembered. */
+  tip(fresh?: boolean): Promise<Tip>;
+}
+
+/** How far back the committed seq is looked for (a native push may sit on top of our commits). */
+const TRAILER_WALK = 1000;
+const TRAILER_RE = new RegExp(`^${JOURNAL_TRAILER}: (\\d+)[ \\t]*$`, 'gm');
+
+export class LiveState {
+  private view: LiveView | null = null;
+  private readonly mutex = new Mutex();
+  /** A refresh waiting for the mutex: later callers join it (it has not looked at anything yet). */
+  private queued: Promise<LiveView> | null = null;
+  private readonly seqOf = new Map<string, number>();
+
+  constructor(private readonly d: LiveStateDeps) {}
+
+  /** The view as of now: everything acknowledged by any process before this call is in it. */
+  current(fresh = false): Promise<LiveView> {
+    if (!fresh && this.queued) return this.queued;
+    const run = this.mutex.run(async () => {
+      if (this.queued === run) this.queued = null;
+      return this.update(await this.d.journal.read(), [], fresh);
+    });
+    if (!fresh) this.queued = run;
+    return run;
+  }
+
+  /** Applies what a journal transaction caught up with (or appended): the writer's view of the state. */
+  absorb(read: JournalRead, appended: readonly JournalRecord[] = []): Promise<LiveView> {
+    return this.mutex.run(() => this.update(read, appended, false));
+  }
+
+  /** Applies records this process just appended, on the tip last read (no ref read: the next refresh looks). */
+  appended(records: readonly JournalRecord[]): Promise<LiveView> {
+    return this.mutex.run(() => this.update({ records: [], reset: false, nextSeq: 0 }, records, false, false));
+  }
+
+  /** The view last published (no refresh): null before the first. */
+  peek(): LiveView | null {
+    return this.view;
+  }
+
+  private async update(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
+    const old = this.view;
+    const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
+    const incoming = [...read.records, ...appended];
+    let known: JournalRecord[] = read.reset ? [] : [...(old?.records ?? [])];
+    const seen = new Set(known.map((r) => r.seq));
+    const fresher = incoming.filter((r) => !seen.has(r.seq));
+    known = [...known, ...fresher].sort((a, b) => a.seq - b.seq);
+    const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
+    const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
+    if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
+      if (fresher.length === 0) return old;
+      return this.publish(await this.apply({ ...old, fileRecords }, fresher.sort((a, b) => a.seq - b.seq)));
+    }
+    const committedSeq = await this.committedSeq(tip.commit);
+    // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
+    this.d.journal.raiseFloor(committedSeq);
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords };
+    return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
+  }
+
+  private publish(view: LiveView): LiveView {
+    this.view = view;
+    return view;
+  }
+
+  private async apply(view: LiveView, records: readonly JournalRecord[]): Promise<LiveView> {
+    if (records.length === 0) return view;
+    const editor = TreeEditor.fromSlot(this.d.store, view.root, this.d.placeholder);
+    const times = new Map(view.times);
+    const paths = new Set(view.paths);
+    for (const r of records) {
+      await replayEffects(editor, r.effects);
+      for (const e of r.effects) paths.add(e.path);
+      for (const e of r.effects) for (let p = e.path; ; p = parentOf(p)) {
+        times.set(p, r.time);
+        if (p === '/') break;
+      }
+    }
+    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq: records[records.length - 1]!.seq, times, paths };
+  }
+
+  /**
+   * The last journal seq a commit's history includes: the trailer of the commit, or of the first
+   * commit along first parents that has one. None within TRAILER_WALK commits → 0 (every record in
+   * the journal is uncommitted; replaying a committed one again changes nothing). Cached by commit id.
+   */
+  async committedSeq(commit: string | null): Promise<number> {
+    if (!commit) return 0;
+    const cached = this.seqOf.get(commit);
+    if (cached !== undefined) return cached;
+    const walked: string[] = [];
+    let found = 0;
+    for (let at: string | undefined = commit; at && walked.length < TRAILER_WALK; ) {
+      const known = this.seqOf.get(at);
+      if (known !== undefined) {
+        found = known;
+        break;
+      }
+      walked.push(at);
+      const c = await this.d.store.readCommit(at);
+      const last = [...c.message.matchAll(TRAILER_RE)].pop(); // the trailers end the message
+      if (last) {
+        found = Number(last[1]);
+        break;
+      }
+      at = c.parents[0];
+    }
+    if (this.seqOf.size > 10_000) this.seqOf.clear();
+    for (const c of walked) this.seqOf.set(c, found);
+    return found;
+  }
+}
