@@ -122,6 +122,15 @@ describe('git commit messages', () => {
       [{ path: '/calendars/u/work/d.ics', change: 'delete', kind: 'file' }],
       'Delete event "Dentist"',
     ],
+    [
+      'an event renamed by one MOVE (two net changes)',
+      [rec({ op: 'MOVE', path: '/calendars/u/work/a.ics', to: '/calendars/u/work/b.ics', summary: 'Move event "A"' })],
+      [
+        { path: '/calendars/u/work/a.ics', change: 'delete', kind: 'file', oid: TEXT },
+        { path: '/calendars/u/work/b.ics', change: 'add', kind: 'file', oid: TEXT },
+      ],
+      'Move event "A"',
+    ],
     ['a calendar', [rec({ op: 'MKCOL', path: '/calendars/u/work', summary: 'Create calendar "Work"' })], [{ path: '/calendars/u/work', change: 'add', kind: 'dir', files: 0 }], 'Create calendar "Work"'],
     [
       'several events',

@@ -156,6 +156,8 @@ const VERB_OF: Record<NetChange['change'], string> = { add: 'Add', update: 'Upda
 /** What a layer above said (CalDAV): one change's summary, or several of one kind counted. */
 function summarySubject(records: readonly JournalRecord[], changes: readonly NetChange[]): string | null {
   const writes = records.filter((r) => r.effects.length > 0);
+  // One request, and the layer above named it (`Move event "A"`: a rename is two net changes): its words.
+  if (writes.length === 1 && writes[0]!.meta.summary && changes.length > 0) return ellipsis(clean(writes[0]!.meta.summary));
   if (changes.length === 1) {
     const c = changes[0]!;
     const own = writes.filter((r) => r.meta.summary && r.effects.some((e) => clean(e.path) === c.path || clean(r.meta.path) === c.path));
