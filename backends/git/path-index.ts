@@ -11,8 +11,10 @@ import { writeFileDurably } from '../util/durable-file.js';
 import { heldByLive, LockFile } from '../util/lock-file.js';
 import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes, type CommitMeta } from './path-index-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
+import { DerivedPaths, type Removal } from './path-index-derived.js';
 
 export type { CommitMeta } from './path-index-file.js';
+export type { Removal } from './path-index-derived.js';
 
 /** A change with its commit, as callers see it. */
 export interface PathChange {
@@ -44,6 +46,13 @@ export class PathIndex {
   private readonly lock: LockFile;
   /** Records looked at by commitWhere and oidAt: for tests, which bound the work by steps. */
   readonly stats = { examined: 0 };
+  /** Folders' names ever seen and the paths each commit removed: derived on use, never saved. */
+  private readonly derived = new DerivedPaths({
+    paths: () => this.paths.keys(),
+    changedBy: (at) => this.byCommit[at] ?? [],
+    commitCount: () => this.commits.length,
+    oidAt: (path, at) => this.oidAt(path, at),
+  });
 
   constructor(
     private readonly store: ObjectStore,
@@ -129,6 +138,7 @@ export class PathIndex {
     this.byOid = new Map();
     this.paths = new Map();
     this.byCommit = [];
+    this.derived.reset();
   }
 
   private async append(oid: string): Promise<void> {
@@ -147,6 +157,7 @@ export class PathIndex {
     };
     mark('/', c.tree, true);
     await this.diff(parentTree, c.tree, '/', mark);
+    this.derived.appended(index);
   }
 
   /** Marks every path whose entry differs between two trees, recursing only into changed subtrees. */
@@ -218,6 +229,16 @@ export class PathIndex {
   /** Every path changed by the commits after commit `at` (with repeats). */
   *changedAfter(at: number): Generator<string> {
     for (let i = at + 1; i < this.byCommit.length; i++) yield* this.byCommit[i] ?? [];
+  }
+
+  /** The names of every path ever recorded directly under `dir`, deleted ones too. */
+  childrenOf(dir: string): string[] {
+    return this.derived.childrenOf(dir);
+  }
+
+  /** Every path a commit removed whose parent still stood after it, oldest first (index into all()). */
+  deletions(): readonly Removal[] {
+    return this.derived.deletions();
   }
 
   /** All indexed commits, oldest first. */
