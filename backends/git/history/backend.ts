@@ -61,8 +61,9 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
   }
 
   async props(path: string): Promise<PropertyMap> {
-    // A snapshot shows the properties as they were; virtual folders and file versions have none.
-    if (path.startsWith('/versions/') || path.split('/').length <= 3) return new Map();
+    // A snapshot shows the properties as they were; virtual folders, file versions and the roots of
+    // commits (commits/<sha>, by-date/…/<leaf>: listed by the thousand) have none.
+    if (path.startsWith('/versions/') || isCommitRoot(path)) return new Map();
     const found = await this.history.slotOf(path);
     if (!found?.editor || !found.inner) return new Map();
     const [dir, key] = propsKey(found.inner, found.slot);
@@ -121,4 +122,11 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
   patchProps(path: string): Promise<void> {
     return Promise.reject(readOnly(path));
   }
+}
+
+/** Paths whose members are commits' roots, or virtual folders above them. */
+function isCommitRoot(path: string): boolean {
+  const parts = path.split('/');
+  if (parts.length <= 3) return true;
+  return parts[1] === 'by-date' && (parts.length <= 6 || (parts.length === 7 && /^\d{2}$/.test(parts[5]!)));
 }
