@@ -5,12 +5,8 @@
  * restored by one COPY. Commits the test needs in bulk are written with `git fast-import`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
-import { createApp, listen, type RunningServer } from '../lib/server.js';
 import { elements, parseXml, textOf, type XmlElement } from '../lib/dav/xml/parse.js';
+import { serveGitNow, type GitServed } from './helpers/history.js';
 import { raw } from './helpers/server.js';
 import { tool } from './helpers/tools.js';
 
@@ -30,26 +26,8 @@ function find(el: XmlElement, local: string): XmlElement | undefined {
   return undefined;
 }
 
-interface Served {
-  url: string;
-  root: string;
-  close(): Promise<void>;
-}
-
-/** A git-backed server committing each write at once (burstWindowMs 0). */
-async function serve(): Promise<Served> {
-  const root = await mkdtemp(join(tmpdir(), 'gitdav-hist-'));
-  const backend: GitRepository = await openGitRepository({ root, burstWindowMs: 0 });
-  const running: RunningServer = await listen(await createApp({ backend, caldav: false }), '127.0.0.1', 0);
-  return {
-    url: running.url,
-    root,
-    async close() {
-      await running.close(1000);
-      await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    },
-  };
-}
+type Served = GitServed;
+const serve = serveGitNow;
 
 async function propfind(s: Served, path: string, depth: '0' | '1'): Promise<Member[]> {
   const r = await raw(s.url, path, { method: 'PROPFIND', headers: { Depth: depth } });
