@@ -41,6 +41,7 @@ import type { Dav, DavRequest } from './context.js';
 import type { LiveProperty } from './properties/registry.js';
 import {
   creationdate,
+  deletedAt,
   displayname,
   getcontentlength,
   getcontenttype,
@@ -63,7 +64,7 @@ const counts = cacheCounts('propfind_members');
 const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, counts);
 
 /** Live properties whose value depends only on the entry, its dead properties and the tree's content. */
-const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock]);
+const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, deletedAt, lockdiscovery, supportedlock]);
 
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;
