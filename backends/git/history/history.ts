@@ -92,7 +92,7 @@ export class History {
     }
 
     if (area === 'by-date') return byDate(kit, rest);
-    if (area === 'versions') return versions(kit, { liveKind: this.d.liveKind, liveNames: this.d.liveNames, isMount: isMountPath, fileEntry: (p, oid, c) => this.fileEntry(p, oid, c) }, rest);
+    if (area === 'versions') return versions(kit, { liveKind: (p) => this.d.liveKind(p), liveNames: (p) => this.d.liveNames(p), isMount: isMountPath, fileEntry: (p, oid, c) => this.fileEntry(p, oid, c) }, rest);
     if (area === 'deleted') return deleted(kit, rest);
     return null;
   }
