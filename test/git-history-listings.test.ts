@@ -109,6 +109,27 @@ describe('history listings: dates, order, paging', () => {
     assert.equal((await raw(s.url, '/.history/by-date/2024/03/07/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404);
   });
 
+  it('by-date folders are never immutable, and a commit in the same second as the last changes their ETag', async () => {
+    const t = DAY + 20 * 86400 + 5 * 3600; // 2024-03-25T05:00:00Z, a day of its own
+    await appendCommits(s, [t, t]);
+    const paths = ['/.history/by-date/2024/', '/.history/by-date/2024/03/', '/.history/by-date/2024/03/25/', '/.history/by-date/2024/03/25/05/'];
+    const before = [];
+    for (const path of paths) {
+      const r = await raw(s.url, path, { headers: { Accept: 'text/html' } });
+      assert.equal(r.status, 200, path);
+      assert.doesNotMatch(String(r.headers['cache-control'] ?? ''), /immutable/, path);
+      before.push(String(r.headers.etag));
+    }
+    await appendCommits(s, [t]); // the same second again
+    for (const [k, path] of paths.entries()) {
+      const r = await raw(s.url, path, { headers: { Accept: 'text/html', 'If-None-Match': before[k]! } });
+      assert.equal(r.status, 200, `${path}: a conditional GET with the old ETag gets the new listing`);
+      assert.notEqual(String(r.headers.etag), before[k], path);
+    }
+    const day = (await propfind(s, '/.history/by-date/2024/03/25/', '1')).slice(1);
+    assert.equal(day.length, 3);
+  });
+
   it('a day of 1,500 commits: complete on PROPFIND Depth 1, paged newest first on HTML (cursor and ?page=N)', async () => {
     const times = Array.from({ length: 1500 }, (_, i) => DAY + 2 * 86400 + i * 7);
     await appendCommits(s, times);

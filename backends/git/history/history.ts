@@ -21,7 +21,7 @@ import { TreeEditor, isListable, type Slot } from '../tree.js';
 import { SIDECAR } from '../../sidecar.js';
 import { byDate } from './by-date.js';
 import { deleted } from './deleted.js';
-import { LIST_CAP, dateOf, newestFirst, virtualFolder, type AreaKit, type Child, type FolderOptions, type Located } from './kit.js';
+import { LIST_CAP, commitRoot, commitTag, newestFirst, virtualFolder, type AreaKit, type Child, type FolderOptions, type Located } from './kit.js';
 import { versionName, versions } from './versions.js';
 
 export type { Child, Located } from './kit.js';
@@ -59,7 +59,8 @@ export class History {
   async locate(path: string): Promise<Located | null> {
     const segs = path.split('/').filter(Boolean);
     const tipTime = await this.d.current();
-    const folder = (children: () => Promise<Child[]>, o: FolderOptions = {}): Located => ({ kind: 'folder', path, time: o.time ?? tipTime, children, immutable: o.immutable ?? false, deleted: o.deleted });
+    const tip = this.tipTag();
+    const folder = (children: () => Promise<Child[]>, o: FolderOptions = {}): Located => ({ kind: 'folder', path, time: o.time ?? tipTime, version: o.version ?? tip, children, immutable: o.immutable ?? false, deleted: o.deleted });
     const kit: AreaKit = { path, index: this.d.index, cap: this.d.listCap ?? LIST_CAP, folder, snapshot: (c, inner, immutable) => this.snapshot(path, c, inner, immutable) };
     const [area, ...rest] = segs;
     if (!area) return folder(async () => ['branches', 'tags', 'commits', 'by-date', 'versions', 'deleted'].map((name) => ({ name, kind: 'collection' as const })));
@@ -83,7 +84,7 @@ export class History {
         return folder(async () => {
           const all = this.d.index.all();
           const out: Child[] = [];
-          for (let at = all.length - 1; at >= 0 && out.length < kit.cap; at--) out.push({ name: all[at]!.oid.slice(0, 12), kind: 'collection', time: dateOf(all[at]!), sortKey: newestFirst(at) });
+          for (let at = all.length - 1; at >= 0 && out.length < kit.cap; at--) out.push(commitRoot(all[at]!, all[at]!.oid.slice(0, 12), newestFirst(at)));
           return out;
         });
       }
@@ -100,7 +101,7 @@ export class History {
   async stat(path: string): Promise<Entry | null> {
     const loc = await this.locate(path);
     if (!loc) return null;
-    if (loc.kind === 'folder') return withMarks(virtualFolder(path, loc.time, loc.immutable), undefined, loc.deleted);
+    if (loc.kind === 'folder') return withMarks(virtualFolder(path, loc.time, loc.immutable, loc.version), undefined, loc.deleted);
     if (loc.kind === 'version') return this.fileEntry(path, loc.oid, loc.commit);
     const slot = await loc.editor.get(loc.inner);
     if (!slot || !isListable(slot) || hidden(loc.inner)) return null;
@@ -115,7 +116,7 @@ export class History {
       for (const child of await loc.children()) {
         const childPath = joinPath(path, child.name);
         if (child.entry) yield await child.entry();
-        else if (child.kind === 'collection') yield withMarks(virtualFolder(childPath, child.time ?? loc.time, loc.immutable), child.sortKey, child.deleted);
+        else if (child.kind === 'collection') yield withMarks(virtualFolder(childPath, child.time ?? loc.time, child.immutable ?? loc.immutable, child.version ?? this.tipTag()), child.sortKey, child.deleted);
         else {
           const e = await this.stat(childPath);
           if (e) yield e;
@@ -163,6 +164,12 @@ export class History {
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
+
+  /** The default ETag of a virtual folder: the tip's id (the index is at the tip once current() returned). */
+  private tipTag(): string {
+    const all = this.d.index.all();
+    return commitTag(all[all.length - 1]?.oid ?? 'empty');
+  }
 
   private async expand(prefix: string, path: string): Promise<CommitMeta | null> {
     if (!/^[0-9a-f]{4,40}$/.test(prefix)) {

@@ -25,11 +25,15 @@ export interface Child {
   sortKey?: string;
   /** A path the live tree no longer holds: when it was deleted. */
   deleted?: Date;
+  /** Its ETag's version (what its own stat answers); default: the branch tip's id. */
+  version?: string;
+  /** Default: the listing folder's. */
+  immutable?: boolean;
 }
 
 /** What a history path names. */
 export type Located =
-  | { kind: 'folder'; path: string; time: Date; children: () => Promise<Child[]>; immutable: boolean; deleted?: Date }
+  | { kind: 'folder'; path: string; time: Date; version: string; children: () => Promise<Child[]>; immutable: boolean; deleted?: Date }
   | { kind: 'snapshot'; path: string; commit: CommitMeta; editor: TreeEditor; inner: string; immutable: boolean }
   | { kind: 'version'; path: string; commit: CommitMeta; oid: string; livePath: string };
 
@@ -37,6 +41,11 @@ export interface FolderOptions {
   immutable?: boolean;
   /** Default: the branch tip's time. */
   time?: Date;
+  /**
+   * What its ETag is made of: an id that changes whenever its listing does (never a time: a burst
+   * makes several commits a second). Default: the branch tip's commit id.
+   */
+  version?: string;
   deleted?: Date;
 }
 
@@ -77,6 +86,22 @@ export function largestFirst(digits: string): string {
   return String(10 ** digits.length - 1 - Number(digits)).padStart(digits.length, '0');
 }
 
-export function virtualFolder(path: string, time: Date, immutable: boolean): Entry {
-  return { path, kind: 'collection', size: 0, etag: `"h${time.getTime().toString(16)}"`, modified: time, immutable, finiteDepth: true, pageRows: HISTORY_PAGE_ROWS };
+/** The ETag of a folder whose listing a commit fixes (it and its first-parent ancestors). */
+export function commitTag(oid: string): string {
+  return `"h${oid}"`;
+}
+
+/** The ETag of a commit's root folder: its tree's id, as a snapshot's folders have. */
+export function treeTag(oid: string): string {
+  return `"${oid}"`;
+}
+
+/** A commit's root folder as a member of a listing, as its own stat answers it (a snapshot: immutable). */
+export function commitRoot(c: CommitMeta, name: string, sortKey: string): Child {
+  return { name, kind: 'collection', time: dateOf(c), sortKey, version: treeTag(c.tree), immutable: true };
+}
+
+/** A folder history makes up; `version` (a commit or tree id) is its ETag's, `"` included. */
+export function virtualFolder(path: string, time: Date, immutable: boolean, version: string): Entry {
+  return { path, kind: 'collection', size: 0, etag: version, modified: time, immutable, finiteDepth: true, pageRows: HISTORY_PAGE_ROWS };
 }
