@@ -158,28 +158,44 @@ describe('history listings: dates, order, paging', () => {
   });
 });
 
-describe('history listings: a day with more commits than the cap lists its hours', function () {
-  // 10,001 commits: writing them (fast-import) and indexing them is most of this suite's time.
-  this.timeout(600_000);
+describe('history listings: the cap (set low, 50): a day with more commits lists its hours', () => {
+  const CAP = 50;
   let s: Served;
+  // Hour 00: 40 commits, hour 01: 45, hour 02: 61 (more than the cap in one hour).
+  const times = [
+    ...Array.from({ length: 40 }, (_, i) => DAY + i * 90),
+    ...Array.from({ length: 45 }, (_, i) => DAY + 3600 + i * 80),
+    ...Array.from({ length: 61 }, (_, i) => DAY + 7200 + i * 10),
+  ];
   before(async () => {
-    s = await serve();
+    s = await serve({ historyListCap: CAP });
     await raw(s.url, '/a.txt', { method: 'PUT', body: 'a' });
-    await appendCommits(s, Array.from({ length: 10_001 }, (_, i) => DAY + i)); // 00:00:00 to 02:46:40
+    await appendCommits(s, times);
   });
   after(() => s.close());
 
-  it('by-date/DAY/ holds HH/ folders, newest first; each hour is complete; a commit answers under its day and its hour', async () => {
+  it('by-date/DAY/ holds HH/ folders, newest first; each hour within the cap is complete; a commit answers under its day and its hour', async () => {
     const hours = (await propfind(s, '/.history/by-date/2024/03/05/', '1')).slice(1);
     assert.deepEqual(hours.map((h) => h.href.slice(-3)), ['02/', '01/', '00/']);
-    assert.equal(hours[0]!.modified.toISOString(), '2024-03-05T02:46:40.000Z');
+    assert.equal(hours[0]!.modified.toISOString(), '2024-03-05T02:10:00.000Z');
     const counts = [];
     for (const h of hours) counts.push((await propfind(s, new URL(h.href, s.url).pathname, '1')).length - 1);
-    assert.deepEqual(counts, [10_001 - 7200, 3600, 3600]);
+    assert.deepEqual(counts, [CAP, 45, 40], 'hour 02 (61 commits) lists its newest 50');
     const head = (await git(s, 'rev-parse', '--short=7', 'main')).stdout.trim();
-    assert.equal((await raw(s.url, `/.history/by-date/2024/03/05/02/024640Z-${head}/bulk.txt`)).text, 'n10000\n');
-    assert.equal((await raw(s.url, `/.history/by-date/2024/03/05/024640Z-${head}/bulk.txt`)).text, 'n10000\n');
-    assert.equal((await propfind(s, '/.history/commits/', '1')).length - 1, 10_000, 'commits/ shows the newest 10,000');
+    assert.equal((await raw(s.url, `/.history/by-date/2024/03/05/02/021000Z-${head}/bulk.txt`)).text, `n${times.length - 1}\n`);
+    assert.equal((await raw(s.url, `/.history/by-date/2024/03/05/021000Z-${head}/bulk.txt`)).text, `n${times.length - 1}\n`);
+  });
+
+  it('an hour past the cap lists its newest; the older ones answer by URL and in commits/ order', async () => {
+    const listed = (await propfind(s, '/.history/by-date/2024/03/05/02/', '1')).slice(1).map((m) => m.href.split('/').at(-2)!);
+    assert.equal(listed[0]!.slice(0, 7), '021000Z');
+    assert.equal(listed[CAP - 1]!.slice(0, 7), '020150Z', 'the 50 newest: 02:10:00 down to 02:01:50');
+    const shas = (await git(s, 'rev-list', 'main')).stdout.trim().split('\n');
+    const oldest = shas[60]!; // the hour's first commit, at 02:00:00: not listed, but it answers
+    assert.ok(!listed.some((n) => n.endsWith(oldest.slice(0, 7))));
+    assert.equal((await raw(s.url, `/.history/by-date/2024/03/05/02/020000Z-${oldest.slice(0, 7)}/bulk.txt`)).text, 'n85\n');
+    const commits = (await propfind(s, '/.history/commits/', '1')).slice(1);
+    assert.deepEqual(commits.map((m) => m.href), shas.slice(0, CAP).map((c) => `/.history/commits/${c.slice(0, 12)}/`), 'commits/ shows the newest 50');
   });
 });
 

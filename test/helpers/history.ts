@@ -12,9 +12,10 @@ export interface GitServed {
   close(): Promise<void>;
 }
 
-export async function serveGitNow(): Promise<GitServed> {
+/** `historyListCap`: most members a history folder lists (default 10,000); tests of the cap set it low. */
+export async function serveGitNow(options: { historyListCap?: number } = {}): Promise<GitServed> {
   const root = await mkdtemp(join(tmpdir(), 'gitdav-hist-'));
-  const backend = await openGitRepository({ root, burstWindowMs: 0 });
+  const backend = await openGitRepository({ root, burstWindowMs: 0, ...options });
   const running = await listen(await createApp({ backend, caldav: false }), '127.0.0.1', 0);
   return {
     url: running.url,
