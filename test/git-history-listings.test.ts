@@ -158,6 +158,36 @@ describe('history listings: dates, order, paging', () => {
   });
 });
 
+describe('history listings: ?page=N', () => {
+  let s: Served;
+  before(async () => {
+    s = await serve();
+    await appendCommits(s, Array.from({ length: 600 }, (_, i) => DAY + i * 7)); // 3 pages of 250
+  });
+  after(() => s.close());
+  const path = '/.history/by-date/2024/03/05/';
+
+  it('a page number that is not a whole number from 1 is a 400 that says so', async () => {
+    for (const bad of ['abc', '0', '-1', '1.5', '', '2x']) {
+      const r = await raw(s.url, `${path}?page=${encodeURIComponent(bad)}`, { headers: { Accept: 'text/html' } });
+      assert.equal(r.status, 400, `?page=${bad}`);
+      assert.match(r.text, /\?page= takes a page number from 1/, `?page=${bad}`);
+    }
+  });
+
+  it('a page past the end shows the last page with rows, with a link back and none forward', async () => {
+    const last = await html(s, `${path}?page=3`);
+    assert.equal(last.rows.length, 100);
+    assert.equal(last.next, undefined);
+    for (const past of ['4', '99', '100', '1000000']) {
+      const page = await html(s, `${path}?page=${past}`);
+      assert.deepEqual(page.rows, last.rows, `?page=${past}`);
+      assert.match(page.prev ?? '', /\?page=2$/);
+      assert.equal(page.next, undefined);
+    }
+  });
+});
+
 describe('history listings: the cap (set low, 50): a day with more commits lists its hours', () => {
   const CAP = 50;
   let s: Served;

@@ -4,11 +4,13 @@
  * past either end shows that end's page; an empty one is none), where
  * a row's key is its name with a `/` after a folder's (folders first, then names in collation order,
  * ties by code points: a total order, so pages neither skip nor repeat a row while the folder stands
- * still). A page keeps only the rows it may show while the folder streams past: memory is bounded
+ * still). `?page=N` counts pages from the start instead (1 to MAX_PAGE; other values are a 400, a
+ * page past the end shows the last page with rows). A page keeps only the rows it may show while the folder streams past: memory is bounded
  * by the page, not the folder (100,000 members list in a few MB).
  */
 import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
+import { badRequest } from './errors/dav-error.js';
 import { escapeAttr, escapeText } from './xml/write.js';
 import { baseName } from '../../backends/backend.js';
 
@@ -75,8 +77,7 @@ export async function renderListing(req: DavRequest, dir: Entry): Promise<string
   const query = req.ctx.query;
   const one = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const size = dir.pageRows ?? PAGE_SIZE;
-  const pageNo = /^[1-9]\d{0,5}$/.test(one(query.page) ?? '') ? Math.min(Number(query.page), MAX_PAGE) : undefined;
-  if (pageNo !== undefined) return renderNumbered(req, dir, pageNo, size);
+  if (query.page !== undefined) return renderNumbered(req, dir, pageNumber(query.page), size);
   let cursor: { after?: string; before?: string; last?: boolean } = { after: one(query.after), before: one(query.before) };
   if (cursor.after !== undefined && cursor.before !== undefined) cursor.before = undefined;
   // Whether any row lies at or past the cursor on its own side: a link back that way leads somewhere.
@@ -112,9 +113,31 @@ export async function renderListing(req: DavRequest, dir: Entry): Promise<string
   return pageHtml(req, dir, page, nav);
 }
 
-/** `?page=N`: the Nth page of `size` rows in the listing's order, with links to the pages beside it. */
-async function renderNumbered(req: DavRequest, dir: Entry, n: number, size: number): Promise<string> {
+/**
+ * `?page=N`'s N: a whole number from 1. Anything else is a 400 that says so (a typo showing page 1
+ * would look like the page asked for). Any size: one past the end is clamped (renderNumbered).
+ */
+function pageNumber(value: unknown): number {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (typeof text !== 'string' || !/^\d{1,15}$/.test(text) || Number(text) < 1) {
+    throw badRequest(`?page= takes a page number from 1 (got "${String(text).slice(0, 40)}")`);
+  }
+  return Number(text);
+}
+
+/**
+ * `?page=N`: the Nth page of `size` rows in the listing's order, with links to the pages beside it.
+ * A page past the last one with rows shows the last one with rows (an old link to a folder that
+ * shrank, a typed URL); past MAX_PAGE, where rows go on beyond it, a 400 says to follow the cursor
+ * links (which have no such limit), since holding N pages of rows to reach page N does not scale.
+ */
+async function renderNumbered(req: DavRequest, dir: Entry, asked: number, size: number): Promise<string> {
+  let n = Math.min(asked, MAX_PAGE);
   const rows = await selectPage(req.backend.list(dir.path), {}, n * size + 1);
+  if (asked > MAX_PAGE && rows.length > MAX_PAGE * size) {
+    throw badRequest(`?page= goes up to ${MAX_PAGE}; follow the "next →" links (?after=) to go further`);
+  }
+  if (rows.length <= (n - 1) * size) n = Math.max(1, Math.ceil(rows.length / size)); // past the end: the last page with rows
   const page = rows.slice((n - 1) * size, n * size);
   const here = req.href(dir.path, true);
   const link = (to: number, rel: string, text: string) => `<a href="${escapeAttr(`${here}?page=${to}`)}" rel="${rel}">${text}</a>`;
