@@ -239,6 +239,8 @@ describe('deleted paths are findable and restored by one COPY', () => {
     await put('/tree/d4/b/y.txt', 'y one');
     await put('/tree/d4/keep.txt', 'keep');
     await put('/tree/gone.txt', 'gone');
+    const patch = `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example:z"><D:set><D:prop><Z:note>kept</Z:note></D:prop></D:set></D:propertyupdate>`;
+    assert.equal((await raw(s.url, '/tree/gone.txt', { method: 'PROPPATCH', body: patch, headers: { 'Content-Type': 'application/xml' } })).status, 207);
     assert.equal((await raw(s.url, '/tree/d4/b', { method: 'DELETE' })).status, 204);
     assert.equal((await raw(s.url, '/tree/gone.txt', { method: 'DELETE' })).status, 204);
   });
@@ -286,6 +288,34 @@ describe('deleted paths are findable and restored by one COPY', () => {
     assert.equal((await raw(s.url, `${b}y.txt`)).text, 'y one');
     const page = await html(s, '/.history/deleted/');
     assert.deepEqual(page.rows.map((r) => r.name), commits.map((c) => c.href.slice('/.history/deleted/'.length)));
+  });
+
+  it('a COPY of any folder deleted/ or versions/ lists restores it; a file\'s versions folder answers 409 naming what to copy', async () => {
+    const commits = (await propfind(s, '/.history/deleted/', '1')).slice(1).map((c) => new URL(c.href, s.url).pathname);
+    const copy = (from: string, to: string) => raw(s.url, from, { method: 'COPY', headers: { Destination: `${s.url}${to}` } });
+    const names = async (dir: string) => (await propfind(s, dir, '1')).slice(1).map((m) => m.href.slice(dir.length)).sort();
+    // A deleting commit's folder: a folder of what it removed, with the folders on the way.
+    assert.equal((await copy(commits[1]!, '/r1/')).status, 201);
+    assert.deepEqual(await names('/r1/tree/d4/b/'), ['x.txt', 'y.txt']);
+    assert.deepEqual(await names('/r1/tree/d4/'), ['b/'], 'only what was removed: keep.txt stayed live');
+    assert.equal((await raw(s.url, '/r1/tree/d4/b/x.txt')).text, 'x one');
+    // A folder on the way.
+    assert.equal((await copy(`${commits[1]}tree/d4/`, '/r2/')).status, 201);
+    assert.deepEqual(await names('/r2/'), ['b/']);
+    assert.equal((await raw(s.url, '/r2/b/y.txt')).text, 'y one');
+    // A removed file keeps its properties in the folder made for it.
+    assert.equal((await copy(commits[0]!, '/r3/')).status, 201);
+    assert.equal((await raw(s.url, '/r3/tree/gone.txt')).text, 'gone');
+    const props = await raw(s.url, '/r3/tree/gone.txt', { method: 'PROPFIND', headers: { Depth: '0' }, body: '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>' });
+    assert.match(props.text, /<[^>]*note[^>]*>kept</);
+    // A gone folder in versions/: as it last stood.
+    assert.equal((await copy('/.history/versions/tree/d4/b/', '/r4/')).status, 201);
+    assert.deepEqual(await names('/r4/'), ['x.txt', 'y.txt']);
+    // A file's versions: no folder to restore; the 409 names the version to copy.
+    const r = await copy('/.history/versions/tree/gone.txt/', '/r5/');
+    assert.equal(r.status, 409);
+    assert.match(r.text, /COPY \/\.history\/versions\/tree\/gone\.txt\/\d{4}-\d{2}-\d{2}T\d{6}Z-[0-9a-f]{7}\.txt/);
+    assert.equal((await raw(s.url, '/r5/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404);
   });
 
   it('one COPY from deleted/ restores a folder and a file; from versions/ a file', async () => {

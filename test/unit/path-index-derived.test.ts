@@ -52,21 +52,23 @@ describe('path index: deleted paths and names ever seen (path-index-derived.ts)'
 
   it('agree with the trees: built at once, extended commit by commit, and after a reload', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.subarray(FILES), { minLength: 1, maxLength: 8 }), fc.nat(8), async (states, askAt) => {
+      fc.asyncProperty(fc.array(fc.subarray(FILES), { minLength: 1, maxLength: 8 }), fc.nat(8), fc.integer({ min: 1, max: 10 }), async (states, askAt, slice) => {
         const gitdir = join(dir, `repo${n++}.git`);
         await fsp.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
         const store = new ObjectStore(gitdir);
         const file = join(dir, `state${n++}`, 'path-index.json');
-        const live = new PathIndex(store, file);
+        const live = new PathIndex(store, file, 500, slice);
         const commits: string[] = [];
         for (let i = 0; i < states.length; i++) {
           const tree = await treeOf(store, states[i]!, i);
           commits.push(await store.writeCommit({ tree, parents: commits.slice(-1), author: who(1_700_000_000 + i), committer: who(1_700_000_000 + i), message: `c${i}\n` }));
-          await live.ensure(commits[i]!);
           if (i === askAt) {
-            live.deletions(); // built part way: the rest must come from appends
-            live.childrenOf('/');
-          }
+            // Built while the index appends: what the build does not reach, the appends must bring.
+            const building = live.deletions();
+            await live.ensure(commits[i]!);
+            await building;
+            await live.childrenOf('/');
+          } else await live.ensure(commits[i]!);
         }
         // The plain reading: a path present before a commit and absent after, whose parent stands after.
         const expected: Array<{ at: number; path: string }> = [];
@@ -86,11 +88,42 @@ describe('path index: deleted paths and names ever seen (path-index-derived.ts)'
         await reloaded.load();
         await reloaded.ensure(commits[commits.length - 1]!);
         for (const index of [live, reloaded]) {
-          assert.deepEqual(sorted(index.deletions()), expected);
-          for (const d of ['/', '/d', '/d/e', '/f', '/f/g']) assert.deepEqual(index.childrenOf(d).sort(), kids(d), d);
+          const found = (await index.deletions()).commits.flatMap((c) => c.paths.map((path) => ({ at: c.at, path })));
+          assert.deepEqual(sorted(found), expected);
+          for (const d of ['/', '/d', '/d/e', '/f', '/f/g']) assert.deepEqual((await index.childrenOf(d)).sort(), kids(d), d);
+          for (const c of (await index.deletions()).commits) {
+            assert.ok((await index.deletions()).byShort(index.all()[c.at]!.oid.slice(0, 7)).includes(c), 'found by its short id');
+          }
         }
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('are built in slices that let the event loop turn, not in one block', async () => {
+    const gitdir = join(dir, `repo${n++}.git`);
+    await fsp.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+    const store = new ObjectStore(gitdir);
+    const index = new PathIndex(store, join(dir, `state${n++}`, 'path-index.json'), 500, 10);
+    // 40 commits, each removing one of 40 files and changing 2 paths or more: a build of > 80 paths.
+    const files = Array.from({ length: 40 }, (_, i) => `/d/f${i}.txt`);
+    let parent: string[] = [];
+    for (let i = 0; i <= files.length; i++) {
+      const tree = await treeOf(store, files.slice(i), i);
+      parent = [await store.writeCommit({ tree, parents: parent, author: who(1_700_000_000 + i), committer: who(1_700_000_000 + i), message: `c${i}\n` })];
+    }
+    await index.ensure(parent[0]!);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    const deletions = await index.deletions();
+    counting = false;
+    assert.equal(deletions.commits.length, 40); // the last one removes /d itself
+    assert.ok(turns >= 8, `the event loop turned ${turns} times during the build`);
   });
 });

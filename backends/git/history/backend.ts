@@ -90,7 +90,11 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
 
   async treeOf(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; fileProps: PropertyMap | null; label: string } | null> {
     const found = await this.history.slotOf(path);
-    if (!found) return null;
+    if (!found) {
+      // A virtual folder of versions/ or deleted/: restored as the folder it stands for.
+      const folder = await this.history.restoredFolder(path, depth);
+      return folder && { slot: folder.slot, fileProps: null, label: folder.commit.oid.slice(0, 7) };
+    }
     let fileProps: PropertyMap | null = null;
     if (found.slot.kind === 'file' && found.editor && found.inner) {
       fileProps = propsOf(await readSidecar(this.store, found.editor, parentOf(found.inner)), baseName(found.inner));

@@ -18,6 +18,8 @@ import { tagTarget, type ObjectStore } from '../objects.js';
 import type { PathIndex, CommitMeta } from '../path-index.js';
 import { isValidRefName, type Refs } from '../refs.js';
 import { TreeEditor, isListable, type Slot } from '../tree.js';
+import { shallowDir } from '../sidecars.js';
+import { gathered } from './gather.js';
 import { SIDECAR } from '../../sidecar.js';
 import { byDate } from './by-date.js';
 import { deleted } from './deleted.js';
@@ -47,6 +49,9 @@ export interface HistoryDeps {
   listCap?: number;
 }
 
+/** Where history is seen from the repository's root (for messages naming a history path). */
+const HISTORY_AT = LIVE_HISTORY;
+
 /** The live tree's own `.history` (where history is mounted): never a live folder. */
 function isMountPath(livePath: string): boolean {
   return livePath === LIVE_HISTORY || livePath.startsWith(LIVE_HISTORY + '/');
@@ -60,7 +65,7 @@ export class History {
     const segs = path.split('/').filter(Boolean);
     const tipTime = await this.d.current();
     const tip = this.tipTag();
-    const folder = (children: () => Promise<Child[]>, o: FolderOptions = {}): Located => ({ kind: 'folder', path, time: o.time ?? tipTime, version: o.version ?? tip, children, immutable: o.immutable ?? false, deleted: o.deleted });
+    const folder = (children: () => Promise<Child[]>, o: FolderOptions = {}): Located => ({ kind: 'folder', path, time: o.time ?? tipTime, version: o.version ?? tip, children, immutable: o.immutable ?? false, deleted: o.deleted, restore: o.restore });
     const kit: AreaKit = { path, index: this.d.index, cap: this.d.listCap ?? LIST_CAP, folder, snapshot: (c, inner, immutable) => this.snapshot(path, c, inner, immutable) };
     const [area, ...rest] = segs;
     if (!area) return folder(async () => ['branches', 'tags', 'commits', 'by-date', 'versions', 'deleted'].map((name) => ({ name, kind: 'collection' as const })));
@@ -143,6 +148,25 @@ export class History {
     if (hidden(loc.inner)) return null;
     const slot = await loc.editor.get(loc.inner);
     return slot && isListable(slot) ? { slot, commit: loc.commit, editor: loc.editor, inner: loc.inner } : null;
+  }
+
+  /**
+   * What a COPY of a virtual folder of versions/ or deleted/ places: a folder (built here, its
+   * members by id, removed files' properties in its sidecars); null for a folder that restores
+   * nothing; a 409 naming the path to copy where no folder can stand for it (a file's versions).
+   */
+  async restoredFolder(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; commit: CommitMeta } | null> {
+    const loc = await this.locate(path);
+    if (!loc || loc.kind !== 'folder' || !loc.restore) return null;
+    const r = loc.restore;
+    if ('instead' in r) throw new BackendError('Conflict', path, `${path} is a file's versions, not a folder to restore: COPY ${HISTORY_AT}${r.instead} (its newest version) instead`);
+    const editor = new TreeEditor(this.d.store, r.from.tree, this.d.placeholder);
+    if (r.paths === null) {
+      const slot = await editor.get(r.root);
+      if (!slot || slot.kind !== 'dir') return null;
+      return { slot: depth === 0 ? await shallowDir(this.d.store, editor, r.root) : slot, commit: r.from };
+    }
+    return { slot: depth === 0 ? { kind: 'dir', entries: new Map() } : await gathered(this.d.store, editor, r.root, r.paths), commit: r.from };
   }
 
   /** The name of a file version in versions/<path>/. */

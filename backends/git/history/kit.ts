@@ -31,9 +31,16 @@ export interface Child {
   immutable?: boolean;
 }
 
+/**
+ * What a COPY out of a virtual folder places (history.ts restoredFolder): `paths` (relative to
+ * `root`) of commit `from`'s tree gathered in a folder, or with `paths` null the folder at `root`
+ * whole; or, where no folder can stand for it, the history path whose COPY restores (a 409 names it).
+ */
+export type Restore = { from: CommitMeta; root: string; paths: string[] | null } | { instead: string };
+
 /** What a history path names. */
 export type Located =
-  | { kind: 'folder'; path: string; time: Date; version: string; children: () => Promise<Child[]>; immutable: boolean; deleted?: Date }
+  | { kind: 'folder'; path: string; time: Date; version: string; children: () => Promise<Child[]>; immutable: boolean; deleted?: Date; restore?: Restore }
   | { kind: 'snapshot'; path: string; commit: CommitMeta; editor: TreeEditor; inner: string; immutable: boolean }
   | { kind: 'version'; path: string; commit: CommitMeta; oid: string; livePath: string };
 
@@ -47,6 +54,7 @@ export interface FolderOptions {
    */
   version?: string;
   deleted?: Date;
+  restore?: Restore;
 }
 
 /** What an area needs to answer for one path. */

@@ -4,10 +4,14 @@
  * `YYYY-MM-DDTHHMMSSZ-<short sha>[.ext]`, newest first. A folder that no longer exists still
  * answers, so `../` from a deleted file's versions leads somewhere.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { baseName, joinPath, type Entry } from '../../backend.js';
 import { SIDECAR } from '../../sidecar.js';
 import type { CommitMeta } from '../path-index.js';
 import { datedName, dateOf, newestFirst, type AreaKit, type Child, type Located } from './kit.js';
+
+/** Names looked up per turn of the event loop when listing a folder's gone members. */
+const TURN = 1_000;
 
 export interface VersionsDeps {
   liveKind(path: string): Promise<'file' | 'collection' | null>;
@@ -49,22 +53,32 @@ export async function versions(kit: AreaKit, d: VersionsDeps, rest: string[]): P
   if (kind === 'collection' || last?.isTree) {
     // A folder that is, or was: live members, then every other name ever under it, marked deleted.
     const deleted = kind === null ? removalTime(kit, live) : undefined;
+    // A COPY of it restores the folder as it last stood (at its last change, it held what it held
+    // when removed), or as it is at the branch tip.
+    const all = index.all();
+    const from = last?.commit ?? all[all.length - 1];
+    const restore = from ? { restore: { from, root: live, paths: null } } : {};
     return kit.folder(async () => {
       const liveNames = kind === 'collection' ? (await d.liveNames(live)).filter((n) => !d.isMount(joinPath(live, n))) : [];
       const out: Child[] = liveNames.map((name) => ({ name, kind: 'collection' }));
       const seen = new Set(liveNames);
-      for (const name of index.childrenOf(live).sort()) {
+      let turn = 0;
+      for (const name of (await index.childrenOf(live)).sort()) {
+        if (++turn % TURN === 0) await nextTurn(); // a folder of 50,000 names ever: not one block
         if (seen.has(name) || name === SIDECAR || d.isMount(joinPath(live, name))) continue;
         const gone = removalTime(kit, joinPath(live, name));
         if (gone) out.push({ name, kind: 'collection', time: gone, deleted: gone });
         if (out.length >= kit.cap) break;
       }
       return out;
-    }, deleted ? { time: deleted, deleted } : {});
+    }, deleted ? { time: deleted, deleted, ...restore } : restore);
   }
   const found = fileVersions(live);
   if (found.length === 0) return null;
   const folderTime = kind === null ? removalTime(kit, live) : undefined;
+  // A file's versions are no folder to restore: a COPY of it is told to copy the newest version.
+  const newest = found[found.length - 1]!;
+  const instead = { restore: { instead: joinPath(kit.path, versionName(live, newest.commit)) } };
   return kit.folder(
     async () =>
       found
@@ -75,7 +89,7 @@ export async function versions(kit: AreaKit, d: VersionsDeps, rest: string[]): P
           const name = versionName(live, v.commit);
           return { name, kind: 'file' as const, entry: async () => ({ ...(await d.fileEntry(joinPath(kit.path, name), v.oid, v.commit)), sortKey: v.sortKey }) };
         }),
-    folderTime ? { time: folderTime, deleted: folderTime } : {},
+    folderTime ? { time: folderTime, deleted: folderTime, ...instead } : instead,
   );
 }
 
