@@ -37,6 +37,15 @@ export interface Entry {
   immutable?: boolean;
   /** A collection on which Depth: infinity is refused (history views). */
   finiteDepth?: boolean;
+  /**
+   * Where this entry sorts among its folder's members in an HTML listing (and its paging cursor),
+   * compared as a plain string; without it, rows sort by name. History sets it to list newest first.
+   */
+  sortKey?: string;
+  /** A path history remembers that the live tree no longer holds: when it was deleted. */
+  deleted?: Date;
+  /** Rows per page when this folder is listed as HTML (history's long listings page sooner). */
+  pageRows?: number;
 }
 
 /** Where a resource's current version lives in history (RFC 3253 properties). */

@@ -33,8 +33,8 @@ describe('git history as folders', () => {
   });
   after(() => s.close());
 
-  it('/.history lists the five areas and shows in the root listing', async () => {
-    assert.deepEqual((await hrefs(s, '/.history/')).slice(1), ['/.history/branches/', '/.history/tags/', '/.history/commits/', '/.history/by-date/', '/.history/versions/']);
+  it('/.history lists the six areas and shows in the root listing', async () => {
+    assert.deepEqual((await hrefs(s, '/.history/')).slice(1), ['/.history/branches/', '/.history/tags/', '/.history/commits/', '/.history/by-date/', '/.history/versions/', '/.history/deleted/']);
     assert.ok((await hrefs(s, '/')).includes('/.history/'));
   });
 

@@ -11,8 +11,10 @@ import { writeFileDurably } from '../util/durable-file.js';
 import { heldByLive, LockFile } from '../util/lock-file.js';
 import { asList, holds, indexFileChunks, indexOf, parseIndexFile, parseRecord, record, type Changes, type CommitMeta } from './path-index-file.js';
 import { EMPTY_TREE, compareTreeEntries, type ObjectStore, type TreeEntry } from './objects.js';
+import { DerivedPaths } from './path-index-derived.js';
 
 export type { CommitMeta } from './path-index-file.js';
+export type { DeletingCommit } from './path-index-derived.js';
 
 /** A change with its commit, as callers see it. */
 export interface PathChange {
@@ -44,14 +46,29 @@ export class PathIndex {
   private readonly lock: LockFile;
   /** Records looked at by commitWhere and oidAt: for tests, which bound the work by steps. */
   readonly stats = { examined: 0 };
+  /** The index of the commit being appended (its changes are not all in yet), or -1. */
+  private appending = -1;
+  /** Folders' names ever seen and the commits that deleted paths: derived on use, never saved. */
+  private readonly derived: DerivedPaths;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly file: string,
     /** Paths written per turn of the event loop when saving (indexFileText). */
     private readonly saveSlice = 500,
+    /** Changed paths the derived views fold per turn of the event loop (path-index-derived.ts). */
+    derivedSlice?: number,
   ) {
     this.lock = new LockFile(`${file}.lock`);
+    this.derived = new DerivedPaths(
+      {
+        changedBy: (at) => this.byCommit[at] ?? [],
+        commitCount: () => (this.appending >= 0 ? this.appending : this.commits.length),
+        oidAt: (path, at) => this.oidAt(path, at),
+        oidOf: (at) => this.commits[at]!.oid,
+      },
+      derivedSlice,
+    );
   }
 
   async load(): Promise<void> {
@@ -129,6 +146,7 @@ export class PathIndex {
     this.byOid = new Map();
     this.paths = new Map();
     this.byCommit = [];
+    this.derived.reset();
   }
 
   private async append(oid: string): Promise<void> {
@@ -145,8 +163,14 @@ export class PathIndex {
       if (typeof list === 'object') list.push(change);
       else this.paths.set(path, list === undefined ? change : [list, change]);
     };
-    mark('/', c.tree, true);
-    await this.diff(parentTree, c.tree, '/', mark);
+    this.appending = index;
+    try {
+      mark('/', c.tree, true);
+      await this.diff(parentTree, c.tree, '/', mark);
+    } finally {
+      this.appending = -1;
+    }
+    this.derived.appended(index);
   }
 
   /** Marks every path whose entry differs between two trees, recursing only into changed subtrees. */
@@ -218,6 +242,16 @@ export class PathIndex {
   /** Every path changed by the commits after commit `at` (with repeats). */
   *changedAfter(at: number): Generator<string> {
     for (let i = at + 1; i < this.byCommit.length; i++) yield* this.byCommit[i] ?? [];
+  }
+
+  /** The names of every path ever recorded directly under `dir`, deleted ones too. */
+  childrenOf(dir: string): Promise<string[]> {
+    return this.derived.childrenOf(dir);
+  }
+
+  /** The commits that removed paths (each path at its top: its parent stood after), oldest first, and by short id. */
+  deletions(): ReturnType<DerivedPaths['deletions']> {
+    return this.derived.deletions();
   }
 
   /** All indexed commits, oldest first. */

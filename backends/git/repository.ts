@@ -57,7 +57,7 @@ export class GitRepository extends MountView {
  * Opens (or creates) a repository and serves it with its history. Blobs read are kept inflated in
  * `<gitdir>/gitdav/blob-cache` (./blob-cache.ts) unless `blobCache.maxBytes` is 0.
  */
-export async function openGitRepository(options: GitBackendOptions & { blobCache?: BlobCacheOptions }): Promise<GitRepository> {
+export async function openGitRepository(options: GitBackendOptions & { blobCache?: BlobCacheOptions; historyListCap?: number }): Promise<GitRepository> {
   const live = await GitBackend.open({ ...options, reserved: [HISTORY, ...(options.reserved ?? [])] });
   const cache = new BlobCache(join(live.stateDir, 'blob-cache'), () => ownTempDir(join(live.stateDir, 'tmp')), options.blobCache);
   if (cache.maxBytes > 0) {
@@ -72,6 +72,7 @@ export async function openGitRepository(options: GitBackendOptions & { blobCache
     refs: live.refs,
     index: live.index,
     placeholder: live.placeholder,
+    listCap: options.historyListCap,
     current: async () => (await live.tip()).time,
     liveKind: async (p) => (await live.stat(p))?.kind ?? null,
     liveNames: async (p) => {

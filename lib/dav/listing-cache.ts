@@ -41,6 +41,7 @@ import type { Dav, DavRequest } from './context.js';
 import type { LiveProperty } from './properties/registry.js';
 import {
   creationdate,
+  deletedAt,
   displayname,
   getcontentlength,
   getcontenttype,
@@ -68,7 +69,7 @@ const cache = new Lru<Buffer>(CACHE_BYTES, (v, k) => v.length + 2 * k.length, co
  * (oc:checksums: the content's hashes, properties/owncloud.ts, stored only when every file asked
  * had them; DAV:lastmodified: a dead property's value).
  */
-const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, lockdiscovery, supportedlock, ocChecksums, lastmodified]);
+const SAFE = new Set<LiveProperty>([resourcetype, getcontentlength, getcontenttype, getetag, getlastmodified, creationdate, displayname, deletedAt, lockdiscovery, supportedlock, ocChecksums, lastmodified]);
 
 const davIds = new WeakMap<Dav, number>();
 let davSerial = 0;

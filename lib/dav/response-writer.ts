@@ -15,7 +15,7 @@
 import { baseName } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
 import type { LiveProperty, Resource } from './properties/registry.js';
-import { creationdate, displayname, getcontentlength, getcontenttype, getetag, getlastmodified, lockdiscovery, resourcetype, supportedlock } from './properties/live.js';
+import { creationdate, displayname, shownName, getcontentlength, getcontenttype, getetag, getlastmodified, lockdiscovery, resourcetype, supportedlock } from './properties/live.js';
 import type { PropRequest, ResponseOptions } from './propfind-core.js';
 import { valueOf } from './propfind-core.js';
 import { isInternal } from './resource-types.js';
@@ -108,7 +108,7 @@ export class ResponseWriter {
     core(getcontenttype, async (r) => (r.isCollection ? null : type(await req.dav.contentType(req, r.entry))));
     core(lockdiscovery, (r) => (this.lockFreeFolder !== null && r.path !== this.lockFreeFolder ? noLocks : undefined));
     // Not protected: a stored value wins, which valueXml checks before asking for this.
-    core(displayname, (r) => (r.path === '/' ? null : display(baseName(r.path))));
+    core(displayname, (r) => (r.path === '/' ? null : display(shownName(r.entry))));
   }
 
   /** Called once before a folder's members are written (see the file comment). */

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { forEachBackend, storageOf } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool, tool } from '../helpers/tools.js';
+import { serveGitNow, type GitServed } from '../helpers/history.js';
+import { raw } from '../helpers/server.js';
 
 forEachBackend((kind) => describe(`real client: davfs2 mount (${kind})`, function () {
   this.timeout(120_000);
@@ -91,3 +93,42 @@ forEachBackend((kind) => describe(`real client: davfs2 mount (${kind})`, functio
     assert.doesNotMatch(log, /DS_Store|\._x|~\$|\.~lock|\.swp/);
   });
 }));
+
+describe('real client: davfs2 mount of history (git)', function () {
+  this.timeout(120_000);
+  let s: GitServed;
+  let base: string;
+  let mnt: string;
+  let mounted = false;
+
+  before(async function () {
+    requireTool(this, '/usr/sbin/mount.davfs', 'davfs2');
+    if (!existsSync('/dev/fuse') || process.getuid?.() !== 0) this.skip();
+    s = await serveGitNow();
+    for (const d of ['/tree', '/tree/d4', '/tree/d4/b']) await raw(s.url, d, { method: 'MKCOL' });
+    await raw(s.url, '/tree/d4/b/x.txt', { method: 'PUT', body: 'x one\n' });
+    await raw(s.url, '/tree/d4/keep.txt', { method: 'PUT', body: 'keep\n' });
+    await raw(s.url, '/tree/d4/b', { method: 'DELETE' });
+    base = await mkdtemp(join(tmpdir(), 'gitdav-davfs-hist-'));
+    mnt = join(base, 'mnt');
+    await mkdir(mnt);
+    await writeFile(join(base, 'davfs2.conf'), 'buf_size 64\nuse_locks 0\ncache_size 1\ndelay_upload 0\nsecrets ' + join(base, 'secrets') + '\n');
+    await writeFile(join(base, 'secrets'), `${s.url}/ user pass\n`, { mode: 0o600 });
+    const r = await tool('/usr/sbin/mount.davfs', [`${s.url}/`, mnt, '-o', `conf=${join(base, 'davfs2.conf')}`], { input: '' });
+    assert.equal(r.code, 0, `mount.davfs failed: ${r.stderr}`);
+    mounted = true;
+  });
+  after(async () => {
+    if (mounted) await tool('/bin/umount', [mnt]);
+    await s?.close();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('ls of a folder that is gone, in .history/versions/, lists its members; its parent lists it', async () => {
+    assert.deepEqual((await readdir(join(mnt, '.history', 'versions', 'tree', 'd4'))).sort(), ['b', 'keep.txt']);
+    assert.deepEqual(await readdir(join(mnt, '.history', 'versions', 'tree', 'd4', 'b')), ['x.txt']);
+    const [version] = await readdir(join(mnt, '.history', 'versions', 'tree', 'd4', 'b', 'x.txt'));
+    assert.equal(await readFile(join(mnt, '.history', 'versions', 'tree', 'd4', 'b', 'x.txt', version!), 'utf8'), 'x one\n');
+    assert.equal((await readdir(join(mnt, '.history', 'deleted'))).length, 1);
+  });
+});

@@ -63,4 +63,17 @@ describe('listing pages (lib/dav/listing.ts selectPage)', () => {
     assert.notEqual(compareKeys('e\u0301', '\u00e9'), 0);
     assert.equal(compareKeys('x', 'x'), 0);
   });
+
+  it('an entry\'s sortKey orders and pages its rows (history lists newest first), walking both ways', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 7 }), async (count, size) => {
+        // Named oldest first, keyed newest first, as history's commits are.
+        const entries = Array.from({ length: count }, (_, i) => ({ ...entry(`c${String(i).padStart(3, '0')}`, true), sortKey: String(1e12 - i).padStart(13, '0') }));
+        const newestFirst = entries.map((e) => e.sortKey).reverse();
+        const shuffled = [...entries.filter((_, i) => i % 2), ...entries.filter((_, i) => !(i % 2))]; // any order in: the keys decide
+        assert.deepEqual(await walk(shuffled, size, 'after'), newestFirst);
+        assert.deepEqual(await walk(shuffled, size, 'before'), newestFirst);
+      }),
+    );
+  });
 });

@@ -61,8 +61,9 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
   }
 
   async props(path: string): Promise<PropertyMap> {
-    // A snapshot shows the properties as they were; virtual folders and file versions have none.
-    if (path.startsWith('/versions/') || path.split('/').length <= 3) return new Map();
+    // A snapshot shows the properties as they were; virtual folders, file versions and the roots of
+    // commits (commits/<sha>, by-date/…/<leaf>: listed by the thousand) have none.
+    if (path.startsWith('/versions/') || isCommitRoot(path)) return new Map();
     const found = await this.history.slotOf(path);
     if (!found?.editor || !found.inner) return new Map();
     const [dir, key] = propsKey(found.inner, found.slot);
@@ -89,7 +90,11 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
 
   async treeOf(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; fileProps: PropertyMap | null; label: string; commit: string } | null> {
     const found = await this.history.slotOf(path);
-    if (!found) return null;
+    if (!found) {
+      // A virtual folder of versions/ or deleted/: restored as the folder it stands for.
+      const folder = await this.history.restoredFolder(path, depth);
+      return folder && { slot: folder.slot, fileProps: null, label: folder.commit.oid.slice(0, 7) };
+    }
     let fileProps: PropertyMap | null = null;
     if (found.slot.kind === 'file' && found.editor && found.inner) {
       fileProps = propsOf(await readSidecar(this.store, found.editor, parentOf(found.inner)), baseName(found.inner));
@@ -121,4 +126,11 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
   patchProps(path: string): Promise<void> {
     return Promise.reject(readOnly(path));
   }
+}
+
+/** Paths whose members are commits' roots, or virtual folders above them. */
+function isCommitRoot(path: string): boolean {
+  const parts = path.split('/');
+  if (parts.length <= 3) return true;
+  return parts[1] === 'by-date' && (parts.length <= 6 || (parts.length === 7 && /^\d{2}$/.test(parts[5]!)));
 }

@@ -3,38 +3,36 @@
  * the history backend (./backend.ts), whose root the repository mounts at `/.history`:
  *
  *   branches/<name>/…   tags/<name>/…   commits/<sha or unique prefix>/…
- *   by-date/YYYY/MM/DD/HHMMSSZ-<short sha>/…
- *   versions/<live path>/  one file per version of that file: YYYY-MM-DDTHHMMSSZ-<short sha>[.ext]
+ *   by-date/YYYY/MM/DD/HHMMSSZ-<short sha>/…   (./by-date.ts)
+ *   versions/<path>/  one file per version of that file: YYYY-MM-DDTHHMMSSZ-<short sha>[.ext],
+ *                     and folders that are or were, deleted members marked (./versions.ts)
+ *   deleted/YYYY-MM-DDTHHMMSSZ-<short sha>/<path>   what each commit deleted (./deleted.ts)
  *
  * Ref names keep git's `/` as `~` (which git forbids in ref names, so the mapping is reversible);
- * no name contains `:` (Windows). Snapshots and versions are immutable; listings are bounded.
+ * no name contains `:` (Windows). Snapshots and versions are immutable; listings are bounded (kit.ts, LIST_CAP), newest first, each
+ * folder dated by its own (or its newest) commit.
  */
-import { baseName, joinPath, type Entry } from '../../backend.js';
+import { joinPath, type Entry } from '../../backend.js';
 import { BackendError } from '../../errors.js';
 import { tagTarget, type ObjectStore } from '../objects.js';
 import type { PathIndex, CommitMeta } from '../path-index.js';
 import { isValidRefName, type Refs } from '../refs.js';
 import { TreeEditor, isListable, type Slot } from '../tree.js';
+import { shallowDir } from '../sidecars.js';
+import { gathered } from './gather.js';
 import { SIDECAR } from '../../sidecar.js';
+import { byDate } from './by-date.js';
+import { deleted } from './deleted.js';
+import { LIST_CAP, commitRoot, commitTag, newestFirst, virtualFolder, type AreaKit, type Child, type FolderOptions, type Located } from './kit.js';
+import { versionName, versions } from './versions.js';
+
+export type { Child, Located } from './kit.js';
 
 /** The name of history's mount point in the repository's root (a reserved name in the live tree). */
 export const HISTORY = '.history';
 const LIVE_HISTORY = `/${HISTORY}`;
-const LIST_LIMIT = 1000;
-const RECENT_COMMITS = 100;
-
-/** A member of a virtual folder; `entry` when the folder already knows it (saves a lookup per child). */
-export interface Child {
-  name: string;
-  kind: 'file' | 'collection';
-  entry?: () => Promise<Entry>;
-}
-
-/** What a history path names. */
-export type Located =
-  | { kind: 'folder'; path: string; time: Date; children: () => Promise<Child[]>; immutable: boolean }
-  | { kind: 'snapshot'; path: string; commit: CommitMeta; editor: TreeEditor; inner: string; immutable: boolean }
-  | { kind: 'version'; path: string; commit: CommitMeta; oid: string; livePath: string };
+/** A snapshot lists what the live folder did, within reason. */
+const SNAPSHOT_LIMIT = 10_000;
 
 export interface HistoryDeps {
   store: ObjectStore;
@@ -47,7 +45,12 @@ export interface HistoryDeps {
   liveKind(path: string): Promise<'file' | 'collection' | null>;
   /** The names of a live folder's members. */
   liveNames(path: string): Promise<string[]>;
+  /** Most members a history folder lists (default LIST_CAP); tests set it low. */
+  listCap?: number;
 }
+
+/** Where history is seen from the repository's root (for messages naming a history path). */
+const HISTORY_AT = LIVE_HISTORY;
 
 /** The live tree's own `.history` (where history is mounted): never a live folder. */
 function isMountPath(livePath: string): boolean {
@@ -60,15 +63,17 @@ export class History {
   /** Resolves a path of history (`/` is its root), or null when it names nothing. */
   async locate(path: string): Promise<Located | null> {
     const segs = path.split('/').filter(Boolean);
-    const time = await this.d.current();
-    const folder = (children: () => Promise<Child[]>, immutable = false): Located => ({ kind: 'folder', path, time, children, immutable });
+    const tipTime = await this.d.current();
+    const tip = this.tipTag();
+    const folder = (children: () => Promise<Child[]>, o: FolderOptions = {}): Located => ({ kind: 'folder', path, time: o.time ?? tipTime, version: o.version ?? tip, children, immutable: o.immutable ?? false, deleted: o.deleted, restore: o.restore });
+    const kit: AreaKit = { path, index: this.d.index, cap: this.d.listCap ?? LIST_CAP, folder, snapshot: (c, inner, immutable) => this.snapshot(path, c, inner, immutable) };
     const [area, ...rest] = segs;
-    if (!area) return folder(async () => ['branches', 'tags', 'commits', 'by-date', 'versions'].map((name) => ({ name, kind: 'collection' as const })));
+    if (!area) return folder(async () => ['branches', 'tags', 'commits', 'by-date', 'versions', 'deleted'].map((name) => ({ name, kind: 'collection' as const })));
 
     if (area === 'branches' || area === 'tags') {
       const prefix = area === 'branches' ? 'refs/heads/' : 'refs/tags/';
       if (rest.length === 0) {
-        return folder(async () => [...(await this.d.refs.list(prefix)).keys()].slice(0, LIST_LIMIT).map((r) => ({ name: r.slice(prefix.length).replace(/\//g, '~'), kind: 'collection' as const })));
+        return folder(async () => [...(await this.d.refs.list(prefix)).keys()].slice(0, kit.cap).map((r) => ({ name: r.slice(prefix.length).replace(/\//g, '~'), kind: 'collection' as const })));
       }
       const name = rest[0]!.replace(/~/g, '/');
       if (!isValidRefName(name)) throw new BackendError('InvalidName', path, `"${rest[0]}" is not a valid ${area === 'branches' ? 'branch' : 'tag'} name`);
@@ -80,22 +85,28 @@ export class History {
 
     if (area === 'commits') {
       if (rest.length === 0) {
-        return folder(async () => this.d.index.all().slice(-RECENT_COMMITS).reverse().map((c) => ({ name: c.oid.slice(0, 12), kind: 'collection' as const })));
+        // Newest first (the branch's first-parent order), each dated by its own commit.
+        return folder(async () => {
+          const all = this.d.index.all();
+          const out: Child[] = [];
+          for (let at = all.length - 1; at >= 0 && out.length < kit.cap; at--) out.push(commitRoot(all[at]!, all[at]!.oid.slice(0, 12), newestFirst(at)));
+          return out;
+        });
       }
       const commit = await this.expand(rest[0]!, path);
       return commit ? this.snapshot(path, commit, rest.slice(1), true) : null;
     }
 
-    if (area === 'by-date') return this.byDate(path, rest, folder);
-
-    if (area === 'versions') return this.versions(path, rest, folder);
+    if (area === 'by-date') return byDate(kit, rest);
+    if (area === 'versions') return versions(kit, { liveKind: (p) => this.d.liveKind(p), liveNames: (p) => this.d.liveNames(p), isMount: isMountPath, fileEntry: (p, oid, c) => this.fileEntry(p, oid, c) }, rest);
+    if (area === 'deleted') return deleted(kit, rest);
     return null;
   }
 
   async stat(path: string): Promise<Entry | null> {
     const loc = await this.locate(path);
     if (!loc) return null;
-    if (loc.kind === 'folder') return virtualFolder(path, loc.time, loc.immutable);
+    if (loc.kind === 'folder') return withMarks(virtualFolder(path, loc.time, loc.immutable, loc.version), undefined, loc.deleted);
     if (loc.kind === 'version') return this.fileEntry(path, loc.oid, loc.commit);
     const slot = await loc.editor.get(loc.inner);
     if (!slot || !isListable(slot) || hidden(loc.inner)) return null;
@@ -110,7 +121,7 @@ export class History {
       for (const child of await loc.children()) {
         const childPath = joinPath(path, child.name);
         if (child.entry) yield await child.entry();
-        else if (child.kind === 'collection') yield virtualFolder(childPath, loc.time, loc.immutable);
+        else if (child.kind === 'collection') yield withMarks(virtualFolder(childPath, child.time ?? loc.time, child.immutable ?? loc.immutable, child.version ?? this.tipTag()), child.sortKey, child.deleted);
         else {
           const e = await this.stat(childPath);
           if (e) yield e;
@@ -124,7 +135,7 @@ export class History {
     let n = 0;
     for (const [name, child] of await loc.editor.entries(slot)) {
       if (name === SIDECAR || !isListable(child)) continue;
-      if (++n > LIST_LIMIT * 10) break; // a snapshot lists what the live folder did, within reason
+      if (++n > SNAPSHOT_LIMIT) break;
       yield await this.slotEntry(joinPath(path, name), child, loc.commit, loc.immutable);
     }
   }
@@ -139,12 +150,28 @@ export class History {
     return slot && isListable(slot) ? { slot, commit: loc.commit, editor: loc.editor, inner: loc.inner } : null;
   }
 
+  /**
+   * What a COPY of a virtual folder of versions/ or deleted/ places: a folder (built here, its
+   * members by id, removed files' properties in its sidecars); null for a folder that restores
+   * nothing; a 409 naming the path to copy where no folder can stand for it (a file's versions).
+   */
+  async restoredFolder(path: string, depth: 0 | 'infinity'): Promise<{ slot: Slot; commit: CommitMeta } | null> {
+    const loc = await this.locate(path);
+    if (!loc || loc.kind !== 'folder' || !loc.restore) return null;
+    const r = loc.restore;
+    if ('instead' in r) throw new BackendError('Conflict', path, `${path} is a file's versions, not a folder to restore: COPY ${HISTORY_AT}${r.instead} (its newest version) instead`);
+    const editor = new TreeEditor(this.d.store, r.from.tree, this.d.placeholder);
+    if (r.paths === null) {
+      const slot = await editor.get(r.root);
+      if (!slot || slot.kind !== 'dir') return null;
+      return { slot: depth === 0 ? await shallowDir(this.d.store, editor, r.root) : slot, commit: r.from };
+    }
+    return { slot: depth === 0 ? { kind: 'dir', entries: new Map() } : await gathered(this.d.store, editor, r.root, r.paths), commit: r.from };
+  }
+
   /** The name of a file version in versions/<path>/. */
   static versionName(livePath: string, commit: CommitMeta): string {
-    const name = baseName(livePath);
-    const dot = name.lastIndexOf('.');
-    const ext = dot > 0 ? name.slice(dot) : '';
-    return `${stamp(commit.time).replace(/^(\d{4})(\d{2})(\d{2})T/, '$1-$2-$3T')}-${commit.oid.slice(0, 7)}${ext}`;
+    return versionName(livePath, commit);
   }
 
   // ---- areas --------------------------------------------------------------------------------------
@@ -160,71 +187,13 @@ export class History {
     };
   }
 
-  private byDate(path: string, rest: string[], folder: (c: () => Promise<Child[]>, immutable?: boolean) => Located): Located | null {
-    const commits = this.d.index.all();
-    const keyOf = (c: CommitMeta) => stamp(c.time); // YYYYMMDDTHHMMSSZ
-    const [y, m, d, leaf, ...inner] = rest;
-    const distinct = (pick: (k: string) => string, filter: (k: string) => boolean) => async () =>
-      [...new Set(commits.map(keyOf).filter(filter).map(pick))].sort().map((name) => ({ name, kind: 'collection' as const }));
-    if (!y) return folder(distinct((k) => k.slice(0, 4), () => true));
-    if (!/^\d{4}$/.test(y)) return null;
-    if (!m) return folder(distinct((k) => k.slice(4, 6), (k) => k.startsWith(y)));
-    if (!/^\d{2}$/.test(m)) return null;
-    if (!d) return folder(distinct((k) => k.slice(6, 8), (k) => k.startsWith(y + m)));
-    if (!/^\d{2}$/.test(d)) return null;
-    const day = commits.filter((c) => keyOf(c).startsWith(y + m + d));
-    const leafName = (c: CommitMeta) => `${keyOf(c).slice(9)}-${c.oid.slice(0, 7)}`; // HHMMSSZ-abc1234
-    if (!leaf) return folder(async () => day.slice(-LIST_LIMIT).map((c) => ({ name: leafName(c), kind: 'collection' as const })), true);
-    const commit = day.find((c) => leafName(c) === leaf);
-    return commit ? this.snapshot(path, commit, inner, true) : null;
-  }
-
-  private async versions(path: string, rest: string[], folder: (c: () => Promise<Child[]>, immutable?: boolean) => Located): Promise<Located | null> {
-    const index = this.d.index;
-    // versions/<live path>/<version>: find the longest prefix of `rest` that had file versions.
-    // The index remembers each change's blob: listing versions reads no tree at all.
-    const fileVersions = async (p: string) =>
-      index
-        .changesOf(p)
-        .filter((c) => c.oid !== null && !c.isTree)
-        .map((c) => ({ commit: c.commit, oid: c.oid! }));
-    const live = '/' + rest.join('/');
-    if (rest.length >= 1) {
-      const parent = '/' + rest.slice(0, -1).join('/');
-      const leaf = rest[rest.length - 1]!;
-      // …/<file>/<version name>
-      const short = rest.length >= 2 ? /^\d{4}-\d{2}-\d{2}T\d{6}Z-([0-9a-f]{7})/.exec(leaf)?.[1] : undefined;
-      if (short) {
-        const found = (await fileVersions(parent)).find((v) => v.commit.oid.startsWith(short) && History.versionName(parent, v.commit) === leaf);
-        return found ? { kind: 'version', path, commit: found.commit, oid: found.oid, livePath: parent } : null;
-      }
-    }
-    // The live tree's own `.history` is not a live folder: mirroring it here would nest history in
-    // history without end (a recursive client — rclone, a search in Explorer — would never stop).
-    if (isMountPath(live)) return null;
-    const kind = await this.d.liveKind(live);
-    if (kind === 'collection') {
-      // A live folder: navigate (its members, each a folder of versions or further folders).
-      return folder(async () => {
-        const out: Array<{ name: string; kind: 'collection' }> = [];
-        for (const name of await this.d.liveNames(live)) if (!isMountPath(joinPath(live, name))) out.push({ name, kind: 'collection' });
-        return out;
-      });
-    }
-    const versions = await fileVersions(live);
-    if (versions.length === 0) return null;
-    return folder(async () =>
-      versions
-        .slice(-LIST_LIMIT)
-        .reverse()
-        .map((v) => {
-          const name = History.versionName(live, v.commit);
-          return { name, kind: 'file' as const, entry: () => this.fileEntry(joinPath(path, name), v.oid, v.commit) };
-        }),
-    );
-  }
-
   // ---- helpers ------------------------------------------------------------------------------------
+
+  /** The default ETag of a virtual folder: the tip's id (the index is at the tip once current() returned). */
+  private tipTag(): string {
+    const all = this.d.index.all();
+    return commitTag(all[all.length - 1]?.oid ?? 'empty');
+  }
 
   private async expand(prefix: string, path: string): Promise<CommitMeta | null> {
     if (!/^[0-9a-f]{4,40}$/.test(prefix)) {
@@ -265,15 +234,13 @@ export class History {
   }
 }
 
-function virtualFolder(path: string, time: Date, immutable: boolean): Entry {
-  return { path, kind: 'collection', size: 0, etag: `"h${time.getTime().toString(16)}"`, modified: time, immutable, finiteDepth: true };
+/** An entry with its HTML order and deleted mark, where it has them. */
+function withMarks(e: Entry, sortKey: string | undefined, deleted: Date | undefined): Entry {
+  if (sortKey !== undefined) e.sortKey = sortKey;
+  if (deleted) e.deleted = deleted;
+  return e;
 }
 
 function hidden(inner: string): boolean {
   return inner.split('/').includes(SIDECAR);
-}
-
-/** `YYYYMMDDTHHMMSSZ` in UTC: sortable, and free of `:`. */
-function stamp(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }

@@ -3,12 +3,13 @@ import type { LiveProperty, Resource } from './registry.js';
 import { activeLock } from '../locks/render.js';
 import { extraTypes } from '../resource-types.js';
 import { el, type OutNode } from '../xml/write.js';
-import { dav } from '../xml/names.js';
-import { baseName, type Quota, type VersionInfo } from '../../../backends/backend.js';
+import { dav, NS } from '../xml/names.js';
+import { baseName, type Entry, type Quota, type VersionInfo } from '../../../backends/backend.js';
 import { isQuotaAware, isVersioned } from '../../../backends/capabilities.js';
 import { modifiedOf } from '../owncloud.js';
 
 const isFile = (r: Resource) => !r.isCollection;
+const gitdav = (local: string) => `{${NS.GITDAV}}${local}`;
 const isCollection = (r: Resource) => r.isCollection;
 
 export const resourcetype: LiveProperty = {
@@ -61,7 +62,21 @@ export const displayname: LiveProperty = {
   name: dav('displayname'),
   inAllprop: true,
   protected: false,
-  get: (r) => (r.path === '/' ? null : [baseName(r.path)]),
+  get: (r) => (r.path === '/' ? null : [shownName(r.entry)]),
+};
+
+/** A resource's default display name: its last segment, with `(deleted)` for a path history keeps but the live tree lost. */
+export function shownName(entry: Entry): string {
+  return entry.deleted ? `${baseName(entry.path)} (deleted)` : baseName(entry.path);
+}
+
+/** When a path history keeps was deleted from the live tree (history's versions/ shows gone paths too). */
+export const deletedAt: LiveProperty = {
+  name: gitdav('deleted'),
+  inAllprop: true,
+  protected: true,
+  appliesTo: (r) => r.entry.deleted !== undefined,
+  get: (r) => (r.entry.deleted ? [r.entry.deleted.toISOString().replace(/\.\d{3}Z$/, 'Z')] : null),
 };
 
 export const lockdiscovery: LiveProperty = {
@@ -143,4 +158,5 @@ export const CORE_PROPERTIES: LiveProperty[] = [
   checkedIn,
   versionName,
   creatorDisplayname,
+  deletedAt,
 ];
