@@ -93,7 +93,7 @@ export class HistoryBackend implements Backend, SyncCapable, TreeSource {
     if (!found) {
       // A virtual folder of versions/ or deleted/: restored as the folder it stands for.
       const folder = await this.history.restoredFolder(path, depth);
-      return folder && { slot: folder.slot, fileProps: null, label: folder.commit.oid.slice(0, 7) };
+      return folder && { slot: folder.slot, fileProps: null, label: folder.commit.oid.slice(0, 7), commit: folder.commit.oid };
     }
     let fileProps: PropertyMap | null = null;
     if (found.slot.kind === 'file' && found.editor && found.inner) {
