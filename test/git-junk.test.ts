@@ -174,7 +174,7 @@ describe('junk layer of a repository (openGitRepository, in process)', () => {
     await repo.move('/a.txt', '/a.txt.swp', { overwrite: false });
     assert.deepEqual(await tree(), []);
     assert.equal(await text(await repo.read('/a.txt.swp')), 'text');
-    const other = await openGitRepository({ root });
+    const other = await openGitRepository({ root, burstWindowMs: 0 });
     try {
       assert.deepEqual(await names(other, '/'), ['/.history', '/a.txt.swp']);
       await other.write('/._b', body('bee'));
@@ -187,11 +187,11 @@ describe('junk layer of a repository (openGitRepository, in process)', () => {
 
   it('a committed file with a junk name (from before, or pushed) is shown, stands behind a junk write, and DELETE removes both', async () => {
     await repo.close();
-    repo = await openGitRepository({ root, ignore: [] }); // nothing is junk: .DS_Store is committed
+    repo = await openGitRepository({ root, ignore: [], burstWindowMs: 0 }); // nothing is junk: .DS_Store is committed
     await repo.write('/.DS_Store', body('committed'));
     assert.deepEqual(await tree(), ['.DS_Store']);
     await repo.close();
-    repo = await openGitRepository({ root });
+    repo = await openGitRepository({ root, burstWindowMs: 0 });
     assert.equal(await text(await repo.read('/.DS_Store')), 'committed');
     assert.ok(await repo.versionOf('/.DS_Store'), 'the committed file has a version');
     await repo.write('/.DS_Store', body('junk'));
