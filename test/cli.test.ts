@@ -83,7 +83,7 @@ describe('gitdav serve (CLI)', function () {
     const alice = { Authorization: 'Basic ' + Buffer.from('alice:alice-secret').toString('base64') };
     assert.equal((await raw(url, '/hello.txt', { method: 'PUT', body: 'hi' })).status, 401);
     assert.equal((await raw(url, '/hello.txt', { method: 'PUT', body: 'hi', headers: alice })).status, 201);
-    assert.equal((await tool('git', ['--git-dir', join(dir, 'users', 'alice'), 'log', '-1', '--format=%an|%s', '--', 'hello.txt'])).stdout.trim(), 'alice|PUT /hello.txt');
+    assert.equal((await tool('git', ['--git-dir', join(dir, 'users', 'alice'), 'log', '-1', '--format=%an|%s', '--', 'hello.txt'])).stdout.trim(), 'alice|Add hello.txt');
 
     assert.equal((await user(['passwd', 'alice', '--password-stdin'], 'new-password\n')).code, 0);
     await new Promise((r) => setTimeout(r, 1100)); // the server looks at the file at most once a second
