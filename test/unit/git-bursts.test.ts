@@ -101,12 +101,14 @@ describe('git bursts: splitBursts', () => {
     assert.equal(makesCommit(s.closed[1]!), false);
   });
 
-  it('with a window of 0 makes every record a closed burst of its own; final closes everything', () => {
+  it('with a window of 0 closes each run of one user at once (a commit per write batch); final closes everything', () => {
     const rs = [put(0, 'ann'), put(0, 'ann'), put(1, 'ann')];
-    assert.deepEqual(seqs(splitBursts(rs, 1, { windowMs: 0, maxAgeMs: 30_000 }).closed), rs.map((r) => [r.seq]));
+    const zero = { windowMs: 0, maxAgeMs: 30_000 };
+    assert.deepEqual(seqs(splitBursts(rs, 1, zero).closed), [rs.map((r) => r.seq)]);
+    assert.equal(splitBursts(rs, 1, zero).open.length, 0);
     // Also when record times go back (a clock stepped back) or now is before the last record.
-    const back = [put(1_000, 'ann'), put(999, 'ann'), put(999, 'ann')];
-    assert.deepEqual(seqs(splitBursts(back, 998, { windowMs: 0, maxAgeMs: 30_000 }).closed), back.map((r) => [r.seq]));
+    const back = [put(1_000, 'ann'), put(999, 'ann'), put(999, 'bob')];
+    assert.deepEqual(seqs(splitBursts(back, 998, zero).closed), [[back[0]!.seq, back[1]!.seq], [back[2]!.seq]]);
     const f = splitBursts(rs, 1, RULES, true);
     assert.equal(f.open.length, 0);
     assert.deepEqual(seqs(f.closed), [rs.map((r) => r.seq)]);

@@ -22,8 +22,8 @@
  *   commit per file again. Another user's markers write nothing: they join the burst they fall in and
  *   neither cut nor close it (`burstUser` names the burst's writer).
  * The last run is still open unless `final`, `now − last.time ≥ windowMs` (last: its user's last record)
- * or `now − first.time ≥ maxAgeMs`. `windowMs` 0 makes every record a burst of its own, closed at once
- * (a commit per write), whatever the record times.
+ * or `now − first.time ≥ maxAgeMs`. `windowMs` 0 closes each run of one user's records at once,
+ * whatever the record times: with the writer waiting for its commit, a commit per write batch.
  *
  * A burst of markers only (an UNLOCK after its burst had closed) is a closed burst of its own, so the
  * closed bursts stay a prefix of the records; it changes no path, so it makes no commit (`makesCommit`):
@@ -113,9 +113,11 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
     const user = userKey(first);
     let last = first; // the run's user's last record: pauses are measured between their own records
     let end = start + 1; // the burst is records[start, end)
-    // A window of 0 closes every record alone, also one whose time is earlier than its predecessor's
-    // (a clock stepped back): "a commit per write" must not depend on the clock.
-    let ended = rules.windowMs <= 0;
+    // A window of 0 closes, at once, each run of one user's records whatever their times (a clock stepped
+    // back included): the writer then waits for the commit, so what queued meanwhile is the next commit —
+    // a commit per write batch (group commit), as before the journal.
+    const now0 = rules.windowMs <= 0;
+    let ended = false;
     const writes = new FirstWrites();
     writes.add(first);
     while (!ended && end < records.length) {
@@ -130,7 +132,7 @@ export function splitBursts(records: readonly JournalRecord[], now: number, rule
         ended = true;
         break;
       }
-      if (r.time - last.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs) {
+      if (!now0 && (r.time - last.time >= rules.windowMs || r.time - first.time >= rules.maxAgeMs)) {
         ended = true;
         break;
       }
