@@ -34,6 +34,8 @@ export interface LiveView {
   paths: ReadonlySet<string>;
   /** Records seen in the journal file as it is now, committed ones too (0: nothing to rotate away). */
   fileRecords: number;
+  /** Bumped by every publish of a new view in this process: two different views never share it (listingVersion). */
+  generation: number;
 }
 
 export interface LiveStateDeps {
@@ -54,6 +56,14 @@ export class LiveState {
   /** A refresh waiting for the mutex: later callers join it (it has not looked at anything yet). */
   private queued: Promise<LiveView> | null = null;
   private readonly seqOf = new Map<string, number>();
+  private generation = 0;
+  /**
+   * Records journal.read() (or a writer) handed over that no published view holds yet: kept before
+   * anything that can throw, so a refresh that fails part-way loses none of them (the next one applies them).
+   */
+  private carry: { records: JournalRecord[]; reset: boolean } | null = null;
+  /** Refreshes that found nothing new (no copying, no sorting): tests count them. */
+  idleRefreshes = 0;
 
   constructor(private readonly d: LiveStateDeps) {}
 
@@ -83,9 +93,24 @@ export class LiveState {
     return this.view;
   }
 
-  private async update(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
+  private async update(fresh0: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
+    const kept = this.carry;
+    const read: JournalRead = kept
+      ? { ...fresh0, reset: fresh0.reset || kept.reset, records: fresh0.reset ? fresh0.records : [...kept.records, ...fresh0.records] }
+      : fresh0;
+    if (read.records.length || appended.length || read.reset) this.carry = { records: [...read.records, ...appended], reset: read.reset };
+    const view = await this.refresh(read, appended, fresh, readTip);
+    this.carry = null;
+    return view;
+  }
+
+  private async refresh(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip: boolean): Promise<LiveView> {
     const old = this.view;
     const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
+    if (old && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
+      this.idleRefreshes++;
+      return old;
+    }
     const incoming = [...read.records, ...appended];
     let known: JournalRecord[] = read.reset ? [] : [...(old?.records ?? [])];
     const seen = new Set(known.map((r) => r.seq));
@@ -100,11 +125,12 @@ export class LiveState {
     const committedSeq = await this.committedSeq(tip.commit);
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords };
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords, generation: 0 };
     return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
   }
 
   private publish(view: LiveView): LiveView {
+    if (view !== this.view) view = { ...view, generation: ++this.generation };
     this.view = view;
     return view;
   }
