@@ -102,6 +102,26 @@ describe('git backend journal: the read side', function () {
     await b.close();
   });
 
+  it("an append adds to its lineage's times (no copy), and an older view's times never change", async () => {
+    const { b } = await open();
+    await b.mkcol('/d');
+    await write(b, '/d/a', 'a');
+    const v1 = await b.live.current();
+    const t1 = v1.times.get('/d/a');
+    await new Promise((r) => setTimeout(r, 5));
+    await write(b, '/d/a', 'again');
+    await write(b, '/d/b', 'b');
+    const v2 = await b.live.current();
+    assert.notEqual(v2, v1);
+    assert.equal(v1.times.get('/d/a'), t1, 'the older view keeps its own time');
+    assert.equal(v1.times.get('/d/b'), undefined);
+    assert.ok(v2.times.get('/d/a')! > t1!);
+    assert.ok(v2.times.get('/d/b') !== undefined);
+    const store = (t: unknown) => (t as { bySeq: unknown }).bySeq;
+    assert.ok(store(v1.times) !== undefined && store(v1.times) === store(v2.times), 'one append-only store, not a copy per record');
+    await b.close();
+  });
+
   it("a journaled folder's lazy ETag stays lazy through a mount's view, and is right when read", async () => {
     const { b } = await open();
     await b.mkcol('/shared');

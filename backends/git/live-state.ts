@@ -5,11 +5,11 @@
  * push) or a rotated journal rebuilds it from the tip. A view is immutable once published: a
  * reader's snapshot never changes under it.
  */
-import { parentOf } from '../backend.js';
 import type { Journal, JournalRead } from './journal/journal.js';
 import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
 import type { ObjectStore } from './objects.js';
 import { replayEffects } from './replay.js';
+import { TimesLog } from './live-times.js';
 import { TreeEditor, dirSlot, type DirSlot } from './tree.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -57,6 +57,7 @@ export class LiveState {
   private queued: Promise<LiveView> | null = null;
   private readonly seqOf = new Map<string, number>();
   private generation = 0;
+  private log = new TimesLog();
   /**
    * Records journal.read() (or a writer) handed over that no published view holds yet: kept before
    * anything that can throw, so a refresh that fails part-way loses none of them (the next one applies them).
@@ -111,22 +112,22 @@ export class LiveState {
       this.idleRefreshes++;
       return old;
     }
-    const incoming = [...read.records, ...appended];
-    let known: JournalRecord[] = read.reset ? [] : [...(old?.records ?? [])];
-    const seen = new Set(known.map((r) => r.seq));
-    const fresher = incoming.filter((r) => !seen.has(r.seq));
-    known = [...known, ...fresher].sort((a, b) => a.seq - b.seq);
+    const fresher = unseen(old && !read.reset ? old.records : [], [...read.records, ...appended]);
     const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
     const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
     if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
       if (fresher.length === 0) return old;
-      return this.publish(await this.apply({ ...old, fileRecords }, fresher.sort((a, b) => a.seq - b.seq)));
+      return this.publish(await this.apply({ ...old, fileRecords }, fresher, this.log));
     }
+    const known = [...(read.reset ? [] : (old?.records ?? [])), ...fresher].sort((a, b) => a.seq - b.seq);
     const committedSeq = await this.committedSeq(tip.commit);
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords, generation: 0 };
-    return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
+    const log = new TimesLog(); // the published view's lineage only once it is published
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
+    const view = await this.apply(base, known.filter((r) => r.seq > committedSeq), log);
+    this.log = log;
+    return this.publish(view);
   }
 
   private publish(view: LiveView): LiveView {
@@ -135,20 +136,17 @@ export class LiveState {
     return view;
   }
 
-  private async apply(view: LiveView, records: readonly JournalRecord[]): Promise<LiveView> {
+  /** Applies records (in seq order, all above the view's) on the view's lineage: their own paths only. */
+  private async apply(view: LiveView, records: readonly JournalRecord[], log: TimesLog): Promise<LiveView> {
     if (records.length === 0) return view;
     const editor = TreeEditor.fromSlot(this.d.store, view.root, this.d.placeholder);
-    const times = new Map(view.times);
-    const paths = new Set(view.paths);
     for (const r of records) {
       await replayEffects(editor, r.effects);
-      for (const e of r.effects) paths.add(e.path);
-      for (const e of r.effects) for (let p = e.path; ; p = parentOf(p)) {
-        times.set(p, r.time);
-        if (p === '/') break;
-      }
+      log.add(r);
     }
-    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq: records[records.length - 1]!.seq, times, paths };
+    const appliedSeq = records[records.length - 1]!.seq;
+    // records: a copy of pointers (the committer's burst split reads the array); times and paths are shared.
+    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq, times: log.at(appliedSeq), paths: log.paths };
   }
 
   /**
@@ -181,4 +179,23 @@ export class LiveState {
     for (const c of walked) this.seqOf.set(c, found);
     return found;
   }
+}
+
+/** The records of `incoming` (deduplicated, in seq order) that `known` (in seq order) does not hold. */
+function unseen(known: readonly JournalRecord[], incoming: readonly JournalRecord[]): JournalRecord[] {
+  const has = (seq: number) => {
+    let lo = 0;
+    let hi = known.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = known[mid]!.seq;
+      if (at === seq) return true;
+      if (at < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  };
+  const out = new Map<number, JournalRecord>();
+  for (const r of incoming) if (!has(r.seq)) out.set(r.seq, r);
+  return [...out.values()].sort((a, b) => a.seq - b.seq);
 }
