@@ -37,6 +37,26 @@ describe('git tree editor', function () {
     return [...(await e.entries(slot)).keys()].sort();
   };
 
+  it('a rollback that restores a folder in place drops the id hashed for it meanwhile', async () => {
+    const empty = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+    const e = new TreeEditor(store, empty, PLACEHOLDER);
+    await e.set('/d', { kind: 'dir', entries: new Map() });
+    await e.set('/d/a', await file('a')); // /d is now a copy this editor owns
+    e.begin();
+    await e.set('/d/b', await file('b')); // edited in place (undo keeps it)
+    await e.set('/x', { kind: 'dir', entries: new Map() }); // a folder slot placed: nothing is owned any more
+    const d = await e.get('/d');
+    assert.ok(d && d.kind === 'dir');
+    e.hash(d); // e.g. a guard's If-Match on the folder
+    e.rollback(); // /d loses b in place
+    const want = new TreeEditor(store, empty, PLACEHOLDER);
+    await want.set('/d', { kind: 'dir', entries: new Map() });
+    await want.set('/d/a', await file('a'));
+    const wantD = await want.get('/d');
+    assert.ok(wantD && wantD.kind === 'dir');
+    assert.equal(e.hash(d), want.hash(wantD));
+  });
+
   it('edits a copied folder in place and still writes the same trees as git', async () => {
     const e = new TreeEditor(store, '4b825dc642cb6eb9a060e54bf8d69288fbee4904', PLACEHOLDER);
     await e.set('/cal', { kind: 'dir', oid: '4b825dc642cb6eb9a060e54bf8d69288fbee4904' });

@@ -28,7 +28,7 @@ import { LiveState, type Tip } from './live-state.js';
 import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
-import { TreeEditor, isListable, type Slot } from './tree.js';
+import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps } from './volatile-props.js';
 import { PathIndex } from './path-index.js';
 import { Maintenance } from './maintenance.js';
@@ -181,7 +181,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
    */
   async listingVersion(): Promise<string | null> {
     const v = await this.live.current();
-    return `${v.tip.commit ?? v.tip.tree}|${v.appliedSeq}|${this.volatile.version()}|${this.epoch}`;
+    return `${v.tip.commit ?? v.tip.tree}|${v.appliedSeq}|${v.generation}|${this.volatile.version()}|${this.epoch}`;
   }
 
   /** The live state (tip + journal) in an editor of its own, and the tip's time. */
@@ -212,7 +212,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     // A folder the journal changed: its tree id (hashing every member: 100,000 in a big folder) only
     // when something reads the ETag. The slot is sealed, so the id is the same whenever it is asked.
     const entry = entryOf(path, 'collection', '', 0, time, this.index);
-    Object.defineProperty(entry, 'etag', { get: () => `"${editor.hash(slot)}"`, enumerable: true, configurable: true });
+    lazyEtag(entry, slot, () => TreeEditor.fromSlot(this.store, slot, this.placeholder));
     return this.journalTimed(editor, entry);
   }
 
@@ -347,4 +347,27 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await this.journal.close();
     await closeTempArea(join(this.stateDir, 'tmp'));
   }
+}
+
+/**
+ * Gives a journaled folder's entry an ETag computed on first read, then kept as a plain value. The
+ * getter holds the folder's own sealed slot (not the reading editor and its whole overlay tree), and
+ * lets go of it once the id is known.
+ */
+function lazyEtag(entry: Entry, slot: DirSlot, hasher: () => TreeEditor): void {
+  let held: DirSlot | null = slot;
+  let make: (() => TreeEditor) | null = hasher;
+  let value: string | undefined;
+  Object.defineProperty(entry, 'etag', {
+    get(this: Entry) {
+      // A copy made from the descriptors (a mount's view) shares this getter: the id is kept here too.
+      value ??= `"${make!().hash(held!)}"`;
+      held = null;
+      make = null;
+      Object.defineProperty(this, 'etag', { value, enumerable: true, writable: true, configurable: true });
+      return value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
 }

@@ -5,11 +5,11 @@
  * push) or a rotated journal rebuilds it from the tip. A view is immutable once published: a
  * reader's snapshot never changes under it.
  */
-import { parentOf } from '../backend.js';
 import type { Journal, JournalRead } from './journal/journal.js';
 import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
 import type { ObjectStore } from './objects.js';
 import { replayEffects } from './replay.js';
+import { TimesLog } from './live-times.js';
 import { TreeEditor, dirSlot, type DirSlot } from './tree.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -34,6 +34,8 @@ export interface LiveView {
   paths: ReadonlySet<string>;
   /** Records seen in the journal file as it is now, committed ones too (0: nothing to rotate away). */
   fileRecords: number;
+  /** Bumped by every publish of a new view in this process: two different views never share it (listingVersion). */
+  generation: number;
 }
 
 export interface LiveStateDeps {
@@ -54,6 +56,15 @@ export class LiveState {
   /** A refresh waiting for the mutex: later callers join it (it has not looked at anything yet). */
   private queued: Promise<LiveView> | null = null;
   private readonly seqOf = new Map<string, number>();
+  private generation = 0;
+  private log = new TimesLog();
+  /**
+   * Records journal.read() (or a writer) handed over that no published view holds yet: kept before
+   * anything that can throw, so a refresh that fails part-way loses none of them (the next one applies them).
+   */
+  private carry: { records: JournalRecord[]; reset: boolean } | null = null;
+  /** Refreshes that found nothing new (no copying, no sorting): tests count them. */
+  idleRefreshes = 0;
 
   constructor(private readonly d: LiveStateDeps) {}
 
@@ -83,46 +94,59 @@ export class LiveState {
     return this.view;
   }
 
-  private async update(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
+  private async update(fresh0: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip = true): Promise<LiveView> {
+    const kept = this.carry;
+    const read: JournalRead = kept
+      ? { ...fresh0, reset: fresh0.reset || kept.reset, records: fresh0.reset ? fresh0.records : [...kept.records, ...fresh0.records] }
+      : fresh0;
+    if (read.records.length || appended.length || read.reset) this.carry = { records: [...read.records, ...appended], reset: read.reset };
+    const view = await this.refresh(read, appended, fresh, readTip);
+    this.carry = null;
+    return view;
+  }
+
+  private async refresh(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip: boolean): Promise<LiveView> {
     const old = this.view;
     const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
-    const incoming = [...read.records, ...appended];
-    let known: JournalRecord[] = read.reset ? [] : [...(old?.records ?? [])];
-    const seen = new Set(known.map((r) => r.seq));
-    const fresher = incoming.filter((r) => !seen.has(r.seq));
-    known = [...known, ...fresher].sort((a, b) => a.seq - b.seq);
+    if (old && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
+      this.idleRefreshes++;
+      return old;
+    }
+    const fresher = unseen(old && !read.reset ? old.records : [], [...read.records, ...appended]);
     const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
     const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
     if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
       if (fresher.length === 0) return old;
-      return this.publish(await this.apply({ ...old, fileRecords }, fresher.sort((a, b) => a.seq - b.seq)));
+      return this.publish(await this.apply({ ...old, fileRecords }, fresher, this.log));
     }
+    const known = [...(read.reset ? [] : (old?.records ?? [])), ...fresher].sort((a, b) => a.seq - b.seq);
     const committedSeq = await this.committedSeq(tip.commit);
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: new Set(), fileRecords };
-    return this.publish(await this.apply(base, known.filter((r) => r.seq > committedSeq)));
+    const log = new TimesLog(); // the published view's lineage only once it is published
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
+    const view = await this.apply(base, known.filter((r) => r.seq > committedSeq), log);
+    this.log = log;
+    return this.publish(view);
   }
 
   private publish(view: LiveView): LiveView {
+    if (view !== this.view) view = { ...view, generation: ++this.generation };
     this.view = view;
     return view;
   }
 
-  private async apply(view: LiveView, records: readonly JournalRecord[]): Promise<LiveView> {
+  /** Applies records (in seq order, all above the view's) on the view's lineage: their own paths only. */
+  private async apply(view: LiveView, records: readonly JournalRecord[], log: TimesLog): Promise<LiveView> {
     if (records.length === 0) return view;
     const editor = TreeEditor.fromSlot(this.d.store, view.root, this.d.placeholder);
-    const times = new Map(view.times);
-    const paths = new Set(view.paths);
     for (const r of records) {
       await replayEffects(editor, r.effects);
-      for (const e of r.effects) paths.add(e.path);
-      for (const e of r.effects) for (let p = e.path; ; p = parentOf(p)) {
-        times.set(p, r.time);
-        if (p === '/') break;
-      }
+      log.add(r);
     }
-    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq: records[records.length - 1]!.seq, times, paths };
+    const appliedSeq = records[records.length - 1]!.seq;
+    // records: a copy of pointers (the committer's burst split reads the array); times and paths are shared.
+    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq, times: log.at(appliedSeq), paths: log.paths };
   }
 
   /**
@@ -155,4 +179,23 @@ export class LiveState {
     for (const c of walked) this.seqOf.set(c, found);
     return found;
   }
+}
+
+/** The records of `incoming` (deduplicated, in seq order) that `known` (in seq order) does not hold. */
+function unseen(known: readonly JournalRecord[], incoming: readonly JournalRecord[]): JournalRecord[] {
+  const has = (seq: number) => {
+    let lo = 0;
+    let hi = known.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = known[mid]!.seq;
+      if (at === seq) return true;
+      if (at < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  };
+  const out = new Map<number, JournalRecord>();
+  for (const r of incoming) if (!has(r.seq)) out.set(r.seq, r);
+  return [...out.values()].sort((a, b) => a.seq - b.seq);
 }

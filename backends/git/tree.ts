@@ -72,6 +72,8 @@ export class TreeEditor {
   /** Folder slots this editor made by copying, reachable from one place only: safe to edit in place. */
   private owned = new WeakSet<DirSlot>();
   private undo: Array<[EditableEntries, string, Slot | undefined]> | null = null;
+  /** Slots hashed (and their ids cached) since begin(): rollback() forgets their ids. */
+  private hashedInOp: DirSlot[] | null = null;
   private rootBefore: DirSlot | null = null;
   /** Paths looked up since the last edit, once the state differs from a stored tree (every edit clears it). */
   private readonly seen = new Map<string, Slot | null>();
@@ -140,7 +142,10 @@ export class TreeEditor {
     }
     if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
     const oid = objectId('tree', serialiseTree(out.sort(compareTreeEntries)));
-    if (!this.owned.has(slot)) slotIds.set(slot, oid); // one this editor may still change in place: not kept
+    if (!this.owned.has(slot)) {
+      slotIds.set(slot, oid); // one this editor may still change in place: not kept
+      this.hashedInOp?.push(slot); // a rollback may still restore it in place: forgotten then
+    }
     return oid;
   }
 
@@ -239,6 +244,7 @@ export class TreeEditor {
   /** Starts an operation that rollback() can undo whole (edits made in place are journalled). */
   begin(): void {
     this.undo = [];
+    this.hashedInOp = [];
     this.rootBefore = this.root;
     this.effectsBefore = this.effects?.length ?? 0;
   }
@@ -250,6 +256,8 @@ export class TreeEditor {
       else map.set(name, old);
     }
     this.undo = null;
+    for (const slot of this.hashedInOp ?? []) slotIds.delete(slot);
+    this.hashedInOp = null;
     this.root = this.rootBefore ?? this.root;
     this.seen.clear();
     this.effects?.splice(this.effectsBefore);

@@ -186,7 +186,10 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   }
 
   private outward(mount: Mount, entry: Entry): Entry {
-    return { ...entry, path: outwardPath(mount, entry.path) };
+    // Copies the property descriptors, not their values: a lazy ETag getter (a big git folder) stays lazy.
+    const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(entry)) as Entry;
+    Object.defineProperty(copy, 'path', { value: outwardPath(mount, entry.path), enumerable: true, writable: true, configurable: true });
+    return copy;
   }
 
   private readOnly(path: string): never {

@@ -6,15 +6,16 @@ import { raw, startTestServer, type BackendName, type TestServer } from '../help
 const event = (uid: string, summary: string, start = '20261201T100000Z', end = '20261201T110000Z') =>
   ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//gitdav tests//EN', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261101T000000Z', `DTSTART:${start}`, `DTEND:${end}`, `SUMMARY:${summary}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 
-for (const backend of ['fs', 'git'] as BackendName[]) {
-  describe(`real client: tsdav (${backend} backend)`, function () {
+// git also with the default 2 s bursts: the client's flow reads an overlay with uncommitted records.
+for (const [backend, bursts] of [['fs', false], ['git', false], ['git', true]] as Array<[BackendName, boolean]>) {
+  describe(`real client: tsdav (${backend} backend${bursts ? ', 2 s bursts' : ''})`, function () {
     this.timeout(30_000);
     let s: TestServer;
     let client: DAVClient;
     let calendar: DAVCalendar;
 
     before(async () => {
-      s = await startTestServer({ backend, caldav: true });
+      s = await startTestServer({ backend, caldav: true, ...(bursts ? { git: { burstWindowMs: 2000 } } : {}) });
       client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'user', password: 'x' }, authMethod: 'Basic', defaultAccountType: 'caldav' });
       await client.login();
     });

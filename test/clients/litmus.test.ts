@@ -48,6 +48,8 @@ interface Variant {
   viaShare?: boolean;
   /** `gitdav serve --workers N` as a real process (a supervisor and N workers) instead of an in-process server. */
   workers?: number;
+  /** The git burst window for `--workers` (default: 0, a commit before each answer): 2000 is the default rules' real bursts. */
+  burstWindowMs?: number;
 }
 
 const VARIANTS: Variant[] = [
@@ -58,12 +60,15 @@ const VARIANTS: Variant[] = [
   { label: 'git backend, as a read-write share’s grantee', backend: 'git', viaShare: true },
   { label: 'fs backend, 2 workers', backend: 'fs', workers: 2 },
   { label: 'git backend, 2 workers', backend: 'git', workers: 2 },
+  // The overlay with uncommitted records under every request (the production default: 2 s bursts).
+  { label: 'git backend, 2 workers, default burst window', backend: 'git', workers: 2, burstWindowMs: 2000 },
 ];
 
 /** `gitdav serve --workers N --no-caldav` on a fresh folder, as the in-process test server would serve it. */
-async function serveWorkers(backend: BackendName, workers: number): Promise<{ url: string; close(): Promise<void> }> {
+async function serveWorkers(backend: BackendName, workers: number, burstWindowMs?: number): Promise<{ url: string; close(): Promise<void> }> {
   const root = join(await mkdtemp(join(tmpdir(), 'gitdav-litmus-')), 'data');
-  const p = runCli(['serve', '--root', root, '--backend', backend, '--workers', String(workers), '--no-caldav', '--port', '0', '--log-level', 'warn']);
+  const window = burstWindowMs === undefined ? [] : ['--burst-window-ms', String(burstWindowMs)];
+  const p = runCli(['serve', '--root', root, '--backend', backend, '--workers', String(workers), ...window, '--no-caldav', '--port', '0', '--log-level', 'warn']);
   const url = await p.url;
   return {
     url,
@@ -84,7 +89,7 @@ for (const v of VARIANTS) {
         this.skip(); // locally: `apt-get install litmus` to run these
       }
       if (v.workers) {
-        s = await serveWorkers(v.backend, v.workers);
+        s = await serveWorkers(v.backend, v.workers, v.burstWindowMs);
       } else if (v.viaShare) {
         const shares = [{ owner: 'alice', path: '/docs', grantee: 'bob', access: 'write' as const }];
         s = await startTestServer({ backend: v.backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });

@@ -165,6 +165,32 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
   });
 });
 
+describe('PROPFIND Depth 1 members cache (git, one process, real 2 s bursts: uncommitted records under every listing)', function () {
+  this.timeout(60_000);
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ backend: 'git', git: { burstWindowMs: 2000 } });
+    await raw(s.url, '/d', { method: 'MKCOL' });
+    for (const n of ['a.txt', 'b.txt']) await raw(s.url, `/d/${n}`, { method: 'PUT', body: n });
+  });
+  after(() => s.close());
+
+  const props = async () => {
+    const ask = () => raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body: PROPS });
+    const first = (await ask()).text;
+    const hits = counts.hits;
+    const second = (await ask()).text;
+    assert.equal(counts.hits, hits + 1, 'the second listing is a cache hit');
+    assert.equal(second, first);
+    return responses(first);
+  };
+
+  it('the next listing shows PUT, DELETE, MOVE and COPY while the burst is open', async () => {
+    assert.ok((await props()).has('/d/a.txt'));
+    await writesShowIn(s.url, props);
+  });
+});
+
 describe('git listingVersion', function () {
   this.timeout(60_000);
   it('never repeats in a process: a branch rewound B → C → B gives B a new version', async () => {

@@ -1,0 +1,142 @@
+/**
+ * The journal's read side (review findings on the live overlay): two different overlay states never
+ * share a listingVersion; records a refresh took from the journal survive a refresh that fails
+ * part-way; a refresh with nothing new copies nothing; a journaled folder's lazy ETag stays lazy
+ * through a mount's view.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Entry } from '../backends/backend.js';
+import { GitBackend } from '../backends/git/index.js';
+import type { GitBackendOptions } from '../backends/git/options.js';
+import type { JournalRecord } from '../backends/git/journal/record.js';
+import { MountView } from '../backends/mount/view.js';
+
+const LONG = 600_000; // nothing is committed until close
+const body = (text: string) => Readable.from([Buffer.from(text)]);
+const write = (b: GitBackend, path: string, text: string) => b.write(path, body(text), { length: Buffer.byteLength(text) });
+
+async function names(b: GitBackend, dir = '/'): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of b.list(dir)) out.push(e.path);
+  return out.sort();
+}
+
+async function until(what: string, check: () => Promise<boolean>, steps = 200, stepMs = 25): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  assert.fail(`${what}: not after ${steps} steps`);
+}
+
+describe('git backend journal: the read side', function () {
+  this.timeout(120_000);
+  const dirs: string[] = [];
+  const open = async (options: Partial<GitBackendOptions> = {}, root?: string) => {
+    root ??= await mkdtemp(join(tmpdir(), 'gitdav-jread-'));
+    dirs.push(root);
+    return { root, b: await GitBackend.open({ root, burstWindowMs: LONG, burstMaxAgeMs: LONG, ...options }) };
+  };
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('two states never share a listingVersion: another process appends while our own record is on its way', async () => {
+    const { root, b: one } = await open();
+    const { b: two } = await open({}, root);
+    await write(one, '/seed', 'seed');
+    // Hold one's own record between the journal append and its overlay (the gap the review found).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const appended = one.live.appended.bind(one.live);
+    one.live.appended = async (records: readonly JournalRecord[]) => {
+      await gate;
+      return appended(records);
+    };
+    const put = write(one, '/x', 'x');
+    await until('x is in the journal', async () => (await two.stat('/x')) !== null);
+    await write(two, '/y', 'y');
+    const during = await one.listingVersion();
+    assert.deepEqual(await names(one), ['/seed', '/y'], 'one refreshed: y from the journal, its own x not yet');
+    release();
+    await put;
+    one.live.appended = appended;
+    const afterPut = await one.listingVersion();
+    assert.deepEqual(await names(one), ['/seed', '/x', '/y']);
+    // The PROPFIND cache keys a listing by this version: the same version would serve the listing without x.
+    assert.notEqual(afterPut, during);
+    await one.close();
+    await two.close();
+  });
+
+  it('a refresh that fails part-way loses none of the records the journal handed over', async () => {
+    const { root, b: one } = await open();
+    const { b: two } = await open({}, root);
+    await write(one, '/seed', 'seed');
+    assert.equal(await one.stat('/late'), null);
+    await write(two, '/late', 'late');
+    // The next refresh reads /late's record from the journal, then fails reading the tip (EMFILE, say).
+    const live = one.live as unknown as { d: { tip: (fresh?: boolean) => Promise<unknown> } };
+    const tip = live.d.tip;
+    live.d.tip = async () => {
+      live.d.tip = tip;
+      throw Object.assign(new Error('injected: too many open files'), { code: 'EMFILE' });
+    };
+    await assert.rejects(one.stat('/late'), /injected/);
+    assert.equal((await one.stat('/late'))?.kind, 'file', 'the record taken by the failed refresh is applied by the next');
+    await one.close();
+    await two.close();
+  });
+
+  it('a refresh with nothing new copies and sorts nothing', async () => {
+    const { b } = await open();
+    for (let i = 0; i < 20; i++) await write(b, `/f${i}`, String(i));
+    const view = await b.live.current();
+    const idle = b.live.idleRefreshes;
+    for (let i = 0; i < 10; i++) assert.equal(await b.live.current(), view, 'the same view object');
+    assert.equal(b.live.idleRefreshes - idle, 10);
+    await b.close();
+  });
+
+  it("an append adds to its lineage's times (no copy), and an older view's times never change", async () => {
+    const { b } = await open();
+    await b.mkcol('/d');
+    await write(b, '/d/a', 'a');
+    const v1 = await b.live.current();
+    const t1 = v1.times.get('/d/a');
+    await new Promise((r) => setTimeout(r, 5));
+    await write(b, '/d/a', 'again');
+    await write(b, '/d/b', 'b');
+    const v2 = await b.live.current();
+    assert.notEqual(v2, v1);
+    assert.equal(v1.times.get('/d/a'), t1, 'the older view keeps its own time');
+    assert.equal(v1.times.get('/d/b'), undefined);
+    assert.ok(v2.times.get('/d/a')! > t1!);
+    assert.ok(v2.times.get('/d/b') !== undefined);
+    const store = (t: unknown) => (t as { bySeq: unknown }).bySeq;
+    assert.ok(store(v1.times) !== undefined && store(v1.times) === store(v2.times), 'one append-only store, not a copy per record');
+    await b.close();
+  });
+
+  it("a journaled folder's lazy ETag stays lazy through a mount's view, and is right when read", async () => {
+    const { b } = await open();
+    await b.mkcol('/shared');
+    await write(b, '/shared/a', 'a');
+    const view = new MountView(b);
+    const entry = (await b.stat('/shared'))!;
+    assert.equal(typeof Object.getOwnPropertyDescriptor(entry, 'etag')?.get, 'function', 'the backend gives a lazy ETag');
+    const mount = { path: '/shared', at: '/from-alice', target: b, access: 'read' as const };
+    const out = (view as unknown as { outward(m: typeof mount, e: Entry): Entry }).outward(mount, entry);
+    assert.equal(out.path, '/from-alice');
+    assert.equal(typeof Object.getOwnPropertyDescriptor(out, 'etag')?.get, 'function', 'the copy did not evaluate it');
+    const etag = out.etag;
+    assert.match(etag, /^"[0-9a-f]{40}"$/);
+    assert.equal(entry.etag, etag, 'the original reads the same id');
+    assert.equal(Object.getOwnPropertyDescriptor(entry, 'etag')?.value, etag, 'kept as a value once known');
+    await b.close();
+  });
+});
