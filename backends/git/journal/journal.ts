@@ -55,7 +55,7 @@ import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { Mutex } from '../../util/mutex.js';
-import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES } from './format.js';
+import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES, isJournalId, newJournalId } from './format.js';
 import type { JournalEntry, JournalRecord } from './record.js';
 
 export interface JournalRead {
@@ -101,6 +101,8 @@ export class Journal {
   private nextSeq = 1;
   /** The seq of the file's first record (its header). */
   private firstSeq = 1;
+  /** The file's journal id (its header; kept across rotations, new for a fresh file): '' before the first read. */
+  private fileId = '';
   /** Set while this instance writes and fdatasyncs an append (reads then do not touch the file). */
   private appending = false;
   /** The stat of a file whose bytes past `offset` did not decode: unchanged, they are not read again. */
@@ -143,6 +145,11 @@ export class Journal {
     this.floor = Math.max(this.floor, seq);
   }
 
+  /** The file's journal id as of the last read ('' before it): trailers and the committed mark name it. */
+  get id(): string {
+    return this.fileId;
+  }
+
   /** The journal file's path (for diagnostics and tests). */
   get file(): string {
     return this.log;
@@ -164,7 +171,7 @@ export class Journal {
           await this.advanceHeld();
           if (this.headerOk && this.nextSeq <= this.floor) {
             // Every record here is committed (the caller's word): start a file above the floor.
-            await writeFileDurably(this.log, encodeHeader(this.floor + 1), { durability: 'fsync' });
+            await writeFileDurably(this.log, encodeHeader(this.floor + 1, this.fileId), { durability: 'fsync' });
             await this.advance(); // a new inode: reset, nothing in it
           }
           return this.take();
@@ -198,7 +205,7 @@ export class Journal {
           await this.advanceHeld(); // what it reads stays pending for the next read
           if (this.nextSeq - 1 > committedSeq) return this.dropCommitted(committedSeq);
           if (this.nextSeq === committedSeq + 1 && this.offset === HEADER_BYTES) return true; // empty, at that seq already
-          await writeFileDurably(this.log, encodeHeader(committedSeq + 1), { durability: 'fsync' });
+          await writeFileDurably(this.log, encodeHeader(committedSeq + 1, this.fileId), { durability: 'fsync' });
           return true; // this fd stays on the old file: the next read sees the new one and says reset
         }),
       { makeDir: true },
@@ -215,7 +222,7 @@ export class Journal {
     const prefix = framesLength(body, committedSeq - this.firstSeq + 1);
     if (prefix <= ROTATE_PREFIX_BYTES && prefix * 2 <= body.length) return false; // not worth a rewrite yet
     const kept = body.subarray(prefix);
-    await writeFileDurably(this.log, Buffer.concat([encodeHeader(committedSeq + 1), kept]), { durability: 'fsync' });
+    await writeFileDurably(this.log, Buffer.concat([encodeHeader(committedSeq + 1, this.fileId), kept]), { durability: 'fsync' });
     return true; // readers see a new inode: a reset, then the kept records
   }
 
@@ -230,7 +237,7 @@ export class Journal {
 
   /** Creates the file with its header (temp + fsync + link + directory fsync) unless it exists; never at or below the floor. */
   private async create(firstSeq: number): Promise<void> {
-    await writeFileDurably(this.log, encodeHeader(Math.max(firstSeq, this.floor + 1)), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
+    await writeFileDurably(this.log, encodeHeader(Math.max(firstSeq, this.floor + 1), newJournalId()), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
   }
@@ -308,6 +315,7 @@ export class Journal {
     this.offset = HEADER_BYTES;
     this.nextSeq = header.firstSeq;
     this.firstSeq = header.firstSeq;
+    this.fileId = header.id;
   }
 
   /** Records handed to a build that threw go back ahead of what was read since (unless the file was replaced since). */
