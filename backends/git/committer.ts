@@ -13,10 +13,12 @@ import { RefLockedError, type Refs } from './refs.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE } from './objects.js';
 import type { Journal } from './journal/journal.js';
-import { splitBursts, type BurstRules } from './journal/burst.js';
-import { commitMessage } from './journal/messages.js';
+import { burstUser, splitBursts, type BurstRules } from './journal/burst.js';
+import { raiseMark } from './journal/committed-mark.js';
+import { commitMessage, fallbackMessage } from './journal/messages.js';
 import { netChanges } from './journal/net-changes.js';
-import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
+import type { JournalRecord } from './journal/record.js';
+import { journalTrailer } from './committed-seq.js';
 import type { LiveState } from './live-state.js';
 import { replayEffects } from './replay.js';
 import { TreeEditor } from './tree.js';
@@ -144,16 +146,15 @@ export class Committer {
     const split = splitBursts(view.records, Date.now(), this.d.rules, final);
     let last = view.committedSeq;
     for (const burst of split.closed) last = await this.commitBurst(burst);
-    const after = await this.d.live.current(true);
-    if (after.fileRecords === 0) {
-      // The file holds nothing (as far as this process saw): no rotation to write.
-    } else if (after.records.length === 0) {
-      await this.d.journal.rotate(Math.max(last, after.committedSeq));
-    } else if (split.closed.length && after.records.every((r) => r.seq <= last)) {
-      // Bursts that changed nothing are not committed; nothing else is left: they are done.
-      await this.d.journal.rotate(last);
-    }
+    // Drops the committed prefix when it pays (jfile's rotate decides; all of it when nothing is left),
+    // so the file stays bounded under steady writes, open bursts or not.
+    if (split.closed.length || (view.records.length === 0 && view.fileRecords > 0)) await this.d.journal.rotate(last);
     return split.nextCloseAt;
+  }
+
+  /** Under the commit lock: the persisted committed mark (./journal/committed-mark.ts) raised to `seq`. */
+  private async markCommitted(seq: number): Promise<void> {
+    await raiseMark(this.d.journal.dir, this.d.journal.id, seq);
   }
 
   /** One burst → one commit (none when it changes nothing). Returns the burst's last seq. */
@@ -167,20 +168,33 @@ export class Committer {
       const editor = new TreeEditor(store, baseTree, this.d.placeholder);
       for (const r of burst) await replayEffects(editor, r.effects);
       const tree = await editor.flush();
-      if (tree === baseTree) return lastSeq;
-      const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
-        store,
-        placeholder: this.d.placeholder,
-        versionOf: this.d.versionOf,
-      });
+      if (tree === baseTree) {
+        await this.markCommitted(lastSeq); // a burst that changes nothing is done too: never replayed
+        return lastSeq;
+      }
+      const trailers = [journalTrailer(this.d.journal.id, lastSeq)];
+      let message: string;
+      try {
+        const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
+          store,
+          placeholder: this.d.placeholder,
+          versionOf: this.d.versionOf,
+        });
+        message = commitMessage({ records: burst, changes, trailers });
+      } catch (err) {
+        // A message can never block commits.
+        console.error(`git: describing a commit failed (a plain message instead): ${(err as Error).message}`);
+        message = fallbackMessage(burst, trailers);
+      }
       const when = burst[burst.length - 1]!.time;
+      const user = burstUser(burst);
       const commit = await store.writeCommit(
         {
           tree,
           parents: head ? [head] : [],
-          author: signature(authorOf(burst) ?? this.d.defaultAuthor, when),
+          author: signature(user ? { name: user, email: `${user}@gitdav` } : this.d.defaultAuthor, when),
           committer: signature(this.d.identity, Date.now()),
-          message: commitMessage({ records: burst, changes, trailers: [`${JOURNAL_TRAILER}: ${lastSeq}`] }),
+          message,
         },
         { sync: false },
       );
@@ -188,6 +202,7 @@ export class Committer {
       await store.sync([...editor.written, commit]);
       try {
         if (await refs.compareAndSwap(ref, head, commit)) {
+          await this.markCommitted(lastSeq);
           commitLanded.emit({ operations: burst.length });
           await this.d.onCommit?.(commit);
           return lastSeq;
@@ -199,11 +214,6 @@ export class Committer {
     }
     throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
   }
-}
-
-function authorOf(burst: readonly JournalRecord[]): { name: string; email: string } | null {
-  const users = [...new Set(burst.map((r) => r.user).filter((u): u is string => !!u))];
-  return users.length === 1 ? { name: users[0]!, email: `${users[0]}@gitdav` } : null;
 }
 
 function signature(who: { name: string; email: string }, when: number): string {
