@@ -6,7 +6,7 @@
  * with a higher seq pushed on top, a rewind, a merge, 1,001 native commits on top.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +141,44 @@ describe('the journal identity and the committed mark', function () {
       assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
     });
   }
+
+  it('the journal file stays bounded under steady writes with a burst always open (rotation after every commit)', async () => {
+    const { root, b } = await open();
+    const log = join(root, 'gitdav', 'journal', 'journal.log');
+    let most = 0;
+    for (let i = 0; i < 60; i++) {
+      await write(b, `/a-${i}.txt`, `${i}`, i % 2 ? 'alice' : 'bob'); // each write closes the other user's burst
+      await commitClosed(b);
+      most = Math.max(most, statSync(log).size);
+    }
+    const one = statSync(log).size; // the open burst: one record (and the header)
+    assert.ok(most <= 3 * one, `the file grew to ${most} bytes (one open record: ${one})`);
+    const id = journalId(root);
+    await b.close();
+    assert.equal((await ourSeqs(root, id)).length, 60);
+  });
+
+  it("the commit author is the burst's writer, even with another user's UNLOCK inside the burst", async () => {
+    const { root, b } = await open();
+    await write(b, '/a.txt', 'a', 'alice');
+    await b.unlocked('/other.txt', Date.now() - 1000, { user: 'bob' });
+    await write(b, '/b.txt', 'b', 'alice');
+    await b.close();
+    assert.equal(await out(root, ['log', '-1', '--format=%an <%ae>', 'main']), 'alice <alice@gitdav>');
+  });
+
+  it('a commit message that cannot be made never blocks the commit: the fallback message is used', async () => {
+    const { root, b } = await open();
+    await write(b, '/f.txt', 'one');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    const d = (b as unknown as { committer: { d: { versionOf: unknown } } }).committer.d;
+    d.versionOf = () => {
+      throw new Error('describing fails');
+    };
+    await write(b, '/f.txt', 'two');
+    const id = journalId(root);
+    await b.close();
+    assert.equal(await out(root, ['show', 'main:f.txt']), 'two');
+    assert.match(await out(root, ['log', '-1', '--format=%B', 'main']), new RegExp(`Gitdav-Journal: ${id} 2$`));
+  });
 });

@@ -146,6 +146,8 @@ export class Committer {
     const split = splitBursts(view.records, Date.now(), this.d.rules, final);
     let last = view.committedSeq;
     for (const burst of split.closed) last = await this.commitBurst(burst);
+    // This process's view moves to the new tip now (so its committed records leave the overlay at once).
+    if (split.closed.length) await this.d.live.current(true);
     // Drops the committed prefix when it pays (jfile's rotate decides; all of it when nothing is left),
     // so the file stays bounded under steady writes, open bursts or not.
     if (split.closed.length || (view.records.length === 0 && view.fileRecords > 0)) await this.d.journal.rotate(last);
