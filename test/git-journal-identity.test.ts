@@ -181,4 +181,29 @@ describe('the journal identity and the committed mark', function () {
     assert.equal(await out(root, ['show', 'main:f.txt']), 'two');
     assert.match(await out(root, ['log', '-1', '--format=%B', 'main']), new RegExp(`Gitdav-Journal: ${id} 2$`));
   });
+
+  it('a write whose records the view fails to take is still answered (no unhandled rejection) and committed', async () => {
+    const { root, b } = await open();
+    const live = (b as unknown as { live: { appended(r: unknown): Promise<unknown> } }).live;
+    const real = live.appended.bind(live);
+    live.appended = async () => {
+      throw new Error('the view failed');
+    };
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown) => rejections.push(err);
+    process.on('unhandledRejection', onRejection);
+    try {
+      await write(b, '/kept.txt', 'kept');
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      live.appended = real;
+      process.off('unhandledRejection', onRejection);
+    }
+    assert.deepEqual(rejections, []);
+    await b.close();
+    // Durable: the next process to open commits it (this one's overlay catching up is the read side's part).
+    const again = await GitBackend.open({ root, burstWindowMs: 1, burstMaxAgeMs: LONG });
+    await again.close();
+    assert.equal(await out(root, ['show', 'main:kept.txt']), 'kept');
+  });
 });
