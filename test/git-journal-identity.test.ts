@@ -206,4 +206,24 @@ describe('the journal identity and the committed mark', function () {
     await again.close();
     assert.equal(await out(root, ['show', 'main:kept.txt']), 'kept');
   });
+
+  it('a process that only reads commits the burst a dead writer left once it closes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-jid-'));
+    dirs.push(root);
+    const options = { root, burstWindowMs: 200, burstMaxAgeMs: LONG };
+    const reader = await GitBackend.open(options);
+    const writer = await GitBackend.open(options);
+    (writer as unknown as { committer: { stop(): void } }).committer.stop(); // as if killed: it never commits
+    await write(writer, '/left.txt', 'left');
+    assert.equal(await text(reader, '/left.txt'), 'left');
+    let committed = false;
+    for (let i = 0; i < 200 && !committed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      committed = (await git(root, 'rev-parse', '--verify', '-q', 'main')).code === 0;
+    }
+    assert.ok(committed, 'the reader committed the closed burst');
+    assert.equal(await out(root, ['show', 'main:left.txt']), 'left');
+    await reader.close();
+    await writer.close();
+  });
 });

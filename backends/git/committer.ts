@@ -19,7 +19,7 @@ import { commitMessage, fallbackMessage } from './journal/messages.js';
 import { netChanges } from './journal/net-changes.js';
 import type { JournalRecord } from './journal/record.js';
 import { journalTrailer } from './committed-seq.js';
-import type { LiveState } from './live-state.js';
+import type { LiveState, LiveView } from './live-state.js';
 import { replayEffects } from './replay.js';
 import { TreeEditor } from './tree.js';
 import { commitLanded } from '../util/stats.js';
@@ -74,6 +74,17 @@ export class Committer {
     }
     const split = splitBursts(this.d.live.peek()?.records ?? records, Date.now(), this.d.rules);
     this.arm(split.closed.length ? Date.now() : (split.nextCloseAt ?? Date.now()));
+  }
+
+  /**
+   * A new view was published (any process's records, a reader's too): with uncommitted records and no
+   * timer armed, arm one for when their burst closes at the latest (a crashed writer's burst is then
+   * committed by whoever is still serving). A comparison when a timer is armed; fire() looks properly.
+   */
+  noticed(view: LiveView): void {
+    if (this.timer || this.running || this.closed || view.records.length === 0) return;
+    const { windowMs, maxAgeMs } = this.d.rules;
+    this.arm(Math.min(view.records[0]!.time + maxAgeMs, view.records[view.records.length - 1]!.time + windowMs));
   }
 
   private arm(at: number): void {

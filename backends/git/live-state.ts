@@ -43,6 +43,8 @@ export interface LiveStateDeps {
   placeholder: { name: string; oid: string };
   /** The branch tip (the backend's tip(): it catches the path index up). `fresh`: by name, nothing remembered. */
   tip(fresh?: boolean): Promise<Tip>;
+  /** Called with each new view published (the committer arms for records a crashed writer left: Committer.noticed). */
+  published?(view: LiveView): void;
 }
 
 export class LiveState {
@@ -105,6 +107,7 @@ export class LiveState {
 
   private publish(view: LiveView): LiveView {
     this.view = view;
+    this.d.published?.(view);
     return view;
   }
 

@@ -101,8 +101,7 @@ export class Journal {
   private nextSeq = 1;
   /** The seq of the file's first record (its header). */
   private firstSeq = 1;
-  /** The file's journal id (its header; kept across rotations, new for a fresh file): '' before the first read. */
-  private fileId = '';
+  private fileId = ''; // the header's journal id (kept across rotations, new for a fresh file); '' before the first read
   /** Set while this instance writes and fdatasyncs an append (reads then do not touch the file). */
   private appending = false;
   /** The stat of a file whose bytes past `offset` did not decode: unchanged, they are not read again. */
@@ -146,9 +145,7 @@ export class Journal {
   }
 
   /** The file's journal id as of the last read ('' before it): trailers and the committed mark name it. */
-  get id(): string {
-    return this.fileId;
-  }
+  get id(): string { return this.fileId; } // prettier-ignore
 
   /** The journal file's path (for diagnostics and tests). */
   get file(): string {
