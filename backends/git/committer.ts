@@ -1,13 +1,16 @@
 /**
  * Bursts → commits (docs/git-backend.md, "Writing"). Writes are acknowledged once in the journal
  * (./journal-writer.ts); a process that appended arms a timer for when its burst closes
- * (./journal/burst.ts). On it, under the journal's commit lock (one committer at a time across every
- * process), the committer reads the tip afresh, takes the uncommitted records, and turns each closed
- * burst into one commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees
- * written, the commit (message ./journal/messages.ts, trailer `Gitdav-Journal: <last seq>` so a crash
- * never commits a record twice), one fsync of them all, and the branch moved by compare-and-swap; a
- * lost swap (a native push) replays the burst on the new tip. A burst that changes nothing makes no
- * commit. When nothing is left uncommitted the journal file is rotated (emptied).
+ * (./journal/burst.ts), and so does one that sees uncommitted records with no timer armed (noticed).
+ * On it, under the journal's commit lock (one committer at a time across every process), the
+ * committer reads the tip afresh, takes the uncommitted records, and turns each closed burst into one
+ * commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees written, the
+ * commit (message ./journal/messages.ts, or the fallback message if describing throws; trailer
+ * `Gitdav-Journal: <journal id> <last seq>`), one fsync of them all, and the branch moved by
+ * compare-and-swap; a lost swap (a native push) replays the burst on the new tip. Right after a swap
+ * (and for a burst that changes nothing, which makes no commit) the persisted committed mark is raised
+ * (./journal/committed-mark.ts), so no crash, rewind or push makes a record commit twice or replay.
+ * After the commits the journal is rotated (the committed prefix dropped when it pays).
  */
 import { RefLockedError, type Refs } from './refs.js';
 import type { ObjectStore } from './objects.js';

@@ -4,7 +4,7 @@
  *
  * Contract:
  * - The file starts with a header naming the seq of its first record (seq grows for the repository's
- *   life). Records are framed `[u32 length][u32 crc32][JSON of JournalRecord]`. A record that does not
+ *   life) and the journal's id (random for a fresh file, kept across rotations: trailers name it). Records are framed `[u32 length][u32 crc32][JSON of JournalRecord]`. A record that does not
  *   frame or check is a torn tail: readers stop before it; an appender (holding the lock) truncates it.
  * - `transact` is the only way to append. Under `journal/journal.lock` (backends/util/lock-file.ts) it
  *   first reads what other processes appended (the same as read()), passes that to `build`, appends
@@ -29,8 +29,8 @@
  * - Records this instance appends are returned by `transact`, and records caught up by `transact` or
  *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once.
  *   If `build` throws, the records it was handed come back from the next `read` (or the next build).
- * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to the committed seq it
- *   reads from its branch's trailers, and the journal never numbers a record at or below it, whatever
+ * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to this journal's committed
+ *   seq (its mark and own-id trailers: ../committed-seq.ts), and the journal never numbers a record at or below it, whatever
  *   the file says (a cloned repository or a wiped state directory has a fresh journal at seq 1, and a
  *   record numbered 1 would look committed already and be dropped). A fresh file, or one re-created
  *   after a bad header, starts at floor + 1; a transact whose next seq is not above the floor first
