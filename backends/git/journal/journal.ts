@@ -135,7 +135,7 @@ export class Journal {
   }
 
   /**
-   * Records committed up to `seq` (the caller read it from its branch's trailers): no record will be
+   * Records committed up to `seq` (the caller's committed seq: its mark, its own-id trailers): no record will be
    * numbered at or below it. A fresh or re-created file starts above it, and the next transact replaces
    * a file whose next seq is not above it by an empty one (its records are committed, by this word).
    */
