@@ -79,7 +79,7 @@ describe('git group commit', function () {
     return { committer, writer };
   };
   const op = (name: string, rest: Omit<Operation<unknown>, 'meta'>): Operation<unknown> => ({ meta: { op: 'PUT', path: `/${name}` }, ...rest });
-  const trailerSeqs = async () => (await tool('git', ['--git-dir', dir, 'log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', REF])).stdout.split('\n').filter(Boolean);
+  const trailerSeqs = async () => (await tool('git', ['--git-dir', dir, 'log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', REF])).stdout.split('\n').filter(Boolean).map((v) => v.split(' ')[1]!);
 
   const file = async (text: string): Promise<Slot> => ({ kind: 'file', mode: '100644', oid: await store.writeBuffer('blob', Buffer.from(text)) });
   const etag = (slot: Slot) => `"${slot.kind === 'file' ? slot.oid : 'dir'}"`;

@@ -165,6 +165,28 @@ describe('the journal file', function () {
     assert.deepEqual(readdirSync(a.dir).sort(), ['journal.log'], 'no temp file left');
   });
 
+  it('has an id: random for a fresh file, the same across rotations (both kinds) and for every reader', async () => {
+    const a = await journal();
+    const b = await journal();
+    await a.read();
+    const id = a.id;
+    assert.match(id, /^[0-9a-f]{32}$/);
+    await b.read();
+    assert.equal(b.id, id);
+    await append(a, '/1', '/2', '/3');
+    assert.equal(await a.rotate(3), true, 'all committed: an empty file');
+    await b.read();
+    assert.equal(b.id, id, 'kept by an emptying rotation');
+    await append(a, ...Array.from({ length: 40 }, (_, i) => `/k${i}`));
+    assert.equal(await a.rotate(40), true, 'a committed prefix over half the file is dropped');
+    await b.read();
+    assert.equal(b.id, id, 'kept by a rotation that keeps records');
+    await fsp.rm(a.file);
+    const c = await journal();
+    await c.read();
+    assert.notEqual(c.id, id, 'a fresh file has a new id');
+  });
+
   it('records a rotation caught up are kept for the next read', async () => {
     const a = await journal();
     const b = await journal();

@@ -43,7 +43,7 @@ async function committed(dir: string): Promise<Map<string, string>> {
 
 async function trailerSeqs(dir: string): Promise<number[]> {
   const r = await git(dir, 'log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', 'main');
-  return r.stdout.split('\n').filter(Boolean).map(Number);
+  return r.stdout.split('\n').filter(Boolean).map((v) => Number(v.split(' ')[1]));
 }
 
 async function until(what: string, check: () => Promise<boolean>, steps = 200, stepMs = 50): Promise<void> {

@@ -61,7 +61,7 @@ async function stopGracefully(server: Server): Promise<void> {
 
 /** Each journal record committed once: no `Gitdav-Journal` trailer seq twice in the log. */
 async function assertEachRecordOnce(dir: string): Promise<number[]> {
-  const seqs = (await gitOk(dir, ['log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', 'main'])).split('\n').filter(Boolean).map(Number);
+  const seqs = (await gitOk(dir, ['log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', 'main'])).split('\n').filter(Boolean).map((v) => Number(v.split(' ')[1]));
   assert.equal(new Set(seqs).size, seqs.length, `a journal record committed twice: ${seqs.join(' ')}`);
   return seqs;
 }

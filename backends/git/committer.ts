@@ -1,23 +1,28 @@
 /**
  * Bursts → commits (docs/git-backend.md, "Writing"). Writes are acknowledged once in the journal
  * (./journal-writer.ts); a process that appended arms a timer for when its burst closes
- * (./journal/burst.ts). On it, under the journal's commit lock (one committer at a time across every
- * process), the committer reads the tip afresh, takes the uncommitted records, and turns each closed
- * burst into one commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees
- * written, the commit (message ./journal/messages.ts, trailer `Gitdav-Journal: <last seq>` so a crash
- * never commits a record twice), one fsync of them all, and the branch moved by compare-and-swap; a
- * lost swap (a native push) replays the burst on the new tip. A burst that changes nothing makes no
- * commit. When nothing is left uncommitted the journal file is rotated (emptied).
+ * (./journal/burst.ts), and so does one that sees uncommitted records with no timer armed (noticed).
+ * On it, under the journal's commit lock (one committer at a time across every process), the
+ * committer reads the tip afresh, takes the uncommitted records, and turns each closed burst into one
+ * commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees written, the
+ * commit (message ./journal/messages.ts, or the fallback message if describing throws; trailer
+ * `Gitdav-Journal: <journal id> <last seq>`), one fsync of them all, and the branch moved by
+ * compare-and-swap; a lost swap (a native push) replays the burst on the new tip. Right after a swap
+ * (and for a burst that changes nothing, which makes no commit) the persisted committed mark is raised
+ * (./journal/committed-mark.ts), so no crash, rewind or push makes a record commit twice or replay.
+ * After the commits the journal is rotated (the committed prefix dropped when it pays).
  */
 import { RefLockedError, type Refs } from './refs.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE } from './objects.js';
 import type { Journal } from './journal/journal.js';
-import { splitBursts, type BurstRules } from './journal/burst.js';
-import { commitMessage } from './journal/messages.js';
+import { burstUser, splitBursts, type BurstRules } from './journal/burst.js';
+import { raiseMark } from './journal/committed-mark.js';
+import { commitMessage, fallbackMessage } from './journal/messages.js';
 import { netChanges } from './journal/net-changes.js';
-import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
-import type { LiveState } from './live-state.js';
+import type { JournalRecord } from './journal/record.js';
+import { journalTrailer } from './committed-seq.js';
+import type { LiveState, LiveView } from './live-state.js';
 import { replayEffects } from './replay.js';
 import { TreeEditor } from './tree.js';
 import { commitLanded } from '../util/stats.js';
@@ -72,6 +77,17 @@ export class Committer {
     }
     const split = splitBursts(this.d.live.peek()?.records ?? records, Date.now(), this.d.rules);
     this.arm(split.closed.length ? Date.now() : (split.nextCloseAt ?? Date.now()));
+  }
+
+  /**
+   * A new view was published (any process's records, a reader's too): with uncommitted records and no
+   * timer armed, arm one for when their burst closes at the latest (a crashed writer's burst is then
+   * committed by whoever is still serving). A comparison when a timer is armed; fire() looks properly.
+   */
+  noticed(view: LiveView): void {
+    if (this.timer || this.running || this.closed || view.records.length === 0) return;
+    const { windowMs, maxAgeMs } = this.d.rules;
+    this.arm(Math.min(view.records[0]!.time + maxAgeMs, view.records[view.records.length - 1]!.time + windowMs));
   }
 
   private arm(at: number): void {
@@ -144,16 +160,17 @@ export class Committer {
     const split = splitBursts(view.records, Date.now(), this.d.rules, final);
     let last = view.committedSeq;
     for (const burst of split.closed) last = await this.commitBurst(burst);
-    const after = await this.d.live.current(true);
-    if (after.fileRecords === 0) {
-      // The file holds nothing (as far as this process saw): no rotation to write.
-    } else if (after.records.length === 0) {
-      await this.d.journal.rotate(Math.max(last, after.committedSeq));
-    } else if (split.closed.length && after.records.every((r) => r.seq <= last)) {
-      // Bursts that changed nothing are not committed; nothing else is left: they are done.
-      await this.d.journal.rotate(last);
-    }
+    // This process's view moves to the new tip now (so its committed records leave the overlay at once).
+    if (split.closed.length) await this.d.live.current(true);
+    // Drops the committed prefix when it pays (jfile's rotate decides; all of it when nothing is left),
+    // so the file stays bounded under steady writes, open bursts or not.
+    if (split.closed.length || (view.records.length === 0 && view.fileRecords > 0)) await this.d.journal.rotate(last);
     return split.nextCloseAt;
+  }
+
+  /** Under the commit lock: the persisted committed mark (./journal/committed-mark.ts) raised to `seq`. */
+  private async markCommitted(seq: number): Promise<void> {
+    await raiseMark(this.d.journal.dir, this.d.journal.id, seq);
   }
 
   /** One burst → one commit (none when it changes nothing). Returns the burst's last seq. */
@@ -167,20 +184,33 @@ export class Committer {
       const editor = new TreeEditor(store, baseTree, this.d.placeholder);
       for (const r of burst) await replayEffects(editor, r.effects);
       const tree = await editor.flush();
-      if (tree === baseTree) return lastSeq;
-      const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
-        store,
-        placeholder: this.d.placeholder,
-        versionOf: this.d.versionOf,
-      });
+      if (tree === baseTree) {
+        await this.markCommitted(lastSeq); // a burst that changes nothing is done too: never replayed
+        return lastSeq;
+      }
+      const trailers = [journalTrailer(this.d.journal.id, lastSeq)];
+      let message: string;
+      try {
+        const changes = await netChanges(new TreeEditor(store, baseTree, this.d.placeholder), editor, burst, {
+          store,
+          placeholder: this.d.placeholder,
+          versionOf: this.d.versionOf,
+        });
+        message = commitMessage({ records: burst, changes, trailers });
+      } catch (err) {
+        // A message can never block commits.
+        console.error(`git: describing a commit failed (a plain message instead): ${(err as Error).message}`);
+        message = fallbackMessage(burst, trailers);
+      }
       const when = burst[burst.length - 1]!.time;
+      const user = burstUser(burst);
       const commit = await store.writeCommit(
         {
           tree,
           parents: head ? [head] : [],
-          author: signature(authorOf(burst) ?? this.d.defaultAuthor, when),
+          author: signature(user ? { name: user, email: `${user}@gitdav` } : this.d.defaultAuthor, when),
           committer: signature(this.d.identity, Date.now()),
-          message: commitMessage({ records: burst, changes, trailers: [`${JOURNAL_TRAILER}: ${lastSeq}`] }),
+          message,
         },
         { sync: false },
       );
@@ -188,6 +218,7 @@ export class Committer {
       await store.sync([...editor.written, commit]);
       try {
         if (await refs.compareAndSwap(ref, head, commit)) {
+          await this.markCommitted(lastSeq);
           commitLanded.emit({ operations: burst.length });
           await this.d.onCommit?.(commit);
           return lastSeq;
@@ -199,11 +230,6 @@ export class Committer {
     }
     throw new Error(`could not update ${ref} after ${MAX_REPLAYS} attempts (heavy contention)`);
   }
-}
-
-function authorOf(burst: readonly JournalRecord[]): { name: string; email: string } | null {
-  const users = [...new Set(burst.map((r) => r.user).filter((u): u is string => !!u))];
-  return users.length === 1 ? { name: users[0]!, email: `${users[0]}@gitdav` } : null;
 }
 
 function signature(who: { name: string; email: string }, when: number): string {

@@ -100,7 +100,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
     });
-    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh) });
+    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,

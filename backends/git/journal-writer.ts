@@ -113,10 +113,14 @@ export class JournalWriter {
       for (const p of batch) p.reject(reason);
       return;
     }
+    // The records are durable: the requests are answered whatever follows. If this process's overlay
+    // fails to take them, its next refresh catches up (the read side keeps records a refresh could not apply).
+    await live.appended(records).catch((err: unknown) => console.error(`git: applying appended records to the view failed: ${(err as Error).message}`));
     try {
-      await live.appended(records);
-    } finally {
       if (records.length) await this.d.onAppended?.(records);
+    } catch (err) {
+      console.error(`git: arming the committer failed: ${(err as Error).message}`);
+    } finally {
       batch.forEach((p, i) => {
         const o = outcomes[i]!;
         if (o.ok) p.resolve(o.value);

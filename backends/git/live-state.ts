@@ -6,7 +6,8 @@
  * reader's snapshot never changes under it.
  */
 import type { Journal, JournalRead } from './journal/journal.js';
-import { JOURNAL_TRAILER, type JournalRecord } from './journal/record.js';
+import type { JournalRecord } from './journal/record.js';
+import { CommittedSeqs } from './committed-seq.js';
 import type { ObjectStore } from './objects.js';
 import { replayEffects } from './replay.js';
 import { TimesLog } from './live-times.js';
@@ -21,7 +22,7 @@ export interface Tip {
 
 export interface LiveView {
   tip: Tip;
-  /** The last journal seq the tip's history includes (its `Gitdav-Journal` trailer), 0 for none. */
+  /** This journal's committed seq (./committed-seq.ts: its mark, its own trailers in the tip's history), 0 for none. */
   committedSeq: number;
   /** The tip's tree with `records` applied (sealed: edits copy). */
   root: DirSlot;
@@ -44,18 +45,16 @@ export interface LiveStateDeps {
   placeholder: { name: string; oid: string };
   /** The branch tip (the backend's tip(): it catches the path index up). `fresh`: by name, nothing remembered. */
   tip(fresh?: boolean): Promise<Tip>;
+  /** Called with each new view published (the committer arms for records a crashed writer left: Committer.noticed). */
+  published?(view: LiveView): void;
 }
-
-/** How far back the committed seq is looked for (a native push may sit on top of our commits). */
-const TRAILER_WALK = 1000;
-const TRAILER_RE = new RegExp(`^${JOURNAL_TRAILER}: (\\d+)[ \\t]*$`, 'gm');
 
 export class LiveState {
   private view: LiveView | null = null;
   private readonly mutex = new Mutex();
   /** A refresh waiting for the mutex: later callers join it (it has not looked at anything yet). */
   private queued: Promise<LiveView> | null = null;
-  private readonly seqOf = new Map<string, number>();
+  private readonly seqs: CommittedSeqs;
   private generation = 0;
   private log = new TimesLog();
   /**
@@ -66,7 +65,9 @@ export class LiveState {
   /** Refreshes that found nothing new (no copying, no sorting): tests count them. */
   idleRefreshes = 0;
 
-  constructor(private readonly d: LiveStateDeps) {}
+  constructor(private readonly d: LiveStateDeps) {
+    this.seqs = new CommittedSeqs(d.store, d.journal);
+  }
 
   /** The view as of now: everything acknowledged by any process before this call is in it. */
   current(fresh = false): Promise<LiveView> {
@@ -133,6 +134,7 @@ export class LiveState {
   private publish(view: LiveView): LiveView {
     if (view !== this.view) view = { ...view, generation: ++this.generation };
     this.view = view;
+    this.d.published?.(view);
     return view;
   }
 
@@ -149,35 +151,9 @@ export class LiveState {
     return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq, times: log.at(appliedSeq), paths: log.paths };
   }
 
-  /**
-   * The last journal seq a commit's history includes: the trailer of the commit, or of the first
-   * commit along first parents that has one. None within TRAILER_WALK commits → 0 (every record in
-   * the journal is uncommitted; replaying a committed one again changes nothing). Cached by commit id.
-   */
-  async committedSeq(commit: string | null): Promise<number> {
-    if (!commit) return 0;
-    const cached = this.seqOf.get(commit);
-    if (cached !== undefined) return cached;
-    const walked: string[] = [];
-    let found = 0;
-    for (let at: string | undefined = commit; at && walked.length < TRAILER_WALK; ) {
-      const known = this.seqOf.get(at);
-      if (known !== undefined) {
-        found = known;
-        break;
-      }
-      walked.push(at);
-      const c = await this.d.store.readCommit(at);
-      const last = [...c.message.matchAll(TRAILER_RE)].pop(); // the trailers end the message
-      if (last) {
-        found = Number(last[1]);
-        break;
-      }
-      at = c.parents[0];
-    }
-    if (this.seqOf.size > 10_000) this.seqOf.clear();
-    for (const c of walked) this.seqOf.set(c, found);
-    return found;
+  /** This journal's committed seq as of `commit`: ./committed-seq.ts. */
+  committedSeq(commit: string | null): Promise<number> {
+    return this.seqs.of(commit);
   }
 }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { crc32, decodeHeader, decodeRecords, encodeHeader, encodeRecords, FRAME_BYTES, HEADER_BYTES, tableCrc32 } from '../../backends/git/journal/format.js';
+import { crc32, decodeHeader, decodeRecords, encodeHeader, encodeRecords, FRAME_BYTES, HEADER_BYTES, newJournalId, tableCrc32 } from '../../backends/git/journal/format.js';
 import type { JournalEntry, JournalRecord, RecordOp } from '../../backends/git/journal/record.js';
 
 const OPS: RecordOp[] = ['PUT', 'DELETE', 'MOVE', 'COPY', 'MKCOL', 'PROPPATCH', 'RESTORE', 'UNLOCK'];
@@ -63,9 +63,13 @@ describe('journal format', () => {
   });
 
   it('round-trips the header and refuses one that does not check', () => {
-    for (const seq of [1, 2, 1000, Number.MAX_SAFE_INTEGER]) assert.deepEqual(decodeHeader(encodeHeader(seq)), { firstSeq: seq });
-    assert.throws(() => encodeHeader(0), RangeError);
-    const good = encodeHeader(7);
+    const id = newJournalId();
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.notEqual(newJournalId(), id);
+    for (const seq of [1, 2, 1000, Number.MAX_SAFE_INTEGER]) assert.deepEqual(decodeHeader(encodeHeader(seq, id)), { firstSeq: seq, id });
+    assert.throws(() => encodeHeader(0, id), RangeError);
+    assert.throws(() => encodeHeader(1, 'not-an-id'), RangeError);
+    const good = encodeHeader(7, id);
     assert.equal(decodeHeader(good.subarray(0, HEADER_BYTES - 1)), null);
     for (let i = 0; i < HEADER_BYTES; i++) {
       const bad = Buffer.from(good);

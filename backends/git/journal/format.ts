@@ -2,7 +2,9 @@
  * The journal file's bytes (./journal.ts): a header, then records framed `[u32 length][u32 crc32][JSON]`
  * (little-endian). Pure functions: encode a header or records, decode what a buffer holds.
  *
- *   header  `GDJL` | u32 version (1) | u64 firstSeq | u32 crc32 of the 16 bytes before it   (20 bytes)
+ *   header  `GDJL` | u32 version (2) | u64 firstSeq | 16-byte journal id | u32 crc32 of the 32 bytes before it
+ *           (36 bytes). The id is random for a fresh file and kept across rotations: a commit's trailer
+ *           `Gitdav-Journal: <id as 32 hex digits> <seq>` names the journal its records came from.
  *   record  u32 byte length of the JSON | u32 crc32 of the JSON | JSON of a JournalRecord
  *
  * Decoding is strict: a record is taken only if its frame is complete, its CRC checks, its JSON
@@ -11,12 +13,14 @@
  * being written, or a torn or corrupt tail, never trusted and never thrown. The writer checks the
  * same shape before it appends (encodeRecords throws), so a record that was written is one that reads.
  */
+import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import type { Effect, JournalEntry, JournalRecord, RecordMeta, RecordOp, StoredSlot } from './record.js';
 
 export const MAGIC = 'GDJL';
-export const VERSION = 1;
-export const HEADER_BYTES = 20;
+export const VERSION = 2;
+export const HEADER_BYTES = 36;
+export const ID_BYTES = 16;
 export const FRAME_BYTES = 8;
 /** A length above this is corruption, not a record (a record names slots by id: it is small). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -48,25 +52,36 @@ export function tableCrc32(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-export function encodeHeader(firstSeq: number): Buffer {
+/** A fresh journal id (32 lowercase hex digits). */
+export function newJournalId(): string {
+  return randomBytes(ID_BYTES).toString('hex');
+}
+
+export function isJournalId(id: unknown): id is string {
+  return typeof id === 'string' && /^[0-9a-f]{32}$/.test(id);
+}
+
+export function encodeHeader(firstSeq: number, id: string): Buffer {
   if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) throw new RangeError(`journal: bad first seq ${firstSeq}`);
+  if (!isJournalId(id)) throw new RangeError(`journal: bad id ${String(id)}`);
   const buf = Buffer.alloc(HEADER_BYTES);
   buf.write(MAGIC, 0, 'latin1');
   buf.writeUInt32LE(VERSION, 4);
   buf.writeBigUInt64LE(BigInt(firstSeq), 8);
-  buf.writeUInt32LE(crc32(buf.subarray(0, 16)), 16);
+  buf.write(id, 16, 'hex');
+  buf.writeUInt32LE(crc32(buf.subarray(0, 32)), 32);
   return buf;
 }
 
-/** The header's first seq, or null if `buf` does not start with a whole, checking header of this version. */
-export function decodeHeader(buf: Uint8Array): { firstSeq: number } | null {
+/** The header's first seq and id, or null if `buf` does not start with a whole, checking header of this version. */
+export function decodeHeader(buf: Uint8Array): { firstSeq: number; id: string } | null {
   if (buf.length < HEADER_BYTES) return null;
   const b = Buffer.from(buf.buffer, buf.byteOffset, HEADER_BYTES);
   if (b.toString('latin1', 0, 4) !== MAGIC || b.readUInt32LE(4) !== VERSION) return null;
-  if (b.readUInt32LE(16) !== crc32(b.subarray(0, 16))) return null;
+  if (b.readUInt32LE(32) !== crc32(b.subarray(0, 32))) return null;
   const seq = b.readBigUInt64LE(8);
   if (seq < 1n || seq > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  return { firstSeq: Number(seq) };
+  return { firstSeq: Number(seq), id: b.toString('hex', 16, 32) };
 }
 
 /** The frames of `records`, one buffer (appended with one write). Throws if a record has not the record shape. */

@@ -4,7 +4,7 @@
  *
  * Contract:
  * - The file starts with a header naming the seq of its first record (seq grows for the repository's
- *   life). Records are framed `[u32 length][u32 crc32][JSON of JournalRecord]`. A record that does not
+ *   life) and the journal's id (random for a fresh file, kept across rotations: trailers name it). Records are framed `[u32 length][u32 crc32][JSON of JournalRecord]`. A record that does not
  *   frame or check is a torn tail: readers stop before it; an appender (holding the lock) truncates it.
  * - `transact` is the only way to append. Under `journal/journal.lock` (backends/util/lock-file.ts) it
  *   first reads what other processes appended (the same as read()), passes that to `build`, appends
@@ -29,8 +29,8 @@
  * - Records this instance appends are returned by `transact`, and records caught up by `transact` or
  *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once.
  *   If `build` throws, the records it was handed come back from the next `read` (or the next build).
- * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to the committed seq it
- *   reads from its branch's trailers, and the journal never numbers a record at or below it, whatever
+ * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to this journal's committed
+ *   seq (its mark and own-id trailers: ../committed-seq.ts), and the journal never numbers a record at or below it, whatever
  *   the file says (a cloned repository or a wiped state directory has a fresh journal at seq 1, and a
  *   record numbered 1 would look committed already and be dropped). A fresh file, or one re-created
  *   after a bad header, starts at floor + 1; a transact whose next seq is not above the floor first
@@ -55,7 +55,7 @@ import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { Mutex } from '../../util/mutex.js';
-import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES } from './format.js';
+import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES, isJournalId, newJournalId } from './format.js';
 import type { JournalEntry, JournalRecord } from './record.js';
 
 export interface JournalRead {
@@ -101,6 +101,7 @@ export class Journal {
   private nextSeq = 1;
   /** The seq of the file's first record (its header). */
   private firstSeq = 1;
+  private fileId = ''; // the header's journal id (kept across rotations, new for a fresh file); '' before the first read
   /** Set while this instance writes and fdatasyncs an append (reads then do not touch the file). */
   private appending = false;
   /** The stat of a file whose bytes past `offset` did not decode: unchanged, they are not read again. */
@@ -134,7 +135,7 @@ export class Journal {
   }
 
   /**
-   * Records committed up to `seq` (the caller read it from its branch's trailers): no record will be
+   * Records committed up to `seq` (the caller's committed seq: its mark, its own-id trailers): no record will be
    * numbered at or below it. A fresh or re-created file starts above it, and the next transact replaces
    * a file whose next seq is not above it by an empty one (its records are committed, by this word).
    */
@@ -142,6 +143,9 @@ export class Journal {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`journal: bad floor ${seq}`);
     this.floor = Math.max(this.floor, seq);
   }
+
+  /** The file's journal id as of the last read ('' before it): trailers and the committed mark name it. */
+  get id(): string { return this.fileId; } // prettier-ignore
 
   /** The journal file's path (for diagnostics and tests). */
   get file(): string {
@@ -164,7 +168,7 @@ export class Journal {
           await this.advanceHeld();
           if (this.headerOk && this.nextSeq <= this.floor) {
             // Every record here is committed (the caller's word): start a file above the floor.
-            await writeFileDurably(this.log, encodeHeader(this.floor + 1), { durability: 'fsync' });
+            await writeFileDurably(this.log, encodeHeader(this.floor + 1, this.fileId), { durability: 'fsync' });
             await this.advance(); // a new inode: reset, nothing in it
           }
           return this.take();
@@ -198,7 +202,7 @@ export class Journal {
           await this.advanceHeld(); // what it reads stays pending for the next read
           if (this.nextSeq - 1 > committedSeq) return this.dropCommitted(committedSeq);
           if (this.nextSeq === committedSeq + 1 && this.offset === HEADER_BYTES) return true; // empty, at that seq already
-          await writeFileDurably(this.log, encodeHeader(committedSeq + 1), { durability: 'fsync' });
+          await writeFileDurably(this.log, encodeHeader(committedSeq + 1, this.fileId), { durability: 'fsync' });
           return true; // this fd stays on the old file: the next read sees the new one and says reset
         }),
       { makeDir: true },
@@ -215,7 +219,7 @@ export class Journal {
     const prefix = framesLength(body, committedSeq - this.firstSeq + 1);
     if (prefix <= ROTATE_PREFIX_BYTES && prefix * 2 <= body.length) return false; // not worth a rewrite yet
     const kept = body.subarray(prefix);
-    await writeFileDurably(this.log, Buffer.concat([encodeHeader(committedSeq + 1), kept]), { durability: 'fsync' });
+    await writeFileDurably(this.log, Buffer.concat([encodeHeader(committedSeq + 1, this.fileId), kept]), { durability: 'fsync' });
     return true; // readers see a new inode: a reset, then the kept records
   }
 
@@ -230,7 +234,7 @@ export class Journal {
 
   /** Creates the file with its header (temp + fsync + link + directory fsync) unless it exists; never at or below the floor. */
   private async create(firstSeq: number): Promise<void> {
-    await writeFileDurably(this.log, encodeHeader(Math.max(firstSeq, this.floor + 1)), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
+    await writeFileDurably(this.log, encodeHeader(Math.max(firstSeq, this.floor + 1), newJournalId()), { durability: 'fsync', replace: false }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
   }
@@ -308,6 +312,7 @@ export class Journal {
     this.offset = HEADER_BYTES;
     this.nextSeq = header.firstSeq;
     this.firstSeq = header.firstSeq;
+    this.fileId = header.id;
   }
 
   /** Records handed to a build that threw go back ahead of what was read since (unless the file was replaced since). */

@@ -1,0 +1,56 @@
+/**
+ * `<stateDir>/journal/committed`: the last seq of a journal (by its id) the committer knows committed,
+ * `{"id":"<32 hex>","seq":N}`. Written by the committer under commit.lock right after each commit
+ * lands (and for a burst that changed nothing), temp + fsync + rename; only ever raised. The live
+ * state takes max(this mark, its own trailers on the branch) as committed, so a rewind, a force-push,
+ * a merge or many native commits on top never bring committed records back. Parsed strictly: a
+ * corrupt or foreign file (another id) counts as no mark.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurably } from '../../util/durable-file.js';
+import { isJournalId } from './format.js';
+
+export const MARK_FILE = 'committed';
+
+export interface CommittedMark {
+  id: string;
+  seq: number;
+}
+
+/** The mark in `journalDir`, or null (missing, unreadable, not exactly the shape). Sync: a few µs, read on rebuilds only. */
+export function readMark(journalDir: string): CommittedMark | null {
+  let text: string;
+  try {
+    text = readFileSync(join(journalDir, MARK_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  return parseMark(text);
+}
+
+export function parseMark(text: string): CommittedMark | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  if (Object.keys(o).length !== 2 || !isJournalId(o.id) || !Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return null;
+  return { id: o.id, seq: o.seq as number };
+}
+
+/** The mark's seq for journal `id` (0: none, or another journal's). */
+export function markedSeq(journalDir: string, id: string): number {
+  const m = readMark(journalDir);
+  return m && m.id === id ? m.seq : 0;
+}
+
+/** Raises the mark to `seq` for `id` (the caller holds the commit lock): never lowers it for the same id. */
+export async function raiseMark(journalDir: string, id: string, seq: number): Promise<void> {
+  if (!isJournalId(id)) return;
+  if (markedSeq(journalDir, id) >= seq) return;
+  await writeFileDurably(join(journalDir, MARK_FILE), JSON.stringify({ id, seq }), { durability: 'fsync' });
+}

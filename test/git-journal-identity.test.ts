@@ -1,0 +1,229 @@
+/**
+ * The journal's identity (docs/git-backend.md, "Writing"): trailers name the journal by id
+ * (`Gitdav-Journal: <id> <seq>`), and the committed seq is max(the persisted `journal/committed` mark,
+ * our own trailers over all parents). Records at or below it are never replayed, and our records are
+ * never taken for committed on another journal's word, whatever the branch does: a foreign trailer
+ * with a higher seq pushed on top, a rewind, a merge, 1,001 native commits on top.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GitBackend } from '../backends/git/index.js';
+import { tool } from './helpers/tools.js';
+
+const LONG = 600_000;
+const git = (dir: string, ...args: string[]) => tool('git', ['--git-dir', dir, ...args]);
+const env = { ...process.env, GIT_AUTHOR_NAME: 'n', GIT_AUTHOR_EMAIL: 'n@n', GIT_COMMITTER_NAME: 'n', GIT_COMMITTER_EMAIL: 'n@n' };
+const out = async (dir: string, args: string[], input?: string) => {
+  const r = await tool('git', ['--git-dir', dir, ...args], { env, ...(input !== undefined ? { input } : {}) });
+  assert.equal(r.code, 0, `git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+};
+const write = (b: GitBackend, path: string, text: string, user = 'alice') =>
+  b.write(path, Readable.from([Buffer.from(text)]), { length: Buffer.byteLength(text), actor: { user } });
+const text = async (b: GitBackend, p: string) => {
+  const chunks: Buffer[] = [];
+  for await (const c of await b.read(p)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+};
+/** Commits the closed bursts now, leaving the open one (as a burst timer would). */
+const commitClosed = (b: GitBackend) => (b as unknown as { committer: { recover(): Promise<void> } }).committer.recover();
+const journalId = (root: string) => readFileSync(join(root, 'gitdav', 'journal', 'journal.log')).toString('hex', 16, 32);
+
+/** Our journal's trailer seqs in main's history (all parents), and whether any is there twice. */
+async function ourSeqs(root: string, id: string): Promise<number[]> {
+  const lines = (await out(root, ['log', '--format=%(trailers:key=Gitdav-Journal,valueonly)', 'main'])).split('\n').filter(Boolean);
+  const seqs = lines.filter((l) => l.startsWith(`${id} `)).map((l) => Number(l.split(' ')[1]));
+  assert.equal(new Set(seqs).size, seqs.length, `a record committed twice: ${seqs.join(' ')}`);
+  return seqs;
+}
+
+async function blob(root: string, content: string): Promise<string> {
+  return out(root, ['hash-object', '-w', '--stdin'], content);
+}
+
+/** main's tree with `files` (top-level names) set. */
+async function treeWith(root: string, base: string, files: Record<string, string>): Promise<string> {
+  const keep = (await out(root, ['ls-tree', base])).split('\n').filter((l) => l && !Object.keys(files).includes(l.split('\t')[1]!));
+  for (const [name, content] of Object.entries(files)) keep.push(`100644 blob ${await blob(root, content)}\t${name}`);
+  return out(root, ['mktree'], keep.join('\n') + '\n');
+}
+
+describe('the journal identity and the committed mark', function () {
+  this.timeout(120_000);
+  const dirs: string[] = [];
+  const open = async (root?: string) => {
+    root ??= await mkdtemp(join(tmpdir(), 'gitdav-jid-'));
+    dirs.push(root);
+    return { root, b: await GitBackend.open({ root, burstWindowMs: LONG, burstMaxAgeMs: LONG }) };
+  };
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('a foreign trailer with a higher seq pushed on top never makes acknowledged records look committed', async () => {
+    const { root, b } = await open();
+    await write(b, '/base.txt', 'base');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    await write(b, '/acked1.txt', 'one');
+    await write(b, '/acked2.txt', 'two');
+    // Another server's history (and the old id-less format), merged by a user and pushed here.
+    const tree = await out(root, ['rev-parse', 'main^{tree}']);
+    const other = 'f'.repeat(32);
+    const foreign = await out(root, ['commit-tree', tree, '-m', `elsewhere\n\nGitdav-Journal: ${other} 500\nGitdav-Journal: 501`]);
+    const merge = await out(root, ['commit-tree', tree, '-p', foreign, '-p', 'main', '-m', 'merge']);
+    await out(root, ['update-ref', 'refs/heads/main', merge]);
+    assert.equal(await text(b, '/acked1.txt'), 'one', 'still shown');
+    await write(b, '/later.txt', 'later');
+    const id = journalId(root);
+    await b.close();
+    assert.deepEqual((await out(root, ['ls-tree', '--name-only', 'main'])).split('\n').filter((n) => n.endsWith('.txt')).sort(), ['acked1.txt', 'acked2.txt', 'base.txt', 'later.txt']);
+    assert.deepEqual((await ourSeqs(root, id)).sort((x, y) => x - y), [1, 4]);
+    assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+  });
+
+  it('a rewind after a commit does not bring the committed records back (old and new processes agree)', async () => {
+    const { root, b } = await open();
+    await write(b, '/base.txt', 'base');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    const c0 = await out(root, ['rev-parse', 'main']);
+    await write(b, '/a.txt', 'a', 'u1');
+    await write(b, '/b.txt', 'b', 'u2'); // u1's burst is closed, u2's stays open: the file keeps u1's record
+    await commitClosed(b);
+    assert.equal(await out(root, ['show', 'main:a.txt']), 'a');
+    await out(root, ['update-ref', 'refs/heads/main', c0]); // the admin undoes it
+    const { b: other } = await open(root);
+    assert.equal(await b.stat('/a.txt'), null);
+    assert.equal(await other.stat('/a.txt'), null, 'a new process does not replay a committed record');
+    assert.equal(await text(other, '/b.txt'), 'b');
+    const id = journalId(root);
+    await other.close();
+    await b.close();
+    assert.deepEqual((await out(root, ['ls-tree', '--name-only', 'main'])).split('\n').filter((n) => n.endsWith('.txt')).sort(), ['b.txt', 'base.txt']);
+    await ourSeqs(root, id);
+    assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+  });
+
+  for (const how of ['a merge with our commit as second parent', '1,001 native commits on top'] as const) {
+    it(`committed records are not replayed over ${how}`, async () => {
+      const { root, b } = await open();
+      await write(b, '/x.txt', 'base');
+      await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+      await write(b, '/x.txt', 'alice-edit', 'alice');
+      // alice's burst closes; bob's stays open, bigger than hers: rotation keeps her committed record in the file.
+      await write(b, '/y-a-name-long-enough-that-the-open-burst-outweighs-the-committed-one.txt', 'y', 'bob');
+      await commitClosed(b);
+      const ours = await out(root, ['rev-parse', 'main']);
+      if (how === '1,001 native commits on top') {
+        const stream: string[] = [];
+        for (let i = 0; i < 1001; i++) {
+          const content = i === 1000 ? 'native-final' : `native-${i}`;
+          stream.push(`commit refs/heads/main\ncommitter n <n@n> 0 +0000\ndata 1\nn\n${i === 0 ? `from ${ours}\n` : ''}M 100644 inline x.txt\ndata ${content.length}\n${content}\n`);
+        }
+        await out(root, ['fast-import', '--quiet'], stream.join(''));
+      } else {
+        const native = await out(root, ['commit-tree', await treeWith(root, `${ours}~1`, { 'x.txt': 'native' }), '-p', `${ours}~1`, '-m', 'native']);
+        const merge = await out(root, ['commit-tree', await treeWith(root, ours, { 'x.txt': 'native-final' }), '-p', native, '-p', ours, '-m', 'merge']);
+        await out(root, ['update-ref', 'refs/heads/main', merge]);
+      }
+      const { b: other } = await open(root);
+      assert.equal(await text(b, '/x.txt'), 'native-final');
+      assert.equal(await text(other, '/x.txt'), 'native-final', 'a new process does not replay a committed record');
+      const id = journalId(root);
+      await other.close();
+      await b.close();
+      assert.equal(await out(root, ['show', 'main:x.txt']), 'native-final');
+      assert.equal(await out(root, ['show', 'main:y-a-name-long-enough-that-the-open-burst-outweighs-the-committed-one.txt']), 'y');
+      assert.deepEqual((await ourSeqs(root, id)).sort((x, y) => x - y), [1, 2, 3]);
+      assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+    });
+  }
+
+  it('the journal file stays bounded under steady writes with a burst always open (rotation after every commit)', async () => {
+    const { root, b } = await open();
+    const log = join(root, 'gitdav', 'journal', 'journal.log');
+    let most = 0;
+    for (let i = 0; i < 60; i++) {
+      await write(b, `/a-${i}.txt`, `${i}`, i % 2 ? 'alice' : 'bob'); // each write closes the other user's burst
+      await commitClosed(b);
+      most = Math.max(most, statSync(log).size);
+    }
+    const one = statSync(log).size; // the open burst: one record (and the header)
+    assert.ok(most <= 3 * one, `the file grew to ${most} bytes (one open record: ${one})`);
+    const id = journalId(root);
+    await b.close();
+    assert.equal((await ourSeqs(root, id)).length, 60);
+  });
+
+  it("the commit author is the burst's writer, even with another user's UNLOCK inside the burst", async () => {
+    const { root, b } = await open();
+    await write(b, '/a.txt', 'a', 'alice');
+    await b.unlocked('/other.txt', Date.now() - 1000, { user: 'bob' });
+    await write(b, '/b.txt', 'b', 'alice');
+    await b.close();
+    assert.equal(await out(root, ['log', '-1', '--format=%an <%ae>', 'main']), 'alice <alice@gitdav>');
+  });
+
+  it('a commit message that cannot be made never blocks the commit: the fallback message is used', async () => {
+    const { root, b } = await open();
+    await write(b, '/f.txt', 'one');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    const d = (b as unknown as { committer: { d: { versionOf: unknown } } }).committer.d;
+    d.versionOf = () => {
+      throw new Error('describing fails');
+    };
+    await write(b, '/f.txt', 'two');
+    const id = journalId(root);
+    await b.close();
+    assert.equal(await out(root, ['show', 'main:f.txt']), 'two');
+    assert.match(await out(root, ['log', '-1', '--format=%B', 'main']), new RegExp(`Gitdav-Journal: ${id} 2$`));
+  });
+
+  it('a write whose records the view fails to take is still answered (no unhandled rejection) and committed', async () => {
+    const { root, b } = await open();
+    const live = (b as unknown as { live: { appended(r: unknown): Promise<unknown> } }).live;
+    const real = live.appended.bind(live);
+    live.appended = async () => {
+      throw new Error('the view failed');
+    };
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown) => rejections.push(err);
+    process.on('unhandledRejection', onRejection);
+    try {
+      await write(b, '/kept.txt', 'kept');
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      live.appended = real;
+      process.off('unhandledRejection', onRejection);
+    }
+    assert.deepEqual(rejections, []);
+    await b.close();
+    // Durable: the next process to open commits it (this one's overlay catching up is the read side's part).
+    const again = await GitBackend.open({ root, burstWindowMs: 1, burstMaxAgeMs: LONG });
+    await again.close();
+    assert.equal(await out(root, ['show', 'main:kept.txt']), 'kept');
+  });
+
+  it('a process that only reads commits the burst a dead writer left once it closes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gitdav-jid-'));
+    dirs.push(root);
+    const options = { root, burstWindowMs: 200, burstMaxAgeMs: LONG };
+    const reader = await GitBackend.open(options);
+    const writer = await GitBackend.open(options);
+    (writer as unknown as { committer: { stop(): void } }).committer.stop(); // as if killed: it never commits
+    await write(writer, '/left.txt', 'left');
+    assert.equal(await text(reader, '/left.txt'), 'left');
+    let committed = false;
+    for (let i = 0; i < 200 && !committed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      committed = (await git(root, 'rev-parse', '--verify', '-q', 'main')).code === 0;
+    }
+    assert.ok(committed, 'the reader committed the closed burst');
+    assert.equal(await out(root, ['show', 'main:left.txt']), 'left');
+    await reader.close();
+    await writer.close();
+  });
+});
