@@ -16,7 +16,7 @@ import { RefLockedError, type Refs } from './refs.js';
 import type { ObjectStore } from './objects.js';
 import { EMPTY_TREE } from './objects.js';
 import type { Journal } from './journal/journal.js';
-import { burstUser, splitBursts, type BurstRules } from './journal/burst.js';
+import { burstUser, mayCloseEarlier, splitBursts, type BurstRules } from './journal/burst.js';
 import { raiseMark } from './journal/committed-mark.js';
 import { commitMessage, fallbackMessage } from './journal/messages.js';
 import { netChanges } from './journal/net-changes.js';
@@ -75,7 +75,9 @@ export class Committer {
         },
       );
     }
-    const split = splitBursts(this.d.live.peek()?.records ?? records, Date.now(), this.d.rules);
+    const all = this.d.live.peek()?.records ?? records;
+    if (this.timer && !mayCloseEarlier(all, records)) return; // the armed deadline stands (arm() only moves it earlier)
+    const split = splitBursts(all, Date.now(), this.d.rules);
     this.arm(split.closed.length ? Date.now() : (split.nextCloseAt ?? Date.now()));
   }
 

@@ -1,7 +1,7 @@
 /** The burst rules (backends/git/journal/burst.ts): which journal records make one commit. */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { burstUser, makesCommit, splitBursts, type BurstRules } from '../../backends/git/journal/burst.js';
+import { burstUser, makesCommit, mayCloseEarlier, splitBursts, type BurstRules } from '../../backends/git/journal/burst.js';
 import type { JournalRecord } from '../../backends/git/journal/record.js';
 
 const RULES: BurstRules = { windowMs: 2_000, maxAgeMs: 30_000 };
@@ -172,5 +172,17 @@ describe('git bursts: splitBursts', () => {
         { numRuns: 300 },
       );
     });
+  });
+
+  it('mayCloseEarlier: only another user\'s record or a marker among the added ones can move a deadline earlier', () => {
+    const a = [put(0, 'ann'), put(1, 'ann'), put(2, 'ann')];
+    assert.equal(mayCloseEarlier(a, a.slice(2)), false);
+    assert.equal(mayCloseEarlier(a, a.slice(1)), false);
+    const b = [...a, put(3, 'bob')];
+    assert.equal(mayCloseEarlier(b, b.slice(3)), true);
+    const u = [...a, unlock(3, 0, 'ann')];
+    assert.equal(mayCloseEarlier(u, u.slice(3)), true);
+    assert.equal(mayCloseEarlier(a, [put(9, 'ann')]), true, 'records that are not the tail: split');
+    assert.equal(mayCloseEarlier(a.slice(0, 1), a.slice(0, 1)), true, 'nothing before them: split');
   });
 });
