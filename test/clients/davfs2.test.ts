@@ -13,6 +13,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool, tool } from '../helpers/tools.js';
 import { serveGitNow, type GitServed } from '../helpers/history.js';
 import { raw } from '../helpers/server.js';
+import { mountDavfs } from '../helpers/davfs2.js';
 
 forEachBackend((kind) => describe(`real client: davfs2 mount (${kind})`, function () {
   this.timeout(120_000);
@@ -26,13 +27,7 @@ forEachBackend((kind) => describe(`real client: davfs2 mount (${kind})`, functio
     if (!existsSync('/dev/fuse') || process.getuid?.() !== 0) this.skip(); // a mount needs FUSE and root
     s = await startTestServer({ backend: kind });
     base = await mkdtemp(join(tmpdir(), 'gitdav-davfs-'));
-    mnt = join(base, 'mnt');
-    await mkdir(mnt);
-    // Its own config: buf_size 64 works around "Invalid argument" on this kernel; no cache, no locks kept.
-    await writeFile(join(base, 'davfs2.conf'), 'buf_size 64\nuse_locks 1\ncache_size 1\ndelay_upload 0\nsecrets ' + join(base, 'secrets') + '\n');
-    await writeFile(join(base, 'secrets'), `${s.url}/ user pass\n`, { mode: 0o600 });
-    const r = await tool('/usr/sbin/mount.davfs', [`${s.url}/`, mnt, '-o', `conf=${join(base, 'davfs2.conf')}`], { input: '' });
-    assert.equal(r.code, 0, `mount.davfs failed: ${r.stderr}`);
+    mnt = await mountDavfs(s.url, base, { locks: true });
     mounted = true;
   });
   after(async () => {
@@ -110,12 +105,7 @@ describe('real client: davfs2 mount of history (git)', function () {
     await raw(s.url, '/tree/d4/keep.txt', { method: 'PUT', body: 'keep\n' });
     await raw(s.url, '/tree/d4/b', { method: 'DELETE' });
     base = await mkdtemp(join(tmpdir(), 'gitdav-davfs-hist-'));
-    mnt = join(base, 'mnt');
-    await mkdir(mnt);
-    await writeFile(join(base, 'davfs2.conf'), 'buf_size 64\nuse_locks 0\ncache_size 1\ndelay_upload 0\nsecrets ' + join(base, 'secrets') + '\n');
-    await writeFile(join(base, 'secrets'), `${s.url}/ user pass\n`, { mode: 0o600 });
-    const r = await tool('/usr/sbin/mount.davfs', [`${s.url}/`, mnt, '-o', `conf=${join(base, 'davfs2.conf')}`], { input: '' });
-    assert.equal(r.code, 0, `mount.davfs failed: ${r.stderr}`);
+    mnt = await mountDavfs(s.url, base, { locks: false });
     mounted = true;
   });
   after(async () => {

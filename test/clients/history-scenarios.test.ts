@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { killCliProcesses, runCli, type CliProcess } from '../helpers/cli.js';
 import { requireTool, tool } from '../helpers/tools.js';
+import { mountDavfs } from '../helpers/davfs2.js';
 
 const run = promisify(execFile);
 const BURST_WINDOW_MS = 500;
@@ -68,14 +69,9 @@ describe('history a person can read: real clients on a git server with burst com
     if (!existsSync('/dev/fuse') || process.getuid?.() !== 0) this.skip(); // a mount needs FUSE and root
     base = await mkdtemp(join(tmpdir(), 'gitdav-history-'));
     repo = join(base, 'repo');
-    mnt = join(base, 'mnt');
-    await mkdir(mnt);
     server = runCli(['serve', '--backend', 'git', '--root', repo, '--host', '127.0.0.1', '--port', '0', '--log-level', 'error', '--burst-window-ms', String(BURST_WINDOW_MS)]);
     url = await server.url;
-    await writeFile(join(base, 'davfs2.conf'), 'buf_size 64\nuse_locks 1\ncache_size 1\ndelay_upload 0\nsecrets ' + join(base, 'secrets') + '\n');
-    await writeFile(join(base, 'secrets'), `${url}/ user pass\n`, { mode: 0o600 });
-    const r = await tool('/usr/sbin/mount.davfs', [`${url}/`, mnt, '-o', `conf=${join(base, 'davfs2.conf')}`], { input: '' });
-    assert.equal(r.code, 0, `mount.davfs failed: ${r.stderr}`);
+    mnt = await mountDavfs(url, base, { locks: true });
     mounted = true;
   });
   after(async () => {
