@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { timedRequest } from './load.js';
 import { FLOOR_PEERS, STARTERS, type Peer, type PeerName, type Prepare } from './peers.js';
 import { describeProcs, sampleProcesses, setTempRoot, stopAll, removeTempDirs } from './proc.js';
-import { renderTable, type Cell, type Row, type TableId } from './table.js';
+import { renderTable, rowMaker, type Cell, type Row, type TableId } from './table.js';
 import { TARGET_PEER, selectedPeers } from './webdav.js';
 import type { Figures, Who } from './targets.js';
 
@@ -79,11 +79,7 @@ export async function bigFolderSection(files: number): Promise<{ lines: string[]
   const rows: Row[] = [];
   const notes: string[] = [];
   const T: TableId[] = ['issue'];
-  const row = (label: string, digits = 0): Row => {
-    const r: Row = { label, digits, tables: T, cells: {} };
-    rows.push(r);
-    return r;
-  };
+  const row = rowMaker(rows, T);
   const n = files.toLocaleString('en-US');
   const R = {
     ttfb: row(`${n} files, allprop PROPFIND Depth 1 (cold), first body byte, ms`),

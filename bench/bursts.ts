@@ -18,7 +18,7 @@ import { commitCount, waitForGit } from './git.js';
 import { fetchOnce, putMany, timedRequest } from './load.js';
 import { FLOOR_PEERS, STARTERS, type Peer, type PeerName } from './peers.js';
 import { removeTempDirs, sleep, stopAll } from './proc.js';
-import { fmt, renderTable, type Cell, type Row, type TableId } from './table.js';
+import { fmt, renderTable, rowMaker, type Cell, type Row, type TableId } from './table.js';
 import { selectedPeers } from './webdav.js';
 
 const PUTS = 1000;
@@ -71,11 +71,7 @@ export async function burstsSection(bigFiles: number): Promise<{ lines: string[]
   const rows: Row[] = [];
   const notes: string[] = [];
   const T: TableId[] = ['issue'];
-  const row = (label: string, digits = 0): Row => {
-    const r: Row = { label, digits, tables: T, cells: {} };
-    rows.push(r);
-    return r;
-  };
+  const row = rowMaker(rows, T);
   const n = bigFiles.toLocaleString('en-US');
   const R = {
     puts: Object.fromEntries(CLIENTS.map((c) => [c, row(`${PUTS.toLocaleString('en-US')} PUTs of ${PUT_SIZE} B new files, ${c === 1 ? 'ONE client (sequential)' : `${c} concurrent clients`}, PUT/s`)])) as Record<(typeof CLIENTS)[number], Row>,

@@ -20,6 +20,15 @@ export interface Row {
   cells: Partial<Record<PeerName, Cell>>;
 }
 
+/** A section's row maker: each row it makes is added to `rows`, printed in `tables`. */
+export function rowMaker(rows: Row[], tables: TableId[]): (label: string, digits?: number) => Row {
+  return (label, digits = 0) => {
+    const r: Row = { label, digits, tables, cells: {} };
+    rows.push(r);
+    return r;
+  };
+}
+
 export interface TableSpec {
   columns: { peer: PeerName; header: string }[];
   ratios: { a: PeerName; b: PeerName; header: string }[];
