@@ -13,13 +13,7 @@ import { FRAME_BYTES as FRAME, HEADER_BYTES, encodeRecords } from '../backends/g
 import { Journal, journalFaults, ROTATE_PREFIX_BYTES, type JournalRead } from '../backends/git/journal/journal.js';
 import type { JournalEntry, JournalRecord } from '../backends/git/journal/record.js';
 
-const entry = (path: string, user = 'alice'): JournalEntry => ({
-  time: 1_700_000_000_000,
-  user,
-  meta: { op: 'PUT', path },
-  effects: [{ path, slot: { kind: 'file', mode: '100644', oid: 'b'.repeat(40) } }],
-});
-const paths = (records: { meta: { path: string } }[]) => records.map((r) => r.meta.path);
+import { entry, paths } from './helpers/journal-entries.js';
 const seqs = (records: { seq: number }[]) => records.map((r) => r.seq);
 /** What a caller holds after each read or transact: the records of the current file, in order. */
 class Held {

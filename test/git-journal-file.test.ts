@@ -14,13 +14,7 @@ import type { JournalEntry, JournalRecord } from '../backends/git/journal/record
 import fc from 'fast-check';
 import { dist, runChild, type ChildScript } from './helpers/child-script.js';
 
-const entry = (path: string, user = 'alice'): JournalEntry => ({
-  time: 1_700_000_000_000,
-  user,
-  meta: { op: 'PUT', path },
-  effects: [{ path, slot: { kind: 'file', mode: '100644', oid: 'b'.repeat(40) } }],
-});
-const paths = (records: { meta: { path: string } }[]) => records.map((r) => r.meta.path);
+import { entry, paths } from './helpers/journal-entries.js';
 const append = (j: Journal, ...ps: string[]) => j.transact(async () => ({ entries: ps.map((p) => entry(p)), result: undefined }));
 
 /** A child with a Journal on `stateDir`: `append N TAG` appends N records one transact each and prints their seqs. */
