@@ -28,6 +28,17 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
 
 const counts = cacheCounts('propfind_members');
 
+/** `/d/` listed twice: the second must be a cache hit with the same bytes (the cache is used). */
+async function listTwice(url: string, body?: string, headers: Record<string, string> = {}): Promise<Map<string, string>> {
+  const ask = () => raw(url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1', ...headers }, body });
+  const first = (await ask()).text;
+  const hits = counts.hits;
+  const second = (await ask()).text;
+  assert.equal(counts.hits, hits + 1, 'the second listing is a cache hit');
+  assert.equal(second, first);
+  return responses(first);
+}
+
 const patchBody = (set: string) => `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z" xmlns:W="urn:schemas-microsoft-com:"><D:set><D:prop>${set}</D:prop></D:set></D:propertyupdate>`;
 
 describe('PROPFIND Depth 1 members cache (git, one process)', function () {
@@ -40,18 +51,8 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
   });
   after(() => s.close());
 
-  /** A listing, asked twice: the second must be a cache hit with the same bytes (the cache is used). */
-  const listTwice = async (body?: string, headers: Record<string, string> = {}) => {
-    const ask = () => raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1', ...headers }, body });
-    const first = (await ask()).text;
-    const hits = counts.hits;
-    const second = (await ask()).text;
-    assert.equal(counts.hits, hits + 1, 'the second listing is a cache hit');
-    assert.equal(second, first);
-    return responses(first);
-  };
-  const allprop = () => listTwice();
-  const props = () => listTwice(PROPS);
+  const allprop = () => listTwice(s.url);
+  const props = () => listTwice(s.url, PROPS);
 
   it('replays listings, and each request form has its own answer', async () => {
     const p = await props();
@@ -59,14 +60,14 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
     assert.doesNotMatch(p.get('/d/a.txt')!, /supportedlock/);
     assert.match((await allprop()).get('/d/a.txt')!, /supportedlock/);
     const withMissing = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><D:getetag/><Z:nope/></D:prop></D:propfind>`;
-    const brief = await listTwice(withMissing, { Brief: 't' });
+    const brief = await listTwice(s.url, withMissing, { Brief: 't' });
     assert.doesNotMatch(brief.get('/d/a.txt')!, /404/);
-    const full = await listTwice(withMissing);
+    const full = await listTwice(s.url, withMissing);
     assert.match(full.get('/d/a.txt')!, /404/);
     // Order of the names is the order of the answer.
-    const reversed = await listTwice(propfindBody('getcontentlength', 'getetag'));
+    const reversed = await listTwice(s.url, propfindBody('getcontentlength', 'getetag'));
     assert.match(reversed.get('/d/a.txt')!, /getcontentlength>.*getetag>/s);
-    assert.match((await listTwice(propfindBody('getetag', 'getcontentlength'))).get('/d/a.txt')!, /getetag>.*getcontentlength>/s);
+    assert.match((await listTwice(s.url, propfindBody('getetag', 'getcontentlength'))).get('/d/a.txt')!, /getetag>.*getcontentlength>/s);
   });
 
   it('the next listing shows PUT, DELETE, MOVE, COPY and MKCOL', async () => {
@@ -91,7 +92,7 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
   it('no cache while a lock is in or over the folder; lockdiscovery follows LOCK and UNLOCK', async () => {
     const body = propfindBody('lockdiscovery', 'getetag');
     const ask = async () => responses((await raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body })).text);
-    await listTwice(body);
+    await listTwice(s.url, body);
     const member = await raw(s.url, '/d/a.txt', { method: 'LOCK', headers: { ...XML, Timeout: 'Second-600' }, body: lockBody() });
     assert.equal(member.status, 200);
     const hits = counts.hits;
@@ -99,12 +100,12 @@ describe('PROPFIND Depth 1 members cache (git, one process)', function () {
     assert.match((await ask()).get('/d/a.txt')!, /<D:activelock>/);
     assert.equal(counts.hits, hits, 'no hit while a member is locked');
     await raw(s.url, '/d/a.txt', { method: 'UNLOCK', headers: { 'Lock-Token': member.headers['lock-token'] as string } });
-    assert.match((await listTwice(body)).get('/d/a.txt')!, /<D:lockdiscovery\/>/);
+    assert.match((await listTwice(s.url, body)).get('/d/a.txt')!, /<D:lockdiscovery\/>/);
     const folder = await raw(s.url, '/d/', { method: 'LOCK', headers: { ...XML, Depth: 'infinity' }, body: lockBody() });
     assert.equal(folder.status, 200);
     for (const v of (await ask()).values()) assert.match(v, /<D:activelock>/);
     await raw(s.url, '/d/', { method: 'UNLOCK', headers: { 'Lock-Token': folder.headers['lock-token'] as string } });
-    for (const v of (await listTwice(body)).values()) assert.doesNotMatch(v, /activelock/);
+    for (const v of (await listTwice(s.url, body)).values()) assert.doesNotMatch(v, /activelock/);
   });
 
   it('the next listing shows a native commit and a native push; dates follow history', async () => {
@@ -175,15 +176,7 @@ describe('PROPFIND Depth 1 members cache (git, one process, real 2 s bursts: unc
   });
   after(() => s.close());
 
-  const props = async () => {
-    const ask = () => raw(s.url, '/d/', { method: 'PROPFIND', headers: { ...XML, Depth: '1' }, body: PROPS });
-    const first = (await ask()).text;
-    const hits = counts.hits;
-    const second = (await ask()).text;
-    assert.equal(counts.hits, hits + 1, 'the second listing is a cache hit');
-    assert.equal(second, first);
-    return responses(first);
-  };
+  const props = () => listTwice(s.url, PROPS);
 
   it('the next listing shows PUT, DELETE, MOVE and COPY while the burst is open', async () => {
     assert.ok((await props()).has('/d/a.txt'));
