@@ -5,18 +5,13 @@
  * through a mount's view.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { Entry } from '../backends/backend.js';
 import { GitBackend } from '../backends/git/index.js';
-import type { GitBackendOptions } from '../backends/git/options.js';
+import { body, journalRepos, LONG, until } from './helpers/journal-backends.js';
 import type { JournalRecord } from '../backends/git/journal/record.js';
 import { MountView } from '../backends/mount/view.js';
 
-const LONG = 600_000; // nothing is committed until close
-const body = (text: string) => Readable.from([Buffer.from(text)]);
 const write = (b: GitBackend, path: string, text: string) => b.write(path, body(text), { length: Buffer.byteLength(text) });
 
 async function names(b: GitBackend, dir = '/'): Promise<string[]> {
@@ -25,25 +20,10 @@ async function names(b: GitBackend, dir = '/'): Promise<string[]> {
   return out.sort();
 }
 
-async function until(what: string, check: () => Promise<boolean>, steps = 200, stepMs = 25): Promise<void> {
-  for (let i = 0; i < steps; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  assert.fail(`${what}: not after ${steps} steps`);
-}
-
 describe('git backend journal: the read side', function () {
   this.timeout(120_000);
-  const dirs: string[] = [];
-  const open = async (options: Partial<GitBackendOptions> = {}, root?: string) => {
-    root ??= await mkdtemp(join(tmpdir(), 'gitdav-jread-'));
-    dirs.push(root);
-    return { root, b: await GitBackend.open({ root, burstWindowMs: LONG, burstMaxAgeMs: LONG, ...options }) };
-  };
-  after(async () => {
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
+  const { open, removeAll } = journalRepos('gitdav-jread-');
+  after(removeAll);
 
   it('two states never share a listingVersion: another process appends while our own record is on its way', async () => {
     const { root, b: one } = await open();
@@ -58,7 +38,7 @@ describe('git backend journal: the read side', function () {
       return appended(records);
     };
     const put = write(one, '/x', 'x');
-    await until('x is in the journal', async () => (await two.stat('/x')) !== null);
+    await until('x is in the journal', async () => (await two.stat('/x')) !== null, 200, 25);
     await write(two, '/y', 'y');
     const during = await one.listingVersion();
     assert.deepEqual(await names(one), ['/seed', '/y'], 'one refreshed: y from the journal, its own x not yet');

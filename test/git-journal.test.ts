@@ -5,20 +5,16 @@
  * behind is committed at the next open, each record once.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { GitBackend } from '../backends/git/index.js';
-import type { GitBackendOptions } from '../backends/git/options.js';
+import { body, journalRepos, LONG, until } from './helpers/journal-backends.js';
 import { BackendError } from '../backends/errors.js';
 import { tool } from './helpers/tools.js';
 
-const LONG = 600_000; // a window no test waits for: nothing is committed until close (or commitAll)
 
 const git = (dir: string, ...args: string[]) => tool('git', ['--git-dir', dir, ...args]);
-const body = (text: string) => Readable.from([Buffer.from(text)]);
 const write = (b: GitBackend, path: string, text: string, options = {}) => b.write(path, body(text), { length: Buffer.byteLength(text), ...options });
 
 /** Every path under `dir` with its ETag's id (file: blob id, folder: tree id), as the backend shows them. */
@@ -46,25 +42,10 @@ async function trailerSeqs(dir: string): Promise<number[]> {
   return r.stdout.split('\n').filter(Boolean).map((v) => Number(v.split(' ')[1]));
 }
 
-async function until(what: string, check: () => Promise<boolean>, steps = 200, stepMs = 50): Promise<void> {
-  for (let i = 0; i < steps; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  assert.fail(`${what}: not after ${steps} steps`);
-}
-
 describe('git backend on the write journal', function () {
   this.timeout(120_000);
-  const dirs: string[] = [];
-  const open = async (options: Partial<GitBackendOptions> = {}, root?: string) => {
-    root ??= await mkdtemp(join(tmpdir(), 'gitdav-journal-'));
-    dirs.push(root);
-    return { root, b: await GitBackend.open({ root, burstWindowMs: LONG, burstMaxAgeMs: LONG, ...options }) };
-  };
-  after(async () => {
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
+  const { open, removeAll } = journalRepos('gitdav-journal-');
+  after(removeAll);
 
   it('the overlay shows exactly what the commits then hold (random operations)', async () => {
     const name = fc.constantFrom('/a', '/b', '/d', '/d/a', '/d/b', '/d/e', '/d/e/a', '/f/a');
@@ -109,7 +90,7 @@ describe('git backend on the write journal', function () {
   });
 
   it('guards run against the overlay: a stale ETag fails, a journaled folder takes writes', async () => {
-    const { b } = await open();
+    const { root, b } = await open();
     await write(b, '/a.txt', 'one');
     const first = (await b.stat('/a.txt'))!.etag;
     const ifMatch = (etag: string) => ({
@@ -128,7 +109,7 @@ describe('git backend on the write journal', function () {
     const chunks: Buffer[] = [];
     for await (const c of await b.read('/a.txt')) chunks.push(c as Buffer);
     assert.equal(Buffer.concat(chunks).toString(), 'TWo');
-    assert.equal((await git(dirs[dirs.length - 1]!, 'rev-parse', '--verify', '-q', 'main')).code, 1, 'nothing committed yet');
+    assert.equal((await git(root, 'rev-parse', '--verify', '-q', 'main')).code, 1, 'nothing committed yet');
     await b.close();
   });
 
