@@ -38,7 +38,7 @@ export interface NetChange {
 export interface BurstDescription {
   records: readonly JournalRecord[];
   changes: readonly NetChange[];
-  /** Trailer lines to end the message with (`Gitdav-Journal: 41`, …), already formatted. */
+  /** Trailer lines to end the message with (`Gitdav-Journal: <journal id> 41`, …), already formatted. */
   trailers: readonly string[];
 }
 
