@@ -6,7 +6,8 @@
  * committer reads the tip afresh, takes the uncommitted records, and turns each closed burst into one
  * commit: its effects replayed on the tip (./replay.ts: cannot fail), the changed trees written, the
  * commit (message ./journal/messages.ts, or the fallback message if describing throws; trailer
- * `Gitdav-Journal: <journal id> <last seq>`), one fsync of them all, and the branch moved by
+ * `Gitdav-Journal: <journal id> <last seq>`), one fsync of them all (and of the burst's small blobs,
+ * written without one: ./journal/inline.ts), and the branch moved by
  * compare-and-swap; a lost swap (a native push) replays the burst on the new tip. Right after a swap
  * (and for a burst that changes nothing, which makes no commit) the persisted committed mark is raised
  * (./journal/committed-mark.ts), so no crash, rewind or push makes a record commit twice or replay.
@@ -18,6 +19,7 @@ import { EMPTY_TREE } from './objects.js';
 import type { Journal } from './journal/journal.js';
 import { burstUser, mayCloseEarlier, splitBursts, type BurstRules } from './journal/burst.js';
 import { raiseMark } from './journal/committed-mark.js';
+import { settleInline } from './journal/inline.js';
 import { commitMessage, fallbackMessage } from './journal/messages.js';
 import { netChanges } from './journal/net-changes.js';
 import type { JournalRecord } from './journal/record.js';
@@ -179,6 +181,9 @@ export class Committer {
   private async commitBurst(burst: readonly JournalRecord[]): Promise<number> {
     const { store, refs, ref, live } = this.d;
     const lastSeq = burst[burst.length - 1]!.seq;
+    // Small blobs were written without fsync (their records carry them): durable before any commit names them.
+    const rewritten = await settleInline(store, this.d.journal.file, burst[0]!.seq, lastSeq);
+    if (rewritten) console.warn(`git: ${rewritten} small blob(s) lost by a crash were written again from the journal`);
     for (let attempt = 0; attempt < MAX_REPLAYS; attempt++) {
       const head = await refs.read(ref, 0, true);
       if ((await live.committedSeq(head)) >= lastSeq) return lastSeq; // committed already (a crash after the swap)

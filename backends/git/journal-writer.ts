@@ -10,7 +10,7 @@
 import type { Actor, Entry, Guard, GuardView } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { Journal } from './journal/journal.js';
-import type { JournalEntry, JournalRecord, RecordMeta } from './journal/record.js';
+import type { InlineObject, JournalEntry, JournalRecord, RecordMeta } from './journal/record.js';
 import type { LiveState } from './live-state.js';
 import type { ObjectStore } from './objects.js';
 import { TreeEditor } from './tree.js';
@@ -25,6 +25,8 @@ export interface Operation<R> {
   apply: Apply<R>;
   /** Append a record even when the operation changed nothing (a marker: UNLOCK). */
   marker?: boolean;
+  /** Small blobs the operation wrote without fsync: carried in its record (./journal/record.ts InlineObject). */
+  inline?: InlineObject[];
 }
 
 interface Pending {
@@ -113,6 +115,8 @@ export class JournalWriter {
       for (const p of batch) p.reject(reason);
       return;
     }
+    // Readers hold records without their inline bodies (as a decode gives them: ./journal/format.ts).
+    for (const r of records) delete r.inline;
     // The records are durable: the requests are answered whatever follows. If this process's overlay
     // fails to take them, its next refresh catches up (the read side keeps records a refresh could not apply).
     await live.appended(records).catch((err: unknown) => console.error(`git: applying appended records to the view failed: ${(err as Error).message}`));
@@ -134,6 +138,7 @@ function entryOf(op: Operation<unknown>, effects: JournalEntry['effects'], time:
   const entry: JournalEntry = { time, meta: op.meta, effects };
   if (op.actor?.user) entry.user = op.actor.user;
   if (op.actor?.userAgent) entry.userAgent = op.actor.userAgent;
+  if (op.inline?.length) entry.inline = op.inline;
   return entry;
 }
 

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants as zc, createDeflate, createInflate, inflateSync } from 'node:zlib';
+import { constants as zc, createDeflate, createInflate, deflateSync, inflateSync } from 'node:zlib';
 import type { ByteRange } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { BlobBody } from './blob-body.js';
@@ -156,6 +156,78 @@ export class LooseObjects {
   }
 
   /**
+   * A small object written at once, synchronously and WITHOUT fsync (a PUT of a small file: a few
+   * page-cache writes cost less than two trips through the thread pool). Returns the loose file's
+   * bytes: the caller puts them in its journal record, whose fdatasync makes the write durable, and
+   * the committer makes the file durable (settle) before a commit refers to it. An object already
+   * there is left as it is.
+   */
+  writeSmallSync(type: ObjectType, content: Buffer): { oid: string; bytes: Buffer } {
+    const header = objectHeader(type, content.length);
+    const oid = createHash('sha1').update(header).update(content).digest('hex');
+    const bytes = deflateSync(Buffer.concat([header, content]), { level: 1 });
+    const target = this.path(oid);
+    if (fs.existsSync(target)) return { oid, bytes };
+    const tmp = this.tmpPath();
+    try {
+      fs.writeFileSync(tmp, bytes, { flag: 'wx', mode: 0o444 });
+      for (let attempt = 0; ; attempt++) {
+        fs.mkdirSync(dirname(target), { recursive: true });
+        try {
+          fs.renameSync(tmp, target);
+          break;
+        } catch (err) {
+          // A fanout folder removed by `git prune-packed` between mkdir and rename: as moveIntoPlace.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+        }
+      }
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw mapWriteError(err);
+    }
+    return { oid, bytes };
+  }
+
+  /**
+   * Makes a loose object written by writeSmallSync durable before a commit refers to it: fsynced when
+   * its file holds a good copy; written again from `bytes` (temp + fsync + rename over it) when the
+   * file is missing or does not read back as the object (a crash of the machine lost page-cache writes).
+   * `packed`: whether a pack holds the object (then a missing loose copy is fine: packs are durable).
+   */
+  async settle(oid: string, bytes: Buffer, packed: () => Promise<boolean>): Promise<'synced' | 'packed' | 'rewritten'> {
+    const target = this.path(oid);
+    const fh = await fsp.open(target, 'r').catch(() => null);
+    if (fh) {
+      try {
+        const held = await fh.readFile();
+        if (held.equals(bytes) || holds(oid, held)) {
+          await fh.sync();
+          return 'synced';
+        }
+      } finally {
+        await fh.close();
+      }
+    } else if (await packed()) {
+      return 'packed';
+    }
+    const tmp = this.tmpPath();
+    try {
+      const out = await fsp.open(tmp, 'wx', 0o444);
+      try {
+        await out.writeFile(bytes);
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw mapWriteError(err);
+    }
+    await this.moveIntoPlace(tmp, target);
+    return 'rewritten';
+  }
+
+  /**
    * Renames a finished temp file to its object path. `git prune-packed` (run by the background
    * `git gc --auto`) removes fanout folders it empties, even between our mkdir and our rename: on
    * ENOENT make the folder again and retry, as git's own object writer does.
@@ -196,6 +268,15 @@ export function mapWriteError(err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new BackendError('InsufficientStorage', '/', 'no space left on the device', { cause: err });
   return err;
+}
+
+/** Whether a loose file's bytes inflate to an object whose id is `oid` (another writer's deflate of it). */
+function holds(oid: string, deflated: Buffer): boolean {
+  try {
+    return createHash('sha1').update(inflateSync(deflated)).digest('hex') === oid;
+  } catch {
+    return false;
+  }
 }
 
 function inflatePrefix(oid: string, deflated: Buffer): Buffer {

@@ -122,6 +122,18 @@ export class ObjectStore {
     return oid;
   }
 
+  /** A small blob written synchronously without fsync (LooseObjects.writeSmallSync): the caller journals `bytes`. */
+  writeSmallBlob(content: Buffer): { oid: string; bytes: Buffer } {
+    const written = this.loose.writeSmallSync('blob', content);
+    this.sizes.set(written.oid, content.length);
+    return written;
+  }
+
+  /** Before a commit refers to a blob written by writeSmallBlob: durable, from `bytes` if need be (LooseObjects.settle). */
+  settle(oid: string, bytes: Buffer): Promise<'synced' | 'packed' | 'rewritten'> {
+    return this.loose.settle(oid, bytes, async () => (await this.packs.locate(oid)) !== null);
+  }
+
   async writeTree(entries: TreeEntry[], options?: WriteObjectOptions): Promise<string> {
     const sorted = [...entries].sort(compareTreeEntries);
     markIfGitOrdered(sorted);

@@ -13,9 +13,9 @@ import { isTreeSource } from './tree-source.js';
 import { applyPatches, propsOf, SELF, serializeSidecar, SIDECAR, withProps } from '../sidecar.js';
 import type { Actor } from '../backend.js';
 import type { JournalWriter, Operation } from './journal-writer.js';
-import type { RecordMeta } from './journal/record.js';
+import type { InlineObject, RecordMeta } from './journal/record.js';
 import type { ObjectStore } from './objects.js';
-import type { BlobWriter } from './blob-write.js';
+import { INLINE_BLOB_MAX, type BlobWriter } from './blob-write.js';
 import type { LiveNames } from './live-names.js';
 import { readSidecar, propsKey, setProps, shallowDir } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
@@ -45,8 +45,13 @@ export class LiveWrites {
     await this.parentBeforeBlob(path);
     let oid: string;
     let basis: string | null | undefined;
+    let inline: InlineObject[] | undefined;
     if (options.offset !== undefined) {
       ({ oid, basis } = await h.blobs.patched(path, body, options.offset, (await h.editor()).editor));
+    } else if (options.length !== undefined && options.length <= INLINE_BLOB_MAX) {
+      const small = await h.blobs.writeSmall(body, options.length);
+      oid = small.oid;
+      inline = [small.inline];
     } else {
       oid = await h.blobs.write(body, options.length);
     }
@@ -61,7 +66,7 @@ export class LiveWrites {
       }
       await editor.set(path, { kind: 'file', mode: existing?.mode ?? '100644', oid });
       return { entry: (await h.entryIn(editor, path, new Date()))!, created: !existing };
-    });
+    }, inline);
   }
 
   /**
@@ -192,8 +197,8 @@ export class LiveWrites {
     await this.h.writer.submit({ meta: { op: 'UNLOCK', path, lockedAt }, actor, marker: true, apply: async () => undefined });
   }
 
-  private submit<R>(meta: RecordMeta, options: MutationOptions, apply: Operation<R>['apply']): Promise<R> {
+  private submit<R>(meta: RecordMeta, options: MutationOptions, apply: Operation<R>['apply'], inline?: InlineObject[]): Promise<R> {
     if (options.summary) meta.summary = options.summary;
-    return this.h.writer.submit({ meta, actor: options.actor, guard: options.guard, apply });
+    return this.h.writer.submit({ meta, actor: options.actor, guard: options.guard, apply, inline });
   }
 }

@@ -2,8 +2,10 @@
  * A lock file held for a short critical section by one process at a time, as git's `<file>.lock`:
  * created exclusively (symlink(2), whose target names the holder, so the file is never seen empty; a
  * regular file opened with O_EXCL where links cannot be made), removed when the section ends. Node has
- * no flock (nodejs/node#54446), so a waiter polls, backing off from a few event-loop turns to 10 ms;
- * within one process the sections of one LockFile queue on a Mutex first, so only processes poll.
+ * no flock (nodejs/node#54446), so a waiter polls: a few event-loop turns, then it waits for the file's
+ * removal (fs.watch on its folder: inotify wakes it at once, where a sleep of a few ms would leave the
+ * holder's successor idle) or 10 ms at most (where watching does not work); within one process the
+ * sections of one LockFile queue on a Mutex first, so only processes poll.
  *
  * A holder killed with SIGKILL leaves its file behind. It is stale when its holder cannot still run
  * (./process-identity.ts: pid and start time, boot id, pid namespace): that is exact, with no lease to
@@ -13,8 +15,8 @@
  * is replaced only by the one waiter that creates `<file>.takeover` exclusively and still finds the
  * content it judged, so two waiters never both take it over.
  */
-import { existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Mutex } from './mutex.js';
 import { formatHolder, judge, parseHolder, self } from './process-identity.js';
 
@@ -116,7 +118,7 @@ export class LockFile implements CriticalSection {
       }
       if (!wait) return null;
       this.stats.waits++;
-      await backOff(attempt);
+      await (attempt < 3 ? backOff(attempt) : untilRemoved(this.file, 10));
     }
     // Renewed for the lease of waiters in other pid namespaces; cleared at release.
     const renew = setInterval(() => {
@@ -233,6 +235,27 @@ async function olderThan(file: string, ms: number): Promise<boolean> {
 }
 
 /** A few event-loop turns first (most sections last well under a millisecond), then 1, 2, 4, 8, 10 ms. */
+/** Resolves once `file` may be gone (an inotify event naming it, through fs.watch on its folder) or after `ms`. */
+function untilRemoved(file: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      const name = basename(file);
+      watcher = watch(dirname(file), { persistent: false }, (_event, changed) => changed === name && done());
+      watcher.on('error', done);
+    } catch {
+      // No watching here (a file system without inotify): the timer alone.
+    }
+    if (!existsSync(file)) done(); // removed before the watch began
+  });
+}
+
 function backOff(attempt: number): Promise<void> {
   if (attempt < 3) return new Promise((r) => setImmediate(r));
   return new Promise((r) => setTimeout(r, Math.min(10, 2 ** (attempt - 3))));

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
-import type { Effect, JournalEntry, JournalRecord, RecordMeta, RecordOp, StoredSlot } from './record.js';
+import type { Effect, InlineObject, JournalEntry, JournalRecord, RecordMeta, RecordOp, StoredSlot } from './record.js';
 
 export const MAGIC = 'GDJL';
 export const VERSION = 2;
@@ -107,8 +107,12 @@ export interface Decoded {
   rest: boolean;
 }
 
-/** The complete, checking records at the start of `buf`, numbered from `nextSeq` on. Never throws. */
-export function decodeRecords(buf: Uint8Array, nextSeq: number): Decoded {
+/**
+ * The complete, checking records at the start of `buf`, numbered from `nextSeq` on. Never throws.
+ * Records come without their inline objects (only the committer needs them: ./inline.ts asks with
+ * `keepInline`), so a reader holding a long burst's records does not hold its bodies too.
+ */
+export function decodeRecords(buf: Uint8Array, nextSeq: number, keepInline = false): Decoded {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const records: JournalRecord[] = [];
   let at = 0;
@@ -119,6 +123,7 @@ export function decodeRecords(buf: Uint8Array, nextSeq: number): Decoded {
     if (crc32(json) !== b.readUInt32LE(at + 4)) break;
     const record = parseRecord(json);
     if (!record || record.seq !== nextSeq + records.length) break;
+    if (!keepInline) delete record.inline;
     records.push(record);
     at += FRAME_BYTES + len;
   }
@@ -160,9 +165,16 @@ export function isEntry(v: unknown): v is JournalEntry {
     optional(v.userAgent, 'string') &&
     isMeta(v.meta) &&
     Array.isArray(v.effects) &&
-    v.effects.every(isEffect)
+    v.effects.every(isEffect) &&
+    (v.inline === undefined || (Array.isArray(v.inline) && v.inline.every(isInline)))
   );
 }
+
+function isInline(v: unknown): v is InlineObject {
+  return isObject(v) && typeof v.oid === 'string' && OID.test(v.oid) && typeof v.z === 'string' && BASE64.test(v.z);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function isMeta(v: unknown): v is RecordMeta {
   if (!isObject(v)) return false;

@@ -49,7 +49,7 @@
  *   lock, so nothing else is new). Bytes past the last good record that did not decode (a dead
  *   writer's) are not read again while the file's size, mtime and ctime stay the same.
  */
-import { promises as fsp, statSync, type Stats } from 'node:fs';
+import { promises as fsp, statSync, writeSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
@@ -391,9 +391,7 @@ async function readAt(fd: FileHandle, position: number, length: number): Promise
   return buf.subarray(0, got);
 }
 
+/** Synchronous: a record batch into the page cache costs µs, a trip through the thread pool far more (the fdatasync stays async). */
 async function writeAt(fd: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await fd.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd.fd, bytes, done, bytes.length - done, position + done);
 }

@@ -32,6 +32,17 @@ export interface RecordMeta {
   lockedAt?: number;
 }
 
+/**
+ * A small blob's loose object, carried in the record that names it (docs/git-backend.md, "Writing"):
+ * the object file is written without fsync, so this copy is what makes the write durable with the
+ * record's one fdatasync. The committer makes the file durable (or writes it again from here) before
+ * a commit refers to it. `z`: the loose file's bytes (deflated `blob N\0…`), base64.
+ */
+export interface InlineObject {
+  oid: string;
+  z: string;
+}
+
 /** A record before the journal numbers it. */
 export interface JournalEntry {
   /** Epoch ms when acknowledged. */
@@ -42,6 +53,8 @@ export interface JournalEntry {
   meta: RecordMeta;
   /** Applied in order; empty for a marker (UNLOCK). */
   effects: Effect[];
+  /** Small blobs written without fsync (InlineObject); only in the file: readers drop it on decode. */
+  inline?: InlineObject[];
 }
 
 /** A numbered record: `seq` grows by one per record for the life of the repository (across rotations). */

@@ -20,7 +20,7 @@
  * A check costs one fstat, and at most one per turn of the event loop (the answer is reused until
  * the current run of microtasks ends: whatever caused this turn's work arrived before the check).
  */
-import { appendFileSync, closeSync, constants as fsc, fstatSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants as fsc, existsSync, fstatSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 /** What changed since the last look: nothing, some lock files (by name), or anything (reload all). */
@@ -115,6 +115,8 @@ export class LockJournal {
 
   /** Opens the journal if there is one, positioned at its end (the caller then reloads everything). */
   private open(): boolean {
+    // Most servers never lock anything: no journal, checked per request without a thrown ENOENT (~30 µs).
+    if (!existsSync(this.file)) return false;
     try {
       this.fd = openSync(this.file, fsc.O_RDWR | fsc.O_APPEND);
     } catch (err) {
