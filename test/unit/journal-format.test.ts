@@ -160,6 +160,21 @@ describe('journal format', () => {
     );
   });
 
+  it('keeps inline objects only when asked (the committer), drops them for readers, and checks their shape', () => {
+    const inline = fc.array(fc.record({ oid, z: fc.base64String({ maxLength: 80 }) }), { minLength: 1, maxLength: 3 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(entry, inline), { minLength: 1, maxLength: 5 }), (pairs) => {
+        const records = numbered(pairs.map(([e, objects]) => ({ ...e, inline: objects })), 1);
+        const bytes = encodeRecords(records);
+        assert.deepEqual(decodeRecords(bytes, 1, true).records, records);
+        assert.deepEqual(decodeRecords(bytes, 1).records, records.map(({ inline: _dropped, ...rest }) => rest));
+      }),
+    );
+    assert.throws(() => encodeRecords([{ ...record(1), inline: [{ oid: 'nope', z: '' }] }]), TypeError);
+    assert.throws(() => encodeRecords([{ ...record(1), inline: [{ oid: 'a'.repeat(40), z: 'not base64!' }] }]), TypeError);
+    assert.throws(() => encodeRecords([{ ...record(1), inline: {} as never }]), TypeError);
+  });
+
   it('refuses to encode an entry that would not read back', () => {
     assert.throws(() => encodeRecords([{ ...record(1), effects: [{ path: 'x', slot: null }] }]), TypeError);
     assert.throws(() => encodeRecords([{ ...record(1), meta: { op: 'PUT', path: '/a', lockedAt: Number.NaN } }]), TypeError);
