@@ -1,7 +1,8 @@
 /**
  * Issue 14's write figures (BENCH_SECTIONS=bursts; not in the default run): what one client writing
- * small files costs, and what history it leaves. Each selected WebDAV peer (the floor peers serve GET
- * only) is started fresh and alone, in the same run as Apache:
+ * small files costs, and what history it leaves. Each selected peer (the bare-Node floor peers too:
+ * their PUT is one fdatasync'd append, the least a durable Node server does) is started fresh and alone,
+ * in the same run as Apache:
  *   - 1,000 PUTs of 1 KiB new files from ONE client (sequential, keep-alive), and from 16 clients;
  *     PUT/s, with the ratios to Apache (targets: git ≥ 0.5× at 1 client, ≥ 1× at 16);
  *   - git peers: the commits those PUTs made (`git rev-list --count main` before, and after every
@@ -16,7 +17,7 @@ import { Agent } from 'node:http';
 import { gitFolder, BIG_DIR } from './big-folder.js';
 import { commitCount, waitForGit } from './git.js';
 import { fetchOnce, putMany, timedRequest } from './load.js';
-import { FLOOR_PEERS, STARTERS, type Peer, type PeerName } from './peers.js';
+import { STARTERS, type Peer, type PeerName } from './peers.js';
 import { removeTempDirs, sleep, stopAll } from './proc.js';
 import { fmt, renderTable, rowMaker, type Cell, type Row, type TableId } from './table.js';
 import { selectedPeers } from './webdav.js';
@@ -80,7 +81,8 @@ export async function burstsSection(bigFiles: number): Promise<{ lines: string[]
     bigP50: row(`PUT of a new 2 B file into a folder of ${n} files, p50 ms (${BIG_PUTS} sequential)`, 1),
     bigP95: row(`PUT of a new 2 B file into a folder of ${n} files, p95 ms`, 1),
   };
-  const wanted = selectedPeers().filter((p) => p !== 'baseline' && !FLOOR_PEERS.includes(p));
+  // The floor peers write too: their PUT is a durable append and nothing else (bench/node-floor.ts).
+  const wanted = selectedPeers().filter((p) => p !== 'baseline');
   const ran = new Set<PeerName>();
   const body = Buffer.alloc(PUT_SIZE, 'x');
   try {
@@ -183,10 +185,19 @@ function verdicts(R: { puts: Record<1 | 16, Row>; bigP50: Row }, ran: Set<PeerNa
     return `git ÷ Apache, ${c} client(s): ${x.toFixed(2)}× (target ≥ ${bound}×): ${x >= bound ? 'PASS' : 'FAIL'}`;
   };
   const p50 = R.bigP50.cells[gitName]?.value;
+  // What bounds a server that acknowledges only durable writes: the bare-Node floor (one fdatasync'd append per PUT).
+  const floors = ([1, 16] as const).flatMap((c) => {
+    const f = R.puts[c].cells.floor?.value;
+    const a = R.puts[c].cells.apache?.value;
+    const g = R.puts[c].cells[gitName]?.value;
+    if (f === undefined || !a) return [];
+    return [`- node floor (a bare Node server, one fdatasync'd append per PUT) ÷ Apache, ${c} client(s): ${(f / a).toFixed(2)}×; git ÷ node floor: ${g === undefined ? 'n/a' : `${(g / f).toFixed(2)}×`}`];
+  });
   return [
     `Issue 14 targets (${gitName} = gitdav git${gitName === 'gitN' ? ', a worker per CPU' : ', one process'}):`,
     `- ${rate(1, TARGETS.oneClient)}`,
     `- ${rate(16, TARGETS.sixteen)}`,
     `- PUT into the big folder, p50: ${p50 === undefined ? 'n/a' : `${p50.toFixed(1)} ms`} (target < ${TARGETS.bigP50} ms): ${p50 === undefined ? 'n/a' : p50 < TARGETS.bigP50 ? 'PASS' : 'FAIL'}`,
+    ...floors,
   ];
 }

@@ -12,10 +12,15 @@
  *   socket's write callback — piped by `stream.pipeline`, as Koa pipes gitdav's GET bodies.
  *
  * Workers: node:cluster with `--workers` processes sharing the port (as gitdav's supervisor, which
- * hands accepted sockets to its workers). Only GET and HEAD of regular files under the root; 127.0.0.1.
+ * hands accepted sockets to its workers). GET and HEAD of regular files under the root; 127.0.0.1.
+ *
+ * Writes, for the bursts section's PUT rows (both modes): MKCOL makes the folder; PUT appends the body
+ * to this worker's own journal file (`<root>/.floor-journal-<pid>`) and answers 201 once an fdatasync
+ * of it returned — the least any Node server does that acknowledges only durable writes (gitdav's
+ * journal append, without the request handling, the tree, the lock between workers or the file itself).
  */
 import cluster from 'node:cluster';
-import { closeSync, createReadStream, fstatSync, open, stat } from 'node:fs';
+import { closeSync, createReadStream, fdatasync, fstatSync, mkdir, open, openSync, stat, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -75,6 +80,22 @@ function serveBest(req: IncomingMessage, res: ServerResponse, file: string): voi
   });
 }
 
+let journal = -1;
+let journalBytes = 0;
+
+function write(req: IncomingMessage, res: ServerResponse, file: string): void {
+  if (req.method === 'MKCOL') return mkdir(file, (err) => fail(res, err ? 405 : 201));
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    if (journal < 0) journal = openSync(join(root, `.floor-journal-${process.pid}`), 'a');
+    const body = Buffer.concat(chunks);
+    for (let done = 0; done < body.length; ) done += writeSync(journal, body, done, body.length - done, journalBytes + done);
+    journalBytes += body.length;
+    fdatasync(journal, (err) => fail(res, err ? 500 : 201));
+  });
+}
+
 if (cluster.isPrimary && workers > 1) {
   for (let i = 0; i < workers; i++) cluster.fork();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -86,6 +107,7 @@ if (cluster.isPrimary && workers > 1) {
 } else {
   createServer((req, res) => {
     const file = fileOf(req);
+    if (file && (req.method === 'PUT' || req.method === 'MKCOL')) return write(req, res, file);
     if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return fail(res, file ? 405 : 404);
     if (mode === 'pipe') servePipe(req, res, file);
     else serveBest(req, res, file);

@@ -19,7 +19,7 @@ import { freePort, makeTempDir, startTracked, stopTracked, waitForPort, type Tra
  */
 export type PeerName = 'gitdav' | 'gitdavN' | 'git' | 'gitN' | 'baseline' | 'nginx' | 'apache' | 'floor' | 'floorBest';
 
-/** The bare-Node reference servers (bench/node-floor.ts): GET and HEAD only, so only the GET rows and RSS. */
+/** The bare-Node reference servers (bench/node-floor.ts): GET and HEAD, and a durable PUT (the bursts section). */
 export const FLOOR_PEERS: readonly PeerName[] = ['floor', 'floorBest'];
 
 /** Workers of the `…N` peers: one per CPU, the server's own default. */
