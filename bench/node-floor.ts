@@ -16,7 +16,8 @@
  *
  * Writes, for the bursts section's PUT rows (both modes): MKCOL makes the folder; PUT appends the body
  * to this worker's own journal file (`<root>/.floor-journal-<pid>`) and answers 201 once an fdatasync
- * of it returned — the least any Node server does that acknowledges only durable writes (gitdav's
+ * begun after it returned (one fdatasync for every PUT that arrived while the last one ran, as gitdav
+ * groups them) — the least any Node server does that acknowledges only durable writes (gitdav's
  * journal append, without the request handling, the tree, the lock between workers or the file itself).
  */
 import cluster from 'node:cluster';
@@ -81,7 +82,21 @@ function serveBest(req: IncomingMessage, res: ServerResponse, file: string): voi
 }
 
 let journal = -1;
-let journalBytes = 0;
+/** Answers waiting for the next fdatasync, and whether one is running: group commit, as gitdav's writer. */
+let waiting: ServerResponse[] = [];
+let syncing = false;
+
+function flush(): void {
+  if (syncing || waiting.length === 0) return;
+  syncing = true;
+  const batch = waiting;
+  waiting = [];
+  fdatasync(journal, (err) => {
+    syncing = false;
+    for (const res of batch) fail(res, err ? 500 : 201);
+    flush();
+  });
+}
 
 function write(req: IncomingMessage, res: ServerResponse, file: string): void {
   if (req.method === 'MKCOL') return mkdir(file, (err) => fail(res, err ? 405 : 201));
@@ -90,9 +105,9 @@ function write(req: IncomingMessage, res: ServerResponse, file: string): void {
   req.on('end', () => {
     if (journal < 0) journal = openSync(join(root, `.floor-journal-${process.pid}`), 'a');
     const body = Buffer.concat(chunks);
-    for (let done = 0; done < body.length; ) done += writeSync(journal, body, done, body.length - done, journalBytes + done);
-    journalBytes += body.length;
-    fdatasync(journal, (err) => fail(res, err ? 500 : 201));
+    for (let done = 0; done < body.length; ) done += writeSync(journal, body, done, body.length - done);
+    waiting.push(res);
+    flush();
   });
 }
 

@@ -147,7 +147,9 @@ export class LooseObjects {
     }
     const oid = hash.digest('hex');
     const target = this.path(oid);
-    if (await exists(target)) {
+    // The file there may be a small blob written without fsync by a PUT that then failed (no record
+    // carries it): a write that promises durability makes the copy it keeps durable.
+    if ((await exists(target)) && (options.sync === false || (await this.syncIfPresent(oid)))) {
       await fsp.rm(tmp, { force: true });
     } else {
       await this.moveIntoPlace(tmp, target);
@@ -189,7 +191,8 @@ export class LooseObjects {
   }
 
   /**
-   * Makes a loose object written by writeSmallSync durable before a commit refers to it: fsynced when
+   * Makes a loose object written by writeSmallSync durable before a commit refers to it (its folder's
+   * entry is left to the file system's journal, as for every loose object): fsynced when
    * its file holds a good copy; written again from `bytes` (temp + fsync + rename over it) when the
    * file is missing or does not read back as the object (a crash of the machine lost page-cache writes).
    * `packed`: whether a pack holds the object (then a missing loose copy is fine: packs are durable).
@@ -249,17 +252,19 @@ export class LooseObjects {
 
   /** Makes objects written with `sync: false` durable, all at once (before a ref points at them). */
   async sync(oids: Iterable<string>): Promise<void> {
-    await Promise.all(
-      [...new Set(oids)].map(async (oid) => {
-        const fh = await fsp.open(this.path(oid), 'r').catch(() => null); // packed meanwhile: durable
-        if (!fh) return;
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      }),
-    );
+    await Promise.all([...new Set(oids)].map((oid) => this.syncIfPresent(oid))); // packed meanwhile: durable
+  }
+
+  /** fsyncs the loose copy of `oid`; false when there is none. */
+  async syncIfPresent(oid: string): Promise<boolean> {
+    const fh = await fsp.open(this.path(oid), 'r').catch(() => null);
+    if (!fh) return false;
+    try {
+      await fh.sync();
+      return true;
+    } finally {
+      await fh.close();
+    }
   }
 }
 

@@ -110,6 +110,8 @@ export class ObjectStore {
     const oid = objectId(type, content);
     if (await this.has(oid)) {
       if (type === 'blob') this.sizes.set(oid, content.length);
+      // A loose copy may be a small blob written without fsync (see LooseObjects.write).
+      if (options?.sync !== false) await this.loose.syncIfPresent(oid);
       return oid;
     }
     return this.writeStream(type, content.length, Readable.from([content]), options);

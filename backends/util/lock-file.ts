@@ -15,7 +15,7 @@
  * is replaced only by the one waiter that creates `<file>.takeover` exclusively and still finds the
  * content it judged, so two waiters never both take it over.
  */
-import { existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, symlinkSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Mutex } from './mutex.js';
 import { formatHolder, judge, parseHolder, self } from './process-identity.js';
@@ -234,8 +234,10 @@ async function olderThan(file: string, ms: number): Promise<boolean> {
   return st !== null && Date.now() - st.mtimeMs > ms;
 }
 
-/** A few event-loop turns first (most sections last well under a millisecond), then 1, 2, 4, 8, 10 ms. */
-/** Resolves once `file` may be gone (an inotify event naming it, through fs.watch on its folder) or after `ms`. */
+/**
+ * Resolves once `file` may be gone (an inotify event naming it, through fs.watch on its folder) or after
+ * `ms`; never in the same turn (a caller looping on it must give the event loop a turn).
+ */
 function untilRemoved(file: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
     let watcher: FSWatcher | undefined;
@@ -252,10 +254,12 @@ function untilRemoved(file: string, ms: number): Promise<void> {
     } catch {
       // No watching here (a file system without inotify): the timer alone.
     }
-    if (!existsSync(file)) done(); // removed before the watch began
+    // Removed before the watch began. lstat: the lock is a symlink to nothing, which existsSync calls absent.
+    if (!lstatSync(file, { throwIfNoEntry: false })) setImmediate(done);
   });
 }
 
+/** A few event-loop turns first (most sections last well under a millisecond), then 1, 2, 4, 8, 10 ms. */
 function backOff(attempt: number): Promise<void> {
   if (attempt < 3) return new Promise((r) => setImmediate(r));
   return new Promise((r) => setTimeout(r, Math.min(10, 2 ** (attempt - 3))));

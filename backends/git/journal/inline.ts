@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { ObjectStore } from '../objects.js';
-import { decodeHeader, decodeRecords, HEADER_BYTES } from './format.js';
+import { decodeHeader, decodeRecords, framesLength, HEADER_BYTES } from './format.js';
 
 /** Files settled at once: the thread pool (4 threads) stays open to requests while a big burst commits. */
 const PARALLEL = 2;
@@ -23,8 +23,13 @@ export async function inlineObjects(file: string, from: number, to: number): Pro
   });
   const header = bytes && decodeHeader(bytes.subarray(0, HEADER_BYTES));
   if (!bytes || !header || header.firstSeq > to) return out;
-  for (const record of decodeRecords(bytes.subarray(HEADER_BYTES), header.firstSeq, true).records) {
-    if (record.seq < from || record.seq > to) continue;
+  // Records are numbered from the header's seq on: the frames before `from` are skipped unparsed, and
+  // those after `to` (an open burst) are not read, so a commit parses its own burst's records only.
+  const first = Math.max(from, header.firstSeq);
+  const frames = bytes.subarray(HEADER_BYTES);
+  const start = framesLength(frames, first - header.firstSeq);
+  const rest = frames.subarray(start);
+  for (const record of decodeRecords(rest.subarray(0, framesLength(rest, to - first + 1)), first, true).records) {
     for (const o of record.inline ?? []) out.set(o.oid, Buffer.from(o.z, 'base64'));
   }
   return out;

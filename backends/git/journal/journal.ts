@@ -391,7 +391,9 @@ async function readAt(fd: FileHandle, position: number, length: number): Promise
   return buf.subarray(0, got);
 }
 
-/** Synchronous: a record batch into the page cache costs µs, a trip through the thread pool far more (the fdatasync stays async). */
+/** Up to 256 KiB synchronously: into the page cache in µs, where a trip through the thread pool costs more (the fdatasync stays async). */
 async function writeAt(fd: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd.fd, bytes, done, bytes.length - done, position + done);
+  for (let done = 0, n = bytes.length; done < n; ) {
+    done += n <= 256 * 1024 ? writeSync(fd.fd, bytes, done, n - done, position + done) : (await fd.write(bytes, done, n - done, position + done)).bytesWritten;
+  }
 }

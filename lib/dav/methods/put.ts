@@ -91,6 +91,9 @@ export const put: MethodHandler = async (req) => {
     const body = source.pipe(hashing);
     finished(source, (err) => err && hashing.destroy(err));
     hashing.on('close', () => source.readableEnded || source.destroy());
+    // The reader (the backend) sees an error through its own listener; one it never reads (it failed
+    // first: a missing parent) must not be an unhandled 'error' event, as pipeline's callback was not.
+    hashing.on('error', () => undefined);
 
     const length = buffered ? buffered.length : expected;
     result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary, modified: ocMtime });
