@@ -1,8 +1,8 @@
 /**
  * The live state (docs/git-backend.md, "Writing"): the branch tip with every journal record not yet
  * committed applied on top. Every request refreshes it (a ref read and a stat of the journal, both
- * cheap when nothing changed); new records are applied copy-on-write, a new tip (a commit, a native
- * push) or a rotated journal rebuilds it from the tip. A view is immutable once published: a
+ * cheap when nothing changed, and a stat of the committed mark); new records are applied copy-on-write,
+ * a new tip (a commit, a native push), a rotated journal or a raised mark rebuilds it from the tip. A view is immutable once published: a
  * reader's snapshot never changes under it.
  */
 import type { Journal, JournalRead } from './journal/journal.js';
@@ -109,14 +109,17 @@ export class LiveState {
   private async refresh(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip: boolean): Promise<LiveView> {
     const old = this.view;
     const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
-    if (old && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
+    // The mark rose past this view's committed seq with the tip where it was (another process committed
+    // records this view holds, then the branch was rewound; or their burst changed nothing): rebuild.
+    const marked = !!old && this.seqs.marked() > old.committedSeq;
+    if (old && !marked && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
       this.idleRefreshes++;
       return old;
     }
     const fresher = unseen(old && !read.reset ? old.records : [], [...read.records, ...appended]);
     const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
     const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
-    if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
+    if (old && !marked && !read.reset && tip.commit === old.tip.commit && inOrder) {
       if (fresher.length === 0) return old;
       return this.publish(await this.apply({ ...old, fileRecords }, fresher, this.log));
     }

@@ -6,7 +6,7 @@
  * a merge or many native commits on top never bring committed records back. Parsed strictly: a
  * corrupt or foreign file (another id) counts as no mark.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { isJournalId } from './format.js';
@@ -18,7 +18,7 @@ export interface CommittedMark {
   seq: number;
 }
 
-/** The mark in `journalDir`, or null (missing, unreadable, not exactly the shape). Sync: a few µs, read on rebuilds only. */
+/** The mark in `journalDir`, or null (missing, unreadable, not exactly the shape). Sync: a few µs. */
 export function readMark(journalDir: string): CommittedMark | null {
   let text: string;
   try {
@@ -46,6 +46,41 @@ export function parseMark(text: string): CommittedMark | null {
 export function markedSeq(journalDir: string, id: string): number {
   const m = readMark(journalDir);
   return m && m.id === id ? m.seq : 0;
+}
+
+/**
+ * The mark as one process sees it, read again only when a stat of the file says it changed: the live
+ * state looks at it on every refresh (a stat, like the journal's), so that a mark another process
+ * raised without moving the tip (a commit then a rewind to the old tip; a burst that changed nothing)
+ * still drops the records it covers. A write is temp + rename, so the inode (with size, mtime and
+ * ctime) tells a new file from the one read; stat before read, so a file replaced in between is only
+ * read once more, never missed.
+ */
+export class MarkWatch {
+  private stamp = '';
+  private mark: CommittedMark | null = null;
+
+  constructor(private readonly journalDir: string) {}
+
+  /** The mark's seq for journal `id` (0: none, or another journal's). */
+  seqFor(id: string): number {
+    const stamp = statStamp(join(this.journalDir, MARK_FILE));
+    if (stamp !== this.stamp) {
+      this.mark = stamp ? readMark(this.journalDir) : null;
+      this.stamp = stamp;
+    }
+    return this.mark && this.mark.id === id ? this.mark.seq : 0;
+  }
+}
+
+/** What tells one version of a file from another ('' for none: missing or unreadable). */
+function statStamp(file: string): string {
+  try {
+    const st = statSync(file); // sync: a few µs, where a trip through the thread pool costs ~40
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return '';
+  }
 }
 
 /** Raises the mark to `seq` for `id` (the caller holds the commit lock): never lowers it for the same id. */
