@@ -11,6 +11,7 @@ import { CommittedSeqs } from './committed-seq.js';
 import type { ObjectStore } from './objects.js';
 import { replayEffects } from './replay.js';
 import { TimesLog } from './live-times.js';
+import { appendRecords, noRecords } from './live-records.js';
 import { TreeEditor, dirSlot, type DirSlot } from './tree.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -26,7 +27,7 @@ export interface LiveView {
   committedSeq: number;
   /** The tip's tree with `records` applied (sealed: edits copy). */
   root: DirSlot;
-  /** Uncommitted records applied, in seq order. */
+  /** Uncommitted records applied, in seq order (read-only, shared with its lineage: ./live-records.ts). */
   records: readonly JournalRecord[];
   appliedSeq: number;
   /** Paths (and their folders) an uncommitted record changed → that record's time (epoch ms). */
@@ -128,7 +129,7 @@ export class LiveState {
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
     const log = new TimesLog(); // the published view's lineage only once it is published
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: noRecords(), appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
     const view = await this.apply(base, known.filter((r) => r.seq > committedSeq), log);
     this.log = log;
     return this.publish(view);
@@ -150,8 +151,8 @@ export class LiveState {
       log.add(r);
     }
     const appliedSeq = records[records.length - 1]!.seq;
-    // records: a copy of pointers (the committer's burst split reads the array); times and paths are shared.
-    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq, times: log.at(appliedSeq), paths: log.paths };
+    // Records, times and paths: the lineage's append-only logs, this view bounded by its own length or seq.
+    return { ...view, root: editor.seal(), records: appendRecords(view.records, records), appliedSeq, times: log.at(appliedSeq), paths: log.paths };
   }
 
   /** This journal's committed seq as of `commit`: ./committed-seq.ts. */
