@@ -42,7 +42,7 @@ export class CommittedSeqs {
     this.marks = new MarkWatch(journal.dir);
   }
 
-  /** The persisted mark alone (a stat when it did not change): it rises without the tip moving. */
+  /** The persisted mark alone, a stat when it did not change (every refresh asks): it rises without the tip moving. */
   marked(): number {
     const id = this.journal.id;
     return id ? this.marks.seqFor(id) : 0;
@@ -52,7 +52,7 @@ export class CommittedSeqs {
   async of(commit: string | null): Promise<number> {
     const id = this.journal.id;
     if (!id) return 0; // not read yet: no records to judge either
-    return Math.max(this.marks.seqFor(id), commit ? await this.walk(commit, id) : 0);
+    return Math.max(this.marks.seqFor(id, true), commit ? await this.walk(commit, id) : 0); // read: rebuilds and commits
   }
 
   /** Own-id trailers over all parents, breadth first, not past a commit that has one (older ones are lower). */

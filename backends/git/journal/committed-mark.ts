@@ -62,10 +62,14 @@ export class MarkWatch {
 
   constructor(private readonly journalDir: string) {}
 
-  /** The mark's seq for journal `id` (0: none, or another journal's). */
-  seqFor(id: string): number {
+  /**
+   * The mark's seq for journal `id` (0: none, or another journal's). `fresh`: read whatever the stat
+   * says (file timestamps are coarse, and an inode can be reused: a stat tells versions apart
+   * practically always; a decision that must never miss a raise, such as whether to commit, reads).
+   */
+  seqFor(id: string, fresh = false): number {
     const stamp = statStamp(join(this.journalDir, MARK_FILE));
-    if (stamp !== this.stamp) {
+    if (fresh || stamp !== this.stamp) {
       this.mark = stamp ? readMark(this.journalDir) : null;
       this.stamp = stamp;
     }
