@@ -83,6 +83,25 @@ describe('git backend journal: the read side', function () {
     await b.close();
   });
 
+  it("a refresh stats the committed mark once while the view holds records, and not at all when it holds none", async () => {
+    const { b } = await open();
+    const seqs = (b.live as unknown as { seqs: { marked(): number } }).seqs;
+    const marked = seqs.marked.bind(seqs);
+    let stats = 0;
+    seqs.marked = () => (stats++, marked());
+    await write(b, '/held', 'x');
+    await b.live.current();
+    stats = 0;
+    for (let i = 0; i < 10; i++) await b.live.current();
+    assert.equal(stats, 10, 'one per refresh while a record is uncommitted');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    assert.equal((await b.live.current()).records.length, 0);
+    stats = 0;
+    for (let i = 0; i < 10; i++) await b.live.current();
+    assert.equal(stats, 0, 'nothing held: nothing the mark could drop');
+    await b.close();
+  });
+
   it("an append adds to its lineage's times (no copy), and an older view's times never change", async () => {
     const { b } = await open();
     await b.mkcol('/d');

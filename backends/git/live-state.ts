@@ -112,7 +112,9 @@ export class LiveState {
     const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
     // The mark rose past this view's committed seq with the tip where it was (another process committed
     // records this view holds, then the branch was rewound; or their burst changed nothing): rebuild.
-    const marked = !!old && this.seqs.marked() > old.committedSeq;
+    // A view with no records, given none, has nothing the mark could drop: no stat then.
+    const holds = !!old && (old.records.length > 0 || read.records.length > 0 || appended.length > 0);
+    const marked = holds && this.seqs.marked() > old.committedSeq;
     if (old && !marked && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
       this.idleRefreshes++;
       return old;

@@ -6,7 +6,7 @@
  * a merge or many native commits on top never bring committed records back. Parsed strictly: a
  * corrupt or foreign file (another id) counts as no mark.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { isJournalId } from './format.js';
@@ -57,7 +57,7 @@ export function markedSeq(journalDir: string, id: string): number {
  * read once more, never missed.
  */
 export class MarkWatch {
-  private stamp = '';
+  private seen: Stats | undefined;
   private mark: CommittedMark | null = null;
 
   constructor(private readonly journalDir: string) {}
@@ -68,23 +68,28 @@ export class MarkWatch {
    * practically always; a decision that must never miss a raise, such as whether to commit, reads).
    */
   seqFor(id: string, fresh = false): number {
-    const stamp = statStamp(join(this.journalDir, MARK_FILE));
-    if (fresh || stamp !== this.stamp) {
-      this.mark = stamp ? readMark(this.journalDir) : null;
-      this.stamp = stamp;
+    const st = statOrUndefined(join(this.journalDir, MARK_FILE));
+    if (fresh || !sameFile(st, this.seen)) {
+      this.mark = st ? readMark(this.journalDir) : null;
+      this.seen = st;
     }
     return this.mark && this.mark.id === id ? this.mark.seq : 0;
   }
 }
 
-/** What tells one version of a file from another ('' for none: missing or unreadable). */
-function statStamp(file: string): string {
+/** Sync: a few µs, where a trip through the thread pool costs ~40. A missing file (no commit yet) is not thrown: a stack trace costs more than the stat. */
+function statOrUndefined(file: string): Stats | undefined {
   try {
-    const st = statSync(file); // sync: a few µs, where a trip through the thread pool costs ~40
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    return statSync(file, { throwIfNoEntry: false });
   } catch {
-    return '';
+    return undefined; // unreadable: as missing (no mark)
   }
+}
+
+/** Whether two stats are of one version of a file (both missing counts as the same). */
+function sameFile(a: Stats | undefined, b: Stats | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** Raises the mark to `seq` for `id` (the caller holds the commit lock): never lowers it for the same id. */
