@@ -1,9 +1,9 @@
 /**
  * The live state (docs/git-backend.md, "Writing"): the branch tip with every journal record not yet
- * committed applied on top. Every request refreshes it (a ref read and a stat of the journal, both
- * cheap when nothing changed, and a stat of the committed mark); new records are applied copy-on-write,
- * a new tip (a commit, a native push), a rotated journal or a raised mark rebuilds it from the tip. A view is immutable once published: a
- * reader's snapshot never changes under it.
+ * committed applied on top. Every request refreshes it (a ref read, a stat of the journal and, while
+ * records are held, a stat of the committed mark: all cheap when nothing changed); new records are
+ * applied copy-on-write, a new tip (a commit, a native push), a rotated journal or a raised mark
+ * rebuilds it from the tip. A view is immutable once published: a reader's snapshot never changes under it.
  */
 import type { Journal, JournalRead } from './journal/journal.js';
 import type { JournalRecord } from './journal/record.js';
