@@ -31,6 +31,7 @@ const text = async (b: GitBackend, p: string) => {
 };
 /** Commits the closed bursts now, leaving the open one (as a burst timer would). */
 const commitClosed = (b: GitBackend) => (b as unknown as { committer: { recover(): Promise<void> } }).committer.recover();
+const commitAll = (b: GitBackend) => (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
 const journalId = (root: string) => readFileSync(join(root, 'gitdav', 'journal', 'journal.log')).toString('hex', 16, 32);
 
 /** Our journal's trailer seqs in main's history (all parents), and whether any is there twice. */
@@ -105,6 +106,51 @@ describe('the journal identity and the committed mark', function () {
     assert.deepEqual((await out(root, ['ls-tree', '--name-only', 'main'])).split('\n').filter((n) => n.endsWith('.txt')).sort(), ['b.txt', 'base.txt']);
     await ourSeqs(root, id);
     assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+  });
+
+  it('a rewind after another process committed: a process that did not refresh in between drops the committed record too (A-B-A)', async () => {
+    const { root, b: viewer } = await open();
+    (viewer as unknown as { committer: { stop(): void } }).committer.stop(); // it only shows; another process commits
+    await write(viewer, '/base.txt', 'base');
+    const { b: committer } = await open(root);
+    await commitAll(committer);
+    const t = await out(root, ['rev-parse', 'main']);
+    await write(viewer, '/a.txt', 'a', 'u1');
+    await write(viewer, '/b.txt', 'b', 'u2'); // u1's burst is closed, u2's stays open: the file keeps u1's record
+    assert.equal(await text(viewer, '/a.txt'), 'a'); // the viewer's view: tip T, records a and b
+    await commitClosed(committer); // T → C, the mark raised to a's seq; the journal is not rotated (not worth it)
+    assert.equal(await out(root, ['show', 'main:a.txt']), 'a');
+    await out(root, ['update-ref', 'refs/heads/main', t]); // the admin undoes it: back to T, before the viewer looked
+    const { b: fresh } = await open(root);
+    assert.equal(await committer.stat('/a.txt'), null);
+    assert.equal(await fresh.stat('/a.txt'), null, 'a new process does not replay a committed record');
+    assert.equal(await viewer.stat('/a.txt'), null, 'the viewer agrees with them: its same tip, but the mark moved');
+    for (const b of [viewer, committer, fresh]) assert.equal(await text(b, '/b.txt'), 'b');
+    const id = journalId(root);
+    for (const b of [fresh, committer, viewer]) await b.close();
+    assert.deepEqual((await out(root, ['ls-tree', '--name-only', 'main'])).split('\n').filter((n) => n.endsWith('.txt')).sort(), ['b.txt', 'base.txt']);
+    await ourSeqs(root, id);
+    assert.equal((await git(root, 'fsck', '--strict', '--no-progress')).code, 0);
+  });
+
+  it('a burst another process found to change nothing leaves every view (the mark moved, the tip did not)', async () => {
+    const { root, b: viewer } = await open();
+    (viewer as unknown as { committer: { stop(): void } }).committer.stop();
+    await write(viewer, '/x.txt', 'same');
+    const { b: committer } = await open(root);
+    await commitAll(committer);
+    await write(viewer, '/x.txt', 'other', 'u1');
+    await write(viewer, '/x.txt', 'same', 'u1'); // u1's burst: back where it started
+    await write(viewer, `/${'y'.repeat(250)}.txt`, 'y', 'u2'); // closes u1's burst; bigger than the committed prefix: no rotation
+    const live = (b: GitBackend) => (b as unknown as { live: { current(): Promise<{ records: readonly unknown[]; tip: { commit: string | null } }> } }).live;
+    const before = await live(viewer).current();
+    assert.equal(before.records.length, 3);
+    await commitClosed(committer); // no commit for u1's burst (it changes nothing): only the mark moves
+    const after = await live(viewer).current();
+    assert.equal(after.tip.commit, before.tip.commit, 'no commit was made');
+    assert.equal(after.records.length, 1, "u1's records are committed: the viewer's view drops them");
+    assert.equal(await text(viewer, '/x.txt'), 'same');
+    for (const b of [committer, viewer]) await b.close();
   });
 
   for (const how of ['a merge with our commit as second parent', '1,001 native commits on top'] as const) {

@@ -1,7 +1,7 @@
 /**
  * The journal's read side (review findings on the live overlay): two different overlay states never
  * share a listingVersion; records a refresh took from the journal survive a refresh that fails
- * part-way; a refresh with nothing new copies nothing; a journaled folder's lazy ETag stays lazy
+ * part-way; a refresh with nothing new copies nothing; an append copies no earlier record; a journaled folder's lazy ETag stays lazy
  * through a mount's view.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { GitBackend } from '../backends/git/index.js';
 import { body, journalRepos, LONG, until } from './helpers/journal-backends.js';
 import type { JournalRecord } from '../backends/git/journal/record.js';
 import { MountView } from '../backends/mount/view.js';
+import { recordLogWork } from '../backends/git/live-records.js';
 
 const write = (b: GitBackend, path: string, text: string) => b.write(path, body(text), { length: Buffer.byteLength(text) });
 
@@ -82,6 +83,25 @@ describe('git backend journal: the read side', function () {
     await b.close();
   });
 
+  it("a refresh stats the committed mark once while the view holds records, and not at all when it holds none", async () => {
+    const { b } = await open();
+    const seqs = (b.live as unknown as { seqs: { marked(): number } }).seqs;
+    const marked = seqs.marked.bind(seqs);
+    let stats = 0;
+    seqs.marked = () => (stats++, marked());
+    await write(b, '/held', 'x');
+    await b.live.current();
+    stats = 0;
+    for (let i = 0; i < 10; i++) await b.live.current();
+    assert.equal(stats, 10, 'one per refresh while a record is uncommitted');
+    await (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
+    assert.equal((await b.live.current()).records.length, 0);
+    stats = 0;
+    for (let i = 0; i < 10; i++) await b.live.current();
+    assert.equal(stats, 0, 'nothing held: nothing the mark could drop');
+    await b.close();
+  });
+
   it("an append adds to its lineage's times (no copy), and an older view's times never change", async () => {
     const { b } = await open();
     await b.mkcol('/d');
@@ -99,6 +119,23 @@ describe('git backend journal: the read side', function () {
     assert.ok(v2.times.get('/d/b') !== undefined);
     const store = (t: unknown) => (t as { bySeq: unknown }).bySeq;
     assert.ok(store(v1.times) !== undefined && store(v1.times) === store(v2.times), 'one append-only store, not a copy per record');
+    await b.close();
+  });
+
+  it("an append adds to its lineage's records (no copy per view), and an older view's records never change", async () => {
+    const { b } = await open();
+    await write(b, '/first', '0');
+    const v1 = await b.live.current();
+    const seen = [...v1.records];
+    const before = { ...recordLogWork };
+    const n = 300;
+    for (let i = 0; i < n; i++) await write(b, `/f${i}`, String(i));
+    const v2 = await b.live.current();
+    assert.equal(v2.records.length, n + 1);
+    assert.equal(recordLogWork.pushed - before.pushed, n, 'each record pushed once');
+    assert.equal(recordLogWork.copied - before.copied, 0, 'nothing copied');
+    assert.deepEqual([...v1.records], seen, 'the older view keeps its records');
+    assert.equal(v2.records[0], v1.records[0]);
     await b.close();
   });
 

@@ -10,7 +10,7 @@
  * records at or below it stay committed whatever the branch does. The walk is cached by commit id.
  */
 import type { Journal } from './journal/journal.js';
-import { markedSeq } from './journal/committed-mark.js';
+import { MarkWatch } from './journal/committed-mark.js';
 import { JOURNAL_TRAILER } from './journal/record.js';
 import type { ObjectStore } from './objects.js';
 
@@ -33,18 +33,26 @@ export function trailerSeq(message: string, id: string): number {
 export class CommittedSeqs {
   private readonly cache = new Map<string, number>();
   private cacheId = '';
+  private readonly marks: MarkWatch;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly journal: Journal,
-  ) {}
+  ) {
+    this.marks = new MarkWatch(journal.dir);
+  }
+
+  /** The persisted mark alone, a stat when it did not change (every refresh asks): it rises without the tip moving. */
+  marked(): number {
+    const id = this.journal.id;
+    return id ? this.marks.seqFor(id) : 0;
+  }
 
   /** The committed seq of this journal as of `commit` (the branch tip; null: an empty branch). */
   async of(commit: string | null): Promise<number> {
     const id = this.journal.id;
     if (!id) return 0; // not read yet: no records to judge either
-    const mark = markedSeq(this.journal.dir, id);
-    return Math.max(mark, commit ? await this.walk(commit, id) : 0);
+    return Math.max(this.marks.seqFor(id, true), commit ? await this.walk(commit, id) : 0); // read: rebuilds and commits
   }
 
   /** Own-id trailers over all parents, breadth first, not past a commit that has one (older ones are lower). */

@@ -1,9 +1,9 @@
 /**
  * The live state (docs/git-backend.md, "Writing"): the branch tip with every journal record not yet
- * committed applied on top. Every request refreshes it (a ref read and a stat of the journal, both
- * cheap when nothing changed); new records are applied copy-on-write, a new tip (a commit, a native
- * push) or a rotated journal rebuilds it from the tip. A view is immutable once published: a
- * reader's snapshot never changes under it.
+ * committed applied on top. Every request refreshes it (a ref read, a stat of the journal and, while
+ * records are held, a stat of the committed mark: all cheap when nothing changed); new records are
+ * applied copy-on-write, a new tip (a commit, a native push), a rotated journal or a raised mark
+ * rebuilds it from the tip. A view is immutable once published: a reader's snapshot never changes under it.
  */
 import type { Journal, JournalRead } from './journal/journal.js';
 import type { JournalRecord } from './journal/record.js';
@@ -11,6 +11,7 @@ import { CommittedSeqs } from './committed-seq.js';
 import type { ObjectStore } from './objects.js';
 import { replayEffects } from './replay.js';
 import { TimesLog } from './live-times.js';
+import { appendRecords, noRecords } from './live-records.js';
 import { TreeEditor, dirSlot, type DirSlot } from './tree.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -26,7 +27,7 @@ export interface LiveView {
   committedSeq: number;
   /** The tip's tree with `records` applied (sealed: edits copy). */
   root: DirSlot;
-  /** Uncommitted records applied, in seq order. */
+  /** Uncommitted records applied, in seq order (read-only, shared with its lineage: ./live-records.ts). */
   records: readonly JournalRecord[];
   appliedSeq: number;
   /** Paths (and their folders) an uncommitted record changed → that record's time (epoch ms). */
@@ -109,14 +110,19 @@ export class LiveState {
   private async refresh(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip: boolean): Promise<LiveView> {
     const old = this.view;
     const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
-    if (old && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
+    // The mark rose past this view's committed seq with the tip where it was (another process committed
+    // records this view holds, then the branch was rewound; or their burst changed nothing): rebuild.
+    // A view with no records, given none, has nothing the mark could drop: no stat then.
+    const holds = !!old && (old.records.length > 0 || read.records.length > 0 || appended.length > 0);
+    const marked = holds && this.seqs.marked() > old.committedSeq;
+    if (old && !marked && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
       this.idleRefreshes++;
       return old;
     }
     const fresher = unseen(old && !read.reset ? old.records : [], [...read.records, ...appended]);
     const fileRecords = (read.reset ? 0 : (old?.fileRecords ?? 0)) + fresher.length;
     const inOrder = !!old && fresher.every((r) => r.seq > old.appliedSeq);
-    if (old && !read.reset && tip.commit === old.tip.commit && inOrder) {
+    if (old && !marked && !read.reset && tip.commit === old.tip.commit && inOrder) {
       if (fresher.length === 0) return old;
       return this.publish(await this.apply({ ...old, fileRecords }, fresher, this.log));
     }
@@ -125,7 +131,7 @@ export class LiveState {
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
     const log = new TimesLog(); // the published view's lineage only once it is published
-    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: [], appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
+    const base: LiveView = { tip, committedSeq, root: dirSlot(tip.tree), records: noRecords(), appliedSeq: committedSeq, times: new Map(), paths: log.paths, fileRecords, generation: 0 };
     const view = await this.apply(base, known.filter((r) => r.seq > committedSeq), log);
     this.log = log;
     return this.publish(view);
@@ -147,8 +153,8 @@ export class LiveState {
       log.add(r);
     }
     const appliedSeq = records[records.length - 1]!.seq;
-    // records: a copy of pointers (the committer's burst split reads the array); times and paths are shared.
-    return { ...view, root: editor.seal(), records: [...view.records, ...records], appliedSeq, times: log.at(appliedSeq), paths: log.paths };
+    // Records, times and paths: the lineage's append-only logs, this view bounded by its own length or seq.
+    return { ...view, root: editor.seal(), records: appendRecords(view.records, records), appliedSeq, times: log.at(appliedSeq), paths: log.paths };
   }
 
   /** This journal's committed seq as of `commit`: ./committed-seq.ts. */

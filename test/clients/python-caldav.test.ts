@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { basic, raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
+import type { GitWriteOptions } from '../../lib/tenants.js';
 import { requireTool, tool } from '../helpers/tools.js';
+import { DEFAULT_BURST_RULES } from '../../backends/git/journal/burst.js';
 
 const PYTHON = '/usr/bin/python3';
 const CALDAV_MODULE = '/usr/lib/python3/dist-packages/caldav/__init__.py';
@@ -43,18 +45,37 @@ function stepIn(out: FlowOutput, name: string): Step {
   return step;
 }
 
-for (const backend of ['fs', 'git'] as BackendName[]) {
-  describe(`real client: python3-caldav (${backend})`, function () {
+/**
+ * The backends each session runs on. The git backend three times: at burstWindowMs 0 (a commit per
+ * write, before the answer: the client reads committed trees and the path index); at the default
+ * window (writes answered from the journal, commits 2 s after a pause, mid-session or not, as the
+ * machine's speed has it: reads from uncommitted records and across commits); and with a window no
+ * session reaches (nothing committed until the server closes: every read, query and sync token of
+ * the session comes from the journal's records, which the last `it` checks).
+ */
+const NEVER = { burstWindowMs: 600_000, burstMaxAgeMs: 600_000 };
+const VARIANTS: { label: string; backend: BackendName; git?: GitWriteOptions }[] = [
+  { label: 'fs', backend: 'fs' },
+  { label: 'git, a commit per write', backend: 'git', git: { burstWindowMs: 0 } },
+  { label: 'git, the default burst window', backend: 'git', git: { burstWindowMs: DEFAULT_BURST_RULES.windowMs, burstMaxAgeMs: DEFAULT_BURST_RULES.maxAgeMs } },
+  { label: 'git, nothing committed during the session', backend: 'git', git: NEVER },
+];
+
+for (const { label, backend, git } of VARIANTS) {
+  describe(`real client: python3-caldav (${label})`, function () {
     this.timeout(90_000);
     let s: TestServer;
     let out: FlowOutput;
     let exit: { code: number; stderr: string };
+    let agentsAfter: string[] | null = null;
 
     before(async function () {
       requireTool(this, PYTHON, 'python3');
       requireTool(this, CALDAV_MODULE, 'python3-caldav');
-      s = await startTestServer({ backend, caldav: true });
+      s = await startTestServer({ backend, caldav: true, git });
       ({ out, ...exit } = await runFlow(SCRIPT, [s.url + '/']));
+      // Each commit's writers' User-Agents: the server's setup says `gitdav setup`, the session's python's.
+      if (git === NEVER) agentsAfter = (await tool('git', ['--git-dir', s.root, 'log', '--all', '--format=[%(trailers:key=User-Agent,valueonly,separator=;)]'])).stdout.split('\n').filter(Boolean);
     });
     after(async () => {
       await s?.close();
@@ -130,6 +151,13 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
     it('the script exits 0 exactly when every step passed', () => {
       assert.equal(exit.code, out.ok ? 0 : 1, exit.stderr);
     });
+
+    if (git === NEVER) {
+      it("the whole session was served from the journal: none of its writes was committed before the server closed (only the server's setup, closed by the session's first write)", () => {
+        assert.ok(agentsAfter, 'the history was read');
+        assert.deepEqual([...new Set(agentsAfter)], agentsAfter.length ? ['[gitdav setup]'] : []);
+      });
+    }
   });
 }
 
@@ -137,8 +165,8 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
 const SHARE_SCRIPT = fileURLToPath(new URL('../../../test/clients/caldav_share_flow.py', import.meta.url));
 const TEAM_MEETING = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', 'UID:team-meeting', 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'DURATION:PT1H', 'SUMMARY:Team meeting', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 
-for (const backend of ['fs', 'git'] as BackendName[]) {
-  describe(`real client: python3-caldav in a read-write shared calendar (${backend})`, function () {
+for (const { label, backend, git } of VARIANTS) {
+  describe(`real client: python3-caldav in a read-write shared calendar (${label})`, function () {
     this.timeout(90_000);
     let s: TestServer;
     let out: FlowOutput;
@@ -148,7 +176,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
       requireTool(this, PYTHON, 'python3');
       requireTool(this, CALDAV_MODULE, 'python3-caldav');
       const shares = [{ owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'write' as const }];
-      s = await startTestServer({ backend, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
+      s = await startTestServer({ backend, git, users: { alice: 'alice-secret', bob: 'bob-secret!' }, shares });
       assert.equal((await raw(s.url, '/calendars/alice/calendar/meeting.ics', { method: 'PUT', body: TEAM_MEETING, headers: { ...ALICE, 'Content-Type': 'text/calendar' } })).status, 201);
       ({ out } = await runFlow(SHARE_SCRIPT, [s.url + '/', 'bob', 'bob-secret!']));
     });
