@@ -8,7 +8,8 @@
  * worker), and a step count shows the big folder is not hashed whole per state.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import fc from 'fast-check';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:http';
@@ -18,7 +19,8 @@ import { createApp, listen, type RunningServer } from '../lib/server.js';
 import { parseXml, elements, textOf } from '../lib/dav/xml/parse.js';
 import { raw } from './helpers/server.js';
 import { tool } from './helpers/tools.js';
-import { LONG } from './helpers/journal-backends.js';
+import { body, journalRepos, LONG } from './helpers/journal-backends.js';
+import type { GitBackend } from '../backends/git/index.js';
 import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } from './workers/helpers.js';
 
 const BIG = 5000;
@@ -167,6 +169,52 @@ describe('git: the ETag and sync token of a folder the journal changed (issue 14
       assert.equal((await sync(s.url, dir, token.slice(0, -1) + (token.endsWith('0') ? '1' : '0'))).status, 403);
     });
   }
+
+  it('an ETag never names two contents, and two processes on one repository agree: random writes and commits (property)', async () => {
+    const { open, removeAll } = journalRepos('gitdav-fetag-p-');
+    const name = fc.constantFrom('f-1.txt', 'f-2.txt', 'n-1.txt', 'n-2.txt', 'sub', 'sub/x.txt');
+    const op = fc.record({ k: fc.constantFrom('put', 'put', 'delete', 'mkcol', 'commit'), dir: fc.constantFrom('/big', '/small'), name, text: fc.constantFrom('a', 'b') });
+    const contentOf = async (b: GitBackend, dir: string) => {
+      const out: string[] = [];
+      for await (const e of b.list(dir)) out.push(`${e.path} ${e.etag}`);
+      return out.sort().join('\n');
+    };
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 16 }), async (ops) => {
+          const copy = await mkdtemp(join(tmpdir(), 'gitdav-fetag-c-'));
+          await cp(root, copy, { recursive: true });
+          const { b: one } = await open({}, copy);
+          const { b: two } = await open({}, copy);
+          const named = new Map<string, string>(); // ETag → the content it was seen with
+          try {
+            for (const [i, o] of ops.entries()) {
+              const b = i % 2 ? two : one;
+              const path = `${o.dir}/${o.name}`;
+              if (o.k === 'commit') await b.commitJournal();
+              else if (o.k === 'put') await b.write(path, body(o.text), { length: 1 }).catch(() => undefined);
+              else if (o.k === 'delete') await b.remove(path).catch(() => undefined);
+              else await b.mkcol(path).catch(() => undefined);
+              for (const dir of ['/big', '/small', '/']) {
+                const [e1, e2] = [(await one.stat(dir))!.etag, (await two.stat(dir))!.etag];
+                assert.equal(e1, e2, `both processes, ${dir} after op ${i}`);
+                const content = await contentOf(one, dir);
+                assert.equal(named.get(`${dir} ${e1}`) ?? content, content, `${dir}: ${e1} named two contents (op ${i})`);
+                named.set(`${dir} ${e1}`, content);
+              }
+            }
+          } finally {
+            await one.close();
+            await two.close();
+            await rm(copy, { recursive: true, force: true });
+          }
+        }),
+        { numRuns: 6 },
+      );
+    } finally {
+      await removeAll();
+    }
+  });
 
   describe('two workers', () => {
     let w: Served | undefined;
