@@ -221,26 +221,27 @@ describe('git: the ETag and sync token of a folder the journal changed (issue 14
     stopAfterEach(() => w, () => (w = undefined));
     const oneEach = new Agent({ keepAlive: false }); // a new connection per request: both workers serve
 
-    it('every worker gives an edited big folder the same ETag, and resolves the other one\'s sync token', async () => {
+    it('every worker gives an edited big and small folder the same ETag, and resolves the other one\'s sync token', async () => {
       const repo = await seededRepo();
       w = await serveWorkers(['--root', repo, '--backend', 'git', '--workers', '2', '--no-caldav', '--burst-window-ms', '600000', '--burst-max-age-ms', '600000']);
       const req = (path: string, method: string, body?: string, headers: Record<string, string> = {}) => http(w!.url, path, { method, body, headers, agent: oneEach });
       const seen = new Set<string>();
       let token = '';
       for (let i = 0; i < 3; i++) {
-        assert.equal((await req(`/big/w-${i}.txt`, 'PUT', `w ${i}`)).status, 201);
-        const etags = new Set<string>();
-        for (let k = 0; k < 6; k++) {
-          const r = await req('/big', 'PROPFIND', PROPS, { Depth: '0' });
-          const text = r.body.toString();
-          etags.add(/getetag>([^<]+)</.exec(text)![1]!.replace(/&quot;/g, '"'));
-          if (i === 1 && k === 5) token = /sync-token>([^<]+)</.exec(text)![1]!;
+        for (const dir of ['/big', '/small']) {
+          assert.equal((await req(`${dir}/w-${i}.txt`, 'PUT', `w ${i}`)).status, 201);
+          const etags = new Set<string>();
+          for (let k = 0; k < 6; k++) {
+            const text = (await req(dir, 'PROPFIND', PROPS, { Depth: '0' })).body.toString();
+            etags.add(/getetag>([^<]+)</.exec(text)![1]!.replace(/&quot;/g, '"'));
+            if (dir === '/big' && i === 1 && k === 5) token = /sync-token>([^<]+)</.exec(text)![1]!;
+          }
+          assert.equal(etags.size, 1, `${dir}: one ETag for one state: ${[...etags].join(' ')}`);
+          const [etag] = etags;
+          assert.match(etag!, JOURNAL_ETAG);
+          assert.ok(!seen.has(etag!), `${dir}: a new state, a new ETag`);
+          seen.add(etag!);
         }
-        assert.equal(etags.size, 1, `one ETag for one state: ${[...etags].join(' ')}`);
-        const [etag] = etags;
-        assert.match(etag!, JOURNAL_ETAG);
-        assert.ok(!seen.has(etag!), 'a new state, a new ETag');
-        seen.add(etag!);
       }
       for (let k = 0; k < 4; k++) {
         const body = `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`;
