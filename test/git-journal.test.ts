@@ -20,7 +20,9 @@ const write = (b: GitBackend, path: string, text: string, options = {}) => b.wri
 /** Every path under `dir` with its ETag's id (file: blob id, folder: tree id), as the backend shows them. */
 async function walk(b: GitBackend, dir = '/', out = new Map<string, string>()): Promise<Map<string, string>> {
   for await (const e of b.list(dir)) {
-    out.set(e.path.slice(1), e.etag.slice(1, -1));
+    // A folder with uncommitted records has a journal-named ETag, not its tree id (docs/git-backend.md,
+    // "ETags and sync tokens of folders the journal changed"): folders compare by kind, files by blob id.
+    out.set(e.path.slice(1), e.kind === 'collection' ? 'tree' : e.etag.slice(1, -1));
     if (e.kind === 'collection') await walk(b, e.path, out);
   }
   return out;
@@ -32,7 +34,8 @@ async function committed(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const line of r.stdout.split('\n').filter(Boolean)) {
     const [meta, path] = line.split('\t') as [string, string];
-    if (!path.split('/').includes('.davprops')) out.set(path, meta.split(' ')[2]!);
+    const [, type, oid] = meta.split(' ') as [string, string, string];
+    if (!path.split('/').includes('.davprops')) out.set(path, type === 'tree' ? 'tree' : oid);
   }
   return out;
 }

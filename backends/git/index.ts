@@ -24,7 +24,9 @@ import { JournalWriter } from './journal-writer.js';
 import { Journal } from './journal/journal.js';
 import { DEFAULT_BURST_RULES } from './journal/burst.js';
 import { pathIndexVersions } from './journal/net-changes.js';
-import { LiveState, type Tip } from './live-state.js';
+import { LiveState, type LiveView, type Tip } from './live-state.js';
+import { FolderTags, lazyEtag } from './folder-etag.js';
+import { SyncDeltas } from './sync-delta.js';
 import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -68,6 +70,10 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private lastTip: Tip | null = null;
   /** Per reading editor: paths an uncommitted record changed → its time (their getlastmodified). */
   private readonly journalTimes = new WeakMap<TreeEditor, ReadonlyMap<string, number>>();
+  /** Per reading editor: the live view it reads (an edited folder's ETag names the view's records: ./folder-etag.ts). */
+  private readonly views = new WeakMap<TreeEditor, LiveView>();
+  private readonly folderTags: FolderTags;
+  private readonly deltas: SyncDeltas;
   /** In listingVersion, so no version repeats in this process: bumped when tip() sees another commit
    * than the last it saw, and when a listing made up an entry (its answer must not be kept). */
   private epoch = 0;
@@ -90,6 +96,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     this.maintenance = new Maintenance(gitdir);
     this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.names = new LiveNames(options.reserved ?? []);
+    this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder });
+    this.folderTags = new FolderTags({ store: this.store, placeholder: this.placeholder, journalId: () => journal.id });
     this.blobs = new BlobWriter(this.store, ownTempDir(join(this.stateDir, 'tmp'))); // one folder per process: ../util/process-temp.ts
     this.sync = new GitSync({
       store: this.store,
@@ -99,8 +107,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       editor: () => this.editor(),
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
+      stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
     });
-    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
+    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => (this.folderTags.noticed(view), this.committer.noticed(view)) });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,
@@ -189,6 +198,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     const v = await this.live.current();
     const editor = TreeEditor.fromSlot(this.store, v.root, this.placeholder);
     if (v.times.size) this.journalTimes.set(editor, v.times);
+    this.views.set(editor, v);
     return { editor, time: v.tip.time, touched: v.paths };
   }
 
@@ -209,10 +219,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private async toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry> {
     if (slot.kind === 'file') return this.journalTimed(editor, entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index));
     if (slot.oid || editor.owns(slot)) return this.journalTimed(editor, entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index));
-    // A folder the journal changed: its tree id (hashing every member: 100,000 in a big folder) only
-    // when something reads the ETag. The slot is sealed, so the id is the same whenever it is asked.
+    // A folder the journal changed: named by its tip tree and the records that changed it, not hashed
+    // (./folder-etag.ts); the view is the reader's, or the last published one (a writer's guard).
+    const etag = await this.folderTags.etagOf(this.views.get(editor), path, slot);
     const entry = entryOf(path, 'collection', '', 0, time, this.index);
-    lazyEtag(entry, slot, () => TreeEditor.fromSlot(this.store, slot, this.placeholder));
+    if (etag) entry.etag = etag;
+    else lazyEtag(entry, slot, () => TreeEditor.fromSlot(this.store, slot, this.placeholder)); // its tree id, when read
     return this.journalTimed(editor, entry);
   }
 
@@ -311,8 +323,16 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     const { editor } = await this.editor();
     const slot = this.names.isHidden(path) ? null : await editor.get(path);
     if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
-    // A folder the journal changed has no tree yet: written (no fsync) so the token names one that exists.
-    return this.sync.token(path, slot.oid ?? (await editor.flush(slot)));
+    return this.sync.token(path, slot.oid ?? (await this.syncState(path, slot, editor)));
+  }
+
+  /**
+   * A folder the journal changed has no tree yet: its token names its tip tree and the members changed
+   * since (a small blob, ./sync-delta.ts), or else its tree, written (no fsync) so the token names one that exists.
+   */
+  private async syncState(path: string, slot: DirSlot, editor: TreeEditor): Promise<string> {
+    const view = this.views.get(editor);
+    return (view && (await this.deltas.write(view, path, slot))) ?? editor.flush(slot);
   }
 
   /** A sync token for a collection at `path` whose tree is `tree` (signed with this tree's key). */
@@ -347,27 +367,4 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     await this.journal.close();
     await closeTempArea(join(this.stateDir, 'tmp'));
   }
-}
-
-/**
- * Gives a journaled folder's entry an ETag computed on first read, then kept as a plain value. The
- * getter holds the folder's own sealed slot (not the reading editor and its whole overlay tree), and
- * lets go of it once the id is known.
- */
-function lazyEtag(entry: Entry, slot: DirSlot, hasher: () => TreeEditor): void {
-  let held: DirSlot | null = slot;
-  let make: (() => TreeEditor) | null = hasher;
-  let value: string | undefined;
-  Object.defineProperty(entry, 'etag', {
-    get(this: Entry) {
-      // A copy made from the descriptors (a mount's view) shares this getter: the id is kept here too.
-      value ??= `"${make!().hash(held!)}"`;
-      held = null;
-      make = null;
-      Object.defineProperty(this, 'etag', { value, enumerable: true, writable: true, configurable: true });
-      return value;
-    },
-    enumerable: true,
-    configurable: true,
-  });
 }

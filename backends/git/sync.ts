@@ -14,6 +14,7 @@ import type { ObjectStore, TreeEntry } from './objects.js';
 import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
+import { parseDelta, type TokenState } from './sync-delta.js';
 
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
@@ -28,6 +29,8 @@ export interface SyncDeps {
   entryIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
   /** A member's entry (times from the path index). */
   toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
+  /** The token state of a folder in an editor's state: its tree id, or a delta blob (./sync-delta.ts). */
+  stateOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string>;
 }
 
 export class GitSync {
@@ -38,28 +41,34 @@ export class GitSync {
     return SYNC_PREFIX + (await this.d.tokenKey.sign(path, tree));
   }
 
-  /** The tree a token names, if it was issued for this collection of this repository. */
-  private async tokenTree(path: string, token: string): Promise<string | null> {
-    const tree = token.startsWith(SYNC_PREFIX) ? await this.d.tokenKey.verify(path, token.slice(SYNC_PREFIX.length)) : null;
-    return tree && /^[0-9a-f]{40}$/.test(tree) && (await this.d.store.typeOf(tree)) === 'tree' ? tree : null;
+  /** The state a token names (a tree, or a delta blob over one), if it was issued for this collection of this repository. */
+  private async tokenState(path: string, token: string): Promise<TokenState | null> {
+    const oid = token.startsWith(SYNC_PREFIX) ? await this.d.tokenKey.verify(path, token.slice(SYNC_PREFIX.length)) : null;
+    if (!oid || !/^[0-9a-f]{40}$/.test(oid)) return null;
+    const type = await this.d.store.typeOf(oid);
+    if (type === 'tree') return { tree: oid };
+    if (type !== 'blob') return null;
+    const state = parseDelta((await this.d.store.readRaw(oid)).content);
+    return state && (await this.d.store.typeOf(state.tree)) === 'tree' ? state : null;
   }
 
   async changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
     const { editor, time, touched } = await this.d.editor();
     const slot = await editor.get(path);
     if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
-    const currentTree = slot.oid ?? (await editor.flush(slot));
-    let previousTree: string | null = null;
+    let previous: TokenState | null = null;
     if (since !== undefined) {
-      previousTree = await this.tokenTree(path, since);
-      if (!previousTree) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
+      previous = await this.tokenState(path, since);
+      if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
     }
-    if (previousTree) {
-      const fast = await this.changesFromIndex(path, editor, slot, previousTree, currentTree, time, limit, touched ?? []);
+    if (previous) {
+      const fast = await this.changesFromIndex(path, editor, slot, previous, time, limit, touched ?? []);
       if (fast) return fast;
     }
-    const before = previousTree ? await this.memberState(previousTree) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
-    const now = await this.memberState(currentTree);
+    // The whole comparison: the current state as a tree (written, for an edited folder), as before.
+    const currentTree = slot.oid ?? (await editor.flush(slot));
+    const before = previous ? await this.memberState(previous) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
+    const now = await this.memberState({ tree: currentTree });
     const diff = diffMembers(before.prints, now.prints, limit);
     let token = await this.token(path, currentTree);
     if (diff.truncated) {
@@ -91,14 +100,13 @@ export class GitSync {
     path: string,
     editor: TreeEditor,
     slot: DirSlot,
-    previousTree: string,
-    currentTree: string,
+    previous: TokenState,
     time: Date,
     limit: number,
     touched: Iterable<string>,
   ): Promise<ChangeSet | null> {
     const { store, index } = this.d;
-    const at = index.commitWhere(path, previousTree);
+    const at = index.commitWhere(path, previous.tree);
     if (at < 0) return null;
     const names = new Set<string>();
     let sidecarTouched = false;
@@ -109,18 +117,25 @@ export class GitSync {
       if (p === path || below.startsWith(p === '/' ? '/' : `${p}/`)) return null; // the folder (or one above it) replaced whole
       if (p.startsWith(below)) journaled.push(joinPath(path, p.slice(below.length).split('/')[0]!));
     }
-    for (const p of [...index.changedAfter(at), ...journaled]) {
+    const inDelta = [...(previous.delta?.keys() ?? [])].map((n) => joinPath(path, n));
+    for (const p of [...index.changedAfter(at), ...journaled, ...inDelta]) {
       if (parentOf(p) !== path || p === path) continue;
       const name = baseName(p);
       if (name === SIDECAR) sidecarTouched = true;
       else names.add(name);
     }
     const now = await editor.entries(slot);
-    const old = await new TreeEditor(store, previousTree, this.d.placeholder).entries({ kind: 'dir', oid: previousTree });
+    const base = new TreeEditor(store, previous.tree, this.d.placeholder);
+    const oldOf = async (name: string): Promise<Slot | undefined> => {
+      const d = previous.delta?.get(name);
+      if (d !== undefined) return d ? slotOf(d) : undefined;
+      return (await base.get(joinPath('/', name))) ?? undefined;
+    };
     let oldSide: Sidecar = {};
     let newSide: Sidecar = {};
     if (sidecarTouched) {
-      const oldOid = index.oidAt(joinPath(path, SIDECAR), at);
+      const inDelta = previous.delta?.get(SIDECAR);
+      const oldOid = inDelta !== undefined ? (inDelta?.oid ?? null) : index.oidAt(joinPath(path, SIDECAR), at);
       if (oldOid) oldSide = parseSidecar((await store.readRaw(oldOid)).content.toString('utf8'));
       newSide = await readSidecar(store, editor, path);
       for (const key of new Set([...Object.keys(oldSide), ...Object.keys(newSide)])) {
@@ -131,29 +146,40 @@ export class GitSync {
     const removed: string[] = [];
     for (const name of [...names].sort()) {
       const cur = now.get(name);
-      const was = old.get(name);
+      const was = await oldOf(name);
       const propsMoved = sidecarTouched && JSON.stringify(oldSide[name] ?? {}) !== JSON.stringify(newSide[name] ?? {});
       if (!cur) {
         if (was) removed.push(joinPath(path, name));
-      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid !== (was as DirSlot).oid) || propsMoved) {
+      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid === undefined || cur.oid !== (was as DirSlot).oid) || propsMoved) {
         if (isListable(cur)) changed.push(await this.d.toEntry(joinPath(path, name), cur, editor, time));
       }
     }
     if (changed.length + removed.length > limit) return null;
-    return { token: await this.token(path, currentTree), changed, removed, truncated: false };
+    return { token: await this.token(path, slot.oid ?? (await this.d.stateOf(path, slot, editor))), changed, removed, truncated: false };
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
-  private async memberState(tree: string): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
+  private async memberState({ tree, delta }: TokenState): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
     const entries = new Map<string, TreeEntry>();
     let sidecar: Sidecar = {};
+    const sidecarDelta = delta?.get(SIDECAR);
     for (const e of await this.d.store.readTree(tree)) {
       if (e.name === SIDECAR) {
-        sidecar = await readSidecar(this.d.store, new TreeEditor(this.d.store, tree, this.d.placeholder), '/');
+        if (sidecarDelta === undefined) sidecar = await readSidecar(this.d.store, new TreeEditor(this.d.store, tree, this.d.placeholder), '/');
       } else if (e.mode !== '160000') entries.set(e.name, e);
+    }
+    if (sidecarDelta) sidecar = parseSidecar((await this.d.store.readRaw(sidecarDelta.oid)).content.toString('utf8'));
+    for (const [name, e] of delta ?? []) {
+      if (name === SIDECAR) continue;
+      if (e && e.mode !== '160000') entries.set(name, e);
+      else entries.delete(name);
     }
     const prints = new Map<string, string>();
     for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? e.oid : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
     return { entries, sidecar, prints };
   }
+}
+
+function slotOf(e: TreeEntry): Slot {
+  return e.mode === '40000' ? { kind: 'dir', oid: e.oid || undefined } : { kind: 'file', mode: e.mode, oid: e.oid };
 }

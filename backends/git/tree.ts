@@ -52,6 +52,9 @@ const SUBMODULE_MODE = '160000';
 /** Members from which a folder's single look-ups search its parsed tree rather than build its slot map. */
 const BIG_TREE = 4096;
 
+/** Members serialised by hash() and flush() in this process: tests bound how much of a folder a request hashes. */
+export const treeWork = { hashed: 0, flushed: 0 };
+
 export function dirSlot(oid: string): DirSlot {
   return { kind: 'dir', oid };
 }
@@ -140,6 +143,7 @@ export class TreeEditor {
     for (const [name, child] of slot.entries) {
       out.push(child.kind === 'dir' ? { mode: TREE_MODE, name, oid: this.hash(child) } : { mode: child.mode, name, oid: child.oid });
     }
+    treeWork.hashed += out.length;
     if (out.length === 0 && slot !== this.root) out.push({ mode: '100644', ...this.placeholder });
     const oid = objectId('tree', serialiseTree(out.sort(compareTreeEntries)));
     if (!this.owned.has(slot)) {
@@ -325,6 +329,7 @@ export class TreeEditor {
         clean.set(name, child);
       }
     }
+    treeWork.flushed += out.length;
     // Git has no empty folders: one that a client made (or emptied) keeps a placeholder member.
     if (out.length === 0 && slot !== this.root) {
       out.push({ mode: '100644', ...this.placeholder });

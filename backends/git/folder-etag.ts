@@ -1,0 +1,91 @@
+/**
+ * The ETag of a folder the write journal changed and that is not committed yet (docs/git-backend.md,
+ * "ETags and sync tokens of folders the journal changed"): `"<tree>-<journal>-<committed>-<seq>"`, the
+ * folder's tree id at the tip (0 when the tip has no folder there), the journal's id, the live view's
+ * committed seq and the last uncommitted record that changed the folder (./journal-touches.ts). The
+ * folder's content is a function of exactly these (records are resolved effects, the same in every
+ * process), so the same state has the same ETag in every worker and process, and another content
+ * never gets an ETag a client saw before; it costs a few look-ups, not a hash of every member (a
+ * 100,000-member calendar: 170–350 ms per new state). Once the records are committed the folder's
+ * ETag is its tree id again: one change of ETag without a change of content, one refetch by clients.
+ */
+import type { Entry } from '../backend.js';
+import type { LiveView } from './live-state.js';
+import type { ObjectStore } from './objects.js';
+import { JournalTouches } from './journal-touches.js';
+import { TreeEditor, type DirSlot } from './tree.js';
+
+export interface FolderTagDeps {
+  store: ObjectStore;
+  placeholder: { name: string; oid: string };
+  /** The journal's id (the same for every process on the repository; new for a fresh journal). */
+  journalId(): string;
+}
+
+const RECENT_VIEWS = 4;
+
+export class FolderTags {
+  readonly touches = new JournalTouches();
+  /** Per sealed folder slot: its path and ETag (a slot is one folder's state in one lineage: never stale). */
+  private readonly known = new WeakMap<DirSlot, { path: string; etag: string }>();
+  /** The views published last (newest first): a writer's editor reads one of them (its guards' stats). */
+  private recent: LiveView[] = [];
+
+  constructor(private readonly d: FolderTagDeps) {}
+
+  /** A view was published (LiveState's `published`). */
+  noticed(view: LiveView): void {
+    if (this.recent[0] !== view) this.recent = [view, ...this.recent.slice(0, RECENT_VIEWS - 1)];
+  }
+
+  /**
+   * The ETag of `slot`, found at `path` in some editor, when it is the very slot a live view has there
+   * (the reader's view, else one published lately); null otherwise (the caller hashes it, as before).
+   */
+  async etagOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
+    const memo = this.known.get(slot);
+    if (memo?.path === path) return memo.etag;
+    if (slot.oid !== undefined) return null;
+    for (const v of view ? [view] : this.recent) if (await this.holds(v, path, slot)) return this.make(v, path, slot);
+    return null;
+  }
+
+  private async holds(view: LiveView, path: string, slot: DirSlot): Promise<boolean> {
+    return (await TreeEditor.fromSlot(this.d.store, view.root, this.d.placeholder).get(path)) === slot;
+  }
+
+  private async make(view: LiveView, path: string, slot: DirSlot): Promise<string | null> {
+    const seq = this.touches.lastTouch(view, path);
+    const id = this.d.journalId();
+    if (seq <= view.committedSeq || !/^[0-9a-f]{32}$/.test(id)) return null;
+    const atTip = await new TreeEditor(this.d.store, view.tip.tree, this.d.placeholder).get(path);
+    const base = atTip?.kind === 'dir' ? (atTip.oid ?? '0') : '0';
+    const etag = `"${base}-${id}-${view.committedSeq}-${seq}"`;
+    this.known.set(slot, { path, etag });
+    return etag;
+  }
+}
+
+/**
+ * Gives a journaled folder's entry an ETag computed on first read, then kept as a plain value (the
+ * fallback when the folder's state is not a live view's: its tree id, hashing every member). The
+ * getter holds the folder's own sealed slot, not the reading editor and its whole overlay tree, and
+ * lets go of it once the id is known.
+ */
+export function lazyEtag(entry: Entry, slot: DirSlot, hasher: () => TreeEditor): void {
+  let held: DirSlot | null = slot;
+  let make: (() => TreeEditor) | null = hasher;
+  let value: string | undefined;
+  Object.defineProperty(entry, 'etag', {
+    get(this: Entry) {
+      // A copy made from the descriptors (a mount's view) shares this getter: the id is kept here too.
+      value ??= `"${make!().hash(held!)}"`;
+      held = null;
+      make = null;
+      Object.defineProperty(this, 'etag', { value, enumerable: true, writable: true, configurable: true });
+      return value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
