@@ -8,7 +8,7 @@
  * streams; other PUTs do not pay for them (MD5 alone costs more than sha-256), and their content is
  * hashed on the first ask instead (properties/owncloud.ts, up to 64 MiB).
  */
-import { finished, Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parentOf } from '../../../backends/backend.js';
 import type { MethodHandler, PutHook } from '../context.js';
 import { liveView, writeGuard } from '../conditions.js';
@@ -85,15 +85,7 @@ export const put: MethodHandler = async (req) => {
         return undefined;
       },
     });
-    const source = buffered ? Readable.from([buffered]) : req.bodyStream();
-    // What stream.pipeline does, without its AbortController: aborting it at the end builds a
-    // DOMException (a stack trace, ~60 µs a PUT). A body cut short fails the hashing stream.
-    const body = source.pipe(hashing);
-    finished(source, (err) => err && hashing.destroy(err));
-    hashing.on('close', () => source.readableEnded || source.destroy());
-    // The reader (the backend) sees an error through its own listener; one it never reads (it failed
-    // first: a missing parent) must not be an unhandled 'error' event, as pipeline's callback was not.
-    hashing.on('error', () => undefined);
+    const body = pipeline(buffered ? Readable.from([buffered]) : req.bodyStream(), hashing, () => {});
 
     const length = buffered ? buffered.length : expected;
     result = await backend.write(req.path, body, { guard, offset: range?.start, length, actor: req.actor(), summary: taken?.summary, modified: ocMtime });
