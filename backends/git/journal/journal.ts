@@ -27,8 +27,11 @@
  * Details the contract leaves open:
  * - The first read of an instance says `reset: true` (a fresh start: the whole file).
  * - Records this instance appends are returned by `transact`, and records caught up by `transact` or
- *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once.
- *   If `build` throws, the records it was handed come back from the next `read` (or the next build).
+ *   `rotate` are handed to `build` or kept for the next `read`: each record reaches the caller once,
+ *   with one exception: records handed to a `build` still running are also handed (once) to a `read`
+ *   made meanwhile, so a read never misses a record that was durable before it began (the caller
+ *   drops records it already has, by seq). If `build` throws, the records it was handed come back
+ *   from the next `read` (or the next build).
  * - The floor: the caller raises it (`open(dir, { floor })`, `raiseFloor(seq)`) to this journal's committed
  *   seq (its mark and own-id trailers: ../committed-seq.ts), and the journal never numbers a record at or below it, whatever
  *   the file says (a cloned repository or a wiped state directory has a fresh journal at seq 1, and a
@@ -49,12 +52,13 @@
  *   lock, so nothing else is new). Bytes past the last good record that did not decode (a dead
  *   writer's) are not read again while the file's size, mtime and ctime stay the same.
  */
-import { promises as fsp, statSync, writeSync, type Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../util/durable-file.js';
 import { LockFile } from '../../util/lock-file.js';
 import { Mutex } from '../../util/mutex.js';
+import { readAt, statOrNull, writeAt } from './file-io.js';
 import { decodeHeader, decodeRecords, encodeHeader, encodeRecords, framesLength, HEADER_BYTES, isJournalId, newJournalId } from './format.js';
 import type { JournalEntry, JournalRecord } from './record.js';
 
@@ -110,6 +114,13 @@ export class Journal {
   private floor = 0;
   /** Records read but not yet handed to the caller (caught up by rotate). */
   private pending: { records: JournalRecord[]; reset: boolean } = { records: [], reset: false };
+  /**
+   * What a transact caught up and handed to its build, until the build ends. The caller shows them to
+   * its readers from inside the build (the live state absorbs them), but a read() in between would find
+   * nothing new: another process's acknowledged write missing (two workers accepting one UID). Such a
+   * read gets them too, once.
+   */
+  private inHand: { records: JournalRecord[]; reset: boolean } | null = null;
 
   private constructor(readonly dir: string) {
     this.log = join(dir, JOURNAL_FILE);
@@ -157,6 +168,10 @@ export class Journal {
       // While this instance appends it holds the journal lock: nothing else can be new, and the bytes
       // past `offset` are its own. So a read does not wait for its fdatasync.
       if (!this.appending) await this.advance();
+      const hand = this.inHand;
+      // A replaced file (pending.reset) holds every record not committed by then: nothing to add.
+      if (hand && !this.pending.reset && (hand.records.length || hand.reset)) this.pending = { records: [...hand.records, ...this.pending.records], reset: hand.reset };
+      if (hand) this.inHand = { records: [], reset: false };
       return this.take();
     });
   }
@@ -171,12 +186,15 @@ export class Journal {
             await writeFileDurably(this.log, encodeHeader(this.floor + 1, this.fileId), { durability: 'fsync' });
             await this.advance(); // a new inode: reset, nothing in it
           }
-          return this.take();
+          return (this.inHand = this.take());
         });
-        const { entries, result } = await build(caughtUp).catch(async (err: unknown) => {
-          await this.state.run(async () => this.putBack(caughtUp));
-          throw err;
-        });
+        const { entries, result } = await build(caughtUp).then(
+          (built) => ((this.inHand = null), built),
+          async (err: unknown) => {
+            await this.state.run(async () => ((this.inHand = null), this.putBack(caughtUp)));
+            throw err;
+          },
+        );
         if (entries.length === 0) return { records: [], result };
         const records = await this.append(entries);
         return { records, result };
@@ -368,32 +386,5 @@ export class Journal {
     this.size = this.offset;
     this.nextSeq += records.length;
     return records;
-  }
-}
-
-function statOrNull(file: string): Stats | null {
-  try {
-    return statSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-async function readAt(fd: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fd.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) break; // cut short meanwhile: decode what there is
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
-}
-
-/** Up to 256 KiB synchronously: into the page cache in µs, where a trip through the thread pool costs more (the fdatasync stays async). */
-async function writeAt(fd: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0, n = bytes.length; done < n; ) {
-    done += n <= 256 * 1024 ? writeSync(fd.fd, bytes, done, n - done, position + done) : (await fd.write(bytes, done, n - done, position + done)).bytesWritten;
   }
 }
