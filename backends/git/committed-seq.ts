@@ -51,6 +51,11 @@ export class CommittedSeqs {
     return id ? this.marks.seqFor(id, fresh) : 0;
   }
 
+  /** Stats and reads of the mark file (tests count them). */
+  get markWork(): { stats: number; reads: number } {
+    return this.marks.work;
+  }
+
   /**
    * The committed seq of this journal as of `commit` (the branch tip; null: an empty branch).
    * `mark`: the mark as read BEFORE `commit` was read as the tip (a rebuild: a commit moves the branch,
