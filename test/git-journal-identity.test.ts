@@ -11,7 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Entry } from '../backends/backend.js';
+import { BackendError } from '../backends/errors.js';
+import { journalTrailer } from '../backends/git/committed-seq.js';
 import { GitBackend } from '../backends/git/index.js';
+import { raiseMark } from '../backends/git/journal/committed-mark.js';
+import type { JournalRecord } from '../backends/git/journal/record.js';
+import type { DirSlot } from '../backends/git/tree.js';
+import { TreeEditor } from '../backends/git/tree.js';
+import type { ObjectStore } from '../backends/git/objects.js';
 import { tool } from './helpers/tools.js';
 
 const LONG = 600_000;
@@ -33,6 +41,26 @@ const text = async (b: GitBackend, p: string) => {
 const commitClosed = (b: GitBackend) => (b as unknown as { committer: { recover(): Promise<void> } }).committer.recover();
 const commitAll = (b: GitBackend) => (b as unknown as { committer: { commitAll(): Promise<void> } }).committer.commitAll();
 const journalId = (root: string) => readFileSync(join(root, 'gitdav', 'journal', 'journal.log')).toString('hex', 16, 32);
+const stopCommitter = (b: GitBackend) => (b as unknown as { committer: { stop(): void } }).committer.stop();
+
+/** Runs `then` once, right after `b`'s live state next reads the tip (another process acting in that gap). */
+function afterNextTipRead(b: GitBackend, then: () => Promise<void>): void {
+  const d = (b.live as unknown as { d: { tip(fresh?: boolean): Promise<unknown> } }).d;
+  const real = d.tip;
+  d.tip = async (fresh) => {
+    d.tip = real;
+    const tip = await real(fresh);
+    await then();
+    return tip;
+  };
+}
+
+/** A stat in the view `b` last published, without a refresh (what the committer and the next writer see). */
+async function statInPeek(b: GitBackend, path: string): Promise<Entry | null> {
+  const x = b as unknown as { store: ObjectStore; placeholder: { name: string; oid: string }; entryIn(e: TreeEditor, p: string, t: Date): Promise<Entry | null> };
+  const view = b.live.peek() as { root: DirSlot; tip: { time: Date } };
+  return x.entryIn(TreeEditor.fromSlot(x.store, view.root, x.placeholder), path, view.tip.time);
+}
 
 /** Our journal's trailer seqs in main's history (all parents), and whether any is there twice. */
 async function ourSeqs(root: string, id: string): Promise<number[]> {
@@ -64,6 +92,24 @@ describe('the journal identity and the committed mark', function () {
   after(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
+  /**
+   * Two processes on one repository: a viewer (its committer stopped: it only shows) whose view stands
+   * on tip T with records a (u1's burst, closed) and b (u2's, open), and a committer that commits.
+   */
+  const viewerHoldingAB = async () => {
+    const { root, b: viewer } = await open();
+    stopCommitter(viewer);
+    await write(viewer, '/base.txt', 'base');
+    const { b: committer } = await open(root);
+    await commitAll(committer);
+    const t = await out(root, ['rev-parse', 'main']);
+    await write(viewer, '/a.txt', 'a', 'u1');
+    await write(viewer, '/b.txt', 'b', 'u2'); // u1's burst is closed, u2's stays open: the file keeps u1's record
+    assert.equal(await text(viewer, '/a.txt'), 'a'); // the viewer's view: tip T, records a and b
+    const records = viewer.live.peek()!.records as readonly JournalRecord[];
+    assert.equal(records.length, 2);
+    return { root, viewer, committer, t, a: records[0]!.seq };
+  };
 
   it('a foreign trailer with a higher seq pushed on top never makes acknowledged records look committed', async () => {
     const { root, b } = await open();
@@ -109,15 +155,7 @@ describe('the journal identity and the committed mark', function () {
   });
 
   it('a rewind after another process committed: a process that did not refresh in between drops the committed record too (A-B-A)', async () => {
-    const { root, b: viewer } = await open();
-    (viewer as unknown as { committer: { stop(): void } }).committer.stop(); // it only shows; another process commits
-    await write(viewer, '/base.txt', 'base');
-    const { b: committer } = await open(root);
-    await commitAll(committer);
-    const t = await out(root, ['rev-parse', 'main']);
-    await write(viewer, '/a.txt', 'a', 'u1');
-    await write(viewer, '/b.txt', 'b', 'u2'); // u1's burst is closed, u2's stays open: the file keeps u1's record
-    assert.equal(await text(viewer, '/a.txt'), 'a'); // the viewer's view: tip T, records a and b
+    const { root, viewer, committer, t } = await viewerHoldingAB();
     await commitClosed(committer); // T → C, the mark raised to a's seq; the journal is not rotated (not worth it)
     assert.equal(await out(root, ['show', 'main:a.txt']), 'a');
     await out(root, ['update-ref', 'refs/heads/main', t]); // the admin undoes it: back to T, before the viewer looked
@@ -150,6 +188,65 @@ describe('the journal identity and the committed mark', function () {
     assert.equal(after.tip.commit, before.tip.commit, 'no commit was made');
     assert.equal(after.records.length, 1, "u1's records are committed: the viewer's view drops them");
     assert.equal(await text(viewer, '/x.txt'), 'same');
+    for (const b of [committer, viewer]) await b.close();
+  });
+
+  // Another process's commit moves the branch, then raises the mark: a view must never pair a mark read
+  // after its tip with that tip (the mark would cover a record the tip lacks, and drop it).
+  it("another process's commit landing just after the tip read never drops its record from the view", async () => {
+    const { root, viewer, committer, t } = await viewerHoldingAB();
+    afterNextTipRead(viewer, () => commitClosed(committer)); // T → C holding a, then the mark raised to a's seq
+    assert.equal((await viewer.stat('/a.txt'))?.kind, 'file', 'a was acknowledged and is in C');
+    assert.notEqual(await out(root, ['rev-parse', 'main']), t);
+    for (const b of [viewer, committer]) assert.equal(await text(b, '/a.txt'), 'a');
+    for (const b of [committer, viewer]) await b.close();
+  });
+
+  it("a guard is decided on a view that keeps a record another process committed while the write caught up", async () => {
+    const { root, viewer, committer, t, a } = await viewerHoldingAB();
+    const id = journalId(root);
+    // Inside the write's journal transaction (its lock held, so the other process is plain git here):
+    // after the viewer read tip T, C (a's commit) swaps in and the mark is raised, as a committer does.
+    afterNextTipRead(viewer, async () => {
+      const c = await out(root, ['commit-tree', await treeWith(root, t, { 'a.txt': 'a' }), '-p', t, '-m', `a\n\n${journalTrailer(id, a)}`]);
+      await out(root, ['update-ref', 'refs/heads/main', c, t]);
+      await raiseMark(join(root, 'gitdav', 'journal'), id, a);
+    });
+    const guard = async (v: { stat(p: string): Promise<Entry | null> }) => {
+      if (await v.stat('/a.txt')) throw new BackendError('AlreadyExists', '/a.txt', 'a.txt exists');
+    };
+    const clobber = Buffer.from('clobbered');
+    await assert.rejects(viewer.write('/a.txt', Readable.from([clobber]), { length: clobber.length, actor: { user: 'u3' }, guard }), /a\.txt exists/);
+    for (const b of [viewer, committer]) assert.equal(await text(b, '/a.txt'), 'a');
+    for (const b of [committer, viewer]) await b.close();
+    assert.equal(await out(root, ['show', 'main:a.txt']), 'a');
+  });
+
+  it("a writer's view of its own append keeps a record another process committed meanwhile (no tip read there)", async () => {
+    const { viewer, committer } = await viewerHoldingAB();
+    const appended = viewer.live.appended.bind(viewer.live);
+    viewer.live.appended = async (records: readonly JournalRecord[]) => {
+      viewer.live.appended = appended;
+      await commitClosed(committer); // between the append and its view: T → C holding a, the mark raised
+      return appended(records);
+    };
+    await write(viewer, '/c.txt', 'c', 'u2'); // u2's burst stays open: the committer commits a alone
+    assert.equal(viewer.live.appended, appended);
+    assert.equal((await statInPeek(viewer, '/a.txt'))?.kind, 'file', 'a is in C: the published view has it');
+    assert.equal((await statInPeek(viewer, '/c.txt'))?.kind, 'file');
+    for (const b of [committer, viewer]) await b.close();
+  });
+
+  it('a rebuild pairs its tip with a mark read before it: a commit landing between them keeps its record', async () => {
+    const { root, viewer, committer } = await viewerHoldingAB();
+    await commitClosed(committer); // T → C holding a, the mark at a: the viewer will rebuild
+    afterNextTipRead(viewer, async () => {
+      await write(committer, '/c.txt', 'c', 'u3'); // closes u2's burst
+      await commitClosed(committer); // C → D holding b, the mark at b: after the viewer read C
+    });
+    assert.equal((await viewer.stat('/b.txt'))?.kind, 'file', 'b was acknowledged and is in D');
+    assert.equal(await out(root, ['show', 'main:b.txt']), 'b');
+    for (const b of [viewer, committer]) assert.equal(await text(b, '/a.txt'), 'a');
     for (const b of [committer, viewer]) await b.close();
   });
 

@@ -42,17 +42,31 @@ export class CommittedSeqs {
     this.marks = new MarkWatch(journal.dir);
   }
 
-  /** The persisted mark alone, a stat when it did not change (every refresh asks): it rises without the tip moving. */
-  marked(): number {
+  /**
+   * The persisted mark alone: it rises without the tip moving. A stat when it did not change (every
+   * refresh holding records asks); `fresh`: the file read (./journal/committed-mark.ts MarkWatch).
+   */
+  marked(fresh = false): number {
     const id = this.journal.id;
-    return id ? this.marks.seqFor(id) : 0;
+    return id ? this.marks.seqFor(id, fresh) : 0;
   }
 
-  /** The committed seq of this journal as of `commit` (the branch tip; null: an empty branch). */
-  async of(commit: string | null): Promise<number> {
+  /** Stats and reads of the mark file (tests count them). */
+  get markWork(): { stats: number; reads: number } {
+    return this.marks.work;
+  }
+
+  /**
+   * The committed seq of this journal as of `commit` (the branch tip; null: an empty branch).
+   * `mark`: the mark as read BEFORE `commit` was read as the tip (a rebuild: a commit moves the branch,
+   * then raises the mark, so a mark read after the tip can cover another process's newer commit the
+   * tip lacks, and drop its records); without it the file is read now (the committer's check, under
+   * the commit lock: nothing commits in between).
+   */
+  async of(commit: string | null, mark?: number): Promise<number> {
     const id = this.journal.id;
     if (!id) return 0; // not read yet: no records to judge either
-    return Math.max(this.marks.seqFor(id, true), commit ? await this.walk(commit, id) : 0); // read: rebuilds and commits
+    return Math.max(mark ?? this.marks.seqFor(id, true), commit ? await this.walk(commit, id) : 0);
   }
 
   /** Own-id trailers over all parents, breadth first, not past a commit that has one (older ones are lower). */

@@ -1,7 +1,7 @@
 /**
  * The live state (docs/git-backend.md, "Writing"): the branch tip with every journal record not yet
- * committed applied on top. Every request refreshes it (a ref read, a stat of the journal and, while
- * records are held, a stat of the committed mark: all cheap when nothing changed); new records are
+ * committed applied on top. Every request refreshes it (a stat of the journal, while records are held a
+ * stat of the committed mark, then a ref read: all cheap when nothing changed); new records are
  * applied copy-on-write, a new tip (a commit, a native push), a rotated journal or a raised mark
  * rebuilds it from the tip. A view is immutable once published: a reader's snapshot never changes under it.
  */
@@ -109,12 +109,18 @@ export class LiveState {
 
   private async refresh(read: JournalRead, appended: readonly JournalRecord[], fresh: boolean, readTip: boolean): Promise<LiveView> {
     const old = this.view;
-    const tip = readTip || !old ? await this.d.tip(fresh) : old.tip;
-    // The mark rose past this view's committed seq with the tip where it was (another process committed
-    // records this view holds, then the branch was rewound; or their burst changed nothing): rebuild.
-    // A view with no records, given none, has nothing the mark could drop: no stat then.
-    const holds = !!old && (old.records.length > 0 || read.records.length > 0 || appended.length > 0);
-    const marked = holds && this.seqs.marked() > old.committedSeq;
+    // The committed mark is looked at BEFORE the tip: a commit moves the branch, then raises the mark, so
+    // a mark read first covers no record the tip read after it lacks (but those a rewind took out again:
+    // committed all the same). Read after the tip, it could cover another process's commit that landed
+    // in between and drop that acknowledged record from a view on the older tip. A view with no records,
+    // given none, has nothing the mark could drop: no stat then.
+    const holds = (old?.records.length ?? 0) > 0 || read.records.length > 0 || appended.length > 0;
+    const markBefore = holds ? this.seqs.marked() : undefined;
+    // Risen past the view's committed seq: another process committed records this view holds (and the
+    // branch may have been rewound since, or their burst changed nothing). Rebuild, on the tip read now.
+    const marked = !!old && markBefore !== undefined && markBefore > old.committedSeq;
+    const tipRead = readTip || !old || marked;
+    let tip = tipRead ? await this.d.tip(fresh || marked) : old.tip;
     if (old && !marked && !read.reset && read.records.length === 0 && appended.length === 0 && tip.commit === old.tip.commit) {
       this.idleRefreshes++;
       return old;
@@ -127,7 +133,16 @@ export class LiveState {
       return this.publish(await this.apply({ ...old, fileRecords }, fresher, this.log));
     }
     const known = [...(read.reset ? [] : (old?.records ?? [])), ...fresher].sort((a, b) => a.seq - b.seq);
-    const committedSeq = await this.committedSeq(tip.commit);
+    // Holding no records, the mark read after the tip (in `of`) drops nothing: a record it covers that
+    // this view lacks was appended after this refresh read the journal, so it owes that record nothing.
+    let mark: number | undefined;
+    if (holds) {
+      // The rebuild's mark is the file itself (a stat can in theory miss a version). If it is not the one
+      // the tip was read after (it rose meanwhile, or the tip is an earlier refresh's), read the tip again.
+      mark = this.seqs.marked(true);
+      if (mark !== markBefore || !tipRead) tip = await this.d.tip(true);
+    }
+    const committedSeq = await this.seqs.of(tip.commit, mark);
     // A wiped state dir or a clone starts a fresh journal: never number a record the branch has committed.
     this.d.journal.raiseFloor(committedSeq);
     const log = new TimesLog(); // the published view's lineage only once it is published

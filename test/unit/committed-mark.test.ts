@@ -29,6 +29,20 @@ describe('the committed mark, watched by a stat', () => {
     assert.equal(watch.seqFor(ID), 0);
   });
 
+  it('an unchanged stat reads nothing; a changed one reads once; fresh always reads', async () => {
+    const watch = new MarkWatch(dir);
+    watch.seqFor(ID);
+    assert.deepEqual(watch.work, { stats: 1, reads: 0 }, 'missing: nothing to read');
+    await raiseMark(dir, ID, 3);
+    for (let i = 0; i < 5; i++) assert.equal(watch.seqFor(ID), 3);
+    assert.deepEqual(watch.work, { stats: 6, reads: 1 });
+    await raiseMark(dir, ID, 4); // temp + rename: a new inode (the old file still holds its own while the temp is written)
+    assert.equal(watch.seqFor(ID), 4);
+    assert.deepEqual(watch.work, { stats: 7, reads: 2 });
+    assert.equal(watch.seqFor(ID, true), 4);
+    assert.deepEqual(watch.work, { stats: 8, reads: 3 });
+  });
+
   it("another journal's mark is no mark for ours", async () => {
     const watch = new MarkWatch(dir);
     await raiseMark(dir, OTHER, 9);

@@ -59,6 +59,8 @@ export function markedSeq(journalDir: string, id: string): number {
 export class MarkWatch {
   private seen: Stats | undefined;
   private mark: CommittedMark | null = null;
+  /** Stats and reads of the file so far (tests count them: an unchanged stat reads nothing). */
+  readonly work = { stats: 0, reads: 0 };
 
   constructor(private readonly journalDir: string) {}
 
@@ -69,7 +71,9 @@ export class MarkWatch {
    */
   seqFor(id: string, fresh = false): number {
     const st = statOrUndefined(join(this.journalDir, MARK_FILE));
+    this.work.stats++;
     if (fresh || !sameFile(st, this.seen)) {
+      if (st) this.work.reads++;
       this.mark = st ? readMark(this.journalDir) : null;
       this.seen = st;
     }
