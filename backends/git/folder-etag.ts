@@ -1,11 +1,13 @@
 /**
  * The ETag of a folder the write journal changed and that is not committed yet (docs/git-backend.md,
- * "ETags and sync tokens of folders the journal changed"): `"<tree>-<journal>-<committed>-<seq>"`, the
- * folder's tree id at the tip (0 when the tip has no folder there), the journal's id, the live view's
- * committed seq and the last uncommitted record that changed the folder (./journal-touches.ts). The
- * folder's content is a function of exactly these (records are resolved effects, the same in every
- * process), so the same state has the same ETag in every worker and process, and another content
- * never gets an ETag a client saw before; it costs a few look-ups, not a hash of every member (a
+ * "ETags and sync tokens of folders the journal changed"): `"<tree>-<journal>-<committed>-<seq>-<chain>"`,
+ * the folder's tree id at the tip (0 when the tip has no folder there), the journal's id, the live
+ * view's committed seq, the last uncommitted record that changed the folder and the chained digest of
+ * the records' effects up to it (./journal-touches.ts). The folder's content is a function of the tip
+ * tree and that digest (records are resolved effects, the same in every process; the digest, not the
+ * seq, tells a record renumbered after a failed append from the one a reader saw), so the same state
+ * has the same ETag in every worker and process once they see the same tip, and another content never
+ * gets an ETag a client saw before; it costs a few look-ups, not a hash of every member (a
  * 100,000-member calendar: 170–350 ms per new state). Once the records are committed the folder's
  * ETag is its tree id again: one change of ETag without a change of content, one refetch by clients.
  */
@@ -55,12 +57,12 @@ export class FolderTags {
   }
 
   private async make(view: LiveView, path: string, slot: DirSlot): Promise<string | null> {
-    const seq = this.touches.lastTouch(view, path);
+    const { seq, chain } = this.touches.touch(view, path);
     const id = this.d.journalId();
-    if (seq <= view.committedSeq || !/^[0-9a-f]{32}$/.test(id)) return null;
+    if (seq <= view.committedSeq || !chain || !/^[0-9a-f]{32}$/.test(id)) return null;
     const atTip = await new TreeEditor(this.d.store, view.tip.tree, this.d.placeholder).get(path);
     const base = atTip?.kind === 'dir' ? (atTip.oid ?? '0') : '0';
-    const etag = `"${base}-${id}-${view.committedSeq}-${seq}"`;
+    const etag = `"${base}-${id}-${view.committedSeq}-${seq}-${chain}"`;
     this.known.set(slot, { path, etag });
     return etag;
   }

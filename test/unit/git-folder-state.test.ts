@@ -66,6 +66,29 @@ describe('git: the record that last changed a folder (journal-touches.ts)', () =
   });
 });
 
+describe('git: the chained digest of the records behind a folder ETag (journal-touches.ts)', () => {
+  const put = (seq: number, path: string, oid: string): JournalRecord => ({ seq, time: seq, meta: { op: 'PUT', path }, effects: [{ path, slot: { kind: 'file', mode: '100644', oid } }] });
+
+  it('a record renumbered with the same seq but other effects (a failed append) gets another chain; the same records the same one', () => {
+    const [a, b] = ['a'.repeat(40), 'b'.repeat(40)];
+    const one = new JournalTouches();
+    const two = new JournalTouches();
+    const seen = { records: [put(1, '/d/f', a), put(2, '/d/x', a)], paths: new Set<string>(), appliedSeq: 2 };
+    const renumbered = { records: [put(1, '/d/f', a), put(2, '/d/y', b)], paths: new Set<string>(), appliedSeq: 2 };
+    const t1 = one.touch(seen, '/d');
+    const t2 = two.touch(renumbered, '/d');
+    assert.equal(t1.seq, t2.seq);
+    assert.match(t1.chain, /^[0-9a-f]{16}$/);
+    assert.notEqual(t1.chain, t2.chain, 'same seq, other content: another chain');
+    assert.deepEqual(two.touch({ ...seen, paths: new Set() }, '/d'), t1, 'the same records in another process: the same chain');
+    // A different record in the same lineage's slot (same paths set) is not taken for the indexed one.
+    assert.deepEqual(one.touch({ ...renumbered, paths: seen.paths }, '/d'), t2);
+    // An earlier record's content is in the chain too (a record that does not touch the folder counts).
+    const other = { records: [put(1, '/e/g', b), put(2, '/d/x', a)], paths: new Set<string>(), appliedSeq: 2 };
+    assert.notEqual(new JournalTouches().touch(other, '/d').chain, t1.chain);
+  });
+});
+
 describe('git: the sync token delta blob (sync-delta.ts)', () => {
   const OID = 'a'.repeat(40);
   const valid = { 'gitdav-sync-delta': 1, base: 'b'.repeat(40), members: [['x.ics', '100644', OID], ['gone.ics'], ['sub', '40000', '']] };
