@@ -1,11 +1,16 @@
 /**
  * The edges of an edited folder's ETag and sync token (issue 14, B4; the review of the first cut):
- * a record renumbered after a failed append never takes the ETag of the one a reader saw. In process, two backends on one repository where two processes are needed.
+ * a folder whose only change is inside an edited subfolder gets a new token (a client polling
+ * getctag sees it; sync-collection does not hand back the same token), and a record renumbered after
+ * a failed append never takes the ETag of the one a reader saw. In process, two backends on one repository where two processes are needed.
  */
 import assert from 'node:assert/strict';
+import type { Entry } from '../backends/backend.js';
 import type { GitBackend } from '../backends/git/index.js';
 import { journalFaults } from '../backends/git/journal/journal.js';
 import { body, journalRepos } from './helpers/journal-backends.js';
+
+const paths = (list: Entry[]) => list.map((e) => e.path.replace(/\/$/, '')).sort();
 
 describe('git: edges of an edited folder\'s ETag and sync token (issue 14, B4)', function () {
   this.timeout(60_000);
@@ -25,6 +30,31 @@ describe('git: edges of an edited folder\'s ETag and sync token (issue 14, B4)',
     return o;
   }
   const put = (b: GitBackend, path: string, text = path) => b.write(path, body(text), { length: text.length });
+
+  it('a change only inside an edited subfolder is a new sync token, the same in two processes, and a sync from the old one does not hand it back', async () => {
+    const { root, b } = await seeded();
+    const two = (await open({}, root)).b;
+    try {
+      await put(b, '/dir/sub/b.txt');
+      const x = await b.syncToken('/dir');
+      assert.equal(await two.syncToken('/dir'), x, 'one state, one token in both processes');
+      await put(b, '/dir/g.txt');
+      const quiet = await b.changes('/dir', x);
+      assert.deepEqual(paths(quiet.changed), ['/dir/g.txt'], 'the subfolder did not change since the token');
+      await put(b, '/dir/sub/c.txt');
+      const y = await b.syncToken('/dir');
+      assert.notEqual(y, x, 'something inside /dir/sub changed: a new token (getctag)');
+      assert.equal(await two.syncToken('/dir'), y);
+      const since = await b.changes('/dir', x);
+      assert.deepEqual(paths(since.changed), ['/dir/g.txt', '/dir/sub']);
+      assert.equal(since.token, y);
+      assert.notEqual(since.token, x, 'not the token it was asked from: a client would loop');
+      assert.deepEqual((await b.changes('/dir', since.token)).changed, [], 'nothing since the token handed out');
+    } finally {
+      await two.close();
+      await b.close();
+    }
+  });
 
   it('a record renumbered after a failed append never gets the ETag of the one another process saw', async () => {
     const { root, b: writer } = await seeded();

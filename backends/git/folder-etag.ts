@@ -26,6 +26,9 @@ export interface FolderTagDeps {
 
 const RECENT_VIEWS = 4;
 
+/** What is between the quotes of a journal-named folder ETag (a sync delta's marker of an edited subfolder). */
+export const ETAG_BODY = /^(0|[0-9a-f]{40})-[0-9a-f]{32}-\d{1,15}-\d{1,15}-[0-9a-f]{16}$/;
+
 export class FolderTags {
   readonly touches = new JournalTouches();
   /** Per sealed folder slot: its path and ETag (a slot is one folder's state in one lineage: never stale). */

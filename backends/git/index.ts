@@ -96,7 +96,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     this.maintenance = new Maintenance(gitdir);
     this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.names = new LiveNames(options.reserved ?? []);
-    this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder });
+    this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder, markerOf: (view, path, slot) => this.markerOf(view, path, slot) });
     this.folderTags = new FolderTags({ store: this.store, placeholder: this.placeholder, journalId: () => journal.id });
     this.blobs = new BlobWriter(this.store, ownTempDir(join(this.stateDir, 'tmp'))); // one folder per process: ../util/process-temp.ts
     this.sync = new GitSync({
@@ -108,6 +108,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
       stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
+      markerOf: (path, slot, editor) => this.markerOf(this.views.get(editor), path, slot),
     });
     this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => (this.folderTags.noticed(view), this.committer.noticed(view)) });
     this.committer = new Committer({
@@ -333,6 +334,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private async syncState(path: string, slot: DirSlot, editor: TreeEditor): Promise<string> {
     const view = this.views.get(editor);
     return (view && (await this.deltas.write(view, path, slot))) ?? editor.flush(slot);
+  }
+
+  /** An edited folder's marker in a sync delta: its journal-named ETag without the quotes (./sync-delta.ts). */
+  private async markerOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
+    const etag = view ? await this.folderTags.etagOf(view, path, slot) : null;
+    return etag?.slice(1, -1) ?? null;
   }
 
   /** A sync token for a collection at `path` whose tree is `tree` (signed with this tree's key). */

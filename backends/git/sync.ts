@@ -14,7 +14,7 @@ import type { ObjectStore, TreeEntry } from './objects.js';
 import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
-import { parseDelta, type TokenState } from './sync-delta.js';
+import { parseDelta, type DeltaEntry, type TokenState } from './sync-delta.js';
 
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
@@ -31,6 +31,8 @@ export interface SyncDeps {
   toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
   /** The token state of a folder in an editor's state: its tree id, or a delta blob (./sync-delta.ts). */
   stateOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string>;
+  /** The marker of a folder the journal changed, as a delta names it (./sync-delta.ts); null for none. */
+  markerOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string | null>;
 }
 
 export class GitSync {
@@ -126,10 +128,17 @@ export class GitSync {
     }
     const now = await editor.entries(slot);
     const base = new TreeEditor(store, previous.tree, this.d.placeholder);
-    const oldOf = async (name: string): Promise<Slot | undefined> => {
+    const oldOf = async (name: string): Promise<{ slot: Slot; marker?: string } | undefined> => {
       const d = previous.delta?.get(name);
-      if (d !== undefined) return d ? slotOf(d) : undefined;
-      return (await base.get(joinPath('/', name))) ?? undefined;
+      if (d !== undefined) return d ? { slot: slotOf(d), marker: d.marker } : undefined;
+      const slot = await base.get(joinPath('/', name));
+      return slot ? { slot } : undefined;
+    };
+    // An edited folder is unchanged when it is one the token's delta named by the same marker.
+    const sameFolder = async (name: string, cur: DirSlot, was: Slot, marker?: string): Promise<boolean> => {
+      if (was.kind !== 'dir') return false;
+      if (cur.oid !== undefined) return cur.oid === was.oid;
+      return !!marker && marker === (await this.d.markerOf(joinPath(path, name), cur, editor));
     };
     let oldSide: Sidecar = {};
     let newSide: Sidecar = {};
@@ -146,11 +155,12 @@ export class GitSync {
     const removed: string[] = [];
     for (const name of [...names].sort()) {
       const cur = now.get(name);
-      const was = await oldOf(name);
+      const old = await oldOf(name);
+      const was = old?.slot;
       const propsMoved = sidecarTouched && JSON.stringify(oldSide[name] ?? {}) !== JSON.stringify(newSide[name] ?? {});
       if (!cur) {
         if (was) removed.push(joinPath(path, name));
-      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid === undefined || cur.oid !== (was as DirSlot).oid) || propsMoved) {
+      } else if (!was || (cur.kind === 'file' ? was.kind !== 'file' || cur.oid !== was.oid : !(await sameFolder(name, cur, was, old.marker))) || propsMoved) {
         if (isListable(cur)) changed.push(await this.d.toEntry(joinPath(path, name), cur, editor, time));
       }
     }
@@ -159,8 +169,8 @@ export class GitSync {
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
-  private async memberState({ tree, delta }: TokenState): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
-    const entries = new Map<string, TreeEntry>();
+  private async memberState({ tree, delta }: TokenState): Promise<MemberState> {
+    const entries = new Map<string, DeltaEntry>();
     let sidecar: Sidecar = {};
     const sidecarDelta = delta?.get(SIDECAR);
     for (const e of await this.d.store.readTree(tree)) {
@@ -175,9 +185,17 @@ export class GitSync {
       else entries.delete(name);
     }
     const prints = new Map<string, string>();
-    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? e.oid : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
+    // An edited folder's marker never equals a tree id: such a member always compares as changed.
+    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? (e.marker ? `~${e.marker}` : e.oid) : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
     return { entries, sidecar, prints };
   }
+}
+
+/** A collection's members (sidecar aside) with fingerprints: object id (or marker), plus a file's properties. */
+interface MemberState {
+  entries: Map<string, DeltaEntry>;
+  sidecar: Sidecar;
+  prints: Map<string, string>;
 }
 
 function slotOf(e: TreeEntry): Slot {

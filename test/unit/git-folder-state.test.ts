@@ -91,12 +91,13 @@ describe('git: the chained digest of the records behind a folder ETag (journal-t
 
 describe('git: the sync token delta blob (sync-delta.ts)', () => {
   const OID = 'a'.repeat(40);
-  const valid = { 'gitdav-sync-delta': 1, base: 'b'.repeat(40), members: [['x.ics', '100644', OID], ['gone.ics'], ['sub', '40000', '']] };
+  const MARKER = `${'c'.repeat(40)}-${'d'.repeat(32)}-3-7-${'e'.repeat(16)}`;
+  const valid = { 'gitdav-sync-delta': 1, base: 'b'.repeat(40), members: [['x.ics', '100644', OID], ['gone.ics'], ['sub', '40000', '', MARKER]] };
 
   it('reads what the server writes', () => {
     const state = parseDelta(Buffer.from(JSON.stringify(valid)))!;
     assert.equal(state.tree, 'b'.repeat(40));
-    assert.deepEqual([...state.delta!], [['x.ics', { mode: '100644', name: 'x.ics', oid: OID }], ['gone.ics', null], ['sub', { mode: '40000', name: 'sub', oid: '' }]]);
+    assert.deepEqual([...state.delta!], [['x.ics', { mode: '100644', name: 'x.ics', oid: OID }], ['gone.ics', null], ['sub', { mode: '40000', name: 'sub', oid: '', marker: MARKER }]]);
   });
 
   it('refuses anything else: truncated, odd fields, bad names, modes or ids', () => {
@@ -114,6 +115,11 @@ describe('git: the sync token delta blob (sync-delta.ts)', () => {
       { ...valid, members: [['x', '777', OID]] },
       { ...valid, members: [['x', '100644', '']] },
       { ...valid, members: [['x'], ['x']] },
+      { ...valid, members: [['sub', '40000', '']] }, // an edited folder without its marker: could not tell its states apart
+      { ...valid, members: [['sub', '40000', '', 'not-a-marker']] },
+      { ...valid, members: [['sub', '40000', OID, MARKER]] },
+      { ...valid, members: [['x', '100644', OID, MARKER]] },
+      { ...valid, members: [['sub', '40000', '', MARKER, 'x']] },
       { ...valid, members: [[1, '100644', OID]] },
       [],
       null,
