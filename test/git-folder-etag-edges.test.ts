@@ -1,14 +1,17 @@
 /**
  * The edges of an edited folder's ETag and sync token (issue 14, B4; the review of the first cut):
  * a folder whose only change is inside an edited subfolder gets a new token (a client polling
- * getctag sees it; sync-collection does not hand back the same token), and a record renumbered after
- * a failed append never takes the ETag of the one a reader saw. In process, two backends on one repository where two processes are needed.
+ * getctag sees it; sync-collection does not hand back the same token), a truncated sync-collection
+ * from a token naming an edited subfolder writes no corrupt tree, a record renumbered after a failed
+ * append never takes the ETag of the one a reader saw, and a writer's guard reads the ETag of the
+ * view its batch was built on. In process, two backends on one repository where two processes are needed.
  */
 import assert from 'node:assert/strict';
 import type { Entry } from '../backends/backend.js';
 import type { GitBackend } from '../backends/git/index.js';
 import { journalFaults } from '../backends/git/journal/journal.js';
 import { body, journalRepos } from './helpers/journal-backends.js';
+import { tool } from './helpers/tools.js';
 
 const paths = (list: Entry[]) => list.map((e) => e.path.replace(/\/$/, '')).sort();
 
@@ -52,6 +55,26 @@ describe('git: edges of an edited folder\'s ETag and sync token (issue 14, B4)',
       assert.deepEqual((await b.changes('/dir', since.token)).changed, [], 'nothing since the token handed out');
     } finally {
       await two.close();
+      await b.close();
+    }
+  });
+
+  it('a truncated sync-collection from a token naming an edited subfolder writes no corrupt tree, and stays exact', async () => {
+    const { b } = await seeded();
+    try {
+      await put(b, '/dir/sub/b.txt');
+      const t1 = await b.syncToken('/dir');
+      for (const p of ['/dir/a.txt', '/dir/c.txt', '/dir/sub/c.txt']) await put(b, p);
+      const first = await b.changes('/dir', t1, 1);
+      assert.equal(first.truncated, true);
+      assert.deepEqual(paths(first.changed), ['/dir/a.txt']);
+      const fsck = await tool('git', ['--git-dir', b.gitdir, 'fsck', '--no-dangling']);
+      assert.equal(fsck.code, 0, `git fsck: ${fsck.stdout}${fsck.stderr}`);
+      const rest = await b.changes('/dir', first.token);
+      assert.deepEqual(paths(rest.changed), ['/dir/c.txt', '/dir/sub'], 'the changes not reported yet, and only those');
+      assert.deepEqual(rest.removed, []);
+      assert.deepEqual((await b.changes('/dir', rest.token)).changed, []);
+    } finally {
       await b.close();
     }
   });

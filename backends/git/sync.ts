@@ -14,7 +14,7 @@ import type { ObjectStore, TreeEntry } from './objects.js';
 import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
-import { parseDelta, type DeltaEntry, type TokenState } from './sync-delta.js';
+import { parseDelta, writeDelta, type DeltaEntry, type TokenState } from './sync-delta.js';
 
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
@@ -73,23 +73,33 @@ export class GitSync {
     const now = await this.memberState({ tree: currentTree });
     const diff = diffMembers(before.prints, now.prints, limit);
     let token = await this.token(path, currentTree);
-    if (diff.truncated) {
-      // A tree for exactly the state the reported changes reach: the token stays exact.
-      const entries: TreeEntry[] = [];
-      const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
-      for (const [name, print] of diff.reached) {
-        const side = now.prints.get(name) === print ? now : before;
-        entries.push(side.entries.get(name)!);
-        if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
-      }
-      entries.push({ mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
-      token = await this.token(path, await this.d.store.writeTree(entries));
-    }
+    if (diff.truncated) token = await this.token(path, await this.reachedState(currentTree, before, now, diff.reached));
     // Several entries in flight (each reads an object header for its size), as list() does: a first
     // read of 10,000 members (changes since no token) costs about what listing them does.
     const changed: Entry[] = [];
     for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
     return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /**
+   * The state exactly the reported changes reach (so a truncated answer's token stays exact): a tree,
+   * or, when a member keeps an edited folder's marker (it has no tree id: never written into a tree),
+   * a delta over the current tree.
+   */
+  private async reachedState(currentTree: string, before: MemberState, now: MemberState, reached: ReadonlyMap<string, string>): Promise<string> {
+    const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
+    const entries: DeltaEntry[] = [];
+    for (const [name, print] of reached) {
+      const side = now.prints.get(name) === print ? now : before;
+      entries.push(side.entries.get(name)!);
+      if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
+    }
+    const sidecarEntry = { mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) };
+    if (!entries.some((e) => e.marker)) return this.d.store.writeTree([...entries, sidecarEntry]);
+    const members = new Map<string, DeltaEntry | null>([[SIDECAR, sidecarEntry]]);
+    for (const e of entries) if (now.prints.get(e.name) !== reached.get(e.name)) members.set(e.name, e);
+    for (const name of now.entries.keys()) if (!reached.has(name)) members.set(name, null);
+    return writeDelta(this.d.store, currentTree, members);
   }
 
   /**
