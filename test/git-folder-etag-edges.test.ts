@@ -105,4 +105,38 @@ describe('git: edges of an edited folder\'s ETag and sync token (issue 14, B4)',
       await writer.close();
     }
   });
+
+  it("a writer's guard reads the journal-named ETag of the view its batch was built on, however many views were published meanwhile", async () => {
+    const { root, b } = await seeded();
+    const two = (await open({}, root)).b;
+    const git = async (...args: string[]) => {
+      const r = await tool('git', ['--git-dir', b.gitdir, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    try {
+      await put(b, '/dir/sub/b.txt');
+      // Another process changes /dir: this one's batch catches up with a state of /dir it never read.
+      await put(two, '/dir/w.txt');
+      const etag = (await two.stat('/dir'))!.etag;
+      let inGuard = '';
+      await b.write('/dir/z.txt', body('z'), {
+        length: 1,
+        guard: async (g) => {
+          // Native commits (same tree, new tip): every refresh in this process publishes a new view.
+          for (let i = 0; i < 6; i++) {
+            const tip = await git('rev-parse', 'refs/heads/main');
+            const commit = await git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', `${tip}^{tree}`, '-p', tip, '-m', `native ${i}`);
+            await git('update-ref', 'refs/heads/main', commit);
+            await b.stat('/');
+          }
+          inGuard = (await g.stat('/dir'))!.etag;
+        },
+      });
+      assert.equal(inGuard, etag, 'the ETag a client holds, not the tree hash (a spurious 412 on If-Match)');
+    } finally {
+      await two.close();
+      await b.close();
+    }
+  });
 });

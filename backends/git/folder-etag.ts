@@ -24,8 +24,6 @@ export interface FolderTagDeps {
   journalId(): string;
 }
 
-const RECENT_VIEWS = 4;
-
 /** What is between the quotes of a journal-named folder ETag (a sync delta's marker of an edited subfolder). */
 export const ETAG_BODY = /^(0|[0-9a-f]{40})-[0-9a-f]{32}-\d{1,15}-\d{1,15}-[0-9a-f]{16}$/;
 
@@ -33,26 +31,17 @@ export class FolderTags {
   readonly touches = new JournalTouches();
   /** Per sealed folder slot: its path and ETag (a slot is one folder's state in one lineage: never stale). */
   private readonly known = new WeakMap<DirSlot, { path: string; etag: string }>();
-  /** The views published last (newest first): a writer's editor reads one of them (its guards' stats). */
-  private recent: LiveView[] = [];
-
   constructor(private readonly d: FolderTagDeps) {}
 
-  /** A view was published (LiveState's `published`). */
-  noticed(view: LiveView): void {
-    if (this.recent[0] !== view) this.recent = [view, ...this.recent.slice(0, RECENT_VIEWS - 1)];
-  }
-
   /**
-   * The ETag of `slot`, found at `path` in some editor, when it is the very slot a live view has there
-   * (the reader's view, else one published lately); null otherwise (the caller hashes it, as before).
+   * The ETag of `slot`, found at `path` in an editor built on `view` (a reader's, or a writer's batch's),
+   * when it is the very slot the view has there; null otherwise (the caller hashes it, as before).
    */
   async etagOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
     const memo = this.known.get(slot);
     if (memo?.path === path) return memo.etag;
-    if (slot.oid !== undefined) return null;
-    for (const v of view ? [view] : this.recent) if (await this.holds(v, path, slot)) return this.make(v, path, slot);
-    return null;
+    if (slot.oid !== undefined || !view) return null;
+    return (await this.holds(view, path, slot)) ? this.make(view, path, slot) : null;
   }
 
   private async holds(view: LiveView, path: string, slot: DirSlot): Promise<boolean> {

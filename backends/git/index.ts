@@ -110,7 +110,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
       markerOf: (path, slot, editor) => this.markerOf(this.views.get(editor), path, slot),
     });
-    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => (this.folderTags.noticed(view), this.committer.noticed(view)) });
+    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,
@@ -130,6 +130,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       live: this.live,
       placeholder: this.placeholder,
       statIn: (editor, path, time) => this.entryIn(editor, path, time),
+      opened: (editor, view) => void this.views.set(editor, view),
       maxBatch: options.maxBatch,
       onAppended: (records) => this.committer.appended(records),
     });
@@ -221,7 +222,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     if (slot.kind === 'file') return this.journalTimed(editor, entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index));
     if (slot.oid || editor.owns(slot)) return this.journalTimed(editor, entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index));
     // A folder the journal changed: named by its tip tree and the records that changed it, not hashed
-    // (./folder-etag.ts); the view is the reader's, or the last published one (a writer's guard).
+    // (./folder-etag.ts); the view is the reader's, or the one a writer's batch was built on (its guards).
     const etag = await this.folderTags.etagOf(this.views.get(editor), path, slot);
     const entry = entryOf(path, 'collection', '', 0, time, this.index);
     if (etag) entry.etag = etag;
