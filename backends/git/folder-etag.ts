@@ -20,7 +20,10 @@ import { TreeEditor, type DirSlot } from './tree.js';
 export interface FolderTagDeps {
   store: ObjectStore;
   placeholder: { name: string; oid: string };
-  /** The journal's id (the same for every process on the repository; new for a fresh journal). */
+  /**
+   * The journal's id (the same for every process on the repository; new for a fresh journal), as of
+   * the last read, which may be newer than the view: harmless, the chain, not the id, names the records.
+   */
   journalId(): string;
 }
 
