@@ -25,7 +25,7 @@ import { http, serveWorkers, stopAfterEach, workersThatServed, type Served } fro
 
 const BIG = 5000;
 const SMALL = 12;
-const JOURNAL_ETAG = /^"[0-9a-f]{40}-[0-9a-f]{32}-\d+-\d+"$/;
+const JOURNAL_ETAG = /^"[0-9a-f]{40}-[0-9a-f]{32}-\d+-\d+-[0-9a-f]{16}"$/;
 const TREE_ETAG = /^"[0-9a-f]{40}"$/;
 
 /** A bare repository whose tip has /big (BIG files) and /small (SMALL files), `f-<i>.txt` each. */

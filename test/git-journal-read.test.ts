@@ -142,7 +142,7 @@ describe('git backend journal: the read side', function () {
     await write(b, '/shared/a', 'a');
     const view = new MountView(b);
     const entry = (await b.stat('/shared'))!;
-    assert.match(entry.etag, /^"0-[0-9a-f]{32}-\d+-\d+"$/, 'not at the tip: base 0, the journal, the committed seq, the last record');
+    assert.match(entry.etag, /^"0-[0-9a-f]{32}-\d+-\d+-[0-9a-f]{16}"$/, 'not at the tip: base 0, the journal, the committed seq, the last record, its chain');
     const mount = { path: '/shared', at: '/from-alice', target: b, access: 'read' as const };
     const out = (view as unknown as { outward(m: typeof mount, e: Entry): Entry }).outward(mount, entry);
     assert.equal(out.path, '/from-alice');

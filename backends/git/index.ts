@@ -96,7 +96,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     this.maintenance = new Maintenance(gitdir);
     this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.names = new LiveNames(options.reserved ?? []);
-    this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder });
+    this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder, markerOf: (view, path, slot) => this.markerOf(view, path, slot) });
     this.folderTags = new FolderTags({ store: this.store, placeholder: this.placeholder, journalId: () => journal.id });
     this.blobs = new BlobWriter(this.store, ownTempDir(join(this.stateDir, 'tmp'))); // one folder per process: ../util/process-temp.ts
     this.sync = new GitSync({
@@ -108,8 +108,9 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
       stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
+      markerOf: (path, slot, editor) => this.markerOf(this.views.get(editor), path, slot),
     });
-    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => (this.folderTags.noticed(view), this.committer.noticed(view)) });
+    this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
     this.committer = new Committer({
       store: this.store,
       refs: this.refs,
@@ -129,6 +130,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       live: this.live,
       placeholder: this.placeholder,
       statIn: (editor, path, time) => this.entryIn(editor, path, time),
+      opened: (editor, view) => void this.views.set(editor, view),
       maxBatch: options.maxBatch,
       onAppended: (records) => this.committer.appended(records),
     });
@@ -220,7 +222,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     if (slot.kind === 'file') return this.journalTimed(editor, entryOf(path, 'file', slot.oid, await this.store.blobSize(slot.oid), time, this.index));
     if (slot.oid || editor.owns(slot)) return this.journalTimed(editor, entryOf(path, 'collection', slot.oid ?? editor.hash(slot), 0, time, this.index));
     // A folder the journal changed: named by its tip tree and the records that changed it, not hashed
-    // (./folder-etag.ts); the view is the reader's, or the last published one (a writer's guard).
+    // (./folder-etag.ts); the view is the reader's, or the one a writer's batch was built on (its guards).
     const etag = await this.folderTags.etagOf(this.views.get(editor), path, slot);
     const entry = entryOf(path, 'collection', '', 0, time, this.index);
     if (etag) entry.etag = etag;
@@ -333,6 +335,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   private async syncState(path: string, slot: DirSlot, editor: TreeEditor): Promise<string> {
     const view = this.views.get(editor);
     return (view && (await this.deltas.write(view, path, slot))) ?? editor.flush(slot);
+  }
+
+  /** An edited folder's marker in a sync delta: its journal-named ETag without the quotes (./sync-delta.ts). */
+  private async markerOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
+    const etag = view ? await this.folderTags.etagOf(view, path, slot) : null;
+    return etag?.slice(1, -1) ?? null;
   }
 
   /** A sync token for a collection at `path` whose tree is `tree` (signed with this tree's key). */

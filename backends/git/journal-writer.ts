@@ -11,7 +11,7 @@ import type { Actor, Entry, Guard, GuardView } from '../backend.js';
 import { BackendError } from '../errors.js';
 import type { Journal } from './journal/journal.js';
 import type { InlineObject, JournalEntry, JournalRecord, RecordMeta } from './journal/record.js';
-import type { LiveState } from './live-state.js';
+import type { LiveState, LiveView } from './live-state.js';
 import type { ObjectStore } from './objects.js';
 import { TreeEditor } from './tree.js';
 
@@ -42,6 +42,8 @@ export interface JournalWriterDeps {
   placeholder: { name: string; oid: string };
   /** Stat inside the state being built, for guards. */
   statIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
+  /** The editor a transaction builds on `view` (an edited folder's ETag in a guard names that view). */
+  opened?(editor: TreeEditor, view: LiveView): void;
   /** Most operations in one journal transaction (default 1000). */
   maxBatch?: number;
   /** Called after records are appended (the committer arms its timer, or commits at once: then awaited). */
@@ -88,6 +90,7 @@ export class JournalWriter {
       ({ records, result: outcomes } = await journal.transact(async (caughtUp) => {
         const view = await live.absorb(caughtUp);
         const editor = TreeEditor.fromSlot(store, view.root, this.d.placeholder);
+        this.d.opened?.(editor, view);
         editor.record();
         const now = new Date();
         const entries: JournalEntry[] = [];

@@ -7,29 +7,38 @@
  * as a lost tree was); O(members the uncommitted records changed), and it stays exact across commits,
  * workers and restarts: ./sync.ts compares base + delta with the current state.
  *
- * The blob: `{"gitdav-sync-delta":1,"base":"<tree id>","members":[[name, mode, oid] | [name]]}`, names
- * sorted; `[name]` is a member the base has and the state has not; a folder member the journal changed
- * has oid "" (its id is not computed: it always compares as changed). Parsed strictly: anything else
- * is no delta (the token is refused, never trusted).
+ * The blob: `{"gitdav-sync-delta":1,"base":"<tree id>","members":[[name, mode, oid] | [name] | [name, "40000", "", marker]]}`,
+ * names sorted; `[name]` is a member the base has and the state has not; a folder member the journal
+ * changed has no id (it is not computed) but a marker, the body of its journal-named ETag
+ * (./folder-etag.ts): new for every content of that subfolder, so the blob (and the token) is new
+ * whenever anything inside changes, and the same in every process for one state. A marker is never
+ * written into a tree (./sync.ts). Parsed strictly: anything else is no delta (the token is refused,
+ * never trusted).
  */
 import { joinPath, parentOf } from '../backend.js';
 import type { LiveView } from './live-state.js';
 import type { ObjectStore, TreeEntry } from './objects.js';
 import { TreeEditor, type DirSlot, type Slot } from './tree.js';
+import { ETAG_BODY } from './folder-etag.js';
 
 const KEY = 'gitdav-sync-delta';
 const OID = /^[0-9a-f]{40}$/;
 const MODES = new Set(['100644', '100755', '120000', '40000', '160000']);
 
+/** A member in a delta: a tree entry, or an edited folder (mode 40000, oid '') named by its marker. */
+export type DeltaEntry = TreeEntry & { marker?: string };
+
 /** What a token names: a tree, or a tree with some members changed (null: removed). */
 export interface TokenState {
   tree: string;
-  delta?: ReadonlyMap<string, TreeEntry | null>;
+  delta?: ReadonlyMap<string, DeltaEntry | null>;
 }
 
 export interface SyncDeltaDeps {
   store: ObjectStore;
   placeholder: { name: string; oid: string };
+  /** The marker of an edited folder of `view` (its journal-named ETag's body); null when it has none. */
+  markerOf(view: LiveView, path: string, slot: DirSlot): Promise<string | null>;
 }
 
 export class SyncDeltas {
@@ -54,18 +63,30 @@ export class SyncDeltas {
       if (p === path || below.startsWith(p === '/' ? '/' : `${p}/`)) return null;
       if (p.startsWith(below)) names.add(p.slice(below.length).split('/')[0]!);
     }
-    const members: Array<[string, string, string] | [string]> = [];
-    for (const name of [...names].sort()) {
+    const members = new Map<string, DeltaEntry | null>();
+    for (const name of names) {
       const now = slot.entries.get(name);
       const was = await base.get(joinPath('/', name));
       if (sameSlot(now, was)) continue;
-      members.push(now ? [name, now.kind === 'dir' ? '40000' : now.mode, now.kind === 'dir' ? (now.oid ?? '') : now.oid] : [name]);
+      if (!now) members.set(name, null);
+      else if (now.kind === 'file') members.set(name, { mode: now.mode, name, oid: now.oid });
+      else if (now.oid) members.set(name, { mode: '40000', name, oid: now.oid });
+      else {
+        const marker = await this.d.markerOf(view, joinPath(path, name), now);
+        if (!marker) return null;
+        members.set(name, { mode: '40000', name, oid: '', marker });
+      }
     }
-    const text = JSON.stringify({ [KEY]: 1, base: atTip.oid, members });
-    const oid = await this.d.store.writeBuffer('blob', Buffer.from(text), { sync: false });
+    const oid = await writeDelta(this.d.store, atTip.oid, members);
     this.known.set(slot, { path, oid });
     return oid;
   }
+}
+
+/** Writes the delta blob of `base` with `members` changed (content-addressed, no fsync); its id. */
+export function writeDelta(store: ObjectStore, base: string, members: ReadonlyMap<string, DeltaEntry | null>): Promise<string> {
+  const list = [...members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, e]) => (!e ? [name] : e.marker ? [name, '40000', '', e.marker] : [name, e.mode, e.oid]));
+  return store.writeBuffer('blob', Buffer.from(JSON.stringify({ [KEY]: 1, base, members: list })), { sync: false });
 }
 
 /** A delta blob's state, or null for anything that is not one (strictly: any oddity is no delta). */
@@ -79,13 +100,14 @@ export function parseDelta(content: Buffer): TokenState | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const o = parsed as Record<string, unknown>;
   if (Object.keys(o).length !== 3 || o[KEY] !== 1 || typeof o.base !== 'string' || !OID.test(o.base) || !Array.isArray(o.members)) return null;
-  const delta = new Map<string, TreeEntry | null>();
+  const delta = new Map<string, DeltaEntry | null>();
   for (const m of o.members as unknown[]) {
-    if (!Array.isArray(m) || (m.length !== 1 && m.length !== 3) || !m.every((x) => typeof x === 'string')) return null;
-    const [name, mode, oid] = m as string[];
+    if (!Array.isArray(m) || m.length === 2 || m.length > 4 || !m.every((x) => typeof x === 'string')) return null;
+    const [name, mode, oid, marker] = m as string[];
     if (!name || name.includes('/') || name === '.' || name === '..' || parentOf(`/${name}`) !== '/' || delta.has(name)) return null;
     if (mode === undefined) delta.set(name, null);
-    else if (MODES.has(mode) && (OID.test(oid!) || (mode === '40000' && oid === ''))) delta.set(name, { mode, name, oid: oid! });
+    else if (marker === undefined && MODES.has(mode) && OID.test(oid!)) delta.set(name, { mode, name, oid: oid! });
+    else if (marker !== undefined && mode === '40000' && oid === '' && ETAG_BODY.test(marker)) delta.set(name, { mode, name, oid: '', marker });
     else return null;
   }
   return { tree: o.base, delta };

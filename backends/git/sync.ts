@@ -14,7 +14,7 @@ import type { ObjectStore, TreeEntry } from './objects.js';
 import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
-import { parseDelta, type TokenState } from './sync-delta.js';
+import { parseDelta, writeDelta, type DeltaEntry, type TokenState } from './sync-delta.js';
 
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
@@ -31,6 +31,8 @@ export interface SyncDeps {
   toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
   /** The token state of a folder in an editor's state: its tree id, or a delta blob (./sync-delta.ts). */
   stateOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string>;
+  /** The marker of a folder the journal changed, as a delta names it (./sync-delta.ts); null for none. */
+  markerOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string | null>;
 }
 
 export class GitSync {
@@ -71,23 +73,33 @@ export class GitSync {
     const now = await this.memberState({ tree: currentTree });
     const diff = diffMembers(before.prints, now.prints, limit);
     let token = await this.token(path, currentTree);
-    if (diff.truncated) {
-      // A tree for exactly the state the reported changes reach: the token stays exact.
-      const entries: TreeEntry[] = [];
-      const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
-      for (const [name, print] of diff.reached) {
-        const side = now.prints.get(name) === print ? now : before;
-        entries.push(side.entries.get(name)!);
-        if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
-      }
-      entries.push({ mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) });
-      token = await this.token(path, await this.d.store.writeTree(entries));
-    }
+    if (diff.truncated) token = await this.token(path, await this.reachedState(currentTree, before, now, diff.reached));
     // Several entries in flight (each reads an object header for its size), as list() does: a first
     // read of 10,000 members (changes since no token) costs about what listing them does.
     const changed: Entry[] = [];
     for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
     return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /**
+   * The state exactly the reported changes reach (so a truncated answer's token stays exact): a tree,
+   * or, when a member keeps an edited folder's marker (it has no tree id: never written into a tree),
+   * a delta over the current tree.
+   */
+  private async reachedState(currentTree: string, before: MemberState, now: MemberState, reached: ReadonlyMap<string, string>): Promise<string> {
+    const sidecar: Sidecar = now.sidecar[SELF] ? { [SELF]: now.sidecar[SELF]! } : {};
+    const entries: DeltaEntry[] = [];
+    for (const [name, print] of reached) {
+      const side = now.prints.get(name) === print ? now : before;
+      entries.push(side.entries.get(name)!);
+      if (side.sidecar[name]) sidecar[name] = side.sidecar[name]!;
+    }
+    const sidecarEntry = { mode: '100644', name: SIDECAR, oid: await this.d.store.writeBuffer('blob', Buffer.from(serializeSidecar(sidecar))) };
+    if (!entries.some((e) => e.marker)) return this.d.store.writeTree([...entries, sidecarEntry]);
+    const members = new Map<string, DeltaEntry | null>([[SIDECAR, sidecarEntry]]);
+    for (const e of entries) if (now.prints.get(e.name) !== reached.get(e.name)) members.set(e.name, e);
+    for (const name of now.entries.keys()) if (!reached.has(name)) members.set(name, null);
+    return writeDelta(this.d.store, currentTree, members);
   }
 
   /**
@@ -126,10 +138,17 @@ export class GitSync {
     }
     const now = await editor.entries(slot);
     const base = new TreeEditor(store, previous.tree, this.d.placeholder);
-    const oldOf = async (name: string): Promise<Slot | undefined> => {
+    const oldOf = async (name: string): Promise<{ slot: Slot; marker?: string } | undefined> => {
       const d = previous.delta?.get(name);
-      if (d !== undefined) return d ? slotOf(d) : undefined;
-      return (await base.get(joinPath('/', name))) ?? undefined;
+      if (d !== undefined) return d ? { slot: slotOf(d), marker: d.marker } : undefined;
+      const slot = await base.get(joinPath('/', name));
+      return slot ? { slot } : undefined;
+    };
+    // An edited folder is unchanged when it is one the token's delta named by the same marker.
+    const sameFolder = async (name: string, cur: DirSlot, was: Slot, marker?: string): Promise<boolean> => {
+      if (was.kind !== 'dir') return false;
+      if (cur.oid !== undefined) return cur.oid === was.oid;
+      return !!marker && marker === (await this.d.markerOf(joinPath(path, name), cur, editor));
     };
     let oldSide: Sidecar = {};
     let newSide: Sidecar = {};
@@ -146,11 +165,12 @@ export class GitSync {
     const removed: string[] = [];
     for (const name of [...names].sort()) {
       const cur = now.get(name);
-      const was = await oldOf(name);
+      const old = await oldOf(name);
+      const was = old?.slot;
       const propsMoved = sidecarTouched && JSON.stringify(oldSide[name] ?? {}) !== JSON.stringify(newSide[name] ?? {});
       if (!cur) {
         if (was) removed.push(joinPath(path, name));
-      } else if (!was || cur.kind !== was.kind || (cur.kind === 'file' ? cur.oid !== (was as typeof cur).oid : cur.oid === undefined || cur.oid !== (was as DirSlot).oid) || propsMoved) {
+      } else if (!was || (cur.kind === 'file' ? was.kind !== 'file' || cur.oid !== was.oid : !(await sameFolder(name, cur, was, old.marker))) || propsMoved) {
         if (isListable(cur)) changed.push(await this.d.toEntry(joinPath(path, name), cur, editor, time));
       }
     }
@@ -159,8 +179,8 @@ export class GitSync {
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
-  private async memberState({ tree, delta }: TokenState): Promise<{ entries: Map<string, TreeEntry>; sidecar: Sidecar; prints: Map<string, string> }> {
-    const entries = new Map<string, TreeEntry>();
+  private async memberState({ tree, delta }: TokenState): Promise<MemberState> {
+    const entries = new Map<string, DeltaEntry>();
     let sidecar: Sidecar = {};
     const sidecarDelta = delta?.get(SIDECAR);
     for (const e of await this.d.store.readTree(tree)) {
@@ -175,9 +195,17 @@ export class GitSync {
       else entries.delete(name);
     }
     const prints = new Map<string, string>();
-    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? e.oid : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
+    // An edited folder's marker never equals a tree id: such a member always compares as changed.
+    for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? (e.marker ? `~${e.marker}` : e.oid) : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
     return { entries, sidecar, prints };
   }
+}
+
+/** A collection's members (sidecar aside) with fingerprints: object id (or marker), plus a file's properties. */
+interface MemberState {
+  entries: Map<string, DeltaEntry>;
+  sidecar: Sidecar;
+  prints: Map<string, string>;
 }
 
 function slotOf(e: TreeEntry): Slot {

@@ -66,14 +66,38 @@ describe('git: the record that last changed a folder (journal-touches.ts)', () =
   });
 });
 
+describe('git: the chained digest of the records behind a folder ETag (journal-touches.ts)', () => {
+  const put = (seq: number, path: string, oid: string): JournalRecord => ({ seq, time: seq, meta: { op: 'PUT', path }, effects: [{ path, slot: { kind: 'file', mode: '100644', oid } }] });
+
+  it('a record renumbered with the same seq but other effects (a failed append) gets another chain; the same records the same one', () => {
+    const [a, b] = ['a'.repeat(40), 'b'.repeat(40)];
+    const one = new JournalTouches();
+    const two = new JournalTouches();
+    const seen = { records: [put(1, '/d/f', a), put(2, '/d/x', a)], paths: new Set<string>(), appliedSeq: 2 };
+    const renumbered = { records: [put(1, '/d/f', a), put(2, '/d/y', b)], paths: new Set<string>(), appliedSeq: 2 };
+    const t1 = one.touch(seen, '/d');
+    const t2 = two.touch(renumbered, '/d');
+    assert.equal(t1.seq, t2.seq);
+    assert.match(t1.chain, /^[0-9a-f]{16}$/);
+    assert.notEqual(t1.chain, t2.chain, 'same seq, other content: another chain');
+    assert.deepEqual(two.touch({ ...seen, paths: new Set() }, '/d'), t1, 'the same records in another process: the same chain');
+    // A different record in the same lineage's slot (same paths set) is not taken for the indexed one.
+    assert.deepEqual(one.touch({ ...renumbered, paths: seen.paths }, '/d'), t2);
+    // An earlier record's content is in the chain too (a record that does not touch the folder counts).
+    const other = { records: [put(1, '/e/g', b), put(2, '/d/x', a)], paths: new Set<string>(), appliedSeq: 2 };
+    assert.notEqual(new JournalTouches().touch(other, '/d').chain, t1.chain);
+  });
+});
+
 describe('git: the sync token delta blob (sync-delta.ts)', () => {
   const OID = 'a'.repeat(40);
-  const valid = { 'gitdav-sync-delta': 1, base: 'b'.repeat(40), members: [['x.ics', '100644', OID], ['gone.ics'], ['sub', '40000', '']] };
+  const MARKER = `${'c'.repeat(40)}-${'d'.repeat(32)}-3-7-${'e'.repeat(16)}`;
+  const valid = { 'gitdav-sync-delta': 1, base: 'b'.repeat(40), members: [['x.ics', '100644', OID], ['gone.ics'], ['sub', '40000', '', MARKER]] };
 
   it('reads what the server writes', () => {
     const state = parseDelta(Buffer.from(JSON.stringify(valid)))!;
     assert.equal(state.tree, 'b'.repeat(40));
-    assert.deepEqual([...state.delta!], [['x.ics', { mode: '100644', name: 'x.ics', oid: OID }], ['gone.ics', null], ['sub', { mode: '40000', name: 'sub', oid: '' }]]);
+    assert.deepEqual([...state.delta!], [['x.ics', { mode: '100644', name: 'x.ics', oid: OID }], ['gone.ics', null], ['sub', { mode: '40000', name: 'sub', oid: '', marker: MARKER }]]);
   });
 
   it('refuses anything else: truncated, odd fields, bad names, modes or ids', () => {
@@ -91,6 +115,11 @@ describe('git: the sync token delta blob (sync-delta.ts)', () => {
       { ...valid, members: [['x', '777', OID]] },
       { ...valid, members: [['x', '100644', '']] },
       { ...valid, members: [['x'], ['x']] },
+      { ...valid, members: [['sub', '40000', '']] }, // an edited folder without its marker: could not tell its states apart
+      { ...valid, members: [['sub', '40000', '', 'not-a-marker']] },
+      { ...valid, members: [['sub', '40000', OID, MARKER]] },
+      { ...valid, members: [['x', '100644', OID, MARKER]] },
+      { ...valid, members: [['sub', '40000', '', MARKER, 'x']] },
       { ...valid, members: [[1, '100644', OID]] },
       [],
       null,
