@@ -16,8 +16,8 @@ import { Agent } from 'node:http';
 import { openGitRepository, type GitRepository } from '../backends/git/repository.js';
 import { treeWork } from '../backends/git/tree.js';
 import { createApp, listen, type RunningServer } from '../lib/server.js';
-import { parseXml, elements, textOf } from '../lib/dav/xml/parse.js';
 import { raw } from './helpers/server.js';
+import { syncReport } from './helpers/sync-report.js';
 import { tool } from './helpers/tools.js';
 import { body, journalRepos, LONG } from './helpers/journal-backends.js';
 import type { GitBackend } from '../backends/git/index.js';
@@ -72,20 +72,8 @@ async function state(url: string, path: string): Promise<{ etag: string; token: 
 
 /** sync-collection from `token`: hrefs changed and removed, each sorted. */
 async function sync(url: string, path: string, token: string): Promise<{ status: number; changed: string[]; removed: string[]; token: string }> {
-  const body = `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`;
-  const r = await raw(url, path, { method: 'REPORT', body, headers: { Depth: '1' } });
-  const out = { status: r.status, changed: [] as string[], removed: [] as string[], token: '' };
-  if (r.status !== 207) return out;
-  for (const node of elements(parseXml(r.text))) {
-    if (node.local === 'sync-token') out.token = textOf(node);
-    if (node.local !== 'response') continue;
-    const href = textOf(elements(node).find((e) => e.local === 'href')!);
-    const status = elements(node).find((e) => e.local === 'status');
-    (status && /404/.test(textOf(status)) ? out.removed : out.changed).push(href);
-  }
-  out.changed.sort();
-  out.removed.sort();
-  return out;
+  const r = await syncReport(url, path, token, { depth: '1' });
+  return { status: r.status, changed: [...r.changed.keys()].sort(), removed: [...r.removed].sort(), token: r.token };
 }
 
 const work = () => treeWork.hashed + treeWork.flushed;

@@ -2,34 +2,9 @@
 import assert from 'node:assert/strict';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
 import { forEachBackend } from '../helpers/backends.js';
-import { parseXml, elements, textOf } from '../../lib/dav/xml/parse.js';
+import { syncReport } from '../helpers/sync-report.js';
 
-interface SyncResult {
-  status: number;
-  token: string;
-  changed: Map<string, string>; // href → etag
-  removed: string[];
-  truncated: boolean;
-  text: string;
-}
-
-async function sync(s: TestServer, path: string, token: string, opts: { limit?: number; depth?: string } = {}): Promise<SyncResult> {
-  const limit = opts.limit ? `<D:limit><D:nresults>${opts.limit}</D:nresults></D:limit>` : '';
-  const body = `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level>${limit}<D:prop><D:getetag/></D:prop></D:sync-collection>`;
-  const r = await raw(s.url, path, { method: 'REPORT', body, headers: opts.depth ? { Depth: opts.depth } : {} });
-  const out: SyncResult = { status: r.status, token: '', changed: new Map(), removed: [], truncated: false, text: r.text };
-  if (r.status !== 207) return out;
-  for (const node of elements(parseXml(r.text))) {
-    if (node.local === 'sync-token') out.token = textOf(node);
-    if (node.local !== 'response') continue;
-    const href = textOf(elements(node).find((e) => e.local === 'href')!);
-    const status = elements(node).find((e) => e.local === 'status');
-    if (status && /404/.test(textOf(status))) out.removed.push(href);
-    else if (status && /507/.test(textOf(status))) out.truncated = true;
-    else out.changed.set(href, /<D:getetag>([^<]*)</.exec(r.text.slice(r.text.indexOf(`<D:href>${href}</D:href>`)))?.[1] ?? '');
-  }
-  return out;
-}
+const sync = (s: TestServer, path: string, token: string, opts: { limit?: number; depth?: string } = {}) => syncReport(s.url, path, token, opts);
 
 forEachBackend((backend) => {
   describe(`RFC 6578 sync-collection (${backend} backend)`, () => {
