@@ -79,15 +79,8 @@ export class TouchIndex {
 
   /** The chained digest of the indexed records up to the one numbered `seq` (16 hex); '' when none is. */
   chainAt(seq: number): string {
-    let lo = 0;
-    let hi = this.seqs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.seqs[mid] === seq) return this.chains[mid]!.slice(0, 16);
-      if (this.seqs[mid]! < seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return '';
+    const i = lastIndexAtMost(this.seqs, seq);
+    return i >= 0 && this.seqs[i] === seq ? this.chains[i]!.slice(0, 16) : '';
   }
 }
 
@@ -139,14 +132,19 @@ function push(map: Map<string, number[]>, key: string, seq: number): void {
 
 /** The largest value ≤ bound in an ascending list; 0 for none. */
 function lastAtMost(list: readonly number[] | undefined, bound: number): number {
-  if (!list) return 0;
+  const i = list ? lastIndexAtMost(list, bound) : -1;
+  return i >= 0 ? list![i]! : 0;
+}
+
+/** The index of the largest value ≤ bound in an ascending list (a binary search); -1 for none. */
+function lastIndexAtMost(list: readonly number[], bound: number): number {
   let lo = 0;
   let hi = list.length - 1;
-  let found = 0;
+  let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     if (list[mid]! <= bound) {
-      found = list[mid]!;
+      found = mid;
       lo = mid + 1;
     } else hi = mid - 1;
   }
