@@ -53,13 +53,14 @@ function fileOf(req: IncomingMessage): string | null {
   }
 }
 
-function fail(res: ServerResponse, status: number): void {
+/** An answer without a body: an error status, or a write's 201. */
+function empty(res: ServerResponse, status: number): void {
   res.writeHead(status, { 'Content-Length': 0 }).end();
 }
 
 function servePipe(req: IncomingMessage, res: ServerResponse, file: string): void {
   stat(file, (err, st) => {
-    if (err || !st.isFile()) return fail(res, 404);
+    if (err || !st.isFile()) return empty(res, 404);
     res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' });
     if (req.method === 'HEAD') return void res.end();
     pipeline(createReadStream(file), res, () => undefined); // an aborted response closes the file; a read error does not crash
@@ -69,11 +70,11 @@ function servePipe(req: IncomingMessage, res: ServerResponse, file: string): voi
 function serveBest(req: IncomingMessage, res: ServerResponse, file: string): void {
   // The open through the thread pool: a synchronous one measured 2–4× slower under load (bench.md).
   open(file, 'r', (err, fd) => {
-    if (err) return fail(res, 404);
+    if (err) return empty(res, 404);
     const st = fstatSync(fd);
     if (!st.isFile() || req.method === 'HEAD') {
       closeSync(fd);
-      if (!st.isFile()) return fail(res, 404);
+      if (!st.isFile()) return empty(res, 404);
       return void res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' }).end();
     }
     res.writeHead(200, { 'Content-Length': st.size, 'Content-Type': 'application/octet-stream' });
@@ -93,13 +94,13 @@ function flush(): void {
   waiting = [];
   fdatasync(journal, (err) => {
     syncing = false;
-    for (const res of batch) fail(res, err ? 500 : 201);
+    for (const res of batch) empty(res, err ? 500 : 201);
     flush();
   });
 }
 
 function write(req: IncomingMessage, res: ServerResponse, file: string): void {
-  if (req.method === 'MKCOL') return mkdir(file, (err) => fail(res, err ? 405 : 201));
+  if (req.method === 'MKCOL') return mkdir(file, (err) => empty(res, err ? 405 : 201));
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
@@ -123,7 +124,7 @@ if (cluster.isPrimary && workers > 1) {
   createServer((req, res) => {
     const file = fileOf(req);
     if (file && (req.method === 'PUT' || req.method === 'MKCOL')) return write(req, res, file);
-    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return fail(res, file ? 405 : 404);
+    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) return empty(res, file ? 405 : 404);
     if (mode === 'pipe') servePipe(req, res, file);
     else serveBest(req, res, file);
   }).listen(port, '127.0.0.1');
