@@ -33,11 +33,13 @@ describe('git backend: the branch ref between requests (native git, two workers)
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitdav-refs-pinned-'));
   });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  // Mocha runs a suite's afterEach hooks in the order they are declared: the server stops first, so
+  // no worker still writes under .git/gitdav while its folder is removed (ENOTEMPTY in CI).
   stopAfterEach(
     () => s,
     () => (s = undefined),
   );
+  afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('sees native commits, pack-refs --prune, a deleted and a recreated branch, and the other worker’s commits', async () => {
     const work = join(dir, 'work'); // a repository with a work tree: served from its .git
