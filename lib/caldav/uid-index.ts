@@ -58,11 +58,16 @@ interface Place {
   key: string;
   /** The state dir of that tree. */
   stateDir: string;
+  /** A member's UID (calendar objects' by default; address books pass the vCard's). */
+  readUid: UidReader;
 }
 
-export async function reserveUid(states: CalDavStates, req: DavRequest, calendar: string, uid: string, path: string): Promise<UidReservation> {
+/** How a collection's members give their UID: iCalendar for calendars, vCard for address books (lib/carddav). */
+export type UidReader = (states: CalDavStates, req: DavRequest, entry: Entry) => Promise<string | undefined>;
+
+export async function reserveUid(states: CalDavStates, req: DavRequest, calendar: string, uid: string, path: string, readUid: UidReader = uidOf): Promise<UidReservation> {
   const home = states.stateOf(req.backend, calendar);
-  const place: Place = { calendar, table: home.state.uids, key: home.path, stateDir: home.state.stateDir };
+  const place: Place = { calendar, table: home.state.uids, key: home.path, stateDir: home.state.stateDir, readUid };
   const { table, key } = place;
   const member = path.slice(calendar.length);
   // This process's PUTs in flight first: no file is touched to refuse a second one of a UID.
@@ -131,7 +136,7 @@ function setMember(index: CalendarUids, member: string, uid: string | undefined)
 async function addMembers(states: CalDavStates, req: DavRequest, place: Place, index: CalendarUids, members: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
   for await (const member of members) {
     if (member.kind !== 'file') continue;
-    setMember(index, member.path.slice(place.calendar.length), await uidOf(states, req, member));
+    setMember(index, member.path.slice(place.calendar.length), await place.readUid(states, req, member));
   }
 }
 

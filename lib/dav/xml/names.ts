@@ -2,6 +2,7 @@
 export const NS = {
   DAV: 'DAV:',
   CALDAV: 'urn:ietf:params:xml:ns:caldav',
+  CARDDAV: 'urn:ietf:params:xml:ns:carddav',
   CALSERVER: 'http://calendarserver.org/ns/',
   APPLE: 'http://apple.com/ns/ical/',
   GITDAV: 'urn:x-gitdav:',
