@@ -34,7 +34,7 @@ function resolves(name: string, how: 'require' | 'import'): boolean {
 
 export const SERVE_USAGE = `usage: gitdav serve [--root DIR] [--backend git|fs] [--host ADDR] [--port N]
                     [--config FILE] [--log-level debug|info|warn|error|silent] [--insecure]
-                    [--no-caldav] [--user NAME] [--email ADDRESS]
+                    [--no-caldav] [--no-carddav] [--user NAME] [--email ADDRESS]
                     [--tls-cert FILE --tls-key FILE] [--realm TEXT] [--email-domain DOMAIN]
                     [--proxy-user-header NAME --trusted-proxies ADDR,...] [--anonymous-read NAME]
                     [--symlinks follow-inside|refuse] [--read-only]
@@ -46,6 +46,8 @@ DIR is empty; every change a commit), or with --backend fs a plain folder (one s
 holding it, and only for reading; refuse follows none).
 CalDAV is on unless --no-caldav: /principals/NAME/, /calendars/NAME/ and a default calendar for the
 user NAME (default: user) are made on first start; point calendar clients at the server's root URL.
+CardDAV comes with it unless --no-carddav: /addressbooks/NAME/ and a default address book,
+/addressbooks/NAME/contacts/, for contacts clients (the same root URL).
 Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
 has their own repository, DIR/users/NAME, with their own principal and calendars; gitdav share
 mounts one user's folder or calendar into another's tree, read-only or (--write) read-write

@@ -24,6 +24,8 @@ export interface ServerConfig {
   insecure: boolean;
   /** Serve CalDAV (principals, calendar homes) on this mount. */
   caldav: boolean;
+  /** Serve CardDAV (address books under /addressbooks/) beside CalDAV; off when CalDAV is off. */
+  carddav: boolean;
   /** The single-user server's CalDAV user: /principals/<user>/, /calendars/<user>/ (with users, each their own). */
   user: string;
   /** Their address (calendar-user-address-set). */
@@ -84,6 +86,7 @@ export const DEFAULTS: ServerConfig = {
   port: 8080,
   insecure: false,
   caldav: true,
+  carddav: true,
   user: 'user',
   email: 'user@localhost',
   logLevel: 'info',
@@ -114,6 +117,7 @@ const CONFIG_KEYS: Record<Exclude<keyof ServerConfig, 'supervised'>, true> = {
   port: true,
   insecure: true,
   caldav: true,
+  carddav: true,
   user: true,
   email: true,
   logLevel: true,
@@ -171,6 +175,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_LOG_LEVEL: 'logLevel',
   GITDAV_INSECURE: 'insecure',
   GITDAV_CALDAV: 'caldav',
+  GITDAV_CARDDAV: 'carddav',
   GITDAV_USER: 'user',
   GITDAV_EMAIL: 'email',
   GITDAV_TLS_CERT: 'tlsCert',
@@ -204,12 +209,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
       flags.caldav = false;
       continue;
     }
+    if (name === '--no-carddav') {
+      flags.carddav = false;
+      continue;
+    }
     if (name === '--read-only') {
       flags.readOnly = true;
       continue;
     }
     if (!name.startsWith('-')) throw new ConfigError(`unexpected argument "${arg}" (the folder to serve is --root DIR)`);
-    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav', '--read-only'])}`);
+    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav', '--no-carddav', '--read-only'])}`);
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new ConfigError(`${name} needs a value`);
     if (name === '--config') configFile = value;
@@ -282,6 +291,8 @@ function validate(raw: Record<string, unknown>): ServerConfig {
   const insecure = raw.insecure === true || raw.insecure === 'true' || raw.insecure === '1';
   const readOnly = raw.readOnly === true || raw.readOnly === 'true' || raw.readOnly === '1';
   const caldav = !(raw.caldav === false || raw.caldav === 'false' || raw.caldav === '0');
+  // Address books hang off CalDAV's principal: without CalDAV there is no principal to find them from.
+  const carddav = caldav && !(raw.carddav === false || raw.carddav === 'false' || raw.carddav === '0');
   const user = String(raw.user);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(user) || user.startsWith('.')) throw new ConfigError(`user "${user}" must be letters, digits, . _ - (it names folders)`);
   const tlsCert = raw.tlsCert === undefined ? '' : String(raw.tlsCert);
@@ -327,6 +338,7 @@ function validate(raw: Record<string, unknown>): ServerConfig {
     port,
     insecure,
     caldav,
+    carddav,
     user,
     email: String(raw.email),
     logLevel: raw.logLevel as LogLevel,

@@ -13,6 +13,7 @@ import { requireCjs } from '../backends/util/require-cjs.js';
 import { createDav, davMiddleware, type Dav, type DavOptions } from './dav/index.js';
 // CalDAV (and ical.js with it) is imported only when it is on: a --no-caldav server never loads it.
 import type { CalDavOptions, CalDavStates } from './caldav/index.js';
+import type { CardDavOptions } from './carddav/index.js';
 import { wellKnown } from './caldav/well-known.js';
 import { EXPECTS_CONTINUE } from './dav/context.js';
 import { SAFE_METHODS } from './dav/dispatch.js';
@@ -48,6 +49,8 @@ export interface CreateAppOptions {
   dav?: Partial<DavOptions>;
   /** CalDAV on this mount (default on); false serves plain WebDAV only. Single mount only. */
   caldav?: Partial<CalDavOptions> | false;
+  /** CardDAV beside CalDAV (default on when CalDAV is); false: no address books. Single mount only. */
+  carddav?: Partial<CardDavOptions> | false;
   /** Served over TLS: answers carry HSTS. */
   tls?: boolean;
   /** Nothing may be changed: every method but the safe ones gets 403 (checked before logins). */
@@ -89,7 +92,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     const dav = (single = await createDav({ backend: options.backend, options: options.dav }));
     if (caldav !== false) {
       const { CalDavStates, installCalDav } = await import('./caldav/index.js');
-      await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+      const o = await installCalDav(dav, { ...caldav, states: caldav?.states ?? (states = new CalDavStates()) });
+      if (options.carddav !== false) {
+        const { installCardDav } = await import('./carddav/index.js');
+        await installCardDav(dav, { user: o.user, ...options.carddav, states: o.states });
+      }
     }
     route = async () => dav;
   }
@@ -125,7 +132,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
 
   if (options.readOnly) koa.use(refuseWrites);
   if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
-  if (options.tenants || caldav !== false) koa.use(wellKnown());
+  if (options.tenants || caldav !== false) koa.use(wellKnown('/', options.tenants ? options.tenants.carddav : caldav !== false && options.carddav !== false));
   const dispatchers = new WeakMap<Dav, Middleware>();
   koa.use(async (ctx, next) => {
     const dav = await route(ctx);
@@ -360,7 +367,7 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
     }
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config) });
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, carddav: config.carddav ? {} : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
@@ -370,7 +377,7 @@ function gitWriteOptions(config: ServerConfig): GitWriteOptions {
 }
 
 function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
-  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config), dav, caldav: config.caldav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config), dav, caldav: config.caldav ? {} : false, carddav: config.carddav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
     : new HtpasswdAuthenticator(usersFileOf(config.root), {

@@ -11,6 +11,7 @@ import { FsBackend } from '../backends/fs/index.js';
 import type { SymlinkPolicy } from '../backends/fs/containment.js';
 import { createDav, type Dav, type DavOptions } from './dav/index.js';
 import type { CalDavOptions, CalDavStates } from './caldav/index.js';
+import type { CardDavOptions } from './carddav/index.js';
 import { isValidUserName } from './auth/htpasswd.js';
 import { SharesWatch, type Share } from './auth/shares-file.js';
 import { MountView } from '../backends/mount/view.js';
@@ -49,6 +50,8 @@ export interface TenantOptions {
   dav?: Partial<DavOptions>;
   /** CalDAV per user (the user's name and address filled in), or false. */
   caldav: Partial<CalDavOptions> | false;
+  /** CardDAV per user beside CalDAV (default on when CalDAV is), or false. */
+  carddav?: Partial<CardDavOptions> | false;
   /** calendar-user-address-set: mailto:<user>@<emailDomain>. */
   emailDomain: string;
   /** Where a user's data lives, if not ROOT/users/<name> (the config's mount table). */
@@ -150,11 +153,23 @@ export class Tenants {
     return tenant;
   }
 
-  /** CalDAV on a user's mount, when it is on: its code (ical.js with it) is imported then, not by a --no-caldav server. */
+  /** Whether users get address books (CardDAV needs CalDAV's principal). */
+  get carddav(): boolean {
+    return this.options.caldav !== false && this.options.carddav !== false;
+  }
+
+  /**
+   * CalDAV (and CardDAV) on a user's mount, when it is on: its code (ical.js with it) is imported
+   * then, not by a --no-caldav server.
+   */
   private async installCalDav(dav: Dav, user: string): Promise<void> {
     if (this.options.caldav === false) return;
     const { CalDavStates, installCalDav } = await import('./caldav/index.js');
-    await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states: (this.caldavStates ??= new CalDavStates()) });
+    const states = (this.caldavStates ??= new CalDavStates());
+    await installCalDav(dav, { ...this.options.caldav, user, email: `${user}@${this.options.emailDomain}`, states });
+    if (this.options.carddav === false) return;
+    const { installCardDav } = await import('./carddav/index.js');
+    await installCardDav(dav, { ...this.options.carddav, user, states });
   }
 
   /** Locks held now in every open user's tree (statistics; a grantee's locks are in the owner's). */

@@ -1,9 +1,14 @@
-/** `/.well-known/caldav` (RFC 6764 §5): a redirect to the root, where discovery starts. */
+/**
+ * `/.well-known/caldav` and `/.well-known/carddav` (RFC 6764 §5): a redirect to the root, where
+ * discovery starts (current-user-principal, then the home sets), for any method and before a login.
+ */
 import type { Middleware } from 'koa';
 
-export function wellKnown(target = '/'): Middleware {
+const PATHS = new Set(['/.well-known/caldav', '/.well-known/caldav/', '/.well-known/carddav', '/.well-known/carddav/']);
+
+export function wellKnown(target = '/', carddav = true): Middleware {
   return async (ctx, next) => {
-    if (ctx.path !== '/.well-known/caldav' && ctx.path !== '/.well-known/caldav/') return next();
+    if (!PATHS.has(ctx.path) || (!carddav && ctx.path.includes('carddav'))) return next();
     ctx.status = 301;
     ctx.set('Location', target);
     ctx.body = '';

@@ -53,6 +53,8 @@ export interface TestServerOptions {
   backend?: BackendName;
   dav?: Partial<DavOptions>;
   caldav?: Partial<CalDavOptions> | true;
+  /** With CalDAV on, CardDAV comes too unless this is false (address books at /addressbooks/). */
+  carddav?: false;
   /** Multi-user: these users (name → password) in ROOT/.htpasswd, a mount each, login required (CalDAV on). */
   users?: Record<string, string>;
   /** HTTPS with a certificate made for the test (see `tlsFiles`). */
@@ -91,7 +93,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const tls = options.tls ? await tlsFiles() : undefined;
   let app;
   if (options.proxy) {
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, carddav: options.carddav, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
     app = await createApp({ tenants, auth: new ProxyHeaderAuthenticator(options.proxy.header, new Set(options.proxy.trusted)), tls: !!tls, logger: options.logger });
   } else if (options.users) {
     const users = new Map<string, string>();
@@ -99,14 +101,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     for (const [name, pw] of Object.entries(options.users)) users.set(name, (await bcrypt.hash(pw, options.hashCost ?? 4)).replace(/^\$2b\$/, '$2y$'));
     await writeUsers(root, users);
     if (options.shares) await writeShares(root, options.shares);
-    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
+    const tenants = new Tenants({ root, backend: options.backend ?? 'fs', symlinks: options.symlinks, dav: options.dav, caldav: {}, carddav: options.carddav, emailDomain: 'example.org', git: { burstWindowMs: 0, ...options.git } });
     const off = { ...DEFAULT_BACKOFF, free: 1_000_000 };
     const policy = options.loginPolicy ?? { ...DEFAULT_LOGIN_POLICY, pair: options.backoff ?? off, address: off, user: off };
     const auth = new HtpasswdAuthenticator(usersFileOf(root), { policy, trustedProxies: options.trustedProxies, checker: options.checker, knownLoginsFile: join(root, '.gitdav', KNOWN_LOGINS_FILE) });
     app = await createApp({ tenants, auth, anonymousUser: options.anonymousRead, tls: !!tls, logger: options.logger });
   } else {
     const backend = options.backend === 'git' ? await openGitRepository({ root, burstWindowMs: 0, ...options.git }) : await FsBackend.open({ root, symlinks: options.symlinks });
-    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, tls: !!tls, logger: options.logger });
+    app = await createApp({ backend, dav: options.dav, caldav: options.caldav === true ? {} : options.caldav ?? false, carddav: options.carddav, tls: !!tls, logger: options.logger });
   }
   const running = await listen(app, '127.0.0.1', 0, tls, options.connectionLimits);
   return {
