@@ -195,30 +195,22 @@ const ENV: Record<string, keyof ServerConfig> = {
   GITDAV_WORKERS: 'workers',
 };
 
+/** Options that take no value: the setting each one sets, and to what. */
+const SWITCHES: Record<string, [keyof ServerConfig, boolean]> = { '--insecure': ['insecure', true], '--no-caldav': ['caldav', false], '--no-carddav': ['carddav', false], '--read-only': ['readOnly', true] };
+
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
   const flags: Record<string, unknown> = {};
   let configFile = env.GITDAV_CONFIG;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (name === '--insecure') {
-      flags.insecure = true;
-      continue;
-    }
-    if (name === '--no-caldav') {
-      flags.caldav = false;
-      continue;
-    }
-    if (name === '--no-carddav') {
-      flags.carddav = false;
-      continue;
-    }
-    if (name === '--read-only') {
-      flags.readOnly = true;
+    const flag = SWITCHES[name];
+    if (flag) {
+      flags[flag[0]] = flag[1];
       continue;
     }
     if (!name.startsWith('-')) throw new ConfigError(`unexpected argument "${arg}" (the folder to serve is --root DIR)`);
-    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', '--insecure', '--no-caldav', '--no-carddav', '--read-only'])}`);
+    if (name !== '--config' && !FLAGS[name]) throw new ConfigError(`unknown option ${name}${hint(name, [...Object.keys(FLAGS), '--config', ...Object.keys(SWITCHES)])}`);
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new ConfigError(`${name} needs a value`);
     if (name === '--config') configFile = value;
