@@ -6,6 +6,7 @@ import { matchesFilter } from '../../lib/carddav/vcard/filter.js';
 import { CardPreconditionError, type CardPrecondition } from '../../lib/carddav/vcard/errors.js';
 import { parseAddressDataRequest, parseCardFilter } from '../../lib/carddav/reports/filter-xml.js';
 import type { ParsedCard } from '../../lib/carddav/vcard/types.js';
+import { collationMatch, DEFAULT_CARD_COLLATION, DEFAULT_COLLATION } from '../../lib/caldav/ical/collation.js';
 
 const C = 'xmlns:C="urn:ietf:params:xml:ns:carddav"';
 const filterOf = (inner: string, attrs = '') => parseCardFilter(parseXml(`<C:filter ${C}${attrs}>${inner}</C:filter>`));
@@ -164,6 +165,24 @@ describe('CardDAV filters (RFC 6352 §10.5)', () => {
       assert.equal(tm('zoË Łukasz', 'i;ascii-casemap'), true);
       assert.equal(tm('zoË Łukasz', 'i;octet'), false);
       assert.equal(tm('ZOË Łukasz', 'i;octet'), true);
+    });
+  });
+
+  describe('collationMatch: match-types over canonical forms', () => {
+    it('CardDAV defaults to i;unicode-casemap, CalDAV keeps i;ascii-casemap', () => {
+      assert.equal(DEFAULT_CARD_COLLATION, 'i;unicode-casemap');
+      assert.equal(DEFAULT_COLLATION, 'i;ascii-casemap');
+    });
+    it('compares NFKD forms: "zoe" starts "Zoë" but neither equals nor ends it', () => {
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'starts-with'), true);
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'equals'), false);
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'ends-with'), false);
+      assert.equal(collationMatch('Zoë', 'ZOË', 'i;unicode-casemap', 'equals'), true);
+    });
+    it('each match-type anchors where it says', () => {
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada Lovelace', 'ada', 'i;ascii-casemap', m)), [false, true, true, false]);
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada Lovelace', 'LACE', 'i;ascii-casemap', m)), [false, true, false, true]);
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada', 'ada', 'i;octet', m)), [false, false, false, false]);
     });
   });
 
