@@ -32,25 +32,32 @@ export function collationContains(haystack: string, needle: string, collation: C
  * but does not equal it.
  */
 export function collationMatch(value: string, text: string, collation: Collation, matchType: MatchType): boolean {
+  return textMatcher(text, collation, matchType)(value);
+}
+
+/** The same test with `text` folded once, for matching many values (every card of an address book). */
+export function textMatcher(text: string, collation: Collation, matchType: MatchType): (value: string) => boolean {
   const fold = FOLD[collation];
-  const v = fold(value);
   const t = fold(text);
   switch (matchType) {
     case 'equals':
-      return v === t;
+      return (value) => fold(value) === t;
     case 'contains':
-      return v.includes(t);
+      return (value) => fold(value).includes(t);
     case 'starts-with':
-      return v.startsWith(t);
+      return (value) => fold(value).startsWith(t);
     case 'ends-with':
-      return v.endsWith(t);
+      return (value) => fold(value).endsWith(t);
   }
 }
+
+/** Most names and addresses are ASCII: their folds are one native call. */
+const ASCII = /^[\x00-\x7f]*$/;
 
 const FOLD: Record<Collation, (s: string) => string> = {
   'i;octet': (s) => s,
   // RFC 4790 §9.2: only A–Z fold; every other octet compares as it is (so "Ä" ≠ "ä").
-  'i;ascii-casemap': (s) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase()),
+  'i;ascii-casemap': (s) => (ASCII.test(s) ? s.toLowerCase() : s.replace(/[A-Z]+/g, (m) => m.toLowerCase())),
   'i;unicode-casemap': unicodeCasemap,
 };
 
@@ -60,6 +67,7 @@ const FOLD: Record<Collation, (s: string) => string> = {
  * only for the digraph letters; full mappings like ß → SS are not simple mappings and are skipped).
  */
 function unicodeCasemap(s: string): string {
+  if (ASCII.test(s)) return s.toUpperCase();
   let out = '';
   for (const ch of s.normalize('NFKD')) {
     const upper = ch.toUpperCase();

@@ -13,7 +13,7 @@
  *   negate-condition inverts it for that instance. Structured values (N, ADR, ORG) are matched as
  *   one text, components separated by ';' as stored (`Lovelace;Ada;;;` contains "Ada").
  */
-import { collationMatch } from '../../caldav/ical/collation.js';
+import { textMatcher } from '../../caldav/ical/collation.js';
 import type { CardParam, CardFilter, CardProperty, ParamFilter, ParsedCard, PropFilter, TextMatch } from './types.js';
 
 export function matchesFilter(card: ParsedCard, filter: CardFilter): boolean {
@@ -23,14 +23,35 @@ export function matchesFilter(card: ParsedCard, filter: CardFilter): boolean {
 }
 
 function propFilterMatches(card: ParsedCard, pf: PropFilter): boolean {
-  const instances = card.properties.filter(named(pf.name));
-  if (pf.isNotDefined) return instances.length === 0;
-  const tests: Array<(p: CardProperty) => boolean> = [
-    ...pf.textMatches.map((tm) => (p: CardProperty) => textMatches(tm, [p.value])),
-    ...pf.paramFilters.map((qf) => (p: CardProperty) => paramFilterMatches(p, qf)),
-  ];
-  if (tests.length === 0) return instances.length > 0;
-  return instances.some((p) => (pf.test === 'allof' ? tests.every((t) => t(p)) : tests.some((t) => t(p))));
+  const { isProp, test } = compiled(pf);
+  if (pf.isNotDefined) return !card.properties.some(isProp);
+  return card.properties.some((p) => isProp(p) && test(p));
+}
+
+interface CompiledPropFilter {
+  isProp: (p: CardProperty) => boolean;
+  /** Its text-matches and param-filters combined by its test, on one instance. */
+  test: (p: CardProperty) => boolean;
+}
+
+/** Filters are compiled once per query (text folded once), not once per card. */
+const COMPILED = new WeakMap<PropFilter, CompiledPropFilter>();
+
+function compiled(pf: PropFilter): CompiledPropFilter {
+  let c = COMPILED.get(pf);
+  if (!c) {
+    const tests: Array<(p: CardProperty) => boolean> = [
+      ...pf.textMatches.map((tm) => {
+        const match = matcher(tm);
+        return (p: CardProperty) => match([p.value]);
+      }),
+      ...pf.paramFilters.map((qf) => paramFilter(qf)),
+    ];
+    const test = tests.length === 0 ? () => true : pf.test === 'allof' ? (p: CardProperty) => tests.every((t) => t(p)) : (p: CardProperty) => tests.some((t) => t(p));
+    c = { isProp: named(pf.name), test };
+    COMPILED.set(pf, c);
+  }
+  return c;
 }
 
 /** `EMAIL` matches every EMAIL, grouped or not; `ITEM1.EMAIL` only item1's. Names are case-insensitive. */
@@ -43,11 +64,15 @@ function named(name: string): (p: CardProperty) => boolean {
   return (p) => p.name === bare && p.group?.toUpperCase() === group;
 }
 
-function paramFilterMatches(prop: CardProperty, qf: ParamFilter): boolean {
-  const params = prop.params.filter((p) => p.name === qf.name.toUpperCase());
-  if (qf.isNotDefined) return params.length === 0;
-  if (params.length === 0) return false;
-  return !qf.textMatch || textMatches(qf.textMatch, paramValues(params));
+function paramFilter(qf: ParamFilter): (prop: CardProperty) => boolean {
+  const name = qf.name.toUpperCase();
+  const match = qf.textMatch ? matcher(qf.textMatch) : null;
+  return (prop) => {
+    const params = prop.params.filter((p) => p.name === name);
+    if (qf.isNotDefined) return params.length === 0;
+    if (params.length === 0) return false;
+    return !match || match(paramValues(params));
+  };
 }
 
 /**
@@ -61,7 +86,7 @@ function paramValues(params: CardParam[]): string[] {
 }
 
 /** True when some value matches (or, negated, when none does). */
-function textMatches(tm: TextMatch, values: string[]): boolean {
-  const found = values.some((v) => collationMatch(v, tm.text, tm.collation, tm.matchType));
-  return tm.negate ? !found : found;
+function matcher(tm: TextMatch): (values: string[]) => boolean {
+  const one = textMatcher(tm.text, tm.collation, tm.matchType);
+  return tm.negate ? (values) => !values.some(one) : (values) => values.some(one);
 }
