@@ -65,7 +65,7 @@ function to40(props: CardProperty[]): CardProperty[] {
 
 function to30(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
-  let item = 1 + Math.max(0, ...props.map((p) => /^item(\d+)$/i.exec(p.group ?? '')?.[1]).filter(Boolean).map(Number));
+  let item = 1 + props.reduce((n, p) => Math.max(n, Number(/^item(\d+)$/i.exec(p.group ?? '')?.[1] ?? 0)), 0);
   for (const p of props) {
     const params = prefTo30(p.params);
     const raw = rawValue(p);
