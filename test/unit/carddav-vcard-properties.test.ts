@@ -183,5 +183,4 @@ describe('CardDAV vCard: properties (fast-check)', () => {
       );
     });
   });
-
 });

@@ -16,7 +16,7 @@
 import { CardPreconditionError } from './errors.js';
 import { unescapeValue } from './content-line.js';
 import type { CardParam, CardProperty, ParsedCard, VCardVersion } from './types.js';
-import { escapeText, head, rawValue } from './write.js';
+import { escapeText, head, rawHead, rawValue } from './write.js';
 
 const BINARY: Record<string, string> = { PHOTO: 'image', LOGO: 'image', SOUND: 'audio', KEY: 'application' };
 const ANNIVERSARY_LABEL = '_$!<Anniversary>!$_';
@@ -24,6 +24,11 @@ const OMIT_YEAR = 'X-APPLE-OMIT-YEAR';
 
 function make(group: string | undefined, name: string, params: CardParam[], raw: string): CardProperty {
   return { group, name, params, value: unescapeValue(raw), raw: head(group, name, params) + raw };
+}
+
+/** `p` as stored when nothing changes and its line already reads `NAME;P=v:` (not 3.0's bare `TEL;WORK:`). */
+function same(p: CardProperty, params: CardParam[], raw: string): CardProperty {
+  return params === p.params && rawHead(p).toUpperCase() === head(p.group, p.name, p.params).toUpperCase() ? p : make(p.group, p.name, params, raw);
 }
 
 const without = (params: CardParam[], ...names: string[]) => params.filter((p) => !names.includes(p.name));
@@ -46,7 +51,7 @@ function to40(props: CardProperty[]): CardProperty[] {
     const raw = rawValue(p);
     if (p.group && anniversaryGroups.has(p.group)) {
       if (p.name === 'X-ABDATE') out.push(make(undefined, 'ANNIVERSARY', dateParamsTo40(params), dateTo40(p, raw)));
-      else if (p.name !== 'X-ABLABEL') out.push(make(p.group, p.name, params, raw));
+      else if (p.name !== 'X-ABLABEL') out.push(same(p, params, raw));
       continue;
     }
     const encoding = param(p, 'ENCODING')?.toLowerCase();
@@ -58,7 +63,7 @@ function to40(props: CardProperty[]): CardProperty[] {
     else if (p.name === 'X-ADDRESSBOOKSERVER-MEMBER') out.push(make(p.group, 'MEMBER', params, raw));
     else if (p.name === 'X-ABSHOWAS' && p.value.toUpperCase() === 'COMPANY' && !hasKind) out.push(make(p.group, 'KIND', params, 'org'));
     else if (p.name === 'BDAY' || p.name === 'ANNIVERSARY') out.push(make(p.group, p.name, dateParamsTo40(params), dateTo40(p, raw)));
-    else out.push(make(p.group, p.name, params, raw));
+    else out.push(same(p, params, raw));
   }
   return out;
 }
@@ -85,10 +90,10 @@ function to30(props: CardProperty[]): CardProperty[] {
       out.push(make(group, 'X-ABDATE', dateParamsTo30(p, params), dateTo30(raw)));
       out.push(make(group, 'X-ABLABEL', [], ANNIVERSARY_LABEL));
     } else if (p.name === 'BDAY') out.push(make(p.group, p.name, dateParamsTo30(p, params), dateTo30(raw)));
-    else out.push(make(p.group, p.name, params, raw));
+    else out.push(same(p, params, raw));
   }
   const fn = props.find((p) => p.name === 'FN');
-  if (!props.some((p) => p.name === 'N') && fn) out.splice(1, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
+  if (!props.some((p) => p.name === 'N') && fn) out.splice(0, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
   return out;
 }
 
@@ -104,7 +109,8 @@ function prefTo40(params: CardParam[]): CardParam[] {
       if (values.length) out.push({ name: 'TYPE', values });
     }
   }
-  return pref && !out.some((p) => p.name === 'PREF') ? [...out, { name: 'PREF', values: ['1'] }] : out;
+  if (!pref) return params;
+  return out.some((p) => p.name === 'PREF') ? out : [...out, { name: 'PREF', values: ['1'] }];
 }
 
 /** 4.0 `PREF=1` → 3.0 `TYPE=PREF`; other ranks have no 3.0 form. */
