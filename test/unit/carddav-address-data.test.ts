@@ -148,6 +148,10 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
       assert.ok(!lines(ask(text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'N:A;;;;', 'KIND:individual', 'END:VCARD'), { version: '3.0' })).some((l) => l.includes('KIND')));
     });
 
+    it('a tel: URI becomes 3.0 text and a quoted TYPE list is split', () => {
+      assert.deepEqual(lines(ask(edge('quoted-param-colon.vcf'), { version: '3.0' })).slice(-3, -1), ['EMAIL;TYPE=work;X-LABEL="Office: room 1;2,3":ada@example.com', 'TEL;TYPE=voice,cell:+44-20-7946-0000']);
+    });
+
     it('a data: URI that is not base64 cannot be said in 3.0: supported-address-data-conversion', () => {
       const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'PHOTO:data:image/svg+xml,%3Csvg%3E', 'END:VCARD');
       assert.throws(() => ask(t, { version: '3.0' }), (e: unknown) => e instanceof CardPreconditionError && e.precondition === 'supported-address-data-conversion' && /not base64/.test(e.message));

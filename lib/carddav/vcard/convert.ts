@@ -9,6 +9,7 @@
  * - preference: 4.0 `PREF=1` ↔ 3.0 `TYPE=PREF` (3.0 has no ranks: PREF=2… are dropped);
  * - dates without a year: 4.0 `--MMDD` ↔ Apple's `1604-MM-DD;X-APPLE-OMIT-YEAR=1604`;
  *   4.0 `ANNIVERSARY` ↔ Apple's `itemN.X-ABDATE` labelled `_$!<Anniversary>!$_`;
+ * - 4.0 `TEL;VALUE=uri:tel:+1…` → 3.0 `TEL:+1…`; a quoted TYPE list `TYPE="voice,cell"` is split;
  * - 3.0 requires N: a 4.0 card without one gets `N:<FN>;;;;` so 3.0 readers show its name.
  * Everything else is copied (parameters re-written in the 3.0/4.0 `NAME=value` form). What cannot be
  * said in the other version (a data: URI that is not base64) is a supported-address-data-conversion.
@@ -72,7 +73,7 @@ function to30(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
   let item = 1 + props.reduce((n, p) => Math.max(n, Number(/^item(\d+)$/i.exec(p.group ?? '')?.[1] ?? 0)), 0);
   for (const p of props) {
-    const params = prefTo30(p.params);
+    const params = typesTo30(prefTo30(p.params));
     const raw = rawValue(p);
     const data = BINARY[p.name] ? /^data:([^,;]*)((?:;[^,;]*)*),(.*)$/is.exec(raw) : null;
     if (data) {
@@ -84,6 +85,8 @@ function to30(props: CardProperty[]): CardProperty[] {
       const kind = p.value.trim().toLowerCase();
       if (kind === 'org') out.push(make(p.group, 'X-ABSHOWAS', params, 'COMPANY'));
       else if (kind !== 'individual') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-KIND', params, kind));
+    } else if (p.name === 'TEL' && /^uri$/i.test(param(p, 'VALUE') ?? '') && /^tel:/i.test(raw)) {
+      out.push(make(p.group, p.name, without(params, 'VALUE'), raw.slice(4)));
     } else if (p.name === 'MEMBER') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-MEMBER', params, raw));
     else if (p.name === 'ANNIVERSARY') {
       const group = p.group ?? `item${item++}`;
@@ -111,6 +114,12 @@ function prefTo40(params: CardParam[]): CardParam[] {
   }
   if (!pref) return params;
   return out.some((p) => p.name === 'PREF') ? out : [...out, { name: 'PREF', values: ['1'] }];
+}
+
+/** 4.0's quoted list `TYPE="voice,cell"` → 3.0's `TYPE=voice,cell` (3.0 readers do not split quoted values). */
+function typesTo30(params: CardParam[]): CardParam[] {
+  if (!params.some((p) => p.name === 'TYPE' && p.values.some((v) => v.includes(',')))) return params;
+  return params.map((p) => (p.name === 'TYPE' ? { name: 'TYPE', values: p.values.flatMap((v) => v.split(',')) } : p));
 }
 
 /** 4.0 `PREF=1` → 3.0 `TYPE=PREF`; other ranks have no 3.0 form. */
