@@ -157,6 +157,26 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
       assert.throws(() => ask(t, { version: '3.0' }), (e: unknown) => e instanceof CardPreconditionError && e.precondition === 'supported-address-data-conversion' && /not base64/.test(e.message));
     });
 
+    it('a data: URI with a multi-megabyte header (millions of ";") converts without a stack overflow', () => {
+      for (const header of [';a'.repeat(4_000_000), ';'.repeat(5_000_000)]) {
+        const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `PHOTO:data:image/jpeg${header};base64,AAAA`, 'END:VCARD');
+        const big = (b: string) => parseCard(Buffer.from(b), { maxResourceSize: 20_000_000 });
+        const photo = big(ask(t, { version: '3.0' }, big(t))).properties.find((p) => p.name === 'PHOTO')!;
+        assert.equal(photo.value, 'AAAA');
+        assert.deepEqual(photo.params.map((p) => `${p.name}=${p.values.join(',')}`), ['ENCODING=b', 'TYPE=JPEG']);
+        const bare = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `PHOTO:data:${header}`, 'END:VCARD');
+        assert.match(ask(bare, { version: '3.0' }, big(bare)), /PHOTO;VALUE=uri:data:/);
+      }
+    });
+
+    it('anything that goes wrong writing a card is that card\'s supported-address-data-conversion, never another error', () => {
+      const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCARD');
+      const broken = { ...read(t), properties: [{ name: 'NOTE', params: [], value: '', raw: undefined as unknown as string }] };
+      for (const request of [{ version: '3.0' as const }, { props: props('NOTE') }]) {
+        assert.throws(() => addressData(t, broken, request), (e: unknown) => e instanceof CardPreconditionError && e.precondition === 'supported-address-data-conversion' && e.cause instanceof TypeError);
+      }
+    });
+
     it('props and version together: the asked properties, converted', () => {
       assert.deepEqual(lines(ask(edge('kind-group-40.vcf'), { version: '3.0', props: props('X-ADDRESSBOOKSERVER-MEMBER') })), [
         'BEGIN:VCARD',
