@@ -60,6 +60,12 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
       assert.equal(read(ask(t, { props: props('!EMAIL', 'FN') })).properties.find((p) => p.name === 'EMAIL')!.value, '');
     });
 
+    it('novalue empties the value whatever the parameters hold (quoted ":" and ";")', () => {
+      const t = text('BEGIN:VCARD', 'VERSION:3.0', 'UID:u', 'FN:A', 'TEL;X-NOTE="5:x;y";TYPE=CELL,PREF:+1 555 0100', 'END:VCARD');
+      assert.deepEqual(lines(ask(t, { props: props('!TEL', 'FN') })).slice(3, 5), ['FN:A', 'TEL;X-NOTE="5:x;y";TYPE=CELL,PREF:']);
+      assert.deepEqual(lines(ask(t, { version: '4.0', props: props('TEL') }))[3], 'TEL;X-NOTE="5:x;y";TYPE=CELL;PREF=1:+1 555 0100');
+    });
+
     it('VERSION comes right after BEGIN (RFC 6350 §6.7.9) even when stored later', () => {
       assert.deepEqual(lines(ask(edge('version-not-second.vcf'), { props: props('FN') })), ['BEGIN:VCARD', 'VERSION:4.0', 'UID:edge-version-late', 'FN:Ada Lovelace', 'END:VCARD']);
     });
