@@ -5,7 +5,7 @@
  * 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a parameter without a value.
  */
 import { CardPreconditionError } from './errors.js';
-import { snippet } from './limits.js';
+import { MAX_PARAMETER_VALUES, snippet } from './limits.js';
 import type { CardParam, CardProperty } from './types.js';
 
 const invalid = (message: string) => new CardPreconditionError('valid-address-data', message);
@@ -35,6 +35,10 @@ export function contentLine(line: string, at: number): CardProperty {
     name = line.slice(start, end);
   }
   const params: CardParam[] = [];
+  let count = 0; // parameter values so far, against MAX_PARAMETER_VALUES
+  const more = () => {
+    if (++count > MAX_PARAMETER_VALUES) throw invalid(`line ${at}: more than ${MAX_PARAMETER_VALUES} parameter values on one property (real lines have a handful): ${snippet(line)}`);
+  };
   let i = end;
   while (line[i] === ';') {
     const start = i + 1;
@@ -44,12 +48,14 @@ export function contentLine(line: string, at: number): CardProperty {
     i = stop;
     if (line[i] !== '=') {
       // 3.0 (and 2.1 habit kept by exporters): a bare value is a TYPE.
+      more();
       params.push({ name: 'TYPE', values: [line.slice(start, stop)] });
       continue;
     }
     i++;
     const values: string[] = [];
     for (;;) {
+      more();
       if (line[i] === '"') {
         const close = line.indexOf('"', i + 1);
         if (close < 0) throw invalid(`line ${at}: an unclosed quote in parameter ${snippet(pname)}`);
