@@ -68,11 +68,14 @@ function copy(from: Uint8Array, a: number, b: number, to: Buffer, n: number): nu
 }
 
 /**
- * C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF: not vCard text (RFC 6350 §3.3 allows
- * WSP, VCHAR and non-ASCII) and not XML 1.0 characters either, so a card holding one would make every
+ * C0 controls other than tab and LF, and U+FFFE/U+FFFF: not vCard text (RFC 6350 §3.3 allows WSP,
+ * VCHAR and non-ASCII) and not XML 1.0 characters either, so a card holding one would make every
  * REPORT answer that carries it unreadable to the client (Outlook notes can hold a vertical tab).
+ * A CR here is one not followed by LF (those were line ends, removed): lines end with CRLF, and
+ * readers that split on any line end (vdirsyncer, Python vobject) would see `NOTE:x\rUID:y` as two
+ * properties where the server sees one.
  */
-const NOT_TEXT = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+const NOT_TEXT = /[\x00-\x08\x0b-\x1f\ufffe\uffff]/;
 
 function checked(text: string, at: number[]): string {
   const bad = NOT_TEXT.exec(text);
