@@ -115,6 +115,26 @@ describe('CardDAV vCard: parseCard', () => {
     fails(Buffer.concat([v4().subarray(0, 30), Buffer.from([0xc3, 0x28]), v4().subarray(30)]), /line \d: not valid UTF-8/);
   });
 
+  it('messages quote at most ~60 characters of what the card holds', () => {
+    const long = 'Z'.repeat(1_000_000);
+    const bad = [
+      card(`BEGIN:${long}`),
+      card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `END:${long}`),
+      card('BEGIN:VCARD', `VERSION:${long}`, 'UID:u', 'FN:A', 'END:VCARD'),
+      card(`X-${long}:a`),
+      card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCARD', `X-${long}:a`),
+      v4(`X-A;X-${long}="open:a`),
+      v4(`X-A;X-${long}=a"b:a`),
+      v4(`${long}`),
+      v4(`X-A${';B'.repeat(200)}:${long}`),
+    ];
+    for (const b of bad) {
+      assert.throws(() => parseCard(b, { maxResourceSize: 10_000_000 }), (e: unknown) => e instanceof CardPreconditionError && e.message.length < 200, b.subarray(0, 40).toString());
+    }
+    const astral = v4(`${'😀'.repeat(100)}`);
+    assert.throws(() => parseCard(astral, LIMIT), (e: unknown) => e instanceof CardPreconditionError && !/[\ud800-\udbff](?![\udc00-\udfff])/.test(e.message));
+  });
+
   it('refuses a card over max-resource-size before reading it (a 50 MB card)', () => {
     const huge = Buffer.alloc(50 * 1024 * 1024, 0xff); // not even UTF-8: the size alone decides
     fails(huge, /52428800 octets, more than the 10000000/, 'max-resource-size', { maxResourceSize: 10_000_000 });

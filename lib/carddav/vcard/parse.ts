@@ -21,6 +21,7 @@
  */
 import { CardPreconditionError } from './errors.js';
 import { contentLine } from './content-line.js';
+import { snippet } from './limits.js';
 import { cutGraphemes } from '../../../backends/util/graphemes.js';
 import type { CardProperty, ParsedCard, VCardVersion } from './types.js';
 import { logicalLines } from './unfold.js';
@@ -71,16 +72,16 @@ function structure(lines: ReturnType<typeof logicalLines>): CardProperty[] {
     const value = prop.name === 'BEGIN' || prop.name === 'END' || prop.name === 'VERSION' ? prop.value.trim().toUpperCase() : '';
     if (prop.name === 'BEGIN') {
       if (value === 'VCALENDAR') throw invalid('this is a calendar object (BEGIN:VCALENDAR), not a vCard: it belongs in a calendar');
-      if (value !== 'VCARD') throw invalid(`line ${at}: BEGIN:${prop.value} (a vCard holds no components)`);
+      if (value !== 'VCARD') throw invalid(`line ${at}: BEGIN:${snippet(prop.value)} (a vCard holds no components)`);
       if (state === 'in') throw invalid(`line ${at}: BEGIN:VCARD inside a vCard`);
       if (state === 'after') throw invalid('more than one vCard in one resource (RFC 6352 §5.1: one vCard per address object)');
       state = 'in';
     } else if (state === 'before') {
-      throw invalid(`line ${at}: ${prop.name} before BEGIN:VCARD (not a vCard)`);
+      throw invalid(`line ${at}: ${snippet(prop.name)} before BEGIN:VCARD (not a vCard)`);
     } else if (state === 'after') {
-      throw invalid(`line ${at}: ${prop.name} after END:VCARD`);
+      throw invalid(`line ${at}: ${snippet(prop.name)} after END:VCARD`);
     } else if (prop.name === 'END') {
-      if (value !== 'VCARD') throw invalid(`line ${at}: END:${prop.value} inside a vCard`);
+      if (value !== 'VCARD') throw invalid(`line ${at}: END:${snippet(prop.value)} inside a vCard`);
       state = 'after';
     } else {
       if (prop.name === 'VERSION' && value === '2.1') throw invalid('vCard 2.1 is not supported: send vCard 3.0 or 4.0');
@@ -98,6 +99,6 @@ function versionOf(properties: CardProperty[]): VCardVersion {
   if (versions.length > 1) throw invalid('the vCard has more than one VERSION');
   const v = versions[0].value.trim();
   if (v === '2.1') throw invalid('vCard 2.1 is not supported: send vCard 3.0 or 4.0');
-  if (v !== '3.0' && v !== '4.0') throw invalid(`VERSION:${v} is not supported: send vCard 3.0 or 4.0`);
+  if (v !== '3.0' && v !== '4.0') throw invalid(`VERSION:${snippet(v)} is not supported: send vCard 3.0 or 4.0`);
   return v;
 }
