@@ -8,6 +8,9 @@ import type { Dav } from '../dav/context.js';
 import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
 import { cardDavErrors } from './errors.js';
 import { ensureAddressBooks } from './setup.js';
+import { addressDataProperty } from './address-data.js';
+import { addressBookQuery } from './reports/query.js';
+import { addressBookMultiget } from './reports/multiget.js';
 
 export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> & Pick<CardDavOptions, 'states'>): Promise<CardDavOptions> {
   const o: CardDavOptions = { ...DEFAULT_CARDDAV_OPTIONS, ...options };
@@ -16,6 +19,8 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.errorMappers.push(cardDavErrors);
   // [i15-server] properties, PUT/COPY/MOVE/DELETE hooks, GET of an address book: register here.
   // [i15-reports] addressbook-query, addressbook-multiget, address-data: register here.
+  dav.props.register(addressDataProperty(o));
+  dav.reports.register(addressBookQuery(o), addressBookMultiget(o));
   await ensureAddressBooks(dav.backend, o);
   return o;
 }
