@@ -1,6 +1,7 @@
 /**
- * CALDAV:text-match collations (RFC 4791 §7.5, RFC 4790). A text-match is a substring test under
- * the collation's equivalence; the collation maps both sides to a canonical form first.
+ * text-match collations (RFC 4790) for CALDAV:text-match (RFC 4791 §7.5: a substring test) and
+ * CARDDAV:text-match (RFC 6352 §8.3, §10.5.4: equals, contains, starts-with or ends-with). The
+ * collation maps both sides to a canonical form first, then the match-type compares those forms.
  */
 
 export const COLLATIONS = ['i;ascii-casemap', 'i;octet', 'i;unicode-casemap'] as const;
@@ -13,16 +14,50 @@ export function isCollation(name: string): name is Collation {
   return (COLLATIONS as readonly string[]).includes(name);
 }
 
+/** RFC 6352 §8.3: CardDAV's default is i;unicode-casemap (CalDAV's is i;ascii-casemap). */
+export const DEFAULT_CARD_COLLATION: Collation = 'i;unicode-casemap';
+
+/** RFC 4790 §4.2 match operations, as CARDDAV:text-match's match-type names them. */
+export type MatchType = 'equals' | 'contains' | 'starts-with' | 'ends-with';
+
 /** Does `haystack` contain `needle` under the collation? */
 export function collationContains(haystack: string, needle: string, collation: Collation): boolean {
   const fold = FOLD[collation];
   return fold(haystack).includes(fold(needle));
 }
 
+/**
+ * Does `value` match `text` under the collation and match-type? The substring operations compare
+ * canonical forms, so under i;unicode-casemap (NFKD) "zoe" starts "Zoë" (Z O E + combining diaeresis)
+ * but does not equal it.
+ */
+export function collationMatch(value: string, text: string, collation: Collation, matchType: MatchType): boolean {
+  return textMatcher(text, collation, matchType)(value);
+}
+
+/** The same test with `text` folded once, for matching many values (every card of an address book). */
+export function textMatcher(text: string, collation: Collation, matchType: MatchType): (value: string) => boolean {
+  const fold = FOLD[collation];
+  const t = fold(text);
+  switch (matchType) {
+    case 'equals':
+      return (value) => fold(value) === t;
+    case 'contains':
+      return (value) => fold(value).includes(t);
+    case 'starts-with':
+      return (value) => fold(value).startsWith(t);
+    case 'ends-with':
+      return (value) => fold(value).endsWith(t);
+  }
+}
+
+/** Most names and addresses are ASCII: their folds are one native call. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 const FOLD: Record<Collation, (s: string) => string> = {
   'i;octet': (s) => s,
   // RFC 4790 §9.2: only A–Z fold; every other octet compares as it is (so "Ä" ≠ "ä").
-  'i;ascii-casemap': (s) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase()),
+  'i;ascii-casemap': (s) => (ASCII.test(s) ? s.toLowerCase() : s.replace(/[A-Z]+/g, (m) => m.toLowerCase())),
   'i;unicode-casemap': unicodeCasemap,
 };
 
@@ -32,6 +67,7 @@ const FOLD: Record<Collation, (s: string) => string> = {
  * only for the digraph letters; full mappings like ß → SS are not simple mappings and are skipped).
  */
 function unicodeCasemap(s: string): string {
+  if (ASCII.test(s)) return s.toUpperCase();
   let out = '';
   for (const ch of s.normalize('NFKD')) {
     const upper = ch.toUpperCase();
