@@ -5,12 +5,12 @@
  * vCard validation, address book properties and the address book REPORTs.
  */
 import type { Dav } from '../dav/context.js';
-import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
-import { cardDavErrors } from './errors.js';
-import { ensureAddressBooks } from './setup.js';
 import { addressDataProperty } from './address-data.js';
 import { addressBookQuery } from './reports/query.js';
 import { addressBookMultiget } from './reports/multiget.js';
+import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
+import { cardDavErrors } from './errors.js';
+import { ensureAddressBooks } from './setup.js';
 
 export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> & Pick<CardDavOptions, 'states'>): Promise<CardDavOptions> {
   const o: CardDavOptions = { ...DEFAULT_CARDDAV_OPTIONS, ...options };
