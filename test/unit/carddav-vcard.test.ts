@@ -37,6 +37,7 @@ const BAD: Record<string, RegExp> = {
   'two-uids.vcf': /more than one UID/,
   'unclosed-quote.vcf': /unclosed quote/,
   'empty.vcf': /no BEGIN:VCARD/,
+  'control-char.vcf': /line 5: a control character \(U\+000B\)/,
 };
 
 describe('CardDAV vCard: parseCard', () => {
@@ -101,6 +102,13 @@ describe('CardDAV vCard: parseCard', () => {
     fails(v4('.EMAIL:a'), /line 5 is not a content line/);
     fails(v4('item1.:a'), /line 5 is not a content line/);
     fails(v4('FN'), /line 5 is not a content line/);
+    fails(v4('TEL;X-NOTE=5"x;TYPE=CELL:+1 555 0100'), /line 5: a '"' inside the unquoted value of parameter X-NOTE/);
+    fails(v4('EMAIL;TYPE=work,a"b:a@b.c'), /line 5: a '"' inside the unquoted value of parameter TYPE/);
+    fails(v4('EMAIL;X-A="a"b:a@b.c'), /line 5 is not a content line/);
+    fails(v4('NOTE:a\u0000b'), /line 5: a control character \(U\+0000\)/);
+    fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'NOTE:a', ' b\u001bc', 'END:VCARD'), /line 5: a control character \(U\+001B\)/);
+    fails(v4('NOTE:\uffff'), /U\+FFFF/);
+    assert.equal(parseCard(v4('NOTE:tab\there, a lone CR\rthere'), LIMIT).properties[3].value, 'tab\there, a lone CR\rthere');
     fails(Buffer.concat([v4().subarray(0, 30), Buffer.from([0xc3, 0x28]), v4().subarray(30)]), /line \d: not valid UTF-8/);
   });
 

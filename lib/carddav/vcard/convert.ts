@@ -9,6 +9,7 @@
  * - preference: 4.0 `PREF=1` ↔ 3.0 `TYPE=PREF` (3.0 has no ranks: PREF=2… are dropped);
  * - dates without a year: 4.0 `--MMDD` ↔ Apple's `1604-MM-DD;X-APPLE-OMIT-YEAR=1604`;
  *   4.0 `ANNIVERSARY` ↔ Apple's `itemN.X-ABDATE` labelled `_$!<Anniversary>!$_`;
+ * - 4.0 `TEL;VALUE=uri:tel:+1…` → 3.0 `TEL:+1…`; a quoted TYPE list `TYPE="voice,cell"` is split;
  * - 3.0 requires N: a 4.0 card without one gets `N:<FN>;;;;` so 3.0 readers show its name.
  * Everything else is copied (parameters re-written in the 3.0/4.0 `NAME=value` form). What cannot be
  * said in the other version (a data: URI that is not base64) is a supported-address-data-conversion.
@@ -72,18 +73,20 @@ function to30(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
   let item = 1 + props.reduce((n, p) => Math.max(n, Number(/^item(\d+)$/i.exec(p.group ?? '')?.[1] ?? 0)), 0);
   for (const p of props) {
-    const params = prefTo30(p.params);
+    const params = typesTo30(prefTo30(p.params));
     const raw = rawValue(p);
-    const data = BINARY[p.name] ? /^data:([^,;]*)((?:;[^,;]*)*),(.*)$/is.exec(raw) : null;
+    const data = BINARY[p.name] ? dataUri(raw) : null;
     if (data) {
-      if (!/;base64$/i.test(data[2])) throw new CardPreconditionError('supported-address-data-conversion', `${p.name} is a data: URI that is not base64: vCard 3.0 cannot hold it`);
-      const sub = data[1].split('/')[1]?.toUpperCase();
-      out.push(make(p.group, p.name, [...without(params, 'MEDIATYPE', 'VALUE'), { name: 'ENCODING', values: ['b'] }, ...(sub ? [{ name: 'TYPE', values: [sub] }] : [])], data[3]));
+      if (!data.base64) throw new CardPreconditionError('supported-address-data-conversion', `${p.name} is a data: URI that is not base64: vCard 3.0 cannot hold it`);
+      const sub = data.media.split('/')[1]?.toUpperCase();
+      out.push(make(p.group, p.name, [...without(params, 'MEDIATYPE', 'VALUE'), { name: 'ENCODING', values: ['b'] }, ...(sub ? [{ name: 'TYPE', values: [sub] }] : [])], data.payload));
     } else if (BINARY[p.name] && !param(p, 'VALUE')) out.push(make(p.group, p.name, [...params, { name: 'VALUE', values: ['uri'] }], raw));
     else if (p.name === 'KIND') {
       const kind = p.value.trim().toLowerCase();
       if (kind === 'org') out.push(make(p.group, 'X-ABSHOWAS', params, 'COMPANY'));
       else if (kind !== 'individual') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-KIND', params, kind));
+    } else if (p.name === 'TEL' && /^uri$/i.test(param(p, 'VALUE') ?? '') && /^tel:/i.test(raw)) {
+      out.push(make(p.group, p.name, without(params, 'VALUE'), raw.slice(4)));
     } else if (p.name === 'MEMBER') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-MEMBER', params, raw));
     else if (p.name === 'ANNIVERSARY') {
       const group = p.group ?? `item${item++}`;
@@ -95,6 +98,24 @@ function to30(props: CardProperty[]): CardProperty[] {
   const fn = props.find((p) => p.name === 'FN');
   if (!props.some((p) => p.name === 'N') && fn) out.splice(0, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
   return out;
+}
+
+/**
+ * `data:image/jpeg;base64,AAAA` (RFC 2397) read with indexOf, not a regex: the header is the stored
+ * value, up to the card's size, and a backtracking `(;[^,;]*)*` over millions of `;` overflows V8's
+ * stack (a RangeError, not a precondition).
+ */
+function dataUri(raw: string): { media: string; base64: boolean; payload: string } | null {
+  if (raw.length < 5 || raw.slice(0, 5).toLowerCase() !== 'data:') return null;
+  const comma = raw.indexOf(',');
+  if (comma < 0) return null;
+  const header = raw.slice(5, comma);
+  const semi = header.indexOf(';');
+  return {
+    media: semi < 0 ? header : header.slice(0, semi),
+    base64: header.length >= 7 && header.slice(-7).toLowerCase() === ';base64',
+    payload: raw.slice(comma + 1),
+  };
 }
 
 /** 3.0 `TYPE=…,PREF` (any case, any TYPE parameter) → 4.0 `PREF=1`. */
@@ -111,6 +132,12 @@ function prefTo40(params: CardParam[]): CardParam[] {
   }
   if (!pref) return params;
   return out.some((p) => p.name === 'PREF') ? out : [...out, { name: 'PREF', values: ['1'] }];
+}
+
+/** 4.0's quoted list `TYPE="voice,cell"` → 3.0's `TYPE=voice,cell` (3.0 readers do not split quoted values). */
+function typesTo30(params: CardParam[]): CardParam[] {
+  if (!params.some((p) => p.name === 'TYPE' && p.values.some((v) => v.includes(',')))) return params;
+  return params.map((p) => (p.name === 'TYPE' ? { name: 'TYPE', values: p.values.flatMap((v) => v.split(',')) } : p));
 }
 
 /** 4.0 `PREF=1` → 3.0 `TYPE=PREF`; other ranks have no 3.0 form. */

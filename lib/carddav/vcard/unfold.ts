@@ -37,7 +37,7 @@ function hasFold(b: Uint8Array): boolean {
 
 /** No fold: physical lines are the logical lines. */
 function plain(body: Uint8Array): LogicalLine[] {
-  const lines = decode(body, null).split('\n');
+  const lines = checked(decode(body, null), null).split('\n');
   return lines.map((line, i) => ({ line: line.endsWith('\r') ? line.slice(0, -1) : line, at: i + 1 }));
 }
 
@@ -59,11 +59,27 @@ function unfoldBytes(body: Uint8Array): LogicalLine[] {
     }
     start = lf + 1;
   }
-  const lines = decode(Buffer.concat(chunks), at).split('\n');
+  const lines = checked(decode(Buffer.concat(chunks), at), at).split('\n');
   return lines.map((line, i) => ({ line, at: at[i] }));
 }
 
 const NEWLINE = Uint8Array.of(LF);
+
+/**
+ * C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF: not vCard text (RFC 6350 §3.3 allows
+ * WSP, VCHAR and non-ASCII) and not XML 1.0 characters either, so a card holding one would make every
+ * REPORT answer that carries it unreadable to the client (Outlook notes can hold a vertical tab).
+ */
+const NOT_TEXT = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+
+function checked(text: string, at: number[] | null): string {
+  const bad = NOT_TEXT.exec(text);
+  if (!bad) return text;
+  let line = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < bad.index; i = text.indexOf('\n', i + 1)) line++;
+  const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  throw invalid(`line ${at ? at[line] : line + 1}: a control character (U+${code}) that neither vCard nor XML can carry`);
+}
 
 /** Strict UTF-8; on failure the slow path finds the first bad line, so the message can name it. */
 function decode(bytes: Uint8Array, at: number[] | null): string {
