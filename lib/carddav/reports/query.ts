@@ -22,6 +22,7 @@ import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/pars
 import { dav, NS } from '../../dav/xml/names.js';
 import { el, type OutNode } from '../../dav/xml/write.js';
 import { collectionFiles } from '../../caldav/query-candidates.js';
+import { counted, StepBudgetExceeded } from '../../caldav/steps.js';
 import { storedCard } from '../cards.js';
 import { card, type CardDavOptions } from '../context.js';
 import { CardPreconditionError, matchesFilter, type CardFilter, type ParsedCard } from '../vcard/index.js';
@@ -69,6 +70,11 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
           }
           responses.push(await writer.write(entry));
         }
+      } catch (err) {
+        // The step budget is spent (a costly filter): the matches found so far are true, the rest
+        // unknown: truncated, and said so, as calendar-query does.
+        if (!(err instanceof StepBudgetExceeded)) throw err;
+        responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
       } finally {
         req.ctx.res.off('close', onClose);
       }
@@ -80,9 +86,9 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
 /** The filter's verdict; a card the filter code fails on is left out (and logged), the request's own faults fail it. */
 function matches(req: DavRequest, entry: Entry, parsed: ParsedCard, filter: CardFilter): boolean {
   try {
-    return matchesFilter(parsed, filter);
+    return counted(req, () => matchesFilter(parsed, filter));
   } catch (err) {
-    if (err instanceof CardPreconditionError) throw err;
+    if (err instanceof CardPreconditionError || err instanceof StepBudgetExceeded) throw err;
     const logger = req.ctx.state.logger as Logger | undefined;
     logger?.warn('card skipped', { path: entry.path, reason: err instanceof Error ? err.message : String(err) });
     return false;
