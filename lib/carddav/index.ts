@@ -5,6 +5,9 @@
  * vCard validation, address book properties and the address book REPORTs.
  */
 import type { Dav } from '../dav/context.js';
+import { addressDataProperty } from './address-data.js';
+import { addressBookQuery } from './reports/query.js';
+import { addressBookMultiget } from './reports/multiget.js';
 import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
 import { cardDavErrors } from './errors.js';
 import { ensureAddressBooks } from './setup.js';
@@ -32,6 +35,8 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.methods.set('GET', addressBookGet(dav.methods.get('GET')!, false, o.states));
   dav.methods.set('HEAD', addressBookGet(dav.methods.get('HEAD')!, true, o.states));
   // [i15-reports] addressbook-query, addressbook-multiget, address-data: register here.
+  dav.props.register(addressDataProperty(o));
+  dav.reports.register(addressBookQuery(o), addressBookMultiget(o));
   await ensureAddressBooks(dav.backend, o);
   return o;
 }
