@@ -59,6 +59,8 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
       const own = responseFor(r.text, `${home}contacts/`);
       assert.ok(own, 'the grantee’s own default book is still there');
       assert.match(own, /<D:write\/>/);
+      // macOS Contacts syncs only the first address book listed: the grantee's own must come first.
+      assert.ok(r.text.indexOf(`<D:href>${home}contacts/</D:href>`) < r.text.indexOf(`<D:href>${home}alice~contacts/</D:href>`), 'own books listed before shared ones');
     }
   });
 
