@@ -271,3 +271,48 @@ describe('an address book Alice made (extended MKCOL) and her calendar, shared w
     });
   }
 });
+
+describe('OWNER~NAME in a calendar or address book home is where shares appear: no user makes one of their own', function () {
+  this.timeout(30_000);
+  for (const backend of ['fs', 'git'] as BackendName[]) {
+    it(`${backend} backend: MKCOL, extended MKCOL, MKCALENDAR, PUT, COPY and MOVE there are 403 with why; elsewhere ~ is fine; the share itself is unchanged`, async () => {
+      const shares: Share[] = [{ owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'bob', access: 'write' }];
+      const s = await startTestServer({ backend, users: USERS, shares });
+      const as = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => raw(s.url, path, { method, body, headers: { ...BOB, ...headers } });
+      try {
+        const book = `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="${C}"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`;
+        assert.equal((await as('MKCOL', '/addressbooks/bob/mine/', XML, book)).status, 201);
+        assert.equal((await as('MKCOL', '/calendars/bob/work/')).status, 201);
+        const attempts: Array<[string, string, Record<string, string>, string?]> = [
+          ['MKCOL', '/addressbooks/bob/carol~family/', {}],
+          ['MKCOL', '/addressbooks/bob/carol~family/', XML, book],
+          ['MKCOL', '/calendars/bob/carol~work/', {}],
+          ['MKCALENDAR', '/calendars/bob/carol~work/', {}],
+          ['MKCALENDAR', '/calendars/bob/~/', {}],
+          ['PUT', '/addressbooks/bob/carol~x.vcf', VCF, vcard('loose', 'Loose Card')],
+          ['COPY', '/addressbooks/bob/mine/', { Destination: '/addressbooks/bob/carol~mine/' }],
+          ['MOVE', '/addressbooks/bob/mine/', { Destination: '/addressbooks/bob/carol~mine/' }],
+          ['MOVE', '/calendars/bob/work/', { Destination: `${s.url}/calendars/bob/carol~work/` }],
+        ];
+        for (const [method, path, headers, body] of attempts) {
+          const r = await as(method, path, headers, body);
+          assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+          assert.match(r.text, /is reserved: a name with ~ directly in a calendar or address book home is where shares appear \(OWNER~NAME\)/, `${method} ${path}`);
+        }
+        for (const path of ['/addressbooks/bob/carol~family/', '/calendars/bob/carol~work/', '/calendars/bob/~/', '/addressbooks/bob/carol~x.vcf', '/addressbooks/bob/carol~mine/']) {
+          assert.equal((await as('PROPFIND', path, { Depth: '0' })).status, 404, `nothing made at ${path}`);
+        }
+        assert.equal((await as('PROPFIND', '/addressbooks/bob/mine/', { Depth: '0' })).status, 207, 'the refused move left the book where it was');
+        // Deeper down, or outside the homes, ~ is an ordinary character.
+        assert.equal((await as('PUT', '/addressbooks/bob/mine/a~b.vcf', VCF, vcard('tilde', 'Tilde Card'))).status, 201);
+        assert.equal((await as('MKCOL', '/notes~old/')).status, 201);
+        // The share's own mount point answers as before: it exists (405), and what goes into it is Alice's.
+        assert.equal((await as('MKCOL', '/addressbooks/bob/alice~contacts/')).status, 405);
+        assert.equal((await as('PUT', '/addressbooks/bob/alice~contacts/grace.vcf', VCF, vcard('grace', 'Grace Hopper'))).status, 201);
+        assert.equal((await raw(s.url, '/addressbooks/alice/contacts/grace.vcf', { headers: ALICE })).status, 200);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
