@@ -136,7 +136,8 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.equal(made.status, 201, made.text);
     const alices = await get('/addressbooks/alice/contacts/grace.vcf');
     assert.equal(alices.text, grace, 'stored in Alice’s address book, bytes unchanged');
-    assert.equal(made.headers.etag ?? alices.headers.etag, alices.headers.etag);
+    assert.ok(made.headers.etag, 'PUT answers the stored card’s ETag');
+    assert.equal(made.headers.etag, alices.headers.etag, 'the ETag Carol got is the one Alice sees');
     assert.equal((await get(`${BOBS}grace.vcf`, BOB)).text, grace, 'and Bob, reading the same book, sees it');
     assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-None-Match': '*' })).status, 412);
     assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-Match': '"stale"' })).status, 412);
@@ -195,10 +196,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
   });
 
   it('read-write (Carol): the shared book itself stays Alice’s', async () => {
-    for (const [method, headers] of [['DELETE', {}], ['MOVE', { Destination: '/addressbooks/carol/taken/' }], ['MKCOL', {}]] as Array<[string, Record<string, string>]>) {
-      const r = await raw(s.url, CAROLS, { method, headers: { ...CAROL, ...headers } });
-      assert.ok([403, 405].includes(r.status), `${method} ${CAROLS}: ${r.status} ${r.text}`);
+    const refusals: Array<[string, Record<string, string>, number, RegExp, string?]> = [
+      ['DELETE', {}, 403, /the shared collection itself is its owner’s/],
+      ['MOVE', { Destination: '/addressbooks/carol/taken/' }, 403, /the shared collection itself is its owner’s/],
+      ['PUT', VCF, 405, /PUT cannot replace or create a collection/, vcard('over', 'Over Written')],
+    ];
+    for (const [method, headers, status, why, body] of refusals) {
+      const r = await raw(s.url, CAROLS, { method, body, headers: { ...CAROL, ...headers } });
+      assert.equal(r.status, status, `${method} ${CAROLS}: ${r.text}`);
+      assert.match(r.text, why, `${method} ${CAROLS}`);
     }
+    assert.equal((await get('/addressbooks/carol/taken/', CAROL)).status, 404, 'nothing moved');
+    assert.deepEqual(await members(CAROLS, CAROL), await members('/addressbooks/alice/contacts/', ALICE));
     assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
   });
 

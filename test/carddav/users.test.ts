@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
 import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
-import { CARDDAV as C } from './helpers.js';
+import { CARDDAV as C, multistatus } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
@@ -116,8 +116,14 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CardDAV with use
     assert.match(log.stdout, /^alice\|/, log.stdout);
     const bobs = await tool('git', ['--git-dir', `${s.root}/users/bob`, 'log', '--all', '--format=%s', '--name-only']);
     assert.doesNotMatch(bobs.stdout, /addressbooks\/alice/);
-    const hist = await raw(s.url, '/.history/', { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...ALICE, ...XML, Depth: '1' } });
-    assert.equal(hist.status, 207, 'the address book is under Alice’s history like every folder');
+    // The card's versions are in Alice's history; Bob's history holds his own address book home only.
+    const versions = await raw(s.url, '/.history/versions/addressbooks/alice/contacts/ada.vcf/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...ALICE, ...XML, Depth: '1' } });
+    assert.equal(versions.status, 207, versions.text);
+    assert.equal([...multistatus(versions.text).keys()].length, 2, `the folder and Alice’s one version: ${versions.text}`);
+    assert.equal((await raw(s.url, '/.history/versions/addressbooks/alice/contacts/ada.vcf/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...BOB, ...XML, Depth: '1' } })).status, 404);
+    const bobsHomes = await raw(s.url, '/.history/branches/main/addressbooks/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...BOB, ...XML, Depth: '1' } });
+    assert.equal(bobsHomes.status, 207, bobsHomes.text);
+    assert.deepEqual([...multistatus(bobsHomes.text).keys()].sort(), ['/.history/branches/main/addressbooks/', '/.history/branches/main/addressbooks/bob/']);
   });
 });
 
