@@ -10,7 +10,9 @@ import { DAVClient } from 'tsdav';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
-import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { responses } from '../helpers/listings.js';
+import { syncReport } from '../helpers/sync-report.js';
+import { vcard, VCF } from './access-helpers.js';
 import { CARDDAV as C } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
@@ -25,7 +27,6 @@ const SHARES: Share[] = [
 ];
 const BOBS = '/addressbooks/bob/alice~contacts/';
 const CAROLS = '/addressbooks/carol/alice~contacts/';
-const tokenOf = (text: string) => /<D:sync-token>([^<]+)</.exec(text)?.[1];
 
 for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address books (${backend} backend)`, function () {
   this.timeout(30_000);
@@ -47,7 +48,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     for (const [who, home, write] of [[BOB, '/addressbooks/bob/', false], [CAROL, '/addressbooks/carol/', true]] as const) {
       const r = await raw(s.url, home, { method: 'PROPFIND', body: propfindBody('resourcetype', 'current-user-privilege-set', 'owner', 'displayname'), headers: { ...who, ...XML, Depth: '1' } });
       assert.equal(r.status, 207);
-      const shared = responseFor(r.text, `${home}alice~contacts/`);
+      const shared = responses(r.text).get(`${home}alice~contacts/`);
       assert.ok(shared, r.text);
       assert.match(shared, new RegExp(`<addressbook xmlns="${C}"/>`), 'an address book, for clients listing the home');
       assert.match(shared, /<D:owner><D:href>\/principals\/alice\/<\/D:href><\/D:owner>/);
@@ -57,7 +58,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
         assert.match(shared, /<D:write-content\/>/);
         assert.doesNotMatch(shared, /<D:unlock\/>/, 'lifting Alice’s locks stays hers');
       } else assert.doesNotMatch(shared, /<D:write|<D:bind\/>|<D:unbind\/>/, 'read-only: clients show it so');
-      const own = responseFor(r.text, `${home}contacts/`);
+      const own = responses(r.text).get(`${home}contacts/`);
       assert.ok(own, 'the grantee’s own default book is still there');
       assert.match(own, /<D:write\/>/);
       // macOS Contacts syncs only the first address book listed: the grantee's own must come first.
@@ -71,16 +72,16 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.equal(card.text, ADA, 'the bytes Alice stored');
     assert.equal(card.headers.etag, (await get('/addressbooks/alice/contacts/ada.vcf')).headers.etag, 'one card, one ETag, whoever looks');
     assert.deepEqual(await members(BOBS, BOB), ['ada.vcf']);
-    const first = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(''), headers: { ...BOB, ...XML } });
+    const first = await syncReport(s.url, BOBS, '', { headers: BOB });
     assert.equal(first.status, 207, first.text);
-    assert.match(first.text, /<D:href>\/addressbooks\/bob\/alice~contacts\/ada\.vcf<\/D:href>/);
-    assert.doesNotMatch(first.text, /<D:href>\/addressbooks\/alice\//, 'no href in Alice’s paths');
+    assert.deepEqual([...first.changed.keys()], [`${BOBS}ada.vcf`], 'at Bob’s path, none in Alice’s');
     // Alice adds a card: Bob's next sync from his token has it (and only it).
     assert.equal((await put('/addressbooks/alice/contacts/charles.vcf', vcard('charles-babbage', 'Charles Babbage'), ALICE)).status, 201);
-    const next = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(tokenOf(first.text)!), headers: { ...BOB, ...XML } });
+    assert.ok(first.token);
+    const next = await syncReport(s.url, BOBS, first.token, { headers: BOB });
     assert.equal(next.status, 207, next.text);
-    assert.match(next.text, /alice~contacts\/charles\.vcf/);
-    assert.doesNotMatch(next.text, /ada\.vcf/);
+    assert.deepEqual([...next.changed.keys()], [`${BOBS}charles.vcf`]);
+    assert.deepEqual(next.removed, []);
   });
 
   it('the shared book answers a sync client’s probe (DAVx5) as the owner’s does: getctag, sync-token, vCard versions, size limit', async () => {
@@ -258,14 +259,14 @@ describe('an address book Alice made (extended MKCOL) and her calendar, shared w
         const made = await raw(s.url, '/addressbooks/alice/family/', { method: 'MKCOL', body: mkcol, headers: { ...ALICE, ...XML } });
         assert.equal(made.status, 201, made.text);
         const books = await raw(s.url, '/addressbooks/bob/', { method: 'PROPFIND', body: propfindBody('resourcetype', 'displayname', 'current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
-        const family = responseFor(books.text, '/addressbooks/bob/alice~family/');
+        const family = responses(books.text).get('/addressbooks/bob/alice~family/');
         assert.ok(family, books.text);
         assert.match(family, new RegExp(`<addressbook xmlns="${C}"/>`));
         assert.match(family, /displayname[^>]*>Family</);
         assert.match(family, /<D:write-content\/>/);
         assert.doesNotMatch(books.text, /alice~calendar/, 'the calendar is not among the address books');
         const calendars = await raw(s.url, '/calendars/bob/', { method: 'PROPFIND', body: propfindBody('current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
-        const calendar = responseFor(calendars.text, '/calendars/bob/alice~calendar/');
+        const calendar = responses(calendars.text).get('/calendars/bob/alice~calendar/');
         assert.ok(calendar, calendars.text);
         assert.doesNotMatch(calendar, /<D:write/);
         assert.doesNotMatch(calendars.text, /alice~family/);
