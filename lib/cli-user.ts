@@ -3,10 +3,12 @@
  * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
  * `gitdav share add|remove|list`: read-only or read-write shares between those users (ROOT/shares.json).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { hashPassword, isValidUserName } from './auth/htpasswd.js';
 import { readUsers, USERS_FILE, usersFileOf, writeUsers } from './auth/users-file.js';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import { isGitDir } from '../backends/git/gitdir.js';
 import { mountPointOf, normaliseSharePath, readShares, writeShares, type Share } from './auth/shares-file.js';
 import { openBackend, type BackendKind } from './tenants.js';
 
@@ -149,6 +151,11 @@ export const SHARE_USAGE = `usage: gitdav share add OWNER PATH GRANTEE [--write]
        gitdav share remove OWNER PATH GRANTEE [--root DIR]
        gitdav share list [--root DIR]`;
 
+const SHARE_HELP = `PATH is a folder, a calendar or an address book in OWNER's tree. GRANTEE finds a folder at
+/shared/OWNER/PATH (its / as ~), a calendar /calendars/OWNER/NAME at /calendars/GRANTEE/OWNER~NAME/
+and an address book /addressbooks/OWNER/NAME at /addressbooks/GRANTEE/OWNER~NAME/, beside their own
+(clients list them with GRANTEE's). A running server reads the change within a second.`;
+
 /** `gitdav share add|remove|list`: ROOT/shares.json, read by a running server within a second. */
 export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process): Promise<number> {
   const fail = (message: string, code = 2) => {
@@ -156,7 +163,7 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
     return code;
   };
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(`${SHARE_USAGE}\n`);
+    io.stdout.write(`${SHARE_USAGE}\n\n${SHARE_HELP}\n`);
     return 0;
   }
   const [action, ...rest] = args;
@@ -184,7 +191,7 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   if (action === 'list' || words.length !== 3) return fail(`${action} takes ${action === 'list' ? 'no names' : 'OWNER PATH GRANTEE'}\n${SHARE_USAGE}`);
   const [owner, rawPath, grantee] = words as [string, string, string];
   const path = normaliseSharePath(rawPath);
-  if (!path) return fail(`"${rawPath}" cannot be shared (a folder or calendar path, no ., .., ~ or .history)`);
+  if (!path) return fail(`"${rawPath}" cannot be shared (a folder, calendar or address book path, no ., .., ~ or .history)`);
   const users = await readUsers(root);
   for (const u of [owner, grantee]) if (!users.has(u)) return fail(`no user "${u}" in ${usersFileOf(root)}`, 1);
   if (owner === grantee) return fail('a user cannot share with themselves');
@@ -201,7 +208,19 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   if (old?.access === access) return fail(`already shared, ${how}`, 1);
   // Adding an existing share again with the other access changes its access in place.
   if (!old && shares.some((s) => s.grantee === grantee && mountPointOf(s) === mountPointOf(share))) return fail(`${grantee} already has a share at ${mountPointOf(share)}`, 1);
+  // A share mounted over something of the grantee's own would hide it (their client would see the
+  // owner's members at its URL): the server refuses such names now, but one made before may be there.
+  const taken = old ? null : await ownAt(resolve(root, 'users', grantee), mountPointOf(share));
+  if (taken) return fail(`${grantee} already has a ${taken} of their own at ${mountPointOf(share)}: rename or remove it first (it would be hidden by the share)`, 1);
   await writeShares(root, old ? shares.map((s) => (same(s) ? share : s)) : [...shares, share]);
   io.stdout.write(`${old ? 'now ' : ''}shared ${owner} ${path} with ${grantee}, ${how}, at ${mountPointOf(share)}\n`);
   return 0;
+}
+
+/** What a user's own tree (a repository or a folder) holds at `path`, looked at without opening it for writing. */
+async function ownAt(dir: string, path: string): Promise<'file' | 'collection' | null> {
+  const gitdir = existsSync(join(dir, '.git')) ? join(dir, '.git') : dir;
+  if (await isGitDir(gitdir)) return (await import('../backends/git/peek.js')).committedKind(gitdir, path);
+  const st = await lstat(join(dir, ...path.split('/').filter(Boolean))).catch(() => null);
+  return st === null ? null : st.isDirectory() ? 'collection' : 'file';
 }
