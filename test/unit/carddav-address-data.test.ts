@@ -104,6 +104,17 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
       ]);
     });
 
+    it('KIND once: a card with KIND and X-ADDRESSBOOKSERVER-KIND (or two of those) keeps the kind it is read as', () => {
+      for (const [stored, kind] of [[['KIND:group', 'X-ADDRESSBOOKSERVER-KIND:group'], 'group'], [['X-ADDRESSBOOKSERVER-KIND:group', 'X-ADDRESSBOOKSERVER-KIND:org'], 'group'], [['X-ADDRESSBOOKSERVER-KIND:group', 'KIND:org'], 'org']] as const) {
+        const t = text('BEGIN:VCARD', 'VERSION:3.0', 'UID:u', 'FN:A', 'N:A;;;;', ...stored, 'END:VCARD');
+        const as40 = ask(t, { version: '4.0' });
+        assert.deepEqual(lines(as40).filter((l) => /KIND/.test(l)), [`KIND:${kind}`]);
+        assert.equal(read(as40).kind, kind);
+      }
+      const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'KIND:individual', 'X-ADDRESSBOOKSERVER-KIND:group', 'END:VCARD');
+      assert.equal(read(ask(t, { version: '3.0' })).kind, 'individual');
+    });
+
     it('TYPE=PREF → PREF=1, inline PHOTO → data: URI, year-less BDAY, X-ABDATE anniversary, X-ABSHOWAS:COMPANY → KIND:org', () => {
       const t = text(
         'BEGIN:VCARD', 'VERSION:3.0', 'UID:u', 'FN:ACME', 'N:;;;;',

@@ -1,11 +1,12 @@
 /**
  * One unfolded content line, `group.NAME;PARAM=a,"b:c";X=y:value` (RFC 6350 §3.3, RFC 2426 §4),
- * read in a single left-to-right scan so a line of any length or with thousands of parameters costs
- * linear time. Lenient where real exporters are: `_` in names (Outlook, Evolution X- names), a bare
- * 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a parameter without a value.
+ * read in a single left-to-right scan so a line of any length costs linear time (and more than
+ * MAX_PARAMETER_VALUES parameter values are refused). Lenient where real exporters are: `_` in names
+ * (Outlook, Evolution X- names), a bare 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a
+ * parameter without a value. Strict where writers would disagree: a `"` inside an unquoted value.
  */
 import { CardPreconditionError } from './errors.js';
-import { snippet } from './limits.js';
+import { MAX_PARAMETER_VALUES, snippet } from './limits.js';
 import type { CardParam, CardProperty } from './types.js';
 
 const invalid = (message: string) => new CardPreconditionError('valid-address-data', message);
@@ -35,6 +36,10 @@ export function contentLine(line: string, at: number): CardProperty {
     name = line.slice(start, end);
   }
   const params: CardParam[] = [];
+  let count = 0; // parameter values so far, against MAX_PARAMETER_VALUES
+  const more = () => {
+    if (++count > MAX_PARAMETER_VALUES) throw invalid(`line ${at}: more than ${MAX_PARAMETER_VALUES} parameter values on one property (real lines have a handful): ${snippet(line)}`);
+  };
   let i = end;
   while (line[i] === ';') {
     const start = i + 1;
@@ -44,12 +49,14 @@ export function contentLine(line: string, at: number): CardProperty {
     i = stop;
     if (line[i] !== '=') {
       // 3.0 (and 2.1 habit kept by exporters): a bare value is a TYPE.
+      more();
       params.push({ name: 'TYPE', values: [line.slice(start, stop)] });
       continue;
     }
     i++;
     const values: string[] = [];
     for (;;) {
+      more();
       if (line[i] === '"') {
         const close = line.indexOf('"', i + 1);
         if (close < 0) throw invalid(`line ${at}: an unclosed quote in parameter ${snippet(pname)}`);

@@ -40,13 +40,26 @@ export function convertCard(card: ParsedCard, to: VCardVersion): CardProperty[] 
   const version = make(undefined, 'VERSION', [], to);
   const rest = card.properties.filter((p) => p.name !== 'VERSION');
   if (card.version === to) return [version, ...rest];
-  return [version, ...(to === '4.0' ? to40(rest) : to30(rest))];
+  const kinds = oneKind(rest);
+  return [version, ...(to === '4.0' ? to40(kinds) : to30(kinds))];
+}
+
+const isKind = (p: CardProperty) => p.name === 'KIND' || p.name === 'X-ADDRESSBOOKSERVER-KIND';
+
+/**
+ * Only the kind the card is read as (parseCard: KIND, else the first X-ADDRESSBOOKSERVER-KIND): both
+ * map to KIND, which RFC 6350 allows once, so a 3.0 card holding both (or two Apple kinds) would
+ * otherwise become a 4.0 card with two KINDs.
+ */
+function oneKind(props: CardProperty[]): CardProperty[] {
+  const kind = props.find((p) => p.name === 'KIND') ?? props.find((p) => p.name === 'X-ADDRESSBOOKSERVER-KIND');
+  return props.some((p) => isKind(p) && p !== kind) ? props.filter((p) => !isKind(p) || p === kind) : props;
 }
 
 function to40(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
   const anniversaryGroups = new Set(props.filter((p) => p.group && p.name === 'X-ABLABEL' && p.value === ANNIVERSARY_LABEL).map((p) => p.group));
-  const hasKind = props.some((p) => p.name === 'KIND' || p.name === 'X-ADDRESSBOOKSERVER-KIND');
+  const hasKind = props.some(isKind);
   for (const p of props) {
     const params = prefTo40(p.params);
     const raw = rawValue(p);
