@@ -3,6 +3,9 @@
  * (addressbook-collection-location-ok), and named in history as MKCALENDAR names a calendar:
  * `Create address book "Work"` (its displayname, else its name). A calendar is not made inside an
  * address book either (calendar-collection-location-ok: CalDAV's precondition, as MKCALENDAR's).
+ * Nor is one collection both (extended MKCOL with both types, MKCALENDAR with an addressbook type):
+ * CalDAV's PUT hook would take every write into it, and clients listing address books would find one
+ * they can never write a card to. 403 DAV:valid-resourcetype (RFC 5689 §3), as for any unusable type.
  */
 import { baseName, parentOf } from '../../backends/backend.js';
 import type { CollectionHook } from '../dav/context.js';
@@ -17,6 +20,9 @@ import { checkAddressBookLocation, inside } from './transfer-hook.js';
 import { ADDRESSBOOK } from './context.js';
 
 export const cardCollectionHook: CollectionHook = async (req, { types, props }) => {
+  if (types.includes(CALENDAR) && types.includes(ADDRESSBOOK)) {
+    throw new DavError(403, 'a collection cannot be both a calendar and an address book', { condition: el(dav('valid-resourcetype')) });
+  }
   const parent = parentOf(req.path);
   if (types.includes(CALENDAR) && (await inside(req, parent, isAddressBookPath))) {
     throw new DavError(403, 'a calendar cannot be created inside an address book', { condition: el(cal('calendar-collection-location-ok')) });

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import { el, serializeFragment, type OutElement, type OutNode } from './xml/write.js';
 import { dav, NS } from './xml/names.js';
 import { timeSlicer } from './time-slicer.js';
+import type { MemberError } from './errors/dav-error.js';
 
 export function statusLine(code: number): string {
   const reason = code === 207 ? 'Multi-Status' : code === 424 ? 'Failed Dependency' : code === 507 ? 'Insufficient Storage' : STATUS_CODES[code] ?? '';
@@ -13,6 +14,11 @@ export function statusLine(code: number): string {
 
 export function propstat(code: number, props: OutNode[], description?: OutElement): OutElement {
   return el(dav('propstat'), el(dav('prop'), ...props), el(dav('status'), statusLine(code)), description);
+}
+
+/** One resource's response that failed with a MemberError: its status and its condition in DAV:error. */
+export function memberErrorResponse(href: string, err: MemberError): OutElement {
+  return hrefStatus(href, err.status, err.condition);
 }
 
 /** A response naming one href and a status (no properties). */
@@ -74,4 +80,23 @@ async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerat
   for (const node of tail?.() ?? []) batch += serializeFragment(node);
   batch += '</D:multistatus>\n';
   yield bytes ? gathered() : batch;
+}
+
+/**
+ * `items` with its first item already produced: a streamed 207 cannot become a 4xx once sent, so a
+ * report awaits this before sendMultistatus, and a request it refuses at once (a bad parameter, met
+ * by the first response) still gets its error status. Later failures cut the stream.
+ */
+export async function peeked<T>(items: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = items[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+      } finally {
+        await iterator.return?.(); // the producer's own cleanup (listeners, cancelled reads)
+      }
+    },
+  };
 }

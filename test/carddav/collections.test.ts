@@ -65,6 +65,16 @@ forEachBackend((backend) =>
         assertPrecondition(await raw(s.url, `${BOOK}cal/`, { method: 'MKCALENDAR' }), 403, 'calendar-collection-location-ok', CALDAV);
         assertPrecondition(await mkcol(s, `${BOOK}cal/`, mkcolBody('Cal', undefined, '<CAL:calendar xmlns:CAL="urn:ietf:params:xml:ns:caldav"/>')), 403, 'calendar-collection-location-ok', CALDAV);
       });
+      it('a collection both a calendar and an address book (extended MKCOL, MKCALENDAR) → 403 valid-resourcetype, nothing made', async () => {
+        const both = '<C:addressbook/><CAL:calendar xmlns:CAL="urn:ietf:params:xml:ns:caldav"/>';
+        const r = await mkcol(s, '/addressbooks/user/hybrid/', mkcolBody('Hybrid', undefined, both));
+        assertPrecondition(r, 403, 'valid-resourcetype', 'DAV:');
+        assert.match(r.text, /both a calendar and an address book/);
+        assert.equal((await raw(s.url, '/addressbooks/user/hybrid/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404);
+        const mkcalendar = `<CAL:mkcalendar ${NSS} xmlns:CAL="${CALDAV}"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></CAL:mkcalendar>`;
+        assertPrecondition(await raw(s.url, '/calendars/user/hyb2/', { method: 'MKCALENDAR', headers: XMLH, body: mkcalendar }), 403, 'valid-resourcetype', 'DAV:');
+        assert.equal((await raw(s.url, '/calendars/user/hyb2/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404);
+      });
       it('COPY or MOVE of an address book into an address book or a calendar → 403', async () => {
         for (const method of ['COPY', 'MOVE'] as const) {
           assertPrecondition(await transfer(s, method, '/addressbooks/user/work/', `${BOOK}work/`), 403, 'addressbook-collection-location-ok');

@@ -1,6 +1,7 @@
 /**
  * The vCard fixtures replayed over HTTP on both backends (fixtures/contacts/, README there): every
- * bad file is refused by PUT with 403 CARDDAV:valid-address-data and nothing stored; every odd but
+ * bad file is refused by PUT with 403 CARDDAV:valid-address-data (a `version-*` one with
+ * supported-address-data: the book takes vCard 3.0 and 4.0) and nothing stored; every odd but
  * valid one is stored byte for byte and served back so, and is in the address book's GET.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { forEachBackend } from '../helpers/backends.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { parseCard } from '../../lib/carddav/vcard/index.js';
 import { assertPrecondition, BOOK, put, snapshot } from './helpers.js';
 
 const CONTACTS = join(FIXTURES_DIR, 'contacts');
@@ -29,12 +31,12 @@ forEachBackend((backend) =>
       assert.ok(files('edge').length >= 10, files('edge').join());
     });
 
-    describe('bad: 403 with its precondition (a version other than 3.0 and 4.0: supported-address-data), nothing stored', () => {
+    describe('bad: 403 valid-address-data (version-*: supported-address-data), nothing stored', () => {
       for (const file of files('bad')) {
-        it(file, async () => {
+        const condition = file.startsWith('version-') ? 'supported-address-data' : 'valid-address-data';
+        it(`${file} → ${condition}`, async () => {
           const before = await snapshot(s, backend);
-          const precondition = file.startsWith('version-') ? 'supported-address-data' : 'valid-address-data';
-          assertPrecondition(await put(s, `${BOOK}${file}`, bytes('bad', file)), 403, precondition);
+          assertPrecondition(await put(s, `${BOOK}${file}`, bytes('bad', file)), 403, condition);
           assert.equal((await raw(s.url, `${BOOK}${file}`)).status, 404);
           assert.equal(await snapshot(s, backend), before);
         });
@@ -52,12 +54,18 @@ forEachBackend((backend) =>
           assert.equal(got.headers.etag, r.headers.etag);
         });
       }
-      it('the address book GET holds each of them', async () => {
+      it('the address book GET holds each of them, and parses back as vCards (no BOM, every BEGIN at a line start)', async () => {
         const all = (await raw(s.url, BOOK)).text;
         for (const file of files('edge')) {
           const uid = /^UID:(.*?)\s*$/m.exec(bytes('edge', file).toString('utf8'))![1]!;
           assert.match(all, new RegExp(`^UID:${uid}`, 'm'), file);
         }
+        assert.ok(!all.includes('\uFEFF'), 'no BOM in the combined body (bom.vcf has one)');
+        const begins = all.match(/BEGIN:VCARD/g)!.length;
+        assert.equal(all.match(/^BEGIN:VCARD/gm)!.length, begins, 'every BEGIN:VCARD at a line start');
+        const pieces = all.split(/^(?=BEGIN:VCARD)/m);
+        assert.equal(pieces.length, files('edge').length);
+        for (const piece of pieces) assert.doesNotThrow(() => parseCard(Buffer.from(piece, 'utf8'), { maxResourceSize: 1 << 20 }), piece.slice(0, 200));
       });
     });
   }),
