@@ -20,3 +20,8 @@ export const cardDavErrors: ErrorMapper = (err) => {
 export function cardUidConflict(uid: string, clashHref: string, clashPath: string): DavError {
   return new DavError(409, `UID ${uid} is already used by ${clashPath}`, { condition: el(card('no-uid-conflict'), el(dav('href'), clashHref)) });
 }
+
+/** An overwrite that would change the stored card's UID (RFC 6352 §6.3.2.1): named by its own href. */
+export function cardUidChange(stored: string, uid: string, href: string, path: string): DavError {
+  return new DavError(409, `${path} has UID ${stored}: an overwrite may not change it to ${uid}`, { condition: el(card('no-uid-conflict'), el(dav('href'), href)) });
+}

@@ -5,8 +5,11 @@
  * or to plain WebDAV. `admitCard` is the check itself, which COPY and MOVE into an address book make
  * too (./transfer-hook.ts).
  *
- * A UID change on update (the same href, a new UID) is allowed as for calendars: the new UID is checked
- * against the other cards like any other (RFC 6352 §6.3.2.1 asks only that no two cards share one).
+ * An overwrite may not change the card's UID (RFC 6352 §6.3.2.1: no-uid-conflict forbids a UID in use
+ * by another card, "or overwrit[ing] an existing address object resource with one that has a different
+ * UID property value"): 409 no-uid-conflict naming the card itself. A stored file that is not a card
+ * (put there over plain WebDAV) has no UID to keep. CalDAV (RFC 4791 §5.3.2.1, same clause) does not
+ * enforce this yet.
  */
 import type { DavRequest, PutHook } from '../dav/context.js';
 import { DavError } from '../dav/errors/dav-error.js';
@@ -14,7 +17,7 @@ import { propsHaveType } from '../dav/resource-types.js';
 import type { Entry } from '../../backends/backend.js';
 import { reserveUid } from '../caldav/uid-index.js';
 import { cardUid } from './cards.js';
-import { cardUidConflict } from './errors.js';
+import { cardUidChange, cardUidConflict } from './errors.js';
 import { CardPreconditionError, cardTitle, parseCard } from './vcard/index.js';
 import { ADDRESSBOOK, type CardDavOptions } from './context.js';
 
@@ -40,8 +43,9 @@ export function cardPutHook(o: CardDavOptions): PutHook {
 
 /**
  * What a card must be to be stored at `path` in `addressBook` (RFC 6352 §6.3.2.1, for PUT, COPY and
- * MOVE alike): one valid vCard 3.0 or 4.0 within the size limit, and a UID no other card of the
- * address book has (`movingFrom`: the card being moved there, which may keep it). Reserves the UID
+ * MOVE alike): one valid vCard 3.0 or 4.0 within the size limit, the UID of the card it overwrites if
+ * any, and a UID no other card of the address book has (`movingFrom`: the card being moved there,
+ * which may keep it). Reserves the UID
  * until `done`; `title` describes the card for history (`contact "Ada Lovelace"`).
  */
 export async function admitCard(
@@ -53,6 +57,9 @@ export async function admitCard(
   movingFrom?: string,
 ): Promise<{ title: string; done: (stored: boolean) => Promise<void> }> {
   const card = parseCard(body, { maxResourceSize: o.maxResourceSize });
+  const target = await req.backend.stat(path);
+  const stored = target?.kind === 'file' ? await cardUid(o.states, req, target) : undefined;
+  if (stored !== undefined && stored !== card.uid) throw cardUidChange(stored, card.uid, req.href(path, false), path);
   const reservation = await reserveUid(o.states, req, addressBook.path, card.uid, path, cardUid);
   if (reservation.clash && reservation.clash !== movingFrom) {
     await reservation.done(false);

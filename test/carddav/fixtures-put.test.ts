@@ -55,10 +55,13 @@ forEachBackend((backend) =>
         });
       }
       it('the address book GET holds each of them, and parses back as vCards (no BOM, every BEGIN at a line start)', async () => {
-        const all = (await raw(s.url, BOOK)).text;
+        const got = await raw(s.url, BOOK);
+        const all = got.text;
         for (const file of files('edge')) {
-          const uid = /^UID:(.*?)\s*$/m.exec(bytes('edge', file).toString('utf8'))![1]!;
-          assert.match(all, new RegExp(`^UID:${uid}`, 'm'), file);
+          // Each card's own bytes (a fold may split a UTF-8 character: compared as bytes), less a BOM, CRLF-ended.
+          const own = bytes('edge', file).toString('latin1').replace(/^\xEF\xBB\xBF/, '');
+          const expected = Buffer.from(/\r?\n$/.test(own) ? own.replace(/\r?\n$/, '\r\n') : `${own}\r\n`, 'latin1');
+          assert.ok(got.body.includes(expected), `${file} as stored in the combined body`);
         }
         assert.ok(!all.includes('\uFEFF'), 'no BOM in the combined body (bom.vcf has one)');
         const begins = all.match(/BEGIN:VCARD/g)!.length;

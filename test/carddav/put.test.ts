@@ -72,14 +72,21 @@ forEachBackend((backend) =>
       assert.match((await raw(s.url, `${BOOK}cond.vcf`)).text, /FN:Cond 2/);
     });
 
-    it('a card may change its UID on update, to one no other card has (as on calendars)', async () => {
-      assert.equal((await put(s, `${BOOK}re.vcf`, vcard('re-1', 'Re'))).status, 201);
-      assert.equal((await put(s, `${BOOK}re.vcf`, vcard('re-2', 'Re'))).status, 204);
-      // The old UID is free again; the new one is taken.
-      assert.equal((await put(s, `${BOOK}re-old.vcf`, vcard('re-1', 'Re old'))).status, 201);
-      const clash = await put(s, `${BOOK}re.vcf`, vcard('ada', 'Re'));
-      assertPrecondition(clash, 409, 'no-uid-conflict');
-      assert.match(clash.text, /<D:href>\/addressbooks\/user\/contacts\/ada\.vcf<\/D:href>/);
+    it('an overwrite may not change the UID (RFC 6352 §6.3.2.1): 409 no-uid-conflict naming the card itself, nothing stored', async () => {
+      const first = await put(s, `${BOOK}re.vcf`, vcard('re-1', 'Re'));
+      assert.equal(first.status, 201);
+      const changed = await put(s, `${BOOK}re.vcf`, vcard('re-2', 'Re'));
+      assertPrecondition(changed, 409, 'no-uid-conflict');
+      assert.match(changed.text, /<D:href>\/addressbooks\/user\/contacts\/re\.vcf<\/D:href>/);
+      // COPY over it of a card with another UID (from outside the address book) is refused the same way.
+      assert.equal((await raw(s.url, '/other.vcf', { method: 'PUT', body: vcard('other-uid', 'Other') })).status, 201);
+      const copied = await raw(s.url, '/other.vcf', { method: 'COPY', headers: { Destination: `${s.url}${BOOK}re.vcf` } });
+      assertPrecondition(copied, 409, 'no-uid-conflict');
+      const got = await raw(s.url, `${BOOK}re.vcf`);
+      assert.equal(got.headers.etag, first.headers.etag, 'the card unchanged');
+      // The new UID was not taken; the same UID with other content is an ordinary update.
+      assert.equal((await put(s, `${BOOK}re-2.vcf`, vcard('re-2', 'Re two'))).status, 201);
+      assert.equal((await put(s, `${BOOK}re.vcf`, vcard('re-1', 'Re again'))).status, 204);
     });
 
     it('one UID PUT at once to five hrefs: exactly one is stored, the others name it', async () => {

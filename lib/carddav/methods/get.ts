@@ -7,7 +7,8 @@
  * The combined body is a representation the server builds, not stored bytes: a card's leading BOM
  * (accepted on PUT, kept in the card's own GET) is left out, since one in the middle of the body
  * makes multi-vCard readers (vobject, vdirsyncer) reject the whole book. A member gone between the
- * listing and its read (deleted or moved meanwhile) is left out too: the 200 is already sent.
+ * listing and its read (deleted or moved meanwhile) is left out too: the 200 is already sent. Each
+ * card is otherwise its stored bytes.
  */
 import { Readable } from 'node:stream';
 import type { Entry } from '../../../backends/backend.js';
@@ -42,17 +43,26 @@ export function addressBookGet(plain: MethodHandler, headOnly: boolean, states: 
 /** The address book's cards as stored (less a BOM), each ending in CRLF; members that do not parse or are gone are skipped. */
 async function* cards(states: CalDavStates, req: DavRequest, path: string): AsyncGenerator<Buffer> {
   for await (const member of addressBookMembers(req, path)) {
-    const text = await readCard(states, req, member);
-    if (text === null) continue;
-    const card = text.replace(/^\uFEFF/, '');
-    yield Buffer.from(/\r?\n$/.test(card) ? card.replace(/\r?\n$/, '\r\n') : `${card}\r\n`, 'utf8');
+    const bytes = await readCard(states, req, member);
+    if (bytes === null) continue;
+    const card = bytes.toString('latin1').replace(/^\xEF\xBB\xBF/, ''); // byte for byte, as latin1
+    yield Buffer.from(/\r?\n$/.test(card) ? card.replace(/\r?\n$/, '\r\n') : `${card}\r\n`, 'latin1');
   }
 }
 
-/** A member's text if it is a card, null if not or if it is gone since the listing. */
-async function readCard(states: CalDavStates, req: DavRequest, member: Entry): Promise<string | null> {
+/**
+ * A member's bytes if it is a card, null if not or if it is gone since the listing. The cached text
+ * serves, unless it holds U+FFFD: a fold may split a UTF-8 character (valid once unfolded), which
+ * the text decoded whole cannot carry, so such a card's bytes are read again as stored.
+ */
+async function readCard(states: CalDavStates, req: DavRequest, member: Entry): Promise<Buffer | null> {
   try {
-    return (await storedCard(states, req, member)) ? await cardText(states, req, member) : null;
+    if (!(await storedCard(states, req, member))) return null;
+    const text = await cardText(states, req, member);
+    if (!text.includes('\uFFFD')) return Buffer.from(text, 'utf8');
+    const chunks: Buffer[] = [];
+    for await (const c of await req.backend.read(member.path, undefined, member)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
   } catch (err) {
     if (isBackendError(err, 'NotFound')) return null;
     throw err;
