@@ -49,9 +49,10 @@ user NAME (default: user) are made on first start; point calendar clients at the
 CardDAV comes with it unless --no-carddav: /addressbooks/NAME/ and a default address book,
 /addressbooks/NAME/contacts/, for contacts clients (the same root URL).
 Once DIR/.htpasswd exists (gitdav user add), every request needs a login (HTTP Basic) and each user
-has their own repository, DIR/users/NAME, with their own principal and calendars; gitdav share
-mounts one user's folder or calendar into another's tree, read-only or (--write) read-write
-(/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar).
+has their own repository, DIR/users/NAME, with their own principal, calendars and address books;
+gitdav share mounts one user's folder, calendar or address book into another's tree, read-only or
+(--write) read-write (/shared/OWNER/…, or /calendars/GRANTEE/OWNER~NAME/ for a calendar,
+/addressbooks/GRANTEE/OWNER~NAME/ for an address book).
 With --tls-cert/--tls-key the server speaks HTTPS (SIGHUP reads the files again).
 --workers N (default: the number of CPUs) runs N worker processes under a supervisor that holds the
 port and replaces a worker that dies; SIGHUP to it, or "gitdav reload --root DIR", reads the

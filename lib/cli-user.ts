@@ -149,6 +149,11 @@ export const SHARE_USAGE = `usage: gitdav share add OWNER PATH GRANTEE [--write]
        gitdav share remove OWNER PATH GRANTEE [--root DIR]
        gitdav share list [--root DIR]`;
 
+const SHARE_HELP = `PATH is a folder, a calendar or an address book in OWNER's tree. GRANTEE finds a folder at
+/shared/OWNER/PATH (its / as ~), a calendar /calendars/OWNER/NAME at /calendars/GRANTEE/OWNER~NAME/
+and an address book /addressbooks/OWNER/NAME at /addressbooks/GRANTEE/OWNER~NAME/, beside their own
+(clients list them with GRANTEE's). A running server reads the change within a second.`;
+
 /** `gitdav share add|remove|list`: ROOT/shares.json, read by a running server within a second. */
 export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = process): Promise<number> {
   const fail = (message: string, code = 2) => {
@@ -156,7 +161,7 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
     return code;
   };
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout.write(`${SHARE_USAGE}\n`);
+    io.stdout.write(`${SHARE_USAGE}\n\n${SHARE_HELP}\n`);
     return 0;
   }
   const [action, ...rest] = args;
@@ -184,7 +189,7 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   if (action === 'list' || words.length !== 3) return fail(`${action} takes ${action === 'list' ? 'no names' : 'OWNER PATH GRANTEE'}\n${SHARE_USAGE}`);
   const [owner, rawPath, grantee] = words as [string, string, string];
   const path = normaliseSharePath(rawPath);
-  if (!path) return fail(`"${rawPath}" cannot be shared (a folder or calendar path, no ., .., ~ or .history)`);
+  if (!path) return fail(`"${rawPath}" cannot be shared (a folder, calendar or address book path, no ., .., ~ or .history)`);
   const users = await readUsers(root);
   for (const u of [owner, grantee]) if (!users.has(u)) return fail(`no user "${u}" in ${usersFileOf(root)}`, 1);
   if (owner === grantee) return fail('a user cannot share with themselves');

@@ -48,7 +48,7 @@ describe('gitdav command line (a newcomer)', function () {
       { args: ['fsck', '--help'], code: 0, stdout: /^usage: gitdav fsck \[--root DIR\]/ },
       { args: ['user', '--help'], code: 0, stdout: /^usage: gitdav user add NAME[\s\S]*at least 8 characters/ },
       { args: ['user', 'add', '--help'], code: 0, stdout: /^usage: gitdav user add NAME/ },
-      { args: ['share', '--help'], code: 0, stdout: /^usage: gitdav share add OWNER PATH GRANTEE/ },
+      { args: ['share', '--help'], code: 0, stdout: /^usage: gitdav share add OWNER PATH GRANTEE[\s\S]*\/addressbooks\/GRANTEE\/OWNER~NAME\// },
       { args: ['serve', '--bogus'], code: 2, stderr: /^gitdav: unknown option --bogus\n.*gitdav serve --help/ },
       { args: ['serve', '--bogus', '--port', '0'], code: 2, stderr: /unknown option --bogus/ },
       { args: ['serve', '--prot', '8081'], code: 2, stderr: /unknown option --prot \(did you mean --port\?\)/ },

@@ -107,6 +107,10 @@ describe('gitdav serve (CLI)', function () {
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, /at \/calendars\/bob\/alice~calendar/);
     assert.equal((await cli(['share', 'add', 'alice', 'docs/', 'bob'])).code, 0);
+    const book = await cli(['share', 'add', 'alice', '/addressbooks/alice/contacts', 'bob', '--write']);
+    assert.equal(book.code, 0, book.stderr);
+    assert.match(book.stdout, /read-write, at \/addressbooks\/bob\/alice~contacts\n$/, 'an address book goes into the grantee’s address book home');
+    assert.equal((await cli(['share', 'remove', 'alice', '/addressbooks/alice/contacts', 'bob'])).code, 0);
     assert.equal((await cli(['share', 'add', 'alice', '/docs', 'bob'])).code, 1, 'already shared');
     assert.equal((await cli(['share', 'add', 'alice', '/../etc', 'bob'])).code, 2);
     assert.equal((await cli(['share', 'add', 'alice', '/.history/x', 'bob'])).code, 2);

@@ -1,7 +1,7 @@
 /**
  * Shares an admin made (`gitdav share`), kept beside the repositories in ROOT/shares.json:
  * `[{ "owner": "alice", "path": "/calendars/alice/calendar", "grantee": "bob", "access": "read" }]`
- * (`access` is `read` or `write`).
+ * (a folder, a calendar or an address book; `access` is `read` or `write`).
  * Where the grantee sees each one is a pure function of the share, so clients keep their URLs.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { isValidUserName } from './htpasswd.js';
 
 export interface Share {
   owner: string;
-  /** A collection in the owner's tree, normalised: `/docs`, `/calendars/alice/work`. */
+  /** A collection in the owner's tree, normalised: `/docs`, `/calendars/alice/work`, `/addressbooks/alice/contacts`. */
   path: string;
   grantee: string;
   /** `read`: the grantee may only read; `write`: also change what is inside the shared collection. */
@@ -22,10 +22,15 @@ export type ShareAccess = 'read' | 'write';
 
 export const SHARES_FILE = 'shares.json';
 
-/** Where the grantee finds a share: calendars in their calendar home, everything else under /shared. */
+/**
+ * Where the grantee finds a share: a calendar or an address book in the grantee's own home of that
+ * kind (`/calendars/bob/alice~work`, `/addressbooks/bob/alice~contacts`), so clients that list the
+ * home find it among the grantee's own; everything else under /shared.
+ */
 export function mountPointOf(share: Share): string {
-  const cal = new RegExp(`^/calendars/${share.owner.replace(/\./g, '\\.')}/([^/]+)$`).exec(share.path);
-  if (cal) return `/calendars/${share.grantee}/${share.owner}~${cal[1]}`;
+  const owner = share.owner.replace(/\./g, '\\.');
+  const inHome = new RegExp(`^/(calendars|addressbooks)/${owner}/([^/]+)$`).exec(share.path);
+  if (inHome) return `/${inHome[1]}/${share.grantee}/${share.owner}~${inHome[2]}`;
   return `/shared/${share.owner}/${share.path.slice(1).replace(/\//g, '~')}`;
 }
 

@@ -1,0 +1,184 @@
+/**
+ * Shared address books (`gitdav share`): Alice's default address book, shared read-only with Bob and
+ * read-write with Carol, appears in each grantee's address book home at /addressbooks/GRANTEE/alice~contacts/
+ * beside their own book. Bob reads, lists and syncs it and writes nothing; Carol's writes land in
+ * Alice's tree (on git, commits in Alice's repository authored by Carol); Dave, not granted, sees
+ * nothing; a removed share is gone from the running server. Both backends.
+ */
+import assert from 'node:assert/strict';
+import { DAVClient } from 'tsdav';
+import { writeShares, type Share } from '../../lib/auth/shares-file.js';
+import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
+import { tool } from '../helpers/tools.js';
+import { CARDDAV_NS as C, responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+
+const ALICE = basic('alice', 'alice-secret');
+const BOB = basic('bob', 'bob-secret!');
+const CAROL = basic('carol', 'carol-secret');
+const DAVE = basic('dave', 'dave-secret');
+const USERS = { alice: 'alice-secret', bob: 'bob-secret!', carol: 'carol-secret', dave: 'dave-secret' };
+const ADA = vcard('ada-lovelace', 'Ada Lovelace');
+const SHARES: Share[] = [
+  { owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'bob', access: 'read' },
+  { owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'carol', access: 'write' },
+];
+const BOBS = '/addressbooks/bob/alice~contacts/';
+const CAROLS = '/addressbooks/carol/alice~contacts/';
+const tokenOf = (text: string) => /<D:sync-token>([^<]+)</.exec(text)?.[1];
+
+for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address books (${backend} backend)`, function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  const get = (path: string, who = ALICE) => raw(s.url, path, { headers: who });
+  const put = (path: string, body: string, who: Record<string, string>, headers: Record<string, string> = {}) => raw(s.url, path, { method: 'PUT', body, headers: { ...who, ...VCF, ...headers } });
+  const members = async (path: string, who: Record<string, string>) => {
+    const r = await raw(s.url, path, { method: 'PROPFIND', body: propfindBody('getetag'), headers: { ...who, ...XML, Depth: '1' } });
+    return [...r.text.matchAll(/<D:href>([^<]+\.vcf)<\/D:href>/g)].map((m) => m[1]!.split('/').pop()!).sort();
+  };
+
+  before(async () => {
+    s = await startTestServer({ backend, users: USERS, shares: SHARES });
+    assert.equal((await put('/addressbooks/alice/contacts/ada.vcf', ADA, ALICE)).status, 201);
+  });
+  after(() => s.close());
+
+  it('each grantee finds the shared book in their own address book home, with what they may do and whose it is', async () => {
+    for (const [who, home, write] of [[BOB, '/addressbooks/bob/', false], [CAROL, '/addressbooks/carol/', true]] as const) {
+      const r = await raw(s.url, home, { method: 'PROPFIND', body: propfindBody('resourcetype', 'current-user-privilege-set', 'owner', 'displayname'), headers: { ...who, ...XML, Depth: '1' } });
+      assert.equal(r.status, 207);
+      const shared = responseFor(r.text, `${home}alice~contacts/`);
+      assert.ok(shared, r.text);
+      assert.match(shared, new RegExp(`<addressbook xmlns="${C}"/>`), 'an address book, for clients listing the home');
+      assert.match(shared, /<D:owner><D:href>\/principals\/alice\/<\/D:href><\/D:owner>/);
+      assert.match(shared, /<D:read\/>/);
+      if (write) {
+        assert.match(shared, /<D:write\/>/);
+        assert.match(shared, /<D:write-content\/>/);
+        assert.doesNotMatch(shared, /<D:unlock\/>/, 'lifting Alice’s locks stays hers');
+      } else assert.doesNotMatch(shared, /<D:write|<D:bind\/>|<D:unbind\/>/, 'read-only: clients show it so');
+      const own = responseFor(r.text, `${home}contacts/`);
+      assert.ok(own, 'the grantee’s own default book is still there');
+      assert.match(own, /<D:write\/>/);
+      // macOS Contacts syncs only the first address book listed: the grantee's own must come first.
+      assert.ok(r.text.indexOf(`<D:href>${home}contacts/</D:href>`) < r.text.indexOf(`<D:href>${home}alice~contacts/</D:href>`), 'own books listed before shared ones');
+    }
+  });
+
+  it('read-only (Bob): GET, PROPFIND and sync-collection work, at his paths, with Alice’s ETags', async () => {
+    const card = await get(`${BOBS}ada.vcf`, BOB);
+    assert.equal(card.status, 200);
+    assert.equal(card.text, ADA, 'the bytes Alice stored');
+    assert.equal(card.headers.etag, (await get('/addressbooks/alice/contacts/ada.vcf')).headers.etag, 'one card, one ETag, whoever looks');
+    assert.deepEqual(await members(BOBS, BOB), ['ada.vcf']);
+    const first = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(''), headers: { ...BOB, ...XML } });
+    assert.equal(first.status, 207, first.text);
+    assert.match(first.text, /<D:href>\/addressbooks\/bob\/alice~contacts\/ada\.vcf<\/D:href>/);
+    assert.doesNotMatch(first.text, /<D:href>\/addressbooks\/alice\//, 'no href in Alice’s paths');
+    // Alice adds a card: Bob's next sync from his token has it (and only it).
+    assert.equal((await put('/addressbooks/alice/contacts/charles.vcf', vcard('charles-babbage', 'Charles Babbage'), ALICE)).status, 201);
+    const next = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(tokenOf(first.text)!), headers: { ...BOB, ...XML } });
+    assert.equal(next.status, 207, next.text);
+    assert.match(next.text, /alice~contacts\/charles\.vcf/);
+    assert.doesNotMatch(next.text, /ada\.vcf/);
+  });
+
+  it('read-only (Bob): every write into the shared book is 403 (as for a shared calendar), and Alice’s cards are unchanged', async () => {
+    const before = await members('/addressbooks/alice/contacts/', ALICE);
+    assert.equal((await put('/addressbooks/bob/contacts/mine.vcf', vcard('bobs-own', 'Bob Own'), BOB)).status, 201);
+    const attempts: Array<[string, string, Record<string, string>, string?]> = [
+      ['PUT', `${BOBS}ada.vcf`, VCF, vcard('ada-lovelace', 'Ada Byron')],
+      ['PUT', `${BOBS}new.vcf`, { ...VCF, 'If-None-Match': '*' }, vcard('new-one', 'New One')],
+      ['DELETE', `${BOBS}ada.vcf`, {}],
+      ['DELETE', BOBS, {}],
+      ['MKCOL', `${BOBS}sub`, {}],
+      ['PROPPATCH', `${BOBS}ada.vcf`, XML, '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:y xmlns:x="urn:x">1</x:y></D:prop></D:set></D:propertyupdate>'],
+      ['MOVE', `${BOBS}ada.vcf`, { Destination: '/addressbooks/bob/contacts/ada.vcf' }],
+      ['COPY', '/addressbooks/bob/contacts/mine.vcf', { Destination: `${BOBS}mine.vcf` }],
+      ['MOVE', '/addressbooks/bob/contacts/mine.vcf', { Destination: `${BOBS}mine.vcf` }],
+    ];
+    for (const [method, url, headers, body] of attempts) {
+      const r = await raw(s.url, url, { method, headers: { ...BOB, ...headers }, body });
+      assert.equal(r.status, 403, `${method} ${url}: ${r.status} ${r.text}`);
+      // A write at a URL in the share is refused before it runs: DAV:need-privileges (RFC 3744 §7.1.1).
+      // A PROPPATCH of a card, and COPY or MOVE from Bob's own book into it, are refused by the mount
+      // itself, with a plain message: as on calendars.
+      const early = url.startsWith(BOBS) && method !== 'PROPPATCH' && method !== 'COPY';
+      assert.match(r.text, early ? /<D:need-privileges\/>/ : /read-only for you/, `${method} ${url}: ${r.text}`);
+    }
+    assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
+    assert.deepEqual(await members('/addressbooks/alice/contacts/', ALICE), before);
+    assert.equal((await get('/addressbooks/bob/contacts/mine.vcf', BOB)).status, 200, 'the refused move left Bob’s card where it was');
+    // Copying out is a read.
+    assert.equal((await raw(s.url, `${BOBS}ada.vcf`, { method: 'COPY', headers: { ...BOB, Destination: '/addressbooks/bob/contacts/ada-copy.vcf' } })).status, 201);
+    assert.equal((await get('/addressbooks/bob/contacts/ada-copy.vcf', BOB)).text, ADA);
+    // How Bob sees the shared book (its name) is his own to set, as for a shared calendar; Alice's name stays.
+    const rename = '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Alice’s contacts</D:displayname></D:prop></D:set></D:propertyupdate>';
+    assert.equal((await raw(s.url, BOBS, { method: 'PROPPATCH', body: rename, headers: { ...BOB, ...XML } })).status, 207);
+    assert.match((await raw(s.url, BOBS, { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...BOB, ...XML, Depth: '0' } })).text, /Alice’s contacts/);
+    assert.doesNotMatch((await raw(s.url, '/addressbooks/alice/contacts/', { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...ALICE, ...XML, Depth: '0' } })).text, /Alice’s contacts/);
+  });
+
+  it('read-write (Carol): creates, updates and deletes cards; they are Alice’s, and Bob sees them', async () => {
+    const grace = vcard('grace-hopper', 'Grace Hopper');
+    const made = await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-None-Match': '*' });
+    assert.equal(made.status, 201, made.text);
+    const alices = await get('/addressbooks/alice/contacts/grace.vcf');
+    assert.equal(alices.text, grace, 'stored in Alice’s address book, bytes unchanged');
+    assert.equal(made.headers.etag ?? alices.headers.etag, alices.headers.etag);
+    assert.equal((await get(`${BOBS}grace.vcf`, BOB)).text, grace, 'and Bob, reading the same book, sees it');
+    assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-None-Match': '*' })).status, 412);
+    assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-Match': '"stale"' })).status, 412);
+    const edited = vcard('grace-hopper', 'Grace Brewster Hopper');
+    assert.equal((await put(`${CAROLS}grace.vcf`, edited, CAROL, { 'If-Match': String(alices.headers.etag) })).status, 204);
+    assert.equal((await get('/addressbooks/alice/contacts/grace.vcf')).text, edited);
+    // A card of Carol's own, copied into the shared book: Alice has it, Carol keeps hers.
+    const own = vcard('carols-friend', 'Katherine Johnson');
+    assert.equal((await put('/addressbooks/carol/contacts/kj.vcf', own, CAROL)).status, 201);
+    assert.equal((await raw(s.url, '/addressbooks/carol/contacts/kj.vcf', { method: 'COPY', headers: { ...CAROL, Destination: `${CAROLS}kj.vcf` } })).status, 201);
+    assert.equal((await get('/addressbooks/alice/contacts/kj.vcf')).text, own);
+    assert.equal((await get('/addressbooks/carol/contacts/kj.vcf', CAROL)).text, own);
+    assert.equal((await raw(s.url, `${CAROLS}kj.vcf`, { method: 'DELETE', headers: CAROL })).status, 204);
+    assert.equal((await get('/addressbooks/alice/contacts/kj.vcf')).status, 404);
+    assert.deepEqual(await members(CAROLS, CAROL), await members('/addressbooks/alice/contacts/', ALICE));
+    if (backend === 'git') {
+      const log = await tool('git', ['--git-dir', `${s.root}/users/alice`, 'log', '--format=%an|%s', '--', 'addressbooks/alice/contacts/grace.vcf', 'addressbooks/alice/contacts/kj.vcf']);
+      const lines = log.stdout.trim().split('\n');
+      assert.equal(lines.length, 4, log.stdout);
+      assert.ok(lines.every((l) => l.startsWith('carol|')), `Carol’s writes are commits in Alice’s repository, authored by her:\n${log.stdout}`);
+      const carols = await tool('git', ['--git-dir', `${s.root}/users/carol`, 'log', '--all', '--format=%s', '--name-only']);
+      assert.doesNotMatch(carols.stdout, /grace\.vcf/, 'nothing of it in Carol’s own repository');
+    }
+  });
+
+  it('read-write (Carol): the shared book itself stays Alice’s', async () => {
+    for (const [method, headers] of [['DELETE', {}], ['MOVE', { Destination: '/addressbooks/carol/taken/' }], ['MKCOL', {}]] as Array<[string, Record<string, string>]>) {
+      const r = await raw(s.url, CAROLS, { method, headers: { ...CAROL, ...headers } });
+      assert.ok([403, 405].includes(r.status), `${method} ${CAROLS}: ${r.status} ${r.text}`);
+    }
+    assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
+  });
+
+  it('a grantee’s address book client (tsdav) lists the shared book beside their own and reads it', async () => {
+    const client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'bob', password: 'bob-secret!' }, authMethod: 'Basic', defaultAccountType: 'carddav' });
+    await client.login();
+    const books = await client.fetchAddressBooks();
+    assert.deepEqual(books.map((b) => b.url).sort(), [`${s.url}${BOBS}`, `${s.url}/addressbooks/bob/contacts/`]);
+  });
+
+  it('Dave, not granted, finds nothing of Alice’s; a removed share is gone from the running server', async () => {
+    for (const url of [`${BOBS}ada.vcf`, '/addressbooks/dave/alice~contacts/ada.vcf', '/addressbooks/alice/contacts/ada.vcf']) {
+      assert.equal((await get(url, DAVE)).status, 404, url);
+    }
+    const home = await raw(s.url, '/addressbooks/dave/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...DAVE, ...XML, Depth: '1' } });
+    assert.doesNotMatch(home.text, /alice~/);
+    await writeShares(s.root, SHARES.slice(1));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await get(`${BOBS}ada.vcf`, BOB)).status, 404);
+    const bobs = await raw(s.url, '/addressbooks/bob/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...BOB, ...XML, Depth: '1' } });
+    assert.doesNotMatch(bobs.text, /alice~contacts/);
+    assert.equal((await get(`${CAROLS}ada.vcf`, CAROL)).status, 200, 'the other share stays');
+    assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
+    await writeShares(s.root, SHARES);
+    await new Promise((r) => setTimeout(r, 1100));
+  });
+});
