@@ -114,7 +114,13 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
       assert.deepEqual([...contacts.keys()].sort(), ['s-1', 's-2']);
       assert.ok(friends.has('s-w'));
       assert.equal(friends.size, 4 + fixtures.length);
-      for (const [uid, [, body]] of Object.entries(bodies)) assert.equal((uid === 's-w' ? friends : contacts).get(uid)!.text, body, `${uid} arrives byte for byte`);
+      // vdirsyncer asks address-data without a version: 3.0 cards come as stored, a 4.0 one as 3.0
+      // (what Apple Contacts can read); GET still gives the stored bytes.
+      const served = (body: string) => body.replace('VERSION:4.0', 'VERSION:3.0');
+      for (const [uid, [path, body]] of Object.entries(bodies)) {
+        assert.equal((uid === 's-w' ? friends : contacts).get(uid)!.text, served(body), `${uid} arrives byte for byte (in 3.0)`);
+        assert.equal((await get(path)).text, body, `${uid} is stored as PUT`);
+      }
     });
 
     it('an edit on each side syncs to the other', async () => {
