@@ -66,7 +66,10 @@ for (const [backend, bursts] of [['fs', false], ['git', false], ['git', true]] a
       const byUrl = new Map(cards.map((c) => [c.url, c]));
       assert.deepEqual([...byUrl.keys()].sort(), [`${book.url}ada.vcf`, `${book.url}zoe.vcf`]);
       assert.equal(fnOf(String(byUrl.get(`${book.url}ada.vcf`)!.data)), 'Ada King');
-      assert.match(String(byUrl.get(`${book.url}zoe.vcf`)!.data), /FN:Zoë Ærø/);
+      const zoe = String(byUrl.get(`${book.url}zoe.vcf`)!.data);
+      assert.match(zoe, /FN:Zoë Ærø/);
+      assert.match(zoe, /^VERSION:3\.0\r?$/m, 'address-data without a version is 3.0');
+      assert.match((await raw(s.url, `${books}contacts/zoe.vcf`)).text, /^VERSION:4\.0\r$/m, 'GET gives the card as stored');
       for (const c of cards) assert.equal(c.etag, (await raw(s.url, new URL(c.url).pathname)).headers.etag, `${c.url}: the ETag of its GET`);
     });
 
@@ -80,6 +83,18 @@ for (const [backend, bursts] of [['fs', false], ['git', false], ['git', true]] a
       const data = new Map(res.map((r) => [r.href, String((r.props as Record<string, unknown>).addressData)]));
       assert.match(data.get(`${books}contacts/ada.vcf`)!, /FN:Ada King/);
       assert.match(data.get(`${books}contacts/zoe.vcf`)!, /UID:zoe-1/);
+      // As DAVx5 asks when 4.0 is advertised: the 3.0 card converted, the 4.0 one as stored.
+      const v4 = await client.addressBookMultiGet({
+        url: book.url,
+        props: { 'd:getetag': {}, 'card:address-data': { _attributes: { 'content-type': 'text/vcard', version: '4.0' } } } as never,
+        objectUrls: [`${book.url}ada.vcf`, `${book.url}zoe.vcf`],
+        depth: '1',
+      });
+      const data4 = new Map(v4.map((r) => [r.href, String((r.props as Record<string, unknown>).addressData)]));
+      assert.match(data4.get(`${books}contacts/ada.vcf`)!, /^VERSION:4\.0\r?$/m);
+      assert.match(data4.get(`${books}contacts/ada.vcf`)!, /FN:Ada King/);
+      // (tsdav's XML reader trims the text, so the last CRLF is gone)
+      assert.equal(data4.get(`${books}contacts/zoe.vcf`)!.replace(/\r?\n/g, '\r\n'), vcard('zoe-1', 'Zoë Ærø', { version: '4.0' }).trimEnd());
     });
 
     it('syncCollection and smartCollectionSync see exactly one change after one change', async () => {
