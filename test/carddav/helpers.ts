@@ -1,6 +1,6 @@
 /** Shared by the CardDAV server tests: vCards to PUT, the precondition in an error body, what is stored. */
 import assert from 'node:assert/strict';
-import { elements, parseXml } from '../../lib/dav/xml/parse.js';
+import { elements, parseXml, textOf, type XmlElement } from '../../lib/dav/xml/parse.js';
 import { tool } from '../helpers/tools.js';
 import { raw, type BackendName, type RawResponse, type TestServer } from '../helpers/server.js';
 
@@ -38,4 +38,25 @@ export async function head(s: TestServer): Promise<string> {
 
 export async function subjects(s: TestServer, n: number): Promise<string[]> {
   return (await tool('git', ['--git-dir', s.root, 'log', `-${n}`, '--format=%s'])).stdout.trim().split('\n');
+}
+
+/** A multistatus as href → (Clark name → element) of its 200 propstats, and the names each 404'd. */
+export function multistatus(text: string): Map<string, { ok: Map<string, XmlElement>; missing: string[]; firstStatus: string }> {
+  const out = new Map<string, { ok: Map<string, XmlElement>; missing: string[]; firstStatus: string }>();
+  for (const response of elements(parseXml(text))) {
+    const href = textOf(elements(response).find((e) => e.local === 'href')!);
+    const ok = new Map<string, XmlElement>();
+    const missing: string[] = [];
+    const stats = elements(response).filter((e) => e.local === 'propstat');
+    for (const ps of stats) {
+      const status = textOf(elements(ps).find((e) => e.local === 'status')!);
+      for (const p of elements(elements(ps).find((e) => e.local === 'prop')!)) {
+        if (/ 200 /.test(status)) ok.set(`{${p.ns}}${p.local}`, p);
+        else missing.push(`{${p.ns}}${p.local}`);
+      }
+    }
+    const first = stats[0] ? textOf(elements(stats[0]).find((e) => e.local === 'status')!) : '';
+    out.set(href, { ok, missing, firstStatus: first });
+  }
+  return out;
 }
