@@ -45,7 +45,9 @@ export function parseAddressDataRequest(el: XmlElement | undefined): AddressData
     throw new CardPreconditionError('supported-address-data', `vCard version ${version} is not supported (3.0 and 4.0 are)`);
   }
   const request: AddressDataRequest = version ? { version: version as VCardVersion } : {};
-  const kids = own(el, ['allprop', 'prop']);
+  const kids = elements(el).filter((k) => k.ns === NS.CARDDAV);
+  const stray = kids.find((k) => k.local !== 'allprop' && k.local !== 'prop');
+  if (stray) throw badRequest(`CARDDAV:address-data holds allprop or prop elements, not ${stray.local}`);
   if (kids.some((k) => k.local === 'allprop')) {
     if (kids.length > 1) throw badRequest('CARDDAV:address-data holds allprop or prop elements, not both');
     return request;
