@@ -82,6 +82,19 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.doesNotMatch(next.text, /ada\.vcf/);
   });
 
+  it('the shared book answers a sync client’s probe (DAVx5) as the owner’s does: getctag, sync-token, vCard versions, size limit', async () => {
+    const probe = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="${C}" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:getctag/><D:sync-token/><C:supported-address-data/><C:max-resource-size/><D:supported-report-set/></D:prop></D:propfind>`;
+    const bobs = await raw(s.url, BOBS, { method: 'PROPFIND', body: probe, headers: { ...BOB, ...XML, Depth: '0' } });
+    assert.equal(bobs.status, 207, bobs.text);
+    assert.doesNotMatch(bobs.text, /404 Not Found/, bobs.text);
+    assert.match(bobs.text, /address-data-type[^>]*content-type="text\/vcard"[^>]*version="3\.0"/);
+    assert.match(bobs.text, /<D:sync-collection\/>/);
+    const alices = await raw(s.url, '/addressbooks/alice/contacts/', { method: 'PROPFIND', body: probe, headers: { ...ALICE, ...XML, Depth: '0' } });
+    const ctag = (text: string) => /getctag[^>]*>([^<]+)</.exec(text)?.[1];
+    assert.ok(ctag(bobs.text));
+    assert.equal(ctag(bobs.text), ctag(alices.text), 'one book, one ctag, whoever looks');
+  });
+
   it('read-only (Bob): every write into the shared book is 403 (as for a shared calendar), and Alice’s cards are unchanged', async () => {
     const before = await members('/addressbooks/alice/contacts/', ALICE);
     assert.equal((await put('/addressbooks/bob/contacts/mine.vcf', vcard('bobs-own', 'Bob Own'), BOB)).status, 201);
@@ -145,9 +158,38 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
       const lines = log.stdout.trim().split('\n');
       assert.equal(lines.length, 4, log.stdout);
       assert.ok(lines.every((l) => l.startsWith('carol|')), `Carol’s writes are commits in Alice’s repository, authored by her:\n${log.stdout}`);
+      assert.deepEqual(lines.slice(2), ['carol|Update contact "Grace Brewster Hopper"', 'carol|Add contact "Grace Hopper"'], log.stdout);
       const carols = await tool('git', ['--git-dir', `${s.root}/users/carol`, 'log', '--all', '--format=%s', '--name-only']);
       assert.doesNotMatch(carols.stdout, /grace\.vcf/, 'nothing of it in Carol’s own repository');
     }
+  });
+
+  it('read-write (Carol): her cards are validated as Alice’s are, and a UID is unique in the book whoever writes', async () => {
+    const before = await members('/addressbooks/alice/contacts/', ALICE);
+    // Alice's UID, from Carol's side: 409 no-uid-conflict naming Alice's card as Carol sees it.
+    const clash = await put(`${CAROLS}dup.vcf`, vcard('ada-lovelace', 'Ada Again'), CAROL);
+    assert.equal(clash.status, 409, clash.text);
+    assert.match(clash.text, /no-uid-conflict[^]*<D:href>\/addressbooks\/carol\/alice~contacts\/ada\.vcf<\/D:href>/);
+    assert.doesNotMatch(clash.text, /\/addressbooks\/alice\//, 'nothing in Alice’s paths');
+    // Carol's UID (grace-hopper, stored through the share), from Alice's side: the same index.
+    const back = await put('/addressbooks/alice/contacts/dup.vcf', vcard('grace-hopper', 'Grace Again'), ALICE);
+    assert.equal(back.status, 409, back.text);
+    assert.match(back.text, /<D:href>\/addressbooks\/alice\/contacts\/grace\.vcf<\/D:href>/);
+    // A card of Carol's own with Alice's UID cannot be moved or copied in either; hers stays.
+    assert.equal((await put('/addressbooks/carol/contacts/ada.vcf', vcard('ada-lovelace', 'Carol’s Ada'), CAROL)).status, 201);
+    for (const method of ['MOVE', 'COPY']) {
+      const r = await raw(s.url, '/addressbooks/carol/contacts/ada.vcf', { method, headers: { ...CAROL, Destination: `${CAROLS}carols-ada.vcf` } });
+      assert.equal(r.status, 409, `${method}: ${r.text}`);
+      assert.match(r.text, /no-uid-conflict/);
+    }
+    assert.equal((await get('/addressbooks/carol/contacts/ada.vcf', CAROL)).status, 200, 'the refused move left Carol’s card where it was');
+    // Not a vCard, a calendar object, a card without UID: 403 valid-address-data / supported-address-data.
+    assert.match((await put(`${CAROLS}bad.vcf`, 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No UID\r\nEND:VCARD\r\n', CAROL)).text, /valid-address-data/);
+    const ics = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+    const cal = await raw(s.url, `${CAROLS}event.ics`, { method: 'PUT', body: ics, headers: { ...CAROL, 'Content-Type': 'text/calendar' } });
+    assert.equal(cal.status, 403, cal.text);
+    assert.match(cal.text, /supported-address-data|valid-address-data/);
+    assert.deepEqual(await members('/addressbooks/alice/contacts/', ALICE), before, 'nothing stored');
   });
 
   it('read-write (Carol): the shared book itself stays Alice’s', async () => {
@@ -158,11 +200,19 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
   });
 
-  it('a grantee’s address book client (tsdav) lists the shared book beside their own and reads it', async () => {
-    const client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'bob', password: 'bob-secret!' }, authMethod: 'Basic', defaultAccountType: 'carddav' });
+  it('a grantee’s address book client (tsdav) finds the shared book beside their own and writes into it', async () => {
+    const client = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'carol', password: 'carol-secret' }, authMethod: 'Basic', defaultAccountType: 'carddav' });
     await client.login();
     const books = await client.fetchAddressBooks();
-    assert.deepEqual(books.map((b) => b.url).sort(), [`${s.url}${BOBS}`, `${s.url}/addressbooks/bob/contacts/`]);
+    assert.deepEqual(books.map((b) => b.url).sort(), [`${s.url}${CAROLS}`, `${s.url}/addressbooks/carol/contacts/`]);
+    const shared = books.find((b) => b.url.endsWith('/alice~contacts/'))!;
+    const card = vcard('mary-jackson', 'Mary Jackson');
+    const made = await client.createVCard({ addressBook: shared, filename: 'mary.vcf', vCardString: card });
+    assert.equal(made.status, 201);
+    assert.equal((await get('/addressbooks/alice/contacts/mary.vcf')).text, card);
+    const bob = new DAVClient({ serverUrl: `${s.url}/`, credentials: { username: 'bob', password: 'bob-secret!' }, authMethod: 'Basic', defaultAccountType: 'carddav' });
+    await bob.login();
+    assert.deepEqual((await bob.fetchAddressBooks()).map((b) => b.url).sort(), [`${s.url}${BOBS}`, `${s.url}/addressbooks/bob/contacts/`]);
   });
 
   it('Dave, not granted, finds nothing of Alice’s; a removed share is gone from the running server', async () => {
