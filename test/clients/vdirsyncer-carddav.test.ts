@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '../../backends/util/log.js';
 import { basic, raw, startTestServer, type BackendName, type TestServer } from '../helpers/server.js';
 import { requireTool, tool } from '../helpers/tools.js';
 import { vdirsyncer, VDIRSYNCER, writePairConfig } from '../helpers/vdirsyncer.js';
@@ -40,13 +41,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
     let aWins: string; // the same pair: conflict_resolution = "a wins", metadata for metasync
     let wellKnown: string; // another pair whose remote URL is /.well-known/carddav
     const fixtures = contactFixtures();
+    let requests: Array<{ method: string; url: string; status: number }> = []; // the server's request log
     const get = (path: string) => raw(s.url, path);
     const put = (path: string, body: string) => raw(s.url, path, { method: 'PUT', headers: VCARD, body });
     const run = (config: string, args: string[], input?: string) => vdirsyncer(dir, config, args, input);
 
     before(async function () {
       requireTool(this, VDIRSYNCER, 'vdirsyncer');
-      s = await startTestServer({ backend, caldav: true });
+      const logger = createLogger('info', (line) => {
+        const l = JSON.parse(line) as { msg: string; method: string; url: string; status: number };
+        if (l.msg === 'request') requests.push({ method: l.method, url: l.url, status: l.status });
+      });
+      s = await startTestServer({ backend, caldav: true, logger });
       dir = await mkdtemp(join(tmpdir(), 'gitdav-vdirsyncer-card-'));
       local = join(dir, 'local');
       await mkdir(join(local, 'friends'), { recursive: true });
@@ -77,8 +83,12 @@ for (const backend of ['fs', 'git'] as BackendName[]) {
     });
 
     it('discover also starts from /.well-known/carddav', async () => {
+      requests = [];
       const r = await run(wellKnown, ['discover'], 'y\ny\ny\ny\n');
       assert.equal(r.code, 0, r.out);
+      // vdirsyncer adds a slash to the URL it is given
+      assert.deepEqual(requests[0], { method: 'PROPFIND', url: '/.well-known/carddav/', status: 301 }, 'its first request, redirected');
+      assert.ok(requests.some((q) => q.method === 'PROPFIND' && q.url === '/' && q.status === 207), 'then the root');
       assert.match(r.out, /- "contacts" \("Contacts"\)/, r.out);
       assert.match(r.out, /- "friends"/, r.out);
     });
