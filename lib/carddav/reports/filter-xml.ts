@@ -30,7 +30,19 @@ const unsupported = (message: string) => new CardPreconditionError('supported-fi
 export function parseCardFilter(el: XmlElement, limits: CardFilterLimits = {}): CardFilter {
   if (!is(el, NS.CARDDAV, 'filter')) throw badRequest(`expected CARDDAV:filter, got ${el.local}`);
   checkSize(el, limits.maxElements ?? DEFAULT_MAX_CARD_FILTER_ELEMENTS);
-  return { test: testOf(el), propFilters: own(el, ['prop-filter']).map(parsePropFilter) };
+  return deepFreeze({ test: testOf(el), propFilters: own(el, ['prop-filter']).map(parsePropFilter) });
+}
+
+/**
+ * Frozen all the way down: matchesFilter keeps its compiled form per (frozen) prop-filter object, so
+ * the model must not change after it is read (a changed one would keep its old verdicts).
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** CARDDAV:address-data inside DAV:prop (absent: the whole card, as stored). */
@@ -130,9 +142,7 @@ function parseParamFilter(el: XmlElement): ParamFilter {
   const kids = own(el, ['is-not-defined', 'text-match']);
   if (kids.length > 1) throw badRequest(`param-filter ${name}: is-not-defined or one text-match`);
   const isNotDefined = kids[0]?.local === 'is-not-defined';
-  const filter: ParamFilter = { name, isNotDefined };
-  if (kids[0]?.local === 'text-match') filter.textMatch = parseTextMatch(kids[0]);
-  return filter;
+  return kids[0]?.local === 'text-match' ? { name, isNotDefined, textMatch: parseTextMatch(kids[0]) } : { name, isNotDefined };
 }
 
 function parseTextMatch(el: XmlElement): TextMatch {
