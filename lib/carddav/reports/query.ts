@@ -21,11 +21,12 @@ import { timeSlicer } from '../../dav/time-slicer.js';
 import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
 import { dav, NS } from '../../dav/xml/names.js';
 import { el, type OutNode } from '../../dav/xml/write.js';
-import { addressBookMembers, storedCard } from '../cards.js';
+import { collectionFiles } from '../../caldav/query-candidates.js';
+import { storedCard } from '../cards.js';
 import { card, type CardDavOptions } from '../context.js';
 import { CardPreconditionError, matchesFilter, type CardFilter } from '../vcard/index.js';
 import { parseCardFilter } from './filter-xml.js';
-import { cardResponses, onAddressBookOrCard } from './members.js';
+import { cardResponses, contentOnly, onAddressBookOrCard } from './members.js';
 
 /** No filter (Evolution sends none): every card matches, as an empty CARDDAV:filter does. */
 const EVERY: CardFilter = { test: 'anyof', propFilters: [] };
@@ -44,7 +45,9 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CARDDAV, 'filter') && !is(e, NS.CARDDAV, 'limit')) };
       const request = parsePropfind(propPart);
       const writer = cardResponses(o, req, request);
-      const candidates: AsyncIterable<Entry> | Entry[] = target.isCollection ? addressBookMembers(req, target.path) : [target.entry];
+      // On git the book's members are kept current through sync (one token per query, not a listing of
+      // 10,000 entries); folders are listed (caldav/query-candidates.ts).
+      const candidates = target.isCollection ? await collectionFiles(o.states, req, target.path, contentOnly(request)) : [target.entry];
       // A few cards read at once (a cold cache reads each from the backend); a warm one parses nothing.
       const cards = mapOrdered(candidates, 8, async (entry) => ({ entry, parsed: await storedCard(o.states, req, entry) }));
       const responses: (OutNode | Buffer)[] = [];
