@@ -10,7 +10,8 @@ import { DAVClient } from 'tsdav';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
-import { CARDDAV_NS as C, responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { CARDDAV as C } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
@@ -155,10 +156,13 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.deepEqual(await members(CAROLS, CAROL), await members('/addressbooks/alice/contacts/', ALICE));
     if (backend === 'git') {
       const log = await tool('git', ['--git-dir', `${s.root}/users/alice`, 'log', '--format=%an|%s', '--', 'addressbooks/alice/contacts/grace.vcf', 'addressbooks/alice/contacts/kj.vcf']);
-      const lines = log.stdout.trim().split('\n');
-      assert.equal(lines.length, 4, log.stdout);
-      assert.ok(lines.every((l) => l.startsWith('carol|')), `Carol’s writes are commits in Alice’s repository, authored by her:\n${log.stdout}`);
-      assert.deepEqual(lines.slice(2), ['carol|Update contact "Grace Brewster Hopper"', 'carol|Add contact "Grace Hopper"'], log.stdout);
+      // Carol's writes are commits in Alice's repository, authored by her, with the contacts' messages.
+      assert.deepEqual(log.stdout.trim().split('\n'), [
+        'carol|Delete contact "Katherine Johnson"',
+        'carol|Copy contact "Katherine Johnson"',
+        'carol|Update contact "Grace Brewster Hopper"',
+        'carol|Add contact "Grace Hopper"',
+      ]);
       const carols = await tool('git', ['--git-dir', `${s.root}/users/carol`, 'log', '--all', '--format=%s', '--name-only']);
       assert.doesNotMatch(carols.stdout, /grace\.vcf/, 'nothing of it in Carol’s own repository');
     }
@@ -231,4 +235,41 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     await writeShares(s.root, SHARES);
     await new Promise((r) => setTimeout(r, 1100));
   });
+});
+
+describe('an address book Alice made (extended MKCOL) and her calendar, shared with one grantee', function () {
+  this.timeout(30_000);
+  for (const backend of ['fs', 'git'] as BackendName[]) {
+    it(`${backend} backend: each in Bob’s home of its kind, the book writable, the calendar not`, async () => {
+      const shares: Share[] = [
+        { owner: 'alice', path: '/addressbooks/alice/family', grantee: 'bob', access: 'write' },
+        { owner: 'alice', path: '/calendars/alice/calendar', grantee: 'bob', access: 'read' },
+      ];
+      const s = await startTestServer({ backend, users: USERS, shares });
+      try {
+        const mkcol = `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="${C}"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype><D:displayname>Family</D:displayname></D:prop></D:set></D:mkcol>`;
+        const made = await raw(s.url, '/addressbooks/alice/family/', { method: 'MKCOL', body: mkcol, headers: { ...ALICE, ...XML } });
+        assert.equal(made.status, 201, made.text);
+        const books = await raw(s.url, '/addressbooks/bob/', { method: 'PROPFIND', body: propfindBody('resourcetype', 'displayname', 'current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
+        const family = responseFor(books.text, '/addressbooks/bob/alice~family/');
+        assert.ok(family, books.text);
+        assert.match(family, new RegExp(`<addressbook xmlns="${C}"/>`));
+        assert.match(family, /displayname[^>]*>Family</);
+        assert.match(family, /<D:write-content\/>/);
+        assert.doesNotMatch(books.text, /alice~calendar/, 'the calendar is not among the address books');
+        const calendars = await raw(s.url, '/calendars/bob/', { method: 'PROPFIND', body: propfindBody('current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
+        const calendar = responseFor(calendars.text, '/calendars/bob/alice~calendar/');
+        assert.ok(calendar, calendars.text);
+        assert.doesNotMatch(calendar, /<D:write/);
+        assert.doesNotMatch(calendars.text, /alice~family/);
+        const card = vcard('grandma', 'Grandma Moses');
+        assert.equal((await raw(s.url, '/addressbooks/bob/alice~family/grandma.vcf', { method: 'PUT', body: card, headers: { ...BOB, ...VCF } })).status, 201);
+        assert.equal((await raw(s.url, '/addressbooks/alice/family/grandma.vcf', { headers: ALICE })).text, card);
+        // Bob's own book keeps its UIDs apart from Alice's: the same card is fine there.
+        assert.equal((await raw(s.url, '/addressbooks/bob/contacts/grandma.vcf', { method: 'PUT', body: card, headers: { ...BOB, ...VCF } })).status, 201);
+      } finally {
+        await s.close();
+      }
+    });
+  }
 });

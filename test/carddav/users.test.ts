@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
-import { CARDDAV_NS as C, responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { CARDDAV as C } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
