@@ -3,8 +3,8 @@
  * from cron: discovery (from the root URL and from /.well-known/carddav), an address book created on
  * the server (extended MKCOL), uploads (the contact fixtures when present), downloads, edits and
  * deletions both ways, a conflict (reported without `conflict_resolution`, resolved with "a wins"),
- * metasync of displayname and description. Then with users (login), and as a read-write grantee of
- * another user's address book.
+ * metasync of displayname and description. Then with users (login), and as a read-write and a
+ * read-only grantee of another user's address book.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -196,25 +196,35 @@ for (const [backend, bursts] of [['fs', false], ['git', false], ['git', true]] a
     });
   });
 
-  if (!bursts) describe(`real client: vdirsyncer with address books, users and a read-write share (${backend})`, function () {
+  if (!bursts) describe(`real client: vdirsyncer with address books, users, a read-write and a read-only share (${backend})`, function () {
     this.timeout(180_000);
-    const users = { alice: 'alice-secret', bob: 'bob-secret!' };
+    const users = { alice: 'alice-secret', bob: 'bob-secret!', carol: 'carol-secret' };
     let s: TestServer;
     let dir: string;
     let alice: string;
     let bob: string;
+    let carol: string;
     const asAlice = { headers: basic('alice', users.alice) };
     const run = (config: string, args: string[], input?: string) => vdirsyncer(dir, config, args, input);
 
     before(async function () {
       requireTool(this, VDIRSYNCER, 'vdirsyncer');
-      s = await startTestServer({ backend, users, shares: [{ owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'bob', access: 'write' }] });
+      s = await startTestServer({
+        backend,
+        users,
+        shares: [
+          { owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'bob', access: 'write' },
+          { owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'carol', access: 'read' },
+        ],
+      });
       dir = await mkdtemp(join(tmpdir(), 'gitdav-vdirsyncer-card-users-'));
       const common = { dir, storage: 'carddav', url: `${s.url}/`, fileext: '.vcf' } as const;
       await mkdir(join(dir, 'alice'));
       await mkdir(join(dir, 'bob'));
+      await mkdir(join(dir, 'carol'));
       alice = await writePairConfig({ ...common, name: 'alice', username: 'alice', password: users.alice, local: join(dir, 'alice') });
       bob = await writePairConfig({ ...common, name: 'bob', username: 'bob', password: users.bob, local: join(dir, 'bob') });
+      carol = await writePairConfig({ ...common, name: 'carol', username: 'carol', password: users.carol, local: join(dir, 'carol') });
     });
     after(async () => {
       await s?.close();
@@ -266,6 +276,26 @@ for (const [backend, bursts] of [['fs', false], ['git', false], ['git', true]] a
       const down = await run(bob, ['sync']);
       assert.equal(down.code, 0, down.out);
       assert.deepEqual([...(await localCards(shared)).keys()].sort(), ['a-1', 'a-2', 'b-1'], 'the owner’s deletion reaches the grantee');
+    });
+
+    it('a read-only grantee syncs the shared book down; their local edit is refused and changes nothing', async () => {
+      const d = await run(carol, ['discover'], 'y\ny\ny\ny\n');
+      assert.equal(d.code, 0, d.out);
+      assert.match(d.out, /"alice~contacts"/, d.out);
+      const r = await run(carol, ['sync']);
+      assert.equal(r.code, 0, r.out);
+      const shared = join(dir, 'carol', 'alice~contacts');
+      const mine = await localCards(shared);
+      assert.deepEqual([...mine.keys()].sort(), ['a-1', 'a-2', 'b-1']);
+
+      const before = await remoteCards(s.url, '/addressbooks/alice/contacts/', asAlice);
+      await writeFile(mine.get('a-2')!.where, mine.get('a-2')!.text.replace('FN:Alice Local', 'FN:Carol Was Here'));
+      await writeFile(join(shared, 'c-1.vcf'), vcard('c-1', 'Carol New'));
+      const up = await run(carol, ['sync', 'p/alice~contacts']);
+      assert.notEqual(up.code, 0, up.out);
+      assert.match(up.out, /403/, up.out);
+      const after = await remoteCards(s.url, '/addressbooks/alice/contacts/', asAlice);
+      assert.deepEqual([...after.entries()], [...before.entries()], 'alice’s book is unchanged');
     });
   });
 }
