@@ -60,6 +60,12 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
       assert.equal(read(ask(t, { props: props('!EMAIL', 'FN') })).properties.find((p) => p.name === 'EMAIL')!.value, '');
     });
 
+    it('novalue empties the value whatever the parameters hold (quoted ":" and ";")', () => {
+      const t = text('BEGIN:VCARD', 'VERSION:3.0', 'UID:u', 'FN:A', 'TEL;X-NOTE="5:x;y";TYPE=CELL,PREF:+1 555 0100', 'END:VCARD');
+      assert.deepEqual(lines(ask(t, { props: props('!TEL', 'FN') })).slice(3, 5), ['FN:A', 'TEL;X-NOTE="5:x;y";TYPE=CELL,PREF:']);
+      assert.deepEqual(lines(ask(t, { version: '4.0', props: props('TEL') }))[3], 'TEL;X-NOTE="5:x;y";TYPE=CELL;PREF=1:+1 555 0100');
+    });
+
     it('VERSION comes right after BEGIN (RFC 6350 §6.7.9) even when stored later', () => {
       assert.deepEqual(lines(ask(edge('version-not-second.vcf'), { props: props('FN') })), ['BEGIN:VCARD', 'VERSION:4.0', 'UID:edge-version-late', 'FN:Ada Lovelace', 'END:VCARD']);
     });
@@ -96,6 +102,17 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
         'UID:edge-apple-group',
         'END:VCARD',
       ]);
+    });
+
+    it('KIND once: a card with KIND and X-ADDRESSBOOKSERVER-KIND (or two of those) keeps the kind it is read as', () => {
+      for (const [stored, kind] of [[['KIND:group', 'X-ADDRESSBOOKSERVER-KIND:group'], 'group'], [['X-ADDRESSBOOKSERVER-KIND:group', 'X-ADDRESSBOOKSERVER-KIND:org'], 'group'], [['X-ADDRESSBOOKSERVER-KIND:group', 'KIND:org'], 'org']] as const) {
+        const t = text('BEGIN:VCARD', 'VERSION:3.0', 'UID:u', 'FN:A', 'N:A;;;;', ...stored, 'END:VCARD');
+        const as40 = ask(t, { version: '4.0' });
+        assert.deepEqual(lines(as40).filter((l) => /KIND/.test(l)), [`KIND:${kind}`]);
+        assert.equal(read(as40).kind, kind);
+      }
+      const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'KIND:individual', 'X-ADDRESSBOOKSERVER-KIND:group', 'END:VCARD');
+      assert.equal(read(ask(t, { version: '3.0' })).kind, 'individual');
     });
 
     it('TYPE=PREF → PREF=1, inline PHOTO → data: URI, year-less BDAY, X-ABDATE anniversary, X-ABSHOWAS:COMPANY → KIND:org', () => {
@@ -155,6 +172,26 @@ describe('CardDAV address-data (RFC 6352 §10.4)', () => {
     it('a data: URI that is not base64 cannot be said in 3.0: supported-address-data-conversion', () => {
       const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'PHOTO:data:image/svg+xml,%3Csvg%3E', 'END:VCARD');
       assert.throws(() => ask(t, { version: '3.0' }), (e: unknown) => e instanceof CardPreconditionError && e.precondition === 'supported-address-data-conversion' && /not base64/.test(e.message));
+    });
+
+    it('a data: URI with a multi-megabyte header (millions of ";") converts without a stack overflow', () => {
+      for (const header of [';a'.repeat(4_000_000), ';'.repeat(5_000_000)]) {
+        const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `PHOTO:data:image/jpeg${header};base64,AAAA`, 'END:VCARD');
+        const big = (b: string) => parseCard(Buffer.from(b), { maxResourceSize: 20_000_000 });
+        const photo = big(ask(t, { version: '3.0' }, big(t))).properties.find((p) => p.name === 'PHOTO')!;
+        assert.equal(photo.value, 'AAAA');
+        assert.deepEqual(photo.params.map((p) => `${p.name}=${p.values.join(',')}`), ['ENCODING=b', 'TYPE=JPEG']);
+        const bare = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `PHOTO:data:${header}`, 'END:VCARD');
+        assert.match(ask(bare, { version: '3.0' }, big(bare)), /PHOTO;VALUE=uri:data:/);
+      }
+    });
+
+    it('anything that goes wrong writing a card is that card\'s supported-address-data-conversion, never another error', () => {
+      const t = text('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCARD');
+      const broken = { ...read(t), properties: [{ name: 'NOTE', params: [], value: '', raw: undefined as unknown as string }] };
+      for (const request of [{ version: '3.0' as const }, { props: props('NOTE') }]) {
+        assert.throws(() => addressData(t, broken, request), (e: unknown) => e instanceof CardPreconditionError && e.precondition === 'supported-address-data-conversion' && e.cause instanceof TypeError);
+      }
     });
 
     it('props and version together: the asked properties, converted', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CardPreconditionError, cardTitle, parseCard, type CardPrecondition, type ParsedCard } from '../../lib/carddav/vcard/index.js';
+import { MAX_PROPERTIES } from '../../lib/carddav/vcard/limits.js';
 
 const CONTACTS = fileURLToPath(new URL('../../../fixtures/contacts/', import.meta.url));
 const LIMIT = { maxResourceSize: 100_000 };
@@ -102,10 +103,15 @@ describe('CardDAV vCard: parseCard', () => {
     fails(v4('.EMAIL:a'), /line 5 is not a content line/);
     fails(v4('item1.:a'), /line 5 is not a content line/);
     fails(v4('FN'), /line 5 is not a content line/);
+    fails(v4('TEL;X-NOTE=5"x;TYPE=CELL:+1 555 0100'), /line 5: a '"' inside the unquoted value of parameter X-NOTE/);
+    fails(v4('EMAIL;TYPE=work,a"b:a@b.c'), /line 5: a '"' inside the unquoted value of parameter TYPE/);
+    fails(v4('EMAIL;X-A="a"b:a@b.c'), /line 5 is not a content line/);
     fails(v4('NOTE:a\u0000b'), /line 5: a control character \(U\+0000\)/);
     fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'NOTE:a', ' b\u001bc', 'END:VCARD'), /line 5: a control character \(U\+001B\)/);
     fails(v4('NOTE:\uffff'), /U\+FFFF/);
-    assert.equal(parseCard(v4('NOTE:tab\there, a lone CR\rthere'), LIMIT).properties[3].value, 'tab\there, a lone CR\rthere');
+    assert.equal(parseCard(v4('NOTE:tab\there'), LIMIT).properties[3].value, 'tab\there');
+    fails(v4('NOTE:a lone CR\rUID:other'), /line 5: a control character \(U\+000D\)/);
+    fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A\r', 'END:VCARD'), /line 4: a control character \(U\+000D\)/);
     fails(Buffer.concat([v4().subarray(0, 30), Buffer.from([0xc3, 0x28]), v4().subarray(30)]), /line \d: not valid UTF-8/);
   });
 
@@ -116,18 +122,30 @@ describe('CardDAV vCard: parseCard', () => {
     assert.equal(parseCard(v4(), { maxResourceSize: v4().length }).uid, 'u1');
   });
 
-  it('stays linear on pathological input: 50,000 parameters, 200,000 bare ones, 2 MB values, 100,000 folds, 50,000 lines', () => {
+  it('caps a card at 50,000 properties and a property at 100 parameter values, saying so', () => {
+    const big = { maxResourceSize: 10_000_000 };
+    const many = (n: number) => v4(new Array<string>(n).fill('item1.EMAIL;TYPE=work:a@b').join('\r\n'));
+    assert.equal(parseCard(many(MAX_PROPERTIES - 3), big).properties.length, MAX_PROPERTIES);
+    fails(many(MAX_PROPERTIES - 2), /more than 50000 properties/, 'valid-address-data', big);
+    fails(Buffer.from(`BEGIN:VCARD\r\n${'X:\r\n'.repeat(2_000_000)}`), /more than 50000 properties/, 'valid-address-data', big);
+    const hundred = parseCard(v4(`X-P;TYPE=${new Array<string>(50).fill('a').join(',')}${';B'.repeat(50)}:v`), big);
+    assert.equal(hundred.properties[3].params.length, 51);
+    fails(v4(`X-P;TYPE=${new Array<string>(51).fill('a').join(',')}${';B'.repeat(50)}:v`), /line 5: more than 100 parameter values/, 'valid-address-data', big);
+    fails(v4(`X-P${';A'.repeat(4_000_000)}:v`), /line 5: more than 100 parameter values/, 'valid-address-data', big);
+    fails(v4(`X-P;A=${','.repeat(8_000_000)}:v`), /line 5: more than 100 parameter values/, 'valid-address-data', big);
+  });
+
+  it('stays linear on pathological input within the caps: 2 MB values, 100,000 folds, millions of blank lines', () => {
     // Quadratic work on any of these takes minutes: the test's timeout is the bound.
-    const params = parseCard(v4(`X-P${';A=1'.repeat(50_000)}:v`), { maxResourceSize: 10_000_000 });
-    assert.equal(params.properties[3].params.length, 50_000);
-    fails(v4(`X-P${';A'.repeat(200_000)}`), /line 5 is not a content line/, 'valid-address-data', { maxResourceSize: 10_000_000 });
-    fails(v4(`X-P;A="${'x'.repeat(2_000_000)}`), /unclosed quote/, 'valid-address-data', { maxResourceSize: 10_000_000 });
-    const long = parseCard(v4(`NOTE:${'\\,'.repeat(1_000_000)}`), { maxResourceSize: 10_000_000 });
+    const big = { maxResourceSize: 10_000_000 };
+    fails(v4(`X-P;A="${'x'.repeat(2_000_000)}`), /unclosed quote/, 'valid-address-data', big);
+    const long = parseCard(v4(`NOTE:${'\\,'.repeat(1_000_000)}`), big);
     assert.equal(long.properties[3].value.length, 1_000_000);
-    const lines = parseCard(v4(new Array<string>(50_000).fill('item1.EMAIL;TYPE=work:a@b').join('\r\n')), { maxResourceSize: 10_000_000 });
-    assert.equal(lines.properties.length, 50_003);
-    const folds = parseCard(v4(`NOTE:${'ab\r\n '.repeat(100_000)}`), { maxResourceSize: 10_000_000 });
+    const folds = parseCard(v4(`NOTE:${'ab\r\n '.repeat(100_000)}`), big);
     assert.equal(folds.properties[3].value.length, 200_000);
+    const blank = parseCard(v4(`NOTE:x${'\r\n'.repeat(3_000_000)}NOTE:y`), big);
+    assert.deepEqual(blank.properties.slice(3).map((p) => p.value), ['x', 'y']);
+    fails(v4(`NOTE:x\r\n\r\n folded after a blank line`), /line 7: a folded line with nothing before it/);
   });
 
   describe('fixtures/contacts/bad: every file refused with valid-address-data', () => {

@@ -10,7 +10,11 @@
  * group); a kept grouped property brings its group's Apple annotations (X-ABLABEL, X-ABADR), which
  * only describe it: without its label Apple shows `item1.EMAIL` as "other". `novalue` keeps the
  * property and its parameters with an empty value. Lines are CRLF, folded at 75 octets.
+ *
+ * Throws only CardPreconditionError('supported-address-data-conversion'): the REPORT puts it in that
+ * card's DAV:response (RFC 6352 §5.1.1.1), it does not serve the stored text in another version.
  */
+import { CardPreconditionError } from './errors.js';
 import { parseCard } from './parse.js';
 import { convertCard } from './convert.js';
 import type { AddressDataRequest, CardProperty, ParsedCard } from './types.js';
@@ -25,11 +29,19 @@ export function addressData(text: string, card: ParsedCard | null, request: Addr
   if (!parsed) return text; // not a card: nothing to select from or convert (queries skip such members)
   const converting = request.version !== undefined && request.version !== parsed.version;
   if (!request.props && !converting) return text;
-  let props = converting ? convertCard(parsed, request.version!) : versionFirst(parsed.properties);
-  if (request.props) props = select(props, request.props);
-  let out = 'BEGIN:VCARD\r\n';
-  for (const p of props) out += `${foldLine(p.raw)}\r\n`;
-  return `${out}END:VCARD\r\n`;
+  try {
+    let props = converting ? convertCard(parsed, request.version!) : versionFirst(parsed.properties);
+    if (request.props) props = select(props, request.props);
+    let out = 'BEGIN:VCARD\r\n';
+    for (const p of props) out += `${foldLine(p.raw)}\r\n`;
+    return `${out}END:VCARD\r\n`;
+  } catch (err) {
+    // One card must never fail a whole REPORT: whatever goes wrong writing it (a bug, a RangeError on
+    // a hostile value) is this card's supported-address-data-conversion, which RFC 6352 §5.1.1.1 lets
+    // the REPORT carry in that card's own DAV:response.
+    if (err instanceof CardPreconditionError) throw err;
+    throw new CardPreconditionError('supported-address-data-conversion', `the card could not be written as asked (${(err as Error)?.name ?? 'error'})`, { cause: err });
+  }
 }
 
 function readable(text: string): ParsedCard | null {

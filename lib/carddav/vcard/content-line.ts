@@ -5,6 +5,7 @@
  * 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a parameter without a value.
  */
 import { CardPreconditionError } from './errors.js';
+import { MAX_PARAMETER_VALUES, snippet } from './limits.js';
 import type { CardParam, CardProperty } from './types.js';
 
 const invalid = (message: string) => new CardPreconditionError('valid-address-data', message);
@@ -20,7 +21,6 @@ function nameEnd(line: string, i: number): number {
   return i;
 }
 
-const snippet = (line: string) => (line.length > 40 ? `${line.slice(0, 40)}…` : line);
 
 export function contentLine(line: string, at: number): CardProperty {
   let end = nameEnd(line, 0);
@@ -35,6 +35,10 @@ export function contentLine(line: string, at: number): CardProperty {
     name = line.slice(start, end);
   }
   const params: CardParam[] = [];
+  let count = 0; // parameter values so far, against MAX_PARAMETER_VALUES
+  const more = () => {
+    if (++count > MAX_PARAMETER_VALUES) throw invalid(`line ${at}: more than ${MAX_PARAMETER_VALUES} parameter values on one property (real lines have a handful): ${snippet(line)}`);
+  };
   let i = end;
   while (line[i] === ';') {
     const start = i + 1;
@@ -44,20 +48,25 @@ export function contentLine(line: string, at: number): CardProperty {
     i = stop;
     if (line[i] !== '=') {
       // 3.0 (and 2.1 habit kept by exporters): a bare value is a TYPE.
+      more();
       params.push({ name: 'TYPE', values: [line.slice(start, stop)] });
       continue;
     }
     i++;
     const values: string[] = [];
     for (;;) {
+      more();
       if (line[i] === '"') {
         const close = line.indexOf('"', i + 1);
-        if (close < 0) throw invalid(`line ${at}: an unclosed quote in parameter ${pname}`);
+        if (close < 0) throw invalid(`line ${at}: an unclosed quote in parameter ${snippet(pname)}`);
         values.push(line.slice(i + 1, close));
         i = close + 1;
       } else {
         const from = i;
-        for (let c = line.charCodeAt(i); i < line.length && c !== 0x3b && c !== 0x3a && c !== 0x2c; c = line.charCodeAt(++i));
+        for (let c = line.charCodeAt(i); i < line.length && c !== 0x3b && c !== 0x3a && c !== 0x2c; c = line.charCodeAt(++i)) {
+          // RFC 6350 §3.3 SAFE-CHAR / RFC 2426 ptext exclude DQUOTE: a quote is only ever a whole value's.
+          if (c === 0x22) throw invalid(`line ${at}: a '"' inside the unquoted value of parameter ${snippet(pname)} (quote the whole value, or leave the quote out)`);
+        }
         values.push(line.slice(from, i));
       }
       if (line[i] !== ',') break;

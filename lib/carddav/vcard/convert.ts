@@ -40,13 +40,26 @@ export function convertCard(card: ParsedCard, to: VCardVersion): CardProperty[] 
   const version = make(undefined, 'VERSION', [], to);
   const rest = card.properties.filter((p) => p.name !== 'VERSION');
   if (card.version === to) return [version, ...rest];
-  return [version, ...(to === '4.0' ? to40(rest) : to30(rest))];
+  const kinds = oneKind(rest);
+  return [version, ...(to === '4.0' ? to40(kinds) : to30(kinds))];
+}
+
+const isKind = (p: CardProperty) => p.name === 'KIND' || p.name === 'X-ADDRESSBOOKSERVER-KIND';
+
+/**
+ * Only the kind the card is read as (parseCard: KIND, else the first X-ADDRESSBOOKSERVER-KIND): both
+ * map to KIND, which RFC 6350 allows once, so a 3.0 card holding both (or two Apple kinds) would
+ * otherwise become a 4.0 card with two KINDs.
+ */
+function oneKind(props: CardProperty[]): CardProperty[] {
+  const kind = props.find((p) => p.name === 'KIND') ?? props.find((p) => p.name === 'X-ADDRESSBOOKSERVER-KIND');
+  return props.some((p) => isKind(p) && p !== kind) ? props.filter((p) => !isKind(p) || p === kind) : props;
 }
 
 function to40(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
   const anniversaryGroups = new Set(props.filter((p) => p.group && p.name === 'X-ABLABEL' && p.value === ANNIVERSARY_LABEL).map((p) => p.group));
-  const hasKind = props.some((p) => p.name === 'KIND' || p.name === 'X-ADDRESSBOOKSERVER-KIND');
+  const hasKind = props.some(isKind);
   for (const p of props) {
     const params = prefTo40(p.params);
     const raw = rawValue(p);
@@ -75,11 +88,11 @@ function to30(props: CardProperty[]): CardProperty[] {
   for (const p of props) {
     const params = typesTo30(prefTo30(p.params));
     const raw = rawValue(p);
-    const data = BINARY[p.name] ? /^data:([^,;]*)((?:;[^,;]*)*),(.*)$/is.exec(raw) : null;
+    const data = BINARY[p.name] ? dataUri(raw) : null;
     if (data) {
-      if (!/;base64$/i.test(data[2])) throw new CardPreconditionError('supported-address-data-conversion', `${p.name} is a data: URI that is not base64: vCard 3.0 cannot hold it`);
-      const sub = data[1].split('/')[1]?.toUpperCase();
-      out.push(make(p.group, p.name, [...without(params, 'MEDIATYPE', 'VALUE'), { name: 'ENCODING', values: ['b'] }, ...(sub ? [{ name: 'TYPE', values: [sub] }] : [])], data[3]));
+      if (!data.base64) throw new CardPreconditionError('supported-address-data-conversion', `${p.name} is a data: URI that is not base64: vCard 3.0 cannot hold it`);
+      const sub = data.media.split('/')[1]?.toUpperCase();
+      out.push(make(p.group, p.name, [...without(params, 'MEDIATYPE', 'VALUE'), { name: 'ENCODING', values: ['b'] }, ...(sub ? [{ name: 'TYPE', values: [sub] }] : [])], data.payload));
     } else if (BINARY[p.name] && !param(p, 'VALUE')) out.push(make(p.group, p.name, [...params, { name: 'VALUE', values: ['uri'] }], raw));
     else if (p.name === 'KIND') {
       const kind = p.value.trim().toLowerCase();
@@ -98,6 +111,24 @@ function to30(props: CardProperty[]): CardProperty[] {
   const fn = props.find((p) => p.name === 'FN');
   if (!props.some((p) => p.name === 'N') && fn) out.splice(0, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
   return out;
+}
+
+/**
+ * `data:image/jpeg;base64,AAAA` (RFC 2397) read with indexOf, not a regex: the header is the stored
+ * value, up to the card's size, and a backtracking `(;[^,;]*)*` over millions of `;` overflows V8's
+ * stack (a RangeError, not a precondition).
+ */
+function dataUri(raw: string): { media: string; base64: boolean; payload: string } | null {
+  if (raw.length < 5 || raw.slice(0, 5).toLowerCase() !== 'data:') return null;
+  const comma = raw.indexOf(',');
+  if (comma < 0) return null;
+  const header = raw.slice(5, comma);
+  const semi = header.indexOf(';');
+  return {
+    media: semi < 0 ? header : header.slice(0, semi),
+    base64: header.length >= 7 && header.slice(-7).toLowerCase() === ';base64',
+    payload: raw.slice(comma + 1),
+  };
 }
 
 /** 3.0 `TYPE=…,PREF` (any case, any TYPE parameter) → 4.0 `PREF=1`. */

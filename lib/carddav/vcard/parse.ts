@@ -67,7 +67,6 @@ function structure(lines: ReturnType<typeof logicalLines>): CardProperty[] {
   const properties: CardProperty[] = [];
   let state: 'before' | 'in' | 'after' = 'before';
   for (const { line, at } of lines) {
-    if (line.trim() === '') continue;
     const prop = contentLine(line, at);
     const value = prop.name === 'BEGIN' || prop.name === 'END' || prop.name === 'VERSION' ? prop.value.trim().toUpperCase() : '';
     if (prop.name === 'BEGIN') {

@@ -67,5 +67,5 @@ export function head(group: string | undefined, name: string, params: CardParam[
 
 /** `\` `,` `;` and newlines escaped for a text value (RFC 6350 §3.4). */
 export function escapeText(v: string): string {
-  return v.replace(/[\\,;]/g, (c) => `\\${c}`).replace(/\r?\n/g, '\\n');
+  return v.replace(/[\\,;]/g, '\\$&').replace(/\r?\n/g, '\\n');
 }
