@@ -183,9 +183,14 @@ forEachBackend((backend) => {
         assert.match(r.text, /&#13;/); // a literal CR would be read back as LF
       });
 
-      it('a 4.0 card asked with version="4.0" comes as stored', async () => {
+      it('a 4.0 card asked with version="4.0" comes as stored; a 3.0 card then comes as 4.0', async () => {
         const r = await query('<D:prop><C:address-data content-type="text/vcard" version="4.0"/></D:prop><C:filter/>');
-        assert.equal(dataOf(answers(r.text).find((a) => a.href.endsWith('/zoë.vcf'))), ZOE);
+        const as = answers(r.text);
+        assert.equal(dataOf(as.find((a) => a.href.endsWith('/zoë.vcf'))), ZOE);
+        const ada = dataOf(as.find((a) => a.href.endsWith('/ada.vcf')))!;
+        assert.match(ada, /\r\nVERSION:4\.0\r\n/);
+        assert.match(ada, /\r\nUID:ada-1\r\n/);
+        assert.match(ada, /\r\nFN:Ada Lovelace\r\n/);
       });
 
       it('a 4.0 card asked without a version comes as 3.0 (Apple Contacts reads only 3.0)', async () => {
