@@ -10,6 +10,7 @@ export type BackendErrorCode =
   | 'IsACollection' // a file operation on a collection
   | 'ReadOnly' // the backend (or this part of it) does not accept writes
   | 'Forbidden' // a reserved name, or a path that would leave the root
+  | 'NotGranted' // a share does not give this user the right to write there (read-only share)
   | 'InvalidName' // a name the store cannot hold or look up (e.g. a bad ref name)
   | 'PathTooLong' // a path longer than the store can hold or look up
   | 'LoopDetected' // the path runs into a loop of symbolic links (folder backend)

@@ -3,10 +3,12 @@
  * the users file of a server root (ROOT/.htpasswd, bcrypt). Once it exists, `gitdav serve` on that
  * `gitdav share add|remove|list`: read-only or read-write shares between those users (ROOT/shares.json).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { hashPassword, isValidUserName } from './auth/htpasswd.js';
 import { readUsers, USERS_FILE, usersFileOf, writeUsers } from './auth/users-file.js';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import { isGitDir } from '../backends/git/gitdir.js';
 import { mountPointOf, normaliseSharePath, readShares, writeShares, type Share } from './auth/shares-file.js';
 import { openBackend, type BackendKind } from './tenants.js';
 
@@ -206,7 +208,19 @@ export async function runShare(args: string[], io: { stdout: NodeJS.WriteStream;
   if (old?.access === access) return fail(`already shared, ${how}`, 1);
   // Adding an existing share again with the other access changes its access in place.
   if (!old && shares.some((s) => s.grantee === grantee && mountPointOf(s) === mountPointOf(share))) return fail(`${grantee} already has a share at ${mountPointOf(share)}`, 1);
+  // A share mounted over something of the grantee's own would hide it (their client would see the
+  // owner's members at its URL): the server refuses such names now, but one made before may be there.
+  const taken = old ? null : await ownAt(resolve(root, 'users', grantee), mountPointOf(share));
+  if (taken) return fail(`${grantee} already has a ${taken} of their own at ${mountPointOf(share)}: rename or remove it first (it would be hidden by the share)`, 1);
   await writeShares(root, old ? shares.map((s) => (same(s) ? share : s)) : [...shares, share]);
   io.stdout.write(`${old ? 'now ' : ''}shared ${owner} ${path} with ${grantee}, ${how}, at ${mountPointOf(share)}\n`);
   return 0;
+}
+
+/** What a user's own tree (a repository or a folder) holds at `path`, looked at without opening it for writing. */
+async function ownAt(dir: string, path: string): Promise<'file' | 'collection' | null> {
+  const gitdir = existsSync(join(dir, '.git')) ? join(dir, '.git') : dir;
+  if (await isGitDir(gitdir)) return (await import('../backends/git/peek.js')).committedKind(gitdir, path);
+  const st = await lstat(join(dir, ...path.split('/').filter(Boolean))).catch(() => null);
+  return st === null ? null : st.isDirectory() ? 'collection' : 'file';
 }

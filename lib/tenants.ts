@@ -19,6 +19,7 @@ import { MountTable } from '../backends/mount/table.js';
 import type { LockManager } from './dav/locks/lock-manager.js';
 import { RoutedLocks } from './dav/locks/routed-locks.js';
 import { admitsLocks, shareMounts, type ShareMount } from './tenants/share-mounts.js';
+import { reserveShareNames } from './tenants/share-names.js';
 
 export type BackendKind = 'git' | 'fs';
 
@@ -148,6 +149,7 @@ export class Tenants {
     locks.admits = admitsLocks(user, () => this.shares.current().shares);
     const tenant: Tenant = { dav, own, mountTable, locks, sharesVersion: -1 };
     dav.locks = new RoutedLocks(locks, mountTable);
+    reserveShareNames(dav);
     await this.installCalDav(dav, user);
     this.lockTables.add(locks);
     return tenant;

@@ -1,12 +1,13 @@
 /** The command line: defaults, config sources, refusal to listen openly, graceful SIGTERM. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { raw } from './helpers/server.js';
 import { CLI, killCliProcesses, runCli } from './helpers/cli.js';
 import { tool } from './helpers/tools.js';
+import { openBackend } from '../lib/tenants.js';
 
 const run = runCli;
 
@@ -129,6 +130,27 @@ describe('gitdav serve (CLI)', function () {
     const gone = await cli(['user', 'remove', 'bob']);
     assert.match(gone.stdout, /removed bob and their 1 share\(s\)/, 'a removed user’s shares go with them');
     assert.deepEqual(JSON.parse(await readFile(join(dir, 'shares.json'), 'utf8')), []);
+  });
+
+  it('gitdav share add refuses a mount point where the grantee has something of their own (git and folder trees)', async () => {
+    const cli = (args: string[], input?: string) => tool(process.execPath, [CLI, ...args, '--root', dir], { input });
+    for (const [u, kind] of [['alice', 'git'], ['bob', 'git'], ['carol', 'fs']]) assert.equal((await cli(['user', 'add', u!, '--backend', kind!, '--password-stdin'], 'long-enough-pw')).code, 0);
+    // Made before the server refused such names: straight in Bob's repository and Carol's folder.
+    const bob = await openBackend('git', join(dir, 'users', 'bob'));
+    for (const p of ['/addressbooks', '/addressbooks/bob', '/addressbooks/bob/alice~family']) await bob.mkcol(p, { props: [] });
+    await bob.close?.();
+    await mkdir(join(dir, 'users', 'carol', 'calendars', 'carol', 'alice~work'), { recursive: true });
+    for (const [path, grantee, mount, kind] of [['/addressbooks/alice/family', 'bob', '/addressbooks/bob/alice~family', 'collection'], ['/calendars/alice/work', 'carol', '/calendars/carol/alice~work', 'collection']]) {
+      const r = await cli(['share', 'add', 'alice', path!, grantee!, '--write']);
+      assert.equal(r.code, 1, `${path} → ${grantee}: ${r.stdout}`);
+      assert.equal(r.stderr, `gitdav share: ${grantee} already has a ${kind} of their own at ${mount}: rename or remove it first (it would be hidden by the share)\n`);
+    }
+    assert.equal((await cli(['share', 'list'])).stdout, '', 'nothing shared');
+    // Where the grantee has nothing of that name, the same shares are made.
+    for (const [path, grantee] of [['/addressbooks/alice/family', 'carol'], ['/calendars/alice/work', 'bob']]) {
+      const r = await cli(['share', 'add', 'alice', path!, grantee!]);
+      assert.equal(r.code, 0, r.stderr);
+    }
   });
 
   it('takes options from a config file and the environment, flags winning', async () => {

@@ -147,7 +147,7 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
         // A share taken away (or made read-only) while a request was under way: its write stops here,
         // in the step that would have made it.
         if (mount && !this.table.all().some((m) => m.access === 'write' && m.target === mount.target && m.path === mount.path && m.at === mount.at)) {
-          throw new BackendError('Forbidden', mount.at, 'this collection is no longer shared with you for writing');
+          throw new BackendError('NotGranted', mount.at, 'this collection is no longer shared with you for writing');
         }
         await guard?.({
           stat: async (p) => {
@@ -193,7 +193,7 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   }
 
   private readOnly(path: string): never {
-    throw new BackendError('Forbidden', path, 'a shared collection is read-only for you');
+    throw new BackendError('NotGranted', path, 'a shared collection is read-only for you');
   }
 
   async stat(path: string): Promise<Entry | null> {

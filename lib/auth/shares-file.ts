@@ -34,6 +34,15 @@ export function mountPointOf(share: Share): string {
   return `/shared/${share.owner}/${share.path.slice(1).replace(/\//g, '~')}`;
 }
 
+/**
+ * Whether `path` is a name with `~` directly in a calendar or address book home: where shares are
+ * mounted (`/calendars/bob/alice~work`), so no user may make one of their own there (a share mounted
+ * later would hide it).
+ */
+export function isShareMountName(path: string): boolean {
+  return /^\/(calendars|addressbooks)\/[^/]+\/[^/]*~[^/]*$/.test(path);
+}
+
 export function normaliseSharePath(path: string): string | null {
   const p = ('/' + path).replace(/\/+/g, '/').replace(/\/$/, '');
   if (!p || p === '' || p.split('/').some((s) => s === '..' || s === '.' || s.startsWith('.git') || s === '.history' || s.includes('~'))) return null;

@@ -37,8 +37,9 @@ export function davMiddleware(dav: Dav): Middleware {
       throw err;
     }
     // Shares mounted read-only: refused before any method reads a body or takes a lock. COPY only
-    // reads its request URI (the backend refuses a read-only destination); PROPPATCH of the shared
-    // collection itself sets the grantee's own properties (the backend refuses every other one).
+    // reads its request URI; PROPPATCH of the shared collection itself sets the grantee's own
+    // properties. The mount refuses the rest (a COPY or MOVE into the share, a PROPPATCH of a member)
+    // with BackendError NotGranted: 403 DAV:need-privileges too.
     if (!SAFE_METHODS.has(ctx.method) && ctx.method !== 'COPY' && ctx.method !== 'PROPPATCH' && isShareAware(dav.backend) && dav.backend.shareAccess(parsed.path) === 'read') {
       throw new DavError(403, 'this is shared with you read-only', { condition: el(dav_('need-privileges')) });
     }

@@ -10,7 +10,9 @@ import { DAVClient } from 'tsdav';
 import { writeShares, type Share } from '../../lib/auth/shares-file.js';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
-import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
+import { responses } from '../helpers/listings.js';
+import { syncReport } from '../helpers/sync-report.js';
+import { vcard, VCF } from './access-helpers.js';
 import { CARDDAV as C } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
@@ -25,7 +27,6 @@ const SHARES: Share[] = [
 ];
 const BOBS = '/addressbooks/bob/alice~contacts/';
 const CAROLS = '/addressbooks/carol/alice~contacts/';
-const tokenOf = (text: string) => /<D:sync-token>([^<]+)</.exec(text)?.[1];
 
 for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address books (${backend} backend)`, function () {
   this.timeout(30_000);
@@ -47,7 +48,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     for (const [who, home, write] of [[BOB, '/addressbooks/bob/', false], [CAROL, '/addressbooks/carol/', true]] as const) {
       const r = await raw(s.url, home, { method: 'PROPFIND', body: propfindBody('resourcetype', 'current-user-privilege-set', 'owner', 'displayname'), headers: { ...who, ...XML, Depth: '1' } });
       assert.equal(r.status, 207);
-      const shared = responseFor(r.text, `${home}alice~contacts/`);
+      const shared = responses(r.text).get(`${home}alice~contacts/`);
       assert.ok(shared, r.text);
       assert.match(shared, new RegExp(`<addressbook xmlns="${C}"/>`), 'an address book, for clients listing the home');
       assert.match(shared, /<D:owner><D:href>\/principals\/alice\/<\/D:href><\/D:owner>/);
@@ -57,7 +58,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
         assert.match(shared, /<D:write-content\/>/);
         assert.doesNotMatch(shared, /<D:unlock\/>/, 'lifting Alice’s locks stays hers');
       } else assert.doesNotMatch(shared, /<D:write|<D:bind\/>|<D:unbind\/>/, 'read-only: clients show it so');
-      const own = responseFor(r.text, `${home}contacts/`);
+      const own = responses(r.text).get(`${home}contacts/`);
       assert.ok(own, 'the grantee’s own default book is still there');
       assert.match(own, /<D:write\/>/);
       // macOS Contacts syncs only the first address book listed: the grantee's own must come first.
@@ -71,16 +72,16 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.equal(card.text, ADA, 'the bytes Alice stored');
     assert.equal(card.headers.etag, (await get('/addressbooks/alice/contacts/ada.vcf')).headers.etag, 'one card, one ETag, whoever looks');
     assert.deepEqual(await members(BOBS, BOB), ['ada.vcf']);
-    const first = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(''), headers: { ...BOB, ...XML } });
+    const first = await syncReport(s.url, BOBS, '', { headers: BOB });
     assert.equal(first.status, 207, first.text);
-    assert.match(first.text, /<D:href>\/addressbooks\/bob\/alice~contacts\/ada\.vcf<\/D:href>/);
-    assert.doesNotMatch(first.text, /<D:href>\/addressbooks\/alice\//, 'no href in Alice’s paths');
+    assert.deepEqual([...first.changed.keys()], [`${BOBS}ada.vcf`], 'at Bob’s path, none in Alice’s');
     // Alice adds a card: Bob's next sync from his token has it (and only it).
     assert.equal((await put('/addressbooks/alice/contacts/charles.vcf', vcard('charles-babbage', 'Charles Babbage'), ALICE)).status, 201);
-    const next = await raw(s.url, BOBS, { method: 'REPORT', body: SYNC(tokenOf(first.text)!), headers: { ...BOB, ...XML } });
+    assert.ok(first.token);
+    const next = await syncReport(s.url, BOBS, first.token, { headers: BOB });
     assert.equal(next.status, 207, next.text);
-    assert.match(next.text, /alice~contacts\/charles\.vcf/);
-    assert.doesNotMatch(next.text, /ada\.vcf/);
+    assert.deepEqual([...next.changed.keys()], [`${BOBS}charles.vcf`]);
+    assert.deepEqual(next.removed, []);
   });
 
   it('the shared book answers a sync client’s probe (DAVx5) as the owner’s does: getctag, sync-token, vCard versions, size limit', async () => {
@@ -113,11 +114,9 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     for (const [method, url, headers, body] of attempts) {
       const r = await raw(s.url, url, { method, headers: { ...BOB, ...headers }, body });
       assert.equal(r.status, 403, `${method} ${url}: ${r.status} ${r.text}`);
-      // A write at a URL in the share is refused before it runs: DAV:need-privileges (RFC 3744 §7.1.1).
-      // A PROPPATCH of a card, and COPY or MOVE from Bob's own book into it, are refused by the mount
-      // itself, with a plain message: as on calendars.
-      const early = url.startsWith(BOBS) && method !== 'PROPPATCH' && method !== 'COPY';
-      assert.match(r.text, early ? /<D:need-privileges\/>/ : /read-only for you/, `${method} ${url}: ${r.text}`);
+      // Every one says why (RFC 3744 §7.1.1), whether refused before it runs (a write at a URL in the
+      // share) or by the mount (a PROPPATCH of a card, a COPY or MOVE from Bob's own book into it).
+      assert.match(r.text, /<D:need-privileges\/>/, `${method} ${url}: ${r.text}`);
     }
     assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
     assert.deepEqual(await members('/addressbooks/alice/contacts/', ALICE), before);
@@ -138,7 +137,8 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
     assert.equal(made.status, 201, made.text);
     const alices = await get('/addressbooks/alice/contacts/grace.vcf');
     assert.equal(alices.text, grace, 'stored in Alice’s address book, bytes unchanged');
-    assert.equal(made.headers.etag ?? alices.headers.etag, alices.headers.etag);
+    assert.ok(made.headers.etag, 'PUT answers the stored card’s ETag');
+    assert.equal(made.headers.etag, alices.headers.etag, 'the ETag Carol got is the one Alice sees');
     assert.equal((await get(`${BOBS}grace.vcf`, BOB)).text, grace, 'and Bob, reading the same book, sees it');
     assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-None-Match': '*' })).status, 412);
     assert.equal((await put(`${CAROLS}grace.vcf`, grace, CAROL, { 'If-Match': '"stale"' })).status, 412);
@@ -197,10 +197,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`shared address b
   });
 
   it('read-write (Carol): the shared book itself stays Alice’s', async () => {
-    for (const [method, headers] of [['DELETE', {}], ['MOVE', { Destination: '/addressbooks/carol/taken/' }], ['MKCOL', {}]] as Array<[string, Record<string, string>]>) {
-      const r = await raw(s.url, CAROLS, { method, headers: { ...CAROL, ...headers } });
-      assert.ok([403, 405].includes(r.status), `${method} ${CAROLS}: ${r.status} ${r.text}`);
+    const refusals: Array<[string, Record<string, string>, number, RegExp, string?]> = [
+      ['DELETE', {}, 403, /the shared collection itself is its owner’s/],
+      ['MOVE', { Destination: '/addressbooks/carol/taken/' }, 403, /the shared collection itself is its owner’s/],
+      ['PUT', VCF, 405, /PUT cannot replace or create a collection/, vcard('over', 'Over Written')],
+    ];
+    for (const [method, headers, status, why, body] of refusals) {
+      const r = await raw(s.url, CAROLS, { method, body, headers: { ...CAROL, ...headers } });
+      assert.equal(r.status, status, `${method} ${CAROLS}: ${r.text}`);
+      assert.match(r.text, why, `${method} ${CAROLS}`);
     }
+    assert.equal((await get('/addressbooks/carol/taken/', CAROL)).status, 404, 'nothing moved');
+    assert.deepEqual(await members(CAROLS, CAROL), await members('/addressbooks/alice/contacts/', ALICE));
     assert.equal((await get('/addressbooks/alice/contacts/ada.vcf')).text, ADA);
   });
 
@@ -251,14 +259,14 @@ describe('an address book Alice made (extended MKCOL) and her calendar, shared w
         const made = await raw(s.url, '/addressbooks/alice/family/', { method: 'MKCOL', body: mkcol, headers: { ...ALICE, ...XML } });
         assert.equal(made.status, 201, made.text);
         const books = await raw(s.url, '/addressbooks/bob/', { method: 'PROPFIND', body: propfindBody('resourcetype', 'displayname', 'current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
-        const family = responseFor(books.text, '/addressbooks/bob/alice~family/');
+        const family = responses(books.text).get('/addressbooks/bob/alice~family/');
         assert.ok(family, books.text);
         assert.match(family, new RegExp(`<addressbook xmlns="${C}"/>`));
         assert.match(family, /displayname[^>]*>Family</);
         assert.match(family, /<D:write-content\/>/);
         assert.doesNotMatch(books.text, /alice~calendar/, 'the calendar is not among the address books');
         const calendars = await raw(s.url, '/calendars/bob/', { method: 'PROPFIND', body: propfindBody('current-user-privilege-set'), headers: { ...BOB, ...XML, Depth: '1' } });
-        const calendar = responseFor(calendars.text, '/calendars/bob/alice~calendar/');
+        const calendar = responses(calendars.text).get('/calendars/bob/alice~calendar/');
         assert.ok(calendar, calendars.text);
         assert.doesNotMatch(calendar, /<D:write/);
         assert.doesNotMatch(calendars.text, /alice~family/);
@@ -267,6 +275,51 @@ describe('an address book Alice made (extended MKCOL) and her calendar, shared w
         assert.equal((await raw(s.url, '/addressbooks/alice/family/grandma.vcf', { headers: ALICE })).text, card);
         // Bob's own book keeps its UIDs apart from Alice's: the same card is fine there.
         assert.equal((await raw(s.url, '/addressbooks/bob/contacts/grandma.vcf', { method: 'PUT', body: card, headers: { ...BOB, ...VCF } })).status, 201);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
+
+describe('OWNER~NAME in a calendar or address book home is where shares appear: no user makes one of their own', function () {
+  this.timeout(30_000);
+  for (const backend of ['fs', 'git'] as BackendName[]) {
+    it(`${backend} backend: MKCOL, extended MKCOL, MKCALENDAR, PUT, COPY and MOVE there are 403 with why; elsewhere ~ is fine; the share itself is unchanged`, async () => {
+      const shares: Share[] = [{ owner: 'alice', path: '/addressbooks/alice/contacts', grantee: 'bob', access: 'write' }];
+      const s = await startTestServer({ backend, users: USERS, shares });
+      const as = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => raw(s.url, path, { method, body, headers: { ...BOB, ...headers } });
+      try {
+        const book = `<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:C="${C}"><D:set><D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`;
+        assert.equal((await as('MKCOL', '/addressbooks/bob/mine/', XML, book)).status, 201);
+        assert.equal((await as('MKCOL', '/calendars/bob/work/')).status, 201);
+        const attempts: Array<[string, string, Record<string, string>, string?]> = [
+          ['MKCOL', '/addressbooks/bob/carol~family/', {}],
+          ['MKCOL', '/addressbooks/bob/carol~family/', XML, book],
+          ['MKCOL', '/calendars/bob/carol~work/', {}],
+          ['MKCALENDAR', '/calendars/bob/carol~work/', {}],
+          ['MKCALENDAR', '/calendars/bob/~/', {}],
+          ['PUT', '/addressbooks/bob/carol~x.vcf', VCF, vcard('loose', 'Loose Card')],
+          ['COPY', '/addressbooks/bob/mine/', { Destination: '/addressbooks/bob/carol~mine/' }],
+          ['MOVE', '/addressbooks/bob/mine/', { Destination: '/addressbooks/bob/carol~mine/' }],
+          ['MOVE', '/calendars/bob/work/', { Destination: `${s.url}/calendars/bob/carol~work/` }],
+        ];
+        for (const [method, path, headers, body] of attempts) {
+          const r = await as(method, path, headers, body);
+          assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+          assert.match(r.text, /is reserved: a name with ~ directly in a calendar or address book home is where shares appear \(OWNER~NAME\)/, `${method} ${path}`);
+        }
+        for (const path of ['/addressbooks/bob/carol~family/', '/calendars/bob/carol~work/', '/calendars/bob/~/', '/addressbooks/bob/carol~x.vcf', '/addressbooks/bob/carol~mine/']) {
+          assert.equal((await as('PROPFIND', path, { Depth: '0' })).status, 404, `nothing made at ${path}`);
+        }
+        assert.equal((await as('PROPFIND', '/addressbooks/bob/mine/', { Depth: '0' })).status, 207, 'the refused move left the book where it was');
+        // Deeper down, or outside the homes, ~ is an ordinary character.
+        assert.equal((await as('PUT', '/addressbooks/bob/mine/a~b.vcf', VCF, vcard('tilde', 'Tilde Card'))).status, 201);
+        assert.equal((await as('MKCOL', '/notes~old/')).status, 201);
+        // The share's own mount point answers as before: it exists (405), and what goes into it is Alice's.
+        assert.equal((await as('MKCOL', '/addressbooks/bob/alice~contacts/')).status, 405);
+        assert.equal((await as('PUT', '/addressbooks/bob/alice~contacts/grace.vcf', VCF, vcard('grace', 'Grace Hopper'))).status, 201);
+        assert.equal((await raw(s.url, '/addressbooks/alice/contacts/grace.vcf', { headers: ALICE })).status, 200);
       } finally {
         await s.close();
       }

@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { basic, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
-import { responseFor, syncBody as SYNC, vcard, VCF } from './access-helpers.js';
-import { CARDDAV as C } from './helpers.js';
+import { responses } from '../helpers/listings.js';
+import { syncCollectionBody, syncReport } from '../helpers/sync-report.js';
+import { vcard, VCF } from './access-helpers.js';
+import { CARDDAV as C, multistatus } from './helpers.js';
 
 const ALICE = basic('alice', 'alice-secret');
 const BOB = basic('bob', 'bob-secret!');
@@ -39,7 +41,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CardDAV with use
     for (const [user, who] of [['alice', ALICE], ['bob', BOB]] as const) {
       const home = await raw(s.url, `/addressbooks/${user}/`, { method: 'PROPFIND', body: propfindBody('resourcetype', 'owner', 'current-user-privilege-set'), headers: { ...who, ...XML, Depth: '1' } });
       assert.equal(home.status, 207, home.text);
-      const book = responseFor(home.text, `/addressbooks/${user}/contacts/`);
+      const book = responses(home.text).get(`/addressbooks/${user}/contacts/`);
       assert.ok(book, `${user}: ${home.text}`);
       assert.match(book, new RegExp(`<addressbook xmlns="${C}"/>`));
       assert.match(book, new RegExp(`<D:owner><D:href>/principals/${user}/</D:href></D:owner>`));
@@ -66,7 +68,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CardDAV with use
   it('Bob reaches none of Alice’s address books: 404 for every read, nothing written for any write', async () => {
     for (const url of ['/addressbooks/alice/', '/addressbooks/alice/contacts/', '/addressbooks/alice/contacts/ada.vcf']) {
       for (const method of ['GET', 'PROPFIND', 'REPORT']) {
-        const body = method === 'PROPFIND' ? propfindBody('displayname') : method === 'REPORT' ? SYNC('') : undefined;
+        const body = method === 'PROPFIND' ? propfindBody('displayname') : method === 'REPORT' ? syncCollectionBody('') : undefined;
         const r = await raw(s.url, url, { method, body, headers: { ...BOB, ...XML, Depth: '1' } });
         assert.equal(r.status, 404, `${method} ${url}: ${r.status}`);
         assert.doesNotMatch(r.text, /Lovelace/);
@@ -91,10 +93,10 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CardDAV with use
   });
 
   it('a REPORT of Bob’s with Alice’s sync token or hrefs gives him nothing of hers', async () => {
-    const sync = await raw(s.url, '/addressbooks/bob/contacts/', { method: 'REPORT', body: SYNC(aliceToken), headers: { ...BOB, ...XML } });
+    const sync = await syncReport(s.url, '/addressbooks/bob/contacts/', aliceToken, { headers: BOB });
     assert.equal(sync.status, 403, sync.text);
     assert.match(sync.text, /valid-sync-token/);
-    const own = await raw(s.url, '/addressbooks/alice/contacts/', { method: 'REPORT', body: SYNC(aliceToken), headers: { ...ALICE, ...XML } });
+    const own = await syncReport(s.url, '/addressbooks/alice/contacts/', aliceToken, { headers: ALICE });
     assert.equal(own.status, 207, 'the token still works for its owner');
     const multiget = `<?xml version="1.0"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="${C}"><D:prop><D:getetag/><C:address-data/></D:prop><D:href>/addressbooks/alice/contacts/ada.vcf</D:href><D:href>${s.url}/addressbooks/alice/contacts/ada.vcf</D:href></C:addressbook-multiget>`;
     const m = await raw(s.url, '/addressbooks/bob/contacts/', { method: 'REPORT', body: multiget, headers: { ...BOB, ...XML, Depth: '1' } });
@@ -116,8 +118,14 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`CardDAV with use
     assert.match(log.stdout, /^alice\|/, log.stdout);
     const bobs = await tool('git', ['--git-dir', `${s.root}/users/bob`, 'log', '--all', '--format=%s', '--name-only']);
     assert.doesNotMatch(bobs.stdout, /addressbooks\/alice/);
-    const hist = await raw(s.url, '/.history/', { method: 'PROPFIND', body: propfindBody('displayname'), headers: { ...ALICE, ...XML, Depth: '1' } });
-    assert.equal(hist.status, 207, 'the address book is under Alice’s history like every folder');
+    // The card's versions are in Alice's history; Bob's history holds his own address book home only.
+    const versions = await raw(s.url, '/.history/versions/addressbooks/alice/contacts/ada.vcf/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...ALICE, ...XML, Depth: '1' } });
+    assert.equal(versions.status, 207, versions.text);
+    assert.equal([...multistatus(versions.text).keys()].length, 2, `the folder and Alice’s one version: ${versions.text}`);
+    assert.equal((await raw(s.url, '/.history/versions/addressbooks/alice/contacts/ada.vcf/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...BOB, ...XML, Depth: '1' } })).status, 404);
+    const bobsHomes = await raw(s.url, '/.history/branches/main/addressbooks/', { method: 'PROPFIND', body: propfindBody('resourcetype'), headers: { ...BOB, ...XML, Depth: '1' } });
+    assert.equal(bobsHomes.status, 207, bobsHomes.text);
+    assert.deepEqual([...multistatus(bobsHomes.text).keys()].sort(), ['/.history/branches/main/addressbooks/', '/.history/branches/main/addressbooks/bob/']);
   });
 });
 
@@ -135,15 +143,15 @@ describe('CardDAV with --anonymous-read', function () {
         assert.equal((await raw(s.url, '/addressbooks/alice/contacts/ada.vcf')).text, ADA);
         const home = await raw(s.url, '/addressbooks/alice/', { method: 'PROPFIND', body: propfindBody('resourcetype', 'current-user-privilege-set'), headers: { ...XML, Depth: '1' } });
         assert.equal(home.status, 207);
-        const book = responseFor(home.text, '/addressbooks/alice/contacts/');
+        const book = responses(home.text).get('/addressbooks/alice/contacts/');
         assert.ok(book, home.text);
         assert.match(book, /<D:read\/>/);
         assert.doesNotMatch(book, /<D:write\/>/, 'read-only for an anonymous reader');
-        assert.equal(responseFor(home.text, '/addressbooks/alice/bob~contacts/'), undefined, 'what Bob shared with Alice is not shared with the public');
+        assert.equal(responses(home.text).get('/addressbooks/alice/bob~contacts/'), undefined, 'what Bob shared with Alice is not shared with the public');
         assert.equal((await raw(s.url, '/addressbooks/alice/bob~contacts/grace.vcf')).status, 404);
-        const sync = await raw(s.url, '/addressbooks/alice/contacts/', { method: 'REPORT', body: SYNC(''), headers: XML });
+        const sync = await syncReport(s.url, '/addressbooks/alice/contacts/', '');
         assert.equal(sync.status, 207);
-        assert.match(sync.text, /\/addressbooks\/alice\/contacts\/ada\.vcf/);
+        assert.deepEqual([...sync.changed.keys()], ['/addressbooks/alice/contacts/ada.vcf']);
 
         for (const [method, url] of [['PUT', '/addressbooks/alice/contacts/ada.vcf'], ['PUT', '/addressbooks/alice/contacts/new.vcf'], ['DELETE', '/addressbooks/alice/contacts/ada.vcf'], ['MKCOL', '/addressbooks/alice/other/'], ['PROPPATCH', '/addressbooks/alice/contacts/'], ['MOVE', '/addressbooks/alice/contacts/ada.vcf']]) {
           const r = await raw(s.url, url!, { method, body: method === 'PUT' ? vcard('x', 'Defaced') : undefined, headers: { ...VCF, Destination: `${s.url}/moved.vcf` } });

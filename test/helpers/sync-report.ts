@@ -11,10 +11,16 @@ export interface SyncResult {
   text: string;
 }
 
-export async function syncReport(url: string, path: string, token: string, opts: { limit?: number; depth?: string } = {}): Promise<SyncResult> {
-  const limit = opts.limit ? `<D:limit><D:nresults>${opts.limit}</D:nresults></D:limit>` : '';
-  const body = `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level>${limit}<D:prop><D:getetag/></D:prop></D:sync-collection>`;
-  const r = await raw(url, path, { method: 'REPORT', body, headers: opts.depth ? { Depth: opts.depth } : {} });
+/** The sync-collection body: from `token` ('' for the first sync), asking getetag. */
+export function syncCollectionBody(token: string, limit?: number): string {
+  const nresults = limit ? `<D:limit><D:nresults>${limit}</D:nresults></D:limit>` : '';
+  return `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level>${nresults}<D:prop><D:getetag/></D:prop></D:sync-collection>`;
+}
+
+/** `headers`: more request headers (a login). */
+export async function syncReport(url: string, path: string, token: string, opts: { limit?: number; depth?: string; headers?: Record<string, string> } = {}): Promise<SyncResult> {
+  const body = syncCollectionBody(token, opts.limit);
+  const r = await raw(url, path, { method: 'REPORT', body, headers: { ...opts.headers, ...(opts.depth ? { Depth: opts.depth } : {}) } });
   const out: SyncResult = { status: r.status, token: '', changed: new Map(), removed: [], truncated: false, text: r.text };
   if (r.status !== 207) return out;
   for (const node of elements(parseXml(r.text))) {

@@ -12,6 +12,7 @@ const STATUS: Record<BackendError['code'], number> = {
   IsACollection: 405,
   ReadOnly: 403,
   Forbidden: 403,
+  NotGranted: 403,
   InvalidName: 400,
   PathTooLong: 414,
   LoopDetected: 508,
@@ -31,7 +32,9 @@ export function fromBackend(err: BackendError): DavError {
       ? el(dav('valid-sync-token'))
       : err.code === 'ReadOnly'
         ? el(dav('cannot-modify-version')) // RFC 3253 §3.13: history holds versions
-        : undefined;
+        : err.code === 'NotGranted'
+          ? el(dav('need-privileges')) // RFC 3744 §7.1.1: a read-only share grants no write
+          : undefined;
   const headers = err.code === 'Busy' ? { 'Retry-After': '2' } : undefined;
   return new DavError(STATUS[err.code], message, { cause: err, condition, headers });
 }
