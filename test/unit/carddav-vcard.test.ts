@@ -29,6 +29,7 @@ const BAD: Record<string, RegExp> = {
   'two-vcards.vcf': /more than one vCard/,
   'vcalendar.vcf': /calendar object/,
   'version-2.1.vcf': /2\.1 is not supported/,
+  'version-2.1-latin1.vcf': /2\.1 is not supported/,
   'version-5.vcf': /VERSION:5\.0 is not supported/,
   'broken-folding.vcf': /line 6 is not a content line.*folded line must start with a space/,
   'invalid-utf8.vcf': /line 4: not valid UTF-8/,
@@ -97,7 +98,11 @@ describe('CardDAV vCard: parseCard', () => {
     fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'BEGIN:VALARM', 'END:VALARM', 'END:VCARD'), /line 5: BEGIN:VALARM/);
     fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCALENDAR'), /line 5: END:VCALENDAR inside a vCard/);
     fails(card('BEGIN:VCARD', 'VERSION:4.0', 'VERSION:3.0', 'UID:u', 'FN:A', 'END:VCARD'), /more than one VERSION/);
-    fails(card('BEGIN:VCARD', 'VERSION:2.1', 'N;ENCODING=QUOTED-PRINTABLE:L=', 'ove', 'END:VCARD'), /vCard 2\.1 is not supported/);
+    fails(card('BEGIN:VCARD', 'VERSION:2.1', 'N;ENCODING=QUOTED-PRINTABLE:L=', 'ove', 'END:VCARD'), /vCard 2\.1 is not supported/, 'supported-address-data');
+    fails(Buffer.from('BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Zo\xeb\r\nEND:VCARD\r\n', 'latin1'), /vCard 2\.1 is not supported/, 'supported-address-data');
+    fails(Buffer.from('BEGIN:VCARD\r\nversion: 2.1 \r\nFN:Zo\xeb\r\nEND:VCARD\r\n', 'latin1'), /vCard 2\.1 is not supported/, 'supported-address-data');
+    fails(Buffer.from('BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Zo\xeb\r\nEND:VCARD\r\n', 'latin1'), /line 3: not valid UTF-8/);
+    fails(card('BEGIN:VCARD', 'VERSION:1.0', 'UID:u', 'FN:A', 'END:VCARD'), /VERSION:1\.0 is not supported/, 'supported-address-data');
     fails(card(' BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCARD'), /line 1: a folded line with nothing before it/);
     fails(v4('EMAIL;=x:a'), /line 5: a parameter without a name/);
     fails(v4('.EMAIL:a'), /line 5 is not a content line/);
@@ -113,6 +118,26 @@ describe('CardDAV vCard: parseCard', () => {
     fails(v4('NOTE:a lone CR\rUID:other'), /line 5: a control character \(U\+000D\)/);
     fails(card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A\r', 'END:VCARD'), /line 4: a control character \(U\+000D\)/);
     fails(Buffer.concat([v4().subarray(0, 30), Buffer.from([0xc3, 0x28]), v4().subarray(30)]), /line \d: not valid UTF-8/);
+  });
+
+  it('messages quote at most ~60 characters of what the card holds', () => {
+    const long = 'Z'.repeat(1_000_000);
+    const bad = [
+      card(`BEGIN:${long}`),
+      card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', `END:${long}`),
+      card('BEGIN:VCARD', `VERSION:${long}`, 'UID:u', 'FN:A', 'END:VCARD'),
+      card(`X-${long}:a`),
+      card('BEGIN:VCARD', 'VERSION:4.0', 'UID:u', 'FN:A', 'END:VCARD', `X-${long}:a`),
+      v4(`X-A;X-${long}="open:a`),
+      v4(`X-A;X-${long}=a"b:a`),
+      v4(`${long}`),
+      v4(`X-A${';B'.repeat(200)}:${long}`),
+    ];
+    for (const b of bad) {
+      assert.throws(() => parseCard(b, { maxResourceSize: 10_000_000 }), (e: unknown) => e instanceof CardPreconditionError && e.message.length < 200, b.subarray(0, 40).toString());
+    }
+    const astral = v4(`${'😀'.repeat(100)}`);
+    assert.throws(() => parseCard(astral, LIMIT), (e: unknown) => e instanceof CardPreconditionError && !/[\ud800-\udbff](?![\udc00-\udfff])/.test(e.message));
   });
 
   it('refuses a card over max-resource-size before reading it (a 50 MB card)', () => {
@@ -156,7 +181,7 @@ describe('CardDAV vCard: parseCard', () => {
       for (const f of files) assert.ok(readme.includes(`\`${f}\``), `${f} missing from README.md`);
     });
     for (const f of Object.keys(BAD).sort()) {
-      it(f, () => fails(readFileSync(`${CONTACTS}bad/${f}`), BAD[f]));
+      it(f, () => fails(readFileSync(`${CONTACTS}bad/${f}`), BAD[f], f.startsWith('version-') ? 'supported-address-data' : 'valid-address-data'));
     }
   });
 

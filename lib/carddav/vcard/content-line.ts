@@ -1,8 +1,9 @@
 /**
  * One unfolded content line, `group.NAME;PARAM=a,"b:c";X=y:value` (RFC 6350 §3.3, RFC 2426 §4),
- * read in a single left-to-right scan so a line of any length or with thousands of parameters costs
- * linear time. Lenient where real exporters are: `_` in names (Outlook, Evolution X- names), a bare
- * 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a parameter without a value.
+ * read in a single left-to-right scan so a line of any length costs linear time (and more than
+ * MAX_PARAMETER_VALUES parameter values are refused). Lenient where real exporters are: `_` in names
+ * (Outlook, Evolution X- names), a bare 3.0 TYPE value (`TEL;WORK;VOICE:` ≡ `TYPE=WORK,VOICE`), and a
+ * parameter without a value. Strict where writers would disagree: a `"` inside an unquoted value.
  */
 import { CardPreconditionError } from './errors.js';
 import { MAX_PARAMETER_VALUES, snippet } from './limits.js';

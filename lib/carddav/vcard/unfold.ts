@@ -9,6 +9,7 @@
  */
 import { CardPreconditionError } from './errors.js';
 import { MAX_PROPERTIES } from './limits.js';
+import { unsupportedVersion, versionInBytes } from './version.js';
 
 export interface LogicalLine {
   /** The content line, unfolded, without its line break. */
@@ -86,11 +87,16 @@ function checked(text: string, at: number[]): string {
   throw invalid(`line ${at[line]}: a control character (U+${code}) that neither vCard nor XML can carry`);
 }
 
-/** Strict UTF-8; on failure the slow path finds the first bad line, so the message can name it. */
+/**
+ * Strict UTF-8; on failure the slow path finds the first bad line, so the message can name it (unless
+ * the card says it is a version we refuse anyway: that is the message that helps).
+ */
 function decode(bytes: Uint8Array, at: number[]): string {
   try {
     return UTF8.decode(bytes);
   } catch {
+    const version = versionInBytes(bytes);
+    if (version !== undefined && version !== '3.0' && version !== '4.0') throw unsupportedVersion(version);
     let start = 0;
     for (let i = 0; start <= bytes.length; i++) {
       let lf = bytes.indexOf(LF, start);
