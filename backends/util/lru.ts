@@ -81,6 +81,9 @@ export class Lru<V> {
  * holds.
  */
 export function ownedBytes(text: string, max: number): Buffer | null {
+  // UTF-8 never has fewer bytes than UTF-16 units: a long string is refused without measuring it
+  // (Buffer.byteLength flattens a big concatenated string into a copy first).
+  if (text.length > max) return null;
   const n = Buffer.byteLength(text);
   if (n > max) return null;
   const bytes = Buffer.allocUnsafeSlow(n);

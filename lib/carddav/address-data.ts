@@ -16,7 +16,7 @@ import type { XmlElement } from '../dav/xml/parse.js';
 import { RawXml, type OutNode } from '../dav/xml/write.js';
 import { cardText, cardXmlText, isAddressBookPath, storedCard } from './cards.js';
 import { card, type CardDavOptions } from './context.js';
-import { addressData, CardPreconditionError, type AddressDataRequest, type ParsedCard, type VCardVersion } from './vcard/index.js';
+import { addressData, type AddressDataRequest, type ParsedCard, type VCardVersion } from './vcard/index.js';
 import type { Logger } from '../../backends/util/log.js';
 import { parseAddressDataRequest } from './reports/filter-xml.js';
 
@@ -62,11 +62,12 @@ async function shaped(o: CardDavOptions, r: Resource, request: AddressDataReques
   if (!parsed) return null;
   // Without a version: 3.0, as for the whole card (see the file comment); a 3.0 card stays as it is.
   const text = await cardText(o.states, r.req, r.entry);
-  return [convert(r, text, parsed, { ...request, version: request.version ?? '3.0' }) ?? addressData(text, parsed, { props: request.props })];
+  // Failing that, its properties in its own version; failing that too, the card as stored.
+  return [convert(r, text, parsed, { ...request, version: request.version ?? '3.0' }) ?? convert(r, text, parsed, { props: request.props }) ?? text];
 }
 
 /**
- * The card in the version asked, or undefined where it cannot be converted faithfully: then it is
+ * The card in the version asked, or undefined where it cannot be converted (faithfully, or at all): then it is
  * sent in its own version (its VERSION line says which), logged, rather than failing the answer for
  * every other card of a query, multiget or sync (RFC 6352 would fail the whole REPORT with
  * supported-address-data-conversion; one odd card would then stop a client's sync for good).
@@ -75,9 +76,10 @@ function convert(r: Resource, text: string, parsed: ParsedCard, request: Address
   try {
     return addressData(text, parsed, request);
   } catch (err) {
-    if (!(err instanceof CardPreconditionError) || err.precondition !== 'supported-address-data-conversion') throw err;
+    // Any failure, not only a conversion the vCard code refuses: one stored card must never fail the
+    // whole answer (a 500 for every client of the book until someone deletes the card).
     const logger = r.req.ctx.state.logger as Logger | undefined;
-    logger?.warn('card sent in its own version', { path: r.path, reason: err.message });
+    logger?.warn('card sent in its own version', { path: r.path, reason: err instanceof Error ? err.message : String(err) });
     return undefined;
   }
 }

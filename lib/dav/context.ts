@@ -28,6 +28,8 @@ export interface DavLimits {
   maxRanges: number;
   /** Most matches one calendar-query answers; the rest is cut with a 507 response (RFC 4791 §7.8). */
   maxReportResults: number;
+  /** Most bytes one query or multiget answers (0 = no limit); the rest is cut with a 507 response, as maxReportResults does. */
+  maxReportBytes: number;
   /** Largest DAV:owner a LOCK may leave in the lock table, bytes (larger: 400). */
   maxLockOwnerBytes: number;
   /** Most locks one user holds in one lock table (more: 507). */

@@ -19,6 +19,11 @@ export const DAV_LIMIT_DEFAULTS = {
   maxInfinityResources: 10_000,
   maxRanges: 64,
   maxReportResults: 10_000,
+  // Answers are streamed (memory holds what is in flight), so this bounds the work and bandwidth of one
+  // REPORT, not memory: twice the largest contacts account iCloud allows (48 MB of text + 200 MB of
+  // photos, ~315 MB once base64'd) would not fit in 256 MiB, so 512 MiB; a calendar-query of 10,000
+  // typical events is ~10 MB.
+  maxReportBytes: 512 * 1024 * 1024,
   ...LOCK_LIMIT_DEFAULTS,
   maxCalendarSteps: 1_000_000,
   maxFilterElements: 500,

@@ -75,3 +75,22 @@ async function* generate(responses: Items, tail?: () => OutNode[]): AsyncGenerat
   batch += '</D:multistatus>\n';
   yield bytes ? gathered() : batch;
 }
+
+/**
+ * `items` with its first item already produced: a streamed 207 cannot become a 4xx once sent, so a
+ * report awaits this before sendMultistatus, and a request it refuses at once (a bad parameter, met
+ * by the first response) still gets its error status. Later failures cut the stream.
+ */
+export async function peeked<T>(items: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = items[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let next = first; !next.done; next = await iterator.next()) yield next.value;
+      } finally {
+        await iterator.return?.(); // the producer's own cleanup (listeners, cancelled reads)
+      }
+    },
+  };
+}

@@ -6,9 +6,7 @@
 import type { ReportHandler } from '../../dav/reports.js';
 import { parsePropfind } from '../../dav/propfind-core.js';
 import { MemberResponses } from './member-responses.js';
-import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
-import { el, type OutNode } from '../../dav/xml/write.js';
-import { dav } from '../../dav/xml/names.js';
+import { sendReport, TRUNCATED, type ReportItem } from './member-report.js';
 import { hasType } from '../../dav/resource-types.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
 import { NS } from '../../dav/xml/names.js';
@@ -41,7 +39,6 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
       // Only getetag and plain calendar-data asked: the answer needs no member's dates.
       const contentOnly = plainRequestKey(request) !== null;
       const candidates = target.isCollection ? (depth === '0' ? [] : await queryCandidates(o.states, req, target.path, filter, contentOnly)) : [target.entry];
-      const responses: (OutNode | Buffer)[] = [];
       // Each hit's response written straight to a string, as PROPFIND does (no element tree per
       // member), or taken as bytes kept for plain requests (member-responses.ts).
       const writer = new MemberResponses(o.states, req, request);
@@ -72,44 +69,44 @@ export function calendarQuery(o: CalDavOptions): ReportHandler {
         if (ended) cancel.abort();
         return { entry, scope, verdict, object: await candidateObject(o.states, req, entry, prefilter, o.pool, cancel.signal) };
       });
-      // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
-      const truncated = () => responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-      // Other requests run every few ms of this one's work (an await on a cached object lets none run).
-      const pause = timeSlicer();
-      try {
-        for await (const { entry, scope, verdict, object } of parsed) {
-          await pause();
-          let hit: boolean;
-          if (verdict !== undefined) hit = verdict;
-          else {
-            if (!object) continue;
-            try {
-              hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
-            } catch (err) {
-              // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
-              if (err instanceof CalendarQueryError || err instanceof StepBudgetExceeded) throw err;
-              logSkipped(req, entry.path, err);
-              continue;
+      async function* responses(): AsyncGenerator<ReportItem> {
+        let hits = 0;
+        // Other requests run every few ms of this one's work (an await on a cached object lets none run).
+        const pause = timeSlicer();
+        try {
+          for await (const { entry, scope, verdict, object } of parsed) {
+            await pause();
+            let hit: boolean;
+            if (verdict !== undefined) hit = verdict;
+            else {
+              if (!object) continue;
+              try {
+                hit = counted(req, () => matches(object, filter, { maxInstances: o.maxInstances, floatingTimezone: floating }));
+              } catch (err) {
+                // The request's fault fails the request; one stored object ical.js cannot evaluate is skipped.
+                if (err instanceof CalendarQueryError || err instanceof StepBudgetExceeded) throw err;
+                logSkipped(req, entry.path, err);
+                continue;
+              }
+              verdicts.set(scope, entry.etag, qkey, hit);
             }
-            verdicts.set(scope, entry.etag, qkey, hit);
+            if (!hit) continue;
+            // Truncated, and said so: clients then narrow the query (RFC 4791 §7.8, RFC 5323 §3.1).
+            if (hits++ >= req.dav.options.limits.maxReportResults) return yield TRUNCATED;
+            yield await writer.write(entry);
           }
-          if (!hit) continue;
-          if (responses.length >= req.dav.options.limits.maxReportResults) {
-            truncated();
-            break;
-          }
-          responses.push(await writer.write(entry));
+        } catch (err) {
+          // The step budget is spent: the matches found so far are true; the rest is unknown.
+          if (!(err instanceof StepBudgetExceeded)) throw err;
+          yield TRUNCATED;
+        } finally {
+          req.ctx.res.off('close', gone);
+          ended = true;
+          if (pooled) cancel.abort();
         }
-      } catch (err) {
-        // The step budget is spent: the matches found so far are true; the rest is unknown.
-        if (!(err instanceof StepBudgetExceeded)) throw err;
-        truncated();
-      } finally {
-        req.ctx.res.off('close', gone);
-        ended = true;
-        if (pooled) cancel.abort();
       }
-      sendMultistatus(req.ctx, responses);
+      // Streamed (member-report.ts): each response sent and dropped, never the whole answer held.
+      await sendReport(req, target, responses());
     },
   };
 }

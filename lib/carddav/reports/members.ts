@@ -37,3 +37,11 @@ export function cardResponses(o: CardDavOptions, req: DavRequest, request: PropR
 export function contentOnly(request: PropRequest): boolean {
   return plainRequestKey(request, plainAddressData) !== null;
 }
+
+/**
+ * Parses the request's address-data parameters before the answer starts (a streamed 207 cannot turn
+ * into a 4xx later): an unsupported content-type or version is the request's fault, answered 403.
+ */
+export function checkAddressData(request: PropRequest): void {
+  if (request.kind === 'prop' && request.names.includes(ADDRESS_DATA)) addressDataRequest(request.requested?.get(ADDRESS_DATA));
+}

@@ -14,20 +14,19 @@ import { mapOrdered } from '../../../backends/util/concurrency.js';
 import type { Logger } from '../../../backends/util/log.js';
 import type { DavRequest } from '../../dav/context.js';
 import { badRequest } from '../../dav/errors/dav-error.js';
-import { hrefStatus, sendMultistatus } from '../../dav/multistatus.js';
 import { parsePropfind } from '../../dav/propfind-core.js';
 import type { ReportHandler } from '../../dav/reports.js';
 import { timeSlicer } from '../../dav/time-slicer.js';
 import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
-import { dav, NS } from '../../dav/xml/names.js';
-import { el, type OutNode } from '../../dav/xml/write.js';
+import { NS } from '../../dav/xml/names.js';
+import { sendReport, TRUNCATED, type ReportItem } from '../../caldav/reports/member-report.js';
 import { collectionFiles } from '../../caldav/query-candidates.js';
 import { counted, StepBudgetExceeded } from '../../caldav/steps.js';
 import { storedCard } from '../cards.js';
 import { card, type CardDavOptions } from '../context.js';
 import { CardPreconditionError, matchesFilter, type CardFilter, type ParsedCard } from '../vcard/index.js';
 import { parseCardFilter } from './filter-xml.js';
-import { cardResponses, contentOnly, onAddressBookOrCard } from './members.js';
+import { cardResponses, checkAddressData, contentOnly, onAddressBookOrCard } from './members.js';
 
 /** No filter (Evolution sends none): every card matches, as an empty CARDDAV:filter does. */
 const EVERY: CardFilter = { test: 'anyof', propFilters: [] };
@@ -45,40 +44,40 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
       // The same prop/allprop/propname choice as PROPFIND, minus the filter and limit elements.
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CARDDAV, 'filter') && !is(e, NS.CARDDAV, 'limit')) };
       const request = parsePropfind(propPart);
+      checkAddressData(request);
       const writer = cardResponses(o, req, request);
       // The book's members as CalDAV keeps a calendar's current (caldav/query-candidates.ts): on git
       // through sync, one token per query and no listing of 10,000 entries; on folders by one pass of stats.
       const candidates = target.isCollection ? await collectionFiles(o.states, req, target.path, contentOnly(request)) : [target.entry];
       // A few cards read at once (a cold cache reads each from the backend); a warm one parses nothing.
       const cards = mapOrdered(candidates, 8, async (entry) => ({ entry, parsed: await storedCard(o.states, req, entry) }));
-      const responses: (OutNode | Buffer)[] = [];
-      const pause = timeSlicer(); // 100,000 cards: other requests run every few ms of this one's work
-      let hits = 0;
-      // A client that went away stops the work (100,000 cards read for nobody otherwise).
-      let gone = false;
-      const onClose = () => (gone = true);
-      req.ctx.res.once('close', onClose);
-      try {
-        for await (const { entry, parsed } of cards) {
-          await pause();
-          if (gone) return;
-          if (!parsed || !matches(req, entry, parsed, filter)) continue;
-          if (hits++ === limit) {
+      async function* responses(): AsyncGenerator<ReportItem> {
+        const pause = timeSlicer(); // 100,000 cards: other requests run every few ms of this one's work
+        let hits = 0;
+        // A client that went away stops the work (100,000 cards read for nobody otherwise).
+        let gone = false;
+        const onClose = () => (gone = true);
+        req.ctx.res.once('close', onClose);
+        try {
+          for await (const { entry, parsed } of cards) {
+            await pause();
+            if (gone) return;
+            if (!parsed || !matches(req, entry, parsed, filter)) continue;
             // One more match than may be answered: truncated, and said so (clients then narrow the query).
-            responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-            break;
+            if (hits++ === limit) return yield TRUNCATED;
+            yield await writer.write(entry);
           }
-          responses.push(await writer.write(entry));
+        } catch (err) {
+          // The step budget is spent (a costly filter): the matches found so far are true, the rest
+          // unknown: truncated, and said so, as calendar-query does.
+          if (!(err instanceof StepBudgetExceeded)) throw err;
+          yield TRUNCATED;
+        } finally {
+          req.ctx.res.off('close', onClose);
         }
-      } catch (err) {
-        // The step budget is spent (a costly filter): the matches found so far are true, the rest
-        // unknown: truncated, and said so, as calendar-query does.
-        if (!(err instanceof StepBudgetExceeded)) throw err;
-        responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-      } finally {
-        req.ctx.res.off('close', onClose);
       }
-      sendMultistatus(req.ctx, responses);
+      // Streamed: each response sent and dropped (a book of photo cards is never held whole).
+      await sendReport(req, target, responses());
     },
   };
 }

@@ -8,7 +8,7 @@ import type { ReportHandler } from '../reports.js';
 import { Resource } from '../properties/registry.js';
 import { badRequest, forbidden } from '../errors/dav-error.js';
 import { propRequest, propResponse, type PropRequest } from '../propfind-core.js';
-import { hrefStatus, sendMultistatus } from '../multistatus.js';
+import { hrefStatus, peeked, sendMultistatus } from '../multistatus.js';
 import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
@@ -43,18 +43,19 @@ export const syncCollection: ReportHandler = {
     if (!isSyncCapable(backend)) throw forbidden('this collection cannot sync'); // supportedOn said so
     const changes = await backend.changes(target.path, since, limit);
     const minimal = { minimal: false };
-    const responses: OutElement[] = [];
-    // A first sync of a big collection: 10,000 responses, each a few microtasks; others run in between.
-    const pause = timeSlicer();
-    for (const entry of changes.changed) {
-      await pause();
-      responses.push(await propResponse(new Resource(req, entry), request, minimal));
+    async function* responses(): AsyncGenerator<OutElement> {
+      // A first sync of a big collection: 10,000 responses, each a few microtasks; others run in between.
+      const pause = timeSlicer();
+      for (const entry of changes.changed) {
+        await pause();
+        yield await propResponse(new Resource(req, entry), request, minimal);
+      }
+      for (const path of changes.removed) yield hrefStatus(req.href(path, false), 404);
+      if (changes.truncated) yield hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits')));
     }
-    for (const path of changes.removed) responses.push(hrefStatus(req.href(path, false), 404));
-    if (changes.truncated) {
-      responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-    }
-    sendMultistatus(req.ctx, responses, () => [el(dav('sync-token'), changes.token)]);
+    // Streamed: each response sent and dropped (whole cards or calendar objects asked of a big
+    // collection are never held at once). The first is produced before the status is sent (peeked).
+    sendMultistatus(req.ctx, await peeked(responses()), () => [el(dav('sync-token'), changes.token)]);
   },
 };
 
