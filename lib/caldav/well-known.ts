@@ -11,6 +11,9 @@ export function wellKnown(target = '/', carddav = true): Middleware {
     if (!PATHS.has(ctx.path) || (!carddav && ctx.path.includes('carddav'))) return next();
     ctx.status = 301;
     ctx.set('Location', target);
+    // The body is never read (this runs before the login, as the login check, which does the same):
+    // closing stops a client that sent one from making the server read and discard it without bound.
+    if (ctx.req.headers['content-length'] || ctx.req.headers['transfer-encoding']) ctx.set('Connection', 'close');
     ctx.body = '';
   };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { forEachBackend } from '../helpers/backends.js';
 import { FIXTURES_DIR } from '../helpers/fixtures.js';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { parseCard } from '../../lib/carddav/vcard/index.js';
 import { assertPrecondition, BOOK, put, snapshot } from './helpers.js';
 
 const CONTACTS = join(FIXTURES_DIR, 'contacts');
@@ -53,12 +54,18 @@ forEachBackend((backend) =>
           assert.equal(got.headers.etag, r.headers.etag);
         });
       }
-      it('the address book GET holds each of them', async () => {
+      it('the address book GET holds each of them, and parses back as vCards (no BOM, every BEGIN at a line start)', async () => {
         const all = (await raw(s.url, BOOK)).text;
         for (const file of files('edge')) {
           const uid = /^UID:(.*?)\s*$/m.exec(bytes('edge', file).toString('utf8'))![1]!;
           assert.match(all, new RegExp(`^UID:${uid}`, 'm'), file);
         }
+        assert.ok(!all.includes('\uFEFF'), 'no BOM in the combined body (bom.vcf has one)');
+        const begins = all.match(/BEGIN:VCARD/g)!.length;
+        assert.equal(all.match(/^BEGIN:VCARD/gm)!.length, begins, 'every BEGIN:VCARD at a line start');
+        const pieces = all.split(/^(?=BEGIN:VCARD)/m);
+        assert.equal(pieces.length, files('edge').length);
+        for (const piece of pieces) assert.doesNotThrow(() => parseCard(Buffer.from(piece, 'utf8'), { maxResourceSize: 1 << 20 }), piece.slice(0, 200));
       });
     });
   }),

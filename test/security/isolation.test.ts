@@ -4,6 +4,7 @@
  * tokens — is reachable by Bob, on both backends. Each attack checks that nothing stored changed.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { basic, lockBody, propfindBody, raw, startTestServer, XML, type BackendName, type TestServer } from '../helpers/server.js';
 import { tool } from '../helpers/tools.js';
 
@@ -12,6 +13,27 @@ const BOB = basic('bob', 'bob-secret!');
 const EVENT = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', 'UID:alice-private', 'DTSTAMP:20260101T000000Z', 'DTSTART:20261201T100000Z', 'SUMMARY:Alice only', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 const SYNC = (token: string) => `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`;
 const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'REPORT', 'OPTIONS', 'MKCALENDAR'];
+
+/**
+ * Sends `head` (and the start of a body, if any) on a fresh connection and never more; resolves with
+ * what came back once the server closed the connection, or at once if its answer keeps it open.
+ */
+function probe(s: TestServer, head: string): Promise<string> {
+  const url = new URL(s.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(head));
+    let got = '';
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n\r\n') && !/\r\nconnection: close\r\n/i.test(got)) {
+        socket.destroy();
+        resolve(got);
+      }
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(got) : reject(err)));
+  });
+}
 
 for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolation (${backend} backend)`, function () {
   this.timeout(30_000);
@@ -62,6 +84,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolat
       }
     }
     await aliceStill();
+  });
+
+  it('/.well-known/ before a login never reads a body: a request with one is answered with Connection: close, and the connection closed', async () => {
+    for (const framing of ['Content-Length: 100000000000', 'Transfer-Encoding: chunked']) {
+      const reply = await probe(s, `PUT /.well-known/carddav HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n${framing.startsWith('Transfer') ? '3\r\n' : ''}abc`);
+      assert.match(reply, /^HTTP\/1\.1 301 /, framing);
+      assert.match(reply, /\r\nconnection: close\r\n/i, framing);
+    }
+    // Without a body the connection may stay open, as for any request.
+    const plain = await probe(s, 'PROPFIND /.well-known/caldav HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(plain, /^HTTP\/1\.1 301 /);
+    assert.match(plain, /\r\nconnection: keep-alive\r\n/i);
   });
 
   it('each user sees only their own tree: files, listings, principals, calendar homes', async () => {

@@ -3,13 +3,20 @@
  * vCards in one file), each as stored and ending in CRLF, streamed card by card (10,000 cards are
  * ~6 MB: never held whole). Members that are not cards are left out. The body's ETag is the
  * collection's, which changes whenever any card does; conditional GET as for a calendar.
+ *
+ * The combined body is a representation the server builds, not stored bytes: a card's leading BOM
+ * (accepted on PUT, kept in the card's own GET) is left out, since one in the middle of the body
+ * makes multi-vCard readers (vobject, vdirsyncer) reject the whole book. A member gone between the
+ * listing and its read (deleted or moved meanwhile) is left out too: the 200 is already sent.
  */
 import { Readable } from 'node:stream';
+import type { Entry } from '../../../backends/backend.js';
 import type { DavRequest, MethodHandler } from '../../dav/context.js';
 import { sendEmpty, findReadable } from '../../dav/respond.js';
 import { evaluateHttpConditions, httpConditionHeaders } from '../../dav/conditions.js';
 import { preconditionFailed } from '../../dav/errors/dav-error.js';
 import type { CalDavStates } from '../../caldav/state/states.js';
+import { isBackendError } from '../../../backends/errors.js';
 import { addressBookMembers, cardText, isAddressBookPath, storedCard } from '../cards.js';
 import { CARD_CONTENT_TYPE } from '../content-type.js';
 
@@ -32,11 +39,22 @@ export function addressBookGet(plain: MethodHandler, headOnly: boolean, states: 
   };
 }
 
-/** The address book's cards as stored, each ending in CRLF; members that do not parse are skipped. */
+/** The address book's cards as stored (less a BOM), each ending in CRLF; members that do not parse or are gone are skipped. */
 async function* cards(states: CalDavStates, req: DavRequest, path: string): AsyncGenerator<Buffer> {
   for await (const member of addressBookMembers(req, path)) {
-    if (!(await storedCard(states, req, member))) continue;
-    const text = await cardText(states, req, member);
-    yield Buffer.from(/\r?\n$/.test(text) ? text.replace(/\r?\n$/, '\r\n') : `${text}\r\n`, 'utf8');
+    const text = await readCard(states, req, member);
+    if (text === null) continue;
+    const card = text.replace(/^\uFEFF/, '');
+    yield Buffer.from(/\r?\n$/.test(card) ? card.replace(/\r?\n$/, '\r\n') : `${card}\r\n`, 'utf8');
+  }
+}
+
+/** A member's text if it is a card, null if not or if it is gone since the listing. */
+async function readCard(states: CalDavStates, req: DavRequest, member: Entry): Promise<string | null> {
+  try {
+    return (await storedCard(states, req, member)) ? await cardText(states, req, member) : null;
+  } catch (err) {
+    if (isBackendError(err, 'NotFound')) return null;
+    throw err;
   }
 }
