@@ -7,16 +7,19 @@
  *
  * Version: a request without one gets 3.0 (the RFC's default for the attribute, §10.4, and the only
  * version Apple Contacts reads: a 4.0 card breaks its whole sync); a 3.0 card is then the stored
- * text, escaped once per ETag (cards.ts), nothing parsed. A card that cannot be converted faithfully
- * to the version asked (or to 3.0) is sent in its own version (see convert).
+ * text, escaped once per ETag (cards.ts), nothing parsed. A 4.0 card that cannot be said exactly in
+ * 3.0 is still sent as 3.0 without the properties that cannot (lossy, logged), never as 4.0. Where a
+ * version was asked explicitly and the card cannot be written in it, that card's response is a 403
+ * with CARDDAV:supported-address-data-conversion (RFC 6352 §5.1.1.1), the rest of the REPORT unaffected.
  */
 import { parentOf } from '../../backends/backend.js';
 import type { LiveProperty, Resource } from '../dav/properties/registry.js';
 import type { XmlElement } from '../dav/xml/parse.js';
-import { RawXml, type OutNode } from '../dav/xml/write.js';
+import { el, RawXml, type OutNode } from '../dav/xml/write.js';
+import { MemberError } from '../dav/errors/dav-error.js';
 import { cardText, cardXmlText, isAddressBookPath, storedCard } from './cards.js';
 import { card, type CardDavOptions } from './context.js';
-import { addressData, type AddressDataRequest, type ParsedCard, type VCardVersion } from './vcard/index.js';
+import { addressData, CardPreconditionError, type AddressDataRequest, type CardProperty, type ParsedCard, type VCardVersion } from './vcard/index.js';
 import type { Logger } from '../../backends/util/log.js';
 import { parseAddressDataRequest } from './reports/filter-xml.js';
 
@@ -35,7 +38,7 @@ export function addressDataProperty(o: CardDavOptions): LiveProperty {
     get: async (r, requested) => {
       if (!(await isAddressBookPath(r.req, parentOf(r.path)))) return null;
       const request = addressDataRequest(requested);
-      if (!request.props) return whole(o, r, request.version ?? '3.0');
+      if (!request.props) return whole(o, r, request);
       return shaped(o, r, request);
     },
   };
@@ -44,44 +47,62 @@ export function addressDataProperty(o: CardDavOptions): LiveProperty {
 /**
  * The whole card in `version`: the stored text, escaped once per ETag and nothing parsed, when it is
  * stored in that version (most requests: a 3.0 card asked plainly, DAVx5's version="4.0" of a 4.0 card);
- * else converted where faithful (see convert), else as stored.
+ * else converted (see convert).
  */
-async function whole(o: CardDavOptions, r: Resource, version: VCardVersion): Promise<OutNode[] | null> {
+async function whole(o: CardDavOptions, r: Resource, request: AddressDataRequest): Promise<OutNode[] | null> {
   const xml = await cardXmlText(o.states, r.req, r.entry);
   if (!BEGIN_VCARD.test(xml)) return null; // not a card: a file that only sits in the address book
-  if ((VERSION_4.test(xml) ? '4.0' : '3.0') === version) return [new RawXml(xml)];
+  if ((VERSION_4.test(xml) ? '4.0' : '3.0') === (request.version ?? '3.0')) return [new RawXml(xml)];
   const parsed = await storedCard(o.states, r.req, r.entry);
   if (!parsed) return [new RawXml(xml)];
-  const converted = convert(r, await cardText(o.states, r.req, r.entry), parsed, { version });
-  return [converted ?? new RawXml(xml)];
+  return [convert(r, await cardText(o.states, r.req, r.entry), parsed, request)];
 }
 
 /** Some properties or a version asked: shaped from the parsed card; a file that is not a card has none. */
 async function shaped(o: CardDavOptions, r: Resource, request: AddressDataRequest): Promise<OutNode[] | null> {
   const parsed = await storedCard(o.states, r.req, r.entry);
   if (!parsed) return null;
-  // Without a version: 3.0, as for the whole card (see the file comment); a 3.0 card stays as it is.
-  const text = await cardText(o.states, r.req, r.entry);
-  // Failing that, its properties in its own version; failing that too, the card as stored.
-  return [convert(r, text, parsed, { ...request, version: request.version ?? '3.0' }) ?? convert(r, text, parsed, { props: request.props }) ?? text];
+  return [convert(r, await cardText(o.states, r.req, r.entry), parsed, request)];
 }
 
 /**
- * The card in the version asked, or undefined where it cannot be converted (faithfully, or at all): then it is
- * sent in its own version (its VERSION line says which), logged, rather than failing the answer for
- * every other card of a query, multiget or sync (RFC 6352 would fail the whole REPORT with
- * supported-address-data-conversion; one odd card would then stop a client's sync for good).
+ * The card as asked. Without a version asked (3.0 by default), a card that cannot be converted
+ * exactly loses the properties that cannot (each tried alone), logged: 3.0 readers get a readable
+ * card, not a 4.0 one they drop. Asked explicitly, or when even that fails: this card's 403
+ * supported-address-data-conversion (a MemberError: the REPORT answers the other cards).
  */
-function convert(r: Resource, text: string, parsed: ParsedCard, request: AddressDataRequest): string | undefined {
+function convert(r: Resource, text: string, parsed: ParsedCard, request: AddressDataRequest): string {
+  const asked = { ...request, version: request.version ?? '3.0' };
   try {
-    return addressData(text, parsed, request);
+    return addressData(text, parsed, asked);
   } catch (err) {
-    // Any failure, not only a conversion the vCard code refuses: one stored card must never fail the
-    // whole answer (a 500 for every client of the book until someone deletes the card).
+    if (!(err instanceof CardPreconditionError)) throw err; // addressData throws nothing else
+    if (request.version) throw refused(err);
+    const kept = parsed.properties.filter((p) => convertible(parsed, p, asked.version));
     const logger = r.req.ctx.state.logger as Logger | undefined;
-    logger?.warn('card sent in its own version', { path: r.path, reason: err instanceof Error ? err.message : String(err) });
-    return undefined;
+    logger?.warn('card sent in 3.0 without what 3.0 cannot hold', { path: r.path, dropped: parsed.properties.filter((p) => !kept.includes(p)).map((p) => p.name), reason: err.message });
+    try {
+      return addressData(text, { ...parsed, properties: kept }, asked);
+    } catch (again) {
+      throw refused(again instanceof Error ? again : err);
+    }
   }
+}
+
+/** Whether one property converts on its own (with the card's VERSION and UID). */
+function convertible(parsed: ParsedCard, p: CardProperty, version: VCardVersion): boolean {
+  if (p.name === 'VERSION' || p.name === 'UID') return true;
+  const frame = parsed.properties.filter((q) => q.name === 'VERSION' || q.name === 'UID');
+  try {
+    addressData('', { ...parsed, properties: [...frame, p] }, { version });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function refused(err: Error): MemberError {
+  return new MemberError(403, err.message, { condition: el(card('supported-address-data-conversion')), cause: err });
 }
 
 const parsedRequests = new WeakMap<XmlElement, AddressDataRequest>();

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import { el, serializeFragment, type OutElement, type OutNode } from './xml/write.js';
 import { dav, NS } from './xml/names.js';
 import { timeSlicer } from './time-slicer.js';
+import type { MemberError } from './errors/dav-error.js';
 
 export function statusLine(code: number): string {
   const reason = code === 207 ? 'Multi-Status' : code === 424 ? 'Failed Dependency' : code === 507 ? 'Insufficient Storage' : STATUS_CODES[code] ?? '';
@@ -13,6 +14,11 @@ export function statusLine(code: number): string {
 
 export function propstat(code: number, props: OutNode[], description?: OutElement): OutElement {
   return el(dav('propstat'), el(dav('prop'), ...props), el(dav('status'), statusLine(code)), description);
+}
+
+/** One resource's response that failed with a MemberError: its status and its condition in DAV:error. */
+export function memberErrorResponse(href: string, err: MemberError): OutElement {
+  return hrefStatus(href, err.status, err.condition);
 }
 
 /** A response naming one href and a status (no properties). */

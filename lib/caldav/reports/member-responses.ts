@@ -9,7 +9,9 @@ import type { DavRequest } from '../../dav/context.js';
 import { Resource } from '../../dav/properties/registry.js';
 import type { PropRequest } from '../../dav/propfind-core.js';
 import { ResponseWriter } from '../../dav/response-writer.js';
-import { RawXml } from '../../dav/xml/write.js';
+import { RawXml, type OutNode } from '../../dav/xml/write.js';
+import { MemberError } from '../../dav/errors/dav-error.js';
+import { memberErrorResponse } from '../../dav/multistatus.js';
 import { scopeOf } from '../objects.js';
 import { keptBytes, plainRequestKey, responseKey, type PlainData } from '../state/response-cache.js';
 import type { CalDavStates } from '../state/states.js';
@@ -30,8 +32,20 @@ export class MemberResponses {
     this.plain = plainRequestKey(request, plainData);
   }
 
-  /** The member's response: kept bytes, or written now (and kept, where the request allows). */
-  async write(entry: Entry): Promise<RawXml | Buffer> {
+  /**
+   * The member's response: kept bytes, or written now (and kept, where the request allows); a
+   * MemberError (this member cannot be given as asked) is that member's own error response.
+   */
+  async write(entry: Entry): Promise<OutNode | Buffer> {
+    try {
+      return await this.response(entry);
+    } catch (err) {
+      if (!(err instanceof MemberError)) throw err;
+      return memberErrorResponse(this.req.href(entry.path, false), err);
+    }
+  }
+
+  private async response(entry: Entry): Promise<RawXml | Buffer> {
     const { req, plain } = this;
     if (plain === null) return new RawXml(await this.writer.write(new Resource(req, entry)));
     const cache = this.states.responses;

@@ -27,6 +27,16 @@ export class DavError extends Error {
   }
 }
 
+/**
+ * A failure of one resource's response, not of the request: a multistatus answer (a REPORT's member
+ * responses, sync-collection) gives that resource a response with this status and condition and
+ * goes on with the others (RFC 6352 §5.1.1.1: supported-address-data-conversion "in the DAV:response
+ * XML element … for the targeted address object resource"). Anywhere else it is an ordinary DavError.
+ */
+export class MemberError extends DavError {
+  override name = 'MemberError';
+}
+
 export const badRequest = (message: string, options?: DavErrorOptions) => new DavError(400, message, options);
 export const forbidden = (message: string, options?: DavErrorOptions) => new DavError(403, message, options);
 export const notFound = (message = 'Not Found', options?: DavErrorOptions) => new DavError(404, message, options);

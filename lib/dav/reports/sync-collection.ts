@@ -6,9 +6,9 @@
  */
 import type { ReportHandler } from '../reports.js';
 import { Resource } from '../properties/registry.js';
-import { badRequest, forbidden } from '../errors/dav-error.js';
+import { badRequest, forbidden, MemberError } from '../errors/dav-error.js';
 import { propRequest, propResponse, type PropRequest } from '../propfind-core.js';
-import { hrefStatus, peeked, sendMultistatus } from '../multistatus.js';
+import { hrefStatus, memberErrorResponse, peeked, sendMultistatus } from '../multistatus.js';
 import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
@@ -48,7 +48,13 @@ export const syncCollection: ReportHandler = {
       const pause = timeSlicer();
       for (const entry of changes.changed) {
         await pause();
-        yield await propResponse(new Resource(req, entry), request, minimal);
+        try {
+          yield await propResponse(new Resource(req, entry), request, minimal);
+        } catch (err) {
+          // This member cannot be given as asked (a card in a vCard version it cannot be written in): its own response says so.
+          if (!(err instanceof MemberError)) throw err;
+          yield memberErrorResponse(req.href(entry.path, false), err);
+        }
       }
       for (const path of changes.removed) yield hrefStatus(req.href(path, false), 404);
       if (changes.truncated) yield hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits')));
