@@ -5,9 +5,6 @@
  * vCard validation, address book properties and the address book REPORTs.
  */
 import type { Dav } from '../dav/context.js';
-import { addressDataProperty } from './address-data.js';
-import { addressBookQuery } from './reports/query.js';
-import { addressBookMultiget } from './reports/multiget.js';
 import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
 import { cardDavErrors } from './errors.js';
 import { ensureAddressBooks } from './setup.js';
@@ -19,6 +16,9 @@ import { cardTransferHook } from './transfer-hook.js';
 import { cardDeleteHook } from './delete-hook.js';
 import { cardCollectionHook } from './mkcol-hook.js';
 import { addressBookGet } from './methods/get.js';
+import { addressDataProperty } from './address-data.js';
+import { addressBookQuery } from './reports/query.js';
+import { addressBookMultiget } from './reports/multiget.js';
 
 export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> & Pick<CardDavOptions, 'states'>): Promise<CardDavOptions> {
   const o: CardDavOptions = { ...DEFAULT_CARDDAV_OPTIONS, ...options };
