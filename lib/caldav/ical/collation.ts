@@ -1,6 +1,7 @@
 /**
- * CALDAV:text-match collations (RFC 4791 §7.5, RFC 4790). A text-match is a substring test under
- * the collation's equivalence; the collation maps both sides to a canonical form first.
+ * text-match collations (RFC 4790) for CALDAV:text-match (RFC 4791 §7.5: a substring test) and
+ * CARDDAV:text-match (RFC 6352 §8.3, §10.5.4: equals, contains, starts-with or ends-with). The
+ * collation maps both sides to a canonical form first, then the match-type compares those forms.
  */
 
 export const COLLATIONS = ['i;ascii-casemap', 'i;octet', 'i;unicode-casemap'] as const;
@@ -13,10 +14,37 @@ export function isCollation(name: string): name is Collation {
   return (COLLATIONS as readonly string[]).includes(name);
 }
 
+/** RFC 6352 §8.3: CardDAV's default is i;unicode-casemap (CalDAV's is i;ascii-casemap). */
+export const DEFAULT_CARD_COLLATION: Collation = 'i;unicode-casemap';
+
+/** RFC 4790 §4.2 match operations, as CARDDAV:text-match's match-type names them. */
+export type MatchType = 'equals' | 'contains' | 'starts-with' | 'ends-with';
+
 /** Does `haystack` contain `needle` under the collation? */
 export function collationContains(haystack: string, needle: string, collation: Collation): boolean {
   const fold = FOLD[collation];
   return fold(haystack).includes(fold(needle));
+}
+
+/**
+ * Does `value` match `text` under the collation and match-type? The substring operations compare
+ * canonical forms, so under i;unicode-casemap (NFKD) "zoe" starts "Zoë" (Z O E + combining diaeresis)
+ * but does not equal it.
+ */
+export function collationMatch(value: string, text: string, collation: Collation, matchType: MatchType): boolean {
+  const fold = FOLD[collation];
+  const v = fold(value);
+  const t = fold(text);
+  switch (matchType) {
+    case 'equals':
+      return v === t;
+    case 'contains':
+      return v.includes(t);
+    case 'starts-with':
+      return v.startsWith(t);
+    case 'ends-with':
+      return v.endsWith(t);
+  }
 }
 
 const FOLD: Record<Collation, (s: string) => string> = {
