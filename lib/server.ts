@@ -131,8 +131,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   koa.use(requestLog(logger, { trustedProxies: new Set(options.trustedProxies), tls: options.tls, traffic }));
 
   if (options.readOnly) koa.use(refuseWrites);
-  if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
+  // Before the login: clients probe /.well-known/ unauthenticated first (RFC 6764 §5: a redirect, to
+  // the root, which tells nothing about anyone), and some give up on a 401 there.
   if (options.tenants || caldav !== false) koa.use(wellKnown('/', options.tenants ? options.tenants.carddav : caldav !== false && options.carddav !== false));
+  if (options.auth) koa.use(authenticate(options.auth, logger, options.anonymousUser));
   const dispatchers = new WeakMap<Dav, Middleware>();
   koa.use(async (ctx, next) => {
     const dav = await route(ctx);

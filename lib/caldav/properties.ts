@@ -97,12 +97,15 @@ export function caldavProperties(o: CalDavOptions): LiveProperty[] {
       inAllprop: false,
       protected: true,
       appliesTo: isCalendar,
-      get: onCalendar(async (r) => {
-        const backend = r.req.backend;
-        return [isSyncCapable(backend) ? await backend.syncToken(r.path) : r.entry.etag];
-      }),
+      get: onCalendar(collectionCtag),
     },
   ];
+}
+
+/** A collection's ctag: its sync token where the backend has them, else its ETag (address books use it too). */
+export async function collectionCtag(r: Resource): Promise<OutNode[]> {
+  const backend = r.req.backend;
+  return [isSyncCapable(backend) ? await backend.syncToken(r.path) : r.entry.etag];
 }
 
 /** The children of a stored (dead) property's element, e.g. the comps of a component set. */

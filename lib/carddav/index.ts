@@ -8,13 +8,29 @@ import type { Dav } from '../dav/context.js';
 import { ADDRESSBOOK, DEFAULT_CARDDAV_OPTIONS, type CardDavOptions } from './context.js';
 import { cardDavErrors } from './errors.js';
 import { ensureAddressBooks } from './setup.js';
+import { cs } from '../caldav/context.js';
+import { carddavProperties } from './properties.js';
+import { cardContentType } from './content-type.js';
+import { cardPutHook } from './put-hook.js';
+import { cardTransferHook } from './transfer-hook.js';
+import { cardDeleteHook } from './delete-hook.js';
+import { cardCollectionHook } from './mkcol-hook.js';
+import { addressBookGet } from './methods/get.js';
 
 export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> & Pick<CardDavOptions, 'states'>): Promise<CardDavOptions> {
   const o: CardDavOptions = { ...DEFAULT_CARDDAV_OPTIONS, ...options };
   dav.compliance.push('addressbook');
   dav.resourceTypes.add(ADDRESSBOOK);
   dav.errorMappers.push(cardDavErrors);
-  // [i15-server] properties, PUT/COPY/MOVE/DELETE hooks, GET of an address book: register here.
+  // [i15-server] properties, PUT/COPY/MOVE/DELETE/MKCOL hooks, GET of an address book.
+  dav.props.register(...carddavProperties(o, { getctag: dav.props.get(cs('getctag')) }));
+  dav.contentType = cardContentType(dav.contentType);
+  dav.putHooks.push(cardPutHook(o));
+  dav.transferHooks.push(cardTransferHook(o));
+  dav.deleteHooks.push(cardDeleteHook(o));
+  dav.collectionHooks.push(cardCollectionHook);
+  dav.methods.set('GET', addressBookGet(dav.methods.get('GET')!, false, o.states));
+  dav.methods.set('HEAD', addressBookGet(dav.methods.get('HEAD')!, true, o.states));
   // [i15-reports] addressbook-query, addressbook-multiget, address-data: register here.
   await ensureAddressBooks(dav.backend, o);
   return o;

@@ -97,6 +97,17 @@ export type TransferHook = (
  */
 export type DeleteHook = (req: DavRequest, target: { entry: Entry }) => Promise<{ summary?: string } | undefined>;
 
+/**
+ * Runs before a collection is made with a body (extended MKCOL, MKCALENDAR), after its properties were
+ * checked, with the types it will have and the properties set (Clark name → element). May throw to
+ * refuse it (CardDAV: no address book inside an address book), or return a summary for history
+ * (`Create address book "Work"`); the method's own summary (MKCALENDAR's) wins over a hook's.
+ */
+export type CollectionHook = (
+  req: DavRequest,
+  c: { readonly types: readonly string[]; readonly props: ReadonlyMap<string, XmlElement> },
+) => Promise<{ summary?: string } | undefined>;
+
 export interface Dav {
   backend: Backend;
   locks: LockTable;
@@ -120,6 +131,8 @@ export interface Dav {
   transferHooks: TransferHook[];
   /** Summaries for DELETE, in order (the first that says something wins); see DeleteHook. */
   deleteHooks: DeleteHook[];
+  /** Checks and summaries for collections made with a body, in order; see CollectionHook. */
+  collectionHooks: CollectionHook[];
   /** How protocol extensions' own errors become DAV errors (CalDAV's preconditions); see errors/render.ts. */
   errorMappers: ErrorMapper[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */

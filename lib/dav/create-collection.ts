@@ -69,7 +69,12 @@ export async function createCollection(req: DavRequest, o: CreateCollectionOptio
   if (types.length) patches.push(typePatch(types));
   const guard = writeGuard(req, [{ path: req.path, membership: true }]);
   await guard(liveView(req));
-  const summary = o.summary?.(props);
+  // Layers above (CardDAV) check where a typed collection may be made, and name it for history.
+  let summary = o.summary?.(props);
+  for (const hook of req.dav.collectionHooks) {
+    const said = (await hook(req, { types, props }))?.summary;
+    summary ??= said;
+  }
   await req.backend.mkcol(req.path, { guard, actor: req.actor(), props: patches, ...(summary ? { summary } : {}) });
   sendEmpty(req.ctx, 201);
 }

@@ -66,6 +66,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     putHooks: [],
     transferHooks: [],
     deleteHooks: [],
+    collectionHooks: [],
     errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
     // The manager made here, even where a caller put another table in its place (it follows the journal).

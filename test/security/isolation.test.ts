@@ -38,7 +38,7 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolat
     // ~600 requests, a third of them checking a wrong password (bcrypt): 25 s on a quiet 2-core VM. A
     // hang detector, not a speed check: a loaded CI machine may take several times that.
     this.timeout(180_000);
-    const urls = ['/', '/secret.txt', '/calendars/alice/calendar/', '/calendars/alice/calendar/private.ics', '/principals/alice/', '/.well-known/caldav', ...(backend === 'git' ? ['/.history/', '/.history/branches/main/secret.txt'] : [])];
+    const urls = ['/', '/secret.txt', '/calendars/alice/calendar/', '/calendars/alice/calendar/private.ics', '/principals/alice/', ...(backend === 'git' ? ['/.history/', '/.history/branches/main/secret.txt'] : [])];
     for (const url of urls) {
       for (const method of METHODS) {
         for (const headers of [{}, basic('alice', 'wrong'), basic('mallory', 'alice-secret'), { Authorization: 'Bearer abc' }, { Authorization: 'Basic !!!' }]) {
@@ -47,6 +47,18 @@ for (const backend of ['fs', 'git'] as BackendName[]) describe(`users and isolat
           assert.equal(r.headers['www-authenticate'], 'Basic realm="gitdav", charset="UTF-8"');
           assert.doesNotMatch(r.text, /alice data|Alice only/);
         }
+      }
+    }
+    await aliceStill();
+  });
+
+  it('/.well-known/caldav and /carddav redirect to the root before any login (RFC 6764 §5), for every method', async () => {
+    for (const path of ['/.well-known/caldav', '/.well-known/carddav']) {
+      for (const method of METHODS) {
+        const r = await raw(s.url, path, { method, body: method === 'PUT' ? 'overwritten' : undefined });
+        assert.equal(r.status, 301, `${method} ${path}`);
+        assert.equal(r.headers.location, '/');
+        assert.equal(r.text, '');
       }
     }
     await aliceStill();

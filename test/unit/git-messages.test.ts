@@ -139,6 +139,12 @@ describe('git commit messages', () => {
       'Add 3 events to calendars/u/work/',
     ],
     [
+      'several contacts',
+      [put('/addressbooks/u/contacts/a.vcf', 'Add contact "A"'), put('/addressbooks/u/contacts/b.vcf', 'Add contact "B"')],
+      files(2, '/addressbooks/u/contacts', 'add'),
+      'Add 2 contacts to addressbooks/u/contacts/',
+    ],
+    [
       'an event written twice (davfs2: empty, then the data) keeps the summary that matches the net',
       [put('/c/d.ics', 'Add event "Dentist"'), put('/c/d.ics', 'Update event "Dentist"')],
       [{ path: '/c/d.ics', change: 'add', kind: 'file' }],

@@ -3,10 +3,11 @@
  * a subject from what a burst did (its net changes, ./net-changes.ts), a body listing the changed paths
  * (at most 50), then trailers. Pure.
  *
- * Subjects, first that fits: a calendar layer's summary (`Add event "Dentist"`, one change; several
- * changes all of one kind: `Add 3 events to calendars/u/work/`); `Restore x from 1a2b3c4`; `Rename a.txt
- * to b.txt` / `Move a.txt to d/a.txt` (one delete and one add of the same content, or as a MOVE said;
- * the empty file's and an empty folder's content only as a MOVE said); `Create folder a/b/c` (a new
+ * Subjects, first that fits: a calendar or address book layer's summary (`Add event "Dentist"`, one
+ * change; several changes all of one kind: `Add 3 events to calendars/u/work/`, `Add 3 contacts to
+ * addressbooks/u/contacts/`); `Restore x from 1a2b3c4`; `Rename a.txt to b.txt` / `Move a.txt to
+ * d/a.txt` (one delete and one add of the same content, or as a MOVE said; the empty file's and an
+ * empty folder's content only as a MOVE said); `Create folder a/b/c` (a new
  * chain of empty folders); one change: `Add x`, `Update x`, `Delete x`, `Add 202 files to tree/`,
  * `Delete tree/d4 (25 files)`, `Change properties of x`; many: `Add 202 files to tree/`, `Update 3
  * files in docs/`, `Add 1 file and 1 folder`, `Delete folders x, y`, `Delete 2 folders from d/`, mixed:
@@ -148,8 +149,17 @@ function short(commit: string): string {
   return /^[0-9a-f]{8,64}$/i.test(commit) ? commit.slice(0, 7) : clean(commit);
 }
 
-const SUMMARY = /^(Add|Update|Delete|Create) (event|task|journal entry|calendar) /;
-const PLURAL: Record<string, string> = { event: 'events', task: 'tasks', 'journal entry': 'journal entries', calendar: 'calendars' };
+const SUMMARY = /^(Add|Update|Delete|Create) (event|task|journal entry|calendar|contact|group|organization|address book) /;
+const PLURAL: Record<string, string> = {
+  event: 'events',
+  task: 'tasks',
+  'journal entry': 'journal entries',
+  calendar: 'calendars',
+  contact: 'contacts',
+  group: 'groups',
+  organization: 'organizations',
+  'address book': 'address books',
+};
 const PREPOSITION: Record<string, string> = { Add: 'to', Update: 'in', Delete: 'from', Create: 'in' };
 const VERB_OF: Record<NetChange['change'], string> = { add: 'Add', update: 'Update', delete: 'Delete' };
 
