@@ -16,6 +16,9 @@ import { cardTransferHook } from './transfer-hook.js';
 import { cardDeleteHook } from './delete-hook.js';
 import { cardCollectionHook } from './mkcol-hook.js';
 import { addressBookGet } from './methods/get.js';
+import { addressDataProperty } from './address-data.js';
+import { addressBookQuery } from './reports/query.js';
+import { addressBookMultiget } from './reports/multiget.js';
 
 export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> & Pick<CardDavOptions, 'states'>): Promise<CardDavOptions> {
   const o: CardDavOptions = { ...DEFAULT_CARDDAV_OPTIONS, ...options };
@@ -32,6 +35,8 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.methods.set('GET', addressBookGet(dav.methods.get('GET')!, false, o.states));
   dav.methods.set('HEAD', addressBookGet(dav.methods.get('HEAD')!, true, o.states));
   // [i15-reports] addressbook-query, addressbook-multiget, address-data: register here.
+  dav.props.register(addressDataProperty(o));
+  dav.reports.register(addressBookQuery(o), addressBookMultiget(o));
   await ensureAddressBooks(dav.backend, o);
   return o;
 }

@@ -1,7 +1,8 @@
 /**
- * One calendar object's `DAV:response` for calendar-query and calendar-multiget: written by PROPFIND's
- * ResponseWriter, or, for a request that asks only getetag and plain calendar-data, taken as bytes
- * kept by (tree, ETag, href, properties) (state/response-cache.ts says why that cannot be stale).
+ * One calendar object's `DAV:response` for calendar-query and calendar-multiget (and a card's for
+ * CardDAV's): written by PROPFIND's ResponseWriter, or, for a request that asks only getetag and plain
+ * calendar-data (address-data), taken as bytes kept by (tree, ETag, href, properties)
+ * (state/response-cache.ts says why that cannot be stale).
  */
 import type { Entry } from '../../../backends/backend.js';
 import type { DavRequest } from '../../dav/context.js';
@@ -10,7 +11,7 @@ import type { PropRequest } from '../../dav/propfind-core.js';
 import { ResponseWriter } from '../../dav/response-writer.js';
 import { RawXml } from '../../dav/xml/write.js';
 import { scopeOf } from '../objects.js';
-import { keptBytes, plainRequestKey, responseKey } from '../state/response-cache.js';
+import { keptBytes, plainRequestKey, responseKey, type PlainData } from '../state/response-cache.js';
 import type { CalDavStates } from '../state/states.js';
 
 export class MemberResponses {
@@ -22,9 +23,11 @@ export class MemberResponses {
     private readonly states: CalDavStates,
     private readonly req: DavRequest,
     request: PropRequest,
+    /** Which properties are the content's alone (default: plain calendar-data). */
+    plainData?: PlainData,
   ) {
     this.writer = new ResponseWriter(req, request, { minimal: false });
-    this.plain = plainRequestKey(request);
+    this.plain = plainRequestKey(request, plainData);
   }
 
   /** The member's response: kept bytes, or written now (and kept, where the request allows). */

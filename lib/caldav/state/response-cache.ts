@@ -55,14 +55,22 @@ export function keptBytes(text: string): Buffer | null {
  * The request's part of a key, or null where a response depends on more than the href and the
  * content (any other property, a shaped calendar-data: comp/prop selection, expand, limits).
  */
-export function plainRequestKey(request: PropRequest): string | null {
+export function plainRequestKey(request: PropRequest, plainData: PlainData = plainCalendarData): string | null {
   if (request.kind !== 'prop' || request.names.length === 0) return null;
   for (const name of request.names) {
     if (name === GETETAG) continue;
-    if (name !== CALENDAR_DATA || shaped(request.requested?.get(name))) return null;
+    if (!plainData(name, request.requested?.get(name))) return null;
   }
   return request.names.join(' ');
 }
+
+/**
+ * Whether a property asked with this element is a function of the content alone, as the stored text
+ * is: calendar-data here, CardDAV's address-data in lib/carddav (the same cache serves both).
+ */
+export type PlainData = (name: string, requested: XmlElement | undefined) => boolean;
+
+const plainCalendarData: PlainData = (name, requested) => name === CALENDAR_DATA && !shaped(requested);
 
 /** The same test as calendar-data.ts wantsShaping: any child element or attribute shapes the data. */
 function shaped(requested: XmlElement | undefined): boolean {
