@@ -38,7 +38,7 @@ const BIG = 'bench-big';
 const SMALL = 'bench-small';
 const MB = 1e6;
 /** A timed series stops after this long once it has MIN_RUNS (a slow peer must not take the section's budget). */
-const SERIES_SECONDS = 90;
+const SERIES_SECONDS = 60;
 const MIN_RUNS = 5;
 const WHO: Record<CalName, CardWho> = { git: 'git', gitdav: 'fs', xandikos: 'xandikos', radicale: 'radicale' };
 const n = (x: number) => x.toLocaleString('en-US');
