@@ -130,8 +130,14 @@ export function gitFill(gitDir: string, dir: string, items: StoredItem[]): void 
     const body = Buffer.from(it.body);
     parts.push(Buffer.from(`M 100644 inline ${dir}/${it.name}\ndata ${body.length}\n`), body, Buffer.from('\n'));
   }
-  const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: Buffer.concat(parts), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+  // gitdav commits its writes in bursts (up to ~2 s later): a commit landing while fast-import runs
+  // moves the ref under it ("cannot lock ref", "Not updating"), and the fill is tried again on the new tip.
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: Buffer.concat(parts), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
+    if (r.status === 0) return;
+    if (attempt >= 5 || !/cannot lock ref|Not updating refs/.test(r.stderr)) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+  }
 }
 
 async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {

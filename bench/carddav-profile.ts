@@ -4,7 +4,8 @@
  * by 8 clients) or `query` (the cards filled straight into storage, then RUNS queries by name and by
  * e-mail) — and the profile's top self time and long busy stretches (bench/cpu-profile.ts).
  * `node dist/bench/carddav-profile.js [upload|query] [git|fs]`; BENCH_CARDDAV_CARDS (default 3,000),
- * BENCH_CARDDAV_RUNS (default 20).
+ * BENCH_CARDDAV_RUNS (default 20), BENCH_CARDDAV_PREFILL (upload: this many of the cards written
+ * straight into storage first, so the PUTs profiled are those into a big address book).
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,12 +41,15 @@ async function main(): Promise<void> {
     const mk = await send(agent, url, 'MKCOL', { 'Content-Type': 'application/xml; charset=utf-8' }, mkAddressBookBody('bench'));
     if (mk.status !== 201) throw new Error(`MKCOL ${mk.status}`);
     const cards = generateContacts(count).map((c) => ({ name: c.name, body: c.vcf }));
+    const fill = (items: typeof cards) => (backend === 'fs' ? writeAll(join(dataDir, 'addressbooks', 'user', 'bench'), items) : gitFill(dataDir, 'addressbooks/user/bench', items));
     if (phase === 'upload') {
-      const up = await putAll(url, cards, VCARD_CONTENT_TYPE, 8, 600);
+      const prefill = Math.min(count, Number(process.env.BENCH_CARDDAV_PREFILL ?? 0));
+      if (prefill) fill(cards.slice(0, prefill));
+      const up = await putAll(url, cards.slice(prefill), VCARD_CONTENT_TYPE, 8, 600);
+      if (prefill) out.push(`${prefill} cards filled straight into storage first`);
       out.push(`upload: ${up.done} PUTs, ${up.rate.toFixed(1)}/s, ${up.errors} errors`);
     } else {
-      if (backend === 'fs') writeAll(join(dataDir, 'addressbooks', 'user', 'bench'), cards);
-      else gitFill(dataDir, 'addressbooks/user/bench', cards);
+      fill(cards);
       for (const q of ['name', 'email'] as const) {
         const times: number[] = [];
         for (let i = 0; i <= runs; i++) times.push((await send(agent, url, 'REPORT', reportHeaders('1'), addressBookQueryBody(q))).ms);
