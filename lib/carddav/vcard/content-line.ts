@@ -74,8 +74,19 @@ function notContent(line: string, at: number): CardPreconditionError {
   return invalid(`line ${at} is not a content line (NAME:value; a folded line must start with a space): ${snippet(line)}`);
 }
 
-/** `\,` `\;` `\\` `\n` `\N` (RFC 6350 §3.4); any other backslash is kept as written. */
+/** `\,` `\;` `\\` `\n` `\N` (RFC 6350 §3.4); any other backslash is kept as written. One scan, no callbacks. */
 export function unescapeValue(v: string): string {
-  if (!v.includes('\\')) return v;
-  return v.replace(/\\([\\,;nN])/g, (_, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
+  let at = v.indexOf('\\');
+  if (at < 0) return v;
+  let out = '';
+  let from = 0;
+  while (at >= 0 && at + 1 < v.length) {
+    const c = v[at + 1];
+    if (c === '\\' || c === ',' || c === ';' || c === 'n' || c === 'N') {
+      out += v.slice(from, at) + (c === 'n' || c === 'N' ? '\n' : c);
+      from = at + 2;
+      at = v.indexOf('\\', from);
+    } else at = v.indexOf('\\', at + 1);
+  }
+  return out + v.slice(from);
 }

@@ -9,6 +9,7 @@
  * - preference: 4.0 `PREF=1` ↔ 3.0 `TYPE=PREF` (3.0 has no ranks: PREF=2… are dropped);
  * - dates without a year: 4.0 `--MMDD` ↔ Apple's `1604-MM-DD;X-APPLE-OMIT-YEAR=1604`;
  *   4.0 `ANNIVERSARY` ↔ Apple's `itemN.X-ABDATE` labelled `_$!<Anniversary>!$_`;
+ * - 4.0 `TEL;VALUE=uri:tel:+1…` → 3.0 `TEL:+1…`; a quoted TYPE list `TYPE="voice,cell"` is split;
  * - 3.0 requires N: a 4.0 card without one gets `N:<FN>;;;;` so 3.0 readers show its name.
  * Everything else is copied (parameters re-written in the 3.0/4.0 `NAME=value` form). What cannot be
  * said in the other version (a data: URI that is not base64) is a supported-address-data-conversion.
@@ -16,7 +17,7 @@
 import { CardPreconditionError } from './errors.js';
 import { unescapeValue } from './content-line.js';
 import type { CardParam, CardProperty, ParsedCard, VCardVersion } from './types.js';
-import { escapeText, head, rawValue } from './write.js';
+import { escapeText, head, rawHead, rawValue } from './write.js';
 
 const BINARY: Record<string, string> = { PHOTO: 'image', LOGO: 'image', SOUND: 'audio', KEY: 'application' };
 const ANNIVERSARY_LABEL = '_$!<Anniversary>!$_';
@@ -24,6 +25,11 @@ const OMIT_YEAR = 'X-APPLE-OMIT-YEAR';
 
 function make(group: string | undefined, name: string, params: CardParam[], raw: string): CardProperty {
   return { group, name, params, value: unescapeValue(raw), raw: head(group, name, params) + raw };
+}
+
+/** `p` as stored when nothing changes and its line already reads `NAME;P=v:` (not 3.0's bare `TEL;WORK:`). */
+function same(p: CardProperty, params: CardParam[], raw: string): CardProperty {
+  return params === p.params && rawHead(p).toUpperCase() === head(p.group, p.name, p.params).toUpperCase() ? p : make(p.group, p.name, params, raw);
 }
 
 const without = (params: CardParam[], ...names: string[]) => params.filter((p) => !names.includes(p.name));
@@ -46,7 +52,7 @@ function to40(props: CardProperty[]): CardProperty[] {
     const raw = rawValue(p);
     if (p.group && anniversaryGroups.has(p.group)) {
       if (p.name === 'X-ABDATE') out.push(make(undefined, 'ANNIVERSARY', dateParamsTo40(params), dateTo40(p, raw)));
-      else if (p.name !== 'X-ABLABEL') out.push(make(p.group, p.name, params, raw));
+      else if (p.name !== 'X-ABLABEL') out.push(same(p, params, raw));
       continue;
     }
     const encoding = param(p, 'ENCODING')?.toLowerCase();
@@ -58,16 +64,16 @@ function to40(props: CardProperty[]): CardProperty[] {
     else if (p.name === 'X-ADDRESSBOOKSERVER-MEMBER') out.push(make(p.group, 'MEMBER', params, raw));
     else if (p.name === 'X-ABSHOWAS' && p.value.toUpperCase() === 'COMPANY' && !hasKind) out.push(make(p.group, 'KIND', params, 'org'));
     else if (p.name === 'BDAY' || p.name === 'ANNIVERSARY') out.push(make(p.group, p.name, dateParamsTo40(params), dateTo40(p, raw)));
-    else out.push(make(p.group, p.name, params, raw));
+    else out.push(same(p, params, raw));
   }
   return out;
 }
 
 function to30(props: CardProperty[]): CardProperty[] {
   const out: CardProperty[] = [];
-  let item = 1 + Math.max(0, ...props.map((p) => /^item(\d+)$/i.exec(p.group ?? '')?.[1]).filter(Boolean).map(Number));
+  let item = 1 + props.reduce((n, p) => Math.max(n, Number(/^item(\d+)$/i.exec(p.group ?? '')?.[1] ?? 0)), 0);
   for (const p of props) {
-    const params = prefTo30(p.params);
+    const params = typesTo30(prefTo30(p.params));
     const raw = rawValue(p);
     const data = BINARY[p.name] ? /^data:([^,;]*)((?:;[^,;]*)*),(.*)$/is.exec(raw) : null;
     if (data) {
@@ -79,16 +85,18 @@ function to30(props: CardProperty[]): CardProperty[] {
       const kind = p.value.trim().toLowerCase();
       if (kind === 'org') out.push(make(p.group, 'X-ABSHOWAS', params, 'COMPANY'));
       else if (kind !== 'individual') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-KIND', params, kind));
+    } else if (p.name === 'TEL' && /^uri$/i.test(param(p, 'VALUE') ?? '') && /^tel:/i.test(raw)) {
+      out.push(make(p.group, p.name, without(params, 'VALUE'), raw.slice(4)));
     } else if (p.name === 'MEMBER') out.push(make(p.group, 'X-ADDRESSBOOKSERVER-MEMBER', params, raw));
     else if (p.name === 'ANNIVERSARY') {
       const group = p.group ?? `item${item++}`;
       out.push(make(group, 'X-ABDATE', dateParamsTo30(p, params), dateTo30(raw)));
       out.push(make(group, 'X-ABLABEL', [], ANNIVERSARY_LABEL));
     } else if (p.name === 'BDAY') out.push(make(p.group, p.name, dateParamsTo30(p, params), dateTo30(raw)));
-    else out.push(make(p.group, p.name, params, raw));
+    else out.push(same(p, params, raw));
   }
   const fn = props.find((p) => p.name === 'FN');
-  if (!props.some((p) => p.name === 'N') && fn) out.splice(1, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
+  if (!props.some((p) => p.name === 'N') && fn) out.splice(0, 0, make(undefined, 'N', [], `${escapeText(fn.value)};;;;`));
   return out;
 }
 
@@ -104,7 +112,14 @@ function prefTo40(params: CardParam[]): CardParam[] {
       if (values.length) out.push({ name: 'TYPE', values });
     }
   }
-  return pref && !out.some((p) => p.name === 'PREF') ? [...out, { name: 'PREF', values: ['1'] }] : out;
+  if (!pref) return params;
+  return out.some((p) => p.name === 'PREF') ? out : [...out, { name: 'PREF', values: ['1'] }];
+}
+
+/** 4.0's quoted list `TYPE="voice,cell"` → 3.0's `TYPE=voice,cell` (3.0 readers do not split quoted values). */
+function typesTo30(params: CardParam[]): CardParam[] {
+  if (!params.some((p) => p.name === 'TYPE' && p.values.some((v) => v.includes(',')))) return params;
+  return params.map((p) => (p.name === 'TYPE' ? { name: 'TYPE', values: p.values.flatMap((v) => v.split(',')) } : p));
 }
 
 /** 4.0 `PREF=1` → 3.0 `TYPE=PREF`; other ranks have no 3.0 form. */
