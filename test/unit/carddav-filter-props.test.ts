@@ -88,13 +88,33 @@ describe('CardDAV filters: properties (fast-check)', () => {
     }));
   });
 
-  it('under every collation, equals is symmetric and implies contains, starts-with and ends-with', () => {
-    const s = fc.oneof(text, fc.string({ unit: fc.constantFrom('e', 'E', 'é', 'É', 'e\u0301', 'ß', 'ẞ', 'ﬁ', 'fi', 'Σ', 'σ', 'ς'), maxLength: 4 }));
-    fc.assert(fc.property(s, s, fc.constantFrom<Collation>(...COLLATIONS), (a, b, collation) => {
-      const eq = collationMatch(a, b, collation, 'equals');
-      assert.equal(eq, collationMatch(b, a, collation, 'equals'));
-      if (eq) for (const m of ['contains', 'starts-with', 'ends-with'] as const) assert.ok(collationMatch(a, b, collation, m), m);
+  it('on ASCII text i;unicode-casemap and i;ascii-casemap agree, for every match-type', () => {
+    const ascii = fc.string({ unit: fc.constantFrom('a', 'A', 'b', 'B', 'i', 'I', 'z', 'Z', '@', '.', ' ', '~'), maxLength: 6 });
+    fc.assert(fc.property(ascii, ascii, fc.constantFrom(...MATCH_TYPES), (a, b, m) => {
+      assert.equal(collationMatch(a, b, 'i;unicode-casemap', m), collationMatch(a, b, 'i;ascii-casemap', m));
+      assert.equal(collationMatch(a + 'é', b, 'i;unicode-casemap', m), collationMatch(a + 'É', b.toUpperCase(), 'i;unicode-casemap', m), 'the non-ASCII path folds the same');
     }));
+  });
+
+  it('i;unicode-casemap matches as a hand-written table of folds says (case pairs, NFKD compatibility, simple mappings only)', () => {
+    // Each unit's RFC 5051 form, written by hand: simple uppercase (ß and ẞ stay apart: ß's uppercase
+    // "SS" is not simple; ı's is I), then NFKD (ligatures, the Kelvin and Ohm signs, composed letters).
+    // A unit ends with at most one combining mark and starts with a base letter, so forms concatenate.
+    const FORM: Record<string, string> = {
+      e: 'E', E: 'E', é: 'E\u0301', É: 'E\u0301', 'e\u0301': 'E\u0301', ﬁ: 'FI', fi: 'FI', FI: 'FI', fI: 'FI',
+      Σ: 'Σ', σ: 'Σ', ς: 'Σ', s: 'S', S: 'S', ß: 'ß', ẞ: 'ẞ', Ω: 'Ω', ω: 'Ω', '\u2126': 'Ω', K: 'K', k: 'K', '\u212a': 'K',
+      Ǆ: 'DZ\u030c', ǅ: 'DZ\u030c', ǆ: 'DZ\u030c', İ: 'I\u0307', i: 'I', I: 'I', ı: 'I', ' ': ' ',
+    };
+    const units = fc.array(fc.constantFrom(...Object.keys(FORM)), { maxLength: 5 });
+    const form = (u: string[]) => u.map((x) => FORM[x]).join('');
+    fc.assert(fc.property(units, units, (ua, ub) => {
+      const [a, b, fa, fb] = [ua.join(''), ub.join(''), form(ua), form(ub)];
+      assert.equal(collationMatch(a, b, 'i;unicode-casemap', 'equals'), fa === fb, `${a} equals ${b}`);
+      assert.equal(collationMatch(b, a, 'i;unicode-casemap', 'equals'), fa === fb, 'equals is symmetric');
+      assert.equal(collationMatch(a, b, 'i;unicode-casemap', 'contains'), fa.includes(fb), `${a} contains ${b}`);
+      assert.equal(collationMatch(a, b, 'i;unicode-casemap', 'starts-with'), fa.startsWith(fb));
+      assert.equal(collationMatch(a, b, 'i;unicode-casemap', 'ends-with'), fa.endsWith(fb));
+    }), { numRuns: 2000 });
   });
 
   it('i;unicode-casemap equals a string and its upper and lower case (where casing keeps one character each)', () => {
@@ -103,6 +123,27 @@ describe('CardDAV filters: properties (fast-check)', () => {
       assert.ok(collationMatch(a, a.toUpperCase(), 'i;unicode-casemap', 'equals'), 'upper');
       assert.ok(collationMatch(a.toLowerCase(), a, 'i;unicode-casemap', 'equals'), 'lower');
       assert.ok(collationMatch(a.normalize('NFD'), a.normalize('NFC'), 'i;unicode-casemap', 'equals'));
+    }));
+  });
+
+  it('parseCardFilter reads back any filter model written as XML', () => {
+    // XML text cannot hold most control characters, and turns CR into LF: leave them out.
+    const xmlText = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'Z', 'é', 'İ', '山', '<', '&', '"', ' ', '\n', ';', ','), fc.constantFrom(...'xyz@.')), maxLength: 6 });
+    const name = fc.constantFrom('FN', 'EMAIL', 'ITEM1.EMAIL', 'X-ABLABEL', 'N');
+    const tm: fc.Arbitrary<TextMatch> = fc.record({ text: xmlText, collation: fc.constantFrom<Collation>(...COLLATIONS), negate: fc.boolean(), matchType: fc.constantFrom(...MATCH_TYPES) });
+    const pa = fc.record({ name: fc.constantFrom('TYPE', 'PREF', 'X-EVOLUTION-UI-SLOT'), isNotDefined: fc.boolean(), textMatch: fc.option(tm, { nil: undefined }) }).map((p) =>
+      p.isNotDefined || p.textMatch === undefined ? { name: p.name, isNotDefined: p.isNotDefined } : { name: p.name, isNotDefined: false, textMatch: p.textMatch });
+    const pf: fc.Arbitrary<PropFilter> = fc.record({ name, test: fc.constantFrom<'anyof' | 'allof'>('anyof', 'allof'), isNotDefined: fc.boolean(), textMatches: fc.array(tm, { maxLength: 2 }), paramFilters: fc.array(pa, { maxLength: 2 }) })
+      .map((p) => (p.isNotDefined ? { ...p, textMatches: [], paramFilters: [] } : p));
+    const model: fc.Arbitrary<CardFilter> = fc.record({ test: fc.constantFrom<'anyof' | 'allof'>('anyof', 'allof'), propFilters: fc.array(pf, { maxLength: 3 }) });
+    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+    const textXml = (t: TextMatch) => `<C:text-match collation="${t.collation}" match-type="${t.matchType}" negate-condition="${t.negate ? 'yes' : 'no'}">${esc(t.text)}</C:text-match>`;
+    const xml = (f: CardFilter) =>
+      `<C:filter xmlns:C="urn:ietf:params:xml:ns:carddav" test="${f.test}">${f.propFilters.map((p) =>
+        `<C:prop-filter name="${p.name.toLowerCase()}" test="${p.test}">${p.isNotDefined ? '<C:is-not-defined/>' : ''}${p.textMatches.map(textXml).join('')}${p.paramFilters.map((q) =>
+          `<C:param-filter name="${q.name}">${q.isNotDefined ? '<C:is-not-defined/>' : q.textMatch ? textXml(q.textMatch) : ''}</C:param-filter>`).join('')}</C:prop-filter>`).join('')}</C:filter>`;
+    fc.assert(fc.property(model, (f) => {
+      assert.deepEqual(parseCardFilter(parseXml(xml(f))), f);
     }));
   });
 

@@ -5,7 +5,8 @@ import { parseCard } from '../../lib/carddav/vcard/parse.js';
 import { matchesFilter } from '../../lib/carddav/vcard/filter.js';
 import { CardPreconditionError, type CardPrecondition } from '../../lib/carddav/vcard/errors.js';
 import { parseAddressDataRequest, parseCardFilter } from '../../lib/carddav/reports/filter-xml.js';
-import type { ParsedCard } from '../../lib/carddav/vcard/types.js';
+import type { CardFilter, ParsedCard, PropFilter, TextMatch } from '../../lib/carddav/vcard/types.js';
+import { collationMatch, DEFAULT_CARD_COLLATION, DEFAULT_COLLATION } from '../../lib/caldav/ical/collation.js';
 
 const C = 'xmlns:C="urn:ietf:params:xml:ns:carddav"';
 const filterOf = (inner: string, attrs = '') => parseCardFilter(parseXml(`<C:filter ${C}${attrs}>${inner}</C:filter>`));
@@ -164,6 +165,47 @@ describe('CardDAV filters (RFC 6352 §10.5)', () => {
       assert.equal(tm('zoË Łukasz', 'i;ascii-casemap'), true);
       assert.equal(tm('zoË Łukasz', 'i;octet'), false);
       assert.equal(tm('ZOË Łukasz', 'i;octet'), true);
+    });
+
+    it('a filter changed between calls is judged as it is now (compiled forms are kept only for frozen filters)', () => {
+      const tm: { -readonly [K in keyof TextMatch]: TextMatch[K] } = { text: 'ada', collation: 'i;unicode-casemap', negate: false, matchType: 'contains' };
+      const pf: { -readonly [K in keyof PropFilter]: PropFilter[K] } = { name: 'FN', test: 'anyof', isNotDefined: false, textMatches: [tm], paramFilters: [] };
+      const f: CardFilter = { test: 'anyof', propFilters: [pf] };
+      assert.equal(matchesFilter(ADA, f), true);
+      tm.negate = true;
+      assert.equal(matchesFilter(ADA, f), false);
+      pf.textMatches = [{ ...tm, text: 'grace', negate: false }];
+      assert.equal(matchesFilter(ADA, f), false);
+      pf.isNotDefined = true;
+      assert.equal(matchesFilter(ADA, f), false);
+      pf.name = 'X-NONE';
+      assert.equal(matchesFilter(ADA, f), true);
+    });
+
+    it('parseCardFilter\'s model is frozen all the way down', () => {
+      const f = filterOf('<C:prop-filter name="EMAIL"><C:text-match>ada</C:text-match><C:param-filter name="TYPE"><C:text-match>home</C:text-match></C:param-filter></C:prop-filter>');
+      const pf = f.propFilters[0]!;
+      for (const part of [f, f.propFilters, pf, pf.textMatches, pf.textMatches[0], pf.paramFilters, pf.paramFilters[0], pf.paramFilters[0]!.textMatch]) assert.ok(Object.isFrozen(part));
+      assert.throws(() => ((pf.textMatches[0] as { negate: boolean }).negate = true), TypeError);
+      assert.equal(matchesFilter(ADA, f), true);
+    });
+  });
+
+  describe('collationMatch: match-types over canonical forms', () => {
+    it('CardDAV defaults to i;unicode-casemap, CalDAV keeps i;ascii-casemap', () => {
+      assert.equal(DEFAULT_CARD_COLLATION, 'i;unicode-casemap');
+      assert.equal(DEFAULT_COLLATION, 'i;ascii-casemap');
+    });
+    it('compares NFKD forms: "zoe" starts "Zoë" but neither equals nor ends it', () => {
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'starts-with'), true);
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'equals'), false);
+      assert.equal(collationMatch('Zoë', 'zoe', 'i;unicode-casemap', 'ends-with'), false);
+      assert.equal(collationMatch('Zoë', 'ZOË', 'i;unicode-casemap', 'equals'), true);
+    });
+    it('each match-type anchors where it says', () => {
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada Lovelace', 'ada', 'i;ascii-casemap', m)), [false, true, true, false]);
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada Lovelace', 'LACE', 'i;ascii-casemap', m)), [false, true, false, true]);
+      assert.deepEqual((['equals', 'contains', 'starts-with', 'ends-with'] as const).map((m) => collationMatch('Ada', 'ada', 'i;octet', m)), [false, false, false, false]);
     });
   });
 

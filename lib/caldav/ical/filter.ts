@@ -13,6 +13,7 @@
  */
 import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
 import { NS } from '../../dav/xml/names.js';
+import { checkFilterSize, ownElements as ownFilterElements, type FilterNamespace } from '../../dav/xml/filter-elements.js';
 import { collationContains, DEFAULT_COLLATION, isCollation, type Collation } from './collation.js';
 import { CalendarQueryError } from './errors.js';
 import type { CalendarObject } from './object.js';
@@ -76,6 +77,7 @@ const INSTANCE_PROPERTIES = new Set(['DTSTART', 'DTEND', 'DUE', 'RECURRENCE-ID']
 
 const invalid = (message: string) => new CalendarQueryError(400, 'valid-filter', message);
 const unsupported = (message: string) => new CalendarQueryError(403, 'supported-filter', message);
+const CALDAV_FILTER: FilterNamespace = { ns: NS.CALDAV, prefix: 'CALDAV' };
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -97,7 +99,7 @@ export interface FilterLimits {
  */
 export function parseFilter(el: XmlElement, limits: FilterLimits = {}): CalendarFilter {
   if (!is(el, NS.CALDAV, 'filter')) throw invalid(`expected CALDAV:filter, got ${el.local}`);
-  checkFilterSize(el, limits.maxElements ?? DEFAULT_MAX_FILTER_ELEMENTS);
+  checkFilterSize(el, { maxElements: limits.maxElements ?? DEFAULT_MAX_FILTER_ELEMENTS, maxDepth: MAX_FILTER_DEPTH }, unsupported);
   const comps = ownElements(el, ['comp-filter']);
   if (comps.length !== 1) throw invalid('CALDAV:filter must hold exactly one comp-filter');
   const root = parseCompFilter(comps[0]!);
@@ -106,28 +108,9 @@ export function parseFilter(el: XmlElement, limits: FilterLimits = {}): Calendar
   return root;
 }
 
-function checkFilterSize(filter: XmlElement, maxElements: number): void {
-  let count = 0;
-  const pending: Array<[XmlElement, number]> = [[filter, 0]];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [el, depth] = next;
-    if (depth > MAX_FILTER_DEPTH) throw unsupported(`a filter nested deeper than ${MAX_FILTER_DEPTH} levels is not supported`);
-    for (const c of elements(el)) {
-      if (++count > maxElements) throw unsupported(`a filter of more than ${maxElements} elements is not supported (limits.maxFilterElements)`);
-      pending.push([c, depth + 1]);
-    }
-  }
-}
-
 /** CalDAV children of `el`; unknown CalDAV elements are refused, other namespaces skipped. */
 function ownElements(el: XmlElement, allowed: string[]): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const c of elements(el)) {
-    if (c.ns !== NS.CALDAV) continue;
-    if (!allowed.includes(c.local)) throw unsupported(`CALDAV:${c.local} is not supported inside CALDAV:${el.local}`);
-    out.push(c);
-  }
-  return out;
+  return ownFilterElements(el, CALDAV_FILTER, allowed, unsupported);
 }
 
 function nameOf(el: XmlElement): string {

@@ -9,6 +9,7 @@
  */
 import { badRequest } from '../../dav/errors/dav-error.js';
 import { NS } from '../../dav/xml/names.js';
+import { checkFilterSize, ownElements, type FilterNamespace } from '../../dav/xml/filter-elements.js';
 import { elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
 import { DEFAULT_CARD_COLLATION, isCollation } from '../../caldav/ical/collation.js';
 import { CardPreconditionError } from '../vcard/errors.js';
@@ -26,11 +27,25 @@ const MATCH_TYPES: readonly MatchType[] = ['equals', 'contains', 'starts-with', 
 const VERSIONS: readonly VCardVersion[] = ['3.0', '4.0'];
 
 const unsupported = (message: string) => new CardPreconditionError('supported-filter', message);
+const CARDDAV_FILTER: FilterNamespace = { ns: NS.CARDDAV, prefix: 'CARDDAV' };
 
 export function parseCardFilter(el: XmlElement, limits: CardFilterLimits = {}): CardFilter {
   if (!is(el, NS.CARDDAV, 'filter')) throw badRequest(`expected CARDDAV:filter, got ${el.local}`);
-  checkSize(el, limits.maxElements ?? DEFAULT_MAX_CARD_FILTER_ELEMENTS);
-  return { test: testOf(el), propFilters: own(el, ['prop-filter']).map(parsePropFilter) };
+  // No depth bound needed: the reader does not recurse (and maxXmlDepth bounds the document).
+  checkFilterSize(el, { maxElements: limits.maxElements ?? DEFAULT_MAX_CARD_FILTER_ELEMENTS }, unsupported);
+  return deepFreeze({ test: testOf(el), propFilters: own(el, ['prop-filter']).map(parsePropFilter) });
+}
+
+/**
+ * Frozen all the way down: matchesFilter keeps its compiled form per (frozen) prop-filter object, so
+ * the model must not change after it is read (a changed one would keep its old verdicts).
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** CARDDAV:address-data inside DAV:prop (absent: the whole card, as stored). */
@@ -68,26 +83,9 @@ function attr(el: XmlElement, name: string): string | undefined {
   return undefined;
 }
 
-function checkSize(filter: XmlElement, maxElements: number): void {
-  let count = 0;
-  const pending = [filter];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    for (const c of elements(next)) {
-      if (++count > maxElements) throw unsupported(`a filter of more than ${maxElements} elements is not supported (limits.maxFilterElements)`);
-      pending.push(c);
-    }
-  }
-}
-
 /** CARDDAV children of `el`; an unknown CARDDAV element is refused, other namespaces skipped. */
 function own(el: XmlElement, allowed: string[]): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const c of elements(el)) {
-    if (c.ns !== NS.CARDDAV) continue;
-    if (!allowed.includes(c.local)) throw unsupported(`CARDDAV:${c.local} is not supported inside CARDDAV:${el.local}`);
-    out.push(c);
-  }
-  return out;
+  return ownElements(el, CARDDAV_FILTER, allowed, unsupported);
 }
 
 function testOf(el: XmlElement): 'anyof' | 'allof' {
@@ -130,9 +128,7 @@ function parseParamFilter(el: XmlElement): ParamFilter {
   const kids = own(el, ['is-not-defined', 'text-match']);
   if (kids.length > 1) throw badRequest(`param-filter ${name}: is-not-defined or one text-match`);
   const isNotDefined = kids[0]?.local === 'is-not-defined';
-  const filter: ParamFilter = { name, isNotDefined };
-  if (kids[0]?.local === 'text-match') filter.textMatch = parseTextMatch(kids[0]);
-  return filter;
+  return kids[0]?.local === 'text-match' ? { name, isNotDefined, textMatch: parseTextMatch(kids[0]) } : { name, isNotDefined };
 }
 
 function parseTextMatch(el: XmlElement): TextMatch {

@@ -39,33 +39,34 @@ export interface ParsedCard {
 
 export type MatchType = 'equals' | 'contains' | 'starts-with' | 'ends-with';
 
+/** The filter model is read-only: parseCardFilter freezes it, and compiled filters are kept per object (filter.ts). */
 export interface TextMatch {
-  text: string;
+  readonly text: string;
   /** RFC 6352 §8.3: i;unicode-casemap (the default) and i;ascii-casemap, plus i;octet. */
-  collation: Collation;
-  negate: boolean;
-  matchType: MatchType;
+  readonly collation: Collation;
+  readonly negate: boolean;
+  readonly matchType: MatchType;
 }
 
 export interface ParamFilter {
-  name: string;
-  isNotDefined: boolean;
-  textMatch?: TextMatch;
+  readonly name: string;
+  readonly isNotDefined: boolean;
+  readonly textMatch?: TextMatch;
 }
 
 export interface PropFilter {
   /** Upper-cased property name; matched against every instance of it, grouped or not. */
-  name: string;
-  test: 'anyof' | 'allof';
-  isNotDefined: boolean;
-  textMatches: TextMatch[];
-  paramFilters: ParamFilter[];
+  readonly name: string;
+  readonly test: 'anyof' | 'allof';
+  readonly isNotDefined: boolean;
+  readonly textMatches: readonly TextMatch[];
+  readonly paramFilters: readonly ParamFilter[];
 }
 
 export interface CardFilter {
-  test: 'anyof' | 'allof';
+  readonly test: 'anyof' | 'allof';
   /** None: every card matches (RFC 6352 §10.5, an empty filter). */
-  propFilters: PropFilter[];
+  readonly propFilters: readonly PropFilter[];
 }
 
 /** What CARDDAV:address-data asks for (RFC 6352 §10.4). */
