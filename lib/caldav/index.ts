@@ -17,6 +17,7 @@ import { expandProperty, principalPropertySearch } from './reports/principals.js
 import { calendarPutHook } from './put-hook.js';
 import { calendarTransferHook } from './transfer-hook.js';
 import { calendarDeleteHook } from './delete-hook.js';
+import { calendarCollectionHook } from './mkcol-hook.js';
 import { calendarContentType } from './content-type.js';
 import { calDavErrors } from './errors.js';
 import { CalDavStates } from './state/states.js';
@@ -41,6 +42,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.putHooks.push(calendarPutHook(o));
   dav.transferHooks.push(calendarTransferHook(o));
   dav.deleteHooks.push(calendarDeleteHook(o));
+  dav.collectionHooks.push(calendarCollectionHook);
   dav.errorMappers.push(calDavErrors);
   dav.methods.set('MKCALENDAR', mkcalendar);
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false, states));
