@@ -28,6 +28,16 @@ export async function queryCandidates(states: CalDavStates, req: DavRequest, pat
 }
 
 /**
+ * Every file of a collection, in name order, from the set kept current through sync where the backend
+ * tells changes cheaply (as queryCandidates, without a time-range to narrow by): CardDAV's
+ * addressbook-query, whose filters are tested on each member anyway. Elsewhere the collection is listed.
+ */
+export async function collectionFiles(states: CalDavStates, req: DavRequest, path: string, contentOnly = false): Promise<Iterable<Entry> | AsyncIterable<Entry>> {
+  const set = await states.members.current(req.backend, path, membersKey(states, req, path), { saved: savedAt(states, req, path), full: !contentOnly }).catch(() => null);
+  return set ? sortedByName([...set.files.values()]) : calendarObjects(req, path);
+}
+
+/**
  * The calendar's files by path as they are now, where a set is kept current through sync (git, once
  * a query has read it); null otherwise. calendar-multiget takes its entries from here instead of a
  * stat per href: the set was brought up to the collection's current token just now, so an entry here

@@ -16,7 +16,7 @@ import type { XmlElement } from '../dav/xml/parse.js';
 import { RawXml, type OutNode } from '../dav/xml/write.js';
 import { cardText, cardXmlText, isAddressBookPath, storedCard } from './cards.js';
 import { card, type CardDavOptions } from './context.js';
-import { addressData, CardPreconditionError, type AddressDataRequest, type ParsedCard } from './vcard/index.js';
+import { addressData, CardPreconditionError, type AddressDataRequest, type ParsedCard, type VCardVersion } from './vcard/index.js';
 import type { Logger } from '../../backends/util/log.js';
 import { parseAddressDataRequest } from './reports/filter-xml.js';
 
@@ -35,20 +35,24 @@ export function addressDataProperty(o: CardDavOptions): LiveProperty {
     get: async (r, requested) => {
       if (!(await isAddressBookPath(r.req, parentOf(r.path)))) return null;
       const request = addressDataRequest(requested);
-      if (!request.props && !request.version) return asStored(o, r);
+      if (!request.props) return whole(o, r, request.version ?? '3.0');
       return shaped(o, r, request);
     },
   };
 }
 
-/** No parameters: the stored text (3.0, or 4.0 as 3.0 where faithful), nothing parsed for a 3.0 card. */
-async function asStored(o: CardDavOptions, r: Resource): Promise<OutNode[] | null> {
+/**
+ * The whole card in `version`: the stored text, escaped once per ETag and nothing parsed, when it is
+ * stored in that version (most requests: a 3.0 card asked plainly, DAVx5's version="4.0" of a 4.0 card);
+ * else converted where faithful (see convert), else as stored.
+ */
+async function whole(o: CardDavOptions, r: Resource, version: VCardVersion): Promise<OutNode[] | null> {
   const xml = await cardXmlText(o.states, r.req, r.entry);
   if (!BEGIN_VCARD.test(xml)) return null; // not a card: a file that only sits in the address book
-  if (!VERSION_4.test(xml)) return [new RawXml(xml)];
+  if ((VERSION_4.test(xml) ? '4.0' : '3.0') === version) return [new RawXml(xml)];
   const parsed = await storedCard(o.states, r.req, r.entry);
   if (!parsed) return [new RawXml(xml)];
-  const converted = convert(r, await cardText(o.states, r.req, r.entry), parsed, { version: '3.0' });
+  const converted = convert(r, await cardText(o.states, r.req, r.entry), parsed, { version });
   return [converted ?? new RawXml(xml)];
 }
 

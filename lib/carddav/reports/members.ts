@@ -8,7 +8,7 @@ import type { Resource } from '../../dav/properties/registry.js';
 import type { PropRequest } from '../../dav/propfind-core.js';
 import { hasType } from '../../dav/resource-types.js';
 import { MemberResponses } from '../../caldav/reports/member-responses.js';
-import type { PlainData } from '../../caldav/state/response-cache.js';
+import { plainRequestKey, type PlainData } from '../../caldav/state/response-cache.js';
 import { ADDRESS_DATA, addressDataRequest } from '../address-data.js';
 import { isAddressBookPath } from '../cards.js';
 import { ADDRESSBOOK, type CardDavOptions } from '../context.js';
@@ -31,4 +31,9 @@ const plainAddressData: PlainData = (name, requested) => {
 /** Member responses of a query or multiget: kept bytes where the request is plain (caldav/reports/member-responses.ts). */
 export function cardResponses(o: CardDavOptions, req: DavRequest, request: PropRequest): MemberResponses {
   return new MemberResponses(o.states, req, request, plainAddressData);
+}
+
+/** Whether the request's answer for a card depends on its path and content alone (getetag, plain address-data). */
+export function contentOnly(request: PropRequest): boolean {
+  return plainRequestKey(request, plainAddressData) !== null;
 }

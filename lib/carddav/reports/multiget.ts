@@ -14,6 +14,7 @@ import { timeSlicer } from '../../dav/time-slicer.js';
 import { child, elements, is, textOf } from '../../dav/xml/parse.js';
 import { NS } from '../../dav/xml/names.js';
 import type { OutNode } from '../../dav/xml/write.js';
+import { keptMembers } from '../../caldav/query-candidates.js';
 import { card, type CardDavOptions } from '../context.js';
 import { cardResponses, onAddressBookOrCard } from './members.js';
 
@@ -34,10 +35,13 @@ export function addressBookMultiget(o: CardDavOptions): ReportHandler {
       const writer = cardResponses(o, req, request);
       const responses: (OutNode | Buffer)[] = [];
       const pause = timeSlicer();
-      // A few hrefs at a time: each is a stat and a read, and on a cold cache those overlap.
+      // Once a query has kept the book's members current (git), each href is a look-up there, not a
+      // stat (each of which reads the branch tip); anything not found there is stat'ed (caldav/query-candidates.ts).
+      const members = target.isCollection ? await keptMembers(o.states, req, target.path) : null;
+      // A few hrefs at a time: each is a look-up and a read, and on a cold cache those overlap.
       for await (const response of mapOrdered(hrefs, 8, async (href) => {
         const path = req.pathOfHref(href);
-        const entry = path !== null && isWithin(path, target.path) ? await req.backend.stat(path) : null;
+        const entry = path !== null && isWithin(path, target.path) ? (members?.get(path) ?? (await req.backend.stat(path))) : null;
         if (!entry || entry.kind !== 'file') return hrefStatus(href, 404);
         return writer.write(entry);
       })) {

@@ -21,11 +21,12 @@ import { timeSlicer } from '../../dav/time-slicer.js';
 import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
 import { dav, NS } from '../../dav/xml/names.js';
 import { el, type OutNode } from '../../dav/xml/write.js';
-import { addressBookMembers, storedCard } from '../cards.js';
+import { collectionFiles } from '../../caldav/query-candidates.js';
+import { storedCard } from '../cards.js';
 import { card, type CardDavOptions } from '../context.js';
-import { CardPreconditionError, matchesFilter, type CardFilter } from '../vcard/index.js';
+import { CardPreconditionError, matchesFilter, type CardFilter, type ParsedCard } from '../vcard/index.js';
 import { parseCardFilter } from './filter-xml.js';
-import { cardResponses, onAddressBookOrCard } from './members.js';
+import { cardResponses, contentOnly, onAddressBookOrCard } from './members.js';
 
 /** No filter (Evolution sends none): every card matches, as an empty CARDDAV:filter does. */
 const EVERY: CardFilter = { test: 'anyof', propFilters: [] };
@@ -38,27 +39,38 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
     async run(req, body, target) {
       req.depth('0'); // a malformed Depth is still a 400
       const filterEl = child(body, NS.CARDDAV, 'filter');
-      const filter = filterEl ? parseCardFilter(filterEl) : EVERY;
+      const filter = filterEl ? parseCardFilter(filterEl, { maxElements: req.dav.options.limits.maxFilterElements }) : EVERY;
       const limit = Math.min(requestLimit(body) ?? Infinity, req.dav.options.limits.maxReportResults);
       // The same prop/allprop/propname choice as PROPFIND, minus the filter and limit elements.
       const propPart = { ...body, ns: NS.DAV, local: 'propfind', children: elements(body).filter((e) => !is(e, NS.CARDDAV, 'filter') && !is(e, NS.CARDDAV, 'limit')) };
       const request = parsePropfind(propPart);
       const writer = cardResponses(o, req, request);
-      const candidates: AsyncIterable<Entry> | Entry[] = target.isCollection ? addressBookMembers(req, target.path) : [target.entry];
+      // The book's members as CalDAV keeps a calendar's current (caldav/query-candidates.ts): on git
+      // through sync, one token per query and no listing of 10,000 entries; on folders by one pass of stats.
+      const candidates = target.isCollection ? await collectionFiles(o.states, req, target.path, contentOnly(request)) : [target.entry];
       // A few cards read at once (a cold cache reads each from the backend); a warm one parses nothing.
       const cards = mapOrdered(candidates, 8, async (entry) => ({ entry, parsed: await storedCard(o.states, req, entry) }));
       const responses: (OutNode | Buffer)[] = [];
       const pause = timeSlicer(); // 100,000 cards: other requests run every few ms of this one's work
       let hits = 0;
-      for await (const { entry, parsed } of cards) {
-        await pause();
-        if (!parsed || !matches(req, entry, parsed, filter)) continue;
-        if (hits++ === limit) {
-          // One more match than may be answered: truncated, and said so (clients then narrow the query).
-          responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
-          break;
+      // A client that went away stops the work (100,000 cards read for nobody otherwise).
+      let gone = false;
+      const onClose = () => (gone = true);
+      req.ctx.res.once('close', onClose);
+      try {
+        for await (const { entry, parsed } of cards) {
+          await pause();
+          if (gone) return;
+          if (!parsed || !matches(req, entry, parsed, filter)) continue;
+          if (hits++ === limit) {
+            // One more match than may be answered: truncated, and said so (clients then narrow the query).
+            responses.push(hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits'))));
+            break;
+          }
+          responses.push(await writer.write(entry));
         }
-        responses.push(await writer.write(entry));
+      } finally {
+        req.ctx.res.off('close', onClose);
       }
       sendMultistatus(req.ctx, responses);
     },
@@ -66,7 +78,7 @@ export function addressBookQuery(o: CardDavOptions): ReportHandler {
 }
 
 /** The filter's verdict; a card the filter code fails on is left out (and logged), the request's own faults fail it. */
-function matches(req: DavRequest, entry: Entry, parsed: Parameters<typeof matchesFilter>[0], filter: CardFilter): boolean {
+function matches(req: DavRequest, entry: Entry, parsed: ParsedCard, filter: CardFilter): boolean {
   try {
     return matchesFilter(parsed, filter);
   } catch (err) {
