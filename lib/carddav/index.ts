@@ -25,7 +25,7 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.compliance.push('addressbook');
   dav.resourceTypes.add(ADDRESSBOOK);
   dav.errorMappers.push(cardDavErrors);
-  // [i15-server] properties, PUT/COPY/MOVE/DELETE/MKCOL hooks, GET of an address book.
+  // [i15-server] properties, PUT/COPY/MOVE/DELETE hooks, GET of an address book: register here.
   dav.props.register(...carddavProperties(o, { getctag: dav.props.get(cs('getctag')) }));
   dav.contentType = cardContentType(dav.contentType);
   dav.putHooks.push(cardPutHook(o));
