@@ -88,6 +88,8 @@ export interface MsResponse {
   /** The response's own status or its first propstat status, e.g. 200 or 404. */
   status: number;
   hasCalendarData: boolean;
+  /** Whether it carries a vCard (CARDDAV:address-data). */
+  hasCardData: boolean;
 }
 
 const decode = (s: string) =>
@@ -100,7 +102,7 @@ export function parseMultistatus(xml: string): { responses: MsResponse[]; syncTo
   for (const part of parts) {
     const href = part.match(/<(?:[A-Za-z][\w.-]*:)?href[^>]*>([^<]*)</)?.[1]?.trim() ?? '';
     const status = Number(part.match(/<(?:[A-Za-z][\w.-]*:)?status[^>]*>\s*HTTP\/1\.[01] (\d{3})/)?.[1] ?? 0);
-    responses.push({ href: decode(href), status, hasCalendarData: part.includes('BEGIN:VCALENDAR') });
+    responses.push({ href: decode(href), status, hasCalendarData: part.includes('BEGIN:VCALENDAR'), hasCardData: part.includes('BEGIN:VCARD') });
   }
   const syncToken = xml.match(/<(?:[A-Za-z][\w.-]*:)?sync-token[^>]*>([^<]*)</)?.[1]?.trim();
   return { responses, syncToken: syncToken ? decode(syncToken) : undefined };
@@ -117,8 +119,13 @@ export interface UploadResult {
   seconds: number;
 }
 
-/** PUTs every item into `calendarUrl` (ends in /), `clients` keep-alive clients pulling from one queue. */
-export async function uploadAll(calendarUrl: string, items: { name: string; ics: string }[], clients: number, maxSeconds: number): Promise<UploadResult> {
+/** PUTs every event into `calendarUrl` (ends in /), `clients` keep-alive clients pulling from one queue. */
+export function uploadAll(calendarUrl: string, items: { name: string; ics: string }[], clients: number, maxSeconds: number): Promise<UploadResult> {
+  return putAll(calendarUrl, items.map((it) => ({ name: it.name, body: it.ics })), 'text/calendar; charset=utf-8', clients, maxSeconds);
+}
+
+/** PUTs (If-None-Match: *) every item into `collectionUrl` (ends in /), `clients` keep-alive clients pulling from one queue, until `maxSeconds`. */
+export async function putAll(collectionUrl: string, items: { name: string; body: string }[], contentType: string, clients: number, maxSeconds: number): Promise<UploadResult> {
   const deadline = Date.now() + maxSeconds * 1000;
   let next = 0;
   let done = 0;
@@ -132,7 +139,7 @@ export async function uploadAll(calendarUrl: string, items: { name: string; ics:
         while (next < items.length && Date.now() < deadline) {
           const it = items[next++]!;
           try {
-            const r = await send(agent, calendarUrl + it.name, 'PUT', { 'Content-Type': 'text/calendar; charset=utf-8', 'If-None-Match': '*' }, it.ics, 120_000);
+            const r = await send(agent, collectionUrl + it.name, 'PUT', { 'Content-Type': contentType, 'If-None-Match': '*' }, it.body, 120_000);
             if (r.status !== 201 && r.status !== 204) {
               errors++;
               firstError ??= `PUT ${it.name}: ${r.status} ${r.body.slice(0, 200).replace(/\s+/g, ' ')}`;
@@ -158,11 +165,34 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The p-th percentile (0–100) by the nearest-rank method: p95 of 20 runs is the 19th smallest. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+/** How one member is changed for the sync runs: the new body and its media type. */
+export interface Change<T> {
+  body(item: T, n: number): string;
+  contentType: string;
+}
+
+const ICS_CHANGE: Change<CalEvent> = { body: edited, contentType: 'text/calendar; charset=utf-8' };
+
 /**
  * `runs` times: the token (PROPFIND), one changed event (PUT), then the timed sync-collection; the
  * p50 in ms. Answers that list more than the one change, or miss it, go to `note`.
  */
-export async function syncRuns(agent: Agent, cal: string, url: string, items: CalEvent[], runs: number, H: string, note: (s: string) => void): Promise<{ value: number }> {
+export async function syncRuns<T extends { name: string } = CalEvent>(
+  agent: Agent,
+  cal: string,
+  url: string,
+  items: T[],
+  runs: number,
+  H: string,
+  note: (s: string) => void,
+  change: Change<T> = ICS_CHANGE as unknown as Change<T>,
+): Promise<{ value: number }> {
   const times: number[] = [];
   const counts: number[] = [];
   let wrong = 0;
@@ -171,7 +201,7 @@ export async function syncRuns(agent: Agent, cal: string, url: string, items: Ca
     const token = parseMultistatus(pf.body).syncToken;
     if (pf.status !== 207 || !token) throw new Error(`PROPFIND sync-token on ${cal} gave ${pf.status} without a token`);
     const e = items[(i * 97 + 3) % items.length]!;
-    const put = await send(agent, url + e.name, 'PUT', { 'Content-Type': 'text/calendar; charset=utf-8' }, edited(e, i + 1));
+    const put = await send(agent, url + e.name, 'PUT', { 'Content-Type': change.contentType }, change.body(e, i + 1));
     if (put.status !== 204 && put.status !== 201) throw new Error(`PUT of a changed ${e.name} answered ${put.status}: ${put.body.slice(0, 160)}`);
     const r = await send(agent, url, 'REPORT', reportHeaders('0'), syncBody(token));
     if (r.status !== 207) throw new Error(`sync-collection on ${cal} answered ${r.status}: ${r.body.slice(0, 160)}`);

@@ -3,9 +3,10 @@
  * restarted (same port, same data) and stopped through bench/proc.ts: gitdav with the git and with the
  * folder backend (`node dist/lib/cli.js serve`, no GITDAV_* variable), Xandikos (a git repository per
  * collection, aiohttp) and Radicale (multifilesystem storage, auth none, a config file in the temp
- * dir so /etc/radicale is not read). Each says where a calendar named NAME lives (the bench makes them
- * with MKCALENDAR) and how to drop objects straight into its storage (files, or a native git commit;
- * used only when a PUT upload hits its time cap).
+ * dir so /etc/radicale is not read). Each says where a calendar or an address book named NAME lives
+ * (the bench makes them with MKCALENDAR or an extended MKCOL: all four serve CardDAV too) and how to
+ * drop objects straight into its storage (files, or a native git commit; used only when a PUT upload
+ * hits its time cap).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -28,8 +29,13 @@ export interface CalServer {
   version: string;
   /** Path of the calendar collection NAME, with a trailing slash. */
   calendar(name: string): string;
-  /** Writes objects straight into the storage of an existing calendar; absent where that is not possible. */
-  bulkFill?(calendar: string, items: { name: string; ics: string }[]): void;
+  /** Path of the address book NAME (made by an extended MKCOL), with a trailing slash. */
+  addressBook(name: string): string;
+  /**
+   * Writes objects straight into the storage of an existing collection (its URL path, as calendar()
+   * or addressBook() give it); absent where that is not possible.
+   */
+  bulkFill?(collection: string, items: StoredItem[]): void;
   /** gitdav git: its bare repository (for waiting on its background `git gc`). */
   gitDir?: string;
   /** Bytes under the server's temp dir (data, caches, config), as `du -sb` counts them. */
@@ -97,13 +103,22 @@ async function managed(
   };
 }
 
-export function writeAll(dir: string, items: { name: string; ics: string }[]): void {
+/** One object as the bulk fills write it: its resource name and its bytes. */
+export interface StoredItem {
+  name: string;
+  body: string;
+}
+
+/** `/calendars/user/x/` → `calendars/user/x` (the servers here map URL paths straight onto storage paths). */
+const relative = (collection: string) => decodeURIComponent(collection).replace(/^\/+|\/+$/g, '');
+
+export function writeAll(dir: string, items: StoredItem[]): void {
   if (!existsSync(dir)) throw new Error(`${dir} does not exist`);
-  for (const it of items) writeFileSync(join(dir, it.name), it.ics);
+  for (const it of items) writeFileSync(join(dir, it.name), it.body);
 }
 
 /** One commit adding `items` under `dir` on the branch HEAD names, by `git fast-import`. */
-export function gitFill(gitDir: string, dir: string, items: { name: string; ics: string }[]): void {
+export function gitFill(gitDir: string, dir: string, items: StoredItem[]): void {
   const head = spawnSync('git', ['--git-dir', gitDir, 'symbolic-ref', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'refs/heads/main';
   const message = Buffer.from('bench: bulk fill\n');
   const parts: Buffer[] = [
@@ -112,11 +127,17 @@ export function gitFill(gitDir: string, dir: string, items: { name: string; ics:
     Buffer.from(`from ${head}^0\n`),
   ];
   for (const it of items) {
-    const body = Buffer.from(it.ics);
+    const body = Buffer.from(it.body);
     parts.push(Buffer.from(`M 100644 inline ${dir}/${it.name}\ndata ${body.length}\n`), body, Buffer.from('\n'));
   }
-  const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: Buffer.concat(parts), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+  // gitdav commits its writes in bursts (up to ~2 s later): a commit landing while fast-import runs
+  // moves the ref under it ("cannot lock ref", "Not updating"), and the fill is tried again on the new tip.
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { input: Buffer.concat(parts), encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
+    if (r.status === 0) return;
+    if (attempt >= 5 || !/cannot lock ref|Not updating refs/.test(r.stderr)) throw new Error(`git fast-import into ${gitDir}: ${r.stderr}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+  }
 }
 
 async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
@@ -135,9 +156,10 @@ async function gitdav(name: 'git' | 'gitdav'): Promise<CalServer> {
     version: 'this tree',
     gitDir: backend === 'git' ? dataDir : undefined,
     calendar: (c) => `/calendars/user/${c}/`,
+    addressBook: (c) => `/addressbooks/user/${c}/`,
     // The folder backend serves what is on disk; the git backend's files live in commits: one native
     // commit on top of the branch (the server reads the ref per request, as with any other git client).
-    bulkFill: backend === 'fs' ? (c, items) => writeAll(join(dataDir, 'calendars', 'user', c), items) : (c, items) => gitFill(dataDir, `calendars/user/${c}`, items),
+    bulkFill: backend === 'fs' ? (c, items) => writeAll(join(dataDir, relative(c)), items) : (c, items) => gitFill(dataDir, relative(c), items),
   });
 }
 
@@ -150,9 +172,11 @@ async function xandikos(): Promise<CalServer> {
   return managed('xandikos', base, port, PYTHON, args, undefined, {
     version: pyVersion('xandikos'),
     calendar: (c) => `/user/calendars/${c}/`,
+    // --defaults makes /user/contacts/addressbook/; an extended MKCOL makes more beside it.
+    addressBook: (c) => `/user/contacts/${c}/`,
     // Each collection is a git repository with a work tree: add the files and commit them.
     bulkFill: (c, items) => {
-      const dir = join(data, 'user', 'calendars', c);
+      const dir = join(data, relative(c));
       writeAll(dir, items);
       const env = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' };
       for (const cmd of [['add', '-A'], ['commit', '-q', '-m', 'bench: bulk fill']]) {
@@ -188,8 +212,9 @@ level = warning
   return managed('radicale', base, port, PYTHON, [RADICALE, '--config', conf], undefined, {
     version: pyVersion('radicale'),
     calendar: (c) => `/user/${c}/`,
+    addressBook: (c) => `/user/${c}/`,
     // multifilesystem: one file per object in the collection's folder; its cache is rebuilt from them.
-    bulkFill: (c, items) => writeAll(join(collections, 'collection-root', 'user', c), items),
+    bulkFill: (c, items) => writeAll(join(collections, 'collection-root', relative(c)), items),
   });
 }
 

@@ -201,7 +201,7 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
           const rest = items.slice(up.done);
           r.cells[name] = { value: up.rate, note: `cut at ${cap} s after ${n(up.done)}` };
           if (server.bulkFill) {
-            server.bulkFill(cal, rest);
+            server.bulkFill(server.calendar(cal), rest.map((e) => ({ name: e.name, body: e.ics })));
             notes.push(`${H}: the ${cap} s cap stopped the upload after ${n(up.done)} of ${n(items.length)} PUTs (${up.rate.toFixed(1)}/s); the other ${n(rest.length)} events were written straight into its storage, untimed`);
           } else {
             if (cal === BIG_CAL) s.partial = `${n(up.done)} of ${n(items.length)} events`;

@@ -191,7 +191,7 @@ async function runBackend(backend: 'fs' | 'git'): Promise<string[]> {
     const cal = `${s.url}/calendars/user/big/`;
     const mk = await send(agent, cal, 'MKCALENDAR', { 'Content-Type': 'application/xml; charset=utf-8' }, mkcalendarBody('big'));
     if (mk.status !== 201) throw new Error(`MKCALENDAR: ${mk.status} ${mk.body.slice(0, 200)}`);
-    const items = generateCalendar(EVENTS).map((e) => ({ name: e.name, ics: e.ics }));
+    const items = generateCalendar(EVENTS).map((e) => ({ name: e.name, body: e.ics }));
     // Straight into storage (untimed): the load, not the upload, is measured here.
     if (backend === 'fs') writeAll(join(s.dataDir, 'calendars', 'user', 'big'), items);
     else gitFill(s.dataDir, 'calendars/user/big', items);

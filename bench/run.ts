@@ -6,7 +6,7 @@
  * at the end, on errors and on SIGINT. A server that is missing or fails to start shows as n/a.
  *
  * Knobs (environment):
- * - BENCH_SECTIONS: any of webdav, big, caldav, writes, bursts (default webdav,big,caldav). `writes` adds
+ * - BENCH_SECTIONS: any of webdav, big, caldav, carddav, writes, bursts (default webdav,big,caldav,carddav). `writes` adds
  *   the 1 GiB PUT + GET, the small-PUT runs, commit counts, the history listing and git fsck; `bursts`
  *   is issue 14's write figures (bench/bursts.ts: 1,000 PUTs from one client and from 16, the commits
  *   they make and when they are visible, a PUT into a folder of BENCH_BIG_FILES files), each server alone.
@@ -17,6 +17,8 @@
  * - BENCH_BIG_FILES: files in the big folder (default 100,000).
  * - BENCH_CALDAV_EVENTS, BENCH_CALDAV_PEERS, BENCH_CALDAV_PUT_SECONDS, BENCH_CALDAV_PEER_PUT_SECONDS,
  *   BENCH_CALDAV_WORKERS: see bench/caldav.ts.
+ * - BENCH_CARDDAV_CARDS, BENCH_CARDDAV_PEERS, BENCH_CARDDAV_RUNS, BENCH_CARDDAV_PUT_SECONDS,
+ *   BENCH_CARDDAV_PEER_PUT_SECONDS: see bench/carddav.ts (issue 15; it prints its own targets).
  * - BENCH_NO_WRK=1 / BENCH_NO_CURL=1: the Node client loops instead of wrk / curl.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -24,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { installSignalHandlers, removeTempDirs, stopAll } from './proc.js';
 import { runCalDav } from './caldav.js';
+import { runCardDav } from './carddav.js';
 import { webdavSection, selectedPeers, version } from './webdav.js';
 import { bigFolderSection } from './big-folder.js';
 import { burstsSection } from './bursts.js';
@@ -33,6 +36,8 @@ const QUICK = !!process.env.BENCH_QUICK;
 if (QUICK) {
   process.env.BENCH_CALDAV_EVENTS ??= '1000';
   process.env.BENCH_CALDAV_PEER_PUT_SECONDS ??= '20';
+  process.env.BENCH_CARDDAV_CARDS ??= '1000';
+  process.env.BENCH_CARDDAV_PEER_PUT_SECONDS ??= '20';
 }
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
 const BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? (QUICK ? 10_000 : 100_000));
@@ -53,7 +58,7 @@ function merge(into: Figures, from: Figures): void {
 async function main(): Promise<void> {
   installSignalHandlers();
   const began = Date.now();
-  const sections = new Set((process.env.BENCH_SECTIONS ?? 'webdav,big,caldav').split(',').map((x) => x.trim()));
+  const sections = new Set((process.env.BENCH_SECTIONS ?? 'webdav,big,caldav,carddav').split(',').map((x) => x.trim()));
   const loadBefore = load();
   const figures: Figures = {};
   const print = (lines: string[]) => process.stdout.write(lines.join('\n') + '\n');
@@ -90,8 +95,14 @@ async function main(): Promise<void> {
     if (!c.agreed) process.exitCode = 1;
     print(['', '## CalDAV: gitdav (git and folder backends) vs Xandikos vs Radicale', '', ...c.lines]);
   }
-  // Issue 13's targets read the webdav, big and caldav sections; a run of only others (bursts, which
-  // prints issue 14's own verdicts) would list every one as n/a.
+  if (sections.has('carddav')) {
+    log('CardDAV section (issue 15)…');
+    const c = await runCardDav((m) => log(`carddav: ${m}`));
+    if (!c.agreed) process.exitCode = 1;
+    print(['', '## CardDAV: gitdav (git and folder backends) vs Xandikos vs Radicale (issue 15)', '', ...c.lines]);
+  }
+  // Issue 13's targets read the webdav, big and caldav sections; a run of only others (bursts and
+  // carddav, which print issues 14's and 15's own verdicts) would list every one as n/a.
   if (!['webdav', 'big', 'caldav', 'writes'].some((s) => sections.has(s))) {
     print(['', `load average before: ${loadBefore}; after: ${load()} (1/5/15 min)`, `total time ${((Date.now() - began) / 1000).toFixed(0)} s`]);
     return;
