@@ -25,7 +25,6 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.compliance.push('addressbook');
   dav.resourceTypes.add(ADDRESSBOOK);
   dav.errorMappers.push(cardDavErrors);
-  // [i15-server] properties, PUT/COPY/MOVE/DELETE hooks, GET of an address book: register here.
   dav.props.register(...carddavProperties(o, { getctag: dav.props.get(cs('getctag')) }));
   dav.contentType = cardContentType(dav.contentType);
   dav.putHooks.push(cardPutHook(o));
@@ -34,7 +33,6 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.collectionHooks.push(cardCollectionHook);
   dav.methods.set('GET', addressBookGet(dav.methods.get('GET')!, false, o.states));
   dav.methods.set('HEAD', addressBookGet(dav.methods.get('HEAD')!, true, o.states));
-  // [i15-reports] addressbook-query, addressbook-multiget, address-data: register here.
   dav.props.register(addressDataProperty(o));
   dav.reports.register(addressBookQuery(o), addressBookMultiget(o));
   await ensureAddressBooks(dav.backend, o);
