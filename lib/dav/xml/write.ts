@@ -112,14 +112,15 @@ function write(node: OutNode, scope: Scope, extraDecls: string, ownNsAsDefault: 
  * other namespace it uses is declared on it, so it can be stored and embedded anywhere.
  */
 export function elementToXml(e: XmlElement, withLang = true): string {
-  return write(toOut(e, withLang ? e.lang : undefined), { prefixes: new Map(), defaultNs: '' }, '', true);
+  return write(outElement(e, withLang ? e.lang : undefined), { prefixes: new Map(), defaultNs: '' }, '', true);
 }
 
-function toOut(e: XmlElement, lang?: string): OutElement {
+/** A parsed element as an output element (xml:lang kept where it changes). */
+export function outElement(e: XmlElement, lang?: string): OutElement {
   const attrs: Record<string, string> = {};
   for (const [k, v] of e.attrs) attrs[k] = v;
   if (lang !== undefined) attrs[`{${NS.XML}}lang`] = lang;
   const name = e.ns ? `{${e.ns}}${e.local}` : e.local;
-  const children = e.children.map((c) => (typeof c === 'string' ? c : toOut(c, c.lang !== e.lang ? c.lang : undefined)));
+  const children = e.children.map((c) => (typeof c === 'string' ? c : outElement(c, c.lang !== e.lang ? c.lang : undefined)));
   return { name, attrs, children };
 }
