@@ -224,3 +224,38 @@ export const CAL_STARTERS: Record<CalName, () => Promise<CalServer>> = {
   xandikos,
   radicale,
 };
+
+/**
+ * Each wanted server in CAL_ORDER, one at a time: started, measured by `measure`, stopped. One that
+ * cannot start is skipped and named in `missing` (why); one whose measuring fails is noted in `notes`
+ * and stopped like the others, so one broken peer never ends the section.
+ */
+export async function eachCalServer(
+  o: { wanted: readonly CalName[]; missing: Partial<Record<CalName, string>>; versions: Partial<Record<CalName, string>>; notes: string[]; log: (line: string) => void },
+  measure: (server: CalServer) => Promise<void>,
+): Promise<void> {
+  for (const name of CAL_ORDER) {
+    if (!o.wanted.includes(name)) {
+      o.missing[name] = 'not selected';
+      continue;
+    }
+    let server: CalServer;
+    try {
+      server = await CAL_STARTERS[name]();
+    } catch (err) {
+      o.missing[name] = (err as Error).message.split('\n')[0]!;
+      o.log(`${name} skipped: ${o.missing[name]}`);
+      continue;
+    }
+    o.versions[name] = server.version;
+    o.log(`${name} on ${server.url} (pid ${server.pid()})`);
+    try {
+      await measure(server);
+    } catch (err) {
+      o.notes.push(`${CAL_HEADERS[name]}: stopped early: ${(err as Error).message.split('\n')[0]}`);
+      o.log(`${name} failed: ${(err as Error).stack}`);
+    } finally {
+      await server.stop();
+    }
+  }
+}

@@ -39,7 +39,7 @@ import {
   syncRuns,
   uploadAll,
 } from './caldav-http.js';
-import { CAL_HEADERS, CAL_ORDER, CAL_STARTERS, type CalName, type CalServer } from './caldav-servers.js';
+import { CAL_HEADERS, CAL_ORDER, eachCalServer, type CalName, type CalServer } from './caldav-servers.js';
 import { describeProcs, installSignalHandlers, removeTempDirs, sampleProcesses, sampleRss, stopAll } from './proc.js';
 import { waitForGit } from './git.js';
 import { fmt as fmtCell, markdownTable, ratio, type Cell } from './table.js';
@@ -140,32 +140,7 @@ export async function runCalDav(log: (msg: string) => void = (m) => process.stde
   const loadTimer = setInterval(() => load.push(loadavg()[0]!), 5000);
 
   try {
-    for (const name of CAL_ORDER) {
-      if (!wanted.includes(name)) {
-        missing[name] = 'not selected';
-        continue;
-      }
-      let server: CalServer;
-      try {
-        server = await CAL_STARTERS[name]();
-      } catch (err) {
-        missing[name] = (err as Error).message.split('\n')[0]!;
-        log(`${name} skipped: ${missing[name]}`);
-        continue;
-      }
-      versions[name] = server.version;
-      log(`${name} on ${server.url} (pid ${server.pid()})`);
-      const s: Seen = {};
-      seen[name] = s;
-      try {
-        await measureServer(server, s);
-      } catch (err) {
-        notes.push(`${CAL_HEADERS[name]}: stopped early: ${(err as Error).message.split('\n')[0]}`);
-        log(`${name} failed: ${(err as Error).stack}`);
-      } finally {
-        await server.stop();
-      }
-    }
+    await eachCalServer({ wanted, missing, versions, notes, log }, (server) => measureServer(server, (seen[server.name] = {})));
   } finally {
     clearInterval(loadTimer);
   }

@@ -26,7 +26,7 @@ import type { Agent } from 'node:http';
 import { editedCard, expectedHits, generateContacts, QUERIES, type Contact, type QueryId } from './carddav-data.js';
 import { addressBookMultigetBody, addressBookQueryBody, CARD_WITHOUT_UID, mkAddressBookBody, VCARD_CONTENT_TYPE } from './carddav-http.js';
 import { keepAlive, median, memberName, parseMultistatus, percentile, putAll, reportHeaders, send, syncRuns } from './caldav-http.js';
-import { CAL_HEADERS, CAL_ORDER, CAL_STARTERS, type CalName, type CalServer } from './caldav-servers.js';
+import { CAL_HEADERS, CAL_ORDER, eachCalServer, type CalName, type CalServer } from './caldav-servers.js';
 import { cardVerdicts, renderCardVerdicts, type CardFigures, type CardWho } from './carddav-targets.js';
 import { describeProcs, installSignalHandlers, removeTempDirs, sampleProcesses, sampleRss, stopAll } from './proc.js';
 import { waitForGit } from './git.js';
@@ -240,30 +240,7 @@ export async function runCardDav(log: (msg: string) => void = (m) => process.std
   }
 
   try {
-    for (const name of CAL_ORDER) {
-      if (!wanted.includes(name)) {
-        missing[name] = 'not selected';
-        continue;
-      }
-      let server: CalServer;
-      try {
-        server = await CAL_STARTERS[name]();
-      } catch (err) {
-        missing[name] = (err as Error).message.split('\n')[0]!;
-        log(`${name} skipped: ${missing[name]}`);
-        continue;
-      }
-      versions[name] = server.version;
-      log(`${name} on ${server.url} (pid ${server.pid()})`);
-      try {
-        await measure(server);
-      } catch (err) {
-        notes.push(`${CAL_HEADERS[name]}: stopped early: ${(err as Error).message.split('\n')[0]}`);
-        log(`${name} failed: ${(err as Error).stack}`);
-      } finally {
-        await server.stop();
-      }
-    }
+    await eachCalServer({ wanted, missing, versions, notes, log }, measure);
   } finally {
     clearInterval(loadTimer);
   }
