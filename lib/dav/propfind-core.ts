@@ -33,12 +33,12 @@ export function parsePropfind(body: XmlElement | null): PropRequest {
   throw badRequest('DAV:propfind needs one of prop, propname or allprop');
 }
 
-/** A `DAV:prop` element as a request, keeping each element for parameterised properties. */
 /** Refuses a request's bad property parameters before a streamed answer starts (LiveProperty.check). */
 export function checkPropRequest(req: DavRequest, request: PropRequest): void {
   if (request.kind === 'prop') req.dav.props.checkRequested(request.names, request.requested);
 }
 
+/** A `DAV:prop` element as a request, keeping each element for parameterised properties. */
 export function propRequest(prop: XmlElement): PropRequest {
   const requested = new Map(elements(prop).map((e) => [clarkOf(e), e]));
   return { kind: 'prop', names: [...requested.keys()], requested };
