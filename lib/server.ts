@@ -103,7 +103,13 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const KoaApp = requireCjs('koa') as typeof import('koa'); // not `import`: backends/util/require-cjs.ts
   const koa = new KoaApp();
   koa.silent = true;
+  // Koa reports a failed response stream twice (the stream's 'error' event and its pipeline's callback): logged once.
+  const reported = new WeakSet<object>();
   koa.on('error', (err: unknown, ctx?: Context) => {
+    if (typeof err === 'object' && err !== null) {
+      if (reported.has(err)) return;
+      reported.add(err);
+    }
     // A client that hangs up mid-response is routine, not a server error.
     const code = (err as NodeJS.ErrnoException)?.code;
     const routine = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';

@@ -16,6 +16,8 @@ export function calendarDataProperty(o: CalDavOptions): LiveProperty {
     inAllprop: false,
     protected: true,
     appliesTo: (r) => !r.isCollection,
+    // A bad content-type, version or expand is the request's fault (403/400) whatever the members are.
+    check: (requested) => void (wantsShaping(requested) && parseCalendarDataRequest(requested!)),
     get: async (r, requested) => {
       if (!wantsShaping(requested)) {
         // The stored text, escaped once per ETag and written as it is: nothing parsed.

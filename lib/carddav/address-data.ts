@@ -35,6 +35,8 @@ export function addressDataProperty(o: CardDavOptions): LiveProperty {
     inAllprop: false,
     protected: true,
     appliesTo: (r) => !r.isCollection,
+    // An unsupported content-type or version is the request's fault (403) whatever the members are.
+    check: (requested) => void addressDataRequest(requested),
     get: async (r, requested) => {
       if (!(await isAddressBookPath(r.req, parentOf(r.path)))) return null;
       const request = addressDataRequest(requested);

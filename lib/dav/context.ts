@@ -110,6 +110,12 @@ export type CollectionHook = (
   c: { readonly types: readonly string[]; readonly props: ReadonlyMap<string, XmlElement> },
 ) => Promise<{ summary?: string } | undefined>;
 
+/**
+ * Runs before a LOCK on an unmapped URL creates an empty resource there (RFC 4918 §7.3); may throw to
+ * refuse it, as a PutHook refuses a PUT (a name reserved for shares). No body: nothing else to check.
+ */
+export type LockNullHook = (req: DavRequest, path: string) => Promise<void>;
+
 export interface Dav {
   backend: Backend;
   locks: LockTable;
@@ -135,6 +141,8 @@ export interface Dav {
   deleteHooks: DeleteHook[];
   /** Checks and summaries for collections made with a body, in order; see CollectionHook. */
   collectionHooks: CollectionHook[];
+  /** Checks for an empty resource a LOCK creates, in order; see LockNullHook. */
+  lockNullHooks: LockNullHook[];
   /** How protocol extensions' own errors become DAV errors (CalDAV's preconditions); see errors/render.ts. */
   errorMappers: ErrorMapper[];
   /** The Content-Type of a file for GET and getcontenttype (CalDAV refines it for calendar objects). */

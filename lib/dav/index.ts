@@ -67,6 +67,7 @@ export async function createDav({ backend, prefix = '', options = {} }: CreateDa
     transferHooks: [],
     deleteHooks: [],
     collectionHooks: [],
+    lockNullHooks: [],
     errorMappers: [],
     contentType: async (_req, entry) => contentTypeOf(entry.path),
     // The manager made here, even where a caller put another table in its place (it follows the journal).

@@ -5,7 +5,8 @@ import type { Context } from 'koa';
 import { el, serializeFragment, type OutElement, type OutNode } from './xml/write.js';
 import { dav, NS } from './xml/names.js';
 import { timeSlicer } from './time-slicer.js';
-import type { MemberError } from './errors/dav-error.js';
+import type { DavError, MemberError } from './errors/dav-error.js';
+import { errorMappersOf, toDavError } from './errors/render.js';
 
 export function statusLine(code: number): string {
   const reason = code === 207 ? 'Multi-Status' : code === 424 ? 'Failed Dependency' : code === 507 ? 'Insufficient Storage' : STATUS_CODES[code] ?? '';
@@ -99,4 +100,27 @@ export async function peeked<T>(items: AsyncIterable<T>): Promise<AsyncIterable<
       }
     },
   };
+}
+
+const WITHIN_LIMITS = dav('number-of-matches-within-limits');
+
+/**
+ * `items`, ended cleanly where the server limited the work after a response was out: a failure the
+ * mount maps to 507 number-of-matches-within-limits (CalDAV's spent step budget: lib/caldav/errors.ts)
+ * gives way to `last(error)`'s items (a 507 response for the request-URI), since the 207 is sent and
+ * the connection would otherwise be cut. Before the first item it is thrown, so the request answers
+ * that 507 itself (see peeked). Every other failure is thrown.
+ */
+export async function* withinLimits<T>(ctx: Context, items: AsyncIterable<T>, last: (error: DavError) => Promise<T[]> | T[]): AsyncGenerator<T> {
+  let out = false;
+  try {
+    for await (const item of items) {
+      yield item;
+      out = true;
+    }
+  } catch (err) {
+    const error = out ? toDavError(err, errorMappersOf(ctx)) : undefined;
+    if (!error || error.status !== 507 || error.condition?.name !== WITHIN_LIMITS) throw err;
+    yield* await last(error);
+  }
 }

@@ -3,6 +3,7 @@
  * for one resource. Only the requested live properties are computed; dead ones come from the backend.
  */
 import type { Resource } from './properties/registry.js';
+import type { DavRequest } from './context.js';
 import type { XmlElement } from './xml/parse.js';
 import { child, clarkOf, elements, is } from './xml/parse.js';
 import { badRequest } from './errors/dav-error.js';
@@ -30,6 +31,11 @@ export function parsePropfind(body: XmlElement | null): PropRequest {
   if (prop) return propRequest(prop);
   if (kids.length === 0) return { kind: 'allprop', include: [] };
   throw badRequest('DAV:propfind needs one of prop, propname or allprop');
+}
+
+/** Refuses a request's bad property parameters before a streamed answer starts (LiveProperty.check). */
+export function checkPropRequest(req: DavRequest, request: PropRequest): void {
+  if (request.kind === 'prop') req.dav.props.checkRequested(request.names, request.requested);
 }
 
 /** A `DAV:prop` element as a request, keeping each element for parameterised properties. */

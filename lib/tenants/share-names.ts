@@ -15,6 +15,7 @@ export function reserveShareNames(dav: Dav): void {
   dav.putHooks.push(async (req) => refuse(req, req.path));
   dav.collectionHooks.push(async (req) => refuse(req, req.path));
   dav.transferHooks.push(async (req, t) => refuse(req, t.dest));
+  dav.lockNullHooks.push(async (req, path) => void (await refuse(req, path)));
 }
 
 async function refuse(req: DavRequest, path: string): Promise<undefined> {

@@ -12,9 +12,9 @@ import { isWithin, parentOf, type Entry } from '../../../backends/backend.js';
 import { mapOrdered } from '../../../backends/util/concurrency.js';
 import type { DavRequest } from '../../dav/context.js';
 import { badRequest } from '../../dav/errors/dav-error.js';
-import { hrefStatus, peeked, sendMultistatus } from '../../dav/multistatus.js';
+import { hrefStatus, peeked, sendMultistatus, withinLimits } from '../../dav/multistatus.js';
 import type { Resource } from '../../dav/properties/registry.js';
-import { propRequest, type PropRequest } from '../../dav/propfind-core.js';
+import { checkPropRequest, propRequest, type PropRequest } from '../../dav/propfind-core.js';
 import type { ReportHandler } from '../../dav/reports.js';
 import { timeSlicer } from '../../dav/time-slicer.js';
 import { child, elements, is, textOf, type XmlElement } from '../../dav/xml/parse.js';
@@ -42,11 +42,12 @@ function sizeOf(r: OutNode | Buffer): number {
 /**
  * Sends `items` as a streamed 207 for a REPORT on `target`: the first item is produced before the
  * status is sent, so a request the report refuses at once (a bad parameter, a filter it cannot
- * run) is still a 4xx; later failures cut the stream. Past limits.maxReportBytes (0: none) the
- * answer ends with a 507 for `target`, as at TRUNCATED.
+ * run) is still a 4xx; later failures cut the stream, except a spent step budget (withinLimits),
+ * which ends it as TRUNCATED does. Past limits.maxReportBytes (0: none) the answer ends with a 507
+ * for `target`, as at TRUNCATED.
  */
 export async function sendReport(req: DavRequest, target: Resource, items: AsyncIterable<ReportItem>): Promise<void> {
-  const produced = await peeked(items);
+  const produced = await peeked(withinLimits<ReportItem>(req.ctx, items, () => [TRUNCATED]));
   const budget = req.dav.options.limits.maxReportBytes || Infinity;
   async function* stream(): AsyncGenerator<OutNode | Buffer> {
     let spent = 0;
@@ -90,6 +91,7 @@ export function memberMultiget(o: MultigetOptions): ReportHandler {
     async run(req, body, target) {
       const propEl = child(body, NS.DAV, 'prop');
       const request: PropRequest = propEl ? propRequest(propEl) : { kind: 'allprop', include: [] };
+      checkPropRequest(req, request); // e.g. a bad calendar-data or address-data: its 4xx, not a cut stream
       o.check?.(request);
       const local = o.name.slice(o.name.indexOf('}') + 1);
       const hrefs = distinctHrefs(req, body, local);

@@ -64,6 +64,7 @@ export const lock: MethodHandler = async (req) => {
     newLock = await create();
   } else {
     // A locked empty resource (§7.3): the lock is taken inside the same write step that creates it.
+    for (const hook of req.dav.lockNullHooks) await hook(req, req.path);
     const guard = writeGuard(req, [{ path: req.path, membership: true }]);
     await guard(liveView(req));
     let taken: Lock | undefined;

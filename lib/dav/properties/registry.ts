@@ -50,6 +50,11 @@ export interface LiveProperty {
    * element the client asked with, for properties that take parameters (CALDAV:calendar-data).
    */
   get(res: Resource, requested?: XmlElement): Promise<OutNode[] | null> | OutNode[] | null;
+  /**
+   * Refuses the request's parameters (`requested`) by throwing, before any resource is answered: a
+   * streamed 207 cannot become a 4xx later, so a REPORT checks them up front (checkRequested).
+   */
+  check?(requested: XmlElement | undefined): void;
 }
 
 declare module '../context.js' {
@@ -65,6 +70,11 @@ export class PropertyRegistry {
   register(...props: LiveProperty[]): this {
     for (const p of props) this.byName.set(p.name, p);
     return this;
+  }
+
+  /** Runs each requested live property's check on the element it was asked with (see LiveProperty.check). */
+  checkRequested(names: readonly string[], requested: ReadonlyMap<string, XmlElement> | undefined): void {
+    for (const name of names) this.byName.get(name)?.check?.(requested?.get(name));
   }
 
   get(name: string): LiveProperty | undefined {

@@ -7,8 +7,8 @@
 import type { ReportHandler } from '../reports.js';
 import { Resource } from '../properties/registry.js';
 import { badRequest, forbidden, MemberError } from '../errors/dav-error.js';
-import { propRequest, propResponse, type PropRequest } from '../propfind-core.js';
-import { hrefStatus, memberErrorResponse, peeked, sendMultistatus } from '../multistatus.js';
+import { checkPropRequest, propRequest, propResponse, type PropRequest } from '../propfind-core.js';
+import { hrefStatus, memberErrorResponse, peeked, sendMultistatus, withinLimits } from '../multistatus.js';
 import { child, textOf } from '../xml/parse.js';
 import { el, type OutElement } from '../xml/write.js';
 import { dav, NS } from '../xml/names.js';
@@ -31,6 +31,7 @@ export const syncCollection: ReportHandler = {
     if (level !== '1') throw forbidden(`sync-level ${level} is not supported here; use 1`);
     const propEl = child(body, NS.DAV, 'prop');
     const request: PropRequest = propEl ? propRequest(propEl) : { kind: 'prop', names: [dav('getetag')] };
+    checkPropRequest(req, request); // a bad calendar-data or address-data: its 4xx before the 207 starts
     const limitEl = child(body, NS.DAV, 'limit');
     const nresults = limitEl && child(limitEl, NS.DAV, 'nresults');
     let limit: number | undefined;
@@ -59,9 +60,17 @@ export const syncCollection: ReportHandler = {
       for (const path of changes.removed) yield hrefStatus(req.href(path, false), 404);
       if (changes.truncated) yield hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits')));
     }
+    // A spent step budget once responses are out (withinLimits): the answer ends with a 507 for the
+    // collection, as a DAV:limit does, and a token for the state before this answer (the old one, or
+    // an empty collection's for a first sync), so the responses sent are true and the client asks again.
+    let token = changes.token;
+    const cut = async (): Promise<OutElement[]> => {
+      token = since ?? (await backend.changes(target.path, undefined, 0)).token;
+      return [hrefStatus(target.href, 507, el(dav('number-of-matches-within-limits')))];
+    };
     // Streamed: each response sent and dropped (whole cards or calendar objects asked of a big
     // collection are never held at once). The first is produced before the status is sent (peeked).
-    sendMultistatus(req.ctx, await peeked(responses()), () => [el(dav('sync-token'), changes.token)]);
+    sendMultistatus(req.ctx, await peeked(withinLimits(req.ctx, responses(), cut)), () => [el(dav('sync-token'), token)]);
   },
 };
 
