@@ -103,13 +103,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const KoaApp = requireCjs('koa') as typeof import('koa'); // not `import`: backends/util/require-cjs.ts
   const koa = new KoaApp();
   koa.silent = true;
-  // Koa reports a failed response stream twice (the stream's 'error' event and its pipeline's callback): logged once.
-  const reported = new WeakSet<object>();
+  const reported = new WeakSet<object>(); // Koa reports a failed response stream twice (its 'error' event, its pipeline's callback)
   koa.on('error', (err: unknown, ctx?: Context) => {
-    if (typeof err === 'object' && err !== null) {
-      if (reported.has(err)) return;
-      reported.add(err);
-    }
+    if (typeof err === 'object' && err !== null && reported.has(err)) return; // logged once
+    if (typeof err === 'object' && err !== null) reported.add(err);
     // A client that hangs up mid-response is routine, not a server error.
     const code = (err as NodeJS.ErrnoException)?.code;
     const routine = code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
