@@ -21,7 +21,7 @@ import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardVie
 import type { PropertyMap, PropPatch, Quota, VersionInfo, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
-import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, SyncCapable, Versioned } from '../capabilities.js';
+import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, StateChanges, SyncCapable, SyncState, Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
@@ -50,6 +50,8 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   readonly name: string;
   readonly stateDir: string;
   readonly cheapChanges: boolean;
+  /** Where the own tree has it (git); a share's tree without it answers by its tokens. */
+  readonly changesSinceState?: (path: string, since: SyncState | undefined) => Promise<StateChanges>;
 
   constructor(
     private readonly own: Backend,
@@ -60,6 +62,7 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
     this.stateDir = own.stateDir;
     this.cheapChanges = isSyncCapable(own) && own.cheapChanges;
     if (isQuotaAware(own)) this.quota = (path) => this.quotaOf(path);
+    if (isSyncCapable(own) && own.changesSinceState) this.changesSinceState = (path, since) => this.changesSince(path, since);
   }
 
   private get shareProps(): ShareProps {
@@ -348,6 +351,22 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
     const backend = r ? r.mount.target : this.own;
     if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
     const set = await this.via(r?.mount ?? null, backend.changes(r ? r.inner : path, since, limit));
+    if (!r) return set;
+    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
+  }
+
+  private async changesSince(path: string, since: SyncState | undefined): Promise<StateChanges> {
+    const r = this.route(path);
+    const backend = r ? r.mount.target : this.own;
+    if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
+    const inner = r ? r.inner : path;
+    let set: StateChanges;
+    if (backend.changesSinceState) set = await this.via(r?.mount ?? null, backend.changesSinceState(inner, since));
+    else {
+      const token = (since as { token?: string } | undefined)?.token;
+      const cs = await this.via(r?.mount ?? null, backend.changes(inner, token));
+      set = { changed: cs.changed, removed: cs.removed, state: { token: cs.token } };
+    }
     if (!r) return set;
     return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
   }
