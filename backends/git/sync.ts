@@ -99,14 +99,16 @@ export class GitSync {
       const fast = await this.changesFromIndex(path, editor, slot, since, time, Infinity, touched ?? []);
       if (fast) return { ...fast, state: slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor) };
     }
-    // Rare (history the path index does not cover, the folder replaced whole): the whole comparison.
-    const currentTree = slot.oid ?? (await editor.flush(slot));
+    // The first catch-up, or rare (history the path index does not cover, the folder replaced
+    // whole): the whole comparison, with the current state as the fast path can read it next time
+    // (a delta over the tip's tree; a tree written now is one the path index never knows).
+    const state: TokenState = slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor);
     const before = since ? await this.memberState(since) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
-    const now = await this.memberState({ tree: currentTree });
+    const now = await this.memberState(state);
     const diff = diffMembers(before.prints, now.prints, Infinity);
     const changed: Entry[] = [];
     for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
-    return { changed, removed: diff.removed.map((n) => joinPath(path, n)), state: { tree: currentTree } };
+    return { changed, removed: diff.removed.map((n) => joinPath(path, n)), state };
   }
 
   /**
