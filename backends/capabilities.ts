@@ -51,6 +51,16 @@ export interface StateChanges {
   state: SyncState;
 }
 
+/**
+ * `changesSinceState` where the backend has it, else `changes()` with the token kept as the state
+ * (a view whose collection is on a backend without it).
+ */
+export async function changesSinceStateOf(backend: SyncCapable, path: string, since: SyncState | undefined): Promise<StateChanges> {
+  if (backend.changesSinceState) return backend.changesSinceState(path, since);
+  const set = await backend.changes(path, (since as { token?: string } | undefined)?.token);
+  return { changed: set.changed, removed: set.removed, state: { token: set.token } };
+}
+
 export function isSyncCapable(backend: Backend): backend is Backend & SyncCapable {
   const b = backend as Partial<SyncCapable>;
   return typeof b.changes === 'function' && typeof b.syncToken === 'function';
