@@ -33,6 +33,32 @@ export interface SyncCapable {
    * on every request; otherwise it may list the collection and save a snapshot per call.
    */
   readonly cheapChanges: boolean;
+  /**
+   * `changes()` for a process's own catch-up (the UID index): since a state this method returned
+   * (undefined: every member, as added), with the state the changes reach, an opaque object kept in
+   * memory. Nothing is signed or stored for it (git: no delta blob per call). Exact as a token is;
+   * throws InvalidSyncToken when the state is gone. Optional: git has it, fs does not.
+   */
+  changesSinceState?(path: string, since: SyncState | undefined): Promise<StateChanges>;
+}
+
+/** A collection's state as `changesSinceState` names it: opaque, in this process's memory only. */
+export type SyncState = object;
+
+export interface StateChanges {
+  changed: Entry[];
+  removed: string[];
+  state: SyncState;
+}
+
+/**
+ * `changesSinceState` where the backend has it, else `changes()` with the token kept as the state
+ * (a view whose collection is on a backend without it).
+ */
+export async function changesSinceStateOf(backend: SyncCapable, path: string, since: SyncState | undefined): Promise<StateChanges> {
+  if (backend.changesSinceState) return backend.changesSinceState(path, since);
+  const set = await backend.changes(path, (since as { token?: string } | undefined)?.token);
+  return { changed: set.changed, removed: set.removed, state: { token: set.token } };
 }
 
 export function isSyncCapable(backend: Backend): backend is Backend & SyncCapable {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, MoveOptions, MutationOptions, PropertyMap, PropPatch, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, SyncCapable, UnlockAware } from '../capabilities.js';
+import type { CopyTarget, ListingVersioned, OpenedRead, ReadOpener, StateChanges, SyncCapable, SyncState, UnlockAware } from '../capabilities.js';
 import { blobIdOf, openedBlob } from './read-open.js';
 import { propsOf, serializeSidecar, SIDECAR } from '../sidecar.js';
 import { listedBy, listedProps, markListed } from './listed-props.js';
@@ -26,7 +26,7 @@ import { DEFAULT_BURST_RULES } from './journal/burst.js';
 import { pathIndexVersions } from './journal/net-changes.js';
 import { LiveState, type LiveView, type Tip } from './live-state.js';
 import { FolderTags, lazyEtag } from './folder-etag.js';
-import { SyncDeltas } from './sync-delta.js';
+import { SyncDeltas, type TokenState } from './sync-delta.js';
 import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -108,6 +108,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
       stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
+      stateIn: (path, slot, editor) => this.syncStateIn(path, slot, editor),
       markerOf: (path, slot, editor) => this.markerOf(this.views.get(editor), path, slot),
     });
     this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
@@ -337,6 +338,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     return (view && (await this.deltas.write(view, path, slot))) ?? editor.flush(slot);
   }
 
+  /** `syncState` in memory: the delta's members, nothing written (else the tree, written, as there). */
+  private async syncStateIn(path: string, slot: DirSlot, editor: TreeEditor): Promise<TokenState> {
+    const view = this.views.get(editor);
+    return (view && (await this.deltas.state(view, path, slot))) ?? { tree: await editor.flush(slot) };
+  }
+
   /** An edited folder's marker in a sync delta: its journal-named ETag without the quotes (./sync-delta.ts). */
   private async markerOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
     const etag = view ? await this.folderTags.etagOf(view, path, slot) : null;
@@ -350,6 +357,10 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
 
   changes(path: string, since: string | undefined, limit = Infinity): Promise<ChangeSet> {
     return this.sync.changes(path, since, limit);
+  }
+
+  changesSinceState(path: string, since: SyncState | undefined): Promise<StateChanges> {
+    return this.sync.changesSinceState(path, since as TokenState | undefined);
   }
 
   /** Commits everything in the journal now, open bursts too (tests, tools), and waits for it. */

@@ -31,6 +31,8 @@ export interface SyncDeps {
   toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
   /** The token state of a folder in an editor's state: its tree id, or a delta blob (./sync-delta.ts). */
   stateOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string>;
+  /** The same state in memory (nothing written where a delta can say it; else its tree, written). */
+  stateIn(path: string, slot: DirSlot, editor: TreeEditor): Promise<TokenState>;
   /** The marker of a folder the journal changed, as a delta names it (./sync-delta.ts); null for none. */
   markerOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string | null>;
 }
@@ -65,7 +67,7 @@ export class GitSync {
     }
     if (previous) {
       const fast = await this.changesFromIndex(path, editor, slot, previous, time, limit, touched ?? []);
-      if (fast) return fast;
+      if (fast) return { token: await this.token(path, slot.oid ?? (await this.d.stateOf(path, slot, editor))), ...fast, truncated: false };
     }
     // The whole comparison: the current state as a tree (written, for an edited folder), as before.
     const currentTree = slot.oid ?? (await editor.flush(slot));
@@ -79,6 +81,34 @@ export class GitSync {
     const changed: Entry[] = [];
     for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
     return { token, changed, removed: diff.removed.map((n) => joinPath(path, n)), truncated: diff.truncated };
+  }
+
+  /**
+   * Changes since an in-memory state this method returned (undefined: every member, as added), and
+   * the state they reach: a process's own catch-up (the UID index), which shows no token to anyone,
+   * so nothing is signed and an edited folder's state is not written as a delta blob. Exact as a
+   * token is: the state is the one of the same live state the changes were read from. Throws
+   * InvalidSyncToken when the state's tree is gone (history rewritten).
+   */
+  async changesSinceState(path: string, since: TokenState | undefined): Promise<StateChangeSet> {
+    const { editor, time, touched } = await this.d.editor();
+    const slot = await editor.get(path);
+    if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
+    if (since && (await this.d.store.typeOf(since.tree)) !== 'tree') throw new BackendError('InvalidSyncToken', path, 'the state the changes are asked since is gone');
+    if (since) {
+      const fast = await this.changesFromIndex(path, editor, slot, since, time, Infinity, touched ?? []);
+      if (fast) return { ...fast, state: slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor) };
+    }
+    // The first catch-up, or rare (history the path index does not cover, the folder replaced
+    // whole): the whole comparison, with the current state as the fast path can read it next time
+    // (a delta over the tip's tree; a tree written now is one the path index never knows).
+    const state: TokenState = slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor);
+    const before = since ? await this.memberState(since) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
+    const now = await this.memberState(state);
+    const diff = diffMembers(before.prints, now.prints, Infinity);
+    const changed: Entry[] = [];
+    for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
+    return { changed, removed: diff.removed.map((n) => joinPath(path, n)), state };
   }
 
   /**
@@ -116,7 +146,7 @@ export class GitSync {
     time: Date,
     limit: number,
     touched: Iterable<string>,
-  ): Promise<ChangeSet | null> {
+  ): Promise<{ changed: Entry[]; removed: string[] } | null> {
     const { store, index } = this.d;
     const at = index.commitWhere(path, previous.tree);
     if (at < 0) return null;
@@ -175,7 +205,7 @@ export class GitSync {
       }
     }
     if (changed.length + removed.length > limit) return null;
-    return { token: await this.token(path, slot.oid ?? (await this.d.stateOf(path, slot, editor))), changed, removed, truncated: false };
+    return { changed, removed };
   }
 
   /** A collection tree's members (sidecar aside) with fingerprints: object id, plus a file's properties. */
@@ -199,6 +229,13 @@ export class GitSync {
     for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? (e.marker ? `~${e.marker}` : e.oid) : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
     return { entries, sidecar, prints };
   }
+}
+
+/** Changes since an in-memory state, and the state they reach (GitSync.changesSinceState). */
+export interface StateChangeSet {
+  changed: Entry[];
+  removed: string[];
+  state: TokenState;
 }
 
 /** A collection's members (sidecar aside) with fingerprints: object id (or marker), plus a file's properties. */

@@ -16,13 +16,14 @@
  * git's history at `/.history`): nothing is granted or owned there, and writes are refused in its words.
  */
 import type { Readable } from 'node:stream';
-import { baseName, isWithin, joinPath } from '../backend.js';
+import { baseName, joinPath } from '../backend.js';
 import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardView, MoveOptions, MutationOptions } from '../backend.js';
 import type { PropertyMap, PropPatch, Quota, VersionInfo, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
-import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, SyncCapable, Versioned } from '../capabilities.js';
+import { changesSinceStateOf, isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
+import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, StateChanges, SyncCapable, SyncState, Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
+import { escapeRegExp, sameTreeChecks } from './view-checks.js';
 import { ShareProps } from './share-props.js';
 import { MountTable, outwardPath, rebase, type Mount, type Route } from './table.js';
 import { join } from 'node:path';
@@ -343,20 +344,28 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
     return place.mount ? { ...result, entry: this.outward(place.mount, result.entry) } : result;
   }
 
-  async changes(path: string, since: string | undefined, limit?: number): Promise<ChangeSet> {
-    const r = this.route(path);
-    const backend = r ? r.mount.target : this.own;
-    if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
-    const set = await this.via(r?.mount ?? null, backend.changes(r ? r.inner : path, since, limit));
-    if (!r) return set;
-    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
+  changes(path: string, since: string | undefined, limit?: number): Promise<ChangeSet> {
+    return this.syncCall(path, (backend, inner) => backend.changes(inner, since, limit));
   }
 
-  async syncToken(path: string): Promise<string> {
+  /** Always here: where the collection's backend lacks it, its tokens serve as the states. */
+  changesSinceState(path: string, since: SyncState | undefined): Promise<StateChanges> {
+    return this.syncCall(path, (backend, inner) => changesSinceStateOf(backend, inner, since));
+  }
+
+  syncToken(path: string): Promise<string> {
+    return this.syncCall(path, (backend, inner) => backend.syncToken(inner));
+  }
+
+  /** A sync call on the backend storing `path`, at its path there; a change set's paths made the view's. */
+  private async syncCall<T>(path: string, call: (backend: Backend & SyncCapable, inner: string) => Promise<T>): Promise<T> {
     const r = this.route(path);
     const backend = r ? r.mount.target : this.own;
     if (!isSyncCapable(backend)) throw new BackendError('NotFound', path, 'this collection cannot sync');
-    return this.via(r?.mount ?? null, backend.syncToken(r ? r.inner : path));
+    const got = await this.via(r?.mount ?? null, call(backend, r ? r.inner : path));
+    if (!r || typeof got !== 'object' || got === null) return got;
+    const set = got as T & { changed: Entry[]; removed: string[] };
+    return { ...set, changed: set.changed.map((e) => this.outward(r.mount, e)), removed: set.removed.map((p) => outwardPath(r.mount, p)) };
   }
 
   async versionOf(path: string): Promise<VersionInfo | null> {
@@ -383,17 +392,4 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   private async onlyVirtual(path: string): Promise<boolean> {
     return this.table.below(path).length > 0 && !(await this.own.stat(path));
   }
-}
-
-/**
- * What the DAV layer checks in the grantee's paths, again in the owner's: two shares of one owner
- * can nest in storage (`/a` and `/a/b`) while their mount points do not.
- */
-function sameTreeChecks(source: Place, target: Place, kind: 'copy' | 'move'): void {
-  if (isWithin(target.path, source.path)) throw new BackendError('Forbidden', target.path, `cannot ${kind} a resource into itself`);
-  if (kind === 'move' && isWithin(source.path, target.path)) throw new BackendError('Forbidden', target.path, 'cannot move a resource over its own ancestor');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -33,6 +33,8 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
   readonly unlocked?: UnlockAware['unlocked'];
   /** Forwarded where the live tree has it, with the junk members added. */
   readonly listVersioned?: ListingVersioned['listVersioned'];
+  /** Forwarded where the live tree has it (the UID index's catch-up). */
+  readonly changesSinceState?: SyncCapable['changesSinceState'];
 
   constructor(
     readonly live: LiveTree,
@@ -43,6 +45,7 @@ export class JunkView implements Backend, SyncCapable, CopyTarget, ListingVersio
     this.stateDir = live.stateDir;
     this.cheapChanges = live.cheapChanges;
     if (live.unlocked) this.unlocked = (path, lockedAt, actor) => live.unlocked!(path, lockedAt, actor);
+    if (live.changesSinceState) this.changesSinceState = (path, since) => live.changesSinceState!(path, since);
     if (live.listVersioned) this.listVersioned = (path, options) => this.listVersionedWithJunk(path, options);
   }
 

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Lru } from '../../../backends/util/lru.js';
 import { heldByLive, LockFile } from '../../../backends/util/lock-file.js';
 import { journalFile, type JournalPos } from './uid-journal.js';
+import type { SyncState } from '../../../backends/capabilities.js';
 
 /** One calendar's UIDs. */
 export interface CalendarUids {
@@ -23,6 +24,8 @@ export interface CalendarUids {
   at: string;
   /** UID → member, as stored. */
   byUid: Map<string, string>;
+  /** Delta mode, where the backend has `changesSinceState`: the opaque state the index is exact for (then `at` is ''). */
+  state?: SyncState;
   /** Member → UID (for deltas, which name members). */
   byPath: Map<string, string>;
   /** Folder backend: how far the calendar's UID journal (./uid-journal.ts) has been read into this index. */
