@@ -71,8 +71,8 @@ const VTIMEZONE: Record<Zone, string> = {
   ].join('\r\n'),
 };
 
-/** mulberry32: small, seeded, good enough to spread events. */
-function rng(seed: number): () => number {
+/** mulberry32: small, seeded, good enough to spread events (and the CardDAV section's contacts). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

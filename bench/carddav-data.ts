@@ -7,6 +7,8 @@
  * server's answer can be checked.
  */
 
+import { rng } from './caldav-data.js';
+
 export interface Contact {
   /** Resource name in the address book, e.g. card-00042.vcf. */
   name: string;
@@ -66,17 +68,6 @@ const NOTES = [
 const PRODIDS = ['-//Apple Inc.//iPhone OS 17.2//EN', '+//IDN bitfire.at//DAVx5/4.3.9-ose ez-vcard/0.11.3', '-//Google Inc//Google Contacts Sync 2.0//EN', '-//Mozilla.org/NONSGML Thunderbird 115.6//EN', '-//GNOME//Evolution 3.50//EN'] as const;
 const CATEGORIES = ['myContacts', 'Friends', 'Work', 'Family', 'Work,Conference 2026', 'myContacts,Starred'] as const;
 
-/** mulberry32: small, seeded, good enough to spread contacts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** vCard text escaping (RFC 6350 §3.4) for one component of a value. */
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/;/g, '\\;').replace(/\n/g, '\\n');
