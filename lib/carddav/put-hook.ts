@@ -36,7 +36,7 @@ export function cardPutHook(o: CardDavOptions): PutHook {
       if (err instanceof DavError && err.status === 413) throw new CardPreconditionError('max-resource-size', err.message);
       throw err;
     });
-    const admitted = await admitCard(req, o, parent, req.path, body);
+    const admitted = await admitCard(req, o, parent, req.path, body, undefined, existing);
     return { body, summary: `${existing ? 'Update' : 'Add'} ${admitted.title}`, done: admitted.done };
   };
 }
@@ -45,8 +45,8 @@ export function cardPutHook(o: CardDavOptions): PutHook {
  * What a card must be to be stored at `path` in `addressBook` (RFC 6352 §6.3.2.1, for PUT, COPY and
  * MOVE alike): one valid vCard 3.0 or 4.0 within the size limit, the UID of the card it overwrites if
  * any, and a UID no other card of the address book has (`movingFrom`: the card being moved there,
- * which may keep it). Reserves the UID
- * until `done`; `title` describes the card for history (`contact "Ada Lovelace"`).
+ * which may keep it; `target`: what is at `path`, when the caller has looked it up already, as PUT
+ * has). Reserves the UID until `done`; `title` describes the card for history (`contact "Ada Lovelace"`).
  */
 export async function admitCard(
   req: DavRequest,
@@ -55,9 +55,10 @@ export async function admitCard(
   path: string,
   body: Buffer,
   movingFrom?: string,
+  known?: Entry | null,
 ): Promise<{ title: string; done: (stored: boolean) => Promise<void> }> {
   const card = parseCard(body, { maxResourceSize: o.maxResourceSize });
-  const target = await req.backend.stat(path);
+  const target = known !== undefined ? known : await req.backend.stat(path);
   const stored = target?.kind === 'file' ? await cardUid(o.states, req, target) : undefined;
   if (stored !== undefined && stored !== card.uid) throw cardUidChange(stored, card.uid, req.href(path, false), path);
   const reservation = await reserveUid(o.states, req, addressBook.path, card.uid, path, cardUid);
