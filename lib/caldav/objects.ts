@@ -149,13 +149,18 @@ async function parsedAndIndexed(state: CalDavState, req: DavRequest, entry: Entr
 }
 
 export function isCalendarPath(req: DavRequest, path: string): Promise<boolean> {
-  return req.memo(`calendar?${path}`, async () => {
+  return isCollectionOfType(req, path, CALENDAR);
+}
+
+/** Whether `path` is a collection of the stored type `type` (a calendar, an address book), memoised per request. */
+export function isCollectionOfType(req: DavRequest, path: string, type: string): Promise<boolean> {
+  return req.memo(`${type}?${path}`, async () => {
     const entry = await req.backend.stat(path);
-    return !!entry && entry.kind === 'collection' && hasType(new Resource(req, entry), CALENDAR);
+    return !!entry && entry.kind === 'collection' && hasType(new Resource(req, entry), type);
   });
 }
 
-/** The calendar's object members (files), one level. */
+/** A calendar's (or an address book's) members that are files, one level. */
 export async function* calendarObjects(req: DavRequest, path: string): AsyncGenerator<Entry> {
   for await (const e of req.backend.list(path)) if (e.kind === 'file') yield e;
 }

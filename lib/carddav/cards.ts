@@ -12,12 +12,11 @@ import type { Entry } from '../../backends/backend.js';
 import { Lru } from '../../backends/util/lru.js';
 import { cacheCounts } from '../../backends/util/stats.js';
 import type { DavRequest } from '../dav/context.js';
-import { Resource } from '../dav/properties/registry.js';
-import { hasType } from '../dav/resource-types.js';
 import { escapeText } from '../dav/xml/write.js';
 import { ObjectCache, type CachedObject } from '../caldav/state/object-cache.js';
 import type { CalDavStates } from '../caldav/state/states.js';
 import type { UidReader } from '../caldav/uid-index.js';
+import { calendarObjects, isCollectionOfType } from '../caldav/objects.js';
 import { parseCard, type ParsedCard } from './vcard/index.js';
 import { ADDRESSBOOK } from './context.js';
 
@@ -70,13 +69,8 @@ function parseStored(text: string): ParsedCard | null {
 }
 
 export function isAddressBookPath(req: DavRequest, path: string): Promise<boolean> {
-  return req.memo(`addressbook?${path}`, async () => {
-    const entry = await req.backend.stat(path);
-    return !!entry && entry.kind === 'collection' && hasType(new Resource(req, entry), ADDRESSBOOK);
-  });
+  return isCollectionOfType(req, path, ADDRESSBOOK);
 }
 
 /** The address book's members that are files (cards or not), one level. */
-export async function* addressBookMembers(req: DavRequest, path: string): AsyncGenerator<Entry> {
-  for await (const e of req.backend.list(path)) if (e.kind === 'file') yield e;
-}
+export const addressBookMembers = calendarObjects;
