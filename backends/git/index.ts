@@ -26,7 +26,7 @@ import { DEFAULT_BURST_RULES } from './journal/burst.js';
 import { pathIndexVersions } from './journal/net-changes.js';
 import { LiveState, type LiveView, type Tip } from './live-state.js';
 import { FolderTags, lazyEtag } from './folder-etag.js';
-import { SyncDeltas, type TokenState } from './sync-delta.js';
+import { SyncDeltas } from './sync-delta.js';
 import { LiveWrites } from './writes.js';
 import { EMPTY_TREE, ObjectStore } from './objects.js';
 import { Refs } from './refs.js';
@@ -108,7 +108,6 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       entryIn: (editor, path, time) => this.entryIn(editor, path, time),
       toEntry: (path, slot, editor, time) => this.toEntry(path, slot, editor, time),
       stateOf: (path, slot, editor) => this.syncState(path, slot, editor),
-      stateIn: (path, slot, editor) => this.syncStateIn(path, slot, editor),
       markerOf: (path, slot, editor) => this.markerOf(this.views.get(editor), path, slot),
     });
     this.live = new LiveState({ store: this.store, journal, placeholder: this.placeholder, tip: (fresh) => this.tip(fresh), published: (view) => this.committer.noticed(view) });
@@ -197,12 +196,12 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   /** The live state (tip + journal) in an editor of its own, and the tip's time. */
-  private async editor(): Promise<{ editor: TreeEditor; time: Date; touched: Iterable<string> }> {
+  private async editor(): Promise<{ editor: TreeEditor; time: Date; touched: Iterable<string>; view: LiveView }> {
     const v = await this.live.current();
     const editor = TreeEditor.fromSlot(this.store, v.root, this.placeholder);
     if (v.times.size) this.journalTimes.set(editor, v.times);
     this.views.set(editor, v);
-    return { editor, time: v.tip.time, touched: v.paths };
+    return { editor, time: v.tip.time, touched: v.paths, view: v };
   }
 
   async stat(path: string): Promise<Entry | null> {
@@ -338,12 +337,6 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     return (view && (await this.deltas.write(view, path, slot))) ?? editor.flush(slot);
   }
 
-  /** `syncState` in memory: the delta's members, nothing written (else the tree, written, as there). */
-  private async syncStateIn(path: string, slot: DirSlot, editor: TreeEditor): Promise<TokenState> {
-    const view = this.views.get(editor);
-    return (view && (await this.deltas.state(view, path, slot))) ?? { tree: await editor.flush(slot) };
-  }
-
   /** An edited folder's marker in a sync delta: its journal-named ETag without the quotes (./sync-delta.ts). */
   private async markerOf(view: LiveView | undefined, path: string, slot: DirSlot): Promise<string | null> {
     const etag = view ? await this.folderTags.etagOf(view, path, slot) : null;
@@ -360,7 +353,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   }
 
   changesSinceState(path: string, since: SyncState | undefined): Promise<StateChanges> {
-    return this.sync.changesSinceState(path, since as TokenState | undefined);
+    return this.sync.changesSinceState(path, since);
   }
 
   /** Commits everything in the journal now, open bursts too (tests, tools), and waits for it. */

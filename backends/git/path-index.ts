@@ -239,6 +239,11 @@ export class PathIndex {
     return lo === 0 ? null : parseRecord(list[lo - 1]!)[1];
   }
 
+  /** The index of a commit on the indexed history (what changedAfter takes); undefined for one it does not hold. */
+  positionOf(commit: string): number | undefined {
+    return this.byOid.get(commit);
+  }
+
   /** Every path changed by the commits after commit `at` (with repeats). */
   *changedAfter(at: number): Generator<string> {
     for (let i = at + 1; i < this.byCommit.length; i++) yield* this.byCommit[i] ?? [];

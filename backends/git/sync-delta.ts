@@ -44,8 +44,6 @@ export interface SyncDeltaDeps {
 export class SyncDeltas {
   /** Per sealed folder slot: its path and delta blob (written once per state). */
   private readonly known = new WeakMap<DirSlot, { path: string; oid: string }>();
-  /** Per sealed folder slot: its path and state (computed once per state, never written). */
-  private readonly states = new WeakMap<DirSlot, { path: string; state: TokenState | null }>();
 
   constructor(private readonly d: SyncDeltaDeps) {}
 
@@ -56,23 +54,11 @@ export class SyncDeltas {
   async write(view: LiveView, path: string, slot: DirSlot): Promise<string | null> {
     const memo = this.known.get(slot);
     if (memo?.path === path) return memo.oid;
-    const state = await this.state(view, path, slot);
+    const state = await this.compute(view, path, slot);
     if (!state?.delta) return null;
     const oid = await writeDelta(this.d.store, state.tree, state.delta);
     this.known.set(slot, { path, oid });
     return oid;
-  }
-
-  /**
-   * The same state as `write`'s blob names (the tip's tree of the folder and its members changed
-   * since), in memory only: for a process's own catch-up (the UID index), which needs no token.
-   */
-  async state(view: LiveView, path: string, slot: DirSlot): Promise<TokenState | null> {
-    const memo = this.states.get(slot);
-    if (memo?.path === path) return memo.state;
-    const state = await this.compute(view, path, slot);
-    this.states.set(slot, { path, state });
-    return state;
   }
 
   private async compute(view: LiveView, path: string, slot: DirSlot): Promise<TokenState | null> {

@@ -15,6 +15,8 @@ import type { PathIndex } from './path-index.js';
 import { readSidecar } from './sidecars.js';
 import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { parseDelta, writeDelta, type DeltaEntry, type TokenState } from './sync-delta.js';
+import { catchUp, isCatchUpState, type CatchUpChanges } from './catch-up.js';
+import type { LiveView } from './live-state.js';
 
 const SYNC_PREFIX = 'urn:x-gitdav:sync:';
 
@@ -23,16 +25,14 @@ export interface SyncDeps {
   index: PathIndex;
   tokenKey: SyncTokenKey;
   placeholder: { name: string; oid: string };
-  /** The live state in an editor, the tip's time, and the paths uncommitted journal records changed. */
-  editor(): Promise<{ editor: TreeEditor; time: Date; touched?: Iterable<string> }>;
+  /** The live state in an editor, the tip's time, the paths uncommitted journal records changed, and the view. */
+  editor(): Promise<{ editor: TreeEditor; time: Date; touched: Iterable<string>; view: LiveView }>;
   /** An entry as it is in an editor's state; null for what clients never see. */
   entryIn(editor: TreeEditor, path: string, time: Date): Promise<Entry | null>;
   /** A member's entry (times from the path index). */
   toEntry(path: string, slot: Slot, editor: TreeEditor, time: Date): Promise<Entry>;
   /** The token state of a folder in an editor's state: its tree id, or a delta blob (./sync-delta.ts). */
   stateOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string>;
-  /** The same state in memory (nothing written where a delta can say it; else its tree, written). */
-  stateIn(path: string, slot: DirSlot, editor: TreeEditor): Promise<TokenState>;
   /** The marker of a folder the journal changed, as a delta names it (./sync-delta.ts); null for none. */
   markerOf(path: string, slot: DirSlot, editor: TreeEditor): Promise<string | null>;
 }
@@ -66,7 +66,7 @@ export class GitSync {
       if (!previous) throw new BackendError('InvalidSyncToken', path, `unknown sync token ${since}, or one issued for another collection`);
     }
     if (previous) {
-      const fast = await this.changesFromIndex(path, editor, slot, previous, time, limit, touched ?? []);
+      const fast = await this.changesFromIndex(path, editor, slot, previous, time, limit, touched);
       if (fast) return { token: await this.token(path, slot.oid ?? (await this.d.stateOf(path, slot, editor))), ...fast, truncated: false };
     }
     // The whole comparison: the current state as a tree (written, for an edited folder), as before.
@@ -84,31 +84,17 @@ export class GitSync {
   }
 
   /**
-   * Changes since an in-memory state this method returned (undefined: every member, as added), and
-   * the state they reach: a process's own catch-up (the UID index), which shows no token to anyone,
-   * so nothing is signed and an edited folder's state is not written as a delta blob. Exact as a
-   * token is: the state is the one of the same live state the changes were read from. Throws
-   * InvalidSyncToken when the state's tree is gone (history rewritten).
+   * Changes since a state this method returned (undefined: every member, as added), and the state
+   * they reach: a process's own catch-up (the UID index), in O(change) and writing nothing
+   * (./catch-up.ts: a superset, properties not followed). Throws InvalidSyncToken when it cannot name
+   * the changes (the caller starts again from nothing).
    */
-  async changesSinceState(path: string, since: TokenState | undefined): Promise<StateChangeSet> {
-    const { editor, time, touched } = await this.d.editor();
+  async changesSinceState(path: string, since: object | undefined): Promise<CatchUpChanges> {
+    const { editor, time, view } = await this.d.editor();
     const slot = await editor.get(path);
     if (!slot || slot.kind !== 'dir') throw new BackendError('NotFound', path);
-    if (since && (await this.d.store.typeOf(since.tree)) !== 'tree') throw new BackendError('InvalidSyncToken', path, 'the state the changes are asked since is gone');
-    if (since) {
-      const fast = await this.changesFromIndex(path, editor, slot, since, time, Infinity, touched ?? []);
-      if (fast) return { ...fast, state: slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor) };
-    }
-    // The first catch-up, or rare (history the path index does not cover, the folder replaced
-    // whole): the whole comparison, with the current state as the fast path can read it next time
-    // (a delta over the tip's tree; a tree written now is one the path index never knows).
-    const state: TokenState = slot.oid ? { tree: slot.oid } : await this.d.stateIn(path, slot, editor);
-    const before = since ? await this.memberState(since) : { entries: new Map<string, TreeEntry>(), sidecar: {} as Sidecar, prints: new Map<string, string>() };
-    const now = await this.memberState(state);
-    const diff = diffMembers(before.prints, now.prints, Infinity);
-    const changed: Entry[] = [];
-    for await (const e of mapOrdered(diff.changed, 16, (name) => this.d.entryIn(editor, joinPath(path, name), time))) if (e) changed.push(e);
-    return { changed, removed: diff.removed.map((n) => joinPath(path, n)), state };
+    if (since !== undefined && !isCatchUpState(since)) throw new BackendError('InvalidSyncToken', path, 'not a state this backend made');
+    return catchUp(this.d, view, editor, time, path, slot, since);
   }
 
   /**
@@ -229,13 +215,6 @@ export class GitSync {
     for (const [name, e] of entries) prints.set(name, e.mode === '40000' ? (e.marker ? `~${e.marker}` : e.oid) : `${e.oid} ${JSON.stringify(sidecar[name] ?? {})}`);
     return { entries, sidecar, prints };
   }
-}
-
-/** Changes since an in-memory state, and the state they reach (GitSync.changesSinceState). */
-export interface StateChangeSet {
-  changed: Entry[];
-  removed: string[];
-  state: TokenState;
 }
 
 /** A collection's members (sidecar aside) with fingerprints: object id (or marker), plus a file's properties. */
