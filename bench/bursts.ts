@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { gitFolder, BIG_DIR } from './big-folder.js';
-import { commitCount, waitForGit } from './git.js';
+import { commitCount, entriesAtTip, untilTip as untilTipOf, waitForGit } from './git.js';
 import { fetchOnce, putMany, timedRequest } from './load.js';
 import { STARTERS, type Peer, type PeerName } from './peers.js';
 import { removeTempDirs, sleep, stopAll } from './proc.js';
@@ -43,20 +43,10 @@ function git(gitDir: string, args: string[]) {
 }
 
 /** Files the PUT runs wrote (file-NNNN.txt) that main's tree holds in folder `dir` (no leading slash). */
-function filesAtTip(gitDir: string, dir: string): number {
-  const r = git(gitDir, ['ls-tree', '--name-only', `main:${dir}`]);
-  return r.status === 0 ? r.stdout.split('\n').filter((x) => /^file-\d+\.txt$/.test(x)).length : 0;
-}
+const filesAtTip = (gitDir: string, dir: string): number => entriesAtTip(gitDir, dir, /^file-\d+\.txt$/);
 
 /** Polls (every POLL_MS, bounded) until `done(gitDir)`: ms waited, or undefined past the bound. */
-async function untilTip(gitDir: string, done: (gitDir: string) => boolean): Promise<number | undefined> {
-  const start = performance.now();
-  while (performance.now() - start < VISIBLE_MAX_MS) {
-    if (done(gitDir)) return performance.now() - start;
-    await sleep(POLL_MS);
-  }
-  return undefined;
-}
+const untilTip = (gitDir: string, done: (gitDir: string) => boolean): Promise<number | undefined> => untilTipOf(gitDir, done, VISIBLE_MAX_MS, POLL_MS);
 
 async function mkcol(url: string): Promise<void> {
   const r = await fetchOnce(url, 'MKCOL');

@@ -29,7 +29,7 @@ import { keepAlive, median, memberName, parseMultistatus, percentile, putAll, re
 import { CAL_HEADERS, CAL_ORDER, eachCalServer, type CalName, type CalServer } from './caldav-servers.js';
 import { cardVerdicts, renderCardVerdicts, type CardFigures, type CardWho } from './carddav-targets.js';
 import { describeProcs, installSignalHandlers, removeTempDirs, sampleProcesses, sampleRss, stopAll } from './proc.js';
-import { waitForGit } from './git.js';
+import { entriesAtTip, untilTip, waitForGit } from './git.js';
 import { fmt, markdownTable, ratio, type Cell } from './table.js';
 
 const CLIENTS = 8;
@@ -216,6 +216,17 @@ export async function runCardDav(log: (msg: string) => void = (m) => process.std
       } else R.multiget.cells[name] = { note: `n/a (${warm.status})` };
       log(`${name}: multiget ${fmt(R.multiget.cells[name], 1)} ms`);
 
+      // The target is the steady state, a book whose cards are committed: inside the open burst that
+      // wrote them a token's state is a delta over the tip naming every card the burst added, and its
+      // cost follows that burst (docs/carddav.md). A full run's queries outlast the burst; a short one may not.
+      if (server.gitDir) {
+        for (const [b, count] of [[SMALL, SMALL_COUNT], [BIG, COUNT]] as const) {
+          const dir = decodeURIComponent(server.addressBook(b)).replace(/^\/+|\/+$/g, '');
+          const waited = await untilTip(server.gitDir, (g) => entriesAtTip(g, dir, /\.vcf$/) >= count, 180_000, 100);
+          if (waited === undefined) notes.push(`${H}: ${b}'s cards were not all on main after 180 s: its sync runs were inside the open burst`);
+          else if (waited >= 100) notes.push(`${H}: waited ${(waited / 1000).toFixed(1)} s for the upload's burst to be committed before the sync runs on ${b}`);
+        }
+      }
       const change = { body: editedCard, contentType: VCARD_CONTENT_TYPE };
       for (const [r, b, items] of [[R.syncBig, BIG, cards], [R.syncSmall, SMALL, small]] as const) {
         r.cells[name] = await syncRuns(agent, b, server.url + server.addressBook(b), items, RUNS, H, (x) => notes.push(x), change);

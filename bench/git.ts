@@ -123,6 +123,22 @@ export async function waitForGit(gitDir: string, maxMs = 90_000): Promise<{ seco
   return { seconds: (Date.now() - start) / 1000, killed: left.length };
 }
 
+/** Entries of main's tree in folder `dir` (no leading slash) whose names match `name`; 0 while there is no such folder. */
+export function entriesAtTip(gitDir: string, dir: string, name: RegExp = /./): number {
+  const r = git(gitDir, ['ls-tree', '--name-only', `main:${dir}`]);
+  return r.status === 0 ? r.stdout.split('\n').filter((x) => x && name.test(x)).length : 0;
+}
+
+/** Polls every `pollMs` until `done(gitDir)`, for at most `maxMs`: the ms waited, or undefined past the bound. */
+export async function untilTip(gitDir: string, done: (gitDir: string) => boolean, maxMs = 120_000, pollMs = 10): Promise<number | undefined> {
+  const start = performance.now();
+  while (performance.now() - start < maxMs) {
+    if (done(gitDir)) return performance.now() - start;
+    await sleep(pollMs);
+  }
+  return undefined;
+}
+
 /** `git count-objects -v`: loose objects and objects in packs (non-zero once `git gc --auto` has packed). */
 export function countObjects(gitDir: string): { loose: number; packed: number; packs: number } | undefined {
   const r = git(gitDir, ['count-objects', '-v']);
