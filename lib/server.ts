@@ -168,6 +168,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
  * read-only instead of failing on the first save.
  */
 const refuseWrites: Middleware = async (ctx, next) => {
+  ctx.state.readOnly = true; // the web pages offer no action (lib/web/access.ts)
   if (!SAFE_METHODS.has(ctx.method)) throw new DavError(403, 'this server is read-only (gitdav serve --read-only): nothing can be changed');
   if (ctx.method === 'OPTIONS') {
     // OPTIONS writes its head itself (sendEmpty): its headers are trimmed as the head goes out.

@@ -5,6 +5,7 @@
  * restored by one COPY. Commits the test needs in bulk are written with `git fast-import`.
  */
 import assert from 'node:assert/strict';
+import { htmlRows, pageLink } from './helpers/html-rows.js';
 import { elements, parseXml, textOf, type XmlElement } from '../lib/dav/xml/parse.js';
 import { serveGitNow, type GitServed } from './helpers/history.js';
 import { raw } from './helpers/server.js';
@@ -47,9 +48,8 @@ async function propfind(s: Served, path: string, depth: '0' | '1'): Promise<Memb
 async function html(s: Served, path: string): Promise<{ rows: Array<{ name: string; date: string; deleted: boolean }>; next?: string; prev?: string }> {
   const r = await raw(s.url, path, { headers: { Accept: 'text/html' } });
   assert.equal(r.status, 200, `${path}: ${r.status}`);
-  const rows = [...r.text.matchAll(/<tr><td><a href="[^"]*">([^<]*)<\/a>( <span class="deleted">deleted<\/span>)?<\/td><td class="n">[^<]*<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => ({ name: m[1]!, date: m[3]!, deleted: !!m[2] }));
-  const link = (rel: string) => new RegExp(`<a href="([^"]*)" rel="${rel}">`).exec(r.text)?.[1]?.replace(/&amp;/g, '&');
-  return { rows, next: link('next'), prev: link('prev') };
+  const rows = htmlRows(r.text).map((x) => ({ name: x.name, date: x.date, deleted: x.deleted }));
+  return { rows, next: pageLink(r.text, 'next'), prev: pageLink(r.text, 'prev') };
 }
 
 const git = (s: Served, ...args: string[]) => tool('git', ['--git-dir', s.root, ...args]);

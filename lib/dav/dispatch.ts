@@ -12,6 +12,7 @@ import { refuseTransferCodings } from './framing.js';
 import { BadPathError, parsePath } from './paths.js';
 import { allowedMethods } from './respond.js';
 import { el } from './xml/write.js';
+import { refuseCrossSite } from '../web/csrf.js';
 import { dav as dav_ } from './xml/names.js';
 
 /** Methods that change nothing (REPORT and PROPFIND only read): also all an anonymous or read-only server serves. */
@@ -20,6 +21,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
     setErrorMappers(ctx, dav.errorMappers);
+    refuseCrossSite(ctx);
     refuseTransferCodings(ctx.req.headers);
     const handler = dav.methods.get(ctx.method);
     if (!handler) {

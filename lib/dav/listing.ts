@@ -11,7 +11,8 @@
 import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from './context.js';
 import { badRequest } from './errors/dav-error.js';
-import { escapeAttr, escapeText } from './xml/write.js';
+import { escapeAttr } from './xml/write.js';
+import { renderFolderPage } from '../web/folder-page.js';
 import { baseName } from '../../backends/backend.js';
 
 export const PAGE_SIZE = 1000;
@@ -145,33 +146,7 @@ async function renderNumbered(req: DavRequest, dir: Entry, asked: number, size: 
   return pageHtml(req, dir, page, nav);
 }
 
-/** The HTML of one page of rows. */
-function pageHtml(req: DavRequest, dir: Entry, page: Row[], nav: string): string {
-  const here = req.href(dir.path, true);
-  const title = escapeText(here);
-  const lines = page.map(({ entry: e }) => {
-    const size = e.kind === 'collection' ? '' : humanSize(e.size);
-    const tag = e.deleted ? ` <span class="deleted">deleted</span>` : '';
-    return `<tr><td><a href="${escapeAttr(req.href(e.path, e.kind === 'collection'))}">${escapeText(nameOf(e))}</a>${tag}</td><td class="n">${size}</td><td>${e.modified.toISOString().slice(0, 19).replace('T', ' ')}</td></tr>`;
-  });
-  const up = dir.path === '/' ? '' : `<tr><td><a href="${escapeAttr(req.href(dir.path.slice(0, dir.path.lastIndexOf('/')) || '/', true))}">../</a></td><td></td><td></td></tr>`;
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>Index of ${title}</title>
-<style>body{font-family:sans-serif;margin:2em}td{padding:.2em 1em}td.n{text-align:right}th{text-align:left;padding:.2em 1em}.deleted{color:#a00;font-size:.8em}</style>
-</head><body><h1>Index of ${title}</h1>
-<table><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr>
-${up}${lines.join('\n')}
-</table>${nav ? `<p class="pages">${nav}</p>` : ''}</body></html>
-`;
-}
-
-function humanSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+/** The HTML of one page of rows: the web interface's folder page (../web/folder-page.ts). */
+function pageHtml(req: DavRequest, dir: Entry, page: Row[], nav: string): Promise<string> {
+  return renderFolderPage(req, dir, page, nav);
 }

@@ -14,10 +14,13 @@ import { multipartByteranges, parseRange } from '../range.js';
 import { parseHttpDate } from '../http-date.js';
 import { findReadable, sendEmpty } from '../respond.js';
 import { renderListing } from '../listing.js';
+import { setPageHeaders } from '../../web/page.js';
+import { webGet } from '../../web/route.js';
 
 export const get: MethodHandler = (req) => serve(req, false);
 
 export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
+  if (await webGet(req, headOnly)) return; // ?ui=, ?view=, ?zip= (../../web/route.ts)
   // Opened once: the entry and the body come from one handle (the request closes it if no body takes it).
   const opened = await findReadable(req);
   if (!opened) throw notFound(`${req.path} does not exist`);
@@ -129,6 +132,7 @@ async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512
 
 async function serveListing(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
   const html = await renderListing(req, entry);
+  setPageHeaders(req);
   if (headOnly) {
     return sendEmpty(req.ctx, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), ETag: entry.etag });
   }
