@@ -59,8 +59,9 @@ const NUMERIC_KEY = /^(-?\d{1,16}):(.*)$/s;
 
 /** The number and name of a size or date key (`N:NAME`). */
 function splitKey(key: string): [number, string] {
-  const m = NUMERIC_KEY.exec(key);
-  return m ? [Number(m[1]), m[2]!] : [0, key];
+  // Keys and cursors are checked `N:NAME` before they get here (valid()); the number has no colon.
+  const at = key.indexOf(':');
+  return [Number(key.slice(0, at)), key.slice(at + 1)];
 }
 
 /** The order of `?sort=`/`?order=`: folders first in every order; ties of size or date by name, ascending. */

@@ -3,13 +3,15 @@
  * not a test (no time is asserted; the figures go into the docs by hand). Builds the folder without
  * PUTs (fs: files written before start; git: one commit by mktree, as bench/big-folder.ts does),
  * starts the real server in this process and times GETs of pages in each order, with the heap used
- * after each. Run: `node dist/test/web/measure-folder-page.js [files]`.
+ * after each. Run: `node --expose-gc dist/test/web/measure-folder-page.js [files]`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitFolder } from '../../bench/big-folder.js';
+import type { Entry } from '../../backends/backend.js';
+import { orderingOf, selectPage, type Ordering } from '../../lib/dav/listing.js';
 import { htmlRows, pageLink } from '../helpers/html-rows.js';
 import { raw, startTestServer } from '../helpers/server.js';
 
@@ -29,6 +31,7 @@ async function measure(backend: 'fs' | 'git'): Promise<void> {
       const t0 = process.hrtime.bigint();
       const r = await raw(s.url, path, { headers: html });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: the heap the server keeps, not its garbage
       const heap = process.memoryUsage().heapUsed / 1e6;
       console.log(`${backend}\t${label}\t${r.status}\t${htmlRows(r.text).length} rows\t${(r.body.length / 1e3).toFixed(0)} kB\t${ms.toFixed(0)} ms\theap ${heap.toFixed(0)} MB`);
       return r.text;
@@ -46,4 +49,25 @@ async function measure(backend: 'fs' | 'git'): Promise<void> {
   }
 }
 
+/**
+ * The page selection alone, in memory (no backend, no HTML): its comparisons per member and its time,
+ * for the default order and each sort — the work a page adds to streaming the folder past.
+ */
+async function selectionWork(): Promise<void> {
+  const entries: Entry[] = Array.from({ length: files }, (_, i) => ({ path: `/big/file-${String((i * 7919) % files).padStart(6, '0')}.txt`, kind: 'file', size: (i * 31) % 4096, etag: '"x"', modified: new Date(1.7e12 + ((i * 104729) % files) * 1000) }));
+  async function* stream(): AsyncGenerator<Entry> {
+    yield* entries;
+  }
+  for (const sort of [{ field: 'default', desc: false }, { field: 'size', desc: true }, { field: 'modified', desc: true }] as const) {
+    const base = orderingOf(sort);
+    let compares = 0;
+    const counted: Ordering = { ...base, compare: (a, b) => (compares++, base.compare(a, b)) };
+    const t0 = process.hrtime.bigint();
+    const rows = await selectPage(stream(), {}, 1001, counted);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    console.log(`memory\tselectPage ${sort.field}${sort.desc ? ' desc' : ''}\t${rows.length} rows kept of ${files}\t${(compares / files).toFixed(1)} comparisons per member\t${ms.toFixed(0)} ms`);
+  }
+}
+
+await selectionWork();
 for (const backend of ['git', 'fs'] as const) await measure(backend);
