@@ -78,6 +78,10 @@ describe('web folder page in a browser', function () {
   it('keyboard: Tab reaches the column headers and rows, and focus is visible', async () => {
     const { page } = await newPage(browser!);
     await page.goto(`${s.url}/Projects/`, { waitUntil: 'networkidle0' });
+    await page.keyboard.press('Tab');
+    const skip = await page.evaluate(() => ({ cls: document.activeElement?.className, left: document.activeElement?.getBoundingClientRect().left ?? -1 }));
+    assert.deepEqual(skip.cls, 'skip-link', 'the first Tab: "Skip to content"');
+    assert.ok(skip.left >= 0, 'shown when focused');
     let reached = '';
     for (let i = 0; i < 40 && !reached; i++) {
       await page.keyboard.press('Tab');
