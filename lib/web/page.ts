@@ -41,7 +41,8 @@ export function renderPage(req: DavRequest, p: PageParts): string {
 <link rel="stylesheet" href="${escapeAttr(assetHref(req, 'app.css'))}">
 ${['app.js', 'actions.js', 'history.js'].map((n) => `<script src="${escapeAttr(assetHref(req, n))}" defer></script>`).join('')}
 </head><body data-dav-root="${escapeAttr(root)}" data-writable="${writable}" data-user="${escapeAttr(user ?? '')}">
-<header class="top"><a class="brand" href="${escapeAttr(root)}">gitdav</a>${breadcrumbs(req, p.path, p.collection)}${user ? `<span class="user">${escapeText(user)}</span>` : ''}</header>
+<a class="skip-link" href="#${escapeAttr(p.view)}">Skip to content</a>
+<header class="top"><a class="brand" href="${escapeAttr(root)}" aria-label="gitdav: home">gitdav</a>${breadcrumbs(req, p.path, p.collection)}${user ? `<span class="user">${escapeText(user)}</span>` : ''}</header>
 <h1>${escapeText(p.title)}</h1>
 <nav class="page-links">${links.join(' ')}</nav>
 <main id="${escapeAttr(p.view)}" data-path="${escapeAttr(here)}">
