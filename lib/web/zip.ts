@@ -46,7 +46,11 @@ export async function serveZip(req: DavRequest, entry: Entry, headOnly: boolean)
   ctx.set('Content-Disposition', contentDisposition(`${top}.zip`));
   ctx.set('Cache-Control', 'no-store');
   if (headOnly) {
-    ctx.body = null;
+    // Written directly: Koa would make a null body a 204, and the length is not known before zipping.
+    ctx.respond = false;
+    for (const [k, v] of Object.entries(ctx.response.headers)) if (v !== undefined) ctx.res.setHeader(k, v as string);
+    ctx.res.statusCode = 200;
+    ctx.res.end();
     return;
   }
   const zip = new yazl.ZipFile();

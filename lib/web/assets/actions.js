@@ -2,6 +2,7 @@
 // Upload (file pickers, drag and drop; many files and whole folders; progress per file and overall;
 // resumed after a cut), new folder, rename/move, delete — each the WebDAV request a client sends
 // (PUT, MKCOL, MOVE, DELETE), so the server's checks hold; its refusals are shown with their message.
+// On every page, read-only too: "Download as zip" shows the server's refusal (too big) as a message.
 // Resuming: the server keeps nothing of a PUT cut off mid-body (the file stays as the last finished
 // PUT left it), so a big file goes up in chunks (a PUT, then `Content-Range` PUTs); after a network
 // error a HEAD's Content-Length says how much the server holds, and the upload goes on from there.
@@ -293,6 +294,27 @@
     notice(`Deleted "${name}".`, 'ok');
   }
 
+  // ---- download as zip ----
+
+  /**
+   * A folder too big to zip is refused (413) before any byte: asked first with a HEAD, so the
+   * refusal is a message on this page rather than a downloaded error. (The folder is walked twice,
+   * bounded both times by the server's limits.)
+   */
+  async function zipDownload(a) {
+    const h = await fetch(a.href, { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' });
+    if (!h.ok) {
+      const g = await fetch(a.href, { credentials: 'same-origin', cache: 'no-store' });
+      throw new HttpError(`No zip: ${await refusal(g.status, g.statusText, g.ok ? '' : await g.text())}`);
+    }
+    a.dataset.checked = 'yes';
+    try {
+      a.click();
+    } finally {
+      delete a.dataset.checked;
+    }
+  }
+
   // ---- wiring ----
 
   function picker(folder) {
@@ -314,6 +336,13 @@
   function run(promise) {
     promise.catch((err) => notice(err.message || String(err), 'error'));
   }
+
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('a[data-action="zip"]');
+    if (!a || a.dataset.checked === 'yes') return;
+    ev.preventDefault();
+    run(zipDownload(a));
+  });
 
   document.addEventListener('DOMContentLoaded', () => {
     const main = $('main#folder');
