@@ -56,7 +56,7 @@ for (const c of CASES) {
 
     const row = (name: string): string => `tr[data-name="${name}"]`;
     const clearNotice = (): Promise<unknown> => page.$eval('#notice', (n) => void (n.textContent = ''));
-    const noticeMatching = (re: RegExp): Promise<unknown> => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('notice')?.textContent ?? ''), { timeout: 240_000 }, re.source);
+    const noticeMatching = (re: RegExp): Promise<unknown> => page.waitForFunction((src) => new RegExp(src).test(document.getElementById('notice')?.textContent ?? ''), { timeout: 150_000 }, re.source);
 
     it('offers the toolbar and row actions where the user may write', async () => {
       assert.equal(await page.$eval('body', (b) => b.dataset.writable), 'true');
@@ -89,7 +89,7 @@ for (const c of CASES) {
           await page.waitForFunction(() => {
             const li = [...document.querySelectorAll('#upload-list li')].find((l) => l.textContent?.includes('big.bin'));
             return li?.classList.contains('done') && (li.querySelector('progress') as HTMLProgressElement).value === 100 && (document.getElementById('upload-total') as HTMLProgressElement).value === 100;
-          }, { timeout: 240_000 });
+          }, { timeout: 170_000 });
           await page.waitForSelector(row('big.bin'));
           await shoot(page, 'web-upload');
           const got = await sha256Url(`${home()}big.bin`, auth);
@@ -133,6 +133,23 @@ for (const c of CASES) {
       }
     });
 
+    it('uploads files dropped onto the folder', async () => {
+      await clearNotice();
+      await page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['dropped one\n'], 'dropped-1.txt', { type: 'text/plain' }));
+        dt.items.add(new File(['dropped two\n'], 'dropped-2.txt', { type: 'text/plain' }));
+        const main = document.querySelector('main#folder')!;
+        main.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        main.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      await noticeMatching(/Uploaded 2 files\./);
+      await page.waitForSelector(row('dropped-2.txt'));
+      assert.equal((await raw(s.url, '/dropped-1.txt', { headers: auth })).text, 'dropped one\n');
+      assert.equal((await raw(s.url, '/dropped-2.txt', { headers: auth })).text, 'dropped two\n');
+      assert.match(await page.$eval('#upload-summary', (p) => p.textContent ?? ''), /2 files: 100%/);
+    });
+
     it('makes a folder (MKCOL), and refuses a bad name with a clear message before asking the server', async () => {
       answers.push('new stuff');
       await page.click('button[data-action="new-folder"]');
@@ -147,6 +164,12 @@ for (const c of CASES) {
       await page.click('button[data-action="new-folder"]');
       await noticeMatching(/255 bytes at most/);
       assert.equal(await page.$$eval('tr[data-name^="z"]', (r) => r.length), 0);
+      // The server's own refusal (a folder that exists) is shown with its status and message.
+      await clearNotice();
+      answers.push('album');
+      await page.click('button[data-action="new-folder"]');
+      await noticeMatching(/^405 Method Not Allowed: \/album\/? already exists/);
+      assert.equal(await page.$eval('#notice', (n) => n.className), 'error');
     });
 
     it('renames a file, moves it into a folder, and asks before replacing an existing name', async () => {

@@ -19,6 +19,7 @@
   };
   const enc = (name) => encodeURIComponent(name);
   const utf8Bytes = (s) => new TextEncoder().encode(s).length;
+  const mib = (n) => (n < 1024 * 1024 ? `${Math.ceil(n / 1024)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
   /** Why a name cannot be used, or '' when it can. The server refuses these too. */
   function badName(name) {
@@ -146,6 +147,17 @@
     total.max = 100;
     total.value = 0;
     total.setAttribute('aria-label', 'All uploads');
+    let summary = $('#upload-summary');
+    if (!summary) {
+      summary = document.createElement('p');
+      summary.id = 'upload-summary';
+      total.before(summary);
+    }
+    const say = () => {
+      const sent = done.reduce((a, b) => a + b, 0);
+      summary.textContent = `${items.length} file${items.length === 1 ? '' : 's'}: ${Math.floor(total.value)}% (${mib(sent)} of ${mib(bytes === 1 ? 0 : bytes)})`;
+    };
+    say();
     return {
       progress(i, n) {
         done[i] = n;
@@ -153,6 +165,7 @@
         rows[i].bar.value = size ? Math.min(100, (100 * n) / size) : 100;
         rows[i].state.textContent = `${Math.floor(rows[i].bar.value)}%`;
         total.value = Math.min(100, (100 * done.reduce((a, b) => a + b, 0)) / bytes);
+        say();
       },
       finish(i, error) {
         rows[i].li.className = error ? 'failed' : 'done';
@@ -161,6 +174,7 @@
       },
       all() {
         if (bytes === 1 || done.reduce((a, b) => a + b, 0) >= bytes) total.value = 100;
+        say();
       },
     };
   }
