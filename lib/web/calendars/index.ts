@@ -61,7 +61,7 @@ async function homePage(req: DavRequest, states: CalDavStates, dir: Entry, kind:
   const cards = items.map((info) => {
     const count = calendars ? countText(info.count, 'event', 'events') : countText(info.count, 'contact', 'contacts');
     return `<li class="cal-item" data-kind="${info.kind}" data-href="${escapeAttr(info.href)}" data-count="${info.count}">
-<h2 class="cal-name">${calendars ? swatch(info.color) : '<span class="icon icon-contact" aria-hidden="true"></span>'}<a href="${escapeAttr(info.href)}">${escapeText(info.name)}</a> <span class="cal-count">${count}</span> ${sharedNote(info)}</h2>
+<h2 class="cal-name">${calendars ? swatch(info.color) : '<span class="icon cal-book" aria-hidden="true"></span>'}<a href="${escapeAttr(info.href)}">${escapeText(info.name)}</a> <span class="cal-count">${count}</span> ${sharedNote(info)}</h2>
 ${info.description ? `<p class="cal-description">${escapeText(info.description)}</p>` : ''}${clientLinks(req, info)}</li>`;
   });
   const list = items.length
