@@ -106,7 +106,12 @@ for (const backend of ['git', 'fs'] as BackendName[]) describe(`web: calendars a
     }
     const card = await raw(s.url, '/addressbooks/alice/contacts/', { headers: { Accept: '*/*' } });
     assert.match(card.headers['content-type'] as string, /^text\/vcard/);
-    assert.match(await page(s, '/calendars/alice/work/'), /Design review/);
+    const first = await raw(s.url, '/calendars/alice/work/', { headers: HTML });
+    assert.match(first.text, /Design review/);
+    assert.match(String(first.headers.vary), /Accept/);
+    const again = await raw(s.url, '/calendars/alice/work/', { headers: { ...HTML, 'If-None-Match': first.headers.etag as string } });
+    assert.equal(again.status, 200, 'a page that moves with the clock is never a 304');
+    assert.match(again.text, /Design review/);
   });
 
   it('address books: the home lists each book with its count and CardDAV URL; a book page lists contacts, escaped; the export has every card', async () => {

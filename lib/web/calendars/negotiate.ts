@@ -17,14 +17,29 @@ const statesOf = new WeakMap<DavRequest, CalDavStates>();
 
 const WEB_ROUTES = ['ui', 'view', 'zip'];
 
+/** Calendar and address book homes and the collections in them: where pages and data share a URL. */
+const GROUPWARE = /^\/(calendars|addressbooks)\/[^/]+(\/[^/]+)?$/;
+
 /**
  * True when the request is for a page (or another web route). Remembers `states` for whatever page
  * this GET of a collection renders (a calendar home is a plain folder, listed as HTML to anyone).
+ *
+ * A page at a groupware URL is always rendered afresh: its conditional headers are dropped, since the
+ * validator the listing sends is the collection's, which says nothing of an agenda that moves with
+ * the clock (a 304 would show yesterday's next 30 days). Responses there vary by `Accept`.
  */
 export function wantsWebPage(req: DavRequest, states: CalDavStates): boolean {
   statesOf.set(req, states);
   const q = req.ctx.query;
-  return WEB_ROUTES.some((k) => q[k] !== undefined) || (req.header('Accept') !== undefined && req.ctx.accepts('text/calendar', 'text/vcard', 'text/html') === 'text/html');
+  if (WEB_ROUTES.some((k) => q[k] !== undefined)) return true;
+  const groupware = GROUPWARE.test(req.path);
+  if (groupware) req.ctx.vary('Accept');
+  const page = req.header('Accept') !== undefined && req.ctx.accepts('text/calendar', 'text/vcard', 'text/html') === 'text/html';
+  if (page && groupware) {
+    delete req.ctx.request.headers['if-none-match'];
+    delete req.ctx.request.headers['if-modified-since'];
+  }
+  return page;
 }
 
 /** CalDAV's state for this page request, if CalDAV is on (undefined: the pages show plain folders). */
