@@ -93,6 +93,10 @@ for (const backend of ['git', 'fs'] as BackendName[]) describe(`web: calendars a
     const workCal = new ICAL.Component(ICAL.parse(work.text));
     assert.deepEqual(workCal.getAllSubcomponents('vevent').map((e) => e.getFirstPropertyValue('summary')).sort(), ['Design review', 'Retro']);
     assert.equal(workCal.getFirstPropertyValue('x-wr-calname'), 'Work <team>');
+    const head = await raw(s.url, '/calendars/alice/calendar/?view=export', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(head.headers['content-type'] as string, /^text\/calendar/);
+    assert.equal(head.body.length, 0);
     const bad = await raw(s.url, '/docs/?view=export');
     assert.equal(bad.status, 400);
     assert.match(bad.text, /calendar or an address book/);
@@ -159,6 +163,10 @@ describe('web: a shared calendar shows whose it is', function () {
       assert.match(html, /shared by alice, read-only/);
       assert.match(html, /Weekly sync/);
       assert.match(html, /data-writable="false"/);
+      const ics = await raw(s.url, '/calendars/bob/alice~calendar/?view=export', { headers: bob });
+      assert.equal(ics.status, 200);
+      assert.equal(new ICAL.Component(ICAL.parse(ics.text)).getAllSubcomponents('vevent').length, 4, 'the export through the share');
+      assert.equal((await raw(s.url, '/calendars/alice/calendar/?view=export', { headers: bob })).status, 404, 'not alice\'s tree itself');
     } finally {
       await s.close();
     }
