@@ -13,7 +13,7 @@ import { collectionPage } from '../../lib/web/calendars/index.js';
 import { topLevelBlocks } from '../../lib/web/calendars/export.js';
 import type { DavRequest } from '../../lib/dav/context.js';
 import type { Entry } from '../../backends/backend.js';
-import { HTML, seed, type Seeded } from './calendars-fixtures.js';
+import { HTML, hourNow, icalUtc, seed, vevent, type Seeded } from './calendars-fixtures.js';
 
 const page = async (s: TestServer, path: string, who: Record<string, string> = {}) => {
   const r = await raw(s.url, path, { headers: { ...HTML, ...who } });
@@ -116,6 +116,18 @@ for (const backend of ['git', 'fs'] as BackendName[]) describe(`web: calendars a
     const again = await raw(s.url, '/calendars/alice/work/', { headers: { ...HTML, 'If-None-Match': first.headers.etag as string } });
     assert.equal(again.status, 200, 'a page that moves with the clock is never a 304');
     assert.match(again.text, /Design review/);
+  });
+
+  it('the agenda is bounded: an hourly series shows its first 200 occurrences and says the rest are cut', async () => {
+    assert.equal((await raw(s.url, '/calendars/alice/busy/', { method: 'MKCALENDAR' })).status, 201);
+    const start = hourNow() + 3_600_000;
+    assert.equal((await raw(s.url, '/calendars/alice/busy/hourly.ics', { method: 'PUT', headers: { 'Content-Type': 'text/calendar' }, body: vevent('hourly', 'Ping', [`DTSTART:${icalUtc(start)}`, 'DURATION:PT5M', 'RRULE:FREQ=HOURLY']) })).status, 201);
+    const html = await page(s, '/calendars/alice/busy/');
+    const starts = [...html.matchAll(/<tr class="cal-event" data-start="([^"]+)"/g)].map((m) => m[1]!);
+    assert.equal(starts.length, 200);
+    assert.equal(starts[0], new Date(start).toISOString());
+    assert.equal(starts[199], new Date(start + 199 * 3_600_000).toISOString());
+    assert.match(html, /only the first 200 occurrences are shown/);
   });
 
   it('address books: the home lists each book with its count and CardDAV URL; a book page lists contacts, escaped; the export has every card', async () => {
