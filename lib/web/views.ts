@@ -4,6 +4,7 @@ import type { DavRequest } from '../dav/context.js';
 import { commitView } from './history/commit-page.js';
 import { diffView } from './history/diff-page.js';
 import { historyView } from './history/log-page.js';
+import { exportView } from './calendars/export.js';
 
 export type View = (req: DavRequest, entry: Entry, headOnly: boolean) => Promise<void>;
 
@@ -11,4 +12,5 @@ export const VIEWS: Record<string, View> = {
   history: historyView,
   commit: commitView,
   diff: diffView,
+  export: exportView,
 };

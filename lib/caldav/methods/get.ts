@@ -1,6 +1,7 @@
 /**
  * GET/HEAD on a calendar collection: the whole calendar as one iCalendar file (a webcal subscription
- * URL), each time zone once. Anything else goes to the plain WebDAV handler.
+ * URL), each time zone once. Anything else goes to the plain WebDAV handler, and so does a browser's
+ * GET (../../web/calendars/negotiate.ts: the calendar's page).
  */
 import type { MethodHandler } from '../../dav/context.js';
 import { sendEmpty, findReadable } from '../../dav/respond.js';
@@ -11,11 +12,12 @@ import { calendarObjects, isCalendarPath, parsedObject } from '../objects.js';
 import type { CalDavStates } from '../state/states.js';
 import { dav } from '../../dav/xml/names.js';
 import { parseXml, textOf } from '../../dav/xml/parse.js';
+import { wantsWebPage } from '../../web/calendars/negotiate.js';
 
 export function calendarGet(plain: MethodHandler, headOnly: boolean, states: CalDavStates): MethodHandler {
   return async (req) => {
     const entry = (await findReadable(req))?.entry ?? null; // opened once, for the plain GET too
-    if (!entry || entry.kind !== 'collection' || !(await isCalendarPath(req, req.path))) return plain(req);
+    if (!entry || entry.kind !== 'collection' || wantsWebPage(req, states) || !(await isCalendarPath(req, req.path))) return plain(req);
     // Subscribed clients poll: the calendar's ETag changes whenever any object does.
     const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);
     if (verdict === 'failed') throw preconditionFailed();

@@ -2,7 +2,8 @@
  * GET/HEAD on an address book: all its cards as one text/vcard body (RFC 6350 §3.1 allows several
  * vCards in one file), each as stored and ending in CRLF, streamed card by card (10,000 cards are
  * ~6 MB: never held whole). Members that are not cards are left out. The body's ETag is the
- * collection's, which changes whenever any card does; conditional GET as for a calendar.
+ * collection's, which changes whenever any card does; conditional GET as for a calendar. A browser's
+ * GET gets the book's page instead (../../web/calendars/negotiate.ts).
  *
  * The combined body is a representation the server builds, not stored bytes: a card's leading BOM
  * (accepted on PUT, kept in the card's own GET) is left out, since one in the middle of the body
@@ -20,11 +21,12 @@ import type { CalDavStates } from '../../caldav/state/states.js';
 import { isBackendError } from '../../../backends/errors.js';
 import { addressBookMembers, cardText, isAddressBookPath, storedCard } from '../cards.js';
 import { CARD_CONTENT_TYPE } from '../content-type.js';
+import { wantsWebPage } from '../../web/calendars/negotiate.js';
 
 export function addressBookGet(plain: MethodHandler, headOnly: boolean, states: CalDavStates): MethodHandler {
   return async (req) => {
     const entry = (await findReadable(req))?.entry ?? null; // opened once, for the plain GET too
-    if (!entry || entry.kind !== 'collection' || !(await isAddressBookPath(req, req.path))) return plain(req);
+    if (!entry || entry.kind !== 'collection' || wantsWebPage(req, states) || !(await isAddressBookPath(req, req.path))) return plain(req);
     const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);
     if (verdict === 'failed') throw preconditionFailed();
     if (verdict === 'not-modified') return sendEmpty(req.ctx, 304, { ETag: entry.etag });
