@@ -7,6 +7,9 @@ import { BackendError } from '../errors.js';
 import { SIDECAR } from '../sidecar.js';
 import { gitRefusesName } from './reserved-names.js';
 
+/** The longest name (bytes) a new entry may have: the common file systems' limit (ext4, XFS, APFS, NTFS in UTF-16 units). */
+const NAME_MAX = 255;
+
 export class LiveNames {
   private readonly reserved: ReadonlySet<string>;
 
@@ -39,6 +42,8 @@ export class LiveNames {
     if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
     if (!creates) return;
     for (const seg of path === '/' ? [] : segs.slice(1)) {
+      // Git stores any length, but a checkout, a clone or the folder backend could not hold it.
+      if (Buffer.byteLength(seg) > NAME_MAX) throw new BackendError('InvalidName', path, `a name is longer than ${NAME_MAX} bytes, which a file system cannot store (a clone could not check it out)`);
       const why = gitRefusesName(seg);
       if (why) throw new BackendError('Forbidden', path, `${why}; git refuses such a path in a repository, so this server does too`);
     }

@@ -101,8 +101,10 @@ function row(req: DavRequest, e: Entry, writable: boolean, versioned: boolean): 
   const href = req.href(e.path, collection);
   const size = collection ? '' : humanSize(e.size);
   const tag = e.deleted ? ` <span class="deleted">deleted</span>` : '';
-  const history = versioned ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
-  const actions = writable && !e.deleted
+  const inHistory = e.path === '/.history' || e.path.startsWith('/.history/');
+  const history = versioned && !inHistory ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
+  // Per row too: a member may be a read-only part (/.history in the root) or a read-only share's mount point.
+  const actions = writable && !e.deleted && canWrite(req, e.path)
     ? `<button type="button" data-action="rename" aria-label="Rename or move ${escapeAttr(name)}">Rename</button> <button type="button" data-action="delete" aria-label="Delete ${escapeAttr(name)}">Delete</button>`
     : '';
   return `<tr data-href="${escapeAttr(href)}" data-name="${escapeAttr(baseName(e.path))}" data-kind="${collection ? 'collection' : 'file'}" data-size="${e.size}" data-modified="${e.modified.toISOString()}"><td class="name"><span class="${iconClass(name, collection)}" aria-hidden="true"></span><a href="${escapeAttr(href)}">${escapeText(name)}</a>${tag}</td><td class="n">${size}</td><td class="when">${timeTag(e.modified)}</td><td class="actions">${history}${actions}</td></tr>`;

@@ -116,9 +116,9 @@ describe('web interface: actions and who may take them', function () {
     }
   });
 
-  // KNOWN GAP (reported): the git backend stores names of any length (git trees allow them), so a
-  // 256-byte or 10,000-character name is made there; the page refuses them itself (actions.js badName).
-  it.skip('the server refuses names over 255 bytes (git): not yet, see the comment', async () => {
+  // Git trees allow any length; the git backend refuses new names over 255 bytes as the folder
+  // backend does (backends/git/live-names.ts), so a clone can check them out.
+  it('the server refuses names over 255 bytes (git)', async () => {
     await refusesNames(s, ['n'.repeat(256), 'é'.repeat(128), 'n'.repeat(10_000)]);
   });
 });
