@@ -155,7 +155,8 @@ export function logCommit(c: CommitInfo): LogCommit {
     author: c.author.name,
     email: c.author.email,
     subject: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(),
-    body: nl < 0 ? '' : c.message.slice(nl + 1).trim(),
+    // The journal's trailer is gitdav's bookkeeping (which records a commit holds), not for people.
+    body: nl < 0 ? '' : c.message.slice(nl + 1).replace(/^Gitdav-Journal:.*$/gm, '').trim(),
     parents: c.parents,
   };
 }

@@ -104,5 +104,5 @@ async function switcher(req: DavRequest, reader: HistoryReader, path: string, is
   const options = (area: string, names: string[]) =>
     names.map((n) => `<li><a href="${escapeAttr(at(area, n))}"${area === 'branches' && n === refs.current ? ' aria-current="true"' : ''}>${escapeText(n)}</a></li>`).join('');
   const tags = refs.tags.length ? `<span>Tags:</span><ul>${options('tags', refs.tags)}</ul>` : '';
-  return `<nav id="refs" class="refs" aria-label="Branches and tags"><span>Branch <strong>${escapeText(refs.current)}</strong>; on:</span><ul>${options('branches', refs.branches)}</ul>${tags}</nav>`;
+  return `<nav id="refs" class="refs" aria-label="Branches and tags"><span title="Each link opens this ${isFolder ? 'folder' : 'file'} as it is on that branch or tag (read-only)">Served: <strong>${escapeText(refs.current)}</strong>. Branches:</span><ul>${options('branches', refs.branches)}</ul>${tags}</nav>`;
 }
