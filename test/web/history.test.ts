@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { raw, startTestServer, type TestServer } from '../helpers/server.js';
+import { join } from 'node:path';
 import { tool } from '../helpers/tools.js';
 
 const HTML = { Accept: 'text/html' };
@@ -154,6 +155,51 @@ describe('web interface: history pages (HTTP)', function () {
     assert.equal((await raw(s.url, '/docs/plan.md')).text, 'one\ntwo\nthree\n');
     const sha7 = /-([0-9a-f]{7})\.md$/.exec(from)![1];
     assert.equal((await gitLog(s.root, '-1', '--format=%s')).trim(), `Restore docs/plan.md from ${sha7}`);
+  });
+});
+
+describe('web interface: history pages, folders, refs and shares', function () {
+  this.timeout(120_000);
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ backend: 'git', users: { alice: 'pw-a', bob: 'pw-b' }, shares: [{ owner: 'alice', path: '/proj', grantee: 'bob', access: 'read' }] });
+  });
+  after(async () => {
+    await s?.close();
+  });
+  const as = (user: string, pw: string) => ({ ...HTML, Authorization: 'Basic ' + Buffer.from(`${user}:${pw}`).toString('base64') });
+
+  it("restores a folder as a commit left it; tags show in the switcher; a grantee sees no history in a share", async () => {
+    const alice = as('alice', 'pw-a');
+    await raw(s.url, '/proj', { method: 'MKCOL', headers: alice });
+    await raw(s.url, '/proj/a.txt', { method: 'PUT', body: 'a1\n', headers: alice });
+    await raw(s.url, '/proj/b.txt', { method: 'PUT', body: 'b1\n', headers: alice });
+    await raw(s.url, '/proj/a.txt', { method: 'PUT', body: 'a2\n', headers: alice });
+    await raw(s.url, '/proj/c.txt', { method: 'PUT', body: 'c2\n', headers: alice });
+    const r = await raw(s.url, '/proj/?view=history', { headers: alice });
+    assert.equal(r.status, 200);
+    const buttons = [...r.text.matchAll(/data-from="([^"]+)" data-to="([^"]+)">Restore folder as of this commit/g)];
+    assert.equal(buttons.length, 4, 'every commit but the newest');
+    // Back to the commit that added b.txt: a1 and b1, no c.txt.
+    const [from, to] = [buttons[1]![1]!, buttons[1]![2]!];
+    assert.match(from, /^\/\.history\/commits\/[0-9a-f]{40}\/proj\/$/);
+    assert.equal(to, '/proj/');
+    const copy = await raw(s.url, from, { method: 'COPY', headers: { ...alice, Destination: `${s.url}${to}`, Overwrite: 'T' } });
+    assert.ok(copy.status === 204 || copy.status === 201, String(copy.status));
+    assert.equal((await raw(s.url, '/proj/a.txt', { headers: alice })).text, 'a1\n');
+    assert.equal((await raw(s.url, '/proj/c.txt', { headers: alice })).status, 404);
+    const repo = join(s.root, 'users', 'alice');
+    assert.match((await gitLog(repo, '-1', '--format=%s')).trim(), /^Restore proj.* from [0-9a-f]{7}$/);
+    await tool('git', ['--git-dir', repo, 'tag', 'v1']);
+    assert.match((await raw(s.url, '/proj/a.txt?view=history', { headers: alice })).text, /href="\/\.history\/tags\/v1\/proj\/a\.txt"/);
+    // Bob reads the share but not alice's history; his own tree has his.
+    const bob = as('bob', 'pw-b');
+    const at = '/shared/alice/proj/';
+    assert.equal((await raw(s.url, `${at}a.txt`, { headers: bob })).text, 'a1\n', 'bob reads the share');
+    const inShare = await raw(s.url, `${at}?view=history`, { headers: bob });
+    assert.equal(inShare.status, 404);
+    assert.match(inShare.text, /no history here/);
+    assert.doesNotMatch((await raw(s.url, at, { headers: bob })).text, /last-commit/);
   });
 });
 

@@ -64,6 +64,8 @@ function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, res
     if (!isFolder) actions.push(`<a href="${escapeAttr(viewHref(req, path, false, { view: 'diff', from: c.id }))}">Compare with now</a>`);
     if (!isFolder && c.parents[0]) actions.push(`<a href="${escapeAttr(viewHref(req, path, false, { view: 'diff', from: c.parents[0], to: c.id }))}">Diff</a>`);
     if (restorable && c.version.kind === 'file') actions.push(restoreButton(req, c.version.path, path, false, 'Restore this version'));
+    // A folder as this commit left it, in place of what is there (a COPY with Overwrite: T replaces it); never the root.
+    if (restorable && c.version.kind === 'collection' && path !== '/') actions.push(restoreButton(req, c.version.path, path, true, 'Restore folder as of this commit'));
   } else {
     actions.push(`<span class="deleted">deleted here</span>`);
   }
