@@ -178,7 +178,7 @@ describe('web interface: history pages, folders, refs and shares', function () {
     await raw(s.url, '/proj/c.txt', { method: 'PUT', body: 'c2\n', headers: alice });
     const r = await raw(s.url, '/proj/?view=history', { headers: alice });
     assert.equal(r.status, 200);
-    const buttons = [...r.text.matchAll(/data-from="([^"]+)" data-to="([^"]+)">Restore folder as of this commit/g)];
+    const buttons = [...r.text.matchAll(/data-from="([^"]+)" data-to="([^"]+)" aria-label="[^"]*">Restore folder as of this commit/g)];
     assert.equal(buttons.length, 4, 'every commit but the newest');
     // Back to the commit that added b.txt: a1 and b1, no c.txt.
     const [from, to] = [buttons[1]![1]!, buttons[1]![2]!];

@@ -98,6 +98,6 @@ export function fileAnchor(path: string): string {
 }
 
 /** The restore button history.js wires (docs/web.md): a COPY from `from` (in history) to `to`. */
-export function restoreButton(req: DavRequest, from: string, to: string, collection: boolean, label: string): string {
-  return `<button type="button" data-action="restore" data-from="${escapeAttr(req.href(from, collection))}" data-to="${escapeAttr(req.href(to, collection))}">${escapeText(label)}</button>`;
+export function restoreButton(req: DavRequest, from: string, to: string, collection: boolean, label: string, described: string): string {
+  return `<button type="button" data-action="restore" data-from="${escapeAttr(req.href(from, collection))}" data-to="${escapeAttr(req.href(to, collection))}" aria-label="${escapeAttr(described)}">${escapeText(label)}</button>`;
 }

@@ -63,9 +63,9 @@ function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, res
     actions.push(`<a href="${escapeAttr(req.href(c.version.path, c.version.kind === 'collection'))}" data-action="version">${isFolder ? 'Browse this version' : 'View this version'}</a>`);
     if (!isFolder) actions.push(`<a href="${escapeAttr(viewHref(req, path, false, { view: 'diff', from: c.id }))}">Compare with now</a>`);
     if (!isFolder && c.parents[0]) actions.push(`<a href="${escapeAttr(viewHref(req, path, false, { view: 'diff', from: c.parents[0], to: c.id }))}">Diff</a>`);
-    if (restorable && c.version.kind === 'file') actions.push(restoreButton(req, c.version.path, path, false, 'Restore this version'));
+    if (restorable && c.version.kind === 'file') actions.push(restoreButton(req, c.version.path, path, false, 'Restore this version', `Restore ${baseName(path)} as of ${c.short}`));
     // A folder as this commit left it, in place of what is there (a COPY with Overwrite: T replaces it); never the root.
-    if (restorable && c.version.kind === 'collection' && path !== '/') actions.push(restoreButton(req, c.version.path, path, true, 'Restore folder as of this commit'));
+    if (restorable && c.version.kind === 'collection' && path !== '/') actions.push(restoreButton(req, c.version.path, path, true, 'Restore folder as of this commit', `Restore folder ${baseName(path)} as of ${c.short}`));
   } else {
     actions.push(`<span class="deleted">deleted here</span>`);
   }
@@ -93,7 +93,7 @@ async function deletedSection(req: DavRequest, reader: HistoryReader, dir: strin
   const rows = gone.map((g) => {
     const folder = g.kind === 'collection';
     const name = baseName(g.path) + (folder ? '/' : '');
-    const restore = writable ? restoreButton(req, g.restoreFrom, g.path, folder, 'Restore') : '';
+    const restore = writable ? restoreButton(req, g.restoreFrom, g.path, folder, 'Restore', `Restore ${name}`) : '';
     return `<li data-path="${escapeAttr(g.path)}"><a href="${escapeAttr(req.href(`${reader.root}/versions${g.path}`, true))}">${escapeText(name)}</a> <span class="meta">deleted ${timeTag(g.removed.time)} by ${escapeText(g.removed.author)} in <a href="${escapeAttr(viewHref(req, '/', true, { view: 'commit', id: g.removed.id }))}">${escapeText(g.removed.short)}</a></span> ${restore}</li>`;
   });
   return `<section id="deleted" aria-labelledby="deleted-h"><h2 id="deleted-h">Deleted files</h2><ul class="deleted-list">${rows.join('')}</ul><p>Newest first, at most ${DELETED_SHOWN}; see also ${all}.</p></section>`;
