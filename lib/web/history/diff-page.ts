@@ -24,7 +24,7 @@ export async function diffView(req: DavRequest, entry: Entry, headOnly: boolean)
   const a = await version(reader, path, from);
   const b = to ? await version(reader, path, to) : null;
   const after: Side = b ? b.side : await liveSide(req, entry);
-  const label = (v: { commit: LogCommit } | null) => (v ? `<div class="side">${commitLine(req, '/', true, v.commit)}</div>` : `<div class="side">the current file</div>`);
+  const label = (v: { commit: LogCommit } | null) => (v ? `<span class="side">${commitLine(req, '/', true, v.commit)}</span>` : `<span class="side">the current file</span>`);
   const params = (l: Layout): Record<string, string> => ({ view: 'diff', from, ...(to ? { to } : {}), ...(l === 'split' ? { layout: 'split' } : {}) });
   const main = `<section class="diff-sides">
 <p><span class="minus">From</span> ${label(a)}</p>
