@@ -70,6 +70,18 @@ describe('web interface: history pages (HTTP)', function () {
     assert.match(r.text, /data-action="restore" data-from="\/\.history\/versions\/docs\/gone\.txt\/[^"]+" data-to="\/docs\/gone\.txt"/);
   });
 
+  it('escapes names and messages, and answers HEAD with the length of the page', async () => {
+    assert.ok((await raw(s.url, '/docs/q%22%3Cb%3E%26.txt', { method: 'PUT', body: 'x' })).status < 300);
+    const r = await raw(s.url, '/docs/?view=history', { headers: HTML });
+    assert.match(r.text, /Add docs\/q&quot;&lt;b&gt;&amp;\.txt|Add docs\/q"&lt;b&gt;&amp;\.txt/);
+    assert.doesNotMatch(r.text, /<b>/);
+    const head = await raw(s.url, '/docs/?view=history', { method: 'HEAD', headers: HTML });
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    assert.equal(Number(head.headers['content-length']), Buffer.byteLength((await raw(s.url, '/docs/?view=history', { headers: HTML })).text));
+    await raw(s.url, '/docs/q%22%3Cb%3E%26.txt', { method: 'DELETE' });
+  });
+
   it('pages: 50 a page, ?page=2, and 400 for a bad page, 404 past the end', async () => {
     for (let i = 0; i < 52; i++) await raw(s.url, '/many.txt', { method: 'PUT', body: `v${i}\n` });
     const p1 = await raw(s.url, '/many.txt?view=history', { headers: HTML });

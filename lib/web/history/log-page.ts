@@ -14,7 +14,7 @@ import { escapeAttr, escapeText } from '../../dav/xml/write.js';
 import { canWrite } from '../access.js';
 import { timeTag } from '../format.js';
 import { renderPage, sendPage } from '../page.js';
-import { commitLine, fileAnchor, livePathOf, pageParam, readerFor, restoreButton, sendNoHistory, viewHref } from './common.js';
+import { commitLine, fileAnchor, koaHead, livePathOf, pageParam, readerFor, restoreButton, sendNoHistory, viewHref } from './common.js';
 
 /** Commits a page shows. */
 export const PER_PAGE = 50;
@@ -52,7 +52,7 @@ ${items.join('\n')}
     `<a href="${escapeAttr(req.href(`${reader.root}/versions${live.path === '/' ? '' : live.path}`, true))}">All versions${isFolder ? ' and deleted files' : ''}</a>`,
   ].filter(Boolean);
   const title = `History of ${live.path === '/' ? 'Home' : baseName(live.path)}`;
-  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }), { headOnly });
+  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }), { headOnly: koaHead(headOnly) });
 }
 
 function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, restorable: boolean): string {
