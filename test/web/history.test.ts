@@ -67,6 +67,9 @@ describe('web interface: history pages (HTTP)', function () {
     assert.equal(r.status, 200);
     assert.match(r.text, /Delete docs\/gone\.txt/);
     assert.match(r.text, /deleted here/);
+    const removal = /<li class="commit" data-id="([0-9a-f]{40})"/.exec(r.text)![1];
+    const commit = await raw(s.url, `/?view=commit&id=${removal}`, { headers: HTML });
+    assert.match(commit.text, /data-change="D"[\s\S]*href="\/\.history\/versions\/docs\/gone\.txt\/\?view=history">History/);
     assert.match(r.text, /data-action="restore" data-from="\/\.history\/versions\/docs\/gone\.txt\/[^"]+" data-to="\/docs\/gone\.txt"/);
   });
 

@@ -64,7 +64,9 @@ async function fileSection(req: DavRequest, reader: HistoryReader, c: CommitDeta
   const links: string[] = [];
   if (f.newId) links.push(`<a href="${escapeAttr(req.href(`${reader.root}/commits/${c.id}${f.path}`, false))}">View file</a>`);
   else if (c.parents[0]) links.push(`<a href="${escapeAttr(req.href(`${reader.root}/commits/${c.parents[0]}${f.path}`, false))}">View deleted file</a>`);
-  links.push(`<a href="${escapeAttr(viewHref(req, f.path, false, { view: 'history' }))}">History</a>`);
+  // A deleted file's history is reached from its versions folder (its own URL is a 404 now).
+  const history = f.change === 'D' ? viewHref(req, `${reader.root}/versions${f.path}`, true, { view: 'history' }) : viewHref(req, f.path, false, { view: 'history' });
+  links.push(`<a href="${escapeAttr(history)}">History</a>`);
   let body: string;
   if (!shown) {
     body = `<p class="binary">Diff not shown: this commit's diffs are over ${humanSize(DIFF_BUDGET)}.</p>`;
