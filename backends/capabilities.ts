@@ -239,16 +239,19 @@ export interface ChangedFile {
 /** One commit of a path's log: what it changed under that path (at most `limit`, `more` left out). */
 export interface LogEntry extends LogCommit {
   changed: ChangedFile[];
+  /** Files left out, counted up to a cap (git: 1,000); `moreCapped` when the count stopped there. */
   more: number;
+  moreCapped: boolean;
   /** The path after this commit: a history path of that version (a file's in versions/, a folder's snapshot); null where the commit removed it. */
   version: { path: string; kind: 'file' | 'collection' } | null;
 }
 
 export interface CommitDetail extends LogCommit {
   message: string;
-  /** Its changes against its first parent (a root commit: against nothing), at most `limit`; `more` left out (a lower bound past the walk's cap). */
+  /** Its changes against its first parent (a root commit: against nothing), at most `limit`; `more` left out, counted up to a cap (git: 100,000), `moreCapped` when it stopped there. */
   files: ChangedFile[];
   more: number;
+  moreCapped: boolean;
 }
 
 /** A member of a folder that is gone: where a restore (COPY) takes it from. */

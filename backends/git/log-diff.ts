@@ -1,7 +1,7 @@
 /**
  * Which files two trees differ in, below a path: the history pages' "changed files" of a commit
  * (./log.ts). Only subtrees whose ids differ are read (as the path index does, ./path-index.ts), and
- * the walk is bounded: at most `limit` files are returned, and counting stops at COUNT_CAP more, so a
+ * the walk is bounded: at most `limit` files are returned, and counting stops at `countCap` more, so a
  * commit that added 1,000,000 files costs a bounded walk, not a whole tree.
  */
 import { joinPath } from '../backend.js';
@@ -15,8 +15,10 @@ const TREE = '40000';
 
 export interface TreeDiff {
   files: ChangedFile[];
-  /** Changed files left out (up to COUNT_CAP). */
+  /** Changed files left out (counted up to the walk's cap). */
   more: number;
+  /** The count reached the cap and stopped: there may be more ("N+"). */
+  capped: boolean;
 }
 
 /** The entry at `path` in tree `root` (the root itself for `/`), or null. */
@@ -32,29 +34,33 @@ export async function entryAt(store: ObjectStore, root: string, path: string): P
 }
 
 /** The files that differ below `path` between trees `before` and `after` (commit trees), in tree order. */
-export async function diffBelow(store: ObjectStore, before: string, after: string, path: string, limit: number): Promise<TreeDiff> {
-  const out: TreeDiff = { files: [], more: 0 };
+export async function diffBelow(store: ObjectStore, before: string, after: string, path: string, limit: number, countCap = COUNT_CAP): Promise<TreeDiff> {
+  const out: Walk = { files: [], more: 0, capped: false, cap: countCap };
   const a = await entryAt(store, before, path);
   const b = await entryAt(store, after, path);
   await diffEntries(store, a, b, path, limit, out);
-  return out;
+  return { files: out.files, more: out.more, capped: out.more >= countCap };
 }
 
 function isTree(e: TreeEntry | null | undefined): boolean {
   return e?.mode === TREE;
 }
 
-/** Whether the walk has counted all it may. */
-function full(out: TreeDiff, limit: number): boolean {
-  return out.files.length >= limit && out.more >= COUNT_CAP;
+interface Walk extends TreeDiff {
+  cap: number;
 }
 
-function add(out: TreeDiff, limit: number, f: ChangedFile): void {
+/** Whether the walk has counted all it may. */
+function full(out: Walk, limit: number): boolean {
+  return out.files.length >= limit && out.more >= out.cap;
+}
+
+function add(out: Walk, limit: number, f: ChangedFile): void {
   if (out.files.length < limit) out.files.push(f);
   else out.more++;
 }
 
-async function diffEntries(store: ObjectStore, a: TreeEntry | null, b: TreeEntry | null, path: string, limit: number, out: TreeDiff): Promise<void> {
+async function diffEntries(store: ObjectStore, a: TreeEntry | null, b: TreeEntry | null, path: string, limit: number, out: Walk): Promise<void> {
   if (full(out, limit)) return;
   if (a && b && a.oid === b.oid && a.mode === b.mode) return;
   const fileA = a && !isTree(a) ? a : null;

@@ -20,6 +20,8 @@ export const LOG_LIMIT = 100;
 export const COMMIT_FILES = 1_000;
 /** Names of a folder looked at for gone members at most (a folder of 50,000 names ever: a bounded pass). */
 export const DELETED_SCAN = 10_000;
+/** Changed files a log entry counts past its list (a page of 50 commits of 100,000 files each walks 50 × this). */
+export const LOG_COUNT_CAP = 1_000;
 /** Branches and tags listed at most. */
 export const REFS_LIMIT = 100;
 /** 4–40 hex digits: a commit id or a unique prefix of one (as `/.history/commits/` takes them). */
@@ -56,8 +58,8 @@ export class GitLog implements HistoryReader {
       const change = changes[total - 1 - k]!;
       const c = await this.d.store.readCommit(change.commit.oid);
       const before = await this.parentTree(c);
-      const diff = await diffBelow(this.d.store, before, c.tree, path, changedLimit);
-      commits.push({ ...logCommit(c), changed: diff.files, more: diff.more, version: change.oid === null ? null : this.versionOf(path, change.commit, change.isTree) });
+      const diff = await diffBelow(this.d.store, before, c.tree, path, changedLimit, LOG_COUNT_CAP);
+      commits.push({ ...logCommit(c), changed: diff.files, more: diff.more, moreCapped: diff.capped, version: change.oid === null ? null : this.versionOf(path, change.commit, change.isTree) });
     }
     return { total, commits };
   }
@@ -72,7 +74,7 @@ export class GitLog implements HistoryReader {
     const c = await this.resolve(id);
     if (!c) return null;
     const diff = await diffBelow(this.d.store, await this.parentTree(c), c.tree, '/', Math.min(limit, COMMIT_FILES));
-    return { ...logCommit(c), message: c.message, files: diff.files, more: diff.more };
+    return { ...logCommit(c), message: c.message, files: diff.files, more: diff.more, moreCapped: diff.capped };
   }
 
   async fileAt(path: string, id: string): Promise<{ commit: LogCommit; blob: string; size: number } | null> {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isHistoryLog, type HistoryReader } from '../../backends/capabilities.js';
 import { FsBackend } from '../../backends/fs/index.js';
+import { diffBelow } from '../../backends/git/log-diff.js';
 import { openGitRepository, type GitRepository } from '../../backends/git/repository.js';
 import { MountView } from '../../backends/mount/view.js';
 import { MountTable } from '../../backends/mount/table.js';
@@ -95,6 +96,12 @@ describe('HistoryLog (git)', function () {
     assert.equal(bounded?.files.length, 10);
     assert.equal(bounded?.more, 20);
     assert.ok(bounded!.files.every((f) => f.change === 'D' && f.newId === null));
+    assert.equal(bounded?.moreCapped, false);
+    // The count past the list stops at its cap, and says so.
+    const raw = await repo.live.store.readCommit(removal.id);
+    const parent = await repo.live.store.readCommit(raw.parents[0]!);
+    assert.deepEqual(await diffBelow(repo.live.store, parent.tree, raw.tree, '/many', 5, 10).then((d) => [d.files.length, d.more, d.capped]), [5, 10, true]);
+    assert.deepEqual(await diffBelow(repo.live.store, parent.tree, raw.tree, '/many', 5, 100).then((d) => [d.files.length, d.more, d.capped]), [5, 25, false]);
   });
 
   it('a file at a commit, blobs capped by size, branches', async () => {

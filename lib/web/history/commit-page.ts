@@ -35,7 +35,7 @@ export async function commitView(req: DavRequest, entry: Entry, headOnly: boolea
     if (shown) budget -= need;
     sections.push(await fileSection(req, reader, c, f, layout, shown));
   }
-  const more = c.more > 0 ? `<p class="more">and ${c.more.toLocaleString('en')}${c.more >= 100_000 ? '+' : ''} more files, not listed.</p>` : '';
+  const more = c.more > 0 ? `<p class="more">and ${c.more.toLocaleString('en')}${c.moreCapped ? '+' : ''} more files, not listed.</p>` : '';
   const parents = c.parents.map((p) => `<a href="${escapeAttr(here({ view: 'commit', id: p }))}"><code>${escapeText(p.slice(0, 7))}</code></a>`).join(', ');
   const toc = c.files.map((f) => `<li><span class="change change-${f.change}">${f.change}</span> <a href="#${escapeAttr(fileAnchor(f.path))}">${escapeText(f.path.slice(1))}</a></li>`).join('');
   const main = `<section class="commit-head" data-id="${escapeAttr(c.id)}">

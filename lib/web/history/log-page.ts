@@ -57,7 +57,7 @@ ${items.join('\n')}
 
 function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, restorable: boolean): string {
   const files = c.changed.map((f) => `<li><span class="change change-${f.change}" title="${CHANGE[f.change]}">${f.change}</span> <a href="${escapeAttr(`${viewHref(req, '/', true, { view: 'commit', id: c.id })}#${fileAnchor(f.path)}`)}">${escapeText(f.path.slice(1))}</a></li>`);
-  if (c.more > 0) files.push(`<li class="more">and ${c.more.toLocaleString('en')}${c.more >= 100_000 ? '+' : ''} more</li>`);
+  if (c.more > 0) files.push(`<li class="more">and ${c.more.toLocaleString('en')}${c.moreCapped ? '+' : ''} more</li>`);
   const actions: string[] = [];
   if (c.version) {
     actions.push(`<a href="${escapeAttr(req.href(c.version.path, c.version.kind === 'collection'))}" data-action="version">${isFolder ? 'Browse this version' : 'View this version'}</a>`);
