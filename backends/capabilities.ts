@@ -10,6 +10,8 @@
  * - `QuotaAware`: knows the space used and free (RFC 4331). fs.
  * - `CopyTarget`: takes a COPY from another backend better than resource by resource. git's live tree.
  * - `ReadOpener`: opens a GET's or HEAD's target once, for its entry and its body. fs, and the mount view.
+ * - `HistoryLog`: a path's commits, one commit's changes, blobs by id, for the history pages. A git
+ *   repository as served, and the mount view (for the user's own tree).
  * - `ShareAware`: a view of several users' trees (backends/mount/): says per path which tree a
  *   resource is really stored in, whose it is and what its user was granted. Only the view has it; a
  *   plain backend is all the user's own.
@@ -208,4 +210,90 @@ export interface UnlockAware {
 
 export function isUnlockAware(backend: Backend): backend is Backend & UnlockAware {
   return typeof (backend as Partial<UnlockAware>).unlocked === 'function';
+}
+
+/** A commit as the history pages show it (HistoryLog). */
+export interface LogCommit {
+  id: string;
+  short: string;
+  /** The author's date. */
+  time: Date;
+  author: string;
+  email: string;
+  /** The message's first line, and the rest (trimmed; trailers included). */
+  subject: string;
+  body: string;
+  parents: string[];
+}
+
+/** A file a commit changed: A(dded), M(odified), D(eleted); ids and modes null on the side where it is absent. */
+export interface ChangedFile {
+  path: string;
+  change: 'A' | 'M' | 'D';
+  oldId: string | null;
+  newId: string | null;
+  oldMode: string | null;
+  newMode: string | null;
+}
+
+/** One commit of a path's log: what it changed under that path (at most `limit`, `more` left out). */
+export interface LogEntry extends LogCommit {
+  changed: ChangedFile[];
+  /** Files left out, counted up to a cap (git: 1,000); `moreCapped` when the count stopped there. */
+  more: number;
+  moreCapped: boolean;
+  /** The path after this commit: a history path of that version (a file's in versions/, a folder's snapshot); null where the commit removed it. */
+  version: { path: string; kind: 'file' | 'collection' } | null;
+}
+
+export interface CommitDetail extends LogCommit {
+  message: string;
+  /** Its changes against its first parent (a root commit: against nothing), at most `limit`; `more` left out, counted up to a cap (git: 100,000), `moreCapped` when it stopped there. */
+  files: ChangedFile[];
+  more: number;
+  moreCapped: boolean;
+}
+
+/** A member of a folder that is gone: where a restore (COPY) takes it from. */
+export interface DeletedMember {
+  path: string;
+  kind: 'file' | 'collection';
+  /** When and by which commit it was removed. */
+  removed: LogCommit;
+  /** The history path whose COPY to `path` restores it as it last stood. */
+  restoreFrom: string;
+}
+
+/**
+ * A repository's history, read for the history pages (lib/web/history/): paths are the view's own
+ * (history paths under the mount, e.g. `/.history/versions/…`). Every list is bounded by its caller's
+ * limit and the reader's caps (below), so no call walks a whole history.
+ */
+export interface HistoryReader {
+  /** Where history is mounted in these paths (`/.history`). */
+  readonly root: string;
+  /** The commits that changed `path` (a file or folder, live or gone), newest first, from `offset`, at most `limit` (≤ 100); `total` all of them. */
+  log(path: string, offset: number, limit: number, changedLimit?: number): Promise<{ total: number; commits: LogEntry[] }>;
+  /** The last commit that changed `path`, or null. */
+  last(path: string): Promise<LogCommit | null>;
+  /** A commit by full or unique short id (4–40 hex digits); null for none (or not a commit). */
+  commit(id: string, limit?: number): Promise<CommitDetail | null>;
+  /** The blob id and mode of `path` in commit `id` (resolved as `commit`); null when either is not there. */
+  fileAt(path: string, id: string): Promise<{ commit: LogCommit; blob: string; size: number } | null>;
+  /** A blob's size, and its bytes when it is at most `maxBytes`; null when there is no such blob. */
+  blob(id: string, maxBytes: number): Promise<{ size: number; bytes: Buffer | null } | null>;
+  /** The members of folder `dir` that are gone (newest removal first), at most `limit`. */
+  deletedIn(dir: string, limit: number): Promise<DeletedMember[]>;
+  /** Branches and tags (each at most 100), and the branch served; their folders are `<root>/branches/<name>/`, `<root>/tags/<name>/` (a `/` in a name as `~`). */
+  refs(): Promise<{ current: string; branches: string[]; tags: string[] }>;
+}
+
+/** A backend whose paths have a history to read (git). fs has none: the pages say so. */
+export interface HistoryLog {
+  /** The history that `path` is in; null where there is none the user may read (fs, another user's share). */
+  historyOf(path: string): HistoryReader | null;
+}
+
+export function isHistoryLog(backend: Backend): backend is Backend & HistoryLog {
+  return typeof (backend as Partial<HistoryLog>).historyOf === 'function';
 }

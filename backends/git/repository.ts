@@ -13,6 +13,7 @@
  * never committed. `live` stays the GitBackend itself (history and `gitdav restore` use it).
  */
 import { baseName, isWithin, type VersionInfo } from '../backend.js';
+import type { HistoryReader } from '../capabilities.js';
 import { MountView } from '../mount/view.js';
 import { MountTable } from '../mount/table.js';
 import { GitBackend, type GitBackendOptions } from './index.js';
@@ -24,6 +25,7 @@ import { ownTempDir } from '../util/process-temp.js';
 import { DEFAULT_JUNK, JunkRules } from './junk/rules.js';
 import { JunkStore } from './junk/store.js';
 import { JunkView } from './junk/view.js';
+import { GitLog } from './log.js';
 
 /** Where history is mounted. */
 export const HISTORY_AT = `/${HISTORY}`;
@@ -44,6 +46,14 @@ export class GitRepository extends MountView {
     if (await this.junk?.serves(path)) return null; // a junk file shadows a committed one of its name
     const v = this.history.versionOfLive(path);
     return v && { ...v, path: HISTORY_AT + v.path };
+  }
+
+  private reader?: GitLog;
+
+  /** The history pages' reader (HistoryLog): the whole repository is this user's, history included. */
+  override historyOf(): HistoryReader {
+    const live = this.live;
+    return (this.reader ??= new GitLog({ store: live.store, refs: live.refs, index: live.index, ref: live.ref, tip: () => live.tip(), liveKind: async (p) => (await this.stat(p))?.kind ?? null, historyAt: HISTORY_AT }));
   }
 
   /** This view owns both its backends. */

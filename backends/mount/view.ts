@@ -20,8 +20,8 @@ import { baseName, joinPath } from '../backend.js';
 import type { Actor, Backend, ByteRange, ChangeSet, CopyOptions, Entry, GuardView, MoveOptions, MutationOptions } from '../backend.js';
 import type { PropertyMap, PropPatch, Quota, VersionInfo, WriteOptions, WriteResult } from '../backend.js';
 import { BackendError } from '../errors.js';
-import { changesSinceStateOf, isCopyTarget, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
-import type { ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, StateChanges, SyncCapable, SyncState, Versioned } from '../capabilities.js';
+import { changesSinceStateOf, isCopyTarget, isHistoryLog, isListingVersioned, isQuotaAware, isSyncCapable, isUnlockAware, isVersioned, openForRead, readByName, type UnlockAware } from '../capabilities.js';
+import type { HistoryLog, HistoryReader, ListingVersioned, Location, OpenedRead, ReadOpener, ShareAware, StateChanges, SyncCapable, SyncState, Versioned } from '../capabilities.js';
 import { copyAcross, moveAcross } from './cross-copy.js';
 import { escapeRegExp, sameTreeChecks } from './view-checks.js';
 import { ShareProps } from './share-props.js';
@@ -40,7 +40,7 @@ interface Place {
  * in lacks one, the call answers as that tree would (no quota, no version, a collection that cannot
  * sync).
  */
-export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned, ReadOpener, UnlockAware {
+export class MountView implements Backend, SyncCapable, Versioned, ShareAware, ListingVersioned, ReadOpener, UnlockAware, HistoryLog {
   /**
    * The grantee's own properties of the shared collections (colour, name), over the owner's. Opened
    * on first use, so that only a view with shares in it opens the file: one tree has several views
@@ -371,6 +371,11 @@ export class MountView implements Backend, SyncCapable, Versioned, ShareAware, L
   async versionOf(path: string): Promise<VersionInfo | null> {
     // The owner's history is not the grantee's to browse: shared files show no version links.
     return this.route(path) || !isVersioned(this.own) ? null : this.own.versionOf(path);
+  }
+
+  /** As versionOf: the history pages' reader for the user's own tree only (GitRepository has it). */
+  historyOf(path: string): HistoryReader | null {
+    return this.route(path) || !isHistoryLog(this.own) ? null : this.own.historyOf(path);
   }
 
   /**
