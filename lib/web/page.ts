@@ -77,11 +77,7 @@ export function sendPage(req: DavRequest, html: string, options: { status?: numb
   setPageHeaders(req);
   if (options.etag) ctx.set('ETag', options.etag);
   ctx.type = 'text/html; charset=utf-8';
-  if (options.headOnly) {
-    ctx.set('Content-Length', String(Buffer.byteLength(html)));
-    ctx.body = null;
-    return;
-  }
+  // HEAD too: Koa sends the length and no body (a null body would make it a 204).
   ctx.body = html;
 }
 

@@ -5,6 +5,7 @@ import { commitView } from './history/commit-page.js';
 import { diffView } from './history/diff-page.js';
 import { historyView } from './history/log-page.js';
 import { exportView } from './calendars/export.js';
+import { blameView } from './history/blame-page.js';
 
 export type View = (req: DavRequest, entry: Entry, headOnly: boolean) => Promise<void>;
 
@@ -13,4 +14,5 @@ export const VIEWS: Record<string, View> = {
   commit: commitView,
   diff: diffView,
   export: exportView,
+  blame: blameView,
 };

@@ -1,7 +1,6 @@
 /**
  * Blame (lib/web/history/blame-page.ts): each line with the commit that last changed it, from a
  * file's versions compared by the `diff` library; lines older than the versions read are marked.
- * The page itself is tested once lib/web/views.ts names it (`blame: blameView`).
  */
 import assert from 'node:assert/strict';
 import type { LogCommit } from '../../backends/capabilities.js';
@@ -25,8 +24,8 @@ describe('history: blame', function () {
     assert.deepEqual(lines.map((l) => [l.commit.short, l.before]), [['5', true], ['6', false]]);
   });
 
-  it('the page, once views.ts names it: lines with their commits; a folder is a 400', async function () {
-    if (!Object.hasOwn(VIEWS, 'blame')) this.skip();
+  it('the page (?view=blame): lines with their commits; a folder is a 400', async function () {
+    assert.ok(Object.hasOwn(VIEWS, 'blame'));
     const s = await startTestServer({ backend: 'git' });
     try {
       await raw(s.url, '/a.txt', { method: 'PUT', body: 'one\ntwo\n' });

@@ -14,7 +14,7 @@ import { badRequest } from '../../dav/errors/dav-error.js';
 import { escapeAttr, escapeText } from '../../dav/xml/write.js';
 import { timeTag } from '../format.js';
 import { renderPage, sendPage } from '../page.js';
-import { koaHead, livePathOf, readerFor, sendNoHistory, viewHref } from './common.js';
+import { livePathOf, readerFor, sendNoHistory, viewHref } from './common.js';
 import { BINARY_SNIFF, MAX_EDIT, TEXT_MAX } from './diff-render.js';
 
 /** Versions read at most (newest first): 100 reads of up to 1 MiB. */
@@ -88,5 +88,5 @@ export async function blameView(req: DavRequest, entry: Entry, headOnly: boolean
   const note = complete ? '' : `<p class="more">Only the newest ${versions.length} versions were read: older lines are marked "or before".</p>`;
   const main = `${note}<table class="diff blame" id="blame"><tbody>${rows.join('')}</tbody></table>`;
   const links = [`<a href="${escapeAttr(viewHref(req, path, false, { view: 'history' }))}">History</a>`];
-  sendPage(req, renderPage(req, { title: `Blame of ${path.slice(1)}`, path, collection: false, main, view: 'blame', links }), { headOnly: koaHead(headOnly) });
+  sendPage(req, renderPage(req, { title: `Blame of ${path.slice(1)}`, path, collection: false, main, view: 'blame', links }), { headOnly });
 }

@@ -12,7 +12,7 @@ import { notFound } from '../../dav/errors/dav-error.js';
 import { escapeAttr, escapeText } from '../../dav/xml/write.js';
 import { humanSize, timeTag } from '../format.js';
 import { renderPage, sendPage } from '../page.js';
-import { fileAnchor, koaHead, layoutParam, readerFor, revisionParam, sendNoHistory, viewHref } from './common.js';
+import { fileAnchor, layoutParam, readerFor, revisionParam, sendNoHistory, viewHref } from './common.js';
 import { layoutLinks, renderFileDiff, TEXT_MAX, type Layout, type Side } from './diff-render.js';
 
 /** Blob bytes one commit page reads for its diffs at most (two sides of up to 1 MiB each, many times over). */
@@ -55,7 +55,7 @@ ${layoutLinks((l: Layout) => here({ view: 'commit', id: c.id, ...(l === 'split' 
 ${sections.join('\n')}
 </div>`;
   const links = [`<a href="${escapeAttr(req.href(`${reader.root}/commits/${c.id}`, true))}">Browse files at this commit</a>`];
-  sendPage(req, renderPage(req, { title: `Commit ${c.short}`, path: req.path, collection, main, view: 'commit', links }), { headOnly: koaHead(headOnly) });
+  sendPage(req, renderPage(req, { title: `Commit ${c.short}`, path: req.path, collection, main, view: 'commit', links }), { headOnly });
 }
 
 async function fileSection(req: DavRequest, reader: HistoryReader, c: CommitDetail, f: ChangedFile, layout: Layout, shown: boolean): Promise<string> {

@@ -20,20 +20,10 @@ export function readerFor(req: DavRequest, path: string): HistoryReader | null {
   return isHistoryLog(b) ? b.historyOf(path) : null;
 }
 
-/**
- * What these pages pass as sendPage's `headOnly`: always false. Koa answers a HEAD itself (the body
- * dropped, its Content-Length kept); page.ts's headOnly sets the body to null, which Koa turns into
- * a 204 for a HEAD (reported to the shell's owner). The parameter stays so the fix is one line.
- */
-export function koaHead(headOnly: boolean): boolean {
-  void headOnly;
-  return false;
-}
-
 /** The page a path without history gets: a 404 that says why. */
 export function sendNoHistory(req: DavRequest, collection: boolean, headOnly: boolean): void {
   const main = `<p class="no-history">There is no history here: history needs the git backend (<code>--backend git</code>), and another user's shared folder keeps its history with its owner.</p>`;
-  sendPage(req, renderPage(req, { title: 'No history', path: req.path, collection, main, view: 'history' }), { status: 404, headOnly: koaHead(headOnly) });
+  sendPage(req, renderPage(req, { title: 'No history', path: req.path, collection, main, view: 'history' }), { status: 404, headOnly });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { DavRequest } from '../../dav/context.js';
 import { badRequest, notFound } from '../../dav/errors/dav-error.js';
 import { escapeAttr, escapeText } from '../../dav/xml/write.js';
 import { renderPage, sendPage } from '../page.js';
-import { commitLine, koaHead, layoutParam, livePathOf, readerFor, revisionParam, sendNoHistory, viewHref } from './common.js';
+import { commitLine, layoutParam, livePathOf, readerFor, revisionParam, sendNoHistory, viewHref } from './common.js';
 import { layoutLinks, renderFileDiff, TEXT_MAX, type Layout, type Side } from './diff-render.js';
 
 export async function diffView(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
@@ -35,7 +35,7 @@ ${layoutLinks((l) => viewHref(req, req.path, false, params(l)), layout)}
 <h3>${escapeText(path.slice(1))} <span class="file-links"><a href="${escapeAttr(viewHref(req, path, false, { view: 'history' }))}">History</a></span></h3>
 ${renderFileDiff(a.side, after, layout)}
 </section></div>`;
-  sendPage(req, renderPage(req, { title: `Changes to ${path.slice(1)}`, path, collection: false, main, view: 'diff' }), { headOnly: koaHead(headOnly) });
+  sendPage(req, renderPage(req, { title: `Changes to ${path.slice(1)}`, path, collection: false, main, view: 'diff' }), { headOnly });
 }
 
 /** The file as commit `rev` left it: a 404 where there is no such commit or no such file in it. */

@@ -14,7 +14,7 @@ import { escapeAttr, escapeText } from '../../dav/xml/write.js';
 import { canWrite } from '../access.js';
 import { timeTag } from '../format.js';
 import { renderPage, sendPage } from '../page.js';
-import { commitLine, fileAnchor, koaHead, livePathOf, pageParam, readerFor, restoreButton, sendNoHistory, viewHref } from './common.js';
+import { commitLine, fileAnchor, livePathOf, pageParam, readerFor, restoreButton, sendNoHistory, viewHref } from './common.js';
 
 /** Commits a page shows. */
 export const PER_PAGE = 50;
@@ -50,9 +50,10 @@ ${items.join('\n')}
   const links = [
     liveKind !== null ? `<a href="${escapeAttr(req.href(live.path, isFolder))}">${isFolder ? 'Open folder' : 'Open file'}</a>` : '',
     `<a href="${escapeAttr(req.href(`${reader.root}/versions${live.path === '/' ? '' : live.path}`, true))}">All versions${isFolder ? ' and deleted files' : ''}</a>`,
+    !isFolder && liveKind !== null ? `<a href="${escapeAttr(viewHref(req, live.path, false, { view: 'blame' }))}">Blame</a>` : '',
   ].filter(Boolean);
   const title = `History of ${live.path === '/' ? 'Home' : baseName(live.path)}`;
-  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }), { headOnly: koaHead(headOnly) });
+  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }), { headOnly });
 }
 
 function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, restorable: boolean): string {
