@@ -41,9 +41,10 @@ export class LiveNames {
     if (segs.length > 1 && this.reserved.has(segs[1]!)) throw new BackendError('Forbidden', path, `${segs[1]} is a reserved name`);
     if (segs.includes(SIDECAR)) throw new BackendError('Forbidden', path, `${SIDECAR} is a reserved name`);
     if (!creates) return;
+    // Git stores any length, but a checkout, a clone or the folder backend could not hold it. Only the
+    // last name: a long-named folder native git committed can still be written into.
+    if (Buffer.byteLength(segs[segs.length - 1]!) > NAME_MAX) throw new BackendError('InvalidName', path, `a name is longer than ${NAME_MAX} bytes, which a file system cannot store (a clone could not check it out)`);
     for (const seg of path === '/' ? [] : segs.slice(1)) {
-      // Git stores any length, but a checkout, a clone or the folder backend could not hold it.
-      if (Buffer.byteLength(seg) > NAME_MAX) throw new BackendError('InvalidName', path, `a name is longer than ${NAME_MAX} bytes, which a file system cannot store (a clone could not check it out)`);
       const why = gitRefusesName(seg);
       if (why) throw new BackendError('Forbidden', path, `${why}; git refuses such a path in a repository, so this server does too`);
     }

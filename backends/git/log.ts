@@ -153,7 +153,7 @@ export function logCommit(c: CommitInfo): LogCommit {
   return {
     id: c.oid,
     short: c.oid.slice(0, 7),
-    time: new Date(c.author.timestamp * 1000),
+    time: commitDate(c.author.timestamp),
     author: c.author.name,
     email: c.author.email,
     subject: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(),
@@ -161,4 +161,10 @@ export function logCommit(c: CommitInfo): LogCommit {
     body: nl < 0 ? '' : c.message.slice(nl + 1).replace(/^Gitdav-Journal:.*$/gm, '').trim(),
     parents: c.parents,
   };
+}
+
+/** A commit's time; a timestamp a Date cannot hold (a hand-made commit) is shown as 1970, never a 500. */
+function commitDate(seconds: number): Date {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? new Date(0) : d;
 }

@@ -1,12 +1,15 @@
 /**
  * Cross-site request refusal for the web interface (docs/web.md, "Security"). The pages change
- * things with WebDAV methods sent by `fetch` (PUT, MKCOL, MOVE, COPY, DELETE), which a browser
- * never sends cross-origin without a CORS preflight this server never grants; a cross-site form can
- * still POST, and a browser attaches cached Basic credentials to it. So every method that is not
- * safe is refused (403) when the browser says the request comes from another site
- * (`Sec-Fetch-Site: cross-site` or `same-site`), or, for browsers without Fetch Metadata, when an
- * `Origin` header names another origin than the request's Host (behind a proxy, pass Host through).
- * WebDAV clients send neither header.
+ * things with WebDAV methods sent by `fetch` (PUT, MKCOL, MOVE, COPY, DELETE), which a browser never
+ * sends cross-origin without a CORS preflight this server never grants. What another site's page
+ * can still send is a form POST (a browser attaches cached Basic credentials to it), so:
+ * - a POST is refused (403) when the browser says it comes from another site (`Sec-Fetch-Site:
+ *   cross-site` or `same-site`), or, from a browser without Fetch Metadata, when `Origin` names
+ *   another origin than Host, or is `null` (a sandboxed or opaque page);
+ * - any other method that is not safe is refused only when a web page (an http(s) `Origin`) of another
+ *   site sent it: defence in depth if a proxy in front ever answered preflights. Browser-extension
+ *   WebDAV clients (Floccus and others send `Origin: chrome-extension://…`, `moz-extension://…` or
+ *   `null`) and ordinary WebDAV clients (no such headers) are not refused.
  * No cookie is used (the login is HTTP Basic or a proxy's), so SameSite has nothing to mark.
  */
 import type { Context } from 'koa';
@@ -17,11 +20,22 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
 export function refuseCrossSite(ctx: Context): void {
   if (SAFE.has(ctx.method)) return;
   const site = ctx.get('Sec-Fetch-Site');
-  if (site === 'cross-site' || site === 'same-site') throw new DavError(403, `a ${ctx.method} sent by another site's page is refused (Sec-Fetch-Site: ${site})`);
-  if (site) return; // same-origin, or none (the user's own action): Fetch Metadata decides, not a proxy-rewritten Host
   const origin = ctx.get('Origin');
-  if (origin && origin !== 'null' && !sameOrigin(origin, ctx.get('Host'))) throw new DavError(403, `a ${ctx.method} sent from ${origin.slice(0, 200)} is refused: only this server's own pages may send one`);
-  if (origin === 'null') throw new DavError(403, `a ${ctx.method} from an opaque origin (Origin: null) is refused`);
+  const webOrigin = /^https?:\/\//i.test(origin);
+  const fromOtherSite = site === 'cross-site' || site === 'same-site';
+  if (ctx.method === 'POST') {
+    if (fromOtherSite) throw refused(ctx, `Sec-Fetch-Site: ${site}`);
+    if (site) return; // same-origin, or none (the user's own action): Fetch Metadata decides, not a proxy-rewritten Host
+    if (origin === 'null') throw refused(ctx, 'Origin: null');
+    if (origin && !sameOrigin(origin, ctx.get('Host'))) throw refused(ctx, `Origin: ${origin.slice(0, 200)}`);
+    return;
+  }
+  if (!webOrigin) return;
+  if (site ? fromOtherSite : !sameOrigin(origin, ctx.get('Host'))) throw refused(ctx, `Origin: ${origin.slice(0, 200)}`);
+}
+
+function refused(ctx: Context, why: string): DavError {
+  return new DavError(403, `a ${ctx.method} sent by another site's page is refused (${why}): only this server's own pages may send one`);
 }
 
 function sameOrigin(origin: string, host: string): boolean {

@@ -12,6 +12,7 @@ import { escapeAttr, escapeText } from '../dav/xml/write.js';
 import { canWrite } from './access.js';
 import { collectionPage } from './calendars/index.js';
 import { humanSize, iconClass, timeTag } from './format.js';
+import { readerFor } from './history/common.js';
 import { folderSummary } from './history/summary.js';
 import { renderPage } from './page.js';
 
@@ -46,7 +47,8 @@ export async function renderFolderPage(req: DavRequest, dir: Entry, page: Folder
   const special = await collectionPage(req, dir);
   const writable = canWrite(req, dir.path);
   // History links only where there is history to show: a versioned backend, outside /.history itself.
-  const versioned = isVersioned(req.backend) && !inHistory(dir.path);
+  // (readerFor: null in another user's share and on fs, whose rows would otherwise link to a 404.)
+  const versioned = isVersioned(req.backend) && !inHistory(dir.path) && readerFor(req, dir.path) !== null;
   const rows = page.map(({ entry: e }) => row(req, e, writable, versioned));
   const up = dir.path === '/' ? '' : `<tr class="up"><td><span class="icon icon-up" aria-hidden="true"></span><a href="${escapeAttr(req.href(dir.path.slice(0, dir.path.lastIndexOf('/')) || '/', true))}">../</a></td><td class="n"></td><td class="when"></td><td class="actions"></td></tr>`;
   const toolbar = writable
@@ -102,7 +104,7 @@ function row(req: DavRequest, e: Entry, writable: boolean, versioned: boolean): 
   const size = collection ? '' : humanSize(e.size);
   const tag = e.deleted ? ` <span class="deleted">deleted</span>` : '';
   const inHistory = e.path === '/.history' || e.path.startsWith('/.history/');
-  const history = versioned && !inHistory ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
+  const history = versioned && !inHistory && readerFor(req, e.path) !== null ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
   // Per row too: a member may be a read-only part (/.history in the root) or a read-only share's mount point.
   const actions = writable && !e.deleted && canWrite(req, e.path)
     ? `<button type="button" data-action="rename" aria-label="Rename or move ${escapeAttr(name)}">Rename</button> <button type="button" data-action="delete" aria-label="Delete ${escapeAttr(name)}">Delete</button>`

@@ -17,6 +17,7 @@ export function humanSize(n: number): string {
  * `datetime`; app.js rewrites the text as "3 minutes ago" and puts the exact local time in the title.
  */
 export function timeTag(d: Date): string {
+  if (Number.isNaN(d.getTime())) return '<span class="no-time">unknown time</span>'; // a commit dated past year 275760
   const iso = d.toISOString();
   return `<time datetime="${escapeAttr(iso)}" title="${escapeAttr(iso)}">${escapeText(iso.slice(0, 19).replace('T', ' '))} UTC</time>`;
 }

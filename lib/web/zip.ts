@@ -6,7 +6,7 @@
  * `/.history` (the git history view) is not zipped from the root; deleted entries are left out; empty
  * folders are directory members. A file's `?zip=1` is a 400.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { baseName, type Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
@@ -59,8 +59,13 @@ export async function serveZip(req: DavRequest, entry: Entry, headOnly: boolean)
   zip.on('error', (err) => out.destroy(err));
   zip.outputStream.on('error', (err: Error) => out.destroy(err));
   zip.outputStream.pipe(out);
+  // yazl pipes a member's stream into its own and never destroys it: on an abort the open file (fs)
+  // or blob read (git) of the member in flight must be closed here, or each abort leaks one.
+  let current: Readable | null = null;
   out.on('close', () => {
     if (!zip.outputStream.readableEnded) zip.outputStream.destroy();
+    current?.destroy();
+    current = null;
   });
   for (const m of members) {
     if (m.emptyDir) {
@@ -70,7 +75,20 @@ export async function serveZip(req: DavRequest, entry: Entry, headOnly: boolean)
     const e = m.entry;
     // Lazy: a member's file is opened only when yazl reaches it, so one file is open at a time.
     zip.addReadStreamLazy(m.name, { size: e.size, mtime: e.modified, compress: compressible(e.path) }, (cb) => {
-      req.backend.read(e.path, undefined, e).then((s) => cb(null, s), (err: Error) => cb(err));
+      req.backend.read(e.path, undefined, e).then(
+        (s) => {
+          if (out.destroyed) {
+            s.destroy();
+            return cb(new Error('the download was cut off'));
+          }
+          current = s;
+          s.once('close', () => {
+            if (current === s) current = null;
+          });
+          cb(null, s);
+        },
+        (err: Error) => cb(err),
+      );
     });
   }
   zip.end();

@@ -28,7 +28,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   if (!(await evaluateIf(req, liveView(req)))) throw preconditionFailed('the If header does not match the resource state');
   const validators: Record<string, string> = { ETag: entry.etag, 'Last-Modified': entry.modified.toUTCString() };
   // A history snapshot never changes: let clients and proxies keep it.
-  if (entry.immutable) validators['Cache-Control'] = 'public, max-age=31536000, immutable';
+  if (entry.immutable) validators['Cache-Control'] = entry.kind === 'collection' ? 'private, no-cache' : 'public, max-age=31536000, immutable';
   const verdict = evaluateHttpConditions(req.method, httpConditionHeaders(req), entry);
   if (verdict === 'failed') throw preconditionFailed();
   if (verdict === 'not-modified') return sendEmpty(req.ctx, 304, validators);
@@ -36,10 +36,12 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   if (entry.kind === 'collection') return serveListing(req, entry, headOnly);
 
   const ctx = req.ctx;
+  const type = await req.dav.contentType(req, entry);
   const headers: Record<string, string | number> = {
     ...validators,
     'Accept-Ranges': 'bytes',
-    'Content-Type': await req.dav.contentType(req, entry),
+    'Content-Type': type,
+    ...storedContentHeaders(type),
   };
   const wanted = preferredDigest(req.header('Want-Repr-Digest'));
   if (wanted) headers['Repr-Digest'] = `${wanted}=:${await digestOf(req, entry, wanted)}:`;
@@ -108,6 +110,16 @@ function drained(out: PassThrough): Promise<void> {
   });
 }
 
+/**
+ * A stored file a browser would run (HTML, SVG, XML) is shown sandboxed: a unique origin, no script,
+ * so a file someone uploaded or shared cannot act with the reader's login on this server (the web
+ * pages are same-origin). Other types only get `nosniff` (a sandbox would also stop Chromium's PDF viewer).
+ */
+function storedContentHeaders(type: string): Record<string, string> {
+  const active = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/xsl)\b/i.test(type);
+  return active ? { 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'" } : { 'X-Content-Type-Options': 'nosniff' };
+}
+
 function setHeaders(req: DavRequest, status: number, headers: Record<string, string | number>): void {
   req.ctx.status = status;
   for (const [k, v] of Object.entries(headers)) req.ctx.set(k, String(v));
@@ -133,11 +145,12 @@ async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512
 async function serveListing(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
   const html = await renderListing(req, entry);
   setPageHeaders(req);
+  // Never immutable, never in a shared cache: the page names the user and what they may do.
+  req.ctx.set('Cache-Control', 'private, no-cache');
   if (headOnly) {
     return sendEmpty(req.ctx, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), ETag: entry.etag });
   }
   req.ctx.set('ETag', entry.etag);
-  if (entry.immutable) req.ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
   req.ctx.type = 'text/html; charset=utf-8';
   req.ctx.body = html;
 }

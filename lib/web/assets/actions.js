@@ -8,7 +8,7 @@
 // error a HEAD's Content-Length says how much the server holds, and the upload goes on from there.
 'use strict';
 (function () {
-  const CHUNK = 64 * 1024 * 1024; // a cut loses at most this much; tests set window.gitdavChunkBytes
+  const CHUNK = 64 * 1024 * 1024; // the first piece (then each twice the last); tests set window.gitdavChunkBytes
   const RETRIES = 4; // network errors per chunk before giving up (back-off 1, 2, 4, 8 s)
 
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -88,7 +88,9 @@
 
   /** Uploads one file in chunks, resuming after network errors from what a HEAD says arrived. */
   async function uploadFile(url, file, onProgress) {
-    const chunk = window.gitdavChunkBytes || CHUNK;
+    // Each Content-Range PUT stores the whole file so far (a git blob per piece), so pieces double:
+    // the bytes written stay under about twice the file's size, where equal pieces grow with its square.
+    let chunk = window.gitdavChunkBytes || CHUNK;
     const size = file.size;
     let offset = 0;
     let etag = null;
@@ -102,6 +104,7 @@
         offset = end;
         etag = r.etag;
         failures = 0;
+        chunk *= 2;
         onProgress(offset);
       } catch (err) {
         if (err instanceof HttpError || ++failures > RETRIES) throw err instanceof HttpError ? err : new Error(`${file.name}: the connection failed ${failures} times (${err.message})`);
@@ -193,7 +196,18 @@
       }
     }
     const existing = new Set([...document.querySelectorAll('tr[data-name]')].map((tr) => tr.dataset.name));
-    const clashes = [...new Set(all.map((it) => it.path.split('/')[0]))].filter((n) => existing.has(n));
+    const tops = [...new Set(all.map((it) => it.path.split('/')[0]))];
+    const clashes = tops.filter((n) => existing.has(n));
+    // A folder over one page lists only some of its members here: ask the server about the others
+    // (at most 500; past that the upload asks once for all).
+    if (document.querySelector('p.pages a')) {
+      const unseen = tops.filter((n) => !existing.has(n));
+      if (unseen.length > 500) clashes.push(`${unseen.length - 500} more names not checked`);
+      for (const n of unseen.slice(0, 500)) {
+        const h = await fetch(folderHref() + enc(n), { method: 'HEAD', credentials: 'same-origin', cache: 'no-store' }).catch(() => null);
+        if (h && h.ok) clashes.push(n);
+      }
+    }
     if (clashes.length && !window.confirm(`${clashes.length === 1 ? `"${clashes[0]}" exists` : `${clashes.length} of these exist`} here. Replace?`)) return;
     const base = folderHref();
     const dirs = new Set();
@@ -266,9 +280,13 @@
     notice(`Made the folder "${name.trim()}".`, 'ok');
   }
 
-  /** A destination typed by a person: a name (here), a relative path, or /an/absolute/path (from the root). */
-  function destinationOf(answer, collection) {
+  /**
+   * A destination typed by a person: a name (here), a relative path, or /an/absolute/path (from the
+   * root); one ending in `/` names a folder to move into (`sub/` → sub/NAME), as `mv` does.
+   */
+  function destinationOf(answer, collection, name) {
     const absolute = answer.startsWith('/');
+    if (answer.endsWith('/')) answer = `${answer}${name}`;
     const parts = answer.split('/').filter((p, i, all) => !(p === '' && (i === 0 || i === all.length - 1)));
     for (const p of parts) {
       const why = badName(p);
@@ -282,17 +300,17 @@
   async function rename(tr) {
     const name = tr.dataset.name;
     const collection = tr.dataset.kind === 'collection';
-    const answer = window.prompt(`Rename or move "${name}" — a new name, or a path (a/b or /from/the/top):`, name);
+    const answer = window.prompt(`Rename or move "${name}" — a new name, a path (a/b or /from/the/top), or a folder to move it into (ending in /):`, name);
     if (answer === null || answer.trim() === '' || answer.trim() === name) return;
     let to;
     try {
-      to = destinationOf(answer.trim(), collection);
+      to = destinationOf(answer.trim(), collection, name);
     } catch (err) {
       return notice(`Nothing was renamed: ${err.message}.`, 'error');
     }
     let r = await dav('MOVE', tr.dataset.href, { Destination: to, Overwrite: 'F' }, (s) => (s >= 200 && s < 300) || s === 412);
     if (r.status === 412) {
-      if (!window.confirm(`"${answer.trim()}" exists. Replace it?`)) return;
+      if (!window.confirm(`"${decodeURIComponent(new URL(to).pathname)}" exists. Replace it?`)) return;
       r = await dav('MOVE', tr.dataset.href, { Destination: to, Overwrite: 'T' });
     }
     await refreshListing();

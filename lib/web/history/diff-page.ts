@@ -23,7 +23,9 @@ export async function diffView(req: DavRequest, entry: Entry, headOnly: boolean)
   const path = livePathOf(req.path, reader.root).path;
   const a = await version(reader, path, from);
   const b = to ? await version(reader, path, to) : null;
-  const after: Side = b ? b.side : await liveSide(req, entry);
+  // "Now" is the live file, also when the page was asked at a version's URL in /.history.
+  const live = path === req.path ? entry : await req.backend.stat(path);
+  const after: Side = b ? b.side : live && live.kind === 'file' ? await liveSide(req, live) : null;
   const label = (v: { commit: LogCommit } | null) => (v ? `<span class="side">${commitLine(req, '/', true, v.commit)}</span>` : `<span class="side">the current file</span>`);
   const params = (l: Layout): Record<string, string> => ({ view: 'diff', from, ...(to ? { to } : {}), ...(l === 'split' ? { layout: 'split' } : {}) });
   const main = `<section class="diff-sides">
@@ -48,10 +50,11 @@ async function version(reader: HistoryReader, path: string, rev: string): Promis
 
 /** The live file, read up to TEXT_MAX bytes (a larger one is summarised by its size, not read). */
 async function liveSide(req: DavRequest, entry: Entry): Promise<Side> {
+  // The entry's own path: the live file's (never the version URL the page may have been asked at).
   if (entry.size > TEXT_MAX) return { size: entry.size, bytes: null };
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of await req.backend.read(req.path, undefined, entry)) {
+  for await (const chunk of await req.backend.read(entry.path, undefined, entry)) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     n += buf.length;
     if (n > TEXT_MAX) return { size: entry.size, bytes: null };

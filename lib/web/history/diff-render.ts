@@ -19,6 +19,8 @@ export const COLLAPSE = 500;
 export const MAX_EDIT = 2_000;
 /** Diff lines rendered per file at most (the rest is counted). */
 export const MAX_ROWS = 5_000;
+/** A comparison gives up after this long: jsdiff is synchronous, and a commit page compares up to ~16 big files (32 MiB read), so at most ~1.6 s of event loop, not minutes. */
+const DIFF_TIMEOUT_MS = 100;
 
 /** One side of a diff: its size and bytes (null: over TEXT_MAX, not read); null when the file is absent there. */
 export type Side = { size: number; bytes: Buffer | null } | null;
@@ -41,8 +43,8 @@ export function renderFileDiff(before: Side, after: Side, layout: Layout): strin
   const b = after?.bytes?.toString('utf8') ?? '';
   if (a === b) return `<p class="same">No change in content.</p>`;
   // A file added or removed whole is one hunk (jsdiff would spend an edit per line on it).
-  const patch = a === '' || b === '' ? { hunks: [wholeHunk(a === '' ? b : a, a === '' ? '+' : '-')] } : structuredPatch('a', 'b', a, b, '', '', { context: 3, maxEditLength: MAX_EDIT });
-  if (!patch) return `<p class="binary">Too many changes to show (over ${MAX_EDIT.toLocaleString('en')} edits): ${humanSize(before?.size ?? 0)} → ${humanSize(after?.size ?? 0)}.</p>`;
+  const patch = a === '' || b === '' ? { hunks: [wholeHunk(a === '' ? b : a, a === '' ? '+' : '-')] } : structuredPatch('a', 'b', a, b, '', '', { context: 3, maxEditLength: MAX_EDIT, timeout: DIFF_TIMEOUT_MS });
+  if (!patch) return `<p class="binary">Too many changes to show (over ${MAX_EDIT.toLocaleString('en')} edits, or too slow to compare): ${humanSize(before?.size ?? 0)} → ${humanSize(after?.size ?? 0)}.</p>`;
   const lines = patch.hunks.reduce((n, h) => n + h.lines.length, 0);
   const cut = capped(patch.hunks);
   const rest = cut.left > 0 ? `<p class="more">and ${cut.left.toLocaleString('en')} more lines, not shown: download the versions to compare them.</p>` : '';
