@@ -16,10 +16,11 @@ export function humanSize(n: number): string {
  * A time as `<time>`: the exact UTC time as text (what a page without JavaScript shows) and in
  * `datetime`; app.js rewrites the text as "3 minutes ago" and puts the exact local time in the title.
  */
-export function timeTag(d: Date): string {
+export function timeTag(d: Date, style: 'relative' | 'local' = 'relative'): string {
   if (Number.isNaN(d.getTime())) return '<span class="no-time">unknown time</span>'; // a commit dated past year 275760
   const iso = d.toISOString();
-  return `<time datetime="${escapeAttr(iso)}" title="${escapeAttr(iso)}">${escapeText(iso.slice(0, 19).replace('T', ' '))} UTC</time>`;
+  // 'local': app.js shows the date and time in the reader's zone (an agenda), not "in 2 weeks".
+  return `<time datetime="${escapeAttr(iso)}" title="${escapeAttr(iso)}"${style === 'local' ? ' data-style="local"' : ''}>${escapeText(iso.slice(0, 19).replace('T', ' '))} UTC</time>`;
 }
 
 const KINDS: Array<[RegExp, string]> = [

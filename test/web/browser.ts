@@ -32,7 +32,10 @@ export async function newPage(browser: Browser, options: { user?: string; passwo
   const page = await browser.newPage();
   const errors: string[] = [];
   const answers: string[] = [];
-  if (options.user) await page.authenticate({ username: options.user, password: options.password ?? '' });
+  // The login as a header on every request, not page.authenticate: that pauses every request in the
+  // DevTools protocol (Fetch interception), which stalled a 128 MiB upload piece (a harness limit,
+  // not the server's; a browser answering the 401 itself sends the same header).
+  if (options.user) await page.setExtraHTTPHeaders({ Authorization: `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}` });
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });

@@ -1,5 +1,5 @@
 // gitdav web interface: the core every page loads (docs/web.md). Plain script, no build step.
-// Times: <time datetime> shown as "3 minutes ago", the exact local time on hover.
+// Times: <time datetime> shown as "3 minutes ago" (data-style="local": the local date and time), the exact local time on hover.
 // Notices: gitdav.notice(text, kind) writes into #notice (role=status). Copy link: data-action="copy-link".
 'use strict';
 (function () {
@@ -14,6 +14,7 @@
   ];
   const rtf = typeof Intl !== 'undefined' && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }) : null;
   const exact = typeof Intl !== 'undefined' ? new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' }) : null;
+  const local = typeof Intl !== 'undefined' ? new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }) : null;
 
   function relative(date, now) {
     const seconds = Math.round((date.getTime() - now) / 1000);
@@ -31,7 +32,8 @@
     for (const t of root.querySelectorAll('time[datetime]')) {
       const d = new Date(t.getAttribute('datetime'));
       if (Number.isNaN(d.getTime())) continue;
-      t.textContent = relative(d, now);
+      // data-style="local": a date and time in the reader's zone (an agenda); else "3 minutes ago".
+      t.textContent = t.dataset.style === 'local' ? (local ? local.format(d) : d.toLocaleString()) : relative(d, now);
       t.title = exact ? exact.format(d) : d.toString();
     }
   }

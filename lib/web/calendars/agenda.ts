@@ -130,7 +130,7 @@ export function renderAgenda(a: Agenda, days = AGENDA_DAYS): string {
   const head = `<h2 id="agenda-title">Next ${days} days</h2>`;
   if (a.items.length === 0) return `<section class="cal-agenda" aria-labelledby="agenda-title">${head}<p class="cal-empty">No events in the next ${days} days.</p>${a.cut ? `<p class="cal-cut">${escapeText(a.cut)}</p>` : ''}</section>`;
   const rows = a.items.map((o) => {
-    const when = o.allDay ? `${wallText(o.wall, false)} <span class="cal-allday">all day</span>` : o.floating ? wallText(o.wall, true) : timeTag(new Date(o.start));
+    const when = o.allDay ? `${wallText(o.wall, false)} <span class="cal-allday">all day</span>` : o.floating ? wallText(o.wall, true) : timeTag(new Date(o.start), 'local');
     const tags = [o.recurring ? '<span class="cal-tag">repeats</span>' : '', o.cancelled ? '<span class="cal-tag cal-cancelled">cancelled</span>' : ''].join('');
     return `<tr class="cal-event" data-start="${new Date(o.start).toISOString()}"><td class="cal-when">${when}</td><td class="cal-summary">${escapeText(o.summary || '(no title)')}${tags}</td><td class="cal-where">${escapeText(o.location)}</td></tr>`;
   });
