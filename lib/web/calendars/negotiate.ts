@@ -26,14 +26,15 @@ const GROUPWARE = /^\/(calendars|addressbooks)\/[^/]+(\/[^/]+)?$/;
  *
  * A page at a groupware URL is always rendered afresh: its conditional headers are dropped, since the
  * validator the listing sends is the collection's, which says nothing of an agenda that moves with
- * the clock (a 304 would show yesterday's next 30 days). Responses there vary by `Accept`.
+ * the clock (a 304 would show yesterday's next 30 days). Every collection's response varies by `Accept`.
  */
 export function wantsWebPage(req: DavRequest, states: CalDavStates): boolean {
   statesOf.set(req, states);
   const q = req.ctx.query;
   if (WEB_ROUTES.some((k) => q[k] !== undefined)) return true;
   const groupware = GROUPWARE.test(req.path);
-  if (groupware) req.ctx.vary('Accept');
+  // Any collection: a calendar or book elsewhere in the tree also answers data or a page by Accept.
+  req.ctx.vary('Accept');
   const page = req.header('Accept') !== undefined && req.ctx.accepts('text/calendar', 'text/vcard', 'text/html') === 'text/html';
   if (page && groupware) {
     delete req.ctx.request.headers['if-none-match'];
