@@ -3,7 +3,7 @@
  * open its History, see the commits, open a commit and see the diff lines, switch to side by side
  * (history.js, no reload), restore an old version (the confirm accepted) and find the restore commit
  * in `git log`, restore a deleted file from the folder's history — without a login and as a user
- * with one (their own repository). Screenshots (the first run): web-history, web-commit, web-diff.
+ * with one (their own repository). Screenshots (the first run): web-history, web-commit, web-diff, web-blame.
  */
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'puppeteer-core';
@@ -72,6 +72,11 @@ for (const login of [false, true]) describe(`web interface: history in the brows
     await page.goto(`${s.url}/notes/plan.md?view=diff&from=${oldest}`, { waitUntil: 'networkidle0' });
     assert.ok((await page.$$('table.diff tr.add')).length >= 2);
     await snap(page, 'web-diff');
+
+    // Blame: each line with the commit that last changed it.
+    await page.goto(`${s.url}/notes/plan.md?view=blame`, { waitUntil: 'networkidle0' });
+    assert.deepEqual(await page.$$eval('#blame td.code', (tds) => tds.map((td) => td.textContent)), ['# Plan', '', 'Buy milk and bread.', 'Call Anna on Friday.', 'Book the train.']);
+    await snap(page, 'web-blame');
 
     // Restore the first version: confirm, COPY, notice, reload.
     await page.goto(`${s.url}/notes/plan.md?view=history`, { waitUntil: 'networkidle0' });
