@@ -10,7 +10,7 @@ import { isVersioned } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
 import { escapeAttr, escapeText } from '../dav/xml/write.js';
 import { canWrite } from './access.js';
-import { collectionPage } from './calendars/index.js';
+import { GROUPWARE, groupwareStates } from './calendars/negotiate.js';
 import { humanSize, iconClass, timeTag } from './format.js';
 import { readerFor } from './history/common.js';
 import { folderSummary } from './history/summary.js';
@@ -44,7 +44,9 @@ const inHistory = (path: string) => path === '/.history' || path.startsWith('/.h
 
 export async function renderFolderPage(req: DavRequest, dir: Entry, page: FolderRow[], nav: string, info: FolderPageInfo = { sort: { field: 'default', desc: false } }): Promise<string> {
   const here = req.href(dir.path, true);
-  const special = await collectionPage(req, dir);
+  // Calendar and address book pages: only where CalDAV is on and the path can be one (their module
+  // loads CalDAV's code, which a --no-caldav server never loads).
+  const special = groupwareStates(req) && GROUPWARE.test(dir.path) ? await (await import('./calendars/index.js')).collectionPage(req, dir) : null;
   const writable = canWrite(req, dir.path);
   // History links only where there is history to show: a versioned backend, outside /.history itself.
   // (readerFor: null in another user's share and on fs, whose rows would otherwise link to a 404.)

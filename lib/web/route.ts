@@ -8,7 +8,6 @@ import type { DavRequest } from '../dav/context.js';
 import { badRequest, notFound } from '../dav/errors/dav-error.js';
 import { serveAsset } from './assets.js';
 import { VIEWS } from './views.js';
-import { serveZip } from './zip.js';
 
 export async function webGet(req: DavRequest, headOnly: boolean): Promise<boolean> {
   const q = req.ctx.query;
@@ -28,7 +27,7 @@ export async function webGet(req: DavRequest, headOnly: boolean): Promise<boolea
   if (q.zip !== undefined) {
     const entry = await req.backend.stat(req.path);
     if (!entry) throw notFound(`${req.path} does not exist`);
-    await serveZip(req, entry, headOnly);
+    await (await import('./zip.js')).serveZip(req, entry, headOnly); // yazl only when a zip is asked for
     return true;
   }
   return false;

@@ -18,7 +18,7 @@ const statesOf = new WeakMap<DavRequest, CalDavStates>();
 const WEB_ROUTES = ['ui', 'view', 'zip'];
 
 /** Calendar and address book homes and the collections in them: where pages and data share a URL. */
-const GROUPWARE = /^\/(calendars|addressbooks)\/[^/]+(\/[^/]+)?$/;
+export const GROUPWARE = /^\/(calendars|addressbooks)\/[^/]+(\/[^/]+)?$/;
 
 /**
  * True when the request is for a page (or another web route). Remembers `states` for whatever page
