@@ -373,7 +373,7 @@ async function openApp(config: ServerConfig, logger: Logger, tls: boolean, obser
     }
   } else {
     const backend = await openBackend(config.backend, config.root, { symlinks: config.symlinks, supervised: config.supervised, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config) });
-    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email } : false, carddav: config.carddav ? {} : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
+    app = await createApp({ backend, logger, dav, caldav: config.caldav ? { user: config.user, email: config.email, noSetup: config.readOnly } : false, carddav: config.carddav ? { noSetup: config.readOnly } : false, tls, readOnly: config.readOnly, observe, trustedProxies: config.trustedProxies });
   }
   return { app, release: releaseRoot };
 }
@@ -383,7 +383,7 @@ function gitWriteOptions(config: ServerConfig): GitWriteOptions {
 }
 
 function createMultiUserApp(config: ServerConfig, logger: Logger, tls: boolean, dav: Partial<DavOptions>, observe?: Middleware): Promise<App> {
-  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config), dav, caldav: config.caldav ? {} : false, carddav: config.carddav ? {} : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
+  const tenants = new Tenants({ root: config.root, backend: config.backend, symlinks: config.symlinks, blobCacheBytes: config.blobCacheBytes, workers: config.workers, git: gitWriteOptions(config), dav, caldav: config.caldav ? { noSetup: config.readOnly } : false, carddav: config.carddav ? { noSetup: config.readOnly } : false, emailDomain: config.emailDomain, mounts: config.mounts, supervised: config.supervised });
   const auth = config.proxyUserHeader
     ? new ProxyHeaderAuthenticator(config.proxyUserHeader, new Set(config.trustedProxies))
     : new HtpasswdAuthenticator(usersFileOf(config.root), {

@@ -307,6 +307,28 @@ describe('gitdav serve --read-only (a backup, a mirror)', function () {
     });
   }
 
+  it('makes no calendar or address book folders at start either: a mirror made by git alone gets no commit (git)', async () => {
+    const root = join(dir, 'mirror');
+    const git = async (args: string[], input?: string) => {
+      const r = await tool('git', ['--git-dir', root, ...args], { input });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.equal((await tool('git', ['init', '--bare', '-q', '-b', 'main', root])).code, 0);
+    const blob = await git(['hash-object', '-w', '--stdin'], 'a\n');
+    const tree = await git(['mktree'], `100644 blob ${blob}\ta.txt\n`);
+    await git(['update-ref', 'refs/heads/main', await git(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', tree, '-m', 'seed'])]);
+    const tip = await git(['rev-parse', 'main']);
+    const p = serve(['--root', root, '--read-only']);
+    const url = await p.url;
+    assert.equal((await raw(url, '/a.txt')).text, 'a\n');
+    assert.equal((await raw(url, '/calendars/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404, 'no calendar home made');
+    assert.equal((await raw(url, '/addressbooks/', { method: 'PROPFIND', headers: { Depth: '0' } })).status, 404, 'no address book home made');
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+    assert.equal(await git(['rev-parse', 'main']), tip, 'no commit was made');
+  });
+
   it('the config file key readOnly does the same', async () => {
     const file = join(dir, 'gitdav.json');
     await writeFile(file, JSON.stringify({ readOnly: true, backend: 'fs', root: join(dir, 'r') }));

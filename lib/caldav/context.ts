@@ -8,6 +8,8 @@ export interface CalDavOptions {
   user: string;
   /** For calendar-user-address-set (mailto:). */
   email: string;
+  /** Make no principal, home or default calendar at start (a --read-only server changes nothing). */
+  noSetup?: boolean;
   /** Largest calendar object accepted, bytes. */
   maxResourceSize: number;
   /** Most instances a recurrence may expand to while filtering (unbounded rules stop there). */

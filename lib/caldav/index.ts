@@ -48,7 +48,7 @@ export async function installCalDav(dav: Dav, options: Partial<CalDavOptions> = 
   dav.methods.set('MKCALENDAR', mkcalendar);
   dav.methods.set('GET', calendarGet(dav.methods.get('GET')!, false, states));
   dav.methods.set('HEAD', calendarGet(dav.methods.get('HEAD')!, true, states));
-  await ensureUserCollections(dav.backend, o);
+  if (!o.noSetup) await ensureUserCollections(dav.backend, o);
   // The process's calendar threads, ended when the last mount using them closes; taken only once the
   // mount is made (a setup that throws would hold them for good: nothing closes a mount never returned).
   o.pool = options.pool ?? acquireCalendarPool(dav.options.limits.calendarThreads);

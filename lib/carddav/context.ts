@@ -7,6 +7,8 @@ export interface CardDavOptions {
   user: string;
   /** Largest vCard accepted, bytes (CARDDAV:max-resource-size). */
   maxResourceSize: number;
+  /** Make no address book home or default book at start (a --read-only server changes nothing). */
+  noSetup?: boolean;
   /**
    * The server's groupware state registry, shared with CalDAV: address books keep their UID index in
    * the same per-tree tables as calendars (keyed by the collection's path), so no-uid-conflict is

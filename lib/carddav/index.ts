@@ -35,7 +35,7 @@ export async function installCardDav(dav: Dav, options: Partial<CardDavOptions> 
   dav.methods.set('HEAD', addressBookGet(dav.methods.get('HEAD')!, true, o.states));
   dav.props.register(addressDataProperty(o));
   dav.reports.register(addressBookQuery(o), addressBookMultiget(o));
-  await ensureAddressBooks(dav.backend, o);
+  if (!o.noSetup) await ensureAddressBooks(dav.backend, o);
   return o;
 }
 
