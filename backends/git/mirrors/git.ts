@@ -71,6 +71,6 @@ export async function lagOf(gitdir: string, pushed: string | null, tip: string |
 }
 
 function lastLines(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'Done');
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'Done' && !l.startsWith('hint:'));
   return lines.slice(-3).join(' / ').slice(0, 500) || 'git push failed';
 }
