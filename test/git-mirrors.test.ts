@@ -14,6 +14,18 @@ import { startTestServer, raw, basic, type TestServer } from './helpers/server.j
 import { until } from './helpers/journal-backends.js';
 import { CLI } from './helpers/cli.js';
 import { editMirrors, readState } from '../backends/git/mirrors/files.js';
+import { createMetrics } from '../lib/metrics/metrics.js';
+
+/** This process's gauge value for a mirror (the in-process server's repositories), or null. */
+async function gauge(name: string, mirror: string): Promise<number | null> {
+  const m = createMetrics();
+  try {
+    const line = (await m.text()).split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`mirror="${mirror}"`));
+    return line ? Number(line.split(' ').pop()) : null;
+  } finally {
+    m.close();
+  }
+}
 
 const git = (gitdir: string, ...args: string[]): string =>
   execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -80,10 +92,14 @@ describe('git mirrors', function () {
     assert.match(status.stdout, /state: failing/);
     assert.equal(status.status, 3);
     await put(s, '/after-failure.txt', 'still written\n'); // writes go on
+    assert.equal(await gauge('gitdav_mirror_lag_commits', 'later'), 6);
+    assert.ok((await gauge('gitdav_mirror_lag_seconds', 'later'))! >= 0);
     bare(mirror);
     await until('mirror caught up', async () => headOf(mirror) === headOf(s.root), 900, 100);
     assert.equal(git(mirror, 'show', 'main:after-failure.txt'), 'still written');
     await until('state ok', async () => (await readState(join(s.root, 'gitdav'), 'later'))?.state === 'ok', 200, 50);
+    assert.equal(await gauge('gitdav_mirror_lag_commits', 'later'), 0);
+    assert.equal(await gauge('gitdav_mirror_lag_seconds', 'later'), 0);
   });
 
   it('a mirror someone pushed to is reported diverged and never overwritten', async () => {

@@ -16,9 +16,10 @@
  *   never overwritten, and tried again only rarely (every 30 min, or at the next start) in case the
  *   operator mended it.
  */
+import { basename, dirname } from 'node:path';
 import { LockFile } from '../../util/lock-file.js';
 import { lockFileOf, readMirrors, readState, writeState, type MirrorConfig, type MirrorState } from './files.js';
-import { pushTo, revParse, type PushOutcome } from './git.js';
+import { lagOf, pushTo, revParse, type PushOutcome } from './git.js';
 
 export interface MirrorTimings {
   /** First retry after a failure (ms); doubled per failure in a row. */
@@ -39,6 +40,25 @@ export function retryDelay(state: Pick<MirrorState, 'failures' | 'state'>, t: Mi
   return Math.min(t.maxDelayMs, t.baseDelayMs * 2 ** Math.min(state.failures - 1, 30));
 }
 
+/** One mirror's replication lag, for the metrics (lib/metrics/metrics.ts). */
+export interface MirrorLag {
+  /** The repository's folder name (a user's name with users). */
+  repository: string;
+  mirror: string;
+  commits: number;
+  /** Since the oldest commit the mirror lacks was made (0 when it lacks none). */
+  seconds: number;
+}
+
+/** The repositories open in this process, whose mirrors' lag a metrics scrape reports. */
+const open = new Set<Mirrors>();
+
+/** The lag of every mirror of every repository open in this process (git rev-list per mirror). */
+export async function mirrorLags(): Promise<MirrorLag[]> {
+  const all = await Promise.all([...open].map((m) => m.lags().catch(() => [] as MirrorLag[])));
+  return all.flat();
+}
+
 export class Mirrors {
   private readonly slots = new Map<string, MirrorSlot>();
   private closed = false;
@@ -49,7 +69,24 @@ export class Mirrors {
     private readonly stateDir: string,
     private readonly ref: string,
     private readonly timings: MirrorTimings = DEFAULT_TIMINGS,
-  ) {}
+  ) {
+    open.add(this);
+  }
+
+  /** Each mirror's lag now (the mirrors of the list as last read). */
+  async lags(): Promise<MirrorLag[]> {
+    if (!this.slots.size) return [];
+    const tip = await revParse(this.gitdir, this.ref);
+    const repository = basename(this.gitdir) === '.git' ? basename(dirname(this.gitdir)) : basename(this.gitdir);
+    const lags: MirrorLag[] = [];
+    for (const [mirror, slot] of this.slots) {
+      const s = await readState(this.stateDir, mirror);
+      const lag = await lagOf(this.gitdir, s && s.url === slot.url ? s.pushed : null, tip);
+      const seconds = lag.oldest === null ? 0 : Math.max(0, Math.round(Date.now() / 1000 - lag.oldest));
+      lags.push({ repository, mirror, commits: lag.commits, seconds });
+    }
+    return lags;
+  }
 
   /** After a commit (and once at open): a push round for each mirror. Returns at once and never throws. */
   afterCommit(): void {
@@ -89,6 +126,7 @@ export class Mirrors {
   /** Stops the timers, and waits a little for pushes in flight (a hung one is left to its timeout). */
   async close(): Promise<void> {
     this.closed = true;
+    open.delete(this);
     const running = [...this.slots.values()].map((s) => s.stop());
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
