@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, raw, basic, type TestServer } from './helpers/server.js';
 import { until } from './helpers/journal-backends.js';
-import { CLI } from './helpers/cli.js';
+import { CLI, killCliProcesses, runCli } from './helpers/cli.js';
 import { editMirrors, readState } from '../backends/git/mirrors/files.js';
 import { createMetrics } from '../lib/metrics/metrics.js';
 
@@ -57,6 +57,7 @@ describe('git mirrors', function () {
     tmp = await mkdtemp(join(tmpdir(), 'gitdav-mirrors-'));
   });
   afterEach(async () => {
+    killCliProcesses();
     for (const s of servers.splice(0)) await s.close();
     await rm(tmp, { recursive: true, force: true });
   });
@@ -149,6 +150,30 @@ describe('git mirrors', function () {
     assert.equal(mirrorCli('list', '--root', root).stdout, '');
     assert.equal(mirrorCli('remove', '--root', root, 'backup').status, 1);
     assert.equal(mirrorCli('frob', '--root', root).status, 2);
+  });
+
+  it('with two workers, every commit reaches the mirror (one pusher at a time, none left behind)', async () => {
+    const root = join(tmp, 'repo');
+    const mirror = join(tmp, 'backup.git');
+    bare(mirror);
+    assert.equal(mirrorCli('add', '--root', root, mirror).status, 0);
+    const p = runCli(['serve', '--root', root, '--port', '0', '--workers', '2', '--no-caldav', '--log-level', 'warn']);
+    const url = await p.url;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = next++; i < 40; i = next++) {
+          const r = await raw(url, `/w${i}.txt`, { method: 'PUT', body: `w ${i}\n` });
+          assert.equal(r.status, 201, r.text);
+        }
+      }),
+    );
+    await until('mirror at the primary tip', async () => headOf(mirror) === headOf(root), 600, 100);
+    assert.equal(git(mirror, 'show', 'main:w39.txt'), 'w 39');
+    assert.equal(git(mirror, 'ls-tree', '--name-only', 'main').split('\n').filter((n) => n.startsWith('w')).length, 40);
+    p.child.kill('SIGTERM');
+    await p.exit;
+    assert.equal(headOf(mirror), headOf(root), 'the commits made at close are pushed too');
   });
 
   it("with users: a mirror of one user's repository", async () => {
