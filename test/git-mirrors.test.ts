@@ -103,13 +103,14 @@ describe('git mirrors', function () {
     assert.equal(await gauge('gitdav_mirror_lag_seconds', 'later'), 0);
   });
 
-  it('a mirror someone pushed to is reported diverged and never overwritten', async () => {
-    const s = await start({});
+  it('a mirror someone pushed to is reported diverged and never overwritten; once mended, a restart catches it up', async () => {
+    const s = await start({ root: join(tmp, 'primary') });
     const mirror = join(tmp, 'mirror.git');
     bare(mirror);
     await editMirrors(join(s.root, 'gitdav'), () => [{ name: 'm', url: mirror }]);
     await put(s, '/one.txt', 'one\n');
     await until('first push', async () => headOf(mirror) === headOf(s.root), 300, 100);
+    const first = headOf(mirror)!;
     // Someone commits to the mirror directly.
     const work = join(tmp, 'work');
     execFileSync('git', ['clone', '-q', mirror, work]);
@@ -124,6 +125,12 @@ describe('git mirrors', function () {
     const status = mirrorCli('status', '--root', s.root);
     assert.match(status.stdout, /state: diverged/);
     assert.match(status.stdout, /lag: 2 commits/);
+    // The operator mends the mirror (back to a commit of the primary); the next start pushes again.
+    await servers.pop()!.close();
+    git(mirror, 'update-ref', 'refs/heads/main', first);
+    const again = await start({ root: s.root });
+    await until('mirror caught up after the restart', async () => headOf(mirror) === headOf(again.root), 300, 100);
+    await until('state ok', async () => (await readState(join(s.root, 'gitdav'), 'm'))?.state === 'ok', 200, 50);
   });
 
   it('gitdav mirror add, list, status and remove (as a process)', async () => {

@@ -54,8 +54,9 @@ export async function readMirrors(stateDir: string): Promise<MirrorConfig[]> {
   if (!Array.isArray(parsed)) throw new Error(`${mirrorsFile(stateDir)}: not a list of mirrors`);
   return parsed.map((m: unknown, i) => {
     const { name, url } = (m ?? {}) as Partial<MirrorConfig>;
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || typeof url !== 'string' || !url) {
-      throw new Error(`${mirrorsFile(stateDir)}: entry ${i} needs a name (letters, digits, . _ -) and a url`);
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name) || typeof url !== 'string' || !url || url.startsWith('-')) {
+      // A url starting with "-" would be an option of git push (--receive-pack=…), not a place.
+      throw new Error(`${mirrorsFile(stateDir)}: entry ${i} needs a name (letters, digits, . _ -) and a url (not starting with "-")`);
     }
     return { name, url };
   });

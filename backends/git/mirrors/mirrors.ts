@@ -140,6 +140,7 @@ class MirrorSlot {
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private firstRound = true;
   private readonly lock: LockFile;
   readonly url: string;
 
@@ -194,8 +195,11 @@ class MirrorSlot {
 
   private async round(): Promise<void> {
     // Another worker's failure counts here too: wait out the back-off the state file says.
+    // A diverged mirror is tried once at start regardless (the operator may have mended it meanwhile).
     const before = await readState(this.stateDir, this.mirror.name);
-    if (before && before.url === this.url && before.state !== 'ok') {
+    const mended = this.firstRound && before?.state === 'diverged';
+    this.firstRound = false;
+    if (before && before.url === this.url && before.state !== 'ok' && !mended) {
       const due = Date.parse(before.lastErrorAt ?? '') + retryDelay(before, this.timings);
       if (due > Date.now()) return this.later(due - Date.now());
     }
