@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, raw, basic, type TestServer } from './helpers/server.js';
@@ -101,6 +101,21 @@ describe('git mirrors', function () {
     await until('state ok', async () => (await readState(join(s.root, 'gitdav'), 'later'))?.state === 'ok', 200, 50);
     assert.equal(await gauge('gitdav_mirror_lag_commits', 'later'), 0);
     assert.equal(await gauge('gitdav_mirror_lag_seconds', 'later'), 0);
+  });
+
+  it('a mirror path under a file fails without failing writes, and catches up once it is made', async () => {
+    const s = await start({});
+    const file = join(tmp, 'a-file');
+    await writeFile(file, 'not a folder\n');
+    const mirror = join(file, 'm.git');
+    await editMirrors(join(s.root, 'gitdav'), () => [{ name: 'under', url: mirror }]);
+    await put(s, '/x.txt', 'x\n');
+    await until('state failing', async () => (await readState(join(s.root, 'gitdav'), 'under'))?.state === 'failing', 200, 50);
+    await put(s, '/y.txt', 'y\n');
+    await rm(file);
+    bare(mirror);
+    await until('mirror caught up', async () => headOf(mirror) === headOf(s.root), 900, 100);
+    assert.equal(git(mirror, 'show', 'main:y.txt'), 'y');
   });
 
   it('a mirror someone pushed to is reported diverged and never overwritten; once mended, a restart catches it up', async () => {

@@ -141,6 +141,8 @@ class MirrorSlot {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private firstRound = true;
+  /** Rounds in a row that failed other than by their push (their state could not be written, …). */
+  private errors = 0;
   private readonly lock: LockFile;
   readonly url: string;
 
@@ -163,9 +165,12 @@ class MirrorSlot {
       return;
     }
     this.running = this.round()
+      .then(() => void (this.errors = 0))
       .catch((err: unknown) => {
-        console.error(`git mirror ${this.mirror.name}: ${(err as Error).message}`);
-        this.later(this.timings.baseDelayMs);
+        // Not the push (that is in the state file) but around it: the state dir unwritable, say.
+        this.errors++;
+        if ((this.errors & (this.errors - 1)) === 0) console.error(`git mirror ${this.mirror.name}: ${(err as Error).message} (${this.errors} in a row)`);
+        this.later(retryDelay({ failures: this.errors, state: 'failing' }, this.timings));
       })
       .finally(() => {
         this.running = null;
