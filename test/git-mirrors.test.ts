@@ -137,6 +137,7 @@ describe('git mirrors', function () {
     assert.equal(headOf(mirror), theirs, 'the mirror branch is left as it was');
     await put(s, '/three.txt', 'three\n'); // no retry loop, no overwrite
     assert.equal(headOf(mirror), theirs);
+    assert.equal((await readState(join(s.root, 'gitdav'), 'm'))!.failures, 1, 'a new commit does not retry a diverged mirror');
     const status = mirrorCli('status', '--root', s.root);
     assert.match(status.stdout, /state: diverged/);
     assert.match(status.stdout, /lag: 2 commits/);
