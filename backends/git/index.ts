@@ -34,6 +34,7 @@ import { TreeEditor, isListable, type DirSlot, type Slot } from './tree.js';
 import { VolatileProps } from './volatile-props.js';
 import { PathIndex } from './path-index.js';
 import { Maintenance } from './maintenance.js';
+import { Mirrors } from './mirrors/mirrors.js';
 import { SyncTokenKey } from '../sync-token-key.js';
 import { LiveNames } from './live-names.js';
 import { GitSync } from './sync.js';
@@ -62,6 +63,8 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
   readonly placeholder: { name: string; oid: string };
   readonly index: PathIndex;
   private readonly maintenance: Maintenance;
+  /** Pushes after each commit to the mirrors in the state dir's mirrors.json (./mirrors/): never waited for. */
+  readonly mirrors: Mirrors;
   private readonly tokenKey: SyncTokenKey;
   private readonly sync: GitSync;
   private readonly blobs: BlobWriter;
@@ -94,6 +97,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     this.placeholder = { name: SIDECAR, oid: placeholderOid };
     this.index = new PathIndex(this.store, join(this.stateDir, 'path-index.json'));
     this.maintenance = new Maintenance(gitdir);
+    this.mirrors = new Mirrors(gitdir, this.stateDir, ref);
     this.tokenKey = SyncTokenKey.in(this.stateDir);
     this.names = new LiveNames(options.reserved ?? []);
     this.deltas = new SyncDeltas({ store: this.store, placeholder: this.placeholder, markerOf: (view, path, slot) => this.markerOf(view, path, slot) });
@@ -122,7 +126,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       defaultAuthor: options.author ?? { name: 'gitdav', email: 'gitdav@localhost' },
       rules: { windowMs: options.burstWindowMs ?? DEFAULT_BURST_RULES.windowMs, maxAgeMs: options.burstMaxAgeMs ?? DEFAULT_BURST_RULES.maxAgeMs },
       versionOf: pathIndexVersions(this.index),
-      onCommit: () => this.maintenance.afterCommit(),
+      onCommit: () => (this.mirrors.afterCommit(), this.maintenance.afterCommit()),
     });
     this.writer = new JournalWriter({
       store: this.store,
@@ -165,6 +169,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       await backend.index.load();
       await backend.tip(); // builds or catches up the path index before the first request
       await backend.committer.recover(); // a journal a crash left is committed first
+      backend.mirrors.afterCommit(); // catches up mirrors a stop left behind
     } catch (err) {
       await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
       throw err;
@@ -369,6 +374,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
     clearTimeout(this.indexSave.timer);
     await this.indexSave.done;
     await this.index.save();
+    await this.mirrors.close();
     await this.release();
   }
 

@@ -13,6 +13,7 @@
 import type * as Prom from 'prom-client';
 import { requireCjs } from '../../backends/util/require-cjs.js';
 import { allCacheCounts, commitLanded } from '../../backends/util/stats.js';
+import { mirrorLags, type MirrorLag } from '../../backends/git/mirrors/mirrors.js';
 import { EventLoopWindow } from './event-loop.js';
 
 /** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
@@ -87,6 +88,24 @@ export function createMetrics(): Metrics {
     commits.inc();
     batches.observe(operations);
   });
+
+  // Mirrors' lag (backends/git/mirrors/): one rev-list per mirror per scrape, shared by the two gauges.
+  let lags: { at: number; value: Promise<MirrorLag[]> } | null = null;
+  const lagsNow = () => (lags && Date.now() - lags.at < 1_000 ? lags : (lags = { at: Date.now(), value: mirrorLags() })).value;
+  const mirrorGauge = (name: string, help: string, field: 'commits' | 'seconds') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['repository', 'mirror'] as const,
+      aggregator: 'max',
+      registers,
+      async collect() {
+        this.reset();
+        for (const lag of await lagsNow()) this.set({ repository: lag.repository, mirror: lag.mirror }, lag[field]);
+      },
+    });
+  mirrorGauge('gitdav_mirror_lag_commits', 'Commits a git mirror lacks (pushed..tip), by repository and mirror.', 'commits');
+  mirrorGauge('gitdav_mirror_lag_seconds', 'Seconds since the oldest commit a git mirror lacks was made (0: none), by repository and mirror.', 'seconds');
 
   const cacheCounter = (name: string, help: string, field: 'hits' | 'misses') =>
     new Counter({
