@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|restore|user|share|status|dump|reload`: the command-line entry point. */
+/** `gitdav serve|fsck|restore|reindex|user|share|status|dump|reload`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
@@ -9,7 +9,7 @@ const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
  * does not hold fsck's, the user commands' or the backends' code it never runs.
  */
 async function usage(): Promise<string> {
-  const [user, fsck, restore, serve, status, dump, reload] = await Promise.all([
+  const [user, fsck, restore, serve, status, dump, reload, reindex] = await Promise.all([
     import('./cli-user.js'),
     import('./cli-fsck.js'),
     import('./cli-restore.js'),
@@ -17,6 +17,7 @@ async function usage(): Promise<string> {
     import('./cli-status.js'),
     import('./flight/dump-command.js'),
     import('./cluster/reload-command.js'),
+    import('./cli-reindex.js'),
   ]);
   return `usage: gitdav --version | --help
 ${usageLines(serve.SERVE_USAGE)}
@@ -27,6 +28,7 @@ ${usageLines(user.SHARE_USAGE)}
 ${usageLines(status.STATUS_USAGE)}
 ${usageLines(dump.DUMP_USAGE)}
 ${usageLines(reload.RELOAD_USAGE)}
+${usageLines(reindex.REINDEX_USAGE)}
 
 ${serve.SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
@@ -59,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'share') return (await import('./cli-user.js')).runShare(rest);
   if (command === 'status') return (await import('./cli-status.js')).runStatus(rest);
   if (command === 'dump') return (await import('./flight/dump-command.js')).runDump(rest);
+  if (command === 'reindex') return (await import('./cli-reindex.js')).runReindex(rest);
   if (command === 'reload') return (await import('./cluster/reload-command.js')).runReload(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
