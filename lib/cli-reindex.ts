@@ -125,6 +125,8 @@ async function reindexOne(t: Target, config: ServerConfig | undefined, io: Out):
   let removed: Awaited<ReturnType<typeof removeDerived>> = [];
   try {
     // Git: removed before the open, which builds the path index. Folder: after it, under its server.pid.
+    const { readMark } = await import('../backends/git/journal/committed-mark.js');
+    const markBefore = t.kind === 'git' ? readMark(join(t.stateDir, 'journal')) : null;
     if (t.kind === 'git') removed = await removeDerived(t.stateDir);
     const options = { symlinks: config?.symlinks, git: config ? { ignore: config.ignore } : undefined };
     const r = await rebuildTree(t.kind, t.dir, options, t.kind === 'fs' ? async () => void (removed = await removeDerived(t.stateDir)) : undefined);
@@ -133,7 +135,13 @@ async function reindexOne(t: Target, config: ServerConfig | undefined, io: Out):
     for (const x of removed) w(`  removed ${x.path} (${x.files} file${x.files === 1 ? '' : 's'}, ${bytes(x.bytes)})`);
     if (!removed.length) w('  removed nothing (no derived file was there)');
     if (t.kind === 'git') w(`  rebuilt path-index.json from history (${bytes((await sizeOf(join(t.stateDir, 'path-index.json'))).bytes)})`);
-    w(`  rebuilt caldav-index.json: ${r.objects} calendar objects in ${r.calendars} calendars${r.skipped ? `, ${r.skipped} files that are no calendar object left out` : ''} (${bytes((await sizeOf(join(t.stateDir, 'caldav-index.json'))).bytes)})`);
+    if (t.kind === 'git') {
+      const after = readMark(join(t.stateDir, 'journal'));
+      const n = !after ? 0 : markBefore && markBefore.id !== after.id ? -1 : after.seq - (markBefore?.seq ?? 0);
+      if (n !== 0) w(`  committed ${n > 0 ? `${n} ` : ''}write journal records a crash had left (the open does, as a server start does; the journal is never deleted)`);
+    }
+    if (r.calendars === 0) w('  no calendars: no CalDAV object index');
+    else w(`  rebuilt caldav-index.json: ${r.objects} calendar objects in ${r.calendars} calendars${r.skipped ? `, ${r.skipped} files that are no calendar object left out` : ''} (${bytes((await sizeOf(join(t.stateDir, 'caldav-index.json'))).bytes)})`);
     for (const d of DERIVED.filter((d) => d.rebuilt.startsWith('lazily') && removed.some((x) => x.path === join(t.stateDir, d.name)))) w(`  ${d.name}: rebuilt ${d.rebuilt}`);
     w(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return true;

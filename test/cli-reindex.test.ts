@@ -166,6 +166,7 @@ describe('gitdav reindex', function () {
     const r = await reindex('--root', root);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /rebuilt path-index\.json from history/);
+    assert.match(r.stdout, /committed \d+ write journal records a crash had left/);
     // Reindex opens the repository as a server start does, which commits what the crash left.
     const reindexed = await committed();
     for (const p of acked) assert.ok(reindexed.includes(p), `${p} committed by the reindex's open`);
