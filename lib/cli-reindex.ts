@@ -134,7 +134,8 @@ async function reindexOne(t: Target, config: ServerConfig | undefined, io: Out):
     w(`${t.dir} (${t.kind}), state dir ${t.stateDir}`);
     for (const x of removed) w(`  removed ${x.path} (${x.files} file${x.files === 1 ? '' : 's'}, ${bytes(x.bytes)})`);
     if (!removed.length) w('  removed nothing (no derived file was there)');
-    if (t.kind === 'git') w(`  rebuilt path-index.json from history (${bytes((await sizeOf(join(t.stateDir, 'path-index.json'))).bytes)})`);
+    const pathIndex = (await sizeOf(join(t.stateDir, 'path-index.json'))).bytes;
+    if (t.kind === 'git') w(`  rebuilt path-index.json from history (${pathIndex ? bytes(pathIndex) : 'no commits yet: nothing to save'})`);
     if (t.kind === 'git') {
       const after = readMark(join(t.stateDir, 'journal'));
       const n = !after ? 0 : markBefore && markBefore.id !== after.id ? -1 : after.seq - (markBefore?.seq ?? 0);
