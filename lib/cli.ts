@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `gitdav serve|fsck|restore|reindex|user|share|status|dump|reload`: the command-line entry point. */
+/** `gitdav serve|fsck|restore|user|share|status|dump|reload`: the command-line entry point. */
 import { readFileSync } from 'node:fs';
 
 const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
@@ -9,7 +9,7 @@ const usageLines = (usage: string) => usage.replace(/^usage: /, '       ');
  * does not hold fsck's, the user commands' or the backends' code it never runs.
  */
 async function usage(): Promise<string> {
-  const [user, fsck, restore, serve, status, dump, reload, reindex] = await Promise.all([
+  const [user, fsck, restore, serve, status, dump, reload] = await Promise.all([
     import('./cli-user.js'),
     import('./cli-fsck.js'),
     import('./cli-restore.js'),
@@ -17,18 +17,17 @@ async function usage(): Promise<string> {
     import('./cli-status.js'),
     import('./flight/dump-command.js'),
     import('./cluster/reload-command.js'),
-    import('./cli-reindex.js'),
   ]);
   return `usage: gitdav --version | --help
 ${usageLines(serve.SERVE_USAGE)}
 ${usageLines(fsck.FSCK_USAGE)}
 ${usageLines(restore.RESTORE_USAGE)}
+${usageLines((await import('./cli-reindex.js')).REINDEX_USAGE)}
 ${usageLines(user.USER_USAGE)}
 ${usageLines(user.SHARE_USAGE)}
 ${usageLines(status.STATUS_USAGE)}
 ${usageLines(dump.DUMP_USAGE)}
 ${usageLines(reload.RELOAD_USAGE)}
-${usageLines(reindex.REINDEX_USAGE)}
 
 ${serve.SERVE_HELP}
 "gitdav COMMAND --help" shows one command's options.`;
@@ -57,11 +56,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') return (await import('./cli-serve.js')).runServe(rest);
   if (command === 'fsck') return (await import('./cli-fsck.js')).runFsck(rest);
   if (command === 'restore') return (await import('./cli-restore.js')).runRestore(rest);
+  if (command === 'reindex') return (await import('./cli-reindex.js')).runReindex(rest);
   if (command === 'user') return (await import('./cli-user.js')).runUser(rest);
   if (command === 'share') return (await import('./cli-user.js')).runShare(rest);
   if (command === 'status') return (await import('./cli-status.js')).runStatus(rest);
   if (command === 'dump') return (await import('./flight/dump-command.js')).runDump(rest);
-  if (command === 'reindex') return (await import('./cli-reindex.js')).runReindex(rest);
   if (command === 'reload') return (await import('./cluster/reload-command.js')).runReload(rest);
   process.stderr.write(`gitdav: unknown ${command.startsWith('-') ? 'option' : 'command'} "${command}"\nrun "gitdav --help" for the commands\n`);
   return 2;
