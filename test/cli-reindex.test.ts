@@ -147,6 +147,26 @@ describe('gitdav reindex', function () {
     });
   }
 
+  it('--user NAME reindexes that user\'s tree only; a user with no tree is a usage error', async () => {
+    const root = join(await mkdtemp(join(tmpdir(), 'gitdav-reindex-users-')), 'data');
+    for (const [name, kind] of [['alice', 'git'], ['bob', 'fs']]) {
+      const add = await tool(process.execPath, [CLI, 'user', 'add', name!, '--root', root, '--password-stdin', '--backend', kind!], { input: 'a-long-password\n' });
+      assert.equal(add.code, 0, add.stderr);
+    }
+    const one = await reindex('--root', root, '--user', 'bob');
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, new RegExp(`^bob: ${join(root, 'users', 'bob')} \\(fs\\)`, 'm'));
+    assert.doesNotMatch(one.stdout, /alice/);
+    const all = await reindex('--root', root);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^alice: .*\(git\), state dir /m);
+    assert.match(all.stdout, /^bob: .*\(fs\), state dir /m);
+    assert.match(all.stdout, /^2 trees reindexed$/m);
+    const none = await reindex('--root', root, '--user', 'carol');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no repository or folder at .*users\/carol/);
+  });
+
   it('git: acknowledged writes still in the journal when the server was killed -9 survive a reindex', async () => {
     const root = join(await mkdtemp(join(tmpdir(), 'gitdav-reindex-journal-')), 'data');
     // A long burst window: writes are answered from the journal, their commit waits for the burst.
