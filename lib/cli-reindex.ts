@@ -158,10 +158,14 @@ async function detect(tree: string, hint: BackendKind | undefined): Promise<{ ki
   const { isGitDir } = await import('../backends/git/gitdir.js');
   const gitdir = (await isGitDir(tree)) ? tree : (await isGitDir(join(tree, '.git'))) ? join(tree, '.git') : undefined;
   const folderState = join(tree, '.gitdav');
-  if (hint === 'git' || (hint === undefined && gitdir)) {
+  // A folder served by the folder backend may hold a checkout (.git): its state dir says which served it.
+  const served = { git: !!gitdir && existsSync(join(gitdir, 'gitdav')), fs: existsSync(folderState) };
+  if (hint === undefined && served.git && served.fs) return `${tree} has the state of both backends (${join(gitdir!, 'gitdav')}, ${folderState}): say which with --backend git|fs`;
+  if (hint === 'git' || (hint === undefined && served.git)) {
     return gitdir ? { kind: 'git', stateDir: join(gitdir, 'gitdav') } : `no git repository at ${tree}`;
   }
-  if (existsSync(folderState)) return { kind: 'fs', stateDir: folderState };
+  if (served.fs) return { kind: 'fs', stateDir: folderState };
+  if (gitdir && hint === undefined) return `${tree} is a git repository gitdav never served (no ${join(gitdir, 'gitdav')}): nothing derived to rebuild`;
   return existsSync(tree) ? `${tree} has no state dir (never served as a folder)` : `no repository or folder at ${tree} (not used yet)`;
 }
 
