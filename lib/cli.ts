@@ -23,6 +23,7 @@ async function usage(): Promise<string> {
 ${usageLines(serve.SERVE_USAGE)}
 ${usageLines(fsck.FSCK_USAGE)}
 ${usageLines(restore.RESTORE_USAGE)}
+${usageLines((await import('./cli-reindex.js')).REINDEX_USAGE)}
 ${usageLines(user.USER_USAGE)}
 ${usageLines(user.SHARE_USAGE)}
 ${usageLines(status.STATUS_USAGE)}
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') return (await import('./cli-serve.js')).runServe(rest);
   if (command === 'fsck') return (await import('./cli-fsck.js')).runFsck(rest);
   if (command === 'restore') return (await import('./cli-restore.js')).runRestore(rest);
+  if (command === 'reindex') return (await import('./cli-reindex.js')).runReindex(rest);
   if (command === 'user') return (await import('./cli-user.js')).runUser(rest);
   if (command === 'share') return (await import('./cli-user.js')).runShare(rest);
   if (command === 'status') return (await import('./cli-status.js')).runStatus(rest);
