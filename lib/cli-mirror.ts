@@ -72,7 +72,7 @@ export async function runMirror(args: string[], io: Out = process): Promise<numb
       return await remove(io, stateDir, which);
     }
     if (sub === 'list') {
-      for (const m of await readMirrors(stateDir)) io.stdout.write(`${m.name}\t${m.url}\n`);
+      for (const m of await readMirrors(stateDir)) io.stdout.write(`${m.name}\t${masked(m.url)}\n`);
       return 0;
     }
     return await status(io, gitdir, stateDir);
@@ -84,12 +84,14 @@ export async function runMirror(args: string[], io: Out = process): Promise<numb
 
 async function add(io: Out, stateDir: string, rawUrl: string, wanted: string | undefined): Promise<number> {
   // A local path is kept absolute: the server's working directory is not the operator's.
+  // Git would read a URL starting with '-' as an option (the list's reader refuses one: so must add).
+  if (rawUrl.startsWith('-')) return usageError(io, `a mirror URL must not start with "-": ${rawUrl}`);
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(rawUrl) || /^[^/]+:/.test(rawUrl) ? rawUrl : resolve(rawUrl);
   if (wanted !== undefined && !NAME_PATTERN.test(wanted)) return usageError(io, `--name: letters, digits, . _ - (at most 64): ${wanted}`);
   let problem: string | null = null;
   let name = '';
   await editMirrors(stateDir, (list) => {
-    if (list.some((m) => m.url === url)) problem = `${url} is a mirror already`;
+    if (list.some((m) => m.url === url)) problem = `${masked(url)} is a mirror already`;
     else if (wanted !== undefined && list.some((m) => m.name === wanted)) problem = `a mirror is named ${wanted} already`;
     if (problem) return list;
     name = wanted ?? nameFor(url, list.map((m) => m.name));
@@ -99,7 +101,7 @@ async function add(io: Out, stateDir: string, rawUrl: string, wanted: string | u
     io.stderr.write(`gitdav mirror: ${problem}\n`);
     return 1;
   }
-  io.stdout.write(`mirror ${name} added: ${url} (pushed to after the next commit)\n`);
+  io.stdout.write(`mirror ${name} added: ${masked(url)} (pushed to after the next commit)\n`);
   return 0;
 }
 
@@ -134,10 +136,10 @@ async function status(io: Out, gitdir: string, stateDir: string): Promise<number
     const pushed = s && s.url === m.url ? s.pushed : null;
     const lag = await lagOf(gitdir, pushed, s?.ref && s.url === m.url ? await revParse(gitdir, s.ref) : tip);
     let state: MirrorStateName = s && s.url === m.url ? s.state : 'lagging';
-    if (state === 'ok' && lag.commits > 0) state = 'lagging';
+    if (state === 'ok' && (lag?.commits ?? 0) > 0) state = 'lagging';
     if (state === 'failing' || state === 'diverged') bad = true;
-    const seconds = lag.oldest === null ? 0 : Math.max(0, Math.round(Date.now() / 1000 - lag.oldest));
-    io.stdout.write(`${m.name}\t${m.url}\n  state: ${state}\n  lag: ${lag.commits} commits, ${seconds} s\n`);
+    const seconds = !lag || lag.oldest === null ? 0 : Math.max(0, Math.round(Date.now() / 1000 - lag.oldest));
+    io.stdout.write(`${m.name}\t${masked(m.url)}\n  state: ${state}\n  lag: ${lag ? `${lag.commits} commits, ${seconds} s` : 'unknown (git could not tell)'}\n`);
     io.stdout.write(`  pushed: ${pushed ? `${pushed.slice(0, 12)} at ${s!.pushedAt}` : 'never'}\n`);
     if (s && s.url === m.url && s.failures > 0) io.stdout.write(`  failures: ${s.failures} in a row\n`);
     if (s && s.url === m.url && s.lastError) io.stdout.write(`  last error: ${s.lastError} (at ${s.lastErrorAt})\n`);
@@ -149,6 +151,11 @@ async function existingGitDir(root: string): Promise<string | null> {
   if (await isGitDir(root)) return root;
   if (await isGitDir(join(root, '.git'))) return join(root, '.git');
   return null;
+}
+
+/** A URL as printed: a password in it (https://user:secret@host/…) replaced by ***. */
+function masked(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*):[^/@]*@/i, '$1:***@');
 }
 
 function usageError(io: Out, message: string): number {

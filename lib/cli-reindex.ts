@@ -11,6 +11,7 @@
  * run, so a server started meanwhile is refused; a git repository has no such lock, so a server
  * started during a reindex is not kept out — it then rebuilds or rewrites what it finds missing.
  */
+import { isValidUserName } from './auth/htpasswd.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -50,7 +51,11 @@ export async function runReindex(argv: string[], io: Out = process): Promise<num
     const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
     if (v === undefined) return usageError(io, `${name} needs a value`);
     if (name === '--root') root = v;
-    else if (name === '--user') user = v;
+    else if (name === '--user') {
+      // A user name as logins take it: never `..` or a path, which would reach another tree.
+      if (!isValidUserName(v)) return usageError(io, `--user: not a user name (letters, digits, . _ -): ${v}`);
+      user = v;
+    }
     else if (name === '--config') configFile = v;
     else if (v === 'git' || v === 'fs') backend = v;
     else return usageError(io, `unknown backend "${v}" (available: git, fs)`);

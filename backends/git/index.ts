@@ -171,6 +171,7 @@ export class GitBackend implements Backend, SyncCapable, CopyTarget, ListingVers
       await backend.committer.recover(); // a journal a crash left is committed first
       backend.mirrors.afterCommit(); // catches up mirrors a stop left behind
     } catch (err) {
+      await backend.mirrors.close(); // not left in the metrics' set of open repositories
       await backend.release().catch(() => undefined); // lib/tenants.ts retries a failed open per request: hold nothing
       throw err;
     }

@@ -13,7 +13,7 @@
 import type * as Prom from 'prom-client';
 import { requireCjs } from '../../backends/util/require-cjs.js';
 import { allCacheCounts, commitLanded } from '../../backends/util/stats.js';
-import { mirrorLags, type MirrorLag } from '../../backends/git/mirrors/mirrors.js';
+import type { MirrorLag } from '../../backends/git/mirrors/mirrors.js';
 import { EventLoopWindow } from './event-loop.js';
 
 /** Not `import`: a CommonJS package (backends/util/require-cjs.ts). */
@@ -91,7 +91,7 @@ export function createMetrics(): Metrics {
 
   // Mirrors' lag (backends/git/mirrors/): one rev-list per mirror per scrape, shared by the two gauges.
   let lags: { at: number; value: Promise<MirrorLag[]> } | null = null;
-  const lagsNow = () => (lags && Date.now() - lags.at < 1_000 ? lags : (lags = { at: Date.now(), value: mirrorLags() })).value;
+  const lagsNow = () => (lags && Date.now() - lags.at < 1_000 ? lags : (lags = { at: Date.now(), value: import('../../backends/git/mirrors/mirrors.js').then((m) => m.mirrorLags()) })).value;
   const mirrorGauge = (name: string, help: string, field: 'commits' | 'seconds') =>
     new Gauge({
       name,

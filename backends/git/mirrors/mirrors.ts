@@ -55,8 +55,10 @@ const open = new Set<Mirrors>();
 
 /** The lag of every mirror of every repository open in this process (git rev-list per mirror). */
 export async function mirrorLags(): Promise<MirrorLag[]> {
-  const all = await Promise.all([...open].map((m) => m.lags().catch(() => [] as MirrorLag[])));
-  return all.flat();
+  // One repository at a time: a scrape spawns a few git processes, not one per mirror of every user at once.
+  const all: MirrorLag[] = [];
+  for (const m of [...open]) all.push(...(await m.lags().catch(() => [] as MirrorLag[])));
+  return all;
 }
 
 export class Mirrors {
@@ -82,6 +84,7 @@ export class Mirrors {
     for (const [mirror, slot] of this.slots) {
       const s = await readState(this.stateDir, mirror);
       const lag = await lagOf(this.gitdir, s && s.url === slot.url ? s.pushed : null, tip);
+      if (!lag) continue; // git failed: no series this scrape, rather than a lag of 0
       const seconds = lag.oldest === null ? 0 : Math.max(0, Math.round(Date.now() / 1000 - lag.oldest));
       lags.push({ repository, mirror, commits: lag.commits, seconds });
     }
@@ -123,14 +126,15 @@ export class Mirrors {
     }
   }
 
-  /** Stops the timers, and waits a little for pushes in flight (a hung one is left to its timeout). */
+  /**
+   * Stops the timers; a push in flight is not waited for (a shutdown, or a CLI tool that opened the
+   * repository, must not wait on a slow remote): it finishes or dies on its own, and the next start
+   * pushes whatever the mirror lacks (its lock file, if left, is taken over as stale).
+   */
   async close(): Promise<void> {
     this.closed = true;
     open.delete(this);
-    const running = [...this.slots.values()].map((s) => s.stop());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(running), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
+    for (const s of this.slots.values()) void s.stop();
   }
 }
 
@@ -230,7 +234,8 @@ class MirrorSlot {
       const now = new Date().toISOString();
       if (outcome.kind === 'pushed') {
         if (state.failures > 0 || state.state === 'diverged') console.error(`git mirror ${name}: pushed again after ${state.failures} failed attempts`);
-        state = { ...state, ref: this.ref, pushed: tip, pushedAt: now, failures: 0, state: 'ok' };
+        if (outcome.tagWarning && outcome.tagWarning !== state.lastError) console.warn(`git mirror ${name}: the branch is pushed, but some tags were not (the mirror holds them with other values): ${outcome.tagWarning}`);
+        state = { ...state, ref: this.ref, pushed: tip, pushedAt: now, failures: 0, state: 'ok', lastError: outcome.tagWarning ?? state.lastError };
         await writeState(this.stateDir, name, state);
         continue; // commits made during the push: pushed now, not at the next commit
       }
