@@ -149,6 +149,29 @@ describe('git mirrors', function () {
     await until('state ok', async () => (await readState(join(s.root, 'gitdav'), 'm'))?.state === 'ok', 200, 50);
   });
 
+  it('a tag the mirror holds with another value is a warning: the branch is pushed, the mirror stays ok', async () => {
+    const s = await start({ root: join(tmp, 'primary') });
+    const mirror = join(tmp, 'mirror.git');
+    bare(mirror);
+    await editMirrors(join(s.root, 'gitdav'), () => [{ name: 'm', url: mirror }]);
+    await put(s, '/one.txt', 'one\n');
+    await until('first push', async () => headOf(mirror) === headOf(s.root), 300, 100);
+    // The mirror gets tag v1 on its commit; the primary tags v1 elsewhere (a later commit).
+    git(mirror, 'tag', 'v1', headOf(mirror)!);
+    await put(s, '/two.txt', 'two\n');
+    await until('second commit', async () => headOf(s.root) !== headOf(mirror), 100, 50);
+    git(s.root, 'tag', 'v1', headOf(s.root)!);
+    await put(s, '/three.txt', 'three\n');
+    await until('the branch pushed past the tag clash', async () => headOf(mirror) === headOf(s.root), 300, 100);
+    await until('state ok', async () => (await readState(join(s.root, 'gitdav'), 'm'))?.state === 'ok', 200, 50);
+    const state = (await readState(join(s.root, 'gitdav'), 'm'))!;
+    assert.equal(state.failures, 0);
+    assert.equal(state.pushed, headOf(s.root));
+    assert.match(state.lastError ?? '', /v1/, 'the tag clash is kept as a warning');
+    assert.notEqual(git(mirror, 'rev-parse', 'v1'), git(s.root, 'rev-parse', 'v1'), "the mirror's tag is not moved");
+    assert.equal(mirrorCli('status', '--root', s.root).status, 0);
+  });
+
   it('gitdav mirror add, list, status and remove (as a process)', async () => {
     const root = join(tmp, 'repo');
     const mirror = join(tmp, 'backup.git');
