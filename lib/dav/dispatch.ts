@@ -21,7 +21,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 export function davMiddleware(dav: Dav): Middleware {
   return async (ctx) => {
     setErrorMappers(ctx, dav.errorMappers);
-    refuseCrossSite(ctx);
+    if (!SAFE_METHODS.has(ctx.method)) refuseCrossSite(ctx);
     refuseTransferCodings(ctx.req.headers);
     const handler = dav.methods.get(ctx.method);
     if (!handler) {

@@ -7,8 +7,13 @@ import type { DavRequest } from '../dav/context.js';
 
 export function canWrite(req: DavRequest, path: string): boolean {
   if (req.ctx.state.readOnly === true || req.ctx.state.anonymous === true) return false;
-  if (path === '/.history' || path.startsWith('/.history/')) return false;
+  if (inHistory(path)) return false;
   const backend = req.backend;
   if (isShareAware(backend) && backend.shareAccess(path) === 'read') return false;
   return true;
+}
+
+/** Whether a path is history itself or inside it (read-only, never versioned again). */
+export function inHistory(path: string): boolean {
+  return path === '/.history' || path.startsWith('/.history/');
 }

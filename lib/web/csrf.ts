@@ -15,10 +15,8 @@
 import type { Context } from 'koa';
 import { DavError } from '../dav/errors/dav-error.js';
 
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND', 'REPORT']);
-
+/** For a method that writes (the dispatcher asks for those only: ../dav/dispatch.ts SAFE_METHODS). */
 export function refuseCrossSite(ctx: Context): void {
-  if (SAFE.has(ctx.method)) return;
   const site = ctx.get('Sec-Fetch-Site');
   const origin = ctx.get('Origin');
   const webOrigin = /^https?:\/\//i.test(origin);

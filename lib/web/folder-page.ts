@@ -9,7 +9,7 @@ import { baseName, type Entry } from '../../backends/backend.js';
 import { isVersioned } from '../../backends/capabilities.js';
 import type { DavRequest } from '../dav/context.js';
 import { escapeAttr, escapeText } from '../dav/xml/write.js';
-import { canWrite } from './access.js';
+import { canWrite, inHistory } from './access.js';
 import { GROUPWARE, groupwareStates } from './calendars/negotiate.js';
 import { humanSize, iconClass, timeTag } from './format.js';
 import { readerFor } from './history/common.js';
@@ -40,7 +40,6 @@ export interface FolderPageInfo {
   counts?: FolderCounts;
 }
 
-const inHistory = (path: string) => path === '/.history' || path.startsWith('/.history/');
 
 export async function renderFolderPage(req: DavRequest, dir: Entry, page: FolderRow[], nav: string, info: FolderPageInfo = { sort: { field: 'default', desc: false } }): Promise<string> {
   const here = req.href(dir.path, true);
@@ -105,8 +104,7 @@ function row(req: DavRequest, e: Entry, writable: boolean, versioned: boolean): 
   const href = req.href(e.path, collection);
   const size = collection ? '' : humanSize(e.size);
   const tag = e.deleted ? ` <span class="deleted">deleted</span>` : '';
-  const inHistory = e.path === '/.history' || e.path.startsWith('/.history/');
-  const history = versioned && !inHistory && readerFor(req, e.path) !== null ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
+  const history = versioned && !inHistory(e.path) && readerFor(req, e.path) !== null ? `<a class="row-history" href="${escapeAttr(`${href}?view=history`)}" aria-label="History of ${escapeAttr(name)}">History</a> ` : '';
   // Per row too: a member may be a read-only part (/.history in the root) or a read-only share's mount point.
   const actions = writable && !e.deleted && canWrite(req, e.path)
     ? `<button type="button" data-action="rename" aria-label="Rename or move ${escapeAttr(name)}">Rename</button> <button type="button" data-action="delete" aria-label="Delete ${escapeAttr(name)}">Delete</button>`

@@ -70,8 +70,8 @@ export function breadcrumbs(req: DavRequest, path: string, collection: boolean):
   return `<nav class="crumbs" aria-label="Breadcrumbs">${crumbs.join('<span class="sep">/</span>')}</nav>`;
 }
 
-/** Sends a page with its security headers (HEAD: the headers and length only). */
-export function sendPage(req: DavRequest, html: string, options: { status?: number; etag?: string; headOnly?: boolean } = {}): void {
+/** Sends a page with its security headers (Koa answers a HEAD with the headers and length only). */
+export function sendPage(req: DavRequest, html: string, options: { status?: number; etag?: string } = {}): void {
   const ctx = req.ctx;
   ctx.status = options.status ?? 200;
   setPageHeaders(req);

@@ -6,6 +6,7 @@
 import type { Entry } from '../../backends/backend.js';
 import type { DavRequest } from '../dav/context.js';
 
+/** `headOnly`: for views that stream their answer (an export); a page sent by sendPage needs it not (Koa answers a HEAD). */
 export type View = (req: DavRequest, entry: Entry, headOnly: boolean) => Promise<void>;
 
 /** A view whose module is imported when it is first asked for. */

@@ -14,7 +14,7 @@ import { multipartByteranges, parseRange } from '../range.js';
 import { parseHttpDate } from '../http-date.js';
 import { findReadable, sendEmpty } from '../respond.js';
 import { renderListing } from '../listing.js';
-import { setPageHeaders } from '../../web/page.js';
+import { sendPage } from '../../web/page.js';
 import { webGet } from '../../web/route.js';
 
 export const get: MethodHandler = (req) => serve(req, false);
@@ -33,7 +33,7 @@ export async function serve(req: DavRequest, headOnly: boolean): Promise<void> {
   if (verdict === 'failed') throw preconditionFailed();
   if (verdict === 'not-modified') return sendEmpty(req.ctx, 304, validators);
 
-  if (entry.kind === 'collection') return serveListing(req, entry, headOnly);
+  if (entry.kind === 'collection') return serveListing(req, entry);
 
   const ctx = req.ctx;
   const type = await req.dav.contentType(req, entry);
@@ -142,15 +142,9 @@ async function digestOf(req: DavRequest, entry: Entry, alg: 'sha-256' | 'sha-512
   return digest;
 }
 
-async function serveListing(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+async function serveListing(req: DavRequest, entry: Entry): Promise<void> {
   const html = await renderListing(req, entry);
-  setPageHeaders(req);
   // Never immutable, never in a shared cache: the page names the user and what they may do.
   req.ctx.set('Cache-Control', 'private, no-cache');
-  if (headOnly) {
-    return sendEmpty(req.ctx, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), ETag: entry.etag });
-  }
-  req.ctx.set('ETag', entry.etag);
-  req.ctx.type = 'text/html; charset=utf-8';
-  req.ctx.body = html;
+  sendPage(req, html, { etag: entry.etag });
 }

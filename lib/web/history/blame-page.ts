@@ -68,10 +68,10 @@ export function blame(versions: Array<{ commit: LogCommit; text: string }>, comp
   return out;
 }
 
-export async function blameView(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+export async function blameView(req: DavRequest, entry: Entry): Promise<void> {
   if (entry.kind !== 'file') throw badRequest(`?view=blame is for a file; ${req.path} is a folder (see ?view=history)`);
   const reader = readerFor(req, req.path);
-  if (!reader) return sendNoHistory(req, false, headOnly);
+  if (!reader) return sendNoHistory(req, false);
   const path = livePathOf(req.path, reader.root).path;
   const { total, commits } = await reader.log(path, 0, MAX_VERSIONS, 0);
   const versions: Array<{ commit: LogCommit; text: string }> = [];
@@ -100,5 +100,5 @@ export async function blameView(req: DavRequest, entry: Entry, headOnly: boolean
   const note = complete ? '' : `<p class="more">Only the newest ${versions.length} versions were read: older lines are marked "or before".</p>`;
   const main = `${note}<table class="diff blame" id="blame"><tbody>${rows.join('')}</tbody></table>`;
   const links = [`<a href="${escapeAttr(viewHref(req, path, false, { view: 'history' }))}">History</a>`];
-  sendPage(req, renderPage(req, { title: `Blame of ${path.slice(1)}`, path, collection: false, main, view: 'blame', links }), { headOnly });
+  sendPage(req, renderPage(req, { title: `Blame of ${path.slice(1)}`, path, collection: false, main, view: 'blame', links }));
 }

@@ -18,12 +18,12 @@ import { layoutLinks, renderFileDiff, TEXT_MAX, type Layout, type Side } from '.
 /** Blob bytes one commit page reads for its diffs at most (two sides of up to 1 MiB each, many times over). */
 export const DIFF_BUDGET = 32 * 1024 * 1024;
 
-export async function commitView(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+export async function commitView(req: DavRequest, entry: Entry): Promise<void> {
   const collection = entry.kind === 'collection';
   const id = revisionParam(req, 'id', true);
   const layout = layoutParam(req);
   const reader = readerFor(req, req.path);
-  if (!reader) return sendNoHistory(req, collection, headOnly);
+  if (!reader) return sendNoHistory(req, collection);
   const c = await reader.commit(id);
   if (!c) throw notFound(`there is no commit ${id} in this repository (or the prefix names several)`);
   const here = (params: Record<string, string>) => viewHref(req, req.path, collection, params);
@@ -55,7 +55,7 @@ ${layoutLinks((l: Layout) => here({ view: 'commit', id: c.id, ...(l === 'split' 
 ${sections.join('\n')}
 </div>`;
   const links = [`<a href="${escapeAttr(req.href(`${reader.root}/commits/${c.id}`, true))}">Browse files at this commit</a>`];
-  sendPage(req, renderPage(req, { title: `Commit ${c.short}`, path: req.path, collection, main, view: 'commit', links }), { headOnly });
+  sendPage(req, renderPage(req, { title: `Commit ${c.short}`, path: req.path, collection, main, view: 'commit', links }));
 }
 
 async function fileSection(req: DavRequest, reader: HistoryReader, c: CommitDetail, f: ChangedFile, layout: Layout, shown: boolean): Promise<string> {

@@ -21,9 +21,9 @@ export function readerFor(req: DavRequest, path: string): HistoryReader | null {
 }
 
 /** The page a path without history gets: a 404 that says why. */
-export function sendNoHistory(req: DavRequest, collection: boolean, headOnly: boolean): void {
+export function sendNoHistory(req: DavRequest, collection: boolean): void {
   const main = `<p class="no-history">There is no history here: history needs the git backend (<code>--backend git</code>), and another user's shared folder keeps its history with its owner.</p>`;
-  sendPage(req, renderPage(req, { title: 'No history', path: req.path, collection, main, view: 'history' }), { status: 404, headOnly });
+  sendPage(req, renderPage(req, { title: 'No history', path: req.path, collection, main, view: 'history' }), { status: 404 });
 }
 
 /**

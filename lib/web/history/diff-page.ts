@@ -13,13 +13,13 @@ import { renderPage, sendPage } from '../page.js';
 import { commitLine, layoutParam, livePathOf, readerFor, revisionParam, sendNoHistory, viewHref } from './common.js';
 import { layoutLinks, renderFileDiff, TEXT_MAX, type Layout, type Side } from './diff-render.js';
 
-export async function diffView(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+export async function diffView(req: DavRequest, entry: Entry): Promise<void> {
   if (entry.kind !== 'file') throw badRequest(`?view=diff is for a file; ${req.path} is a folder (see ?view=history)`);
   const from = revisionParam(req, 'from', true);
   const to = revisionParam(req, 'to', false);
   const layout = layoutParam(req);
   const reader = readerFor(req, req.path);
-  if (!reader) return sendNoHistory(req, false, headOnly);
+  if (!reader) return sendNoHistory(req, false);
   const path = livePathOf(req.path, reader.root).path;
   const a = await version(reader, path, from);
   const b = to ? await version(reader, path, to) : null;
@@ -37,7 +37,7 @@ ${layoutLinks((l) => viewHref(req, req.path, false, params(l)), layout)}
 <h3>${escapeText(path.slice(1))} <span class="file-links"><a href="${escapeAttr(viewHref(req, path, false, { view: 'history' }))}">History</a></span></h3>
 ${renderFileDiff(a.side, after, layout)}
 </section></div>`;
-  sendPage(req, renderPage(req, { title: `Changes to ${path.slice(1)}`, path, collection: false, main, view: 'diff' }), { headOnly });
+  sendPage(req, renderPage(req, { title: `Changes to ${path.slice(1)}`, path, collection: false, main, view: 'diff' }));
 }
 
 /** The file as commit `rev` left it: a 404 where there is no such commit or no such file in it. */

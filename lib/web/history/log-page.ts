@@ -25,10 +25,10 @@ const FILES_PER_COMMIT = 20;
 /** Deleted members of a folder listed at most (all of them: /.history/versions/<folder>/). */
 const DELETED_SHOWN = 100;
 
-export async function historyView(req: DavRequest, entry: Entry, headOnly: boolean): Promise<void> {
+export async function historyView(req: DavRequest, entry: Entry): Promise<void> {
   const collection = entry.kind === 'collection';
   const reader = readerFor(req, req.path);
-  if (!reader) return sendNoHistory(req, collection, headOnly);
+  if (!reader) return sendNoHistory(req, collection);
   const live = livePathOf(req.path, reader.root);
   const page = pageParam(req, MAX_PAGE);
   const { total, commits } = await reader.log(live.path, (page - 1) * PER_PAGE, PER_PAGE, FILES_PER_COMMIT);
@@ -53,7 +53,7 @@ ${items.join('\n')}
     !isFolder && liveKind !== null ? `<a href="${escapeAttr(viewHref(req, live.path, false, { view: 'blame' }))}">Blame</a>` : '',
   ].filter(Boolean);
   const title = `History of ${live.path === '/' ? 'Home' : baseName(live.path)}`;
-  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }), { headOnly });
+  sendPage(req, renderPage(req, { title, path: live.path, collection: isFolder, main, view: 'history', links }));
 }
 
 function item(req: DavRequest, c: LogEntry, path: string, isFolder: boolean, restorable: boolean): string {
